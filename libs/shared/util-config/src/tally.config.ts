@@ -1,0 +1,38 @@
+import { ConfigOf, identifier, loadConfig, natsServers, port, positiveInteger, Schema, text, url } from './config';
+
+/**
+ * The variables every Tally process reads. The README's configuration table and the
+ * docker-compose check are held to this list.
+ */
+export const tallySchema = {
+  DATABASE_URL: {
+    description: 'Postgres for projections and the default ledger, e.g. postgres://tally@db:5432/tally. Unset in embedded mode: an embedded Postgres starts under TALLY_DATA_DIR.',
+    parse: url('postgres', 'postgresql'),
+  },
+  NATS_URL: {
+    description: 'NATS servers with JetStream, comma-separated. Unset in embedded mode: an in-process bus backed by Postgres.',
+    parse: natsServers,
+  },
+  KURRENTDB_URL: {
+    description: 'KurrentDB/EventStoreDB connection string; when set, the ledger lives there instead of Postgres.',
+    parse: url('kurrentdb', 'esdb', 'kurrentdb+discover', 'esdb+discover'),
+  },
+  PORT: { description: 'HTTP port.', default: '3000', parse: port },
+  TALLY_DATA_DIR: { description: 'Where embedded mode keeps its data.', default: './data', parse: text },
+  TALLY_EMBEDDED_PG_PORT: { description: 'Port of the embedded Postgres (embedded mode only).', default: '54329', parse: port },
+  TALLY_TENANT: { description: 'Tenant used by the admin and intake endpoints until API keys assign one.', default: 'default', parse: identifier },
+  TALLY_NAMESPACE: {
+    description: 'Prefix for Postgres schemas, NATS streams and subjects, so several installations (or test suites) share servers.',
+    default: 'tally',
+    parse: identifier,
+  },
+  TALLY_LATENESS_HORIZON_DAYS: { description: 'Events older than this many days are refused.', default: '35', parse: positiveInteger },
+} satisfies Schema;
+
+export type TallyConfig = ConfigOf<typeof tallySchema>;
+
+export const loadTallyConfig = (env: Record<string, string | undefined>, required: readonly (keyof TallyConfig)[] = []): TallyConfig =>
+  loadConfig(
+    Object.fromEntries(Object.entries(tallySchema).map(([name, spec]) => [name, { ...spec, required: required.includes(name as keyof TallyConfig) }])) as unknown as typeof tallySchema,
+    env,
+  );

@@ -1,0 +1,27 @@
+import swc from 'unplugin-swc';
+import { defineConfig } from 'vitest/config';
+import { readFileSync } from 'node:fs';
+import { resolve } from 'node:path';
+
+// Resolve the @tally/* aliases from tsconfig.base.json so tests import libraries the way apps do.
+const tsconfig = JSON.parse(readFileSync(resolve(__dirname, 'tsconfig.base.json'), 'utf8'));
+const alias = Object.entries<string[]>(tsconfig.compilerOptions.paths).map(([name, [target]]) => ({
+  find: new RegExp(`^${name.replace(/[/.-]/g, '\\$&')}$`),
+  replacement: resolve(__dirname, target),
+}));
+
+export default defineConfig({
+  // SWC instead of esbuild: Nest's dependency injection needs emitDecoratorMetadata.
+  plugins: [swc.vite({ module: { type: 'es6' } })],
+  resolve: { alias },
+  test: {
+    include: ['libs/**/*.spec.ts', 'apps/**/*.spec.ts', 'e2e/**/*.spec.ts', 'tools/**/*.spec.ts'],
+    environment: 'node',
+    pool: 'forks',
+    testTimeout: 30_000,
+    hookTimeout: 60_000,
+    // Integration suites each own a database schema and NATS stream names, so files may run in parallel.
+    fileParallelism: true,
+    maxWorkers: 2,
+  },
+});
