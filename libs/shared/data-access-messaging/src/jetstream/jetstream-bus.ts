@@ -1,0 +1,158 @@
+import { AckPolicy, DeliverPolicy, JetStreamClient, jetstream, JetStreamManager, jetstreamManager, JsMsg, StorageType } from '@nats-io/jetstream';
+import { connect, headers as natsHeaders, nanos, NatsConnection } from '@nats-io/transport-node';
+import { deadLetterHeaders, InFlight, processBatch } from '../delivery-policy';
+import {
+  BatchHandler,
+  Consumer,
+  ConsumerSpec,
+  deadLetterStream,
+  Delivery,
+  MessageBus,
+  PublishResult,
+  StreamSpec,
+  withDefaults,
+} from '../message-bus.port';
+import { Namespace } from '../namespace';
+import { drainTimeoutMs, drainWithin } from '../drain';
+
+export interface JetStreamBusOptions {
+  servers: string;
+  namespace: string;
+  /** Window in which JetStream itself drops a re-published msgID. Default 2 minutes. */
+  duplicateWindowMs?: number;
+  onError?: (error: unknown, delivery?: Delivery) => void;
+}
+
+/**
+ * MessageBus on NATS JetStream: file storage, publish answered after the server persisted the
+ * message (PubAck), explicit acks, server-side redelivery after ack_wait.
+ */
+export class JetStreamBus implements MessageBus {
+  readonly kind = 'jetstream';
+  private readonly consumers = new Set<Consumer>();
+  private readonly names: Namespace;
+
+  private constructor(
+    private readonly nc: NatsConnection,
+    private readonly js: JetStreamClient,
+    private readonly jsm: JetStreamManager,
+    private readonly options: JetStreamBusOptions,
+  ) {
+    this.names = new Namespace(options.namespace);
+  }
+
+  static async connect(options: JetStreamBusOptions): Promise<JetStreamBus> {
+    const nc = await connect({ servers: options.servers.split(',').map((s) => s.trim()), name: `tally-${options.namespace}`, maxReconnectAttempts: -1 });
+    const jsm = await jetstreamManager(nc);
+    return new JetStreamBus(nc, jetstream(nc), jsm, options);
+  }
+
+  async ensureStream(spec: StreamSpec): Promise<void> {
+    const config = {
+      name: this.names.stream(spec.name),
+      subjects: spec.subjects.map((s) => this.names.subject(s)),
+      storage: StorageType.File,
+      duplicate_window: nanos(this.options.duplicateWindowMs ?? 120_000),
+    };
+    try {
+      await this.jsm.streams.info(config.name);
+      await this.jsm.streams.update(config.name, config);
+    } catch (error) {
+      if (!isNotFound(error)) throw error;
+      await this.jsm.streams.add(config).catch(async (addError) => {
+        // Another process created it between our info and add: fine, it is the same stream.
+        if (!String(addError).includes('already in use')) throw addError;
+      });
+    }
+  }
+
+  async publish(subject: string, data: Uint8Array, options: { msgId: string; headers?: Record<string, string> }): Promise<PublishResult> {
+    const h = natsHeaders();
+    for (const [key, value] of Object.entries(options.headers ?? {})) h.set(key, value);
+    const ack = await this.js.publish(this.names.subject(subject), data, { msgID: options.msgId, headers: h });
+    return { duplicate: ack.duplicate, streamSequence: ack.seq };
+  }
+
+  async consume(input: ConsumerSpec, handler: BatchHandler): Promise<Consumer> {
+    const spec = withDefaults(input);
+    await this.ensureStream({ name: deadLetterStream, subjects: ['dlq.>'] });
+    const stream = this.names.stream(spec.stream);
+    const config = {
+      durable_name: spec.durable,
+      ack_policy: AckPolicy.Explicit,
+      deliver_policy: DeliverPolicy.All,
+      filter_subject: this.names.subject(spec.filterSubject),
+      ack_wait: nanos(spec.ackWaitMs),
+      // Redelivery is unlimited on the server: the dead-letter decision is ours, taken only after
+      // the message has been copied to the dead-letter stream, so a crash never loses it.
+      max_deliver: -1,
+      max_ack_pending: spec.batchSize * 4,
+    };
+    try {
+      await this.jsm.consumers.info(stream, spec.durable);
+      await this.jsm.consumers.update(stream, spec.durable, { ack_wait: config.ack_wait, max_deliver: -1, max_ack_pending: config.max_ack_pending });
+    } catch (error) {
+      if (!isNotFound(error)) throw error;
+      await this.jsm.consumers.add(stream, config);
+    }
+    const consumer = await this.js.consumers.get(stream, spec.durable);
+    const messages = await consumer.consume({ max_messages: spec.batchSize * 2 });
+    const onError = this.options.onError ?? (() => undefined);
+    const deadLetter = async (subject: string, delivery: Delivery, error: unknown) => {
+      await this.publish(subject, delivery.data, { msgId: `dlq:${spec.durable}:${delivery.streamSequence}`, headers: deadLetterHeaders(spec, delivery, error) });
+    };
+
+    const loop = (async () => {
+      let buffer: InFlight[] = [];
+      for await (const message of messages) {
+        buffer.push(this.inFlight(message));
+        // Micro-batching: hand over what has arrived as soon as nothing more is waiting.
+        if (buffer.length >= spec.batchSize || messages.getPending() === 0) {
+          await processBatch(spec, buffer, handler, deadLetter, onError);
+          buffer = [];
+        }
+      }
+      if (buffer.length > 0) await processBatch(spec, buffer, handler, deadLetter, onError);
+    })();
+    loop.catch((error) => onError(error));
+
+    const handle: Consumer = {
+      stop: async () => {
+        messages.stop();
+        await loop.catch(() => undefined);
+        this.consumers.delete(handle);
+      },
+    };
+    this.consumers.add(handle);
+    return handle;
+  }
+
+  private inFlight(message: JsMsg): InFlight {
+    const headers: Record<string, string> = {};
+    for (const key of message.headers?.keys() ?? []) headers[key] = message.headers?.get(key) ?? '';
+    return {
+      delivery: {
+        subject: this.names.logicalSubject(message.subject),
+        data: message.data,
+        headers,
+        msgId: headers['Nats-Msg-Id'],
+        deliveryCount: message.info.deliveryCount,
+        streamSequence: message.seq,
+      },
+      settle: { ack: () => message.ack(), nak: (delay) => message.nak(delay), term: () => message.term() },
+    };
+  }
+
+  async close(): Promise<void> {
+    if (this.nc.isClosed()) return;
+    await drainWithin(drainTimeoutMs, [...this.consumers].map((c) => c.stop()));
+    if (!this.nc.isClosed()) await this.nc.drain();
+  }
+
+  async abort(): Promise<void> {
+    this.consumers.clear();
+    await this.nc.close();
+  }
+}
+
+const isNotFound = (error: unknown): boolean => /not found/i.test(String((error as Error)?.message ?? error));

@@ -1,0 +1,238 @@
+import { Pool } from 'pg';
+import { deadLetterHeaders, InFlight, processBatch } from '../delivery-policy';
+import {
+  BatchHandler,
+  Consumer,
+  ConsumerSpec,
+  deadLetterStream,
+  Delivery,
+  MessageBus,
+  PublishResult,
+  StreamSpec,
+  withDefaults,
+} from '../message-bus.port';
+import { subjectMatches } from '../namespace';
+import { busSchemaSql } from './bus-schema.sql';
+import { drainTimeoutMs, drainWithin } from '../drain';
+
+export interface PostgresBusOptions {
+  connectionString: string;
+  /** Schema of the bus tables, e.g. `tally_bus`. */
+  schema: string;
+  pollIntervalMs?: number;
+  onError?: (error: unknown, delivery?: Delivery) => void;
+}
+
+interface Claimed {
+  seq: string;
+  subject: string;
+  msg_id: string;
+  data: Buffer;
+  headers: Record<string, string>;
+  delivered: number;
+}
+
+/**
+ * The embedded mode's bus: no broker, the messages live in Postgres (so they survive restarts
+ * like JetStream's file storage) and consumers claim them with a visibility timeout (like
+ * JetStream's ack_wait). Same contract suite as the JetStream adapter.
+ */
+export class PostgresBus implements MessageBus {
+  readonly kind = 'postgres';
+  private readonly pool: Pool;
+  private readonly schema: string;
+  private readonly streams = new Map<string, readonly string[]>();
+  private readonly consumers = new Set<Consumer>();
+  private readonly wakers = new Set<() => void>();
+  private aborted = false;
+
+  constructor(private readonly options: PostgresBusOptions) {
+    this.schema = options.schema;
+    this.pool = new Pool({ connectionString: options.connectionString, max: 4 });
+  }
+
+  async init(): Promise<void> {
+    const client = await this.pool.connect();
+    try {
+      await client.query('select pg_advisory_lock(hashtext($1))', [`${this.schema}.ddl`]);
+      await client.query(busSchemaSql(this.schema));
+      await client.query('select pg_advisory_unlock(hashtext($1))', [`${this.schema}.ddl`]);
+    } finally {
+      client.release();
+    }
+  }
+
+  async ensureStream(spec: StreamSpec): Promise<void> {
+    await this.pool.query(
+      `insert into "${this.schema}".streams (name, subjects) values ($1, $2) on conflict (name) do update set subjects = excluded.subjects`,
+      [spec.name, spec.subjects],
+    );
+    this.streams.set(spec.name, spec.subjects);
+  }
+
+  async publish(subject: string, data: Uint8Array, options: { msgId: string; headers?: Record<string, string> }): Promise<PublishResult> {
+    const stream = await this.streamFor(subject);
+    const client = await this.pool.connect();
+    try {
+      await client.query('begin');
+      await client.query('select pg_advisory_xact_lock(hashtext($1))', [`${this.schema}.publish`]);
+      const inserted = await client.query<{ seq: string }>(
+        `insert into "${this.schema}".messages (stream, subject, msg_id, data, headers) values ($1, $2, $3, $4, $5)
+         on conflict (stream, msg_id) do nothing returning seq`,
+        [stream, subject, options.msgId, Buffer.from(data), JSON.stringify({ ...options.headers, 'Nats-Msg-Id': options.msgId })],
+      );
+      const existing = inserted.rows[0]
+        ? undefined
+        : await client.query<{ seq: string }>(`select seq from "${this.schema}".messages where stream = $1 and msg_id = $2`, [stream, options.msgId]);
+      await client.query('commit');
+      this.wakeAll();
+      return { duplicate: !inserted.rows[0], streamSequence: Number((inserted.rows[0] ?? existing?.rows[0])?.seq) };
+    } catch (error) {
+      await client.query('rollback').catch(() => undefined);
+      throw error;
+    } finally {
+      client.release();
+    }
+  }
+
+  private async streamFor(subject: string): Promise<string> {
+    const find = () => [...this.streams].find(([, subjects]) => subjects.some((filter) => subjectMatches(filter, subject)))?.[0];
+    if (!find()) {
+      const { rows } = await this.pool.query<{ name: string; subjects: string[] }>(`select name, subjects from "${this.schema}".streams`);
+      for (const row of rows) this.streams.set(row.name, row.subjects);
+    }
+    const stream = find();
+    // JetStream answers "no responders" here; the caller must not believe the message is stored.
+    if (!stream) throw new Error(`no stream captures subject ${subject}`);
+    return stream;
+  }
+
+  async consume(input: ConsumerSpec, handler: BatchHandler): Promise<Consumer> {
+    const spec = withDefaults(input);
+    await this.ensureStream({ name: deadLetterStream, subjects: ['dlq.>'] });
+    const filter = natsFilterToRegex(spec.filterSubject);
+    const stopping = new AbortController();
+    const onError = this.options.onError ?? (() => undefined);
+    const deadLetter = async (subject: string, delivery: Delivery, error: unknown) => {
+      await this.publish(subject, delivery.data, { msgId: `dlq:${spec.durable}:${delivery.streamSequence}`, headers: deadLetterHeaders(spec, delivery, error) });
+    };
+
+    const loop = (async () => {
+      while (!stopping.signal.aborted) {
+        try {
+          const claimed = await this.claim(spec, filter);
+          if (this.aborted) return;
+          if (claimed.length === 0) {
+            await this.idle(stopping.signal);
+            continue;
+          }
+          await processBatch(spec, claimed, handler, deadLetter, onError);
+        } catch (error) {
+          if (this.aborted) return;
+          onError(error);
+          await this.idle(stopping.signal);
+        }
+      }
+    })();
+
+    const handle: Consumer = {
+      stop: async () => {
+        stopping.abort();
+        this.wakeAll();
+        await loop;
+        this.consumers.delete(handle);
+      },
+    };
+    this.consumers.add(handle);
+    return handle;
+  }
+
+  /** Takes the next visible messages past this consumer's floor and hides them for ackWait. */
+  private async claim(spec: Required<ConsumerSpec>, filter: string): Promise<InFlight[]> {
+    const s = this.schema;
+    const { rows } = await this.pool.query<Claimed>(
+      `with floor as (
+         select coalesce(
+           (select min(seq) - 1 from "${s}".deliveries where durable = $2 and not acked),
+           (select max(seq) from "${s}".deliveries where durable = $2), 0) as seq
+       ), candidates as (
+         select m.seq from "${s}".messages m
+           left join "${s}".deliveries d on d.durable = $2 and d.seq = m.seq
+          where m.stream = $1 and m.seq > (select seq from floor) and m.subject ~ $3
+            and (d.seq is null or (not d.acked and d.visible_at <= clock_timestamp()))
+          order by m.seq limit $4
+          for update of m skip locked
+       ), claimed as (
+         insert into "${s}".deliveries (durable, seq, delivered, visible_at)
+         select $2, seq, 1, clock_timestamp() + make_interval(secs => $5::double precision / 1000) from candidates
+         on conflict (durable, seq) do update set delivered = "${s}".deliveries.delivered + 1, visible_at = excluded.visible_at
+         returning seq, delivered
+       )
+       select m.seq, m.subject, m.msg_id, m.data, m.headers, c.delivered
+         from claimed c join "${s}".messages m on m.seq = c.seq order by m.seq`,
+      [spec.stream, spec.durable, filter, spec.batchSize, spec.ackWaitMs],
+    );
+    return rows.map((row) => this.inFlight(spec, row));
+  }
+
+  private inFlight(spec: Required<ConsumerSpec>, row: Claimed): InFlight {
+    const settle = (sql: string, ...params: unknown[]) => this.pool.query(`update "${this.schema}".deliveries set ${sql} where durable = $1 and seq = $2`, [spec.durable, row.seq, ...params]);
+    return {
+      delivery: {
+        subject: row.subject,
+        data: new Uint8Array(row.data),
+        headers: row.headers,
+        msgId: row.msg_id,
+        deliveryCount: row.delivered,
+        streamSequence: Number(row.seq),
+      },
+      settle: {
+        ack: () => settle('acked = true').then(() => undefined),
+        nak: (delayMs) => settle(`visible_at = clock_timestamp() + make_interval(secs => $3::double precision / 1000)`, delayMs).then(() => this.wakeSoon(delayMs)),
+        term: () => settle('acked = true').then(() => undefined),
+      },
+    };
+  }
+
+  private wakeSoon(delayMs: number): void {
+    setTimeout(() => this.wakeAll(), delayMs + 5).unref();
+  }
+
+  private idle(signal: AbortSignal): Promise<void> {
+    return new Promise((resolve) => {
+      const done = () => {
+        clearTimeout(timer);
+        this.wakers.delete(done);
+        signal.removeEventListener('abort', done);
+        resolve();
+      };
+      const timer = setTimeout(done, this.options.pollIntervalMs ?? 250);
+      this.wakers.add(done);
+      signal.addEventListener('abort', done, { once: true });
+    });
+  }
+
+  private wakeAll(): void {
+    for (const wake of [...this.wakers]) wake();
+  }
+
+  async close(): Promise<void> {
+    if (this.aborted || this.pool.ended) return;
+    await drainWithin(drainTimeoutMs, [...this.consumers].map((c) => c.stop()));
+    await this.pool.end();
+  }
+
+  async abort(): Promise<void> {
+    this.aborted = true;
+    this.consumers.clear();
+    this.wakeAll();
+    await this.pool.end().catch(() => undefined);
+  }
+}
+
+/** `a.*.c` / `a.>` as a Postgres regular expression over the whole subject. */
+export const natsFilterToRegex = (filter: string): string =>
+  `^${filter
+    .split('.')
+    .map((token) => (token === '*' ? '[^.]+' : token === '>' ? '.+' : token.replace(/[.*+?^${}()|[\]\\-]/g, '\\$&')))
+    .join('\\.')}$`;
