@@ -1,0 +1,4 @@
+export * from './registry.events';
+export * from './account.decider';
+export * from './subject.decider';
+export * from './attribution.policy';

@@ -1,0 +1,2 @@
+export * from './usage-event.v1';
+export * from './usage-ledger.v1';

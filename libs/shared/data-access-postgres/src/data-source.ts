@@ -1,0 +1,53 @@
+import { Client } from 'pg';
+import { DataSource, EntitySchema, MigrationInterface } from 'typeorm';
+
+export interface AppDataSourceOptions {
+  connectionString: string;
+  /** The app's own schema: one per app, nobody else's tables. */
+  schema: string;
+  entities?: (EntitySchema | (new () => unknown))[];
+  migrations: (new () => MigrationInterface)[];
+  poolSize?: number;
+}
+
+/**
+ * A TypeORM DataSource bound to one app's schema, with that schema's migrations applied at start.
+ * Schema creation and migrations run under an advisory lock so replicas starting together agree.
+ */
+export const openAppDataSource = async (options: AppDataSourceOptions): Promise<DataSource> => {
+  await withAdvisoryLock(options.connectionString, `${options.schema}.migrate`, async (client) => {
+    await client.query(`create schema if not exists "${options.schema}"`);
+  });
+  const dataSource = new DataSource({
+    type: 'postgres',
+    url: options.connectionString,
+    schema: options.schema,
+    entities: options.entities ?? [],
+    migrations: options.migrations,
+    migrationsTableName: 'migrations',
+    migrationsTransactionMode: 'each',
+    extra: { max: options.poolSize ?? 5 },
+    logging: ['error'],
+  });
+  await dataSource.initialize();
+  await withAdvisoryLock(options.connectionString, `${options.schema}.migrate`, () => dataSource.runMigrations().then(() => undefined));
+  return dataSource;
+};
+
+export const withAdvisoryLock = async <T>(connectionString: string, key: string, work: (client: Client) => Promise<T>): Promise<T> => {
+  const client = new Client({ connectionString });
+  await client.connect();
+  try {
+    await client.query('select pg_advisory_lock(hashtext($1))', [key]);
+    return await work(client);
+  } finally {
+    await client.end();
+  }
+};
+
+/** The schema a migration runs in (migrations are written once, installations choose schema names). */
+export const schemaOf = (queryRunner: { connection: { options: unknown } }): string => {
+  const schema = (queryRunner.connection.options as { schema?: string }).schema;
+  if (!schema) throw new Error('migration needs a DataSource with a schema');
+  return schema;
+};

@@ -1,0 +1,3 @@
+export * from './data-source';
+export * from './projection-runner';
+export * from './embedded-postgres';

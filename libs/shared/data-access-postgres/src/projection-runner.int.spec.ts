@@ -1,0 +1,104 @@
+import { randomUUID } from 'node:crypto';
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { DataSource, EntityManager, MigrationInterface, QueryRunner } from 'typeorm';
+import { PostgresEventStore, RecordedEvent } from '@tally/shared/data-access-event-store';
+import { openAppDataSource, schemaOf } from './data-source';
+import { Projection, ProjectionRunner } from './projection-runner';
+import { dropSchemas, eventually, testDatabaseUrl, uniqueName } from './testing';
+
+const namespace = uniqueName('proj');
+const schema = `${namespace}_app`;
+
+class CreateTallies implements MigrationInterface {
+  name = 'CreateTallies1764000000000';
+  async up(queryRunner: QueryRunner): Promise<void> {
+    const s = schemaOf(queryRunner);
+    await queryRunner.query(`create table "${s}".seen (event_id uuid primary key, kind text not null, amount numeric not null)`);
+    await queryRunner.query(`create table "${s}".tallies (kind text primary key, total numeric not null, events bigint not null)`);
+  }
+  async down(): Promise<void> {}
+}
+
+/** A projection written the way every Tally projection is: facts ON CONFLICT DO NOTHING, totals only from new facts. */
+const tallies: Projection = {
+  name: 'tallies',
+  eventTypes: ['Tallied'],
+  apply: async (tx: EntityManager, events: readonly RecordedEvent[]) => {
+    await tx.query(
+      `with fresh as (
+         insert into "${schema}".seen (event_id, kind, amount)
+         select * from unnest($1::uuid[], $2::text[], $3::numeric[]) on conflict do nothing returning kind, amount)
+       insert into "${schema}".tallies (kind, total, events)
+       select kind, sum(amount), count(*) from fresh group by kind
+       on conflict (kind) do update set total = tallies.total + excluded.total, events = tallies.events + excluded.events`,
+      [events.map((e) => e.id), events.map((e) => e.data.kind), events.map((e) => e.data.amount)],
+    );
+  },
+  reset: async (tx) => {
+    await tx.query(`truncate "${schema}".seen, "${schema}".tallies`);
+  },
+};
+
+describe('ProjectionRunner', () => {
+  let store: PostgresEventStore;
+  let dataSource: DataSource;
+  let runner: ProjectionRunner;
+  const rows = () => dataSource.query(`select kind, total::text, events::text from "${schema}".tallies order by kind`);
+  const tallied = (kind: string, amount: string) => ({ id: randomUUID(), type: 'Tallied', data: { kind, amount } });
+
+  beforeAll(async () => {
+    store = new PostgresEventStore({ connectionString: testDatabaseUrl(), schema: `${namespace}_ledger` });
+    await store.init();
+    dataSource = await openAppDataSource({ connectionString: testDatabaseUrl(), schema, migrations: [CreateTallies] });
+    runner = new ProjectionRunner(tallies, dataSource, store, { connectionString: testDatabaseUrl(), schema });
+    await store.appendToStream('tally-t1_a', [tallied('gb-seconds', '1.5'), tallied('gb-seconds', '0.25'), tallied('reads', '3')]);
+    await store.appendToStream('other-t1_a', [{ id: randomUUID(), type: 'Ignored', data: {} }]);
+    await runner.start();
+    await runner.caughtUp();
+  });
+  afterAll(async () => {
+    await runner?.stop();
+    await dataSource.destroy();
+    await store.close();
+    await dropSchemas(namespace);
+  });
+
+  it('projects the ledger with exact decimal totals', async () =>
+    expect(await rows()).toEqual([
+      { kind: 'gb-seconds', total: '1.75', events: '2' },
+      { kind: 'reads', total: '3', events: '1' },
+    ]));
+
+  it('changes nothing when a batch is applied twice', async () => {
+    const before = await rows();
+    const batch = await store.readAll({ eventTypes: ['Tallied'], maxCount: 100 });
+    await runner.applyBatch(batch);
+    await runner.applyBatch(batch);
+    expect(await rows()).toEqual(before);
+  });
+
+  it('rebuilt from zero gives the same rows', async () => {
+    await store.appendToStream('tally-t1_b', [tallied('reads', '0.000001')]);
+    await runner.caughtUp();
+    const before = await rows();
+    await runner.rebuild();
+    await runner.caughtUp();
+    expect(await rows()).toEqual(before);
+    expect(before).toContainEqual({ kind: 'reads', total: '3.000001', events: '2' });
+  });
+
+  it('keeps a second runner of the same projection as a standby', async () => {
+    const standby = new ProjectionRunner(tallies, dataSource, store, { connectionString: testDatabaseUrl(), schema });
+    const startingStandby = standby.start();
+    await new Promise((resolve) => setTimeout(resolve, 300));
+    expect((await standby.status()).running).toBe(false);
+    await standby.stop();
+    await startingStandby;
+    expect((await runner.status()).running).toBe(true);
+  });
+
+  it('goes live: a new event is projected without a restart', async () => {
+    await store.appendToStream('tally-t1_c', [tallied('writes', '2')]);
+    await eventually(rows, (r) => r.some((row: { kind: string }) => row.kind === 'writes'), 5_000);
+  });
+});

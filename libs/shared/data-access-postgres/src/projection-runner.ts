@@ -1,0 +1,141 @@
+import { Client } from 'pg';
+import { DataSource, EntityManager } from 'typeorm';
+import { EventStore, RecordedEvent, sleep, Subscription } from '@tally/shared/data-access-event-store';
+
+/**
+ * A read model fed from the ledger. `apply` runs inside the runner's transaction, together with
+ * the checkpoint, and must be idempotent on its own (ON CONFLICT DO NOTHING, or guarded by what
+ * was already applied), so a batch applied twice changes nothing.
+ */
+export interface Projection {
+  /** Unique within its schema, e.g. `usage_rollup`. */
+  name: string;
+  eventTypes: readonly string[];
+  apply(tx: EntityManager, events: readonly RecordedEvent[]): Promise<void>;
+  /** Deletes every row the projection owns (rebuild starts from here). */
+  reset(tx: EntityManager): Promise<void>;
+}
+
+export interface ProjectionStatus {
+  name: string;
+  running: boolean;
+  position: string | null;
+}
+
+const checkpointsDdl = (schema: string) =>
+  `create table if not exists "${schema}".projection_checkpoints (
+     name text primary key, position bigint not null, updated_at timestamptz not null default now())`;
+
+/**
+ * Runs one projection: exactly one runner per projection across processes (a session advisory
+ * lock; the others wait as standbys), rows and checkpoint in one transaction, rebuild = reset + replay.
+ */
+export class ProjectionRunner {
+  private subscription?: Subscription;
+  private lockClient?: Client;
+  private stopped = false;
+  private starting?: Promise<void>;
+
+  constructor(
+    private readonly projection: Projection,
+    private readonly dataSource: DataSource,
+    private readonly store: EventStore,
+    private readonly options: { connectionString: string; schema: string; onError?: (error: unknown) => void; batchSize?: number },
+  ) {}
+
+  /** Resolves once this runner holds the lock and is reading; standbys keep trying in the background. */
+  start(): Promise<void> {
+    this.stopped = false;
+    this.starting ??= this.acquireAndRun();
+    return this.starting;
+  }
+
+  private async acquireAndRun(): Promise<void> {
+    await this.dataSource.query(checkpointsDdl(this.options.schema));
+    const client = new Client({ connectionString: this.options.connectionString });
+    await client.connect();
+    client.on('error', (error) => this.options.onError?.(error));
+    this.lockClient = client;
+    while (!this.stopped) {
+      const { rows } = await client.query<{ locked: boolean }>('select pg_try_advisory_lock(hashtext($1)) as locked', [this.lockKey()]);
+      if (rows[0].locked) break;
+      await sleep(1_000);
+    }
+    if (this.stopped) return;
+    this.subscribe(await this.checkpoint());
+  }
+
+  private subscribe(after: bigint | undefined): void {
+    this.subscription = this.store.subscribeToAll({
+      after,
+      eventTypes: this.projection.eventTypes,
+      maxCount: this.options.batchSize ?? 1_000,
+      handle: (events) => this.applyBatch(events),
+      onError: this.options.onError,
+    });
+  }
+
+  /** Applies a batch and moves the checkpoint in the same transaction. Public for the idempotency tests. */
+  async applyBatch(events: readonly RecordedEvent[]): Promise<void> {
+    if (events.length === 0) return;
+    const position = events[events.length - 1].globalPosition.toString();
+    await this.dataSource.transaction(async (tx) => {
+      await this.projection.apply(tx, events);
+      // greatest(): replaying an older batch never moves the checkpoint backwards.
+      await tx.query(
+        `insert into "${this.options.schema}".projection_checkpoints (name, position) values ($1, $2)
+         on conflict (name) do update set position = greatest(projection_checkpoints.position, excluded.position), updated_at = now()`,
+        [this.projection.name, position],
+      );
+    });
+  }
+
+  async checkpoint(): Promise<bigint | undefined> {
+    const rows: { position: string }[] = await this.dataSource.query(
+      `select position from "${this.options.schema}".projection_checkpoints where name = $1`,
+      [this.projection.name],
+    );
+    return rows[0] ? BigInt(rows[0].position) : undefined;
+  }
+
+  /** Drops the projection's rows and checkpoint and replays the whole ledger. */
+  async rebuild(): Promise<void> {
+    if (!this.lockClient) throw new Error(`projection ${this.projection.name} is not running in this process`);
+    await this.subscription?.stop();
+    await this.dataSource.transaction(async (tx) => {
+      await this.projection.reset(tx);
+      await tx.query(`delete from "${this.options.schema}".projection_checkpoints where name = $1`, [this.projection.name]);
+    });
+    this.subscribe(undefined);
+  }
+
+  /** Waits until the checkpoint has reached the ledger's last event of interest. */
+  async caughtUp(timeoutMs = 30_000): Promise<void> {
+    const deadline = Date.now() + timeoutMs;
+    for (;;) {
+      const position = await this.checkpoint();
+      const pending = await this.store.readAll({ after: position, maxCount: 1, eventTypes: this.projection.eventTypes });
+      if (pending.length === 0) return;
+      if (Date.now() > deadline) throw new Error(`projection ${this.projection.name} did not catch up within ${timeoutMs} ms`);
+      await sleep(20);
+    }
+  }
+
+  async status(): Promise<ProjectionStatus> {
+    const position = await this.checkpoint();
+    return { name: this.projection.name, running: this.subscription !== undefined, position: position?.toString() ?? null };
+  }
+
+  async stop(): Promise<void> {
+    this.stopped = true;
+    await this.subscription?.stop();
+    this.subscription = undefined;
+    await this.lockClient?.end().catch(() => undefined);
+    this.lockClient = undefined;
+    this.starting = undefined;
+  }
+
+  private lockKey(): string {
+    return `${this.options.schema}.projection.${this.projection.name}`;
+  }
+}
