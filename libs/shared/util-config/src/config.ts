@@ -47,7 +47,8 @@ export const loadConfig = <S extends Schema>(schema: S, env: Record<string, stri
 
 export const port = (raw: string): number | { error: string } => {
   const value = Number(raw);
-  return /^\d+$/.test(raw) && value >= 1 && value <= 65535 ? value : { error: 'expected a TCP port between 1 and 65535' };
+  // 0 asks the OS for a free port (tests).
+  return /^\d+$/.test(raw) && value >= 0 && value <= 65535 ? value : { error: 'expected a TCP port between 0 and 65535' };
 };
 
 export const positiveInteger = (raw: string): number | { error: string } =>

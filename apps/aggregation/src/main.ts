@@ -1,0 +1,8 @@
+import 'reflect-metadata';
+import { AggregationModule } from '@tally/aggregation/feature-usage';
+import { runMain } from '@tally/shared/feature-runtime';
+
+// The aggregation app on its own (distributed mode): its own Postgres schema, the shared ledger, NATS JetStream.
+void runMain({ apps: ['aggregation'], modules: [AggregationModule.register()], required: ['DATABASE_URL', 'NATS_URL'] }, (tally) =>
+  tally.runtime.log(`[tally] aggregation listening on ${tally.url}`),
+);

@@ -1,0 +1,8 @@
+import 'reflect-metadata';
+import { AttributionModule } from '@tally/attribution/feature-ledger';
+import { runMain } from '@tally/shared/feature-runtime';
+
+// The attribution app on its own (distributed mode): its own Postgres schema, the shared ledger, NATS JetStream.
+void runMain({ apps: ['attribution'], modules: [AttributionModule.register()], required: ['DATABASE_URL', 'NATS_URL'] }, (tally) =>
+  tally.runtime.log(`[tally] attribution listening on ${tally.url}`),
+);

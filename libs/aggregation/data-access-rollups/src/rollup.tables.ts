@@ -1,0 +1,69 @@
+import { DataSource, EntityManager } from 'typeorm';
+import type { UsageQuery } from '@tally/aggregation/domain';
+
+type Queryable = Pick<EntityManager, 'query'> | Pick<DataSource, 'query'>;
+
+export interface UsageFact {
+  usageId: string;
+  tenant: string;
+  accountId: string;
+  subject: string;
+  eventType: string;
+  time: string;
+}
+
+export interface UsageWindow {
+  windowStart: string;
+  windowEnd: string;
+  eventType: string;
+  events: string;
+}
+
+const truncUnit = { MINUTE: 'minute', HOUR: 'hour', DAY: 'day' } as const;
+
+export class RollupTables {
+  constructor(private readonly schema: string) {}
+
+  /**
+   * Counts each usage event once: facts are inserted ON CONFLICT DO NOTHING and only the facts that
+   * were new feed the minute totals, so applying a batch twice changes nothing.
+   */
+  async add(tx: Queryable, facts: readonly UsageFact[]): Promise<void> {
+    if (facts.length === 0) return;
+    const s = this.schema;
+    await tx.query(
+      `with fresh as (
+         insert into "${s}".usage_facts (usage_id, tenant, account_id, subject, event_type, time)
+         select * from unnest($1::uuid[], $2::text[], $3::text[], $4::text[], $5::text[], $6::timestamptz[])
+         on conflict (usage_id) do nothing
+         returning tenant, account_id, event_type, date_trunc('minute', time, 'UTC') as minute)
+       insert into "${s}".usage_minute (tenant, account_id, event_type, minute, events)
+       select tenant, account_id, event_type, minute, count(*) from fresh group by 1, 2, 3, 4
+       on conflict (tenant, account_id, minute, event_type) do update set events = usage_minute.events + excluded.events`,
+      [facts.map((f) => f.usageId), facts.map((f) => f.tenant), facts.map((f) => f.accountId), facts.map((f) => f.subject), facts.map((f) => f.eventType), facts.map((f) => f.time)],
+    );
+  }
+
+  /** Windows with usage in [from, to), per event type; empty windows are omitted. */
+  async usage(tx: Queryable, tenant: string, q: UsageQuery): Promise<UsageWindow[]> {
+    const rows: { window_start: Date; event_type: string; events: string }[] = await tx.query(
+      `select date_trunc('${truncUnit[q.windowSize]}', minute, 'UTC') as window_start, event_type, sum(events)::text as events
+         from "${this.schema}".usage_minute
+        where tenant = $1 and account_id = $2 and minute >= $3 and minute < $4 and ($5::text is null or event_type = $5)
+        group by 1, 2 order by 1, 2`,
+      [tenant, q.accountId, q.from.toISOString(), q.to.toISOString(), q.eventType ?? null],
+    );
+    return rows.map((r) => ({
+      windowStart: r.window_start.toISOString(),
+      windowEnd: new Date(r.window_start.getTime() + stepMs[q.windowSize]).toISOString(),
+      eventType: r.event_type,
+      events: r.events,
+    }));
+  }
+
+  async reset(tx: Queryable): Promise<void> {
+    await tx.query(`truncate "${this.schema}".usage_facts, "${this.schema}".usage_minute`);
+  }
+}
+
+const stepMs = { MINUTE: 60_000, HOUR: 3_600_000, DAY: 86_400_000 } as const;

@@ -1,0 +1,26 @@
+import { Controller, Get, Inject, Query } from '@nestjs/common';
+import { DataSource } from 'typeorm';
+import { parseUsageQuery } from '@tally/aggregation/domain';
+import { RollupTables } from '@tally/aggregation/data-access-rollups';
+import { badRequest, RUNTIME, TallyRuntime } from '@tally/shared/feature-runtime';
+import { AGGREGATION_DB, ROLLUP_TABLES } from './tokens';
+
+@Controller('v1/usage')
+export class UsageController {
+  constructor(
+    @Inject(RUNTIME) private readonly runtime: TallyRuntime,
+    @Inject(AGGREGATION_DB) private readonly db: DataSource,
+    @Inject(ROLLUP_TABLES) private readonly tables: RollupTables,
+  ) {}
+
+  /** GET /v1/usage?accountId=…&from=…&to=…&windowSize=MINUTE|HOUR|DAY&type=… — event counts per window. */
+  @Get()
+  async usage(@Query() params: Record<string, string | undefined>) {
+    const parsed = parseUsageQuery(params, this.runtime.clock());
+    if (!parsed.ok) throw badRequest('the usage query is invalid', parsed.errors);
+    const { query } = parsed;
+    const windows = await this.tables.usage(this.db, this.runtime.tenant, query);
+    const total = windows.reduce((sum, w) => sum + BigInt(w.events), 0n);
+    return { accountId: query.accountId, from: query.from.toISOString(), to: query.to.toISOString(), windowSize: query.windowSize, totalEvents: total.toString(), data: windows };
+  }
+}

@@ -1,0 +1,64 @@
+import { DynamicModule, Inject, Injectable, Module, OnApplicationBootstrap, OnApplicationShutdown } from '@nestjs/common';
+import { DataSource } from 'typeorm';
+import { RegistryTables, registryMigrations } from '@tally/attribution/data-access-registry';
+import { ProjectionRunner } from '@tally/shared/data-access-postgres';
+import { appDataSourceProvider, ProjectionCatalog, RUNTIME, TallyRuntime } from '@tally/shared/feature-runtime';
+import { ParkedUsageController } from './parked-usage.controller';
+import { RegistryController } from './registry.controller';
+import { registryProjection } from './registry.projection';
+import { RegistryService } from './registry.service';
+import { ATTRIBUTION_DB, REGISTRY_TABLES } from './tokens';
+import { UsageLedgerConsumer } from './usage-ledger.consumer';
+
+const REGISTRY_RUNNER = Symbol('RegistryProjectionRunner');
+
+/** Starts and stops the app's workers in order: nothing touches the database after it is closed. */
+@Injectable()
+class AttributionLifecycle implements OnApplicationBootstrap, OnApplicationShutdown {
+  constructor(
+    private readonly consumer: UsageLedgerConsumer,
+    @Inject(REGISTRY_RUNNER) private readonly runner: ProjectionRunner,
+    @Inject(ATTRIBUTION_DB) private readonly db: DataSource,
+    private readonly catalog: ProjectionCatalog,
+  ) {}
+
+  async onApplicationBootstrap(): Promise<void> {
+    this.catalog.register('attribution_registry', this.runner);
+    await this.consumer.start();
+    void this.runner.start();
+  }
+
+  async onApplicationShutdown(): Promise<void> {
+    await this.consumer.stop();
+    await this.runner.stop();
+    await this.db.destroy();
+  }
+}
+
+/** The attribution app: registry (accounts, subjects), the usage ledger writer, parking and re-attribution. */
+@Module({})
+export class AttributionModule {
+  static register(): DynamicModule {
+    return {
+      module: AttributionModule,
+      controllers: [RegistryController, ParkedUsageController],
+      providers: [
+        appDataSourceProvider(ATTRIBUTION_DB, 'attribution', registryMigrations),
+        { provide: REGISTRY_TABLES, inject: [RUNTIME], useFactory: (runtime: TallyRuntime) => new RegistryTables(runtime.schemaFor('attribution')) },
+        {
+          provide: REGISTRY_RUNNER,
+          inject: [RUNTIME, ATTRIBUTION_DB, REGISTRY_TABLES],
+          useFactory: (runtime: TallyRuntime, db: DataSource, tables: RegistryTables) =>
+            new ProjectionRunner(registryProjection(tables, runtime.eventStore), db, runtime.eventStore, {
+              connectionString: runtime.connectionString,
+              schema: runtime.schemaFor('attribution'),
+              onError: (error) => runtime.log(`[attribution] registry projection: ${String(error)}`),
+            }),
+        },
+        RegistryService,
+        UsageLedgerConsumer,
+        AttributionLifecycle,
+      ],
+    };
+  }
+}

@@ -1,0 +1,25 @@
+import { Controller, Get, Inject, Query } from '@nestjs/common';
+import { DataSource } from 'typeorm';
+import { RegistryTables } from '@tally/attribution/data-access-registry';
+import { badRequest, RUNTIME, TallyRuntime } from '@tally/shared/feature-runtime';
+import { isUuid } from '@tally/shared/util-core';
+import { ATTRIBUTION_DB, REGISTRY_TABLES } from './tokens';
+
+/** Usage that could not be attributed yet: kept in the ledger, listed here with the reason. */
+@Controller('v1/parked-usage')
+export class ParkedUsageController {
+  constructor(
+    @Inject(RUNTIME) private readonly runtime: TallyRuntime,
+    @Inject(ATTRIBUTION_DB) private readonly db: DataSource,
+    @Inject(REGISTRY_TABLES) private readonly tables: RegistryTables,
+  ) {}
+
+  @Get()
+  async list(@Query('limit') limitText?: string, @Query('after') after?: string) {
+    const limit = limitText === undefined ? 100 : Number(limitText);
+    if (!Number.isInteger(limit) || limit < 1 || limit > 1_000) throw badRequest('limit must be a whole number from 1 to 1000', [{ field: 'limit', message: 'out of range' }]);
+    if (after !== undefined && !isUuid(after)) throw badRequest('after must be a usageId from a previous page', [{ field: 'after', message: 'not a usage id' }]);
+    const items = await this.tables.listParked(this.db, this.runtime.tenant, limit, after);
+    return { items, next: items.length === limit ? items[items.length - 1].usageId : null };
+  }
+}

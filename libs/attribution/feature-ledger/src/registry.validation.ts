@@ -1,0 +1,69 @@
+import { ProblemError } from '@tally/shared/feature-runtime';
+import { parseRfc3339 } from '@tally/shared/util-core';
+
+/** Keys that appear in stream names: no '-'/'_' ambiguity issues for readers, no whitespace, bounded. */
+const keyPattern = /^[A-Za-z0-9][A-Za-z0-9.:@+-]{0,127}$/;
+const iso4217 = /^[A-Z]{3}$/;
+
+const isTimeZone = (zone: string): boolean => {
+  try {
+    new Intl.DateTimeFormat('en', { timeZone: zone });
+    return zone.includes('/') || zone === 'UTC';
+  } catch {
+    return false;
+  }
+};
+
+const objectBody = (body: unknown, errors: ProblemError[]): Record<string, unknown> => {
+  if (typeof body !== 'object' || body === null || Array.isArray(body)) {
+    errors.push({ field: '', message: 'the body must be a JSON object' });
+    return {};
+  }
+  return body as Record<string, unknown>;
+};
+
+const text = (body: Record<string, unknown>, field: string, errors: ProblemError[], pattern?: RegExp, hint?: string): string => {
+  const value = body[field];
+  if (typeof value !== 'string' || value.trim() === '') errors.push({ field, message: `${field} is required and must be a non-empty string` });
+  else if (pattern && !pattern.test(value)) errors.push({ field, message: hint ?? `${field} is malformed` });
+  return typeof value === 'string' ? value : '';
+};
+
+export const validateKey = (value: string, field: string, errors: ProblemError[]): void => {
+  if (!keyPattern.test(value)) errors.push({ field, message: `${field} must be 1–128 characters: letters, digits and . : @ + - (not starting with a symbol)` });
+};
+
+export const validateAccount = (input: unknown) => {
+  const errors: ProblemError[] = [];
+  const body = objectBody(input, errors);
+  const accountId = text(body, 'id', errors);
+  if (accountId) validateKey(accountId, 'id', errors);
+  const name = text(body, 'name', errors);
+  const currency = text(body, 'currency', errors, iso4217, 'currency must be an ISO 4217 code such as USD or EUR');
+  const timezone = text(body, 'timezone', errors);
+  if (timezone && !isTimeZone(timezone)) errors.push({ field: 'timezone', message: 'timezone must be an IANA time zone such as Europe/Berlin or UTC' });
+  return { errors, value: { accountId, name, currency, timezone } };
+};
+
+export const validateAssignment = (subject: string, input: unknown) => {
+  const errors: ProblemError[] = [];
+  validateKey(subject, 'key', errors);
+  const body = objectBody(input, errors);
+  const accountId = text(body, 'accountId', errors);
+  let effectiveFrom: string | undefined;
+  if (body.effectiveFrom !== undefined) {
+    const parsed = typeof body.effectiveFrom === 'string' ? parseRfc3339(body.effectiveFrom) : undefined;
+    if (!parsed) errors.push({ field: 'effectiveFrom', message: 'effectiveFrom must be an RFC 3339 timestamp with an offset' });
+    else effectiveFrom = parsed.toISOString();
+  }
+  const attributes: Record<string, string> = {};
+  if (body.attributes !== undefined) {
+    if (typeof body.attributes !== 'object' || body.attributes === null || Array.isArray(body.attributes)) errors.push({ field: 'attributes', message: 'attributes must be an object of strings' });
+    else
+      for (const [key, value] of Object.entries(body.attributes)) {
+        if (typeof value !== 'string') errors.push({ field: `attributes.${key}`, message: 'attribute values must be strings' });
+        else attributes[key] = value;
+      }
+  }
+  return { errors, value: { accountId, effectiveFrom, attributes } };
+};

@@ -1,0 +1,75 @@
+import { Inject, Injectable } from '@nestjs/common';
+import { DataSource } from 'typeorm';
+import { attribute } from '@tally/attribution/domain';
+import { RegistryTables } from '@tally/attribution/data-access-registry';
+import {
+  accountUsageStream,
+  ingestionStream,
+  parkedUsageStream,
+  UsageReceivedV1,
+  usageReceivedSubject,
+  UsageRecordedV1,
+  usageLedgerId,
+  usageRecordedType,
+} from '@tally/contracts/usage';
+import { NewEvent, StreamAppend } from '@tally/shared/data-access-event-store';
+import { Consumer, decodeJson, Delivery } from '@tally/shared/data-access-messaging';
+import { RUNTIME, TallyRuntime } from '@tally/shared/feature-runtime';
+import { ATTRIBUTION_DB, REGISTRY_TABLES } from './tokens';
+
+/**
+ * The usage ledger's writer: accepted usage from JetStream → attributed (or parked) UsageRecorded
+ * in the event store. The ledger event id is derived from (tenant, source, id), so a redelivered or
+ * re-sent event is a no-op append: exact dedup. Acked only after the append returned.
+ */
+@Injectable()
+export class UsageLedgerConsumer {
+  private consumer?: Consumer;
+
+  constructor(
+    @Inject(RUNTIME) private readonly runtime: TallyRuntime,
+    @Inject(ATTRIBUTION_DB) private readonly db: DataSource,
+    @Inject(REGISTRY_TABLES) private readonly tables: RegistryTables,
+  ) {}
+
+  async start(): Promise<void> {
+    await this.runtime.bus.ensureStream(ingestionStream);
+    this.consumer = await this.runtime.bus.consume(
+      { stream: ingestionStream.name, durable: 'attribution_ledger', filterSubject: usageReceivedSubject, batchSize: 500 },
+      (batch) => this.record(batch),
+    );
+  }
+
+  async record(batch: readonly Delivery[]): Promise<void> {
+    const received = batch.map((d) => decodeJson<UsageReceivedV1>(d.data));
+    const appends = new Map<string, NewEvent[]>();
+    for (const tenant of new Set(received.map((r) => r.tenant))) {
+      const ofTenant = received.filter((r) => r.tenant === tenant);
+      const histories = await this.tables.assignments(this.db, tenant, [...new Set(ofTenant.map((r) => r.event.subject))]);
+      for (const { event, receivedAt } of ofTenant) {
+        const time = new Date(event.time);
+        const attribution = attribute(time, histories.get(event.subject) ?? []);
+        const recorded: UsageRecordedV1 = {
+          tenant,
+          usageId: usageLedgerId(tenant, event.source, event.id),
+          source: event.source,
+          eventId: event.id,
+          eventType: event.type,
+          subject: event.subject,
+          time: event.time,
+          receivedAt,
+          data: event.data,
+          attribution,
+        };
+        const stream = attribution.status === 'attributed' ? accountUsageStream(tenant, attribution.accountId, time) : parkedUsageStream(tenant, event.subject);
+        appends.set(stream, [...(appends.get(stream) ?? []), { id: recorded.usageId, type: usageRecordedType, data: { ...recorded } }]);
+      }
+    }
+    const streamAppends: StreamAppend[] = [...appends].map(([stream, events]) => ({ stream, events, expectedRevision: 'any' }));
+    await this.runtime.eventStore.appendToStreams(streamAppends);
+  }
+
+  async stop(): Promise<void> {
+    await this.consumer?.stop();
+  }
+}

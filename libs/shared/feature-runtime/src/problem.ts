@@ -1,0 +1,82 @@
+import { ArgumentsHost, Catch, ExceptionFilter, HttpException } from '@nestjs/common';
+import type { FastifyReply } from 'fastify';
+import { WrongExpectedRevisionError } from '@tally/shared/data-access-event-store';
+import { DomainError } from '@tally/shared/util-core';
+
+export interface ProblemError {
+  field: string;
+  message: string;
+  /** Index of the event in a batch, when the problem is one event's. */
+  index?: number;
+}
+
+/** RFC 9457 problem details. `type` is a stable URI per kind of problem, documented in docs/errors.md. */
+export interface Problem {
+  type: string;
+  title: string;
+  status: number;
+  detail?: string;
+  errors?: ProblemError[];
+}
+
+export const problemType = (code: string): string => `https://tally.dev/problems/${code}`;
+
+export class ProblemException extends Error {
+  constructor(readonly problem: Problem) {
+    super(problem.detail ?? problem.title);
+  }
+}
+
+export const badRequest = (detail: string, errors?: ProblemError[], code = 'validation'): ProblemException =>
+  new ProblemException({ type: problemType(code), title: 'Request is invalid', status: 400, detail, errors });
+
+export const notFound = (detail: string): ProblemException => new ProblemException({ type: problemType('not-found'), title: 'Not found', status: 404, detail });
+
+const httpCodes: Record<number, string> = { 400: 'malformed-request', 404: 'not-found', 405: 'method-not-allowed', 413: 'payload-too-large', 415: 'unsupported-media-type' };
+const titleOf = (code: string): string => code.charAt(0).toUpperCase() + code.slice(1).replace(/-/g, ' ');
+
+const domainStatus: Record<string, number> = { unknown_account: 422, account_exists: 409, assignment_not_after_latest: 409 };
+
+/** Maps anything thrown to problem+json; unexpected errors are logged and answered without internals. */
+export const toProblem = (error: unknown): Problem => {
+  if (error instanceof ProblemException) return error.problem;
+  if (error instanceof DomainError) {
+    const status = domainStatus[error.code] ?? 422;
+    return {
+      type: problemType(error.code.replace(/_/g, '-')),
+      title: 'Request refused',
+      status,
+      detail: error.message,
+      errors: error.field ? [{ field: error.field, message: error.message }] : undefined,
+    };
+  }
+  if (error instanceof WrongExpectedRevisionError) {
+    return { type: problemType('concurrent-change'), title: 'Concurrent change', status: 409, detail: 'the resource changed meanwhile; retry the request' };
+  }
+  if (error instanceof HttpException) {
+    const status = error.getStatus();
+    const code = httpCodes[status] ?? 'http';
+    return { type: problemType(code), title: titleOf(code), status, detail: error.message };
+  }
+  const fastify = error as { statusCode?: number; code?: string; message?: string };
+  if (typeof fastify?.statusCode === 'number' && fastify.statusCode < 500) {
+    const code = httpCodes[fastify.statusCode] ?? 'malformed-request';
+    return { type: problemType(code), title: titleOf(code), status: fastify.statusCode, detail: fastify.message };
+  }
+  return { type: problemType('internal'), title: 'Internal error', status: 500, detail: 'an unexpected error occurred; it has been logged' };
+};
+
+export const sendProblem = (reply: FastifyReply, problem: Problem): void => {
+  void reply.status(problem.status).header('content-type', 'application/problem+json').send(problem);
+};
+
+@Catch()
+export class ProblemJsonFilter implements ExceptionFilter {
+  constructor(private readonly log: (line: string) => void) {}
+
+  catch(error: unknown, host: ArgumentsHost): void {
+    const problem = toProblem(error);
+    if (problem.status >= 500) this.log(`[tally] unexpected error: ${(error as Error)?.stack ?? String(error)}`);
+    sendProblem(host.switchToHttp().getResponse<FastifyReply>(), problem);
+  }
+}

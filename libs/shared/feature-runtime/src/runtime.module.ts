@@ -1,0 +1,23 @@
+import { DynamicModule, Global, Module } from '@nestjs/common';
+import { HealthController } from './health.controller';
+import { ProjectionCatalog, ProjectionsController } from './projection-catalog';
+import { TallyRuntime } from './runtime';
+import { RUNTIME, TALLY_APPS } from './tokens';
+
+
+@Global()
+@Module({})
+export class RuntimeModule {
+  static forRoot(runtime: TallyRuntime, apps: readonly string[]): DynamicModule {
+    return {
+      module: RuntimeModule,
+      controllers: [HealthController, ProjectionsController],
+      providers: [
+        { provide: RUNTIME, useValue: runtime },
+        { provide: TALLY_APPS, useValue: apps },
+        ProjectionCatalog,
+      ],
+      exports: [RUNTIME, ProjectionCatalog],
+    };
+  }
+}

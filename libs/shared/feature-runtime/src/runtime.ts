@@ -1,0 +1,73 @@
+import { EventStore, KurrentDbEventStore, PostgresEventStore } from '@tally/shared/data-access-event-store';
+import { Delivery, JetStreamBus, MessageBus, PostgresBus } from '@tally/shared/data-access-messaging';
+import { EmbeddedPostgres, startEmbeddedPostgres } from '@tally/shared/data-access-postgres';
+import { TallyConfig } from '@tally/shared/util-config';
+
+/** What every Tally process shares: configuration, the ledger, the bus, a clock. */
+export interface TallyRuntime {
+  config: TallyConfig;
+  /** Postgres for the apps' own schemas (and the default ledger and embedded bus). */
+  connectionString: string;
+  namespace: string;
+  tenant: string;
+  eventStore: EventStore;
+  bus: MessageBus;
+  clock: () => Date;
+  log: (line: string) => void;
+  /** Schema of one app's tables: `<namespace>_<app>`. */
+  schemaFor(app: 'ingestion' | 'attribution' | 'aggregation' | 'invoicing'): string;
+  close(): Promise<void>;
+}
+
+export interface RuntimeOptions {
+  /** Start an embedded Postgres when DATABASE_URL is unset (the `npm start` default). */
+  allowEmbeddedPostgres?: boolean;
+  clock?: () => Date;
+  log?: (line: string) => void;
+}
+
+export const openRuntime = async (config: TallyConfig, options: RuntimeOptions = {}): Promise<TallyRuntime> => {
+  const log = options.log ?? ((line: string) => console.log(line));
+  const namespace = config.TALLY_NAMESPACE;
+  let embedded: EmbeddedPostgres | undefined;
+  let connectionString = config.DATABASE_URL;
+  if (!connectionString) {
+    if (!options.allowEmbeddedPostgres) throw new Error('DATABASE_URL is required: this process does not start an embedded Postgres');
+    log(`[tally] starting embedded Postgres in ${config.TALLY_DATA_DIR} on port ${config.TALLY_EMBEDDED_PG_PORT}`);
+    embedded = await startEmbeddedPostgres({ dataDir: config.TALLY_DATA_DIR, port: config.TALLY_EMBEDDED_PG_PORT });
+    connectionString = embedded.connectionString;
+  }
+
+  const eventStore: EventStore = config.KURRENTDB_URL
+    ? new KurrentDbEventStore(config.KURRENTDB_URL)
+    : new PostgresEventStore({ connectionString, schema: `${namespace}_ledger` });
+  await eventStore.init();
+
+  const onError = (error: unknown, delivery?: Delivery) =>
+    log(`[tally] message handling failed${delivery ? ` (${delivery.subject} #${delivery.streamSequence}, delivery ${delivery.deliveryCount})` : ''}: ${String((error as Error)?.message ?? error)}`);
+  let bus: MessageBus;
+  if (config.NATS_URL) {
+    bus = await JetStreamBus.connect({ servers: config.NATS_URL, namespace, onError });
+  } else {
+    const postgresBus = new PostgresBus({ connectionString, schema: `${namespace}_bus`, onError });
+    await postgresBus.init();
+    bus = postgresBus;
+  }
+
+  return {
+    config,
+    connectionString,
+    namespace,
+    tenant: config.TALLY_TENANT,
+    eventStore,
+    bus,
+    clock: options.clock ?? (() => new Date()),
+    log,
+    schemaFor: (app) => `${namespace}_${app}`,
+    close: async () => {
+      await bus.close();
+      await eventStore.close();
+      await embedded?.stop();
+    },
+  };
+};

@@ -1,0 +1,69 @@
+import { DynamicModule, INestApplication, Module } from '@nestjs/common';
+import { ConfigError, loadTallyConfig, TallyConfig } from '@tally/shared/util-config';
+import { createHttpApp } from './http';
+import { openRuntime, RuntimeOptions, TallyRuntime } from './runtime';
+import { RuntimeModule } from './runtime.module';
+
+export interface StartOptions extends RuntimeOptions {
+  /** Names of the apps this process runs, for /health and logs. */
+  apps: readonly string[];
+  modules: readonly DynamicModule[];
+  /** Variables this process cannot run without (distributed apps need DATABASE_URL and NATS_URL). */
+  required?: readonly (keyof TallyConfig)[];
+  env?: Record<string, string | undefined>;
+}
+
+export interface RunningTally {
+  app: INestApplication;
+  runtime: TallyRuntime;
+  url: string;
+  close(): Promise<void>;
+}
+
+/** Validates configuration, opens ledger and bus, and serves the given app modules over HTTP. */
+export const startTally = async (options: StartOptions): Promise<RunningTally> => {
+  const config = loadTallyConfig(options.env ?? process.env, options.required ?? []);
+  const runtime = await openRuntime(config, options);
+  try {
+    @Module({ imports: [RuntimeModule.forRoot(runtime, options.apps), ...options.modules] })
+    class TallyRoot {}
+    const app = await createHttpApp(TallyRoot, runtime);
+    await app.listen(config.PORT, config.HOST);
+    const address = app.getHttpServer().address();
+    const port = typeof address === 'object' && address ? address.port : config.PORT;
+    let closing: Promise<void> | undefined;
+    return {
+      app,
+      runtime,
+      url: `http://${config.HOST === '0.0.0.0' ? '127.0.0.1' : config.HOST}:${port}`,
+      close: () => (closing ??= app.close().then(() => runtime.close())),
+    };
+  } catch (error) {
+    await runtime.close().catch(() => undefined);
+    throw error;
+  }
+};
+
+/** For main.ts files: start, close gracefully on SIGTERM/SIGINT, and turn configuration errors into one clear message. */
+export const runMain = async (options: StartOptions, onStarted: (tally: RunningTally) => void): Promise<void> => {
+  try {
+    const tally = await startTally(options);
+    const stop = (signal: string) => {
+      tally.runtime.log(`[tally] ${signal}: draining and stopping`);
+      void tally.close().then(
+        () => process.exit(0),
+        (error) => {
+          console.error(error);
+          process.exit(1);
+        },
+      );
+    };
+    process.once('SIGTERM', () => stop('SIGTERM'));
+    process.once('SIGINT', () => stop('SIGINT'));
+    onStarted(tally);
+  } catch (error) {
+    if (error instanceof ConfigError) console.error(`[tally] ${error.message}`);
+    else console.error('[tally] failed to start:', error);
+    process.exit(1);
+  }
+};
