@@ -47,7 +47,9 @@ export class RegistryService {
     const events = await this.runtime.eventStore.readStream(stream);
     const state = events.map((e) => e as unknown as SubjectAssigned).reduce(evolveSubject, initialSubject());
     const account = await this.account(data.accountId);
-    const effectiveFrom = data.effectiveFrom ?? (state.assignments.length === 0 ? sinceAlways : undefined);
+    const latest = state.assignments.at(-1);
+    // Without effectiveFrom: a first assignment covers all time; repeating the current owner is a no-op; a move needs an instant.
+    const effectiveFrom = data.effectiveFrom ?? (!latest ? sinceAlways : latest.accountId === data.accountId ? latest.effectiveFrom : undefined);
     if (effectiveFrom === undefined) throw badRequest('effectiveFrom is required to move a subject that already has an owner', [{ field: 'effectiveFrom', message: 'effectiveFrom is required' }]);
     const decided = decideSubject(
       {

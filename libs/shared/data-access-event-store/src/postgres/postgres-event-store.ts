@@ -61,6 +61,8 @@ export class PostgresEventStore implements EventStore {
     this.schema = options.schema;
     this.channel = `${options.schema}_appended`;
     this.pool = new Pool({ connectionString: options.connectionString, max: options.poolSize ?? 5 });
+    // An idle connection dropped by the server must not crash the process; the next query reconnects.
+    this.pool.on('error', () => undefined);
   }
 
   async init(): Promise<void> {

@@ -49,6 +49,8 @@ export class PostgresBus implements MessageBus {
   constructor(private readonly options: PostgresBusOptions) {
     this.schema = options.schema;
     this.pool = new Pool({ connectionString: options.connectionString, max: 4 });
+    // An idle connection dropped by the server must not crash the process; the next query reconnects.
+    this.pool.on('error', (error) => options.onError?.(error));
   }
 
   async init(): Promise<void> {

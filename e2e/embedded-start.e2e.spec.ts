@@ -1,0 +1,63 @@
+import { ChildProcess, spawn } from 'node:child_process';
+import { mkdtempSync, rmSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join, resolve } from 'node:path';
+import { afterAll, describe, expect, it } from 'vitest';
+import { eventually } from '@tally/shared/data-access-postgres/testing';
+import { http, usageEvent } from './support';
+
+const root = resolve(__dirname, '..');
+
+/**
+ * `npm start` as a user runs it: nothing configured, so an embedded Postgres under the data
+ * directory and the in-process bus; the README's curl flow; a restart keeps the data.
+ */
+describe('embedded mode (npm start)', () => {
+  const dataDir = mkdtempSync(join(tmpdir(), 'tally-embedded-'));
+  const port = 20_000 + Math.floor(Math.random() * 20_000);
+  const base = `http://127.0.0.1:${port}`;
+  let child: ChildProcess | undefined;
+  let output = '';
+
+  const start = async () => {
+    output = '';
+    const env = { ...process.env, PORT: String(port), TALLY_DATA_DIR: dataDir, TALLY_EMBEDDED_PG_PORT: String(port + 1) };
+    delete env.DATABASE_URL;
+    delete env.NATS_URL;
+    child = spawn(process.execPath, ['tools/run-ts.cjs', 'apps/platform/src/main.ts'], { cwd: root, env, stdio: ['ignore', 'pipe', 'pipe'] });
+    child.stdout?.on('data', (chunk) => (output += chunk));
+    child.stderr?.on('data', (chunk) => (output += chunk));
+    await eventually(() => Promise.resolve(output), (text) => text.includes('Tally is running') || text.includes('failed to start'), 60_000);
+    expect(output).toContain(`Tally is running — all four apps on ${base}`);
+  };
+
+  const stop = async () => {
+    if (child?.exitCode !== null) return void (child = undefined);
+    const exited = new Promise((resolve) => child?.once('exit', resolve));
+    child?.kill('SIGTERM');
+    await exited;
+    child = undefined;
+  };
+
+  afterAll(async () => {
+    if (child) await stop();
+    rmSync(dataDir, { recursive: true, force: true });
+  });
+
+  it('serves every app on one port and shows the usage just sent; data survives a restart', async () => {
+    await start();
+    expect(output).toContain('curl -s -X POST'); // the first request to try
+    expect((await http('GET', `${base}/health`)).body).toMatchObject({ apps: ['ingestion', 'attribution', 'aggregation', 'invoicing'], bus: 'postgres' });
+    await http('POST', `${base}/v1/accounts`, { id: 'acme', name: 'Acme', currency: 'USD', timezone: 'UTC' });
+    await http('PUT', `${base}/v1/subjects/installation-1`, { accountId: 'acme' });
+    const sent = await http('POST', `${base}/v1/events`, usageEvent('evt-1', 'installation-1'), 'application/cloudevents+json');
+    expect(sent.body.accepted).toBe(1);
+    const total = async () => (await http('GET', `${base}/v1/usage?accountId=acme&windowSize=HOUR`)).body.totalEvents;
+    await eventually(total, (t) => t === '1', 5_000);
+
+    await stop();
+    expect(output).toContain('draining and stopping');
+    await start();
+    expect(await total()).toBe('1');
+  });
+});

@@ -1,0 +1,52 @@
+import { jetstreamManager } from '@nats-io/jetstream';
+import { connect } from '@nats-io/transport-node';
+import { AggregationModule } from '@tally/aggregation/feature-usage';
+import { AttributionModule } from '@tally/attribution/feature-ledger';
+import { IngestionModule } from '@tally/ingestion/feature-intake';
+import { InvoicingModule } from '@tally/invoicing/feature-billing';
+import { testDatabaseUrl, testNatsUrl } from '@tally/shared/data-access-postgres/testing';
+import { RunningTally, startTally } from '@tally/shared/feature-runtime';
+
+export const appModules = {
+  ingestion: () => IngestionModule.register(),
+  attribution: () => AttributionModule.register(),
+  aggregation: () => AggregationModule.register(),
+  invoicing: () => InvoicingModule.register(),
+} as const;
+
+export type AppName = keyof typeof appModules;
+
+/** Starts one app the way its main.ts does (distributed mode), on a free port, in the suite's namespace. */
+export const startApp = (app: AppName, namespace: string, env: Record<string, string> = {}): Promise<RunningTally> =>
+  startTally({
+    apps: [app],
+    modules: [appModules[app]()],
+    required: ['DATABASE_URL', 'NATS_URL'],
+    env: { DATABASE_URL: testDatabaseUrl(), NATS_URL: testNatsUrl(), TALLY_NAMESPACE: namespace, PORT: '0', ...env },
+    log: () => undefined,
+  });
+
+export const deleteStreams = async (namespace: string): Promise<void> => {
+  const nc = await connect({ servers: testNatsUrl() });
+  const jsm = await jetstreamManager(nc);
+  for await (const stream of jsm.streams.list()) {
+    if (stream.config.name.startsWith(`${namespace.toUpperCase()}_`)) await jsm.streams.delete(stream.config.name);
+  }
+  await nc.close();
+};
+
+export const http = async (method: string, url: string, body?: unknown, contentType = 'application/json') => {
+  const response = await fetch(url, { method, headers: body === undefined ? {} : { 'content-type': contentType }, body: body === undefined ? undefined : JSON.stringify(body) });
+  const text = await response.text();
+  return { status: response.status, contentType: response.headers.get('content-type') ?? '', body: text ? JSON.parse(text) : undefined };
+};
+
+export const usageEvent = (id: string, subject: string, time = new Date().toISOString()) => ({
+  specversion: '1.0',
+  id,
+  source: '//fn-runtime/eu-1',
+  type: 'fn.invocation',
+  subject,
+  time,
+  data: { gbSeconds: '0.5' },
+});

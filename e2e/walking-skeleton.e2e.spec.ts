@@ -1,0 +1,102 @@
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { UsageReceivedV1, usageReceivedSubject } from '@tally/contracts/usage';
+import { encodeJson } from '@tally/shared/data-access-messaging';
+import { dropSchemas, eventually, uniqueName } from '@tally/shared/data-access-postgres/testing';
+import { RunningTally } from '@tally/shared/feature-runtime';
+import { AppName, deleteStreams, http, startApp, usageEvent } from './support';
+
+/**
+ * The walking skeleton across the four real apps, each its own Nest application and HTTP server,
+ * talking only through NATS JetStream and the ledger, on the machine's Postgres and NATS.
+ */
+describe('usage end to end: ingestion → JetStream → attribution → ledger → aggregation → query', () => {
+  const namespace = uniqueName('e2e');
+  const apps = {} as Record<AppName, RunningTally>;
+  const url = (app: AppName, path: string) => `${apps[app].url}${path}`;
+  const usageOf = async (accountId: string) => {
+    const from = new Date(Date.now() - 2 * 3_600_000);
+    from.setUTCMinutes(0, 0, 0);
+    const to = new Date(from.getTime() + 4 * 3_600_000);
+    const { body } = await http('GET', url('aggregation', `/v1/usage?accountId=${accountId}&windowSize=HOUR&from=${from.toISOString()}&to=${to.toISOString()}`));
+    return BigInt(body.totalEvents);
+  };
+
+  beforeAll(async () => {
+    for (const app of ['attribution', 'aggregation', 'ingestion', 'invoicing'] as const) apps[app] = await startApp(app, namespace);
+    expect((await http('POST', url('attribution', '/v1/accounts'), { id: 'acme', name: 'Acme', currency: 'USD', timezone: 'Europe/Berlin' })).status).toBe(201);
+    expect((await http('PUT', url('attribution', '/v1/subjects/installation-1'), { accountId: 'acme', attributes: { app: 'forge-app' } })).status).toBe(201);
+  });
+
+  afterAll(async () => {
+    for (const app of Object.values(apps)) await app?.close();
+    await deleteStreams(namespace);
+    await dropSchemas(namespace);
+  });
+
+  it('every app is up, on its own server, over JetStream', async () => {
+    for (const app of ['ingestion', 'attribution', 'aggregation', 'invoicing'] as const) {
+      expect((await http('GET', url(app, '/health'))).body).toMatchObject({ status: 'ok', apps: [app], bus: 'jetstream', ledger: 'postgres' });
+    }
+  });
+
+  it('shows an accepted event in the usage query within 2 seconds', async () => {
+    const before = await usageOf('acme');
+    const accepted = await http('POST', url('ingestion', '/v1/events'), usageEvent('evt-fresh', 'installation-1'), 'application/cloudevents+json');
+    const acceptedAt = Date.now();
+    expect(accepted.body.results).toEqual([{ index: 0, id: 'evt-fresh', source: '//fn-runtime/eu-1', status: 'accepted' }]);
+    await eventually(() => usageOf('acme'), (total) => total === before + 1n, 2_000);
+    expect(Date.now() - acceptedAt).toBeLessThan(2_000);
+  });
+
+  it('counts a duplicate (same source and id) once, whether JetStream or the ledger catches it', async () => {
+    const before = await usageOf('acme');
+    const event = usageEvent('evt-dup', 'installation-1');
+    const first = await http('POST', url('ingestion', '/v1/events'), [event]);
+    const again = await http('POST', url('ingestion', '/v1/events'), [event]);
+    expect([first.body.results[0].status, again.body.results[0].status]).toEqual(['accepted', 'duplicate']);
+    // A retry that arrives after JetStream's duplicate window has a new message id: the ledger still counts it once.
+    const late: UsageReceivedV1 = { tenant: 'default', receivedAt: new Date().toISOString(), event: { ...event, time: event.time } as UsageReceivedV1['event'] };
+    await apps.ingestion.runtime.bus.publish(usageReceivedSubject, encodeJson(late), { msgId: 'after-the-window' });
+    // A marker sent after the duplicates: once it is counted, the duplicates have been processed too.
+    await http('POST', url('ingestion', '/v1/events'), [usageEvent('evt-marker', 'installation-1')]);
+    await eventually(() => usageOf('acme'), (total) => total >= before + 2n, 5_000);
+    await new Promise((resolve) => setTimeout(resolve, 300));
+    expect(await usageOf('acme')).toBe(before + 2n);
+  });
+
+  it('parks usage of an unknown subject, lists it, and counts it once when the subject is registered (twice)', async () => {
+    const parkedEvent = usageEvent('evt-parked', 'installation-new');
+    await http('POST', url('ingestion', '/v1/events'), [parkedEvent]);
+    const parked = await eventually(
+      () => http('GET', url('attribution', '/v1/parked-usage')),
+      (r) => r.body.items.some((i: { eventId: string }) => i.eventId === 'evt-parked'),
+      5_000,
+    );
+    expect(parked.body.items.find((i: { eventId: string }) => i.eventId === 'evt-parked')).toMatchObject({ subject: 'installation-new', reason: 'unknown_subject', source: '//fn-runtime/eu-1' });
+
+    await http('POST', url('attribution', '/v1/accounts'), { id: 'globex', name: 'Globex', currency: 'EUR', timezone: 'UTC' });
+    expect(await usageOf('globex')).toBe(0n);
+    const registered = await http('PUT', url('attribution', '/v1/subjects/installation-new'), { accountId: 'globex' });
+    const repeated = await http('PUT', url('attribution', '/v1/subjects/installation-new'), { accountId: 'globex' });
+    expect([registered.status, repeated.status]).toEqual([201, 200]);
+
+    await eventually(() => usageOf('globex'), (total) => total === 1n, 5_000);
+    await eventually(
+      () => http('GET', url('attribution', '/v1/parked-usage')),
+      (r) => !r.body.items.some((i: { eventId: string }) => i.eventId === 'evt-parked'),
+      5_000,
+    );
+    await new Promise((resolve) => setTimeout(resolve, 300));
+    expect(await usageOf('globex')).toBe(1n);
+  });
+
+  it('refuses malformed input with problem+json and stores nothing', async () => {
+    const malformed = await fetch(url('ingestion', '/v1/events'), { method: 'POST', headers: { 'content-type': 'application/json' }, body: '{"id": ' });
+    expect(malformed.status).toBe(400);
+    expect(malformed.headers.get('content-type')).toContain('application/problem+json');
+    const invalid = await http('POST', url('ingestion', '/v1/events'), [{ ...usageEvent('evt-bad', 'installation-1'), time: 'not a time' }]);
+    expect(invalid.body.results[0]).toMatchObject({ status: 'rejected', errors: [{ field: 'time' }] });
+    const account = await http('POST', url('attribution', '/v1/accounts'), { id: 'x', name: 'X', currency: 'dollars', timezone: 'UTC' });
+    expect(account).toMatchObject({ status: 400, contentType: expect.stringContaining('application/problem+json'), body: { errors: [{ field: 'currency' }] } });
+  });
+});
