@@ -3,7 +3,7 @@ import { mkdtempSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join, resolve } from 'node:path';
 import { afterAll, describe, expect, it } from 'vitest';
-import { eventually } from '@tally/shared/data-access-postgres/testing';
+import { eventually } from '@tally/shared/testing';
 import { http, usageEvent } from './support';
 
 const root = resolve(__dirname, '..');
@@ -21,7 +21,7 @@ describe('embedded mode (npm start)', () => {
 
   const start = async () => {
     output = '';
-    const env = { ...process.env, PORT: String(port), TALLY_DATA_DIR: dataDir, TALLY_EMBEDDED_PG_PORT: String(port + 1) };
+    const env: NodeJS.ProcessEnv = { ...process.env, PORT: String(port), TALLY_DATA_DIR: dataDir, TALLY_EMBEDDED_PG_PORT: String(port + 1) };
     delete env.DATABASE_URL;
     delete env.NATS_URL;
     child = spawn(process.execPath, ['tools/run-ts.cjs', 'apps/platform/src/main.ts'], { cwd: root, env, stdio: ['ignore', 'pipe', 'pipe'] });

@@ -4,7 +4,7 @@ import { AggregationModule } from '@tally/aggregation/feature-usage';
 import { AttributionModule } from '@tally/attribution/feature-ledger';
 import { IngestionModule } from '@tally/ingestion/feature-intake';
 import { InvoicingModule } from '@tally/invoicing/feature-billing';
-import { testDatabaseUrl, testNatsUrl } from '@tally/shared/data-access-postgres/testing';
+import { testDatabaseUrl, testNatsUrl } from '@tally/shared/testing';
 import { RunningTally, startTally } from '@tally/shared/feature-runtime';
 
 export const appModules = {

@@ -1,7 +1,7 @@
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { UsageReceivedV1, usageReceivedSubject } from '@tally/contracts/usage';
 import { encodeJson } from '@tally/shared/data-access-messaging';
-import { dropSchemas, eventually, uniqueName } from '@tally/shared/data-access-postgres/testing';
+import { dropSchemas, eventually, uniqueName } from '@tally/shared/testing';
 import { RunningTally } from '@tally/shared/feature-runtime';
 import { AppName, deleteStreams, http, startApp, usageEvent } from './support';
 

@@ -4,7 +4,7 @@ import { DataSource, EntityManager, MigrationInterface, QueryRunner } from 'type
 import { PostgresEventStore, RecordedEvent } from '@tally/shared/data-access-event-store';
 import { openAppDataSource, schemaOf } from './data-source';
 import { Projection, ProjectionRunner } from './projection-runner';
-import { dropSchemas, eventually, testDatabaseUrl, uniqueName } from './testing';
+import { dropSchemas, eventually, testDatabaseUrl, uniqueName } from '@tally/shared/testing';
 
 const namespace = uniqueName('proj');
 const schema = `${namespace}_app`;
@@ -16,7 +16,9 @@ class CreateTallies implements MigrationInterface {
     await queryRunner.query(`create table "${s}".seen (event_id uuid primary key, kind text not null, amount numeric not null)`);
     await queryRunner.query(`create table "${s}".tallies (kind text primary key, total numeric not null, events bigint not null)`);
   }
-  async down(): Promise<void> {}
+  async down(queryRunner: QueryRunner): Promise<void> {
+    await queryRunner.query(`drop table "${schemaOf(queryRunner)}".seen, "${schemaOf(queryRunner)}".tallies`);
+  }
 }
 
 /** A projection written the way every Tally projection is: facts ON CONFLICT DO NOTHING, totals only from new facts. */

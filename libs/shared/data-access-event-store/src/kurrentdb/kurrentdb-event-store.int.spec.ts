@@ -1,5 +1,5 @@
 import { describe, it } from 'vitest';
-import { testDatabaseUrl } from '@tally/shared/data-access-postgres/testing';
+import { testDatabaseUrl } from '@tally/shared/testing';
 import { eventStoreContract } from '../testing/event-store.contract';
 import { KurrentDbEventStore } from './kurrentdb-event-store';
 

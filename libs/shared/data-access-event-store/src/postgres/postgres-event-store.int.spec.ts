@@ -1,6 +1,6 @@
 import { randomUUID } from 'node:crypto';
 import { afterAll, describe, expect, it } from 'vitest';
-import { dropSchemas, testDatabaseUrl, uniqueName } from '@tally/shared/data-access-postgres/testing';
+import { dropSchemas, testDatabaseUrl, uniqueName } from '@tally/shared/testing';
 import { eventStoreContract } from '../testing/event-store.contract';
 import { PostgresEventStore } from './postgres-event-store';
 

@@ -1,7 +1,7 @@
 import { afterAll } from 'vitest';
 import { jetstreamManager } from '@nats-io/jetstream';
 import { connect } from '@nats-io/transport-node';
-import { testNatsUrl, uniqueName } from '@tally/shared/data-access-postgres/testing';
+import { testNatsUrl, uniqueName } from '@tally/shared/testing';
 import { messageBusContract } from '../testing/message-bus.contract';
 import { JetStreamBus } from './jetstream-bus';
 

@@ -1,5 +1,5 @@
 import { afterAll, describe, expect, it } from 'vitest';
-import { dropSchemas, testDatabaseUrl, uniqueName } from '@tally/shared/data-access-postgres/testing';
+import { dropSchemas, testDatabaseUrl, uniqueName } from '@tally/shared/testing';
 import { messageBusContract } from '../testing/message-bus.contract';
 import { natsFilterToRegex, PostgresBus } from './postgres-bus';
 

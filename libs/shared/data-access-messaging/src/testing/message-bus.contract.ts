@@ -121,7 +121,7 @@ export const messageBusContract = (adapter: string, openBus: OpenBus) =>
       await consume(publisher, s, async (batch) => {
         const bodies = batch.map((d) => decodeJson<{ n: number }>(d.data).n);
         if (bodies.includes(2)) {
-          attemptsOfPoison.push(batch.find((d) => decodeJson<{ n: number }>(d.data).n === 2)!.deliveryCount);
+          attemptsOfPoison.push(batch[bodies.indexOf(2)].deliveryCount);
           throw new Error('quantity is not a number');
         }
         committed.push(...bodies); // the "transaction" commits only when the whole batch succeeds
