@@ -1,3 +1,6 @@
+import { execFile } from 'node:child_process';
+import { promisify } from 'node:util';
+import { resolve } from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { UsageReceivedV1, usageReceivedSubject } from '@tally/contracts/usage';
 import { encodeJson } from '@tally/shared/data-access-messaging';
@@ -88,6 +91,18 @@ describe('usage end to end: ingestion → JetStream → attribution → ledger �
     );
     await new Promise((resolve) => setTimeout(resolve, 300));
     expect(await usageOf('globex')).toBe(1n);
+  });
+
+  it('rebuilds the usage rollup from the ledger (admin endpoint and CLI) with identical results', async () => {
+    const before = { acme: await usageOf('acme'), globex: await usageOf('globex') };
+    const listed = await http('GET', url('aggregation', '/v1/admin/projections'));
+    expect(listed.body.projections.map((p: { name: string }) => p.name)).toEqual(['usage_rollup']);
+    expect((await http('POST', url('aggregation', '/v1/admin/projections/usage_rollup/rebuild'), {})).status).toBe(202);
+    // Asynchronously: the aggregation app serving the CLI runs in this very process.
+    const cli = await promisify(execFile)(process.execPath, ['tools/run-ts.cjs', 'tools/cli/main.ts', 'projections', 'rebuild', 'usage_rollup', '--url', apps.aggregation.url], { cwd: resolve(__dirname, '..') });
+    expect(JSON.parse(cli.stdout)).toEqual({ name: 'usage_rollup', status: 'rebuilding' });
+    await eventually(async () => ({ acme: await usageOf('acme'), globex: await usageOf('globex') }), (now) => now.acme === before.acme && now.globex === before.globex, 5_000);
+    expect((await http('POST', url('aggregation', '/v1/admin/projections/nope/rebuild'), {})).status).toBe(404);
   });
 
   it('refuses malformed input with problem+json and stores nothing', async () => {

@@ -1,0 +1,36 @@
+import { existsSync, readFileSync } from 'node:fs';
+import { resolve } from 'node:path';
+import { describe, expect, it } from 'vitest';
+import { parse } from 'yaml';
+import { loadTallyConfig, tallySchema } from '@tally/shared/util-config';
+
+const root = resolve(__dirname, '..');
+const compose = parse(readFileSync(resolve(root, 'docker-compose.yml'), 'utf8'), { merge: true });
+const apps = ['ingestion', 'attribution', 'aggregation', 'invoicing'];
+
+/** No Docker engine here: check what can be checked without one. */
+describe('docker-compose.yml', () => {
+  it('describes NATS with JetStream, KurrentDB, Postgres and the four apps', () => {
+    expect(Object.keys(compose.services).sort()).toEqual([...apps, 'kurrentdb', 'nats', 'postgres'].sort());
+    expect(compose.services.nats.command).toContain('-js');
+  });
+
+  it.each(apps)('%s: builds its own image from the Dockerfile', (app) => {
+    const service = compose.services[app];
+    expect(service.build.args.APP).toBe(app);
+    expect(existsSync(resolve(root, service.build.dockerfile))).toBe(true);
+    expect(existsSync(resolve(root, `apps/${app}/src/main.ts`))).toBe(true);
+  });
+
+  it.each(apps)('%s: every variable is one the app validates, and the configuration passes validation', (app) => {
+    const env: Record<string, string> = compose.services[app].environment;
+    expect(Object.keys(env).filter((name) => !(name in tallySchema))).toEqual([]);
+    expect(() => loadTallyConfig(env, ['DATABASE_URL', 'NATS_URL'])).not.toThrow();
+  });
+
+  it('the Dockerfile starts the app named by its build argument', () => {
+    const dockerfile = readFileSync(resolve(root, 'Dockerfile'), 'utf8');
+    expect(dockerfile).toMatch(/ARG APP/);
+    expect(dockerfile).toContain('apps/${APP}/src/main.ts');
+  });
+});
