@@ -25,8 +25,15 @@ describe('validateUsageEvent', () => {
     [{ ...valid, time: 'yesterday' }, 'time', 'time must be an RFC 3339 timestamp with an offset, e.g. 2026-11-25T10:00:00Z'],
     [{ ...valid, time: '2026-11-25T10:05:01Z' }, 'time', 'time is more than 5 minutes in the future'],
     [{ ...valid, data: [1] }, 'data', 'data must be a JSON object'],
+    // 35 days before 2026-11-25T10:00Z is 2026-10-21T10:00Z: one millisecond earlier is too late.
+    [{ ...valid, time: '2026-10-21T09:59:59.999Z' }, 'time', 'time is older than the lateness horizon (35 days)'],
   ])('refuses %j with a reason on %s', (input, field, message) =>
     expect(validateUsageEvent(input, now)).toEqual({ ok: false, errors: [{ field, message }] }));
+
+  it('accepts an event exactly at the lateness horizon', () => expect(validateUsageEvent({ ...valid, time: '2026-10-21T10:00:00Z' }, now).ok).toBe(true));
+
+  it('reads the horizon from configuration', () =>
+    expect(validateUsageEvent({ ...valid, time: '2026-11-20T10:00:00Z' }, now, 3)).toEqual({ ok: false, errors: [{ field: 'time', message: 'time is older than the lateness horizon (3 days)' }] }));
 
   it('reports every problem at once', () => {
     const result = validateUsageEvent({ specversion: '1.0' }, now);

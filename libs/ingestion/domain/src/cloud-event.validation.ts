@@ -35,10 +35,10 @@ const requiredText = (input: Record<string, unknown>, field: keyof typeof textLi
 const textLimits = { id: limits.idLength, source: limits.sourceLength, type: limits.typeLength, subject: limits.subjectLength } as const;
 
 /**
- * Checks one CloudEvents 1.0 usage event. `receivedAt` fills a missing time and bounds future ones;
+ * Checks one CloudEvents 1.0 usage event. `receivedAt` fills a missing time and bounds future and too-old ones;
  * every problem is reported with its field, so a producer can fix all of them in one go.
  */
-export const validateUsageEvent = (input: unknown, receivedAt: Date): Validated => {
+export const validateUsageEvent = (input: unknown, receivedAt: Date, horizonDays = 35): Validated => {
   if (typeof input !== 'object' || input === null || Array.isArray(input)) {
     return { ok: false, errors: [{ field: '', message: 'an event must be a JSON object' }] };
   }
@@ -55,6 +55,8 @@ export const validateUsageEvent = (input: unknown, receivedAt: Date): Validated 
     const parsed = typeof body.time === 'string' ? parseRfc3339(body.time) : undefined;
     if (!parsed) errors.push({ field: 'time', message: 'time must be an RFC 3339 timestamp with an offset, e.g. 2026-11-25T10:00:00Z' });
     else if (parsed.getTime() > receivedAt.getTime() + limits.maxFutureMs) errors.push({ field: 'time', message: 'time is more than 5 minutes in the future' });
+    // Past the horizon an event could no longer be deduplicated exactly (DESIGN.md), so it is refused.
+    else if (parsed.getTime() < receivedAt.getTime() - horizonDays * 86_400_000) errors.push({ field: 'time', message: `time is older than the lateness horizon (${horizonDays} days)` });
     else time = parsed;
   }
   const data = body.data ?? {};

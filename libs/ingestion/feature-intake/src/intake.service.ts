@@ -27,7 +27,7 @@ export class IntakeService implements OnApplicationBootstrap {
   async ingest(events: readonly unknown[]): Promise<EventResult[]> {
     const receivedAt = this.runtime.clock();
     const tenant = this.runtime.tenant;
-    const checked = events.map((input, index) => ({ index, input, result: validateUsageEvent(input, receivedAt) }));
+    const checked = events.map((input, index) => ({ index, input, result: validateUsageEvent(input, receivedAt, this.runtime.config.TALLY_LATENESS_HORIZON_DAYS) }));
     try {
       return await Promise.all(
         checked.map(async ({ index, input, result }): Promise<EventResult> => {

@@ -1,0 +1,75 @@
+import { randomUUID } from 'node:crypto';
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { DataSource } from 'typeorm';
+import { rollupMigrations, RollupTables } from '@tally/aggregation/data-access-rollups';
+import { UsageAttributedV1, usageAttributedType, UsageRecordedV1, usageRecordedType } from '@tally/contracts/usage';
+import { PostgresEventStore } from '@tally/shared/data-access-event-store';
+import { openAppDataSource, ProjectionRunner } from '@tally/shared/data-access-postgres';
+import { dropSchemas, testDatabaseUrl, uniqueName } from '@tally/shared/testing';
+import { usageRollupProjection } from './usage-rollup.projection';
+
+const namespace = uniqueName('rollup');
+const schema = `${namespace}_aggregation`;
+
+const recorded = (accountId: string | undefined, time: string, eventType = 'fn.invocation'): UsageRecordedV1 => ({
+  tenant: 't1',
+  usageId: randomUUID(),
+  source: '//fn',
+  eventId: randomUUID(),
+  eventType,
+  subject: 'inst-1',
+  time,
+  receivedAt: time,
+  data: {},
+  attribution: accountId ? { status: 'attributed', accountId } : { status: 'parked', reason: 'unknown_subject' },
+});
+
+describe('usage_rollup projection', () => {
+  let store: PostgresEventStore;
+  let db: DataSource;
+  let runner: ProjectionRunner;
+  const rows = () => db.query(`select account_id, event_type, minute, events::text from "${schema}".usage_minute order by 1, 2, 3`);
+
+  beforeAll(async () => {
+    store = new PostgresEventStore({ connectionString: testDatabaseUrl(), schema: `${namespace}_ledger` });
+    await store.init();
+    db = await openAppDataSource({ connectionString: testDatabaseUrl(), schema, migrations: rollupMigrations });
+    runner = new ProjectionRunner(usageRollupProjection(new RollupTables(schema)), db, store, { connectionString: testDatabaseUrl(), schema });
+    const parked = recorded(undefined, '2026-11-25T10:00:30Z');
+    const attributedLater: UsageAttributedV1 = { tenant: 't1', usageId: parked.usageId, accountId: 'globex', eventType: parked.eventType, subject: 'inst-1', time: parked.time, data: {} };
+    const events = [recorded('acme', '2026-11-25T10:00:01Z'), recorded('acme', '2026-11-25T10:00:59.999Z'), recorded('acme', '2026-11-25T10:01:00Z'), recorded('acme', '2026-11-25T10:01:00Z', 'kv.read'), parked];
+    await store.appendToStream('usage-t1_mixed', events.map((e) => ({ id: e.usageId, type: usageRecordedType, data: { ...e } })));
+    await store.appendToStream('usage-t1_globex.2026-11', [{ id: randomUUID(), type: usageAttributedType, data: { ...attributedLater } }]);
+    await runner.start();
+    await runner.caughtUp();
+  });
+  afterAll(async () => {
+    await runner?.stop();
+    await db?.destroy();
+    await store?.close();
+    await dropSchemas(namespace);
+  });
+
+  it('counts attributed usage per account, type and minute; parked usage only once attributed', async () =>
+    expect(await rows()).toEqual([
+      { account_id: 'acme', event_type: 'fn.invocation', minute: new Date('2026-11-25T10:00:00Z'), events: '2' },
+      { account_id: 'acme', event_type: 'fn.invocation', minute: new Date('2026-11-25T10:01:00Z'), events: '1' },
+      { account_id: 'acme', event_type: 'kv.read', minute: new Date('2026-11-25T10:01:00Z'), events: '1' },
+      { account_id: 'globex', event_type: 'fn.invocation', minute: new Date('2026-11-25T10:00:00Z'), events: '1' },
+    ]));
+
+  it('a batch applied twice changes nothing', async () => {
+    const before = await rows();
+    const batch = await store.readAll({ eventTypes: [usageRecordedType, usageAttributedType], maxCount: 100 });
+    await runner.applyBatch(batch);
+    await runner.applyBatch(batch);
+    expect(await rows()).toEqual(before);
+  });
+
+  it('rebuilt from zero gives the same rows', async () => {
+    const before = await rows();
+    await runner.rebuild();
+    await runner.caughtUp();
+    expect(await rows()).toEqual(before);
+  });
+});
