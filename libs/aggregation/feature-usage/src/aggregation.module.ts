@@ -2,7 +2,7 @@ import { DynamicModule, Inject, Injectable, Module, OnApplicationBootstrap, OnAp
 import { DataSource } from 'typeorm';
 import { rollupMigrations, RollupTables } from '@tally/aggregation/data-access-rollups';
 import { ProjectionRunner } from '@tally/shared/data-access-postgres';
-import { appDataSourceProvider, ProjectionCatalog, RUNTIME, TallyRuntime } from '@tally/shared/feature-runtime';
+import { appDataSourceProvider, ProjectionCatalog, projectionRunnerProvider, RUNTIME, TallyRuntime } from '@tally/shared/feature-runtime';
 import { AGGREGATION_DB, ROLLUP_RUNNER, ROLLUP_TABLES } from './tokens';
 import { UsageController } from './usage.controller';
 import { usageRollupProjection } from './usage-rollup.projection';
@@ -36,16 +36,7 @@ export class AggregationModule {
       providers: [
         appDataSourceProvider(AGGREGATION_DB, 'aggregation', rollupMigrations),
         { provide: ROLLUP_TABLES, inject: [RUNTIME], useFactory: (runtime: TallyRuntime) => new RollupTables(runtime.schemaFor('aggregation')) },
-        {
-          provide: ROLLUP_RUNNER,
-          inject: [RUNTIME, AGGREGATION_DB, ROLLUP_TABLES],
-          useFactory: (runtime: TallyRuntime, db: DataSource, tables: RollupTables) =>
-            new ProjectionRunner(usageRollupProjection(tables), db, runtime.eventStore, {
-              connectionString: runtime.connectionString,
-              schema: runtime.schemaFor('aggregation'),
-              onError: (error) => runtime.log(`[aggregation] usage_rollup projection: ${String(error)}`),
-            }),
-        },
+        projectionRunnerProvider(ROLLUP_RUNNER, 'aggregation', AGGREGATION_DB, [ROLLUP_TABLES], (_runtime, tables: RollupTables) => usageRollupProjection(tables)),
         AggregationLifecycle,
       ],
     };

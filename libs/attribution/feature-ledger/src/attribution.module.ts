@@ -2,7 +2,7 @@ import { DynamicModule, Inject, Injectable, Module, OnApplicationBootstrap, OnAp
 import { DataSource } from 'typeorm';
 import { RegistryTables, registryMigrations } from '@tally/attribution/data-access-registry';
 import { ProjectionRunner } from '@tally/shared/data-access-postgres';
-import { appDataSourceProvider, ProjectionCatalog, RUNTIME, TallyRuntime } from '@tally/shared/feature-runtime';
+import { appDataSourceProvider, ProjectionCatalog, projectionRunnerProvider, RUNTIME, TallyRuntime } from '@tally/shared/feature-runtime';
 import { ParkedUsageController } from './parked-usage.controller';
 import { RegistryController } from './registry.controller';
 import { registryProjection } from './registry.projection';
@@ -45,16 +45,9 @@ export class AttributionModule {
       providers: [
         appDataSourceProvider(ATTRIBUTION_DB, 'attribution', registryMigrations),
         { provide: REGISTRY_TABLES, inject: [RUNTIME], useFactory: (runtime: TallyRuntime) => new RegistryTables(runtime.schemaFor('attribution')) },
-        {
-          provide: REGISTRY_RUNNER,
-          inject: [RUNTIME, ATTRIBUTION_DB, REGISTRY_TABLES],
-          useFactory: (runtime: TallyRuntime, db: DataSource, tables: RegistryTables) =>
-            new ProjectionRunner(registryProjection(tables, runtime.eventStore), db, runtime.eventStore, {
-              connectionString: runtime.connectionString,
-              schema: runtime.schemaFor('attribution'),
-              onError: (error) => runtime.log(`[attribution] registry projection: ${String(error)}`),
-            }),
-        },
+        projectionRunnerProvider(REGISTRY_RUNNER, 'attribution', ATTRIBUTION_DB, [REGISTRY_TABLES], (runtime, tables: RegistryTables) =>
+          registryProjection(tables, runtime.eventStore),
+        ),
         RegistryService,
         UsageLedgerConsumer,
         AttributionLifecycle,
