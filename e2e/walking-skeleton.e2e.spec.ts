@@ -2,7 +2,7 @@ import { execFile } from 'node:child_process';
 import { promisify } from 'node:util';
 import { resolve } from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { UsageReceivedV1, usageReceivedSubject } from '@tally/contracts/usage';
+import { UsageBatchV1, usageReceivedSubject } from '@tally/contracts/usage';
 import { encodeJson } from '@tally/shared/data-access-messaging';
 import { dropSchemas, eventually, uniqueName } from '@tally/shared/testing';
 import { RunningTally } from '@tally/shared/feature-runtime';
@@ -58,7 +58,7 @@ describe('usage end to end: ingestion → JetStream → attribution → ledger �
     const again = await http('POST', url('ingestion', '/v1/events'), [event]);
     expect([first.body.results[0].status, again.body.results[0].status]).toEqual(['accepted', 'duplicate']);
     // A retry that arrives after JetStream's duplicate window has a new message id: the ledger still counts it once.
-    const late: UsageReceivedV1 = { tenant: 'default', receivedAt: new Date().toISOString(), event: { ...event, time: event.time } as UsageReceivedV1['event'] };
+    const late: UsageBatchV1 = { tenant: 'default', receivedAt: new Date().toISOString(), events: [event as UsageBatchV1['events'][number]] };
     await apps.ingestion.runtime.bus.publish(usageReceivedSubject, encodeJson(late), { msgId: 'after-the-window' });
     // A marker sent after the duplicates: once it is counted, the duplicates have been processed too.
     await http('POST', url('ingestion', '/v1/events'), [usageEvent('evt-marker', 'installation-1')]);

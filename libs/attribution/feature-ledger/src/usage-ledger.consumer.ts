@@ -6,7 +6,7 @@ import {
   accountUsageStream,
   ingestionStream,
   parkedUsageStream,
-  UsageReceivedV1,
+  UsageBatchV1,
   usageReceivedSubject,
   UsageRecordedV1,
   usageLedgerId,
@@ -35,13 +35,16 @@ export class UsageLedgerConsumer {
   async start(): Promise<void> {
     await this.runtime.bus.ensureStream(ingestionStream);
     this.consumer = await this.runtime.bus.consume(
-      { stream: ingestionStream.name, durable: 'attribution_ledger', filterSubject: usageReceivedSubject, batchSize: 500 },
+      { stream: ingestionStream.name, durable: 'attribution_ledger', filterSubject: usageReceivedSubject, batchSize: 20 },
       (batch) => this.record(batch),
     );
   }
 
   async record(batch: readonly Delivery[]): Promise<void> {
-    const received = batch.map((d) => decodeJson<UsageReceivedV1>(d.data));
+    const received = batch.flatMap((d) => {
+      const { tenant, receivedAt, events } = decodeJson<UsageBatchV1>(d.data);
+      return events.map((event) => ({ tenant, receivedAt, event }));
+    });
     const appends = new Map<string, NewEvent[]>();
     for (const tenant of new Set(received.map((r) => r.tenant))) {
       const ofTenant = received.filter((r) => r.tenant === tenant);

@@ -16,16 +16,33 @@ export interface UsageEventV1 {
   data: Record<string, unknown>;
 }
 
-/** What ingestion puts on JetStream once an event is accepted (subject `usageReceivedSubject`). */
-export interface UsageReceivedV1 {
+/**
+ * What ingestion puts on JetStream once events are accepted (subject `usageReceivedSubject`): one
+ * message carries a request's events (split to stay under the message size limit), which is what lets
+ * one publisher go well past JetStream's per-message rate. Numbers inside `data` arrive as decimal strings.
+ */
+export interface UsageBatchV1 {
   tenant: string;
   receivedAt: string;
-  event: UsageEventV1;
+  events: UsageEventV1[];
 }
 
 /** JetStream stream holding accepted usage, and its subject (both before namespacing). */
 export const ingestionStream = { name: 'INGESTION', subjects: ['ingestion.evt.>'] } as const;
 export const usageReceivedSubject = 'ingestion.evt.usage-received.v1';
 
-/** The JetStream message id of an accepted event: JetStream drops quick re-sends inside its window. */
-export const usageMessageId = (tenant: string, source: string, id: string): string => `${tenant}:${source.length}:${source}:${id}`;
+/**
+ * Limits of the v1 contract (documented in docs/telemetry-contract.md). Field lengths are in UTF-16
+ * code units; `data` is measured as its JSON text.
+ */
+export const usageLimits = {
+  idLength: 256,
+  sourceLength: 512,
+  typeLength: 256,
+  subjectLength: 512,
+  dataBytes: 16 * 1024,
+  batchEvents: 1_000,
+  bodyBytes: 5 * 1024 * 1024,
+  /** An event's time may be at most this far ahead of the receive time. */
+  maxFutureMs: 5 * 60_000,
+} as const;

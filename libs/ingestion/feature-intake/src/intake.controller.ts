@@ -1,7 +1,8 @@
 import { Body, Controller, HttpCode, Post, Res } from '@nestjs/common';
 import type { FastifyReply } from 'fastify';
 import { badRequest, ProblemException } from '@tally/shared/feature-runtime';
-import { IntakeService, maxBatchSize } from './intake.service';
+import { usageLimits } from '@tally/contracts/usage';
+import { IntakeService } from './intake.service';
 
 @Controller('v1/events')
 export class IntakeController {
@@ -17,7 +18,7 @@ export class IntakeController {
     if (body === undefined || body === null) throw badRequest('the body must be a CloudEvent or an array of CloudEvents', [{ field: '', message: 'empty body' }]);
     const events = Array.isArray(body) ? body : [body];
     if (events.length === 0) throw badRequest('the batch is empty', [{ field: '', message: 'at least one event is required' }]);
-    if (events.length > maxBatchSize) throw badRequest(`a batch holds at most ${maxBatchSize} events`, [{ field: '', message: `${events.length} events` }], 'batch-too-large');
+    if (events.length > usageLimits.batchEvents) throw badRequest(`a batch holds at most ${usageLimits.batchEvents} events`, [{ field: '', message: `${events.length} events` }], 'batch-too-large');
     try {
       const results = await this.intake.ingest(events);
       return {

@@ -1,52 +1,72 @@
 import { Inject, Injectable, OnApplicationBootstrap } from '@nestjs/common';
-import { validateUsageEvent, FieldError } from '@tally/ingestion/domain';
-import { ingestionStream, usageMessageId, UsageReceivedV1, usageReceivedSubject } from '@tally/contracts/usage';
-import { encodeJson } from '@tally/shared/data-access-messaging';
+import { FieldError, validateUsageEvent } from '@tally/ingestion/domain';
+import { ingestionStream, UsageEventV1, usageReceivedSubject } from '@tally/contracts/usage';
 import { ProblemException, problemType, RUNTIME, TallyRuntime } from '@tally/shared/feature-runtime';
+import { encodeUsageBatches } from './usage-batches';
 
 export type EventResult =
   | { index: number; id: string | null; source: string | null; status: 'accepted' | 'duplicate' }
   | { index: number; id: string | null; source: string | null; status: 'rejected'; errors: FieldError[] };
 
-/** Largest batch accepted in one request. */
-export const maxBatchSize = 1_000;
+const unavailable = (detail: string) =>
+  new ProblemException({ type: problemType('stream-unavailable'), title: 'Usage stream unavailable', status: 503, detail });
 
 /**
  * Intake: validate each event on its own, publish the valid ones to JetStream and answer only
  * after JetStream persisted them. If the bus cannot persist, the request fails as a whole (503,
- * retry): re-sent events are deduplicated downstream, so a retry never double counts.
+ * retry): re-sent events are deduplicated in the ledger, so a retry never double counts.
+ * In-flight events are bounded: past the bound intake sheds load (503) instead of growing memory.
  */
 @Injectable()
 export class IntakeService implements OnApplicationBootstrap {
+  private inFlight = 0;
+
   constructor(@Inject(RUNTIME) private readonly runtime: TallyRuntime) {}
 
   async onApplicationBootstrap(): Promise<void> {
     await this.runtime.bus.ensureStream(ingestionStream);
   }
 
-  async ingest(events: readonly unknown[]): Promise<EventResult[]> {
-    const receivedAt = this.runtime.clock();
-    const tenant = this.runtime.tenant;
-    const checked = events.map((input, index) => ({ index, input, result: validateUsageEvent(input, receivedAt, this.runtime.config.TALLY_LATENESS_HORIZON_DAYS) }));
+  async ingest(inputs: readonly unknown[]): Promise<EventResult[]> {
+    const limit = this.runtime.config.TALLY_INTAKE_MAX_IN_FLIGHT_EVENTS;
+    if (this.inFlight + inputs.length > limit && this.inFlight > 0) {
+      throw unavailable(`intake is at capacity (${limit} events in flight); retry shortly`);
+    }
+    this.inFlight += inputs.length;
     try {
-      return await Promise.all(
-        checked.map(async ({ index, input, result }): Promise<EventResult> => {
-          const { id, source } = identity(input);
-          if (!result.ok) return { index, id, source, status: 'rejected', errors: result.errors };
-          const message: UsageReceivedV1 = { tenant, receivedAt: receivedAt.toISOString(), event: result.event };
-          const ack = await this.runtime.bus.publish(usageReceivedSubject, encodeJson(message), { msgId: usageMessageId(tenant, result.event.source, result.event.id) });
-          return { index, id, source, status: ack.duplicate ? 'duplicate' : 'accepted' };
-        }),
-      );
+      return await this.validateAndPublish(inputs);
+    } finally {
+      this.inFlight -= inputs.length;
+    }
+  }
+
+  private async validateAndPublish(inputs: readonly unknown[]): Promise<EventResult[]> {
+    const receivedAt = this.runtime.clock();
+    const results: EventResult[] = [];
+    const valid: { index: number; event: UsageEventV1 }[] = [];
+    const keys = new Set<string>();
+    inputs.forEach((input, index) => {
+      const { id, source } = identity(input);
+      const checked = validateUsageEvent(input, receivedAt, this.runtime.config.TALLY_LATENESS_HORIZON_DAYS);
+      if (!checked.ok) return void (results[index] = { index, id, source, status: 'rejected', errors: checked.errors });
+      const key = `${checked.event.source}\u0000${checked.event.id}`;
+      // The same event twice in one request: publish it once.
+      if (keys.has(key)) return void (results[index] = { index, id, source, status: 'duplicate' });
+      keys.add(key);
+      valid.push({ index, event: checked.event });
+      results[index] = { index, id, source, status: 'accepted' };
+    });
+    const batches = encodeUsageBatches(this.runtime.tenant, receivedAt.toISOString(), valid);
+    try {
+      const acks = await Promise.all(batches.map((b) => this.runtime.bus.publish(usageReceivedSubject, b.payload, { msgId: b.msgId })));
+      acks.forEach((ack, i) => {
+        if (ack.duplicate) for (const index of batches[i].indexes) results[index] = { ...results[index], status: 'duplicate' } as EventResult;
+      });
     } catch (error) {
       this.runtime.log(`[ingestion] could not persist events: ${String((error as Error)?.message ?? error)}`);
-      throw new ProblemException({
-        type: problemType('stream-unavailable'),
-        title: 'Usage stream unavailable',
-        status: 503,
-        detail: 'events could not be persisted; nothing in this request is acknowledged — retry it (duplicates are counted once)',
-      });
+      throw unavailable('events could not be persisted; nothing in this request is acknowledged — retry it (duplicates are counted once)');
     }
+    return results;
   }
 }
 

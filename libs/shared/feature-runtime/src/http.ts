@@ -1,22 +1,35 @@
 import { INestApplication, Type } from '@nestjs/common';
 import { NestFactory } from '@nestjs/core';
 import { FastifyAdapter, NestFastifyApplication } from '@nestjs/platform-fastify';
+import { parseExactJson } from './exact-json';
 import { ProblemJsonFilter } from './problem';
 import { TallyRuntime } from './runtime';
 
 /** Largest request body accepted (bytes). */
-export const maxBodyBytes = 5 * 1024 * 1024;
+export const maxBodyBytes = 5 * 1024 * 1024; // = usageLimits.bodyBytes of the telemetry contract
 
-/** CloudEvents media types are JSON; Fastify only knows application/json out of the box. */
-const jsonMediaTypes = ['application/cloudevents+json', 'application/cloudevents-batch+json'];
+/** CloudEvents media types are JSON too. */
+const jsonMediaTypes = ['application/json', 'application/cloudevents+json', 'application/cloudevents-batch+json'];
+/** Intake routes parse numbers exactly (see parseExactJson); the rest use JSON.parse. */
+const exactRoutes = /^\/(api\/)?v1\/events(\/|\?|$)/;
+
+const badJson = (error: unknown) =>
+  Object.assign(new Error(`the body is not valid JSON: ${(error as Error).message}`), { statusCode: 400, code: 'TALLY_INVALID_JSON' });
 
 /** Builds the HTTP application (Fastify) for a root module, with problem+json errors everywhere. */
 export const createHttpApp = async (rootModule: Type<unknown>, runtime: TallyRuntime): Promise<INestApplication> => {
   const adapter = new FastifyAdapter({ bodyLimit: maxBodyBytes });
-  const app = await NestFactory.create<NestFastifyApplication>(rootModule, adapter, { logger: ['error', 'warn'], abortOnError: false });
+  const app = await NestFactory.create<NestFastifyApplication>(rootModule, adapter, { logger: ['error', 'warn'], abortOnError: false, bodyParser: false });
   const fastify = app.getHttpAdapter().getInstance();
-  const jsonParser = fastify.getDefaultJsonParser('error', 'error');
-  fastify.addContentTypeParser(jsonMediaTypes, { parseAs: 'string' }, jsonParser);
+  fastify.removeContentTypeParser('application/json');
+  fastify.addContentTypeParser(jsonMediaTypes, { parseAs: 'string' }, (request, body, done) => {
+    if (body === '') return done(null, undefined);
+    try {
+      done(null, exactRoutes.test(request.url) ? parseExactJson(body as string) : JSON.parse(body as string));
+    } catch (error) {
+      done(badJson(error), undefined);
+    }
+  });
   // Only JSON is spoken: anything else is 415, not a string to misread as an event.
   fastify.removeContentTypeParser('text/plain');
   app.useGlobalFilters(new ProblemJsonFilter(runtime.log));

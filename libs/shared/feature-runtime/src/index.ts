@@ -6,3 +6,4 @@ export * from './projection-catalog';
 export * from './app-data-source';
 export * from './start';
 export * from './tokens';
+export * from './exact-json';

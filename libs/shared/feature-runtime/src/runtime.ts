@@ -47,7 +47,7 @@ export const openRuntime = async (config: TallyConfig, options: RuntimeOptions =
     log(`[tally] message handling failed${delivery ? ` (${delivery.subject} #${delivery.streamSequence}, delivery ${delivery.deliveryCount})` : ''}: ${String((error as Error)?.message ?? error)}`);
   let bus: MessageBus;
   if (config.NATS_URL) {
-    bus = await JetStreamBus.connect({ servers: config.NATS_URL, namespace, onError });
+    bus = await JetStreamBus.connect({ servers: config.NATS_URL, namespace, onError, duplicateWindowMs: config.TALLY_NATS_DUPLICATE_WINDOW_MS });
   } else {
     const postgresBus = new PostgresBus({ connectionString, schema: `${namespace}_bus`, onError });
     await postgresBus.init();

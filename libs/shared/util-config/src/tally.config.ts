@@ -27,6 +27,12 @@ export const tallySchema = {
     default: 'tally',
     parse: identifier,
   },
+  TALLY_INTAKE_MAX_IN_FLIGHT_EVENTS: {
+    description: 'Events an ingestion process holds unpersisted at once; beyond it intake answers 503 with Retry-After (backpressure).',
+    default: '20000',
+    parse: positiveInteger,
+  },
+  TALLY_NATS_DUPLICATE_WINDOW_MS: { description: "JetStream's duplicate window for published messages (the ledger's dedup is exact regardless).", default: '120000', parse: positiveInteger },
   TALLY_LATENESS_HORIZON_DAYS: { description: 'Events older than this many days are refused.', default: '35', parse: positiveInteger },
 } satisfies Schema;
 

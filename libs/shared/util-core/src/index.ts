@@ -1,3 +1,4 @@
 export * from './ids';
 export * from './time';
 export * from './decider';
+export * from './exact-number';
