@@ -1,7 +1,7 @@
 import { Inject, Injectable, OnApplicationBootstrap } from '@nestjs/common';
 import { FieldError, validateUsageEvent } from '@tally/ingestion/domain';
 import { ingestionStream, UsageEventV1, usageReceivedSubject } from '@tally/contracts/usage';
-import { ProblemException, problemType, RUNTIME, TallyRuntime } from '@tally/shared/feature-runtime';
+import { badRequest, ProblemException, problemType, RUNTIME, TallyRuntime } from '@tally/shared/feature-runtime';
 import { encodeUsageBatches } from './usage-batches';
 
 export type EventResult =
@@ -27,20 +27,24 @@ export class IntakeService implements OnApplicationBootstrap {
     await this.runtime.bus.ensureStream(ingestionStream);
   }
 
-  async ingest(inputs: readonly unknown[]): Promise<EventResult[]> {
+  /**
+   * `allOrNothing` (the OpenMeter-compatible endpoint): if any event is invalid, nothing is published
+   * and the request fails with every problem listed; otherwise each event stands on its own.
+   */
+  async ingest(inputs: readonly unknown[], options: { allOrNothing?: boolean } = {}): Promise<EventResult[]> {
     const limit = this.runtime.config.TALLY_INTAKE_MAX_IN_FLIGHT_EVENTS;
     if (this.inFlight + inputs.length > limit && this.inFlight > 0) {
       throw unavailable(`intake is at capacity (${limit} events in flight); retry shortly`);
     }
     this.inFlight += inputs.length;
     try {
-      return await this.validateAndPublish(inputs);
+      return await this.validateAndPublish(inputs, options.allOrNothing ?? false);
     } finally {
       this.inFlight -= inputs.length;
     }
   }
 
-  private async validateAndPublish(inputs: readonly unknown[]): Promise<EventResult[]> {
+  private async validateAndPublish(inputs: readonly unknown[], allOrNothing: boolean): Promise<EventResult[]> {
     const receivedAt = this.runtime.clock();
     const results: EventResult[] = [];
     const valid: { index: number; event: UsageEventV1 }[] = [];
@@ -56,6 +60,10 @@ export class IntakeService implements OnApplicationBootstrap {
       valid.push({ index, event: checked.event });
       results[index] = { index, id, source, status: 'accepted' };
     });
+    if (allOrNothing && valid.length + results.filter((r) => r.status === 'duplicate').length < inputs.length) {
+      const errors = results.flatMap((r) => (r.status === 'rejected' ? r.errors.map((e) => ({ index: r.index, field: e.field, message: e.message })) : []));
+      throw badRequest(`${new Set(errors.map((e) => e.index)).size} of ${inputs.length} events are invalid; none was ingested`, errors);
+    }
     const batches = encodeUsageBatches(this.runtime.tenant, receivedAt.toISOString(), valid);
     try {
       const acks = await Promise.all(batches.map((b) => this.runtime.bus.publish(usageReceivedSubject, b.payload, { msgId: b.msgId })));

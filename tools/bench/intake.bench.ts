@@ -1,0 +1,143 @@
+/**
+ * Intake benchmark: sustained HTTP intake of 1,000-event batches into a real ingestion process,
+ * beside raw JetStream publish throughput measured in the same run on the same machine.
+ *   npm run bench:intake [-- --seconds 20 --concurrency 8]
+ * Prints events/s accepted and persisted, p50/p99 request latency, and the ratio to the raw rate.
+ */
+import { ChildProcess, spawn } from 'node:child_process';
+import { resolve } from 'node:path';
+import { jetstream, jetstreamManager } from '@nats-io/jetstream';
+import { connect } from '@nats-io/transport-node';
+import { dropSchemas, testDatabaseUrl, testNatsUrl, uniqueName } from '@tally/shared/testing';
+
+const arg = (name: string, fallback: number) => {
+  const i = process.argv.indexOf(`--${name}`);
+  return i >= 0 ? Number(process.argv[i + 1]) : fallback;
+};
+const seconds = arg('seconds', 20);
+const concurrency = arg('concurrency', 8);
+const batchSize = 1_000;
+const namespace = uniqueName('bench');
+const root = resolve(__dirname, '..', '..');
+
+const percentile = (sorted: number[], p: number) => sorted[Math.min(sorted.length - 1, Math.floor((p / 100) * sorted.length))];
+
+/** Raw limit: async JetStream publishes of small messages from one client, as producers would without Tally. */
+const rawPublishRate = async (): Promise<number> => {
+  const nc = await connect({ servers: testNatsUrl() });
+  const jsm = await jetstreamManager(nc);
+  const stream = `${namespace.toUpperCase()}_RAW`;
+  await jsm.streams.add({ name: stream, subjects: [`${namespace}.raw.>`] });
+  const js = jetstream(nc);
+  const payload = new TextEncoder().encode(JSON.stringify({ specversion: '1.0', id: 'x', source: '//bench', type: 'fn.invocation', subject: 'inst-1', data: { gbSeconds: '0.5' } }));
+  const total = 50_000;
+  const started = performance.now();
+  const window = 2_000;
+  let pending: Promise<unknown>[] = [];
+  for (let i = 0; i < total; i++) {
+    pending.push(js.publish(`${namespace}.raw.usage`, payload, { msgID: `raw-${i}` }));
+    if (pending.length >= window) {
+      await Promise.all(pending);
+      pending = [];
+    }
+  }
+  await Promise.all(pending);
+  const rate = total / ((performance.now() - started) / 1_000);
+  await jsm.streams.delete(stream);
+  await nc.close();
+  return rate;
+};
+
+const body = (request: number) => {
+  const time = new Date().toISOString();
+  const events = [];
+  for (let i = 0; i < batchSize; i++) {
+    events.push(`{"specversion":"1.0","id":"r${request}-e${i}","source":"//bench/fn-runtime","type":"fn.invocation","subject":"inst-${i % 100}","time":"${time}","data":{"gbSeconds":"0.${i % 10}25","region":"eu-1"}}`);
+  }
+  return `[${events.join(',')}]`;
+};
+
+const startIngestion = async (port: number): Promise<ChildProcess> => {
+  const child = spawn(process.execPath, ['tools/run-ts.cjs', 'apps/ingestion/src/main.ts'], {
+    cwd: root,
+    env: { ...process.env, DATABASE_URL: testDatabaseUrl(), NATS_URL: testNatsUrl(), TALLY_NAMESPACE: namespace, PORT: String(port), TALLY_INTAKE_MAX_IN_FLIGHT_EVENTS: '100000' },
+    stdio: ['ignore', 'pipe', 'inherit'],
+  });
+  await new Promise<void>((resolveStarted, reject) => {
+    child.stdout?.on('data', (chunk) => String(chunk).includes('listening') && resolveStarted());
+    child.once('exit', (code) => reject(new Error(`ingestion exited with ${code}`)));
+  });
+  return child;
+};
+
+const persistedEvents = async (): Promise<number> => {
+  const nc = await connect({ servers: testNatsUrl() });
+  const jsm = await jetstreamManager(nc);
+  const js = jetstream(nc);
+  const stream = `${namespace.toUpperCase()}_INGESTION`;
+  const info = await jsm.streams.info(stream);
+  // Count events inside the batch messages (each message holds up to 1,000).
+  let events = 0;
+  const consumer = await js.consumers.get(stream);
+  const messages = await consumer.consume();
+  let seen = 0;
+  for await (const message of messages) {
+    events += (message.json() as { events: unknown[] }).events.length;
+    if (++seen >= info.state.messages) break;
+  }
+  messages.stop();
+  await nc.close();
+  return events;
+};
+
+const main = async () => {
+  console.log(`intake benchmark: ${seconds}s, ${concurrency} concurrent requests of ${batchSize} events, namespace ${namespace}`);
+  const raw = await rawPublishRate();
+  console.log(`raw JetStream async publish (one client, small messages): ${Math.round(raw).toLocaleString('en')} msgs/s`);
+
+  const port = 20_000 + Math.floor(Math.random() * 20_000);
+  const ingestion = await startIngestion(port);
+  const url = `http://127.0.0.1:${port}/v1/events`;
+  const latencies: number[] = [];
+  let accepted = 0;
+  let failed = 0;
+  let request = 0;
+  const deadline = performance.now() + seconds * 1_000;
+  const started = performance.now();
+  await Promise.all(
+    Array.from({ length: concurrency }, async () => {
+      while (performance.now() < deadline) {
+        const payload = body(request++);
+        const t0 = performance.now();
+        const response = await fetch(url, { method: 'POST', headers: { 'content-type': 'application/cloudevents-batch+json' }, body: payload });
+        const result = (await response.json()) as { accepted?: number };
+        latencies.push(performance.now() - t0);
+        if (response.status === 200) accepted += result.accepted ?? 0;
+        else failed++;
+      }
+    }),
+  );
+  const elapsed = (performance.now() - started) / 1_000;
+  ingestion.kill('SIGTERM');
+  const persisted = await persistedEvents();
+  latencies.sort((a, b) => a - b);
+  const rate = accepted / elapsed;
+  console.log(`accepted: ${accepted.toLocaleString('en')} events in ${elapsed.toFixed(1)}s = ${Math.round(rate).toLocaleString('en')} events/s (${failed} failed requests)`);
+  console.log(`persisted in JetStream: ${persisted.toLocaleString('en')} events (${persisted === accepted ? 'all accepted events' : 'MISMATCH'})`);
+  console.log(`request latency: p50 ${percentile(latencies, 50).toFixed(1)} ms, p99 ${percentile(latencies, 99).toFixed(1)} ms`);
+  console.log(`ratio to raw single-message publish rate: ${(rate / raw).toFixed(2)}×`);
+
+  const nc = await connect({ servers: testNatsUrl() });
+  const jsm = await jetstreamManager(nc);
+  for await (const stream of jsm.streams.list()) if (stream.config.name.startsWith(namespace.toUpperCase())) await jsm.streams.delete(stream.config.name);
+  await nc.close();
+  await dropSchemas(namespace);
+};
+
+main().then(
+  () => process.exit(0),
+  (error) => {
+    console.error(error);
+    process.exit(1);
+  },
+);
