@@ -23,7 +23,7 @@ export const startApp = (app: AppName, namespace: string, env: Record<string, st
     modules: [appModules[app]()],
     required: ['DATABASE_URL', 'NATS_URL'],
     env: { DATABASE_URL: testDatabaseUrl(), NATS_URL: testNatsUrl(), TALLY_NAMESPACE: namespace, PORT: '0', ...env },
-    log: () => undefined,
+    log: process.env.TALLY_TEST_LOG ? (line) => console.log(line) : () => undefined,
   });
 
 export const deleteStreams = async (namespace: string): Promise<void> => {

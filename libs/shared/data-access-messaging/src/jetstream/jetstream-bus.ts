@@ -96,30 +96,47 @@ export class JetStreamBus implements MessageBus {
       await this.jsm.consumers.add(stream, config);
     }
     const consumer = await this.js.consumers.get(stream, spec.durable);
-    const messages = await consumer.consume({ max_messages: spec.batchSize * 2 });
     const onError = this.options.onError ?? (() => undefined);
     const deadLetter = async (subject: string, delivery: Delivery, error: unknown) => {
       await this.publish(subject, delivery.data, { msgId: `dlq:${spec.durable}:${delivery.streamSequence}`, headers: deadLetterHeaders(spec, delivery, error) });
     };
 
-    const loop = (async () => {
-      let buffer: InFlight[] = [];
-      for await (const message of messages) {
+    // Micro-batching: messages gather while a batch is handled; the next batch takes what has gathered
+    // (up to batchSize) right away, and a lone message waits at most flushDelayMs for company.
+    // (Not the iterator's getPending(): it can stay above zero with nothing left to yield.)
+    const buffer: InFlight[] = [];
+    let stopping = false;
+    let running: Promise<void> | undefined;
+    let timer: NodeJS.Timeout | undefined;
+    const drainBuffer = async () => {
+      while (buffer.length > 0 && !stopping) await processBatch(spec, buffer.splice(0, spec.batchSize), handler, deadLetter, onError);
+      running = undefined;
+    };
+    const schedule = () => {
+      if (running || timer || stopping) return;
+      if (buffer.length >= spec.batchSize) running = drainBuffer().catch(onError);
+      else
+        timer = setTimeout(() => {
+          timer = undefined;
+          if (!running) running = drainBuffer().catch(onError);
+        }, flushDelayMs);
+    };
+    const messages = await consumer.consume({
+      max_messages: spec.batchSize * 2,
+      callback: (message) => {
         buffer.push(this.inFlight(message));
-        // Micro-batching: hand over what has arrived as soon as nothing more is waiting.
-        if (buffer.length >= spec.batchSize || messages.getPending() === 0) {
-          await processBatch(spec, buffer, handler, deadLetter, onError);
-          buffer = [];
-        }
-      }
-      if (buffer.length > 0) await processBatch(spec, buffer, handler, deadLetter, onError);
-    })();
-    loop.catch((error) => onError(error));
+        schedule();
+      },
+    });
 
     const handle: Consumer = {
       stop: async () => {
+        stopping = true;
+        clearTimeout(timer);
         messages.stop();
-        await loop.catch(() => undefined);
+        await running;
+        // Handed to us but never handled: give them back now rather than after ack_wait.
+        for (const message of buffer.splice(0)) message.settle.nak(0);
         this.consumers.delete(handle);
       },
     };
@@ -154,5 +171,8 @@ export class JetStreamBus implements MessageBus {
     await this.nc.close();
   }
 }
+
+/** How long a message waits for others to share its batch. */
+const flushDelayMs = 2;
 
 const isNotFound = (error: unknown): boolean => /not found/i.test(String((error as Error)?.message ?? error));

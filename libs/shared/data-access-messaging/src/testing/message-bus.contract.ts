@@ -65,6 +65,24 @@ export const messageBusContract = (adapter: string, openBus: OpenBus) =>
       expect(seen.every((d) => d.deliveryCount === 1 && d.subject === subject)).toBe(true);
     });
 
+    it('keeps up with a sustained stream: every message handed over, in batches, none stuck behind flow control', async () => {
+      const subject = topic();
+      const total = 1_000;
+      const seen = new Set<number>();
+      let largestBatch = 0;
+      await consume(publisher, spec(subject, { batchSize: 10 }), async (batch) => {
+        largestBatch = Math.max(largestBatch, batch.length);
+        await new Promise((resolve) => setTimeout(resolve, 20)); // a handler that takes time, as a database transaction does
+        for (const d of batch) seen.add(decodeJson<{ n: number }>(d.data).n);
+      });
+      for (let start = 0; start < total; start += 250) {
+        await Promise.all(Array.from({ length: 250 }, (_, i) => publisher.publish(subject, encodeJson({ n: start + i, padding: 'x'.repeat(40_000) }), { msgId: randomUUID() })));
+      }
+      await waitFor(() => seen.size === total, 20_000);
+      expect(largestBatch).toBeGreaterThan(1);
+      expect(largestBatch).toBeLessThanOrEqual(10);
+    });
+
     it('detects a duplicate publish by message id and stores it once', async () => {
       const subject = topic();
       const msgId = randomUUID();

@@ -1,0 +1,139 @@
+import { ChildProcess, spawn } from 'node:child_process';
+import { mkdtempSync, rmSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join, resolve } from 'node:path';
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { usageRecordedType } from '@tally/contracts/usage';
+import { RunningTally } from '@tally/shared/feature-runtime';
+import { dropSchemas, eventually, testDatabaseUrl, testNatsUrl, uniqueName } from '@tally/shared/testing';
+import { deleteStreams, http, startApp, usageEvent } from './support';
+
+const root = resolve(__dirname, '..');
+const freePort = () => 20_000 + Math.floor(Math.random() * 20_000);
+const waitForOutput = (child: ChildProcess, text: string) =>
+  new Promise<void>((resolveStarted, reject) => {
+    let seen = '';
+    const onData = (chunk: Buffer) => (seen += chunk) && seen.includes(text) && resolveStarted();
+    child.stdout?.on('data', onData);
+    child.stderr?.on('data', onData);
+    child.once('exit', (code) => reject(new Error(`exited with ${code} before "${text}": ${seen}`)));
+  });
+
+/** Success means persisted: through a NATS outage and a kill -9 of ingestion. */
+describe('durable accept', () => {
+  describe('with NATS down', () => {
+    const namespace = uniqueName('natsdown');
+    const natsPort = freePort();
+    const storeDir = mkdtempSync(join(tmpdir(), 'tally-nats-'));
+    let nats: ChildProcess | undefined;
+    let ingestion: RunningTally;
+    const startNats = async () => {
+      nats = spawn('/usr/sbin/nats-server', ['-a', '127.0.0.1', '-p', String(natsPort), '-js', '-sd', storeDir], { stdio: ['ignore', 'pipe', 'pipe'] });
+      await waitForOutput(nats, 'Server is ready');
+    };
+
+    beforeAll(async () => {
+      await startNats();
+      ingestion = await startApp('ingestion', namespace, { NATS_URL: `nats://127.0.0.1:${natsPort}` });
+    });
+    afterAll(async () => {
+      await ingestion?.close();
+      nats?.kill('SIGKILL');
+      rmSync(storeDir, { recursive: true, force: true });
+      await dropSchemas(namespace);
+    });
+
+    it('answers 503 with Retry-After while JetStream cannot persist, and recovers when it is back', async () => {
+      expect((await http('POST', `${ingestion.url}/v1/events`, [usageEvent('up-1', 'inst-1')])).status).toBe(200);
+      nats?.kill('SIGKILL');
+      const down = await fetch(`${ingestion.url}/v1/events`, { method: 'POST', headers: { 'content-type': 'application/json' }, body: JSON.stringify([usageEvent('down-1', 'inst-1')]) });
+      expect(down.status).toBe(503);
+      expect(down.headers.get('retry-after')).toBe('1');
+      expect(await down.json()).toMatchObject({ type: 'https://tally.dev/problems/stream-unavailable' });
+      const openMeter = await http('POST', `${ingestion.url}/api/v1/events`, usageEvent('down-2', 'inst-1'), 'application/cloudevents+json');
+      expect(openMeter.status).toBe(503);
+
+      await startNats();
+      await eventually(() => http('POST', `${ingestion.url}/v1/events`, [usageEvent('down-1', 'inst-1')]), (r) => r.status === 200, 20_000);
+    }, 60_000);
+  });
+
+  describe('kill -9 of ingestion during a load run', () => {
+    const namespace = uniqueName('kill9');
+    const port = freePort();
+    let attribution: RunningTally;
+    let ingestion: ChildProcess | undefined;
+    const startIngestion = async () => {
+      ingestion = spawn(process.execPath, ['tools/run-ts.cjs', 'apps/ingestion/src/main.ts'], {
+        cwd: root,
+        env: { ...process.env, DATABASE_URL: testDatabaseUrl(), NATS_URL: testNatsUrl(), TALLY_NAMESPACE: namespace, PORT: String(port) },
+        stdio: ['ignore', 'pipe', 'pipe'],
+      });
+      await waitForOutput(ingestion, 'listening');
+    };
+
+    beforeAll(async () => {
+      attribution = await startApp('attribution', namespace);
+      await startIngestion();
+    });
+    afterAll(async () => {
+      ingestion?.kill('SIGKILL');
+      await attribution?.close();
+      await deleteStreams(namespace);
+      await dropSchemas(namespace);
+    });
+
+    it('every event that got a success answer is in the ledger exactly once', async () => {
+      const acknowledged: string[] = [];
+      const unanswered: string[][] = [];
+      let request = 0;
+      const load = Array.from({ length: 6 }, async () => {
+        for (;;) {
+          const ids = Array.from({ length: 200 }, (_, i) => `r${request}-e${i}`);
+          request++;
+          try {
+            const response = await fetch(`http://127.0.0.1:${port}/v1/events`, {
+              method: 'POST',
+              headers: { 'content-type': 'application/json' },
+              body: JSON.stringify(ids.map((id) => usageEvent(id, 'inst-1'))),
+            });
+            if (response.status !== 200) throw new Error(`status ${response.status}`);
+            const body = (await response.json()) as { results: { id: string; status: string }[] };
+            acknowledged.push(...body.results.filter((r) => r.status === 'accepted' || r.status === 'duplicate').map((r) => r.id));
+          } catch {
+            unanswered.push(ids);
+            return; // the process is gone
+          }
+        }
+      });
+      await eventually(() => Promise.resolve(acknowledged.length), (n) => n >= 4_000, 20_000);
+      ingestion?.kill('SIGKILL');
+      await Promise.all(load);
+      expect(unanswered.length).toBeGreaterThan(0); // the kill really interrupted requests in flight
+
+      const ledgerCounts = async () => {
+        const counts = new Map<string, number>();
+        let after: bigint | undefined;
+        for (;;) {
+          const page = await attribution.runtime.eventStore.readAll({ after, maxCount: 5_000, eventTypes: [usageRecordedType] });
+          if (page.length === 0) return counts;
+          for (const e of page) counts.set(e.data.eventId as string, (counts.get(e.data.eventId as string) ?? 0) + 1);
+          after = page[page.length - 1].globalPosition;
+        }
+      };
+      const counts = await eventually(ledgerCounts, (c) => acknowledged.every((id) => c.has(id)), 20_000);
+      expect(acknowledged.filter((id) => counts.get(id) !== 1)).toEqual([]);
+
+      // The producer retries what was never answered, against a restarted ingestion: still exactly once.
+      await startIngestion();
+      for (const ids of unanswered) {
+        const retry = await http('POST', `http://127.0.0.1:${port}/v1/events`, ids.map((id) => usageEvent(id, 'inst-1')));
+        expect(retry.status).toBe(200);
+      }
+      const everything = [...acknowledged, ...unanswered.flat()];
+      const final = await eventually(ledgerCounts, (c) => everything.every((id) => c.has(id)), 20_000);
+      expect(everything.filter((id) => final.get(id) !== 1)).toEqual([]);
+      expect([...final.values()].every((n) => n === 1)).toBe(true);
+    }, 90_000);
+  });
+});
