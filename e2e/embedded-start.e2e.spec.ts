@@ -44,20 +44,29 @@ describe('embedded mode (npm start)', () => {
     rmSync(dataDir, { recursive: true, force: true });
   });
 
+  const printed = (name: string) => {
+    const match = new RegExp(`export ${name}=(\\S+)`).exec(output);
+    if (!match) throw new Error(`${name} not printed:\n${output}`);
+    return match[1];
+  };
+
   it('serves every app on one port and shows the usage just sent; data survives a restart', async () => {
     await start();
     expect(output).toContain('curl -s -X POST'); // the first request to try
-    expect((await http('GET', `${base}/health`)).body).toMatchObject({ apps: ['ingestion', 'attribution', 'aggregation', 'invoicing'], bus: 'postgres' });
-    await http('POST', `${base}/v1/accounts`, { id: 'acme', name: 'Acme', currency: 'USD', timezone: 'UTC' });
-    await http('PUT', `${base}/v1/subjects/installation-1`, { accountId: 'acme' });
-    const sent = await http('POST', `${base}/v1/events`, usageEvent('evt-1', 'installation-1'), 'application/cloudevents+json');
+    const [admin, apiKey] = [printed('TALLY_ADMIN_TOKEN'), printed('TALLY_API_KEY')];
+    expect((await http('GET', `${base}/health`, undefined, 'application/json', null)).body).toMatchObject({ apps: ['ingestion', 'attribution', 'aggregation', 'invoicing'], bus: 'postgres' });
+    expect((await http('POST', `${base}/v1/accounts`, { id: 'acme', name: 'Acme', currency: 'USD', timezone: 'UTC' }, 'application/json', admin)).status).toBe(201);
+    await http('PUT', `${base}/v1/subjects/installation-1`, { accountId: 'acme' }, 'application/json', admin);
+    const sent = await http('POST', `${base}/v1/events`, usageEvent('evt-1', 'installation-1'), 'application/cloudevents+json', apiKey);
     expect(sent.body.accepted).toBe(1);
-    const total = async () => (await http('GET', `${base}/v1/usage?accountId=acme&windowSize=HOUR`)).body.totalEvents;
+    const total = async () => (await http('GET', `${base}/v1/usage?accountId=acme&windowSize=HOUR`, undefined, 'application/json', admin)).body.totalEvents;
     await eventually(total, (t) => t === '1', 5_000);
 
     await stop();
     expect(output).toContain('draining and stopping');
     await start();
+    // The same credentials after a restart: kept in the data directory.
+    expect([printed('TALLY_ADMIN_TOKEN'), printed('TALLY_API_KEY')]).toEqual([admin, apiKey]);
     expect(await total()).toBe('1');
   });
 });

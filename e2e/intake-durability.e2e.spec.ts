@@ -6,7 +6,7 @@ import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { usageRecordedType } from '@tally/contracts/usage';
 import { RunningTally } from '@tally/shared/feature-runtime';
 import { dropSchemas, eventually, testDatabaseUrl, testNatsUrl, uniqueName } from '@tally/shared/testing';
-import { deleteStreams, http, startApp, usageEvent } from './support';
+import { adminToken, createProducerKey, deleteStreams, http, startApp, usageEvent } from './support';
 
 const root = resolve(__dirname, '..');
 const freePort = () => 20_000 + Math.floor(Math.random() * 20_000);
@@ -27,6 +27,7 @@ describe('durable accept', () => {
     const storeDir = mkdtempSync(join(tmpdir(), 'tally-nats-'));
     let nats: ChildProcess | undefined;
     let ingestion: RunningTally;
+    let key: string;
     const startNats = async () => {
       nats = spawn('/usr/sbin/nats-server', ['-a', '127.0.0.1', '-p', String(natsPort), '-js', '-sd', storeDir], { stdio: ['ignore', 'pipe', 'pipe'] });
       await waitForOutput(nats, 'Server is ready');
@@ -35,6 +36,7 @@ describe('durable accept', () => {
     beforeAll(async () => {
       await startNats();
       ingestion = await startApp('ingestion', namespace, { NATS_URL: `nats://127.0.0.1:${natsPort}` });
+      key = await createProducerKey(ingestion.url);
     });
     afterAll(async () => {
       await ingestion?.close();
@@ -44,17 +46,21 @@ describe('durable accept', () => {
     });
 
     it('answers 503 with Retry-After while JetStream cannot persist, and recovers when it is back', async () => {
-      expect((await http('POST', `${ingestion.url}/v1/events`, [usageEvent('up-1', 'inst-1')])).status).toBe(200);
+      expect((await http('POST', `${ingestion.url}/v1/events`, [usageEvent('up-1', 'inst-1')], 'application/json', key)).status).toBe(200);
       nats?.kill('SIGKILL');
-      const down = await fetch(`${ingestion.url}/v1/events`, { method: 'POST', headers: { 'content-type': 'application/json' }, body: JSON.stringify([usageEvent('down-1', 'inst-1')]) });
+      const down = await fetch(`${ingestion.url}/v1/events`, {
+        method: 'POST',
+        headers: { 'content-type': 'application/json', authorization: `Bearer ${key}` },
+        body: JSON.stringify([usageEvent('down-1', 'inst-1')]),
+      });
       expect(down.status).toBe(503);
       expect(down.headers.get('retry-after')).toBe('1');
       expect(await down.json()).toMatchObject({ type: 'https://tally.dev/problems/stream-unavailable' });
-      const openMeter = await http('POST', `${ingestion.url}/api/v1/events`, usageEvent('down-2', 'inst-1'), 'application/cloudevents+json');
+      const openMeter = await http('POST', `${ingestion.url}/api/v1/events`, usageEvent('down-2', 'inst-1'), 'application/cloudevents+json', key);
       expect(openMeter.status).toBe(503);
 
       await startNats();
-      await eventually(() => http('POST', `${ingestion.url}/v1/events`, [usageEvent('down-1', 'inst-1')]), (r) => r.status === 200, 20_000);
+      await eventually(() => http('POST', `${ingestion.url}/v1/events`, [usageEvent('down-1', 'inst-1')], 'application/json', key), (r) => r.status === 200, 20_000);
     }, 60_000);
   });
 
@@ -63,10 +69,11 @@ describe('durable accept', () => {
     const port = freePort();
     let attribution: RunningTally;
     let ingestion: ChildProcess | undefined;
+    let key: string;
     const startIngestion = async () => {
       ingestion = spawn(process.execPath, ['tools/run-ts.cjs', 'apps/ingestion/src/main.ts'], {
         cwd: root,
-        env: { ...process.env, DATABASE_URL: testDatabaseUrl(), NATS_URL: testNatsUrl(), TALLY_NAMESPACE: namespace, PORT: String(port) },
+        env: { ...process.env, DATABASE_URL: testDatabaseUrl(), NATS_URL: testNatsUrl(), TALLY_NAMESPACE: namespace, PORT: String(port), TALLY_ADMIN_TOKEN: adminToken },
         stdio: ['ignore', 'pipe', 'pipe'],
       });
       await waitForOutput(ingestion, 'listening');
@@ -75,6 +82,7 @@ describe('durable accept', () => {
     beforeAll(async () => {
       attribution = await startApp('attribution', namespace);
       await startIngestion();
+      key = await createProducerKey(`http://127.0.0.1:${port}`);
     });
     afterAll(async () => {
       ingestion?.kill('SIGKILL');
@@ -94,7 +102,7 @@ describe('durable accept', () => {
           try {
             const response = await fetch(`http://127.0.0.1:${port}/v1/events`, {
               method: 'POST',
-              headers: { 'content-type': 'application/json' },
+              headers: { 'content-type': 'application/json', authorization: `Bearer ${key}` },
               body: JSON.stringify(ids.map((id) => usageEvent(id, 'inst-1'))),
             });
             if (response.status !== 200) throw new Error(`status ${response.status}`);
@@ -127,7 +135,7 @@ describe('durable accept', () => {
       // The producer retries what was never answered, against a restarted ingestion: still exactly once.
       await startIngestion();
       for (const ids of unanswered) {
-        const retry = await http('POST', `http://127.0.0.1:${port}/v1/events`, ids.map((id) => usageEvent(id, 'inst-1')));
+        const retry = await http('POST', `http://127.0.0.1:${port}/v1/events`, ids.map((id) => usageEvent(id, 'inst-1')), 'application/json', key);
         expect(retry.status).toBe(200);
       }
       const everything = [...acknowledged, ...unanswered.flat()];

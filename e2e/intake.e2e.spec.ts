@@ -4,13 +4,16 @@ import { usageRecordedType } from '@tally/contracts/usage';
 import { RecordedEvent } from '@tally/shared/data-access-event-store';
 import { RunningTally } from '@tally/shared/feature-runtime';
 import { dropSchemas, eventually, uniqueName } from '@tally/shared/testing';
-import { deleteStreams, http, startApp, usageEvent } from './support';
+import { createProducerKey, deleteStreams, http, startApp, usageEvent } from './support';
 
 /** Intake as producers meet it: real clients, exact numbers, and systematically bad input. */
 describe('intake', () => {
   const namespace = uniqueName('intake');
   let ingestion: RunningTally;
   let attribution: RunningTally;
+  let key: string;
+  const post = (path: string, body: unknown, type = 'application/json') => http('POST', `${ingestion.url}${path}`, body, type, key);
+  const postRaw = (path: string, body: string, type: string) => fetch(`${ingestion.url}${path}`, { method: 'POST', headers: { 'content-type': type, authorization: `Bearer ${key}` }, body });
   const ledger = async (): Promise<RecordedEvent[]> => {
     const all: RecordedEvent[] = [];
     for (let page = await ingestion.runtime.eventStore.readAll({ eventTypes: [usageRecordedType], maxCount: 1_000 }); page.length > 0; ) {
@@ -25,6 +28,7 @@ describe('intake', () => {
   beforeAll(async () => {
     ingestion = await startApp('ingestion', namespace);
     attribution = await startApp('attribution', namespace);
+    key = await createProducerKey(ingestion.url);
   });
   afterAll(async () => {
     await ingestion?.close();
@@ -36,7 +40,7 @@ describe('intake', () => {
   describe('OpenMeter-compatible POST /api/v1/events', () => {
     it('takes events from the official OpenMeter SDK (single and batch): 204', async () => {
       const { OpenMeter } = await import('@openmeter/sdk');
-      const client = new OpenMeter({ baseUrl: ingestion.url });
+      const client = new OpenMeter({ baseUrl: ingestion.url, apiKey: key });
       await client.events.ingest({ id: 'om-1', source: '//openmeter-sdk', type: 'fn.invocation', subject: 'inst-om', data: { gbSeconds: '1.5' } });
       await client.events.ingest([
         { id: 'om-2', source: '//openmeter-sdk', type: 'fn.invocation', subject: 'inst-om', data: { gbSeconds: 2 } },
@@ -48,14 +52,15 @@ describe('intake', () => {
 
     it('takes events from the CloudEvents SDK HTTP emitter (structured mode)', async () => {
       const emit = emitterFor(httpTransport(`${ingestion.url}/api/v1/events`), { mode: Mode.STRUCTURED });
-      await emit(new CloudEvent({ id: 'ce-1', source: '//cloudevents-sdk', type: 'fn.invocation', subject: 'inst-ce', data: { gbSeconds: '0.25' } }));
+      const answer = await emit(new CloudEvent({ id: 'ce-1', source: '//cloudevents-sdk', type: 'fn.invocation', subject: 'inst-ce', data: { gbSeconds: '0.25' } }), { headers: { authorization: `Bearer ${key}` } });
+      expect(answer).toMatchObject({ body: '' }); // 204: no body
       await waitRecorded('ce-1');
     });
 
     it('accepts a duplicate silently', async () => {
       const event = usageEvent('om-dup', 'inst-om');
-      const first = await http('POST', `${ingestion.url}/api/v1/events`, event, 'application/cloudevents+json');
-      const again = await http('POST', `${ingestion.url}/api/v1/events`, event, 'application/cloudevents+json');
+      const first = await post('/api/v1/events', event, 'application/cloudevents+json');
+      const again = await post('/api/v1/events', event, 'application/cloudevents+json');
       expect([first.status, again.status]).toEqual([204, 204]);
       await waitRecorded('om-dup');
       await new Promise((resolve) => setTimeout(resolve, 300));
@@ -63,7 +68,7 @@ describe('intake', () => {
     });
 
     it('refuses a batch with an invalid event as a whole, naming each event and field', async () => {
-      const response = await http('POST', `${ingestion.url}/api/v1/events`, [usageEvent('om-ok', 'inst-om'), { ...usageEvent('om-bad', 'inst-om'), time: 'noon' }, { id: 'om-worse' }], 'application/cloudevents-batch+json');
+      const response = await post('/api/v1/events', [usageEvent('om-ok', 'inst-om'), { ...usageEvent('om-bad', 'inst-om'), time: 'noon' }, { id: 'om-worse' }], 'application/cloudevents-batch+json');
       expect(response.status).toBe(400);
       expect(response.contentType).toContain('application/problem+json');
       expect(response.body.detail).toBe('2 of 3 events are invalid; none was ingested');
@@ -81,13 +86,53 @@ describe('intake', () => {
     it.each([
       ['an array as application/cloudevents+json', [usageEvent('x', 'y')], 'application/cloudevents+json'],
       ['an object as application/cloudevents-batch+json', usageEvent('x', 'y'), 'application/cloudevents-batch+json'],
-    ])('refuses %s', async (_label, body, type) => expect((await http('POST', `${ingestion.url}/api/v1/events`, body, type)).status).toBe(400));
+    ])('refuses %s', async (_label, body, type) => expect((await post('/api/v1/events', body, type)).status).toBe(400));
+  });
+
+  describe('producer API keys', () => {
+    it('refuses intake without a key, with an unknown key, and with the admin token: 401 problem+json', async () => {
+      for (const token of [null, 'tally_not-a-real-key', 'test-admin-token-0123456789abcdef']) {
+        const response = await http('POST', `${ingestion.url}/v1/events`, [usageEvent('k-1', 'inst-1')], 'application/json', token);
+        expect(response).toMatchObject({ status: 401, contentType: expect.stringContaining('application/problem+json'), body: { type: 'https://tally.dev/problems/unauthorized' } });
+      }
+    });
+
+    it('refuses admin endpoints to a producer key', async () =>
+      expect((await http('GET', `${ingestion.url}/v1/api-keys`, undefined, 'application/json', key)).status).toBe(401));
+
+    it('shows the key once, lists keys without secrets, and revokes at once', async () => {
+      const created = await http('POST', `${ingestion.url}/v1/api-keys`, { name: 'kv store', allowedSources: ['//kv/*'] });
+      expect(created.status).toBe(201);
+      expect(created.body.key).toMatch(/^tally_[A-Za-z0-9_-]{43}$/);
+      const listed = await http('GET', `${ingestion.url}/v1/api-keys`);
+      const item = listed.body.items.find((k: { id: string }) => k.id === created.body.id);
+      expect(item).toMatchObject({ name: 'kv store', allowedSources: ['//kv/*'], prefix: created.body.key.slice(0, 12), revokedAt: null });
+      expect(JSON.stringify(listed.body)).not.toContain(created.body.key);
+      expect((await http('POST', `${ingestion.url}/v1/events`, [{ ...usageEvent('k-2', 'inst-1'), source: '//kv/eu' }], 'application/json', created.body.key)).status).toBe(200);
+      expect((await http('DELETE', `${ingestion.url}/v1/api-keys/${created.body.id}`)).body.revokedAt).not.toBeNull();
+      expect((await http('POST', `${ingestion.url}/v1/events`, [{ ...usageEvent('k-3', 'inst-1'), source: '//kv/eu' }], 'application/json', created.body.key)).status).toBe(401);
+    });
+
+    it('holds a key to its allowed sources: per event on /v1/events, 403 for the whole request on /api/v1/events', async () => {
+      const kvOnly = (await http('POST', `${ingestion.url}/v1/api-keys`, { name: 'kv only', allowedSources: ['//kv/*'] })).body.key;
+      const mixed = [{ ...usageEvent('k-4', 'inst-1'), source: '//kv/eu' }, { ...usageEvent('k-5', 'inst-1'), source: '//fn/eu' }];
+      const native = await http('POST', `${ingestion.url}/v1/events`, mixed, 'application/json', kvOnly);
+      expect(native.body.results.map((r: { status: string }) => r.status)).toEqual(['accepted', 'rejected']);
+      expect(native.body.results[1].errors).toEqual([{ field: 'source', message: 'source //fn/eu is not allowed for this API key' }]);
+      const openMeter = await http('POST', `${ingestion.url}/api/v1/events`, mixed, 'application/cloudevents-batch+json', kvOnly);
+      expect(openMeter).toMatchObject({ status: 403, body: { type: 'https://tally.dev/problems/forbidden', errors: [{ index: 1, field: 'source' }] } });
+    });
+
+    it('refuses an invalid key request with the fields named', async () => {
+      const response = await http('POST', `${ingestion.url}/v1/api-keys`, { name: '', allowedSources: 'everything' });
+      expect(response).toMatchObject({ status: 400, body: { errors: [{ field: 'name' }, { field: 'allowedSources' }] } });
+    });
   });
 
   describe('quantities', () => {
     it('keeps numbers exactly as sent, as decimal text, however many digits', async () => {
       const body = `{"specversion":"1.0","id":"exact-1","source":"//fn","type":"fn.invocation","subject":"inst-1","data":{"gbSeconds":12345678901234567890.123456789,"tiny":0.1,"nested":{"reads":[1e3,2]}}}`;
-      const response = await fetch(`${ingestion.url}/v1/events`, { method: 'POST', headers: { 'content-type': 'application/cloudevents+json' }, body });
+      const response = await postRaw('/v1/events', body, 'application/cloudevents+json');
       expect(response.status).toBe(200);
       const [event] = await waitRecorded('exact-1');
       expect(event.data.data).toEqual({ gbSeconds: '12345678901234567890.123456789', tiny: '0.1', nested: { reads: ['1e3', '2'] } });
@@ -110,7 +155,7 @@ describe('intake', () => {
       ['text', 'b7', 'text/plain', 415, 'Unsupported Media Type'],
     ];
     it.each(raw)('%s → %i', async (_label, body, type, status, says) => {
-      const response = await fetch(`${ingestion.url}/v1/events`, { method: 'POST', headers: { 'content-type': type }, body });
+      const response = await postRaw('/v1/events', body, type);
       expect(response.status).toBe(status);
       expect(await response.text()).toContain(says);
       if (status >= 400) expect(response.headers.get('content-type')).toContain('application/problem+json');
@@ -137,16 +182,16 @@ describe('intake', () => {
     it.each(events)('%s: rejected with its field, the rest of the batch accepted', async (_label, bad, field, says) => {
       const neighbour = good(`neighbour-${neighbours.length}`);
       neighbours.push(neighbour.id);
-      const response = await http('POST', `${ingestion.url}/v1/events`, [bad, neighbour]);
+      const response = await post('/v1/events', [bad, neighbour]);
       expect(response.status).toBe(200);
       expect(response.body.results[0]).toMatchObject({ index: 0, status: 'rejected', errors: [{ field, message: expect.stringContaining(says) }] });
       expect(response.body.results[1]).toMatchObject({ index: 1, status: 'accepted' });
     });
 
     it('refuses a body over 5 MiB and a batch over 1,000 events', async () => {
-      const huge = await fetch(`${ingestion.url}/v1/events`, { method: 'POST', headers: { 'content-type': 'application/json' }, body: `[${'"x",'.repeat(1_400_000)}"x"]` });
+      const huge = await postRaw('/v1/events', `[${'"x",'.repeat(1_400_000)}"x"]`, 'application/json');
       expect(huge.status).toBe(413);
-      const many = await http('POST', `${ingestion.url}/v1/events`, Array.from({ length: 1_001 }, (_, i) => good(`many-${i}`)));
+      const many = await post('/v1/events', Array.from({ length: 1_001 }, (_, i) => good(`many-${i}`)));
       expect(many).toMatchObject({ status: 400, body: { type: 'https://tally.dev/problems/batch-too-large' } });
     });
 

@@ -17,12 +17,16 @@ export const appModules = {
 export type AppName = keyof typeof appModules;
 
 /** Starts one app the way its main.ts does (distributed mode), on a free port, in the suite's namespace. */
-export const startApp = (app: AppName, namespace: string, env: Record<string, string> = {}): Promise<RunningTally> =>
+/** The admin token every test app is started with. */
+export const adminToken = 'test-admin-token-0123456789abcdef';
+
+export const startApp = (app: AppName, namespace: string, env: Record<string, string> = {}, clock?: () => Date): Promise<RunningTally> =>
   startTally({
     apps: [app],
     modules: [appModules[app]()],
-    required: ['DATABASE_URL', 'NATS_URL'],
-    env: { DATABASE_URL: testDatabaseUrl(), NATS_URL: testNatsUrl(), TALLY_NAMESPACE: namespace, PORT: '0', ...env },
+    required: ['DATABASE_URL', 'NATS_URL', 'TALLY_ADMIN_TOKEN'],
+    env: { DATABASE_URL: testDatabaseUrl(), NATS_URL: testNatsUrl(), TALLY_NAMESPACE: namespace, PORT: '0', TALLY_ADMIN_TOKEN: adminToken, ...env },
+    clock,
     log: process.env.TALLY_TEST_LOG ? (line) => console.log(line) : () => undefined,
   });
 
@@ -35,8 +39,11 @@ export const deleteStreams = async (namespace: string): Promise<void> => {
   await nc.close();
 };
 
-export const http = async (method: string, url: string, body?: unknown, contentType = 'application/json') => {
-  const response = await fetch(url, { method, headers: body === undefined ? {} : { 'content-type': contentType }, body: body === undefined ? undefined : JSON.stringify(body) });
+/** A JSON request; authenticated as the admin unless another bearer token (a producer key) is given, or null for none. */
+export const http = async (method: string, url: string, body?: unknown, contentType = 'application/json', token: string | null = adminToken) => {
+  const headers: Record<string, string> = body === undefined ? {} : { 'content-type': contentType };
+  if (token) headers.authorization = `Bearer ${token}`;
+  const response = await fetch(url, { method, headers, body: body === undefined ? undefined : JSON.stringify(body) });
   const text = await response.text();
   return { status: response.status, contentType: response.headers.get('content-type') ?? '', body: text ? JSON.parse(text) : undefined };
 };
@@ -50,3 +57,10 @@ export const usageEvent = (id: string, subject: string, time = new Date().toISOS
   time,
   data: { gbSeconds: '0.5' },
 });
+
+/** Creates a producer API key through ingestion's admin endpoint. */
+export const createProducerKey = async (ingestionUrl: string, allowedSources: string[] = ['*']): Promise<string> => {
+  const created = await http('POST', `${ingestionUrl}/v1/api-keys`, { name: 'test producer', allowedSources });
+  if (created.status !== 201) throw new Error(`could not create an API key: ${JSON.stringify(created.body)}`);
+  return created.body.key;
+};

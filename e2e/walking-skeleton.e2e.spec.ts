@@ -6,7 +6,7 @@ import { UsageBatchV1, usageReceivedSubject } from '@tally/contracts/usage';
 import { encodeJson } from '@tally/shared/data-access-messaging';
 import { dropSchemas, eventually, uniqueName } from '@tally/shared/testing';
 import { RunningTally } from '@tally/shared/feature-runtime';
-import { AppName, deleteStreams, http, startApp, usageEvent } from './support';
+import { adminToken, AppName, createProducerKey, deleteStreams, http, startApp, usageEvent } from './support';
 
 /**
  * The walking skeleton across the four real apps, each its own Nest application and HTTP server,
@@ -15,6 +15,7 @@ import { AppName, deleteStreams, http, startApp, usageEvent } from './support';
 describe('usage end to end: ingestion → JetStream → attribution → ledger → aggregation → query', () => {
   const namespace = uniqueName('e2e');
   const apps = {} as Record<AppName, RunningTally>;
+  let key: string;
   const url = (app: AppName, path: string) => `${apps[app].url}${path}`;
   const usageOf = async (accountId: string) => {
     const from = new Date(Date.now() - 2 * 3_600_000);
@@ -26,6 +27,7 @@ describe('usage end to end: ingestion → JetStream → attribution → ledger �
 
   beforeAll(async () => {
     for (const app of ['attribution', 'aggregation', 'ingestion', 'invoicing'] as const) apps[app] = await startApp(app, namespace);
+    key = await createProducerKey(apps.ingestion.url);
     expect((await http('POST', url('attribution', '/v1/accounts'), { id: 'acme', name: 'Acme', currency: 'USD', timezone: 'Europe/Berlin' })).status).toBe(201);
     expect((await http('PUT', url('attribution', '/v1/subjects/installation-1'), { accountId: 'acme', attributes: { app: 'forge-app' } })).status).toBe(201);
   });
@@ -44,7 +46,7 @@ describe('usage end to end: ingestion → JetStream → attribution → ledger �
 
   it('shows an accepted event in the usage query within 2 seconds', async () => {
     const before = await usageOf('acme');
-    const accepted = await http('POST', url('ingestion', '/v1/events'), usageEvent('evt-fresh', 'installation-1'), 'application/cloudevents+json');
+    const accepted = await http('POST', url('ingestion', '/v1/events'), usageEvent('evt-fresh', 'installation-1'), 'application/cloudevents+json', key);
     const acceptedAt = Date.now();
     expect(accepted.body.results).toEqual([{ index: 0, id: 'evt-fresh', source: '//fn-runtime/eu-1', status: 'accepted' }]);
     await eventually(() => usageOf('acme'), (total) => total === before + 1n, 2_000);
@@ -54,14 +56,14 @@ describe('usage end to end: ingestion → JetStream → attribution → ledger �
   it('counts a duplicate (same source and id) once, whether JetStream or the ledger catches it', async () => {
     const before = await usageOf('acme');
     const event = usageEvent('evt-dup', 'installation-1');
-    const first = await http('POST', url('ingestion', '/v1/events'), [event]);
-    const again = await http('POST', url('ingestion', '/v1/events'), [event]);
+    const first = await http('POST', url('ingestion', '/v1/events'), [event], 'application/json', key);
+    const again = await http('POST', url('ingestion', '/v1/events'), [event], 'application/json', key);
     expect([first.body.results[0].status, again.body.results[0].status]).toEqual(['accepted', 'duplicate']);
     // A retry that arrives after JetStream's duplicate window has a new message id: the ledger still counts it once.
     const late: UsageBatchV1 = { tenant: 'default', receivedAt: new Date().toISOString(), events: [event as UsageBatchV1['events'][number]] };
     await apps.ingestion.runtime.bus.publish(usageReceivedSubject, encodeJson(late), { msgId: 'after-the-window' });
     // A marker sent after the duplicates: once it is counted, the duplicates have been processed too.
-    await http('POST', url('ingestion', '/v1/events'), [usageEvent('evt-marker', 'installation-1')]);
+    await http('POST', url('ingestion', '/v1/events'), [usageEvent('evt-marker', 'installation-1')], 'application/json', key);
     await eventually(() => usageOf('acme'), (total) => total >= before + 2n, 5_000);
     await new Promise((resolve) => setTimeout(resolve, 300));
     expect(await usageOf('acme')).toBe(before + 2n);
@@ -69,7 +71,7 @@ describe('usage end to end: ingestion → JetStream → attribution → ledger �
 
   it('parks usage of an unknown subject, lists it, and counts it once when the subject is registered (twice)', async () => {
     const parkedEvent = usageEvent('evt-parked', 'installation-new');
-    await http('POST', url('ingestion', '/v1/events'), [parkedEvent]);
+    await http('POST', url('ingestion', '/v1/events'), [parkedEvent], 'application/json', key);
     const parked = await eventually(
       () => http('GET', url('attribution', '/v1/parked-usage')),
       (r) => r.body.items.some((i: { eventId: string }) => i.eventId === 'evt-parked'),
@@ -99,17 +101,20 @@ describe('usage end to end: ingestion → JetStream → attribution → ledger �
     expect(listed.body.projections.map((p: { name: string }) => p.name)).toEqual(['usage_rollup']);
     expect((await http('POST', url('aggregation', '/v1/admin/projections/usage_rollup/rebuild'), {})).status).toBe(202);
     // Asynchronously: the aggregation app serving the CLI runs in this very process.
-    const cli = await promisify(execFile)(process.execPath, ['tools/run-ts.cjs', 'tools/cli/main.ts', 'projections', 'rebuild', 'usage_rollup', '--url', apps.aggregation.url], { cwd: resolve(__dirname, '..') });
+    const cli = await promisify(execFile)(process.execPath, ['tools/run-ts.cjs', 'tools/cli/main.ts', 'projections', 'rebuild', 'usage_rollup', '--url', apps.aggregation.url], {
+      cwd: resolve(__dirname, '..'),
+      env: { ...process.env, TALLY_ADMIN_TOKEN: adminToken },
+    });
     expect(JSON.parse(cli.stdout)).toEqual({ name: 'usage_rollup', status: 'rebuilding' });
     await eventually(async () => ({ acme: await usageOf('acme'), globex: await usageOf('globex') }), (now) => now.acme === before.acme && now.globex === before.globex, 5_000);
     expect((await http('POST', url('aggregation', '/v1/admin/projections/nope/rebuild'), {})).status).toBe(404);
   });
 
   it('refuses malformed input with problem+json and stores nothing', async () => {
-    const malformed = await fetch(url('ingestion', '/v1/events'), { method: 'POST', headers: { 'content-type': 'application/json' }, body: '{"id": ' });
+    const malformed = await fetch(url('ingestion', '/v1/events'), { method: 'POST', headers: { 'content-type': 'application/json', authorization: `Bearer ${key}` }, body: '{"id": ' });
     expect(malformed.status).toBe(400);
     expect(malformed.headers.get('content-type')).toContain('application/problem+json');
-    const invalid = await http('POST', url('ingestion', '/v1/events'), [{ ...usageEvent('evt-bad', 'installation-1'), time: 'not a time' }]);
+    const invalid = await http('POST', url('ingestion', '/v1/events'), [{ ...usageEvent('evt-bad', 'installation-1'), time: 'not a time' }], 'application/json', key);
     expect(invalid.body.results[0]).toMatchObject({ status: 'rejected', errors: [{ field: 'time' }] });
     const account = await http('POST', url('attribution', '/v1/accounts'), { id: 'x', name: 'X', currency: 'dollars', timezone: 'UTC' });
     expect(account).toMatchObject({ status: 400, contentType: expect.stringContaining('application/problem+json'), body: { errors: [{ field: 'currency' }] } });

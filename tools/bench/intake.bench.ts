@@ -19,6 +19,7 @@ const concurrency = arg('concurrency', 8);
 const batchSize = 1_000;
 const namespace = uniqueName('bench');
 const root = resolve(__dirname, '..', '..');
+const adminToken = `bench-admin-${namespace}-0123456789`;
 
 const percentile = (sorted: number[], p: number) => sorted[Math.min(sorted.length - 1, Math.floor((p / 100) * sorted.length))];
 
@@ -60,7 +61,7 @@ const body = (request: number) => {
 const startIngestion = async (port: number): Promise<ChildProcess> => {
   const child = spawn(process.execPath, ['tools/run-ts.cjs', 'apps/ingestion/src/main.ts'], {
     cwd: root,
-    env: { ...process.env, DATABASE_URL: testDatabaseUrl(), NATS_URL: testNatsUrl(), TALLY_NAMESPACE: namespace, PORT: String(port), TALLY_INTAKE_MAX_IN_FLIGHT_EVENTS: '100000' },
+    env: { ...process.env, DATABASE_URL: testDatabaseUrl(), NATS_URL: testNatsUrl(), TALLY_NAMESPACE: namespace, PORT: String(port), TALLY_INTAKE_MAX_IN_FLIGHT_EVENTS: '100000', TALLY_ADMIN_TOKEN: adminToken },
     stdio: ['ignore', 'pipe', 'inherit'],
   });
   await new Promise<void>((resolveStarted, reject) => {
@@ -98,6 +99,12 @@ const main = async () => {
   const port = 20_000 + Math.floor(Math.random() * 20_000);
   const ingestion = await startIngestion(port);
   const url = `http://127.0.0.1:${port}/v1/events`;
+  const created = await fetch(`http://127.0.0.1:${port}/v1/api-keys`, {
+    method: 'POST',
+    headers: { 'content-type': 'application/json', authorization: `Bearer ${adminToken}` },
+    body: JSON.stringify({ name: 'benchmark', allowedSources: ['//bench/*'] }),
+  });
+  const { key } = (await created.json()) as { key: string };
   const latencies: number[] = [];
   let accepted = 0;
   let failed = 0;
@@ -109,7 +116,7 @@ const main = async () => {
       while (performance.now() < deadline) {
         const payload = body(request++);
         const t0 = performance.now();
-        const response = await fetch(url, { method: 'POST', headers: { 'content-type': 'application/cloudevents-batch+json' }, body: payload });
+        const response = await fetch(url, { method: 'POST', headers: { 'content-type': 'application/cloudevents-batch+json', authorization: `Bearer ${key}` }, body: payload });
         const result = (await response.json()) as { accepted?: number };
         latencies.push(performance.now() - t0);
         if (response.status === 200) accepted += result.accepted ?? 0;

@@ -2,7 +2,8 @@
  * tally — operator CLI over the REST admin endpoints.
  *   npm run cli -- projections list [--url http://127.0.0.1:3000]
  *   npm run cli -- projections rebuild <name> [--url …]
- * The URL defaults to TALLY_URL or http://127.0.0.1:3000 (embedded mode serves every app there).
+ * The URL defaults to TALLY_URL or http://127.0.0.1:3000 (embedded mode serves every app there);
+ * the admin token is read from TALLY_ADMIN_TOKEN.
  */
 const usage = 'usage: tally projections list | tally projections rebuild <name>   [--url http://host:port]';
 
@@ -15,10 +16,11 @@ const main = async (argv: string[]): Promise<number> => {
     console.error(usage);
     return 2;
   }
+  const authorization = `Bearer ${process.env.TALLY_ADMIN_TOKEN ?? ''}`;
   const response =
     verb === 'list'
-      ? await fetch(`${base}/v1/admin/projections`)
-      : await fetch(`${base}/v1/admin/projections/${encodeURIComponent(name)}/rebuild`, { method: 'POST', headers: { 'content-type': 'application/json' }, body: '{}' });
+      ? await fetch(`${base}/v1/admin/projections`, { headers: { authorization } })
+      : await fetch(`${base}/v1/admin/projections/${encodeURIComponent(name)}/rebuild`, { method: 'POST', headers: { 'content-type': 'application/json', authorization }, body: '{}' });
   const body = await response.text();
   (response.ok ? console.log : console.error)(body);
   return response.ok ? 0 : 1;

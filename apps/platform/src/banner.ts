@@ -1,15 +1,19 @@
 import type { TallyRuntime } from '@tally/shared/feature-runtime';
 
-/** What `npm start` prints: where the API is and a first request to try. */
-export const banner = (url: string, runtime: TallyRuntime): string => `
+/** What `npm start` prints: where the API is, the credentials to use, and first requests to try. */
+export const banner = (url: string, runtime: TallyRuntime, credentials: { adminToken?: string; apiKey: string }): string => `
 Tally is running — all four apps on ${url}
   ledger: ${runtime.config.KURRENTDB_URL ? 'KurrentDB' : 'Postgres'}   bus: ${runtime.bus.kind === 'jetstream' ? 'NATS JetStream' : 'in-process (Postgres-backed)'}   tenant: ${runtime.tenant}
 
+Credentials (kept in ${runtime.config.TALLY_DATA_DIR}):
+  export TALLY_ADMIN_TOKEN=${credentials.adminToken ?? '<the TALLY_ADMIN_TOKEN you set>'}   # admin endpoints
+  export TALLY_API_KEY=${credentials.apiKey}   # intake (development key: any source)
+
 Try it:
-  curl -s -X POST ${url}/v1/accounts -H 'content-type: application/json' \\
+  curl -s -X POST ${url}/v1/accounts -H "authorization: Bearer $TALLY_ADMIN_TOKEN" -H 'content-type: application/json' \\
     -d '{"id":"acme","name":"Acme","currency":"USD","timezone":"UTC"}'
-  curl -s -X PUT ${url}/v1/subjects/installation-1 -H 'content-type: application/json' -d '{"accountId":"acme"}'
-  curl -s -X POST ${url}/v1/events -H 'content-type: application/cloudevents+json' \\
+  curl -s -X PUT ${url}/v1/subjects/installation-1 -H "authorization: Bearer $TALLY_ADMIN_TOKEN" -H 'content-type: application/json' -d '{"accountId":"acme"}'
+  curl -s -X POST ${url}/v1/events -H "authorization: Bearer $TALLY_API_KEY" -H 'content-type: application/cloudevents+json' \\
     -d '{"specversion":"1.0","id":"evt-1","source":"//fn-runtime","type":"fn.invocation","subject":"installation-1","data":{}}'
-  curl -s "${url}/v1/usage?accountId=acme&windowSize=HOUR"
+  curl -s "${url}/v1/usage?accountId=acme&windowSize=HOUR" -H "authorization: Bearer $TALLY_ADMIN_TOKEN"
 `;

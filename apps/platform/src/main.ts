@@ -1,18 +1,28 @@
 import 'reflect-metadata';
 import { AggregationModule } from '@tally/aggregation/feature-usage';
 import { AttributionModule } from '@tally/attribution/feature-ledger';
-import { IngestionModule } from '@tally/ingestion/feature-intake';
+import { ApiKeysService, IngestionModule } from '@tally/ingestion/feature-intake';
 import { InvoicingModule } from '@tally/invoicing/feature-billing';
 import { runMain } from '@tally/shared/feature-runtime';
+import { loadTallyConfig } from '@tally/shared/util-config';
 import { banner } from './banner';
+import { embeddedAdminToken, embeddedDevApiKey } from './embedded-credentials';
 
 // Embedded mode (`npm start`): all four apps in one process on one port. Without DATABASE_URL an
 // embedded Postgres starts under TALLY_DATA_DIR; without NATS_URL the bus lives in Postgres too.
+const dataDir = loadTallyConfig({ TALLY_DATA_DIR: process.env.TALLY_DATA_DIR }).TALLY_DATA_DIR;
+const generatedAdminToken = process.env.TALLY_ADMIN_TOKEN ? undefined : embeddedAdminToken(dataDir);
+const env = { ...process.env, TALLY_ADMIN_TOKEN: process.env.TALLY_ADMIN_TOKEN ?? generatedAdminToken };
+
 void runMain(
   {
     apps: ['ingestion', 'attribution', 'aggregation', 'invoicing'],
     modules: [IngestionModule.register(), AttributionModule.register(), AggregationModule.register(), InvoicingModule.register()],
     allowEmbeddedPostgres: true,
+    env,
   },
-  (tally) => console.log(banner(tally.url, tally.runtime)),
+  async (tally) => {
+    const apiKey = await embeddedDevApiKey(dataDir, tally.app.get(ApiKeysService));
+    console.log(banner(tally.url, tally.runtime, { adminToken: generatedAdminToken, apiKey }));
+  },
 );

@@ -14,6 +14,7 @@ const textLimits = { id: usageLimits.idLength, source: usageLimits.sourceLength,
 const utf8 = new TextEncoder();
 const utf8Bytes = (text: string): number => utf8.encode(text).length;
 
+// eslint-disable-next-line no-control-regex -- finding control characters is the point
 const controlCharacter = /[\u0000-\u001f\u007f]/;
 const storable = (text: string): boolean => !text.includes('\u0000') && text.isWellFormed();
 

@@ -1,1 +1,2 @@
 export * from './cloud-event.validation';
+export * from './api-key.policy';

@@ -1,1 +1,2 @@
 export * from './ingestion.module';
+export { ApiKeysService } from './api-keys.service';

@@ -1,12 +1,28 @@
 import { Inject, Injectable, OnApplicationBootstrap } from '@nestjs/common';
-import { FieldError, validateUsageEvent } from '@tally/ingestion/domain';
+import { FieldError, sourceAllowed, validateUsageEvent } from '@tally/ingestion/domain';
 import { ingestionStream, UsageEventV1, usageReceivedSubject } from '@tally/contracts/usage';
-import { badRequest, ProblemException, problemType, RUNTIME, TallyRuntime } from '@tally/shared/feature-runtime';
+import { badRequest, forbidden, ProblemException, problemType, RUNTIME, TallyRuntime } from '@tally/shared/feature-runtime';
 import { encodeUsageBatches } from './usage-batches';
 
 export type EventResult =
   | { index: number; id: string | null; source: string | null; status: 'accepted' | 'duplicate' }
-  | { index: number; id: string | null; source: string | null; status: 'rejected'; errors: FieldError[] };
+  | { index: number; id: string | null; source: string | null; status: 'rejected'; errors: FieldError[]; forbidden?: true };
+
+/** Who sent the events: the producer API key's tenant and allowed sources. */
+export interface Producer {
+  tenant: string;
+  allowedSources: readonly string[];
+}
+
+/** All-or-nothing intake: invalid events make it a 400, else sources the key may not use a 403; either way nothing is stored. */
+const refuseUnlessAllValid = (results: readonly EventResult[]): void => {
+  const rejected = results.filter((r): r is Extract<EventResult, { status: 'rejected' }> => r.status === 'rejected');
+  if (rejected.length === 0) return;
+  const invalid = rejected.filter((r) => !r.forbidden);
+  const listed = (invalid.length > 0 ? invalid : rejected).flatMap((r) => r.errors.map((e) => ({ index: r.index, field: e.field, message: e.message })));
+  const detail = `${invalid.length > 0 ? invalid.length : rejected.length} of ${results.length} events are ${invalid.length > 0 ? 'invalid' : 'from sources this API key may not use'}; none was ingested`;
+  throw invalid.length > 0 ? badRequest(detail, listed) : forbidden(detail, listed);
+};
 
 const unavailable = (detail: string) =>
   new ProblemException({ type: problemType('stream-unavailable'), title: 'Usage stream unavailable', status: 503, detail });
@@ -31,20 +47,20 @@ export class IntakeService implements OnApplicationBootstrap {
    * `allOrNothing` (the OpenMeter-compatible endpoint): if any event is invalid, nothing is published
    * and the request fails with every problem listed; otherwise each event stands on its own.
    */
-  async ingest(inputs: readonly unknown[], options: { allOrNothing?: boolean } = {}): Promise<EventResult[]> {
+  async ingest(inputs: readonly unknown[], producer: Producer, options: { allOrNothing?: boolean } = {}): Promise<EventResult[]> {
     const limit = this.runtime.config.TALLY_INTAKE_MAX_IN_FLIGHT_EVENTS;
     if (this.inFlight + inputs.length > limit && this.inFlight > 0) {
       throw unavailable(`intake is at capacity (${limit} events in flight); retry shortly`);
     }
     this.inFlight += inputs.length;
     try {
-      return await this.validateAndPublish(inputs, options.allOrNothing ?? false);
+      return await this.validateAndPublish(inputs, producer, options.allOrNothing ?? false);
     } finally {
       this.inFlight -= inputs.length;
     }
   }
 
-  private async validateAndPublish(inputs: readonly unknown[], allOrNothing: boolean): Promise<EventResult[]> {
+  private async validateAndPublish(inputs: readonly unknown[], producer: Producer, allOrNothing: boolean): Promise<EventResult[]> {
     const receivedAt = this.runtime.clock();
     const results: EventResult[] = [];
     const valid: { index: number; event: UsageEventV1 }[] = [];
@@ -53,6 +69,9 @@ export class IntakeService implements OnApplicationBootstrap {
       const { id, source } = identity(input);
       const checked = validateUsageEvent(input, receivedAt, this.runtime.config.TALLY_LATENESS_HORIZON_DAYS);
       if (!checked.ok) return void (results[index] = { index, id, source, status: 'rejected', errors: checked.errors });
+      if (!sourceAllowed(producer.allowedSources, checked.event.source)) {
+        return void (results[index] = { index, id, source, status: 'rejected', errors: [{ field: 'source', message: `source ${checked.event.source} is not allowed for this API key` }], forbidden: true });
+      }
       const key = `${checked.event.source}\u0000${checked.event.id}`;
       // The same event twice in one request: publish it once.
       if (keys.has(key)) return void (results[index] = { index, id, source, status: 'duplicate' });
@@ -60,11 +79,8 @@ export class IntakeService implements OnApplicationBootstrap {
       valid.push({ index, event: checked.event });
       results[index] = { index, id, source, status: 'accepted' };
     });
-    if (allOrNothing && valid.length + results.filter((r) => r.status === 'duplicate').length < inputs.length) {
-      const errors = results.flatMap((r) => (r.status === 'rejected' ? r.errors.map((e) => ({ index: r.index, field: e.field, message: e.message })) : []));
-      throw badRequest(`${new Set(errors.map((e) => e.index)).size} of ${inputs.length} events are invalid; none was ingested`, errors);
-    }
-    const batches = encodeUsageBatches(this.runtime.tenant, receivedAt.toISOString(), valid);
+    if (allOrNothing) refuseUnlessAllValid(results);
+    const batches = encodeUsageBatches(producer.tenant, receivedAt.toISOString(), valid);
     try {
       const acks = await Promise.all(batches.map((b) => this.runtime.bus.publish(usageReceivedSubject, b.payload, { msgId: b.msgId })));
       acks.forEach((ack, i) => {

@@ -1,8 +1,9 @@
-import { Body, Controller, Headers, HttpCode, Post, Res } from '@nestjs/common';
+import { Body, Controller, Headers, HttpCode, Post, Req, Res } from '@nestjs/common';
 import type { FastifyReply } from 'fastify';
 import { usageLimits } from '@tally/contracts/usage';
 import { badRequest, ProblemException } from '@tally/shared/feature-runtime';
 import { IntakeService } from './intake.service';
+import { ProducerRequest, ProducerRoute } from './producer.guard';
 
 /**
  * OpenMeter-compatible intake, as OpenMeter's v1 API: `POST /api/v1/events` with
@@ -15,8 +16,9 @@ export class OpenMeterIntakeController {
   constructor(private readonly intake: IntakeService) {}
 
   @Post()
+  @ProducerRoute()
   @HttpCode(204)
-  async ingest(@Body() body: unknown, @Headers('content-type') contentType: string | undefined, @Res({ passthrough: true }) reply: FastifyReply): Promise<void> {
+  async ingest(@Body() body: unknown, @Headers('content-type') contentType: string | undefined, @Req() request: ProducerRequest, @Res({ passthrough: true }) reply: FastifyReply): Promise<void> {
     const mediaType = (contentType ?? '').split(';')[0].trim().toLowerCase();
     if (body === undefined || body === null) throw badRequest('the body must be a CloudEvent or an array of CloudEvents', [{ field: '', message: 'empty body' }]);
     if (mediaType === 'application/cloudevents+json' && Array.isArray(body)) {
@@ -29,7 +31,7 @@ export class OpenMeterIntakeController {
     if (events.length === 0) throw badRequest('the batch is empty', [{ field: '', message: 'at least one event is required' }]);
     if (events.length > usageLimits.batchEvents) throw badRequest(`a batch holds at most ${usageLimits.batchEvents} events`, [{ field: '', message: `${events.length} events` }], 'batch-too-large');
     try {
-      await this.intake.ingest(events, { allOrNothing: true });
+      await this.intake.ingest(events, request.producer, { allOrNothing: true });
     } catch (error) {
       if (error instanceof ProblemException && error.problem.status === 503) void reply.header('retry-after', '1');
       throw error;

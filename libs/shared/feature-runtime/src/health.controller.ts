@@ -1,4 +1,5 @@
 import { Controller, Get, Inject } from '@nestjs/common';
+import { Public } from './auth';
 import { RUNTIME, TALLY_APPS } from './tokens';
 import type { TallyRuntime } from './runtime';
 
@@ -10,6 +11,7 @@ export class HealthController {
   ) {}
 
   @Get('health')
+  @Public()
   health() {
     return {
       status: 'ok',

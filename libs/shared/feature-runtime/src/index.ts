@@ -7,3 +7,4 @@ export * from './app-data-source';
 export * from './start';
 export * from './tokens';
 export * from './exact-json';
+export * from './auth';

@@ -1,4 +1,6 @@
 import { DynamicModule, Global, Module } from '@nestjs/common';
+import { APP_GUARD } from '@nestjs/core';
+import { AdminAuthGuard } from './auth';
 import { HealthController } from './health.controller';
 import { ProjectionCatalog, ProjectionsController } from './projection-catalog';
 import { TallyRuntime } from './runtime';
@@ -16,6 +18,7 @@ export class RuntimeModule {
         { provide: RUNTIME, useValue: runtime },
         { provide: TALLY_APPS, useValue: apps },
         ProjectionCatalog,
+        { provide: APP_GUARD, useClass: AdminAuthGuard },
       ],
       exports: [RUNTIME, ProjectionCatalog],
     };

@@ -24,6 +24,11 @@ describe('Tally configuration', () => {
     }
   });
 
+  it('never echoes a secret', () => {
+    expect(() => loadTallyConfig({ TALLY_ADMIN_TOKEN: 'short secret' })).toThrow('TALLY_ADMIN_TOKEN (value hidden) is invalid: expected at least 24 characters');
+    expect(() => loadTallyConfig({ TALLY_ADMIN_TOKEN: 'short secret' })).not.toThrow(/short secret/);
+  });
+
   it('refuses a namespace that cannot be a schema name', () =>
     expect(() => loadTallyConfig({ TALLY_NAMESPACE: 'Bad-Name' })).toThrow(/TALLY_NAMESPACE/));
 });

@@ -7,6 +7,8 @@ export interface VariableSpec<T> {
   /** Undefined means the variable is optional and absent values stay undefined. */
   default?: string;
   required?: boolean;
+  /** Never echoed in error messages. */
+  sensitive?: boolean;
   parse: (raw: string) => T | { error: string };
 }
 
@@ -36,7 +38,7 @@ export const loadConfig = <S extends Schema>(schema: S, env: Record<string, stri
       continue;
     }
     const parsed = spec.parse(value);
-    if (isError(parsed)) problems.push(`${name}=${JSON.stringify(value)} is invalid: ${parsed.error}`);
+    if (isError(parsed)) problems.push(`${spec.sensitive ? `${name} (value hidden)` : `${name}=${JSON.stringify(value)}`} is invalid: ${parsed.error}`);
     else config[name] = parsed;
   }
   if (problems.length > 0) throw new ConfigError(problems);
@@ -77,3 +79,7 @@ export const identifier = (raw: string): string | { error: string } =>
   /^[a-z][a-z0-9_]{0,30}$/.test(raw) ? raw : { error: 'expected lower-case letters, digits and _, starting with a letter, at most 31 characters' };
 
 export const text = (raw: string): string => raw;
+
+/** A secret long enough not to be guessed: at least 24 characters, no whitespace. */
+export const secret = (raw: string): string | { error: string } =>
+  raw.length >= 24 && !/\s/.test(raw) ? raw : { error: 'expected at least 24 characters without whitespace' };

@@ -1,4 +1,4 @@
-import { ConfigOf, identifier, loadConfig, natsServers, port, positiveInteger, Schema, text, url } from './config';
+import { ConfigOf, identifier, secret, loadConfig, natsServers, port, positiveInteger, Schema, text, url } from './config';
 
 /**
  * The variables every Tally process reads. The README's configuration table and the
@@ -21,7 +21,12 @@ export const tallySchema = {
   HOST: { description: 'Interface the HTTP server binds; 0.0.0.0 in containers.', default: '127.0.0.1', parse: text },
   TALLY_DATA_DIR: { description: 'Where embedded mode keeps its data.', default: './data', parse: text },
   TALLY_EMBEDDED_PG_PORT: { description: 'Port of the embedded Postgres (embedded mode only).', default: '54329', parse: port },
-  TALLY_TENANT: { description: 'Tenant used by the admin and intake endpoints until API keys assign one.', default: 'default', parse: identifier },
+  TALLY_ADMIN_TOKEN: {
+    description: 'Bearer token for the admin endpoints (registry, API keys, projections, usage). Embedded mode generates one under TALLY_DATA_DIR when unset.',
+    sensitive: true,
+    parse: secret,
+  },
+  TALLY_TENANT: { description: "Tenant of the admin endpoints (and of the API keys they create); intake takes the tenant of the producer's API key.", default: 'default', parse: identifier },
   TALLY_NAMESPACE: {
     description: 'Prefix for Postgres schemas, NATS streams and subjects, so several installations (or test suites) share servers.',
     default: 'tally',

@@ -1,0 +1,36 @@
+import { Body, Controller, Delete, Get, HttpCode, Param, Post } from '@nestjs/common';
+import { validateApiKeyRequest } from '@tally/ingestion/domain';
+import { badRequest, notFound } from '@tally/shared/feature-runtime';
+import { isUuid } from '@tally/shared/util-core';
+import { ApiKeysService } from './api-keys.service';
+
+/** Admin endpoints for producer API keys (admin token required, like every non-intake route). */
+@Controller('v1/api-keys')
+export class ApiKeysController {
+  constructor(private readonly keys: ApiKeysService) {}
+
+  /** 201 with the key itself — shown only in this answer; store it in the producer's secret store. */
+  @Post()
+  @HttpCode(201)
+  async create(@Body() body: unknown) {
+    const checked = validateApiKeyRequest(body);
+    if (!checked.ok) throw badRequest('the API key request is invalid', checked.errors);
+    return this.keys.create(checked.value);
+  }
+
+  @Get()
+  async list() {
+    return { items: await this.keys.list() };
+  }
+
+  /** Revokes at once: the next request with this key gets 401. Idempotent. */
+  @Delete(':id')
+  async revoke(@Param('id') id: string) {
+    if (!isUuid(id)) throw notFound(`no API key ${id}`);
+    return (await this.keys.revoke(id)) ?? notFoundKey(id);
+  }
+}
+
+const notFoundKey = (id: string): never => {
+  throw notFound(`no API key ${id}`);
+};
