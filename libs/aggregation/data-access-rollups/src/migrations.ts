@@ -22,4 +22,21 @@ export class CreateRollups1764100000001 implements MigrationInterface {
   }
 }
 
-export const rollupMigrations = [CreateRollups1764100000001];
+/** Voided usage leaves the rollups; a void that arrives before its event keeps the event out. */
+export class UsageVoids1764300000001 implements MigrationInterface {
+  name = 'UsageVoids1764300000001';
+
+  async up(queryRunner: QueryRunner): Promise<void> {
+    const s = schemaOf(queryRunner);
+    await queryRunner.query(`
+      alter table "${s}".usage_facts add column voided boolean not null default false;
+      create table "${s}".voided_usage (usage_id uuid primary key);`);
+  }
+
+  async down(queryRunner: QueryRunner): Promise<void> {
+    const s = schemaOf(queryRunner);
+    await queryRunner.query(`drop table "${s}".voided_usage; alter table "${s}".usage_facts drop column voided`);
+  }
+}
+
+export const rollupMigrations = [CreateRollups1764100000001, UsageVoids1764300000001];

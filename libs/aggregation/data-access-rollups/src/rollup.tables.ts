@@ -34,7 +34,8 @@ export class RollupTables {
     await tx.query(
       `with fresh as (
          insert into "${s}".usage_facts (usage_id, tenant, account_id, subject, event_type, time)
-         select * from unnest($1::uuid[], $2::text[], $3::text[], $4::text[], $5::text[], $6::timestamptz[])
+         select * from unnest($1::uuid[], $2::text[], $3::text[], $4::text[], $5::text[], $6::timestamptz[]) as f(usage_id)
+          where not exists (select 1 from "${s}".voided_usage v where v.usage_id = f.usage_id)
          on conflict (usage_id) do nothing
          returning tenant, account_id, event_type, date_trunc('minute', time, 'UTC') as minute)
        insert into "${s}".usage_minute (tenant, account_id, event_type, minute, events)
@@ -44,13 +45,32 @@ export class RollupTables {
     );
   }
 
+  /**
+   * Takes voided usage out: each fact is marked once (so a repeated void subtracts nothing more), and
+   * the void is remembered so the event, should it arrive later, is never counted.
+   */
+  async void(tx: Queryable, usageIds: readonly string[]): Promise<void> {
+    if (usageIds.length === 0) return;
+    const s = this.schema;
+    await tx.query(`insert into "${s}".voided_usage (usage_id) select unnest($1::uuid[]) on conflict do nothing`, [usageIds]);
+    await tx.query(
+      `with gone as (
+         update "${s}".usage_facts set voided = true where usage_id = any($1::uuid[]) and not voided
+         returning tenant, account_id, event_type, date_trunc('minute', time, 'UTC') as minute)
+       update "${s}".usage_minute m set events = m.events - g.n
+         from (select tenant, account_id, event_type, minute, count(*) as n from gone group by 1, 2, 3, 4) g
+        where m.tenant = g.tenant and m.account_id = g.account_id and m.event_type = g.event_type and m.minute = g.minute`,
+      [usageIds],
+    );
+  }
+
   /** Windows with usage in [from, to), per event type; empty windows are omitted. */
   async usage(tx: Queryable, tenant: string, q: UsageQuery): Promise<UsageWindow[]> {
     const rows: { window_start: Date; event_type: string; events: string }[] = await tx.query(
       `select date_trunc('${truncUnit[q.windowSize]}', minute, 'UTC') as window_start, event_type, sum(events)::text as events
          from "${this.schema}".usage_minute
         where tenant = $1 and account_id = $2 and minute >= $3 and minute < $4 and ($5::text is null or event_type = $5)
-        group by 1, 2 order by 1, 2`,
+        group by 1, 2 having sum(events) > 0 order by 1, 2`,
       [tenant, q.accountId, q.from.toISOString(), q.to.toISOString(), q.eventType ?? null],
     );
     return rows.map((r) => ({
@@ -62,7 +82,7 @@ export class RollupTables {
   }
 
   async reset(tx: Queryable): Promise<void> {
-    await tx.query(`truncate "${this.schema}".usage_facts, "${this.schema}".usage_minute`);
+    await tx.query(`truncate "${this.schema}".usage_facts, "${this.schema}".usage_minute, "${this.schema}".voided_usage`);
   }
 }
 

@@ -2,7 +2,7 @@ import { randomUUID } from 'node:crypto';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { DataSource } from 'typeorm';
 import { rollupMigrations, RollupTables } from '@tally/aggregation/data-access-rollups';
-import { UsageAttributedV1, usageAttributedType, UsageRecordedV1, usageRecordedType } from '@tally/contracts/usage';
+import { UsageAttributedV1, usageAttributedType, UsageRecordedV1, usageRecordedType, UsageVoidedV1, usageVoidedType } from '@tally/contracts/usage';
 import { PostgresEventStore } from '@tally/shared/data-access-event-store';
 import { openAppDataSource, ProjectionRunner } from '@tally/shared/data-access-postgres';
 import { dropSchemas, testDatabaseUrl, uniqueName } from '@tally/shared/testing';
@@ -58,9 +58,25 @@ describe('usage_rollup projection', () => {
       { account_id: 'globex', event_type: 'fn.invocation', minute: new Date('2026-11-25T10:00:00Z'), events: '1' },
     ]));
 
+  it('takes voided usage out once, and never counts usage voided before it arrives', async () => {
+    const voided = (u: UsageRecordedV1): UsageVoidedV1 => ({ tenant: 't1', usageId: u.usageId, source: u.source, eventId: u.eventId, reason: 'test traffic', correctedAt: u.time });
+    const counted = recorded('initech', '2026-11-25T11:00:10Z');
+    const voidedFirst = recorded('initech', '2026-11-25T11:00:20Z');
+    const kept = recorded('initech', '2026-11-25T11:00:30Z');
+    await store.appendToStream('usage-t1_initech.2026-11', [counted, kept].map((u) => ({ id: u.usageId, type: usageRecordedType, data: { ...u } })));
+    await store.appendToStream(`usagecorrections-t1_${counted.usageId}`, [{ id: randomUUID(), type: usageVoidedType, data: { ...voided(counted) } }]);
+    await store.appendToStream(`usagecorrections-t1_${counted.usageId}`, [{ id: randomUUID(), type: usageVoidedType, data: { ...voided(counted), reason: 'again' } }]);
+    await store.appendToStream(`usagecorrections-t1_${voidedFirst.usageId}`, [{ id: randomUUID(), type: usageVoidedType, data: { ...voided(voidedFirst) } }]);
+    await store.appendToStream('usage-t1_initech.2026-11', [{ id: voidedFirst.usageId, type: usageRecordedType, data: { ...voidedFirst } }]);
+    await runner.caughtUp();
+    expect((await rows()).filter((r: { account_id: string }) => r.account_id === 'initech')).toEqual([
+      { account_id: 'initech', event_type: 'fn.invocation', minute: new Date('2026-11-25T11:00:00Z'), events: '1' },
+    ]);
+  });
+
   it('a batch applied twice changes nothing', async () => {
     const before = await rows();
-    const batch = await store.readAll({ eventTypes: [usageRecordedType, usageAttributedType], maxCount: 100 });
+    const batch = await store.readAll({ eventTypes: [usageRecordedType, usageAttributedType, usageVoidedType], maxCount: 100 });
     await runner.applyBatch(batch);
     await runner.applyBatch(batch);
     expect(await rows()).toEqual(before);

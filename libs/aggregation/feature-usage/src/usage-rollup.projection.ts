@@ -1,5 +1,5 @@
 import { RollupTables, UsageFact } from '@tally/aggregation/data-access-rollups';
-import { UsageAttributedV1, usageAttributedType, UsageRecordedV1, usageRecordedType } from '@tally/contracts/usage';
+import { UsageAttributedV1, usageAttributedType, UsageRecordedV1, usageRecordedType, UsageVoidedV1, usageVoidedType } from '@tally/contracts/usage';
 import { RecordedEvent } from '@tally/shared/data-access-event-store';
 import { Projection } from '@tally/shared/data-access-postgres';
 
@@ -20,9 +20,26 @@ export const usageFactOf = (event: RecordedEvent): UsageFact | undefined => {
   }
 };
 
+/**
+ * Applied in ledger order: consecutive usage is added in one statement; a void first flushes what
+ * came before it, so "recorded, then voided" and "voided, then recorded" both end uncounted.
+ */
 export const usageRollupProjection = (tables: RollupTables): Projection => ({
   name: 'usage_rollup',
-  eventTypes: [usageRecordedType, usageAttributedType],
-  apply: (tx, events) => tables.add(tx, events.map(usageFactOf).filter((f): f is UsageFact => f !== undefined)),
+  eventTypes: [usageRecordedType, usageAttributedType, usageVoidedType],
+  apply: async (tx, events) => {
+    let pending: UsageFact[] = [];
+    for (const event of events) {
+      if (event.type === usageVoidedType) {
+        await tables.add(tx, pending);
+        pending = [];
+        await tables.void(tx, [(event.data as unknown as UsageVoidedV1).usageId]);
+        continue;
+      }
+      const fact = usageFactOf(event);
+      if (fact) pending.push(fact);
+    }
+    await tables.add(tx, pending);
+  },
   reset: (tx) => tables.reset(tx),
 });

@@ -29,4 +29,17 @@ export class CreateRegistry1764100000000 implements MigrationInterface {
   }
 }
 
-export const registryMigrations = [CreateRegistry1764100000000];
+/** A voided parked event is neither listed nor attributed later. */
+export class ParkedUsageVoids1764300000000 implements MigrationInterface {
+  name = 'ParkedUsageVoids1764300000000';
+
+  async up(queryRunner: QueryRunner): Promise<void> {
+    await queryRunner.query(`alter table "${schemaOf(queryRunner)}".parked_usage add column voided_at timestamptz`);
+  }
+
+  async down(queryRunner: QueryRunner): Promise<void> {
+    await queryRunner.query(`alter table "${schemaOf(queryRunner)}".parked_usage drop column voided_at`);
+  }
+}
+
+export const registryMigrations = [CreateRegistry1764100000000, ParkedUsageVoids1764300000000];

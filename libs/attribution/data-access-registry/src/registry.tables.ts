@@ -67,7 +67,7 @@ export class RegistryTables {
   async openParked(tx: Queryable, tenant: string, subject: string): Promise<ParkedRow[]> {
     const rows: Record<string, unknown>[] = await tx.query(
       `select usage_id, subject, source, event_id, event_type, time, data, reason, parked_at from "${this.schema}".parked_usage
-        where tenant = $1 and subject = $2 and attributed_at is null order by time`,
+        where tenant = $1 and subject = $2 and attributed_at is null and voided_at is null order by time`,
       [tenant, subject],
     );
     return rows.map(toParked);
@@ -80,10 +80,14 @@ export class RegistryTables {
     );
   }
 
+  async markVoided(tx: Queryable, usageId: string, at: string): Promise<void> {
+    await tx.query(`update "${this.schema}".parked_usage set voided_at = coalesce(voided_at, $2) where usage_id = $1`, [usageId, at]);
+  }
+
   async listParked(tx: Queryable, tenant: string, limit: number, after?: string): Promise<ParkedRow[]> {
     const rows: Record<string, unknown>[] = await tx.query(
       `select usage_id, subject, source, event_id, event_type, time, data, reason, parked_at from "${this.schema}".parked_usage
-        where tenant = $1 and attributed_at is null and ($3::uuid is null or usage_id > $3) order by usage_id limit $2`,
+        where tenant = $1 and attributed_at is null and voided_at is null and ($3::uuid is null or usage_id > $3) order by usage_id limit $2`,
       [tenant, limit, after ?? null],
     );
     return rows.map(toParked);

@@ -8,6 +8,7 @@ import { RegistryController } from './registry.controller';
 import { registryProjection } from './registry.projection';
 import { RegistryService } from './registry.service';
 import { ATTRIBUTION_DB, REGISTRY_TABLES } from './tokens';
+import { UsageCorrectionsConsumer } from './usage-corrections.consumer';
 import { UsageLedgerConsumer } from './usage-ledger.consumer';
 
 const REGISTRY_RUNNER = Symbol('RegistryProjectionRunner');
@@ -17,6 +18,7 @@ const REGISTRY_RUNNER = Symbol('RegistryProjectionRunner');
 class AttributionLifecycle implements OnApplicationBootstrap, OnApplicationShutdown {
   constructor(
     private readonly consumer: UsageLedgerConsumer,
+    private readonly corrections: UsageCorrectionsConsumer,
     @Inject(REGISTRY_RUNNER) private readonly runner: ProjectionRunner,
     @Inject(ATTRIBUTION_DB) private readonly db: DataSource,
     private readonly catalog: ProjectionCatalog,
@@ -25,11 +27,13 @@ class AttributionLifecycle implements OnApplicationBootstrap, OnApplicationShutd
   async onApplicationBootstrap(): Promise<void> {
     this.catalog.register('attribution_registry', this.runner);
     await this.consumer.start();
+    await this.corrections.start();
     void this.runner.start();
   }
 
   async onApplicationShutdown(): Promise<void> {
     await this.consumer.stop();
+    await this.corrections.stop();
     await this.runner.stop();
     await this.db.destroy();
   }
@@ -50,6 +54,7 @@ export class AttributionModule {
         ),
         RegistryService,
         UsageLedgerConsumer,
+        UsageCorrectionsConsumer,
         AttributionLifecycle,
       ],
     };

@@ -8,6 +8,8 @@ import {
   usageAttributedType,
   UsageRecordedV1,
   usageRecordedType,
+  UsageVoidedV1,
+  usageVoidedType,
 } from '@tally/contracts/usage';
 import { EventStore, NewEvent, RecordedEvent } from '@tally/shared/data-access-event-store';
 import { Projection } from '@tally/shared/data-access-postgres';
@@ -20,7 +22,7 @@ import { Projection } from '@tally/shared/data-access-postgres';
  */
 export const registryProjection = (tables: RegistryTables, store: EventStore): Projection => ({
   name: 'attribution_registry',
-  eventTypes: ['AccountOpened', 'SubjectAssigned', usageRecordedType, usageAttributedType],
+  eventTypes: ['AccountOpened', 'SubjectAssigned', usageRecordedType, usageAttributedType, usageVoidedType],
   reset: (tx) => tables.reset(tx),
   apply: async (tx: EntityManager, events: readonly RecordedEvent[]) => {
     const attributions: { stream: string; event: NewEvent }[] = [];
@@ -58,6 +60,11 @@ export const registryProjection = (tables: RegistryTables, store: EventStore): P
         case usageAttributedType: {
           const a = event.data as unknown as UsageAttributedV1;
           await tables.markAttributed(tx, a.usageId, a.accountId, event.recordedAt.toISOString());
+          break;
+        }
+        case usageVoidedType: {
+          const v = event.data as unknown as UsageVoidedV1;
+          await tables.markVoided(tx, v.usageId, event.recordedAt.toISOString());
           break;
         }
       }

@@ -46,3 +46,26 @@ export const usageLimits = {
   /** An event's time may be at most this far ahead of the receive time. */
   maxFutureMs: 5 * 60_000,
 } as const;
+
+/** Events intake refused, kept so that `GET /v1/events/status` can say why (subject `usageRejectedSubject`). */
+export const usageRejectedSubject = 'ingestion.evt.usage-rejected.v1';
+export interface UsageRejectedV1 {
+  tenant: string;
+  receivedAt: string;
+  events: { source: string; id: string; errors: { field: string; message: string }[] }[];
+}
+
+/**
+ * A producer's correction of an event it sent, by (source, id): `void` takes it out of usage,
+ * `amend` replaces its `data` (type, subject and time cannot be amended: void and send a new event).
+ */
+export type UsageCorrectionV1 =
+  | { action: 'void'; source: string; id: string; reason: string }
+  | { action: 'amend'; source: string; id: string; reason: string; data: Record<string, unknown> };
+
+export const usageCorrectedSubject = 'ingestion.evt.usage-corrected.v1';
+export interface UsageCorrectionBatchV1 {
+  tenant: string;
+  receivedAt: string;
+  corrections: UsageCorrectionV1[];
+}

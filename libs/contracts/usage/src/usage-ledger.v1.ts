@@ -42,3 +42,27 @@ export const usageAttributedId = (usageId: string, accountId: string): string =>
 export const accountUsageStream = (tenant: string, accountId: string, time: Date): string => `usage-${tenant}_${accountId}.${utcMonth(time)}`;
 /** Usage waiting for its subject to be known: `parkedusage-{tenant}_{subject}`. */
 export const parkedUsageStream = (tenant: string, subject: string): string => `parkedusage-${tenant}_${subject}`;
+
+/** Corrections in the ledger: new events, never edits. Stream `usagecorrections-{tenant}_{usageId}`. */
+export const usageVoidedType = 'UsageVoided';
+export const usageAmendedType = 'UsageAmended';
+
+export interface UsageVoidedV1 {
+  tenant: string;
+  usageId: string;
+  source: string;
+  eventId: string;
+  reason: string;
+  correctedAt: string;
+}
+
+export interface UsageAmendedV1 extends UsageVoidedV1 {
+  /** Replaces the original event's data from now on. */
+  data: Record<string, unknown>;
+}
+
+/** The same correction sent twice is one ledger event; a different reason or data is another. */
+export const usageCorrectionId = (usageId: string, action: 'void' | 'amend', reason: string, data?: Record<string, unknown>): string =>
+  deterministicUuid('tally.usage-correction.v1', usageId, action, reason, JSON.stringify(data ?? null));
+
+export const usageCorrectionStream = (tenant: string, usageId: string): string => `usagecorrections-${tenant}_${usageId}`;

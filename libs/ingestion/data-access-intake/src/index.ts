@@ -1,2 +1,3 @@
 export * from './migrations';
 export * from './api-key.tables';
+export * from './event-status.tables';

@@ -19,4 +19,27 @@ export class CreateApiKeys1764200000000 implements MigrationInterface {
   }
 }
 
-export const intakeMigrations = [CreateApiKeys1764200000000];
+/**
+ * What became of each event, by its ledger id: fed by intake (accepted, rejected) and by the ledger
+ * (recorded, parked, attributed, voided, amended), so "accepted but never counted" can be explained.
+ */
+export class CreateEventStatus1764200000001 implements MigrationInterface {
+  name = 'CreateEventStatus1764200000001';
+
+  async up(queryRunner: QueryRunner): Promise<void> {
+    const s = schemaOf(queryRunner);
+    await queryRunner.query(`
+      create table "${s}".event_status (
+        usage_id uuid primary key, tenant text not null, source text not null, event_id text not null,
+        accepted_at timestamptz, rejected_at timestamptz, rejection jsonb,
+        recorded_at timestamptz, parked_at timestamptz, parked_reason text,
+        attributed_at timestamptz, account_id text,
+        voided_at timestamptz, void_reason text, amended_at timestamptz, amend_reason text);`);
+  }
+
+  async down(queryRunner: QueryRunner): Promise<void> {
+    await queryRunner.query(`drop table "${schemaOf(queryRunner)}".event_status`);
+  }
+}
+
+export const intakeMigrations = [CreateApiKeys1764200000000, CreateEventStatus1764200000001];

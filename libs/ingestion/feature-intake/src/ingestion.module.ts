@@ -1,34 +1,56 @@
-import { DynamicModule, Inject, Injectable, Module, OnApplicationShutdown } from '@nestjs/common';
+import { DynamicModule, Inject, Injectable, Module, OnApplicationBootstrap, OnApplicationShutdown } from '@nestjs/common';
 import { DataSource } from 'typeorm';
-import { ApiKeyTables, intakeMigrations } from '@tally/ingestion/data-access-intake';
-import { appDataSourceProvider, RUNTIME, TallyRuntime } from '@tally/shared/feature-runtime';
+import { ApiKeyTables, EventStatusTables, intakeMigrations } from '@tally/ingestion/data-access-intake';
+import { ProjectionRunner } from '@tally/shared/data-access-postgres';
+import { appDataSourceProvider, ProjectionCatalog, projectionRunnerProvider, RUNTIME, TallyRuntime } from '@tally/shared/feature-runtime';
+import { CorrectionsController } from './corrections.controller';
+import { EventStatusController } from './event-status.controller';
+import { eventStatusProjection } from './event-status.projection';
+import { StatusIntakeConsumer } from './status-intake.consumer';
 import { ApiKeysController } from './api-keys.controller';
 import { ApiKeysService } from './api-keys.service';
 import { IntakeController } from './intake.controller';
 import { IntakeService } from './intake.service';
 import { OpenMeterIntakeController } from './openmeter-intake.controller';
 import { ApiKeyGuard } from './producer.guard';
-import { API_KEY_TABLES, INGESTION_DB } from './tokens';
+import { API_KEY_TABLES, EVENT_STATUS_RUNNER, EVENT_STATUS_TABLES, INGESTION_DB } from './tokens';
 
+/** Starts and stops the status workers in order: nothing touches the database after it is closed. */
 @Injectable()
-class IngestionLifecycle implements OnApplicationShutdown {
-  constructor(@Inject(INGESTION_DB) private readonly db: DataSource) {}
+class IngestionLifecycle implements OnApplicationBootstrap, OnApplicationShutdown {
+  constructor(
+    @Inject(INGESTION_DB) private readonly db: DataSource,
+    @Inject(EVENT_STATUS_RUNNER) private readonly runner: ProjectionRunner,
+    private readonly statusConsumer: StatusIntakeConsumer,
+    private readonly catalog: ProjectionCatalog,
+  ) {}
+
+  async onApplicationBootstrap(): Promise<void> {
+    this.catalog.register('ingestion_event_status', this.runner);
+    await this.statusConsumer.start();
+    void this.runner.start();
+  }
 
   async onApplicationShutdown(): Promise<void> {
+    await this.statusConsumer.stop();
+    await this.runner.stop();
     await this.db.destroy();
   }
 }
 
-/** The ingestion app: the telemetry contract's HTTP intake (native and OpenMeter-compatible), producer API keys. */
+/** The ingestion app: HTTP intake (native and OpenMeter-compatible), corrections, event status, producer API keys. */
 @Module({})
 export class IngestionModule {
   static register(): DynamicModule {
     return {
       module: IngestionModule,
-      controllers: [IntakeController, OpenMeterIntakeController, ApiKeysController],
+      controllers: [IntakeController, OpenMeterIntakeController, ApiKeysController, EventStatusController, CorrectionsController],
       providers: [
         appDataSourceProvider(INGESTION_DB, 'ingestion', intakeMigrations),
         { provide: API_KEY_TABLES, inject: [RUNTIME], useFactory: (runtime: TallyRuntime) => new ApiKeyTables(runtime.schemaFor('ingestion')) },
+        { provide: EVENT_STATUS_TABLES, inject: [RUNTIME], useFactory: (runtime: TallyRuntime) => new EventStatusTables(runtime.schemaFor('ingestion')) },
+        projectionRunnerProvider(EVENT_STATUS_RUNNER, 'ingestion', INGESTION_DB, [EVENT_STATUS_TABLES], (_runtime, tables: EventStatusTables) => eventStatusProjection(tables)),
+        StatusIntakeConsumer,
         ApiKeysService,
         ApiKeyGuard,
         IntakeService,

@@ -1,6 +1,18 @@
 import { Inject, Injectable, OnApplicationBootstrap } from '@nestjs/common';
-import { FieldError, sourceAllowed, validateUsageEvent } from '@tally/ingestion/domain';
-import { ingestionStream, UsageEventV1, usageReceivedSubject } from '@tally/contracts/usage';
+import { FieldError, sourceAllowed, validateCorrection, validateUsageEvent } from '@tally/ingestion/domain';
+import {
+  ingestionStream,
+  UsageCorrectionBatchV1,
+  UsageCorrectionV1,
+  usageCorrectedSubject,
+  UsageEventV1,
+  usageLimits,
+  usageReceivedSubject,
+  UsageRejectedV1,
+  usageRejectedSubject,
+} from '@tally/contracts/usage';
+import { encodeJson } from '@tally/shared/data-access-messaging';
+import { createHash, randomUUID } from 'node:crypto';
 import { badRequest, forbidden, ProblemException, problemType, RUNTIME, TallyRuntime } from '@tally/shared/feature-runtime';
 import { encodeUsageBatches } from './usage-batches';
 
@@ -81,6 +93,7 @@ export class IntakeService implements OnApplicationBootstrap {
     });
     if (allOrNothing) refuseUnlessAllValid(results);
     const batches = encodeUsageBatches(producer.tenant, receivedAt.toISOString(), valid);
+    void this.recordRejections(producer.tenant, receivedAt, results);
     try {
       const acks = await Promise.all(batches.map((b) => this.runtime.bus.publish(usageReceivedSubject, b.payload, { msgId: b.msgId })));
       acks.forEach((ack, i) => {
@@ -92,7 +105,56 @@ export class IntakeService implements OnApplicationBootstrap {
     }
     return results;
   }
+
+  /**
+   * Rejections are kept for the status endpoint, best effort: answering a producer with its
+   * rejections must not depend on the bus. Only events with a usable source and id can be looked up.
+   */
+  private async recordRejections(tenant: string, receivedAt: Date, results: readonly EventResult[]): Promise<void> {
+    const events = results.flatMap((r) =>
+      r.status === 'rejected' && r.source && r.id && r.source.length <= usageLimits.sourceLength && r.id.length <= usageLimits.idLength && r.source.isWellFormed() && r.id.isWellFormed() && !`${r.source}${r.id}`.includes('\u0000')
+        ? [{ source: r.source, id: r.id, errors: r.errors }]
+        : [],
+    );
+    if (events.length === 0) return;
+    const message: UsageRejectedV1 = { tenant, receivedAt: receivedAt.toISOString(), events };
+    await this.runtime.bus.publish(usageRejectedSubject, encodeJson(message), { msgId: randomUUID() }).catch((error) => this.runtime.log(`[ingestion] rejections not recorded: ${String(error)}`));
+  }
+
+  /**
+   * Corrections (void, amend) by (source, id): validated one by one like events, published together,
+   * answered after JetStream stored them. Whether the original exists is not checked here — the ledger
+   * records the correction either way, and the status endpoint shows the outcome.
+   */
+  async correct(inputs: readonly unknown[], producer: Producer): Promise<CorrectionResult[]> {
+    const receivedAt = this.runtime.clock();
+    const accepted: UsageCorrectionV1[] = [];
+    const results = inputs.map((input, index): CorrectionResult => {
+      const { id, source } = identity(input);
+      const checked = validateCorrection(input, receivedAt);
+      if (!checked.ok) return { index, id, source, status: 'rejected', errors: checked.errors };
+      if (!sourceAllowed(producer.allowedSources, checked.correction.source)) {
+        return { index, id, source, status: 'rejected', errors: [{ field: 'source', message: `source ${checked.correction.source} is not allowed for this API key` }] };
+      }
+      accepted.push(checked.correction);
+      return { index, id, source, status: 'accepted' };
+    });
+    if (accepted.length === 0) return results;
+    const message: UsageCorrectionBatchV1 = { tenant: producer.tenant, receivedAt: receivedAt.toISOString(), corrections: accepted };
+    const msgId = `corrections:${createHash('sha256').update(JSON.stringify([producer.tenant, accepted])).digest('base64url')}`;
+    try {
+      await this.runtime.bus.publish(usageCorrectedSubject, encodeJson(message), { msgId });
+    } catch (error) {
+      this.runtime.log(`[ingestion] could not persist corrections: ${String((error as Error)?.message ?? error)}`);
+      throw unavailable('corrections could not be persisted; nothing in this request is acknowledged — retry it');
+    }
+    return results;
+  }
 }
+
+export type CorrectionResult =
+  | { index: number; id: string | null; source: string | null; status: 'accepted' }
+  | { index: number; id: string | null; source: string | null; status: 'rejected'; errors: FieldError[] };
 
 const identity = (input: unknown) => {
   const body = (typeof input === 'object' && input !== null ? input : {}) as Record<string, unknown>;

@@ -1,0 +1,55 @@
+import { Inject, Injectable } from '@nestjs/common';
+import {
+  ingestionStream,
+  UsageAmendedV1,
+  usageAmendedType,
+  UsageCorrectionBatchV1,
+  usageCorrectedSubject,
+  usageCorrectionId,
+  usageCorrectionStream,
+  usageLedgerId,
+  UsageVoidedV1,
+  usageVoidedType,
+} from '@tally/contracts/usage';
+import { StreamAppend } from '@tally/shared/data-access-event-store';
+import { Consumer, decodeJson, Delivery } from '@tally/shared/data-access-messaging';
+import { RUNTIME, TallyRuntime } from '@tally/shared/feature-runtime';
+
+/**
+ * Corrections into the ledger: UsageVoided / UsageAmended, new events beside the original (never an
+ * edit), ids derived from their content so a redelivered correction is appended once.
+ */
+@Injectable()
+export class UsageCorrectionsConsumer {
+  private consumer?: Consumer;
+
+  constructor(@Inject(RUNTIME) private readonly runtime: TallyRuntime) {}
+
+  async start(): Promise<void> {
+    this.consumer = await this.runtime.bus.consume(
+      { stream: ingestionStream.name, durable: 'attribution_corrections', filterSubject: usageCorrectedSubject, batchSize: 20 },
+      (batch) => this.record(batch),
+    );
+  }
+
+  async record(batch: readonly Delivery[]): Promise<void> {
+    const appends: StreamAppend[] = [];
+    for (const message of batch) {
+      const { tenant, receivedAt, corrections } = decodeJson<UsageCorrectionBatchV1>(message.data);
+      for (const correction of corrections) {
+        const usageId = usageLedgerId(tenant, correction.source, correction.id);
+        const voided: UsageVoidedV1 = { tenant, usageId, source: correction.source, eventId: correction.id, reason: correction.reason, correctedAt: receivedAt };
+        const event =
+          correction.action === 'void'
+            ? { id: usageCorrectionId(usageId, 'void', correction.reason), type: usageVoidedType, data: { ...voided } }
+            : { id: usageCorrectionId(usageId, 'amend', correction.reason, correction.data), type: usageAmendedType, data: { ...voided, data: correction.data } satisfies UsageAmendedV1 };
+        appends.push({ stream: usageCorrectionStream(tenant, usageId), events: [event], expectedRevision: 'any' });
+      }
+    }
+    await this.runtime.eventStore.appendToStreams(appends);
+  }
+
+  async stop(): Promise<void> {
+    await this.consumer?.stop();
+  }
+}

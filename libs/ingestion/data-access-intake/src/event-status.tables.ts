@@ -1,0 +1,139 @@
+import { DataSource, EntityManager } from 'typeorm';
+
+type Queryable = Pick<EntityManager, 'query'> | Pick<DataSource, 'query'>;
+
+export interface EventStatusRow {
+  usageId: string;
+  tenant: string;
+  source: string;
+  eventId: string;
+  acceptedAt: string | null;
+  rejectedAt: string | null;
+  rejection: { field: string; message: string }[] | null;
+  recordedAt: string | null;
+  parkedAt: string | null;
+  parkedReason: string | null;
+  attributedAt: string | null;
+  accountId: string | null;
+  voidedAt: string | null;
+  voidReason: string | null;
+  amendedAt: string | null;
+  amendReason: string | null;
+}
+
+const iso = (value: unknown) => (value ? (value as Date).toISOString() : null);
+
+const toRow = (r: Record<string, unknown>): EventStatusRow => ({
+  usageId: String(r.usage_id),
+  tenant: String(r.tenant),
+  source: String(r.source),
+  eventId: String(r.event_id),
+  acceptedAt: iso(r.accepted_at),
+  rejectedAt: iso(r.rejected_at),
+  rejection: (r.rejection as EventStatusRow['rejection']) ?? null,
+  recordedAt: iso(r.recorded_at),
+  parkedAt: iso(r.parked_at),
+  parkedReason: (r.parked_reason as string | null) ?? null,
+  attributedAt: iso(r.attributed_at),
+  accountId: (r.account_id as string | null) ?? null,
+  voidedAt: iso(r.voided_at),
+  voidReason: (r.void_reason as string | null) ?? null,
+  amendedAt: iso(r.amended_at),
+  amendReason: (r.amend_reason as string | null) ?? null,
+});
+
+export interface StatusKey {
+  usageId: string;
+  tenant: string;
+  source: string;
+  eventId: string;
+}
+
+/**
+ * Every write is idempotent: first-time facts keep their first timestamp (coalesce), latest-wins facts
+ * (a rejection, an amendment) are replaced. The row is created by whichever fact arrives first.
+ */
+export class EventStatusTables {
+  constructor(private readonly schema: string) {}
+
+  private async upsert(tx: Queryable, keys: readonly StatusKey[], columns: string[], values: unknown[][], onConflict: string): Promise<void> {
+    if (keys.length === 0) return;
+    const types = ['uuid', 'text', 'text', 'text', ...columns.map((c) => columnTypes[c])];
+    const params = [keys.map((k) => k.usageId), keys.map((k) => k.tenant), keys.map((k) => k.source), keys.map((k) => k.eventId), ...values];
+    await tx.query(
+      `insert into "${this.schema}".event_status (usage_id, tenant, source, event_id, ${columns.join(', ')})
+       select * from unnest(${types.map((t, i) => `$${i + 1}::${t}[]`).join(', ')})
+       on conflict (usage_id) do update set ${onConflict}`,
+      params,
+    );
+  }
+
+  accepted(tx: Queryable, keys: readonly StatusKey[], at: string): Promise<void> {
+    return this.upsert(tx, keys, ['accepted_at'], [keys.map(() => at)], 'accepted_at = coalesce(event_status.accepted_at, excluded.accepted_at)');
+  }
+
+  rejected(tx: Queryable, rejections: readonly (StatusKey & { errors: unknown[] })[], at: string): Promise<void> {
+    return this.upsert(tx, rejections, ['rejected_at', 'rejection'], [rejections.map(() => at), rejections.map((r) => JSON.stringify(r.errors))], 'rejected_at = excluded.rejected_at, rejection = excluded.rejection');
+  }
+
+  recorded(tx: Queryable, records: readonly (StatusKey & { at: string; parkedReason: string | null; accountId: string | null })[]): Promise<void> {
+    return this.upsert(
+      tx,
+      records,
+      ['recorded_at', 'parked_at', 'parked_reason', 'attributed_at', 'account_id'],
+      [
+        records.map((r) => r.at),
+        records.map((r) => (r.parkedReason ? r.at : null)),
+        records.map((r) => r.parkedReason),
+        records.map((r) => (r.accountId ? r.at : null)),
+        records.map((r) => r.accountId),
+      ],
+      `recorded_at = coalesce(event_status.recorded_at, excluded.recorded_at),
+       parked_at = coalesce(event_status.parked_at, excluded.parked_at), parked_reason = coalesce(event_status.parked_reason, excluded.parked_reason),
+       attributed_at = coalesce(event_status.attributed_at, excluded.attributed_at), account_id = coalesce(event_status.account_id, excluded.account_id)`,
+    );
+  }
+
+  async attributed(tx: Queryable, usageId: string, accountId: string, at: string): Promise<void> {
+    await tx.query(
+      `update "${this.schema}".event_status set attributed_at = coalesce(attributed_at, $3), account_id = coalesce(account_id, $2) where usage_id = $1`,
+      [usageId, accountId, at],
+    );
+  }
+
+  voided(tx: Queryable, key: StatusKey, reason: string, at: string): Promise<void> {
+    return this.upsert(tx, [key], ['voided_at', 'void_reason'], [[at], [reason]], 'voided_at = coalesce(event_status.voided_at, excluded.voided_at), void_reason = coalesce(event_status.void_reason, excluded.void_reason)');
+  }
+
+  amended(tx: Queryable, key: StatusKey, reason: string, at: string): Promise<void> {
+    return this.upsert(tx, [key], ['amended_at', 'amend_reason'], [[at], [reason]], 'amended_at = excluded.amended_at, amend_reason = excluded.amend_reason');
+  }
+
+  async byUsageId(tx: Queryable, usageId: string): Promise<EventStatusRow | undefined> {
+    const rows: Record<string, unknown>[] = await tx.query(`select * from "${this.schema}".event_status where usage_id = $1`, [usageId]);
+    return rows[0] && toRow(rows[0]);
+  }
+
+  /** The ledger-fed columns (rebuild resets these and keeps what intake recorded). */
+  async resetLedgerColumns(tx: Queryable): Promise<void> {
+    await tx.query(
+      `update "${this.schema}".event_status set recorded_at = null, parked_at = null, parked_reason = null, attributed_at = null, account_id = null,
+         voided_at = null, void_reason = null, amended_at = null, amend_reason = null`,
+    );
+  }
+}
+
+const columnTypes: Record<string, string> = {
+  accepted_at: 'timestamptz',
+  rejected_at: 'timestamptz',
+  rejection: 'jsonb',
+  recorded_at: 'timestamptz',
+  parked_at: 'timestamptz',
+  parked_reason: 'text',
+  attributed_at: 'timestamptz',
+  account_id: 'text',
+  voided_at: 'timestamptz',
+  void_reason: 'text',
+  amended_at: 'timestamptz',
+  amend_reason: 'text',
+};

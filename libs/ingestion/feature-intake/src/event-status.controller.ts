@@ -1,0 +1,52 @@
+import { Controller, Get, Inject, Query, Req } from '@nestjs/common';
+import { DataSource } from 'typeorm';
+import { EventStatusTables } from '@tally/ingestion/data-access-intake';
+import { eventStatus } from '@tally/ingestion/domain';
+import { usageLedgerId } from '@tally/contracts/usage';
+import { badRequest, notFound } from '@tally/shared/feature-runtime';
+import { ProducerRequest, ProducerRoute } from './producer.guard';
+import { EVENT_STATUS_TABLES, INGESTION_DB } from './tokens';
+
+@Controller('v1/events/status')
+export class EventStatusController {
+  constructor(
+    @Inject(INGESTION_DB) private readonly db: DataSource,
+    @Inject(EVENT_STATUS_TABLES) private readonly tables: EventStatusTables,
+  ) {}
+
+  /**
+   * GET /v1/events/status?source=…&id=… — accepted → recorded → attributed / parked / voided, or
+   * rejected with its reasons, with when each happened. A producer key sees its own tenant's events.
+   */
+  @Get()
+  @ProducerRoute({ admin: true })
+  async status(@Query('source') source: string | undefined, @Query('id') id: string | undefined, @Req() request: ProducerRequest) {
+    const errors = [
+      ...(source ? [] : [{ field: 'source', message: 'source is required' }]),
+      ...(id ? [] : [{ field: 'id', message: 'id is required' }]),
+    ];
+    if (!source || !id) throw badRequest('say which event: ?source=…&id=…', errors);
+    const row = await this.tables.byUsageId(this.db, usageLedgerId(request.producer.tenant, source, id));
+    const status = row && eventStatus(row);
+    if (!row || !status) throw notFound(`no event with source ${source} and id ${id} is known (an accepted event appears here within seconds)`);
+    return {
+      source,
+      id,
+      status,
+      accountId: row.accountId,
+      rejection: status === 'rejected' ? row.rejection : null,
+      parkedReason: row.parkedReason,
+      voidReason: row.voidReason,
+      amendReason: row.amendReason,
+      timestamps: {
+        acceptedAt: row.acceptedAt,
+        rejectedAt: row.rejectedAt,
+        recordedAt: row.recordedAt,
+        parkedAt: row.parkedAt,
+        attributedAt: row.attributedAt,
+        voidedAt: row.voidedAt,
+        amendedAt: row.amendedAt,
+      },
+    };
+  }
+}

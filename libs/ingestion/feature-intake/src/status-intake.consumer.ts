@@ -1,0 +1,48 @@
+import { Inject, Injectable } from '@nestjs/common';
+import { DataSource } from 'typeorm';
+import { EventStatusTables, StatusKey } from '@tally/ingestion/data-access-intake';
+import { ingestionStream, UsageBatchV1, usageLedgerId, usageReceivedSubject, UsageRejectedV1, usageRejectedSubject } from '@tally/contracts/usage';
+import { Consumer, decodeJson, Delivery } from '@tally/shared/data-access-messaging';
+import { RUNTIME, TallyRuntime } from '@tally/shared/feature-runtime';
+import { EVENT_STATUS_TABLES, INGESTION_DB } from './tokens';
+
+/**
+ * Records "accepted" and "rejected" for the status endpoint from intake's own messages — off the
+ * request path, so intake answers after one JetStream publish and nothing else.
+ */
+@Injectable()
+export class StatusIntakeConsumer {
+  private consumer?: Consumer;
+
+  constructor(
+    @Inject(RUNTIME) private readonly runtime: TallyRuntime,
+    @Inject(INGESTION_DB) private readonly db: DataSource,
+    @Inject(EVENT_STATUS_TABLES) private readonly tables: EventStatusTables,
+  ) {}
+
+  async start(): Promise<void> {
+    this.consumer = await this.runtime.bus.consume({ stream: ingestionStream.name, durable: 'ingestion_status', filterSubject: 'ingestion.evt.>', batchSize: 20 }, (batch) =>
+      this.record(batch),
+    );
+  }
+
+  async record(batch: readonly Delivery[]): Promise<void> {
+    await this.db.transaction(async (tx) => {
+      for (const message of batch) {
+        if (message.subject === usageReceivedSubject) {
+          const { tenant, receivedAt, events } = decodeJson<UsageBatchV1>(message.data);
+          await this.tables.accepted(tx, events.map((e) => key(tenant, e.source, e.id)), receivedAt);
+        } else if (message.subject === usageRejectedSubject) {
+          const { tenant, receivedAt, events } = decodeJson<UsageRejectedV1>(message.data);
+          await this.tables.rejected(tx, events.map((e) => ({ ...key(tenant, e.source, e.id), errors: e.errors })), receivedAt);
+        }
+      }
+    });
+  }
+
+  async stop(): Promise<void> {
+    await this.consumer?.stop();
+  }
+}
+
+const key = (tenant: string, source: string, eventId: string): StatusKey => ({ usageId: usageLedgerId(tenant, source, eventId), tenant, source, eventId });
