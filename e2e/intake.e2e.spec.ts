@@ -3,7 +3,8 @@ import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { usageRecordedType } from '@tally/contracts/usage';
 import { RecordedEvent } from '@tally/shared/data-access-event-store';
 import { RunningTally } from '@tally/shared/feature-runtime';
-import { dropSchemas, eventually, uniqueName } from '@tally/shared/testing';
+import { connect, headers } from '@nats-io/transport-node';
+import { dropSchemas, eventually, testNatsUrl, uniqueName } from '@tally/shared/testing';
 import { createProducerKey, deleteStreams, http, startApp, usageEvent } from './support';
 
 /** Intake as producers meet it: real clients, exact numbers, and systematically bad input. */
@@ -126,6 +127,29 @@ describe('intake', () => {
     it('refuses an invalid key request with the fields named', async () => {
       const response = await http('POST', `${ingestion.url}/v1/api-keys`, { name: '', allowedSources: 'everything' });
       expect(response).toMatchObject({ status: 400, body: { errors: [{ field: 'name' }, { field: 'allowedSources' }] } });
+    });
+  });
+
+  describe('NATS intake (request/reply on tally-namespace.ingestion.cmd.ingest.v1)', () => {
+    const request = async (body: string, token?: string) => {
+      const nc = await connect({ servers: testNatsUrl() });
+      const h = headers();
+      if (token) h.set('Authorization', `Bearer ${token}`);
+      const reply = await nc.request(`${namespace}.ingestion.cmd.ingest.v1`, new TextEncoder().encode(body), { timeout: 5_000, headers: h });
+      await nc.close();
+      return { body: JSON.parse(new TextDecoder().decode(reply.data)), status: reply.headers?.get('Tally-Status') || '200' };
+    };
+
+    it('answers per-event results like POST /v1/events, and the events are recorded', async () => {
+      const reply = await request(JSON.stringify([usageEvent('nats-1', 'inst-1'), { ...usageEvent('nats-2', 'inst-1'), time: 'later' }]), key);
+      expect(reply.status).toBe('200');
+      expect(reply.body.results.map((r: { status: string }) => r.status)).toEqual(['accepted', 'rejected']);
+      await waitRecorded('nats-1');
+    });
+
+    it('answers a problem for a missing key or malformed JSON', async () => {
+      expect(await request(JSON.stringify([usageEvent('nats-3', 'inst-1')]))).toMatchObject({ status: '401', body: { type: 'https://tally.dev/problems/unauthorized' } });
+      expect(await request('{"id":', key)).toMatchObject({ status: '400', body: { type: 'https://tally.dev/problems/malformed-request' } });
     });
   });
 

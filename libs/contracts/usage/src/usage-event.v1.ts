@@ -69,3 +69,10 @@ export interface UsageCorrectionBatchV1 {
   receivedAt: string;
   corrections: UsageCorrectionV1[];
 }
+
+/**
+ * NATS intake for internal producers (request/reply, core NATS): the request body is what
+ * `POST /v1/events` takes (one event or an array), with header `Authorization: Bearer <API key>`;
+ * the reply is what it answers — the per-event results, or a problem document with its `status`.
+ */
+export const ingestCommandSubject = 'ingestion.cmd.ingest.v1';

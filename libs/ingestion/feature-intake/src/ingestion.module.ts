@@ -6,6 +6,7 @@ import { appDataSourceProvider, ProjectionCatalog, projectionRunnerProvider, RUN
 import { CorrectionsController } from './corrections.controller';
 import { EventStatusController } from './event-status.controller';
 import { eventStatusProjection } from './event-status.projection';
+import { NatsIntakeResponder } from './nats-intake.responder';
 import { StatusIntakeConsumer } from './status-intake.consumer';
 import { ApiKeysController } from './api-keys.controller';
 import { ApiKeysService } from './api-keys.service';
@@ -22,16 +23,19 @@ class IngestionLifecycle implements OnApplicationBootstrap, OnApplicationShutdow
     @Inject(INGESTION_DB) private readonly db: DataSource,
     @Inject(EVENT_STATUS_RUNNER) private readonly runner: ProjectionRunner,
     private readonly statusConsumer: StatusIntakeConsumer,
+    private readonly natsIntake: NatsIntakeResponder,
     private readonly catalog: ProjectionCatalog,
   ) {}
 
   async onApplicationBootstrap(): Promise<void> {
     this.catalog.register('ingestion_event_status', this.runner);
     await this.statusConsumer.start();
+    await this.natsIntake.start();
     void this.runner.start();
   }
 
   async onApplicationShutdown(): Promise<void> {
+    await this.natsIntake.stop();
     await this.statusConsumer.stop();
     await this.runner.stop();
     await this.db.destroy();
@@ -51,6 +55,7 @@ export class IngestionModule {
         { provide: EVENT_STATUS_TABLES, inject: [RUNTIME], useFactory: (runtime: TallyRuntime) => new EventStatusTables(runtime.schemaFor('ingestion')) },
         projectionRunnerProvider(EVENT_STATUS_RUNNER, 'ingestion', INGESTION_DB, [EVENT_STATUS_TABLES], (_runtime, tables: EventStatusTables) => eventStatusProjection(tables)),
         StatusIntakeConsumer,
+        NatsIntakeResponder,
         ApiKeysService,
         ApiKeyGuard,
         IntakeService,

@@ -52,8 +52,24 @@ export interface Consumer {
   stop(): Promise<void>;
 }
 
+/** A core-NATS request/reply exchange (commands and queries, not facts: nothing is stored). */
+export interface Request {
+  data: Uint8Array;
+  headers: Record<string, string>;
+}
+
+export interface Reply {
+  data: Uint8Array;
+  headers?: Record<string, string>;
+}
+
 export interface MessageBus {
   readonly kind: 'jetstream' | 'postgres';
+  /**
+   * Answers requests on a subject, load-balanced over a queue group. Only where a NATS server
+   * exists (JetStream adapter); the embedded bus has no network side and leaves this undefined.
+   */
+  serveRequests?(subject: string, queue: string, handler: (request: Request) => Promise<Reply>): Promise<Consumer>;
   ensureStream(spec: StreamSpec): Promise<void>;
   publish(subject: string, data: Uint8Array, options: { msgId: string; headers?: Record<string, string> }): Promise<PublishResult>;
   /** Declares the durable consumer (idempotently) and starts handing messages to the handler. */

@@ -1,6 +1,6 @@
-import { afterAll } from 'vitest';
+import { afterAll, describe, expect, it } from 'vitest';
 import { jetstreamManager } from '@nats-io/jetstream';
-import { connect } from '@nats-io/transport-node';
+import { connect, headers } from '@nats-io/transport-node';
 import { testNatsUrl, uniqueName } from '@tally/shared/testing';
 import { messageBusContract } from '../testing/message-bus.contract';
 import { JetStreamBus } from './jetstream-bus';
@@ -16,4 +16,23 @@ afterAll(async () => {
     if (stream.config.name.startsWith(namespace.toUpperCase())) await jsm.streams.delete(stream.config.name);
   }
   await nc.close();
+});
+
+describe('JetStreamBus request/reply', () => {
+  it('answers requests on a namespaced subject with headers both ways', async () => {
+    const bus = await JetStreamBus.connect({ servers: testNatsUrl(), namespace });
+    const serving = await bus.serveRequests('test.cmd.echo.v1', 'test_echo', async (request) => ({
+      data: new TextEncoder().encode(`${new TextDecoder().decode(request.data)}!`),
+      headers: { 'Tally-Seen': request.headers['Authorization'] ?? 'none' },
+    }));
+    const nc = await connect({ servers: testNatsUrl() });
+    const h = headers();
+    h.set('Authorization', 'Bearer x');
+    const reply = await nc.request(`${namespace}.test.cmd.echo.v1`, new TextEncoder().encode('hello'), { timeout: 2_000, headers: h });
+    expect(new TextDecoder().decode(reply.data)).toBe('hello!');
+    expect(reply.headers?.get('Tally-Seen')).toBe('Bearer x');
+    await serving.stop();
+    await nc.close();
+    await bus.close();
+  });
 });

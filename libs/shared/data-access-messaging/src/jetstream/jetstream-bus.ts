@@ -9,6 +9,8 @@ import {
   Delivery,
   MessageBus,
   PublishResult,
+  Reply,
+  Request,
   StreamSpec,
   withDefaults,
 } from '../message-bus.port';
@@ -137,6 +139,33 @@ export class JetStreamBus implements MessageBus {
         await running;
         // Handed to us but never handled: give them back now rather than after ack_wait.
         for (const message of buffer.splice(0)) message.settle.nak(0);
+        this.consumers.delete(handle);
+      },
+    };
+    this.consumers.add(handle);
+    return handle;
+  }
+
+  async serveRequests(subject: string, queue: string, handler: (request: Request) => Promise<Reply>): Promise<Consumer> {
+    const subscription = this.nc.subscribe(this.names.subject(subject), {
+      queue,
+      callback: (error, message) => {
+        if (error) return this.options.onError?.(error);
+        const headers: Record<string, string> = {};
+        for (const key of message.headers?.keys() ?? []) headers[key] = message.headers?.get(key) ?? '';
+        void handler({ data: message.data, headers }).then(
+          (reply) => {
+            const h = natsHeaders();
+            for (const [key, value] of Object.entries(reply.headers ?? {})) h.set(key, value);
+            message.respond(reply.data, { headers: h });
+          },
+          (handlerError) => this.options.onError?.(handlerError),
+        );
+      },
+    });
+    const handle: Consumer = {
+      stop: async () => {
+        await subscription.drain();
         this.consumers.delete(handle);
       },
     };

@@ -1,0 +1,65 @@
+import { Inject, Injectable } from '@nestjs/common';
+import { ingestCommandSubject, usageLimits } from '@tally/contracts/usage';
+import { Consumer, encodeJson, Request } from '@tally/shared/data-access-messaging';
+import { parseExactJson, ProblemException, problemType, RUNTIME, TallyRuntime, toProblem } from '@tally/shared/feature-runtime';
+import { ApiKeysService } from './api-keys.service';
+import { IntakeService } from './intake.service';
+
+/**
+ * Intake over NATS request/reply (`tally.ingestion.cmd.ingest.v1`) for internal producers: the same
+ * batch, the same per-event results, the same durable accept as `POST /v1/events`. Every ingestion
+ * replica answers in the `ingestion_intake` queue group. Only with NATS (not in embedded mode).
+ */
+@Injectable()
+export class NatsIntakeResponder {
+  private serving?: Consumer;
+
+  constructor(
+    @Inject(RUNTIME) private readonly runtime: TallyRuntime,
+    private readonly keys: ApiKeysService,
+    private readonly intake: IntakeService,
+  ) {}
+
+  async start(): Promise<void> {
+    this.serving = await this.runtime.bus.serveRequests?.(ingestCommandSubject, 'ingestion_intake', (request) => this.answer(request));
+  }
+
+  async answer(request: Request) {
+    try {
+      return { data: encodeJson(await this.ingest(request)) };
+    } catch (error) {
+      const problem = toProblem(error);
+      if (problem.status >= 500) this.runtime.log(`[ingestion] NATS intake failed: ${String((error as Error)?.stack ?? error)}`);
+      return { data: encodeJson(problem), headers: { 'Content-Type': 'application/problem+json', 'Tally-Status': String(problem.status) } };
+    }
+  }
+
+  private async ingest(request: Request) {
+    const token = /^Bearer\s+(\S+)$/i.exec(request.headers['Authorization'] ?? request.headers['authorization'] ?? '')?.[1];
+    const producer = token ? await this.keys.authenticate(token) : undefined;
+    if (!producer) throw problem(401, 'unauthorized', 'Unauthorized', 'NATS intake needs header Authorization: Bearer <API key> with a live key');
+    let body: unknown;
+    try {
+      body = parseExactJson(new TextDecoder().decode(request.data));
+    } catch (error) {
+      throw problem(400, 'malformed-request', 'Malformed request', `the request is not valid JSON: ${(error as Error).message}`);
+    }
+    const events = Array.isArray(body) ? body : [body];
+    if (events.length === 0 || events.length > usageLimits.batchEvents) {
+      throw problem(400, events.length === 0 ? 'validation' : 'batch-too-large', 'Request is invalid', `a request holds 1 to ${usageLimits.batchEvents} events`);
+    }
+    const results = await this.intake.ingest(events, producer);
+    return {
+      accepted: results.filter((r) => r.status === 'accepted').length,
+      duplicate: results.filter((r) => r.status === 'duplicate').length,
+      rejected: results.filter((r) => r.status === 'rejected').length,
+      results,
+    };
+  }
+
+  async stop(): Promise<void> {
+    await this.serving?.stop();
+  }
+}
+
+const problem = (status: number, code: string, title: string, detail: string) => new ProblemException({ type: problemType(code), title, status, detail });
