@@ -35,7 +35,8 @@ describe('durable accept', () => {
 
     beforeAll(async () => {
       await startNats();
-      ingestion = await startApp('ingestion', namespace, { NATS_URL: `nats://127.0.0.1:${natsPort}` });
+      // One event in flight at most, so the outage also shows backpressure.
+      ingestion = await startApp('ingestion', namespace, { NATS_URL: `nats://127.0.0.1:${natsPort}`, TALLY_INTAKE_MAX_IN_FLIGHT_EVENTS: '1' });
       key = await createProducerKey(ingestion.url);
     });
     afterAll(async () => {
@@ -48,6 +49,12 @@ describe('durable accept', () => {
     it('answers 503 with Retry-After while JetStream cannot persist, and recovers when it is back', async () => {
       expect((await http('POST', `${ingestion.url}/v1/events`, [usageEvent('up-1', 'inst-1')], 'application/json', key)).status).toBe(200);
       nats?.kill('SIGKILL');
+      const pending = http('POST', `${ingestion.url}/v1/events`, [usageEvent('down-0', 'inst-1')], 'application/json', key);
+      await new Promise((resolve) => setTimeout(resolve, 100));
+      // While that event waits for JetStream, intake is at capacity: it sheds load at once instead of queueing.
+      const shed = await http('POST', `${ingestion.url}/v1/events`, [usageEvent('down-shed', 'inst-1')], 'application/json', key);
+      expect(shed).toMatchObject({ status: 503, body: { type: 'https://tally.dev/problems/stream-unavailable', detail: expect.stringContaining('at capacity') } });
+      expect((await pending).status).toBe(503);
       const down = await fetch(`${ingestion.url}/v1/events`, {
         method: 'POST',
         headers: { 'content-type': 'application/json', authorization: `Bearer ${key}` },
