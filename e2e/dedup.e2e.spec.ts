@@ -2,7 +2,7 @@ import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { usageRecordedType } from '@tally/contracts/usage';
 import { RunningTally } from '@tally/shared/feature-runtime';
 import { dropSchemas, eventually, uniqueName } from '@tally/shared/testing';
-import { createProducerKey, deleteStreams, http, startApp, usageEvent } from './support';
+import { createProducerKey, deleteStreams, http, ledgerEvents, startApp, usageEvent } from './support';
 
 const second = 1_000;
 const hour = 3_600_000;
@@ -31,16 +31,7 @@ describe('exact dedup across time and restarts', () => {
     await attribution.close();
     await startApps();
   };
-  const recorded = async (eventId: string) => {
-    let count = 0;
-    let after: bigint | undefined;
-    for (;;) {
-      const page = await attribution.runtime.eventStore.readAll({ after, maxCount: 1_000, eventTypes: [usageRecordedType] });
-      if (page.length === 0) return count;
-      count += page.filter((e) => e.data.eventId === eventId).length;
-      after = page[page.length - 1].globalPosition;
-    }
-  };
+  const recorded = async (eventId: string) => (await ledgerEvents(attribution.runtime.eventStore, [usageRecordedType])).filter((e) => e.data.eventId === eventId).length;
   // The event happened a minute before the first send.
   const event = usageEvent('evt-retried', 'inst-1', new Date(start - 60 * second).toISOString());
   const send = async (at: number) => {

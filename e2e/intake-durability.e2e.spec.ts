@@ -6,7 +6,7 @@ import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { usageRecordedType } from '@tally/contracts/usage';
 import { RunningTally } from '@tally/shared/feature-runtime';
 import { dropSchemas, eventually, testDatabaseUrl, testNatsUrl, uniqueName } from '@tally/shared/testing';
-import { adminToken, createProducerKey, deleteStreams, http, startApp, usageEvent } from './support';
+import { adminToken, createProducerKey, deleteStreams, http, ledgerEvents, startApp, usageEvent } from './support';
 
 const root = resolve(__dirname, '..');
 const freePort = () => 20_000 + Math.floor(Math.random() * 20_000);
@@ -128,13 +128,8 @@ describe('durable accept', () => {
 
       const ledgerCounts = async () => {
         const counts = new Map<string, number>();
-        let after: bigint | undefined;
-        for (;;) {
-          const page = await attribution.runtime.eventStore.readAll({ after, maxCount: 5_000, eventTypes: [usageRecordedType] });
-          if (page.length === 0) return counts;
-          for (const e of page) counts.set(e.data.eventId as string, (counts.get(e.data.eventId as string) ?? 0) + 1);
-          after = page[page.length - 1].globalPosition;
-        }
+        for (const e of await ledgerEvents(attribution.runtime.eventStore, [usageRecordedType])) counts.set(e.data.eventId as string, (counts.get(e.data.eventId as string) ?? 0) + 1);
+        return counts;
       };
       const counts = await eventually(ledgerCounts, (c) => acknowledged.every((id) => c.has(id)), 20_000);
       expect(acknowledged.filter((id) => counts.get(id) !== 1)).toEqual([]);

@@ -1,11 +1,10 @@
 import { CloudEvent, emitterFor, httpTransport, Mode } from 'cloudevents';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { usageRecordedType } from '@tally/contracts/usage';
-import { RecordedEvent } from '@tally/shared/data-access-event-store';
 import { RunningTally } from '@tally/shared/feature-runtime';
 import { connect, headers } from '@nats-io/transport-node';
 import { dropSchemas, eventually, testNatsUrl, uniqueName } from '@tally/shared/testing';
-import { createProducerKey, deleteStreams, http, startApp, usageEvent } from './support';
+import { createProducerKey, deleteStreams, http, ledgerEvents, startApp, usageEvent } from './support';
 
 /** Intake as producers meet it: real clients, exact numbers, and systematically bad input. */
 describe('intake', () => {
@@ -15,14 +14,7 @@ describe('intake', () => {
   let key: string;
   const post = (path: string, body: unknown, type = 'application/json') => http('POST', `${ingestion.url}${path}`, body, type, key);
   const postRaw = (path: string, body: string, type: string) => fetch(`${ingestion.url}${path}`, { method: 'POST', headers: { 'content-type': type, authorization: `Bearer ${key}` }, body });
-  const ledger = async (): Promise<RecordedEvent[]> => {
-    const all: RecordedEvent[] = [];
-    for (let page = await ingestion.runtime.eventStore.readAll({ eventTypes: [usageRecordedType], maxCount: 1_000 }); page.length > 0; ) {
-      all.push(...page);
-      page = await ingestion.runtime.eventStore.readAll({ eventTypes: [usageRecordedType], after: page[page.length - 1].globalPosition, maxCount: 1_000 });
-    }
-    return all;
-  };
+  const ledger = () => ledgerEvents(ingestion.runtime.eventStore, [usageRecordedType]);
   const recorded = async (eventId: string) => (await ledger()).filter((e) => e.data.eventId === eventId);
   const waitRecorded = (eventId: string) => eventually(() => recorded(eventId), (found) => found.length > 0, 5_000);
 

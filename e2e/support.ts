@@ -5,6 +5,7 @@ import { AttributionModule } from '@tally/attribution/feature-ledger';
 import { IngestionModule } from '@tally/ingestion/feature-intake';
 import { InvoicingModule } from '@tally/invoicing/feature-billing';
 import { testDatabaseUrl, testNatsUrl } from '@tally/shared/testing';
+import { EventStore, RecordedEvent } from '@tally/shared/data-access-event-store';
 import { RunningTally, startTally } from '@tally/shared/feature-runtime';
 
 export const appModules = {
@@ -63,4 +64,14 @@ export const createProducerKey = async (ingestionUrl: string, allowedSources: st
   const created = await http('POST', `${ingestionUrl}/v1/api-keys`, { name: 'test producer', allowedSources });
   if (created.status !== 201) throw new Error(`could not create an API key: ${JSON.stringify(created.body)}`);
   return created.body.key;
+};
+
+/** Every ledger event of these types, paging through readAll. */
+export const ledgerEvents = async (store: EventStore, eventTypes: string[]): Promise<RecordedEvent[]> => {
+  const all: RecordedEvent[] = [];
+  for (let page = await store.readAll({ eventTypes, maxCount: 5_000 }); page.length > 0; ) {
+    all.push(...page);
+    page = await store.readAll({ eventTypes, after: page[page.length - 1].globalPosition, maxCount: 5_000 });
+  }
+  return all;
 };

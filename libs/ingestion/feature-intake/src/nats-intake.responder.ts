@@ -1,8 +1,9 @@
 import { Inject, Injectable } from '@nestjs/common';
-import { ingestCommandSubject, usageLimits } from '@tally/contracts/usage';
+import { ingestCommandSubject } from '@tally/contracts/usage';
 import { Consumer, encodeJson, Request } from '@tally/shared/data-access-messaging';
 import { parseExactJson, ProblemException, problemType, RUNTIME, TallyRuntime, toProblem } from '@tally/shared/feature-runtime';
 import { ApiKeysService } from './api-keys.service';
+import { batchOf, countBy } from './batch';
 import { IntakeService } from './intake.service';
 
 /**
@@ -44,17 +45,8 @@ export class NatsIntakeResponder {
     } catch (error) {
       throw problem(400, 'malformed-request', 'Malformed request', `the request is not valid JSON: ${(error as Error).message}`);
     }
-    const events = Array.isArray(body) ? body : [body];
-    if (events.length === 0 || events.length > usageLimits.batchEvents) {
-      throw problem(400, events.length === 0 ? 'validation' : 'batch-too-large', 'Request is invalid', `a request holds 1 to ${usageLimits.batchEvents} events`);
-    }
-    const results = await this.intake.ingest(events, producer);
-    return {
-      accepted: results.filter((r) => r.status === 'accepted').length,
-      duplicate: results.filter((r) => r.status === 'duplicate').length,
-      rejected: results.filter((r) => r.status === 'rejected').length,
-      results,
-    };
+    const results = await this.intake.ingest(batchOf(body, 'event'), producer);
+    return { ...countBy(results, ['accepted', 'duplicate', 'rejected']), results };
   }
 
   async stop(): Promise<void> {

@@ -67,6 +67,8 @@ export const toProblem = (error: unknown): Problem => {
 };
 
 export const sendProblem = (reply: FastifyReply, problem: Problem): void => {
+  // Every 503 is temporary (bus down, backpressure): tell clients when to come back.
+  if (problem.status === 503) void reply.header('retry-after', '1');
   void reply.status(problem.status).header('content-type', 'application/problem+json').send(problem);
 };
 
