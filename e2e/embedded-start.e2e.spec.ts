@@ -55,7 +55,9 @@ describe('embedded mode (npm start)', () => {
     expect(output).toContain('curl -s -X POST'); // the first request to try
     const [admin, apiKey] = [printed('TALLY_ADMIN_TOKEN'), printed('TALLY_API_KEY')];
     expect((await http('GET', `${base}/health`, undefined, 'application/json', null)).body).toMatchObject({ apps: ['ingestion', 'attribution', 'aggregation', 'invoicing'], bus: 'postgres' });
+    expect((await http('POST', `${base}/v1/plans`, { id: 'payg', name: 'Pay as you go', currency: 'USD' }, 'application/json', admin)).status).toBe(201);
     expect((await http('POST', `${base}/v1/accounts`, { id: 'acme', name: 'Acme', currency: 'USD', timezone: 'UTC' }, 'application/json', admin)).status).toBe(201);
+    expect((await http('POST', `${base}/v1/subscriptions`, { id: 'acme-payg', accountId: 'acme', planId: 'payg', startsAt: '2026-01-01T00:00:00Z' }, 'application/json', admin)).status).toBe(201);
     await http('PUT', `${base}/v1/subjects/installation-1`, { accountId: 'acme' }, 'application/json', admin);
     const sent = await http('POST', `${base}/v1/events`, usageEvent('evt-1', 'installation-1'), 'application/cloudevents+json', apiKey);
     expect(sent.body.accepted).toBe(1);

@@ -2,12 +2,12 @@ import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { usageAmendedType, usageVoidedType } from '@tally/contracts/usage';
 import { RunningTally } from '@tally/shared/feature-runtime';
 import { dropSchemas, eventually, uniqueName } from '@tally/shared/testing';
-import { AppName, createProducerKey, deleteStreams, http, startApp, usageEvent } from './support';
+import { AppName, createProducerKey, deleteStreams, http, openPayingAccount, startApp, usageEvent } from './support';
 
 /** "Accepted but never counted" can always be explained; corrections are events, and usage follows them. */
 describe('event status and corrections', () => {
   const namespace = uniqueName('status');
-  const apps = {} as Record<Exclude<AppName, 'invoicing'>, RunningTally>;
+  const apps = {} as Record<AppName, RunningTally>;
   let key: string;
   const send = (events: unknown[]) => http('POST', `${apps.ingestion.url}/v1/events`, events, 'application/json', key);
   const correct = (corrections: unknown) => http('POST', `${apps.ingestion.url}/v1/events/corrections`, corrections, 'application/json', key);
@@ -22,9 +22,9 @@ describe('event status and corrections', () => {
   };
 
   beforeAll(async () => {
-    for (const app of ['ingestion', 'attribution', 'aggregation'] as const) apps[app] = await startApp(app, namespace);
+    for (const app of ['ingestion', 'attribution', 'aggregation', 'invoicing'] as const) apps[app] = await startApp(app, namespace);
     key = await createProducerKey(apps.ingestion.url);
-    await http('POST', `${apps.attribution.url}/v1/accounts`, { id: 'acme', name: 'Acme', currency: 'USD', timezone: 'UTC' });
+    await openPayingAccount({ invoicing: apps.invoicing.url, attribution: apps.attribution.url }, 'acme');
     await http('PUT', `${apps.attribution.url}/v1/subjects/inst-1`, { accountId: 'acme' });
   });
   afterAll(async () => {

@@ -75,3 +75,14 @@ export const ledgerEvents = async (store: EventStore, eventTypes: string[]): Pro
   }
   return all;
 };
+
+/** An account that pays: a plan in its currency (invoicing), the account and a running subscription (attribution). */
+export const openPayingAccount = async (urls: { invoicing: string; attribution: string }, accountId: string, currency = 'USD') => {
+  const planId = `payg-${currency.toLowerCase()}`;
+  const plan = await http('POST', `${urls.invoicing}/v1/plans`, { id: planId, name: 'Pay as you go', currency });
+  const account = await http('POST', `${urls.attribution}/v1/accounts`, { id: accountId, name: accountId, currency, timezone: 'UTC' });
+  const subscription = await http('POST', `${urls.attribution}/v1/subscriptions`, { id: `sub-${accountId}`, accountId, planId, startsAt: '2026-01-01T00:00:00Z' });
+  for (const [what, answer] of [['plan', plan], ['account', account], ['subscription', subscription]] as const) {
+    if (answer.status >= 300) throw new Error(`could not create the ${what}: ${JSON.stringify(answer.body)}`);
+  }
+};

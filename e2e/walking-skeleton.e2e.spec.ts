@@ -6,7 +6,7 @@ import { UsageBatchV1, usageReceivedSubject } from '@tally/contracts/usage';
 import { encodeJson } from '@tally/shared/data-access-messaging';
 import { dropSchemas, eventually, uniqueName } from '@tally/shared/testing';
 import { RunningTally } from '@tally/shared/feature-runtime';
-import { adminToken, AppName, createProducerKey, deleteStreams, http, startApp, usageEvent } from './support';
+import { adminToken, AppName, createProducerKey, deleteStreams, http, openPayingAccount, startApp, usageEvent } from './support';
 
 /**
  * The walking skeleton across the four real apps, each its own Nest application and HTTP server,
@@ -28,7 +28,7 @@ describe('usage end to end: ingestion → JetStream → attribution → ledger �
   beforeAll(async () => {
     for (const app of ['attribution', 'aggregation', 'ingestion', 'invoicing'] as const) apps[app] = await startApp(app, namespace);
     key = await createProducerKey(apps.ingestion.url);
-    expect((await http('POST', url('attribution', '/v1/accounts'), { id: 'acme', name: 'Acme', currency: 'USD', timezone: 'Europe/Berlin' })).status).toBe(201);
+    await openPayingAccount({ invoicing: apps.invoicing.url, attribution: apps.attribution.url }, 'acme');
     expect((await http('PUT', url('attribution', '/v1/subjects/installation-1'), { accountId: 'acme', attributes: { app: 'forge-app' } })).status).toBe(201);
   });
 
@@ -79,7 +79,7 @@ describe('usage end to end: ingestion → JetStream → attribution → ledger �
     );
     expect(parked.body.items.find((i: { eventId: string }) => i.eventId === 'evt-parked')).toMatchObject({ subject: 'installation-new', reason: 'unknown_subject', source: '//fn-runtime/eu-1' });
 
-    await http('POST', url('attribution', '/v1/accounts'), { id: 'globex', name: 'Globex', currency: 'EUR', timezone: 'UTC' });
+    await openPayingAccount({ invoicing: apps.invoicing.url, attribution: apps.attribution.url }, 'globex', 'EUR');
     expect(await usageOf('globex')).toBe(0n);
     const registered = await http('PUT', url('attribution', '/v1/subjects/installation-new'), { accountId: 'globex' });
     const repeated = await http('PUT', url('attribution', '/v1/subjects/installation-new'), { accountId: 'globex' });

@@ -10,8 +10,12 @@ Credentials (kept in ${runtime.config.TALLY_DATA_DIR}):
   export TALLY_API_KEY=${credentials.apiKey}   # intake (development key: any source)
 
 Try it:
+  curl -s -X POST ${url}/v1/plans -H "authorization: Bearer $TALLY_ADMIN_TOKEN" -H 'content-type: application/json' \\
+    -d '{"id":"payg","name":"Pay as you go","currency":"USD"}'
   curl -s -X POST ${url}/v1/accounts -H "authorization: Bearer $TALLY_ADMIN_TOKEN" -H 'content-type: application/json' \\
     -d '{"id":"acme","name":"Acme","currency":"USD","timezone":"UTC"}'
+  curl -s -X POST ${url}/v1/subscriptions -H "authorization: Bearer $TALLY_ADMIN_TOKEN" -H 'content-type: application/json' \\
+    -d '{"id":"acme-payg","accountId":"acme","planId":"payg","startsAt":"2026-01-01T00:00:00Z"}'
   curl -s -X PUT ${url}/v1/subjects/installation-1 -H "authorization: Bearer $TALLY_ADMIN_TOKEN" -H 'content-type: application/json' -d '{"accountId":"acme"}'
   curl -s -X POST ${url}/v1/events -H "authorization: Bearer $TALLY_API_KEY" -H 'content-type: application/cloudevents+json' \\
     -d '{"specversion":"1.0","id":"evt-1","source":"//fn-runtime","type":"fn.invocation","subject":"installation-1","data":{}}'

@@ -39,4 +39,23 @@ export class UsageVoids1764300000001 implements MigrationInterface {
   }
 }
 
-export const rollupMigrations = [CreateRollups1764100000001, UsageVoids1764300000001];
+/**
+ * Usage can move between accounts (re-attribution): every recorded event gets a fact (parked ones with
+ * no account), and each fact remembers the ledger position of its last change, so a change is applied once.
+ */
+export class UsageMoves1764400000001 implements MigrationInterface {
+  name = 'UsageMoves1764400000001';
+
+  async up(queryRunner: QueryRunner): Promise<void> {
+    const s = schemaOf(queryRunner);
+    await queryRunner.query(`
+      alter table "${s}".usage_facts alter column account_id drop not null;
+      alter table "${s}".usage_facts add column last_position bigint not null default 0;`);
+  }
+
+  async down(queryRunner: QueryRunner): Promise<void> {
+    await queryRunner.query(`alter table "${schemaOf(queryRunner)}".usage_facts drop column last_position`);
+  }
+}
+
+export const rollupMigrations = [CreateRollups1764100000001, UsageVoids1764300000001, UsageMoves1764400000001];

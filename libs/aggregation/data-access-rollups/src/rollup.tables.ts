@@ -1,15 +1,19 @@
 import { DataSource, EntityManager } from 'typeorm';
 import type { UsageQuery } from '@tally/aggregation/domain';
+import { returnedRows } from '@tally/shared/data-access-postgres';
 
 type Queryable = Pick<EntityManager, 'query'> | Pick<DataSource, 'query'>;
 
 export interface UsageFact {
   usageId: string;
   tenant: string;
-  accountId: string;
+  /** null while parked. */
+  accountId: string | null;
   subject: string;
   eventType: string;
   time: string;
+  /** Ledger position of the event that recorded it. */
+  position: string;
 }
 
 export interface UsageWindow {
@@ -33,16 +37,46 @@ export class RollupTables {
     const s = this.schema;
     await tx.query(
       `with fresh as (
-         insert into "${s}".usage_facts (usage_id, tenant, account_id, subject, event_type, time)
-         select * from unnest($1::uuid[], $2::text[], $3::text[], $4::text[], $5::text[], $6::timestamptz[]) as f(usage_id)
+         insert into "${s}".usage_facts (usage_id, tenant, account_id, subject, event_type, time, last_position)
+         select * from unnest($1::uuid[], $2::text[], $3::text[], $4::text[], $5::text[], $6::timestamptz[], $7::bigint[]) as f(usage_id)
           where not exists (select 1 from "${s}".voided_usage v where v.usage_id = f.usage_id)
          on conflict (usage_id) do nothing
          returning tenant, account_id, event_type, date_trunc('minute', time, 'UTC') as minute)
        insert into "${s}".usage_minute (tenant, account_id, event_type, minute, events)
-       select tenant, account_id, event_type, minute, count(*) from fresh group by 1, 2, 3, 4
+       select tenant, account_id, event_type, minute, count(*) from fresh where account_id is not null group by 1, 2, 3, 4
        on conflict (tenant, account_id, minute, event_type) do update set events = usage_minute.events + excluded.events`,
-      [facts.map((f) => f.usageId), facts.map((f) => f.tenant), facts.map((f) => f.accountId), facts.map((f) => f.subject), facts.map((f) => f.eventType), facts.map((f) => f.time)],
+      [facts.map((f) => f.usageId), facts.map((f) => f.tenant), facts.map((f) => f.accountId), facts.map((f) => f.subject), facts.map((f) => f.eventType), facts.map((f) => f.time), facts.map((f) => f.position)],
     );
+  }
+
+  /**
+   * Moves one usage event to another account (or out, to parked: null). Guarded by the ledger position
+   * of the change: a change older than the fact's last one — a replayed batch — does nothing.
+   */
+  async move(tx: Queryable, usageId: string, accountId: string | null, position: string): Promise<void> {
+    const s = this.schema;
+    const moved = returnedRows<{ tenant: string; old_account: string | null; event_type: string; minute: Date }>(
+      await tx.query(
+      `update "${s}".usage_facts f set account_id = $2, last_position = $3
+         from (select usage_id, account_id as old_account from "${s}".usage_facts where usage_id = $1 for update) old
+        where f.usage_id = old.usage_id and f.last_position < $3 and not f.voided
+        returning f.tenant, old.old_account, f.event_type, date_trunc('minute', f.time, 'UTC') as minute`,
+        [usageId, accountId, position],
+      ),
+    );
+    for (const m of moved) {
+      if (m.old_account === accountId) continue;
+      if (m.old_account !== null) {
+        await tx.query(`update "${s}".usage_minute set events = events - 1 where tenant = $1 and account_id = $2 and event_type = $3 and minute = $4`, [m.tenant, m.old_account, m.event_type, m.minute]);
+      }
+      if (accountId !== null) {
+        await tx.query(
+          `insert into "${s}".usage_minute (tenant, account_id, event_type, minute, events) values ($1, $2, $3, $4, 1)
+           on conflict (tenant, account_id, minute, event_type) do update set events = usage_minute.events + 1`,
+          [m.tenant, accountId, m.event_type, m.minute],
+        );
+      }
+    }
   }
 
   /**
@@ -58,7 +92,7 @@ export class RollupTables {
          update "${s}".usage_facts set voided = true where usage_id = any($1::uuid[]) and not voided
          returning tenant, account_id, event_type, date_trunc('minute', time, 'UTC') as minute)
        update "${s}".usage_minute m set events = m.events - g.n
-         from (select tenant, account_id, event_type, minute, count(*) as n from gone group by 1, 2, 3, 4) g
+         from (select tenant, account_id, event_type, minute, count(*) as n from gone where account_id is not null group by 1, 2, 3, 4) g
         where m.tenant = g.tenant and m.account_id = g.account_id and m.event_type = g.event_type and m.minute = g.minute`,
       [usageIds],
     );

@@ -2,7 +2,7 @@ import { randomUUID } from 'node:crypto';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { DataSource } from 'typeorm';
 import { rollupMigrations, RollupTables } from '@tally/aggregation/data-access-rollups';
-import { UsageAttributedV1, usageAttributedType, UsageRecordedV1, usageRecordedType, UsageVoidedV1, usageVoidedType } from '@tally/contracts/usage';
+import { Attribution, UsageReattributedV1, usageReattributedType, UsageRecordedV1, usageRecordedType, UsageVoidedV1, usageVoidedType } from '@tally/contracts/usage';
 import { PostgresEventStore } from '@tally/shared/data-access-event-store';
 import { openAppDataSource, ProjectionRunner } from '@tally/shared/data-access-postgres';
 import { dropSchemas, testDatabaseUrl, uniqueName } from '@tally/shared/testing';
@@ -21,7 +21,11 @@ const recorded = (accountId: string | undefined, time: string, eventType = 'fn.i
   time,
   receivedAt: time,
   data: {},
-  attribution: accountId ? { status: 'attributed', accountId } : { status: 'parked', reason: 'unknown_subject' },
+  attribution: accountId ? paying(accountId) : { status: 'parked', reason: 'unknown_subject' },
+});
+const paying = (accountId: string): Attribution => ({ status: 'attributed', accountId, subscriptionId: `sub-${accountId}`, planId: 'pro', attributes: {} });
+const moved = (u: UsageRecordedV1, previous: Attribution, next: Attribution): UsageReattributedV1 => ({
+  tenant: 't1', usageId: u.usageId, subject: u.subject, eventType: u.eventType, time: u.time, previous, next, reason: 'test', causeId: randomUUID(),
 });
 
 describe('usage_rollup projection', () => {
@@ -34,12 +38,12 @@ describe('usage_rollup projection', () => {
     store = new PostgresEventStore({ connectionString: testDatabaseUrl(), schema: `${namespace}_ledger` });
     await store.init();
     db = await openAppDataSource({ connectionString: testDatabaseUrl(), schema, migrations: rollupMigrations });
-    runner = new ProjectionRunner(usageRollupProjection(new RollupTables(schema)), db, store, { connectionString: testDatabaseUrl(), schema });
+    runner = new ProjectionRunner(usageRollupProjection(new RollupTables(schema)), db, store, { connectionString: testDatabaseUrl(), schema, onError: (error) => console.error(error) });
     const parked = recorded(undefined, '2026-11-25T10:00:30Z');
-    const attributedLater: UsageAttributedV1 = { tenant: 't1', usageId: parked.usageId, accountId: 'globex', eventType: parked.eventType, subject: 'inst-1', time: parked.time, data: {} };
+    const attributedLater = moved(parked, parked.attribution, paying('globex'));
     const events = [recorded('acme', '2026-11-25T10:00:01Z'), recorded('acme', '2026-11-25T10:00:59.999Z'), recorded('acme', '2026-11-25T10:01:00Z'), recorded('acme', '2026-11-25T10:01:00Z', 'kv.read'), parked];
     await store.appendToStream('usage-t1_mixed', events.map((e) => ({ id: e.usageId, type: usageRecordedType, data: { ...e } })));
-    await store.appendToStream('usage-t1_globex.2026-11', [{ id: randomUUID(), type: usageAttributedType, data: { ...attributedLater } }]);
+    await store.appendToStream('usage-t1_globex.2026-11', [{ id: randomUUID(), type: usageReattributedType, data: { ...attributedLater } }]);
     await runner.start();
     await runner.caughtUp();
   });
@@ -74,9 +78,22 @@ describe('usage_rollup projection', () => {
     ]);
   });
 
+  it('moves usage between accounts when it is re-attributed, there and back, counting it once', async () => {
+    const u = recorded('hooli', '2026-11-25T12:00:05Z');
+    await store.appendToStream('usage-t1_hooli.2026-11', [{ id: u.usageId, type: usageRecordedType, data: { ...u } }]);
+    await store.appendToStream('usage-t1_pied.2026-11', [
+      { id: randomUUID(), type: usageReattributedType, data: { ...moved(u, paying('hooli'), paying('pied')) } },
+      { id: randomUUID(), type: usageReattributedType, data: { ...moved(u, paying('pied'), { status: 'parked', reason: 'no_subscription' }) } },
+      { id: randomUUID(), type: usageReattributedType, data: { ...moved(u, { status: 'parked', reason: 'no_subscription' }, paying('pied')) } },
+    ]);
+    await runner.caughtUp();
+    const at12 = (await rows()).filter((r: { minute: Date }) => r.minute.toISOString() === '2026-11-25T12:00:00.000Z');
+    expect(at12.filter((r: { events: string }) => r.events !== '0')).toEqual([{ account_id: 'pied', event_type: 'fn.invocation', minute: new Date('2026-11-25T12:00:00Z'), events: '1' }]);
+  });
+
   it('a batch applied twice changes nothing', async () => {
     const before = await rows();
-    const batch = await store.readAll({ eventTypes: [usageRecordedType, usageAttributedType, usageVoidedType], maxCount: 100 });
+    const batch = await store.readAll({ eventTypes: [usageRecordedType, usageReattributedType, usageVoidedType], maxCount: 100 });
     await runner.applyBatch(batch);
     await runner.applyBatch(batch);
     expect(await rows()).toEqual(before);

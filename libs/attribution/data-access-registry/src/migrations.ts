@@ -42,4 +42,35 @@ export class ParkedUsageVoids1764300000000 implements MigrationInterface {
   }
 }
 
-export const registryMigrations = [CreateRegistry1764100000000, ParkedUsageVoids1764300000000];
+/**
+ * Temporal registry: each subject's ownership timeline, each account's subscriptions, and the
+ * attribution index — every recorded usage event with its current attribution, so that a registry
+ * change can find exactly the usage it affects. Replaces the parked-only list. Each folded row keeps the
+ * ledger position it was last changed at: an event at or below it is already in (idempotent replay).
+ */
+export class TemporalRegistry1764400000000 implements MigrationInterface {
+  name = 'TemporalRegistry1764400000000';
+
+  async up(queryRunner: QueryRunner): Promise<void> {
+    const s = schemaOf(queryRunner);
+    await queryRunner.query(`
+      drop table "${s}".subject_assignments;
+      drop table "${s}".parked_usage;
+      alter table "${s}".accounts add column subscriptions jsonb not null default '[]'::jsonb;
+      alter table "${s}".accounts add column subscriptions_position bigint not null default 0;
+      create table "${s}".subject_timelines (tenant text not null, subject text not null, timeline jsonb not null, last_position bigint not null, primary key (tenant, subject));
+      create table "${s}".account_subjects (tenant text not null, account_id text not null, subject text not null, primary key (tenant, account_id, subject));
+      create table "${s}".subject_usage (
+        usage_id uuid primary key, tenant text not null, subject text not null, source text not null, event_id text not null,
+        event_type text not null, time timestamptz not null, attribution jsonb not null, last_position bigint not null,
+        recorded_at timestamptz not null, voided_at timestamptz);
+      create index subject_usage_subject_time_idx on "${s}".subject_usage (tenant, subject, time);
+      create index subject_usage_parked_idx on "${s}".subject_usage (tenant, usage_id) where voided_at is null and attribution->>'status' = 'parked';`);
+  }
+
+  async down(): Promise<void> {
+    throw new Error('TemporalRegistry cannot be reverted: rebuild the attribution projections from the ledger instead');
+  }
+}
+
+export const registryMigrations = [CreateRegistry1764100000000, ParkedUsageVoids1764300000000, TemporalRegistry1764400000000];

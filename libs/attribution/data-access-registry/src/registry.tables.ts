@@ -1,5 +1,6 @@
 import { DataSource, EntityManager } from 'typeorm';
-import { Assignment } from '@tally/attribution/domain';
+import { SubjectTimeline, Subscription } from '@tally/attribution/domain';
+import { Attribution } from '@tally/contracts/usage';
 
 type Queryable = Pick<EntityManager, 'query'> | Pick<DataSource, 'query'>;
 
@@ -10,108 +11,160 @@ export interface AccountRow {
   currency: string;
   timezone: string;
   openedAt: string;
+  subscriptions: Subscription[];
 }
 
-export interface ParkedRow {
+/** A recorded usage event as attribution indexes it. */
+export interface UsageRow {
   usageId: string;
+  tenant: string;
   subject: string;
   source: string;
   eventId: string;
   eventType: string;
   time: string;
-  data: Record<string, unknown>;
-  reason: string;
-  parkedAt: string;
+  attribution: Attribution;
+  recordedAt: string;
 }
 
-/** All SQL over attribution's registry tables. Every write is idempotent (keys from the ledger). */
+const iso = (value: unknown) => (value as Date).toISOString();
+const toUsage = (r: Record<string, unknown>): UsageRow => ({
+  usageId: String(r.usage_id),
+  tenant: String(r.tenant),
+  subject: String(r.subject),
+  source: String(r.source),
+  eventId: String(r.event_id),
+  eventType: String(r.event_type),
+  time: iso(r.time),
+  attribution: r.attribution as Attribution,
+  recordedAt: iso(r.recorded_at),
+});
+
+/** All SQL over attribution's tables. Writes are idempotent or overwrite with state folded from the ledger. */
 export class RegistryTables {
   constructor(private readonly schema: string) {}
 
-  async upsertAccount(tx: Queryable, a: AccountRow): Promise<void> {
+  async upsertAccount(tx: Queryable, a: Omit<AccountRow, 'subscriptions'>): Promise<void> {
     await tx.query(
-      `insert into "${this.schema}".accounts (tenant, account_id, name, currency, timezone, opened_at)
-       values ($1, $2, $3, $4, $5, $6) on conflict do nothing`,
+      `insert into "${this.schema}".accounts (tenant, account_id, name, currency, timezone, opened_at) values ($1, $2, $3, $4, $5, $6) on conflict do nothing`,
       [a.tenant, a.accountId, a.name, a.currency, a.timezone, a.openedAt],
     );
   }
 
-  async insertAssignment(tx: Queryable, a: { tenant: string; subject: string; accountId: string; effectiveFrom: string; attributes: Record<string, string>; assignedAt: string }): Promise<void> {
-    await tx.query(
-      `insert into "${this.schema}".subject_assignments (tenant, subject, effective_from, account_id, attributes, assigned_at)
-       values ($1, $2, $3, $4, $5, $6) on conflict do nothing`,
-      [a.tenant, a.subject, a.effectiveFrom, a.accountId, JSON.stringify(a.attributes), a.assignedAt],
-    );
-  }
-
-  /** Assignment histories of several subjects at once (one query per consumer batch). */
-  async assignments(tx: Queryable, tenant: string, subjects: readonly string[]): Promise<Map<string, Assignment[]>> {
-    const rows: { subject: string; account_id: string; effective_from: Date }[] = await tx.query(
-      `select subject, account_id, effective_from from "${this.schema}".subject_assignments
-        where tenant = $1 and subject = any($2::text[]) order by effective_from`,
-      [tenant, subjects],
-    );
-    const bySubject = new Map<string, Assignment[]>();
-    for (const row of rows) bySubject.set(row.subject, [...(bySubject.get(row.subject) ?? []), { accountId: row.account_id, effectiveFrom: row.effective_from }]);
-    return bySubject;
-  }
-
-  async park(tx: Queryable, tenant: string, p: ParkedRow): Promise<void> {
-    await tx.query(
-      `insert into "${this.schema}".parked_usage (usage_id, tenant, subject, source, event_id, event_type, time, data, reason, parked_at)
-       values ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10) on conflict do nothing`,
-      [p.usageId, tenant, p.subject, p.source, p.eventId, p.eventType, p.time, JSON.stringify(p.data), p.reason, p.parkedAt],
-    );
-  }
-
-  async openParked(tx: Queryable, tenant: string, subject: string): Promise<ParkedRow[]> {
-    const rows: Record<string, unknown>[] = await tx.query(
-      `select usage_id, subject, source, event_id, event_type, time, data, reason, parked_at from "${this.schema}".parked_usage
-        where tenant = $1 and subject = $2 and attributed_at is null and voided_at is null order by time`,
-      [tenant, subject],
-    );
-    return rows.map(toParked);
-  }
-
-  async markAttributed(tx: Queryable, usageId: string, accountId: string, at: string): Promise<void> {
-    await tx.query(
-      `update "${this.schema}".parked_usage set attributed_account_id = $2, attributed_at = $3 where usage_id = $1 and attributed_at is null`,
-      [usageId, accountId, at],
-    );
-  }
-
-  async markVoided(tx: Queryable, usageId: string, at: string): Promise<void> {
-    await tx.query(`update "${this.schema}".parked_usage set voided_at = coalesce(voided_at, $2) where usage_id = $1`, [usageId, at]);
-  }
-
-  async listParked(tx: Queryable, tenant: string, limit: number, after?: string): Promise<ParkedRow[]> {
-    const rows: Record<string, unknown>[] = await tx.query(
-      `select usage_id, subject, source, event_id, event_type, time, data, reason, parked_at from "${this.schema}".parked_usage
-        where tenant = $1 and attributed_at is null and voided_at is null and ($3::uuid is null or usage_id > $3) order by usage_id limit $2`,
-      [tenant, limit, after ?? null],
-    );
-    return rows.map(toParked);
-  }
-
   async account(tx: Queryable, tenant: string, accountId: string): Promise<AccountRow | undefined> {
     const rows: Record<string, unknown>[] = await tx.query(`select * from "${this.schema}".accounts where tenant = $1 and account_id = $2`, [tenant, accountId]);
-    const row = rows[0];
-    return row && { tenant, accountId, name: String(row.name), currency: String(row.currency), timezone: String(row.timezone), openedAt: (row.opened_at as Date).toISOString() };
+    const r = rows[0];
+    return r && { tenant, accountId, name: String(r.name), currency: String(r.currency), timezone: String(r.timezone), openedAt: iso(r.opened_at), subscriptions: r.subscriptions as Subscription[] };
+  }
+
+  /** The account's subscriptions and the ledger position they were folded to. */
+  async subscriptionsAt(tx: Queryable, tenant: string, accountId: string): Promise<{ subscriptions: Subscription[]; position: bigint }> {
+    const rows: { subscriptions: Subscription[]; subscriptions_position: string }[] = await tx.query(
+      `select subscriptions, subscriptions_position from "${this.schema}".accounts where tenant = $1 and account_id = $2`,
+      [tenant, accountId],
+    );
+    return { subscriptions: rows[0]?.subscriptions ?? [], position: BigInt(rows[0]?.subscriptions_position ?? 0) };
+  }
+
+  async setSubscriptions(tx: Queryable, tenant: string, accountId: string, subscriptions: Subscription[], position: bigint): Promise<void> {
+    await tx.query(
+      `update "${this.schema}".accounts set subscriptions = $3, subscriptions_position = $4 where tenant = $1 and account_id = $2 and subscriptions_position < $4`,
+      [tenant, accountId, JSON.stringify(subscriptions), position.toString()],
+    );
+  }
+
+  async subscriptions(tx: Queryable, tenant: string, accountIds: readonly string[]): Promise<Map<string, Subscription[]>> {
+    const rows: { account_id: string; subscriptions: Subscription[] }[] = await tx.query(
+      `select account_id, subscriptions from "${this.schema}".accounts where tenant = $1 and account_id = any($2::text[])`,
+      [tenant, accountIds],
+    );
+    return new Map(rows.map((r) => [r.account_id, r.subscriptions]));
+  }
+
+  /** The subject's timeline and the ledger position it was folded to. */
+  async timelineAt(tx: Queryable, tenant: string, subject: string): Promise<{ timeline: SubjectTimeline; position: bigint }> {
+    const rows: { timeline: SubjectTimeline; last_position: string }[] = await tx.query(
+      `select timeline, last_position from "${this.schema}".subject_timelines where tenant = $1 and subject = $2`,
+      [tenant, subject],
+    );
+    return { timeline: rows[0]?.timeline ?? [], position: BigInt(rows[0]?.last_position ?? 0) };
+  }
+
+  async setTimeline(tx: Queryable, tenant: string, subject: string, timeline: SubjectTimeline, position: bigint): Promise<void> {
+    await tx.query(
+      `insert into "${this.schema}".subject_timelines (tenant, subject, timeline, last_position) values ($1, $2, $3, $4)
+       on conflict (tenant, subject) do update set timeline = excluded.timeline, last_position = excluded.last_position
+       where subject_timelines.last_position < excluded.last_position`,
+      [tenant, subject, JSON.stringify(timeline), position.toString()],
+    );
+    await tx.query(
+      `insert into "${this.schema}".account_subjects (tenant, account_id, subject) select $1, unnest($2::text[]), $3 on conflict do nothing`,
+      [tenant, [...new Set(timeline.map((s) => s.accountId))], subject],
+    );
+  }
+
+  async timelines(tx: Queryable, tenant: string, subjects: readonly string[]): Promise<Map<string, SubjectTimeline>> {
+    const rows: { subject: string; timeline: SubjectTimeline }[] = await tx.query(
+      `select subject, timeline from "${this.schema}".subject_timelines where tenant = $1 and subject = any($2::text[])`,
+      [tenant, subjects],
+    );
+    return new Map(rows.map((r) => [r.subject, r.timeline]));
+  }
+
+  /** Every subject the account ever owned (its usage is what a subscription change can move). */
+  async subjectsOf(tx: Queryable, tenant: string, accountId: string): Promise<string[]> {
+    const rows: { subject: string }[] = await tx.query(`select subject from "${this.schema}".account_subjects where tenant = $1 and account_id = $2`, [tenant, accountId]);
+    return rows.map((r) => r.subject);
+  }
+
+  async recordUsage(tx: Queryable, usage: UsageRow, position: bigint): Promise<boolean> {
+    const rows: unknown[] = await tx.query(
+      `insert into "${this.schema}".subject_usage (usage_id, tenant, subject, source, event_id, event_type, time, attribution, recorded_at, last_position)
+       values ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10) on conflict do nothing returning usage_id`,
+      [usage.usageId, usage.tenant, usage.subject, usage.source, usage.eventId, usage.eventType, usage.time, JSON.stringify(usage.attribution), usage.recordedAt, position.toString()],
+    );
+    return rows.length > 0;
+  }
+
+  async usageById(tx: Queryable, usageId: string): Promise<UsageRow | undefined> {
+    const rows: Record<string, unknown>[] = await tx.query(`select * from "${this.schema}".subject_usage where usage_id = $1 and voided_at is null`, [usageId]);
+    return rows[0] && toUsage(rows[0]);
+  }
+
+  /** Live (not voided) usage of these subjects at or after an instant. */
+  async usageOf(tx: Queryable, tenant: string, subjects: readonly string[], from: string): Promise<UsageRow[]> {
+    const rows: Record<string, unknown>[] = await tx.query(
+      `select * from "${this.schema}".subject_usage where tenant = $1 and subject = any($2::text[]) and time >= $3 and voided_at is null order by time, usage_id`,
+      [tenant, subjects, from],
+    );
+    return rows.map(toUsage);
+  }
+
+  /** Moves the usage, unless a change at or after `position` is already in. */
+  async setAttribution(tx: Queryable, usageId: string, attribution: Attribution, position: bigint): Promise<void> {
+    await tx.query(`update "${this.schema}".subject_usage set attribution = $2, last_position = $3 where usage_id = $1 and last_position < $3`, [
+      usageId,
+      JSON.stringify(attribution),
+      position.toString(),
+    ]);
+  }
+
+  async voidUsage(tx: Queryable, usageId: string, at: string): Promise<void> {
+    await tx.query(`update "${this.schema}".subject_usage set voided_at = coalesce(voided_at, $2) where usage_id = $1`, [usageId, at]);
+  }
+
+  async listParked(tx: Queryable, tenant: string, limit: number, after?: string): Promise<UsageRow[]> {
+    const rows: Record<string, unknown>[] = await tx.query(
+      `select * from "${this.schema}".subject_usage
+        where tenant = $1 and voided_at is null and attribution->>'status' = 'parked' and ($3::uuid is null or usage_id > $3)
+        order by usage_id limit $2`,
+      [tenant, limit, after ?? null],
+    );
+    return rows.map(toUsage);
   }
 
   async reset(tx: Queryable): Promise<void> {
-    await tx.query(`truncate "${this.schema}".accounts, "${this.schema}".subject_assignments, "${this.schema}".parked_usage`);
+    const s = this.schema;
+    await tx.query(`truncate "${s}".accounts, "${s}".subject_timelines, "${s}".account_subjects, "${s}".subject_usage`);
   }
 }
-
-const toParked = (row: Record<string, unknown>): ParkedRow => ({
-  usageId: String(row.usage_id),
-  subject: String(row.subject),
-  source: String(row.source),
-  eventId: String(row.event_id),
-  eventType: String(row.event_type),
-  time: (row.time as Date).toISOString(),
-  data: row.data as Record<string, unknown>,
-  reason: String(row.reason),
-  parkedAt: (row.parked_at as Date).toISOString(),
-});

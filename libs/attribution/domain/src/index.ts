@@ -1,4 +1,6 @@
 export * from './registry.events';
+export * from './subject-timeline';
+export * from './subscriptions';
 export * from './account.decider';
 export * from './subject.decider';
 export * from './attribution.policy';

@@ -1,7 +1,40 @@
-/** Registry events, event-sourced in the ledger: `account-{tenant}_{id}`, `subject-{tenant}_{key}`. */
+/**
+ * Registry events, event-sourced in the ledger:
+ *   `account-{tenant}_{id}`      AccountOpened and the account's subscriptions (the account is what keeps
+ *                                 its subscriptions from overlapping, so they live in its stream);
+ *   `subscription-{tenant}_{id}` SubscriptionIdClaimed: which account a subscription id belongs to;
+ *   `subject-{tenant}_{key}`     SubjectAssigned / SubjectAssignmentCorrected: who owned the subject when.
+ */
 export interface AccountOpened {
   type: 'AccountOpened';
   data: { tenant: string; accountId: string; name: string; currency: string; timezone: string; openedAt: string };
+}
+
+export interface SubscriptionStarted {
+  type: 'SubscriptionStarted';
+  data: { tenant: string; accountId: string; subscriptionId: string; planId: string; startsAt: string; endsAt: string | null; at: string };
+}
+
+export interface SubscriptionCancelled {
+  type: 'SubscriptionCancelled';
+  data: { tenant: string; accountId: string; subscriptionId: string; endsAt: string; reason: string; at: string };
+}
+
+export interface SubscriptionPlanChanged {
+  type: 'SubscriptionPlanChanged';
+  data: { tenant: string; accountId: string; subscriptionId: string; planId: string; effectiveFrom: string; at: string };
+}
+
+export interface SubscriptionRescheduled {
+  type: 'SubscriptionRescheduled';
+  data: { tenant: string; accountId: string; subscriptionId: string; startsAt: string; reason: string; at: string };
+}
+
+export type AccountEvent = AccountOpened | SubscriptionStarted | SubscriptionCancelled | SubscriptionPlanChanged | SubscriptionRescheduled;
+
+export interface SubscriptionIdClaimed {
+  type: 'SubscriptionIdClaimed';
+  data: { tenant: string; subscriptionId: string; accountId: string };
 }
 
 export interface SubjectAssigned {
@@ -9,7 +42,35 @@ export interface SubjectAssigned {
   data: { tenant: string; subject: string; accountId: string; effectiveFrom: string; attributes: Record<string, string>; assignedAt: string };
 }
 
-export type RegistryEvent = AccountOpened | SubjectAssigned;
+/** The subject belonged to `accountId` during [effectiveFrom, effectiveTo) after all (effectiveTo: until the next change). */
+export interface SubjectAssignmentCorrected {
+  type: 'SubjectAssignmentCorrected';
+  data: {
+    tenant: string;
+    subject: string;
+    accountId: string;
+    effectiveFrom: string;
+    effectiveTo: string | null;
+    attributes: Record<string, string>;
+    reason: string;
+    correctedAt: string;
+  };
+}
+
+export type SubjectEvent = SubjectAssigned | SubjectAssignmentCorrected;
+export type RegistryEvent = AccountEvent | SubscriptionIdClaimed | SubjectEvent;
+
+export const registryEventTypes: RegistryEvent['type'][] = [
+  'AccountOpened',
+  'SubscriptionStarted',
+  'SubscriptionCancelled',
+  'SubscriptionPlanChanged',
+  'SubscriptionRescheduled',
+  'SubscriptionIdClaimed',
+  'SubjectAssigned',
+  'SubjectAssignmentCorrected',
+];
 
 export const accountStream = (tenant: string, accountId: string): string => `account-${tenant}_${accountId}`;
+export const subscriptionStream = (tenant: string, subscriptionId: string): string => `subscription-${tenant}_${subscriptionId}`;
 export const subjectStream = (tenant: string, subject: string): string => `subject-${tenant}_${subject}`;

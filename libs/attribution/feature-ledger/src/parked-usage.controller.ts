@@ -19,7 +19,17 @@ export class ParkedUsageController {
     const limit = limitText === undefined ? 100 : Number(limitText);
     if (!Number.isInteger(limit) || limit < 1 || limit > 1_000) throw badRequest('limit must be a whole number from 1 to 1000', [{ field: 'limit', message: 'out of range' }]);
     if (after !== undefined && !isUuid(after)) throw badRequest('after must be a usageId from a previous page', [{ field: 'after', message: 'not a usage id' }]);
-    const items = await this.tables.listParked(this.db, this.runtime.tenant, limit, after);
+    const rows = await this.tables.listParked(this.db, this.runtime.tenant, limit, after);
+    const items = rows.map((u) => ({
+      usageId: u.usageId,
+      source: u.source,
+      eventId: u.eventId,
+      eventType: u.eventType,
+      subject: u.subject,
+      time: u.time,
+      reason: u.attribution.status === 'parked' ? u.attribution.reason : null,
+      recordedAt: u.recordedAt,
+    }));
     return { items, next: items.length === limit ? items[items.length - 1].usageId : null };
   }
 }

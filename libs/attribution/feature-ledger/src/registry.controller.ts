@@ -1,44 +1,98 @@
 import { Body, Controller, Get, Param, Post, Put, Res } from '@nestjs/common';
 import type { FastifyReply } from 'fastify';
-import { badRequest, notFound } from '@tally/shared/feature-runtime';
+import { badRequest, notFound, ProblemError } from '@tally/shared/feature-runtime';
 import { RegistryService } from './registry.service';
-import { validateAccount, validateAssignment } from './registry.validation';
+import {
+  validateAccount,
+  validateAssignment,
+  validateCancellation,
+  validatePlanChange,
+  validateReschedule,
+  validateSubjectCorrection,
+  validateSubscription,
+} from './registry.validation';
 
+const valid = <T>({ errors, value }: { errors: ProblemError[]; value: T }, what: string): T => {
+  if (errors.length > 0) throw badRequest(`the ${what} is invalid`, errors);
+  return value;
+};
+
+const found = <T>(value: T | undefined, what: string): T => {
+  if (value === undefined) throw notFound(`no ${what}`);
+  return value;
+};
+
+/**
+ * The registry's admin endpoints. Creating answers 201, repeating the same request 200 (safe retries);
+ * conflicts are 409, references to what does not exist 422, malformed bodies 400 — and change nothing.
+ */
 @Controller('v1')
 export class RegistryController {
   constructor(private readonly registry: RegistryService) {}
 
-  /** 201 when opened, 200 when the same account already existed (safe retry), 409 when it exists with other details. */
   @Post('accounts')
   async openAccount(@Body() body: unknown, @Res({ passthrough: true }) reply: FastifyReply) {
-    const { errors, value } = validateAccount(body);
-    if (errors.length > 0) throw badRequest('the account is invalid', errors);
-    const { created, account } = await this.registry.openAccount(value);
+    const { created, account } = await this.registry.openAccount(valid(validateAccount(body), 'account'));
     void reply.status(created ? 201 : 200);
     return account;
   }
 
   @Get('accounts/:id')
   async account(@Param('id') id: string) {
-    return (await this.registry.account(id)) ?? notFoundOf('account', id);
+    return found(await this.registry.account(id), `account ${id}`);
+  }
+
+  @Post('subscriptions')
+  async startSubscription(@Body() body: unknown, @Res({ passthrough: true }) reply: FastifyReply) {
+    const { created, subscription } = await this.registry.startSubscription(valid(validateSubscription(body), 'subscription'));
+    void reply.status(created ? 201 : 200);
+    return subscription;
+  }
+
+  @Get('subscriptions/:id')
+  async subscription(@Param('id') id: string) {
+    return found(await this.registry.subscription(id), `subscription ${id}`);
+  }
+
+  /** Ends the subscription at `at` (not later than it was due to end). */
+  @Post('subscriptions/:id/cancel')
+  async cancel(@Param('id') id: string, @Body() body: unknown) {
+    return this.registry.cancelSubscription(id, valid(validateCancellation(body), 'cancellation'));
+  }
+
+  /** From `effectiveFrom` on, usage is rated on `planId`. */
+  @Post('subscriptions/:id/plan-changes')
+  async changePlan(@Param('id') id: string, @Body() body: unknown) {
+    return this.registry.changePlan(id, valid(validatePlanChange(body), 'plan change'));
+  }
+
+  /** Moves the start (e.g. earlier, to cover usage already parked), with a reason. */
+  @Post('subscriptions/:id/reschedule')
+  async reschedule(@Param('id') id: string, @Body() body: unknown) {
+    return this.registry.rescheduleSubscription(id, valid(validateReschedule(body), 'reschedule'));
   }
 
   /** Assigns the subject (who emits usage) to an account from `effectiveFrom` on; history is kept. */
   @Put('subjects/:key')
   async assignSubject(@Param('key') key: string, @Body() body: unknown, @Res({ passthrough: true }) reply: FastifyReply) {
-    const { errors, value } = validateAssignment(key, body);
-    if (errors.length > 0) throw badRequest('the subject assignment is invalid', errors);
-    const { created, subject } = await this.registry.assignSubject(key, value);
+    const { created, subject } = await this.registry.assignSubject(key, valid(validateAssignment(key, body), 'subject assignment'));
+    void reply.status(created ? 201 : 200);
+    return subject;
+  }
+
+  /**
+   * Rewrites who owned the subject in [effectiveFrom, effectiveTo) — "it was B's since the 3rd, not A's" —
+   * with a reason. Usage already attributed moves by compensating ledger events; nothing is edited.
+   */
+  @Post('subjects/:key/corrections')
+  async correctSubject(@Param('key') key: string, @Body() body: unknown, @Res({ passthrough: true }) reply: FastifyReply) {
+    const { created, subject } = await this.registry.correctSubject(key, valid(validateSubjectCorrection(key, body), 'correction'));
     void reply.status(created ? 201 : 200);
     return subject;
   }
 
   @Get('subjects/:key')
   async subject(@Param('key') key: string) {
-    return (await this.registry.subject(key)) ?? notFoundOf('subject', key);
+    return found(await this.registry.subject(key), `subject ${key}`);
   }
 }
-
-const notFoundOf = (what: string, id: string): never => {
-  throw notFound(`no ${what} ${id}`);
-};

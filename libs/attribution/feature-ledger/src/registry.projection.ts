@@ -1,11 +1,22 @@
 import { EntityManager } from 'typeorm';
-import { AccountOpened, attribute, SubjectAssigned } from '@tally/attribution/domain';
-import { ParkedRow, RegistryTables } from '@tally/attribution/data-access-registry';
+import {
+  AccountEvent,
+  AccountOpened,
+  attribute,
+  evolveSubscriptions,
+  evolveTimeline,
+  registryEventTypes,
+  SubjectEvent,
+  Subscription,
+} from '@tally/attribution/domain';
+import { RegistryTables, UsageRow } from '@tally/attribution/data-access-registry';
 import {
   accountUsageStream,
-  UsageAttributedV1,
-  usageAttributedId,
-  usageAttributedType,
+  parkedUsageStream,
+  sameAttribution,
+  UsageReattributedV1,
+  usageReattributedId,
+  usageReattributedType,
   UsageRecordedV1,
   usageRecordedType,
   UsageVoidedV1,
@@ -14,81 +25,129 @@ import {
 import { EventStore, NewEvent, RecordedEvent } from '@tally/shared/data-access-event-store';
 import { Projection } from '@tally/shared/data-access-postgres';
 
+const sinceAlways = '1970-01-01T00:00:00.000Z';
+const min = (...isos: (string | null)[]) => isos.filter((x): x is string => x !== null).sort()[0];
+
 /**
- * Attribution's read model of the registry, and the process that attributes parked usage.
- * Processing the ledger in order is what makes re-attribution race-free: whichever comes first,
- * the parked event or the assignment that covers it, the later one finds the other.
- * The UsageAttributed ids are derived from (usage, account), so replays and retries append nothing new.
+ * Attribution's registry read model and its re-attribution engine, in one ordered pass over the ledger:
+ * - registry events update the subject timelines and account subscriptions, then re-evaluate the usage
+ *   they can affect (the subject's usage from the change on; the account's subjects' usage from the change on);
+ * - a UsageRecorded is indexed, then re-evaluated too: the ledger writer attributes from a possibly stale
+ *   registry, and this pass, which has seen every registry event before it in the ledger, is the authority.
+ * Whatever changed is appended as UsageReattributed (previous → next, the reason, the cause), with an id
+ * derived from (usage, cause): a replay or a retried batch appends nothing new. Order is what makes it
+ * race-free: whichever comes first, the usage or the registry change, the later one finds the other.
  */
 export const registryProjection = (tables: RegistryTables, store: EventStore): Projection => ({
   name: 'attribution_registry',
-  eventTypes: ['AccountOpened', 'SubjectAssigned', usageRecordedType, usageAttributedType, usageVoidedType],
+  eventTypes: [...registryEventTypes, usageRecordedType, usageReattributedType, usageVoidedType],
   reset: (tx) => tables.reset(tx),
   apply: async (tx: EntityManager, events: readonly RecordedEvent[]) => {
-    const attributions: { stream: string; event: NewEvent }[] = [];
+    const emitted: { stream: string; event: NewEvent }[] = [];
+    const reevaluate = async (tenant: string, usage: readonly UsageRow[], cause: RecordedEvent, reason: string) => {
+      if (usage.length === 0) return;
+      const timelines = await tables.timelines(tx, tenant, [...new Set(usage.map((u) => u.subject))]);
+      const accounts = [...new Set([...timelines.values()].flatMap((t) => t.map((s) => s.accountId)))];
+      const subscriptions = await tables.subscriptions(tx, tenant, accounts);
+      for (const u of usage) {
+        const next = attribute(u.time, timelines.get(u.subject) ?? [], (account) => subscriptions.get(account) ?? []);
+        if (sameAttribution(u.attribution, next)) continue;
+        const change: UsageReattributedV1 = { tenant, usageId: u.usageId, subject: u.subject, eventType: u.eventType, time: u.time, previous: u.attribution, next, reason, causeId: cause.id };
+        const stream = next.status === 'attributed' ? accountUsageStream(tenant, next.accountId, new Date(u.time)) : parkedUsageStream(tenant, u.subject);
+        emitted.push({ stream, event: { id: usageReattributedId(u.usageId, cause.id), type: usageReattributedType, data: { ...change } } });
+        // Later events of this very batch must see the usage where it now is.
+        await tables.setAttribution(tx, u.usageId, next, cause.globalPosition);
+        u.attribution = next;
+      }
+    };
+
     for (const event of events) {
+      const data = event.data as Record<string, unknown>;
       switch (event.type) {
         case 'AccountOpened': {
-          const a = event.data as AccountOpened['data'];
+          const a = (event as unknown as AccountOpened).data;
           await tables.upsertAccount(tx, { tenant: a.tenant, accountId: a.accountId, name: a.name, currency: a.currency, timezone: a.timezone, openedAt: a.openedAt });
           break;
         }
-        case 'SubjectAssigned': {
-          const s = event.data as SubjectAssigned['data'];
-          await tables.insertAssignment(tx, s);
-          attributions.push(...(await attributeParked(tx, tables, s.tenant, await tables.openParked(tx, s.tenant, s.subject))));
+        case 'SubscriptionStarted':
+        case 'SubscriptionCancelled':
+        case 'SubscriptionPlanChanged':
+        case 'SubscriptionRescheduled': {
+          const change = { type: event.type, data } as unknown as AccountEvent & { data: { tenant: string; accountId: string; subscriptionId: string } };
+          const { tenant, accountId } = change.data;
+          const { subscriptions: before, position } = await tables.subscriptionsAt(tx, tenant, accountId);
+          if (event.globalPosition <= position) break; // already folded in: a replayed batch
+          const after = evolveSubscriptions(before, change);
+          await tables.setSubscriptions(tx, tenant, accountId, after, event.globalPosition);
+          const from = affectedFrom(before, after, change.data.subscriptionId);
+          const usage = from ? await tables.usageOf(tx, tenant, await tables.subjectsOf(tx, tenant, accountId), from) : [];
+          await reevaluate(tenant, usage, event, subscriptionReason(change));
+          break;
+        }
+        case 'SubjectAssigned':
+        case 'SubjectAssignmentCorrected': {
+          const change = { type: event.type, data } as unknown as SubjectEvent;
+          const { tenant, subject, effectiveFrom } = change.data;
+          const { timeline: before, position } = await tables.timelineAt(tx, tenant, subject);
+          if (event.globalPosition <= position) break; // already folded in: a replayed batch
+          await tables.setTimeline(tx, tenant, subject, evolveTimeline(before, change), event.globalPosition);
+          const reason =
+            change.type === 'SubjectAssignmentCorrected'
+              ? `assignment corrected: ${change.data.reason}`
+              : before.length === 0
+                ? 'subject registered'
+                : 'subject transferred';
+          // A first registration re-reads all the subject's usage (parked reasons change too); later changes, from their instant on.
+          await reevaluate(tenant, await tables.usageOf(tx, tenant, [subject], before.length === 0 ? sinceAlways : effectiveFrom), event, reason);
           break;
         }
         case usageRecordedType: {
           const u = event.data as unknown as UsageRecordedV1;
-          if (u.attribution.status !== 'parked') break;
-          const parked: ParkedRow = {
-            usageId: u.usageId,
-            subject: u.subject,
-            source: u.source,
-            eventId: u.eventId,
-            eventType: u.eventType,
-            time: u.time,
-            data: u.data,
-            reason: u.attribution.reason,
-            parkedAt: event.recordedAt.toISOString(),
-          };
-          await tables.park(tx, u.tenant, parked);
-          attributions.push(...(await attributeParked(tx, tables, u.tenant, [parked])));
+          const row: UsageRow = { usageId: u.usageId, tenant: u.tenant, subject: u.subject, source: u.source, eventId: u.eventId, eventType: u.eventType, time: u.time, attribution: u.attribution, recordedAt: event.recordedAt.toISOString() };
+          if (await tables.recordUsage(tx, row, event.globalPosition)) await reevaluate(u.tenant, [row], event, 'the registry had changed when the usage was recorded');
           break;
         }
-        case usageAttributedType: {
-          const a = event.data as unknown as UsageAttributedV1;
-          await tables.markAttributed(tx, a.usageId, a.accountId, event.recordedAt.toISOString());
+        case usageReattributedType: {
+          const r = event.data as unknown as UsageReattributedV1;
+          await tables.setAttribution(tx, r.usageId, r.next, event.globalPosition);
           break;
         }
         case usageVoidedType: {
           const v = event.data as unknown as UsageVoidedV1;
-          await tables.markVoided(tx, v.usageId, event.recordedAt.toISOString());
+          await tables.voidUsage(tx, v.usageId, event.recordedAt.toISOString());
           break;
         }
       }
     }
-    if (attributions.length > 0) {
+    if (emitted.length > 0) {
       const byStream = new Map<string, NewEvent[]>();
-      for (const { stream, event } of attributions) byStream.set(stream, [...(byStream.get(stream) ?? []), event]);
+      for (const { stream, event } of emitted) byStream.set(stream, [...(byStream.get(stream) ?? []), event]);
       await store.appendToStreams([...byStream].map(([stream, evts]) => ({ stream, events: evts, expectedRevision: 'any' })));
     }
   },
 });
 
-const attributeParked = async (tx: EntityManager, tables: RegistryTables, tenant: string, parked: readonly ParkedRow[]) => {
-  if (parked.length === 0) return [];
-  const histories = await tables.assignments(tx, tenant, [...new Set(parked.map((p) => p.subject))]);
-  const result: { stream: string; event: NewEvent }[] = [];
-  for (const p of parked) {
-    const attribution = attribute(new Date(p.time), histories.get(p.subject) ?? []);
-    if (attribution.status !== 'attributed') continue;
-    const data: UsageAttributedV1 = { tenant, usageId: p.usageId, accountId: attribution.accountId, eventType: p.eventType, subject: p.subject, time: p.time, data: p.data };
-    result.push({
-      stream: accountUsageStream(tenant, attribution.accountId, new Date(p.time)),
-      event: { id: usageAttributedId(p.usageId, attribution.accountId), type: usageAttributedType, data: { ...data } },
-    });
+/** The earliest instant at which the account's coverage changed with this subscription event. */
+const affectedFrom = (before: readonly Subscription[], after: readonly Subscription[], id: string): string | undefined => {
+  const was = before.find((s) => s.subscriptionId === id);
+  const is = after.find((s) => s.subscriptionId === id);
+  if (!is) return undefined;
+  if (!was) return is.startsAt;
+  const changedPlan = is.plans.find((p, i) => was.plans[i]?.planId !== p.planId || was.plans[i]?.from !== p.from);
+  return min(was.startsAt !== is.startsAt ? min(was.startsAt, is.startsAt) : null, was.endsAt !== is.endsAt ? min(was.endsAt, is.endsAt) : null, changedPlan?.from ?? null);
+};
+
+const subscriptionReason = (change: AccountEvent): string => {
+  switch (change.type) {
+    case 'SubscriptionStarted':
+      return 'subscription started';
+    case 'SubscriptionCancelled':
+      return `subscription cancelled: ${change.data.reason}`;
+    case 'SubscriptionPlanChanged':
+      return 'plan changed';
+    case 'SubscriptionRescheduled':
+      return `subscription rescheduled: ${change.data.reason}`;
+    default:
+      return 'registry changed';
   }
-  return result;
 };

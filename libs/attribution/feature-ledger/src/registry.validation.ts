@@ -56,14 +56,77 @@ export const validateAssignment = (subject: string, input: unknown) => {
     if (!parsed) errors.push({ field: 'effectiveFrom', message: 'effectiveFrom must be an RFC 3339 timestamp with an offset' });
     else effectiveFrom = parsed.toISOString();
   }
-  const attributes: Record<string, string> = {};
-  if (body.attributes !== undefined) {
-    if (typeof body.attributes !== 'object' || body.attributes === null || Array.isArray(body.attributes)) errors.push({ field: 'attributes', message: 'attributes must be an object of strings' });
-    else
-      for (const [key, value] of Object.entries(body.attributes)) {
-        if (typeof value !== 'string') errors.push({ field: `attributes.${key}`, message: 'attribute values must be strings' });
-        else attributes[key] = value;
-      }
-  }
+  const attributes = attributesOf(body, errors);
   return { errors, value: { accountId, effectiveFrom, attributes } };
+};
+
+const instant = (body: Record<string, unknown>, field: string, errors: ProblemError[], required: boolean): string | undefined => {
+  const value = body[field];
+  if (value === undefined || value === null) {
+    if (required) errors.push({ field, message: `${field} is required: an RFC 3339 timestamp with an offset` });
+    return undefined;
+  }
+  const parsed = typeof value === 'string' ? parseRfc3339(value) : undefined;
+  if (!parsed) errors.push({ field, message: `${field} must be an RFC 3339 timestamp with an offset` });
+  return parsed?.toISOString();
+};
+
+const reasonOf = (body: Record<string, unknown>, errors: ProblemError[]): string => {
+  const reason = body.reason;
+  if (typeof reason !== 'string' || reason.trim() === '' || reason.length > 1_024) errors.push({ field: 'reason', message: 'reason is required: say why, in at most 1024 characters' });
+  return typeof reason === 'string' ? reason.trim() : '';
+};
+
+const attributesOf = (body: Record<string, unknown>, errors: ProblemError[]): Record<string, string> => {
+  const attributes: Record<string, string> = {};
+  if (body.attributes === undefined) return attributes;
+  if (typeof body.attributes !== 'object' || body.attributes === null || Array.isArray(body.attributes)) {
+    errors.push({ field: 'attributes', message: 'attributes must be an object of strings' });
+    return attributes;
+  }
+  for (const [key, value] of Object.entries(body.attributes)) {
+    if (typeof value !== 'string') errors.push({ field: `attributes.${key}`, message: 'attribute values must be strings' });
+    else attributes[key] = value;
+  }
+  return attributes;
+};
+
+export const validateSubscription = (input: unknown) => {
+  const errors: ProblemError[] = [];
+  const body = objectBody(input, errors);
+  const subscriptionId = text(body, 'id', errors);
+  if (subscriptionId) validateKey(subscriptionId, 'id', errors);
+  const accountId = text(body, 'accountId', errors);
+  const planId = text(body, 'planId', errors);
+  const startsAt = instant(body, 'startsAt', errors, true) ?? '';
+  const endsAt = instant(body, 'endsAt', errors, false) ?? null;
+  return { errors, value: { subscriptionId, accountId, planId, startsAt, endsAt } };
+};
+
+export const validateCancellation = (input: unknown) => {
+  const errors: ProblemError[] = [];
+  const body = objectBody(input, errors);
+  return { errors, value: { at: instant(body, 'at', errors, true) ?? '', reason: reasonOf(body, errors) } };
+};
+
+export const validatePlanChange = (input: unknown) => {
+  const errors: ProblemError[] = [];
+  const body = objectBody(input, errors);
+  return { errors, value: { planId: text(body, 'planId', errors), effectiveFrom: instant(body, 'effectiveFrom', errors, true) ?? '' } };
+};
+
+export const validateReschedule = (input: unknown) => {
+  const errors: ProblemError[] = [];
+  const body = objectBody(input, errors);
+  return { errors, value: { startsAt: instant(body, 'startsAt', errors, true) ?? '', reason: reasonOf(body, errors) } };
+};
+
+export const validateSubjectCorrection = (subject: string, input: unknown) => {
+  const errors: ProblemError[] = [];
+  validateKey(subject, 'key', errors);
+  const body = objectBody(input, errors);
+  const accountId = text(body, 'accountId', errors);
+  const effectiveFrom = instant(body, 'effectiveFrom', errors, true) ?? '';
+  const effectiveTo = instant(body, 'effectiveTo', errors, false) ?? null;
+  return { errors, value: { accountId, effectiveFrom, effectiveTo, attributes: attributesOf(body, errors), reason: reasonOf(body, errors) } };
 };

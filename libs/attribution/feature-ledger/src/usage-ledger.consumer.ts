@@ -48,10 +48,12 @@ export class UsageLedgerConsumer {
     const appends = new Map<string, NewEvent[]>();
     for (const tenant of new Set(received.map((r) => r.tenant))) {
       const ofTenant = received.filter((r) => r.tenant === tenant);
-      const histories = await this.tables.assignments(this.db, tenant, [...new Set(ofTenant.map((r) => r.event.subject))]);
+      const timelines = await this.tables.timelines(this.db, tenant, [...new Set(ofTenant.map((r) => r.event.subject))]);
+      const subscriptions = await this.tables.subscriptions(this.db, tenant, [...new Set([...timelines.values()].flatMap((t) => t.map((s) => s.accountId)))]);
       for (const { event, receivedAt } of ofTenant) {
         const time = new Date(event.time);
-        const attribution = attribute(time, histories.get(event.subject) ?? []);
+        // A fast first answer from the registry as this process sees it; the registry projection confirms or corrects it.
+        const attribution = attribute(time, timelines.get(event.subject) ?? [], (account) => subscriptions.get(account) ?? []);
         const recorded: UsageRecordedV1 = {
           tenant,
           usageId: usageLedgerId(tenant, event.source, event.id),

@@ -6,10 +6,23 @@ import { deterministicUuid, utcMonth } from '@tally/shared/util-core';
  * event arrives, the ledger stores it once: that is Tally's exact deduplication.
  */
 export const usageRecordedType = 'UsageRecorded';
-export const usageAttributedType = 'UsageAttributed';
+export const usageReattributedType = 'UsageReattributed';
 
-export type Attribution = { status: 'attributed'; accountId: string } | { status: 'parked'; reason: ParkedReason };
-export type ParkedReason = 'unknown_subject';
+/**
+ * Who pays for a usage event: the account that held its subject at the event's own time, through the
+ * subscription active then (and its plan then), with the subject's attributes (app, environment, …).
+ * Otherwise it is parked, with the reason — never dropped, never billed to someone by guess.
+ */
+export type Attribution =
+  | { status: 'attributed'; accountId: string; subscriptionId: string; planId: string; attributes: Record<string, string> }
+  | { status: 'parked'; reason: ParkedReason };
+
+/** unknown_subject: never registered; no_owner_at_time: registered, but not yet at the event's time; no_subscription: the owner had no subscription then. */
+export type ParkedReason = 'unknown_subject' | 'no_owner_at_time' | 'no_subscription';
+
+export const sameAttribution = (a: Attribution, b: Attribution): boolean => JSON.stringify(canonical(a)) === JSON.stringify(canonical(b));
+const canonical = (a: Attribution) =>
+  a.status === 'parked' ? [a.status, a.reason] : [a.status, a.accountId, a.subscriptionId, a.planId, Object.entries(a.attributes).sort(([x], [y]) => (x < y ? -1 : 1))];
 
 export interface UsageRecordedV1 {
   tenant: string;
@@ -24,19 +37,27 @@ export interface UsageRecordedV1 {
   attribution: Attribution;
 }
 
-/** A parked usage event, now attributed; carries the usage so readers need nothing else. */
-export interface UsageAttributedV1 {
+/**
+ * A usage event's attribution changed because the registry did (a subject registered, a backdated
+ * transfer, a retroactive correction, a subscription moved): from `previous` to `next`, with the reason
+ * and the registry event that caused it. Readers move the usage; the original UsageRecorded stays.
+ */
+export interface UsageReattributedV1 {
   tenant: string;
   usageId: string;
-  accountId: string;
-  eventType: string;
   subject: string;
+  eventType: string;
   time: string;
-  data: Record<string, unknown>;
+  previous: Attribution;
+  next: Attribution;
+  reason: string;
+  /** Ledger id of the registry event (or the UsageRecorded) that caused the change. */
+  causeId: string;
 }
 
 export const usageLedgerId = (tenant: string, source: string, id: string): string => deterministicUuid('tally.usage.v1', tenant, source, id);
-export const usageAttributedId = (usageId: string, accountId: string): string => deterministicUuid('tally.usage-attributed.v1', usageId, accountId);
+/** One re-attribution per (usage, cause): replays and retries append nothing new. */
+export const usageReattributedId = (usageId: string, causeId: string): string => deterministicUuid('tally.usage-reattributed.v1', usageId, causeId);
 
 /** Attributed usage: `usage-{tenant}_{account}.{YYYY-MM}` (by the event's own month). */
 export const accountUsageStream = (tenant: string, accountId: string, time: Date): string => `usage-${tenant}_${accountId}.${utcMonth(time)}`;

@@ -1,4 +1,5 @@
 import { DataSource } from 'typeorm';
+import { returnedRows } from '@tally/shared/data-access-postgres';
 
 export interface ApiKeyRow {
   id: string;
@@ -43,9 +44,8 @@ export class ApiKeyTables {
 
   /** Revokes once; revoking again keeps the first revocation time. Returns undefined for an unknown id. */
   async revoke(db: DataSource, tenant: string, id: string, at: string): Promise<ApiKeyRow | undefined> {
-    const rows: Record<string, unknown>[] = await db.query(
-      `update "${this.schema}".api_keys set revoked_at = coalesce(revoked_at, $3) where tenant = $1 and id = $2 returning *`,
-      [tenant, id, at],
+    const rows = returnedRows<Record<string, unknown>>(
+      await db.query(`update "${this.schema}".api_keys set revoked_at = coalesce(revoked_at, $3) where tenant = $1 and id = $2 returning *`, [tenant, id, at]),
     );
     return rows[0] && toRow(rows[0]);
   }

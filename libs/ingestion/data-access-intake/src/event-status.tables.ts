@@ -19,6 +19,8 @@ export interface EventStatusRow {
   voidReason: string | null;
   amendedAt: string | null;
   amendReason: string | null;
+  /** Where the event is now. */
+  current: 'attributed' | 'parked' | null;
 }
 
 const iso = (value: unknown) => (value ? (value as Date).toISOString() : null);
@@ -40,6 +42,7 @@ const toRow = (r: Record<string, unknown>): EventStatusRow => ({
   voidReason: (r.void_reason as string | null) ?? null,
   amendedAt: iso(r.amended_at),
   amendReason: (r.amend_reason as string | null) ?? null,
+  current: (r.current as EventStatusRow['current']) ?? null,
 });
 
 export interface StatusKey {
@@ -80,24 +83,31 @@ export class EventStatusTables {
     return this.upsert(
       tx,
       records,
-      ['recorded_at', 'parked_at', 'parked_reason', 'attributed_at', 'account_id'],
+      ['recorded_at', 'parked_at', 'parked_reason', 'attributed_at', 'account_id', 'current'],
       [
         records.map((r) => r.at),
         records.map((r) => (r.parkedReason ? r.at : null)),
         records.map((r) => r.parkedReason),
         records.map((r) => (r.accountId ? r.at : null)),
         records.map((r) => r.accountId),
+        records.map((r) => (r.accountId ? 'attributed' : 'parked')),
       ],
       `recorded_at = coalesce(event_status.recorded_at, excluded.recorded_at),
        parked_at = coalesce(event_status.parked_at, excluded.parked_at), parked_reason = coalesce(event_status.parked_reason, excluded.parked_reason),
-       attributed_at = coalesce(event_status.attributed_at, excluded.attributed_at), account_id = coalesce(event_status.account_id, excluded.account_id)`,
+       attributed_at = coalesce(event_status.attributed_at, excluded.attributed_at), account_id = coalesce(event_status.account_id, excluded.account_id),
+       current = coalesce(event_status.current, excluded.current)`,
     );
   }
 
-  async attributed(tx: Queryable, usageId: string, accountId: string, at: string): Promise<void> {
+  /** The event moved (re-attribution): where it is now wins; first times are kept. */
+  async moved(tx: Queryable, usageId: string, next: { accountId: string } | { parkedReason: string }, at: string): Promise<void> {
+    const attributed = 'accountId' in next;
     await tx.query(
-      `update "${this.schema}".event_status set attributed_at = coalesce(attributed_at, $3), account_id = coalesce(account_id, $2) where usage_id = $1`,
-      [usageId, accountId, at],
+      `update "${this.schema}".event_status set current = $2, account_id = $3, parked_reason = $4,
+         attributed_at = case when $2 = 'attributed' then coalesce(attributed_at, $5) else attributed_at end,
+         parked_at = case when $2 = 'parked' then coalesce(parked_at, $5) else parked_at end
+       where usage_id = $1`,
+      [usageId, attributed ? 'attributed' : 'parked', attributed ? next.accountId : null, attributed ? null : next.parkedReason, at],
     );
   }
 
@@ -118,7 +128,7 @@ export class EventStatusTables {
   async resetLedgerColumns(tx: Queryable): Promise<void> {
     await tx.query(
       `update "${this.schema}".event_status set recorded_at = null, parked_at = null, parked_reason = null, attributed_at = null, account_id = null,
-         voided_at = null, void_reason = null, amended_at = null, amend_reason = null`,
+         voided_at = null, void_reason = null, amended_at = null, amend_reason = null, current = null`,
     );
   }
 }
@@ -136,4 +146,5 @@ const columnTypes: Record<string, string> = {
   void_reason: 'text',
   amended_at: 'timestamptz',
   amend_reason: 'text',
+  current: 'text',
 };

@@ -42,4 +42,17 @@ export class CreateEventStatus1764200000001 implements MigrationInterface {
   }
 }
 
-export const intakeMigrations = [CreateApiKeys1764200000000, CreateEventStatus1764200000001];
+/** Where the event is now (attributed or parked): usage can move both ways when the registry changes. */
+export class EventStatusCurrent1764400000002 implements MigrationInterface {
+  name = 'EventStatusCurrent1764400000002';
+
+  async up(queryRunner: QueryRunner): Promise<void> {
+    await queryRunner.query(`alter table "${schemaOf(queryRunner)}".event_status add column current text`);
+  }
+
+  async down(queryRunner: QueryRunner): Promise<void> {
+    await queryRunner.query(`alter table "${schemaOf(queryRunner)}".event_status drop column current`);
+  }
+}
+
+export const intakeMigrations = [CreateApiKeys1764200000000, CreateEventStatus1764200000001, EventStatusCurrent1764400000002];

@@ -8,12 +8,13 @@ export interface StatusFacts {
   parkedAt: string | null;
   attributedAt: string | null;
   voidedAt: string | null;
+  /** Where it is now: usage can move from attributed back to parked, and on. */
+  current: 'attributed' | 'parked' | null;
 }
 
 export const eventStatus = (facts: StatusFacts): EventStatus | undefined => {
   if (facts.voidedAt) return 'voided';
-  if (facts.attributedAt) return 'attributed';
-  if (facts.parkedAt) return 'parked';
+  if (facts.current) return facts.current;
   if (facts.recordedAt) return 'recorded';
   if (facts.acceptedAt) return 'accepted';
   if (facts.rejectedAt) return 'rejected';

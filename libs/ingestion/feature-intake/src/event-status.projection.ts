@@ -2,8 +2,8 @@ import { EventStatusTables } from '@tally/ingestion/data-access-intake';
 import {
   UsageAmendedV1,
   usageAmendedType,
-  UsageAttributedV1,
-  usageAttributedType,
+  UsageReattributedV1,
+  usageReattributedType,
   UsageRecordedV1,
   usageRecordedType,
   UsageVoidedV1,
@@ -14,7 +14,7 @@ import { Projection } from '@tally/shared/data-access-postgres';
 /** The ledger's side of each event's status: recorded, parked, attributed, voided, amended. */
 export const eventStatusProjection = (tables: EventStatusTables): Projection => ({
   name: 'ingestion_event_status',
-  eventTypes: [usageRecordedType, usageAttributedType, usageVoidedType, usageAmendedType],
+  eventTypes: [usageRecordedType, usageReattributedType, usageVoidedType, usageAmendedType],
   reset: (tx) => tables.resetLedgerColumns(tx),
   apply: async (tx, events) => {
     for (const event of events) {
@@ -35,9 +35,9 @@ export const eventStatusProjection = (tables: EventStatusTables): Projection => 
           ]);
           break;
         }
-        case usageAttributedType: {
-          const a = event.data as unknown as UsageAttributedV1;
-          await tables.attributed(tx, a.usageId, a.accountId, at);
+        case usageReattributedType: {
+          const { usageId, next } = event.data as unknown as UsageReattributedV1;
+          await tables.moved(tx, usageId, next.status === 'attributed' ? { accountId: next.accountId } : { parkedReason: next.reason }, at);
           break;
         }
         case usageVoidedType: {

@@ -51,3 +51,10 @@ export const schemaOf = (queryRunner: { connection: { options: unknown } }): str
   if (!schema) throw new Error('migration needs a DataSource with a schema');
   return schema;
 };
+
+/**
+ * Rows of an UPDATE/DELETE … RETURNING run through TypeORM's `query()`, which answers those with
+ * `[rows, rowCount]` (and with plain rows for SELECT and INSERT).
+ */
+export const returnedRows = <T>(result: unknown): T[] =>
+  Array.isArray(result) && result.length === 2 && Array.isArray(result[0]) && typeof result[1] === 'number' ? (result[0] as T[]) : (result as T[]);

@@ -35,7 +35,23 @@ export const notFound = (detail: string): ProblemException => new ProblemExcepti
 const httpCodes: Record<number, string> = { 400: 'malformed-request', 404: 'not-found', 405: 'method-not-allowed', 413: 'payload-too-large', 415: 'unsupported-media-type' };
 const titleOf = (code: string): string => code.charAt(0).toUpperCase() + code.slice(1).replace(/-/g, ' ');
 
-const domainStatus: Record<string, number> = { unknown_account: 422, account_exists: 409, assignment_not_after_latest: 409 };
+/** How each domain refusal is answered: 409 conflicts with what exists, 422 references to what does not, 400 malformed, 404 missing target. */
+const domainStatus: Record<string, number> = {
+  unknown_account: 422,
+  unknown_plan: 422,
+  plan_currency_mismatch: 422,
+  account_exists: 409,
+  subscription_exists: 409,
+  overlapping_subscription: 409,
+  cannot_extend: 409,
+  plan_change_out_of_order: 409,
+  plan_exists: 409,
+  outside_subscription: 409,
+  assignment_not_after_latest: 409,
+  reversed_interval: 400,
+  unknown_subscription: 404,
+  unknown_subject: 404,
+};
 
 /** Maps anything thrown to problem+json; unexpected errors are logged and answered without internals. */
 export const toProblem = (error: unknown): Problem => {
