@@ -27,7 +27,7 @@ export class UsageCorrectionsConsumer {
 
   async start(): Promise<void> {
     this.consumer = await this.runtime.bus.consume(
-      { stream: ingestionStream.name, durable: 'attribution_corrections', filterSubject: usageCorrectedSubject, batchSize: 20 },
+      { stream: ingestionStream.name, durable: 'attribution_corrections', filterSubject: usageCorrectedSubject, batchSize: 20, ackWaitMs: this.runtime.config.TALLY_ACK_WAIT_MS },
       (batch) => this.record(batch),
     );
   }

@@ -35,7 +35,7 @@ export class UsageLedgerConsumer {
   async start(): Promise<void> {
     await this.runtime.bus.ensureStream(ingestionStream);
     this.consumer = await this.runtime.bus.consume(
-      { stream: ingestionStream.name, durable: 'attribution_ledger', filterSubject: usageReceivedSubject, batchSize: 20 },
+      { stream: ingestionStream.name, durable: 'attribution_ledger', filterSubject: usageReceivedSubject, batchSize: 20, ackWaitMs: this.runtime.config.TALLY_ACK_WAIT_MS },
       (batch) => this.record(batch),
     );
   }

@@ -21,7 +21,7 @@ export class StatusIntakeConsumer {
   ) {}
 
   async start(): Promise<void> {
-    this.consumer = await this.runtime.bus.consume({ stream: ingestionStream.name, durable: 'ingestion_status', filterSubject: 'ingestion.evt.>', batchSize: 20 }, (batch) =>
+    this.consumer = await this.runtime.bus.consume({ stream: ingestionStream.name, durable: 'ingestion_status', filterSubject: 'ingestion.evt.>', batchSize: 20, ackWaitMs: this.runtime.config.TALLY_ACK_WAIT_MS }, (batch) =>
       this.record(batch),
     );
   }

@@ -38,6 +38,11 @@ export const tallySchema = {
     parse: positiveInteger,
   },
   TALLY_NATS_DUPLICATE_WINDOW_MS: { description: "JetStream's duplicate window for published messages (the ledger's dedup is exact regardless).", default: '120000', parse: positiveInteger },
+  TALLY_ACK_WAIT_MS: {
+    description: 'How long a consumer may hold a message before it is redelivered to another (a crashed process\'s messages come back after this).',
+    default: '30000',
+    parse: positiveInteger,
+  },
   TALLY_LATENESS_HORIZON_DAYS: { description: 'Events older than this many days are refused.', default: '35', parse: positiveInteger },
 } satisfies Schema;
 
