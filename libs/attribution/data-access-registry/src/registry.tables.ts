@@ -117,13 +117,34 @@ export class RegistryTables {
     return rows.map((r) => r.subject);
   }
 
-  async recordUsage(tx: Queryable, usage: UsageRow, position: bigint): Promise<boolean> {
-    const rows: unknown[] = await tx.query(
+  /** Indexes recorded usage in one statement; answers the ids that were new (the rest were already in). */
+  async recordUsage(tx: Queryable, usage: readonly (UsageRow & { position: bigint })[]): Promise<Set<string>> {
+    if (usage.length === 0) return new Set();
+    // One JSON document per batch (jsonb_to_recordset): far cheaper than unnest over escaped text arrays.
+    const rows: { usage_id: string }[] = await tx.query(
       `insert into "${this.schema}".subject_usage (usage_id, tenant, subject, source, event_id, event_type, time, attribution, recorded_at, last_position)
-       values ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10) on conflict do nothing returning usage_id`,
-      [usage.usageId, usage.tenant, usage.subject, usage.source, usage.eventId, usage.eventType, usage.time, JSON.stringify(usage.attribution), usage.recordedAt, position.toString()],
+       select usage_id, tenant, subject, source, event_id, event_type, time, attribution, recorded_at, last_position
+         from jsonb_to_recordset($1::jsonb) as x(usage_id uuid, tenant text, subject text, source text, event_id text, event_type text,
+                                                time timestamptz, attribution jsonb, recorded_at timestamptz, last_position bigint)
+       on conflict do nothing returning usage_id`,
+      [
+        JSON.stringify(
+          usage.map((u) => ({
+            usage_id: u.usageId,
+            tenant: u.tenant,
+            subject: u.subject,
+            source: u.source,
+            event_id: u.eventId,
+            event_type: u.eventType,
+            time: u.time,
+            attribution: u.attribution,
+            recorded_at: u.recordedAt,
+            last_position: u.position.toString(),
+          })),
+        ),
+      ],
     );
-    return rows.length > 0;
+    return new Set(rows.map((r) => r.usage_id));
   }
 
   async usageById(tx: Queryable, usageId: string): Promise<UsageRow | undefined> {

@@ -44,12 +44,13 @@ export const registryProjection = (tables: RegistryTables, store: EventStore): P
   reset: (tx) => tables.reset(tx),
   apply: async (tx: EntityManager, events: readonly RecordedEvent[]) => {
     const emitted: { stream: string; event: NewEvent }[] = [];
-    const reevaluate = async (tenant: string, usage: readonly UsageRow[], cause: RecordedEvent, reason: string) => {
+    const reevaluate = async (tenant: string, usage: readonly UsageRow[], causeOf: RecordedEvent | ((usageId: string) => RecordedEvent), reason: string) => {
       if (usage.length === 0) return;
       const timelines = await tables.timelines(tx, tenant, [...new Set(usage.map((u) => u.subject))]);
       const accounts = [...new Set([...timelines.values()].flatMap((t) => t.map((s) => s.accountId)))];
       const subscriptions = await tables.subscriptions(tx, tenant, accounts);
       for (const u of usage) {
+        const cause = typeof causeOf === 'function' ? causeOf(u.usageId) : causeOf;
         const next = attribute(u.time, timelines.get(u.subject) ?? [], (account) => subscriptions.get(account) ?? []);
         if (sameAttribution(u.attribution, next)) continue;
         const change: UsageReattributedV1 = { tenant, usageId: u.usageId, subject: u.subject, eventType: u.eventType, time: u.time, previous: u.attribution, next, reason, causeId: cause.id };
@@ -61,8 +62,30 @@ export const registryProjection = (tables: RegistryTables, store: EventStore): P
       }
     };
 
+    // Usage comes in runs: index a run in one statement and re-check it against the registry in one pass.
+    let recorded: { row: UsageRow & { position: bigint }; event: RecordedEvent }[] = [];
+    const flushRecorded = async () => {
+      const run = recorded;
+      recorded = [];
+      const fresh = await tables.recordUsage(tx, run.map((r) => r.row));
+      const causes = new Map(run.map((r) => [r.row.usageId, r.event]));
+      for (const tenant of new Set(run.map((r) => r.row.tenant))) {
+        const ofTenant = run.filter((r) => r.row.tenant === tenant && fresh.has(r.row.usageId)).map((r) => r.row);
+        await reevaluate(tenant, ofTenant, (usageId) => causes.get(usageId) as RecordedEvent, 'the registry had changed when the usage was recorded');
+      }
+    };
+
     for (const event of events) {
       const data = event.data as Record<string, unknown>;
+      if (event.type === usageRecordedType) {
+        const u = event.data as unknown as UsageRecordedV1;
+        recorded.push({
+          row: { usageId: u.usageId, tenant: u.tenant, subject: u.subject, source: u.source, eventId: u.eventId, eventType: u.eventType, time: u.time, attribution: u.attribution, recordedAt: event.recordedAt.toISOString(), position: event.globalPosition },
+          event,
+        });
+        continue;
+      }
+      await flushRecorded();
       switch (event.type) {
         case 'AccountOpened': {
           const a = (event as unknown as AccountOpened).data;
@@ -101,12 +124,6 @@ export const registryProjection = (tables: RegistryTables, store: EventStore): P
           await reevaluate(tenant, await tables.usageOf(tx, tenant, [subject], before.length === 0 ? sinceAlways : effectiveFrom), event, reason);
           break;
         }
-        case usageRecordedType: {
-          const u = event.data as unknown as UsageRecordedV1;
-          const row: UsageRow = { usageId: u.usageId, tenant: u.tenant, subject: u.subject, source: u.source, eventId: u.eventId, eventType: u.eventType, time: u.time, attribution: u.attribution, recordedAt: event.recordedAt.toISOString() };
-          if (await tables.recordUsage(tx, row, event.globalPosition)) await reevaluate(u.tenant, [row], event, 'the registry had changed when the usage was recorded');
-          break;
-        }
         case usageReattributedType: {
           const r = event.data as unknown as UsageReattributedV1;
           await tables.setAttribution(tx, r.usageId, r.next, event.globalPosition);
@@ -119,6 +136,7 @@ export const registryProjection = (tables: RegistryTables, store: EventStore): P
         }
       }
     }
+    await flushRecorded();
     if (emitted.length > 0) {
       const byStream = new Map<string, NewEvent[]>();
       for (const { stream, event } of emitted) byStream.set(stream, [...(byStream.get(stream) ?? []), event]);
