@@ -1,6 +1,7 @@
 import { Body, Controller, Get, Param, Post, Put, Res } from '@nestjs/common';
 import type { FastifyReply } from 'fastify';
-import { badRequest, notFound, ProblemError } from '@tally/shared/feature-runtime';
+import { badRequest, notFound, ProblemError, Public } from '@tally/shared/feature-runtime';
+import { attributionOpenApi } from './openapi';
 import { RegistryService } from './registry.service';
 import {
   validateAccount,
@@ -94,5 +95,12 @@ export class RegistryController {
   @Get('subjects/:key')
   async subject(@Param('key') key: string) {
     return found(await this.registry.subject(key), `subject ${key}`);
+  }
+
+  /** The API description (public, like /health: it describes, it does not expose data). */
+  @Get('attribution/openapi.json')
+  @Public()
+  openApi() {
+    return attributionOpenApi;
   }
 }
