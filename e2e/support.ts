@@ -1,10 +1,8 @@
-import { jetstreamManager } from '@nats-io/jetstream';
-import { connect } from '@nats-io/transport-node';
 import { AggregationModule } from '@tally/aggregation/feature-usage';
 import { AttributionModule } from '@tally/attribution/feature-ledger';
 import { IngestionModule } from '@tally/ingestion/feature-intake';
 import { InvoicingModule } from '@tally/invoicing/feature-billing';
-import { testDatabaseUrl, testNatsUrl } from '@tally/shared/testing';
+import { deleteNatsStreams, testDatabaseUrl, testNatsUrl } from '@tally/shared/testing';
 import { EventStore, RecordedEvent } from '@tally/shared/data-access-event-store';
 import { RunningTally, startTally } from '@tally/shared/feature-runtime';
 
@@ -31,14 +29,7 @@ export const startApp = (app: AppName, namespace: string, env: Record<string, st
     log: process.env.TALLY_TEST_LOG ? (line) => console.log(line) : () => undefined,
   });
 
-export const deleteStreams = async (namespace: string): Promise<void> => {
-  const nc = await connect({ servers: testNatsUrl() });
-  const jsm = await jetstreamManager(nc);
-  for await (const stream of jsm.streams.list()) {
-    if (stream.config.name.startsWith(`${namespace.toUpperCase()}_`)) await jsm.streams.delete(stream.config.name);
-  }
-  await nc.close();
-};
+export const deleteStreams = deleteNatsStreams;
 
 /** A JSON request; authenticated as the admin unless another bearer token (a producer key) is given, or null for none. */
 export const http = async (method: string, url: string, body?: unknown, contentType = 'application/json', token: string | null = adminToken) => {

@@ -11,7 +11,7 @@ import { AttributionModule } from '@tally/attribution/feature-ledger';
 import { PostgresEventStore } from '@tally/shared/data-access-event-store';
 import { JetStreamBus } from '@tally/shared/data-access-messaging';
 import { startTally } from '@tally/shared/feature-runtime';
-import { dropSchemas, testDatabaseUrl, testNatsUrl, uniqueName } from '@tally/shared/testing';
+import { deleteNatsStreams, dropSchemas, testDatabaseUrl, testNatsUrl, uniqueName } from '@tally/shared/testing';
 
 const arg = (name: string, fallback: number) => {
   const i = process.argv.indexOf(`--${name}`);
@@ -111,12 +111,7 @@ const main = async () => {
   console.log(`registry projection (attribution index, re-attribution checks) caught up after ${indexedSeconds.toFixed(1)}s = ${Math.round(total / indexedSeconds).toLocaleString('en')} events/s; ${reattributed} re-attributions`);
   console.log(`ratio of the attribution stage to the raw event-store append rate: ${(rate / raw).toFixed(2)}`);
 
-  const { connect } = await import('@nats-io/transport-node');
-  const { jetstreamManager } = await import('@nats-io/jetstream');
-  const nc = await connect({ servers: testNatsUrl() });
-  const jsm = await jetstreamManager(nc);
-  for await (const stream of jsm.streams.list()) if (stream.config.name.startsWith(namespace.toUpperCase())) await jsm.streams.delete(stream.config.name);
-  await nc.close();
+  await deleteNatsStreams(namespace);
   await dropSchemas(namespace);
 };
 

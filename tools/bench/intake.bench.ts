@@ -8,7 +8,7 @@ import { ChildProcess, spawn } from 'node:child_process';
 import { resolve } from 'node:path';
 import { jetstream, jetstreamManager } from '@nats-io/jetstream';
 import { connect } from '@nats-io/transport-node';
-import { dropSchemas, testDatabaseUrl, testNatsUrl, uniqueName } from '@tally/shared/testing';
+import { deleteNatsStreams, dropSchemas, testDatabaseUrl, testNatsUrl, uniqueName } from '@tally/shared/testing';
 
 const arg = (name: string, fallback: number) => {
   const i = process.argv.indexOf(`--${name}`);
@@ -134,10 +134,7 @@ const main = async () => {
   console.log(`request latency: p50 ${percentile(latencies, 50).toFixed(1)} ms, p99 ${percentile(latencies, 99).toFixed(1)} ms`);
   console.log(`ratio to raw single-message publish rate: ${(rate / raw).toFixed(2)}×`);
 
-  const nc = await connect({ servers: testNatsUrl() });
-  const jsm = await jetstreamManager(nc);
-  for await (const stream of jsm.streams.list()) if (stream.config.name.startsWith(namespace.toUpperCase())) await jsm.streams.delete(stream.config.name);
-  await nc.close();
+  await deleteNatsStreams(namespace);
   await dropSchemas(namespace);
 };
 

@@ -1,4 +1,6 @@
 import { randomBytes } from 'node:crypto';
+import { jetstreamManager } from '@nats-io/jetstream';
+import { connect } from '@nats-io/transport-node';
 import { Client } from 'pg';
 
 /**
@@ -32,4 +34,14 @@ export const eventually = async <T>(probe: () => Promise<T>, pass: (value: T) =>
     last = await probe();
   }
   return last;
+};
+
+/** Deletes the JetStream streams of a namespace (test and benchmark clean-up). */
+export const deleteNatsStreams = async (namespace: string, servers = testNatsUrl()): Promise<void> => {
+  const nc = await connect({ servers });
+  const jsm = await jetstreamManager(nc);
+  for await (const stream of jsm.streams.list()) {
+    if (stream.config.name.startsWith(`${namespace.toUpperCase()}_`)) await jsm.streams.delete(stream.config.name);
+  }
+  await nc.close();
 };
