@@ -1,2 +1,3 @@
 export * from './migrations';
 export * from './rollup.tables';
+export * from './meter.tables';

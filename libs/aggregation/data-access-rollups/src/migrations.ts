@@ -58,4 +58,20 @@ export class UsageMoves1764400000001 implements MigrationInterface {
   }
 }
 
-export const rollupMigrations = [CreateRollups1764100000001, UsageVoids1764300000001, UsageMoves1764400000001];
+/** The meter catalogue, folded from the ledger's meter streams. */
+export class CreateMeters1764500000000 implements MigrationInterface {
+  name = 'CreateMeters1764500000000';
+
+  async up(queryRunner: QueryRunner): Promise<void> {
+    await queryRunner.query(`
+      create table "${schemaOf(queryRunner)}".meters (
+        tenant text not null, slug text not null, definition jsonb not null, created_at timestamptz not null,
+        deleted_at timestamptz, last_position bigint not null, primary key (tenant, slug));`);
+  }
+
+  async down(queryRunner: QueryRunner): Promise<void> {
+    await queryRunner.query(`drop table "${schemaOf(queryRunner)}".meters`);
+  }
+}
+
+export const rollupMigrations = [CreateRollups1764100000001, UsageVoids1764300000001, UsageMoves1764400000001, CreateMeters1764500000000];

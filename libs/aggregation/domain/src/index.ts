@@ -1,1 +1,4 @@
 export * from './usage-query';
+export * from './json-path';
+export * from './meter';
+export * from './meter.decider';

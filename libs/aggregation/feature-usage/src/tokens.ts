@@ -1,3 +1,5 @@
 export const AGGREGATION_DB = Symbol('AggregationDataSource');
 export const ROLLUP_TABLES = Symbol('RollupTables');
 export const ROLLUP_RUNNER = Symbol('UsageRollupRunner');
+export const METER_TABLES = Symbol('MeterTables');
+export const METER_CATALOG_RUNNER = Symbol('MeterCatalogRunner');

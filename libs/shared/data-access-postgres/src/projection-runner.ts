@@ -43,15 +43,35 @@ export class ProjectionRunner {
     private readonly options: { connectionString: string; schema: string; onError?: (error: unknown) => void; batchSize?: number },
   ) {}
 
-  /** Resolves once this runner holds the lock and is reading; standbys keep trying in the background. */
+  /**
+   * Resolves once this runner holds the lock and is reading; standbys keep trying in the background.
+   * A failure to start (database away) is reported and retried, never dropped.
+   */
   start(): Promise<void> {
     this.stopped = false;
-    this.starting ??= this.acquireAndRun();
+    this.starting ??= this.startWithRetries();
     return this.starting;
   }
 
+  private async startWithRetries(): Promise<void> {
+    while (!this.stopped) {
+      try {
+        return await this.acquireAndRun();
+      } catch (error) {
+        this.options.onError?.(error);
+        await this.lockClient?.end().catch(() => undefined);
+        this.lockClient = undefined;
+        await sleep(1_000);
+      }
+    }
+  }
+
   private async acquireAndRun(): Promise<void> {
-    await this.dataSource.query(checkpointsDdl(this.options.schema));
+    // Several runners of one app start together; concurrent CREATE TABLE IF NOT EXISTS can still collide.
+    await this.dataSource.transaction(async (tx) => {
+      await tx.query('select pg_advisory_xact_lock(hashtext($1))', [`${this.options.schema}.projection_checkpoints`]);
+      await tx.query(checkpointsDdl(this.options.schema));
+    });
     const client = new Client({ connectionString: this.options.connectionString });
     await client.connect();
     client.on('error', (error) => this.options.onError?.(error));

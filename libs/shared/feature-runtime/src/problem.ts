@@ -51,6 +51,8 @@ const domainStatus: Record<string, number> = {
   reversed_interval: 400,
   unknown_subscription: 404,
   unknown_subject: 404,
+  meter_exists: 409,
+  unknown_meter: 404,
 };
 
 /** Maps anything thrown to problem+json; unexpected errors are logged and answered without internals. */

@@ -1,0 +1,58 @@
+import { DomainError } from '@tally/shared/util-core';
+import { Meter } from './meter';
+
+export type MeterEvent =
+  | { type: 'MeterCreated'; data: Meter & { tenant: string; createdAt: string } }
+  | { type: 'MeterDeleted'; data: { tenant: string; slug: string; deletedAt: string } };
+
+export type MeterCommand =
+  | { type: 'CreateMeter'; data: Meter & { tenant: string }; metadata: { now: string } }
+  | { type: 'DeleteMeter'; data: { tenant: string; slug: string }; metadata: { now: string } };
+
+export type MeterState = { status: 'none' } | { status: 'active'; meter: Meter } | { status: 'deleted' };
+
+export const initialMeter = (): MeterState => ({ status: 'none' });
+
+export const evolveMeter = (_state: MeterState, event: MeterEvent): MeterState => {
+  switch (event.type) {
+    case 'MeterCreated': {
+      const { tenant: _tenant, createdAt: _createdAt, ...meter } = event.data;
+      return { status: 'active', meter };
+    }
+    case 'MeterDeleted':
+      return { status: 'deleted' };
+    default: {
+      const _never: never = event;
+      return _state;
+    }
+  }
+};
+
+const sameMeter = (a: Meter, b: Meter) =>
+  JSON.stringify([a.slug, a.name, a.description, a.eventType, a.aggregation, a.valueProperty, Object.entries(a.groupBy).sort()]) ===
+  JSON.stringify([b.slug, b.name, b.description, b.eventType, b.aggregation, b.valueProperty, Object.entries(b.groupBy).sort()]);
+
+/**
+ * A meter is immutable once created (its slug and what it aggregates define every number it has
+ * produced): creating it again with the same definition is a no-op, with another is refused. Deleting
+ * stops it; the slug may then be used again.
+ */
+export const decideMeter = (command: MeterCommand, state: MeterState): MeterEvent[] => {
+  switch (command.type) {
+    case 'CreateMeter': {
+      const { tenant, ...meter } = command.data;
+      if (state.status === 'active') {
+        if (sameMeter(state.meter, meter)) return [];
+        throw new DomainError('meter_exists', `meter ${meter.slug} exists with another definition; a meter is immutable — delete it and create it again`, 'slug');
+      }
+      return [{ type: 'MeterCreated', data: { ...command.data, tenant, createdAt: command.metadata.now } }];
+    }
+    case 'DeleteMeter':
+      if (state.status !== 'active') throw new DomainError('unknown_meter', `no meter ${command.data.slug}`, 'slug');
+      return [{ type: 'MeterDeleted', data: { ...command.data, deletedAt: command.metadata.now } }];
+    default: {
+      const _never: never = command;
+      throw new DomainError('unknown_command', 'unknown command');
+    }
+  }
+};

@@ -1,0 +1,26 @@
+/**
+ * Meters as the published language: aggregation owns them; invoicing prices usage by meter slug.
+ * Stream `meter-{tenant}_{slug}`: MeterCreated, then possibly MeterDeleted (a slug can be created again after).
+ */
+export const meterCreatedType = 'MeterCreated';
+export const meterDeletedType = 'MeterDeleted';
+
+export interface MeterCreatedV1 {
+  tenant: string;
+  slug: string;
+  name: string;
+  description: string | null;
+  eventType: string;
+  aggregation: 'SUM' | 'COUNT' | 'UNIQUE_COUNT' | 'MIN' | 'MAX' | 'AVG' | 'LATEST';
+  valueProperty: string | null;
+  groupBy: Record<string, string>;
+  createdAt: string;
+}
+
+export interface MeterDeletedV1 {
+  tenant: string;
+  slug: string;
+  deletedAt: string;
+}
+
+export const meterStream = (tenant: string, slug: string): string => `meter-${tenant}_${slug}`;
