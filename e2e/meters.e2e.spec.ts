@@ -44,10 +44,11 @@ describe('meters', () => {
     expect((await meters('DELETE', '/reads')).status).toBe(204);
   });
 
+  let key: string;
   it('lists usage whose event type no meter measures — kept, counted, not lost', async () => {
     await openPayingAccount({ invoicing: apps.invoicing.url, attribution: apps.attribution.url }, 'acme');
     await http('PUT', `${apps.attribution.url}/v1/subjects/inst-1`, { accountId: 'acme' });
-    const key = await createProducerKey(apps.ingestion.url);
+    key = await createProducerKey(apps.ingestion.url);
     const kvRead = { ...usageEvent('kv-1', 'inst-1'), type: 'kv.read' };
     await http('POST', `${apps.ingestion.url}/v1/events`, [usageEvent('fn-1', 'inst-1'), kvRead, { ...kvRead, id: 'kv-2' }], 'application/json', key);
     const listed = await eventually(
@@ -56,5 +57,55 @@ describe('meters', () => {
       10_000,
     );
     expect(listed.body.items.map((i: { eventType: string }) => i.eventType)).toEqual(['kv.read']);
+  });
+
+  describe('querying (OpenMeter-compatible GET /api/v1/meters/{slug}/query)', () => {
+    const hour = Math.floor(Date.now() / 3_600_000) * 3_600_000 - 3_600_000;
+    const at = (minutes: number) => new Date(hour + minutes * 60_000).toISOString();
+    const from = new Date(hour - 3_600_000).toISOString();
+    const to = new Date(hour + 2 * 3_600_000).toISOString();
+    const queryUrl = (slug: string, params: string) => `${apps.aggregation.url}/api/v1/meters/${slug}/query?from=${from}&to=${to}&${params}`;
+
+    beforeAll(async () => {
+      const tokens = (id: string, minutes: number, input: string, model: string) => ({ ...usageEvent(id, 'inst-1', at(minutes)), type: 'llm.tokens', data: { tokens: { input }, model } });
+      const sent = await http(
+        'POST',
+        `${apps.ingestion.url}/v1/events`,
+        [tokens('q-1', 5, '100.5', 'small'), tokens('q-2', 10, '0.25', 'large'), tokens('q-3', 70, '1000', 'small')],
+        'application/json',
+        key,
+      );
+      expect(sent.body.accepted).toBe(3);
+    });
+
+    it('back-fills: a meter created after the usage measures all of it at once', async () => {
+      await meters('POST', '', { slug: 'input_tokens', eventType: 'llm.tokens', aggregation: 'SUM', valueProperty: '$.tokens.input', groupBy: { model: '$.model' } });
+      const answer = await eventually(() => http('GET', queryUrl('input_tokens', 'accountId=acme')), (r) => r.body?.data?.[0]?.value === '1100.75', 10_000);
+      expect(answer.body).toEqual({ from, to, windowSize: null, windowTimeZone: 'UTC', data: [{ value: '1100.75', windowStart: from, windowEnd: to, subject: null, groupBy: {} }] });
+    });
+
+    it('windows by hour and groups by a key, as the OpenMeter SDK asks', async () => {
+      const { OpenMeter } = await import('@openmeter/sdk');
+      const client = new OpenMeter({ baseUrl: apps.aggregation.url, apiKey: 'test-admin-token-0123456789abcdef' });
+      const result = await client.meters.query('input_tokens', { from: new Date(from), to: new Date(to), windowSize: 'HOUR', groupBy: ['model'] });
+      expect(result.data.map((d: { value: number | string; windowStart: Date; groupBy?: Record<string, string | null> }) => [new Date(d.windowStart).toISOString(), d.groupBy?.model, String(d.value)])).toEqual([
+        [at(0), 'large', '0.25'],
+        [at(0), 'small', '100.5'],
+        [at(60), 'small', '1000'],
+      ]);
+    });
+
+    it('answers CSV for Accept: text/csv', async () => {
+      const response = await fetch(queryUrl('input_tokens', 'windowSize=HOUR&groupBy=model&filterGroupBy[model]=small'), { headers: { accept: 'text/csv', authorization: 'Bearer test-admin-token-0123456789abcdef' } });
+      expect(response.headers.get('content-type')).toContain('text/csv');
+      expect(await response.text()).toBe(`window_start,window_end,subject,model,value\n${at(0)},${at(60)},,small,100.5\n${at(60)},${at(120)},,small,1000\n`);
+    });
+
+    it('refuses bad query parameters, naming them; 404 for an unknown meter', async () => {
+      const bad = await http('GET', `${apps.aggregation.url}/api/v1/meters/input_tokens/query?windowSize=FORTNIGHT&windowTimeZone=Moon/Base&groupBy=colour&from=soon`);
+      expect(bad.status).toBe(400);
+      expect(bad.body.errors.map((e: { field: string }) => e.field).sort()).toEqual(['from', 'groupBy', 'windowSize', 'windowTimeZone']);
+      expect((await http('GET', `${apps.aggregation.url}/api/v1/meters/nope/query`)).status).toBe(404);
+    });
   });
 });

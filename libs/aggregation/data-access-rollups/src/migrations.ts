@@ -74,4 +74,24 @@ export class CreateMeters1764500000000 implements MigrationInterface {
   }
 }
 
-export const rollupMigrations = [CreateRollups1764100000001, UsageVoids1764300000001, UsageMoves1764400000001, CreateMeters1764500000000];
+/**
+ * Meters read each event's data (valueProperty, groupBy), so usage facts keep it (amendments replace it);
+ * a meter created later applies to all history at once — its back-fill is the data already here.
+ */
+export class UsageFactData1764500000001 implements MigrationInterface {
+  name = 'UsageFactData1764500000001';
+
+  async up(queryRunner: QueryRunner): Promise<void> {
+    const s = schemaOf(queryRunner);
+    await queryRunner.query(`
+      alter table "${s}".usage_facts add column data jsonb not null default '{}'::jsonb;
+      create index usage_facts_meter_idx on "${s}".usage_facts (tenant, event_type, account_id, time) where not voided;`);
+  }
+
+  async down(queryRunner: QueryRunner): Promise<void> {
+    const s = schemaOf(queryRunner);
+    await queryRunner.query(`drop index "${s}".usage_facts_meter_idx; alter table "${s}".usage_facts drop column data`);
+  }
+}
+
+export const rollupMigrations = [CreateRollups1764100000001, UsageVoids1764300000001, UsageMoves1764400000001, CreateMeters1764500000000, UsageFactData1764500000001];

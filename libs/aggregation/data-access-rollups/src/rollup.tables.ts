@@ -14,6 +14,7 @@ export interface UsageFact {
   time: string;
   /** Ledger position of the event that recorded it. */
   position: string;
+  data: Record<string, unknown>;
 }
 
 export interface UsageWindow {
@@ -35,17 +36,23 @@ export class RollupTables {
   async add(tx: Queryable, facts: readonly UsageFact[]): Promise<void> {
     if (facts.length === 0) return;
     const s = this.schema;
+    // One JSON document per batch (jsonb_to_recordset), as the ledger append does.
     await tx.query(
       `with fresh as (
-         insert into "${s}".usage_facts (usage_id, tenant, account_id, subject, event_type, time, last_position)
-         select * from unnest($1::uuid[], $2::text[], $3::text[], $4::text[], $5::text[], $6::timestamptz[], $7::bigint[]) as f(usage_id)
+         insert into "${s}".usage_facts (usage_id, tenant, account_id, subject, event_type, time, last_position, data)
+         select usage_id, tenant, account_id, subject, event_type, time, position, data
+           from jsonb_to_recordset($1::jsonb) as f(usage_id uuid, tenant text, account_id text, subject text, event_type text, time timestamptz, position bigint, data jsonb)
           where not exists (select 1 from "${s}".voided_usage v where v.usage_id = f.usage_id)
          on conflict (usage_id) do nothing
          returning tenant, account_id, event_type, date_trunc('minute', time, 'UTC') as minute)
        insert into "${s}".usage_minute (tenant, account_id, event_type, minute, events)
        select tenant, account_id, event_type, minute, count(*) from fresh where account_id is not null group by 1, 2, 3, 4
        on conflict (tenant, account_id, minute, event_type) do update set events = usage_minute.events + excluded.events`,
-      [facts.map((f) => f.usageId), facts.map((f) => f.tenant), facts.map((f) => f.accountId), facts.map((f) => f.subject), facts.map((f) => f.eventType), facts.map((f) => f.time), facts.map((f) => f.position)],
+      [
+        JSON.stringify(
+          facts.map((f) => ({ usage_id: f.usageId, tenant: f.tenant, account_id: f.accountId, subject: f.subject, event_type: f.eventType, time: f.time, position: f.position, data: f.data })),
+        ),
+      ],
     );
   }
 
@@ -77,6 +84,11 @@ export class RollupTables {
         );
       }
     }
+  }
+
+  /** An amendment replaces the event's data (what meters read); position-guarded like a move. */
+  async amend(tx: Queryable, usageId: string, data: Record<string, unknown>, position: string): Promise<void> {
+    await tx.query(`update "${this.schema}".usage_facts set data = $2, last_position = $3 where usage_id = $1 and last_position < $3`, [usageId, JSON.stringify(data), position]);
   }
 
   /**

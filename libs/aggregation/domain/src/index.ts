@@ -2,3 +2,4 @@ export * from './usage-query';
 export * from './json-path';
 export * from './meter';
 export * from './meter.decider';
+export * from './meter-query';

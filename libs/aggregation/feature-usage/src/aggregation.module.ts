@@ -1,12 +1,12 @@
 import { DynamicModule, Inject, Injectable, Module, OnApplicationBootstrap, OnApplicationShutdown } from '@nestjs/common';
 import { DataSource } from 'typeorm';
-import { MeterTables, rollupMigrations, RollupTables } from '@tally/aggregation/data-access-rollups';
+import { MeterQueryTables, MeterTables, rollupMigrations, RollupTables } from '@tally/aggregation/data-access-rollups';
 import { ProjectionRunner } from '@tally/shared/data-access-postgres';
 import { appDataSourceProvider, ProjectionCatalog, projectionRunnerProvider, RUNTIME, TallyRuntime } from '@tally/shared/feature-runtime';
 import { meterCatalogProjection } from './meter-catalog.projection';
 import { MetersController } from './meters.controller';
 import { MetersService } from './meters.service';
-import { AGGREGATION_DB, METER_CATALOG_RUNNER, METER_TABLES, ROLLUP_RUNNER, ROLLUP_TABLES } from './tokens';
+import { AGGREGATION_DB, METER_CATALOG_RUNNER, METER_QUERY_TABLES, METER_TABLES, ROLLUP_RUNNER, ROLLUP_TABLES } from './tokens';
 import { UsageController } from './usage.controller';
 import { usageRollupProjection } from './usage-rollup.projection';
 
@@ -46,6 +46,7 @@ export class AggregationModule {
         projectionRunnerProvider(ROLLUP_RUNNER, 'aggregation', AGGREGATION_DB, [ROLLUP_TABLES], (_runtime, tables: RollupTables) => usageRollupProjection(tables)),
         { provide: METER_TABLES, inject: [RUNTIME], useFactory: (runtime: TallyRuntime) => new MeterTables(runtime.schemaFor('aggregation')) },
         projectionRunnerProvider(METER_CATALOG_RUNNER, 'aggregation', AGGREGATION_DB, [METER_TABLES], (_runtime, tables: MeterTables) => meterCatalogProjection(tables)),
+        { provide: METER_QUERY_TABLES, inject: [RUNTIME], useFactory: (runtime: TallyRuntime) => new MeterQueryTables(runtime.schemaFor('aggregation')) },
         MetersService,
         AggregationLifecycle,
       ],

@@ -1,11 +1,11 @@
-import { Body, Controller, Delete, Get, HttpCode, Inject, Param, Post, Res } from '@nestjs/common';
+import { Body, Controller, Delete, Get, Headers, HttpCode, Inject, Param, Post, Query, Res } from '@nestjs/common';
 import type { FastifyReply } from 'fastify';
 import { DataSource } from 'typeorm';
-import { validateMeter } from '@tally/aggregation/domain';
-import { MeterTables } from '@tally/aggregation/data-access-rollups';
+import { parseMeterQuery, validateMeter } from '@tally/aggregation/domain';
+import { MeterQueryTables, MeterTables, MeterValue } from '@tally/aggregation/data-access-rollups';
 import { badRequest, notFound, RUNTIME, TallyRuntime } from '@tally/shared/feature-runtime';
 import { MetersService } from './meters.service';
-import { AGGREGATION_DB, METER_TABLES } from './tokens';
+import { AGGREGATION_DB, METER_QUERY_TABLES, METER_TABLES } from './tokens';
 
 /** OpenMeter-compatible meters: POST/GET/DELETE /api/v1/meters. Slug and definition are immutable. */
 @Controller()
@@ -15,6 +15,7 @@ export class MetersController {
     @Inject(RUNTIME) private readonly runtime: TallyRuntime,
     @Inject(AGGREGATION_DB) private readonly db: DataSource,
     @Inject(METER_TABLES) private readonly tables: MeterTables,
+    @Inject(METER_QUERY_TABLES) private readonly queries: MeterQueryTables,
   ) {}
 
   @Post('api/v1/meters')
@@ -39,6 +40,29 @@ export class MetersController {
     return meter;
   }
 
+  /**
+   * OpenMeter-compatible query: GET /api/v1/meters/{slug}/query?from&to&windowSize&windowTimeZone&subject&groupBy&filterGroupBy[key]
+   * (+ accountId). JSON `{from, to, windowSize, data: [{value, windowStart, windowEnd, subject, groupBy}]}`,
+   * or CSV with `Accept: text/csv`. Values are exact decimal strings.
+   */
+  @Get('api/v1/meters/:slug/query')
+  async query(
+    @Param('slug') slug: string,
+    @Query() params: Record<string, string | string[] | undefined>,
+    @Headers('accept') accept: string | undefined,
+    @Res({ passthrough: true }) reply: FastifyReply,
+  ) {
+    const meter = await this.meters.meter(slug);
+    if (!meter) throw notFound(`no meter ${slug}`);
+    const parsed = parseMeterQuery(meter, params, this.runtime.clock());
+    if (!parsed.ok) throw badRequest('the meter query is invalid', parsed.errors);
+    const data = await this.queries.query(this.db, this.runtime.tenant, meter, parsed.query);
+    const body = { from: parsed.query.from.toISOString(), to: parsed.query.to.toISOString(), windowSize: parsed.query.windowSize ?? null, windowTimeZone: parsed.query.windowTimeZone, data };
+    if (!(accept ?? '').includes('text/csv')) return body;
+    void reply.header('content-type', 'text/csv; charset=utf-8');
+    return toCsv(data, parsed.query.groupBy.filter((k) => k !== 'subject'));
+  }
+
   @Delete('api/v1/meters/:slug')
   @HttpCode(204)
   async delete(@Param('slug') slug: string): Promise<void> {
@@ -51,3 +75,11 @@ export class MetersController {
     return { items: await this.tables.unmeteredEventTypes(this.db, this.runtime.tenant) };
   }
 }
+
+const csvCell = (value: string | null) => (value === null ? '' : /[",\n\r]/.test(value) ? `"${value.replace(/"/g, '""')}"` : value);
+
+const toCsv = (data: readonly MeterValue[], groupKeys: readonly string[]): string =>
+  [
+    ['window_start', 'window_end', 'subject', ...groupKeys, 'value'].join(','),
+    ...data.map((d) => [d.windowStart, d.windowEnd, d.subject, ...groupKeys.map((k) => d.groupBy[k] ?? null), d.value].map(csvCell).join(',')),
+  ].join('\n') + '\n';

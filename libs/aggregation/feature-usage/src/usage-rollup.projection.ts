@@ -1,5 +1,14 @@
 import { RollupTables, UsageFact } from '@tally/aggregation/data-access-rollups';
-import { UsageReattributedV1, usageReattributedType, UsageRecordedV1, usageRecordedType, UsageVoidedV1, usageVoidedType } from '@tally/contracts/usage';
+import {
+  UsageAmendedV1,
+  usageAmendedType,
+  UsageReattributedV1,
+  usageReattributedType,
+  UsageRecordedV1,
+  usageRecordedType,
+  UsageVoidedV1,
+  usageVoidedType,
+} from '@tally/contracts/usage';
 import { RecordedEvent } from '@tally/shared/data-access-event-store';
 import { Projection } from '@tally/shared/data-access-postgres';
 
@@ -14,6 +23,7 @@ export const usageFactOf = (event: RecordedEvent): UsageFact => {
     eventType: u.eventType,
     time: u.time,
     position: event.globalPosition.toString(),
+    data: u.data,
   };
 };
 
@@ -24,7 +34,7 @@ export const usageFactOf = (event: RecordedEvent): UsageFact => {
  */
 export const usageRollupProjection = (tables: RollupTables): Projection => ({
   name: 'usage_rollup',
-  eventTypes: [usageRecordedType, usageReattributedType, usageVoidedType],
+  eventTypes: [usageRecordedType, usageReattributedType, usageVoidedType, usageAmendedType],
   apply: async (tx, events) => {
     let pending: UsageFact[] = [];
     const flush = async () => {
@@ -46,6 +56,12 @@ export const usageRollupProjection = (tables: RollupTables): Projection => ({
           await flush();
           await tables.void(tx, [(event.data as unknown as UsageVoidedV1).usageId]);
           break;
+        case usageAmendedType: {
+          await flush();
+          const { usageId, data } = event.data as unknown as UsageAmendedV1;
+          await tables.amend(tx, usageId, data, event.globalPosition.toString());
+          break;
+        }
       }
     }
     await flush();

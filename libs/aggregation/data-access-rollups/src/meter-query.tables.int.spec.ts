@@ -1,0 +1,132 @@
+import { randomUUID } from 'node:crypto';
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { DataSource } from 'typeorm';
+import { Meter, MeterAggregation, MeterQuery } from '@tally/aggregation/domain';
+import { openAppDataSource } from '@tally/shared/data-access-postgres';
+import { dropSchemas, testDatabaseUrl, uniqueName } from '@tally/shared/testing';
+import { MeterQueryTables } from './meter-query.tables';
+import { rollupMigrations } from './migrations';
+import { RollupTables } from './rollup.tables';
+
+const namespace = uniqueName('meterq');
+const schema = `${namespace}_aggregation`;
+const meter = (aggregation: MeterAggregation, valueProperty: string | null = '$.gbSeconds'): Meter => ({
+  slug: 'm',
+  name: 'm',
+  description: null,
+  eventType: 'fn.invocation',
+  aggregation,
+  valueProperty: aggregation === 'COUNT' ? null : valueProperty,
+  groupBy: { region: '$.region' },
+});
+const query = (q: Partial<MeterQuery>): MeterQuery => ({
+  from: new Date('2026-10-01T00:00:00Z'),
+  to: new Date('2026-12-01T00:00:00Z'),
+  windowTimeZone: 'UTC',
+  subjects: [],
+  groupBy: [],
+  filterGroupBy: {},
+  accountId: 'acme',
+  ...q,
+});
+
+describe('meter queries on real Postgres', () => {
+  let db: DataSource;
+  const rollups = new RollupTables(schema);
+  const meters = new MeterQueryTables(schema);
+  let position = 0;
+  const record = (time: string, data: Record<string, unknown>, accountId: string | null = 'acme', subject = 'inst-1', eventType = 'fn.invocation') => {
+    const usageId = randomUUID();
+    return rollups.add(db, [{ usageId, tenant: 't1', accountId, subject, eventType, time, position: String(++position), data }]).then(() => usageId);
+  };
+  const values = async (m: Meter, q: Partial<MeterQuery>) => (await meters.query(db, 't1', m, query(q))).map((v) => [v.windowStart, v.groupBy.region ?? v.subject ?? '', v.value]);
+
+  beforeAll(async () => {
+    db = await openAppDataSource({ connectionString: testDatabaseUrl(), schema, migrations: rollupMigrations });
+    // Europe/Berlin leaves summer time on 2026-10-25 at 03:00 (+02:00 → +01:00): that local day lasts 25 hours.
+    await record('2026-10-24T22:30:00Z', { gbSeconds: '0.1', region: 'eu' }); // 25 Oct 00:30 Berlin
+    await record('2026-10-25T22:30:00Z', { gbSeconds: '0.2', region: 'eu' }); // 25 Oct 23:30 Berlin (+01:00)
+    await record('2026-10-25T23:30:00Z', { gbSeconds: '0.3', region: 'us' }); // 26 Oct 00:30 Berlin
+    await record('2026-11-10T12:00:00Z', { gbSeconds: '12345678901234567890.000000001', region: 'us' }, 'acme', 'inst-2');
+    await record('2026-11-11T12:00:00Z', { gbSeconds: 'lots', region: 'eu' }); // not a number: no value, never 0
+    await record('2026-11-12T12:00:00Z', { region: 'eu' }); // no value at all
+    await record('2026-11-12T13:00:00Z', { gbSeconds: '5' }, 'globex'); // another account
+    await record('2026-11-12T14:00:00Z', { gbSeconds: '7' }, null); // parked: nobody's
+    await record('2026-11-12T15:00:00Z', { gbSeconds: '9' }, 'acme', 'inst-1', 'kv.read'); // another event type
+    const voided = await record('2026-11-13T12:00:00Z', { gbSeconds: '100', region: 'eu' });
+    await rollups.void(db, [voided]);
+    const amended = await record('2026-11-14T12:00:00Z', { gbSeconds: '1000', region: 'eu' });
+    await rollups.amend(db, amended, { gbSeconds: '0.4', region: 'eu' }, String(++position));
+  });
+  afterAll(async () => {
+    await db?.destroy();
+    await dropSchemas(namespace);
+  });
+
+  it.each<[MeterAggregation, string]>([
+    // 0.1 + 0.2 + 0.3 + 12345678901234567890.000000001 + 0.4 (amended from 1000; 'lots', missing, voided, other account/type/parked excluded)
+    ['SUM', '12345678901234567891.000000001'],
+    // every acme fn.invocation event that is not voided: 7 (the two without a number count as events)
+    ['COUNT', '7'],
+    ['MIN', '0.1'],
+    ['MAX', '12345678901234567890.000000001'],
+    // the five numbers / 5 = 2469135780246913578.2000000002
+    ['AVG', '2469135780246913578.2000000002'],
+    // the latest event with a value: 0.4 on 14 Nov (the two later-in-time value-less ones do not count)
+    ['LATEST', '0.4'],
+    // distinct readings among the 7 events, including 'lots' as an identity: 0.1, 0.2, 0.3, 1234…, lots, 0.4 = 6 (missing ones are not counted)
+    ['UNIQUE_COUNT', '6'],
+  ])('%s over the whole range is %s', async (aggregation, expected) => expect((await values(meter(aggregation), {}))[0][2]).toBe(expected));
+
+  it('cuts DAY windows in the account time zone across the DST change (a 25-hour day)', async () =>
+    expect(await values(meter('SUM'), { windowSize: 'DAY', windowTimeZone: 'Europe/Berlin', to: new Date('2026-10-27T00:00:00Z') })).toEqual([
+      // 25 Oct Berlin runs from 24 Oct 22:00Z to 25 Oct 23:00Z: 25 hours, holding 0.1 and 0.2
+      ['2026-10-24T22:00:00.000Z', '', '0.3'],
+      ['2026-10-25T23:00:00.000Z', '', '0.3'],
+    ]));
+
+  it('gives windows their true end across DST', async () => {
+    const [first] = await meters.query(db, 't1', meter('SUM'), query({ windowSize: 'DAY', windowTimeZone: 'Europe/Berlin', to: new Date('2026-10-26T00:00:00Z') }));
+    expect([first.windowStart, first.windowEnd]).toEqual(['2026-10-24T22:00:00.000Z', '2026-10-25T23:00:00.000Z']);
+  });
+
+  it('cuts windows for a +10:00/+11:00 account (Sydney enters summer time on 4 Oct 2026: a 23-hour day)', async () => {
+    await record('2026-10-03T13:30:00Z', { gbSeconds: '1', region: 'au' }, 'sydney'); // 3 Oct 23:30 +10:00
+    await record('2026-10-03T14:30:00Z', { gbSeconds: '2', region: 'au' }, 'sydney'); // 4 Oct 00:30 +10:00
+    await record('2026-10-04T12:30:00Z', { gbSeconds: '4', region: 'au' }, 'sydney'); // 4 Oct 23:30 +11:00
+    await record('2026-10-04T13:30:00Z', { gbSeconds: '8', region: 'au' }, 'sydney'); // 5 Oct 00:30 +11:00
+    const windows = await meters.query(db, 't1', meter('SUM'), query({ accountId: 'sydney', windowSize: 'DAY', windowTimeZone: 'Australia/Sydney' }));
+    expect(windows.map((w) => [w.windowStart, w.windowEnd, w.value])).toEqual([
+      ['2026-10-02T14:00:00.000Z', '2026-10-03T14:00:00.000Z', '1'],
+      // 4 Oct: 00:00 +10:00 to 00:00 +11:00 = 23 hours, holding 2 and 4
+      ['2026-10-03T14:00:00.000Z', '2026-10-04T13:00:00.000Z', '6'],
+      ['2026-10-04T13:00:00.000Z', '2026-10-05T13:00:00.000Z', '8'],
+    ]);
+  });
+
+  it('windows by MONTH in the zone, and by HOUR', async () => {
+    expect(await values(meter('COUNT'), { windowSize: 'MONTH', windowTimeZone: 'Europe/Berlin' })).toEqual([
+      // October in Berlin runs from 30 Sep 22:00Z to 31 Oct 23:00Z: the three late-October events (the last is 26 Oct 00:30 local)
+      ['2026-09-30T22:00:00.000Z', '', '3'],
+      // November: 10, 11, 12 and 14 Nov (the voided 13 Nov one is out)
+      ['2026-10-31T23:00:00.000Z', '', '4'],
+    ]);
+    expect((await values(meter('SUM'), { windowSize: 'HOUR', from: new Date('2026-11-10T00:00:00Z'), to: new Date('2026-11-11T00:00:00Z') })).map((v) => v[0])).toEqual(['2026-11-10T12:00:00.000Z']);
+  });
+
+  it('groups by a group-by key and by subject, and filters by group value and subject', async () => {
+    expect(await values(meter('SUM'), { groupBy: ['region'] })).toEqual([
+      ['2026-10-01T00:00:00.000Z', 'eu', '0.7'],
+      ['2026-10-01T00:00:00.000Z', 'us', '12345678901234567890.300000001'],
+    ]);
+    expect(await values(meter('COUNT'), { groupBy: ['subject'] })).toEqual([
+      ['2026-10-01T00:00:00.000Z', 'inst-1', '6'],
+      ['2026-10-01T00:00:00.000Z', 'inst-2', '1'],
+    ]);
+    expect((await values(meter('SUM'), { filterGroupBy: { region: 'us' } }))[0][2]).toBe('12345678901234567890.300000001');
+    expect((await values(meter('SUM'), { subjects: ['inst-2'] }))[0][2]).toBe('12345678901234567890.000000001');
+  });
+
+  it('answers nothing rather than 0 when no event carries a value', async () =>
+    expect(await values(meter('MAX'), { from: new Date('2026-11-11T00:00:00Z'), to: new Date('2026-11-13T00:00:00Z') })).toEqual([]));
+});

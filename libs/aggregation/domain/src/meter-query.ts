@@ -1,0 +1,82 @@
+import { parseRfc3339 } from '@tally/shared/util-core';
+import { Meter } from './meter';
+
+export const meterWindowSizes = ['MINUTE', 'HOUR', 'DAY', 'MONTH'] as const;
+export type MeterWindowSize = (typeof meterWindowSizes)[number];
+
+export interface MeterQuery {
+  from: Date;
+  to: Date;
+  /** Absent: one value over the whole range. */
+  windowSize?: MeterWindowSize;
+  /** IANA zone windows are cut in (days, months, DST-aware). */
+  windowTimeZone: string;
+  accountId?: string;
+  subjects: string[];
+  /** Group-by keys of the meter (and `subject`) to split values by. */
+  groupBy: string[];
+  /** Only usage whose group-by value equals this. */
+  filterGroupBy: Record<string, string>;
+}
+
+import type { QueryError } from './usage-query';
+
+const isTimeZone = (zone: string) => {
+  try {
+    new Intl.DateTimeFormat('en', { timeZone: zone });
+    return true;
+  } catch {
+    return false;
+  }
+};
+
+const list = (value: string | string[] | undefined): string[] => (value === undefined ? [] : Array.isArray(value) ? value : value.split(',')).map((v) => v.trim()).filter(Boolean);
+
+/**
+ * Reads an OpenMeter-style meter query: from (inclusive), to (exclusive), windowSize, windowTimeZone,
+ * subject (repeatable), groupBy (repeatable or comma-separated), filterGroupBy[key]=value, plus Tally's accountId.
+ */
+export const parseMeterQuery = (
+  meter: Meter,
+  params: Record<string, string | string[] | undefined>,
+  now: Date,
+): { ok: true; query: MeterQuery } | { ok: false; errors: QueryError[] } => {
+  const errors: QueryError[] = [];
+  const single = (field: string) => {
+    const value = params[field];
+    if (Array.isArray(value)) {
+      errors.push({ field, message: `${field} may be given once` });
+      return undefined;
+    }
+    return value;
+  };
+  const instant = (field: string, fallback: Date) => {
+    const text = single(field);
+    if (text === undefined) return fallback;
+    const parsed = parseRfc3339(text);
+    if (!parsed) errors.push({ field, message: `${field} must be an RFC 3339 timestamp with an offset` });
+    return parsed ?? fallback;
+  };
+  const to = instant('to', now);
+  const from = instant('from', new Date(to.getTime() - 30 * 86_400_000));
+  if (from >= to) errors.push({ field: 'to', message: 'to must be after from' });
+  if (to.getTime() - from.getTime() > 400 * 86_400_000) errors.push({ field: 'to', message: 'a query covers at most 400 days' });
+  const windowSize = single('windowSize')?.toUpperCase();
+  if (windowSize !== undefined && !meterWindowSizes.includes(windowSize as MeterWindowSize)) errors.push({ field: 'windowSize', message: `windowSize must be one of ${meterWindowSizes.join(', ')}` });
+  if (windowSize === 'MINUTE' && to.getTime() - from.getTime() > 7 * 86_400_000) errors.push({ field: 'windowSize', message: 'MINUTE windows cover at most 7 days per query' });
+  const windowTimeZone = single('windowTimeZone') ?? 'UTC';
+  if (!isTimeZone(windowTimeZone)) errors.push({ field: 'windowTimeZone', message: 'windowTimeZone must be an IANA time zone such as Europe/Berlin' });
+  const groupBy = list(params.groupBy);
+  for (const key of groupBy) if (key !== 'subject' && !(key in meter.groupBy)) errors.push({ field: 'groupBy', message: `meter ${meter.slug} has no group-by key ${key}` });
+  const filterGroupBy: Record<string, string> = {};
+  for (const [name, value] of Object.entries(params)) {
+    const match = /^filterGroupBy\[(.+)\]$/.exec(name);
+    if (!match) continue;
+    if (!(match[1] in meter.groupBy)) errors.push({ field: name, message: `meter ${meter.slug} has no group-by key ${match[1]}` });
+    else if (typeof value !== 'string') errors.push({ field: name, message: 'give one value per key' });
+    else filterGroupBy[match[1]] = value;
+  }
+  const accountId = single('accountId');
+  if (errors.length > 0) return { ok: false, errors };
+  return { ok: true, query: { from, to, windowSize: windowSize as MeterWindowSize | undefined, windowTimeZone, accountId: accountId || undefined, subjects: list(params.subject), groupBy, filterGroupBy } };
+};
