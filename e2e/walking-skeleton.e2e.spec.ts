@@ -53,6 +53,20 @@ describe('usage end to end: ingestion → JetStream → attribution → ledger �
     expect(Date.now() - acceptedAt).toBeLessThan(2_000);
   });
 
+  it('measures and exposes freshness: accepted → visible, how far behind, status', async () => {
+    const projections = await http('GET', url('aggregation', '/v1/admin/projections'));
+    const rollup = projections.body.projections.find((p: { name: string }) => p.name === 'usage_rollup');
+    expect(rollup).toMatchObject({ status: 'running', behind: 0, lastError: null });
+    expect(rollup.acceptedToVisibleMs).toBeGreaterThanOrEqual(0);
+    expect(rollup.acceptedToVisibleMs).toBeLessThan(2_000);
+    const metrics = await fetch(url('aggregation', '/metrics'), { headers: { authorization: `Bearer ${adminToken}` } });
+    const text = await metrics.text();
+    expect(metrics.headers.get('content-type')).toContain('text/plain');
+    expect(text).toContain('tally_projection_up{projection="usage_rollup"} 1');
+    expect(text).toContain('tally_projection_behind_events{projection="usage_rollup"} 0');
+    expect(text).toMatch(/tally_projection_accepted_to_visible_seconds\{projection="usage_rollup"\} \d+(\.\d+)?/);
+  });
+
   it('counts a duplicate (same source and id) once, whether JetStream or the ledger catches it', async () => {
     const before = await usageOf('acme');
     const event = usageEvent('evt-dup', 'installation-1');

@@ -67,4 +67,5 @@ export const usageRollupProjection = (tables: RollupTables): Projection => ({
     await flush();
   },
   reset: (tx) => tables.reset(tx),
+  acceptedAt: (event) => (event.type === usageRecordedType ? (event.data as unknown as UsageRecordedV1).receivedAt : undefined),
 });

@@ -93,10 +93,10 @@ describe('ProjectionRunner', () => {
     const standby = new ProjectionRunner(tallies, dataSource, store, { connectionString: testDatabaseUrl(), schema });
     const startingStandby = standby.start();
     await new Promise((resolve) => setTimeout(resolve, 300));
-    expect((await standby.status()).running).toBe(false);
+    expect((await standby.status()).status).toBe('standby');
     await standby.stop();
     await startingStandby;
-    expect((await runner.status()).running).toBe(true);
+    expect(await runner.status()).toMatchObject({ status: 'running', behind: 0, lastError: null });
   });
 
   it('goes live: a new event is projected without a restart', async () => {

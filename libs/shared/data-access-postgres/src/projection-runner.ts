@@ -14,12 +14,22 @@ export interface Projection {
   apply(tx: EntityManager, events: readonly RecordedEvent[]): Promise<void>;
   /** Deletes every row the projection owns (rebuild starts from here). */
   reset(tx: EntityManager): Promise<void>;
+  /** When the usage in this event was accepted at intake, if it carries that: what freshness is measured from. */
+  acceptedAt?(event: RecordedEvent): string | undefined;
 }
 
 export interface ProjectionStatus {
   name: string;
-  running: boolean;
+  /** running: this process applies it; standby: another process holds it; failing: the last batch failed (retrying). */
+  status: 'running' | 'standby' | 'failing' | 'stopped';
   position: string | null;
+  /** Events of interest in the ledger after the checkpoint (counted up to 10,000). */
+  behind: number;
+  /** Wall-clock time of the last committed batch. */
+  lastAppliedAt: string | null;
+  /** For the newest usage of the last batch: accepted at intake → committed here (visible to queries), in ms. */
+  acceptedToVisibleMs: number | null;
+  lastError: string | null;
 }
 
 const checkpointsDdl = (schema: string) =>
@@ -35,6 +45,9 @@ export class ProjectionRunner {
   private lockClient?: Client;
   private stopped = false;
   private starting?: Promise<void>;
+  private lastAppliedAt: Date | null = null;
+  private acceptedToVisibleMs: number | null = null;
+  private lastError: string | null = null;
 
   constructor(
     private readonly projection: Projection,
@@ -91,7 +104,10 @@ export class ProjectionRunner {
       eventTypes: this.projection.eventTypes,
       maxCount: this.options.batchSize ?? 1_000,
       handle: (events) => this.applyBatch(events),
-      onError: this.options.onError,
+      onError: (error) => {
+        this.lastError = String((error as Error)?.message ?? error);
+        this.options.onError?.(error);
+      },
     });
   }
 
@@ -108,6 +124,10 @@ export class ProjectionRunner {
         [this.projection.name, position],
       );
     });
+    this.lastAppliedAt = new Date();
+    this.lastError = null;
+    const accepted = events.map((e) => this.projection.acceptedAt?.(e)).filter((t): t is string => t !== undefined);
+    if (accepted.length > 0) this.acceptedToVisibleMs = this.lastAppliedAt.getTime() - Math.max(...accepted.map((t) => Date.parse(t)));
   }
 
   async checkpoint(): Promise<bigint | undefined> {
@@ -143,7 +163,17 @@ export class ProjectionRunner {
 
   async status(): Promise<ProjectionStatus> {
     const position = await this.checkpoint();
-    return { name: this.projection.name, running: this.subscription !== undefined, position: position?.toString() ?? null };
+    const behind = (await this.store.readAll({ after: position, maxCount: 10_000, eventTypes: this.projection.eventTypes })).length;
+    const status = this.stopped ? 'stopped' : !this.subscription ? 'standby' : this.lastError ? 'failing' : 'running';
+    return {
+      name: this.projection.name,
+      status,
+      position: position?.toString() ?? null,
+      behind,
+      lastAppliedAt: this.lastAppliedAt?.toISOString() ?? null,
+      acceptedToVisibleMs: this.acceptedToVisibleMs,
+      lastError: this.lastError,
+    };
   }
 
   async stop(): Promise<void> {

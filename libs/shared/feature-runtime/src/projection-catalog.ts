@@ -1,4 +1,4 @@
-import { Body, Controller, Get, HttpCode, Injectable, Param, Post } from '@nestjs/common';
+import { Body, Controller, Get, Header, HttpCode, Injectable, Param, Post } from '@nestjs/common';
 import { ProjectionRunner, ProjectionStatus } from '@tally/shared/data-access-postgres';
 import { notFound } from './problem';
 
@@ -37,5 +37,36 @@ export class ProjectionsController {
   async rebuild(@Param('name') name: string, @Body() _body: unknown) {
     await this.catalog.get(name).rebuild();
     return { name, status: 'rebuilding' };
+  }
+}
+
+/**
+ * Freshness and health of the projections as Prometheus metrics (admin token, as a scraper's bearer):
+ * how far behind the ledger each is, and how long the newest usage took from accepted to visible.
+ */
+@Controller('metrics')
+export class MetricsController {
+  constructor(private readonly catalog: ProjectionCatalog) {}
+
+  @Get()
+  @Header('content-type', 'text/plain; version=0.0.4')
+  async metrics(): Promise<string> {
+    const statuses = await this.catalog.statuses();
+    const gauge = (name: string, help: string, value: (s: ProjectionStatus) => number | null) => [
+      `# HELP ${name} ${help}`,
+      `# TYPE ${name} gauge`,
+      ...statuses.flatMap((s) => {
+        const v = value(s);
+        return v === null ? [] : [`${name}{projection="${s.name}"} ${v}`];
+      }),
+    ];
+    return [
+      ...gauge('tally_projection_up', '1 when this process applies the projection and its last batch succeeded.', (s) => (s.status === 'running' ? 1 : 0)),
+      ...gauge('tally_projection_behind_events', 'Ledger events of interest not yet applied (counted up to 10000).', (s) => s.behind),
+      ...gauge('tally_projection_accepted_to_visible_seconds', 'For the newest usage of the last batch: accepted at intake to visible in queries.', (s) =>
+        s.acceptedToVisibleMs === null ? null : s.acceptedToVisibleMs / 1_000,
+      ),
+      '',
+    ].join('\n');
   }
 }

@@ -2,7 +2,7 @@ import { DynamicModule, Global, Module } from '@nestjs/common';
 import { APP_GUARD } from '@nestjs/core';
 import { AdminAuthGuard } from './auth';
 import { HealthController } from './health.controller';
-import { ProjectionCatalog, ProjectionsController } from './projection-catalog';
+import { MetricsController, ProjectionCatalog, ProjectionsController } from './projection-catalog';
 import { TallyRuntime } from './runtime';
 import { RUNTIME, TALLY_APPS } from './tokens';
 
@@ -13,7 +13,7 @@ export class RuntimeModule {
   static forRoot(runtime: TallyRuntime, apps: readonly string[]): DynamicModule {
     return {
       module: RuntimeModule,
-      controllers: [HealthController, ProjectionsController],
+      controllers: [HealthController, ProjectionsController, MetricsController],
       providers: [
         { provide: RUNTIME, useValue: runtime },
         { provide: TALLY_APPS, useValue: apps },
