@@ -37,7 +37,7 @@ describe('meter queries on real Postgres', () => {
   let position = 0;
   const record = (time: string, data: Record<string, unknown>, accountId: string | null = 'acme', subject = 'inst-1', eventType = 'fn.invocation') => {
     const usageId = randomUUID();
-    return rollups.add(db, [{ usageId, tenant: 't1', accountId, subject, eventType, time, position: String(++position), data }]).then(() => usageId);
+    return rollups.add(db, [{ usageId, tenant: 't1', accountId, subject, eventType, time, position: String(++position), data, attributes: { app: subject === 'inst-2' ? 'forge-b' : 'forge-a' } }]).then(() => usageId);
   };
   const values = async (m: Meter, q: Partial<MeterQuery>) => (await meters.query(db, 't1', m, query(q))).map((v) => [v.windowStart, v.groupBy.region ?? v.subject ?? '', v.value]);
 

@@ -9,6 +9,8 @@ export interface MeterValue {
   windowEnd: string;
   subject: string | null;
   groupBy: Record<string, string | null>;
+  /** Values of the attribute groups asked for. */
+  attributes?: Record<string, string | null>;
 }
 
 /** Decimal text, as intake keeps numbers; anything else is not a value (never read as 0). */
@@ -59,7 +61,10 @@ export class MeterQueryTables {
       params.push(value);
       return `$${params.length}`;
     };
-    const groups = q.groupBy.map((key) => (key === 'subject' ? { key, sql: 'f.subject' } : { key, sql: `f.data #>> ${param(pathArray(meter.groupBy[key]))}::text[]` }));
+    const groups = [
+      ...q.groupBy.map((key) => (key === 'subject' ? { key, kind: 'subject', sql: 'f.subject' } : { key, kind: 'data', sql: `f.data #>> ${param(pathArray(meter.groupBy[key]))}::text[]` })),
+      ...(q.attributeGroups ?? []).map((key) => ({ key, kind: 'attribute', sql: `f.attributes ->> ${param(key)}` })),
+    ];
     const filters = [
       q.accountId ? `f.account_id = ${param(q.accountId)}` : '',
       q.subjects.length > 0 ? `f.subject = any(${param(q.subjects)}::text[])` : '',
@@ -68,9 +73,10 @@ export class MeterQueryTables {
     const unit = q.windowSize?.toLowerCase();
     // The window in local time of the zone, turned back into instants: a local day across a DST change is 23 or 25 hours.
     const local = unit ? `date_trunc('${unit}', f.time at time zone $6)` : 'null::timestamp';
+    // trim_scale: one canonical text per value (3, not 3.00), whatever the scale of the inputs.
     const rows: Record<string, unknown>[] = await tx.query(
       `select ${local} at time zone $6 as window_start, (${local} + interval '1 ${unit ?? 'day'}') at time zone $6 as window_end,
-              ${groups.map((g, i) => `${g.sql} as g${i}`).join(', ')}${groups.length > 0 ? ',' : ''} ${aggregate(meter)}::text as value
+              ${groups.map((g, i) => `${g.sql} as g${i}`).join(', ')}${groups.length > 0 ? ',' : ''} trim_scale(${aggregate(meter)})::text as value
          from "${this.schema}".usage_facts f
         where f.tenant = $1 and f.event_type = $2 and not f.voided and f.account_id is not null and $3::text[] is not null
           and f.time >= $4 and f.time < $5 ${filters.map((f) => `and ${f}`).join(' ')}
@@ -85,7 +91,8 @@ export class MeterQueryTables {
         windowStart: unit ? (r.window_start as Date).toISOString() : q.from.toISOString(),
         windowEnd: unit ? (r.window_end as Date).toISOString() : q.to.toISOString(),
         subject: q.groupBy.includes('subject') ? (r[`g${q.groupBy.indexOf('subject')}`] as string) : null,
-        groupBy: Object.fromEntries(groups.filter((g) => g.key !== 'subject').map((g) => [g.key, (r[`g${groups.indexOf(g)}`] as string | null) ?? null])),
+        groupBy: Object.fromEntries(groups.filter((g) => g.kind === 'data').map((g) => [g.key, (r[`g${groups.indexOf(g)}`] as string | null) ?? null])),
+        ...(q.attributeGroups ? { attributes: Object.fromEntries(groups.filter((g) => g.kind === 'attribute').map((g) => [g.key, (r[`g${groups.indexOf(g)}`] as string | null) ?? null])) } : {}),
       }));
   }
 }

@@ -94,4 +94,21 @@ export class UsageFactData1764500000001 implements MigrationInterface {
   }
 }
 
-export const rollupMigrations = [CreateRollups1764100000001, UsageVoids1764300000001, UsageMoves1764400000001, CreateMeters1764500000000, UsageFactData1764500000001];
+/** Account usage by billing period: accounts' time zones, and each fact's subject attributes (app, environment, …). */
+export class AccountPeriods1764600000000 implements MigrationInterface {
+  name = 'AccountPeriods1764600000000';
+
+  async up(queryRunner: QueryRunner): Promise<void> {
+    const s = schemaOf(queryRunner);
+    await queryRunner.query(`
+      alter table "${s}".usage_facts add column attributes jsonb not null default '{}'::jsonb;
+      create table "${s}".accounts (tenant text not null, account_id text not null, timezone text not null, currency text not null, primary key (tenant, account_id));`);
+  }
+
+  async down(queryRunner: QueryRunner): Promise<void> {
+    const s = schemaOf(queryRunner);
+    await queryRunner.query(`drop table "${s}".accounts; alter table "${s}".usage_facts drop column attributes`);
+  }
+}
+
+export const rollupMigrations = [CreateRollups1764100000001, UsageVoids1764300000001, UsageMoves1764400000001, CreateMeters1764500000000, UsageFactData1764500000001, AccountPeriods1764600000000];

@@ -15,6 +15,8 @@ export interface UsageFact {
   /** Ledger position of the event that recorded it. */
   position: string;
   data: Record<string, unknown>;
+  /** The subject's attributes where the usage is attributed (app, environment, …). */
+  attributes: Record<string, string>;
 }
 
 export interface UsageWindow {
@@ -39,9 +41,9 @@ export class RollupTables {
     // One JSON document per batch (jsonb_to_recordset), as the ledger append does.
     await tx.query(
       `with fresh as (
-         insert into "${s}".usage_facts (usage_id, tenant, account_id, subject, event_type, time, last_position, data)
-         select usage_id, tenant, account_id, subject, event_type, time, position, data
-           from jsonb_to_recordset($1::jsonb) as f(usage_id uuid, tenant text, account_id text, subject text, event_type text, time timestamptz, position bigint, data jsonb)
+         insert into "${s}".usage_facts (usage_id, tenant, account_id, subject, event_type, time, last_position, data, attributes)
+         select usage_id, tenant, account_id, subject, event_type, time, position, data, attributes
+           from jsonb_to_recordset($1::jsonb) as f(usage_id uuid, tenant text, account_id text, subject text, event_type text, time timestamptz, position bigint, data jsonb, attributes jsonb)
           where not exists (select 1 from "${s}".voided_usage v where v.usage_id = f.usage_id)
          on conflict (usage_id) do nothing
          returning tenant, account_id, event_type, date_trunc('minute', time, 'UTC') as minute)
@@ -50,7 +52,17 @@ export class RollupTables {
        on conflict (tenant, account_id, minute, event_type) do update set events = usage_minute.events + excluded.events`,
       [
         JSON.stringify(
-          facts.map((f) => ({ usage_id: f.usageId, tenant: f.tenant, account_id: f.accountId, subject: f.subject, event_type: f.eventType, time: f.time, position: f.position, data: f.data })),
+          facts.map((f) => ({
+            usage_id: f.usageId,
+            tenant: f.tenant,
+            account_id: f.accountId,
+            subject: f.subject,
+            event_type: f.eventType,
+            time: f.time,
+            position: f.position,
+            data: f.data,
+            attributes: f.attributes,
+          })),
         ),
       ],
     );
@@ -60,15 +72,15 @@ export class RollupTables {
    * Moves one usage event to another account (or out, to parked: null). Guarded by the ledger position
    * of the change: a change older than the fact's last one — a replayed batch — does nothing.
    */
-  async move(tx: Queryable, usageId: string, accountId: string | null, position: string): Promise<void> {
+  async move(tx: Queryable, usageId: string, accountId: string | null, attributes: Record<string, string>, position: string): Promise<void> {
     const s = this.schema;
     const moved = returnedRows<{ tenant: string; old_account: string | null; event_type: string; minute: Date }>(
       await tx.query(
-      `update "${s}".usage_facts f set account_id = $2, last_position = $3
+      `update "${s}".usage_facts f set account_id = $2, last_position = $3, attributes = $4
          from (select usage_id, account_id as old_account from "${s}".usage_facts where usage_id = $1 for update) old
         where f.usage_id = old.usage_id and f.last_position < $3 and not f.voided
         returning f.tenant, old.old_account, f.event_type, date_trunc('minute', f.time, 'UTC') as minute`,
-        [usageId, accountId, position],
+        [usageId, accountId, position, JSON.stringify(attributes)],
       ),
     );
     for (const m of moved) {
@@ -127,8 +139,26 @@ export class RollupTables {
     }));
   }
 
+  async upsertAccount(tx: Queryable, tenant: string, accountId: string, timezone: string, currency: string): Promise<void> {
+    await tx.query(`insert into "${this.schema}".accounts (tenant, account_id, timezone, currency) values ($1, $2, $3, $4) on conflict do nothing`, [tenant, accountId, timezone, currency]);
+  }
+
+  async account(tx: Queryable, tenant: string, accountId: string): Promise<{ timezone: string; currency: string } | undefined> {
+    const rows: { timezone: string; currency: string }[] = await tx.query(`select timezone, currency from "${this.schema}".accounts where tenant = $1 and account_id = $2`, [tenant, accountId]);
+    return rows[0];
+  }
+
+  /** [start, end) of a calendar month in a time zone, as instants. */
+  async periodBounds(tx: Queryable, period: string, timeZone: string): Promise<{ from: Date; to: Date }> {
+    const rows: { from: Date; to: Date }[] = await tx.query(
+      `select (($1 || '-01')::timestamp at time zone $2) as "from", ((($1 || '-01')::timestamp + interval '1 month') at time zone $2) as "to"`,
+      [period, timeZone],
+    );
+    return rows[0];
+  }
+
   async reset(tx: Queryable): Promise<void> {
-    await tx.query(`truncate "${this.schema}".usage_facts, "${this.schema}".usage_minute, "${this.schema}".voided_usage`);
+    await tx.query(`truncate "${this.schema}".usage_facts, "${this.schema}".usage_minute, "${this.schema}".voided_usage, "${this.schema}".accounts`);
   }
 }
 

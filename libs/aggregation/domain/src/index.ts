@@ -3,3 +3,4 @@ export * from './json-path';
 export * from './meter';
 export * from './meter.decider';
 export * from './meter-query';
+export * from './billing-period';

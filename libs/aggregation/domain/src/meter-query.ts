@@ -17,6 +17,8 @@ export interface MeterQuery {
   groupBy: string[];
   /** Only usage whose group-by value equals this. */
   filterGroupBy: Record<string, string>;
+  /** Subject attributes (app, environment, …) to split values by, as recorded by attribution. */
+  attributeGroups?: string[];
 }
 
 import type { QueryError } from './usage-query';

@@ -3,6 +3,7 @@ import { DataSource } from 'typeorm';
 import { MeterQueryTables, MeterTables, rollupMigrations, RollupTables } from '@tally/aggregation/data-access-rollups';
 import { ProjectionRunner } from '@tally/shared/data-access-postgres';
 import { appDataSourceProvider, ProjectionCatalog, projectionRunnerProvider, RUNTIME, TallyRuntime } from '@tally/shared/feature-runtime';
+import { AccountUsageController } from './account-usage.controller';
 import { meterCatalogProjection } from './meter-catalog.projection';
 import { MetersController } from './meters.controller';
 import { MetersService } from './meters.service';
@@ -39,7 +40,7 @@ export class AggregationModule {
   static register(): DynamicModule {
     return {
       module: AggregationModule,
-      controllers: [UsageController, MetersController],
+      controllers: [UsageController, MetersController, AccountUsageController],
       providers: [
         appDataSourceProvider(AGGREGATION_DB, 'aggregation', rollupMigrations),
         { provide: ROLLUP_TABLES, inject: [RUNTIME], useFactory: (runtime: TallyRuntime) => new RollupTables(runtime.schemaFor('aggregation')) },

@@ -1,4 +1,5 @@
 import { RollupTables, UsageFact } from '@tally/aggregation/data-access-rollups';
+import { AccountOpenedV1, accountOpenedType } from '@tally/contracts/accounts';
 import {
   UsageAmendedV1,
   usageAmendedType,
@@ -24,6 +25,7 @@ export const usageFactOf = (event: RecordedEvent): UsageFact => {
     time: u.time,
     position: event.globalPosition.toString(),
     data: u.data,
+    attributes: u.attribution.status === 'attributed' ? u.attribution.attributes : {},
   };
 };
 
@@ -34,7 +36,7 @@ export const usageFactOf = (event: RecordedEvent): UsageFact => {
  */
 export const usageRollupProjection = (tables: RollupTables): Projection => ({
   name: 'usage_rollup',
-  eventTypes: [usageRecordedType, usageReattributedType, usageVoidedType, usageAmendedType],
+  eventTypes: [usageRecordedType, usageReattributedType, usageVoidedType, usageAmendedType, accountOpenedType],
   apply: async (tx, events) => {
     let pending: UsageFact[] = [];
     const flush = async () => {
@@ -49,13 +51,18 @@ export const usageRollupProjection = (tables: RollupTables): Projection => ({
         case usageReattributedType: {
           await flush();
           const { usageId, next } = event.data as unknown as UsageReattributedV1;
-          await tables.move(tx, usageId, next.status === 'attributed' ? next.accountId : null, event.globalPosition.toString());
+          await tables.move(tx, usageId, next.status === 'attributed' ? next.accountId : null, next.status === 'attributed' ? next.attributes : {}, event.globalPosition.toString());
           break;
         }
         case usageVoidedType:
           await flush();
           await tables.void(tx, [(event.data as unknown as UsageVoidedV1).usageId]);
           break;
+        case accountOpenedType: {
+          const a = event.data as unknown as AccountOpenedV1;
+          await tables.upsertAccount(tx, a.tenant, a.accountId, a.timezone, a.currency);
+          break;
+        }
         case usageAmendedType: {
           await flush();
           const { usageId, data } = event.data as unknown as UsageAmendedV1;

@@ -5,9 +5,12 @@
  *   `subscription-{tenant}_{id}` SubscriptionIdClaimed: which account a subscription id belongs to;
  *   `subject-{tenant}_{key}`     SubjectAssigned / SubjectAssignmentCorrected: who owned the subject when.
  */
+import type { AccountOpenedV1 } from '@tally/contracts/accounts';
+
+/** Published as AccountOpenedV1 (contracts/accounts): aggregation and invoicing read it. */
 export interface AccountOpened {
   type: 'AccountOpened';
-  data: { tenant: string; accountId: string; name: string; currency: string; timezone: string; openedAt: string };
+  data: AccountOpenedV1;
 }
 
 export interface SubscriptionStarted {

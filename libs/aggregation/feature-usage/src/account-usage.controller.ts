@@ -1,0 +1,50 @@
+import { Controller, Get, Inject, Param, Query } from '@nestjs/common';
+import { DataSource } from 'typeorm';
+import { isPeriod, periodAt } from '@tally/aggregation/domain';
+import { MeterQueryTables, MeterTables, RollupTables } from '@tally/aggregation/data-access-rollups';
+import { badRequest, notFound, RUNTIME, TallyRuntime } from '@tally/shared/feature-runtime';
+import { AGGREGATION_DB, METER_QUERY_TABLES, METER_TABLES, ROLLUP_TABLES } from './tokens';
+
+/** What the breakdown splits by: the subject attributes Forge-style platforms bill by. */
+const breakdownAttributes = ['app', 'environment'];
+
+@Controller('v1/accounts')
+export class AccountUsageController {
+  constructor(
+    @Inject(RUNTIME) private readonly runtime: TallyRuntime,
+    @Inject(AGGREGATION_DB) private readonly db: DataSource,
+    @Inject(ROLLUP_TABLES) private readonly rollups: RollupTables,
+    @Inject(METER_TABLES) private readonly meters: MeterTables,
+    @Inject(METER_QUERY_TABLES) private readonly queries: MeterQueryTables,
+  ) {}
+
+  /**
+   * GET /v1/accounts/{id}/usage?period=YYYY-MM — every live meter's total for the account's billing
+   * period (a calendar month in the account's time zone; default: the current one), broken down by
+   * the subject attributes app and environment. Exact decimal strings.
+   */
+  @Get(':id/usage')
+  async usage(@Param('id') accountId: string, @Query('period') requested?: string) {
+    const tenant = this.runtime.tenant;
+    const account = await this.rollups.account(this.db, tenant, accountId);
+    if (!account) throw notFound(`no account ${accountId} (accounts appear here moments after they are opened)`);
+    if (requested !== undefined && !isPeriod(requested)) throw badRequest('period must be a month, YYYY-MM', [{ field: 'period', message: 'expected YYYY-MM' }]);
+    const period = requested ?? periodAt(this.runtime.clock(), account.timezone);
+    const { from, to } = await this.rollups.periodBounds(this.db, period, account.timezone);
+    const base = { from, to, windowTimeZone: account.timezone, accountId, subjects: [], groupBy: [], filterGroupBy: {} };
+    const meters = await Promise.all(
+      (await this.meters.active(this.db, tenant)).map(async (meter) => {
+        const [total] = await this.queries.query(this.db, tenant, meter, base);
+        const breakdown = await this.queries.query(this.db, tenant, meter, { ...base, attributeGroups: breakdownAttributes });
+        return {
+          slug: meter.slug,
+          name: meter.name,
+          aggregation: meter.aggregation,
+          total: total?.value ?? null,
+          breakdown: breakdown.map((b) => ({ ...b.attributes, value: b.value })),
+        };
+      }),
+    );
+    return { accountId, period, timezone: account.timezone, from: from.toISOString(), to: to.toISOString(), meters };
+  }
+}
