@@ -69,6 +69,7 @@ export class MeterQueryTables {
       q.accountId ? `f.account_id = ${param(q.accountId)}` : '',
       q.subjects.length > 0 ? `f.subject = any(${param(q.subjects)}::text[])` : '',
       ...Object.entries(q.filterGroupBy).map(([key, value]) => `(f.data #>> ${param(pathArray(meter.groupBy[key]))}::text[]) = ${param(value)}`),
+      ...Object.entries(q.filterAttributes ?? {}).map(([key, value]) => `(f.attributes ->> ${param(key)}) = ${param(value)}`),
     ].filter(Boolean);
     const unit = q.windowSize?.toLowerCase();
     // The window in local time of the zone, turned back into instants: a local day across a DST change is 23 or 25 hours.

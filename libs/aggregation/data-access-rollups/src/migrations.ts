@@ -111,4 +111,31 @@ export class AccountPeriods1764600000000 implements MigrationInterface {
   }
 }
 
-export const rollupMigrations = [CreateRollups1764100000001, UsageVoids1764300000001, UsageMoves1764400000001, CreateMeters1764500000000, UsageFactData1764500000001, AccountPeriods1764600000000];
+/** Budgets, and the thresholds already crossed per period (each alert fires once, ever). */
+export class CreateBudgets1764600000001 implements MigrationInterface {
+  name = 'CreateBudgets1764600000001';
+
+  async up(queryRunner: QueryRunner): Promise<void> {
+    const s = schemaOf(queryRunner);
+    await queryRunner.query(`
+      create table "${s}".budgets (tenant text not null, budget_id text not null, account_id text not null, definition jsonb not null,
+        removed boolean not null default false, last_position bigint not null, primary key (tenant, budget_id));
+      create table "${s}".budget_crossings (tenant text not null, budget_id text not null, period text not null, threshold integer not null,
+        primary key (tenant, budget_id, period, threshold));`);
+  }
+
+  async down(queryRunner: QueryRunner): Promise<void> {
+    const s = schemaOf(queryRunner);
+    await queryRunner.query(`drop table "${s}".budget_crossings, "${s}".budgets`);
+  }
+}
+
+export const rollupMigrations = [
+  CreateRollups1764100000001,
+  UsageVoids1764300000001,
+  UsageMoves1764400000001,
+  CreateMeters1764500000000,
+  UsageFactData1764500000001,
+  AccountPeriods1764600000000,
+  CreateBudgets1764600000001,
+];

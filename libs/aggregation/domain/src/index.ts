@@ -4,3 +4,4 @@ export * from './meter';
 export * from './meter.decider';
 export * from './meter-query';
 export * from './billing-period';
+export * from './budget';

@@ -19,6 +19,8 @@ export interface MeterQuery {
   filterGroupBy: Record<string, string>;
   /** Subject attributes (app, environment, …) to split values by, as recorded by attribution. */
   attributeGroups?: string[];
+  /** Only usage whose subject attribute equals this (e.g. one app's budget). */
+  filterAttributes?: Record<string, string>;
 }
 
 import type { QueryError } from './usage-query';

@@ -1,13 +1,18 @@
 import { DynamicModule, Inject, Injectable, Module, OnApplicationBootstrap, OnApplicationShutdown } from '@nestjs/common';
 import { DataSource } from 'typeorm';
-import { MeterQueryTables, MeterTables, rollupMigrations, RollupTables } from '@tally/aggregation/data-access-rollups';
+import { BudgetTables, MeterQueryTables, MeterTables, rollupMigrations, RollupTables } from '@tally/aggregation/data-access-rollups';
+import { aggregationStream } from '@tally/contracts/meters';
+import { Consumer } from '@tally/shared/data-access-messaging';
 import { ProjectionRunner } from '@tally/shared/data-access-postgres';
 import { appDataSourceProvider, ProjectionCatalog, projectionRunnerProvider, RUNTIME, TallyRuntime } from '@tally/shared/feature-runtime';
 import { AccountUsageController } from './account-usage.controller';
+import { budgetAlertRelay, startBudgetWebhooks } from './budget-alerts';
+import { BudgetsController } from './budgets.controller';
+import { BudgetsService } from './budgets.service';
 import { meterCatalogProjection } from './meter-catalog.projection';
 import { MetersController } from './meters.controller';
 import { MetersService } from './meters.service';
-import { AGGREGATION_DB, METER_CATALOG_RUNNER, METER_QUERY_TABLES, METER_TABLES, ROLLUP_RUNNER, ROLLUP_TABLES } from './tokens';
+import { AGGREGATION_DB, BUDGET_RELAY_RUNNER, BUDGET_TABLES, METER_CATALOG_RUNNER, METER_QUERY_TABLES, METER_TABLES, ROLLUP_RUNNER, ROLLUP_TABLES } from './tokens';
 import { UsageController } from './usage.controller';
 import { usageRollupProjection } from './usage-rollup.projection';
 
@@ -16,20 +21,30 @@ class AggregationLifecycle implements OnApplicationBootstrap, OnApplicationShutd
   constructor(
     @Inject(ROLLUP_RUNNER) private readonly runner: ProjectionRunner,
     @Inject(METER_CATALOG_RUNNER) private readonly meterCatalog: ProjectionRunner,
+    @Inject(BUDGET_RELAY_RUNNER) private readonly alertRelay: ProjectionRunner,
+    @Inject(RUNTIME) private readonly runtime: TallyRuntime,
     @Inject(AGGREGATION_DB) private readonly db: DataSource,
     private readonly catalog: ProjectionCatalog,
   ) {}
 
-  onApplicationBootstrap(): void {
+  private webhooks?: Consumer;
+
+  async onApplicationBootstrap(): Promise<void> {
     this.catalog.register('usage_rollup', this.runner);
     this.catalog.register('aggregation_meters', this.meterCatalog);
+    this.catalog.register('budget_alert_relay', this.alertRelay);
+    await this.runtime.bus.ensureStream(aggregationStream);
+    this.webhooks = await startBudgetWebhooks(this.runtime);
     void this.runner.start();
     void this.meterCatalog.start();
+    void this.alertRelay.start();
   }
 
   async onApplicationShutdown(): Promise<void> {
+    await this.webhooks?.stop();
     await this.runner.stop();
     await this.meterCatalog.stop();
+    await this.alertRelay.stop();
     await this.db.destroy();
   }
 }
@@ -40,11 +55,16 @@ export class AggregationModule {
   static register(): DynamicModule {
     return {
       module: AggregationModule,
-      controllers: [UsageController, MetersController, AccountUsageController],
+      controllers: [UsageController, MetersController, AccountUsageController, BudgetsController],
       providers: [
         appDataSourceProvider(AGGREGATION_DB, 'aggregation', rollupMigrations),
         { provide: ROLLUP_TABLES, inject: [RUNTIME], useFactory: (runtime: TallyRuntime) => new RollupTables(runtime.schemaFor('aggregation')) },
-        projectionRunnerProvider(ROLLUP_RUNNER, 'aggregation', AGGREGATION_DB, [ROLLUP_TABLES], (_runtime, tables: RollupTables) => usageRollupProjection(tables)),
+        { provide: BUDGET_TABLES, inject: [RUNTIME], useFactory: (runtime: TallyRuntime) => new BudgetTables(runtime.schemaFor('aggregation')) },
+        projectionRunnerProvider(ROLLUP_RUNNER, 'aggregation', AGGREGATION_DB, [ROLLUP_TABLES, BUDGET_TABLES, METER_QUERY_TABLES], (runtime, tables: RollupTables, budgets: BudgetTables, queries: MeterQueryTables) =>
+          usageRollupProjection(tables, { budgets, queries, store: runtime.eventStore }),
+        ),
+        projectionRunnerProvider(BUDGET_RELAY_RUNNER, 'aggregation', AGGREGATION_DB, [], (runtime) => budgetAlertRelay(runtime)),
+        BudgetsService,
         { provide: METER_TABLES, inject: [RUNTIME], useFactory: (runtime: TallyRuntime) => new MeterTables(runtime.schemaFor('aggregation')) },
         projectionRunnerProvider(METER_CATALOG_RUNNER, 'aggregation', AGGREGATION_DB, [METER_TABLES], (_runtime, tables: MeterTables) => meterCatalogProjection(tables)),
         { provide: METER_QUERY_TABLES, inject: [RUNTIME], useFactory: (runtime: TallyRuntime) => new MeterQueryTables(runtime.schemaFor('aggregation')) },

@@ -1,1 +1,2 @@
 export * from './meter.v1';
+export * from './budget-alert.v1';

@@ -52,6 +52,8 @@ const domainStatus: Record<string, number> = {
   unknown_subscription: 404,
   unknown_subject: 404,
   meter_exists: 409,
+  unknown_meter_reference: 422,
+  unknown_budget: 404,
   unknown_meter: 404,
 };
 

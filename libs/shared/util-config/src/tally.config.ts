@@ -43,6 +43,8 @@ export const tallySchema = {
     default: '30000',
     parse: positiveInteger,
   },
+  TALLY_BUDGET_WEBHOOK_URL: { description: 'Where budget alerts (BudgetThresholdCrossed) are POSTed, signed with TALLY_BUDGET_WEBHOOK_SECRET; unset: alerts go to NATS and the ledger only.', parse: url('http', 'https') },
+  TALLY_BUDGET_WEBHOOK_SECRET: { description: 'HMAC-SHA256 key of the Tally-Signature header on budget webhooks (at least 24 characters).', sensitive: true, parse: secret },
   TALLY_LATENESS_HORIZON_DAYS: { description: 'Events older than this many days are refused.', default: '35', parse: positiveInteger },
 } satisfies Schema;
 

@@ -1,0 +1,83 @@
+import { EntityManager } from 'typeorm';
+import { Budget, evolveMeter, initialMeter, Meter, MeterEvent, periodAt, reachedThresholds } from '@tally/aggregation/domain';
+import { BudgetTables, MeterQueryTables, RollupTables } from '@tally/aggregation/data-access-rollups';
+import { budgetAlertStream, BudgetThresholdCrossedV1, budgetThresholdCrossedType, meterStream } from '@tally/contracts/meters';
+import { EventStore, StreamAppend } from '@tally/shared/data-access-event-store';
+import { deterministicUuid } from '@tally/shared/util-core';
+
+export interface BudgetDeps {
+  rollups: RollupTables;
+  budgets: BudgetTables;
+  queries: MeterQueryTables;
+  store: EventStore;
+}
+
+/** Which (account, billing period) pairs a batch touched, collected while it is applied. */
+export class TouchedPeriods {
+  private readonly touched = new Map<string, { tenant: string; accountId: string; instants: Set<string> }>();
+
+  add(tenant: string, accountId: string | null, instant: string): void {
+    if (!accountId) return;
+    const key = `${tenant}\u0000${accountId}`;
+    const entry = this.touched.get(key) ?? { tenant, accountId, instants: new Set<string>() };
+    entry.instants.add(instant);
+    this.touched.set(key, entry);
+  }
+
+  entries() {
+    return [...this.touched.values()];
+  }
+}
+
+/**
+ * After a batch is applied (same transaction): each budget of a touched account is measured for the
+ * touched periods; thresholds reached for the first time are recorded and alerted as
+ * BudgetThresholdCrossed, with an id from (budget, period, threshold) — so redelivery, replay and
+ * rebuild never alert twice.
+ */
+export const evaluateBudgets = async (tx: EntityManager, deps: BudgetDeps, touched: TouchedPeriods): Promise<void> => {
+  const alerts: StreamAppend[] = [];
+  for (const { tenant, accountId, instants } of touched.entries()) {
+    const budgets = await deps.budgets.ofAccount(tx, tenant, accountId);
+    const account = budgets.length > 0 ? await deps.rollups.account(tx, tenant, accountId) : undefined;
+    if (!account) continue;
+    const periods = new Set([...instants].map((i) => periodAt(new Date(i), account.timezone)));
+    for (const budget of budgets) {
+      const meter = await meterOf(deps.store, tenant, budget.meter);
+      if (!meter) continue;
+      for (const period of periods) {
+        const { from, to } = await deps.rollups.periodBounds(tx, period, account.timezone);
+        const [value] = await deps.queries.query(tx, tenant, meter, {
+          from,
+          to,
+          windowTimeZone: account.timezone,
+          accountId,
+          subjects: [],
+          groupBy: [],
+          filterGroupBy: {},
+          filterAttributes: budget.app ? { app: budget.app } : {},
+        });
+        const usage = value?.value ?? '0';
+        const fresh = await deps.budgets.cross(tx, tenant, budget.budgetId, period, reachedThresholds(budget, usage));
+        for (const threshold of fresh) alerts.push(alert(tenant, budget, period, threshold, usage));
+      }
+    }
+  }
+  if (alerts.length > 0) await deps.store.appendToStreams(alerts);
+};
+
+const alert = (tenant: string, budget: Budget, period: string, threshold: number, usage: string): StreamAppend => {
+  const data: BudgetThresholdCrossedV1 = { tenant, budgetId: budget.budgetId, accountId: budget.accountId, meter: budget.meter, app: budget.app, period, threshold, limit: budget.limit, usage };
+  return {
+    stream: budgetAlertStream(tenant, budget.budgetId),
+    expectedRevision: 'any',
+    events: [{ id: deterministicUuid('tally.budget-threshold-crossed.v1', tenant, budget.budgetId, period, String(threshold)), type: budgetThresholdCrossedType, data: { ...data } }],
+  };
+};
+
+/** The meter as the ledger has it (consistent with the budget that names it, whatever the catalogue's lag). */
+const meterOf = async (store: EventStore, tenant: string, slug: string): Promise<Meter | undefined> => {
+  const events = await store.readStream(meterStream(tenant, slug));
+  const state = events.map((e) => ({ type: e.type, data: e.data }) as unknown as MeterEvent).reduce(evolveMeter, initialMeter());
+  return state.status === 'active' ? state.meter : undefined;
+};

@@ -1,0 +1,34 @@
+import { Body, Controller, Delete, Get, HttpCode, Param, Post } from '@nestjs/common';
+import { validateBudget } from '@tally/aggregation/domain';
+import { badRequest, notFound } from '@tally/shared/feature-runtime';
+import { BudgetsService } from './budgets.service';
+
+/**
+ * Budgets on an account's usage of a meter per billing period, optionally for one app; thresholds in
+ * percent (default 50, 75, 90, 100). Each threshold alerts once per period: ledger, NATS, webhook.
+ */
+@Controller('v1/budgets')
+export class BudgetsController {
+  constructor(private readonly budgets: BudgetsService) {}
+
+  @Post()
+  @HttpCode(201)
+  async set(@Body() body: unknown) {
+    const checked = validateBudget(body);
+    if (!checked.ok) throw badRequest('the budget is invalid', checked.errors);
+    return this.budgets.set(checked.budget);
+  }
+
+  @Get(':id')
+  async get(@Param('id') id: string) {
+    const budget = await this.budgets.get(id);
+    if (!budget) throw notFound(`no budget ${id}`);
+    return budget;
+  }
+
+  @Delete(':id')
+  @HttpCode(204)
+  async remove(@Param('id') id: string): Promise<void> {
+    await this.budgets.remove(id);
+  }
+}
