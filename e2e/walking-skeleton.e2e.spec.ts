@@ -112,7 +112,7 @@ describe('usage end to end: ingestion → JetStream → attribution → ledger �
   it('rebuilds the usage rollup from the ledger (admin endpoint and CLI) with identical results', async () => {
     const before = { acme: await usageOf('acme'), globex: await usageOf('globex') };
     const listed = await http('GET', url('aggregation', '/v1/admin/projections'));
-    expect(listed.body.projections.map((p: { name: string }) => p.name)).toEqual(['usage_rollup', 'aggregation_meters']);
+    expect(listed.body.projections.map((p: { name: string }) => p.name)).toEqual(['usage_rollup', 'aggregation_meters', 'budget_alert_relay']);
     expect((await http('POST', url('aggregation', '/v1/admin/projections/usage_rollup/rebuild'), {})).status).toBe(202);
     // Asynchronously: the aggregation app serving the CLI runs in this very process.
     const cli = await promisify(execFile)(process.execPath, ['tools/run-ts.cjs', 'tools/cli/main.ts', 'projections', 'rebuild', 'usage_rollup', '--url', apps.aggregation.url], {
