@@ -1,0 +1,125 @@
+/**
+ * Aggregation benchmarks, each beside a raw figure measured in the same run:
+ *  1. ledger → rollups: a real aggregation app drains N attributed UsageRecorded from the ledger into
+ *     its facts and minute rollups (beside the raw Postgres multi-row insert rate of the same rows);
+ *  2. usage query: p50/p99 of the OpenMeter-style meter query (a month of hourly windows, one account)
+ *     over a history of H usage facts (generated in SQL).
+ *   npm run bench:aggregation [-- --events 200000 --history 10000000 --queries 200]
+ */
+import { randomUUID } from 'node:crypto';
+import { Client } from 'pg';
+import { AggregationModule } from '@tally/aggregation/feature-usage';
+import { Meter } from '@tally/aggregation/domain';
+import { MeterQueryTables } from '@tally/aggregation/data-access-rollups';
+import { UsageRecordedV1 } from '@tally/contracts/usage';
+import { PostgresEventStore } from '@tally/shared/data-access-event-store';
+import { startTally } from '@tally/shared/feature-runtime';
+import { deleteNatsStreams, dropSchemas, testDatabaseUrl, testNatsUrl, uniqueName } from '@tally/shared/testing';
+
+const arg = (name: string, fallback: number) => {
+  const i = process.argv.indexOf(`--${name}`);
+  return i >= 0 ? Number(process.argv[i + 1]) : fallback;
+};
+const events = arg('events', 200_000);
+const history = arg('history', 10_000_000);
+const queries = arg('queries', 200);
+const namespace = uniqueName('benchagg');
+const env = { DATABASE_URL: testDatabaseUrl(), NATS_URL: testNatsUrl(), TALLY_NAMESPACE: namespace, PORT: '0', TALLY_ADMIN_TOKEN: `bench-admin-${namespace}-0123456789` };
+const percentile = (sorted: number[], p: number) => sorted[Math.min(sorted.length - 1, Math.floor((p / 100) * sorted.length))];
+
+const recorded = (i: number): UsageRecordedV1 => ({
+  tenant: 'default',
+  usageId: randomUUID(),
+  source: '//bench',
+  eventId: `e${i}`,
+  eventType: 'fn.invocation',
+  subject: `inst-${i % 100}`,
+  time: new Date(Date.now() - (i % 86_400) * 1_000).toISOString(),
+  receivedAt: new Date().toISOString(),
+  data: { gbSeconds: `0.${i % 10}25`, region: i % 2 ? 'eu' : 'us' },
+  attribution: { status: 'attributed', accountId: `acct${i % 10}`, subscriptionId: `sub${i % 10}`, planId: 'payg', attributes: { app: `app-${i % 5}`, environment: 'production' } },
+});
+
+const rollupThroughput = async (client: Client) => {
+  // Raw: the same facts as plain multi-row inserts, 1,000 at a time.
+  await client.query(`create table "${namespace}_raw" (usage_id uuid primary key, tenant text, account_id text, subject text, event_type text, time timestamptz, data jsonb, attributes jsonb)`);
+  const rawStarted = performance.now();
+  for (let b = 0; b < 100; b++) {
+    const rows = Array.from({ length: 1_000 }, (_, i) => recorded(b * 1_000 + i));
+    const values = rows.map((_, i) => `($${i * 8 + 1}, $${i * 8 + 2}, $${i * 8 + 3}, $${i * 8 + 4}, $${i * 8 + 5}, $${i * 8 + 6}, $${i * 8 + 7}, $${i * 8 + 8})`).join(',');
+    await client.query(
+      `insert into "${namespace}_raw" values ${values}`,
+      rows.flatMap((r) => [r.usageId, r.tenant, 'acct', r.subject, r.eventType, r.time, JSON.stringify(r.data), JSON.stringify({ app: 'a' })]),
+    );
+  }
+  const raw = 100_000 / ((performance.now() - rawStarted) / 1_000);
+
+  const store = new PostgresEventStore({ connectionString: testDatabaseUrl(), schema: `${namespace}_ledger` });
+  await store.init();
+  for (let b = 0; b < events / 1_000; b++) {
+    const batch = Array.from({ length: 1_000 }, (_, i) => recorded(b * 1_000 + i));
+    await store.appendToStreams([{ stream: `usage-default_acct${b % 10}.2026-11`, events: batch.map((u) => ({ id: u.usageId, type: 'UsageRecorded', data: { ...u } })) }]);
+  }
+  await store.close();
+  const started = performance.now();
+  const app = await startTally({ apps: ['aggregation'], modules: [AggregationModule.register()], required: ['DATABASE_URL'], env, log: () => undefined });
+  const facts = async () => Number((await client.query(`select count(*) from "${namespace}_aggregation".usage_facts`)).rows[0].count);
+  while ((await facts().catch(() => 0)) < events) await new Promise((resolve) => setTimeout(resolve, 200));
+  const seconds = (performance.now() - started) / 1_000;
+  await app.close();
+  return { raw, rate: events / seconds, seconds };
+};
+
+const queryLatency = async (client: Client) => {
+  const schema = `${namespace}_aggregation`;
+  // H facts over 100 accounts and the last 90 days, generated in SQL (the projection's own rows, as it writes them).
+  const generated = performance.now();
+  await client.query(`alter table "${schema}".usage_facts set unlogged`);
+  await client.query(
+    `insert into "${schema}".usage_facts (usage_id, tenant, account_id, subject, event_type, time, last_position, data, attributes)
+     select gen_random_uuid(), 'default', 'hist' || (n % 100), 'inst-' || (n % 1000), 'fn.invocation', now() - (n % 7776000) * interval '1 second', n,
+            jsonb_build_object('gbSeconds', ((n % 1000) / 1000.0)::text, 'region', case when n % 2 = 0 then 'eu' else 'us' end), '{"app": "a"}'::jsonb
+       from generate_series(1, $1::bigint) as n`,
+    [history],
+  );
+  await client.query(`alter table "${schema}".usage_facts set logged`);
+  await client.query(`analyze "${schema}".usage_facts`);
+  const generateSeconds = (performance.now() - generated) / 1_000;
+  const meter: Meter = { slug: 'gb', name: 'gb', description: null, eventType: 'fn.invocation', aggregation: 'SUM', valueProperty: '$.gbSeconds', groupBy: { region: '$.region' } };
+  const tables = new MeterQueryTables(schema);
+  const db = { query: (sql: string, params?: unknown[]) => client.query(sql, params).then((r) => r.rows) } as unknown as Parameters<MeterQueryTables['query']>[0];
+  const to = new Date(Math.floor(Date.now() / 3_600_000) * 3_600_000);
+  const from = new Date(to.getTime() - 30 * 86_400_000);
+  const latencies: number[] = [];
+  let windows = 0;
+  for (let i = 0; i < queries; i++) {
+    const started = performance.now();
+    const result = await tables.query(db, 'default', meter, { from, to, windowSize: 'HOUR', windowTimeZone: 'Europe/Berlin', accountId: `hist${i % 100}`, subjects: [], groupBy: [], filterGroupBy: {} });
+    latencies.push(performance.now() - started);
+    windows = result.length;
+  }
+  latencies.sort((a, b) => a - b);
+  return { generateSeconds, p50: percentile(latencies, 50), p99: percentile(latencies, 99), windows };
+};
+
+const main = async () => {
+  const client = new Client({ connectionString: testDatabaseUrl() });
+  await client.connect();
+  console.log(`aggregation benchmark: ${events.toLocaleString('en')} ledger events → rollups; query over ${history.toLocaleString('en')} facts; namespace ${namespace}`);
+  const rollup = await rollupThroughput(client);
+  console.log(`raw Postgres multi-row insert of the same fact rows: ${Math.round(rollup.raw).toLocaleString('en')} rows/s`);
+  console.log(`ledger → rollups (usage_rollup projection, real aggregation app): ${Math.round(rollup.rate).toLocaleString('en')} events/s (${rollup.seconds.toFixed(1)} s); ratio ${(rollup.rate / rollup.raw).toFixed(2)}`);
+  const query = await queryLatency(client);
+  console.log(`history generated in ${query.generateSeconds.toFixed(0)} s; meter query, one account, 30 days of hourly windows (${query.windows} windows): p50 ${query.p50.toFixed(1)} ms, p99 ${query.p99.toFixed(1)} ms over ${queries} queries`);
+  await client.end();
+  await deleteNatsStreams(namespace);
+  await dropSchemas(namespace);
+};
+
+main().then(
+  () => process.exit(0),
+  (error) => {
+    console.error(error);
+    process.exit(1);
+  },
+);
