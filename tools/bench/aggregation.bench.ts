@@ -14,18 +14,15 @@ import { MeterQueryTables } from '@tally/aggregation/data-access-rollups';
 import { UsageRecordedV1 } from '@tally/contracts/usage';
 import { PostgresEventStore } from '@tally/shared/data-access-event-store';
 import { startTally } from '@tally/shared/feature-runtime';
-import { deleteNatsStreams, dropSchemas, testDatabaseUrl, testNatsUrl, uniqueName } from '@tally/shared/testing';
+import { testDatabaseUrl, testNatsUrl, uniqueName } from '@tally/shared/testing';
+import { numberArg, percentile, runBenchmark } from './bench-support';
 
-const arg = (name: string, fallback: number) => {
-  const i = process.argv.indexOf(`--${name}`);
-  return i >= 0 ? Number(process.argv[i + 1]) : fallback;
-};
-const events = arg('events', 200_000);
-const history = arg('history', 10_000_000);
-const queries = arg('queries', 200);
+
+const events = numberArg('events', 200_000);
+const history = numberArg('history', 10_000_000);
+const queries = numberArg('queries', 200);
 const namespace = uniqueName('benchagg');
 const env = { DATABASE_URL: testDatabaseUrl(), NATS_URL: testNatsUrl(), TALLY_NAMESPACE: namespace, PORT: '0', TALLY_ADMIN_TOKEN: `bench-admin-${namespace}-0123456789` };
-const percentile = (sorted: number[], p: number) => sorted[Math.min(sorted.length - 1, Math.floor((p / 100) * sorted.length))];
 
 const recorded = (i: number): UsageRecordedV1 => ({
   tenant: 'default',
@@ -112,14 +109,6 @@ const main = async () => {
   const query = await queryLatency(client);
   console.log(`history generated in ${query.generateSeconds.toFixed(0)} s; meter query, one account, 30 days of hourly windows (${query.windows} windows): p50 ${query.p50.toFixed(1)} ms, p99 ${query.p99.toFixed(1)} ms over ${queries} queries`);
   await client.end();
-  await deleteNatsStreams(namespace);
-  await dropSchemas(namespace);
 };
 
-main().then(
-  () => process.exit(0),
-  (error) => {
-    console.error(error);
-    process.exit(1);
-  },
-);
+runBenchmark(namespace, main);

@@ -11,13 +11,11 @@ import { AttributionModule } from '@tally/attribution/feature-ledger';
 import { PostgresEventStore } from '@tally/shared/data-access-event-store';
 import { JetStreamBus } from '@tally/shared/data-access-messaging';
 import { startTally } from '@tally/shared/feature-runtime';
-import { deleteNatsStreams, dropSchemas, testDatabaseUrl, testNatsUrl, uniqueName } from '@tally/shared/testing';
+import { testDatabaseUrl, testNatsUrl, uniqueName } from '@tally/shared/testing';
+import { numberArg, runBenchmark } from './bench-support';
 
-const arg = (name: string, fallback: number) => {
-  const i = process.argv.indexOf(`--${name}`);
-  return i >= 0 ? Number(process.argv[i + 1]) : fallback;
-};
-const total = arg('events', 200_000);
+
+const total = numberArg('events', 200_000);
 const perMessage = 1_000;
 const namespace = uniqueName('benchattr');
 const adminToken = `bench-admin-${namespace}-0123456789`;
@@ -111,14 +109,6 @@ const main = async () => {
   console.log(`registry projection (attribution index, re-attribution checks) caught up after ${indexedSeconds.toFixed(1)}s = ${Math.round(total / indexedSeconds).toLocaleString('en')} events/s; ${reattributed} re-attributions`);
   console.log(`ratio of the attribution stage to the raw event-store append rate: ${(rate / raw).toFixed(2)}`);
 
-  await deleteNatsStreams(namespace);
-  await dropSchemas(namespace);
 };
 
-main().then(
-  () => process.exit(0),
-  (error) => {
-    console.error(error);
-    process.exit(1);
-  },
-);
+runBenchmark(namespace, main);

@@ -8,20 +8,17 @@ import { ChildProcess, spawn } from 'node:child_process';
 import { resolve } from 'node:path';
 import { jetstream, jetstreamManager } from '@nats-io/jetstream';
 import { connect } from '@nats-io/transport-node';
-import { deleteNatsStreams, dropSchemas, testDatabaseUrl, testNatsUrl, uniqueName } from '@tally/shared/testing';
+import { testDatabaseUrl, testNatsUrl, uniqueName } from '@tally/shared/testing';
+import { numberArg, percentile, runBenchmark } from './bench-support';
 
-const arg = (name: string, fallback: number) => {
-  const i = process.argv.indexOf(`--${name}`);
-  return i >= 0 ? Number(process.argv[i + 1]) : fallback;
-};
-const seconds = arg('seconds', 20);
-const concurrency = arg('concurrency', 8);
+
+const seconds = numberArg('seconds', 20);
+const concurrency = numberArg('concurrency', 8);
 const batchSize = 1_000;
 const namespace = uniqueName('bench');
 const root = resolve(__dirname, '..', '..');
 const adminToken = `bench-admin-${namespace}-0123456789`;
 
-const percentile = (sorted: number[], p: number) => sorted[Math.min(sorted.length - 1, Math.floor((p / 100) * sorted.length))];
 
 /** Raw limit: async JetStream publishes of small messages from one client, as producers would without Tally. */
 const rawPublishRate = async (): Promise<number> => {
@@ -134,14 +131,6 @@ const main = async () => {
   console.log(`request latency: p50 ${percentile(latencies, 50).toFixed(1)} ms, p99 ${percentile(latencies, 99).toFixed(1)} ms`);
   console.log(`ratio to raw single-message publish rate: ${(rate / raw).toFixed(2)}×`);
 
-  await deleteNatsStreams(namespace);
-  await dropSchemas(namespace);
 };
 
-main().then(
-  () => process.exit(0),
-  (error) => {
-    console.error(error);
-    process.exit(1);
-  },
-);
+runBenchmark(namespace, main);

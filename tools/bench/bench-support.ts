@@ -1,0 +1,25 @@
+import { deleteNatsStreams, dropSchemas } from '@tally/shared/testing';
+
+/** Command-line number `--name N`, or the fallback. */
+export const numberArg = (name: string, fallback: number): number => {
+  const i = process.argv.indexOf(`--${name}`);
+  return i >= 0 ? Number(process.argv[i + 1]) : fallback;
+};
+
+export const percentile = (sorted: readonly number[], p: number): number => sorted[Math.min(sorted.length - 1, Math.floor((p / 100) * sorted.length))];
+
+/** Runs a benchmark, always cleans its namespace (schemas and streams) up, and exits with its outcome. */
+export const runBenchmark = (namespace: string, main: () => Promise<void>): void => {
+  main()
+    .finally(async () => {
+      await deleteNatsStreams(namespace).catch(() => undefined);
+      await dropSchemas(namespace).catch(() => undefined);
+    })
+    .then(
+      () => process.exit(0),
+      (error) => {
+        console.error(error);
+        process.exit(1);
+      },
+    );
+};
