@@ -7,6 +7,7 @@ import { dropSchemas, testDatabaseUrl, uniqueName } from '@tally/shared/testing'
 import { MeterQueryTables } from './meter-query.tables';
 import { rollupMigrations } from './migrations';
 import { RollupTables } from './rollup.tables';
+import { MeterHourTables } from './meter-hours.tables';
 
 const namespace = uniqueName('meterq');
 const schema = `${namespace}_aggregation`;
@@ -33,13 +34,24 @@ const query = (q: Partial<MeterQuery>): MeterQuery => ({
 describe('meter queries on real Postgres', () => {
   let db: DataSource;
   const rollups = new RollupTables(schema);
-  const meters = new MeterQueryTables(schema);
+  const hours = new MeterHourTables(schema);
+  // Both read paths must give the same answers: hourly buckets (used where they can answer) and the facts.
+  const paths: [string, MeterQueryTables][] = [
+    ['hourly buckets where they answer', new MeterQueryTables(schema)],
+    ['the facts only', new MeterQueryTables(schema, { buckets: false })],
+  ];
+  let meters = paths[0][1];
   let position = 0;
   const record = (time: string, data: Record<string, unknown>, accountId: string | null = 'acme', subject = 'inst-1', eventType = 'fn.invocation') => {
     const usageId = randomUUID();
     return rollups.add(db, [{ usageId, tenant: 't1', accountId, subject, eventType, time, position: String(++position), data, attributes: { app: subject === 'inst-2' ? 'forge-b' : 'forge-a' } }]).then(() => usageId);
   };
-  const values = async (m: Meter, q: Partial<MeterQuery>) => (await meters.query(db, 't1', m, query(q))).map((v) => [v.windowStart, v.groupBy.region ?? v.subject ?? '', v.value]);
+  /** The meter is (re)created as the projection would on MeterCreated: its hourly buckets back-filled from the facts. */
+  const created = (m: Meter) => hours.meterCreated(db, 't1', m, BigInt(++position));
+  const values = async (m: Meter, q: Partial<MeterQuery>) => {
+    await created(m);
+    return (await meters.query(db, 't1', m, query(q))).map((v) => [v.windowStart, v.groupBy.region ?? v.subject ?? '', v.value]);
+  };
 
   beforeAll(async () => {
     db = await openAppDataSource({ connectionString: testDatabaseUrl(), schema, migrations: rollupMigrations });
@@ -53,6 +65,11 @@ describe('meter queries on real Postgres', () => {
     await record('2026-11-12T13:00:00Z', { gbSeconds: '5' }, 'globex'); // another account
     await record('2026-11-12T14:00:00Z', { gbSeconds: '7' }, null); // parked: nobody's
     await record('2026-11-12T15:00:00Z', { gbSeconds: '9' }, 'acme', 'inst-1', 'kv.read'); // another event type
+    // A +10:00/+11:00 account: Sydney enters summer time on 4 Oct 2026 at 02:00.
+    await record('2026-10-03T13:30:00Z', { gbSeconds: '1', region: 'au' }, 'sydney'); // 3 Oct 23:30 +10:00
+    await record('2026-10-03T14:30:00Z', { gbSeconds: '2', region: 'au' }, 'sydney'); // 4 Oct 00:30 +10:00
+    await record('2026-10-04T12:30:00Z', { gbSeconds: '4', region: 'au' }, 'sydney'); // 4 Oct 23:30 +11:00
+    await record('2026-10-04T13:30:00Z', { gbSeconds: '8', region: 'au' }, 'sydney'); // 5 Oct 00:30 +11:00
     const voided = await record('2026-11-13T12:00:00Z', { gbSeconds: '100', region: 'eu' });
     await rollups.void(db, [voided]);
     const amended = await record('2026-11-14T12:00:00Z', { gbSeconds: '1000', region: 'eu' });
@@ -63,70 +80,74 @@ describe('meter queries on real Postgres', () => {
     await dropSchemas(namespace);
   });
 
-  it.each<[MeterAggregation, string]>([
-    // 0.1 + 0.2 + 0.3 + 12345678901234567890.000000001 + 0.4 (amended from 1000; 'lots', missing, voided, other account/type/parked excluded)
-    ['SUM', '12345678901234567891.000000001'],
-    // every acme fn.invocation event that is not voided: 7 (the two without a number count as events)
-    ['COUNT', '7'],
-    ['MIN', '0.1'],
-    ['MAX', '12345678901234567890.000000001'],
-    // the five numbers / 5 = 2469135780246913578.2000000002
-    ['AVG', '2469135780246913578.2000000002'],
-    // the latest event with a value: 0.4 on 14 Nov (the two later-in-time value-less ones do not count)
-    ['LATEST', '0.4'],
-    // distinct readings among the 7 events, including 'lots' as an identity: 0.1, 0.2, 0.3, 1234…, lots, 0.4 = 6 (missing ones are not counted)
-    ['UNIQUE_COUNT', '6'],
-  ])('%s over the whole range is %s', async (aggregation, expected) => expect((await values(meter(aggregation), {}))[0][2]).toBe(expected));
+  describe.each(paths)('read from %s', (_name, path) => {
+    beforeAll(() => {
+      meters = path;
+    });
 
-  it('cuts DAY windows in the account time zone across the DST change (a 25-hour day)', async () =>
-    expect(await values(meter('SUM'), { windowSize: 'DAY', windowTimeZone: 'Europe/Berlin', to: new Date('2026-10-27T00:00:00Z') })).toEqual([
-      // 25 Oct Berlin runs from 24 Oct 22:00Z to 25 Oct 23:00Z: 25 hours, holding 0.1 and 0.2
-      ['2026-10-24T22:00:00.000Z', '', '0.3'],
-      ['2026-10-25T23:00:00.000Z', '', '0.3'],
-    ]));
+    it.each<[MeterAggregation, string]>([
+      // 0.1 + 0.2 + 0.3 + 12345678901234567890.000000001 + 0.4 (amended from 1000; 'lots', missing, voided, other account/type/parked excluded)
+      ['SUM', '12345678901234567891.000000001'],
+      // every acme fn.invocation event that is not voided: 7 (the two without a number count as events)
+      ['COUNT', '7'],
+      ['MIN', '0.1'],
+      ['MAX', '12345678901234567890.000000001'],
+      // the five numbers / 5 = 2469135780246913578.2000000002
+      ['AVG', '2469135780246913578.2000000002'],
+      // the latest event with a value: 0.4 on 14 Nov (the two later-in-time value-less ones do not count)
+      ['LATEST', '0.4'],
+      // distinct readings among the 7 events, including 'lots' as an identity: 0.1, 0.2, 0.3, 1234…, lots, 0.4 = 6 (missing ones are not counted)
+      ['UNIQUE_COUNT', '6'],
+    ])('%s over the whole range is %s', async (aggregation, expected) => expect((await values(meter(aggregation), {}))[0][2]).toBe(expected));
 
-  it('gives windows their true end across DST', async () => {
-    const [first] = await meters.query(db, 't1', meter('SUM'), query({ windowSize: 'DAY', windowTimeZone: 'Europe/Berlin', to: new Date('2026-10-26T00:00:00Z') }));
-    expect([first.windowStart, first.windowEnd]).toEqual(['2026-10-24T22:00:00.000Z', '2026-10-25T23:00:00.000Z']);
+    it('cuts DAY windows in the account time zone across the DST change (a 25-hour day)', async () =>
+      expect(await values(meter('SUM'), { windowSize: 'DAY', windowTimeZone: 'Europe/Berlin', to: new Date('2026-10-27T00:00:00Z') })).toEqual([
+        // 25 Oct Berlin runs from 24 Oct 22:00Z to 25 Oct 23:00Z: 25 hours, holding 0.1 and 0.2
+        ['2026-10-24T22:00:00.000Z', '', '0.3'],
+        ['2026-10-25T23:00:00.000Z', '', '0.3'],
+      ]));
+
+    it('gives windows their true end across DST', async () => {
+      await created(meter('SUM'));
+      const [first] = await meters.query(db, 't1', meter('SUM'), query({ windowSize: 'DAY', windowTimeZone: 'Europe/Berlin', to: new Date('2026-10-26T00:00:00Z') }));
+      expect([first.windowStart, first.windowEnd]).toEqual(['2026-10-24T22:00:00.000Z', '2026-10-25T23:00:00.000Z']);
+    });
+
+    it('cuts windows for a +10:00/+11:00 account (Sydney enters summer time on 4 Oct 2026: a 23-hour day)', async () => {
+      await created(meter('SUM'));
+      const windows = await meters.query(db, 't1', meter('SUM'), query({ accountId: 'sydney', windowSize: 'DAY', windowTimeZone: 'Australia/Sydney' }));
+      expect(windows.map((w) => [w.windowStart, w.windowEnd, w.value])).toEqual([
+        ['2026-10-02T14:00:00.000Z', '2026-10-03T14:00:00.000Z', '1'],
+        // 4 Oct: 00:00 +10:00 to 00:00 +11:00 = 23 hours, holding 2 and 4
+        ['2026-10-03T14:00:00.000Z', '2026-10-04T13:00:00.000Z', '6'],
+        ['2026-10-04T13:00:00.000Z', '2026-10-05T13:00:00.000Z', '8'],
+      ]);
+    });
+
+    it('windows by MONTH in the zone, and by HOUR', async () => {
+      expect(await values(meter('COUNT'), { windowSize: 'MONTH', windowTimeZone: 'Europe/Berlin' })).toEqual([
+        // October in Berlin runs from 30 Sep 22:00Z to 31 Oct 23:00Z: the three late-October events (the last is 26 Oct 00:30 local)
+        ['2026-09-30T22:00:00.000Z', '', '3'],
+        // November: 10, 11, 12 and 14 Nov (the voided 13 Nov one is out)
+        ['2026-10-31T23:00:00.000Z', '', '4'],
+      ]);
+      expect((await values(meter('SUM'), { windowSize: 'HOUR', from: new Date('2026-11-10T00:00:00Z'), to: new Date('2026-11-11T00:00:00Z') })).map((v) => v[0])).toEqual(['2026-11-10T12:00:00.000Z']);
+    });
+
+    it('groups by a group-by key and by subject, and filters by group value and subject', async () => {
+      expect(await values(meter('SUM'), { groupBy: ['region'] })).toEqual([
+        ['2026-10-01T00:00:00.000Z', 'eu', '0.7'],
+        ['2026-10-01T00:00:00.000Z', 'us', '12345678901234567890.300000001'],
+      ]);
+      expect(await values(meter('COUNT'), { groupBy: ['subject'] })).toEqual([
+        ['2026-10-01T00:00:00.000Z', 'inst-1', '6'],
+        ['2026-10-01T00:00:00.000Z', 'inst-2', '1'],
+      ]);
+      expect((await values(meter('SUM'), { filterGroupBy: { region: 'us' } }))[0][2]).toBe('12345678901234567890.300000001');
+      expect((await values(meter('SUM'), { subjects: ['inst-2'] }))[0][2]).toBe('12345678901234567890.000000001');
+    });
+
+    it('answers nothing rather than 0 when no event carries a value', async () =>
+      expect(await values(meter('MAX'), { from: new Date('2026-11-11T00:00:00Z'), to: new Date('2026-11-13T00:00:00Z') })).toEqual([]));
   });
-
-  it('cuts windows for a +10:00/+11:00 account (Sydney enters summer time on 4 Oct 2026: a 23-hour day)', async () => {
-    await record('2026-10-03T13:30:00Z', { gbSeconds: '1', region: 'au' }, 'sydney'); // 3 Oct 23:30 +10:00
-    await record('2026-10-03T14:30:00Z', { gbSeconds: '2', region: 'au' }, 'sydney'); // 4 Oct 00:30 +10:00
-    await record('2026-10-04T12:30:00Z', { gbSeconds: '4', region: 'au' }, 'sydney'); // 4 Oct 23:30 +11:00
-    await record('2026-10-04T13:30:00Z', { gbSeconds: '8', region: 'au' }, 'sydney'); // 5 Oct 00:30 +11:00
-    const windows = await meters.query(db, 't1', meter('SUM'), query({ accountId: 'sydney', windowSize: 'DAY', windowTimeZone: 'Australia/Sydney' }));
-    expect(windows.map((w) => [w.windowStart, w.windowEnd, w.value])).toEqual([
-      ['2026-10-02T14:00:00.000Z', '2026-10-03T14:00:00.000Z', '1'],
-      // 4 Oct: 00:00 +10:00 to 00:00 +11:00 = 23 hours, holding 2 and 4
-      ['2026-10-03T14:00:00.000Z', '2026-10-04T13:00:00.000Z', '6'],
-      ['2026-10-04T13:00:00.000Z', '2026-10-05T13:00:00.000Z', '8'],
-    ]);
-  });
-
-  it('windows by MONTH in the zone, and by HOUR', async () => {
-    expect(await values(meter('COUNT'), { windowSize: 'MONTH', windowTimeZone: 'Europe/Berlin' })).toEqual([
-      // October in Berlin runs from 30 Sep 22:00Z to 31 Oct 23:00Z: the three late-October events (the last is 26 Oct 00:30 local)
-      ['2026-09-30T22:00:00.000Z', '', '3'],
-      // November: 10, 11, 12 and 14 Nov (the voided 13 Nov one is out)
-      ['2026-10-31T23:00:00.000Z', '', '4'],
-    ]);
-    expect((await values(meter('SUM'), { windowSize: 'HOUR', from: new Date('2026-11-10T00:00:00Z'), to: new Date('2026-11-11T00:00:00Z') })).map((v) => v[0])).toEqual(['2026-11-10T12:00:00.000Z']);
-  });
-
-  it('groups by a group-by key and by subject, and filters by group value and subject', async () => {
-    expect(await values(meter('SUM'), { groupBy: ['region'] })).toEqual([
-      ['2026-10-01T00:00:00.000Z', 'eu', '0.7'],
-      ['2026-10-01T00:00:00.000Z', 'us', '12345678901234567890.300000001'],
-    ]);
-    expect(await values(meter('COUNT'), { groupBy: ['subject'] })).toEqual([
-      ['2026-10-01T00:00:00.000Z', 'inst-1', '6'],
-      ['2026-10-01T00:00:00.000Z', 'inst-2', '1'],
-    ]);
-    expect((await values(meter('SUM'), { filterGroupBy: { region: 'us' } }))[0][2]).toBe('12345678901234567890.300000001');
-    expect((await values(meter('SUM'), { subjects: ['inst-2'] }))[0][2]).toBe('12345678901234567890.000000001');
-  });
-
-  it('answers nothing rather than 0 when no event carries a value', async () =>
-    expect(await values(meter('MAX'), { from: new Date('2026-11-11T00:00:00Z'), to: new Date('2026-11-13T00:00:00Z') })).toEqual([]));
 });

@@ -130,6 +130,31 @@ export class CreateBudgets1764600000001 implements MigrationInterface {
   }
 }
 
+/**
+ * Hourly meter buckets for the additive aggregations (SUM, COUNT, AVG): per (meter, account, hour, group values,
+ * subject attributes) the number of events, of numeric readings and their sum — ~720 rows per account-month,
+ * whatever the traffic. Kept by the rollup projection in ledger order; the meters it keeps them for, with it.
+ */
+export class MeterHours1764700000000 implements MigrationInterface {
+  name = 'MeterHours1764700000000';
+
+  async up(queryRunner: QueryRunner): Promise<void> {
+    const s = schemaOf(queryRunner);
+    await queryRunner.query(`
+      create table "${s}".rollup_meters (tenant text not null, slug text not null, event_type text not null, value_path text[] not null,
+        group_paths jsonb not null, live boolean not null, last_position bigint not null, primary key (tenant, slug));
+      create table "${s}".meter_hours (
+        tenant text not null, meter text not null, account_id text not null, hour timestamptz not null, groups jsonb not null, attributes jsonb not null,
+        events bigint not null, readings bigint not null, total numeric not null,
+        primary key (tenant, meter, account_id, hour, groups, attributes));`);
+  }
+
+  async down(queryRunner: QueryRunner): Promise<void> {
+    const s = schemaOf(queryRunner);
+    await queryRunner.query(`drop table "${s}".meter_hours, "${s}".rollup_meters`);
+  }
+}
+
 export const rollupMigrations = [
   CreateRollups1764100000001,
   UsageVoids1764300000001,
@@ -138,4 +163,5 @@ export const rollupMigrations = [
   UsageFactData1764500000001,
   AccountPeriods1764600000000,
   CreateBudgets1764600000001,
+  MeterHours1764700000000,
 ];

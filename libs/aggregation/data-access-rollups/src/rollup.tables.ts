@@ -35,21 +35,23 @@ export class RollupTables {
    * Counts each usage event once: facts are inserted ON CONFLICT DO NOTHING and only the facts that
    * were new feed the minute totals, so applying a batch twice changes nothing.
    */
-  async add(tx: Queryable, facts: readonly UsageFact[]): Promise<void> {
-    if (facts.length === 0) return;
+  async add(tx: Queryable, facts: readonly UsageFact[]): Promise<string[]> {
+    if (facts.length === 0) return [];
     const s = this.schema;
-    // One JSON document per batch (jsonb_to_recordset), as the ledger append does.
-    await tx.query(
+    // One JSON document per batch (jsonb_to_recordset), as the ledger append does. Answers the facts that were new.
+    const fresh: { usage_id: string }[] = await tx.query(
       `with fresh as (
          insert into "${s}".usage_facts (usage_id, tenant, account_id, subject, event_type, time, last_position, data, attributes)
          select usage_id, tenant, account_id, subject, event_type, time, position, data, attributes
            from jsonb_to_recordset($1::jsonb) as f(usage_id uuid, tenant text, account_id text, subject text, event_type text, time timestamptz, position bigint, data jsonb, attributes jsonb)
           where not exists (select 1 from "${s}".voided_usage v where v.usage_id = f.usage_id)
          on conflict (usage_id) do nothing
-         returning tenant, account_id, event_type, date_trunc('minute', time, 'UTC') as minute)
-       insert into "${s}".usage_minute (tenant, account_id, event_type, minute, events)
-       select tenant, account_id, event_type, minute, count(*) from fresh where account_id is not null group by 1, 2, 3, 4
-       on conflict (tenant, account_id, minute, event_type) do update set events = usage_minute.events + excluded.events`,
+         returning usage_id, tenant, account_id, event_type, date_trunc('minute', time, 'UTC') as minute),
+       counted as (
+         insert into "${s}".usage_minute (tenant, account_id, event_type, minute, events)
+         select tenant, account_id, event_type, minute, count(*) from fresh where account_id is not null group by 1, 2, 3, 4
+         on conflict (tenant, account_id, minute, event_type) do update set events = usage_minute.events + excluded.events)
+       select usage_id from fresh`,
       [
         JSON.stringify(
           facts.map((f) => ({
@@ -66,6 +68,19 @@ export class RollupTables {
         ),
       ],
     );
+    return fresh.map((r) => r.usage_id);
+  }
+
+  /** Whether a change at this ledger position will apply to the fact (it exists, is not voided, is older). */
+  async changes(tx: Queryable, usageId: string, position: string): Promise<boolean> {
+    const rows: unknown[] = await tx.query(`select 1 from "${this.schema}".usage_facts where usage_id = $1 and last_position < $2 and not voided`, [usageId, position]);
+    return rows.length > 0;
+  }
+
+  /** Of these facts, the ones that exist and are not voided yet. */
+  async live(tx: Queryable, usageIds: readonly string[]): Promise<string[]> {
+    const rows: { usage_id: string }[] = await tx.query(`select usage_id from "${this.schema}".usage_facts where usage_id = any($1::uuid[]) and not voided`, [usageIds]);
+    return rows.map((r) => r.usage_id);
   }
 
   /**

@@ -1,6 +1,6 @@
 import { DynamicModule, Inject, Injectable, Module, OnApplicationBootstrap, OnApplicationShutdown } from '@nestjs/common';
 import { DataSource } from 'typeorm';
-import { BudgetTables, MeterQueryTables, MeterTables, rollupMigrations, RollupTables } from '@tally/aggregation/data-access-rollups';
+import { BudgetTables, MeterHourTables, MeterQueryTables, MeterTables, rollupMigrations, RollupTables } from '@tally/aggregation/data-access-rollups';
 import { aggregationStream } from '@tally/contracts/meters';
 import { Consumer } from '@tally/shared/data-access-messaging';
 import { ProjectionRunner } from '@tally/shared/data-access-postgres';
@@ -61,7 +61,7 @@ export class AggregationModule {
         { provide: ROLLUP_TABLES, inject: [RUNTIME], useFactory: (runtime: TallyRuntime) => new RollupTables(runtime.schemaFor('aggregation')) },
         { provide: BUDGET_TABLES, inject: [RUNTIME], useFactory: (runtime: TallyRuntime) => new BudgetTables(runtime.schemaFor('aggregation')) },
         projectionRunnerProvider(ROLLUP_RUNNER, 'aggregation', AGGREGATION_DB, [ROLLUP_TABLES, BUDGET_TABLES, METER_QUERY_TABLES], (runtime, tables: RollupTables, budgets: BudgetTables, queries: MeterQueryTables) =>
-          usageRollupProjection(tables, { budgets, queries, store: runtime.eventStore }),
+          usageRollupProjection(tables, { budgets, queries, store: runtime.eventStore }, new MeterHourTables(runtime.schemaFor('aggregation'))),
         ),
         projectionRunnerProvider(BUDGET_RELAY_RUNNER, 'aggregation', AGGREGATION_DB, [], (runtime) => budgetAlertRelay(runtime)),
         BudgetsService,

@@ -1,7 +1,7 @@
 import { randomUUID } from 'node:crypto';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { DataSource } from 'typeorm';
-import { rollupMigrations, RollupTables } from '@tally/aggregation/data-access-rollups';
+import { MeterHourTables, rollupMigrations, RollupTables } from '@tally/aggregation/data-access-rollups';
 import { Attribution, UsageReattributedV1, usageReattributedType, UsageRecordedV1, usageRecordedType, UsageVoidedV1, usageVoidedType } from '@tally/contracts/usage';
 import { PostgresEventStore } from '@tally/shared/data-access-event-store';
 import { openAppDataSource, ProjectionRunner } from '@tally/shared/data-access-postgres';
@@ -38,13 +38,18 @@ describe('usage_rollup projection', () => {
     minutes: await rows(),
     facts: await db.query(`select usage_id, account_id, event_type, time, voided, data, attributes from "${schema}".usage_facts order by usage_id`),
     voided: await db.query(`select usage_id from "${schema}".voided_usage order by usage_id`),
+    hours: await db.query(`select meter, account_id, hour, groups, attributes, events::text, readings::text, total::text from "${schema}".meter_hours where events <> 0 order by 1, 2, 3`),
   });
 
   beforeAll(async () => {
     store = new PostgresEventStore({ connectionString: testDatabaseUrl(), schema: `${namespace}_ledger` });
     await store.init();
     db = await openAppDataSource({ connectionString: testDatabaseUrl(), schema, migrations: rollupMigrations });
-    runner = new ProjectionRunner(usageRollupProjection(new RollupTables(schema)), db, store, { connectionString: testDatabaseUrl(), schema, onError: (error) => console.error(error) });
+    runner = new ProjectionRunner(usageRollupProjection(new RollupTables(schema), undefined, new MeterHourTables(schema)), db, store, { connectionString: testDatabaseUrl(), schema, onError: (error) => console.error(error) });
+    // A meter over the events (COUNT), so the hourly buckets are kept too.
+    await store.appendToStream('meter-t1_invocations', [
+      { id: randomUUID(), type: 'MeterCreated', data: { tenant: 't1', slug: 'invocations', name: 'invocations', description: null, eventType: 'fn.invocation', aggregation: 'COUNT', valueProperty: null, groupBy: {}, createdAt: '2026-11-01T00:00:00Z' } },
+    ]);
     const parked = recorded(undefined, '2026-11-25T10:00:30Z');
     const attributedLater = moved(parked, parked.attribution, paying('globex'));
     const events = [recorded('acme', '2026-11-25T10:00:01Z'), recorded('acme', '2026-11-25T10:00:59.999Z'), recorded('acme', '2026-11-25T10:01:00Z'), recorded('acme', '2026-11-25T10:01:00Z', 'kv.read'), parked];
@@ -97,9 +102,21 @@ describe('usage_rollup projection', () => {
     expect(at12.filter((r: { events: string }) => r.events !== '0')).toEqual([{ account_id: 'pied', event_type: 'fn.invocation', minute: new Date('2026-11-25T12:00:00Z'), events: '1' }]);
   });
 
+  it('keeps hourly meter buckets in step: moves, voids and parked usage included', async () => {
+    const hours = (await everything()).hours.filter((h: { account_id: string }) => ['acme', 'globex', 'initech', 'pied'].includes(h.account_id));
+    // acme 10:00: three fn.invocation (the kv.read is another meter's); globex: parked, then attributed; initech 11:00: of three,
+    // one voided after it counted and one voided before it came; the moved one ends at pied, counted once. (These cases run in order.)
+    expect(hours.map((h: { account_id: string; hour: Date; events: string }) => [h.account_id, h.hour.toISOString(), h.events])).toEqual([
+      ['acme', '2026-11-25T10:00:00.000Z', '3'],
+      ['globex', '2026-11-25T10:00:00.000Z', '1'],
+      ['initech', '2026-11-25T11:00:00.000Z', '1'],
+      ['pied', '2026-11-25T12:00:00.000Z', '1'],
+    ]);
+  });
+
   it('a batch applied twice changes nothing', async () => {
     const before = await everything();
-    const batch = await store.readAll({ eventTypes: [usageRecordedType, usageReattributedType, usageVoidedType], maxCount: 100 });
+    const batch = await store.readAll({ eventTypes: [usageRecordedType, usageReattributedType, usageVoidedType, 'MeterCreated'], maxCount: 100 });
     await runner.applyBatch(batch);
     await runner.applyBatch(batch);
     expect(await everything()).toEqual(before);

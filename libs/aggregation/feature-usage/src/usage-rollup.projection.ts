@@ -1,7 +1,7 @@
-import { RollupTables, UsageFact } from '@tally/aggregation/data-access-rollups';
+import { MeterHourTables, RollupTables, UsageFact } from '@tally/aggregation/data-access-rollups';
 import { AccountOpenedV1, accountOpenedType } from '@tally/contracts/accounts';
-import { Budget } from '@tally/aggregation/domain';
-import { budgetRemovedType, budgetSetType } from '@tally/contracts/meters';
+import { Budget, Meter } from '@tally/aggregation/domain';
+import { budgetRemovedType, budgetSetType, MeterCreatedV1, meterCreatedType, MeterDeletedV1, meterDeletedType } from '@tally/contracts/meters';
 import { BudgetDeps, evaluateBudgets, TouchedPeriods } from './budget-evaluator';
 import {
   UsageAmendedV1,
@@ -37,15 +37,32 @@ export const usageFactOf = (event: RecordedEvent): UsageFact => {
  * (UsageReattributed) or a void first flushes what came before it. Each fact carries the position of
  * its last change, so "recorded, moved, moved back" replayed in any batch split ends where it should.
  */
-export const usageRollupProjection = (tables: RollupTables, budgets?: Omit<BudgetDeps, 'rollups'>): Projection => ({
+export const usageRollupProjection = (tables: RollupTables, budgets?: Omit<BudgetDeps, 'rollups'>, hours?: MeterHourTables): Projection => ({
   name: 'usage_rollup',
-  eventTypes: [usageRecordedType, usageReattributedType, usageVoidedType, usageAmendedType, accountOpenedType, budgetSetType, budgetRemovedType],
+  eventTypes: [
+    usageRecordedType,
+    usageReattributedType,
+    usageVoidedType,
+    usageAmendedType,
+    accountOpenedType,
+    budgetSetType,
+    budgetRemovedType,
+    meterCreatedType,
+    meterDeletedType,
+  ],
   apply: async (tx, events) => {
     const touched = new TouchedPeriods();
     let pending: UsageFact[] = [];
     const flush = async () => {
-      await tables.add(tx, pending);
+      const fresh = await tables.add(tx, pending);
+      await hours?.count(tx, fresh, 1);
       pending = [];
+    };
+    /** A change to facts that already count: out of the hourly buckets before, back in after. */
+    const recount = async (usageIds: string[], change: () => Promise<void>) => {
+      await hours?.count(tx, usageIds, -1);
+      await change();
+      await hours?.count(tx, usageIds, 1);
     };
     for (const event of events) {
       switch (event.type) {
@@ -59,13 +76,19 @@ export const usageRollupProjection = (tables: RollupTables, budgets?: Omit<Budge
           await flush();
           const { tenant, usageId, next, time } = event.data as unknown as UsageReattributedV1;
           if (next.status === 'attributed') touched.add(tenant, next.accountId, time);
-          await tables.move(tx, usageId, next.status === 'attributed' ? next.accountId : null, next.status === 'attributed' ? next.attributes : {}, event.globalPosition.toString());
+          const position = event.globalPosition.toString();
+          if (await tables.changes(tx, usageId, position)) {
+            await recount([usageId], () => tables.move(tx, usageId, next.status === 'attributed' ? next.accountId : null, next.status === 'attributed' ? next.attributes : {}, position));
+          }
           break;
         }
-        case usageVoidedType:
+        case usageVoidedType: {
           await flush();
-          await tables.void(tx, [(event.data as unknown as UsageVoidedV1).usageId]);
+          const { usageId } = event.data as unknown as UsageVoidedV1;
+          await hours?.count(tx, await tables.live(tx, [usageId]), -1);
+          await tables.void(tx, [usageId]);
           break;
+        }
         case budgetSetType: {
           const { tenant, ...budget } = event.data as unknown as Budget & { tenant: string };
           await budgets?.budgets.set(tx, tenant, budget, event.globalPosition);
@@ -85,7 +108,20 @@ export const usageRollupProjection = (tables: RollupTables, budgets?: Omit<Budge
         case usageAmendedType: {
           await flush();
           const { usageId, data } = event.data as unknown as UsageAmendedV1;
-          await tables.amend(tx, usageId, data, event.globalPosition.toString());
+          const position = event.globalPosition.toString();
+          if (await tables.changes(tx, usageId, position)) await recount([usageId], () => tables.amend(tx, usageId, data, position));
+          break;
+        }
+        case meterCreatedType: {
+          await flush();
+          const { tenant, createdAt: _createdAt, ...meter } = event.data as unknown as MeterCreatedV1;
+          await hours?.meterCreated(tx, tenant, meter as Meter, event.globalPosition);
+          break;
+        }
+        case meterDeletedType: {
+          await flush();
+          const { tenant, slug } = event.data as unknown as MeterDeletedV1;
+          await hours?.meterDeleted(tx, tenant, slug, event.globalPosition);
           break;
         }
       }
@@ -96,6 +132,7 @@ export const usageRollupProjection = (tables: RollupTables, budgets?: Omit<Budge
   reset: async (tx) => {
     await tables.reset(tx);
     await budgets?.budgets.reset(tx);
+    await hours?.reset(tx);
   },
   acceptedAt: (event) => (event.type === usageRecordedType ? (event.data as unknown as UsageRecordedV1).receivedAt : undefined),
 });
