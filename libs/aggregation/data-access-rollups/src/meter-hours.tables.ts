@@ -25,13 +25,16 @@ export class MeterHourTables {
 
   private deltaSql(where: string, sign: 1 | -1): string {
     const s = this.schema;
-    const reading = `case when cardinality(m.value_path) > 0 and (f.data #>> m.value_path) ~ ${decimalPattern} then (f.data #>> m.value_path)::numeric end`;
+    // Each fact's reading is read once (lateral), its group values only for meters that group.
     return `insert into "${s}".meter_hours (tenant, meter, account_id, hour, groups, attributes, events, readings, total)
       select f.tenant, m.slug, f.account_id, date_trunc('hour', f.time, 'UTC'),
-             coalesce((select jsonb_object_agg(g.key, f.data #>> array(select jsonb_array_elements_text(g.value))) from jsonb_each(m.group_paths) g), '{}'::jsonb),
-             f.attributes, ${sign} * count(*), ${sign} * count(${reading}), ${sign} * coalesce(sum(${reading}), 0)
+             case when m.group_paths = '{}'::jsonb then '{}'::jsonb
+                  else (select jsonb_object_agg(g.key, f.data #>> array(select jsonb_array_elements_text(g.value))) from jsonb_each(m.group_paths) g) end,
+             f.attributes, ${sign} * count(*), ${sign} * count(r.value), ${sign} * coalesce(sum(r.value), 0)
         from "${s}".usage_facts f
         join "${s}".rollup_meters m on m.tenant = f.tenant and m.event_type = f.event_type and m.live
+        cross join lateral (select f.data #>> m.value_path as raw) x
+        cross join lateral (select case when cardinality(m.value_path) > 0 and x.raw ~ ${decimalPattern} then x.raw::numeric end as value) r
        where not f.voided and f.account_id is not null and ${where}
        group by 1, 2, 3, 4, 5, 6
       on conflict (tenant, meter, account_id, hour, groups, attributes) do update set
