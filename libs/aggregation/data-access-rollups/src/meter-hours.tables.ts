@@ -1,11 +1,36 @@
 import { DataSource, EntityManager } from 'typeorm';
-import { Meter, parseJsonPath } from '@tally/aggregation/domain';
+import { Meter, parseJsonPath, PathSegment, readPath } from '@tally/aggregation/domain';
 import { returnedRows } from '@tally/shared/data-access-postgres';
+import { ExactDecimal } from '@tally/shared/util-core';
 
 type Queryable = Pick<EntityManager, 'query'> | Pick<DataSource, 'query'>;
 
 /** Decimal text, as intake keeps numbers; anything else is not a reading (never 0). */
 export const decimalPattern = `'^[+-]?([0-9]+\\.?[0-9]*|\\.[0-9]+)([eE][+-]?[0-9]+)?$'`;
+
+const decimalText = /^[+-]?(?:\d+\.?\d*|\.\d+)(?:[eE][+-]?\d+)?$/;
+
+const segments = new Map<string, PathSegment[]>();
+const segmentsOf = (path: string): PathSegment[] => {
+  let found = segments.get(path);
+  if (!found) {
+    const parsed = parseJsonPath(path);
+    found = parsed.ok ? parsed.segments : [];
+    segments.set(path, found);
+  }
+  return found;
+};
+
+/** What countNew needs of a new fact. */
+export interface BucketFact {
+  usageId: string;
+  tenant: string;
+  accountId: string | null;
+  eventType: string;
+  time: string;
+  data: Record<string, unknown>;
+  attributes: Record<string, string>;
+}
 
 const pathArray = (jsonPath: string | null): string[] => {
   if (!jsonPath) return [];
@@ -41,6 +66,66 @@ export class MeterHourTables {
         events = meter_hours.events + excluded.events, readings = meter_hours.readings + excluded.readings, total = meter_hours.total + excluded.total`;
   }
 
+  /**
+   * New facts, counted in the projection from the data it already holds: the same reading rule as the SQL
+   * delta (decimal text at the value path, else no reading; COUNT meters read nothing), summed exactly per
+   * bucket and upserted as one JSON document. Facts whose group value is a JSON object or array (whose
+   * text form only Postgres knows) go through the SQL delta instead.
+   */
+  async countNew(tx: Queryable, facts: readonly BucketFact[]): Promise<void> {
+    const counted = facts.filter((f) => f.accountId !== null);
+    if (counted.length === 0) return;
+    const rows: { tenant: string; slug: string; event_type: string; definition: Meter | null }[] = await tx.query(
+      `select tenant, slug, event_type, definition from "${this.schema}".rollup_meters where live and tenant = any($1::text[]) and event_type = any($2::text[])`,
+      [[...new Set(counted.map((f) => f.tenant))], [...new Set(counted.map((f) => f.eventType))]],
+    );
+    // A meter kept from before definitions were stored: count these facts the SQL way.
+    if (rows.some((r) => r.definition === null)) return this.count(tx, counted.map((f) => f.usageId), 1);
+    const meters = rows;
+    if (meters.length === 0) return;
+    const buckets = new Map<string, { tenant: string; meter: string; account_id: string; hour: string; groups: Record<string, string | null>; attributes: Record<string, string>; events: number; readings: number; total: ExactDecimal }>();
+    const viaSql: string[] = [];
+    for (const fact of counted) {
+      for (const m of meters) {
+        if (m.tenant !== fact.tenant || m.event_type !== fact.eventType) continue;
+        const meter = m.definition as Meter;
+        const groups: Record<string, string | null> = {};
+        let opaque = false;
+        for (const [key, path] of Object.entries(meter.groupBy)) {
+          const value = readPath(fact.data, segmentsOf(path));
+          if (typeof value === 'object' && value !== null) opaque = true;
+          groups[key] = value === undefined || value === null ? null : String(value);
+        }
+        if (opaque) {
+          viaSql.push(fact.usageId);
+          continue;
+        }
+        const raw = meter.aggregation === 'COUNT' ? undefined : readPath(fact.data, segmentsOf(meter.valueProperty ?? '$'));
+        const reading = (typeof raw === 'string' || typeof raw === 'number') && decimalText.test(String(raw)) ? new ExactDecimal(String(raw)) : undefined;
+        const hour = new Date(Math.floor(Date.parse(fact.time) / 3_600_000) * 3_600_000).toISOString();
+        const key = JSON.stringify([fact.tenant, meter.slug, fact.accountId, hour, Object.entries(groups), Object.entries(fact.attributes).sort()]);
+        const bucket = buckets.get(key) ?? { tenant: fact.tenant, meter: meter.slug, account_id: fact.accountId as string, hour, groups, attributes: fact.attributes, events: 0, readings: 0, total: new ExactDecimal(0) };
+        bucket.events += 1;
+        if (reading) {
+          bucket.readings += 1;
+          bucket.total = bucket.total.plus(reading);
+        }
+        buckets.set(key, bucket);
+      }
+    }
+    if (buckets.size > 0) {
+      await tx.query(
+        `insert into "${this.schema}".meter_hours (tenant, meter, account_id, hour, groups, attributes, events, readings, total)
+         select tenant, meter, account_id, hour, groups, attributes, events, readings, total
+           from jsonb_to_recordset($1::jsonb) as x(tenant text, meter text, account_id text, hour timestamptz, groups jsonb, attributes jsonb, events bigint, readings bigint, total numeric)
+         on conflict (tenant, meter, account_id, hour, groups, attributes) do update set
+           events = meter_hours.events + excluded.events, readings = meter_hours.readings + excluded.readings, total = meter_hours.total + excluded.total`,
+        [JSON.stringify([...buckets.values()].map((b) => ({ ...b, total: b.total.toFixed() })))],
+      );
+    }
+    await this.count(tx, [...new Set(viaSql)], 1);
+  }
+
   async count(tx: Queryable, usageIds: readonly string[], sign: 1 | -1): Promise<void> {
     if (usageIds.length > 0) await tx.query(this.deltaSql('f.usage_id = any($1::uuid[])', sign), [usageIds]);
   }
@@ -50,12 +135,12 @@ export class MeterHourTables {
     const s = this.schema;
     const groupPaths = Object.fromEntries(Object.entries(meter.groupBy).map(([key, path]) => [key, pathArray(path)]));
     const changed: unknown[] = await tx.query(
-      `insert into "${s}".rollup_meters (tenant, slug, event_type, value_path, group_paths, live, last_position) values ($1, $2, $3, $4, $5, true, $6)
+      `insert into "${s}".rollup_meters (tenant, slug, event_type, value_path, group_paths, live, last_position, definition) values ($1, $2, $3, $4, $5, true, $6, $7)
        on conflict (tenant, slug) do update set event_type = excluded.event_type, value_path = excluded.value_path, group_paths = excluded.group_paths,
-         live = true, last_position = excluded.last_position
+         live = true, last_position = excluded.last_position, definition = excluded.definition
        where rollup_meters.last_position < excluded.last_position
        returning slug`,
-      [tenant, meter.slug, meter.eventType, meter.aggregation === 'COUNT' ? [] : pathArray(meter.valueProperty), JSON.stringify(groupPaths), position.toString()],
+      [tenant, meter.slug, meter.eventType, meter.aggregation === 'COUNT' ? [] : pathArray(meter.valueProperty), JSON.stringify(groupPaths), position.toString(), JSON.stringify(meter)],
     );
     if (changed.length === 0) return;
     await tx.query(`delete from "${s}".meter_hours where tenant = $1 and meter = $2`, [tenant, meter.slug]);

@@ -155,6 +155,19 @@ export class MeterHours1764700000000 implements MigrationInterface {
   }
 }
 
+/** The meter definitions the rollup projection keeps buckets for, whole (to read facts in the projection itself). */
+export class RollupMeterDefinitions1764800000000 implements MigrationInterface {
+  name = 'RollupMeterDefinitions1764800000000';
+
+  async up(queryRunner: QueryRunner): Promise<void> {
+    await queryRunner.query(`alter table "${schemaOf(queryRunner)}".rollup_meters add column definition jsonb`);
+  }
+
+  async down(queryRunner: QueryRunner): Promise<void> {
+    await queryRunner.query(`alter table "${schemaOf(queryRunner)}".rollup_meters drop column definition`);
+  }
+}
+
 export const rollupMigrations = [
   CreateRollups1764100000001,
   UsageVoids1764300000001,
@@ -164,4 +177,5 @@ export const rollupMigrations = [
   AccountPeriods1764600000000,
   CreateBudgets1764600000001,
   MeterHours1764700000000,
+  RollupMeterDefinitions1764800000000,
 ];

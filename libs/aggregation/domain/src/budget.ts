@@ -1,4 +1,4 @@
-import Decimal from 'decimal.js';
+import { ExactDecimal as Decimal } from '@tally/shared/util-core';
 
 /**
  * A budget on an account's usage of one meter (optionally of one app) per billing period, with alert

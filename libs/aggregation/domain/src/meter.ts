@@ -1,4 +1,4 @@
-import Decimal from 'decimal.js';
+import { ExactDecimal as Decimal } from '@tally/shared/util-core';
 import { parseJsonPath, PathSegment, readPath } from './json-path';
 
 export const meterAggregations = ['SUM', 'COUNT', 'UNIQUE_COUNT', 'MIN', 'MAX', 'AVG', 'LATEST'] as const;

@@ -38,7 +38,7 @@ describe('usage_rollup projection', () => {
     minutes: await rows(),
     facts: await db.query(`select usage_id, account_id, event_type, time, voided, data, attributes from "${schema}".usage_facts order by usage_id`),
     voided: await db.query(`select usage_id from "${schema}".voided_usage order by usage_id`),
-    hours: await db.query(`select meter, account_id, hour, groups, attributes, events::text, readings::text, total::text from "${schema}".meter_hours where events <> 0 order by 1, 2, 3`),
+    hours: await db.query(`select meter, account_id, hour, groups, attributes, events::text, readings::text, total::text from "${schema}".meter_hours where events <> 0 order by meter, account_id, hour, groups::text, attributes::text`),
   });
 
   beforeAll(async () => {
@@ -112,6 +112,33 @@ describe('usage_rollup projection', () => {
       ['initech', '2026-11-25T11:00:00.000Z', '1'],
       ['pied', '2026-11-25T12:00:00.000Z', '1'],
     ]);
+  });
+
+  it('counts new usage into the buckets exactly as a recount from the facts in SQL would', async () => {
+    await store.appendToStream('meter-t1_gb', [
+      { id: randomUUID(), type: 'MeterCreated', data: { tenant: 't1', slug: 'gb', name: 'gb', description: null, eventType: 'fn.invocation', aggregation: 'SUM', valueProperty: '$.gbSeconds', groupBy: { region: '$.region' }, createdAt: '2026-11-01T00:00:00Z' } },
+    ]);
+    const withData = (time: string, data: Record<string, unknown>) => ({ ...recorded('umbrella', time), data });
+    const usage = [
+      withData('2026-11-25T13:00:01Z', { gbSeconds: '0.1', region: 'eu' }),
+      withData('2026-11-25T13:10:00Z', { gbSeconds: '12345678901234567890.000000001', region: 'eu' }),
+      withData('2026-11-25T13:20:00Z', { gbSeconds: 'lots', region: 'us' }), // no reading, still an event
+      withData('2026-11-25T13:30:00Z', { region: 'us' }),
+      withData('2026-11-25T13:40:00Z', { gbSeconds: '2', region: { zone: 'a' } }), // an object as group value: counted the SQL way
+    ];
+    await store.appendToStream('usage-t1_umbrella.2026-11', usage.map((u) => ({ id: u.usageId, type: usageRecordedType, data: { ...u } })));
+    await runner.caughtUp();
+    const incremental = (await everything()).hours.filter((h: { meter: string }) => h.meter === 'gb');
+    expect(incremental.map((h: { groups: unknown; events: string; readings: string; total: string }) => [h.groups, h.events, h.readings, h.total])).toEqual(
+      expect.arrayContaining([
+        // 0.1 + 12345678901234567890.000000001
+        [{ region: 'eu' }, '2', '2', '12345678901234567890.100000001'],
+        [{ region: 'us' }, '2', '0', '0'],
+      ]),
+    );
+    // Recount from the facts in SQL (what MeterCreated's back-fill does): the same rows.
+    await new MeterHourTables(schema).meterCreated(db, 't1', { slug: 'gb', name: 'gb', description: null, eventType: 'fn.invocation', aggregation: 'SUM', valueProperty: '$.gbSeconds', groupBy: { region: '$.region' } }, 10n ** 12n);
+    expect((await everything()).hours.filter((h: { meter: string }) => h.meter === 'gb')).toEqual(incremental);
   });
 
   it('a batch applied twice changes nothing', async () => {

@@ -54,8 +54,8 @@ export const usageRollupProjection = (tables: RollupTables, budgets?: Omit<Budge
     const touched = new TouchedPeriods();
     let pending: UsageFact[] = [];
     const flush = async () => {
-      const fresh = await tables.add(tx, pending);
-      await hours?.count(tx, fresh, 1);
+      const fresh = new Set(await tables.add(tx, pending));
+      await hours?.countNew(tx, pending.filter((f) => fresh.has(f.usageId)));
       pending = [];
     };
     /** A change to facts that already count: out of the hourly buckets before, back in after. */

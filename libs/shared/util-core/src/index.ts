@@ -2,3 +2,4 @@ export * from './ids';
 export * from './time';
 export * from './decider';
 export * from './exact-number';
+export * from './exact-decimal';
