@@ -60,7 +60,8 @@ describe('meters', () => {
   });
 
   describe('querying (OpenMeter-compatible GET /api/v1/meters/{slug}/query)', () => {
-    const hour = Math.floor(Date.now() / 3_600_000) * 3_600_000 - 3_600_000;
+    // Two hours back: the latest event (hour + 70 min) is then always in the past, whatever the minute now.
+    const hour = Math.floor(Date.now() / 3_600_000) * 3_600_000 - 2 * 3_600_000;
     const at = (minutes: number) => new Date(hour + minutes * 60_000).toISOString();
     const from = new Date(hour - 3_600_000).toISOString();
     const to = new Date(hour + 2 * 3_600_000).toISOString();
