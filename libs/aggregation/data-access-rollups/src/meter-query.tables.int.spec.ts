@@ -134,6 +134,12 @@ describe('meter queries on real Postgres', () => {
       expect((await values(meter('SUM'), { windowSize: 'HOUR', from: new Date('2026-11-10T00:00:00Z'), to: new Date('2026-11-11T00:00:00Z') })).map((v) => v[0])).toEqual(['2026-11-10T12:00:00.000Z']);
     });
 
+    it('windows by MINUTE (read from the facts)', async () =>
+      expect(await values(meter('SUM'), { windowSize: 'MINUTE', from: new Date('2026-11-14T11:59:00Z'), to: new Date('2026-11-14T12:02:00Z') })).toEqual([
+        // the amended 0.4 at 12:00:00 sits in the 12:00 minute, with its window
+        ['2026-11-14T12:00:00.000Z', '', '0.4'],
+      ]));
+
     it('groups by a group-by key and by subject, and filters by group value and subject', async () => {
       expect(await values(meter('SUM'), { groupBy: ['region'] })).toEqual([
         ['2026-10-01T00:00:00.000Z', 'eu', '0.7'],
