@@ -1,25 +1,12 @@
 import { DataSource, EntityManager } from 'typeorm';
-import { Meter, parseJsonPath, PathSegment, readPath } from '@tally/aggregation/domain';
+import { isDecimalText, Meter, pathTextArray, readPath, segmentsOf } from '@tally/aggregation/domain';
 import { returnedRows } from '@tally/shared/data-access-postgres';
 import { ExactDecimal } from '@tally/shared/util-core';
 
 type Queryable = Pick<EntityManager, 'query'> | Pick<DataSource, 'query'>;
 
-/** Decimal text, as intake keeps numbers; anything else is not a reading (never 0). */
+/** isDecimalText as a Postgres regular expression: the SQL readings follow the same rule. */
 export const decimalPattern = `'^[+-]?([0-9]+\\.?[0-9]*|\\.[0-9]+)([eE][+-]?[0-9]+)?$'`;
-
-const decimalText = /^[+-]?(?:\d+\.?\d*|\.\d+)(?:[eE][+-]?\d+)?$/;
-
-const segments = new Map<string, PathSegment[]>();
-const segmentsOf = (path: string): PathSegment[] => {
-  let found = segments.get(path);
-  if (!found) {
-    const parsed = parseJsonPath(path);
-    found = parsed.ok ? parsed.segments : [];
-    segments.set(path, found);
-  }
-  return found;
-};
 
 /** What countNew needs of a new fact. */
 export interface BucketFact {
@@ -32,12 +19,6 @@ export interface BucketFact {
   attributes: Record<string, string>;
 }
 
-const pathArray = (jsonPath: string | null): string[] => {
-  if (!jsonPath) return [];
-  const parsed = parseJsonPath(jsonPath);
-  if (!parsed.ok) throw new Error(`invalid JSONPath in a meter: ${jsonPath}`);
-  return parsed.segments.map(String);
-};
 
 /**
  * Maintains meter_hours. Every change is a signed delta of the facts it concerns, computed from the facts
@@ -100,8 +81,8 @@ export class MeterHourTables {
           viaSql.push(fact.usageId);
           continue;
         }
-        const raw = meter.aggregation === 'COUNT' ? undefined : readPath(fact.data, segmentsOf(meter.valueProperty ?? '$'));
-        const reading = (typeof raw === 'string' || typeof raw === 'number') && decimalText.test(String(raw)) ? new ExactDecimal(String(raw)) : undefined;
+        const raw = meter.aggregation === 'COUNT' || !meter.valueProperty ? undefined : readPath(fact.data, segmentsOf(meter.valueProperty));
+        const reading = (typeof raw === 'string' || typeof raw === 'number') && isDecimalText(String(raw)) ? new ExactDecimal(String(raw)) : undefined;
         const hour = new Date(Math.floor(Date.parse(fact.time) / 3_600_000) * 3_600_000).toISOString();
         const key = JSON.stringify([fact.tenant, meter.slug, fact.accountId, hour, Object.entries(groups), Object.entries(fact.attributes).sort()]);
         const bucket = buckets.get(key) ?? { tenant: fact.tenant, meter: meter.slug, account_id: fact.accountId as string, hour, groups, attributes: fact.attributes, events: 0, readings: 0, total: new ExactDecimal(0) };
@@ -133,14 +114,14 @@ export class MeterHourTables {
   /** A meter starts: its buckets are computed from all history at once (its back-fill). */
   async meterCreated(tx: Queryable, tenant: string, meter: Meter, position: bigint): Promise<void> {
     const s = this.schema;
-    const groupPaths = Object.fromEntries(Object.entries(meter.groupBy).map(([key, path]) => [key, pathArray(path)]));
+    const groupPaths = Object.fromEntries(Object.entries(meter.groupBy).map(([key, path]) => [key, pathTextArray(path)]));
     const changed: unknown[] = await tx.query(
       `insert into "${s}".rollup_meters (tenant, slug, event_type, value_path, group_paths, live, last_position, definition) values ($1, $2, $3, $4, $5, true, $6, $7)
        on conflict (tenant, slug) do update set event_type = excluded.event_type, value_path = excluded.value_path, group_paths = excluded.group_paths,
          live = true, last_position = excluded.last_position, definition = excluded.definition
        where rollup_meters.last_position < excluded.last_position
        returning slug`,
-      [tenant, meter.slug, meter.eventType, meter.aggregation === 'COUNT' ? [] : pathArray(meter.valueProperty), JSON.stringify(groupPaths), position.toString(), JSON.stringify(meter)],
+      [tenant, meter.slug, meter.eventType, meter.aggregation === 'COUNT' ? [] : pathTextArray(meter.valueProperty), JSON.stringify(groupPaths), position.toString(), JSON.stringify(meter)],
     );
     if (changed.length === 0) return;
     await tx.query(`delete from "${s}".meter_hours where tenant = $1 and meter = $2`, [tenant, meter.slug]);

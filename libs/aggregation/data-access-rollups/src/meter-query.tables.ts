@@ -1,5 +1,6 @@
 import { DataSource, EntityManager } from 'typeorm';
-import { Meter, MeterQuery, parseJsonPath } from '@tally/aggregation/domain';
+import { Meter, MeterQuery, pathTextArray } from '@tally/aggregation/domain';
+import { decimalPattern } from './meter-hours.tables';
 
 type Queryable = Pick<EntityManager, 'query'> | Pick<DataSource, 'query'>;
 
@@ -13,17 +14,8 @@ export interface MeterValue {
   attributes?: Record<string, string | null>;
 }
 
-/** Decimal text, as intake keeps numbers; anything else is not a value (never read as 0). */
-const decimal = `'^[+-]?([0-9]+\\.?[0-9]*|\\.[0-9]+)([eE][+-]?[0-9]+)?$'`;
-
-const pathArray = (jsonPath: string): string[] => {
-  const parsed = parseJsonPath(jsonPath);
-  if (!parsed.ok) throw new Error(`invalid JSONPath in a stored meter: ${jsonPath}`);
-  return parsed.segments.map(String);
-};
-
 const aggregate = (meter: Meter): string => {
-  const value = `case when (f.data #>> $3::text[]) ~ ${decimal} then (f.data #>> $3::text[])::numeric end`;
+  const value = `case when (f.data #>> $3::text[]) ~ ${decimalPattern} then (f.data #>> $3::text[])::numeric end`;
   switch (meter.aggregation) {
     case 'COUNT':
       return 'count(*)::numeric';
@@ -101,19 +93,19 @@ export class MeterQueryTables {
   }
 
   private async fromFacts(tx: Queryable, tenant: string, meter: Meter, q: MeterQuery): Promise<MeterValue[]> {
-    const params: unknown[] = [tenant, meter.eventType, meter.valueProperty ? pathArray(meter.valueProperty) : [], q.from.toISOString(), q.to.toISOString(), q.windowTimeZone];
+    const params: unknown[] = [tenant, meter.eventType, meter.valueProperty ? pathTextArray(meter.valueProperty) : [], q.from.toISOString(), q.to.toISOString(), q.windowTimeZone];
     const param = (value: unknown) => {
       params.push(value);
       return `$${params.length}`;
     };
     const groups = [
-      ...q.groupBy.map((key) => (key === 'subject' ? { key, kind: 'subject', sql: 'f.subject' } : { key, kind: 'data', sql: `f.data #>> ${param(pathArray(meter.groupBy[key]))}::text[]` })),
+      ...q.groupBy.map((key) => (key === 'subject' ? { key, kind: 'subject', sql: 'f.subject' } : { key, kind: 'data', sql: `f.data #>> ${param(pathTextArray(meter.groupBy[key]))}::text[]` })),
       ...(q.attributeGroups ?? []).map((key) => ({ key, kind: 'attribute', sql: `f.attributes ->> ${param(key)}` })),
     ];
     const filters = [
       q.accountId ? `f.account_id = ${param(q.accountId)}` : '',
       q.subjects.length > 0 ? `f.subject = any(${param(q.subjects)}::text[])` : '',
-      ...Object.entries(q.filterGroupBy).map(([key, value]) => `(f.data #>> ${param(pathArray(meter.groupBy[key]))}::text[]) = ${param(value)}`),
+      ...Object.entries(q.filterGroupBy).map(([key, value]) => `(f.data #>> ${param(pathTextArray(meter.groupBy[key]))}::text[]) = ${param(value)}`),
       ...Object.entries(q.filterAttributes ?? {}).map(([key, value]) => `(f.attributes ->> ${param(key)}) = ${param(value)}`),
     ].filter(Boolean);
     const unit = q.windowSize?.toLowerCase();

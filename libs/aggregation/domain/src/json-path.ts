@@ -46,3 +46,20 @@ export const readPath = (data: unknown, segments: readonly PathSegment[]): unkno
   }
   return current;
 };
+
+const parsedPaths = new Map<string, PathSegment[]>();
+
+/** The segments of a path already validated (a stored meter's); parsed once, then cached. */
+export const segmentsOf = (path: string): PathSegment[] => {
+  let segments = parsedPaths.get(path);
+  if (!segments) {
+    const parsed = parseJsonPath(path);
+    if (!parsed.ok) throw new Error(`invalid JSONPath reached a meter: ${path}`);
+    segments = parsed.segments;
+    parsedPaths.set(path, segments);
+  }
+  return segments;
+};
+
+/** The path as Postgres' `#>>` operator takes it (a text array); none for an absent path. */
+export const pathTextArray = (path: string | null): string[] => (path ? segmentsOf(path).map(String) : []);

@@ -1,5 +1,5 @@
 import { ExactDecimal as Decimal } from '@tally/shared/util-core';
-import { parseJsonPath, PathSegment, readPath } from './json-path';
+import { parseJsonPath, readPath, segmentsOf } from './json-path';
 
 export const meterAggregations = ['SUM', 'COUNT', 'UNIQUE_COUNT', 'MIN', 'MAX', 'AVG', 'LATEST'] as const;
 export type MeterAggregation = (typeof meterAggregations)[number];
@@ -78,18 +78,6 @@ export type MeterReading =
   | { ok: true; value: string; groups: Record<string, string | null> }
   | { ok: false; reason: 'missing_value' | 'not_a_number'; path: string };
 
-const paths = new Map<string, PathSegment[]>();
-const segmentsOf = (path: string): PathSegment[] => {
-  let segments = paths.get(path);
-  if (!segments) {
-    const parsed = parseJsonPath(path);
-    if (!parsed.ok) throw new Error(`invalid JSONPath reached a meter: ${path}`);
-    segments = parsed.segments;
-    paths.set(path, segments);
-  }
-  return segments;
-};
-
 /**
  * What a usage event contributes to a meter: its value as an exact decimal string (1 for COUNT; for
  * UNIQUE_COUNT the value is the identity being counted, any string or number) and its group-by values.
@@ -106,8 +94,9 @@ export const readMeter = (meter: Meter, data: Record<string, unknown>): MeterRea
   if (raw === undefined || raw === null) return { ok: false, reason: 'missing_value', path: meter.valueProperty };
   if (meter.aggregation === 'UNIQUE_COUNT') return typeof raw === 'object' ? { ok: false, reason: 'not_a_number', path: meter.valueProperty } : { ok: true, value: String(raw), groups };
   // Decimal text only: decimal.js alone would also take hex ('0x10'), binary and 'Infinity'.
-  if ((typeof raw !== 'string' && typeof raw !== 'number') || !decimalText.test(String(raw))) return { ok: false, reason: 'not_a_number', path: meter.valueProperty };
+  if ((typeof raw !== 'string' && typeof raw !== 'number') || !isDecimalText(String(raw))) return { ok: false, reason: 'not_a_number', path: meter.valueProperty };
   return { ok: true, value: new Decimal(String(raw)).toFixed(), groups };
 };
 
-const decimalText = /^[+-]?(?:\d+\.?\d*|\.\d+)(?:[eE][+-]?\d+)?$/;
+/** Decimal text, the only form a reading may take (the SQL paths use the same rule). */
+export const isDecimalText = (text: string): boolean => /^[+-]?(?:\d+\.?\d*|\.\d+)(?:[eE][+-]?\d+)?$/.test(text);
