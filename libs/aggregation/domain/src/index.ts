@@ -1,5 +1,7 @@
 export * from './usage-query';
-export * from './json-path';
+// The JSONPath subset and the reading rule are the meter contract's (libs/contracts/meters).
+export { parseJsonPath, readPath, segmentsOf, pathTextArray, readMeter, isDecimalText } from '@tally/contracts/meters';
+export type { PathSegment, MeterReading } from '@tally/contracts/meters';
 export * from './meter';
 export * from './meter.decider';
 export * from './meter-query';

@@ -1,5 +1,6 @@
 import { describe, expect, it } from 'vitest';
-import { Meter, readMeter, validateMeter } from './meter';
+import { readMeter } from '@tally/contracts/meters';
+import { Meter, validateMeter } from './meter';
 
 const gbSeconds = { slug: 'gb_seconds', eventType: 'fn.invocation', aggregation: 'SUM', valueProperty: '$.gbSeconds', groupBy: { app: '$.app', region: '$.region' } };
 

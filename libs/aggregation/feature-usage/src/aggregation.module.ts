@@ -6,6 +6,7 @@ import { Consumer } from '@tally/shared/data-access-messaging';
 import { ProjectionRunner } from '@tally/shared/data-access-postgres';
 import { appDataSourceProvider, ProjectionCatalog, projectionRunnerProvider, RUNTIME, TallyRuntime } from '@tally/shared/feature-runtime';
 import { AccountUsageController } from './account-usage.controller';
+import { BillableUsageResponder } from './billable-usage.responder';
 import { budgetAlertRelay, startBudgetWebhooks } from './budget-alerts';
 import { BudgetsController } from './budgets.controller';
 import { BudgetsService } from './budgets.service';
@@ -25,6 +26,7 @@ class AggregationLifecycle implements OnApplicationBootstrap, OnApplicationShutd
     @Inject(RUNTIME) private readonly runtime: TallyRuntime,
     @Inject(AGGREGATION_DB) private readonly db: DataSource,
     private readonly catalog: ProjectionCatalog,
+    private readonly billableUsage: BillableUsageResponder,
   ) {}
 
   private webhooks?: Consumer;
@@ -38,9 +40,11 @@ class AggregationLifecycle implements OnApplicationBootstrap, OnApplicationShutd
     void this.runner.start();
     void this.meterCatalog.start();
     void this.alertRelay.start();
+    await this.billableUsage.start();
   }
 
   async onApplicationShutdown(): Promise<void> {
+    await this.billableUsage.stop();
     await this.webhooks?.stop();
     await this.runner.stop();
     await this.meterCatalog.stop();
@@ -69,6 +73,7 @@ export class AggregationModule {
         projectionRunnerProvider(METER_CATALOG_RUNNER, 'aggregation', AGGREGATION_DB, [METER_TABLES], (_runtime, tables: MeterTables) => meterCatalogProjection(tables)),
         { provide: METER_QUERY_TABLES, inject: [RUNTIME], useFactory: (runtime: TallyRuntime) => new MeterQueryTables(runtime.schemaFor('aggregation')) },
         MetersService,
+        BillableUsageResponder,
         AggregationLifecycle,
       ],
     };

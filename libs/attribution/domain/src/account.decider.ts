@@ -8,7 +8,7 @@ export interface PlanFacts {
 }
 
 export type AccountCommand =
-  | { type: 'OpenAccount'; data: { tenant: string; accountId: string; name: string; currency: string; timezone: string }; metadata: { now: string } }
+  | { type: 'OpenAccount'; data: { tenant: string; accountId: string; name: string; currency: string; timezone: string; billingAnchorDay: number }; metadata: { now: string } }
   | { type: 'StartSubscription'; data: { subscriptionId: string; planId: string; startsAt: string; endsAt: string | null }; metadata: { now: string } & PlanFacts }
   | { type: 'CancelSubscription'; data: { subscriptionId: string; endsAt: string; reason: string }; metadata: { now: string } }
   | { type: 'ChangePlan'; data: { subscriptionId: string; planId: string; effectiveFrom: string }; metadata: { now: string } & PlanFacts }
@@ -88,7 +88,7 @@ export const decideAccount = (command: AccountCommand, state: Account): AccountE
 const openAccount = (command: Extract<AccountCommand, { type: 'OpenAccount' }>, state: Account): AccountEvent[] => {
   if (state.status === 'open') {
     const { name, currency, timezone } = state.opened;
-    const same = name === command.data.name && currency === command.data.currency && timezone === command.data.timezone;
+    const same = name === command.data.name && currency === command.data.currency && timezone === command.data.timezone && (state.opened.billingAnchorDay ?? 1) === command.data.billingAnchorDay;
     return same ? [] : refuse('account_exists', `account ${command.data.accountId} already exists with other details`, 'id');
   }
   return [{ type: 'AccountOpened', data: { ...command.data, openedAt: command.metadata.now } }];

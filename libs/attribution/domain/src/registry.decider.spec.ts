@@ -7,7 +7,7 @@ import { foldTimeline } from './subject-timeline';
 
 const now = '2026-11-25T10:00:00.000Z';
 const day = (d: number) => `2026-11-${String(d).padStart(2, '0')}T00:00:00.000Z`;
-const open: AccountCommand = { type: 'OpenAccount', data: { tenant: 't1', accountId: 'acme', name: 'Acme', currency: 'USD', timezone: 'UTC' }, metadata: { now } };
+const open: AccountCommand = { type: 'OpenAccount', data: { tenant: 't1', accountId: 'acme', name: 'Acme', currency: 'USD', timezone: 'UTC', billingAnchorDay: 1 }, metadata: { now } };
 const usd = { plan: { currency: 'USD' } };
 const start = (id: string, startsAt: string, endsAt: string | null, facts: { plan?: { currency: string } } = usd): AccountCommand => ({
   type: 'StartSubscription',

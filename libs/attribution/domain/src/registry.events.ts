@@ -5,7 +5,7 @@
  *   `subscription-{tenant}_{id}` SubscriptionIdClaimed: which account a subscription id belongs to;
  *   `subject-{tenant}_{key}`     SubjectAssigned / SubjectAssignmentCorrected: who owned the subject when.
  */
-import type { AccountOpenedV1 } from '@tally/contracts/accounts';
+import type { AccountOpenedV1, SubscriptionCancelledV1, SubscriptionPlanChangedV1, SubscriptionRescheduledV1, SubscriptionStartedV1 } from '@tally/contracts/accounts';
 
 /** Published as AccountOpenedV1 (contracts/accounts): aggregation and invoicing read it. */
 export interface AccountOpened {
@@ -15,22 +15,22 @@ export interface AccountOpened {
 
 export interface SubscriptionStarted {
   type: 'SubscriptionStarted';
-  data: { tenant: string; accountId: string; subscriptionId: string; planId: string; startsAt: string; endsAt: string | null; at: string };
+  data: SubscriptionStartedV1;
 }
 
 export interface SubscriptionCancelled {
   type: 'SubscriptionCancelled';
-  data: { tenant: string; accountId: string; subscriptionId: string; endsAt: string; reason: string; at: string };
+  data: SubscriptionCancelledV1;
 }
 
 export interface SubscriptionPlanChanged {
   type: 'SubscriptionPlanChanged';
-  data: { tenant: string; accountId: string; subscriptionId: string; planId: string; effectiveFrom: string; at: string };
+  data: SubscriptionPlanChangedV1;
 }
 
 export interface SubscriptionRescheduled {
   type: 'SubscriptionRescheduled';
-  data: { tenant: string; accountId: string; subscriptionId: string; startsAt: string; reason: string; at: string };
+  data: SubscriptionRescheduledV1;
 }
 
 export type AccountEvent = AccountOpened | SubscriptionStarted | SubscriptionCancelled | SubscriptionPlanChanged | SubscriptionRescheduled;
@@ -74,6 +74,6 @@ export const registryEventTypes: RegistryEvent['type'][] = [
   'SubjectAssignmentCorrected',
 ];
 
-export const accountStream = (tenant: string, accountId: string): string => `account-${tenant}_${accountId}`;
+export { accountStream } from '@tally/contracts/accounts';
 export const subscriptionStream = (tenant: string, subscriptionId: string): string => `subscription-${tenant}_${subscriptionId}`;
 export const subjectStream = (tenant: string, subject: string): string => `subject-${tenant}_${subject}`;

@@ -106,11 +106,13 @@ export const attributionOpenApi = {
       AccountRequest: {
         type: 'object',
         required: ['id', 'name', 'currency', 'timezone'],
-        properties: { id: key, name: { type: 'string' }, currency: { type: 'string', pattern: '^[A-Z]{3}$', description: 'ISO 4217' }, timezone: { type: 'string', description: 'IANA time zone' } },
+        properties: { id: key, name: { type: 'string' }, currency: { type: 'string', pattern: '^[A-Z]{3}$', description: 'ISO 4217' }, timezone: { type: 'string', description: 'IANA time zone' },
+          billingAnchorDay: { type: 'integer', minimum: 1, maximum: 31, default: 1, description: 'Day billing periods start on, 00:00 in the time zone (beyond a month\'s length: its last day)' },
+        },
       },
       Account: {
         type: 'object',
-        properties: { id: key, name: { type: 'string' }, currency: { type: 'string' }, timezone: { type: 'string' }, openedAt: instant, subscriptions: { type: 'array', items: { $ref: '#/components/schemas/Subscription' } } },
+        properties: { id: key, name: { type: 'string' }, currency: { type: 'string' }, timezone: { type: 'string' }, billingAnchorDay: { type: 'integer' }, openedAt: instant, subscriptions: { type: 'array', items: { $ref: '#/components/schemas/Subscription' } } },
       },
       SubscriptionRequest: { type: 'object', required: ['id', 'accountId', 'planId', 'startsAt'], properties: { id: key, accountId: key, planId: key, startsAt: instant, endsAt: instant } },
       Subscription: {

@@ -68,7 +68,7 @@ export class RegistryService {
     return { changed: events.length > 0, state: events.reduce(evolveAccount, state) };
   }
 
-  async openAccount(data: { accountId: string; name: string; currency: string; timezone: string }) {
+  async openAccount(data: { accountId: string; name: string; currency: string; timezone: string; billingAnchorDay: number }) {
     const { changed, state } = await this.onAccount(data.accountId, { type: 'OpenAccount', data: { tenant: this.tenant, ...data }, metadata: { now: this.now() } });
     return { created: changed, account: presentAccount(state) };
   }
@@ -182,6 +182,7 @@ const presentAccount = (state: Account) =>
         name: state.opened.name,
         currency: state.opened.currency,
         timezone: state.opened.timezone,
+        billingAnchorDay: state.opened.billingAnchorDay ?? 1,
         openedAt: state.opened.openedAt,
         subscriptions: state.subscriptions.map((s) => presentSubscription(state, s.subscriptionId)),
       }

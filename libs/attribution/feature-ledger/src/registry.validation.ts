@@ -42,7 +42,10 @@ export const validateAccount = (input: unknown) => {
   const currency = text(body, 'currency', errors, iso4217, 'currency must be an ISO 4217 code such as USD or EUR');
   const timezone = text(body, 'timezone', errors);
   if (timezone && !isTimeZone(timezone)) errors.push({ field: 'timezone', message: 'timezone must be an IANA time zone such as Europe/Berlin or UTC' });
-  return { errors, value: { accountId, name, currency, timezone } };
+  const anchor = body.billingAnchorDay;
+  if (anchor !== undefined && !(typeof anchor === 'number' && Number.isInteger(anchor) && anchor >= 1 && anchor <= 31))
+    errors.push({ field: 'billingAnchorDay', message: 'billingAnchorDay must be a whole number from 1 to 31 (the day billing periods start; 1 = calendar months)' });
+  return { errors, value: { accountId, name, currency, timezone, billingAnchorDay: typeof anchor === 'number' ? anchor : 1 } };
 };
 
 export const validateAssignment = (subject: string, input: unknown) => {

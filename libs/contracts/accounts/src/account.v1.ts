@@ -10,7 +10,63 @@ export interface AccountOpenedV1 {
   name: string;
   /** ISO 4217 */
   currency: string;
-  /** IANA time zone: billing periods are calendar months in it. */
+  /** IANA time zone: billing periods are months in it. */
   timezone: string;
+  /**
+   * Day of the month billing periods start on (1–31; beyond a month's length: its last day), at 00:00 in
+   * `timezone`. Absent in events written before it existed: 1, calendar months.
+   */
+  billingAnchorDay?: number;
   openedAt: string;
 }
+
+export const billingAnchorDayOf = (account: Pick<AccountOpenedV1, 'billingAnchorDay'>): number => account.billingAnchorDay ?? 1;
+
+/**
+ * Subscriptions, published too: invoicing bills each subscription per period. They live in the account's
+ * stream (the account keeps them from overlapping). Instants are UTC ISO texts; `endsAt` is exclusive.
+ */
+export const subscriptionStartedType = 'SubscriptionStarted';
+export const subscriptionCancelledType = 'SubscriptionCancelled';
+export const subscriptionPlanChangedType = 'SubscriptionPlanChanged';
+export const subscriptionRescheduledType = 'SubscriptionRescheduled';
+
+export interface SubscriptionStartedV1 {
+  tenant: string;
+  accountId: string;
+  subscriptionId: string;
+  planId: string;
+  startsAt: string;
+  endsAt: string | null;
+  at: string;
+}
+
+export interface SubscriptionCancelledV1 {
+  tenant: string;
+  accountId: string;
+  subscriptionId: string;
+  endsAt: string;
+  reason: string;
+  at: string;
+}
+
+/** The subscription is on `planId` from `effectiveFrom` on (the past stays on the plan it was on). */
+export interface SubscriptionPlanChangedV1 {
+  tenant: string;
+  accountId: string;
+  subscriptionId: string;
+  planId: string;
+  effectiveFrom: string;
+  at: string;
+}
+
+export interface SubscriptionRescheduledV1 {
+  tenant: string;
+  accountId: string;
+  subscriptionId: string;
+  startsAt: string;
+  reason: string;
+  at: string;
+}
+
+export const accountStream = (tenant: string, accountId: string): string => `account-${tenant}_${accountId}`;

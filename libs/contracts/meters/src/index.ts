@@ -1,2 +1,5 @@
 export * from './meter.v1';
 export * from './budget-alert.v1';
+export * from './json-path';
+export * from './meter-reading';
+export * from './billable-usage.v1';

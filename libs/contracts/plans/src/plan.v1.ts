@@ -1,8 +1,24 @@
 /**
- * Price plans, as other contexts may know them: invoicing owns them; attribution checks that a
- * subscription names a plan that exists, in the account's currency. Stream `plan-{tenant}_{id}`.
+ * Price plans as the published language: invoicing owns them; attribution checks that a subscription
+ * names a plan that exists, in the account's currency. Stream `plan-{tenant}_{id}`: PlanCreated (version 1,
+ * in force from the beginning), then PlanRevised events, each a new version in force from its instant on —
+ * usage before that instant keeps the prices it had.
  */
 export const planCreatedType = 'PlanCreated';
+export const planRevisedType = 'PlanRevised';
+
+/** See libs/invoicing/domain charge.ts for the models' rules. Decimals are texts. */
+export interface ChargeV1 {
+  meter: string;
+  model: 'unit' | 'graduated' | 'volume' | 'package';
+  per: string | null;
+  allowance: string;
+  unitPrice: string | null;
+  tiers: { upTo: string | null; unitPrice: string; flatPrice: string }[] | null;
+  packageSize: string | null;
+  packagePrice: string | null;
+  description: string | null;
+}
 
 export interface PlanCreatedV1 {
   tenant: string;
@@ -10,7 +26,20 @@ export interface PlanCreatedV1 {
   name: string;
   /** ISO 4217 */
   currency: string;
+  /** Absent in plans created before prices existed: no charges. */
+  charges?: ChargeV1[];
   createdAt: string;
+}
+
+export interface PlanRevisedV1 {
+  tenant: string;
+  planId: string;
+  /** 2, 3, … */
+  version: number;
+  /** The new prices apply to usage at or after this instant. */
+  effectiveFrom: string;
+  charges: ChargeV1[];
+  revisedAt: string;
 }
 
 export const planStream = (tenant: string, planId: string): string => `plan-${tenant}_${planId}`;

@@ -9,7 +9,7 @@ import { IntakeService } from './intake.service';
 /**
  * Intake over NATS request/reply (`tally.ingestion.cmd.ingest.v1`) for internal producers: the same
  * batch, the same per-event results, the same durable accept as `POST /v1/events`. Every ingestion
- * replica answers in the `ingestion_intake` queue group. Only with NATS (not in embedded mode).
+ * replica answers in the `ingestion_intake` queue group (in embedded mode: in-process).
  */
 @Injectable()
 export class NatsIntakeResponder {
@@ -22,7 +22,7 @@ export class NatsIntakeResponder {
   ) {}
 
   async start(): Promise<void> {
-    this.serving = await this.runtime.bus.serveRequests?.(ingestCommandSubject, 'ingestion_intake', (request) => this.answer(request));
+    this.serving = await this.runtime.bus.serveRequests(ingestCommandSubject, 'ingestion_intake', (request) => this.answer(request));
   }
 
   async answer(request: Request) {

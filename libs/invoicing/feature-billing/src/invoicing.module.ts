@@ -1,14 +1,97 @@
-import { DynamicModule, Module } from '@nestjs/common';
+import { DynamicModule, Inject, Injectable, Module, OnApplicationBootstrap, OnApplicationShutdown } from '@nestjs/common';
+import { DataSource } from 'typeorm';
+import { invoicingStream } from '@tally/contracts/invoices';
+import { billingMigrations, BillingRegistryTables, InvoiceTables, ReconciliationTables } from '@tally/invoicing/data-access-billing';
+import { Consumer } from '@tally/shared/data-access-messaging';
+import { ProjectionRunner } from '@tally/shared/data-access-postgres';
+import { appDataSourceProvider, ProjectionCatalog, projectionRunnerProvider, RUNTIME, TallyRuntime } from '@tally/shared/feature-runtime';
+import { BillableUsageClient } from './billable-usage.client';
+import { BillingScheduler } from './billing-scheduler';
+import { billingRegistryProjection } from './billing-registry.projection';
+import { invoiceEventRelay, startInvoiceWebhooks } from './invoice-events';
+import { invoiceProjection } from './invoice.projection';
+import { InvoiceRater } from './invoice-rater';
+import { InvoicesController } from './invoices.controller';
+import { InvoicesService } from './invoices.service';
 import { PlansController } from './plans.controller';
 import { PlansService } from './plans.service';
+import { ReconciliationService } from './reconciliation.service';
+import { ReconciliationsController } from './reconciliations.controller';
+import {
+  BILLING_REGISTRY_TABLES,
+  INVOICE_RATER,
+  INVOICE_RELAY_RUNNER,
+  INVOICE_TABLES,
+  INVOICES_RUNNER,
+  INVOICING_DB,
+  RECONCILIATION_TABLES,
+  REGISTRY_RUNNER,
+} from './tokens';
+
+@Injectable()
+class InvoicingLifecycle implements OnApplicationBootstrap, OnApplicationShutdown {
+  private webhooks?: Consumer;
+
+  constructor(
+    @Inject(RUNTIME) private readonly runtime: TallyRuntime,
+    @Inject(INVOICING_DB) private readonly db: DataSource,
+    @Inject(REGISTRY_RUNNER) private readonly registry: ProjectionRunner,
+    @Inject(INVOICES_RUNNER) private readonly invoices: ProjectionRunner,
+    @Inject(INVOICE_RELAY_RUNNER) private readonly relay: ProjectionRunner,
+    private readonly catalog: ProjectionCatalog,
+    private readonly scheduler: BillingScheduler,
+    private readonly reconciliations: ReconciliationService,
+  ) {}
+
+  async onApplicationBootstrap(): Promise<void> {
+    this.catalog.register('invoicing_registry', this.registry);
+    this.catalog.register('invoicing_invoices', this.invoices);
+    this.catalog.register('invoice_event_relay', this.relay);
+    await this.runtime.bus.ensureStream({ name: invoicingStream.name, subjects: [...invoicingStream.subjects] });
+    this.webhooks = await startInvoiceWebhooks(this.runtime);
+    void this.registry.start();
+    void this.invoices.start();
+    void this.relay.start();
+    this.scheduler.start();
+  }
+
+  async onApplicationShutdown(): Promise<void> {
+    await this.scheduler.stop();
+    await this.reconciliations.drain();
+    await this.webhooks?.stop();
+    await this.registry.stop();
+    await this.invoices.stop();
+    await this.relay.stop();
+    await this.db.destroy();
+  }
+}
 
 /**
- * The invoicing app's module. Today: price plans as far as subscriptions need them (id, name,
- * currency); prices, rating and invoices arrive with their own issue.
+ * The invoicing app: price plans (versioned), the billing registry, rating, the invoice lifecycle (draft →
+ * grace period → finalized, adjustments and credit notes for later changes), invoice events and webhooks,
+ * reconciliation.
  */
 @Module({})
 export class InvoicingModule {
   static register(): DynamicModule {
-    return { module: InvoicingModule, controllers: [PlansController], providers: [PlansService] };
+    return {
+      module: InvoicingModule,
+      controllers: [PlansController, InvoicesController, ReconciliationsController],
+      providers: [
+        appDataSourceProvider(INVOICING_DB, 'invoicing', billingMigrations),
+        { provide: BILLING_REGISTRY_TABLES, inject: [RUNTIME], useFactory: (runtime: TallyRuntime) => new BillingRegistryTables(runtime.schemaFor('invoicing')) },
+        { provide: INVOICE_TABLES, inject: [RUNTIME], useFactory: (runtime: TallyRuntime) => new InvoiceTables(runtime.schemaFor('invoicing')) },
+        { provide: RECONCILIATION_TABLES, inject: [RUNTIME], useFactory: (runtime: TallyRuntime) => new ReconciliationTables(runtime.schemaFor('invoicing')) },
+        { provide: INVOICE_RATER, inject: [RUNTIME], useFactory: (runtime: TallyRuntime) => new InvoiceRater(new BillableUsageClient(runtime)) },
+        projectionRunnerProvider(REGISTRY_RUNNER, 'invoicing', INVOICING_DB, [BILLING_REGISTRY_TABLES], (_runtime, tables: BillingRegistryTables) => billingRegistryProjection(tables)),
+        projectionRunnerProvider(INVOICES_RUNNER, 'invoicing', INVOICING_DB, [INVOICE_TABLES], (_runtime, tables: InvoiceTables) => invoiceProjection(tables)),
+        projectionRunnerProvider(INVOICE_RELAY_RUNNER, 'invoicing', INVOICING_DB, [], (runtime) => invoiceEventRelay(runtime)),
+        PlansService,
+        InvoicesService,
+        BillingScheduler,
+        ReconciliationService,
+        InvoicingLifecycle,
+      ],
+    };
   }
 }

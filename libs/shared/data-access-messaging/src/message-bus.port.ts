@@ -66,10 +66,12 @@ export interface Reply {
 export interface MessageBus {
   readonly kind: 'jetstream' | 'postgres';
   /**
-   * Answers requests on a subject, load-balanced over a queue group. Only where a NATS server
-   * exists (JetStream adapter); the embedded bus has no network side and leaves this undefined.
+   * Answers requests on a subject, load-balanced over a queue group: core NATS on the JetStream
+   * adapter; in the embedded bus, handlers registered in this process (embedded mode runs every app in one).
    */
-  serveRequests?(subject: string, queue: string, handler: (request: Request) => Promise<Reply>): Promise<Consumer>;
+  serveRequests(subject: string, queue: string, handler: (request: Request) => Promise<Reply>): Promise<Consumer>;
+  /** Asks whoever serves the subject; fails with RequestFailedError (no responder, timeout). Nothing is stored. */
+  request(subject: string, data: Uint8Array, options?: { timeoutMs?: number; headers?: Record<string, string> }): Promise<Reply>;
   ensureStream(spec: StreamSpec): Promise<void>;
   publish(subject: string, data: Uint8Array, options: { msgId: string; headers?: Record<string, string> }): Promise<PublishResult>;
   /** Declares the durable consumer (idempotently) and starts handing messages to the handler. */
@@ -79,6 +81,18 @@ export interface MessageBus {
   /** What a crash does: disconnect at once, acking nothing in hand. For failure tests. */
   abort(): Promise<void>;
 }
+
+/** A request nobody answered: no responder on the subject, or none in time. Safe to retry (requests are queries or idempotent commands). */
+export class RequestFailedError extends Error {
+  constructor(
+    readonly reason: 'no_responders' | 'timeout',
+    readonly subject: string,
+  ) {
+    super(reason === 'no_responders' ? `nothing serves ${subject}` : `no answer on ${subject} in time`);
+  }
+}
+
+export const defaultRequestTimeoutMs = 10_000;
 
 export const deadLetterStream = 'DLQ';
 /** Where a consumer's poison messages go, with `Tally-Dead-Letter-*` headers saying why. */

@@ -8,3 +8,4 @@ export * from './start';
 export * from './tokens';
 export * from './exact-json';
 export * from './auth';
+export * from './ledger-relay';

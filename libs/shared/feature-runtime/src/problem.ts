@@ -55,6 +55,16 @@ const domainStatus: Record<string, number> = {
   unknown_meter_reference: 422,
   unknown_budget: 404,
   unknown_meter: 404,
+  charged_meter_unknown: 422,
+  effective_from_in_past: 409,
+  plan_version_out_of_order: 409,
+  unknown_invoice: 404,
+  invoice_not_draft: 409,
+  invoice_already_voided: 409,
+  earlier_invoice_open: 409,
+  no_active_subscription: 404,
+  unknown_reconciliation: 404,
+  usage_unavailable: 503,
 };
 
 /** Maps anything thrown to problem+json; unexpected errors are logged and answered without internals. */

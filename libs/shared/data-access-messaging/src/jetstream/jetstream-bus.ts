@@ -9,8 +9,10 @@ import {
   Delivery,
   MessageBus,
   PublishResult,
+  defaultRequestTimeoutMs,
   Reply,
   Request,
+  RequestFailedError,
   StreamSpec,
   withDefaults,
 } from '../message-bus.port';
@@ -144,6 +146,22 @@ export class JetStreamBus implements MessageBus {
     };
     this.consumers.add(handle);
     return handle;
+  }
+
+  async request(subject: string, data: Uint8Array, options: { timeoutMs?: number; headers?: Record<string, string> } = {}): Promise<Reply> {
+    const h = natsHeaders();
+    for (const [key, value] of Object.entries(options.headers ?? {})) h.set(key, value);
+    try {
+      const message = await this.nc.request(this.names.subject(subject), data, { timeout: options.timeoutMs ?? defaultRequestTimeoutMs, headers: h });
+      const headers: Record<string, string> = {};
+      for (const key of message.headers?.keys() ?? []) headers[key] = message.headers?.get(key) ?? '';
+      return { data: message.data, headers };
+    } catch (error) {
+      const text = String((error as Error)?.message ?? error);
+      if (/no responders/i.test(text) || (error as { code?: string }).code === '503') throw new RequestFailedError('no_responders', subject);
+      if (/timeout/i.test(text)) throw new RequestFailedError('timeout', subject);
+      throw error;
+    }
   }
 
   async serveRequests(subject: string, queue: string, handler: (request: Request) => Promise<Reply>): Promise<Consumer> {

@@ -7,7 +7,11 @@ import {
   deadLetterStream,
   Delivery,
   MessageBus,
+  defaultRequestTimeoutMs,
   PublishResult,
+  Reply,
+  Request,
+  RequestFailedError,
   StreamSpec,
   withDefaults,
 } from '../message-bus.port';
@@ -45,6 +49,8 @@ export class PostgresBus implements MessageBus {
   private readonly consumers = new Set<Consumer>();
   private readonly wakers = new Set<() => void>();
   private aborted = false;
+  private readonly responders = new Map<string, ((request: Request) => Promise<Reply>)[]>();
+  private nextResponder = 0;
 
   constructor(private readonly options: PostgresBusOptions) {
     this.schema = options.schema;
@@ -212,6 +218,31 @@ export class PostgresBus implements MessageBus {
       this.wakers.add(done);
       signal.addEventListener('abort', done, { once: true });
     });
+  }
+
+  /** In-process: embedded mode runs every app in one process, so the "network" is a map of handlers. */
+  async serveRequests(subject: string, _queue: string, handler: (request: Request) => Promise<Reply>): Promise<Consumer> {
+    this.responders.set(subject, [...(this.responders.get(subject) ?? []), handler]);
+    return {
+      stop: async () => {
+        this.responders.set(subject, (this.responders.get(subject) ?? []).filter((h) => h !== handler));
+      },
+    };
+  }
+
+  async request(subject: string, data: Uint8Array, options: { timeoutMs?: number; headers?: Record<string, string> } = {}): Promise<Reply> {
+    const handlers = this.responders.get(subject) ?? [];
+    if (handlers.length === 0 || this.aborted) throw new RequestFailedError('no_responders', subject);
+    const handler = handlers[this.nextResponder++ % handlers.length];
+    let timer: NodeJS.Timeout | undefined;
+    const timeout = new Promise<never>((_, reject) => {
+      timer = setTimeout(() => reject(new RequestFailedError('timeout', subject)), options.timeoutMs ?? defaultRequestTimeoutMs);
+    });
+    try {
+      return await Promise.race([handler({ data, headers: options.headers ?? {} }), timeout]);
+    } finally {
+      clearTimeout(timer);
+    }
   }
 
   private wakeAll(): void {

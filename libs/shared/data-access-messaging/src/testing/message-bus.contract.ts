@@ -1,6 +1,6 @@
 import { randomUUID } from 'node:crypto';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { Consumer, ConsumerSpec, decodeJson, Delivery, encodeJson, MessageBus } from '../message-bus.port';
+import { Consumer, ConsumerSpec, decodeJson, Delivery, encodeJson, MessageBus, RequestFailedError } from '../message-bus.port';
 
 /** Opens a bus on the same namespace each call: a second call is "another process" or "after a restart". */
 export type OpenBus = () => Promise<MessageBus>;
@@ -182,6 +182,27 @@ export const messageBusContract = (adapter: string, openBus: OpenBus) =>
 
     it('refuses to publish to a subject no stream captures (never a false success)', async () =>
       expect(publisher.publish(`nowhere.${randomUUID().slice(0, 8)}`, encodeJson({}), { msgId: randomUUID() })).rejects.toThrow());
+
+    it('answers a request from the responder serving its subject, headers both ways', async () => {
+      const subject = `query.${randomUUID().slice(0, 8)}`;
+      const serving = await publisher.serveRequests(subject, 'contract', async (request) => ({
+        data: encodeJson({ doubled: decodeJson<{ n: number }>(request.data).n * 2 }),
+        headers: { 'tally-echo': request.headers['tally-tenant'] ?? '' },
+      }));
+      consumers.push(serving);
+      const reply = await publisher.request(subject, encodeJson({ n: 21 }), { headers: { 'tally-tenant': 't1' } });
+      expect(decodeJson(reply.data)).toEqual({ doubled: 42 });
+      expect(reply.headers?.['tally-echo']).toBe('t1');
+    });
+
+    it('fails a request nobody serves with no_responders, and a slow one with timeout (never a hang)', async () => {
+      const unserved = publisher.request(`query.${randomUUID().slice(0, 8)}`, encodeJson({}), { timeoutMs: 2_000 });
+      await expect(unserved).rejects.toBeInstanceOf(RequestFailedError);
+      await expect(unserved).rejects.toMatchObject({ reason: 'no_responders' });
+      const subject = `query.${randomUUID().slice(0, 8)}`;
+      consumers.push(await publisher.serveRequests(subject, 'contract', () => new Promise(() => undefined)));
+      await expect(publisher.request(subject, encodeJson({}), { timeoutMs: 200 })).rejects.toMatchObject({ reason: 'timeout' });
+    });
   });
 
 const waitFor = async (condition: () => boolean, timeoutMs = 5_000) => {

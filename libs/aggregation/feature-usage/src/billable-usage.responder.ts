@@ -1,0 +1,76 @@
+import { Inject, Injectable } from '@nestjs/common';
+import { DataSource, EntityManager } from 'typeorm';
+import { MeterQueryTables, MeterTables } from '@tally/aggregation/data-access-rollups';
+import { BillableUsageReplyV1, BillableUsageRequestV1, billableUsageSubject, BillableUsageValueV1 } from '@tally/contracts/meters';
+import { Consumer, decodeJson, encodeJson, Request } from '@tally/shared/data-access-messaging';
+import { RUNTIME, TallyRuntime } from '@tally/shared/feature-runtime';
+import { parseRfc3339 } from '@tally/shared/util-core';
+import { AGGREGATION_DB, METER_QUERY_TABLES, METER_TABLES } from './tokens';
+
+/**
+ * Answers invoicing's "how much did this account use" (`aggregation.qry.billable-usage.v1`) from the
+ * rollups — the same numbers the meter query API shows. Every aggregation replica serves the queue group.
+ */
+@Injectable()
+export class BillableUsageResponder {
+  private serving?: Consumer;
+
+  constructor(
+    @Inject(RUNTIME) private readonly runtime: TallyRuntime,
+    @Inject(AGGREGATION_DB) private readonly db: DataSource,
+    @Inject(METER_TABLES) private readonly meters: MeterTables,
+    @Inject(METER_QUERY_TABLES) private readonly queries: MeterQueryTables,
+  ) {}
+
+  async start(): Promise<void> {
+    this.serving = await this.runtime.bus.serveRequests(billableUsageSubject, 'aggregation_billable_usage', (request) => this.answer(request));
+  }
+
+  async stop(): Promise<void> {
+    await this.serving?.stop();
+  }
+
+  async answer(request: Request) {
+    let reply: BillableUsageReplyV1;
+    try {
+      reply = await this.billableUsage(decodeJson<BillableUsageRequestV1>(request.data));
+    } catch (error) {
+      this.runtime.log(`[aggregation] billable usage query failed: ${String((error as Error)?.stack ?? error)}`);
+      reply = { ok: false, error: { type: 'bad_request', detail: String((error as Error)?.message ?? error) } };
+    }
+    return { data: encodeJson(reply) };
+  }
+
+  private async billableUsage(request: BillableUsageRequestV1): Promise<BillableUsageReplyV1> {
+    const intervals = request.intervals.map((i) => ({ from: parseRfc3339(i.from), to: parseRfc3339(i.to) }));
+    if (intervals.some((i) => !i.from || !i.to || i.from > i.to)) return { ok: false, error: { type: 'bad_request', detail: 'every interval needs RFC 3339 from ≤ to' } };
+    // One snapshot: the values and the rollup checkpoint they correspond to (reconciliation compares the ledger up to it).
+    return this.db.transaction('REPEATABLE READ', async (tx) => {
+      const [checkpoint] = (await tx.query(`select position::text as position from "${this.runtime.schemaFor('aggregation')}".projection_checkpoints where name = 'usage_rollup'`)) as { position: string }[];
+      return this.read(tx, request, intervals as { from: Date; to: Date }[], checkpoint?.position ?? '0');
+    });
+  }
+
+  private async read(tx: EntityManager, request: BillableUsageRequestV1, intervals: { from: Date; to: Date }[], position: string): Promise<BillableUsageReplyV1> {
+    const catalog = new Map((await this.meters.active(tx, request.tenant)).map((m) => [m.slug, m]));
+    const values: BillableUsageValueV1[] = [];
+    for (const { meter: slug, per } of request.meters) {
+      const meter = catalog.get(slug);
+      if (!meter) return { ok: false, error: { type: 'unknown_meter', detail: `no live meter ${slug}` } };
+      for (const [index, { from, to }] of intervals.entries()) {
+        const rows = await this.queries.query(tx, request.tenant, meter, {
+          from,
+          to,
+          windowTimeZone: 'UTC',
+          accountId: request.accountId,
+          subjects: [],
+          groupBy: [],
+          filterGroupBy: {},
+          attributeGroups: per ? [per] : [],
+        });
+        for (const row of rows) values.push({ interval: index, meter: slug, per, perValue: per ? (row.attributes?.[per] ?? null) : null, quantity: row.value });
+      }
+    }
+    return { ok: true, values, position };
+  }
+}

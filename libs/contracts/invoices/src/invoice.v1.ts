@@ -1,0 +1,141 @@
+import { deterministicUuid } from '@tally/shared/util-core';
+
+/**
+ * Invoices as the published language. Invoicing writes them to the ledger (stream `invoice-{tenant}_{id}`,
+ * credit notes `creditnote-{tenant}_{id}`) and relays them to NATS (`invoicing.evt.*`, message id = ledger
+ * event id) and to the invoice webhook. One invoice per (subscription, billing period): its id is derived
+ * from both, so retries and restarts find the same invoice.
+ *
+ * Money: every line keeps its precise amount (decimal text, never rounded); the total is the sum of the
+ * lines rounded once, half-even, to the currency's minor unit.
+ */
+export const invoiceDraftedType = 'InvoiceDrafted';
+export const invoiceRedraftedType = 'InvoiceRedrafted';
+export const invoiceFinalizedType = 'InvoiceFinalized';
+export const invoiceVoidedType = 'InvoiceVoided';
+export const creditNoteIssuedType = 'CreditNoteIssued';
+export const invoiceEventTypes = [invoiceDraftedType, invoiceRedraftedType, invoiceFinalizedType, invoiceVoidedType, creditNoteIssuedType] as const;
+
+export interface BillingPeriodV1 {
+  /** `YYYY-MM`: the month (in the account's zone) the period starts in. */
+  label: string;
+  start: string;
+  /** Exclusive. */
+  end: string;
+}
+
+/** A part of the period with one plan version: usage in [from, to) rated with it. */
+export interface PlanSegmentV1 {
+  from: string;
+  to: string;
+  planId: string;
+  planVersion: number;
+}
+
+export interface UsageLineV1 {
+  kind: 'usage';
+  segment: PlanSegmentV1;
+  meter: string;
+  model: 'unit' | 'graduated' | 'volume' | 'package';
+  per: string | null;
+  perValue: string | null;
+  quantity: string;
+  allowanceApplied: string;
+  tier: number | null;
+  units: string;
+  unitPrice: string;
+  flatPrice: string;
+  amount: string;
+}
+
+/**
+ * A change to a finalized period, billed later: the period's usage line (same segment, meter, group) as
+ * re-rated now, minus what was billed for it so far (on the invoice and in earlier adjustments).
+ */
+export interface AdjustmentLineV1 extends Omit<UsageLineV1, 'kind'> {
+  kind: 'adjustment';
+  adjusts: { invoiceId: string; period: string };
+  /** What the line is now (quantity, amount) and what had been billed. */
+  billedQuantity: string;
+  billedAmount: string;
+  currentAmount: string;
+}
+
+export type InvoiceLineV1 = UsageLineV1 | AdjustmentLineV1;
+
+export interface InvoiceContentV1 {
+  lines: InvoiceLineV1[];
+  /** Exact sum of the lines' amounts. */
+  subtotal: string;
+  /** subtotal rounded half-even to the currency's minor unit. */
+  total: string;
+}
+
+export interface InvoiceDraftedV1 extends InvoiceContentV1 {
+  tenant: string;
+  invoiceId: string;
+  accountId: string;
+  subscriptionId: string;
+  currency: string;
+  period: BillingPeriodV1;
+  /** When the grace period ends and the invoice finalizes on its own. */
+  finalizesAt: string;
+  draftedAt: string;
+}
+
+/** Late usage or a correction changed a draft during its grace period. */
+export interface InvoiceRedraftedV1 extends InvoiceContentV1 {
+  tenant: string;
+  invoiceId: string;
+  redraftedAt: string;
+}
+
+export interface InvoiceFinalizedV1 extends InvoiceContentV1 {
+  tenant: string;
+  invoiceId: string;
+  accountId: string;
+  subscriptionId: string;
+  currency: string;
+  period: BillingPeriodV1;
+  finalizedAt: string;
+  /** 'grace_period_ended' or 'requested'. */
+  trigger: 'grace_period_ended' | 'requested';
+  /** Credit notes issued with it (a finalized period's net change was negative). */
+  creditNotes: string[];
+}
+
+export interface InvoiceVoidedV1 {
+  tenant: string;
+  invoiceId: string;
+  reason: string;
+  voidedAt: string;
+}
+
+/** Money owed back on a finalized invoice: its period's re-rated lines came to less than was billed. */
+export interface CreditNoteIssuedV1 {
+  tenant: string;
+  creditNoteId: string;
+  /** The finalized invoice being credited. */
+  invoiceId: string;
+  /** The invoice whose finalization found the change. */
+  issuedWith: string;
+  accountId: string;
+  subscriptionId: string;
+  currency: string;
+  period: string;
+  /** Adjustment lines (negative amounts); the credit is −subtotal. */
+  lines: AdjustmentLineV1[];
+  subtotal: string;
+  /** What is owed back: −subtotal rounded half-even to the minor unit (positive). */
+  total: string;
+  issuedAt: string;
+}
+
+export const invoiceId = (tenant: string, subscriptionId: string, periodStart: string): string => deterministicUuid('tally.invoice.v1', tenant, subscriptionId, periodStart);
+export const creditNoteId = (invoiceId: string, issuedWith: string): string => deterministicUuid('tally.credit-note.v1', invoiceId, issuedWith);
+export const invoiceStream = (tenant: string, id: string): string => `invoice-${tenant}_${id}`;
+export const creditNoteStream = (tenant: string, id: string): string => `creditnote-${tenant}_${id}`;
+
+/** NATS: stream INVOICING, subjects `invoicing.evt.<event>.v1`. */
+export const invoicingStream = { name: 'INVOICING', subjects: ['invoicing.evt.>'] } as const;
+export const invoiceEventSubject = (type: string): string => `invoicing.evt.${type.replace(/([a-z])([A-Z])/g, '$1-$2').toLowerCase()}.v1`;

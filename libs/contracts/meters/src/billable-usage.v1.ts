@@ -1,0 +1,31 @@
+/**
+ * Aggregation answers invoicing's question "how much of each meter did this account use in these
+ * intervals?" over NATS request/reply (apps share no tables). Quantities come from the rollups: current
+ * attribution, voids and amendments applied. Intervals are [from, to) UTC instants.
+ */
+export const billableUsageSubject = 'aggregation.qry.billable-usage.v1';
+
+export interface BillableUsageRequestV1 {
+  tenant: string;
+  accountId: string;
+  intervals: { from: string; to: string }[];
+  /** `per`: a subject attribute to group by (e.g. "app"), or null for the account as a whole. */
+  meters: { meter: string; per: string | null }[];
+}
+
+export interface BillableUsageValueV1 {
+  /** Index into the request's intervals. */
+  interval: number;
+  meter: string;
+  /** The grouping asked for (the same meter may be asked for with several). */
+  per: string | null;
+  /** Value of the `per` attribute (null: not grouped, or usage without that attribute). */
+  perValue: string | null;
+  /** Exact decimal text. */
+  quantity: string;
+}
+
+export type BillableUsageReplyV1 =
+  /** position: the ledger position the rollups had applied when the values were read (a consistent snapshot). */
+  | { ok: true; values: BillableUsageValueV1[]; position: string }
+  | { ok: false; error: { type: 'unknown_meter' | 'bad_request'; detail: string } };

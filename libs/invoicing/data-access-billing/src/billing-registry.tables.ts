@@ -1,0 +1,69 @@
+import { DataSource, EntityManager } from 'typeorm';
+import type { PlanHistory, SubscriptionTimeline } from '@tally/invoicing/domain';
+
+type Queryable = Pick<EntityManager, 'query'> | Pick<DataSource, 'query'>;
+
+export interface BillingAccount {
+  tenant: string;
+  accountId: string;
+  currency: string;
+  timezone: string;
+  anchorDay: number;
+  subscriptions: SubscriptionTimeline[];
+}
+
+export interface PlanRow extends PlanHistory {
+  name: string;
+}
+
+const toAccount = (r: Record<string, unknown>): BillingAccount => ({
+  tenant: String(r.tenant),
+  accountId: String(r.account_id),
+  currency: String(r.currency),
+  timezone: String(r.timezone),
+  anchorDay: Number(r.anchor_day),
+  subscriptions: r.subscriptions as SubscriptionTimeline[],
+});
+
+/** Accounts with their subscriptions and plans with their versions, as invoicing bills them. */
+export class BillingRegistryTables {
+  constructor(private readonly schema: string) {}
+
+  async openAccount(tx: Queryable, a: Omit<BillingAccount, 'subscriptions'>): Promise<void> {
+    await tx.query(
+      `insert into "${this.schema}".billing_accounts (tenant, account_id, currency, timezone, anchor_day) values ($1, $2, $3, $4, $5) on conflict do nothing`,
+      [a.tenant, a.accountId, a.currency, a.timezone, a.anchorDay],
+    );
+  }
+
+  async account(tx: Queryable, tenant: string, accountId: string): Promise<BillingAccount | undefined> {
+    const rows: Record<string, unknown>[] = await tx.query(`select * from "${this.schema}".billing_accounts where tenant = $1 and account_id = $2`, [tenant, accountId]);
+    return rows[0] ? toAccount(rows[0]) : undefined;
+  }
+
+  async accounts(tx: Queryable, tenant: string): Promise<BillingAccount[]> {
+    const rows: Record<string, unknown>[] = await tx.query(`select * from "${this.schema}".billing_accounts where tenant = $1 order by account_id`, [tenant]);
+    return rows.map(toAccount);
+  }
+
+  async saveSubscriptions(tx: Queryable, tenant: string, accountId: string, subscriptions: SubscriptionTimeline[]): Promise<void> {
+    await tx.query(`update "${this.schema}".billing_accounts set subscriptions = $3 where tenant = $1 and account_id = $2`, [tenant, accountId, JSON.stringify(subscriptions)]);
+  }
+
+  async savePlan(tx: Queryable, tenant: string, plan: PlanRow): Promise<void> {
+    await tx.query(
+      `insert into "${this.schema}".billing_plans (tenant, plan_id, name, currency, versions) values ($1, $2, $3, $4, $5)
+       on conflict (tenant, plan_id) do update set versions = excluded.versions`,
+      [tenant, plan.planId, plan.name, plan.currency, JSON.stringify(plan.versions)],
+    );
+  }
+
+  async plans(tx: Queryable, tenant: string): Promise<Map<string, PlanRow>> {
+    const rows: Record<string, unknown>[] = await tx.query(`select * from "${this.schema}".billing_plans where tenant = $1`, [tenant]);
+    return new Map(rows.map((r) => [String(r.plan_id), { planId: String(r.plan_id), name: String(r.name), currency: String(r.currency), versions: r.versions as PlanRow['versions'] }]));
+  }
+
+  async reset(tx: Queryable): Promise<void> {
+    await tx.query(`truncate "${this.schema}".billing_accounts, "${this.schema}".billing_plans`);
+  }
+}

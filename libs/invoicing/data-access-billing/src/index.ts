@@ -1,0 +1,4 @@
+export * from './migrations';
+export * from './billing-registry.tables';
+export * from './invoice.tables';
+export * from './reconciliation.tables';

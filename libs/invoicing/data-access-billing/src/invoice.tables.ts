@@ -1,0 +1,85 @@
+import { DataSource, EntityManager } from 'typeorm';
+
+type Queryable = Pick<EntityManager, 'query'> | Pick<DataSource, 'query'>;
+
+export interface InvoiceRow {
+  invoiceId: string;
+  accountId: string;
+  subscriptionId: string;
+  periodLabel: string;
+  periodStart: string;
+  status: string;
+  document: Record<string, unknown>;
+  /** Ledger position of InvoiceFinalized: what was in the ledger when the invoice was billed. */
+  finalizedPosition: string | null;
+}
+
+const toInvoice = (r: Record<string, unknown>): InvoiceRow => ({
+  invoiceId: String(r.invoice_id),
+  accountId: String(r.account_id),
+  subscriptionId: String(r.subscription_id),
+  periodLabel: String(r.period_label),
+  periodStart: (r.period_start as Date).toISOString(),
+  status: String(r.status),
+  document: r.document as Record<string, unknown>,
+  finalizedPosition: r.finalized_position === null ? null : String(r.finalized_position),
+});
+
+/** Invoices and credit notes as documents (the folded ledger streams), for listing and reconciliation. */
+export class InvoiceTables {
+  constructor(private readonly schema: string) {}
+
+  async upsert(tx: Queryable, tenant: string, row: InvoiceRow): Promise<void> {
+    await tx.query(
+      `insert into "${this.schema}".invoices (tenant, invoice_id, account_id, subscription_id, period_label, period_start, status, document, finalized_position)
+       values ($1, $2, $3, $4, $5, $6, $7, $8, $9)
+       on conflict (tenant, invoice_id) do update set status = excluded.status, document = excluded.document,
+         finalized_position = coalesce(invoices.finalized_position, excluded.finalized_position)`,
+      [tenant, row.invoiceId, row.accountId, row.subscriptionId, row.periodLabel, row.periodStart, row.status, JSON.stringify(row.document), row.finalizedPosition],
+    );
+  }
+
+  async invoice(tx: Queryable, tenant: string, invoiceId: string): Promise<InvoiceRow | undefined> {
+    const rows: Record<string, unknown>[] = await tx.query(`select * from "${this.schema}".invoices where tenant = $1 and invoice_id = $2`, [tenant, invoiceId]);
+    return rows[0] ? toInvoice(rows[0]) : undefined;
+  }
+
+  async byAccount(tx: Queryable, tenant: string, accountId: string): Promise<InvoiceRow[]> {
+    const rows: Record<string, unknown>[] = await tx.query(`select * from "${this.schema}".invoices where tenant = $1 and account_id = $2 order by period_start, subscription_id`, [tenant, accountId]);
+    return rows.map(toInvoice);
+  }
+
+  async bySubscription(tx: Queryable, tenant: string, subscriptionId: string): Promise<InvoiceRow[]> {
+    const rows: Record<string, unknown>[] = await tx.query(`select * from "${this.schema}".invoices where tenant = $1 and subscription_id = $2 order by period_start`, [tenant, subscriptionId]);
+    return rows.map(toInvoice);
+  }
+
+  /** (subscription, period start) pairs already final: the scheduler skips them without reading their streams. */
+  async settled(tx: Queryable, tenant: string): Promise<Set<string>> {
+    const rows: { subscription_id: string; period_start: Date }[] = await tx.query(
+      `select subscription_id, period_start from "${this.schema}".invoices where tenant = $1 and status in ('finalized', 'voided')`,
+      [tenant],
+    );
+    return new Set(rows.map((r) => `${r.subscription_id}@${r.period_start.toISOString()}`));
+  }
+
+  async saveCreditNote(tx: Queryable, tenant: string, note: { creditNoteId: string; invoiceId: string; accountId: string; document: Record<string, unknown>; position: string }): Promise<void> {
+    await tx.query(
+      `insert into "${this.schema}".credit_notes (tenant, credit_note_id, invoice_id, account_id, document, position) values ($1, $2, $3, $4, $5, $6) on conflict do nothing`,
+      [tenant, note.creditNoteId, note.invoiceId, note.accountId, JSON.stringify(note.document), note.position],
+    );
+  }
+
+  async creditNotes(tx: Queryable, tenant: string, filter: { accountId?: string; invoiceId?: string; creditNoteId?: string }): Promise<Record<string, unknown>[]> {
+    const rows: { document: Record<string, unknown> }[] = await tx.query(
+      `select document from "${this.schema}".credit_notes where tenant = $1 and ($2::text is null or account_id = $2) and ($3::uuid is null or invoice_id = $3)
+          and ($4::uuid is null or credit_note_id = $4) order by position`,
+      [tenant, filter.accountId ?? null, filter.invoiceId ?? null, filter.creditNoteId ?? null],
+    );
+    return rows.map((r) => r.document);
+  }
+
+  async reset(tx: Queryable): Promise<void> {
+    await tx.query(`truncate "${this.schema}".invoices, "${this.schema}".credit_notes`);
+  }
+}

@@ -1,0 +1,41 @@
+import { MigrationInterface, QueryRunner } from 'typeorm';
+import { schemaOf } from '@tally/shared/data-access-postgres';
+
+/**
+ * Invoicing's read models, all rebuildable from the ledger: the billing registry (accounts with their
+ * subscriptions, plans with their versions), invoices and credit notes. Reconciliation reports are
+ * operational records (re-run one to get a fresh report), not a projection.
+ */
+export class CreateBilling1764900000000 implements MigrationInterface {
+  name = 'CreateBilling1764900000000';
+
+  async up(queryRunner: QueryRunner): Promise<void> {
+    const s = schemaOf(queryRunner);
+    await queryRunner.query(`
+      create table "${s}".billing_accounts (
+        tenant text not null, account_id text not null, currency text not null, timezone text not null, anchor_day integer not null,
+        subscriptions jsonb not null default '[]'::jsonb, primary key (tenant, account_id));
+      create table "${s}".billing_plans (
+        tenant text not null, plan_id text not null, name text not null, currency text not null, versions jsonb not null, primary key (tenant, plan_id));
+      create table "${s}".invoices (
+        tenant text not null, invoice_id uuid not null, account_id text not null, subscription_id text not null,
+        period_label text not null, period_start timestamptz not null, status text not null, document jsonb not null,
+        finalized_position bigint, primary key (tenant, invoice_id));
+      create index invoices_account_idx on "${s}".invoices (tenant, account_id, period_start);
+      create index invoices_subscription_idx on "${s}".invoices (tenant, subscription_id, period_start);
+      create table "${s}".credit_notes (
+        tenant text not null, credit_note_id uuid not null, invoice_id uuid not null, account_id text not null,
+        document jsonb not null, position bigint not null, primary key (tenant, credit_note_id));
+      create index credit_notes_account_idx on "${s}".credit_notes (tenant, account_id);
+      create table "${s}".reconciliations (
+        tenant text not null, reconciliation_id uuid not null, period text not null, status text not null,
+        requested_at timestamptz not null, completed_at timestamptz, report jsonb, primary key (tenant, reconciliation_id));`);
+  }
+
+  async down(queryRunner: QueryRunner): Promise<void> {
+    const s = schemaOf(queryRunner);
+    await queryRunner.query(`drop table "${s}".reconciliations, "${s}".credit_notes, "${s}".invoices, "${s}".billing_plans, "${s}".billing_accounts`);
+  }
+}
+
+export const billingMigrations = [CreateBilling1764900000000];

@@ -1,0 +1,60 @@
+import { ExactDecimal } from '@tally/shared/util-core';
+
+/**
+ * Money and decimal text. Amounts travel as decimal strings and are computed with ExactDecimal; this file is
+ * the only place that rounds money, and it rounds exactly once, at the invoice total.
+ */
+
+const currencyPattern = /^[A-Z]{3}$/;
+const minorUnitsByCurrency = new Map<string, number>();
+let supportedCurrencies: ReadonlySet<string> | undefined;
+
+/**
+ * An ISO 4217 code that this runtime's Intl knows. Intl.NumberFormat accepts any three letters (it would format
+ * "XYZ" with 2 decimals), so the check is against Intl's list of supported currencies.
+ */
+export const isCurrency = (code: string): boolean =>
+  currencyPattern.test(code) && (supportedCurrencies ??= new Set(Intl.supportedValuesOf('currency'))).has(code);
+
+/** Digits of the currency's minor unit: USD 2, JPY 0, KWD 3. */
+export const minorUnits = (currency: string): number => {
+  const cached = minorUnitsByCurrency.get(currency);
+  if (cached !== undefined) return cached;
+  if (!isCurrency(currency)) throw new RangeError(`${currency} is not an ISO 4217 currency code`);
+  const digits = new Intl.NumberFormat('en', { style: 'currency', currency }).resolvedOptions().maximumFractionDigits;
+  // Always set for style 'currency' (the type says optional): money never guesses its precision.
+  if (digits === undefined) throw new RangeError(`Intl gives no minor unit for ${currency}`);
+  minorUnitsByCurrency.set(currency, digits);
+  return digits;
+};
+
+/**
+ * Canonical text of a decimal: plain notation (no exponent), no trailing zeros, "0" for zero (never "-0").
+ * Equal values always give equal text, so lines and totals compare and hash as strings.
+ */
+export const canonicalDecimal = (value: string | ExactDecimal): string => withoutNegativeZero(trimFraction(new ExactDecimal(value).toFixed()));
+
+/**
+ * Rounds half-even (banker's rounding) to the currency's minor unit; the text has exactly that many decimals.
+ * Half-even, because rounding every half up would bias a ledger of many invoices upwards.
+ */
+export const roundMoney = (amount: string, currency: string): string =>
+  withoutNegativeZero(new ExactDecimal(amount).toFixed(minorUnits(currency), ExactDecimal.ROUND_HALF_EVEN));
+
+/** The exact sum of decimal texts, in canonical text. */
+export const sumAmounts = (amounts: readonly string[]): string =>
+  canonicalDecimal(amounts.reduce((sum, amount) => sum.plus(amount), new ExactDecimal(0)));
+
+/**
+ * The invoice total is the sum of the precise line amounts, rounded once, half-even, to the currency's minor
+ * unit; lines are never rounded. (Rounding each line first would let 1,000 lines of 0.004 total 0.00 instead of 4.00.)
+ */
+export const invoiceTotal = (lineAmounts: readonly string[], currency: string): string =>
+  roundMoney(sumAmounts(lineAmounts), currency);
+
+// decimal.js already drops trailing zeros from toFixed() without arguments; trimmed again so the canonical form
+// does not depend on that detail of the library.
+const trimFraction = (text: string): string => (text.includes('.') ? text.replace(/0+$/, '').replace(/\.$/, '') : text);
+
+// A negative amount that rounds to zero ("-0.004" → "-0.00") is no debt: always print zero unsigned.
+const withoutNegativeZero = (text: string): string => (/^-[0.]+$/.test(text) ? text.slice(1) : text);

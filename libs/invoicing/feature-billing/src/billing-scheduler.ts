@@ -1,0 +1,92 @@
+import { Inject, Injectable } from '@nestjs/common';
+import { DataSource } from 'typeorm';
+import { BillingRegistryTables, InvoiceTables } from '@tally/invoicing/data-access-billing';
+import { billingPeriodsOverlapping } from '@tally/invoicing/domain';
+import { RUNTIME, TallyRuntime } from '@tally/shared/feature-runtime';
+import { BillingOutcome, InvoicesService } from './invoices.service';
+import { BILLING_REGISTRY_TABLES, INVOICE_TABLES, INVOICING_DB } from './tokens';
+
+export type BillingRunSummary = Record<BillingOutcome | 'failed', number> & { subscriptions: number; startedAt: string; durationMs: number };
+
+/**
+ * The billing clock: every TALLY_BILLING_INTERVAL_MS (and on `POST /v1/admin/billing-runs`) it walks every
+ * subscription's ended periods in order — drafts the missing invoices, re-rates drafts (late usage), and
+ * finalizes those past their grace period. One process runs it at a time (a Postgres advisory lock);
+ * the invoice streams' ids and revisions keep it exact even if two ever did.
+ */
+@Injectable()
+export class BillingScheduler {
+  private timer?: NodeJS.Timeout;
+  private running?: Promise<BillingRunSummary | undefined>;
+
+  constructor(
+    @Inject(RUNTIME) private readonly runtime: TallyRuntime,
+    @Inject(INVOICING_DB) private readonly db: DataSource,
+    @Inject(BILLING_REGISTRY_TABLES) private readonly registry: BillingRegistryTables,
+    @Inject(INVOICE_TABLES) private readonly invoices: InvoiceTables,
+    private readonly service: InvoicesService,
+  ) {}
+
+  start(): void {
+    const tick = () => {
+      this.timer = setTimeout(() => void this.run().finally(tick), this.runtime.config.TALLY_BILLING_INTERVAL_MS);
+    };
+    tick();
+  }
+
+  async stop(): Promise<void> {
+    clearTimeout(this.timer);
+    this.timer = undefined;
+    await this.running;
+  }
+
+  /** One pass; a pass already under way is joined, not doubled. Undefined when another process holds the lock. */
+  run(): Promise<BillingRunSummary | undefined> {
+    this.running ??= this.pass().finally(() => (this.running = undefined));
+    return this.running;
+  }
+
+  private async pass(): Promise<BillingRunSummary | undefined> {
+    const lock = this.db.createQueryRunner();
+    await lock.connect();
+    try {
+      const [{ locked }] = await lock.query('select pg_try_advisory_lock(hashtext($1)) as locked', [`${this.runtime.schemaFor('invoicing')}.billing`]);
+      if (!locked) return undefined;
+      try {
+        return await this.bill();
+      } finally {
+        await lock.query('select pg_advisory_unlock(hashtext($1))', [`${this.runtime.schemaFor('invoicing')}.billing`]);
+      }
+    } finally {
+      await lock.release();
+    }
+  }
+
+  private async bill(): Promise<BillingRunSummary> {
+    const started = Date.now();
+    const now = this.runtime.clock();
+    const tenant = this.runtime.tenant;
+    const summary: BillingRunSummary = { drafted: 0, redrafted: 0, finalized: 0, unchanged: 0, waiting: 0, failed: 0, subscriptions: 0, startedAt: now.toISOString(), durationMs: 0 };
+    const [accounts, plans, settled] = await Promise.all([this.registry.accounts(this.db, tenant), this.registry.plans(this.db, tenant), this.invoices.settled(this.db, tenant)]);
+    for (const account of accounts) {
+      for (const subscription of account.subscriptions) {
+        const until = Math.min(subscription.endsAt === null ? Infinity : Date.parse(subscription.endsAt), now.getTime());
+        if (Date.parse(subscription.startsAt) >= until) continue;
+        summary.subscriptions += 1;
+        const periods = billingPeriodsOverlapping(new Date(subscription.startsAt), new Date(until), account.timezone, account.anchorDay).filter((p) => Date.parse(p.end) <= now.getTime());
+        try {
+          // In period order: an invoice finalizes only after the ones before it (adjustments are billed forward).
+          for (const period of periods) {
+            if (settled.has(`${subscription.subscriptionId}@${period.start}`)) continue;
+            summary[await this.service.advance(account, subscription, period, plans)] += 1;
+          }
+        } catch (error) {
+          summary.failed += 1;
+          this.runtime.log(`[invoicing] billing subscription ${subscription.subscriptionId} failed (retried next run): ${String((error as Error)?.message ?? error)}`);
+        }
+      }
+    }
+    summary.durationMs = Date.now() - started;
+    return summary;
+  }
+}

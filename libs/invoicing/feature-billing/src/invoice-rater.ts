@@ -1,0 +1,30 @@
+import type { PlanSegmentV1, UsageLineV1 } from '@tally/contracts/invoices';
+import type { SubscriptionTimeline, PlanHistory, BillingPeriod } from '@tally/invoicing/domain';
+import { planSegments, rateUsage } from '@tally/invoicing/domain';
+import { BillableUsageClient } from './billable-usage.client';
+
+const meterKey = (meter: string, per: string | null) => `${meter}\u0000${per ?? ''}`;
+
+/**
+ * Rates one subscription's usage in one billing period: the period cut into plan segments (plan or price
+ * changes), each segment's quantities from the rollups, each segment rated with its own plan version.
+ * Rule for allowances: a segment gets the whole allowance of its plan version (no proration), so a
+ * subscription starting or ending mid-period keeps its full free tier, and a mid-period plan change
+ * starts the new plan's allowance and tiers from zero.
+ */
+export class InvoiceRater {
+  constructor(private readonly usage: BillableUsageClient) {}
+
+  async usageLines(accountId: string, subscription: SubscriptionTimeline, period: BillingPeriod, plans: ReadonlyMap<string, PlanHistory>): Promise<UsageLineV1[]> {
+    const segments = planSegments(subscription, period, plans);
+    const chargesOf = (s: PlanSegmentV1) => plans.get(s.planId)?.versions.find((v) => v.version === s.planVersion)?.charges ?? [];
+    const meters = new Map<string, { meter: string; per: string | null }>();
+    for (const segment of segments) for (const c of chargesOf(segment)) meters.set(meterKey(c.meter, c.per), { meter: c.meter, per: c.per });
+    const values = await this.usage.quantities({ accountId, intervals: segments.map((s) => ({ from: s.from, to: s.to })), meters: [...meters.values()] });
+    return segments.flatMap((segment, index) => {
+      const charges = chargesOf(segment);
+      const rows = values.filter((v) => v.interval === index && charges.some((c) => c.meter === v.meter && c.per === v.per));
+      return rateUsage(charges, rows).map((line) => ({ kind: 'usage' as const, segment, ...line }));
+    });
+  }
+}

@@ -1,0 +1,90 @@
+import { Body, Controller, Get, Inject, Param, Post, Query } from '@nestjs/common';
+import { DataSource } from 'typeorm';
+import { InvoiceTables } from '@tally/invoicing/data-access-billing';
+import { billingPeriodAt } from '@tally/invoicing/domain';
+import { badRequest, notFound, ProblemException, problemType, RUNTIME, TallyRuntime } from '@tally/shared/feature-runtime';
+import { isUuid } from '@tally/shared/util-core';
+import { BillingScheduler } from './billing-scheduler';
+import { InvoicesService } from './invoices.service';
+import { INVOICE_TABLES, INVOICING_DB } from './tokens';
+
+@Controller()
+export class InvoicesController {
+  constructor(
+    @Inject(RUNTIME) private readonly runtime: TallyRuntime,
+    @Inject(INVOICING_DB) private readonly db: DataSource,
+    @Inject(INVOICE_TABLES) private readonly tables: InvoiceTables,
+    private readonly invoices: InvoicesService,
+    private readonly scheduler: BillingScheduler,
+  ) {}
+
+  /** The invoice the running subscription's current period would get now: rated live from current usage. */
+  @Get('v1/accounts/:id/upcoming-invoice')
+  async upcoming(@Param('id') accountId: string) {
+    const { account, subscription, plans } = await this.invoices.billingContext(accountId);
+    const now = this.runtime.clock();
+    const period = billingPeriodAt(now, account.timezone, account.anchorDay);
+    const { credits, earlierOpen: _open, ...content } = await this.invoices.content(account, subscription, period, plans);
+    return {
+      status: 'upcoming',
+      invoiceId: this.invoices.invoiceIdFor(subscription.subscriptionId, period),
+      accountId,
+      subscriptionId: subscription.subscriptionId,
+      currency: account.currency,
+      period,
+      ...content,
+      pendingCreditNotes: credits.map((c) => ({ invoiceId: c.invoice.invoiceId, period: c.invoice.period.label, lines: c.lines })),
+      ratedAt: now.toISOString(),
+    };
+  }
+
+  @Get('v1/invoices')
+  async list(@Query('accountId') accountId?: string) {
+    if (!accountId) throw badRequest('accountId is required', [{ field: 'accountId', message: 'accountId is required: GET /v1/invoices?accountId=acme' }]);
+    const rows = await this.tables.byAccount(this.db, this.runtime.tenant, accountId);
+    return { accountId, invoices: rows.map((r) => r.document) };
+  }
+
+  /** Straight from the invoice's ledger stream: never behind. */
+  @Get('v1/invoices/:id')
+  async invoice(@Param('id') id: string) {
+    const state = isUuid(id) ? await this.invoices.state(id) : undefined;
+    if (!state || state.status === 'none') throw notFound(`no invoice ${id}`);
+    return state.document;
+  }
+
+  @Post('v1/invoices/:id/finalize')
+  finalize(@Param('id') id: string) {
+    if (!isUuid(id)) throw notFound(`no invoice ${id}`);
+    return this.invoices.finalize(id);
+  }
+
+  @Post('v1/invoices/:id/void')
+  void(@Param('id') id: string, @Body() body: unknown) {
+    if (!isUuid(id)) throw notFound(`no invoice ${id}`);
+    const reason = (body as { reason?: unknown } | undefined)?.reason;
+    if (typeof reason !== 'string' || reason.trim() === '' || reason.length > 500) throw badRequest('a reason is required', [{ field: 'reason', message: 'reason is required: 1–500 characters' }]);
+    return this.invoices.void(id, reason.trim());
+  }
+
+  @Get('v1/credit-notes')
+  async creditNotes(@Query('accountId') accountId?: string) {
+    if (!accountId) throw badRequest('accountId is required', [{ field: 'accountId', message: 'accountId is required: GET /v1/credit-notes?accountId=acme' }]);
+    return { accountId, creditNotes: await this.tables.creditNotes(this.db, this.runtime.tenant, { accountId }) };
+  }
+
+  @Get('v1/credit-notes/:id')
+  async creditNote(@Param('id') id: string) {
+    const [note] = isUuid(id) ? await this.tables.creditNotes(this.db, this.runtime.tenant, { creditNoteId: id }) : [];
+    if (!note) throw notFound(`no credit note ${id}`);
+    return note;
+  }
+
+  /** Runs the billing pass now (it also runs every TALLY_BILLING_INTERVAL_MS); 409 when another process is running it. */
+  @Post('v1/admin/billing-runs')
+  async billingRun() {
+    const summary = await this.scheduler.run();
+    if (!summary) throw new ProblemException({ type: problemType('billing-run-busy'), title: 'Billing run busy', status: 409, detail: 'another process is running billing right now; try again shortly' });
+    return summary;
+  }
+}

@@ -1,0 +1,291 @@
+import { Inject, Injectable } from '@nestjs/common';
+import { DataSource } from 'typeorm';
+import {
+  AdjustmentLineV1,
+  BillingPeriodV1,
+  creditNoteId,
+  creditNoteIssuedType,
+  CreditNoteIssuedV1,
+  creditNoteStream,
+  InvoiceContentV1,
+  invoiceDraftedType,
+  InvoiceDraftedV1,
+  invoiceFinalizedType,
+  InvoiceFinalizedV1,
+  invoiceId as invoiceIdOf,
+  InvoiceLineV1,
+  invoiceRedraftedType,
+  InvoiceRedraftedV1,
+  invoiceStream,
+  invoiceVoidedType,
+  InvoiceVoidedV1,
+} from '@tally/contracts/invoices';
+import { BillingAccount, BillingRegistryTables, PlanRow } from '@tally/invoicing/data-access-billing';
+import {
+  adjustmentLines,
+  billingPeriodsOverlapping,
+  evolveInvoice,
+  initialInvoiceState,
+  InvoiceState,
+  invoiceTotal,
+  netAmount,
+  roundMoney,
+  sumAmounts,
+  SubscriptionTimeline,
+} from '@tally/invoicing/domain';
+import { StreamAppend } from '@tally/shared/data-access-event-store';
+import { RUNTIME, TallyRuntime } from '@tally/shared/feature-runtime';
+import { deterministicUuid, DomainError } from '@tally/shared/util-core';
+import { InvoiceRater } from './invoice-rater';
+import { BILLING_REGISTRY_TABLES, INVOICE_RATER, INVOICING_DB } from './tokens';
+
+/** An invoice as its stream folds: the drafted document, its latest content, then finalization or void. */
+export type InvoiceDocument = InvoiceDraftedV1 &
+  Partial<Pick<InvoiceFinalizedV1, 'finalizedAt' | 'trigger' | 'creditNotes'>> & {
+    status: 'draft' | 'finalized' | 'voided';
+    redraftedAt?: string;
+    voidReason?: string;
+    voidedAt?: string;
+    /** Ledger position of InvoiceFinalized: what the invoice could have seen. */
+    finalizedPosition?: string;
+  };
+
+interface Earlier {
+  period: BillingPeriodV1;
+  invoiceId: string;
+  state: InvoiceState<InvoiceDocument>;
+}
+
+export interface RatedContent extends InvoiceContentV1 {
+  /** Finalized periods whose re-rated lines came to less than billed: credit notes, issued when this invoice finalizes. */
+  credits: { invoice: Earlier; lines: AdjustmentLineV1[] }[];
+  /** An earlier period's invoice is still a draft (this one cannot finalize before it). */
+  earlierOpen: boolean;
+}
+
+export type BillingOutcome = 'drafted' | 'redrafted' | 'finalized' | 'unchanged' | 'waiting';
+
+/**
+ * The invoice lifecycle. Every decision reads the invoice streams (the ledger), not the projection, so
+ * a retry, a restart or a second process finds the same invoice: ids derive from (subscription, period
+ * start), drafts are appended to a stream that must not exist yet, everything else at the revision read.
+ */
+@Injectable()
+export class InvoicesService {
+  constructor(
+    @Inject(RUNTIME) private readonly runtime: TallyRuntime,
+    @Inject(BILLING_REGISTRY_TABLES) private readonly registry: BillingRegistryTables,
+    @Inject(INVOICE_RATER) private readonly rater: InvoiceRater,
+    @Inject(INVOICING_DB) private readonly db: DataSource,
+  ) {}
+
+  private get tenant() {
+    return this.runtime.tenant;
+  }
+
+  private get graceMs() {
+    return this.runtime.config.TALLY_INVOICE_GRACE_HOURS * 3_600_000;
+  }
+
+  invoiceIdFor(subscriptionId: string, period: BillingPeriodV1): string {
+    return invoiceIdOf(this.tenant, subscriptionId, period.start);
+  }
+
+  async state(invoiceId: string): Promise<InvoiceState<InvoiceDocument>> {
+    const events = await this.runtime.eventStore.readStream(invoiceStream(this.tenant, invoiceId));
+    const state = events.reduce((s, e) => evolveInvoice(s, e), initialInvoiceState<InvoiceDocument>());
+    const finalized = events.find((e) => e.type === invoiceFinalizedType);
+    if (finalized && state.document) state.document.finalizedPosition = finalized.globalPosition.toString();
+    return state;
+  }
+
+  /** The subscription's periods before `period`, with their invoices as the ledger has them. */
+  private async earlier(account: BillingAccount, subscription: SubscriptionTimeline, period: BillingPeriodV1): Promise<Earlier[]> {
+    const periods = billingPeriodsOverlapping(new Date(subscription.startsAt), new Date(period.start), account.timezone, account.anchorDay);
+    return Promise.all(
+      periods
+        .filter((p) => p.start < period.start)
+        .map(async (p) => {
+          const id = this.invoiceIdFor(subscription.subscriptionId, p);
+          return { period: p, invoiceId: id, state: await this.state(id) };
+        }),
+    );
+  }
+
+  /** Everything billed so far for a finalized period: its usage lines, then adjustments and credit notes about it, in billing order. */
+  private async billedFor(invoice: Earlier, later: readonly Earlier[]): Promise<InvoiceLineV1[]> {
+    const billed: InvoiceLineV1[] = (invoice.state.document?.lines ?? []).filter((l) => l.kind === 'usage');
+    for (const next of later) {
+      if (next.state.status !== 'finalized') continue;
+      billed.push(...(next.state.document?.lines ?? []).filter((l) => l.kind === 'adjustment' && l.adjusts.invoiceId === invoice.invoiceId));
+      const notes = await this.runtime.eventStore.readStream(creditNoteStream(this.tenant, creditNoteId(invoice.invoiceId, next.invoiceId)));
+      for (const note of notes) billed.push(...(note.data as unknown as CreditNoteIssuedV1).lines);
+    }
+    return billed;
+  }
+
+  /** A period's invoice and everything billed for it so far (its lines, later adjustments, credit notes). */
+  async billedSoFar(account: BillingAccount, subscription: SubscriptionTimeline, period: BillingPeriodV1): Promise<{ invoice: Earlier; billed: InvoiceLineV1[] }> {
+    const id = this.invoiceIdFor(subscription.subscriptionId, period);
+    const invoice: Earlier = { period, invoiceId: id, state: await this.state(id) };
+    if (invoice.state.status !== 'finalized') return { invoice, billed: [] };
+    const now = this.runtime.clock();
+    const later = await Promise.all(
+      billingPeriodsOverlapping(new Date(period.end), now, account.timezone, account.anchorDay)
+        .filter((p) => p.start >= period.end)
+        .map(async (p) => {
+          const laterId = this.invoiceIdFor(subscription.subscriptionId, p);
+          return { period: p, invoiceId: laterId, state: await this.state(laterId) };
+        }),
+    );
+    return { invoice, billed: await this.billedFor(invoice, later) };
+  }
+
+  /**
+   * What an invoice for this period says now: the period's usage lines, plus adjustment lines for every
+   * earlier finalized period whose re-rated lines now come to more (or the same money but other
+   * quantities); earlier periods that now come to less are credit notes instead.
+   */
+  async content(account: BillingAccount, subscription: SubscriptionTimeline, period: BillingPeriodV1, plans: ReadonlyMap<string, PlanRow>): Promise<RatedContent> {
+    const usage = await this.rater.usageLines(account.accountId, subscription, period, plans);
+    const earlier = await this.earlier(account, subscription, period);
+    const adjustments: AdjustmentLineV1[] = [];
+    const credits: RatedContent['credits'] = [];
+    for (const [index, invoice] of earlier.entries()) {
+      if (invoice.state.status !== 'finalized') continue;
+      const billed = await this.billedFor(invoice, earlier.slice(index + 1));
+      const current = await this.rater.usageLines(account.accountId, subscription, invoice.period, plans);
+      const lines = adjustmentLines({ invoiceId: invoice.invoiceId, period: invoice.period.label }, billed, current) as AdjustmentLineV1[];
+      if (lines.length === 0) continue;
+      if (netAmount(lines).isNegative()) credits.push({ invoice, lines });
+      else adjustments.push(...lines);
+    }
+    const lines: InvoiceLineV1[] = [...usage, ...adjustments];
+    const amounts = lines.map((l) => l.amount);
+    return { lines, subtotal: sumAmounts(amounts), total: invoiceTotal(amounts, account.currency), credits, earlierOpen: earlier.some((e) => e.state.status === 'draft') };
+  }
+
+  /** One step of an ended period's invoice: draft it, re-rate the draft, or finalize it once its grace period is over. */
+  async advance(account: BillingAccount, subscription: SubscriptionTimeline, period: BillingPeriodV1, plans: ReadonlyMap<string, PlanRow>): Promise<BillingOutcome> {
+    const id = this.invoiceIdFor(subscription.subscriptionId, period);
+    const state = await this.state(id);
+    const now = this.runtime.clock();
+    if (state.status === 'finalized' || state.status === 'voided') return 'unchanged';
+    if (state.status === 'draft' && now.getTime() >= Date.parse((state.document as InvoiceDocument).finalizesAt)) {
+      const content = await this.content(account, subscription, period, plans);
+      if (content.earlierOpen) return 'waiting';
+      await this.appendFinalization(state, content, 'grace_period_ended');
+      return 'finalized';
+    }
+    const content = await this.content(account, subscription, period, plans);
+    if (state.status === 'none') {
+      const drafted: InvoiceDraftedV1 = {
+        tenant: this.tenant,
+        invoiceId: id,
+        accountId: account.accountId,
+        subscriptionId: subscription.subscriptionId,
+        currency: account.currency,
+        period,
+        lines: content.lines,
+        subtotal: content.subtotal,
+        total: content.total,
+        finalizesAt: new Date(Date.parse(period.end) + this.graceMs).toISOString(),
+        draftedAt: now.toISOString(),
+      };
+      await this.runtime.eventStore.appendToStream(invoiceStream(this.tenant, id), [{ id: deterministicUuid('tally.invoice-drafted.v1', id), type: invoiceDraftedType, data: { ...drafted } }], {
+        expectedRevision: 'no_stream',
+      });
+      return 'drafted';
+    }
+    if (JSON.stringify(state.document?.lines) === JSON.stringify(content.lines)) return 'unchanged';
+    const redrafted: InvoiceRedraftedV1 = { tenant: this.tenant, invoiceId: id, lines: content.lines, subtotal: content.subtotal, total: content.total, redraftedAt: now.toISOString() };
+    await this.runtime.eventStore.appendToStream(invoiceStream(this.tenant, id), [{ id: deterministicUuid('tally.invoice-redrafted.v1', id, String(state.revision)), type: invoiceRedraftedType, data: { ...redrafted } }], {
+      expectedRevision: state.revision,
+    });
+    return 'redrafted';
+  }
+
+  /** `POST /v1/invoices/{id}/finalize`: before the grace period ends (the draft is re-rated one last time). */
+  async finalize(invoiceId: string): Promise<InvoiceDocument> {
+    const state = await this.state(invoiceId);
+    if (state.status === 'none') throw new DomainError('unknown_invoice', `no invoice ${invoiceId}`);
+    if (state.status !== 'draft') throw new DomainError('invoice_not_draft', `invoice ${invoiceId} is ${state.status}; only a draft can be finalized`);
+    const doc = state.document as InvoiceDocument;
+    const { account, subscription, plans } = await this.billingContext(doc.accountId, doc.subscriptionId);
+    const content = await this.content(account, subscription, doc.period, plans);
+    if (content.earlierOpen) throw new DomainError('earlier_invoice_open', `an earlier invoice of subscription ${doc.subscriptionId} is still a draft: finalize it first (adjustments are billed in period order)`);
+    await this.appendFinalization(state, content, 'requested');
+    return (await this.state(invoiceId)).document as InvoiceDocument;
+  }
+
+  private async appendFinalization(state: InvoiceState<InvoiceDocument>, content: RatedContent, trigger: InvoiceFinalizedV1['trigger']): Promise<void> {
+    const doc = state.document as InvoiceDocument;
+    const now = this.runtime.clock().toISOString();
+    const notes: StreamAppend[] = content.credits.map(({ invoice, lines }) => {
+      const id = creditNoteId(invoice.invoiceId, doc.invoiceId);
+      const subtotal = sumAmounts(lines.map((l) => l.amount));
+      const note: CreditNoteIssuedV1 = {
+        tenant: this.tenant,
+        creditNoteId: id,
+        invoiceId: invoice.invoiceId,
+        issuedWith: doc.invoiceId,
+        accountId: doc.accountId,
+        subscriptionId: doc.subscriptionId,
+        currency: doc.currency,
+        period: invoice.period.label,
+        lines,
+        subtotal,
+        total: roundMoney(sumAmounts([netAmount(lines).negated().toFixed()]), doc.currency),
+        issuedAt: now,
+      };
+      return { stream: creditNoteStream(this.tenant, id), events: [{ id: deterministicUuid('tally.credit-note-issued.v1', id), type: creditNoteIssuedType, data: { ...note } }], expectedRevision: 'any' };
+    });
+    const finalized: InvoiceFinalizedV1 = {
+      tenant: this.tenant,
+      invoiceId: doc.invoiceId,
+      accountId: doc.accountId,
+      subscriptionId: doc.subscriptionId,
+      currency: doc.currency,
+      period: doc.period,
+      lines: content.lines,
+      subtotal: content.subtotal,
+      total: content.total,
+      finalizedAt: now,
+      trigger,
+      creditNotes: notes.map((n) => String(n.events[0].data.creditNoteId)),
+    };
+    // Credit notes and the finalization in one append (atomic on the Postgres ledger; idempotent ids otherwise).
+    await this.runtime.eventStore.appendToStreams([
+      ...notes,
+      {
+        stream: invoiceStream(this.tenant, doc.invoiceId),
+        events: [{ id: deterministicUuid('tally.invoice-finalized.v1', doc.invoiceId), type: invoiceFinalizedType, data: { ...finalized } }],
+        expectedRevision: state.revision,
+      },
+    ]);
+  }
+
+  async void(invoiceId: string, reason: string): Promise<InvoiceDocument> {
+    const state = await this.state(invoiceId);
+    if (state.status === 'none') throw new DomainError('unknown_invoice', `no invoice ${invoiceId}`);
+    if (state.status === 'voided') throw new DomainError('invoice_already_voided', `invoice ${invoiceId} is already void`);
+    const voided: InvoiceVoidedV1 = { tenant: this.tenant, invoiceId, reason, voidedAt: this.runtime.clock().toISOString() };
+    await this.runtime.eventStore.appendToStream(invoiceStream(this.tenant, invoiceId), [{ id: deterministicUuid('tally.invoice-voided.v1', invoiceId), type: invoiceVoidedType, data: { ...voided } }], {
+      expectedRevision: state.revision,
+    });
+    return (await this.state(invoiceId)).document as InvoiceDocument;
+  }
+
+  async billingContext(accountId: string, subscriptionId?: string) {
+    const account = await this.registry.account(this.db, this.tenant, accountId);
+    if (!account) throw new DomainError('unknown_account', `no account ${accountId}`);
+    const plans = await this.registry.plans(this.db, this.tenant);
+    const now = this.runtime.clock().getTime();
+    const subscription = subscriptionId
+      ? account.subscriptions.find((s) => s.subscriptionId === subscriptionId)
+      : account.subscriptions.find((s) => Date.parse(s.startsAt) <= now && (s.endsAt === null || now < Date.parse(s.endsAt)));
+    if (!subscription) throw new DomainError('no_active_subscription', subscriptionId ? `no subscription ${subscriptionId} on account ${accountId}` : `account ${accountId} has no subscription running now`);
+    return { account, subscription, plans };
+  }
+
+}

@@ -1,0 +1,209 @@
+import { randomUUID } from 'node:crypto';
+import { Inject, Injectable } from '@nestjs/common';
+import { DataSource } from 'typeorm';
+import { BillingRegistryTables, ReconciliationTables } from '@tally/invoicing/data-access-billing';
+import {
+  billedQuantities,
+  billingPeriodByLabel,
+  emptyLedgerState,
+  foldLedger,
+  LedgerState,
+  LedgerUsage,
+  ledgerEventTypes,
+  meterValue,
+  planSegments,
+} from '@tally/invoicing/domain';
+import { RUNTIME, TallyRuntime } from '@tally/shared/feature-runtime';
+import { ExactDecimal } from '@tally/shared/util-core';
+import { BillableUsageClient } from './billable-usage.client';
+import { InvoicesService } from './invoices.service';
+import { BILLING_REGISTRY_TABLES, INVOICING_DB, RECONCILIATION_TABLES } from './tokens';
+
+export interface Drift {
+  accountId: string;
+  subscriptionId: string;
+  invoiceId: string | null;
+  segment: { from: string; to: string; planId: string; planVersion: number };
+  meter: string;
+  perValue: string | null;
+  ledger: string;
+  rollups: string | null;
+  invoiced: string | null;
+  cause: 'rollups_behind' | 'rollups_differ' | 'changed_after_finalization' | 'invoice_differs';
+  detail: string;
+}
+
+type LedgerUsageList = LedgerUsage[];
+const key = (segmentIndex: number, meter: string, perValue: string | null) => JSON.stringify([segmentIndex, meter, perValue]);
+const same = (a: string | null | undefined, b: string | null | undefined) => new ExactDecimal(a ?? '0').equals(b ?? '0');
+
+/**
+ * Re-derives every account's billed quantities for a period from the ledger (its own fold, not the
+ * rollups) and compares them with the rollups (asked of aggregation) and with the finalized invoices
+ * (their lines plus the adjustments and credit notes billed for them since). Each difference is a drift
+ * with its cause; on a healthy, caught-up system the list is empty.
+ */
+@Injectable()
+export class ReconciliationService {
+  constructor(
+    @Inject(RUNTIME) private readonly runtime: TallyRuntime,
+    @Inject(INVOICING_DB) private readonly db: DataSource,
+    @Inject(BILLING_REGISTRY_TABLES) private readonly registry: BillingRegistryTables,
+    @Inject(RECONCILIATION_TABLES) private readonly tables: ReconciliationTables,
+    private readonly invoices: InvoicesService,
+  ) {}
+
+  private readonly usage = new BillableUsageClient(this.runtime);
+  private readonly inFlight = new Set<Promise<void>>();
+
+  /** Starts a reconciliation in the background; its report is read with `GET /v1/reconciliations/{id}`. */
+  async start(period: string): Promise<string> {
+    const id = randomUUID();
+    await this.tables.start(this.db, this.runtime.tenant, id, period, this.runtime.clock().toISOString());
+    const run = this.reconcile(period)
+      .then((report) => this.tables.finish(this.db, this.runtime.tenant, id, 'completed', this.runtime.clock().toISOString(), { ...report }))
+      .catch((error) => {
+        this.runtime.log(`[invoicing] reconciliation ${id} failed: ${String((error as Error)?.stack ?? error)}`);
+        return this.tables.finish(this.db, this.runtime.tenant, id, 'failed', this.runtime.clock().toISOString(), { error: String((error as Error)?.message ?? error) });
+      })
+      .finally(() => this.inFlight.delete(run));
+    this.inFlight.add(run);
+    return id;
+  }
+
+  async drain(): Promise<void> {
+    await Promise.allSettled([...this.inFlight]);
+  }
+
+  get(id: string) {
+    return this.tables.get(this.db, this.runtime.tenant, id);
+  }
+
+  async reconcile(period: string) {
+    const tenant = this.runtime.tenant;
+    const [accounts, plans] = await Promise.all([this.registry.accounts(this.db, tenant), this.registry.plans(this.db, tenant)]);
+    // 1. The rollups, account by account, each with the ledger position it reflects.
+    const work = [];
+    for (const account of accounts) {
+      const bounds = billingPeriodByLabel(period, account.timezone, account.anchorDay);
+      for (const subscription of account.subscriptions) {
+        const segments = planSegments(subscription, bounds, plans);
+        if (segments.length === 0) continue;
+        const charges = segments.map((s) => plans.get(s.planId)?.versions.find((v) => v.version === s.planVersion)?.charges ?? []);
+        const meters = [...new Map(charges.flat().map((c) => [`${c.meter}\u0000${c.per ?? ''}`, { meter: c.meter, per: c.per }])).values()];
+        const snapshot = await this.usage.snapshot({ accountId: account.accountId, intervals: segments.map((s) => ({ from: s.from, to: s.to })), meters });
+        work.push({ account, subscription, bounds, segments, charges, snapshot });
+      }
+    }
+    // 2. The ledger, read up to the newest position the rollups reflected (nothing they could not have seen yet).
+    const upTo = work.reduce<bigint>((max, w) => (w.snapshot.position !== null && w.snapshot.position > max ? w.snapshot.position : max), 0n);
+    const ledger = await this.readLedger(upTo);
+    const byAccount = new Map<string, LedgerUsageList>();
+    for (const u of ledger.usage.values()) for (const a of u.accounts) byAccount.set(a, [...(byAccount.get(a) ?? []), u]);
+    const drifts: Drift[] = [];
+    let groups = 0;
+    let invoicesCompared = 0;
+    for (const w of work) {
+      const { account, subscription, segments, charges, snapshot } = w;
+      const fromLedger = new Map<string, string>();
+      const fromRollups = new Map<string, string>();
+      for (const v of snapshot.values) {
+        const index = charges[v.interval].findIndex((c) => c.meter === v.meter && c.per === v.per);
+        if (index >= 0) fromRollups.set(key(v.interval, v.meter, v.perValue), v.quantity);
+      }
+      segments.forEach((segment, i) => {
+        for (const charge of charges[i]) {
+          const meter = ledger.meters.get(charge.meter);
+          if (!meter) continue;
+          const usage = (byAccount.get(account.accountId) ?? []).filter(
+            (u) => !u.voided && u.eventType === meter.eventType && u.attribution?.status === 'attributed' && u.attribution.accountId === account.accountId && u.time >= segment.from && u.time < segment.to,
+          );
+          const byGroup = new Map<string | null, typeof usage>();
+          for (const u of usage) {
+            const value = charge.per === null ? null : ((u.attribution?.status === 'attributed' ? u.attribution.attributes[charge.per] : undefined) ?? null);
+            byGroup.set(value, [...(byGroup.get(value) ?? []), u]);
+          }
+          for (const [perValue, list] of byGroup) {
+            const value = meterValue(meter, list);
+            if (value !== undefined) fromLedger.set(key(i, charge.meter, perValue), value);
+          }
+        }
+      });
+      // 3. Ledger against rollups.
+      for (const k of new Set([...fromLedger.keys(), ...fromRollups.keys()])) {
+        groups += 1;
+        const [i, meter, perValue] = JSON.parse(k) as [number, string, string | null];
+        const ledgerValue = fromLedger.get(k) ?? '0';
+        const rollupValue = fromRollups.get(k) ?? '0';
+        if (same(ledgerValue, rollupValue)) continue;
+        const behind = snapshot.position !== null && snapshot.position < upTo;
+        drifts.push({
+          accountId: account.accountId,
+          subscriptionId: subscription.subscriptionId,
+          invoiceId: null,
+          segment: segments[i],
+          meter,
+          perValue,
+          ledger: ledgerValue,
+          rollups: rollupValue,
+          invoiced: null,
+          cause: behind ? 'rollups_behind' : 'rollups_differ',
+          detail: behind
+            ? `the rollups had applied the ledger up to position ${snapshot.position}, the ledger was read up to ${upTo}: re-run once usage_rollup has caught up`
+            : 'the usage_rollup projection disagrees with the ledger: rebuild it (POST /v1/admin/projections/usage_rollup/rebuild) and re-run',
+        });
+      }
+      // 4. Ledger against the finalized invoice and everything billed for it since.
+      const { invoice, billed } = await this.invoices.billedSoFar(account, subscription, w.bounds);
+      if (invoice.state.status !== 'finalized') continue;
+      invoicesCompared += 1;
+      const finalizedAt = BigInt(invoice.state.document?.finalizedPosition ?? '-1');
+      const invoiced = billedQuantities(billed);
+      const segmentIndex = (s: { from: string; to: string; planId: string; planVersion: number }) =>
+        segments.findIndex((x) => x.from === s.from && x.to === s.to && x.planId === s.planId && x.planVersion === s.planVersion);
+      const invoicedByKey = new Map<string, string>();
+      for (const [g, quantity] of invoiced) {
+        const [from, to, planId, planVersion, meter, perValue] = JSON.parse(g) as [string, string, string, number, string, string | null];
+        invoicedByKey.set(key(segmentIndex({ from, to, planId, planVersion }), meter, perValue), quantity);
+      }
+      for (const k of new Set([...fromLedger.keys(), ...invoicedByKey.keys()])) {
+        const [i, meter, perValue] = JSON.parse(k) as [number, string, string | null];
+        const ledgerValue = fromLedger.get(k) ?? '0';
+        const invoicedValue = invoicedByKey.get(k) ?? '0';
+        if (same(ledgerValue, invoicedValue)) continue;
+        const segment = segments[i] ?? segments[0];
+        const changedSince = (byAccount.get(account.accountId) ?? []).some((u) => u.accounts.has(account.accountId) && u.time >= segment.from && u.time < segment.to && u.lastPosition > finalizedAt);
+        drifts.push({
+          accountId: account.accountId,
+          subscriptionId: subscription.subscriptionId,
+          invoiceId: invoice.invoiceId,
+          segment,
+          meter,
+          perValue,
+          ledger: ledgerValue,
+          rollups: fromRollups.get(k) ?? '0',
+          invoiced: invoicedValue,
+          cause: changedSince ? 'changed_after_finalization' : 'invoice_differs',
+          detail: changedSince
+            ? 'usage or corrections for this period reached the ledger after the invoice was finalized: billed as an adjustment (or a credit note) when the next invoice of the subscription finalizes'
+            : 'the finalized invoice and its adjustments bill another quantity than the ledger holds',
+        });
+      }
+    }
+    return { period, ledgerPosition: upTo.toString(), accounts: accounts.length, subscriptions: work.length, groupsCompared: groups, invoicesCompared, drifts };
+  }
+
+  private async readLedger(upTo: bigint): Promise<LedgerState> {
+    const state = emptyLedgerState();
+    let after: bigint | undefined;
+    for (;;) {
+      const events = await this.runtime.eventStore.readAll({ after, maxCount: 5_000, eventTypes: ledgerEventTypes });
+      for (const event of events) {
+        if (event.globalPosition > upTo) return state;
+        foldLedger(state, event);
+      }
+      if (events.length < 5_000) return state;
+      after = events[events.length - 1].globalPosition;
+    }
+  }
+}
