@@ -1,9 +1,10 @@
 import type { TallyRuntime } from '@tally/shared/feature-runtime';
 
 /** What `npm start` prints: where the API is, the credentials to use, and first requests to try. */
-export const banner = (url: string, runtime: TallyRuntime, credentials: { adminToken?: string; apiKey: string }): string => `
+export const banner = (url: string, runtime: TallyRuntime, credentials: { adminToken?: string; apiKey: string }, catalog?: string): string => `
 Tally is running — all four apps on ${url}
   ledger: ${runtime.config.KURRENTDB_URL ? 'KurrentDB' : 'Postgres'}   bus: ${runtime.bus.kind === 'jetstream' ? 'NATS JetStream' : 'in-process (Postgres-backed)'}   tenant: ${runtime.tenant}
+  ${catalog ? `loaded ${catalog}` : 'no catalog loaded (TALLY_CATALOG=forge npm start loads the Forge example meters and plan)'}
 
 Credentials (kept in ${runtime.config.TALLY_DATA_DIR}):
   export TALLY_ADMIN_TOKEN=${credentials.adminToken ?? '<the TALLY_ADMIN_TOKEN you set>'}   # admin endpoints
@@ -20,4 +21,5 @@ Try it:
   curl -s -X POST ${url}/v1/events -H "authorization: Bearer $TALLY_API_KEY" -H 'content-type: application/cloudevents+json' \\
     -d '{"specversion":"1.0","id":"evt-1","source":"//fn-runtime","type":"fn.invocation","subject":"installation-1","data":{}}'
   curl -s "${url}/v1/usage?accountId=acme&windowSize=HOUR" -H "authorization: Bearer $TALLY_ADMIN_TOKEN"
+  curl -s "${url}/v1/accounts/acme/upcoming-invoice" -H "authorization: Bearer $TALLY_ADMIN_TOKEN"
 `;

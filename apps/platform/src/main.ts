@@ -6,6 +6,7 @@ import { InvoicingModule } from '@tally/invoicing/feature-billing';
 import { runMain } from '@tally/shared/feature-runtime';
 import { loadTallyConfig } from '@tally/shared/util-config';
 import { banner } from './banner';
+import { loadCatalog } from './catalog';
 import { embeddedAdminToken, embeddedDevApiKey } from './embedded-credentials';
 
 // Embedded mode (`npm start`): all four apps in one process on one port. Without DATABASE_URL an
@@ -23,6 +24,8 @@ void runMain(
   },
   async (tally) => {
     const apiKey = await embeddedDevApiKey(dataDir, tally.app.get(ApiKeysService));
-    console.log(banner(tally.url, tally.runtime, { adminToken: generatedAdminToken, apiKey }));
+    const catalog = tally.runtime.config.TALLY_CATALOG;
+    const loaded = catalog ? await loadCatalog(tally.url, tally.runtime.config.TALLY_ADMIN_TOKEN as string, catalog) : undefined;
+    console.log(banner(tally.url, tally.runtime, { adminToken: generatedAdminToken, apiKey }, loaded));
   },
 );

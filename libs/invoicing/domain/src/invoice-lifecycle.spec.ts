@@ -57,13 +57,13 @@ describe('evolveInvoice', () => {
 
   it.each([
     // one event per revision, counted from 0
-    { events: [], status: 'none', revision: -1n },
-    { events: [drafted], status: 'draft', revision: 0n },
-    { events: [drafted, redrafted], status: 'draft', revision: 1n },
-    { events: [drafted, redrafted, finalized], status: 'finalized', revision: 2n },
-    { events: [drafted, voided], status: 'voided', revision: 1n },
-    { events: [drafted, redrafted, finalized, voided], status: 'voided', revision: 3n },
-  ])('after $events.length event(s): $status at revision $revision', ({ events, status, revision }) => {
+    { name: 'nothing', events: [], status: 'none', revision: -1n },
+    { name: 'drafted', events: [drafted], status: 'draft', revision: 0n },
+    { name: 'drafted → redrafted', events: [drafted, redrafted], status: 'draft', revision: 1n },
+    { name: 'drafted → redrafted → finalized', events: [drafted, redrafted, finalized], status: 'finalized', revision: 2n },
+    { name: 'drafted → voided', events: [drafted, voided], status: 'voided', revision: 1n },
+    { name: 'drafted → redrafted → finalized → voided', events: [drafted, redrafted, finalized, voided], status: 'voided', revision: 3n },
+  ])('$name: $status at revision $revision', ({ events, status, revision }) => {
     const state = given(...events);
     expect(state.status).toBe(status);
     expect(state.revision).toBe(revision);

@@ -35,7 +35,7 @@ import {
 } from '@tally/invoicing/domain';
 import { StreamAppend } from '@tally/shared/data-access-event-store';
 import { RUNTIME, TallyRuntime } from '@tally/shared/feature-runtime';
-import { deterministicUuid, DomainError } from '@tally/shared/util-core';
+import { canonicalJson, deterministicUuid, DomainError } from '@tally/shared/util-core';
 import { InvoiceRater } from './invoice-rater';
 import { BILLING_REGISTRY_TABLES, INVOICE_RATER, INVOICING_DB } from './tokens';
 
@@ -197,7 +197,8 @@ export class InvoicesService {
       });
       return 'drafted';
     }
-    if (JSON.stringify(state.document?.lines) === JSON.stringify(content.lines)) return 'unchanged';
+    // Canonical: the stored lines come back from the ledger's jsonb with their keys in another order.
+    if (canonicalJson(state.document?.lines) === canonicalJson(content.lines)) return 'unchanged';
     const redrafted: InvoiceRedraftedV1 = { tenant: this.tenant, invoiceId: id, lines: content.lines, subtotal: content.subtotal, total: content.total, redraftedAt: now.toISOString() };
     await this.runtime.eventStore.appendToStream(invoiceStream(this.tenant, id), [{ id: deterministicUuid('tally.invoice-redrafted.v1', id, String(state.revision)), type: invoiceRedraftedType, data: { ...redrafted } }], {
       expectedRevision: state.revision,

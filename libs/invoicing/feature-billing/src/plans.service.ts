@@ -3,7 +3,7 @@ import { Inject, Injectable } from '@nestjs/common';
 import { meterCreatedType, meterStream } from '@tally/contracts/meters';
 import { ChargeV1, PlanCreatedV1, planCreatedType, PlanRevisedV1, planRevisedType, planStream } from '@tally/contracts/plans';
 import { RUNTIME, TallyRuntime } from '@tally/shared/feature-runtime';
-import { DomainError } from '@tally/shared/util-core';
+import { canonicalJson, DomainError } from '@tally/shared/util-core';
 
 export interface PlanView {
   planId: string;
@@ -27,7 +27,7 @@ export class PlansService {
     const existing = await this.plan(data.planId);
     if (existing) {
       const first = existing.versions[0];
-      if (existing.name === data.name && existing.currency === data.currency && JSON.stringify(first.charges) === JSON.stringify(data.charges)) return { created: false, plan: existing };
+      if (existing.name === data.name && existing.currency === data.currency && canonicalJson(first.charges) === canonicalJson(data.charges)) return { created: false, plan: existing };
       throw new DomainError('plan_exists', `plan ${data.planId} already exists with other details (change prices with POST /v1/plans/${data.planId}/versions)`, 'id');
     }
     const created: PlanCreatedV1 = { tenant: this.runtime.tenant, ...data, createdAt: this.runtime.clock().toISOString() };
@@ -42,7 +42,7 @@ export class PlansService {
     const events = await this.runtime.eventStore.readStream(planStream(this.runtime.tenant, planId));
     const plan = fold(events);
     if (!plan) throw new DomainError('unknown_plan', `no plan ${planId}`, 'id');
-    const same = plan.versions.find((v) => v.effectiveFrom === data.effectiveFrom && JSON.stringify(v.charges) === JSON.stringify(data.charges));
+    const same = plan.versions.find((v) => v.effectiveFrom === data.effectiveFrom && canonicalJson(v.charges) === canonicalJson(data.charges));
     if (same) return { created: false, plan };
     await this.requireMeters(data.charges);
     const now = this.runtime.clock();

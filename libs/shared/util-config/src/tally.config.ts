@@ -46,6 +46,7 @@ export const tallySchema = {
   TALLY_BUDGET_WEBHOOK_URL: { description: 'Where budget alerts (BudgetThresholdCrossed) are POSTed, signed with TALLY_BUDGET_WEBHOOK_SECRET; unset: alerts go to NATS and the ledger only.', parse: url('http', 'https') },
   TALLY_BUDGET_WEBHOOK_SECRET: { description: 'HMAC-SHA256 key of the Tally-Signature header on budget webhooks (at least 24 characters).', sensitive: true, parse: secret },
   TALLY_LATENESS_HORIZON_DAYS: { description: 'Events older than this many days are refused.', default: '35', parse: positiveInteger },
+  TALLY_CATALOG: { description: 'Embedded mode: meters and plans to create at start-up — a shipped catalog name (forge) or a path to a catalog JSON file.', parse: text },
   TALLY_INVOICE_GRACE_HOURS: { description: 'How long an invoice stays draft after its period ends, absorbing late usage, before it finalizes on its own.', default: '24', parse: positiveInteger },
   TALLY_BILLING_INTERVAL_MS: { description: 'How often invoicing drafts invoices for ended periods, re-rates drafts and finalizes those past their grace period.', default: '60000', parse: positiveInteger },
   TALLY_INVOICE_WEBHOOK_URL: { description: 'Where invoice events (InvoiceDrafted, InvoiceFinalized, CreditNoteIssued, …) are POSTed, signed with TALLY_INVOICE_WEBHOOK_SECRET; unset: NATS and the ledger only.', parse: url('http', 'https') },

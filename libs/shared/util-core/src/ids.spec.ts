@@ -1,5 +1,5 @@
 import { describe, expect, it } from 'vitest';
-import { deterministicUuid, isUuid } from './ids';
+import { deterministicUuid, isUuid, canonicalJson } from './ids';
 
 describe('deterministicUuid', () => {
   it('is stable for the same namespace and parts', () =>
@@ -12,5 +12,12 @@ describe('deterministicUuid', () => {
     const id = deterministicUuid('usage', 'x');
     expect(isUuid(id)).toBe(true);
     expect(id[14]).toBe('5');
+  });
+});
+
+describe('canonicalJson', () => {
+  it('gives one text per value, whatever the key order at any depth', () => {
+    expect(canonicalJson({ b: 1, a: { d: [{ y: 1, x: 2 }], c: null } })).toBe(canonicalJson({ a: { c: null, d: [{ x: 2, y: 1 }] }, b: 1 }));
+    expect(canonicalJson({ a: [1, 2] })).not.toBe(canonicalJson({ a: [2, 1] }));
   });
 });

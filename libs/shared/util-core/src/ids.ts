@@ -19,3 +19,12 @@ export const deterministicUuid = (namespace: string, ...parts: readonly string[]
 
 const uuidPattern = /^[0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{12}$/i;
 export const isUuid = (value: string): boolean => uuidPattern.test(value);
+
+/**
+ * JSON with object keys sorted at every level: the same value always gives the same text, whatever the
+ * key order it was built or stored with (Postgres jsonb reorders keys), for comparing documents.
+ */
+export const canonicalJson = (value: unknown): string =>
+  JSON.stringify(value, (_key, v: unknown) =>
+    v !== null && typeof v === 'object' && !Array.isArray(v) ? Object.fromEntries(Object.entries(v as Record<string, unknown>).sort(([a], [b]) => (a < b ? -1 : a > b ? 1 : 0))) : v,
+  );
