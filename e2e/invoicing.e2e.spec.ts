@@ -283,10 +283,23 @@ describe('invoicing: a month of usage to invoices, adjustments, credit notes and
     expect((await reconcile('2026-04')).drifts).toEqual([]);
   }, 120_000);
 
-  it('relays invoice events to NATS and keeps the invoice projection rebuildable to the same rows', async () => {
-    const before = await invoices('acme');
-    await ok(http('POST', `${apps.invoicing.url}/v1/admin/projections/invoicing_invoices/rebuild`, {}));
+  it('one invoice per (subscription, period) through restarts and concurrent runs; projections rebuild to the same rows', async () => {
+    const before = { acme: await invoices('acme'), globex: await invoices('globex'), koala: await invoices('koala') };
+    // Restart invoicing, then two processes bill at once: one runs, the other is told it is busy (or joins after); nothing new.
+    await apps.invoicing.close();
+    apps.invoicing = await startApp('invoicing', namespace, { TALLY_BILLING_INTERVAL_MS: '3600000' }, clock);
+    const second = await startApp('invoicing', namespace, { TALLY_BILLING_INTERVAL_MS: '3600000' }, clock);
+    try {
+      await settled();
+      const runs = await Promise.all([apps.invoicing, second].map((app) => http('POST', `${app.url}/v1/admin/billing-runs`)));
+      for (const run of runs) expect([200, 201, 409]).toContain(run.status);
+      for (const run of runs.filter((r) => r.status < 300)) expect(run.body).toMatchObject({ drafted: 0, redrafted: 0, finalized: 0, failed: 0 });
+    } finally {
+      await second.close();
+    }
+    for (const projection of ['invoicing_invoices', 'invoicing_registry']) await ok(http('POST', `${apps.invoicing.url}/v1/admin/projections/${projection}/rebuild`, {}));
     await settled();
-    expect(await invoices('acme')).toEqual(before);
+    expect({ acme: await invoices('acme'), globex: await invoices('globex'), koala: await invoices('koala') }).toEqual(before);
+    expect(await billingRun()).toMatchObject({ drafted: 0, redrafted: 0, finalized: 0, failed: 0, subscriptions: 3 });
   }, 60_000);
 });

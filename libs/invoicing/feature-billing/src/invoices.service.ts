@@ -279,7 +279,7 @@ export class InvoicesService {
 
   async billingContext(accountId: string, subscriptionId?: string) {
     const account = await this.registry.account(this.db, this.tenant, accountId);
-    if (!account) throw new DomainError('unknown_account', `no account ${accountId}`);
+    if (!account) throw new DomainError('account_not_found', `no account ${accountId} (or invoicing has not seen it yet)`);
     const plans = await this.registry.plans(this.db, this.tenant);
     const now = this.runtime.clock().getTime();
     const subscription = subscriptionId

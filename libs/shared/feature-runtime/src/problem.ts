@@ -63,6 +63,7 @@ const domainStatus: Record<string, number> = {
   invoice_already_voided: 409,
   earlier_invoice_open: 409,
   no_active_subscription: 404,
+  account_not_found: 404,
   unknown_reconciliation: 404,
   usage_unavailable: 503,
 };

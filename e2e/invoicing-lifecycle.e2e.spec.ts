@@ -1,0 +1,169 @@
+import { createHmac } from 'node:crypto';
+import { createServer, IncomingHttpHeaders, Server } from 'node:http';
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { RunningTally } from '@tally/shared/feature-runtime';
+import { dropSchemas, eventually, uniqueName } from '@tally/shared/testing';
+import { AppName, createProducerKey, deleteStreams, http, ledgerEvents, startApp } from './support';
+
+const secret = 'invoice-webhook-secret-0123456789';
+
+/**
+ * The invoice lifecycle around the billing run: anchored periods, a subscription starting mid-period, a
+ * price change taking effect mid-period, finalize on request (in period order), void, the errors of each,
+ * and invoice events reaching a signed webhook through NATS.
+ */
+describe('invoice lifecycle', () => {
+  const namespace = uniqueName('invlife');
+  const apps = {} as Record<AppName, RunningTally>;
+  let now = new Date('2026-04-01T00:00:00Z');
+  const clock = () => now;
+  let key: string;
+  let sent = 0;
+  const received: { headers: IncomingHttpHeaders; body: string }[] = [];
+  let webhook: Server;
+
+  const ok = async (promise: ReturnType<typeof http>) => {
+    const answer = await promise;
+    expect(answer.status, JSON.stringify(answer.body)).toBeLessThan(300);
+    return answer.body;
+  };
+  const use = async (subject: string, time: string, gbSeconds: string) => {
+    const event = { specversion: '1.0', id: `e${sent++}`, source: '//fn', type: 'fn.invocation', subject, time, data: { gbSeconds } };
+    expect((await http('POST', `${apps.ingestion.url}/v1/events`, [event], 'application/json', key)).body.accepted).toBe(1);
+  };
+  const billingRun = async () => {
+    await eventually(() => ledgerEvents(apps.attribution.runtime.eventStore, ['UsageRecorded']), (events) => events.length === sent, 20_000);
+    for (const app of ['aggregation', 'invoicing'] as const)
+      await eventually(
+        () => http('GET', `${apps[app].url}/v1/admin/projections`),
+        (r) => r.body.projections.every((p: { behind: number }) => p.behind === 0),
+        20_000,
+      );
+    return ok(http('POST', `${apps.invoicing.url}/v1/admin/billing-runs`));
+  };
+  const invoiceOf = async (accountId: string, period: string) => {
+    const listed = await ok(http('GET', `${apps.invoicing.url}/v1/invoices?accountId=${accountId}`));
+    return listed.invoices.find((i: { period: { label: string } }) => i.period.label === period);
+  };
+  const problem = async (promise: ReturnType<typeof http>) => {
+    const answer = await promise;
+    return [answer.status, String(answer.body?.type).replace('https://tally.dev/problems/', '')];
+  };
+
+  beforeAll(async () => {
+    webhook = createServer((request, response) => {
+      let body = '';
+      request.on('data', (chunk) => (body += chunk));
+      request.on('end', () => {
+        received.push({ headers: request.headers, body });
+        response.end();
+      });
+    });
+    await new Promise<void>((resolve) => webhook.listen(0, '127.0.0.1', resolve));
+    const address = webhook.address();
+    const url = `http://127.0.0.1:${typeof address === 'object' && address ? address.port : 0}/invoices`;
+    const env = { TALLY_BILLING_INTERVAL_MS: '3600000' };
+    for (const app of ['ingestion', 'attribution', 'aggregation'] as const) apps[app] = await startApp(app, namespace, env, clock);
+    apps.invoicing = await startApp('invoicing', namespace, { ...env, TALLY_INVOICE_WEBHOOK_URL: url, TALLY_INVOICE_WEBHOOK_SECRET: secret }, clock);
+    const [agg, inv, att] = [apps.aggregation.url, apps.invoicing.url, apps.attribution.url];
+    await ok(http('POST', `${agg}/api/v1/meters`, { slug: 'fn-gbs', eventType: 'fn.invocation', aggregation: 'SUM', valueProperty: '$.gbSeconds' }));
+    await ok(http('POST', `${inv}/v1/plans`, { id: 'metered', name: 'Metered', currency: 'EUR', charges: [{ meter: 'fn-gbs', model: 'unit', unitPrice: '0.001' }] }));
+    // Billing periods from the 15th, 00:00 UTC; the subscription starts on 20 April, inside the period from 15 April.
+    await ok(http('POST', `${att}/v1/accounts`, { id: 'anchored', name: 'Anchored', currency: 'EUR', timezone: 'UTC', billingAnchorDay: 15 }));
+    await ok(http('POST', `${att}/v1/subscriptions`, { id: 'sub-anchored', accountId: 'anchored', planId: 'metered', startsAt: '2026-04-20T00:00:00Z' }));
+    await ok(http('PUT', `${att}/v1/subjects/s1`, { accountId: 'anchored', effectiveFrom: '2026-04-20T00:00:00Z' }));
+    // Calendar months, two of them to bill at once.
+    await ok(http('POST', `${att}/v1/accounts`, { id: 'monthly', name: 'Monthly', currency: 'EUR', timezone: 'UTC' }));
+    await ok(http('POST', `${att}/v1/subscriptions`, { id: 'sub-monthly', accountId: 'monthly', planId: 'metered', startsAt: '2026-04-01T00:00:00Z' }));
+    await ok(http('POST', `${att}/v1/accounts`, { id: 'idle', name: 'Idle', currency: 'EUR', timezone: 'UTC' }));
+    await ok(http('PUT', `${att}/v1/subjects/s2`, { accountId: 'monthly', effectiveFrom: '2026-04-01T00:00:00Z' }));
+    key = await createProducerKey(apps.ingestion.url);
+  });
+
+  afterAll(async () => {
+    for (const app of Object.values(apps)) await app?.close();
+    await new Promise((resolve) => webhook?.close(resolve));
+    await deleteStreams(namespace);
+    await dropSchemas(namespace);
+  });
+
+  it('rates across a price change that takes effect mid-period; the upcoming invoice shows the anchored period', async () => {
+    now = new Date('2026-04-21T00:00:00Z');
+    // New prices from 1 May: usage before keeps the old price.
+    await ok(http('POST', `${apps.invoicing.url}/v1/plans/metered/versions`, { effectiveFrom: '2026-05-01T00:00:00Z', charges: [{ meter: 'fn-gbs', model: 'unit', unitPrice: '0.002' }] }));
+    const plan = await ok(http('GET', `${apps.invoicing.url}/v1/plans/metered`));
+    expect(plan.versions.map((v: { version: number; effectiveFrom: string | null }) => [v.version, v.effectiveFrom])).toEqual([
+      [1, null],
+      [2, '2026-05-01T00:00:00.000Z'],
+    ]);
+    const outOfOrder = await problem(http('POST', `${apps.invoicing.url}/v1/plans/metered/versions`, { effectiveFrom: '2026-04-25T00:00:00Z', charges: [] }));
+    expect(outOfOrder).toEqual([409, 'plan-version-out-of-order']);
+
+    await use('s1', '2026-04-20T12:00:00Z', '1000'); // v1: 1000 × 0.001 = 1
+    now = new Date('2026-05-03T00:00:00Z');
+    await use('s1', '2026-05-02T12:00:00Z', '500'); // v2: 500 × 0.002 = 1
+    await use('s2', '2026-04-10T12:00:00Z', '100'); // monthly, April: 100 × 0.001 = 0.1
+    await use('s2', '2026-05-02T18:00:00Z', '200'); // May, price v2
+
+    const upcoming = await eventually(
+      () => http('GET', `${apps.invoicing.url}/v1/accounts/anchored/upcoming-invoice`),
+      (r) => r.body.subtotal === '2',
+      10_000,
+    );
+    expect(upcoming.body.period).toEqual({ label: '2026-04', start: '2026-04-15T00:00:00.000Z', end: '2026-05-15T00:00:00.000Z' });
+    expect(upcoming.body.lines.map((l: Record<string, never>) => [l.segment, l.quantity, l.unitPrice, l.amount])).toEqual([
+      [{ from: '2026-04-20T00:00:00.000Z', to: '2026-05-01T00:00:00.000Z', planId: 'metered', planVersion: 1 }, '1000', '0.001', '1'],
+      [{ from: '2026-05-01T00:00:00.000Z', to: '2026-05-15T00:00:00.000Z', planId: 'metered', planVersion: 2 }, '500', '0.002', '1'],
+    ]);
+    expect(upcoming.body.total).toBe('2.00');
+    expect(await problem(http('GET', `${apps.invoicing.url}/v1/accounts/idle/upcoming-invoice`))).toEqual([404, 'no-active-subscription']);
+    expect(await problem(http('GET', `${apps.invoicing.url}/v1/accounts/nobody/upcoming-invoice`))).toEqual([404, 'account-not-found']);
+  });
+
+  it('finalizes on request, in period order; voids with a reason; refuses what the state does not allow', async () => {
+    now = new Date('2026-06-01T01:00:00Z'); // April and May ended for "monthly"; both drafts
+    const run = await billingRun();
+    expect(run).toMatchObject({ failed: 0 });
+    const april = await invoiceOf('monthly', '2026-04');
+    const may = await invoiceOf('monthly', '2026-05');
+    expect([april.status, may.status]).toEqual(['draft', 'draft']);
+    // Adjustments are billed forward, so May cannot be final before April.
+    expect(await problem(http('POST', `${apps.invoicing.url}/v1/invoices/${may.invoiceId}/finalize`))).toEqual([409, 'earlier-invoice-open']);
+    const finalApril = await ok(http('POST', `${apps.invoicing.url}/v1/invoices/${april.invoiceId}/finalize`));
+    expect(finalApril).toMatchObject({ status: 'finalized', trigger: 'requested', total: '0.10', currency: 'EUR' });
+    expect(await problem(http('POST', `${apps.invoicing.url}/v1/invoices/${april.invoiceId}/finalize`))).toEqual([409, 'invoice-not-draft']);
+    expect(await ok(http('POST', `${apps.invoicing.url}/v1/invoices/${may.invoiceId}/finalize`))).toMatchObject({ status: 'finalized', total: '0.40' }); // 200 × 0.002
+
+    expect(await problem(http('POST', `${apps.invoicing.url}/v1/invoices/${may.invoiceId}/void`, {}))).toEqual([400, 'validation']);
+    expect(await ok(http('POST', `${apps.invoicing.url}/v1/invoices/${may.invoiceId}/void`, { reason: 'billed outside Tally' }))).toMatchObject({ status: 'voided', voidReason: 'billed outside Tally', total: '0.40' });
+    expect(await problem(http('POST', `${apps.invoicing.url}/v1/invoices/${may.invoiceId}/void`, { reason: 'again' }))).toEqual([409, 'invoice-already-voided']);
+    // A voided invoice stays the period's invoice: the next run does not draft another.
+    expect(await billingRun()).toMatchObject({ drafted: 0, failed: 0 });
+    expect((await ok(http('GET', `${apps.invoicing.url}/v1/invoices?accountId=monthly`))).invoices).toHaveLength(2);
+
+    const unknown = '00000000-0000-4000-8000-000000000000';
+    expect(await problem(http('GET', `${apps.invoicing.url}/v1/invoices/${unknown}`))).toEqual([404, 'not-found']);
+    expect(await problem(http('GET', `${apps.invoicing.url}/v1/invoices/not-a-uuid`))).toEqual([404, 'not-found']);
+    expect(await problem(http('POST', `${apps.invoicing.url}/v1/invoices/${unknown}/finalize`))).toEqual([404, 'unknown-invoice']);
+    expect(await problem(http('GET', `${apps.invoicing.url}/v1/invoices`))).toEqual([400, 'validation']);
+    expect(await problem(http('POST', `${apps.invoicing.url}/v1/reconciliations`, { period: '2026-13' }))).toEqual([400, 'validation']);
+    expect(await problem(http('GET', `${apps.invoicing.url}/v1/reconciliations/${unknown}`))).toEqual([404, 'unknown-reconciliation']);
+  }, 60_000);
+
+  it('bills the anchored period after it ends, and sends every invoice event to the signed webhook through NATS', async () => {
+    now = new Date('2026-06-16T01:00:00Z'); // the anchored period [15 April, 15 May) ended long ago: drafted and, past its grace, finalized
+    await billingRun();
+    await billingRun();
+    const anchored = await invoiceOf('anchored', '2026-04');
+    expect(anchored).toMatchObject({ status: 'finalized', total: '2.00', period: { start: '2026-04-15T00:00:00.000Z', end: '2026-05-15T00:00:00.000Z' } });
+
+    const types = () => received.map((r) => JSON.parse(r.body).type as string);
+    await eventually(() => Promise.resolve(types()), (t) => t.includes('InvoiceVoided') && t.filter((x) => x === 'InvoiceFinalized').length >= 3, 20_000);
+    expect(new Set(types())).toEqual(new Set(['InvoiceDrafted', 'InvoiceFinalized', 'InvoiceVoided']));
+    for (const { headers, body } of received) {
+      const [t, v1] = String(headers['tally-signature']).split(',').map((part) => part.split('=')[1]);
+      expect(v1).toBe(createHmac('sha256', secret).update(`${t}.${body}`).digest('hex'));
+      expect(headers['tally-event-id']).toBe(JSON.parse(body).id);
+    }
+  }, 60_000);
+});
