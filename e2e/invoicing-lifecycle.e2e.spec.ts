@@ -31,15 +31,19 @@ describe('invoice lifecycle', () => {
     const event = { specversion: '1.0', id: `e${sent++}`, source: '//fn', type: 'fn.invocation', subject, time, data: { gbSeconds } };
     expect((await http('POST', `${apps.ingestion.url}/v1/events`, [event], 'application/json', key)).body.accepted).toBe(1);
   };
+  const caughtUp = async (app: 'aggregation' | 'invoicing') =>
+    eventually(
+      () => http('GET', `${apps[app].url}/v1/admin/projections`),
+      (r) => r.body.projections.every((p: { behind: number }) => p.behind === 0),
+      20_000,
+    );
+  /** A billing run once every usage event is rolled up; answered once the invoice listing shows its result. */
   const billingRun = async () => {
     await eventually(() => ledgerEvents(apps.attribution.runtime.eventStore, ['UsageRecorded']), (events) => events.length === sent, 20_000);
-    for (const app of ['aggregation', 'invoicing'] as const)
-      await eventually(
-        () => http('GET', `${apps[app].url}/v1/admin/projections`),
-        (r) => r.body.projections.every((p: { behind: number }) => p.behind === 0),
-        20_000,
-      );
-    return ok(http('POST', `${apps.invoicing.url}/v1/admin/billing-runs`));
+    for (const app of ['aggregation', 'invoicing'] as const) await caughtUp(app);
+    const summary = await ok(http('POST', `${apps.invoicing.url}/v1/admin/billing-runs`));
+    await caughtUp('invoicing');
+    return summary;
   };
   const invoiceOf = async (accountId: string, period: string) => {
     const listed = await ok(http('GET', `${apps.invoicing.url}/v1/invoices?accountId=${accountId}`));
@@ -116,6 +120,10 @@ describe('invoice lifecycle', () => {
       [{ from: '2026-05-01T00:00:00.000Z', to: '2026-05-15T00:00:00.000Z', planId: 'metered', planVersion: 2 }, '500', '0.002', '1'],
     ]);
     expect(upcoming.body.total).toBe('2.00');
+    // Aggregation's account usage cuts the same anchored period.
+    const usage = await ok(http('GET', `${apps.aggregation.url}/v1/accounts/anchored/usage?period=2026-04`));
+    expect(usage).toMatchObject({ from: '2026-04-15T00:00:00.000Z', to: '2026-05-15T00:00:00.000Z', billingAnchorDay: 15 });
+    expect(usage.meters.find((m: { slug: string }) => m.slug === 'fn-gbs').total).toBe('1500');
     expect(await problem(http('GET', `${apps.invoicing.url}/v1/accounts/idle/upcoming-invoice`))).toEqual([404, 'no-active-subscription']);
     expect(await problem(http('GET', `${apps.invoicing.url}/v1/accounts/nobody/upcoming-invoice`))).toEqual([404, 'account-not-found']);
   });
@@ -130,12 +138,14 @@ describe('invoice lifecycle', () => {
     // Adjustments are billed forward, so May cannot be final before April.
     expect(await problem(http('POST', `${apps.invoicing.url}/v1/invoices/${may.invoiceId}/finalize`))).toEqual([409, 'earlier-invoice-open']);
     const finalApril = await ok(http('POST', `${apps.invoicing.url}/v1/invoices/${april.invoiceId}/finalize`));
+    await caughtUp('invoicing');
     expect(finalApril).toMatchObject({ status: 'finalized', trigger: 'requested', total: '0.10', currency: 'EUR' });
     expect(await problem(http('POST', `${apps.invoicing.url}/v1/invoices/${april.invoiceId}/finalize`))).toEqual([409, 'invoice-not-draft']);
     expect(await ok(http('POST', `${apps.invoicing.url}/v1/invoices/${may.invoiceId}/finalize`))).toMatchObject({ status: 'finalized', total: '0.40' }); // 200 × 0.002
 
     expect(await problem(http('POST', `${apps.invoicing.url}/v1/invoices/${may.invoiceId}/void`, {}))).toEqual([400, 'validation']);
     expect(await ok(http('POST', `${apps.invoicing.url}/v1/invoices/${may.invoiceId}/void`, { reason: 'billed outside Tally' }))).toMatchObject({ status: 'voided', voidReason: 'billed outside Tally', total: '0.40' });
+    await caughtUp('invoicing');
     expect(await problem(http('POST', `${apps.invoicing.url}/v1/invoices/${may.invoiceId}/void`, { reason: 'again' }))).toEqual([409, 'invoice-already-voided']);
     // A voided invoice stays the period's invoice: the next run does not draft another.
     expect(await billingRun()).toMatchObject({ drafted: 0, failed: 0 });

@@ -40,9 +40,12 @@ describe('invoicing: a month of usage to invoices, adjustments, credit notes and
         20_000,
       );
   };
+  /** A billing run once every usage event is rolled up; answered once the invoice listing shows its result. */
   const billingRun = async () => {
     await settled();
-    return ok(http('POST', `${apps.invoicing.url}/v1/admin/billing-runs`));
+    const summary = await ok(http('POST', `${apps.invoicing.url}/v1/admin/billing-runs`));
+    await settled();
+    return summary;
   };
   const invoices = async (accountId: string): Promise<Body[]> => (await ok(http('GET', `${apps.invoicing.url}/v1/invoices?accountId=${accountId}`))).invoices;
   const invoiceFor = async (accountId: string, period: string) => {

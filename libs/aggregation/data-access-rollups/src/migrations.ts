@@ -168,6 +168,19 @@ export class RollupMeterDefinitions1764800000000 implements MigrationInterface {
   }
 }
 
+/** Billing periods may start on another day than the 1st (the account's billing anchor day). */
+export class AccountAnchorDays1764900000000 implements MigrationInterface {
+  name = 'AccountAnchorDays1764900000000';
+
+  async up(queryRunner: QueryRunner): Promise<void> {
+    await queryRunner.query(`alter table "${schemaOf(queryRunner)}".accounts add column anchor_day integer not null default 1`);
+  }
+
+  async down(queryRunner: QueryRunner): Promise<void> {
+    await queryRunner.query(`alter table "${schemaOf(queryRunner)}".accounts drop column anchor_day`);
+  }
+}
+
 export const rollupMigrations = [
   CreateRollups1764100000001,
   UsageVoids1764300000001,
@@ -178,4 +191,5 @@ export const rollupMigrations = [
   CreateBudgets1764600000001,
   MeterHours1764700000000,
   RollupMeterDefinitions1764800000000,
+  AccountAnchorDays1764900000000,
 ];

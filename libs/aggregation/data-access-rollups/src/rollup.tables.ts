@@ -154,22 +154,22 @@ export class RollupTables {
     }));
   }
 
-  async upsertAccount(tx: Queryable, tenant: string, accountId: string, timezone: string, currency: string): Promise<void> {
-    await tx.query(`insert into "${this.schema}".accounts (tenant, account_id, timezone, currency) values ($1, $2, $3, $4) on conflict do nothing`, [tenant, accountId, timezone, currency]);
+  async upsertAccount(tx: Queryable, account: { tenant: string; accountId: string; timezone: string; currency: string; anchorDay: number }): Promise<void> {
+    await tx.query(`insert into "${this.schema}".accounts (tenant, account_id, timezone, currency, anchor_day) values ($1, $2, $3, $4, $5) on conflict do nothing`, [
+      account.tenant,
+      account.accountId,
+      account.timezone,
+      account.currency,
+      account.anchorDay,
+    ]);
   }
 
-  async account(tx: Queryable, tenant: string, accountId: string): Promise<{ timezone: string; currency: string } | undefined> {
-    const rows: { timezone: string; currency: string }[] = await tx.query(`select timezone, currency from "${this.schema}".accounts where tenant = $1 and account_id = $2`, [tenant, accountId]);
-    return rows[0];
-  }
-
-  /** [start, end) of a calendar month in a time zone, as instants. */
-  async periodBounds(tx: Queryable, period: string, timeZone: string): Promise<{ from: Date; to: Date }> {
-    const rows: { from: Date; to: Date }[] = await tx.query(
-      `select (($1 || '-01')::timestamp at time zone $2) as "from", ((($1 || '-01')::timestamp + interval '1 month') at time zone $2) as "to"`,
-      [period, timeZone],
+  async account(tx: Queryable, tenant: string, accountId: string): Promise<{ timezone: string; currency: string; anchorDay: number } | undefined> {
+    const rows: { timezone: string; currency: string; anchor_day: number }[] = await tx.query(
+      `select timezone, currency, anchor_day from "${this.schema}".accounts where tenant = $1 and account_id = $2`,
+      [tenant, accountId],
     );
-    return rows[0];
+    return rows[0] ? { timezone: rows[0].timezone, currency: rows[0].currency, anchorDay: rows[0].anchor_day } : undefined;
   }
 
   async reset(tx: Queryable): Promise<void> {

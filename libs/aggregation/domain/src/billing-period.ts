@@ -1,11 +1,16 @@
-/** A billing period is a calendar month in the account's time zone, named `YYYY-MM`. */
-const periodPattern = /^(\d{4})-(0[1-9]|1[0-2])$/;
+import { billingPeriodAt, billingPeriodByLabel, isPeriodLabel } from '@tally/shared/util-core';
 
-export const isPeriod = (text: string): boolean => periodPattern.test(text);
+/**
+ * A billing period is a month in the account's time zone, from its billing anchor day (1 = calendar months),
+ * named `YYYY-MM` by the month it starts in — the same periods invoicing bills (util-core's billing periods).
+ */
+export const isPeriod = (text: string): boolean => isPeriodLabel(text);
 
-/** The period an instant falls in, in a time zone. */
-export const periodAt = (instant: Date, timeZone: string): string => {
-  const parts = new Intl.DateTimeFormat('en-CA', { timeZone, year: 'numeric', month: '2-digit' }).formatToParts(instant);
-  const part = (type: string) => parts.find((p) => p.type === type)?.value ?? '';
-  return `${part('year')}-${part('month')}`;
+/** The period an instant falls in, in a time zone, from an anchor day. */
+export const periodAt = (instant: Date, timeZone: string, anchorDay = 1): string => billingPeriodAt(instant, timeZone, anchorDay).label;
+
+/** The instants a period runs between: [from, to). */
+export const periodBounds = (period: string, timeZone: string, anchorDay = 1): { from: Date; to: Date } => {
+  const bounds = billingPeriodByLabel(period, timeZone, anchorDay);
+  return { from: new Date(bounds.start), to: new Date(bounds.end) };
 };

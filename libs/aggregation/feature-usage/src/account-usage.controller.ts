@@ -1,6 +1,6 @@
 import { Controller, Get, Inject, Param, Query } from '@nestjs/common';
 import { DataSource } from 'typeorm';
-import { isPeriod, periodAt } from '@tally/aggregation/domain';
+import { isPeriod, periodAt, periodBounds } from '@tally/aggregation/domain';
 import { MeterQueryTables, MeterTables, RollupTables } from '@tally/aggregation/data-access-rollups';
 import { badRequest, notFound, RUNTIME, TallyRuntime } from '@tally/shared/feature-runtime';
 import { AGGREGATION_DB, METER_QUERY_TABLES, METER_TABLES, ROLLUP_TABLES } from './tokens';
@@ -20,7 +20,7 @@ export class AccountUsageController {
 
   /**
    * GET /v1/accounts/{id}/usage?period=YYYY-MM — every live meter's total for the account's billing
-   * period (a calendar month in the account's time zone; default: the current one), broken down by
+   * period (a month in the account's time zone from its billing anchor day — the period invoicing bills; default: the current one), broken down by
    * the subject attributes app and environment. Exact decimal strings.
    */
   @Get(':id/usage')
@@ -29,8 +29,8 @@ export class AccountUsageController {
     const account = await this.rollups.account(this.db, tenant, accountId);
     if (!account) throw notFound(`no account ${accountId} (accounts appear here moments after they are opened)`);
     if (requested !== undefined && !isPeriod(requested)) throw badRequest('period must be a month, YYYY-MM', [{ field: 'period', message: 'expected YYYY-MM' }]);
-    const period = requested ?? periodAt(this.runtime.clock(), account.timezone);
-    const { from, to } = await this.rollups.periodBounds(this.db, period, account.timezone);
+    const period = requested ?? periodAt(this.runtime.clock(), account.timezone, account.anchorDay);
+    const { from, to } = periodBounds(period, account.timezone, account.anchorDay);
     const base = { from, to, windowTimeZone: account.timezone, accountId, subjects: [], groupBy: [], filterGroupBy: {} };
     const meters = await Promise.all(
       (await this.meters.active(this.db, tenant)).map(async (meter) => {
@@ -45,6 +45,6 @@ export class AccountUsageController {
         };
       }),
     );
-    return { accountId, period, timezone: account.timezone, from: from.toISOString(), to: to.toISOString(), meters };
+    return { accountId, period, timezone: account.timezone, billingAnchorDay: account.anchorDay, from: from.toISOString(), to: to.toISOString(), meters };
   }
 }

@@ -1,5 +1,5 @@
 import { EntityManager } from 'typeorm';
-import { Budget, evolveMeter, initialMeter, Meter, MeterEvent, periodAt, reachedThresholds } from '@tally/aggregation/domain';
+import { Budget, evolveMeter, initialMeter, Meter, MeterEvent, periodAt, periodBounds, reachedThresholds } from '@tally/aggregation/domain';
 import { BudgetTables, MeterQueryTables, RollupTables } from '@tally/aggregation/data-access-rollups';
 import { budgetAlertStream, BudgetThresholdCrossedV1, budgetThresholdCrossedType, meterStream } from '@tally/contracts/meters';
 import { EventStore, StreamAppend } from '@tally/shared/data-access-event-store';
@@ -41,12 +41,12 @@ export const evaluateBudgets = async (tx: EntityManager, deps: BudgetDeps, touch
     const budgets = await deps.budgets.ofAccount(tx, tenant, accountId);
     const account = budgets.length > 0 ? await deps.rollups.account(tx, tenant, accountId) : undefined;
     if (!account) continue;
-    const periods = new Set([...instants].map((i) => periodAt(new Date(i), account.timezone)));
+    const periods = new Set([...instants].map((i) => periodAt(new Date(i), account.timezone, account.anchorDay)));
     for (const budget of budgets) {
       const meter = await meterOf(deps.store, tenant, budget.meter);
       if (!meter) continue;
       for (const period of periods) {
-        const { from, to } = await deps.rollups.periodBounds(tx, period, account.timezone);
+        const { from, to } = periodBounds(period, account.timezone, account.anchorDay);
         const [value] = await deps.queries.query(tx, tenant, meter, {
           from,
           to,

@@ -1,5 +1,5 @@
 import { MeterHourTables, RollupTables, UsageFact } from '@tally/aggregation/data-access-rollups';
-import { AccountOpenedV1, accountOpenedType } from '@tally/contracts/accounts';
+import { AccountOpenedV1, accountOpenedType, billingAnchorDayOf } from '@tally/contracts/accounts';
 import { Budget, Meter } from '@tally/aggregation/domain';
 import { budgetRemovedType, budgetSetType, MeterCreatedV1, meterCreatedType, MeterDeletedV1, meterDeletedType } from '@tally/contracts/meters';
 import { BudgetDeps, evaluateBudgets, TouchedPeriods } from './budget-evaluator';
@@ -102,7 +102,7 @@ export const usageRollupProjection = (tables: RollupTables, budgets?: Omit<Budge
         }
         case accountOpenedType: {
           const a = event.data as unknown as AccountOpenedV1;
-          await tables.upsertAccount(tx, a.tenant, a.accountId, a.timezone, a.currency);
+          await tables.upsertAccount(tx, { tenant: a.tenant, accountId: a.accountId, timezone: a.timezone, currency: a.currency, anchorDay: billingAnchorDayOf(a) });
           break;
         }
         case usageAmendedType: {

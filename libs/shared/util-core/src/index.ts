@@ -3,3 +3,4 @@ export * from './time';
 export * from './decider';
 export * from './exact-number';
 export * from './exact-decimal';
+export * from './billing-period';
