@@ -1,7 +1,10 @@
+import { execFile } from 'node:child_process';
+import { resolve } from 'node:path';
+import { promisify } from 'node:util';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { RunningTally } from '@tally/shared/feature-runtime';
 import { dropSchemas, eventually, uniqueName } from '@tally/shared/testing';
-import { AppName, createProducerKey, deleteStreams, http, ledgerEvents, startApp } from './support';
+import { adminToken, AppName, createProducerKey, deleteStreams, http, ledgerEvents, startApp } from './support';
 
 /**
  * A month of usage for three accounts, billed end to end through the four real apps (JetStream, the
@@ -246,6 +249,16 @@ describe('invoicing: a month of usage to invoices, adjustments, credit notes and
       ['koala', 'fn-gbs', null, '5000', '8500', 'changed_after_finalization'],
     ]);
     // The upcoming April invoice already shows the adjustment, and the credit to come.
+    // The operator CLI says the same, and exits 1 while drifts are listed.
+    const cli = await promisify(execFile)(process.execPath, ['tools/run-ts.cjs', 'tools/cli/main.ts', 'reconcile', '2026-03', '--url', apps.invoicing.url], {
+      cwd: resolve(__dirname, '..'),
+      env: { ...process.env, TALLY_ADMIN_TOKEN: adminToken },
+    }).then(
+      () => ({ code: 0, stdout: '' }),
+      (error: { code: number; stdout: string }) => ({ code: error.code, stdout: error.stdout }),
+    );
+    expect(cli.code).toBe(1);
+    expect(JSON.parse(cli.stdout).drifts).toHaveLength(2);
     const upcoming = await ok(http('GET', `${apps.invoicing.url}/v1/accounts/koala/upcoming-invoice`));
     expect(upcoming.pendingCreditNotes).toHaveLength(1);
 

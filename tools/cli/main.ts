@@ -2,28 +2,64 @@
  * tally — operator CLI over the REST admin endpoints.
  *   npm run cli -- projections list [--url http://127.0.0.1:3000]
  *   npm run cli -- projections rebuild <name> [--url …]
+ *   npm run cli -- billing run [--url …]            drafts, re-rates and finalizes invoices now
+ *   npm run cli -- reconcile <YYYY-MM> [--url …]     waits for the report; exit 1 when it lists drifts
  * The URL defaults to TALLY_URL or http://127.0.0.1:3000 (embedded mode serves every app there);
  * the admin token is read from TALLY_ADMIN_TOKEN.
  */
-const usage = 'usage: tally projections list | tally projections rebuild <name>   [--url http://host:port]';
+const usage = 'usage: tally projections list | projections rebuild <name> | billing run | reconcile <YYYY-MM>   [--url http://host:port]';
+
+type Call = (path: string, init?: { method?: string; body?: unknown }) => Promise<{ ok: boolean; status: number; body: string }>;
+
+const commands: Record<string, (call: Call, args: string[]) => Promise<number> | undefined> = {
+  'projections list': (call) => print(call('/v1/admin/projections')),
+  'projections rebuild': (call, [name]) => (name ? print(call(`/v1/admin/projections/${encodeURIComponent(name)}/rebuild`, { method: 'POST', body: {} })) : undefined),
+  'billing run': (call) => print(call('/v1/admin/billing-runs', { method: 'POST' })),
+  reconcile: (call, [period]) => (period ? reconcile(call, period) : undefined),
+};
+
+const print = async (answer: ReturnType<Call>): Promise<number> => {
+  const { ok, body } = await answer;
+  (ok ? console.log : console.error)(body);
+  return ok ? 0 : 1;
+};
+
+/** Starts a reconciliation and polls it: 0 when it completed without drift, 1 otherwise. */
+const reconcile = async (call: Call, period: string): Promise<number> => {
+  const started = await call('/v1/reconciliations', { method: 'POST', body: { period } });
+  if (!started.ok) return print(Promise.resolve(started));
+  const { id } = JSON.parse(started.body) as { id: string };
+  for (;;) {
+    const report = await call(`/v1/reconciliations/${id}`);
+    const parsed = JSON.parse(report.body) as { status?: string; drifts?: unknown[] };
+    if (!report.ok || parsed.status !== 'running') {
+      console.log(JSON.stringify(parsed, null, 2));
+      return report.ok && parsed.status === 'completed' && parsed.drifts?.length === 0 ? 0 : 1;
+    }
+    await new Promise((resolve) => setTimeout(resolve, 250));
+  }
+};
 
 const main = async (argv: string[]): Promise<number> => {
   const urlFlag = argv.indexOf('--url');
   const base = (urlFlag >= 0 ? argv[urlFlag + 1] : undefined) ?? process.env.TALLY_URL ?? 'http://127.0.0.1:3000';
   const args = urlFlag >= 0 ? argv.filter((_, i) => i !== urlFlag && i !== urlFlag + 1) : argv;
-  const [noun, verb, name] = args;
-  if (noun !== 'projections' || !['list', 'rebuild'].includes(verb) || (verb === 'rebuild' && !name)) {
+  const authorization = `Bearer ${process.env.TALLY_ADMIN_TOKEN ?? ''}`;
+  const call: Call = async (path, init = {}) => {
+    const response = await fetch(`${base}${path}`, {
+      method: init.method ?? 'GET',
+      headers: init.body === undefined ? { authorization } : { authorization, 'content-type': 'application/json' },
+      body: init.body === undefined ? undefined : JSON.stringify(init.body),
+    });
+    return { ok: response.ok, status: response.status, body: await response.text() };
+  };
+  const two = `${args[0]} ${args[1]}`;
+  const run = commands[two] ? commands[two](call, args.slice(2)) : commands[args[0]]?.(call, args.slice(1));
+  if (!run) {
     console.error(usage);
     return 2;
   }
-  const authorization = `Bearer ${process.env.TALLY_ADMIN_TOKEN ?? ''}`;
-  const response =
-    verb === 'list'
-      ? await fetch(`${base}/v1/admin/projections`, { headers: { authorization } })
-      : await fetch(`${base}/v1/admin/projections/${encodeURIComponent(name)}/rebuild`, { method: 'POST', headers: { 'content-type': 'application/json', authorization }, body: '{}' });
-  const body = await response.text();
-  (response.ok ? console.log : console.error)(body);
-  return response.ok ? 0 : 1;
+  return run;
 };
 
 main(process.argv.slice(2)).then(

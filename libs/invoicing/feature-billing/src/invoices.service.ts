@@ -236,7 +236,7 @@ export class InvoicesService {
         period: invoice.period.label,
         lines,
         subtotal,
-        total: roundMoney(sumAmounts([netAmount(lines).negated().toFixed()]), doc.currency),
+        total: roundMoney(netAmount(lines).negated().toFixed(), doc.currency),
         issuedAt: now,
       };
       return { stream: creditNoteStream(this.tenant, id), events: [{ id: deterministicUuid('tally.credit-note-issued.v1', id), type: creditNoteIssuedType, data: { ...note } }], expectedRevision: 'any' };
