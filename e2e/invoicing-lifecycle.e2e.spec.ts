@@ -80,6 +80,8 @@ describe('invoice lifecycle', () => {
     await ok(http('POST', `${att}/v1/accounts`, { id: 'monthly', name: 'Monthly', currency: 'EUR', timezone: 'UTC' }));
     await ok(http('POST', `${att}/v1/subscriptions`, { id: 'sub-monthly', accountId: 'monthly', planId: 'metered', startsAt: '2026-04-01T00:00:00Z' }));
     await ok(http('POST', `${att}/v1/accounts`, { id: 'idle', name: 'Idle', currency: 'EUR', timezone: 'UTC' }));
+    await ok(http('POST', `${att}/v1/accounts`, { id: 'shortlived', name: 'Short-lived', currency: 'EUR', timezone: 'UTC' }));
+    await ok(http('POST', `${att}/v1/subscriptions`, { id: 'sub-short', accountId: 'shortlived', planId: 'metered', startsAt: '2026-04-01T00:00:00Z' }));
     await ok(http('PUT', `${att}/v1/subjects/s2`, { accountId: 'monthly', effectiveFrom: '2026-04-01T00:00:00Z' }));
     key = await createProducerKey(apps.ingestion.url);
   });
@@ -150,6 +152,13 @@ describe('invoice lifecycle', () => {
     // A voided invoice stays the period's invoice: the next run does not draft another.
     expect(await billingRun()).toMatchObject({ drafted: 0, failed: 0 });
     expect((await ok(http('GET', `${apps.invoicing.url}/v1/invoices?accountId=monthly`))).invoices).toHaveLength(2);
+
+    // Cancelled back to 1 May once April was final and May drafted: May's draft is voided, April stays billed.
+    expect([(await invoiceOf('shortlived', '2026-04')).status, (await invoiceOf('shortlived', '2026-05')).status]).toEqual(['finalized', 'draft']);
+    await ok(http('POST', `${apps.attribution.url}/v1/subscriptions/sub-short/cancel`, { at: '2026-05-01T00:00:00Z', reason: 'closed the account' }));
+    await eventually(() => billingRun(), (r) => r.voided === 1, 10_000);
+    expect(await invoiceOf('shortlived', '2026-05')).toMatchObject({ status: 'voided', voidReason: expect.stringContaining('no longer covers') });
+    expect((await invoiceOf('shortlived', '2026-04')).status).toBe('finalized');
 
     const unknown = '00000000-0000-4000-8000-000000000000';
     expect(await problem(http('GET', `${apps.invoicing.url}/v1/invoices/${unknown}`))).toEqual([404, 'not-found']);

@@ -292,6 +292,14 @@ describe('invoicing: a month of usage to invoices, adjustments, credit notes and
     const note = await ok(http('GET', `${apps.invoicing.url}/v1/credit-notes/${aprilKoala.creditNotes[0]}`));
     expect(note).toMatchObject({ invoiceId: marchKoala.invoiceId, issuedWith: aprilKoala.invoiceId, currency: 'AUD', period: '2026-03', subtotal: '-0.2', total: '0.20' });
 
+    // Voiding April's invoice does not take back the credit note issued with it: May issues no second one.
+    await ok(http('POST', `${apps.invoicing.url}/v1/invoices/${aprilKoala.invoiceId}/void`, { reason: 'sent by mistake' }));
+    now = new Date('2026-06-02T14:00:00Z');
+    await billingRun();
+    await billingRun();
+    expect(await invoiceFor('koala', '2026-05')).toMatchObject({ status: 'finalized', creditNotes: [], lines: [{ quantity: '0', amount: '0' }] });
+    expect((await ok(http('GET', `${apps.invoicing.url}/v1/credit-notes?accountId=koala`))).creditNotes).toHaveLength(1);
+
     // Still nothing finalized changed, and March reconciles again.
     expect(await invoiceFor('acme', '2026-03')).toEqual(marchAcme);
     expect(await invoiceFor('koala', '2026-03')).toEqual(marchKoala);

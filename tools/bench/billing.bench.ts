@@ -80,7 +80,12 @@ const charges: ChargeV1[] = Array.from({ length: meters }, (_, k) => ({
   packagePrice: null,
   description: null,
 }));
-/** Each event of meter k reads 10·(k+1); every subscription uses the same, so every invoice has the same total. */
+/**
+ * Each event of meter k reads 10·(k+1); every subscription uses the same, so every invoice has the same total.
+ * Default (5 meters, 2 events each): m0 per app 20 − 5 free = 15 × 0.01 = 0.15; m1 40 × 0.002 = 0.08;
+ * m2 per app 60 − 15 = 45 × 0.5 = 22.5; m3 80 × 0.0001 = 0.008; m4 per app 100 − 25 = 75 × 0.25 = 18.75;
+ * 41.488 → 41.49. `--meters 0` gives a plan without charges: the run then asks aggregation nothing.
+ */
 const reading = (k: number) => String(10 * (k + 1));
 const expectedTotal = charges
   .reduce((sum, c, k) => {
@@ -221,7 +226,7 @@ const seedLedger = async (): Promise<number> => {
             { id: randomUUID(), type: subscriptionStartedType, data: { ...started } },
           ],
         });
-        appends.push({ stream: accountUsageStream(tenant, accountId(i), new Date(previousMonthStart.getTime() + 10 * 86_400_000)), events: usageOf(i) });
+        if (meters > 0) appends.push({ stream: accountUsageStream(tenant, accountId(i), new Date(previousMonthStart.getTime() + 10 * 86_400_000)), events: usageOf(i) });
       }
       await store.appendToStreams(appends);
       written += appends.reduce((n, a) => n + a.events.length, 0);
@@ -258,7 +263,7 @@ const caughtUp = async (apps: RunningTally[], timeoutMs = 600_000): Promise<void
     const statuses = answers.flatMap((a) => (a.status === 200 ? (a.body.projections as ProjectionStatus[]) : [{ name: '?', status: `http ${a.status}`, behind: -1, lastError: null }]));
     if (statuses.every((p) => p.status === 'running' && p.behind === 0)) return;
     if (Date.now() > deadline) throw new Error(`projections not caught up: ${JSON.stringify(statuses)}`);
-    await new Promise((resolve) => setTimeout(resolve, 250));
+    await new Promise((resolve) => setTimeout(resolve, 1_000));
   }
 };
 
@@ -301,8 +306,11 @@ const checkInvoices = async (db: Client, invoicing: RunningTally, status: 'draft
   if (!exact || sampleOk !== sample.length) throw new Error('invoice check failed');
 };
 
-/** The billing run's usage requests on their own: the same request per subscription, sequential, against the real aggregation app. */
-const usageReplay = async (count: number): Promise<number> => {
+/**
+ * The billing run's usage requests on their own: the same request per subscription, against the real aggregation
+ * app, `inFlight` at a time (1: sequential, as the run sends them).
+ */
+const usageReplay = async (count: number, inFlight: number): Promise<number> => {
   const bus = await JetStreamBus.connect({ servers: testNatsUrl(), namespace });
   try {
     const requestFor = (i: number): BillableUsageRequestV1 => {
@@ -314,11 +322,15 @@ const usageReplay = async (count: number): Promise<number> => {
         meters: charges.map((c) => ({ meter: c.meter, per: c.per })),
       };
     };
+    let next = 0;
+    const worker = async () => {
+      for (let n = next++; n < count; n = next++) {
+        const reply = decodeJson<BillableUsageReplyV1>((await bus.request(billableUsageSubject, encodeJson(requestFor(n)), { timeoutMs: 30_000 })).data);
+        if (!reply.ok || reply.values.length !== meters) throw new Error(`usage replay: unexpected reply ${JSON.stringify(reply)}`);
+      }
+    };
     const started = performance.now();
-    for (let n = 0; n < count; n++) {
-      const reply = decodeJson<BillableUsageReplyV1>((await bus.request(billableUsageSubject, encodeJson(requestFor(n)), { timeoutMs: 30_000 })).data);
-      if (!reply.ok || reply.values.length !== meters) throw new Error(`usage replay: unexpected reply ${JSON.stringify(reply)}`);
-    }
+    await Promise.all(Array.from({ length: inFlight }, worker));
     return rate(count, performance.now() - started);
   } finally {
     await bus.close();
@@ -378,7 +390,9 @@ const main = async () => {
 
     // Where the time goes: the pieces of the per-subscription work, each on its own and sequential.
     const replayed = Math.min(subscriptions, 5_000);
-    const usage = await usageReplay(replayed);
+    // Without charges the run sends no usage request (the client answers itself): nothing to replay.
+    const usage = meters > 0 ? await usageReplay(replayed, 1) : Infinity;
+    const usageParallel = meters > 0 ? await usageReplay(replayed, 8) : Infinity;
     const reads = await streamReads(db, invoicing, replayed);
     const perSub = (r: { ms: number }) => r.ms / subscriptions;
     const pieces = { usage: 1_000 / usage, read: 1_000 / reads, append: 1_000 / appends };
@@ -395,6 +409,7 @@ const main = async () => {
         `  ${label}: ${perSub(run).toFixed(2)} ms per subscription = usage request ${pieces.usage.toFixed(2)} (${((100 * pieces.usage) / perSub(run)).toFixed(0)} %) + stream read ${pieces.read.toFixed(2)} + append ${pieces.append.toFixed(2)} + rest ${rest.toFixed(2)} (projections and relay running alongside, rating, JSON)`,
       );
     }
+    console.log(`  the same usage requests 8 in flight (headroom a concurrent run could use): ${fmt(usageParallel)}/s, ${(usageParallel / usage).toFixed(1)}× sequential`);
     console.log(`  third run: ${fmt(third.ms)} ms for a pass with nothing to do (registry, plans and settled invoices loaded)`);
     if (problems.length > 0) console.log(`app log lines mentioning failures: ${problems.length}, first: ${problems.slice(0, 3).join(' | ')}`);
   } finally {

@@ -3,9 +3,10 @@ import { DataSource, EntityManager } from 'typeorm';
 import { MeterQueryTables, MeterTables } from '@tally/aggregation/data-access-rollups';
 import { BillableUsageReplyV1, BillableUsageRequestV1, billableUsageSubject, BillableUsageValueV1 } from '@tally/contracts/meters';
 import { Consumer, decodeJson, encodeJson, Request } from '@tally/shared/data-access-messaging';
+import { ProjectionRunner } from '@tally/shared/data-access-postgres';
 import { RUNTIME, TallyRuntime } from '@tally/shared/feature-runtime';
 import { parseRfc3339 } from '@tally/shared/util-core';
-import { AGGREGATION_DB, METER_QUERY_TABLES, METER_TABLES } from './tokens';
+import { AGGREGATION_DB, METER_QUERY_TABLES, METER_TABLES, ROLLUP_RUNNER } from './tokens';
 
 /**
  * Answers invoicing's "how much did this account use" (`aggregation.qry.billable-usage.v1`) from the
@@ -20,6 +21,7 @@ export class BillableUsageResponder {
     @Inject(AGGREGATION_DB) private readonly db: DataSource,
     @Inject(METER_TABLES) private readonly meters: MeterTables,
     @Inject(METER_QUERY_TABLES) private readonly queries: MeterQueryTables,
+    @Inject(ROLLUP_RUNNER) private readonly rollups: ProjectionRunner,
   ) {}
 
   async start(): Promise<void> {
@@ -44,6 +46,8 @@ export class BillableUsageResponder {
   private async billableUsage(request: BillableUsageRequestV1): Promise<BillableUsageReplyV1> {
     const intervals = request.intervals.map((i) => ({ from: parseRfc3339(i.from), to: parseRfc3339(i.to) }));
     if (intervals.some((i) => !i.from || !i.to || i.from > i.to)) return { ok: false, error: { type: 'bad_request', detail: 'every interval needs RFC 3339 from ≤ to' } };
+    if (request.fresh && !(await this.rollups.reachedLedgerHead()))
+      return { ok: false, error: { type: 'rollups_behind', detail: 'usage_rollup has not applied the ledger yet (rebuilding or lagging)' } };
     // One snapshot: the values and the rollup checkpoint they correspond to (reconciliation compares the ledger up to it).
     return this.db.transaction('REPEATABLE READ', async (tx) => {
       const [checkpoint] = (await tx.query(`select position::text as position from "${this.runtime.schemaFor('aggregation')}".projection_checkpoints where name = 'usage_rollup'`)) as { position: string }[];

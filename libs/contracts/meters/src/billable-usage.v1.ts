@@ -11,6 +11,11 @@ export interface BillableUsageRequestV1 {
   intervals: { from: string; to: string }[];
   /** `per`: a subject attribute to group by (e.g. "app"), or null for the account as a whole. */
   meters: { meter: string; per: string | null }[];
+  /**
+   * Answer only from rollups that have applied the ledger as it is now (waiting briefly); otherwise refuse with
+   * `rollups_behind` (a rebuild or a stalled projection). Invoicing asks this before it finalizes anything.
+   */
+  fresh?: boolean;
 }
 
 export interface BillableUsageValueV1 {
@@ -28,4 +33,4 @@ export interface BillableUsageValueV1 {
 export type BillableUsageReplyV1 =
   /** position: the ledger position the rollups had applied when the values were read (a consistent snapshot). */
   | { ok: true; values: BillableUsageValueV1[]; position: string }
-  | { ok: false; error: { type: 'unknown_meter' | 'bad_request'; detail: string } };
+  | { ok: false; error: { type: 'unknown_meter' | 'bad_request' | 'rollups_behind'; detail: string } };

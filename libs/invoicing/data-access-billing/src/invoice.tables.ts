@@ -63,6 +63,11 @@ export class InvoiceTables {
     return new Set(rows.map((r) => `${r.subscription_id}@${r.period_start.toISOString()}`));
   }
 
+  async drafts(tx: Queryable, tenant: string): Promise<InvoiceRow[]> {
+    const rows: Record<string, unknown>[] = await tx.query(`select * from "${this.schema}".invoices where tenant = $1 and status = 'draft' order by period_start`, [tenant]);
+    return rows.map(toInvoice);
+  }
+
   async saveCreditNote(tx: Queryable, tenant: string, note: { creditNoteId: string; invoiceId: string; accountId: string; document: Record<string, unknown>; position: string }): Promise<void> {
     await tx.query(
       `insert into "${this.schema}".credit_notes (tenant, credit_note_id, invoice_id, account_id, document, position) values ($1, $2, $3, $4, $5, $6) on conflict do nothing`,

@@ -67,6 +67,7 @@ describe('validateCharges', () => {
       ['a missing meter', [{ model: 'unit', unitPrice: '1' }], 'charges[0].meter'],
       ['an empty meter', [{ ...unit, meter: '' }], 'charges[0].meter'],
       ['a meter with spaces', [{ ...unit, meter: 'gb seconds' }], 'charges[0].meter'],
+      ['a price longer than 40 characters', [{ ...unit, unitPrice: `0.${'1'.repeat(40)}` }], 'charges[0].unitPrice'],
       ['a meter starting with -', [{ ...unit, meter: '-gb' }], 'charges[0].meter'],
       ['a meter of 64 characters', [{ ...unit, meter: 'm'.repeat(64) }], 'charges[0].meter'],
       ['an unknown model', [{ ...unit, model: 'tiered' }], 'charges[0].model'],

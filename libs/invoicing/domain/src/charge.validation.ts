@@ -11,6 +11,7 @@ const decimalPattern = /^(?:\d+\.?\d*|\.\d+)$/;
 const chargeKeys = ['meter', 'model', 'per', 'allowance', 'unitPrice', 'tiers', 'packageSize', 'packagePrice', 'description'];
 const tierKeys = ['upTo', 'unitPrice', 'flatPrice'];
 const maxPerLength = 64;
+const maxDecimalLength = 40;
 const maxDescriptionLength = 200;
 
 /** The models each model-specific field belongs to: a field of another model is refused, never silently ignored. */
@@ -159,6 +160,8 @@ const readDecimal = (reader: Reader, key: string, rule: DecimalRule): string | n
   if (!present(value)) return rule.required ? fail(reader, key, `${key} is required${rule.model ? ` for a ${rule.model} charge` : ''}`) : null;
   if (typeof value === 'number') return fail(reader, key, `${key} must be a decimal string such as "0.25", not a JSON number: money never passes through a float`);
   if (typeof value !== 'string' || !decimalPattern.test(value)) return fail(reader, key, `${key} must be a non-negative decimal string such as "0.25" (no sign, no exponent)`);
+  // Bounded so every product stays far inside ExactDecimal's 1,000 significant digits (never silently rounded).
+  if (value.length > maxDecimalLength) return fail(reader, key, `${key} has more than ${maxDecimalLength} characters`);
   const text = canonicalDecimal(value);
   return rule.positive && text === '0' ? fail(reader, key, `${key} must be greater than 0`) : text;
 };

@@ -6,7 +6,6 @@ import { ExactDecimal } from '@tally/shared/util-core';
  */
 
 const currencyPattern = /^[A-Z]{3}$/;
-const minorUnitsByCurrency = new Map<string, number>();
 let supportedCurrencies: ReadonlySet<string> | undefined;
 
 /**
@@ -16,16 +15,20 @@ let supportedCurrencies: ReadonlySet<string> | undefined;
 export const isCurrency = (code: string): boolean =>
   currencyPattern.test(code) && (supportedCurrencies ??= new Set(Intl.supportedValuesOf('currency'))).has(code);
 
-/** Digits of the currency's minor unit: USD 2, JPY 0, KWD 3. */
+/**
+ * ISO 4217 minor units that are not 2 (ISO 4217 list one, amendment 176). Not Intl's: ICU formats by CLDR's
+ * display digits (IQD 0, HUF 0 — ISO says 3 and 2), which also change with the Node version; a total must not.
+ */
+const minorUnitsNotTwo: Readonly<Record<string, number>> = {
+  BIF: 0, CLP: 0, DJF: 0, GNF: 0, ISK: 0, JPY: 0, KMF: 0, KRW: 0, PYG: 0, RWF: 0, UGX: 0, UYI: 0, VND: 0, VUV: 0, XAF: 0, XOF: 0, XPF: 0,
+  BHD: 3, IQD: 3, JOD: 3, KWD: 3, LYD: 3, OMR: 3, TND: 3,
+  CLF: 4, UYW: 4,
+};
+
+/** Digits of the currency's ISO 4217 minor unit: USD 2, JPY 0, KWD 3. */
 export const minorUnits = (currency: string): number => {
-  const cached = minorUnitsByCurrency.get(currency);
-  if (cached !== undefined) return cached;
   if (!isCurrency(currency)) throw new RangeError(`${currency} is not an ISO 4217 currency code`);
-  const digits = new Intl.NumberFormat('en', { style: 'currency', currency }).resolvedOptions().maximumFractionDigits;
-  // Always set for style 'currency' (the type says optional): money never guesses its precision.
-  if (digits === undefined) throw new RangeError(`Intl gives no minor unit for ${currency}`);
-  minorUnitsByCurrency.set(currency, digits);
-  return digits;
+  return minorUnitsNotTwo[currency] ?? 2;
 };
 
 /**

@@ -6,7 +6,7 @@ import { RUNTIME, TallyRuntime } from '@tally/shared/feature-runtime';
 import { BillingOutcome, InvoicesService } from './invoices.service';
 import { BILLING_REGISTRY_TABLES, INVOICE_TABLES, INVOICING_DB } from './tokens';
 
-export type BillingRunSummary = Record<BillingOutcome | 'failed', number> & { subscriptions: number; startedAt: string; durationMs: number };
+export type BillingRunSummary = Record<BillingOutcome | 'failed' | 'voided', number> & { subscriptions: number; startedAt: string; durationMs: number };
 
 /**
  * The billing clock: every TALLY_BILLING_INTERVAL_MS (and on `POST /v1/admin/billing-runs`) it walks every
@@ -27,17 +27,27 @@ export class BillingScheduler {
     private readonly service: InvoicesService,
   ) {}
 
+  private stopped = false;
+
   start(): void {
+    this.stopped = false;
     const tick = () => {
-      this.timer = setTimeout(() => void this.run().finally(tick), this.runtime.config.TALLY_BILLING_INTERVAL_MS);
+      if (this.stopped) return;
+      this.timer = setTimeout(() => {
+        // A run that fails as a whole (Postgres down) is logged and retried at the next tick, never an unhandled rejection.
+        void this.run()
+          .catch((error: unknown) => this.runtime.log(`[invoicing] billing run failed (retried in ${this.runtime.config.TALLY_BILLING_INTERVAL_MS} ms): ${String((error as Error)?.message ?? error)}`))
+          .finally(tick);
+      }, this.runtime.config.TALLY_BILLING_INTERVAL_MS);
     };
     tick();
   }
 
   async stop(): Promise<void> {
+    this.stopped = true;
     clearTimeout(this.timer);
     this.timer = undefined;
-    await this.running;
+    await this.running?.catch(() => undefined);
   }
 
   /** One pass; a pass already under way is joined, not doubled. Undefined when another process holds the lock. */
@@ -66,19 +76,31 @@ export class BillingScheduler {
     const started = Date.now();
     const now = this.runtime.clock();
     const tenant = this.runtime.tenant;
-    const summary: BillingRunSummary = { drafted: 0, redrafted: 0, finalized: 0, unchanged: 0, waiting: 0, failed: 0, subscriptions: 0, startedAt: now.toISOString(), durationMs: 0 };
-    const [accounts, plans, settled] = await Promise.all([this.registry.accounts(this.db, tenant), this.registry.plans(this.db, tenant), this.invoices.settled(this.db, tenant)]);
+    const summary: BillingRunSummary = { drafted: 0, redrafted: 0, finalized: 0, unchanged: 0, waiting: 0, voided: 0, failed: 0, subscriptions: 0, startedAt: now.toISOString(), durationMs: 0 };
+    const [accounts, plans, settled, drafts] = await Promise.all([
+      this.registry.accounts(this.db, tenant),
+      this.registry.plans(this.db, tenant),
+      this.invoices.settled(this.db, tenant),
+      this.invoices.drafts(this.db, tenant),
+    ]);
     for (const account of accounts) {
       for (const subscription of account.subscriptions) {
         const until = Math.min(subscription.endsAt === null ? Infinity : Date.parse(subscription.endsAt), now.getTime());
-        if (Date.parse(subscription.startsAt) >= until) continue;
-        summary.subscriptions += 1;
-        const periods = billingPeriodsOverlapping(new Date(subscription.startsAt), new Date(until), account.timezone, account.anchorDay).filter((p) => Date.parse(p.end) <= now.getTime());
+        const started = Date.parse(subscription.startsAt) < until;
+        if (started) summary.subscriptions += 1;
+        const periods = started
+          ? billingPeriodsOverlapping(new Date(subscription.startsAt), new Date(until), account.timezone, account.anchorDay).filter((p) => Date.parse(p.end) <= now.getTime())
+          : [];
         try {
           // In period order: an invoice finalizes only after the ones before it (adjustments are billed forward).
           for (const period of periods) {
             if (settled.has(`${subscription.subscriptionId}@${period.start}`)) continue;
             summary[await this.service.advance(account, subscription, period, plans)] += 1;
+          }
+          // A draft for a period the subscription no longer covers (cancelled or rescheduled back past it) is voided.
+          const covered = new Set(periods.map((p) => p.start));
+          for (const orphan of drafts.filter((d) => d.subscriptionId === subscription.subscriptionId && !covered.has(d.periodStart))) {
+            if (await this.service.voidDraft(orphan.invoiceId, 'the subscription no longer covers this period (cancelled or rescheduled after the invoice was drafted)')) summary.voided += 1;
           }
         } catch (error) {
           summary.failed += 1;

@@ -20,7 +20,7 @@ import {
   invoiceVoidedType,
   InvoiceVoidedV1,
 } from '@tally/contracts/invoices';
-import { BillingAccount, BillingRegistryTables, PlanRow } from '@tally/invoicing/data-access-billing';
+import { BillingAccount, BillingRegistryTables, InvoiceTables, PlanRow } from '@tally/invoicing/data-access-billing';
 import {
   adjustmentLines,
   billingPeriodsOverlapping,
@@ -34,10 +34,11 @@ import {
   SubscriptionTimeline,
 } from '@tally/invoicing/domain';
 import { StreamAppend } from '@tally/shared/data-access-event-store';
+import { ProjectionRunner } from '@tally/shared/data-access-postgres';
 import { RUNTIME, TallyRuntime } from '@tally/shared/feature-runtime';
 import { canonicalJson, deterministicUuid, DomainError } from '@tally/shared/util-core';
 import { InvoiceRater } from './invoice-rater';
-import { BILLING_REGISTRY_TABLES, INVOICE_RATER, INVOICING_DB } from './tokens';
+import { BILLING_REGISTRY_TABLES, INVOICE_RATER, INVOICE_TABLES, INVOICING_DB, REGISTRY_RUNNER } from './tokens';
 
 /** An invoice as its stream folds: the drafted document, its latest content, then finalization or void. */
 export type InvoiceDocument = InvoiceDraftedV1 &
@@ -77,6 +78,8 @@ export class InvoicesService {
     @Inject(BILLING_REGISTRY_TABLES) private readonly registry: BillingRegistryTables,
     @Inject(INVOICE_RATER) private readonly rater: InvoiceRater,
     @Inject(INVOICING_DB) private readonly db: DataSource,
+    @Inject(INVOICE_TABLES) private readonly invoices: InvoiceTables,
+    @Inject(REGISTRY_RUNNER) private readonly registryRunner: ProjectionRunner,
   ) {}
 
   private get tenant() {
@@ -99,25 +102,42 @@ export class InvoicesService {
     return state;
   }
 
-  /** The subscription's periods before `period`, with their invoices as the ledger has them. */
-  private async earlier(account: BillingAccount, subscription: SubscriptionTimeline, period: BillingPeriodV1): Promise<Earlier[]> {
-    const periods = billingPeriodsOverlapping(new Date(subscription.startsAt), new Date(period.start), account.timezone, account.anchorDay);
+  /**
+   * The subscription's periods in [from, to) with their invoices as the ledger has them: the periods it
+   * covers now, plus any period it has an invoice for (a registry change may since have moved its start
+   * or end; such an invoice must still be credited).
+   */
+  private async periodsWithInvoices(account: BillingAccount, subscription: SubscriptionTimeline, from: Date, to: Date, invoicedFrom: Date): Promise<Earlier[]> {
+    const before = (p: BillingPeriodV1) => Date.parse(p.start) < to.getTime();
+    const covered = billingPeriodsOverlapping(from, to, account.timezone, account.anchorDay).filter(before);
+    const invoiced = (await this.invoices.bySubscription(this.db, this.tenant, subscription.subscriptionId))
+      .map((row) => (row.document as unknown as InvoiceDraftedV1).period)
+      .filter((p) => before(p) && Date.parse(p.start) >= invoicedFrom.getTime());
+    const periods = [...new Map([...covered, ...invoiced].map((p) => [p.start, p])).values()].sort((a, b) => (a.start < b.start ? -1 : 1));
     return Promise.all(
-      periods
-        .filter((p) => p.start < period.start)
-        .map(async (p) => {
-          const id = this.invoiceIdFor(subscription.subscriptionId, p);
-          return { period: p, invoiceId: id, state: await this.state(id) };
-        }),
+      periods.map(async (p) => {
+        const id = this.invoiceIdFor(subscription.subscriptionId, p);
+        return { period: p, invoiceId: id, state: await this.state(id) };
+      }),
     );
   }
 
-  /** Everything billed so far for a finalized period: its usage lines, then adjustments and credit notes about it, in billing order. */
+  /** The subscription's periods before `period`. */
+  private earlier(account: BillingAccount, subscription: SubscriptionTimeline, period: BillingPeriodV1): Promise<Earlier[]> {
+    return this.periodsWithInvoices(account, subscription, new Date(subscription.startsAt), new Date(period.start), new Date(0));
+  }
+
+  /**
+   * Everything billed so far for a finalized period: its usage lines, then the adjustments about it on later
+   * finalized invoices and the credit notes issued against it, in billing order. A credit note stays issued
+   * whatever becomes of the invoice it was issued with; adjustment lines on a voided invoice were never
+   * collected, so they are billed again.
+   */
   private async billedFor(invoice: Earlier, later: readonly Earlier[]): Promise<InvoiceLineV1[]> {
     const billed: InvoiceLineV1[] = (invoice.state.document?.lines ?? []).filter((l) => l.kind === 'usage');
     for (const next of later) {
-      if (next.state.status !== 'finalized') continue;
-      billed.push(...(next.state.document?.lines ?? []).filter((l) => l.kind === 'adjustment' && l.adjusts.invoiceId === invoice.invoiceId));
+      if (next.state.status === 'finalized') billed.push(...(next.state.document?.lines ?? []).filter((l) => l.kind === 'adjustment' && l.adjusts.invoiceId === invoice.invoiceId));
+      if (next.state.status === 'none' || next.state.status === 'draft') continue;
       const notes = await this.runtime.eventStore.readStream(creditNoteStream(this.tenant, creditNoteId(invoice.invoiceId, next.invoiceId)));
       for (const note of notes) billed.push(...(note.data as unknown as CreditNoteIssuedV1).lines);
     }
@@ -129,32 +149,26 @@ export class InvoicesService {
     const id = this.invoiceIdFor(subscription.subscriptionId, period);
     const invoice: Earlier = { period, invoiceId: id, state: await this.state(id) };
     if (invoice.state.status !== 'finalized') return { invoice, billed: [] };
-    const now = this.runtime.clock();
-    const later = await Promise.all(
-      billingPeriodsOverlapping(new Date(period.end), now, account.timezone, account.anchorDay)
-        .filter((p) => p.start >= period.end)
-        .map(async (p) => {
-          const laterId = this.invoiceIdFor(subscription.subscriptionId, p);
-          return { period: p, invoiceId: laterId, state: await this.state(laterId) };
-        }),
-    );
+    const later = await this.periodsWithInvoices(account, subscription, new Date(period.end), this.runtime.clock(), new Date(period.end));
     return { invoice, billed: await this.billedFor(invoice, later) };
   }
 
   /**
    * What an invoice for this period says now: the period's usage lines, plus adjustment lines for every
    * earlier finalized period whose re-rated lines now come to more (or the same money but other
-   * quantities); earlier periods that now come to less are credit notes instead.
+   * quantities); earlier periods that now come to less are credit notes instead. While an earlier period's
+   * invoice is still a draft, the adjustments are that draft's to bill, not this invoice's.
    */
-  async content(account: BillingAccount, subscription: SubscriptionTimeline, period: BillingPeriodV1, plans: ReadonlyMap<string, PlanRow>): Promise<RatedContent> {
-    const usage = await this.rater.usageLines(account.accountId, subscription, period, plans);
+  async content(account: BillingAccount, subscription: SubscriptionTimeline, period: BillingPeriodV1, plans: ReadonlyMap<string, PlanRow>, fresh = false): Promise<RatedContent> {
+    const usage = await this.rater.usageLines(account.accountId, subscription, period, plans, fresh);
     const earlier = await this.earlier(account, subscription, period);
+    const earlierOpen = earlier.some((e) => e.state.status === 'draft');
     const adjustments: AdjustmentLineV1[] = [];
     const credits: RatedContent['credits'] = [];
     for (const [index, invoice] of earlier.entries()) {
-      if (invoice.state.status !== 'finalized') continue;
+      if (earlierOpen || invoice.state.status !== 'finalized') continue;
       const billed = await this.billedFor(invoice, earlier.slice(index + 1));
-      const current = await this.rater.usageLines(account.accountId, subscription, invoice.period, plans);
+      const current = await this.rater.usageLines(account.accountId, subscription, invoice.period, plans, fresh);
       const lines = adjustmentLines({ invoiceId: invoice.invoiceId, period: invoice.period.label }, billed, current) as AdjustmentLineV1[];
       if (lines.length === 0) continue;
       if (netAmount(lines).isNegative()) credits.push({ invoice, lines });
@@ -162,7 +176,21 @@ export class InvoicesService {
     }
     const lines: InvoiceLineV1[] = [...usage, ...adjustments];
     const amounts = lines.map((l) => l.amount);
-    return { lines, subtotal: sumAmounts(amounts), total: invoiceTotal(amounts, account.currency), credits, earlierOpen: earlier.some((e) => e.state.status === 'draft') };
+    return { lines, subtotal: sumAmounts(amounts), total: invoiceTotal(amounts, account.currency), credits, earlierOpen };
+  }
+
+  /**
+   * The content to freeze: only from views that have applied the whole ledger — the rollups (asked fresh)
+   * and this app's billing registry — so a rebuild or a stalled projection never finalizes a partial invoice.
+   */
+  private async finalContent(account: BillingAccount, subscription: SubscriptionTimeline, period: BillingPeriodV1, plans: ReadonlyMap<string, PlanRow>): Promise<RatedContent | 'behind'> {
+    if (!(await this.registryRunner.reachedLedgerHead())) return 'behind';
+    try {
+      return await this.content(account, subscription, period, plans, true);
+    } catch (error) {
+      if (error instanceof DomainError && error.code === 'usage_unavailable') return 'behind';
+      throw error;
+    }
   }
 
   /** One step of an ended period's invoice: draft it, re-rate the draft, or finalize it once its grace period is over. */
@@ -172,8 +200,8 @@ export class InvoicesService {
     const now = this.runtime.clock();
     if (state.status === 'finalized' || state.status === 'voided') return 'unchanged';
     if (state.status === 'draft' && now.getTime() >= Date.parse((state.document as InvoiceDocument).finalizesAt)) {
-      const content = await this.content(account, subscription, period, plans);
-      if (content.earlierOpen) return 'waiting';
+      const content = await this.finalContent(account, subscription, period, plans);
+      if (content === 'behind' || content.earlierOpen) return 'waiting';
       await this.appendFinalization(state, content, 'grace_period_ended');
       return 'finalized';
     }
@@ -213,7 +241,8 @@ export class InvoicesService {
     if (state.status !== 'draft') throw new DomainError('invoice_not_draft', `invoice ${invoiceId} is ${state.status}; only a draft can be finalized`);
     const doc = state.document as InvoiceDocument;
     const { account, subscription, plans } = await this.billingContext(doc.accountId, doc.subscriptionId);
-    const content = await this.content(account, subscription, doc.period, plans);
+    const content = await this.finalContent(account, subscription, doc.period, plans);
+    if (content === 'behind') throw new DomainError('usage_unavailable', 'usage or the billing registry is not caught up with the ledger (a projection is rebuilding or lagging); retry shortly');
     if (content.earlierOpen) throw new DomainError('earlier_invoice_open', `an earlier invoice of subscription ${doc.subscriptionId} is still a draft: finalize it first (adjustments are billed in period order)`);
     await this.appendFinalization(state, content, 'requested');
     return (await this.state(invoiceId)).document as InvoiceDocument;
@@ -264,6 +293,13 @@ export class InvoicesService {
         expectedRevision: state.revision,
       },
     ]);
+  }
+
+  /** Voids the invoice only if the ledger still has it as a draft (a final one is credited, never voided by the system). */
+  async voidDraft(invoiceId: string, reason: string): Promise<boolean> {
+    if ((await this.state(invoiceId)).status !== 'draft') return false;
+    await this.void(invoiceId, reason);
+    return true;
   }
 
   async void(invoiceId: string, reason: string): Promise<InvoiceDocument> {

@@ -34,7 +34,9 @@ export interface Drift {
 }
 
 type LedgerUsageList = LedgerUsage[];
-const key = (segmentIndex: number, meter: string, perValue: string | null) => JSON.stringify([segmentIndex, meter, perValue]);
+type Segment = Drift['segment'];
+const segmentKey = (s: Segment) => `${s.from}|${s.to}|${s.planId}|${s.planVersion}`;
+const key = (segment: Segment, meter: string, perValue: string | null) => JSON.stringify([segmentKey(segment), meter, perValue]);
 const same = (a: string | null | undefined, b: string | null | undefined) => new ExactDecimal(a ?? '0').equals(b ?? '0');
 
 /**
@@ -66,6 +68,8 @@ export class ReconciliationService {
         this.runtime.log(`[invoicing] reconciliation ${id} failed: ${String((error as Error)?.stack ?? error)}`);
         return this.tables.finish(this.db, this.runtime.tenant, id, 'failed', this.runtime.clock().toISOString(), { error: String((error as Error)?.message ?? error) });
       })
+      // Not even the failure could be recorded (Postgres gone): logged; the report stays 'running' and can be re-run.
+      .catch((error) => this.runtime.log(`[invoicing] reconciliation ${id} could not be recorded: ${String((error as Error)?.message ?? error)}`))
       .finally(() => this.inFlight.delete(run));
     this.inFlight.add(run);
     return id;
@@ -88,7 +92,11 @@ export class ReconciliationService {
       const bounds = billingPeriodByLabel(period, account.timezone, account.anchorDay);
       for (const subscription of account.subscriptions) {
         const segments = planSegments(subscription, bounds, plans);
-        if (segments.length === 0) continue;
+        // No part of the period is the subscription's (now): only a finalized invoice, if any, is compared (to nothing).
+        if (segments.length === 0) {
+          work.push({ account, subscription, bounds, segments, charges: [], snapshot: { values: [], position: null } });
+          continue;
+        }
         const charges = segments.map((s) => plans.get(s.planId)?.versions.find((v) => v.version === s.planVersion)?.charges ?? []);
         const meters = [...new Map(charges.flat().map((c) => [`${c.meter}\u0000${c.per ?? ''}`, { meter: c.meter, per: c.per }])).values()];
         const snapshot = await this.usage.snapshot({ accountId: account.accountId, intervals: segments.map((s) => ({ from: s.from, to: s.to })), meters });
@@ -109,7 +117,7 @@ export class ReconciliationService {
       const fromRollups = new Map<string, string>();
       for (const v of snapshot.values) {
         const index = charges[v.interval].findIndex((c) => c.meter === v.meter && c.per === v.per);
-        if (index >= 0) fromRollups.set(key(v.interval, v.meter, v.perValue), v.quantity);
+        if (index >= 0) fromRollups.set(key(segments[v.interval], v.meter, v.perValue), v.quantity);
       }
       segments.forEach((segment, i) => {
         for (const charge of charges[i]) {
@@ -125,14 +133,15 @@ export class ReconciliationService {
           }
           for (const [perValue, list] of byGroup) {
             const value = meterValue(meter, list);
-            if (value !== undefined) fromLedger.set(key(i, charge.meter, perValue), value);
+            if (value !== undefined) fromLedger.set(key(segment, charge.meter, perValue), value);
           }
         }
       });
+      const segmentOf = new Map(segments.map((x) => [segmentKey(x), x]));
       // 3. Ledger against rollups.
       for (const k of new Set([...fromLedger.keys(), ...fromRollups.keys()])) {
         groups += 1;
-        const [i, meter, perValue] = JSON.parse(k) as [number, string, string | null];
+        const [sk, meter, perValue] = JSON.parse(k) as [string, string, string | null];
         const ledgerValue = fromLedger.get(k) ?? '0';
         const rollupValue = fromRollups.get(k) ?? '0';
         if (same(ledgerValue, rollupValue)) continue;
@@ -141,7 +150,7 @@ export class ReconciliationService {
           accountId: account.accountId,
           subscriptionId: subscription.subscriptionId,
           invoiceId: null,
-          segment: segments[i],
+          segment: segmentOf.get(sk) as Segment,
           meter,
           perValue,
           ledger: ledgerValue,
@@ -159,19 +168,20 @@ export class ReconciliationService {
       invoicesCompared += 1;
       const finalizedAt = BigInt(invoice.state.document?.finalizedPosition ?? '-1');
       const invoiced = billedQuantities(billed);
-      const segmentIndex = (s: { from: string; to: string; planId: string; planVersion: number }) =>
-        segments.findIndex((x) => x.from === s.from && x.to === s.to && x.planId === s.planId && x.planVersion === s.planVersion);
       const invoicedByKey = new Map<string, string>();
       for (const [g, quantity] of invoiced) {
         const [from, to, planId, planVersion, meter, perValue] = JSON.parse(g) as [string, string, string, number, string, string | null];
-        invoicedByKey.set(key(segmentIndex({ from, to, planId, planVersion }), meter, perValue), quantity);
+        const segment = { from, to, planId, planVersion };
+        // A segment the subscription no longer has (its plan or dates changed since): compared with nothing.
+        if (!segmentOf.has(segmentKey(segment))) segmentOf.set(segmentKey(segment), segment);
+        invoicedByKey.set(key(segment, meter, perValue), quantity);
       }
       for (const k of new Set([...fromLedger.keys(), ...invoicedByKey.keys()])) {
-        const [i, meter, perValue] = JSON.parse(k) as [number, string, string | null];
+        const [sk, meter, perValue] = JSON.parse(k) as [string, string, string | null];
         const ledgerValue = fromLedger.get(k) ?? '0';
         const invoicedValue = invoicedByKey.get(k) ?? '0';
         if (same(ledgerValue, invoicedValue)) continue;
-        const segment = segments[i] ?? segments[0];
+        const segment = segmentOf.get(sk) as Segment;
         const changedSince = (byAccount.get(account.accountId) ?? []).some((u) => u.accounts.has(account.accountId) && u.time >= segment.from && u.time < segment.to && u.lastPosition > finalizedAt);
         drifts.push({
           accountId: account.accountId,
@@ -190,7 +200,7 @@ export class ReconciliationService {
         });
       }
     }
-    return { period, ledgerPosition: upTo.toString(), accounts: accounts.length, subscriptions: work.length, groupsCompared: groups, invoicesCompared, drifts };
+    return { period, ledgerPosition: upTo.toString(), accounts: accounts.length, subscriptions: work.filter((w) => w.segments.length > 0).length, groupsCompared: groups, invoicesCompared, drifts };
   }
 
   private async readLedger(upTo: bigint): Promise<LedgerState> {

@@ -103,4 +103,23 @@ describe('ProjectionRunner', () => {
     await store.appendToStream('tally-t1_c', [tallied('writes', '2')]);
     await eventually(rows, (r) => r.some((row: { kind: string }) => row.kind === 'writes'), 5_000);
   });
+
+  it('says whether its rows reflect the ledger as it is now: waits for a live runner, refuses a stalled one or a backlog', async () => {
+    await runner.caughtUp();
+    expect(await runner.reachedLedgerHead()).toBe(true);
+    // Live: a new event is applied within the wait.
+    await store.appendToStream('tally-t1_d', [tallied('writes', '1')]);
+    expect(await runner.reachedLedgerHead(5_000)).toBe(true);
+    // Stalled (a standby reading the same checkpoint while nobody runs it): false after the wait.
+    const standby = new ProjectionRunner(tallies, dataSource, store, { connectionString: testDatabaseUrl(), schema });
+    await runner.stop();
+    await store.appendToStream('tally-t1_e', [tallied('writes', '1')]);
+    expect(await standby.reachedLedgerHead(200)).toBe(false);
+    // A backlog as large as maxPending (a rebuild): false at once.
+    await store.appendToStream('tally-t1_f', [tallied('writes', '1'), tallied('writes', '1')]);
+    expect(await standby.reachedLedgerHead(60_000, 3)).toBe(false);
+    runner = standby;
+    await runner.start();
+    expect(await runner.reachedLedgerHead(5_000)).toBe(true);
+  });
 });

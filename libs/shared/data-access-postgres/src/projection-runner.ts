@@ -161,6 +161,25 @@ export class ProjectionRunner {
     }
   }
 
+  /**
+   * Whether the rows reflect the ledger as it was when asked: waits (up to timeoutMs) for the checkpoint to
+   * pass the last event of interest the ledger held then. False at once when maxPending or more are waiting
+   * (a rebuild, a stalled runner): callers that must not act on a partial view (finalizing an invoice) wait.
+   * Under steady traffic this holds within milliseconds, where "behind = 0" might never.
+   */
+  async reachedLedgerHead(timeoutMs = 5_000, maxPending = 1_000): Promise<boolean> {
+    const pending = await this.store.readAll({ after: await this.checkpoint(), maxCount: maxPending, eventTypes: this.projection.eventTypes });
+    if (pending.length === 0) return true;
+    if (pending.length >= maxPending) return false;
+    const target = pending[pending.length - 1].globalPosition;
+    const deadline = Date.now() + timeoutMs;
+    while (Date.now() <= deadline) {
+      if (((await this.checkpoint()) ?? -1n) >= target) return true;
+      await sleep(20);
+    }
+    return false;
+  }
+
   async status(): Promise<ProjectionStatus> {
     const position = await this.checkpoint();
     const behind = (await this.store.readAll({ after: position, maxCount: 10_000, eventTypes: this.projection.eventTypes })).length;
