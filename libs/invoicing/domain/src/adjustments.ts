@@ -1,30 +1,18 @@
 import { ExactDecimal } from '@tally/shared/util-core';
+import type { RatedLine } from './charge';
 import { canonicalDecimal } from './money';
+import type { PlanSegment } from './plan-segments';
 
-/** The fields of an invoice line adjustments need (the published UsageLineV1/AdjustmentLineV1 shape). */
-export interface LineLike {
-  kind: 'usage' | 'adjustment';
-  segment: { from: string; to: string; planId: string; planVersion: number };
-  meter: string;
-  model: 'unit' | 'graduated' | 'volume' | 'package';
-  per: string | null;
-  perValue: string | null;
-  quantity: string;
-  allowanceApplied: string;
-  tier: number | null;
-  units: string;
-  unitPrice: string;
-  flatPrice: string;
-  amount: string;
-}
+/** An invoice line as adjustments see it: a rated line in its plan segment (the published UsageLineV1/AdjustmentLineV1 shape). */
+export type LineLike = RatedLine & { kind: 'usage' | 'adjustment'; segment: PlanSegment };
 
-export interface Adjustment extends LineLike {
+export type Adjustment = LineLike & {
   kind: 'adjustment';
   adjusts: { invoiceId: string; period: string };
   billedQuantity: string;
   billedAmount: string;
   currentAmount: string;
-}
+};
 
 const groupKey = (l: LineLike) => JSON.stringify([l.segment.from, l.segment.to, l.segment.planId, l.segment.planVersion, l.meter, l.perValue]);
 const lineKey = (l: LineLike) => JSON.stringify([groupKey(l), l.tier]);
