@@ -1,7 +1,7 @@
 import { createHmac } from 'node:crypto';
 import { createServer, IncomingHttpHeaders, Server } from 'node:http';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { RunningTally } from '@tally/shared/feature-runtime';
+import { ProjectionCatalog, RunningTally } from '@tally/shared/feature-runtime';
 import { dropSchemas, eventually, uniqueName } from '@tally/shared/testing';
 import { AppName, createProducerKey, deleteStreams, http, ledgerEvents, startApp } from './support';
 
@@ -184,5 +184,26 @@ describe('invoice lifecycle', () => {
       expect(v1).toBe(createHmac('sha256', secret).update(`${t}.${body}`).digest('hex'));
       expect(headers['tally-event-id']).toBe(JSON.parse(body).id);
     }
+  }, 60_000);
+
+  it('never finalizes from a partial view: while the rollups have not applied the ledger, the invoice waits', async () => {
+    now = new Date('2026-07-01T01:00:00Z');
+    await billingRun(); // June drafted for "monthly"
+    const rollups = apps.aggregation.app.get(ProjectionCatalog).get('usage_rollup');
+    await rollups.stop();
+    try {
+      await use('s2', '2026-06-30T20:00:00Z', '100'); // in the ledger, not in the rollups: 100 × 0.002 = 0.2
+      await eventually(() => ledgerEvents(apps.attribution.runtime.eventStore, ['UsageRecorded']), (events) => events.length === sent, 20_000);
+      now = new Date('2026-07-02T01:00:00Z'); // past June's grace period
+      const run = await ok(http('POST', `${apps.invoicing.url}/v1/admin/billing-runs`));
+      expect(run).toMatchObject({ finalized: 0, failed: 0 });
+      expect(run.waiting).toBeGreaterThanOrEqual(1);
+      const june = await invoiceOf('monthly', '2026-06');
+      expect(await problem(http('POST', `${apps.invoicing.url}/v1/invoices/${june.invoiceId}/finalize`))).toEqual([503, 'usage-unavailable']);
+    } finally {
+      void rollups.start();
+    }
+    await billingRun();
+    expect(await invoiceOf('monthly', '2026-06')).toMatchObject({ status: 'finalized', total: '0.20' });
   }, 60_000);
 });
