@@ -13,7 +13,7 @@
  * ledger append (the drafted or finalized invoice, to its own stream). So its rate can be no better than
  * sequential NATS round trips/s with a responder that does nothing, nor than sequential one-event appends to
  * a new stream each: those two are the floor of the per-invoice work.
- *   npm run bench:billing [-- --subscriptions 10000 --meters 5 --events-per-meter 2]
+ *   npm run bench:billing [-- --subscriptions 10000 --meters 5 --events-per-meter 2 --raw 5000]
  */
 import { randomUUID } from 'node:crypto';
 import { request as httpRequest } from 'node:http';
@@ -55,7 +55,8 @@ const zones = ['UTC', 'Europe/Berlin', 'Australia/Sydney'];
 const today = new Date();
 const month = (offset: number, day: number, hour = 0) => new Date(Date.UTC(today.getUTCFullYear(), today.getUTCMonth() + offset, day, hour));
 const previousMonthStart = month(-1, 1);
-// Every previous-month period has ended by then (Sydney's on the last day 13:00Z, Berlin's 22:00/23:00Z, UTC's on the 1st 00:00Z).
+// Every previous-month period has ended by then (Sydney's on the last day 13:00Z, Berlin's 22:00/23:00Z, UTC's on the
+// 1st 00:00Z), and so has every 24 h grace — but a pass takes one step per invoice: the first drafts, the next finalizes.
 const firstRunAt = month(0, 2, 6);
 // Latest period end (UTC, the 1st 00:00Z) + 24 h grace = the 2nd 00:00Z: long past on the 3rd at noon.
 const secondRunAt = month(0, 3, 12);
@@ -92,6 +93,8 @@ const expectedTotal = charges
     const used = new ExactDecimal(reading(k)).times(eventsPerMeter);
     return sum.plus(ExactDecimal.max(0, used.minus(c.allowance)).times(c.unitPrice ?? '0'));
   }, new ExactDecimal(0))
+  // The invoice's one rounding: half-even to cents.
+  .toDecimalPlaces(2, ExactDecimal.ROUND_HALF_EVEN)
   .toFixed(2);
 
 const rate = (count: number, ms: number) => count / (ms / 1_000);
@@ -155,7 +158,7 @@ const sampleInvoice = () => {
     flatPrice: '0',
     amount: '0.15',
   }));
-  return { tenant, invoiceId: randomUUID(), accountId: accountId(1), subscriptionId: subscriptionId(1), currency: 'USD', period: { label: '2026-10', start: segment.from, end: segment.to }, lines, subtotal: '0.75', total: '0.75', finalizesAt: segment.to, draftedAt: segment.to };
+  return { tenant, invoiceId: randomUUID(), accountId: accountId(1), subscriptionId: subscriptionId(1), currency: 'USD', period: { label: segment.from.slice(0, 7), start: segment.from, end: segment.to }, lines, subtotal: '0.75', total: '0.75', finalizesAt: segment.to, draftedAt: segment.to };
 };
 
 /** Raw (b): sequential appends of one invoice-sized event to a new stream each (expected: no stream), as a draft is written. */
@@ -269,15 +272,28 @@ const caughtUp = async (apps: RunningTally[], timeoutMs = 600_000): Promise<void
 
 type Summary = Record<'drafted' | 'redrafted' | 'finalized' | 'unchanged' | 'waiting' | 'failed' | 'subscriptions' | 'durationMs', number> & { startedAt: string };
 
-const billingRun = async (label: string, invoicing: RunningTally, outcome: 'drafted' | 'finalized' | null) => {
+/**
+ * Ledger rows Postgres has read through the position index (events_pkey): what the projections' polls and the
+ * "caught up?" checks cost. Statistics are flushed about once a second, so this is approximate.
+ */
+const positionScans = async (db: Client): Promise<bigint> => {
+  const { rows } = await db.query(`select coalesce(sum(idx_tup_read), 0)::text as n from pg_stat_user_indexes where schemaname = $1 and indexrelname = 'events_pkey'`, [`${namespace}_ledger`]);
+  return BigInt(rows[0].n);
+};
+
+const billingRun = async (label: string, invoicing: RunningTally, db: Client, outcome: 'drafted' | 'finalized' | null) => {
+  const scansBefore = await positionScans(db);
   const started = performance.now();
   const summary = (await ok('POST', `${invoicing.url}/v1/admin/billing-runs`)) as unknown as Summary;
   const ms = performance.now() - started;
+  await new Promise((resolve) => setTimeout(resolve, 1_500));
+  const scanned = (await positionScans(db)) - scansBefore;
   const invoices = outcome ? summary[outcome] : 0;
   console.log(
     `${label} (clock ${now.toISOString()}): ${fmt(summary.subscriptions)} subscriptions × ${meters} meters, ${fmt(invoices)} invoices ${outcome ?? 'changed'} in ${fmt(ms / 1_000, 1)} s` +
       (outcome ? ` → ${fmt(rate(invoices, ms))} invoices/s (${fmt(ms / invoices, 2)} ms each)` : '') +
-      `\n  summary ${JSON.stringify(summary)}`,
+      `\n  summary ${JSON.stringify(summary)}` +
+      `\n  ledger rows read by position (events_pkey) meanwhile: ${fmt(Number(scanned))}${outcome ? ` (${fmt(Number(scanned) / invoices)} per invoice)` : ''}`,
   );
   if (summary.failed > 0 || summary.subscriptions !== subscriptions || (outcome && summary[outcome] !== subscriptions)) throw new Error(`${label}: expected ${subscriptions} ${outcome}, got ${JSON.stringify(summary)}`);
   return { ms, perSecond: outcome ? rate(invoices, ms) : 0, summary };
@@ -310,7 +326,7 @@ const checkInvoices = async (db: Client, invoicing: RunningTally, status: 'draft
  * The billing run's usage requests on their own: the same request per subscription, against the real aggregation
  * app, `inFlight` at a time (1: sequential, as the run sends them).
  */
-const usageReplay = async (count: number, inFlight: number): Promise<number> => {
+const usageReplay = async (count: number, inFlight: number, fresh = false): Promise<number> => {
   const bus = await JetStreamBus.connect({ servers: testNatsUrl(), namespace });
   try {
     const requestFor = (i: number): BillableUsageRequestV1 => {
@@ -320,6 +336,8 @@ const usageReplay = async (count: number, inFlight: number): Promise<number> => 
         accountId: accountId(i),
         intervals: [{ from: new Date(Math.max(previousMonthStart.getTime(), Date.parse(period.start))).toISOString(), to: period.end }],
         meters: charges.map((c) => ({ meter: c.meter, per: c.per })),
+        // As finalization asks: only from rollups that have applied the ledger (aggregation checks before answering).
+        ...(fresh ? { fresh: true } : {}),
       };
     };
     let next = 0;
@@ -375,24 +393,25 @@ const main = async () => {
     await caughtUp(apps);
     console.log(`aggregation and invoicing started, every projection caught up in ${fmt((performance.now() - started) / 1_000, 1)} s`);
 
-    const first = await billingRun('first run (drafts)', invoicing, 'drafted');
+    const first = await billingRun('first run (drafts)', invoicing, db, 'drafted');
     console.log(`  ratio to raw NATS round trips ${(first.perSecond / nats).toFixed(2)}, to raw appends ${(first.perSecond / appends).toFixed(2)}`);
     await caughtUp([invoicing]);
     await checkInvoices(db, invoicing, 'draft');
 
     now = secondRunAt;
-    const second = await billingRun('second run (finalizes)', invoicing, 'finalized');
+    const second = await billingRun('second run (finalizes)', invoicing, db, 'finalized');
     console.log(`  ratio to raw NATS round trips ${(second.perSecond / nats).toFixed(2)}, to raw appends ${(second.perSecond / appends).toFixed(2)}`);
     await caughtUp([invoicing]);
     await checkInvoices(db, invoicing, 'finalized');
 
-    const third = await billingRun('third run (everything settled)', invoicing, null);
+    const third = await billingRun('third run (everything settled)', invoicing, db, null);
 
     // Where the time goes: the pieces of the per-subscription work, each on its own and sequential.
     const replayed = Math.min(subscriptions, 5_000);
     // Without charges the run sends no usage request (the client answers itself): nothing to replay.
     const usage = meters > 0 ? await usageReplay(replayed, 1) : Infinity;
     const usageParallel = meters > 0 ? await usageReplay(replayed, 8) : Infinity;
+    const usageFresh = meters > 0 ? await usageReplay(replayed, 1, true) : Infinity;
     const reads = await streamReads(db, invoicing, replayed);
     const perSub = (r: { ms: number }) => r.ms / subscriptions;
     const pieces = { usage: 1_000 / usage, read: 1_000 / reads, append: 1_000 / appends };
@@ -409,7 +428,8 @@ const main = async () => {
         `  ${label}: ${perSub(run).toFixed(2)} ms per subscription = usage request ${pieces.usage.toFixed(2)} (${((100 * pieces.usage) / perSub(run)).toFixed(0)} %) + stream read ${pieces.read.toFixed(2)} + append ${pieces.append.toFixed(2)} + rest ${rest.toFixed(2)} (projections and relay running alongside, rating, JSON)`,
       );
     }
-    console.log(`  the same usage requests 8 in flight (headroom a concurrent run could use): ${fmt(usageParallel)}/s, ${(usageParallel / usage).toFixed(1)}× sequential`);
+    if (meters > 0) console.log(`  the same usage requests asked fresh (as finalization asks), sequential: ${fmt(usageFresh)}/s = ${(1_000 / usageFresh).toFixed(2)} ms`);
+    if (meters > 0) console.log(`  the same usage requests 8 in flight (headroom a concurrent run could use): ${fmt(usageParallel)}/s, ${(usageParallel / usage).toFixed(1)}× sequential`);
     console.log(`  third run: ${fmt(third.ms)} ms for a pass with nothing to do (registry, plans and settled invoices loaded)`);
     if (problems.length > 0) console.log(`app log lines mentioning failures: ${problems.length}, first: ${problems.slice(0, 3).join(' | ')}`);
   } finally {

@@ -137,9 +137,13 @@ const toValue = (r: Record<string, unknown>, q: MeterQuery, groups: { key: strin
 
 const hourMs = 3_600_000;
 
-/** Offset of a zone at an instant, in minutes (Intl's "GMT+10:30" → 630). */
+const offsetFormats = new Map<string, Intl.DateTimeFormat>();
+
+/** Offset of a zone at an instant, in minutes (Intl's "GMT+10:30" → 630). One formatter per zone: building one costs ~70 µs. */
 const offsetMinutes = (instant: Date, timeZone: string): number => {
-  const name = new Intl.DateTimeFormat('en-US', { timeZone, timeZoneName: 'longOffset' }).formatToParts(instant).find((p) => p.type === 'timeZoneName')?.value ?? 'GMT';
+  let format = offsetFormats.get(timeZone);
+  if (!format) offsetFormats.set(timeZone, (format = new Intl.DateTimeFormat('en-US', { timeZone, timeZoneName: 'longOffset' })));
+  const name = format.formatToParts(instant).find((p) => p.type === 'timeZoneName')?.value ?? 'GMT';
   const match = /GMT([+-])(\d{2}):(\d{2})/.exec(name);
   return match ? (match[1] === '-' ? -1 : 1) * (Number(match[2]) * 60 + Number(match[3])) : 0;
 };

@@ -76,13 +76,14 @@ export class BillingScheduler {
     const started = Date.now();
     const now = this.runtime.clock();
     const tenant = this.runtime.tenant;
-    const summary: BillingRunSummary = { drafted: 0, redrafted: 0, finalized: 0, unchanged: 0, waiting: 0, voided: 0, failed: 0, subscriptions: 0, startedAt: now.toISOString(), durationMs: 0 };
+    const summary: BillingRunSummary = { drafted: 0, redrafted: 0, finalized: 0, unchanged: 0, waiting: 0, behind: 0, voided: 0, failed: 0, subscriptions: 0, startedAt: now.toISOString(), durationMs: 0 };
     const [accounts, plans, settled, drafts] = await Promise.all([
       this.registry.accounts(this.db, tenant),
       this.registry.plans(this.db, tenant),
       this.invoices.settled(this.db, tenant),
       this.invoices.drafts(this.db, tenant),
     ]);
+    let behind = false;
     for (const account of accounts) {
       for (const subscription of account.subscriptions) {
         const until = Math.min(subscription.endsAt === null ? Infinity : Date.parse(subscription.endsAt), now.getTime());
@@ -95,7 +96,10 @@ export class BillingScheduler {
           // In period order: an invoice finalizes only after the ones before it (adjustments are billed forward).
           for (const period of periods) {
             if (settled.has(`${subscription.subscriptionId}@${period.start}`)) continue;
-            summary[await this.service.advance(account, subscription, period, plans)] += 1;
+            const outcome = await this.service.advance(account, subscription, period, plans, { mayFinalize: !behind });
+            // Usage or the registry not caught up (a rebuild, a stall) holds for every invoice: no more waiting on it this run.
+            if (outcome === 'behind') behind = true;
+            summary[outcome] += 1;
           }
           // A draft for a period the subscription no longer covers (cancelled or rescheduled back past it) is voided.
           const covered = new Set(periods.map((p) => p.start));

@@ -64,7 +64,8 @@ export interface RatedContent extends InvoiceContentV1 {
   earlierOpen: boolean;
 }
 
-export type BillingOutcome = 'drafted' | 'redrafted' | 'finalized' | 'unchanged' | 'waiting';
+/** waiting: an earlier invoice of the subscription is still a draft; behind: usage or the registry has not caught up with the ledger. */
+export type BillingOutcome = 'drafted' | 'redrafted' | 'finalized' | 'unchanged' | 'waiting' | 'behind';
 
 /**
  * The invoice lifecycle. Every decision reads the invoice streams (the ledger), not the projection, so
@@ -194,14 +195,16 @@ export class InvoicesService {
   }
 
   /** One step of an ended period's invoice: draft it, re-rate the draft, or finalize it once its grace period is over. */
-  async advance(account: BillingAccount, subscription: SubscriptionTimeline, period: BillingPeriodV1, plans: ReadonlyMap<string, PlanRow>): Promise<BillingOutcome> {
+  async advance(account: BillingAccount, subscription: SubscriptionTimeline, period: BillingPeriodV1, plans: ReadonlyMap<string, PlanRow>, options = { mayFinalize: true }): Promise<BillingOutcome> {
     const id = this.invoiceIdFor(subscription.subscriptionId, period);
     const state = await this.state(id);
     const now = this.runtime.clock();
     if (state.status === 'finalized' || state.status === 'voided') return 'unchanged';
     if (state.status === 'draft' && now.getTime() >= Date.parse((state.document as InvoiceDocument).finalizesAt)) {
+      if (!options.mayFinalize) return 'behind';
       const content = await this.finalContent(account, subscription, period, plans);
-      if (content === 'behind' || content.earlierOpen) return 'waiting';
+      if (content === 'behind') return 'behind';
+      if (content.earlierOpen) return 'waiting';
       await this.appendFinalization(state, content, 'grace_period_ended');
       return 'finalized';
     }

@@ -131,11 +131,14 @@ export class ProjectionRunner {
   }
 
   async checkpoint(): Promise<bigint | undefined> {
-    const rows: { position: string }[] = await this.dataSource.query(
-      `select position from "${this.options.schema}".projection_checkpoints where name = $1`,
-      [this.projection.name],
-    );
-    return rows[0] ? BigInt(rows[0].position) : undefined;
+    try {
+      const rows: { position: string }[] = await this.dataSource.query(`select position from "${this.options.schema}".projection_checkpoints where name = $1`, [this.projection.name]);
+      return rows[0] ? BigInt(rows[0].position) : undefined;
+    } catch (error) {
+      // Right after start-up the table may not exist yet (the runner creates it): no position yet, not a failure.
+      if ((error as { driverError?: { code?: string }; code?: string }).driverError?.code === '42P01' || (error as { code?: string }).code === '42P01') return undefined;
+      throw error;
+    }
   }
 
   /** Drops the projection's rows and checkpoint and replays the whole ledger. */

@@ -154,11 +154,23 @@ export class PostgresEventStore implements EventStore {
   }
 
   async readAll(options?: ReadAllOptions): Promise<RecordedEvent[]> {
+    const params = [(options?.after ?? 0n).toString(), options?.maxCount ?? 1_000];
+    if (!options?.eventTypes) {
+      const { rows } = await this.pool.query<Row>(`select ${columns} from "${this.schema}".events where global_position > $1 order by global_position limit $2`, params);
+      return rows.map(toRecorded);
+    }
+    // One range scan per type of the (event_type, global_position) index, merged. A plain `event_type = any(…)`
+    // ordered by position is planned as a walk of the primary key, which reads every event after `after`: a
+    // projection parked before a long tail of other types (invoice events after the last usage) read the whole
+    // tail on every poll (15 ms per 100,000 events). The row comparison is what makes the planner take the range.
     const { rows } = await this.pool.query<Row>(
-      `select ${columns} from "${this.schema}".events
-        where global_position > $1 and ($3::text[] is null or event_type = any($3::text[]))
-        order by global_position limit $2`,
-      [(options?.after ?? 0n).toString(), options?.maxCount ?? 1_000, options?.eventTypes ?? null],
+      `select e.* from unnest($3::text[]) as t(event_type)
+         cross join lateral (
+           select ${columns} from "${this.schema}".events x
+            where (x.event_type, x.global_position) > (t.event_type, $1::bigint) and x.event_type <= t.event_type
+            order by x.event_type, x.global_position limit $2) e
+        order by e.global_position limit $2`,
+      [...params, [...new Set(options.eventTypes)]],
     );
     return rows.map(toRecorded);
   }

@@ -90,6 +90,21 @@ export const eventStoreContract = (adapter: string, target: () => ContractTarget
         expect(isStrictlyIncreasing(read.map((e) => e.globalPosition))).toBe(true);
         expect(read.every((e) => before === undefined || e.globalPosition > before)).toBe(true);
       });
+
+      it('filters by event types: the first n of those types in global order, however the types interleave', async () => {
+        const before = await lastPosition(store);
+        const tag = randomUUID().slice(0, 8);
+        const [x, y, z] = [`X${tag}`, `Y${tag}`, `Z${tag}`];
+        const written = [event(x), event(y), event(z), event(x), event(z), event(y), event(x)];
+        for (const e of written) await store.appendToStream(stream('typed'), [e]);
+        const wanted = written.filter((e) => e.type === x || e.type === z).map((e) => e.id);
+        expect((await store.readAll({ after: before, maxCount: 100, eventTypes: [x, z, x] })).map((e) => e.id)).toEqual(wanted);
+        const firstThree = await store.readAll({ after: before, maxCount: 3, eventTypes: [z, x] });
+        expect(firstThree.map((e) => e.id)).toEqual(wanted.slice(0, 3));
+        const rest = await store.readAll({ after: firstThree[2].globalPosition, maxCount: 100, eventTypes: [x, z] });
+        expect(rest.map((e) => e.id)).toEqual(wanted.slice(3));
+        expect(await store.readAll({ after: before, maxCount: 100, eventTypes: [`none${tag}`] })).toEqual([]);
+      });
     });
 
     describe('subscription', () => {
