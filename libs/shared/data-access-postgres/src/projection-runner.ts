@@ -60,6 +60,8 @@ export class ProjectionRunner {
    * Resolves once this runner holds the lock and is reading; standbys keep trying in the background.
    * A failure to start (database away) is reported and retried, never dropped.
    */
+  private checkpointsExist = false;
+
   start(): Promise<void> {
     this.stopped = false;
     this.starting ??= this.startWithRetries();
@@ -131,37 +133,14 @@ export class ProjectionRunner {
   }
 
   async checkpoint(): Promise<bigint | undefined> {
-    try {
-      const rows: { position: string }[] = await this.dataSource.query(`select position from "${this.options.schema}".projection_checkpoints where name = $1`, [this.projection.name]);
-      return rows[0] ? BigInt(rows[0].position) : undefined;
-    } catch (error) {
-      // Right after start-up the table may not exist yet (the runner creates it): no position yet, not a failure.
-      if ((error as { driverError?: { code?: string }; code?: string }).driverError?.code === '42P01' || (error as { code?: string }).code === '42P01') return undefined;
-      throw error;
+    // Right after start-up the table may not exist yet (the runner creates it): no position yet, not a failure.
+    if (!this.checkpointsExist) {
+      const [{ present }] = await this.dataSource.query(`select to_regclass($1) is not null as present`, [`"${this.options.schema}".projection_checkpoints`]);
+      if (!present) return undefined;
+      this.checkpointsExist = true;
     }
-  }
-
-  /** Drops the projection's rows and checkpoint and replays the whole ledger. */
-  async rebuild(): Promise<void> {
-    if (!this.lockClient) throw new Error(`projection ${this.projection.name} is not running in this process`);
-    await this.subscription?.stop();
-    await this.dataSource.transaction(async (tx) => {
-      await this.projection.reset(tx);
-      await tx.query(`delete from "${this.options.schema}".projection_checkpoints where name = $1`, [this.projection.name]);
-    });
-    this.subscribe(undefined);
-  }
-
-  /** Waits until the checkpoint has reached the ledger's last event of interest. */
-  async caughtUp(timeoutMs = 30_000): Promise<void> {
-    const deadline = Date.now() + timeoutMs;
-    for (;;) {
-      const position = await this.checkpoint();
-      const pending = await this.store.readAll({ after: position, maxCount: 1, eventTypes: this.projection.eventTypes });
-      if (pending.length === 0) return;
-      if (Date.now() > deadline) throw new Error(`projection ${this.projection.name} did not catch up within ${timeoutMs} ms`);
-      await sleep(20);
-    }
+    const rows: { position: string }[] = await this.dataSource.query(`select position from "${this.options.schema}".projection_checkpoints where name = $1`, [this.projection.name]);
+    return rows[0] ? BigInt(rows[0].position) : undefined;
   }
 
   /**
