@@ -143,6 +143,29 @@ export class ProjectionRunner {
     return rows[0] ? BigInt(rows[0].position) : undefined;
   }
 
+  /** Drops the projection's rows and checkpoint and replays the whole ledger. */
+  async rebuild(): Promise<void> {
+    if (!this.lockClient) throw new Error(`projection ${this.projection.name} is not running in this process`);
+    await this.subscription?.stop();
+    await this.dataSource.transaction(async (tx) => {
+      await this.projection.reset(tx);
+      await tx.query(`delete from "${this.options.schema}".projection_checkpoints where name = $1`, [this.projection.name]);
+    });
+    this.subscribe(undefined);
+  }
+
+  /** Waits until the checkpoint has reached the ledger's last event of interest. */
+  async caughtUp(timeoutMs = 30_000): Promise<void> {
+    const deadline = Date.now() + timeoutMs;
+    for (;;) {
+      const position = await this.checkpoint();
+      const pending = await this.store.readAll({ after: position, maxCount: 1, eventTypes: this.projection.eventTypes });
+      if (pending.length === 0) return;
+      if (Date.now() > deadline) throw new Error(`projection ${this.projection.name} did not catch up within ${timeoutMs} ms`);
+      await sleep(20);
+    }
+  }
+
   /**
    * Whether the rows reflect the ledger as it was when asked: waits (up to timeoutMs) for the checkpoint to
    * pass the last event of interest the ledger held then. False at once when maxPending or more are waiting
