@@ -2,10 +2,11 @@ import { Body, Controller, Get, Inject, Param, Post, Query } from '@nestjs/commo
 import { DataSource } from 'typeorm';
 import { InvoiceTables } from '@tally/invoicing/data-access-billing';
 import { billingPeriodAt } from '@tally/invoicing/domain';
-import { badRequest, notFound, ProblemException, problemType, RUNTIME, TallyRuntime } from '@tally/shared/feature-runtime';
+import { badRequest, notFound, ProblemException, problemType, Public, RUNTIME, TallyRuntime } from '@tally/shared/feature-runtime';
 import { isUuid } from '@tally/shared/util-core';
 import { BillingScheduler } from './billing-scheduler';
 import { InvoicesService } from './invoices.service';
+import { invoicingOpenApi } from './openapi';
 import { INVOICE_TABLES, INVOICING_DB } from './tokens';
 
 @Controller()
@@ -86,5 +87,12 @@ export class InvoicesController {
     const summary = await this.scheduler.run();
     if (!summary) throw new ProblemException({ type: problemType('billing-run-busy'), title: 'Billing run busy', status: 409, detail: 'another process is running billing right now; try again shortly' });
     return summary;
+  }
+
+  /** The API description (public, like /health: it describes, it does not expose data). */
+  @Get('v1/invoicing/openapi.json')
+  @Public()
+  openApi() {
+    return invoicingOpenApi;
   }
 }

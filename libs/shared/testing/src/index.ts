@@ -45,3 +45,21 @@ export const deleteNatsStreams = async (namespace: string, servers = testNatsUrl
   }
   await nc.close();
 };
+
+/**
+ * The routes a Nest controller serves, as `method /path/{param}` — to hold an OpenAPI document to the code.
+ * Reads Nest's route metadata by its keys ('path', 'method'), so this library needs no Nest import.
+ */
+export const servedRoutes = (controller: new (...args: never[]) => unknown): string[] => {
+  const metadata = (key: string, target: object): unknown => (Reflect as unknown as { getMetadata(k: string, t: object): unknown }).getMetadata(key, target);
+  const methods = ['get', 'post', 'put', 'delete', 'patch', 'all', 'options', 'head', 'search'];
+  const base = String(metadata('path', controller) ?? '');
+  return Object.getOwnPropertyNames(controller.prototype)
+    .filter((name) => name !== 'constructor')
+    .map((name) => (controller.prototype as Record<string, unknown>)[name])
+    .filter((handler): handler is object => typeof handler === 'function' && metadata('path', handler) !== undefined)
+    .map((handler) => {
+      const path = `/${[base, String(metadata('path', handler))].filter((p) => p && p !== '/').join('/')}`.replace(/:(\w+)/g, '{$1}');
+      return `${methods[Number(metadata('method', handler))]} ${path}`;
+    });
+};
