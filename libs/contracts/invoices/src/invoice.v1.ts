@@ -32,19 +32,26 @@ export interface PlanSegmentV1 {
   planVersion: number;
 }
 
+/** One priced line of one charge for one `per` group in one plan segment: traceable to meter, quantity, allowance, tier and unit price. */
 export interface UsageLineV1 {
   kind: 'usage';
   segment: PlanSegmentV1;
   meter: string;
   model: 'unit' | 'graduated' | 'volume' | 'package';
   per: string | null;
+  /** The group's value of the `per` attribute (null: the whole subscription, or usage without that attribute). */
   perValue: string | null;
+  /** Measured quantity of the group in the segment. */
   quantity: string;
+  /** Allowance taken off: min(quantity, allowance). */
   allowanceApplied: string;
+  /** 1-based tier index for graduated/volume lines; null otherwise (and for a zero line). */
   tier: number | null;
+  /** Units priced on this line (for package: the number of packages). */
   units: string;
   unitPrice: string;
   flatPrice: string;
+  /** Precise amount, never rounded: units × unitPrice + flatPrice. */
   amount: string;
 }
 

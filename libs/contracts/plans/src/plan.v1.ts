@@ -7,14 +7,28 @@
 export const planCreatedType = 'PlanCreated';
 export const planRevisedType = 'PlanRevised';
 
-/** See libs/invoicing/domain charge.ts for the models' rules. Decimals are texts. */
+export interface TierV1 {
+  /** Inclusive upper bound of the tier in billable units; null = no bound (only the last tier). */
+  upTo: string | null;
+  unitPrice: string;
+  /** Charged once when any unit falls in the tier; '0' when absent. */
+  flatPrice: string;
+}
+
+/** One meter's price. The models' rules: libs/invoicing/domain charge.ts. Decimals are texts. */
 export interface ChargeV1 {
+  /** Meter slug (aggregation's meters). */
   meter: string;
   model: 'unit' | 'graduated' | 'volume' | 'package';
+  /** Subject attribute the allowance and tiers apply to separately; null = the whole subscription. */
   per: string | null;
+  /** Free quantity per billing period (per `per` group); '0' when absent. */
   allowance: string;
+  /** unit model */
   unitPrice: string | null;
-  tiers: { upTo: string | null; unitPrice: string; flatPrice: string }[] | null;
+  /** graduated and volume models */
+  tiers: TierV1[] | null;
+  /** package model */
   packageSize: string | null;
   packagePrice: string | null;
   description: string | null;

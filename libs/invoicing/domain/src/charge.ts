@@ -1,3 +1,5 @@
+import type { UsageLineV1 } from '@tally/contracts/invoices';
+import type { ChargeV1, TierV1 } from '@tally/contracts/plans';
 /**
  * Price plan charges: how one meter's usage in a billing period turns into money. All quantities and
  * prices are decimal strings (never JS numbers); arithmetic is ExactDecimal's.
@@ -18,52 +20,12 @@
 export const chargeModels = ['unit', 'graduated', 'volume', 'package'] as const;
 export type ChargeModel = (typeof chargeModels)[number];
 
-export interface Tier {
-  /** Inclusive upper bound of the tier in billable units; null = no bound (only the last tier). */
-  upTo: string | null;
-  unitPrice: string;
-  /** Charged once when any unit falls in the tier; '0' when absent. */
-  flatPrice: string;
-}
+/** The published shapes (contracts), named here. */
+export type Tier = TierV1;
+export type Charge = ChargeV1;
 
-export interface Charge {
-  /** Meter slug (aggregation's meters). */
-  meter: string;
-  model: ChargeModel;
-  /** Subject attribute the allowance and tiers apply to separately; null = the whole subscription. */
-  per: string | null;
-  /** Free quantity per billing period (per `per` group); '0' when absent. */
-  allowance: string;
-  /** unit model */
-  unitPrice: string | null;
-  /** graduated and volume models */
-  tiers: Tier[] | null;
-  /** package model */
-  packageSize: string | null;
-  packagePrice: string | null;
-  description: string | null;
-}
-
-/** One priced line of one charge for one `per` group: traceable to meter, quantity, allowance, tier and unit price. */
-export interface RatedLine {
-  meter: string;
-  model: ChargeModel;
-  per: string | null;
-  /** The group's value of the `per` attribute (null: the whole subscription, or usage without that attribute). */
-  perValue: string | null;
-  /** Measured quantity of the group in the period (segment). */
-  quantity: string;
-  /** Allowance taken off: min(quantity, allowance). */
-  allowanceApplied: string;
-  /** 1-based tier index for graduated/volume lines; null otherwise (and for a zero line). */
-  tier: number | null;
-  /** Units priced on this line (for package: the number of packages). */
-  units: string;
-  unitPrice: string;
-  flatPrice: string;
-  /** Precise amount, never rounded: units × unitPrice + flatPrice. */
-  amount: string;
-}
+/** A line as rating produces it; the invoice adds its kind and plan segment (UsageLineV1). */
+export type RatedLine = Omit<UsageLineV1, 'kind' | 'segment'>;
 
 export interface FieldError {
   field: string;
