@@ -25,12 +25,11 @@ import { BillableUsageRequestV1, billableUsageSubject, BillableUsageReplyV1, met
 import { ChargeV1, planCreatedType, PlanCreatedV1, planStream } from '@tally/contracts/plans';
 import { accountUsageStream, usageLedgerId, usageRecordedType, UsageRecordedV1 } from '@tally/contracts/usage';
 import { InvoicingModule } from '@tally/invoicing/feature-billing';
-import { billingPeriodAt } from '@tally/invoicing/domain';
 import { NewEvent, PostgresEventStore, StreamAppend } from '@tally/shared/data-access-event-store';
 import { decodeJson, encodeJson, JetStreamBus } from '@tally/shared/data-access-messaging';
 import { RunningTally, startTally } from '@tally/shared/feature-runtime';
 import { testDatabaseUrl, testNatsUrl, uniqueName } from '@tally/shared/testing';
-import { ExactDecimal } from '@tally/shared/util-core';
+import { billingPeriodAt, ExactDecimal } from '@tally/shared/util-core';
 import { numberArg, runBenchmark } from './bench-support';
 
 const subscriptions = numberArg('subscriptions', 10_000);

@@ -1,7 +1,7 @@
 import { Inject, Injectable } from '@nestjs/common';
 import { DataSource } from 'typeorm';
 import { BillingRegistryTables, InvoiceTables } from '@tally/invoicing/data-access-billing';
-import { billingPeriodsOverlapping } from '@tally/invoicing/domain';
+import { billingPeriodsOverlapping } from '@tally/shared/util-core';
 import { RUNTIME, TallyRuntime } from '@tally/shared/feature-runtime';
 import { BillingOutcome, InvoicesService } from './invoices.service';
 import { BILLING_REGISTRY_TABLES, INVOICE_TABLES, INVOICING_DB } from './tokens';
@@ -87,7 +87,11 @@ export class BillingScheduler {
       this.invoices.drafts(this.db, tenant),
     ]);
     const draftsOf = new Map<string, typeof drafts>();
-    for (const draft of drafts) draftsOf.set(draft.subscriptionId, [...(draftsOf.get(draft.subscriptionId) ?? []), draft]);
+    for (const draft of drafts) {
+      const list = draftsOf.get(draft.subscriptionId);
+      if (list) list.push(draft);
+      else draftsOf.set(draft.subscriptionId, [draft]);
+    }
     let behind = false;
     const billSubscription = async (account: (typeof accounts)[number], subscription: (typeof accounts)[number]['subscriptions'][number]) => {
       const until = Math.min(subscription.endsAt === null ? Infinity : Date.parse(subscription.endsAt), now.getTime());

@@ -1,5 +1,6 @@
 import type { PlanSegmentV1, UsageLineV1 } from '@tally/contracts/invoices';
-import type { SubscriptionTimeline, PlanHistory, BillingPeriod } from '@tally/invoicing/domain';
+import type { SubscriptionTimeline, PlanHistory } from '@tally/invoicing/domain';
+import type { BillingPeriod } from '@tally/shared/util-core';
 import { planSegments, rateUsage } from '@tally/invoicing/domain';
 import { BillableUsageClient } from './billable-usage.client';
 

@@ -1,9 +1,8 @@
 import { Body, Controller, Get, Inject, Param, Post, Query } from '@nestjs/common';
 import { DataSource } from 'typeorm';
 import { InvoiceTables } from '@tally/invoicing/data-access-billing';
-import { billingPeriodAt } from '@tally/invoicing/domain';
 import { badRequest, notFound, ProblemException, problemType, Public, RUNTIME, TallyRuntime } from '@tally/shared/feature-runtime';
-import { isUuid } from '@tally/shared/util-core';
+import { billingPeriodAt, isUuid } from '@tally/shared/util-core';
 import { BillingScheduler } from './billing-scheduler';
 import { InvoicesService } from './invoices.service';
 import { invoicingOpenApi } from './openapi';

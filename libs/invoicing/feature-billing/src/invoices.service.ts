@@ -23,7 +23,6 @@ import {
 import { BillingAccount, BillingRegistryTables, InvoiceTables, PlanRow } from '@tally/invoicing/data-access-billing';
 import {
   adjustmentLines,
-  billingPeriodsOverlapping,
   evolveInvoice,
   initialInvoiceState,
   InvoiceState,
@@ -36,7 +35,7 @@ import {
 import { StreamAppend } from '@tally/shared/data-access-event-store';
 import { ProjectionRunner } from '@tally/shared/data-access-postgres';
 import { RUNTIME, TallyRuntime } from '@tally/shared/feature-runtime';
-import { canonicalJson, deterministicUuid, DomainError } from '@tally/shared/util-core';
+import { billingPeriodsOverlapping, canonicalJson, deterministicUuid, DomainError } from '@tally/shared/util-core';
 import { InvoiceRater } from './invoice-rater';
 import { BILLING_REGISTRY_TABLES, INVOICE_RATER, INVOICE_TABLES, INVOICING_DB, REGISTRY_RUNNER } from './tokens';
 

@@ -18,6 +18,7 @@ import { PlansService } from './plans.service';
 import { ReconciliationService } from './reconciliation.service';
 import { ReconciliationsController } from './reconciliations.controller';
 import {
+  BILLABLE_USAGE,
   BILLING_REGISTRY_TABLES,
   INVOICE_RATER,
   INVOICE_RELAY_RUNNER,
@@ -82,7 +83,8 @@ export class InvoicingModule {
         { provide: BILLING_REGISTRY_TABLES, inject: [RUNTIME], useFactory: (runtime: TallyRuntime) => new BillingRegistryTables(runtime.schemaFor('invoicing')) },
         { provide: INVOICE_TABLES, inject: [RUNTIME], useFactory: (runtime: TallyRuntime) => new InvoiceTables(runtime.schemaFor('invoicing')) },
         { provide: RECONCILIATION_TABLES, inject: [RUNTIME], useFactory: (runtime: TallyRuntime) => new ReconciliationTables(runtime.schemaFor('invoicing')) },
-        { provide: INVOICE_RATER, inject: [RUNTIME], useFactory: (runtime: TallyRuntime) => new InvoiceRater(new BillableUsageClient(runtime)) },
+        { provide: BILLABLE_USAGE, inject: [RUNTIME], useFactory: (runtime: TallyRuntime) => new BillableUsageClient(runtime) },
+        { provide: INVOICE_RATER, inject: [BILLABLE_USAGE], useFactory: (usage: BillableUsageClient) => new InvoiceRater(usage) },
         projectionRunnerProvider(REGISTRY_RUNNER, 'invoicing', INVOICING_DB, [BILLING_REGISTRY_TABLES], (_runtime, tables: BillingRegistryTables) => billingRegistryProjection(tables)),
         projectionRunnerProvider(INVOICES_RUNNER, 'invoicing', INVOICING_DB, [INVOICE_TABLES], (_runtime, tables: InvoiceTables) => invoiceProjection(tables)),
         projectionRunnerProvider(INVOICE_RELAY_RUNNER, 'invoicing', INVOICING_DB, [], (runtime) => invoiceEventRelay(runtime)),

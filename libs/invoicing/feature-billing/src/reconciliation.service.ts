@@ -4,7 +4,6 @@ import { DataSource } from 'typeorm';
 import { BillingRegistryTables, ReconciliationTables } from '@tally/invoicing/data-access-billing';
 import {
   billedQuantities,
-  billingPeriodByLabel,
   emptyLedgerState,
   foldLedger,
   LedgerState,
@@ -14,10 +13,10 @@ import {
   planSegments,
 } from '@tally/invoicing/domain';
 import { RUNTIME, TallyRuntime } from '@tally/shared/feature-runtime';
-import { ExactDecimal } from '@tally/shared/util-core';
+import { billingPeriodByLabel, ExactDecimal } from '@tally/shared/util-core';
 import { BillableUsageClient } from './billable-usage.client';
 import { InvoicesService } from './invoices.service';
-import { BILLING_REGISTRY_TABLES, INVOICING_DB, RECONCILIATION_TABLES } from './tokens';
+import { BILLABLE_USAGE, BILLING_REGISTRY_TABLES, INVOICING_DB, RECONCILIATION_TABLES } from './tokens';
 
 export interface Drift {
   accountId: string;
@@ -34,6 +33,12 @@ export interface Drift {
 }
 
 type LedgerUsageList = LedgerUsage[];
+/** The list under a key, created on first use (appending in place: a ledger can hold millions of events per account). */
+const listIn = <K, V>(map: Map<K, V[]>, key: K): V[] => {
+  let list = map.get(key);
+  if (!list) map.set(key, (list = []));
+  return list;
+};
 type Segment = Drift['segment'];
 const segmentKey = (s: Segment) => `${s.from}|${s.to}|${s.planId}|${s.planVersion}`;
 const key = (segment: Segment, meter: string, perValue: string | null) => JSON.stringify([segmentKey(segment), meter, perValue]);
@@ -53,9 +58,9 @@ export class ReconciliationService {
     @Inject(BILLING_REGISTRY_TABLES) private readonly registry: BillingRegistryTables,
     @Inject(RECONCILIATION_TABLES) private readonly tables: ReconciliationTables,
     private readonly invoices: InvoicesService,
+    @Inject(BILLABLE_USAGE) private readonly usage: BillableUsageClient,
   ) {}
 
-  private readonly usage = new BillableUsageClient(this.runtime);
   private readonly inFlight = new Set<Promise<void>>();
 
   /** Starts a reconciliation in the background; its report is read with `GET /v1/reconciliations/{id}`. */
@@ -107,7 +112,7 @@ export class ReconciliationService {
     const upTo = work.reduce<bigint>((max, w) => (w.snapshot.position !== null && w.snapshot.position > max ? w.snapshot.position : max), 0n);
     const ledger = await this.readLedger(upTo);
     const byAccount = new Map<string, LedgerUsageList>();
-    for (const u of ledger.usage.values()) for (const a of u.accounts) byAccount.set(a, [...(byAccount.get(a) ?? []), u]);
+    for (const u of ledger.usage.values()) for (const a of u.accounts) listIn(byAccount, a).push(u);
     const drifts: Drift[] = [];
     let groups = 0;
     let invoicesCompared = 0;
@@ -129,7 +134,7 @@ export class ReconciliationService {
           const byGroup = new Map<string | null, typeof usage>();
           for (const u of usage) {
             const value = charge.per === null ? null : ((u.attribution?.status === 'attributed' ? u.attribution.attributes[charge.per] : undefined) ?? null);
-            byGroup.set(value, [...(byGroup.get(value) ?? []), u]);
+            listIn(byGroup, value).push(u);
           }
           for (const [perValue, list] of byGroup) {
             const value = meterValue(meter, list);

@@ -1,8 +1,7 @@
 import { Body, Controller, Get, Param, Post, Res } from '@nestjs/common';
 import type { FastifyReply } from 'fastify';
-import { isPeriodLabel } from '@tally/invoicing/domain';
 import { badRequest } from '@tally/shared/feature-runtime';
-import { DomainError, isUuid } from '@tally/shared/util-core';
+import { DomainError, isPeriodLabel, isUuid } from '@tally/shared/util-core';
 import { ReconciliationService } from './reconciliation.service';
 
 @Controller('v1/reconciliations')

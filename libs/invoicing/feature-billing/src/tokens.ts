@@ -6,3 +6,4 @@ export const REGISTRY_RUNNER = Symbol('InvoicingRegistryRunner');
 export const INVOICES_RUNNER = Symbol('InvoicingInvoicesRunner');
 export const INVOICE_RELAY_RUNNER = Symbol('InvoiceRelayRunner');
 export const INVOICE_RATER = Symbol('InvoiceRater');
+export const BILLABLE_USAGE = Symbol('BillableUsageClient');
