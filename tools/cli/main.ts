@@ -4,10 +4,14 @@
  *   npm run cli -- projections rebuild <name> [--url …]
  *   npm run cli -- billing run [--url …]            drafts, re-rates and finalizes invoices now
  *   npm run cli -- reconcile <YYYY-MM> [--url …]     waits for the report; exit 1 when it lists drifts
+ *   npm run cli -- dead-letters list [<consumer>]    messages a consumer found could never succeed
+ *   npm run cli -- dead-letters replay <id>|--all [<consumer>]   publish them again (idempotent)
+ *   npm run cli -- consumers                         each consumer's state (running, stalled) and last error
  * The URL defaults to TALLY_URL or http://127.0.0.1:3000 (embedded mode serves every app there);
  * the admin token is read from TALLY_ADMIN_TOKEN.
  */
-const usage = 'usage: tally projections list | projections rebuild <name> | billing run | reconcile <YYYY-MM>   [--url http://host:port]';
+const usage =
+  'usage: tally projections list | projections rebuild <name> | billing run | reconcile <YYYY-MM> | dead-letters list [<consumer>] | dead-letters replay <id>|--all [<consumer>] | consumers   [--url http://host:port]';
 
 type Call = (path: string, init?: { method?: string; body?: unknown }) => Promise<{ ok: boolean; status: number; body: string }>;
 
@@ -16,6 +20,14 @@ const commands: Record<string, (call: Call, args: string[]) => Promise<number> |
   'projections rebuild': (call, [name]) => (name ? print(call(`/v1/admin/projections/${encodeURIComponent(name)}/rebuild`, { method: 'POST', body: {} })) : undefined),
   'billing run': (call) => print(call('/v1/admin/billing-runs', { method: 'POST' })),
   reconcile: (call, [period]) => (period ? reconcile(call, period) : undefined),
+  'dead-letters list': (call, [consumer]) => print(call(`/v1/admin/dead-letters${consumer ? `?consumer=${encodeURIComponent(consumer)}` : ''}`)),
+  'dead-letters replay': (call, [id, consumer]) =>
+    id === '--all'
+      ? print(call('/v1/admin/dead-letters/replay', { method: 'POST', body: consumer ? { consumer } : {} }))
+      : id
+        ? print(call(`/v1/admin/dead-letters/${encodeURIComponent(id)}/replay`, { method: 'POST' }))
+        : undefined,
+  consumers: (call) => print(call('/v1/admin/consumers')),
 };
 
 const print = async (answer: ReturnType<Call>): Promise<number> => {

@@ -4,6 +4,9 @@ import type { Budget } from '@tally/aggregation/domain';
 type Queryable = Pick<EntityManager, 'query'> | Pick<DataSource, 'query'>;
 
 export class BudgetTables {
+  /** The tables this class writes for its projection (a rebuild builds copies of them and swaps them in). */
+  static readonly tables = ['budgets', 'budget_crossings'] as const;
+
   constructor(private readonly schema: string) {}
 
   async set(tx: Queryable, tenant: string, budget: Budget, position: bigint): Promise<void> {
@@ -39,7 +42,4 @@ export class BudgetTables {
     return rows.map((r) => r.threshold).sort((a, b) => a - b);
   }
 
-  async reset(tx: Queryable): Promise<void> {
-    await tx.query(`truncate "${this.schema}".budgets, "${this.schema}".budget_crossings`);
-  }
 }

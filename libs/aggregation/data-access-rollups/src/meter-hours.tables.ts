@@ -19,7 +19,6 @@ export interface BucketFact {
   attributes: Record<string, string>;
 }
 
-
 /**
  * Maintains meter_hours. Every change is a signed delta of the facts it concerns, computed from the facts
  * as they are at that moment: +1 for facts that start counting, −1 before a fact changes or stops
@@ -27,6 +26,9 @@ export interface BucketFact {
  * changes), so a batch applied twice changes nothing.
  */
 export class MeterHourTables {
+  /** The tables this class writes for its projection (a rebuild builds copies of them and swaps them in). */
+  static readonly tables = ['meter_hours', 'rollup_meters'] as const;
+
   constructor(private readonly schema: string) {}
 
   private deltaSql(where: string, sign: 1 | -1): string {
@@ -140,7 +142,4 @@ export class MeterHourTables {
     if (changed.length > 0) await tx.query(`delete from "${s}".meter_hours where tenant = $1 and meter = $2`, [tenant, slug]);
   }
 
-  async reset(tx: Queryable): Promise<void> {
-    await tx.query(`truncate "${this.schema}".meter_hours, "${this.schema}".rollup_meters`);
-  }
 }

@@ -9,6 +9,9 @@ export interface MeterRow extends Meter {
 
 /** The meter catalogue and what no meter measures. */
 export class MeterTables {
+  /** The tables this class writes for its projection (a rebuild builds copies of them and swaps them in). */
+  static readonly tables = ['meters'] as const;
+
   constructor(private readonly schema: string) {}
 
   async created(tx: Queryable, tenant: string, meter: Meter, createdAt: string, position: bigint): Promise<void> {
@@ -45,7 +48,4 @@ export class MeterTables {
     return rows.map((r) => ({ eventType: r.event_type, events: r.events, firstTime: r.first_time.toISOString(), lastTime: r.last_time.toISOString() }));
   }
 
-  async reset(tx: Queryable): Promise<void> {
-    await tx.query(`truncate "${this.schema}".meters`);
-  }
 }

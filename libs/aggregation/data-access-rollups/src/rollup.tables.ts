@@ -29,6 +29,9 @@ export interface UsageWindow {
 const truncUnit = { MINUTE: 'minute', HOUR: 'hour', DAY: 'day' } as const;
 
 export class RollupTables {
+  /** The tables this class writes for its projection (a rebuild builds copies of them and swaps them in). */
+  static readonly tables = ['usage_facts', 'usage_minute', 'voided_usage', 'accounts'] as const;
+
   constructor(private readonly schema: string) {}
 
   /**
@@ -172,9 +175,6 @@ export class RollupTables {
     return rows[0] ? { timezone: rows[0].timezone, currency: rows[0].currency, anchorDay: rows[0].anchor_day } : undefined;
   }
 
-  async reset(tx: Queryable): Promise<void> {
-    await tx.query(`truncate "${this.schema}".usage_facts, "${this.schema}".usage_minute, "${this.schema}".voided_usage, "${this.schema}".accounts`);
-  }
 }
 
 const stepMs = { MINUTE: 60_000, HOUR: 3_600_000, DAY: 86_400_000 } as const;

@@ -2,7 +2,7 @@ import { Controller, Get, Inject, Param, Query } from '@nestjs/common';
 import { DataSource } from 'typeorm';
 import { isPeriod, periodAt, periodBounds } from '@tally/aggregation/domain';
 import { MeterQueryTables, MeterTables, RollupTables } from '@tally/aggregation/data-access-rollups';
-import { badRequest, notFound, RUNTIME, TallyRuntime } from '@tally/shared/feature-runtime';
+import { badRequest, notFound, ReadsFrom, RUNTIME, TallyRuntime } from '@tally/shared/feature-runtime';
 import { AGGREGATION_DB, METER_QUERY_TABLES, METER_TABLES, ROLLUP_TABLES } from './tokens';
 
 /** What the breakdown splits by: the subject attributes Forge-style platforms bill by. */
@@ -24,6 +24,7 @@ export class AccountUsageController {
    * the subject attributes app and environment. Exact decimal strings.
    */
   @Get(':id/usage')
+  @ReadsFrom('usage_rollup')
   async usage(@Param('id') accountId: string, @Query('period') requested?: string) {
     const tenant = this.runtime.tenant;
     const account = await this.rollups.account(this.db, tenant, accountId);

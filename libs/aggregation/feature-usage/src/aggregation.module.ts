@@ -64,13 +64,13 @@ export class AggregationModule {
         appDataSourceProvider(AGGREGATION_DB, 'aggregation', rollupMigrations),
         { provide: ROLLUP_TABLES, inject: [RUNTIME], useFactory: (runtime: TallyRuntime) => new RollupTables(runtime.schemaFor('aggregation')) },
         { provide: BUDGET_TABLES, inject: [RUNTIME], useFactory: (runtime: TallyRuntime) => new BudgetTables(runtime.schemaFor('aggregation')) },
-        projectionRunnerProvider(ROLLUP_RUNNER, 'aggregation', AGGREGATION_DB, [ROLLUP_TABLES, BUDGET_TABLES, METER_QUERY_TABLES], (runtime, tables: RollupTables, budgets: BudgetTables, queries: MeterQueryTables) =>
-          usageRollupProjection(tables, { budgets, queries, store: runtime.eventStore }, new MeterHourTables(runtime.schemaFor('aggregation'))),
+        projectionRunnerProvider(ROLLUP_RUNNER, 'aggregation', AGGREGATION_DB, (runtime) => (schema) =>
+          usageRollupProjection(new RollupTables(schema), { budgets: new BudgetTables(schema), queries: new MeterQueryTables(schema), store: runtime.eventStore }, new MeterHourTables(schema)),
         ),
-        projectionRunnerProvider(BUDGET_RELAY_RUNNER, 'aggregation', AGGREGATION_DB, [], (runtime) => budgetAlertRelay(runtime)),
+        projectionRunnerProvider(BUDGET_RELAY_RUNNER, 'aggregation', AGGREGATION_DB, (runtime) => () => budgetAlertRelay(runtime)),
         BudgetsService,
         { provide: METER_TABLES, inject: [RUNTIME], useFactory: (runtime: TallyRuntime) => new MeterTables(runtime.schemaFor('aggregation')) },
-        projectionRunnerProvider(METER_CATALOG_RUNNER, 'aggregation', AGGREGATION_DB, [METER_TABLES], (_runtime, tables: MeterTables) => meterCatalogProjection(tables)),
+        projectionRunnerProvider(METER_CATALOG_RUNNER, 'aggregation', AGGREGATION_DB, () => (schema) => meterCatalogProjection(new MeterTables(schema))),
         { provide: METER_QUERY_TABLES, inject: [RUNTIME], useFactory: (runtime: TallyRuntime) => new MeterQueryTables(runtime.schemaFor('aggregation')) },
         MetersService,
         BillableUsageResponder,

@@ -2,7 +2,7 @@ import { Inject, Injectable } from '@nestjs/common';
 import { DataSource, EntityManager } from 'typeorm';
 import { MeterQueryTables, MeterTables } from '@tally/aggregation/data-access-rollups';
 import { BillableUsageReplyV1, BillableUsageRequestV1, billableUsageSubject, BillableUsageValueV1 } from '@tally/contracts/meters';
-import { Consumer, decodeJson, encodeJson, Request } from '@tally/shared/data-access-messaging';
+import { Consumer, decodeJson, encodeJson, PoisonMessageError, Request } from '@tally/shared/data-access-messaging';
 import { ProjectionRunner } from '@tally/shared/data-access-postgres';
 import { RUNTIME, TallyRuntime } from '@tally/shared/feature-runtime';
 import { parseRfc3339 } from '@tally/shared/util-core';
@@ -37,8 +37,10 @@ export class BillableUsageResponder {
     try {
       reply = await this.billableUsage(decodeJson<BillableUsageRequestV1>(request.data));
     } catch (error) {
-      this.runtime.log(`[aggregation] billable usage query failed: ${String((error as Error)?.stack ?? error)}`);
-      reply = { ok: false, error: { type: 'bad_request', detail: String((error as Error)?.message ?? error) } };
+      // A request that does not decode is the asker's fault; anything else (Postgres away) passes, so the asker retries.
+      const type = error instanceof PoisonMessageError ? 'bad_request' : 'unavailable';
+      this.runtime.log(`[aggregation] billable usage query failed (${type}): ${String((error as Error)?.message ?? error)}`);
+      reply = { ok: false, error: { type, detail: String((error as Error)?.message ?? error) } };
     }
     return { data: encodeJson(reply) };
   }

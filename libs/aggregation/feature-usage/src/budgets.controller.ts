@@ -1,6 +1,6 @@
 import { Body, Controller, Delete, Get, HttpCode, Param, Post } from '@nestjs/common';
 import { validateBudget } from '@tally/aggregation/domain';
-import { badRequest, notFound } from '@tally/shared/feature-runtime';
+import { badRequest, notFound, ReadsFrom } from '@tally/shared/feature-runtime';
 import { BudgetsService } from './budgets.service';
 
 /**
@@ -20,6 +20,7 @@ export class BudgetsController {
   }
 
   @Get(':id')
+  @ReadsFrom('usage_rollup')
   async get(@Param('id') id: string) {
     const budget = await this.budgets.get(id);
     if (!budget) throw notFound(`no budget ${id}`);

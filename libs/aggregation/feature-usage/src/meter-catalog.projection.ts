@@ -7,7 +7,7 @@ import { Projection } from '@tally/shared/data-access-postgres';
 export const meterCatalogProjection = (tables: MeterTables): Projection => ({
   name: 'aggregation_meters',
   eventTypes: [meterCreatedType, meterDeletedType],
-  reset: (tx) => tables.reset(tx),
+  tables: MeterTables.tables,
   apply: async (tx, events) => {
     for (const event of events) {
       if (event.type === meterCreatedType) {

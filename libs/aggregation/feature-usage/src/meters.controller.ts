@@ -3,7 +3,7 @@ import type { FastifyReply } from 'fastify';
 import { DataSource } from 'typeorm';
 import { parseMeterQuery, validateMeter } from '@tally/aggregation/domain';
 import { MeterQueryTables, MeterTables, MeterValue } from '@tally/aggregation/data-access-rollups';
-import { badRequest, notFound, RUNTIME, TallyRuntime } from '@tally/shared/feature-runtime';
+import { badRequest, notFound, ReadsFrom, RUNTIME, TallyRuntime } from '@tally/shared/feature-runtime';
 import { MetersService } from './meters.service';
 import { AGGREGATION_DB, METER_QUERY_TABLES, METER_TABLES } from './tokens';
 
@@ -29,11 +29,13 @@ export class MetersController {
 
   /** Live meters (the catalogue follows the ledger within moments of a change). */
   @Get('api/v1/meters')
+  @ReadsFrom('aggregation_meters')
   async list() {
     return (await this.tables.active(this.db, this.runtime.tenant)).map((m) => ({ id: m.slug, ...m }));
   }
 
   @Get('api/v1/meters/:slug')
+  @ReadsFrom('aggregation_meters')
   async meter(@Param('slug') slug: string) {
     const meter = await this.meters.meter(slug);
     if (!meter) throw notFound(`no meter ${slug}`);
@@ -46,6 +48,7 @@ export class MetersController {
    * or CSV with `Accept: text/csv`. Values are exact decimal strings.
    */
   @Get('api/v1/meters/:slug/query')
+  @ReadsFrom('usage_rollup')
   async query(
     @Param('slug') slug: string,
     @Query() params: Record<string, string | string[] | undefined>,
@@ -71,6 +74,7 @@ export class MetersController {
 
   /** Usage whose event type no meter measures: kept in the ledger and counted here, so nothing is silently unbilled. */
   @Get('v1/unmetered-event-types')
+  @ReadsFrom('usage_rollup')
   async unmetered() {
     return { items: await this.tables.unmeteredEventTypes(this.db, this.runtime.tenant) };
   }

@@ -45,7 +45,7 @@ describe('usage_rollup projection', () => {
     store = new PostgresEventStore({ connectionString: testDatabaseUrl(), schema: `${namespace}_ledger` });
     await store.init();
     db = await openAppDataSource({ connectionString: testDatabaseUrl(), schema, migrations: rollupMigrations });
-    runner = new ProjectionRunner(usageRollupProjection(new RollupTables(schema), undefined, new MeterHourTables(schema)), db, store, { connectionString: testDatabaseUrl(), schema, onError: (error) => console.error(error) });
+    runner = new ProjectionRunner((s) => usageRollupProjection(new RollupTables(s), undefined, new MeterHourTables(s)), db, store, { connectionString: testDatabaseUrl(), schema, onError: (error) => console.error(error) });
     // A meter over the events (COUNT), so the hourly buckets are kept too.
     await store.appendToStream('meter-t1_invocations', [
       { id: randomUUID(), type: 'MeterCreated', data: { tenant: 't1', slug: 'invocations', name: 'invocations', description: null, eventType: 'fn.invocation', aggregation: 'COUNT', valueProperty: null, groupBy: {}, createdAt: '2026-11-01T00:00:00Z' } },

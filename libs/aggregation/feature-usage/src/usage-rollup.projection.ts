@@ -1,4 +1,4 @@
-import { MeterHourTables, RollupTables, UsageFact } from '@tally/aggregation/data-access-rollups';
+import { BudgetTables, MeterHourTables, RollupTables, UsageFact } from '@tally/aggregation/data-access-rollups';
 import { AccountOpenedV1, accountOpenedType, billingAnchorDayOf } from '@tally/contracts/accounts';
 import { Budget, Meter } from '@tally/aggregation/domain';
 import { budgetRemovedType, budgetSetType, MeterCreatedV1, meterCreatedType, MeterDeletedV1, meterDeletedType } from '@tally/contracts/meters';
@@ -39,6 +39,7 @@ export const usageFactOf = (event: RecordedEvent): UsageFact => {
  */
 export const usageRollupProjection = (tables: RollupTables, budgets?: Omit<BudgetDeps, 'rollups'>, hours?: MeterHourTables): Projection => ({
   name: 'usage_rollup',
+  tables: [...RollupTables.tables, ...(budgets ? BudgetTables.tables : []), ...(hours ? MeterHourTables.tables : [])],
   eventTypes: [
     usageRecordedType,
     usageReattributedType,
@@ -128,11 +129,6 @@ export const usageRollupProjection = (tables: RollupTables, budgets?: Omit<Budge
     }
     await flush();
     if (budgets) await evaluateBudgets(tx, { ...budgets, rollups: tables }, touched);
-  },
-  reset: async (tx) => {
-    await tables.reset(tx);
-    await budgets?.budgets.reset(tx);
-    await hours?.reset(tx);
   },
   acceptedAt: (event) => (event.type === usageRecordedType ? (event.data as unknown as UsageRecordedV1).receivedAt : undefined),
 });

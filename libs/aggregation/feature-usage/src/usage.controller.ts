@@ -2,7 +2,7 @@ import { Controller, Get, Inject, Query } from '@nestjs/common';
 import { DataSource } from 'typeorm';
 import { parseUsageQuery } from '@tally/aggregation/domain';
 import { RollupTables } from '@tally/aggregation/data-access-rollups';
-import { badRequest, RUNTIME, TallyRuntime } from '@tally/shared/feature-runtime';
+import { badRequest, ReadsFrom, RUNTIME, TallyRuntime } from '@tally/shared/feature-runtime';
 import { AGGREGATION_DB, ROLLUP_TABLES } from './tokens';
 
 @Controller('v1/usage')
@@ -15,6 +15,7 @@ export class UsageController {
 
   /** GET /v1/usage?accountId=…&from=…&to=…&windowSize=MINUTE|HOUR|DAY&type=… — event counts per window. */
   @Get()
+  @ReadsFrom('usage_rollup')
   async usage(@Query() params: Record<string, string | undefined>) {
     const parsed = parseUsageQuery(params, this.runtime.clock());
     if (!parsed.ok) throw badRequest('the usage query is invalid', parsed.errors);

@@ -42,6 +42,9 @@ const toUsage = (r: Record<string, unknown>): UsageRow => ({
 
 /** All SQL over attribution's tables. Writes are idempotent or overwrite with state folded from the ledger. */
 export class RegistryTables {
+  /** The tables this class writes for its projection (a rebuild builds copies of them and swaps them in). */
+  static readonly tables = ['accounts', 'subject_timelines', 'account_subjects', 'subject_usage'] as const;
+
   constructor(private readonly schema: string) {}
 
   async upsertAccount(tx: Queryable, a: Omit<AccountRow, 'subscriptions'>): Promise<void> {
@@ -184,8 +187,4 @@ export class RegistryTables {
     return rows.map(toUsage);
   }
 
-  async reset(tx: Queryable): Promise<void> {
-    const s = this.schema;
-    await tx.query(`truncate "${s}".accounts, "${s}".subject_timelines, "${s}".account_subjects, "${s}".subject_usage`);
-  }
 }

@@ -49,9 +49,7 @@ export class AttributionModule {
       providers: [
         appDataSourceProvider(ATTRIBUTION_DB, 'attribution', registryMigrations),
         { provide: REGISTRY_TABLES, inject: [RUNTIME], useFactory: (runtime: TallyRuntime) => new RegistryTables(runtime.schemaFor('attribution')) },
-        projectionRunnerProvider(REGISTRY_RUNNER, 'attribution', ATTRIBUTION_DB, [REGISTRY_TABLES], (runtime, tables: RegistryTables) =>
-          registryProjection(tables, runtime.eventStore),
-        ),
+        projectionRunnerProvider(REGISTRY_RUNNER, 'attribution', ATTRIBUTION_DB, (runtime) => (schema) => registryProjection(new RegistryTables(schema), runtime.eventStore)),
         RegistryService,
         UsageLedgerConsumer,
         UsageCorrectionsConsumer,

@@ -1,7 +1,7 @@
 import { Controller, Get, Inject, Query } from '@nestjs/common';
 import { DataSource } from 'typeorm';
 import { RegistryTables } from '@tally/attribution/data-access-registry';
-import { badRequest, RUNTIME, TallyRuntime } from '@tally/shared/feature-runtime';
+import { badRequest, ReadsFrom, RUNTIME, TallyRuntime } from '@tally/shared/feature-runtime';
 import { isUuid } from '@tally/shared/util-core';
 import { ATTRIBUTION_DB, REGISTRY_TABLES } from './tokens';
 
@@ -15,6 +15,7 @@ export class ParkedUsageController {
   ) {}
 
   @Get()
+  @ReadsFrom('attribution_registry')
   async list(@Query('limit') limitText?: string, @Query('after') after?: string) {
     const limit = limitText === undefined ? 100 : Number(limitText);
     if (!Number.isInteger(limit) || limit < 1 || limit > 1_000) throw badRequest('limit must be a whole number from 1 to 1000', [{ field: 'limit', message: 'out of range' }]);

@@ -1,6 +1,6 @@
 import { Body, Controller, Get, Param, Post, Put, Res } from '@nestjs/common';
 import type { FastifyReply } from 'fastify';
-import { badRequest, notFound, ProblemError, Public } from '@tally/shared/feature-runtime';
+import { badRequest, notFound, ProblemError, Public, ReadsFrom } from '@tally/shared/feature-runtime';
 import { attributionOpenApi } from './openapi';
 import { RegistryService } from './registry.service';
 import {
@@ -39,6 +39,7 @@ export class RegistryController {
   }
 
   @Get('accounts/:id')
+  @ReadsFrom('attribution_registry')
   async account(@Param('id') id: string) {
     return found(await this.registry.account(id), `account ${id}`);
   }
@@ -51,6 +52,7 @@ export class RegistryController {
   }
 
   @Get('subscriptions/:id')
+  @ReadsFrom('attribution_registry')
   async subscription(@Param('id') id: string) {
     return found(await this.registry.subscription(id), `subscription ${id}`);
   }
@@ -93,6 +95,7 @@ export class RegistryController {
   }
 
   @Get('subjects/:key')
+  @ReadsFrom('attribution_registry')
   async subject(@Param('key') key: string) {
     return found(await this.registry.subject(key), `subject ${key}`);
   }

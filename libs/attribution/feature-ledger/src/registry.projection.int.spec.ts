@@ -54,7 +54,7 @@ describe('attribution_registry projection', () => {
     store = new PostgresEventStore({ connectionString: testDatabaseUrl(), schema: `${namespace}_ledger` });
     await store.init();
     db = await openAppDataSource({ connectionString: testDatabaseUrl(), schema, migrations: registryMigrations });
-    runner = new ProjectionRunner(registryProjection(new RegistryTables(schema), store), db, store, { connectionString: testDatabaseUrl(), schema, onError: (e) => console.error(e) });
+    runner = new ProjectionRunner((s) => registryProjection(new RegistryTables(s), store), db, store, { connectionString: testDatabaseUrl(), schema, onError: (e) => console.error(e) });
     // Usage parked before anything is known about its subject: one before the owner's time, two inside.
     const usage = [parked('inst-1', 'e-before-owner', '2026-10-31T23:59:59.999Z'), parked('inst-1', 'e-early', day(10)), parked('inst-1', 'e-mid', day(16))];
     await store.appendToStream(parkedUsageStream('t1', 'inst-1'), usage.map((u) => ({ id: u.usageId, type: usageRecordedType, data: { ...u } })));

@@ -41,7 +41,7 @@ const min = (...isos: (string | null)[]) => isos.filter((x): x is string => x !=
 export const registryProjection = (tables: RegistryTables, store: EventStore): Projection => ({
   name: 'attribution_registry',
   eventTypes: [...registryEventTypes, usageRecordedType, usageReattributedType, usageVoidedType],
-  reset: (tx) => tables.reset(tx),
+  tables: RegistryTables.tables,
   apply: async (tx: EntityManager, events: readonly RecordedEvent[]) => {
     const emitted: { stream: string; event: NewEvent }[] = [];
     const reevaluate = async (tenant: string, usage: readonly UsageRow[], causeOf: RecordedEvent | ((usageId: string) => RecordedEvent), reason: string) => {

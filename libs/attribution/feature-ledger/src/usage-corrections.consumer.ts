@@ -1,6 +1,7 @@
 import { Inject, Injectable } from '@nestjs/common';
 import {
   ingestionStream,
+  isUsageCorrectionBatchV1,
   UsageAmendedV1,
   usageAmendedType,
   UsageCorrectionBatchV1,
@@ -35,7 +36,7 @@ export class UsageCorrectionsConsumer {
   async record(batch: readonly Delivery[]): Promise<void> {
     const appends: StreamAppend[] = [];
     for (const message of batch) {
-      const { tenant, receivedAt, corrections } = decodeJson<UsageCorrectionBatchV1>(message.data);
+      const { tenant, receivedAt, corrections } = decodeJson<UsageCorrectionBatchV1>(message.data, isUsageCorrectionBatchV1, 'usage correction batch');
       for (const correction of corrections) {
         const usageId = usageLedgerId(tenant, correction.source, correction.id);
         const voided: UsageVoidedV1 = { tenant, usageId, source: correction.source, eventId: correction.id, reason: correction.reason, correctedAt: receivedAt };

@@ -5,6 +5,7 @@ import { RegistryTables } from '@tally/attribution/data-access-registry';
 import {
   accountUsageStream,
   ingestionStream,
+  isUsageBatchV1,
   parkedUsageStream,
   UsageBatchV1,
   usageReceivedSubject,
@@ -42,7 +43,7 @@ export class UsageLedgerConsumer {
 
   async record(batch: readonly Delivery[]): Promise<void> {
     const received = batch.flatMap((d) => {
-      const { tenant, receivedAt, events } = decodeJson<UsageBatchV1>(d.data);
+      const { tenant, receivedAt, events } = decodeJson<UsageBatchV1>(d.data, isUsageBatchV1, 'usage batch');
       return events.map((event) => ({ tenant, receivedAt, event }));
     });
     const appends = new Map<string, NewEvent[]>();

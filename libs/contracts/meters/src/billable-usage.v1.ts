@@ -33,4 +33,4 @@ export interface BillableUsageValueV1 {
 export type BillableUsageReplyV1 =
   /** position: the ledger position the rollups had applied when the values were read (a consistent snapshot). */
   | { ok: true; values: BillableUsageValueV1[]; position: string }
-  | { ok: false; error: { type: 'unknown_meter' | 'bad_request' | 'rollups_behind'; detail: string } };
+  | { ok: false; error: { type: 'unknown_meter' | 'bad_request' | 'rollups_behind' | 'unavailable'; detail: string } };

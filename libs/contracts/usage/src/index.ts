@@ -1,2 +1,3 @@
 export * from './usage-event.v1';
 export * from './usage-ledger.v1';
+export * from './usage-messages.guards';

@@ -57,6 +57,9 @@ export interface StatusKey {
  * (a rejection, an amendment) are replaced. The row is created by whichever fact arrives first.
  */
 export class EventStatusTables {
+  /** The table of the ingestion_event_status projection (shared with the status consumer: see carryOverIntake). */
+  static readonly tables = ['event_status'] as const;
+
   constructor(private readonly schema: string) {}
 
   private async upsert(tx: Queryable, keys: readonly StatusKey[], columns: string[], values: unknown[][], onConflict: string): Promise<void> {
@@ -125,10 +128,16 @@ export class EventStatusTables {
   }
 
   /** The ledger-fed columns (rebuild resets these and keeps what intake recorded). */
-  async resetLedgerColumns(tx: Queryable): Promise<void> {
+  /**
+   * The intake columns (accepted, rejected) come from the bus, not the ledger: a rebuild copies them from the
+   * live table into the rebuilt one — when it starts, and again inside the swap, under the table lock, so
+   * nothing the status consumer wrote meanwhile is lost. Idempotent.
+   */
+  static async carryOverIntake(tx: Queryable, from: string, to: string): Promise<void> {
     await tx.query(
-      `update "${this.schema}".event_status set recorded_at = null, parked_at = null, parked_reason = null, attributed_at = null, account_id = null,
-         voided_at = null, void_reason = null, amended_at = null, amend_reason = null, current = null`,
+      `insert into "${to}".event_status (usage_id, tenant, source, event_id, accepted_at, rejected_at, rejection)
+       select usage_id, tenant, source, event_id, accepted_at, rejected_at, rejection from "${from}".event_status
+       on conflict (usage_id) do update set accepted_at = excluded.accepted_at, rejected_at = excluded.rejected_at, rejection = excluded.rejection`,
     );
   }
 }

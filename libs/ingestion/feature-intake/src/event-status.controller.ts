@@ -3,7 +3,7 @@ import { DataSource } from 'typeorm';
 import { EventStatusTables } from '@tally/ingestion/data-access-intake';
 import { eventStatus } from '@tally/ingestion/domain';
 import { usageLedgerId } from '@tally/contracts/usage';
-import { badRequest, notFound } from '@tally/shared/feature-runtime';
+import { badRequest, notFound, ReadsFrom } from '@tally/shared/feature-runtime';
 import { ProducerRequest, ProducerRoute } from './producer.guard';
 import { EVENT_STATUS_TABLES, INGESTION_DB } from './tokens';
 
@@ -19,6 +19,7 @@ export class EventStatusController {
    * rejected with its reasons, with when each happened. A producer key sees its own tenant's events.
    */
   @Get()
+  @ReadsFrom('ingestion_event_status')
   @ProducerRoute({ admin: true })
   async status(@Query('source') source: string | undefined, @Query('id') id: string | undefined, @Req() request: ProducerRequest) {
     const errors = [

@@ -15,7 +15,8 @@ import { Projection } from '@tally/shared/data-access-postgres';
 export const eventStatusProjection = (tables: EventStatusTables): Projection => ({
   name: 'ingestion_event_status',
   eventTypes: [usageRecordedType, usageReattributedType, usageVoidedType, usageAmendedType],
-  reset: (tx) => tables.resetLedgerColumns(tx),
+  tables: EventStatusTables.tables,
+  carryOver: (tx, from, to) => EventStatusTables.carryOverIntake(tx, from, to),
   apply: async (tx, events) => {
     for (const event of events) {
       const at = event.recordedAt.toISOString();

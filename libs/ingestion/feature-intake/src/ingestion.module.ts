@@ -53,7 +53,7 @@ export class IngestionModule {
         appDataSourceProvider(INGESTION_DB, 'ingestion', intakeMigrations),
         { provide: API_KEY_TABLES, inject: [RUNTIME], useFactory: (runtime: TallyRuntime) => new ApiKeyTables(runtime.schemaFor('ingestion')) },
         { provide: EVENT_STATUS_TABLES, inject: [RUNTIME], useFactory: (runtime: TallyRuntime) => new EventStatusTables(runtime.schemaFor('ingestion')) },
-        projectionRunnerProvider(EVENT_STATUS_RUNNER, 'ingestion', INGESTION_DB, [EVENT_STATUS_TABLES], (_runtime, tables: EventStatusTables) => eventStatusProjection(tables)),
+        projectionRunnerProvider(EVENT_STATUS_RUNNER, 'ingestion', INGESTION_DB, () => (schema) => eventStatusProjection(new EventStatusTables(schema))),
         StatusIntakeConsumer,
         NatsIntakeResponder,
         ApiKeysService,

@@ -1,7 +1,7 @@
 import { Inject, Injectable } from '@nestjs/common';
 import { DataSource } from 'typeorm';
 import { EventStatusTables, StatusKey } from '@tally/ingestion/data-access-intake';
-import { ingestionStream, UsageBatchV1, usageLedgerId, usageReceivedSubject, UsageRejectedV1, usageRejectedSubject } from '@tally/contracts/usage';
+import { ingestionStream, isUsageBatchV1, isUsageRejectedV1, UsageBatchV1, usageLedgerId, usageReceivedSubject, UsageRejectedV1, usageRejectedSubject } from '@tally/contracts/usage';
 import { Consumer, decodeJson, Delivery } from '@tally/shared/data-access-messaging';
 import { RUNTIME, TallyRuntime } from '@tally/shared/feature-runtime';
 import { EVENT_STATUS_TABLES, INGESTION_DB } from './tokens';
@@ -30,10 +30,10 @@ export class StatusIntakeConsumer {
     await this.db.transaction(async (tx) => {
       for (const message of batch) {
         if (message.subject === usageReceivedSubject) {
-          const { tenant, receivedAt, events } = decodeJson<UsageBatchV1>(message.data);
+          const { tenant, receivedAt, events } = decodeJson<UsageBatchV1>(message.data, isUsageBatchV1, 'usage batch');
           await this.tables.accepted(tx, events.map((e) => key(tenant, e.source, e.id)), receivedAt);
         } else if (message.subject === usageRejectedSubject) {
-          const { tenant, receivedAt, events } = decodeJson<UsageRejectedV1>(message.data);
+          const { tenant, receivedAt, events } = decodeJson<UsageRejectedV1>(message.data, isUsageRejectedV1, 'rejection batch');
           await this.tables.rejected(tx, events.map((e) => ({ ...key(tenant, e.source, e.id), errors: e.errors })), receivedAt);
         }
       }

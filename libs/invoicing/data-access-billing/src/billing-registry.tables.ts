@@ -27,6 +27,9 @@ const toAccount = (r: Record<string, unknown>): BillingAccount => ({
 
 /** Accounts with their subscriptions and plans with their versions, as invoicing bills them. */
 export class BillingRegistryTables {
+  /** The tables this class writes for its projection (a rebuild builds copies of them and swaps them in). */
+  static readonly tables = ['billing_accounts', 'billing_plans'] as const;
+
   constructor(private readonly schema: string) {}
 
   async openAccount(tx: Queryable, a: Omit<BillingAccount, 'subscriptions'>): Promise<void> {
@@ -63,7 +66,4 @@ export class BillingRegistryTables {
     return new Map(rows.map((r) => [String(r.plan_id), { planId: String(r.plan_id), name: String(r.name), currency: String(r.currency), versions: r.versions as PlanRow['versions'] }]));
   }
 
-  async reset(tx: Queryable): Promise<void> {
-    await tx.query(`truncate "${this.schema}".billing_accounts, "${this.schema}".billing_plans`);
-  }
 }

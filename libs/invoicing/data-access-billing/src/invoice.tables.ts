@@ -27,6 +27,9 @@ const toInvoice = (r: Record<string, unknown>): InvoiceRow => ({
 
 /** Invoices and credit notes as documents (the folded ledger streams), for listing and reconciliation. */
 export class InvoiceTables {
+  /** The tables this class writes for its projection (a rebuild builds copies of them and swaps them in). */
+  static readonly tables = ['invoices', 'credit_notes'] as const;
+
   constructor(private readonly schema: string) {}
 
   async upsert(tx: Queryable, tenant: string, row: InvoiceRow): Promise<void> {
@@ -84,7 +87,4 @@ export class InvoiceTables {
     return rows.map((r) => r.document);
   }
 
-  async reset(tx: Queryable): Promise<void> {
-    await tx.query(`truncate "${this.schema}".invoices, "${this.schema}".credit_notes`);
-  }
 }

@@ -21,7 +21,7 @@ const subscriptionTypes = [subscriptionStartedType, subscriptionCancelledType, s
 export const billingRegistryProjection = (tables: BillingRegistryTables): Projection => ({
   name: 'invoicing_registry',
   eventTypes: [accountOpenedType, ...subscriptionTypes, planCreatedType, planRevisedType],
-  reset: (tx) => tables.reset(tx),
+  tables: BillingRegistryTables.tables,
   apply: async (tx, events) => {
     for (const event of events) {
       if (event.type === accountOpenedType) {

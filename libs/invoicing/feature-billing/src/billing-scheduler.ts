@@ -1,6 +1,7 @@
 import { Inject, Injectable } from '@nestjs/common';
 import { DataSource } from 'typeorm';
 import { BillingRegistryTables, InvoiceTables } from '@tally/invoicing/data-access-billing';
+import { whileHoldingLock } from '@tally/shared/data-access-postgres';
 import { billingPeriodsOverlapping } from '@tally/shared/util-core';
 import { RUNTIME, TallyRuntime } from '@tally/shared/feature-runtime';
 import { BillingOutcome, InvoicesService } from './invoices.service';
@@ -14,8 +15,8 @@ export type BillingRunSummary = Record<BillingOutcome | 'failed' | 'voided', num
 /**
  * The billing clock: every TALLY_BILLING_INTERVAL_MS (and on `POST /v1/admin/billing-runs`) it walks every
  * subscription's ended periods in order — drafts the missing invoices, re-rates drafts (late usage), and
- * finalizes those past their grace period. One process runs it at a time (a Postgres advisory lock);
- * the invoice streams' ids and revisions keep it exact even if two ever did.
+ * finalizes those past their grace period. One process runs it at a time (a Postgres advisory lock on a
+ * connection of its own); the invoice streams' ids and revisions keep it exact even if two ever did.
  */
 @Injectable()
 export class BillingScheduler {
@@ -59,23 +60,18 @@ export class BillingScheduler {
     return this.running;
   }
 
-  private async pass(): Promise<BillingRunSummary | undefined> {
-    const lock = this.db.createQueryRunner();
-    await lock.connect();
-    try {
-      const [{ locked }] = await lock.query('select pg_try_advisory_lock(hashtext($1)) as locked', [`${this.runtime.schemaFor('invoicing')}.billing`]);
-      if (!locked) return undefined;
-      try {
-        return await this.bill();
-      } finally {
-        await lock.query('select pg_advisory_unlock(hashtext($1))', [`${this.runtime.schemaFor('invoicing')}.billing`]);
-      }
-    } finally {
-      await lock.release();
-    }
+  /**
+   * Holds the billing lock on a connection of its own for the pass. If that connection is lost (Postgres
+   * restarted), another process may start billing: this pass then stops taking subscriptions. Even a step
+   * in flight cannot double-bill, as every invoice append names the stream revision it read.
+   */
+  private pass(): Promise<BillingRunSummary | undefined> {
+    return whileHoldingLock(this.runtime.connectionString, `${this.runtime.schemaFor('invoicing')}.billing`, (lost) => this.bill(lost), (error) =>
+      this.runtime.log(`[invoicing] billing lock connection lost: ${String((error as Error)?.message ?? error)}`),
+    );
   }
 
-  private async bill(): Promise<BillingRunSummary> {
+  private async bill(lost: AbortSignal): Promise<BillingRunSummary> {
     const started = Date.now();
     const now = this.runtime.clock();
     const tenant = this.runtime.tenant;
@@ -124,7 +120,7 @@ export class BillingScheduler {
     const queue = accounts.flatMap((account) => account.subscriptions.map((subscription) => ({ account, subscription })));
     let next = 0;
     const worker = async () => {
-      while (next < queue.length) {
+      while (next < queue.length && !lost.aborted) {
         const { account, subscription } = queue[next++];
         await billSubscription(account, subscription);
       }

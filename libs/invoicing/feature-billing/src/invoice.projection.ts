@@ -7,7 +7,7 @@ import { Projection } from '@tally/shared/data-access-postgres';
 export const invoiceProjection = (tables: InvoiceTables): Projection => ({
   name: 'invoicing_invoices',
   eventTypes: invoiceEventTypes,
-  reset: (tx) => tables.reset(tx),
+  tables: InvoiceTables.tables,
   apply: async (tx, events) => {
     for (const event of events) {
       const tenant = String(event.data.tenant);

@@ -1,7 +1,7 @@
 import { Body, Controller, Get, Inject, Param, Post, Query } from '@nestjs/common';
 import { DataSource } from 'typeorm';
 import { InvoiceTables } from '@tally/invoicing/data-access-billing';
-import { badRequest, notFound, ProblemException, problemType, Public, RUNTIME, TallyRuntime } from '@tally/shared/feature-runtime';
+import { badRequest, notFound, ProblemException, problemType, Public, ReadsFrom, RUNTIME, TallyRuntime } from '@tally/shared/feature-runtime';
 import { billingPeriodAt, isUuid } from '@tally/shared/util-core';
 import { BillingScheduler } from './billing-scheduler';
 import { InvoicesService } from './invoices.service';
@@ -39,6 +39,7 @@ export class InvoicesController {
   }
 
   @Get('v1/invoices')
+  @ReadsFrom('invoicing_invoices')
   async list(@Query('accountId') accountId?: string) {
     if (!accountId) throw badRequest('accountId is required', [{ field: 'accountId', message: 'accountId is required: GET /v1/invoices?accountId=acme' }]);
     const rows = await this.tables.byAccount(this.db, this.runtime.tenant, accountId);
@@ -47,6 +48,7 @@ export class InvoicesController {
 
   /** Straight from the invoice's ledger stream: never behind. */
   @Get('v1/invoices/:id')
+  @ReadsFrom('invoicing_invoices')
   async invoice(@Param('id') id: string) {
     const state = isUuid(id) ? await this.invoices.state(id) : undefined;
     if (!state || state.status === 'none') throw notFound(`no invoice ${id}`);
@@ -68,12 +70,14 @@ export class InvoicesController {
   }
 
   @Get('v1/credit-notes')
+  @ReadsFrom('invoicing_invoices')
   async creditNotes(@Query('accountId') accountId?: string) {
     if (!accountId) throw badRequest('accountId is required', [{ field: 'accountId', message: 'accountId is required: GET /v1/credit-notes?accountId=acme' }]);
     return { accountId, creditNotes: await this.tables.creditNotes(this.db, this.runtime.tenant, { accountId }) };
   }
 
   @Get('v1/credit-notes/:id')
+  @ReadsFrom('invoicing_invoices')
   async creditNote(@Param('id') id: string) {
     const [note] = isUuid(id) ? await this.tables.creditNotes(this.db, this.runtime.tenant, { creditNoteId: id }) : [];
     if (!note) throw notFound(`no credit note ${id}`);

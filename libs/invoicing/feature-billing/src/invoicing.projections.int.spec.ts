@@ -22,7 +22,7 @@ describe('invoicing projections (invoicing_registry, invoicing_invoices)', () =>
   let store: PostgresEventStore;
   let db: DataSource;
   let runners: ProjectionRunner[];
-  const projections = [billingRegistryProjection(new BillingRegistryTables(schema)), invoiceProjection(new InvoiceTables(schema))];
+  const projections = [(s: string) => billingRegistryProjection(new BillingRegistryTables(s)), (s: string) => invoiceProjection(new InvoiceTables(s))];
   const everything = async () => ({
     accounts: await db.query(`select * from "${schema}".billing_accounts order by account_id`),
     plans: await db.query(`select * from "${schema}".billing_plans order by plan_id`),
@@ -78,8 +78,8 @@ describe('invoicing projections (invoicing_registry, invoicing_invoices)', () =>
 
   it('a batch applied twice changes nothing', async () => {
     const before = await everything();
-    for (const [index, runner] of runners.entries()) {
-      const batch = await store.readAll({ maxCount: 100, eventTypes: projections[index].eventTypes });
+    for (const runner of runners) {
+      const batch = await store.readAll({ maxCount: 100, eventTypes: runner.projection.eventTypes });
       await runner.applyBatch(batch);
       await runner.applyBatch(batch);
     }

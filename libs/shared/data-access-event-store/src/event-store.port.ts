@@ -55,8 +55,10 @@ export interface ReadAllOptions {
 export interface SubscribeToAllOptions extends ReadAllOptions {
   /** Called with each batch, in order. The next batch is read only after this resolves. */
   handle: (events: RecordedEvent[]) => Promise<void>;
-  /** Called when handle throws; the same batch is retried after a pause. */
+  /** Called when a read or handle throws; the same batch is retried after a pause. */
   onError?: (error: unknown) => void;
+  /** Called after a read succeeds: the subscription works (again, after an outage). */
+  onHealthy?: () => void;
 }
 
 export interface Subscription {

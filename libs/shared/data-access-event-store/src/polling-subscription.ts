@@ -1,3 +1,4 @@
+import { sleep } from '@tally/shared/util-core';
 import { RecordedEvent, SubscribeToAllOptions, Subscription } from './event-store.port';
 
 const retryPauseMs = 1_000;
@@ -22,6 +23,7 @@ export const pollingSubscription = (
       try {
         const batch = await read(after, batchSize);
         if (stopping.signal.aborted) return;
+        options.onHealthy?.();
         if (batch.length === 0) {
           await waitForNews(pollIntervalMs, stopping.signal);
           continue;
@@ -42,15 +44,3 @@ export const pollingSubscription = (
     },
   };
 };
-
-export const sleep = (ms: number, signal?: AbortSignal): Promise<void> =>
-  new Promise((resolve) => {
-    if (signal?.aborted) return resolve();
-    const timer = setTimeout(done, ms);
-    function done() {
-      clearTimeout(timer);
-      signal?.removeEventListener('abort', done);
-      resolve();
-    }
-    signal?.addEventListener('abort', done, { once: true });
-  });

@@ -1,4 +1,4 @@
-import { backoffFor, BatchHandler, ConsumerSpec, deadLetterSubject, Delivery } from './message-bus.port';
+import { backoffFor, BatchHandler, ConsumerSpec, ConsumerStatus, deadLetterSubject, Delivery, PoisonMessageError } from './message-bus.port';
 
 /** What an adapter can do with one message it handed out. */
 export interface Settle {
@@ -13,48 +13,50 @@ export interface InFlight {
   settle: Settle;
 }
 
+export type DeadLetterWriter = (subject: string, delivery: Delivery, error: unknown) => Promise<void>;
+
 /**
- * The one retry policy both adapters share. The whole batch goes to the handler in one
- * transaction; if that fails, each message is retried alone so one poison message never holds
- * back the rest; a message that still fails is nak'd with backoff, or dead-lettered once it has
- * been delivered maxDeliver times.
+ * The one retry policy both adapters share. The whole batch goes to the handler in one transaction; if
+ * that fails, each message is tried alone, so one poison message never holds back the rest (during an
+ * outage each lone try fails fast too). A message that fails alone is dead-lettered only when it can never
+ * succeed (PoisonMessageError); any other failure — a database or broker away, a timeout, a conflict, a
+ * bug — is retried without limit with capped exponential backoff: nothing acknowledged is thrown away,
+ * and the consumer shows `stalled` until the message goes through.
  */
 export const processBatch = async (
   spec: Required<ConsumerSpec>,
   batch: readonly InFlight[],
   handler: BatchHandler,
-  deadLetter: (subject: string, delivery: Delivery, error: unknown) => Promise<void>,
-  onError: (error: unknown, delivery?: Delivery) => void,
+  deadLetter: DeadLetterWriter,
+  health: ConsumerHealth,
 ): Promise<void> => {
   try {
     await handler(batch.map((m) => m.delivery));
     await Promise.all(batch.map((m) => m.settle.ack()));
+    health.succeeded(batch.map((m) => m.delivery));
     return;
   } catch (error) {
-    if (batch.length === 1) return settleFailure(spec, batch[0], error, deadLetter, onError);
+    if (batch.length === 1) return settleFailure(spec, batch[0], error, deadLetter, health);
   }
   for (const message of batch) {
     try {
       await handler([message.delivery]);
       await message.settle.ack();
+      health.succeeded([message.delivery]);
     } catch (error) {
-      await settleFailure(spec, message, error, deadLetter, onError);
+      await settleFailure(spec, message, error, deadLetter, health);
     }
   }
 };
 
-const settleFailure = async (
-  spec: Required<ConsumerSpec>,
-  message: InFlight,
-  error: unknown,
-  deadLetter: (subject: string, delivery: Delivery, error: unknown) => Promise<void>,
-  onError: (error: unknown, delivery?: Delivery) => void,
-): Promise<void> => {
-  onError(error, message.delivery);
-  if (message.delivery.deliveryCount >= spec.maxDeliver) {
+const settleFailure = async (spec: Required<ConsumerSpec>, message: InFlight, error: unknown, deadLetter: DeadLetterWriter, health: ConsumerHealth): Promise<void> => {
+  if (error instanceof PoisonMessageError) {
+    // Stored in the dead-letter stream before it is let go: a crash in between redelivers it, never loses it.
     await deadLetter(deadLetterSubject(spec.durable), message.delivery, error);
     await message.settle.term();
+    health.deadLettered(message.delivery, error);
   } else {
+    health.failed(message.delivery, error);
     await message.settle.nak(backoffFor(spec, message.delivery.deliveryCount));
   }
 };
@@ -67,3 +69,94 @@ export const deadLetterHeaders = (spec: ConsumerSpec, delivery: Delivery, error:
   'Tally-Dead-Letter-Deliveries': String(delivery.deliveryCount),
   'Tally-Dead-Letter-Reason': (error instanceof Error ? error.message : String(error)).slice(0, 1_000),
 });
+
+/** Headers that only describe a dead letter: dropped again when it is replayed. */
+export const isDeadLetterHeader = (name: string): boolean => /^tally-dead-letter-|^nats-msg-id$/i.test(name);
+
+/**
+ * What a consumer's deliveries say about it: which messages are failing right now (a failure not yet
+ * followed by a success of the same message), since when, and why. A message redelivered elsewhere and
+ * acked there is forgotten after `forgetAfterMs` without news, so the state never sticks at `stalled`.
+ * Logs transitions, not every failure: an outage fails every message in hand at every retry.
+ */
+export class ConsumerHealth {
+  private readonly failing = new Map<number, number>();
+  private stalledSince: number | null = null;
+  private lastError: string | null = null;
+  private lastReported = 0;
+  private deadLetterCount = 0;
+  private stopped = false;
+
+  constructor(
+    private readonly durable: string,
+    private readonly forgetAfterMs: number,
+    private readonly log: (line: string) => void,
+  ) {}
+
+  succeeded(deliveries: readonly Delivery[]): void {
+    for (const d of deliveries) this.failing.delete(d.streamSequence);
+    this.settle();
+  }
+
+  failed(delivery: Delivery, error: unknown): void {
+    this.stall(delivery.streamSequence, error, ` (message #${delivery.streamSequence}, delivery ${delivery.deliveryCount})`);
+  }
+
+  deadLettered(delivery: Delivery, error: unknown): void {
+    this.deadLetterCount += 1;
+    this.log(`[bus] ${this.durable}: message #${delivery.streamSequence} (${delivery.subject}) can never succeed and was dead-lettered: ${messageOf(error)}`);
+    this.failing.delete(delivery.streamSequence);
+    this.settle();
+  }
+
+  /** The consumer could not even fetch (broker or database away): stalled as a whole. */
+  unreachable(error: unknown): void {
+    this.stall(-1, error, ' (cannot fetch messages)');
+  }
+
+  /** Fetching works again. */
+  reachable(): void {
+    if (this.failing.delete(-1)) this.settle();
+  }
+
+  stop(): void {
+    this.stopped = true;
+  }
+
+  status(): ConsumerStatus {
+    const horizon = Date.now() - this.forgetAfterMs;
+    for (const [sequence, at] of this.failing) if (at < horizon) this.failing.delete(sequence);
+    this.settle();
+    return {
+      durable: this.durable,
+      state: this.stopped ? 'stopped' : this.failing.size > 0 ? 'stalled' : 'running',
+      stalledSince: this.stalledSince === null ? null : new Date(this.stalledSince).toISOString(),
+      failingMessages: [...this.failing.keys()].filter((s) => s >= 0).length,
+      lastError: this.lastError,
+      deadLettered: this.deadLetterCount,
+    };
+  }
+
+  private stall(key: number, error: unknown, where: string): void {
+    const now = Date.now();
+    this.failing.set(key, now);
+    this.lastError = messageOf(error);
+    if (this.stalledSince === null) {
+      this.stalledSince = now;
+      this.lastReported = now;
+      this.log(`[bus] ${this.durable}: stalled, retrying with backoff: ${this.lastError}${where}`);
+    } else if (now - this.lastReported >= reportEveryMs) {
+      this.lastReported = now;
+      this.log(`[bus] ${this.durable}: still stalled after ${Math.round((now - this.stalledSince) / 1_000)} s, ${this.failing.size} failing: ${this.lastError}`);
+    }
+  }
+
+  private settle(): void {
+    if (this.failing.size > 0 || this.stalledSince === null) return;
+    this.log(`[bus] ${this.durable}: recovered after ${Math.round((Date.now() - this.stalledSince) / 100) / 10} s`);
+    this.stalledSince = null;
+  }
+}
+
+const reportEveryMs = 30_000;
+const messageOf = (error: unknown): string => String((error as Error)?.message ?? error);

@@ -3,7 +3,7 @@ import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { DataSource, EntityManager, MigrationInterface, QueryRunner } from 'typeorm';
 import { PostgresEventStore, RecordedEvent } from '@tally/shared/data-access-event-store';
 import { openAppDataSource, schemaOf } from './data-source';
-import { Projection, ProjectionRunner } from './projection-runner';
+import { FencedError, Projection, ProjectionRunner } from './projection-runner';
 import { dropSchemas, eventually, testDatabaseUrl, uniqueName } from '@tally/shared/testing';
 
 const namespace = uniqueName('proj');
@@ -22,24 +22,22 @@ class CreateTallies implements MigrationInterface {
 }
 
 /** A projection written the way every Tally projection is: facts ON CONFLICT DO NOTHING, totals only from new facts. */
-const tallies: Projection = {
+const tallies = (s: string): Projection => ({
   name: 'tallies',
   eventTypes: ['Tallied'],
+  tables: ['seen', 'tallies'],
   apply: async (tx: EntityManager, events: readonly RecordedEvent[]) => {
     await tx.query(
       `with fresh as (
-         insert into "${schema}".seen (event_id, kind, amount)
+         insert into "${s}".seen (event_id, kind, amount)
          select * from unnest($1::uuid[], $2::text[], $3::numeric[]) on conflict do nothing returning kind, amount)
-       insert into "${schema}".tallies (kind, total, events)
+       insert into "${s}".tallies (kind, total, events)
        select kind, sum(amount), count(*) from fresh group by kind
        on conflict (kind) do update set total = tallies.total + excluded.total, events = tallies.events + excluded.events`,
       [events.map((e) => e.id), events.map((e) => e.data.kind), events.map((e) => e.data.amount)],
     );
   },
-  reset: async (tx) => {
-    await tx.query(`truncate "${schema}".seen, "${schema}".tallies`);
-  },
-};
+});
 
 describe('ProjectionRunner', () => {
   let store: PostgresEventStore;
@@ -87,6 +85,44 @@ describe('ProjectionRunner', () => {
     await runner.caughtUp();
     expect(await rows()).toEqual(before);
     expect(before).toContainEqual({ kind: 'reads', total: '3.000001', events: '2' });
+  });
+
+  it('rebuilds beside the live tables: a reader never sees a partial projection, and the swap keeps the tables as migrated', async () => {
+    // Enough events, in small batches, that the rebuild takes many transactions.
+    for (let chunk = 0; chunk < 6; chunk++) await store.appendToStream(`tally-t1_many${chunk}`, Array.from({ length: 100 }, () => tallied('many', '0.01')));
+    const slow = new ProjectionRunner(tallies, dataSource, store, { connectionString: testDatabaseUrl(), schema, batchSize: 7 });
+    await runner.stop();
+    await slow.start();
+    await slow.caughtUp();
+    const before = await rows();
+    const indexesBefore = await dataSource.query(`select indexname from pg_indexes where schemaname = $1 order by indexname`, [schema]);
+    const seen = new Set<string>();
+    let reading = true;
+    const reader = (async () => {
+      while (reading) seen.add(JSON.stringify(await rows()));
+    })();
+    await slow.rebuild();
+    reading = false;
+    await reader;
+    expect([...seen].map((r) => JSON.parse(r))).toEqual([before]);
+    expect(await dataSource.query(`select indexname from pg_indexes where schemaname = $1 order by indexname`, [schema])).toEqual(indexesBefore);
+    await slow.stop();
+    await runner.start();
+  });
+
+  it('fences a leader whose term is over: its transaction is refused, and it stands down and campaigns again', async () => {
+    await runner.caughtUp();
+    const before = await rows();
+    const { epoch } = await runner.status();
+    // What a takeover does to the row: the epoch moves on (here without the lock changing hands).
+    await dataSource.query(`update "${schema}".projection_checkpoints set epoch = epoch + 1 where name = 'tallies'`);
+    const batch = await store.readAll({ eventTypes: ['Tallied'], maxCount: 10 });
+    await expect(runner.applyBatch(batch)).rejects.toBeInstanceOf(FencedError);
+    // The next live batch meets the same fence: the runner resigns, is elected again, and applies it once.
+    await store.appendToStream('tally-t1_fenced', [tallied('fenced', '1')]);
+    await eventually(rows, (r) => r.some((row: { kind: string }) => row.kind === 'fenced'), 10_000);
+    expect(await rows()).toEqual([...before, { kind: 'fenced', total: '1', events: '1' }].sort((a, b) => a.kind.localeCompare(b.kind)));
+    expect(BigInt((await eventually(() => runner.status(), (s) => s.epoch !== null)).epoch ?? 0)).toBeGreaterThan(BigInt(epoch ?? 0) + 1n);
   });
 
   it('keeps a second runner of the same projection as a standby', async () => {

@@ -1,6 +1,9 @@
-import { Client } from 'pg';
 import { DataSource, EntityManager } from 'typeorm';
-import { EventStore, RecordedEvent, sleep, Subscription } from '@tally/shared/data-access-event-store';
+import { EventStore, RecordedEvent, Subscription } from '@tally/shared/data-access-event-store';
+import { sleep } from '@tally/shared/util-core';
+import { returnedRows } from './data-source';
+import { Leadership } from './leadership';
+import { createShadowTables, lockLiveTables, swapInShadowTables } from './shadow-tables';
 
 /**
  * A read model fed from the ledger. `apply` runs inside the runner's transaction, together with
@@ -11,16 +14,27 @@ export interface Projection {
   /** Unique within its schema, e.g. `usage_rollup`. */
   name: string;
   eventTypes: readonly string[];
+  /**
+   * The tables it owns in its schema, and only it writes from the ledger. A rebuild fills copies of
+   * them beside the live ones and swaps them in at once. None (a relay): a rebuild replays from the start.
+   */
+  tables: readonly string[];
+  /**
+   * Rows of its tables that another writer keeps (not derived from the ledger), copied from one schema's
+   * tables into the other's: when a rebuild starts, and again inside the swap. Must be idempotent.
+   */
+  carryOver?(tx: EntityManager, from: string, to: string): Promise<void>;
   apply(tx: EntityManager, events: readonly RecordedEvent[]): Promise<void>;
-  /** Deletes every row the projection owns (rebuild starts from here). */
-  reset(tx: EntityManager): Promise<void>;
   /** When the usage in this event was accepted at intake, if it carries that: what freshness is measured from. */
   acceptedAt?(event: RecordedEvent): string | undefined;
 }
 
+/** A projection over the tables of one schema: the live schema, or a rebuild's. */
+export type ProjectionDefinition = (schema: string) => Projection;
+
 export interface ProjectionStatus {
   name: string;
-  /** running: this process applies it; standby: another process holds it; failing: the last batch failed (retrying). */
+  /** running: this process applies it; standby: another process holds it; failing: the last batch or read failed (retrying). */
   status: 'running' | 'standby' | 'failing' | 'stopped';
   position: string | null;
   /** Events of interest in the ledger after the checkpoint (counted up to 10,000). */
@@ -30,101 +44,157 @@ export interface ProjectionStatus {
   /** For the newest usage of the last batch: accepted at intake → committed here (visible to queries), in ms. */
   acceptedToVisibleMs: number | null;
   lastError: string | null;
+  /** Leadership term of the process that runs it (grows at every takeover). */
+  epoch: string | null;
+  /** A rebuild was asked for and has not completed (the leader, wherever it runs, works on it). */
+  rebuildRequested: boolean;
+  /** A rebuild under way in this process: how far the copies have got. Readers still see the live tables. */
+  rebuilding: { since: string; position: string | null } | null;
 }
 
-const checkpointsDdl = (schema: string) =>
-  `create table if not exists "${schema}".projection_checkpoints (
-     name text primary key, position bigint not null, updated_at timestamptz not null default now())`;
+/** A writer that lost its leadership tried to commit: its transaction was refused. */
+export class FencedError extends Error {
+  constructor(projection: string, epoch: bigint) {
+    super(`projection ${projection}: leadership term ${epoch} is over; another process runs it now`);
+    this.name = 'FencedError';
+  }
+}
+
+const checkpointsDdl = (schema: string) => `
+  create table if not exists "${schema}".projection_checkpoints (
+    name text primary key, position bigint not null, updated_at timestamptz not null default now());
+  alter table "${schema}".projection_checkpoints
+    add column if not exists epoch bigint not null default 0,
+    add column if not exists rebuild_requested_at timestamptz,
+    add column if not exists rebuilt_at timestamptz`;
 
 /**
- * Runs one projection: exactly one runner per projection across processes (a session advisory
- * lock; the others wait as standbys), rows and checkpoint in one transaction, rebuild = reset + replay.
+ * Runs one projection: one writer across processes, rows and checkpoint in one transaction, rebuilds
+ * that readers never see half done.
+ *
+ * - **Leadership** (Leadership: a session advisory lock) elects one runner; the others stand by and take
+ *   over within about a second when it dies, its connection drops or Postgres restarts.
+ * - **Fencing**: each election bumps the checkpoint row's epoch; every batch starts by updating that row
+ *   *where epoch = mine*, which fails for a deposed leader and row-locks it for the rest of the
+ *   transaction, so a takeover waits for a batch in flight and no two writers ever commit interleaved.
+ * - **Rebuild**: requested in the checkpoint row (from any process); the leader builds copies of the
+ *   projection's tables from the ledger while the live ones keep answering and advancing, pauses the
+ *   live subscription, catches the copies up to the ledger head and swaps them in with the checkpoint
+ *   in one transaction. A rebuild cut short (crash, lost leadership) starts over under the next leader.
  */
 export class ProjectionRunner {
+  readonly projection: Projection;
+  private readonly leadership: Leadership;
+  private term?: { epoch: bigint; signal: AbortSignal };
   private subscription?: Subscription;
-  private lockClient?: Client;
-  private stopped = false;
-  private starting?: Promise<void>;
+  private stopped = true;
+  private checkpointsExist = false;
   private lastAppliedAt: Date | null = null;
   private acceptedToVisibleMs: number | null = null;
   private lastError: string | null = null;
+  private rebuilding: { since: Date; position: bigint | null } | null = null;
 
   constructor(
-    private readonly projection: Projection,
+    private readonly definition: ProjectionDefinition,
     private readonly dataSource: DataSource,
     private readonly store: EventStore,
     private readonly options: { connectionString: string; schema: string; onError?: (error: unknown) => void; batchSize?: number },
-  ) {}
-
-  /**
-   * Resolves once this runner holds the lock and is reading; standbys keep trying in the background.
-   * A failure to start (database away) is reported and retried, never dropped.
-   */
-  private checkpointsExist = false;
-
-  start(): Promise<void> {
-    this.stopped = false;
-    this.starting ??= this.startWithRetries();
-    return this.starting;
+  ) {
+    this.projection = definition(options.schema);
+    this.leadership = new Leadership({ connectionString: options.connectionString, key: `${options.schema}.projection.${this.projection.name}`, onError: (error) => this.report(error) });
   }
 
-  private async startWithRetries(): Promise<void> {
-    while (!this.stopped) {
-      try {
-        return await this.acquireAndRun();
-      } catch (error) {
-        this.options.onError?.(error);
-        await this.lockClient?.end().catch(() => undefined);
-        this.lockClient = undefined;
-        await sleep(1_000);
+  private get name(): string {
+    return this.projection.name;
+  }
+
+  private get table(): string {
+    return `"${this.options.schema}".projection_checkpoints`;
+  }
+
+  /** Resolves once this runner leads and is reading, or is stopped; standbys keep campaigning in the background. */
+  async start(): Promise<void> {
+    if (!this.stopped) return;
+    this.stopped = false;
+    await this.leadership.start((term) => this.lead(term)).elected;
+    while (!this.term && !this.stopped) await sleep(10);
+  }
+
+  async stop(): Promise<void> {
+    this.stopped = true;
+    await this.leadership.stop();
+  }
+
+  /** One term as leader: claim the epoch, follow the ledger, serve rebuild requests, until the term ends. */
+  private async lead(signal: AbortSignal): Promise<void> {
+    try {
+      const { epoch, position } = await this.retrying(signal, () => this.claim());
+      if (signal.aborted) return;
+      this.term = { epoch, signal };
+      this.follow(position);
+      while (!signal.aborted) {
+        await sleep(rebuildPollMs, signal);
+        if (signal.aborted) break;
+        if (await this.rebuildRequested().catch(() => false)) await this.rebuildInTerm(epoch, signal).catch((error) => this.report(error));
+        // A rebuild that failed half-way left the live subscription paused: resume it where the checkpoint is.
+        if (!this.subscription && !signal.aborted) this.follow(await this.retrying(signal, () => this.checkpoint()));
       }
+    } finally {
+      await this.subscription?.stop();
+      this.subscription = undefined;
+      this.term = undefined;
+      this.rebuilding = null;
     }
   }
 
-  private async acquireAndRun(): Promise<void> {
-    // Several runners of one app start together; concurrent CREATE TABLE IF NOT EXISTS can still collide.
+  /** A new term: the epoch grows (fencing the previous leader) and the checkpoint is read under it. */
+  private async claim(): Promise<{ epoch: bigint; position: bigint | undefined }> {
     await this.dataSource.transaction(async (tx) => {
+      // Several runners of one app start together; concurrent CREATE TABLE IF NOT EXISTS can still collide.
       await tx.query('select pg_advisory_xact_lock(hashtext($1))', [`${this.options.schema}.projection_checkpoints`]);
       await tx.query(checkpointsDdl(this.options.schema));
     });
-    const client = new Client({ connectionString: this.options.connectionString });
-    await client.connect();
-    client.on('error', (error) => this.options.onError?.(error));
-    this.lockClient = client;
-    while (!this.stopped) {
-      const { rows } = await client.query<{ locked: boolean }>('select pg_try_advisory_lock(hashtext($1)) as locked', [this.lockKey()]);
-      if (rows[0].locked) break;
-      await sleep(1_000);
-    }
-    if (this.stopped) return;
-    this.subscribe(await this.checkpoint());
+    this.checkpointsExist = true;
+    const [row]: { epoch: string; position: string }[] = await this.dataSource.query(
+      `insert into ${this.table} (name, position, epoch) values ($1, -1, 1)
+       on conflict (name) do update set epoch = projection_checkpoints.epoch + 1 returning epoch::text, position::text`,
+      [this.name],
+    );
+    return { epoch: BigInt(row.epoch), position: row.position === '-1' ? undefined : BigInt(row.position) };
   }
 
-  private subscribe(after: bigint | undefined): void {
+  private follow(after: bigint | undefined): void {
     this.subscription = this.store.subscribeToAll({
       after,
       eventTypes: this.projection.eventTypes,
       maxCount: this.options.batchSize ?? 1_000,
       handle: (events) => this.applyBatch(events),
       onError: (error) => {
-        this.lastError = String((error as Error)?.message ?? error);
-        this.options.onError?.(error);
+        this.report(error);
+        // Another process leads now: end this term (it campaigns again as a standby).
+        if (error instanceof FencedError) this.leadership.resign();
       },
+      onHealthy: () => (this.lastError = null),
     });
   }
 
-  /** Applies a batch and moves the checkpoint in the same transaction. Public for the idempotency tests. */
+  /** Applies a batch and moves the checkpoint in the same, fenced transaction. Public for the idempotency tests. */
   async applyBatch(events: readonly RecordedEvent[]): Promise<void> {
     if (events.length === 0) return;
-    const position = events[events.length - 1].globalPosition.toString();
+    const term = this.term;
+    if (!term) throw new Error(`projection ${this.name} is not led by this process`);
+    const position = events[events.length - 1].globalPosition;
     await this.dataSource.transaction(async (tx) => {
-      await this.projection.apply(tx, events);
-      // greatest(): replaying an older batch never moves the checkpoint backwards.
-      await tx.query(
-        `insert into "${this.options.schema}".projection_checkpoints (name, position) values ($1, $2)
-         on conflict (name) do update set position = greatest(projection_checkpoints.position, excluded.position), updated_at = now()`,
-        [this.projection.name, position],
+      // First statement: fence and row-lock. greatest(): replaying an older batch never moves the checkpoint backwards.
+      const moved = returnedRows(
+        await tx.query(`update ${this.table} set position = greatest(position, $3), updated_at = now() where name = $1 and epoch = $2 returning 1`, [
+          this.name,
+          term.epoch.toString(),
+          position.toString(),
+        ]),
       );
+      if (moved.length === 0) throw new FencedError(this.name, term.epoch);
+      await this.projection.apply(tx, events);
     });
     this.lastAppliedAt = new Date();
     this.lastError = null;
@@ -133,25 +203,108 @@ export class ProjectionRunner {
   }
 
   async checkpoint(): Promise<bigint | undefined> {
-    // Right after start-up the table may not exist yet (the runner creates it): no position yet, not a failure.
+    // Right after start-up the table may not exist yet (the leader creates it): no position yet, not a failure.
     if (!this.checkpointsExist) {
-      const [{ present }] = await this.dataSource.query(`select to_regclass($1) is not null as present`, [`"${this.options.schema}".projection_checkpoints`]);
+      const [{ present }] = await this.dataSource.query(`select to_regclass($1) is not null as present`, [this.table]);
       if (!present) return undefined;
       this.checkpointsExist = true;
     }
-    const rows: { position: string }[] = await this.dataSource.query(`select position from "${this.options.schema}".projection_checkpoints where name = $1`, [this.projection.name]);
-    return rows[0] ? BigInt(rows[0].position) : undefined;
+    const rows: { position: string }[] = await this.dataSource.query(`select position::text from ${this.table} where name = $1`, [this.name]);
+    return rows[0] && rows[0].position !== '-1' ? BigInt(rows[0].position) : undefined;
   }
 
-  /** Drops the projection's rows and checkpoint and replays the whole ledger. */
-  async rebuild(): Promise<void> {
-    if (!this.lockClient) throw new Error(`projection ${this.projection.name} is not running in this process`);
-    await this.subscription?.stop();
-    await this.dataSource.transaction(async (tx) => {
-      await this.projection.reset(tx);
-      await tx.query(`delete from "${this.options.schema}".projection_checkpoints where name = $1`, [this.projection.name]);
-    });
-    this.subscribe(undefined);
+  /**
+   * Asks for a rebuild (any process may: the leader picks it up within a second). The live tables keep
+   * answering until the rebuilt ones replace them in one transaction.
+   */
+  async requestRebuild(): Promise<Date> {
+    const [row]: { requested: Date }[] = await this.dataSource.query(
+      `insert into ${this.table} (name, position, rebuild_requested_at) values ($1, -1, clock_timestamp())
+       on conflict (name) do update set rebuild_requested_at = clock_timestamp() returning rebuild_requested_at as requested`,
+      [this.name],
+    );
+    return row.requested;
+  }
+
+  /** Requests a rebuild and waits until the rebuilt tables are live. */
+  async rebuild(timeoutMs = 600_000): Promise<void> {
+    const requested = await this.requestRebuild();
+    const deadline = Date.now() + timeoutMs;
+    for (;;) {
+      const [row]: { rebuilt_at: Date | null }[] = await this.dataSource.query(`select rebuilt_at from ${this.table} where name = $1`, [this.name]);
+      if (row?.rebuilt_at && row.rebuilt_at >= requested) return;
+      if (Date.now() > deadline) throw new Error(`projection ${this.name} was not rebuilt within ${timeoutMs} ms`);
+      await sleep(50);
+    }
+  }
+
+  private async rebuildRequested(): Promise<boolean> {
+    const [row]: { requested: boolean }[] = await this.dataSource.query(
+      `select rebuild_requested_at is not null and (rebuilt_at is null or rebuilt_at < rebuild_requested_at) as requested from ${this.table} where name = $1`,
+      [this.name],
+    );
+    return row?.requested ?? false;
+  }
+
+  private async rebuildInTerm(epoch: bigint, signal: AbortSignal): Promise<void> {
+    const live = this.options.schema;
+    const shadow = `${live}_rebuild`;
+    const tables = this.projection.tables;
+    const copy = this.definition(shadow);
+    this.rebuilding = { since: new Date(), position: null };
+    try {
+      let position: bigint | undefined;
+      if (tables.length > 0) {
+        await this.dataSource.transaction(async (tx) => {
+          await this.fence(tx, epoch);
+          await createShadowTables(tx, live, shadow, tables);
+          await copy.carryOver?.(tx, live, shadow);
+        });
+        // Phase 1: the copies catch up while the live tables keep following the ledger.
+        position = await this.fill(copy, epoch, undefined, signal);
+      }
+      // Phase 2: the live subscription pauses; the copies reach the ledger head; one transaction swaps them in.
+      // (No tables, as a relay: nothing to show half done, the checkpoint goes back to the start.)
+      await this.subscription?.stop();
+      this.subscription = undefined;
+      if (tables.length > 0) position = await this.fill(copy, epoch, position, signal);
+      await this.dataSource.transaction(async (tx) => {
+        const rows = returnedRows(
+          await tx.query(`update ${this.table} set position = $3, rebuilt_at = clock_timestamp(), updated_at = now() where name = $1 and epoch = $2 returning 1`, [
+            this.name,
+            epoch.toString(),
+            (position ?? -1n).toString(),
+          ]),
+        );
+        if (rows.length === 0) throw new FencedError(this.name, epoch);
+        await lockLiveTables(tx, live, tables);
+        await this.projection.carryOver?.(tx, live, shadow);
+        await swapInShadowTables(tx, live, shadow, tables);
+      });
+      this.follow(position);
+    } finally {
+      this.rebuilding = null;
+    }
+  }
+
+  /** Applies the ledger after `position` to the copies, fenced batch by batch, until nothing is left. */
+  private async fill(copy: Projection, epoch: bigint, position: bigint | undefined, signal: AbortSignal): Promise<bigint | undefined> {
+    for (;;) {
+      if (signal.aborted) throw new Error(`projection ${this.name}: leadership lost during the rebuild; the next leader starts it again`);
+      const events = await this.store.readAll({ after: position, maxCount: this.options.batchSize ?? 1_000, eventTypes: this.projection.eventTypes });
+      if (events.length === 0) return position;
+      await this.dataSource.transaction(async (tx) => {
+        await this.fence(tx, epoch);
+        await copy.apply(tx, events);
+      });
+      position = events[events.length - 1].globalPosition;
+      if (this.rebuilding) this.rebuilding.position = position;
+    }
+  }
+
+  private async fence(tx: EntityManager, epoch: bigint): Promise<void> {
+    const rows: unknown[] = await tx.query(`select 1 from ${this.table} where name = $1 and epoch = $2 for update`, [this.name, epoch.toString()]);
+    if (rows.length === 0) throw new FencedError(this.name, epoch);
   }
 
   /** Waits until the checkpoint has reached the ledger's last event of interest. */
@@ -161,7 +314,7 @@ export class ProjectionRunner {
       const position = await this.checkpoint();
       const pending = await this.store.readAll({ after: position, maxCount: 1, eventTypes: this.projection.eventTypes });
       if (pending.length === 0) return;
-      if (Date.now() > deadline) throw new Error(`projection ${this.projection.name} did not catch up within ${timeoutMs} ms`);
+      if (Date.now() > deadline) throw new Error(`projection ${this.name} did not catch up within ${timeoutMs} ms`);
       await sleep(20);
     }
   }
@@ -169,7 +322,7 @@ export class ProjectionRunner {
   /**
    * Whether the rows reflect the ledger as it was when asked: waits (up to timeoutMs) for the checkpoint to
    * pass the last event of interest the ledger held then. False at once when maxPending or more are waiting
-   * (a rebuild, a stalled runner): callers that must not act on a partial view (finalizing an invoice) wait.
+   * (a stalled runner, a backlog): callers that must not act on a partial view (finalizing an invoice) wait.
    * Under steady traffic this holds within milliseconds, where "behind = 0" might never.
    */
   async reachedLedgerHead(timeoutMs = 5_000, maxPending = 1_000): Promise<boolean> {
@@ -185,31 +338,45 @@ export class ProjectionRunner {
     return false;
   }
 
+  /** This process's view, without a database round trip (readiness). */
+  state(): { name: string; status: ProjectionStatus['status'] } {
+    return { name: this.name, status: this.stopped ? 'stopped' : !this.term ? 'standby' : this.lastError ? 'failing' : 'running' };
+  }
+
   async status(): Promise<ProjectionStatus> {
     const position = await this.checkpoint();
     const behind = (await this.store.readAll({ after: position, maxCount: 10_000, eventTypes: this.projection.eventTypes })).length;
-    const status = this.stopped ? 'stopped' : !this.subscription ? 'standby' : this.lastError ? 'failing' : 'running';
+    const requested = this.checkpointsExist && (await this.rebuildRequested());
     return {
-      name: this.projection.name,
-      status,
+      ...this.state(),
       position: position?.toString() ?? null,
       behind,
       lastAppliedAt: this.lastAppliedAt?.toISOString() ?? null,
       acceptedToVisibleMs: this.acceptedToVisibleMs,
       lastError: this.lastError,
+      epoch: this.term?.epoch.toString() ?? null,
+      rebuildRequested: requested,
+      rebuilding: this.rebuilding && { since: this.rebuilding.since.toISOString(), position: this.rebuilding.position?.toString() ?? null },
     };
   }
 
-  async stop(): Promise<void> {
-    this.stopped = true;
-    await this.subscription?.stop();
-    this.subscription = undefined;
-    await this.lockClient?.end().catch(() => undefined);
-    this.lockClient = undefined;
-    this.starting = undefined;
+  private report(error: unknown): void {
+    this.lastError = String((error as Error)?.message ?? error);
+    this.options.onError?.(error);
   }
 
-  private lockKey(): string {
-    return `${this.options.schema}.projection.${this.projection.name}`;
+  /** Runs a step until it succeeds or the term ends (the database may be away when a term begins). */
+  private async retrying<T>(signal: AbortSignal, step: () => Promise<T>): Promise<T> {
+    for (let attempt = 0; ; attempt++) {
+      try {
+        return await step();
+      } catch (error) {
+        this.report(error);
+        if (signal.aborted) throw error;
+        await sleep(Math.min(5_000, 250 * 2 ** attempt), signal);
+      }
+    }
   }
 }
+
+const rebuildPollMs = 1_000;

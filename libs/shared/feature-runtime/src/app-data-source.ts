@@ -1,6 +1,6 @@
-import { FactoryProvider, InjectionToken } from '@nestjs/common';
+import { FactoryProvider } from '@nestjs/common';
 import { DataSource, MigrationInterface } from 'typeorm';
-import { openAppDataSource, Projection, ProjectionRunner } from '@tally/shared/data-access-postgres';
+import { openAppDataSource, ProjectionDefinition, ProjectionRunner } from '@tally/shared/data-access-postgres';
 import { RUNTIME } from './tokens';
 import { TallyRuntime } from './runtime';
 
@@ -16,21 +16,20 @@ export const appDataSourceProvider = (
 });
 
 /** Provides a ProjectionRunner for one of an app's projections, on the app's DataSource and schema. */
-export const projectionRunnerProvider = <Deps extends unknown[]>(
+export const projectionRunnerProvider = (
   token: symbol,
   app: Parameters<TallyRuntime['schemaFor']>[0],
   dataSourceToken: symbol,
-  inject: InjectionToken[],
-  projection: (runtime: TallyRuntime, ...deps: Deps) => Projection,
+  definition: (runtime: TallyRuntime) => ProjectionDefinition,
 ): FactoryProvider => ({
   provide: token,
-  inject: [RUNTIME, dataSourceToken, ...inject],
-  useFactory: (runtime: TallyRuntime, db: DataSource, ...deps: Deps) => {
-    const definition = projection(runtime, ...deps);
-    return new ProjectionRunner(definition, db, runtime.eventStore, {
+  inject: [RUNTIME, dataSourceToken],
+  useFactory: (runtime: TallyRuntime, db: DataSource) => {
+    const runner = new ProjectionRunner(definition(runtime), db, runtime.eventStore, {
       connectionString: runtime.connectionString,
       schema: runtime.schemaFor(app),
-      onError: (error) => runtime.log(`[${app}] projection ${definition.name}: ${String((error as Error)?.message ?? error)}`),
+      onError: (error) => runtime.log(`[${app}] projection ${runner.projection.name}: ${String((error as Error)?.message ?? error)}`),
     });
+    return runner;
   },
 });

@@ -9,3 +9,5 @@ export * from './tokens';
 export * from './exact-json';
 export * from './auth';
 export * from './ledger-relay';
+export * from './dead-letters.controller';
+export * from './ledger-position';

@@ -1,5 +1,5 @@
 import { createHmac } from 'node:crypto';
-import { Consumer, Delivery, encodeJson, StreamSpec } from '@tally/shared/data-access-messaging';
+import { Consumer, decodeJson, Delivery, encodeJson, PoisonMessageError, StreamSpec } from '@tally/shared/data-access-messaging';
 import { Projection } from '@tally/shared/data-access-postgres';
 import type { RecordedEvent } from '@tally/shared/data-access-event-store';
 import { TallyRuntime } from './runtime';
@@ -11,7 +11,7 @@ import { TallyRuntime } from './runtime';
 export const ledgerRelay = (runtime: TallyRuntime, name: string, eventTypes: readonly string[], subjectOf: (event: RecordedEvent) => string): Projection => ({
   name,
   eventTypes,
-  reset: async () => undefined,
+  tables: [],
   apply: async (_tx, events) => {
     for (const event of events) await runtime.bus.publish(subjectOf(event), encodeJson({ id: event.id, type: event.type, data: event.data }), { msgId: event.id });
   },
@@ -35,8 +35,10 @@ export interface WebhookSpec {
 }
 
 /**
- * Delivers relayed events to a webhook: POST JSON with `Tally-Event-Id` and `Tally-Signature`; anything
- * but a 2xx is retried with backoff (the bus's), then dead-lettered. Receivers dedupe on the id.
+ * Delivers relayed events to a webhook: POST JSON with `Tally-Event-Id` and `Tally-Signature`. A receiver
+ * that is down, slow or answers 5xx/408/429 is retried without limit (the bus's capped backoff); one that
+ * refuses the event (any other 4xx) is dead-lettered at once — replay it once the receiver is fixed.
+ * Receivers dedupe on the id.
  */
 export const startSignedWebhooks = async (runtime: TallyRuntime, spec: WebhookSpec): Promise<Consumer | undefined> => {
   const { url, secret } = spec;
@@ -44,17 +46,19 @@ export const startSignedWebhooks = async (runtime: TallyRuntime, spec: WebhookSp
   if (!secret) throw new Error(`${spec.urlVariable} is set but ${spec.secretVariable} is not: ${spec.kind} webhooks must be signed`);
   await runtime.bus.ensureStream(spec.stream);
   return runtime.bus.consume(
-    { stream: spec.stream.name, durable: spec.durable, filterSubject: spec.filterSubject, batchSize: 1, backoffMs: [1_000, 5_000, 30_000] },
+    { stream: spec.stream.name, durable: spec.durable, filterSubject: spec.filterSubject, batchSize: 1, backoff: { initialMs: 1_000, maxMs: 60_000 } },
     async ([delivery]: readonly Delivery[]) => {
       const body = new TextDecoder().decode(delivery.data);
-      const { id } = JSON.parse(body) as { id: string };
+      const { id } = decodeJson(delivery.data, (value): value is { id: string } => typeof (value as { id?: unknown })?.id === 'string', `${spec.kind} event`);
       const response = await fetch(url, {
         method: 'POST',
         headers: { 'content-type': 'application/json', 'tally-event-id': id, 'tally-signature': signature(secret, Math.floor(runtime.clock().getTime() / 1_000), body) },
         body,
         signal: AbortSignal.timeout(10_000),
       });
-      if (!response.ok) throw new Error(`${spec.kind} webhook answered ${response.status}`);
+      if (response.ok) return;
+      const refused = response.status >= 400 && response.status < 500 && ![408, 425, 429].includes(response.status);
+      throw refused ? new PoisonMessageError(`${spec.kind} webhook refused the event: ${response.status}`) : new Error(`${spec.kind} webhook answered ${response.status}`);
     },
   );
 };

@@ -1,6 +1,8 @@
 import { ArgumentsHost, Catch, ExceptionFilter, HttpException } from '@nestjs/common';
 import type { FastifyReply } from 'fastify';
 import { WrongExpectedRevisionError } from '@tally/shared/data-access-event-store';
+import { RequestFailedError } from '@tally/shared/data-access-messaging';
+import { isConnectionError } from '@tally/shared/data-access-pg-client';
 import { DomainError } from '@tally/shared/util-core';
 
 export interface ProblemError {
@@ -89,6 +91,10 @@ export const toProblem = (error: unknown): Problem => {
     const code = httpCodes[status] ?? 'http';
     return { type: problemType(code), title: titleOf(code), status, detail: error.message };
   }
+  // A dependency away (Postgres unreachable or restarting, nobody answering on NATS): temporary, say so.
+  if (isConnectionError(error) || isConnectionError((error as { driverError?: unknown })?.driverError) || error instanceof RequestFailedError) {
+    return { type: problemType('dependency-unavailable'), title: 'Dependency unavailable', status: 503, detail: 'a service this request needs is unreachable right now; retry shortly' };
+  }
   const fastify = error as { statusCode?: number; code?: string; message?: string };
   if (typeof fastify?.statusCode === 'number' && fastify.statusCode < 500) {
     const code = httpCodes[fastify.statusCode] ?? 'malformed-request';
@@ -109,7 +115,9 @@ export class ProblemJsonFilter implements ExceptionFilter {
 
   catch(error: unknown, host: ArgumentsHost): void {
     const problem = toProblem(error);
-    if (problem.status >= 500) this.log(`[tally] unexpected error: ${(error as Error)?.stack ?? String(error)}`);
+    // A 503 is expected (a dependency away, backpressure): one line, no stack. Only the unexpected gets the stack.
+    if (problem.status === 503) this.log(`[tally] answered 503 (${problem.type}): ${String((error as Error)?.message ?? error)}`);
+    else if (problem.status >= 500) this.log(`[tally] unexpected error: ${(error as Error)?.stack ?? String(error)}`);
     sendProblem(host.switchToHttp().getResponse<FastifyReply>(), problem);
   }
 }

@@ -20,6 +20,11 @@ export class ProjectionCatalog {
   async statuses(): Promise<ProjectionStatus[]> {
     return Promise.all([...this.runners.values()].map((r) => r.status()));
   }
+
+  /** This process's view of each, without touching the database (readiness). */
+  states(): ReturnType<ProjectionRunner['state']>[] {
+    return [...this.runners.values()].map((r) => r.state());
+  }
 }
 
 @Controller('v1/admin/projections')
@@ -31,12 +36,16 @@ export class ProjectionsController {
     return { projections: await this.catalog.statuses() };
   }
 
-  /** Rebuild = drop the projection's rows and replay the ledger from the start. Answers once replay has begun. */
+  /**
+   * Rebuild = replay the ledger into copies of the projection's tables and swap them in at once; readers see
+   * the live tables until then. Answers once requested: the leader of the projection (in whichever process)
+   * takes it up within a second; `GET` shows `rebuildRequested` until it is done.
+   */
   @Post(':name/rebuild')
   @HttpCode(202)
   async rebuild(@Param('name') name: string, @Body() _body: unknown) {
-    await this.catalog.get(name).rebuild();
-    return { name, status: 'rebuilding' };
+    const requestedAt = await this.catalog.get(name).requestRebuild();
+    return { name, status: 'rebuild requested', requestedAt: requestedAt.toISOString() };
   }
 }
 

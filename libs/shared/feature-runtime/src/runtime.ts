@@ -1,5 +1,6 @@
 import { EventStore, KurrentDbEventStore, PostgresEventStore } from '@tally/shared/data-access-event-store';
 import { Delivery, JetStreamBus, MessageBus, PostgresBus } from '@tally/shared/data-access-messaging';
+import { openPool } from '@tally/shared/data-access-pg-client';
 import { EmbeddedPostgres, startEmbeddedPostgres } from '@tally/shared/data-access-postgres';
 import { TallyConfig } from '@tally/shared/util-config';
 
@@ -16,6 +17,8 @@ export interface TallyRuntime {
   log: (line: string) => void;
   /** Schema of one app's tables: `<namespace>_<app>`. */
   schemaFor(app: 'ingestion' | 'attribution' | 'aggregation' | 'invoicing'): string;
+  /** Whether Postgres answers right now (readiness). */
+  postgresReachable(): Promise<boolean>;
   close(): Promise<void>;
 }
 
@@ -41,18 +44,32 @@ export const openRuntime = async (config: TallyConfig, options: RuntimeOptions =
   const eventStore: EventStore = config.KURRENTDB_URL
     ? new KurrentDbEventStore(config.KURRENTDB_URL)
     : new PostgresEventStore({ connectionString, schema: `${namespace}_ledger` });
-  await eventStore.init();
+  try {
+    await eventStore.init();
+  } catch (error) {
+    await eventStore.close().catch(() => undefined);
+    await embedded?.stop().catch(() => undefined);
+    throw error;
+  }
 
   const onError = (error: unknown, delivery?: Delivery) =>
     log(`[tally] message handling failed${delivery ? ` (${delivery.subject} #${delivery.streamSequence}, delivery ${delivery.deliveryCount})` : ''}: ${String((error as Error)?.message ?? error)}`);
   let bus: MessageBus;
-  if (config.NATS_URL) {
-    bus = await JetStreamBus.connect({ servers: config.NATS_URL, namespace, onError, duplicateWindowMs: config.TALLY_NATS_DUPLICATE_WINDOW_MS });
-  } else {
-    const postgresBus = new PostgresBus({ connectionString, schema: `${namespace}_bus`, onError });
-    await postgresBus.init();
-    bus = postgresBus;
+  try {
+    if (config.NATS_URL) {
+      bus = await JetStreamBus.connect({ servers: config.NATS_URL, namespace, onError, log, duplicateWindowMs: config.TALLY_NATS_DUPLICATE_WINDOW_MS, replicas: config.TALLY_NATS_REPLICAS });
+    } else {
+      const postgresBus = new PostgresBus({ connectionString, schema: `${namespace}_bus`, onError, log });
+      await postgresBus.init();
+      bus = postgresBus;
+    }
+  } catch (error) {
+    await eventStore.close().catch(() => undefined);
+    await embedded?.stop().catch(() => undefined);
+    throw error;
   }
+  // One connection for readiness checks, apart from the pools that do the work.
+  const probe = openPool({ connectionString, max: 1, connectTimeoutMs: 2_000 });
 
   return {
     config,
@@ -64,9 +81,15 @@ export const openRuntime = async (config: TallyConfig, options: RuntimeOptions =
     clock: options.clock ?? (() => new Date()),
     log,
     schemaFor: (app) => `${namespace}_${app}`,
+    postgresReachable: () =>
+      probe
+        .query('select 1')
+        .then(() => true)
+        .catch(() => false),
     close: async () => {
       await bus.close();
       await eventStore.close();
+      await probe.end().catch(() => undefined);
       await embedded?.stop();
     },
   };

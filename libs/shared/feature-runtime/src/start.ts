@@ -1,5 +1,7 @@
 import { DynamicModule, INestApplication, Module } from '@nestjs/common';
 import { ConfigError, loadTallyConfig, TallyConfig } from '@tally/shared/util-config';
+import { sleep } from '@tally/shared/util-core';
+import { isConnectionError } from '@tally/shared/data-access-pg-client';
 import { createHttpApp } from './http';
 import { openRuntime, RuntimeOptions, TallyRuntime } from './runtime';
 import { RuntimeModule } from './runtime.module';
@@ -44,10 +46,38 @@ export const startTally = async (options: StartOptions): Promise<RunningTally> =
   }
 };
 
+/** Postgres or NATS is not there (yet): worth waiting for, unlike a bad setting or a bug. */
+const dependencyAway = (error: unknown): boolean => {
+  const e = error as { name?: unknown; message?: unknown; driverError?: unknown } | undefined;
+  return (
+    isConnectionError(error) ||
+    isConnectionError(e?.driverError) ||
+    /^(ConnectionError|TimeoutError|ClosedConnectionError|NoRespondersError|RequestError)$/.test(String(e?.name)) ||
+    /ECONNREFUSED|CONNECTION_REFUSED|connection refused|timed? ?out|the database system is (starting up|shutting down)/i.test(String(e?.message))
+  );
+};
+
+/**
+ * Starts, retrying while a dependency is away: a process started before Postgres or NATS (or during their
+ * restart) waits for them instead of exiting. Anything else (configuration, a port in use) ends it.
+ */
+const startPatiently = async (options: StartOptions): Promise<RunningTally> => {
+  for (let attempt = 0; ; attempt++) {
+    try {
+      return await startTally(options);
+    } catch (error) {
+      if (error instanceof ConfigError || !dependencyAway(error)) throw error;
+      const waitMs = Math.min(10_000, 500 * 2 ** attempt);
+      console.error(`[tally] could not start (${String((error as Error)?.message ?? error)}); retrying in ${waitMs / 1_000} s`);
+      await sleep(waitMs);
+    }
+  }
+};
+
 /** For main.ts files: start, close gracefully on SIGTERM/SIGINT, and turn configuration errors into one clear message. */
 export const runMain = async (options: StartOptions, onStarted: (tally: RunningTally) => void): Promise<void> => {
   try {
-    const tally = await startTally(options);
+    const tally = await startPatiently(options);
     const stop = (signal: string) => {
       tally.runtime.log(`[tally] ${signal}: draining and stopping`);
       void tally.close().then(

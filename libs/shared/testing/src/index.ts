@@ -63,3 +63,7 @@ export const servedRoutes = (controller: new (...args: never[]) => unknown): str
       return `${methods[Number(metadata('method', handler))]} ${path}`;
     });
 };
+
+export * from './ports';
+export * from './scratch-postgres';
+export * from './scratch-nats';

@@ -56,6 +56,8 @@ export const port = (raw: string): number | { error: string } => {
 export const positiveInteger = (raw: string): number | { error: string } =>
   /^[1-9]\d*$/.test(raw) ? Number(raw) : { error: 'expected a positive whole number' };
 
+export const nonNegativeInteger = (raw: string): number | { error: string } => (/^(0|[1-9]\d*)$/.test(raw) ? Number(raw) : { error: 'expected a whole number, 0 or more' });
+
 export const url =
   (...protocols: string[]) =>
   (raw: string): string | { error: string } => {

@@ -1,4 +1,4 @@
-import { ConfigOf, identifier, secret, loadConfig, natsServers, port, positiveInteger, Schema, text, url } from './config';
+import { ConfigOf, identifier, secret, loadConfig, natsServers, nonNegativeInteger, port, positiveInteger, Schema, text, url } from './config';
 
 /**
  * The variables every Tally process reads. The README's configuration table and the
@@ -38,6 +38,16 @@ export const tallySchema = {
     parse: positiveInteger,
   },
   TALLY_NATS_DUPLICATE_WINDOW_MS: { description: "JetStream's duplicate window for published messages (the ledger's dedup is exact regardless).", default: '120000', parse: positiveInteger },
+  TALLY_NATS_REPLICAS: {
+    description: 'Copies JetStream keeps of each Tally stream: 1 on a lone server, 3 on a cluster so that the loss of a node loses nothing and stops nothing.',
+    default: '1',
+    parse: positiveInteger,
+  },
+  TALLY_API_KEY_OUTAGE_GRACE_SECONDS: {
+    description: 'While Postgres is unreachable, intake keeps accepting producer keys it verified within this many seconds (from memory); a key revoked before the outage stops working within this bound. 0: refuse (503) all during an outage.',
+    default: '300',
+    parse: nonNegativeInteger,
+  },
   TALLY_ACK_WAIT_MS: {
     description: 'How long a consumer may hold a message before it is redelivered to another (a crashed process\'s messages come back after this).',
     default: '30000',

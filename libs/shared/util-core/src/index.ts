@@ -4,3 +4,4 @@ export * from './decider';
 export * from './exact-number';
 export * from './exact-decimal';
 export * from './billing-period';
+export * from './sleep';

@@ -26,7 +26,8 @@ import {
   Subscription,
   WrongExpectedRevisionError,
 } from '../event-store.port';
-import { pollingSubscription, sleep } from '../polling-subscription';
+import { sleep } from '@tally/shared/util-core';
+import { pollingSubscription } from '../polling-subscription';
 
 const toStreamState = (expected: ExpectedRevision | undefined): AppendStreamState => {
   switch (expected) {

@@ -1,4 +1,5 @@
 import { Client, Pool, PoolClient } from 'pg';
+import { inTransaction, openClient, openPool } from '@tally/shared/data-access-pg-client';
 import {
   AppendResult,
   EventStore,
@@ -12,7 +13,8 @@ import {
   Subscription,
   WrongExpectedRevisionError,
 } from '../event-store.port';
-import { pollingSubscription, sleep } from '../polling-subscription';
+import { sleep } from '@tally/shared/util-core';
+import { pollingSubscription } from '../polling-subscription';
 import { ledgerSchemaSql } from './schema.sql';
 
 interface Row {
@@ -55,26 +57,24 @@ export class PostgresEventStore implements EventStore {
   private readonly schema: string;
   private readonly channel: string;
   private listener?: Client;
+  private listening?: Promise<void>;
+  private closed = false;
+  private readonly closing = new AbortController();
   private readonly waiters = new Set<() => void>();
 
   constructor(private readonly options: PostgresEventStoreOptions) {
     this.schema = options.schema;
     this.channel = `${options.schema}_appended`;
-    this.pool = new Pool({ connectionString: options.connectionString, max: options.poolSize ?? 5 });
     // An idle connection dropped by the server must not crash the process; the next query reconnects.
-    this.pool.on('error', () => undefined);
+    this.pool = openPool({ connectionString: options.connectionString, max: options.poolSize ?? 5 });
   }
 
   async init(): Promise<void> {
-    const client = await this.pool.connect();
-    try {
-      // Serialise concurrent start-ups creating the same schema.
-      await client.query('select pg_advisory_lock(hashtext($1))', [`${this.schema}.ddl`]);
+    // Serialise concurrent start-ups creating the same schema (a transaction lock: it cannot outlive a lost connection).
+    await inTransaction(this.pool, async (client) => {
+      await client.query('select pg_advisory_xact_lock(hashtext($1))', [`${this.schema}.ddl`]);
       await client.query(ledgerSchemaSql(this.schema));
-    } finally {
-      await client.query('select pg_advisory_unlock(hashtext($1))', [`${this.schema}.ddl`]).catch(() => undefined);
-      client.release();
-    }
+    });
   }
 
   appendToStream(stream: string, events: readonly NewEvent[], options?: { expectedRevision?: StreamAppend['expectedRevision'] }): Promise<AppendResult> {
@@ -82,19 +82,10 @@ export class PostgresEventStore implements EventStore {
   }
 
   async appendToStreams(appends: readonly StreamAppend[]): Promise<AppendResult[]> {
-    const client = await this.pool.connect();
-    try {
-      await client.query('begin');
+    return inTransaction(this.pool, async (client) => {
       await client.query('select pg_advisory_xact_lock(hashtext($1))', [`${this.schema}.append`]);
-      const results = await this.appendLocked(client, appends);
-      await client.query('commit');
-      return results;
-    } catch (error) {
-      await client.query('rollback').catch(() => undefined);
-      throw error;
-    } finally {
-      client.release();
-    }
+      return this.appendLocked(client, appends);
+    });
   }
 
   private async appendLocked(client: PoolClient, appends: readonly StreamAppend[]): Promise<AppendResult[]> {
@@ -176,22 +167,37 @@ export class PostgresEventStore implements EventStore {
   }
 
   subscribeToAll(options: SubscribeToAllOptions): Subscription {
-    void this.listen().catch((error) => options.onError?.(error));
+    this.listen();
     return pollingSubscription((after, maxCount) => this.readAll({ after, maxCount, eventTypes: options.eventTypes }), (ms, signal) => this.waitForAppend(ms, signal), options);
   }
 
-  /** One LISTEN connection per store wakes every subscription; polling covers a lost notification. */
-  private async listen(): Promise<void> {
-    if (this.listener) return;
-    const listener = new Client({ connectionString: this.options.connectionString });
-    this.listener = listener;
-    listener.on('notification', () => this.wakeAll());
-    listener.on('error', () => {
-      this.listener = undefined;
-      void listener.end().catch(() => undefined);
-    });
-    await listener.connect();
-    await listener.query(`listen "${this.channel}"`);
+  /**
+   * One LISTEN connection per store wakes every subscription; polling covers a lost notification. When the
+   * connection drops (Postgres restarted), it is opened again with backoff until it works, for as long as
+   * the store is open; meanwhile subscriptions poll.
+   */
+  private listen(): void {
+    if (this.listening || this.closed) return;
+    this.listening = (async () => {
+      for (let attempt = 0; !this.closed; attempt++) {
+        const lost = new AbortController();
+        try {
+          const listener = await openClient(this.options.connectionString, () => lost.abort());
+          listener.on('end', () => lost.abort());
+          listener.on('notification', () => this.wakeAll());
+          this.listener = listener;
+          await listener.query(`listen "${this.channel}"`);
+          attempt = 0;
+          this.wakeAll(); // appends made while no one listened
+          await sleep(2 ** 31 - 1, AbortSignal.any([lost.signal, this.closing.signal]));
+        } catch {
+          // Postgres is away: try again shortly.
+        }
+        await this.listener?.end().catch(() => undefined);
+        this.listener = undefined;
+        if (!this.closed) await sleep(Math.min(5_000, 250 * 2 ** attempt), this.closing.signal);
+      }
+    })();
   }
 
   private wakeAll(): void {
@@ -210,10 +216,10 @@ export class PostgresEventStore implements EventStore {
   }
 
   async close(): Promise<void> {
+    this.closed = true;
+    this.closing.abort();
     this.wakeAll();
-    const listener = this.listener;
-    this.listener = undefined;
-    await listener?.end().catch(() => undefined);
+    await this.listening;
     await this.pool.end();
   }
 }

@@ -1,12 +1,19 @@
 import { afterAll, describe, expect, it } from 'vitest';
 import { connect, headers } from '@nats-io/transport-node';
-import { deleteNatsStreams, testNatsUrl, uniqueName } from '@tally/shared/testing';
+import { deleteNatsStreams, ScratchNats, testNatsUrl, uniqueName } from '@tally/shared/testing';
 import { messageBusContract } from '../testing/message-bus.contract';
 import { JetStreamBus } from './jetstream-bus';
 
 const namespace = uniqueName('mb');
 
-messageBusContract('NATS JetStream', () => JetStreamBus.connect({ servers: testNatsUrl(), namespace }));
+messageBusContract(
+  'NATS JetStream',
+  () => JetStreamBus.connect({ servers: testNatsUrl(), namespace }),
+  async () => {
+    const nats = await ScratchNats.create();
+    return { open: () => JetStreamBus.connect({ servers: nats.url, namespace }), down: () => nats.kill(), up: () => nats.start(), destroy: () => nats.destroy() };
+  },
+);
 
 afterAll(() => deleteNatsStreams(namespace));
 

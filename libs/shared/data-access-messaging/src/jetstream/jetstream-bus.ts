@@ -1,11 +1,14 @@
 import { AckPolicy, DeliverPolicy, JetStreamClient, jetstream, JetStreamManager, jetstreamManager, JsMsg, StorageType } from '@nats-io/jetstream';
-import { connect, headers as natsHeaders, nanos, NatsConnection } from '@nats-io/transport-node';
-import { deadLetterHeaders, InFlight, processBatch } from '../delivery-policy';
+import { connect, nanos, NatsConnection } from '@nats-io/transport-node';
+import { fromNatsHeaders, toNatsHeaders } from './jetstream-headers';
+import { ConsumerHealth, deadLetterHeaders, InFlight, processBatch } from '../delivery-policy';
 import {
   BatchHandler,
   Consumer,
   ConsumerSpec,
+  ConsumerStatus,
   deadLetterStream,
+  DeadLetterStore,
   Delivery,
   MessageBus,
   PublishResult,
@@ -18,23 +21,37 @@ import {
 } from '../message-bus.port';
 import { Namespace } from '../namespace';
 import { drainTimeoutMs, drainWithin } from '../drain';
+import { JetStreamDeadLetters } from './jetstream-dead-letters';
+import { sleep } from '@tally/shared/util-core';
 
 export interface JetStreamBusOptions {
   servers: string;
   namespace: string;
   /** Window in which JetStream itself drops a re-published msgID. Default 2 minutes. */
   duplicateWindowMs?: number;
+  /** Copies of every stream kept by a JetStream cluster (1 on a lone server; 3 rides out the loss of a node). */
+  replicas?: number;
+  /** NATS user and password (per-app credentials), when the server asks for them. */
+  user?: string;
+  pass?: string;
   onError?: (error: unknown, delivery?: Delivery) => void;
+  /** State changes worth an operator's attention: disconnected, reconnected, a consumer stalled or recovered. */
+  log?: (line: string) => void;
 }
 
 /**
  * MessageBus on NATS JetStream: file storage, publish answered after the server persisted the
- * message (PubAck), explicit acks, server-side redelivery after ack_wait.
+ * message (PubAck), explicit acks, server-side redelivery after ack_wait. The connection reconnects
+ * forever; every consumer is supervised, so it comes back by itself after the server, the cluster, or
+ * the consumer itself was gone.
  */
 export class JetStreamBus implements MessageBus {
   readonly kind = 'jetstream';
+  readonly deadLetters: DeadLetterStore;
   private readonly consumers = new Set<Consumer>();
   private readonly names: Namespace;
+  private readonly streams = new Map<string, StreamSpec>();
+  private connected = true;
 
   private constructor(
     private readonly nc: NatsConnection,
@@ -43,20 +60,62 @@ export class JetStreamBus implements MessageBus {
     private readonly options: JetStreamBusOptions,
   ) {
     this.names = new Namespace(options.namespace);
+    this.deadLetters = new JetStreamDeadLetters(jsm, js, this.names, () => this.ensureStream(deadLetterStreamSpec));
+    void this.watchConnection();
   }
 
   static async connect(options: JetStreamBusOptions): Promise<JetStreamBus> {
-    const nc = await connect({ servers: options.servers.split(',').map((s) => s.trim()), name: `tally-${options.namespace}`, maxReconnectAttempts: -1 });
+    const nc = await connect({
+      servers: options.servers.split(',').map((s) => s.trim()),
+      name: `tally-${options.namespace}`,
+      maxReconnectAttempts: -1,
+      reconnectTimeWait: 500,
+      user: options.user,
+      pass: options.pass,
+    });
     const jsm = await jetstreamManager(nc);
     return new JetStreamBus(nc, jetstream(nc), jsm, options);
   }
 
+  private log(line: string): void {
+    this.options.log?.(line);
+  }
+
+  private async watchConnection(): Promise<void> {
+    for await (const status of this.nc.status()) {
+      if (status.type === 'disconnect') {
+        this.connected = false;
+        this.log(`[bus] NATS connection lost (${status.server}); reconnecting`);
+      } else if (status.type === 'reconnect') {
+        this.connected = true;
+        this.log(`[bus] NATS reconnected (${status.server})`);
+      }
+    }
+  }
+
+  async reachable(): Promise<boolean> {
+    if (this.nc.isClosed() || !this.connected) return false;
+    // JetStream, not just the connection: a cluster without a quorum accepts connections but stores nothing.
+    return this.jsm
+      .getAccountInfo()
+      .then(() => true)
+      .catch(() => false);
+  }
+
+  consumerStatuses(): ConsumerStatus[] {
+    return [...this.consumers].map((c) => c.status());
+  }
+
   async ensureStream(spec: StreamSpec): Promise<void> {
+    this.streams.set(spec.name, spec);
     const config = {
       name: this.names.stream(spec.name),
       subjects: spec.subjects.map((s) => this.names.subject(s)),
       storage: StorageType.File,
       duplicate_window: nanos(this.options.duplicateWindowMs ?? 120_000),
+      num_replicas: this.options.replicas ?? 1,
+      // Dead letters are read one by one, by subject (direct get), when an operator lists them.
+      ...(spec.name === deadLetterStream ? { allow_direct: true } : {}),
     };
     try {
       await this.jsm.streams.info(config.name);
@@ -71,15 +130,92 @@ export class JetStreamBus implements MessageBus {
   }
 
   async publish(subject: string, data: Uint8Array, options: { msgId: string; headers?: Record<string, string> }): Promise<PublishResult> {
-    const h = natsHeaders();
-    for (const [key, value] of Object.entries(options.headers ?? {})) h.set(key, value);
-    const ack = await this.js.publish(this.names.subject(subject), data, { msgID: options.msgId, headers: h });
+    const ack = await this.js.publish(this.names.subject(subject), data, { msgID: options.msgId, headers: toNatsHeaders(options.headers) });
     return { duplicate: ack.duplicate, streamSequence: ack.seq };
   }
 
   async consume(input: ConsumerSpec, handler: BatchHandler): Promise<Consumer> {
     const spec = withDefaults(input);
-    await this.ensureStream({ name: deadLetterStream, subjects: ['dlq.>'] });
+    const health = new ConsumerHealth(spec.durable, spec.backoff.maxMs * 2 + 5_000, (line) => this.log(line));
+    const deadLetter = async (subject: string, delivery: Delivery, error: unknown) => {
+      await this.publish(subject, delivery.data, { msgId: `dlq:${spec.durable}:${delivery.streamSequence}`, headers: deadLetterHeaders(spec, delivery, error) });
+    };
+
+    // Micro-batching: messages gather while a batch is handled; the next batch takes what has gathered
+    // (up to batchSize) right away, and a lone message waits at most flushDelayMs for company.
+    // (Not the iterator's getPending(): it can stay above zero with nothing left to yield.)
+    const buffer: InFlight[] = [];
+    const stopping = new AbortController();
+    let running: Promise<void> | undefined;
+    let timer: NodeJS.Timeout | undefined;
+    const drainBuffer = async () => {
+      while (buffer.length > 0 && !stopping.signal.aborted) await processBatch(spec, buffer.splice(0, spec.batchSize), handler, deadLetter, health);
+      running = undefined;
+    };
+    const schedule = () => {
+      if (running || timer || stopping.signal.aborted) return;
+      if (buffer.length >= spec.batchSize) running = drainBuffer().catch((error) => health.unreachable(error));
+      else
+        timer = setTimeout(() => {
+          timer = undefined;
+          if (!running) running = drainBuffer().catch((error) => health.unreachable(error));
+        }, flushDelayMs);
+    };
+
+    // Supervision: (re)declare the consumer and consume; when that fails or the consumer disappears
+    // (a cluster that lost it, an operator who deleted it), wait and do it again, for as long as it takes.
+    let messages: Awaited<ReturnType<Awaited<ReturnType<JetStreamClient['consumers']['get']>>['consume']>> | undefined;
+    let firstAttempt!: () => void;
+    const attempted = new Promise<void>((resolve) => (firstAttempt = resolve));
+    const supervise = async () => {
+      for (let attempt = 0; !stopping.signal.aborted; attempt++) {
+        try {
+          const consumer = await this.declareConsumer(spec);
+          messages = await consumer.consume({
+            max_messages: spec.batchSize * 2,
+            callback: (message) => {
+              health.reachable();
+              buffer.push(this.inFlight(message));
+              schedule();
+            },
+          });
+          health.reachable();
+          attempt = 0;
+          firstAttempt();
+          void this.watchConsumer(messages, health);
+          await messages.closed();
+        } catch (error) {
+          health.unreachable(error);
+          firstAttempt();
+        }
+        if (!stopping.signal.aborted) await sleep(Math.min(spec.backoff.maxMs, 500 * 2 ** Math.min(attempt, 5)), stopping.signal);
+      }
+    };
+    const supervising = supervise();
+    await attempted;
+
+    const handle: Consumer = {
+      status: () => health.status(),
+      stop: async () => {
+        stopping.abort();
+        clearTimeout(timer);
+        await messages?.close().catch(() => undefined);
+        await supervising;
+        await running;
+        // Handed to us but never handled: give them back now rather than after ack_wait.
+        for (const message of buffer.splice(0)) message.settle.nak(0);
+        health.stop();
+        this.consumers.delete(handle);
+      },
+    };
+    this.consumers.add(handle);
+    return handle;
+  }
+
+  private async declareConsumer(spec: Required<ConsumerSpec>) {
+    await this.ensureStream(deadLetterStreamSpec);
+    const known = this.streams.get(spec.stream);
+    if (known) await this.ensureStream(known);
     const stream = this.names.stream(spec.stream);
     const config = {
       durable_name: spec.durable,
@@ -99,91 +235,52 @@ export class JetStreamBus implements MessageBus {
       if (!isNotFound(error)) throw error;
       await this.jsm.consumers.add(stream, config);
     }
-    const consumer = await this.js.consumers.get(stream, spec.durable);
-    const onError = this.options.onError ?? (() => undefined);
-    const deadLetter = async (subject: string, delivery: Delivery, error: unknown) => {
-      await this.publish(subject, delivery.data, { msgId: `dlq:${spec.durable}:${delivery.streamSequence}`, headers: deadLetterHeaders(spec, delivery, error) });
-    };
+    return this.js.consumers.get(stream, spec.durable);
+  }
 
-    // Micro-batching: messages gather while a batch is handled; the next batch takes what has gathered
-    // (up to batchSize) right away, and a lone message waits at most flushDelayMs for company.
-    // (Not the iterator's getPending(): it can stay above zero with nothing left to yield.)
-    const buffer: InFlight[] = [];
-    let stopping = false;
-    let running: Promise<void> | undefined;
-    let timer: NodeJS.Timeout | undefined;
-    const drainBuffer = async () => {
-      while (buffer.length > 0 && !stopping) await processBatch(spec, buffer.splice(0, spec.batchSize), handler, deadLetter, onError);
-      running = undefined;
-    };
-    const schedule = () => {
-      if (running || timer || stopping) return;
-      if (buffer.length >= spec.batchSize) running = drainBuffer().catch(onError);
-      else
-        timer = setTimeout(() => {
-          timer = undefined;
-          if (!running) running = drainBuffer().catch(onError);
-        }, flushDelayMs);
-    };
-    const messages = await consumer.consume({
-      max_messages: spec.batchSize * 2,
-      callback: (message) => {
-        buffer.push(this.inFlight(message));
-        schedule();
-      },
-    });
-
-    const handle: Consumer = {
-      stop: async () => {
-        stopping = true;
-        clearTimeout(timer);
-        messages.stop();
-        await running;
-        // Handed to us but never handled: give them back now rather than after ack_wait.
-        for (const message of buffer.splice(0)) message.settle.nak(0);
-        this.consumers.delete(handle);
-      },
-    };
-    this.consumers.add(handle);
-    return handle;
+  /** The client retries pulls by itself; a consumer or stream that is gone must be declared again: end this round. */
+  private async watchConsumer(messages: { status(): AsyncIterable<{ type: string }>; close(): Promise<void | Error> }, health: ConsumerHealth): Promise<void> {
+    for await (const event of messages.status()) {
+      if (event.type === 'consumer_not_found' || event.type === 'stream_not_found' || event.type === 'consumer_deleted') {
+        health.unreachable(new Error(`JetStream: ${event.type.replace(/_/g, ' ')}`));
+        await messages.close().catch(() => undefined);
+        return;
+      }
+      if (event.type === 'heartbeats_missed' || event.type === 'no_responders') health.unreachable(new Error(`JetStream: ${event.type.replace(/_/g, ' ')}`));
+      else if (event.type === 'heartbeat') health.reachable();
+    }
   }
 
   async request(subject: string, data: Uint8Array, options: { timeoutMs?: number; headers?: Record<string, string> } = {}): Promise<Reply> {
-    const h = natsHeaders();
-    for (const [key, value] of Object.entries(options.headers ?? {})) h.set(key, value);
     try {
-      const message = await this.nc.request(this.names.subject(subject), data, { timeout: options.timeoutMs ?? defaultRequestTimeoutMs, headers: h });
-      const headers: Record<string, string> = {};
-      for (const key of message.headers?.keys() ?? []) headers[key] = message.headers?.get(key) ?? '';
-      return { data: message.data, headers };
+      const message = await this.nc.request(this.names.subject(subject), data, { timeout: options.timeoutMs ?? defaultRequestTimeoutMs, headers: toNatsHeaders(options.headers) });
+      return { data: message.data, headers: fromNatsHeaders(message.headers) };
     } catch (error) {
       const text = String((error as Error)?.message ?? error);
       if (/no responders/i.test(text) || (error as { code?: string }).code === '503') throw new RequestFailedError('no_responders', subject);
-      if (/timeout/i.test(text)) throw new RequestFailedError('timeout', subject);
+      if (/timeout|disconnect|closed/i.test(text)) throw new RequestFailedError('timeout', subject);
       throw error;
     }
   }
 
   async serveRequests(subject: string, queue: string, handler: (request: Request) => Promise<Reply>): Promise<Consumer> {
+    const health = new ConsumerHealth(`responder ${subject}`, 60_000, (line) => this.log(line));
+    // Core NATS subscriptions are re-sent by the client on every reconnect: nothing to supervise.
     const subscription = this.nc.subscribe(this.names.subject(subject), {
       queue,
       callback: (error, message) => {
         if (error) return this.options.onError?.(error);
-        const headers: Record<string, string> = {};
-        for (const key of message.headers?.keys() ?? []) headers[key] = message.headers?.get(key) ?? '';
-        void handler({ data: message.data, headers }).then(
-          (reply) => {
-            const h = natsHeaders();
-            for (const [key, value] of Object.entries(reply.headers ?? {})) h.set(key, value);
-            message.respond(reply.data, { headers: h });
-          },
+        void handler({ data: message.data, headers: fromNatsHeaders(message.headers) }).then(
+          (reply) => message.respond(reply.data, { headers: toNatsHeaders(reply.headers) }),
           (handlerError) => this.options.onError?.(handlerError),
         );
       },
     });
     const handle: Consumer = {
+      status: () => health.status(),
       stop: async () => {
-        await subscription.drain();
+        await subscription.drain().catch(() => undefined);
+        health.stop();
         this.consumers.delete(handle);
       },
     };
@@ -192,8 +289,7 @@ export class JetStreamBus implements MessageBus {
   }
 
   private inFlight(message: JsMsg): InFlight {
-    const headers: Record<string, string> = {};
-    for (const key of message.headers?.keys() ?? []) headers[key] = message.headers?.get(key) ?? '';
+    const headers = fromNatsHeaders(message.headers);
     return {
       delivery: {
         subject: this.names.logicalSubject(message.subject),
@@ -210,7 +306,7 @@ export class JetStreamBus implements MessageBus {
   async close(): Promise<void> {
     if (this.nc.isClosed()) return;
     await drainWithin(drainTimeoutMs, [...this.consumers].map((c) => c.stop()));
-    if (!this.nc.isClosed()) await this.nc.drain();
+    if (!this.nc.isClosed()) await this.nc.drain().catch(() => this.nc.close());
   }
 
   async abort(): Promise<void> {
@@ -218,6 +314,8 @@ export class JetStreamBus implements MessageBus {
     await this.nc.close();
   }
 }
+
+const deadLetterStreamSpec: StreamSpec = { name: deadLetterStream, subjects: ['dlq.>'] };
 
 /** How long a message waits for others to share its batch. */
 const flushDelayMs = 2;

@@ -1,15 +1,24 @@
 import { afterAll, describe, expect, it } from 'vitest';
-import { dropSchemas, testDatabaseUrl, uniqueName } from '@tally/shared/testing';
+import { dropSchemas, ScratchPostgres, testDatabaseUrl, uniqueName } from '@tally/shared/testing';
 import { messageBusContract } from '../testing/message-bus.contract';
 import { natsFilterToRegex, PostgresBus } from './postgres-bus';
 
 const schema = uniqueName('bus');
 
-messageBusContract('Postgres (embedded, in-process)', async () => {
-  const bus = new PostgresBus({ connectionString: testDatabaseUrl(), schema, pollIntervalMs: 50 });
+const openBus = async (connectionString: string) => {
+  const bus = new PostgresBus({ connectionString, schema, pollIntervalMs: 50 });
   await bus.init();
   return bus;
-});
+};
+
+messageBusContract(
+  'Postgres (embedded, in-process)',
+  () => openBus(testDatabaseUrl()),
+  async () => {
+    const postgres = await ScratchPostgres.create();
+    return { open: () => openBus(postgres.url()), down: () => postgres.kill(), up: () => postgres.start(), destroy: () => postgres.destroy() };
+  },
+);
 
 afterAll(() => dropSchemas(schema));
 

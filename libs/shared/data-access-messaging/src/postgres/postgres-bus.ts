@@ -1,10 +1,14 @@
-import { Pool } from 'pg';
-import { deadLetterHeaders, InFlight, processBatch } from '../delivery-policy';
+import { Pool, PoolClient } from 'pg';
+import { inTransaction, openPool } from '@tally/shared/data-access-pg-client';
+import { sleep } from '@tally/shared/util-core';
+import { ConsumerHealth, deadLetterHeaders, InFlight, processBatch } from '../delivery-policy';
 import {
   BatchHandler,
   Consumer,
   ConsumerSpec,
+  ConsumerStatus,
   deadLetterStream,
+  DeadLetterStore,
   Delivery,
   MessageBus,
   defaultRequestTimeoutMs,
@@ -18,6 +22,7 @@ import {
 import { subjectMatches } from '../namespace';
 import { busSchemaSql } from './bus-schema.sql';
 import { drainTimeoutMs, drainWithin } from '../drain';
+import { PostgresDeadLetters } from './postgres-dead-letters';
 
 export interface PostgresBusOptions {
   connectionString: string;
@@ -25,6 +30,8 @@ export interface PostgresBusOptions {
   schema: string;
   pollIntervalMs?: number;
   onError?: (error: unknown, delivery?: Delivery) => void;
+  /** State changes worth an operator's attention: a consumer stalled or recovered. */
+  log?: (line: string) => void;
 }
 
 interface Claimed {
@@ -39,10 +46,12 @@ interface Claimed {
 /**
  * The embedded mode's bus: no broker, the messages live in Postgres (so they survive restarts
  * like JetStream's file storage) and consumers claim them with a visibility timeout (like
- * JetStream's ack_wait). Same contract suite as the JetStream adapter.
+ * JetStream's ack_wait). Same contract suite as the JetStream adapter. While Postgres is away,
+ * publishes fail (the caller answers 503) and consumers wait, stalled, until it is back.
  */
 export class PostgresBus implements MessageBus {
   readonly kind = 'postgres';
+  readonly deadLetters: DeadLetterStore;
   private readonly pool: Pool;
   private readonly schema: string;
   private readonly streams = new Map<string, readonly string[]>();
@@ -54,20 +63,28 @@ export class PostgresBus implements MessageBus {
 
   constructor(private readonly options: PostgresBusOptions) {
     this.schema = options.schema;
-    this.pool = new Pool({ connectionString: options.connectionString, max: 4 });
     // An idle connection dropped by the server must not crash the process; the next query reconnects.
-    this.pool.on('error', (error) => options.onError?.(error));
+    this.pool = openPool({ connectionString: options.connectionString, max: 4, onError: (error) => options.onError?.(error) });
+    this.deadLetters = new PostgresDeadLetters(this.pool, this.schema, (client, subject, data, msgId, headers) => this.insert(client, subject, data, msgId, headers), () => this.wakeAll());
   }
 
   async init(): Promise<void> {
-    const client = await this.pool.connect();
-    try {
-      await client.query('select pg_advisory_lock(hashtext($1))', [`${this.schema}.ddl`]);
+    // A transaction-scoped lock: it cannot outlive a connection lost half-way.
+    await inTransaction(this.pool, async (client) => {
+      await client.query('select pg_advisory_xact_lock(hashtext($1))', [`${this.schema}.ddl`]);
       await client.query(busSchemaSql(this.schema));
-      await client.query('select pg_advisory_unlock(hashtext($1))', [`${this.schema}.ddl`]);
-    } finally {
-      client.release();
-    }
+    });
+  }
+
+  async reachable(): Promise<boolean> {
+    return this.pool
+      .query('select 1')
+      .then(() => true)
+      .catch(() => false);
+  }
+
+  consumerStatuses(): ConsumerStatus[] {
+    return [...this.consumers].map((c) => c.status());
   }
 
   async ensureStream(spec: StreamSpec): Promise<void> {
@@ -79,34 +96,28 @@ export class PostgresBus implements MessageBus {
   }
 
   async publish(subject: string, data: Uint8Array, options: { msgId: string; headers?: Record<string, string> }): Promise<PublishResult> {
-    const stream = await this.streamFor(subject);
-    const client = await this.pool.connect();
-    try {
-      await client.query('begin');
-      await client.query('select pg_advisory_xact_lock(hashtext($1))', [`${this.schema}.publish`]);
-      const inserted = await client.query<{ seq: string }>(
-        `insert into "${this.schema}".messages (stream, subject, msg_id, data, headers) values ($1, $2, $3, $4, $5)
-         on conflict (stream, msg_id) do nothing returning seq`,
-        [stream, subject, options.msgId, Buffer.from(data), JSON.stringify({ ...options.headers, 'Nats-Msg-Id': options.msgId })],
-      );
-      const existing = inserted.rows[0]
-        ? undefined
-        : await client.query<{ seq: string }>(`select seq from "${this.schema}".messages where stream = $1 and msg_id = $2`, [stream, options.msgId]);
-      await client.query('commit');
-      this.wakeAll();
-      return { duplicate: !inserted.rows[0], streamSequence: Number((inserted.rows[0] ?? existing?.rows[0])?.seq) };
-    } catch (error) {
-      await client.query('rollback').catch(() => undefined);
-      throw error;
-    } finally {
-      client.release();
-    }
+    const result = await inTransaction(this.pool, (client) => this.insert(client, subject, data, options.msgId, options.headers));
+    this.wakeAll();
+    return result;
   }
 
-  private async streamFor(subject: string): Promise<string> {
+  /** Stores one message inside the caller's transaction, under the publish lock (sequences commit in order). */
+  private async insert(client: PoolClient, subject: string, data: Uint8Array, msgId: string, headers?: Record<string, string>): Promise<PublishResult> {
+    const stream = await this.streamFor(subject, client);
+    await client.query('select pg_advisory_xact_lock(hashtext($1))', [`${this.schema}.publish`]);
+    const inserted = await client.query<{ seq: string }>(
+      `insert into "${this.schema}".messages (stream, subject, msg_id, data, headers) values ($1, $2, $3, $4, $5)
+       on conflict (stream, msg_id) do nothing returning seq`,
+      [stream, subject, msgId, Buffer.from(data), JSON.stringify({ ...headers, 'Nats-Msg-Id': msgId })],
+    );
+    const existing = inserted.rows[0] ? undefined : await client.query<{ seq: string }>(`select seq from "${this.schema}".messages where stream = $1 and msg_id = $2`, [stream, msgId]);
+    return { duplicate: !inserted.rows[0], streamSequence: Number((inserted.rows[0] ?? existing?.rows[0])?.seq) };
+  }
+
+  private async streamFor(subject: string, client: PoolClient): Promise<string> {
     const find = () => [...this.streams].find(([, subjects]) => subjects.some((filter) => subjectMatches(filter, subject)))?.[0];
     if (!find()) {
-      const { rows } = await this.pool.query<{ name: string; subjects: string[] }>(`select name, subjects from "${this.schema}".streams`);
+      const { rows } = await client.query<{ name: string; subjects: string[] }>(`select name, subjects from "${this.schema}".streams`);
       for (const row of rows) this.streams.set(row.name, row.subjects);
     }
     const stream = find();
@@ -117,37 +128,47 @@ export class PostgresBus implements MessageBus {
 
   async consume(input: ConsumerSpec, handler: BatchHandler): Promise<Consumer> {
     const spec = withDefaults(input);
-    await this.ensureStream({ name: deadLetterStream, subjects: ['dlq.>'] });
     const filter = natsFilterToRegex(spec.filterSubject);
     const stopping = new AbortController();
-    const onError = this.options.onError ?? (() => undefined);
+    const health = new ConsumerHealth(spec.durable, spec.backoff.maxMs * 2 + 5_000, (line) => this.options.log?.(line));
     const deadLetter = async (subject: string, delivery: Delivery, error: unknown) => {
       await this.publish(subject, delivery.data, { msgId: `dlq:${spec.durable}:${delivery.streamSequence}`, headers: deadLetterHeaders(spec, delivery, error) });
     };
 
     const loop = (async () => {
+      let declared = false;
+      let failures = 0;
       while (!stopping.signal.aborted) {
         try {
+          if (!declared) {
+            await this.ensureStream({ name: deadLetterStream, subjects: ['dlq.>'] });
+            declared = true;
+          }
           const claimed = await this.claim(spec, filter);
+          health.reachable();
+          failures = 0;
           if (this.aborted) return;
           if (claimed.length === 0) {
             await this.idle(stopping.signal);
             continue;
           }
-          await processBatch(spec, claimed, handler, deadLetter, onError);
+          await processBatch(spec, claimed, handler, deadLetter, health);
         } catch (error) {
           if (this.aborted) return;
-          onError(error);
-          await this.idle(stopping.signal);
+          // The database is away (or the claim failed): wait, longer each time, and claim again.
+          health.unreachable(error);
+          await sleep(Math.min(spec.backoff.maxMs, 250 * 2 ** Math.min(failures++, 6)), stopping.signal);
         }
       }
     })();
 
     const handle: Consumer = {
+      status: () => health.status(),
       stop: async () => {
         stopping.abort();
         this.wakeAll();
         await loop;
+        health.stop();
         this.consumers.delete(handle);
       },
     };
@@ -224,6 +245,7 @@ export class PostgresBus implements MessageBus {
   async serveRequests(subject: string, _queue: string, handler: (request: Request) => Promise<Reply>): Promise<Consumer> {
     this.responders.set(subject, [...(this.responders.get(subject) ?? []), handler]);
     return {
+      status: () => ({ durable: `responder ${subject}`, state: 'running', stalledSince: null, failingMessages: 0, lastError: null, deadLettered: 0 }),
       stop: async () => {
         this.responders.set(subject, (this.responders.get(subject) ?? []).filter((h) => h !== handler));
       },

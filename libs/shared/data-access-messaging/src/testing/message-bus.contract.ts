@@ -1,9 +1,17 @@
 import { randomUUID } from 'node:crypto';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { Consumer, ConsumerSpec, decodeJson, Delivery, encodeJson, MessageBus, RequestFailedError } from '../message-bus.port';
+import { Consumer, ConsumerSpec, decodeJson, Delivery, encodeJson, MessageBus, PoisonMessageError, RequestFailedError } from '../message-bus.port';
 
 /** Opens a bus on the same namespace each call: a second call is "another process" or "after a restart". */
 export type OpenBus = () => Promise<MessageBus>;
+
+/** A bus on a server of the test's own, which the test may take away (kill) and bring back. */
+export interface Outage {
+  open: OpenBus;
+  down(): Promise<void>;
+  up(): Promise<void>;
+  destroy(): Promise<void>;
+}
 
 const STREAM = 'CONTRACT';
 const collect = () => {
@@ -12,7 +20,7 @@ const collect = () => {
 };
 
 /** The behaviour both MessageBus adapters must show. */
-export const messageBusContract = (adapter: string, openBus: OpenBus) =>
+export const messageBusContract = (adapter: string, openBus: OpenBus, outage: () => Promise<Outage>) =>
   describe(`MessageBus contract: ${adapter}`, () => {
     const buses: MessageBus[] = [];
     const consumers: Consumer[] = [];
@@ -37,7 +45,7 @@ export const messageBusContract = (adapter: string, openBus: OpenBus) =>
       durable: `contract_${randomUUID().slice(0, 8)}`,
       filterSubject: subject,
       ackWaitMs: 1_000,
-      backoffMs: [50],
+      backoff: { initialMs: 50, maxMs: 200 },
       ...extra,
     });
     const consume = async (bus: MessageBus, s: ConsumerSpec, handler: (batch: readonly Delivery[]) => Promise<void>) => {
@@ -130,29 +138,95 @@ export const messageBusContract = (adapter: string, openBus: OpenBus) =>
       expect(attempts).toEqual([1, 2, 3]);
     });
 
-    it('isolates a poison message: the rest of its batch is committed, the poison is dead-lettered after maxDeliver', async () => {
+    it('retries a transient failure without limit (never dead-letters it), showing stalled until it succeeds', async () => {
       const subject = topic();
-      const s = spec(subject, { maxDeliver: 3, batchSize: 10 });
+      const s = spec(subject);
+      await send(subject, 1);
+      const attempts: number[] = [];
+      let stalledSeen = false;
+      const consumer = await consume(publisher, s, async ([d]) => {
+        attempts.push(d.deliveryCount);
+        if (d.deliveryCount <= 8) throw new Error('connect ECONNREFUSED 127.0.0.1:5432');
+      });
+      await waitFor(() => {
+        stalledSeen ||= consumer.status().state === 'stalled';
+        return attempts.length === 9;
+      }, 15_000);
+      await waitFor(() => consumer.status().state === 'running');
+      expect(stalledSeen).toBe(true);
+      expect(attempts).toEqual([1, 2, 3, 4, 5, 6, 7, 8, 9]); // five deliveries used to be the limit
+      expect(consumer.status()).toMatchObject({ state: 'running', deadLettered: 0, failingMessages: 0, lastError: 'connect ECONNREFUSED 127.0.0.1:5432' });
+      expect(await publisher.deadLetters.list({ consumer: s.durable })).toEqual([]);
+    });
+
+    it('dead-letters a message that can never succeed at once, commits the rest of its batch, and replays it on demand', async () => {
+      const subject = topic();
+      const s = spec(subject, { batchSize: 10 });
       for (const n of [1, 2, 3]) await send(subject, n);
       const committed: number[] = [];
-      const attemptsOfPoison: number[] = [];
-      await consume(publisher, s, async (batch) => {
+      let fixed = false;
+      const consumer = await consume(publisher, s, async (batch) => {
         const bodies = batch.map((d) => decodeJson<{ n: number }>(d.data).n);
-        if (bodies.includes(2)) {
-          attemptsOfPoison.push(batch[bodies.indexOf(2)].deliveryCount);
-          throw new Error('quantity is not a number');
-        }
+        if (bodies.includes(2) && !fixed) throw new PoisonMessageError('quantity is not a number');
         committed.push(...bodies); // the "transaction" commits only when the whole batch succeeds
       });
-      const dead = collect();
-      await consume(publisher, { stream: 'DLQ', durable: `dlq_${randomUUID().slice(0, 8)}`, filterSubject: `dlq.${s.durable}` }, async (batch) => void dead.seen.push(...batch));
-      await waitFor(() => dead.seen.length === 1, 10_000);
+      await waitFor(() => committed.length === 2);
+      const letters = await eventuallyList(publisher, s.durable, 1);
       expect(committed.sort()).toEqual([1, 3]);
-      expect(Math.max(...attemptsOfPoison)).toBe(3);
-      expect(dead.bodies()).toEqual([2]);
-      expect(dead.seen[0].headers['Tally-Dead-Letter-Reason']).toBe('quantity is not a number');
-      expect(dead.seen[0].headers['Tally-Dead-Letter-Deliveries']).toBe('3');
+      expect(letters).toEqual([
+        expect.objectContaining({ consumer: s.durable, subject, deliveries: 1, reason: 'quantity is not a number', body: JSON.stringify({ n: 2 }) }),
+      ]);
+      expect(consumer.status().deadLettered).toBe(1);
+
+      // The operator fixes the cause and replays it: it is handled, and the store is empty.
+      fixed = true;
+      expect(await publisher.deadLetters.replay(letters[0].id)).toBe('replayed');
+      await waitFor(() => committed.length === 3);
+      expect(committed.sort()).toEqual([1, 2, 3]);
+      expect(await publisher.deadLetters.list({ consumer: s.durable })).toEqual([]);
+      // Replay is idempotent: the same id again finds nothing and publishes nothing.
+      expect(await publisher.deadLetters.replay(letters[0].id)).toBe('not_found');
+      expect(await publisher.deadLetters.replay('no-such-id')).toBe('not_found');
+      await new Promise((resolve) => setTimeout(resolve, 300));
+      expect(committed.sort()).toEqual([1, 2, 3]);
     });
+
+    it('dead-letters a message whose body does not decode (decodeJson says poison)', async () => {
+      const subject = topic();
+      const s = spec(subject);
+      await publisher.publish(subject, new TextEncoder().encode('{not json'), { msgId: randomUUID() });
+      await consume(publisher, s, async ([d]) => void decodeJson(d.data));
+      const [letter] = await eventuallyList(publisher, s.durable, 1);
+      expect(letter.reason).toMatch(/^message is not JSON/);
+      expect(letter.body).toBe('{not json');
+    });
+
+    it('lives through its server going away: publishes fail meanwhile, the consumer stalls, then resumes by itself', async () => {
+      const server = await outage();
+      try {
+        const bus = await server.open();
+        await bus.ensureStream({ name: STREAM, subjects: ['contract.>'] });
+        const subject = topic();
+        const { seen, bodies } = collect();
+        const consumer = await bus.consume(spec(subject), async (batch) => void seen.push(...batch));
+        await bus.publish(subject, encodeJson({ n: 1 }), { msgId: randomUUID() });
+        await waitFor(() => seen.length === 1);
+        await server.down();
+        await expect(bus.publish(subject, encodeJson({ n: 2 }), { msgId: randomUUID() })).rejects.toThrow();
+        expect(await bus.reachable()).toBe(false);
+        await new Promise((resolve) => setTimeout(resolve, 3_000));
+        await server.up();
+        await waitFor(async () => bus.reachable(), 20_000);
+        await retry(() => bus.publish(subject, encodeJson({ n: 3 }), { msgId: randomUUID() }), 20_000);
+        await waitFor(() => seen.length === 2, 30_000);
+        expect(bodies()).toEqual([1, 3]);
+        expect(consumer.status().state).toBe('running');
+        await consumer.stop();
+        await bus.close();
+      } finally {
+        await server.destroy();
+      }
+    }, 90_000);
 
     it('drains on close: the batch in hand finishes and is acked, nothing is redelivered', async () => {
       const subject = topic();
@@ -205,10 +279,28 @@ export const messageBusContract = (adapter: string, openBus: OpenBus) =>
     });
   });
 
-const waitFor = async (condition: () => boolean, timeoutMs = 5_000) => {
+const waitFor = async (condition: () => boolean | Promise<boolean>, timeoutMs = 5_000) => {
   const deadline = Date.now() + timeoutMs;
-  while (!condition()) {
+  while (!(await condition())) {
     if (Date.now() > deadline) throw new Error('timed out waiting for deliveries');
     await new Promise((resolve) => setTimeout(resolve, 10));
+  }
+};
+
+const eventuallyList = async (bus: MessageBus, durable: string, count: number) => {
+  let letters = await bus.deadLetters.list({ consumer: durable });
+  await waitFor(async () => (letters = await bus.deadLetters.list({ consumer: durable })).length === count, 10_000);
+  return letters;
+};
+
+const retry = async <T>(attempt: () => Promise<T>, timeoutMs: number): Promise<T> => {
+  const deadline = Date.now() + timeoutMs;
+  for (;;) {
+    try {
+      return await attempt();
+    } catch (error) {
+      if (Date.now() > deadline) throw error;
+      await new Promise((resolve) => setTimeout(resolve, 200));
+    }
   }
 };

@@ -1,0 +1,50 @@
+import { EntityManager } from 'typeorm';
+
+/**
+ * Copies of a projection's tables in a schema beside the live one, for a rebuild that no reader sees
+ * half done: the copies are filled from the ledger while the live tables keep answering, then
+ * `swapIn` replaces the live tables by the copies in one transaction.
+ *
+ * The copies carry the live tables' own index and constraint names (names are per schema), so after
+ * the swap the tables look exactly as the migrations made them and later migrations still find them.
+ * Statements waiting on a live table during the swap are re-resolved by name when they get the lock, so
+ * they read the new table. Projection tables carry no foreign keys.
+ */
+export const createShadowTables = async (tx: EntityManager, live: string, shadow: string, tables: readonly string[]): Promise<void> => {
+  await tx.query(`create schema if not exists "${shadow}"`);
+  for (const table of tables) {
+    await tx.query(`drop table if exists "${shadow}"."${table}"`);
+    await tx.query(
+      `create table "${shadow}"."${table}" (like "${live}"."${table}" including defaults including identity including generated including constraints including storage including comments)`,
+    );
+    // Primary keys, unique and exclusion constraints by their names (their indexes come with them).
+    const constraints: { name: string; definition: string }[] = await tx.query(
+      `select conname as name, pg_get_constraintdef(c.oid) as definition from pg_constraint c
+        where c.conrelid = format('%I.%I', $1::text, $2::text)::regclass and c.contype in ('p', 'u', 'x') order by c.oid`,
+      [live, table],
+    );
+    for (const { name, definition } of constraints) await tx.query(`alter table "${shadow}"."${table}" add constraint "${name}" ${definition}`);
+    // Every other index, same name, same definition, on the copy.
+    const indexes: { definition: string }[] = await tx.query(
+      `select replace(pg_get_indexdef(i.indexrelid), ' ON ' || format('%I.%I', $1::text, $2::text) || ' ', ' ON ' || format('%I.%I', $3::text, $2::text) || ' ') as definition
+         from pg_index i
+        where i.indrelid = format('%I.%I', $1::text, $2::text)::regclass
+          and not exists (select 1 from pg_constraint c where c.conindid = i.indexrelid)`,
+      [live, table, shadow],
+    );
+    for (const { definition } of indexes) await tx.query(definition);
+  }
+};
+
+/** In the caller's transaction: the live tables are dropped and the copies moved into the live schema. */
+export const swapInShadowTables = async (tx: EntityManager, live: string, shadow: string, tables: readonly string[]): Promise<void> => {
+  for (const table of tables) {
+    await tx.query(`drop table "${live}"."${table}"`);
+    await tx.query(`alter table "${shadow}"."${table}" set schema "${live}"`);
+  }
+};
+
+/** Takes the live tables for the swap: readers and writers wait the few milliseconds it lasts. */
+export const lockLiveTables = async (tx: EntityManager, live: string, tables: readonly string[]): Promise<void> => {
+  if (tables.length > 0) await tx.query(`lock table ${tables.map((t) => `"${live}"."${t}"`).join(', ')} in access exclusive mode`);
+};

@@ -1,0 +1,52 @@
+import { Body, Controller, Get, HttpCode, Inject, Param, Post, Query } from '@nestjs/common';
+import { badRequest, notFound } from './problem';
+import { RUNTIME } from './tokens';
+import type { TallyRuntime } from './runtime';
+
+const maxPage = 1_000;
+
+/**
+ * The dead-letter store (messages a consumer found could never succeed) and the consumers' states.
+ * Replay publishes a dead letter again on its original subject; it is idempotent (a replayed id is gone).
+ */
+@Controller('v1/admin')
+export class DeadLettersController {
+  constructor(@Inject(RUNTIME) private readonly runtime: TallyRuntime) {}
+
+  @Get('dead-letters')
+  async list(@Query('consumer') consumer?: string, @Query('after') after?: string, @Query('limit') limit?: string) {
+    const size = limit === undefined ? 100 : Number(limit);
+    if (!Number.isInteger(size) || size < 1 || size > maxPage) throw badRequest(`limit must be an integer from 1 to ${maxPage}`, [{ field: 'limit', message: 'out of range' }]);
+    if (after !== undefined && !/^\d+$/.test(after)) throw badRequest('after must be the id of a dead letter (digits)', [{ field: 'after', message: 'not an id' }]);
+    const deadLetters = await this.runtime.bus.deadLetters.list({ consumer, after, limit: size });
+    return { deadLetters, next: deadLetters.length === size ? deadLetters[deadLetters.length - 1].id : null };
+  }
+
+  @Post('dead-letters/:id/replay')
+  @HttpCode(200)
+  async replay(@Param('id') id: string) {
+    if ((await this.runtime.bus.deadLetters.replay(id)) === 'not_found') throw notFound(`no dead letter ${id} (already replayed, or never there)`);
+    return { id, status: 'replayed' };
+  }
+
+  /** Every dead letter present when asked (of one consumer, if given): ones that fail again come back with new ids. */
+  @Post('dead-letters/replay')
+  @HttpCode(200)
+  async replayAll(@Body() body: { consumer?: unknown } | undefined) {
+    const consumer = body?.consumer;
+    if (consumer !== undefined && typeof consumer !== 'string') throw badRequest('consumer must be a string', [{ field: 'consumer', message: 'not a string' }]);
+    const ids: string[] = [];
+    for (let page = await this.runtime.bus.deadLetters.list({ consumer, limit: maxPage }); page.length > 0; ) {
+      ids.push(...page.map((d) => d.id));
+      page = page.length < maxPage ? [] : await this.runtime.bus.deadLetters.list({ consumer, after: ids[ids.length - 1], limit: maxPage });
+    }
+    let replayed = 0;
+    for (const id of ids) if ((await this.runtime.bus.deadLetters.replay(id)) === 'replayed') replayed += 1;
+    return { replayed };
+  }
+
+  @Get('consumers')
+  consumers() {
+    return { consumers: this.runtime.bus.consumerStatuses() };
+  }
+}
