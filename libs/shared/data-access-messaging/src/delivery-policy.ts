@@ -75,8 +75,9 @@ export const isDeadLetterHeader = (name: string): boolean => /^tally-dead-letter
 
 /**
  * What a consumer's deliveries say about it: which messages are failing right now (a failure not yet
- * followed by a success of the same message), since when, and why. A message redelivered elsewhere and
- * acked there is forgotten after `forgetAfterMs` without news, so the state never sticks at `stalled`.
+ * followed by a success of the same message), since when, and why. A failing message is retried at least
+ * every backoff.maxMs, so one that has not failed again for `forgetAfterMs` (maxMs + 2 s) went through —
+ * perhaps on another instance of the consumer — and is forgotten: `stalled` ends within that after an outage.
  * Logs transitions, not every failure: an outage fails every message in hand at every retry.
  */
 export class ConsumerHealth {

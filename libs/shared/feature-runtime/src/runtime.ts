@@ -42,7 +42,11 @@ export const openRuntime = async (config: TallyConfig, options: RuntimeOptions =
   }
 
   const eventStore: EventStore = config.KURRENTDB_URL
-    ? new KurrentDbEventStore(config.KURRENTDB_URL)
+    ? new KurrentDbEventStore({
+        connectionString: config.KURRENTDB_URL,
+        index: { connectionString, schema: `${namespace}_ledger_index` },
+        retentionDays: config.TALLY_LATENESS_HORIZON_DAYS + 5,
+      })
     : new PostgresEventStore({ connectionString, schema: `${namespace}_ledger` });
   try {
     await eventStore.init();

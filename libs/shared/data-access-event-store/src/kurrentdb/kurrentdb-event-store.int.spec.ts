@@ -1,14 +1,15 @@
 import { describe, it } from 'vitest';
-import { testDatabaseUrl } from '@tally/shared/testing';
+import { testDatabaseUrl, uniqueName } from '@tally/shared/testing';
 import { eventStoreContract } from '../testing/event-store.contract';
 import { KurrentDbEventStore } from './kurrentdb-event-store';
 
 const url = process.env.KURRENTDB_URL;
 
 if (url) {
+  const indexSchema = uniqueName('kdbidx');
   eventStoreContract('KurrentDB', () => ({
     open: async () => {
-      const store = new KurrentDbEventStore(url);
+      const store = new KurrentDbEventStore({ connectionString: url, index: { connectionString: testDatabaseUrl(), schema: indexSchema }, retentionDays: 40 });
       await store.init();
       return store;
     },

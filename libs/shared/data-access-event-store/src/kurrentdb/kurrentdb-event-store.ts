@@ -1,6 +1,9 @@
 import {
+  AllStreamSubscription,
   ANY,
   AppendStreamState,
+  BACKWARDS,
+  END,
   eventTypeFilter,
   excludeSystemEvents,
   FORWARDS,
@@ -27,7 +30,7 @@ import {
   WrongExpectedRevisionError,
 } from '../event-store.port';
 import { sleep } from '@tally/shared/util-core';
-import { pollingSubscription } from '../polling-subscription';
+import { EventIdIndex, Pin } from './event-id-index';
 
 const toStreamState = (expected: ExpectedRevision | undefined): AppendStreamState => {
   switch (expected) {
@@ -59,46 +62,126 @@ const toRecorded = (resolved: ResolvedEvent): RecordedEvent | undefined => {
   };
 };
 
+export interface KurrentDbEventStoreOptions {
+  connectionString: string;
+  /** Postgres holding the store-wide event id index (see EventIdIndex). */
+  index: { connectionString: string; schema: string };
+  /** How long ids are remembered: the lateness horizon and a margin. */
+  retentionDays: number;
+}
+
 /**
- * The production ledger on KurrentDB / EventStoreDB. Held to the same contract suite as the
- * Postgres adapter when KURRENTDB_URL is set. Known difference: KurrentDB's idempotent append
- * recognises re-sent event ids per stream and only near the stream's end, not store-wide.
+ * The production ledger on KurrentDB / EventStoreDB. Held to the same contract suite as the Postgres
+ * adapter when KURRENTDB_URL is set. KurrentDB itself recognises a re-sent event id only in the same
+ * stream and near its end; usage first parked and later attributed would land in two streams. An
+ * EventIdIndex in Postgres pins every id to its first stream and makes the dedup store-wide and exact,
+ * and `written` counts what was really written. Subscriptions are KurrentDB's own catch-up subscriptions
+ * to $all (server push, no polling).
  */
 export class KurrentDbEventStore implements EventStore {
   private readonly client: KurrentDBClient;
+  private readonly index: EventIdIndex;
+  private pruning?: NodeJS.Timeout;
 
-  constructor(connectionString: string) {
-    this.client = KurrentDBClient.connectionString`${connectionString}`;
+  constructor(private readonly options: KurrentDbEventStoreOptions) {
+    this.client = KurrentDBClient.connectionString`${options.connectionString}`;
+    this.index = EventIdIndex.open(options.index.connectionString, options.index.schema);
   }
 
   async init(): Promise<void> {
+    await this.index.init();
     // Fails fast with the server's own error when it is unreachable.
     await this.readAll({ maxCount: 1 });
+    const prune = () => void this.index.prune(new Date(Date.now() - this.options.retentionDays * 86_400_000)).catch(() => undefined);
+    prune();
+    this.pruning = setInterval(prune, 3_600_000).unref();
   }
 
-  async appendToStream(stream: string, events: readonly NewEvent[], options?: { expectedRevision?: ExpectedRevision }): Promise<AppendResult> {
+  appendToStream(stream: string, events: readonly NewEvent[], options?: { expectedRevision?: ExpectedRevision }): Promise<AppendResult> {
+    return this.appendToStreams([{ stream, events, expectedRevision: options?.expectedRevision }]).then(([result]) => result);
+  }
+
+  /**
+   * One append per stream, under the ids' pins: an id already written is skipped, an id pinned to another
+   * stream is written there (if an interrupted attempt did not already), the rest to the stream asked.
+   * As in the Postgres adapter, the expected revision is checked only when something is to be written.
+   */
+  async appendToStreams(appends: readonly StreamAppend[]): Promise<AppendResult[]> {
+    const entries = appends.flatMap((a) => a.events.map((e) => ({ id: e.id.toLowerCase(), stream: a.stream })));
+    const firstOfEach = [...new Map(entries.reverse().map((e) => [e.id, e])).values()];
+    const fresh = await this.index.pin(firstOfEach);
+    return this.index.whileLocked(
+      firstOfEach.map((e) => e.id),
+      fresh,
+      async (pins) => {
+        const held: string[] = [];
+        const results: AppendResult[] = [];
+        for (const append of appends) {
+          const here: NewEvent[] = [];
+          const elsewhere = new Map<string, NewEvent[]>();
+          for (const event of append.events) {
+            const id = event.id.toLowerCase();
+            const pin = pins.get(id) as Pin;
+            if (pin.state === 'written' || held.includes(id) || (!pin.fresh && (await this.holds(pin.stream, id, pin.pinnedAt)))) {
+              held.push(id);
+              continue;
+            }
+            held.push(id);
+            if (pin.stream === append.stream) here.push(event);
+            else elsewhere.set(pin.stream, [...(elsewhere.get(pin.stream) ?? []), event]);
+          }
+          for (const [stream, events] of elsewhere) await this.appendOnly(stream, events, 'any');
+          const written = here.length + [...elsewhere.values()].reduce((n, list) => n + list.length, 0);
+          results.push({ nextExpectedRevision: here.length > 0 ? await this.appendOnly(append.stream, here, append.expectedRevision) : await this.lastRevision(append.stream), written });
+        }
+        return { result: results, held };
+      },
+    );
+  }
+
+  private async appendOnly(stream: string, events: readonly NewEvent[], expectedRevision: ExpectedRevision | undefined): Promise<bigint> {
     try {
       const result = await this.client.appendToStream(
         stream,
         events.map((e) => jsonEvent({ id: e.id, type: e.type, data: e.data, metadata: e.metadata ?? {} })),
-        { streamState: toStreamState(options?.expectedRevision) },
+        { streamState: toStreamState(expectedRevision) },
       );
-      return { nextExpectedRevision: result.nextExpectedRevision, written: events.length };
+      return result.nextExpectedRevision;
     } catch (error) {
       if (error instanceof WrongExpectedVersionError) {
         const actual = typeof error.actualState === 'bigint' ? error.actualState : 'no_stream';
-        throw new WrongExpectedRevisionError(stream, options?.expectedRevision ?? 'any', actual);
+        throw new WrongExpectedRevisionError(stream, expectedRevision ?? 'any', actual);
       }
       throw error;
     }
   }
 
-  async appendToStreams(appends: readonly StreamAppend[]): Promise<AppendResult[]> {
-    const results: AppendResult[] = [];
-    for (const append of appends) results.push(await this.appendToStream(append.stream, append.events, { expectedRevision: append.expectedRevision }));
-    return results;
+  /** The stream's last revision, -1 when it does not exist (what `nextExpectedRevision` says when nothing was written). */
+  private async lastRevision(stream: string): Promise<bigint> {
+    try {
+      for await (const resolved of this.client.readStream(stream, { fromRevision: END, direction: BACKWARDS, maxCount: 1 })) return resolved.event?.revision ?? -1n;
+    } catch (error) {
+      if (!(error instanceof StreamNotFoundError)) throw error;
+    }
+    return -1n;
   }
 
+  /**
+   * Whether an interrupted attempt already wrote the id to its pinned stream: the stream is read backwards
+   * down to events older than the pin (less a minute for clocks that disagree).
+   */
+  private async holds(stream: string, id: string, pinnedAt: Date): Promise<boolean> {
+    const floor = pinnedAt.getTime() - 60_000;
+    try {
+      for await (const resolved of this.client.readStream(stream, { fromRevision: END, direction: BACKWARDS, maxCount: Number.MAX_SAFE_INTEGER })) {
+        if (resolved.event?.id.toLowerCase() === id) return true;
+        if (resolved.event && resolved.event.created.getTime() < floor) return false;
+      }
+    } catch (error) {
+      if (!(error instanceof StreamNotFoundError)) throw error;
+    }
+    return false;
+  }
   async readStream(stream: string, options?: { fromRevision?: bigint; maxCount?: number }): Promise<RecordedEvent[]> {
     const events: RecordedEvent[] = [];
     try {
@@ -135,13 +218,63 @@ export class KurrentDbEventStore implements EventStore {
     return events;
   }
 
+  /**
+   * KurrentDB's catch-up subscription to $all (pushed by the server). Events are handed over in batches of
+   * what has arrived (up to maxCount); a batch that fails, or a dropped subscription, resubscribes after
+   * the last batch handled, after a pause.
+   */
   subscribeToAll(options: SubscribeToAllOptions): Subscription {
-    return pollingSubscription((after, maxCount) => this.readAll({ after, maxCount, eventTypes: options.eventTypes }), (ms, signal) => sleep(Math.min(ms, 250), signal), options);
+    const maxCount = options.maxCount ?? 500;
+    const stopping = new AbortController();
+    let after = options.after;
+    let current: AllStreamSubscription | undefined;
+    const filter = options.eventTypes ? eventTypeFilter({ regex: `^(${options.eventTypes.map(escapeRegex).join('|')})$` }) : excludeSystemEvents();
+    const handOver = async (batch: RecordedEvent[]) => {
+      await options.handle(batch);
+      after = batch[batch.length - 1].globalPosition;
+    };
+    const running = (async () => {
+      while (!stopping.signal.aborted) {
+        try {
+          const subscription = this.client.subscribeToAll({ fromPosition: after === undefined ? START : { commit: after, prepare: after }, filter });
+          current = subscription;
+          subscription.on('caughtUp', () => options.onHealthy?.());
+          let batch: RecordedEvent[] = [];
+          for await (const resolved of subscription) {
+            if (stopping.signal.aborted) break;
+            const recorded = toRecorded(resolved);
+            if (recorded && (after === undefined || recorded.globalPosition > after)) batch.push(recorded);
+            // Nothing more buffered right now, or a full batch: hand over what there is.
+            if (batch.length > 0 && (batch.length >= maxCount || subscription.readableLength === 0)) {
+              await handOver(batch);
+              batch = [];
+            }
+          }
+        } catch (error) {
+          if (stopping.signal.aborted) break;
+          options.onError?.(error);
+        } finally {
+          await current?.unsubscribe().catch(() => undefined);
+        }
+        await sleep(retryPauseMs, stopping.signal);
+      }
+    })();
+    return {
+      stop: async () => {
+        stopping.abort();
+        await current?.unsubscribe().catch(() => undefined);
+        await running;
+      },
+    };
   }
 
   async close(): Promise<void> {
+    clearInterval(this.pruning);
+    await this.index.close();
     await this.client.dispose();
   }
 }
+
+const retryPauseMs = 1_000;
 
 const escapeRegex = (text: string): string => text.replace(/[.*+?^${}()|[\]\\]/g, '\\$&');

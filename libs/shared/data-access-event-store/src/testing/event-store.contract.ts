@@ -72,7 +72,18 @@ export const eventStoreContract = (adapter: string, target: () => ContractTarget
         await store.appendToStream(name, events, { expectedRevision: 'no_stream' });
         const again = await store.appendToStream(name, events, { expectedRevision: 'no_stream' });
         expect(again.nextExpectedRevision).toBe(1n);
+        expect(again.written).toBe(0);
         expect((await store.readStream(name)).map((e) => e.id)).toEqual(events.map((e) => e.id));
+      });
+
+      it('stores an id once store-wide: re-appended to another stream (usage parked, later attributed), it is not written again', async () => {
+        const [parked, attributed] = [stream('parked'), stream('attributed')];
+        const usage = event();
+        expect((await store.appendToStream(parked, [usage])).written).toBe(1);
+        const elsewhere = await store.appendToStreams([{ stream: attributed, events: [usage, event()] }]);
+        expect(elsewhere[0].written).toBe(1);
+        const everywhere = [...(await store.readStream(parked)), ...(await store.readStream(attributed))];
+        expect(everywhere.filter((e) => e.id === usage.id)).toHaveLength(1);
       });
     });
 

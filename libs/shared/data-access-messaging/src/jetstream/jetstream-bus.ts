@@ -136,7 +136,7 @@ export class JetStreamBus implements MessageBus {
 
   async consume(input: ConsumerSpec, handler: BatchHandler): Promise<Consumer> {
     const spec = withDefaults(input);
-    const health = new ConsumerHealth(spec.durable, spec.backoff.maxMs * 2 + 5_000, (line) => this.log(line));
+    const health = new ConsumerHealth(spec.durable, spec.backoff.maxMs + 2_000, (line) => this.log(line));
     const deadLetter = async (subject: string, delivery: Delivery, error: unknown) => {
       await this.publish(subject, delivery.data, { msgId: `dlq:${spec.durable}:${delivery.streamSequence}`, headers: deadLetterHeaders(spec, delivery, error) });
     };
@@ -173,6 +173,9 @@ export class JetStreamBus implements MessageBus {
           const consumer = await this.declareConsumer(spec);
           messages = await consumer.consume({
             max_messages: spec.batchSize * 2,
+            // Pull requests live 5 s (heartbeats every 2.5 s): a pull lost with a node that died is noticed and
+            // re-issued to the new consumer leader within seconds, not the default 30.
+            expires: 5_000,
             callback: (message) => {
               health.reachable();
               buffer.push(this.inFlight(message));

@@ -130,7 +130,7 @@ export class PostgresBus implements MessageBus {
     const spec = withDefaults(input);
     const filter = natsFilterToRegex(spec.filterSubject);
     const stopping = new AbortController();
-    const health = new ConsumerHealth(spec.durable, spec.backoff.maxMs * 2 + 5_000, (line) => this.options.log?.(line));
+    const health = new ConsumerHealth(spec.durable, spec.backoff.maxMs + 2_000, (line) => this.options.log?.(line));
     const deadLetter = async (subject: string, delivery: Delivery, error: unknown) => {
       await this.publish(subject, delivery.data, { msgId: `dlq:${spec.durable}:${delivery.streamSequence}`, headers: deadLetterHeaders(spec, delivery, error) });
     };
