@@ -13,12 +13,18 @@ const alias = Object.entries<string[]>(tsconfig.compilerOptions.paths).map(([nam
   replacement: resolve(__dirname, target),
 }));
 
+const chaos = 'e2e/chaos.e2e.spec.ts';
+
 export default defineConfig({
   // SWC instead of esbuild: Nest's dependency injection needs emitDecoratorMetadata.
   plugins: [swc.vite({ module: { type: 'es6' } })],
   resolve: { alias },
   test: {
-    include: ['libs/**/*.spec.ts', 'apps/**/*.spec.ts', 'e2e/**/*.spec.ts', 'tools/**/*.spec.ts'],
+    projects: [
+      { extends: true, test: { name: 'tally', include: ['libs/**/*.spec.ts', 'apps/**/*.spec.ts', 'e2e/**/*.spec.ts', 'tools/**/*.spec.ts'], exclude: [chaos] } },
+      // The chaos run has the machine to itself (its own Postgres, a NATS cluster, eight app processes): after the rest.
+      { extends: true, test: { name: 'chaos', include: [chaos], sequence: { groupOrder: 1 } } },
+    ],
     environment: 'node',
     pool: 'forks',
     testTimeout: 30_000,

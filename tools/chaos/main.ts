@@ -5,7 +5,7 @@
  * Prints a table and ends with "N passed, N failed"; exits 1 if anything failed.
  */
 import { numberArg } from '../bench/bench-support';
-import { describeView, runChaos } from './run';
+import { describeView, runChaos, seconds } from './run';
 
 const events = numberArg('events', 60_000);
 const short = process.argv.includes('--short');
@@ -19,12 +19,12 @@ runChaos({ events, short, log: (line) => console.log(line) }).then(
         p.fault,
         String(p.events),
         describeView(p.producers),
-        p.convergedMs === null ? 'never' : `${(p.convergedMs / 1_000).toFixed(1)} s`,
+        p.convergedMs === null || p.sinceRepairMs === null ? 'never' : `${seconds(p.sinceRepairMs)} / ${seconds(p.convergedMs)}`,
         failed.length === 0 ? `all ${p.checks.length} exact` : failed.map((c) => `${c.name}: ${c.detail}`).join('; '),
         p.notes.join('; '),
       ];
     });
-    console.log('\n| fault | events | producers saw | converged | read paths | measured |\n|---|---|---|---|---|---|');
+    console.log('\n| fault | events | producers saw | converged (after the repair / after the last ack) | read paths | measured |\n|---|---|---|---|---|---|');
     for (const row of rows) console.log(`| ${row.join(' | ')} |`);
     console.log('');
     for (const check of invoices) console.log(`${check.ok ? 'ok ' : 'FAIL'} ${check.name}: ${check.detail}`);

@@ -19,8 +19,10 @@ export interface PhaseResult {
   events: number;
   producers: ProducerView;
   notes: string[];
-  /** From the repair to every check passing; null when they never all passed. */
+  /** From the last acknowledged event of the phase to every check passing; null when they never all passed. */
   convergedMs: number | null;
+  /** From the repair (the fault's end) to every check passing. */
+  sinceRepairMs: number | null;
   checks: Check[];
 }
 
@@ -50,6 +52,10 @@ const converge = async (cluster: Cluster, producer: Producer, period: Parameters
 export const runChaos = async (options: ChaosOptions): Promise<{ phases: PhaseResult[]; invoices: Check[] }> => {
   const { log } = options;
   const cluster = await startCluster(log);
+  // Interrupted (Ctrl-C, a CI timeout): take the processes and servers of the run down with it.
+  const interrupted = () => void cluster.stop().finally(() => process.exit(130));
+  process.once('SIGINT', interrupted);
+  process.once('SIGTERM', interrupted);
   try {
     const setup = await setUp(cluster);
     const producer = new Producer(() => cluster.of('ingestion').map((i) => i.url), setup.apiKey, setup.subjects, setup.usageFrom, setup.usageTo);
@@ -64,18 +70,26 @@ export const runChaos = async (options: ChaosOptions): Promise<{ phases: PhaseRe
       producer.faultActive = true;
       const notes = await fault.inject(cluster, log).catch((error) => [`fault could not be injected as planned: ${String((error as Error)?.message ?? error)}`]);
       producer.faultActive = false;
+      const repairedAt = Date.now();
       const producers = await producing;
       const { convergedMs, checks } = await converge(cluster, producer, setup.period, log);
-      phases.push({ fault: fault.name, events: perFault, producers, notes, convergedMs, checks });
-      log(`  ${convergedMs === null ? 'did NOT converge' : `converged ${(convergedMs / 1_000).toFixed(1)} s after the last event was acknowledged`}; producers saw ${describeView(producers)}`);
+      const sinceRepairMs = convergedMs === null ? null : Date.now() - repairedAt;
+      phases.push({ fault: fault.name, events: perFault, producers, notes, convergedMs, sinceRepairMs, checks });
+      log(
+        `  ${convergedMs === null || sinceRepairMs === null ? 'did NOT converge' : `converged ${seconds(sinceRepairMs)} after the repair, ${seconds(convergedMs)} after the last event was acknowledged`}; producers saw ${describeView(producers)}`,
+      );
       for (const check of checks.filter((c) => !c.ok)) log(`  FAILED ${check.name}: ${check.detail}`);
     }
     const invoices = await checkInvoices(cluster, producer, setup);
     return { phases, invoices };
   } finally {
+    process.off('SIGINT', interrupted);
+    process.off('SIGTERM', interrupted);
     await cluster.stop();
   }
 };
+
+export const seconds = (ms: number): string => `${(ms / 1_000).toFixed(1)} s`;
 
 export const describeView = (view: ProducerView): string =>
   `${Object.entries(view.statuses)

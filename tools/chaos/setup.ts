@@ -61,8 +61,16 @@ export const setUp = async (cluster: Cluster, now = new Date()): Promise<Setup> 
     }
   }
   const { key } = await ok(ingestion.url, '/v1/api-keys', { name: 'chaos producer', allowedSources: ['*'] });
-  // Attribution and aggregation know every subject and account before the first event.
-  for (const subject of subjects.keys()) await ok(attribution.url, `/v1/subjects/${subject}`, undefined, 'GET');
+  // Every projection has applied the registry before the first event (else the first usage is parked, then
+  // re-attributed: correct, but not the clean start a run compares against).
+  for (const instance of cluster.instances) {
+    for (let attempt = 0; ; attempt++) {
+      const { body } = await admin(instance.url, '/v1/admin/projections');
+      if ((body.projections as { behind: number; status: string }[]).every((p) => p.behind === 0)) break;
+      if (attempt > 120) throw new Error(`${instance.name}: projections did not catch up with the set-up`);
+      await sleep(500);
+    }
+  }
   for (const account of new Set(subjects.values())) await ok(aggregation.url, `/v1/accounts/${account}/usage?period=${label}`, undefined, 'GET');
   // Inside the 35-day lateness horizon, whatever the day of the month.
   const usageFrom = new Date(Math.max(from.getTime(), now.getTime() - 34 * 86_400_000));

@@ -1,4 +1,5 @@
 import { Client } from 'pg';
+import { openClient } from '@tally/shared/data-access-pg-client';
 import { DataSource, EntitySchema, MigrationInterface } from 'typeorm';
 
 export interface AppDataSourceOptions {
@@ -35,8 +36,8 @@ export const openAppDataSource = async (options: AppDataSourceOptions): Promise<
 };
 
 export const withAdvisoryLock = async <T>(connectionString: string, key: string, work: (client: Client) => Promise<T>): Promise<T> => {
-  const client = new Client({ connectionString });
-  await client.connect();
+  // A connection lost mid-way fails the work (start-up retries it); it must not end the process.
+  const client = await openClient(connectionString, () => undefined);
   try {
     await client.query('select pg_advisory_lock(hashtext($1))', [key]);
     return await work(client);

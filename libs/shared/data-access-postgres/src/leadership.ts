@@ -62,6 +62,8 @@ export class Leadership {
 
   private async campaign(lead: (term: AbortSignal) => Promise<void>, onElected: () => void): Promise<void> {
     const stop = this.stopping.signal;
+    // Connection failures in a row (Postgres away): waits grow to 5 s, and only the first is reported.
+    let failures = 0;
     while (!stop.aborted) {
       const term = new AbortController();
       this.term = term;
@@ -73,6 +75,7 @@ export class Leadership {
           endTerm();
         });
         client.on('end', endTerm);
+        failures = 0;
         stop.addEventListener('abort', endTerm, { once: true });
         while (!term.signal.aborted && !(await tryLock(client, this.options.key))) await sleep(this.options.retryMs ?? 500, term.signal);
         if (term.signal.aborted) continue;
@@ -82,14 +85,14 @@ export class Leadership {
         await this.watch(client, term);
         await work;
       } catch (error) {
-        if (!stop.aborted) this.options.onError?.(error);
+        if (!stop.aborted && failures++ === 0) this.options.onError?.(error);
         endTerm();
       } finally {
         this.leading = false;
         stop.removeEventListener('abort', endTerm);
         await client?.end().catch(() => undefined);
       }
-      if (!stop.aborted) await sleep(this.options.retryMs ?? 500, stop);
+      if (!stop.aborted) await sleep(Math.min(5_000, (this.options.retryMs ?? 500) * 2 ** Math.max(0, failures - 1)), stop);
     }
   }
 

@@ -63,10 +63,13 @@ export class FencedError extends Error {
 const checkpointsDdl = (schema: string) => `
   create table if not exists "${schema}".projection_checkpoints (
     name text primary key, position bigint not null, updated_at timestamptz not null default now());
-  alter table "${schema}".projection_checkpoints
-    add column if not exists epoch bigint not null default 0,
-    add column if not exists rebuild_requested_at timestamptz,
-    add column if not exists rebuilt_at timestamptz`;
+  -- Tables made before leadership terms and rebuild requests existed; checked first, as ALTER locks the table.
+  do $$ begin
+    if not exists (select 1 from information_schema.columns where table_schema = '${schema}' and table_name = 'projection_checkpoints' and column_name = 'rebuilt_at') then
+      alter table "${schema}".projection_checkpoints add column if not exists epoch bigint not null default 0,
+        add column if not exists rebuild_requested_at timestamptz, add column if not exists rebuilt_at timestamptz;
+    end if;
+  end $$`;
 
 /**
  * Runs one projection: one writer across processes, rows and checkpoint in one transaction, rebuilds
@@ -135,7 +138,11 @@ export class ProjectionRunner {
       while (!signal.aborted) {
         await sleep(rebuildPollMs, signal);
         if (signal.aborted) break;
-        if (await this.rebuildRequested().catch(() => false)) await this.rebuildInTerm(epoch, signal).catch((error) => this.report(error));
+        if (await this.rebuildRequested().catch(() => false))
+          await this.rebuildInTerm(epoch, signal).catch((error) => {
+            this.report(error);
+            if (error instanceof FencedError) this.leadership.resign();
+          });
         // A rebuild that failed half-way left the live subscription paused: resume it where the checkpoint is.
         if (!this.subscription && !signal.aborted) this.follow(await this.retrying(signal, () => this.checkpoint()));
       }
@@ -346,7 +353,7 @@ export class ProjectionRunner {
   async status(): Promise<ProjectionStatus> {
     const position = await this.checkpoint();
     const behind = (await this.store.readAll({ after: position, maxCount: 10_000, eventTypes: this.projection.eventTypes })).length;
-    const requested = this.checkpointsExist && (await this.rebuildRequested());
+    const requested = this.checkpointsExist && (await this.rebuildRequested().catch(() => false));
     return {
       ...this.state(),
       position: position?.toString() ?? null,

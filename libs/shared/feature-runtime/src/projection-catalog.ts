@@ -1,6 +1,8 @@
-import { Body, Controller, Get, Header, HttpCode, Injectable, Param, Post } from '@nestjs/common';
+import { Body, Controller, Get, Header, HttpCode, Inject, Injectable, Param, Post } from '@nestjs/common';
 import { ProjectionRunner, ProjectionStatus } from '@tally/shared/data-access-postgres';
 import { notFound } from './problem';
+import { RUNTIME } from './tokens';
+import type { TallyRuntime } from './runtime';
 
 /** Every projection running in this process, by name, for the admin endpoints and the CLI. */
 @Injectable()
@@ -55,7 +57,10 @@ export class ProjectionsController {
  */
 @Controller('metrics')
 export class MetricsController {
-  constructor(private readonly catalog: ProjectionCatalog) {}
+  constructor(
+    private readonly catalog: ProjectionCatalog,
+    @Inject(RUNTIME) private readonly runtime: TallyRuntime,
+  ) {}
 
   @Get()
   @Header('content-type', 'text/plain; version=0.0.4')
@@ -75,6 +80,13 @@ export class MetricsController {
       ...gauge('tally_projection_accepted_to_visible_seconds', 'For the newest usage of the last batch: accepted at intake to visible in queries.', (s) =>
         s.acceptedToVisibleMs === null ? null : s.acceptedToVisibleMs / 1_000,
       ),
+      '# HELP tally_consumer_stalled 1 while a consumer retries failing messages (an outage, or a message that keeps failing).',
+      '# TYPE tally_consumer_stalled gauge',
+      ...this.runtime.bus.consumerStatuses().map((c) => `tally_consumer_stalled{consumer="${c.durable}"} ${c.state === 'stalled' ? 1 : 0}`),
+      '# HELP tally_dependency_up 1 when the dependency answers.',
+      '# TYPE tally_dependency_up gauge',
+      `tally_dependency_up{dependency="postgres"} ${(await this.runtime.postgresReachable()) ? 1 : 0}`,
+      `tally_dependency_up{dependency="bus"} ${(await this.runtime.bus.reachable()) ? 1 : 0}`,
       '',
     ].join('\n');
   }
