@@ -4,6 +4,7 @@
  *   npm run chaos [-- --events 60000] [--short]
  * Prints a table and ends with "N passed, N failed"; exits 1 if anything failed.
  */
+import { rmSync } from 'node:fs';
 import { numberArg } from '../bench/bench-support';
 import { describeView, runChaos, seconds } from './run';
 
@@ -12,7 +13,7 @@ const short = process.argv.includes('--short');
 const started = Date.now();
 
 runChaos({ events, short, log: (line) => console.log(line) }).then(
-  ({ phases, invoices }) => {
+  ({ phases, invoices, logDir }) => {
     const rows = phases.map((p) => {
       const failed = p.checks.filter((c) => !c.ok);
       return [
@@ -30,7 +31,9 @@ runChaos({ events, short, log: (line) => console.log(line) }).then(
     for (const check of invoices) console.log(`${check.ok ? 'ok ' : 'FAIL'} ${check.name}: ${check.detail}`);
     const results = [...phases.map((p) => p.convergedMs !== null && p.checks.every((c) => c.ok)), ...invoices.map((c) => c.ok)];
     const passed = results.filter(Boolean).length;
-    console.log(`\nchaos run: ${Math.round((Date.now() - started) / 1_000)} s, ${phases.reduce((n, p) => n + p.events, 0)} events`);
+    // The apps' logs are worth keeping only when something failed.
+    if (passed === results.length) rmSync(logDir, { recursive: true, force: true });
+    console.log(`\nchaos run: ${Math.round((Date.now() - started) / 1_000)} s, ${phases.reduce((n, p) => n + p.events, 0)} events${passed === results.length ? '' : `; the apps' logs are in ${logDir}`}`);
     console.log(`${passed} passed, ${results.length - passed} failed`);
     process.exit(passed === results.length ? 0 : 1);
   },

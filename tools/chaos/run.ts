@@ -49,7 +49,7 @@ const converge = async (cluster: Cluster, producer: Producer, period: Parameters
  * The chaos run: a cluster of its own, usage produced at-least-once while each fault is injected in
  * turn, and after each the whole system compared with what producers were told.
  */
-export const runChaos = async (options: ChaosOptions): Promise<{ phases: PhaseResult[]; invoices: Check[] }> => {
+export const runChaos = async (options: ChaosOptions): Promise<{ phases: PhaseResult[]; invoices: Check[]; logDir: string }> => {
   const { log } = options;
   const cluster = await startCluster(log);
   // Interrupted (Ctrl-C, a CI timeout): take the processes and servers of the run down with it.
@@ -81,7 +81,7 @@ export const runChaos = async (options: ChaosOptions): Promise<{ phases: PhaseRe
       for (const check of checks.filter((c) => !c.ok)) log(`  FAILED ${check.name}: ${check.detail}`);
     }
     const invoices = await checkInvoices(cluster, producer, setup);
-    return { phases, invoices };
+    return { phases, invoices, logDir: cluster.logDir };
   } finally {
     process.off('SIGINT', interrupted);
     process.off('SIGTERM', interrupted);

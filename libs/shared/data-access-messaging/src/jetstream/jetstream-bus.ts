@@ -149,16 +149,24 @@ export class JetStreamBus implements MessageBus {
     let running: Promise<void> | undefined;
     let timer: NodeJS.Timeout | undefined;
     const drainBuffer = async () => {
-      while (buffer.length > 0 && !stopping.signal.aborted) await processBatch(spec, buffer.splice(0, spec.batchSize), handler, deadLetter, health);
-      running = undefined;
+      try {
+        while (buffer.length > 0 && !stopping.signal.aborted) await processBatch(spec, buffer.splice(0, spec.batchSize), handler, deadLetter, health);
+      } catch (error) {
+        // Settling failed (NATS away while a poison message was being dead-lettered): what was taken out is
+        // redelivered after ack_wait; what is still buffered is tried again shortly.
+        health.unreachable(error);
+        setTimeout(schedule, 1_000);
+      } finally {
+        running = undefined;
+      }
     };
-    const schedule = () => {
-      if (running || timer || stopping.signal.aborted) return;
-      if (buffer.length >= spec.batchSize) running = drainBuffer().catch((error) => health.unreachable(error));
+    const schedule = (): void => {
+      if (running || timer || stopping.signal.aborted || buffer.length === 0) return;
+      if (buffer.length >= spec.batchSize) running = drainBuffer();
       else
         timer = setTimeout(() => {
           timer = undefined;
-          if (!running) running = drainBuffer().catch((error) => health.unreachable(error));
+          if (!running) running = drainBuffer();
         }, flushDelayMs);
     };
 
