@@ -107,6 +107,17 @@ describe('meters', () => {
       expect(bad.status).toBe(400);
       expect(bad.body.errors.map((e: { field: string }) => e.field).sort()).toEqual(['from', 'groupBy', 'windowSize', 'windowTimeZone']);
       expect((await http('GET', `${apps.aggregation.url}/api/v1/meters/nope/query`)).status).toBe(404);
+      // Names every object answers to are data, not keys of the meter: 400, never a 500.
+      for (const query of ['groupBy=__proto__', 'groupBy=toString', 'filterGroupBy[constructor]=x', 'filterGroupBy[__proto__]=x']) {
+        expect((await http('GET', `${apps.aggregation.url}/api/v1/meters/input_tokens/query?${query}`)).status, query).toBe(400);
+      }
+      // Sent as text: in a JavaScript literal __proto__ would set the prototype, not a key.
+      const reserved = await fetch(`${apps.aggregation.url}/api/v1/meters`, {
+        method: 'POST',
+        headers: { 'content-type': 'application/json', authorization: 'Bearer test-admin-token-0123456789abcdef' },
+        body: '{"slug":"proto","eventType":"x","aggregation":"COUNT","groupBy":{"__proto__":"$.a"}}',
+      });
+      expect(reserved.status).toBe(400);
     });
   });
 });

@@ -26,6 +26,11 @@ describe('parseMeterQuery', () => {
     [{ groupBy: 'colour' }, 'groupBy'],
     [{ 'filterGroupBy[colour]': 'red' }, 'filterGroupBy[colour]'],
     [{ to: ['2026-11-01T00:00:00Z', '2026-11-02T00:00:00Z'] }, 'to'],
+    // Names every object answers to through its prototype are not the meter's keys.
+    [{ groupBy: '__proto__' }, 'groupBy'],
+    [{ groupBy: 'toString' }, 'groupBy'],
+    [{ 'filterGroupBy[constructor]': 'x' }, 'filterGroupBy[constructor]'],
+    [{ 'filterGroupBy[hasOwnProperty]': 'x' }, 'filterGroupBy[hasOwnProperty]'],
   ])('refuses %j naming %s', (params, field) => {
     const result = parseMeterQuery(meter, params, now);
     expect(!result.ok && result.errors.map((e) => e.field)).toContain(field);

@@ -71,15 +71,17 @@ export const parseMeterQuery = (
   const windowTimeZone = single('windowTimeZone') ?? 'UTC';
   if (!isTimeZone(windowTimeZone)) errors.push({ field: 'windowTimeZone', message: 'windowTimeZone must be an IANA time zone such as Europe/Berlin' });
   const groupBy = list(params.groupBy);
-  for (const key of groupBy) if (key !== 'subject' && !(key in meter.groupBy)) errors.push({ field: 'groupBy', message: `meter ${meter.slug} has no group-by key ${key}` });
-  const filterGroupBy: Record<string, string> = {};
+  // Own keys only: `toString` or `__proto__` are in every object's prototype, not in the meter.
+  for (const key of groupBy) if (key !== 'subject' && !Object.hasOwn(meter.groupBy, key)) errors.push({ field: 'groupBy', message: `meter ${meter.slug} has no group-by key ${key}` });
+  const filters: [string, string][] = [];
   for (const [name, value] of Object.entries(params)) {
     const match = /^filterGroupBy\[(.+)\]$/.exec(name);
     if (!match) continue;
-    if (!(match[1] in meter.groupBy)) errors.push({ field: name, message: `meter ${meter.slug} has no group-by key ${match[1]}` });
+    if (!Object.hasOwn(meter.groupBy, match[1])) errors.push({ field: name, message: `meter ${meter.slug} has no group-by key ${match[1]}` });
     else if (typeof value !== 'string') errors.push({ field: name, message: 'give one value per key' });
-    else filterGroupBy[match[1]] = value;
+    else filters.push([match[1], value]);
   }
+  const filterGroupBy: Record<string, string> = Object.fromEntries(filters);
   const accountId = single('accountId');
   if (errors.length > 0) return { ok: false, errors };
   return { ok: true, query: { from, to, windowSize: windowSize as MeterWindowSize | undefined, windowTimeZone, accountId: accountId || undefined, subjects: list(params.subject), groupBy, filterGroupBy } };

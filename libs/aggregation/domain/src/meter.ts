@@ -23,6 +23,8 @@ export interface FieldError {
 
 const slugPattern = /^[a-z0-9]+(?:[_-][a-z0-9]+)*$/;
 const groupKeyPattern = /^[A-Za-z_][A-Za-z0-9_]{0,62}$/;
+/** Names every JavaScript object already answers to: refused as keys, so that a key is only ever data. */
+const reservedKeys = new Set(['__proto__', 'constructor', 'prototype']);
 const maxGroupBy = 20;
 
 /** Reads a meter definition; every problem is named with its field. */
@@ -62,7 +64,7 @@ export const validateMeter = (input: unknown): { ok: true; meter: Meter } | { ok
       const entries = Object.entries(body.groupBy);
       if (entries.length > maxGroupBy) errors.push({ field: 'groupBy', message: `at most ${maxGroupBy} group-by keys` });
       for (const [key, path] of entries) {
-        if (!groupKeyPattern.test(key)) errors.push({ field: `groupBy.${key}`, message: 'a group-by key is a name: letters, digits, _ (not starting with a digit)' });
+        if (!groupKeyPattern.test(key) || reservedKeys.has(key)) errors.push({ field: `groupBy.${key}`, message: 'a group-by key is a name: letters, digits, _ (not starting with a digit)' });
         const parsed = typeof path === 'string' ? parseJsonPath(path) : { ok: false as const, error: 'expected a string' };
         if (!parsed.ok) errors.push({ field: `groupBy.${key}`, message: `not a supported JSONPath: ${parsed.error}` });
         else groupBy[key] = path as string;

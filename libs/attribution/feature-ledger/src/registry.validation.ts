@@ -87,11 +87,13 @@ const attributesOf = (body: Record<string, unknown>, errors: ProblemError[]): Re
     errors.push({ field: 'attributes', message: 'attributes must be an object of strings' });
     return attributes;
   }
+  const entries: [string, string][] = [];
   for (const [key, value] of Object.entries(body.attributes)) {
     if (typeof value !== 'string') errors.push({ field: `attributes.${key}`, message: 'attribute values must be strings' });
-    else attributes[key] = value;
+    else entries.push([key, value]);
   }
-  return attributes;
+  // fromEntries defines own properties: an attribute named __proto__ stays data.
+  return Object.fromEntries(entries);
 };
 
 export const validateSubscription = (input: unknown) => {

@@ -46,12 +46,13 @@ const exactData = (value: unknown, path: string, errors: FieldError[]): unknown 
   }
   if (Array.isArray(value)) return value.map((item, i) => exactData(item, `${path}[${i}]`, errors));
   if (typeof value === 'object' && value !== null) {
-    const out: Record<string, unknown> = {};
-    for (const [key, item] of Object.entries(value)) {
-      if (!storable(key)) errors.push({ field: path, message: `${path} has a key with a NUL character or invalid unicode` });
-      out[key] = exactData(item, `${path}.${key}`, errors);
-    }
-    return out;
+    // fromEntries defines own properties: a key named __proto__ stays data, never the object's prototype.
+    return Object.fromEntries(
+      Object.entries(value).map(([key, item]) => {
+        if (!storable(key)) errors.push({ field: path, message: `${path} has a key with a NUL character or invalid unicode` });
+        return [key, exactData(item, `${path}.${key}`, errors)];
+      }),
+    );
   }
   // JSON.parse numbers (non-HTTP callers): integers and decimals print exactly as JS reads them.
   if (typeof value === 'number') return String(value);
