@@ -97,7 +97,7 @@ describe('Postgres stopped under load', () => {
     // Status updates that failed during the outage were retried: every event's status shows it recorded.
     const status = await eventually(
       () => http('GET', `${ingestion.url}/v1/events/status?source=${encodeURIComponent('//fn-runtime/eu-1')}&id=o0-0`),
-      (r) => r.status === 200 && r.body.recordedAt !== null && r.body.acceptedAt !== null,
+      (r) => r.status === 200 && r.body.timestamps.recordedAt !== null && r.body.timestamps.acceptedAt !== null,
       30_000,
     );
     expect(status.body).toMatchObject({ id: 'o0-0' });

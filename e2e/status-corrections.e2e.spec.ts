@@ -125,5 +125,16 @@ describe('event status and corrections', () => {
       expect((await http('POST', `${apps.ingestion.url}/v1/events/corrections`, [], 'application/json', kvOnly)).status).toBe(400);
       expect((await http('POST', `${apps.ingestion.url}/v1/events/corrections`, [{ action: 'void' }], 'application/json', null)).status).toBe(401);
     });
+
+    it('lets a source-scoped key read the status of its own sources only', async () => {
+      const kvOnly = (await http('POST', `${apps.ingestion.url}/v1/api-keys`, { name: 'kv reader', allowedSources: ['//kv/*'] })).body.key;
+      // cv-after exists (source //fn-runtime/eu-1, attributed to an account): the kv key learns nothing of it.
+      const other = await status('cv-after', '//fn-runtime/eu-1', kvOnly);
+      expect(other).toMatchObject({ status: 403, body: { type: 'https://tally.dev/problems/forbidden' } });
+      expect(JSON.stringify(other.body)).not.toContain('accountId');
+      expect((await status('never-sent', '//fn-runtime/eu-1', kvOnly)).status).toBe(403);
+      expect((await status('unknown-kv', '//kv/a', kvOnly)).status).toBe(404);
+      expect((await status('cv-after', '//fn-runtime/eu-1')).status).toBe(200);
+    });
   });
 });

@@ -1,9 +1,9 @@
 import { Controller, Get, Inject, Query, Req } from '@nestjs/common';
 import { DataSource } from 'typeorm';
 import { EventStatusTables } from '@tally/ingestion/data-access-intake';
-import { eventStatus } from '@tally/ingestion/domain';
+import { eventStatus, sourceAllowed } from '@tally/ingestion/domain';
 import { usageLedgerId } from '@tally/contracts/usage';
-import { badRequest, notFound, ReadsFrom } from '@tally/shared/feature-runtime';
+import { badRequest, forbidden, notFound, ReadsFrom } from '@tally/shared/feature-runtime';
 import { ProducerRequest, ProducerRoute } from './producer.guard';
 import { EVENT_STATUS_TABLES, INGESTION_DB } from './tokens';
 
@@ -16,7 +16,8 @@ export class EventStatusController {
 
   /**
    * GET /v1/events/status?source=…&id=… — accepted → recorded → attributed / parked / voided, or
-   * rejected with its reasons, with when each happened. A producer key sees its own tenant's events.
+   * rejected with its reasons, with when each happened. A producer key sees its own tenant's events, of the
+   * sources it may send (403 for any other source, whether or not such an event exists).
    */
   @Get()
   @ReadsFrom('ingestion_event_status')
@@ -27,6 +28,7 @@ export class EventStatusController {
       ...(id ? [] : [{ field: 'id', message: 'id is required' }]),
     ];
     if (!source || !id) throw badRequest('say which event: ?source=…&id=…', errors);
+    if (!sourceAllowed(request.producer.allowedSources, source)) throw forbidden(`this API key may not read events of source ${source}`, [{ field: 'source', message: 'not among the sources this key may use' }]);
     const row = await this.tables.byUsageId(this.db, usageLedgerId(request.producer.tenant, source, id));
     const status = row && eventStatus(row);
     if (!row || !status) throw notFound(`no event with source ${source} and id ${id} is known (an accepted event appears here within seconds)`);
