@@ -1,3 +1,4 @@
+import { randomBytes } from 'node:crypto';
 import { existsSync, readFileSync } from 'node:fs';
 import { resolve } from 'node:path';
 import { describe, expect, it } from 'vitest';
@@ -25,7 +26,19 @@ describe('docker-compose.yml', () => {
   it.each(apps)('%s: every variable is one the app validates, and the configuration passes validation', (app) => {
     const env: Record<string, string> = compose.services[app].environment;
     expect(Object.keys(env).filter((name) => !(name in tallySchema))).toEqual([]);
-    expect(() => loadTallyConfig(env, ['DATABASE_URL', 'NATS_URL', 'TALLY_ADMIN_TOKEN'])).not.toThrow();
+    // Compose fills ${NAME:?…} from the operator's environment: here, with generated secrets.
+    const filled = Object.fromEntries(Object.entries(env).map(([name, value]) => [name, String(value).replace(/\$\{(\w+)(:\?[^}]*)?\}/g, () => randomBytes(32).toString('base64url'))]));
+    expect(() => loadTallyConfig(filled, ['DATABASE_URL', 'NATS_URL', 'TALLY_ADMIN_TOKEN'])).not.toThrow();
+  });
+
+  it('commits no secret: every sensitive variable and password comes from the environment', () => {
+    const sensitive = Object.entries(tallySchema).filter(([, spec]) => 'sensitive' in spec && spec.sensitive).map(([name]) => name);
+    for (const service of Object.values(compose.services) as { environment?: Record<string, string> }[]) {
+      for (const [name, value] of Object.entries(service.environment ?? {})) {
+        if (sensitive.includes(name) || /PASSWORD/.test(name)) expect(String(value), name).toMatch(/^\$\{\w+:\?[^}]+\}$/);
+        expect(String(value), name).not.toMatch(/:\/\/[^:/@]+:(?!\$\{)[^@]+@/);
+      }
+    }
   });
 
   it('the Dockerfile starts the app named by its build argument', () => {

@@ -1,6 +1,6 @@
 import { Client } from 'pg';
 import { openClient } from '@tally/shared/data-access-pg-client';
-import { DataSource, EntitySchema, MigrationInterface } from 'typeorm';
+import { DataSource, EntitySchema, Logger, MigrationInterface } from 'typeorm';
 
 export interface AppDataSourceOptions {
   connectionString: string;
@@ -9,7 +9,22 @@ export interface AppDataSourceOptions {
   entities?: (EntitySchema | (new () => unknown))[];
   migrations: (new () => MigrationInterface)[];
   poolSize?: number;
+  /** Where failed queries are reported (without their parameters). */
+  log?: (line: string) => void;
 }
+
+/**
+ * TypeORM's logger for failed queries: the statement's first words and the error, never the parameters —
+ * they hold usage payloads, account ids and key hashes, which are data, not diagnostics.
+ */
+export const queryErrorLogger = (log: (line: string) => void): Logger => ({
+  logQuery: () => undefined,
+  logQuerySlow: () => undefined,
+  logSchemaBuild: () => undefined,
+  logMigration: () => undefined,
+  log: (level, message) => level === 'warn' && log(`[postgres] ${String(message)}`),
+  logQueryError: (error, query) => log(`[postgres] query failed (${query.replace(/\s+/g, ' ').trim().slice(0, 80)}…): ${typeof error === 'string' ? error : error.message}`),
+});
 
 /**
  * A TypeORM DataSource bound to one app's schema, with that schema's migrations applied at start.
@@ -27,8 +42,9 @@ export const openAppDataSource = async (options: AppDataSourceOptions): Promise<
     migrations: options.migrations,
     migrationsTableName: 'migrations',
     migrationsTransactionMode: 'each',
-    extra: { max: options.poolSize ?? 5 },
-    logging: ['error'],
+    extra: { max: options.poolSize ?? 5, connectionTimeoutMillis: 5_000, keepAlive: true },
+    logging: ['error', 'warn'],
+    logger: queryErrorLogger(options.log ?? ((line) => console.error(line))),
   });
   await dataSource.initialize();
   await withAdvisoryLock(options.connectionString, `${options.schema}.migrate`, () => dataSource.runMigrations().then(() => undefined));

@@ -12,7 +12,7 @@ export const appDataSourceProvider = (
 ): FactoryProvider => ({
   provide: token,
   inject: [RUNTIME],
-  useFactory: (runtime: TallyRuntime) => openAppDataSource({ connectionString: runtime.connectionString, schema: runtime.schemaFor(app), migrations }),
+  useFactory: (runtime: TallyRuntime) => openAppDataSource({ connectionString: runtime.connectionString, schema: runtime.schemaFor(app), migrations, log: runtime.log }),
 });
 
 /** Provides a ProjectionRunner for one of an app's projections, on the app's DataSource and schema. */

@@ -2,7 +2,7 @@ import { EventStore, KurrentDbEventStore, PostgresEventStore } from '@tally/shar
 import { Delivery, JetStreamBus, MessageBus, PostgresBus } from '@tally/shared/data-access-messaging';
 import { openPool } from '@tally/shared/data-access-pg-client';
 import { EmbeddedPostgres, startEmbeddedPostgres } from '@tally/shared/data-access-postgres';
-import { TallyConfig } from '@tally/shared/util-config';
+import { redactCredentials, TallyConfig } from '@tally/shared/util-config';
 
 /** What every Tally process shares: configuration, the ledger, the bus, a clock. */
 export interface TallyRuntime {
@@ -30,7 +30,9 @@ export interface RuntimeOptions {
 }
 
 export const openRuntime = async (config: TallyConfig, options: RuntimeOptions = {}): Promise<TallyRuntime> => {
-  const log = options.log ?? ((line: string) => console.log(line));
+  // Every line goes out with connection-URL passwords masked (a driver error may quote a URL).
+  const write = options.log ?? ((line: string) => console.log(line));
+  const log = (line: string) => write(redactCredentials(line));
   const namespace = config.TALLY_NAMESPACE;
   let embedded: EmbeddedPostgres | undefined;
   let connectionString = config.DATABASE_URL;

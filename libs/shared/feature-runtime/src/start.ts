@@ -1,5 +1,5 @@
 import { DynamicModule, INestApplication, Module } from '@nestjs/common';
-import { ConfigError, loadTallyConfig, TallyConfig } from '@tally/shared/util-config';
+import { ConfigError, loadTallyConfig, redactCredentials, TallyConfig } from '@tally/shared/util-config';
 import { sleep } from '@tally/shared/util-core';
 import { isConnectionError } from '@tally/shared/data-access-pg-client';
 import { createHttpApp } from './http';
@@ -68,7 +68,7 @@ const startPatiently = async (options: StartOptions): Promise<RunningTally> => {
     } catch (error) {
       if (error instanceof ConfigError || !dependencyAway(error)) throw error;
       const waitMs = Math.min(10_000, 500 * 2 ** attempt);
-      console.error(`[tally] could not start (${String((error as Error)?.message ?? error)}); retrying in ${waitMs / 1_000} s`);
+      console.error(redactCredentials(`[tally] could not start (${String((error as Error)?.message ?? error)}); retrying in ${waitMs / 1_000} s`));
       await sleep(waitMs);
     }
   }
@@ -83,7 +83,7 @@ export const runMain = async (options: StartOptions, onStarted: (tally: RunningT
       void tally.close().then(
         () => process.exit(0),
         (error) => {
-          console.error(error);
+          console.error(redactCredentials(String((error as Error)?.stack ?? error)));
           process.exit(1);
         },
       );
@@ -93,7 +93,7 @@ export const runMain = async (options: StartOptions, onStarted: (tally: RunningT
     onStarted(tally);
   } catch (error) {
     if (error instanceof ConfigError) console.error(`[tally] ${error.message}`);
-    else console.error('[tally] failed to start:', error);
+    else console.error(redactCredentials(`[tally] failed to start: ${(error as Error)?.stack ?? String(error)}`));
     process.exit(1);
   }
 };

@@ -29,6 +29,24 @@ describe('Tally configuration', () => {
     expect(() => loadTallyConfig({ TALLY_ADMIN_TOKEN: 'short secret' })).not.toThrow(/short secret/);
   });
 
+  it.each([
+    ['24 × "a"', 'a'.repeat(24)],
+    ['the compose file placeholder', 'change-me-to-a-long-random-secret'],
+    ['a repeated pattern', 'abcabcabcabcabcabcabcabc'],
+    ['an example word', 'my-example-token-for-the-admin-api'],
+  ])('refuses %s as a secret, without echoing it', (_what, value) => {
+    expect(() => loadTallyConfig({ TALLY_ADMIN_TOKEN: value })).toThrow(/TALLY_ADMIN_TOKEN \(value hidden\) is invalid/);
+    expect(() => loadTallyConfig({ TALLY_ADMIN_TOKEN: value })).not.toThrow(value);
+  });
+
+  it('takes a generated secret', () => expect(loadTallyConfig({ TALLY_ADMIN_TOKEN: 'q3X9vL2mP8rT5wY1zB7nC4kD6fG0hJ' }).TALLY_ADMIN_TOKEN).toBe('q3X9vL2mP8rT5wY1zB7nC4kD6fG0hJ'));
+
+  it('never prints a password of a connection URL', () => {
+    const attempt = () => loadTallyConfig({ DATABASE_URL: 'mysql://tally:s3cr3t-pw@db:5432/tally', NATS_URL: 'nats://app:n4ts-pw@nats:4222,http://x' });
+    expect(attempt).toThrow(/DATABASE_URL="mysql:\/\/tally:\*\*\*@db:5432\/tally" is invalid/);
+    expect(attempt).not.toThrow(/s3cr3t-pw|n4ts-pw/);
+  });
+
   it('refuses a namespace that cannot be a schema name', () =>
     expect(() => loadTallyConfig({ TALLY_NAMESPACE: 'Bad-Name' })).toThrow(/TALLY_NAMESPACE/));
 });

@@ -38,7 +38,7 @@ export const loadConfig = <S extends Schema>(schema: S, env: Record<string, stri
       continue;
     }
     const parsed = spec.parse(value);
-    if (isError(parsed)) problems.push(`${spec.sensitive ? `${name} (value hidden)` : `${name}=${JSON.stringify(value)}`} is invalid: ${parsed.error}`);
+    if (isError(parsed)) problems.push(`${spec.sensitive ? `${name} (value hidden)` : `${name}=${JSON.stringify(redactCredentials(value))}`} is invalid: ${parsed.error}`);
     else config[name] = parsed;
   }
   if (problems.length > 0) throw new ConfigError(problems);
@@ -82,6 +82,32 @@ export const identifier = (raw: string): string | { error: string } =>
 
 export const text = (raw: string): string => raw;
 
-/** A secret long enough not to be guessed: at least 24 characters, no whitespace. */
-export const secret = (raw: string): string | { error: string } =>
-  raw.length >= 24 && !/\s/.test(raw) ? raw : { error: 'expected at least 24 characters without whitespace' };
+/** Words of example values (a compose file's, a README's): a secret containing one was never generated. */
+const placeholders = ['change-me', 'changeme', 'change_me', 'replace-me', 'replaceme', 'placeholder', 'example', 'your-secret', 'your_secret', 'insecure', 'password'];
+
+/**
+ * Bits of a secret by its own character frequencies (Shannon entropy × length): 24 × "a" has 0, a 24-character
+ * random base64url string about 100. A floor, not a measure of how it was made.
+ */
+export const entropyBits = (raw: string): number => {
+  const counts = new Map<string, number>();
+  for (const char of raw) counts.set(char, (counts.get(char) ?? 0) + 1);
+  const length = [...raw].length;
+  let perChar = 0;
+  for (const count of counts.values()) perChar -= (count / length) * Math.log2(count / length);
+  return perChar * length;
+};
+
+/**
+ * A secret that cannot be guessed: at least 24 characters without whitespace, none of the placeholder words
+ * of example files, and at least 96 bits by entropyBits (e.g. `openssl rand -base64 32`).
+ */
+export const secret = (raw: string): string | { error: string } => {
+  if (raw.length < 24 || /\s/.test(raw)) return { error: 'expected at least 24 characters without whitespace' };
+  if (placeholders.some((word) => raw.toLowerCase().includes(word))) return { error: 'this is a placeholder from an example, not a secret: generate one (openssl rand -base64 32)' };
+  if (entropyBits(raw) < 96) return { error: 'too predictable (repeated or few distinct characters): generate one (openssl rand -base64 32)' };
+  return raw;
+};
+
+/** `scheme://user:password@host` → `scheme://user:***@host`, wherever it appears in a text. */
+export const redactCredentials = (text: string): string => text.replace(/(\b[a-z][a-z0-9+.-]*:\/\/[^\s:/@]*:)[^\s@/]+@/gi, '$1***@');
