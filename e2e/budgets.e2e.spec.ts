@@ -1,5 +1,5 @@
-import { createHmac } from 'node:crypto';
 import { createServer, IncomingHttpHeaders, Server } from 'node:http';
+import { Webhook } from 'standardwebhooks';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { jetstreamManager } from '@nats-io/jetstream';
 import { connect } from '@nats-io/transport-node';
@@ -8,7 +8,8 @@ import { RunningTally } from '@tally/shared/feature-runtime';
 import { dropSchemas, eventually, testNatsUrl, uniqueName } from '@tally/shared/testing';
 import { AppName, createProducerKey, deleteStreams, http, ledgerEvents, openPayingAccount, startApp, usageEvent } from './support';
 
-const secret = 'webhook-secret-0123456789abcdef';
+// Standard Webhooks secrets: two while rotating, each signs every delivery.
+const [oldSecret, newSecret] = ['whsec_MfKQ9r8GKYqrTwjUPD8ILPZIo2LaLaSw', 'whsec_7mY2pXqT4vB9nL3kR8sW1zC6dF0gH5jQ'];
 
 /** Budgets alert once per threshold per period: in the ledger, on NATS, and to a signed webhook that is retried. */
 describe('budgets and alerts', () => {
@@ -37,7 +38,7 @@ describe('budgets and alerts', () => {
     const address = webhook.address();
     const url = `http://127.0.0.1:${typeof address === 'object' && address ? address.port : 0}/alerts`;
     for (const app of ['ingestion', 'attribution', 'invoicing'] as const) apps[app] = await startApp(app, namespace);
-    apps.aggregation = await startApp('aggregation', namespace, { TALLY_BUDGET_WEBHOOK_URL: url, TALLY_BUDGET_WEBHOOK_SECRET: secret });
+    apps.aggregation = await startApp('aggregation', namespace, { TALLY_BUDGET_WEBHOOK_URL: url, TALLY_BUDGET_WEBHOOK_SECRET: `${oldSecret},${newSecret}` });
     await openPayingAccount({ invoicing: apps.invoicing.url, attribution: apps.attribution.url }, 'acme');
     await http('PUT', `${apps.attribution.url}/v1/subjects/inst-1`, { accountId: 'acme', attributes: { app: 'forge-app' } });
     await http('POST', `${apps.aggregation.url}/api/v1/meters`, { slug: 'gb_seconds', eventType: 'fn.invocation', aggregation: 'SUM', valueProperty: '$.gbSeconds' });
@@ -68,13 +69,13 @@ describe('budgets and alerts', () => {
     expect(delivered()).toEqual([50, 75, 90, 100]);
     // The first attempt was answered 500 and retried: same event id, delivered once.
     expect(received[0].answered).toBe(500);
-    expect(received[1].headers['tally-event-id']).toBe(received[0].headers['tally-event-id']);
+    expect(received[1].headers['webhook-id']).toBe(received[0].headers['webhook-id']);
   }, 60_000);
 
-  it('signs each delivery: HMAC-SHA256 of "<t>.<body>" with the shared secret', () => {
+  it('signs each delivery as Standard Webhooks does: a receiver holding either secret verifies it with the library', () => {
     for (const { headers, body } of received) {
-      const [t, v1] = String(headers['tally-signature']).split(',').map((part) => part.split('=')[1]);
-      expect(v1).toBe(createHmac('sha256', secret).update(`${t}.${body}`).digest('hex'));
+      for (const secret of [oldSecret, newSecret]) expect(() => new Webhook(secret).verify(body, headers as Record<string, string>)).not.toThrow();
+      expect(() => new Webhook('whsec_dGhpcy1pcy1ub3QtdGhlLXNlY3JldC1hdC1hbGwh').verify(body, headers as Record<string, string>)).toThrow();
       expect(JSON.parse(body)).toMatchObject({ type: 'BudgetThresholdCrossed', data: { budgetId: 'b1', accountId: 'acme', meter: 'gb_seconds', app: 'forge-app', limit: '10' } });
     }
   });

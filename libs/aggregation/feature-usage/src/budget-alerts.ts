@@ -10,7 +10,7 @@ export const startBudgetWebhooks = (runtime: TallyRuntime): Promise<Consumer | u
   startSignedWebhooks(runtime, {
     kind: 'budget',
     url: runtime.config.TALLY_BUDGET_WEBHOOK_URL,
-    secret: runtime.config.TALLY_BUDGET_WEBHOOK_SECRET,
+    secrets: runtime.config.TALLY_BUDGET_WEBHOOK_SECRET,
     urlVariable: 'TALLY_BUDGET_WEBHOOK_URL',
     secretVariable: 'TALLY_BUDGET_WEBHOOK_SECRET',
     stream: aggregationStream,

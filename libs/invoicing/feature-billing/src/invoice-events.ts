@@ -10,7 +10,7 @@ export const startInvoiceWebhooks = (runtime: TallyRuntime): Promise<Consumer | 
   startSignedWebhooks(runtime, {
     kind: 'invoice',
     url: runtime.config.TALLY_INVOICE_WEBHOOK_URL,
-    secret: runtime.config.TALLY_INVOICE_WEBHOOK_SECRET,
+    secrets: runtime.config.TALLY_INVOICE_WEBHOOK_SECRET,
     urlVariable: 'TALLY_INVOICE_WEBHOOK_URL',
     secretVariable: 'TALLY_INVOICE_WEBHOOK_SECRET',
     stream: { name: invoicingStream.name, subjects: [...invoicingStream.subjects] },

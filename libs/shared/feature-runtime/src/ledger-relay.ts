@@ -1,4 +1,4 @@
-import { createHmac } from 'node:crypto';
+import { Webhook } from 'standardwebhooks';
 import { Consumer, decodeJson, Delivery, encodeJson, PoisonMessageError, StreamSpec } from '@tally/shared/data-access-messaging';
 import { Projection } from '@tally/shared/data-access-postgres';
 import type { RecordedEvent } from '@tally/shared/data-access-event-store';
@@ -17,15 +17,12 @@ export const ledgerRelay = (runtime: TallyRuntime, name: string, eventTypes: rea
   },
 });
 
-/** `t=<unix seconds>,v1=<hex HMAC-SHA256 of "<t>.<body>">`, as Stripe-style receivers verify it. */
-export const signature = (secret: string, timestamp: number, body: string): string =>
-  `t=${timestamp},v1=${createHmac('sha256', secret).update(`${timestamp}.${body}`).digest('hex')}`;
-
 export interface WebhookSpec {
   /** For messages: 'budget', 'invoice'. */
   kind: string;
   url: string | undefined;
-  secret: string | undefined;
+  /** Standard Webhooks secrets (`whsec_…`): every one signs each delivery (rotation). */
+  secrets: readonly string[] | undefined;
   /** Names of the variables, for the start-up error. */
   urlVariable: string;
   secretVariable: string;
@@ -34,29 +31,40 @@ export interface WebhookSpec {
   filterSubject: string;
 }
 
+/** `webhook-signature`: one `v1,<base64>` per secret, space-separated, as Standard Webhooks receivers verify it. */
+export const webhookSignature = (secrets: readonly string[], id: string, at: Date, body: string): string =>
+  secrets.map((secret) => new Webhook(secret).sign(id, at, body)).join(' ');
+
 /**
- * Delivers relayed events to a webhook: POST JSON with `Tally-Event-Id` and `Tally-Signature`. A receiver
- * that is down, slow or answers 5xx/408/429 is retried without limit (the bus's capped backoff); one that
- * refuses the event (any other 4xx) is dead-lettered at once — replay it once the receiver is fixed.
- * Receivers dedupe on the id.
+ * Delivers relayed events to a webhook, the Standard Webhooks way: POST JSON with `webhook-id` (the ledger
+ * event id: receivers dedupe on it), `webhook-timestamp` (unix seconds) and `webhook-signature`; receivers
+ * verify with any Standard Webhooks library and refuse timestamps more than 5 minutes off. Redirects are not
+ * followed. A receiver that is down, slow or answers 5xx/408/425/429 is retried without limit (the bus's
+ * capped backoff); one that refuses the event (any other 4xx) or redirects is dead-lettered at once —
+ * replay it once the receiver is fixed.
  */
 export const startSignedWebhooks = async (runtime: TallyRuntime, spec: WebhookSpec): Promise<Consumer | undefined> => {
-  const { url, secret } = spec;
+  const { url, secrets } = spec;
   if (!url) return undefined;
-  if (!secret) throw new Error(`${spec.urlVariable} is set but ${spec.secretVariable} is not: ${spec.kind} webhooks must be signed`);
+  if (!secrets || secrets.length === 0) throw new Error(`${spec.urlVariable} is set but ${spec.secretVariable} is not: ${spec.kind} webhooks must be signed`);
   await runtime.bus.ensureStream(spec.stream);
   return runtime.bus.consume(
     { stream: spec.stream.name, durable: spec.durable, filterSubject: spec.filterSubject, batchSize: 1, backoff: { initialMs: 1_000, maxMs: 60_000 } },
     async ([delivery]: readonly Delivery[]) => {
       const body = new TextDecoder().decode(delivery.data);
       const { id } = decodeJson(delivery.data, (value): value is { id: string } => typeof (value as { id?: unknown })?.id === 'string', `${spec.kind} event`);
+      // The wall clock, not the billing clock: receivers compare the timestamp with theirs (replay protection).
+      const at = new Date();
       const response = await fetch(url, {
         method: 'POST',
-        headers: { 'content-type': 'application/json', 'tally-event-id': id, 'tally-signature': signature(secret, Math.floor(runtime.clock().getTime() / 1_000), body) },
+        headers: { 'content-type': 'application/json', 'webhook-id': id, 'webhook-timestamp': String(Math.floor(at.getTime() / 1_000)), 'webhook-signature': webhookSignature(secrets, id, at, body) },
         body,
+        redirect: 'manual',
         signal: AbortSignal.timeout(10_000),
       });
+      await response.body?.cancel().catch(() => undefined);
       if (response.ok) return;
+      if (response.status >= 300 && response.status < 400) throw new PoisonMessageError(`${spec.kind} webhook redirected (${response.status}); redirects are not followed: set ${spec.urlVariable} to the final URL`);
       const refused = response.status >= 400 && response.status < 500 && ![408, 425, 429].includes(response.status);
       throw refused ? new PoisonMessageError(`${spec.kind} webhook refused the event: ${response.status}`) : new Error(`${spec.kind} webhook answered ${response.status}`);
     },

@@ -47,6 +47,12 @@ describe('Tally configuration', () => {
     expect(attempt).not.toThrow(/s3cr3t-pw|n4ts-pw/);
   });
 
+  it('takes Standard Webhooks secrets, several while rotating, and refuses anything else', () => {
+    expect(loadTallyConfig({ TALLY_BUDGET_WEBHOOK_SECRET: 'whsec_MfKQ9r8GKYqrTwjUPD8ILPZIo2LaLaSw, whsec_7mY2pXqT4vB9nL3kR8sW1zC6dF0gH5jQ' }).TALLY_BUDGET_WEBHOOK_SECRET).toHaveLength(2);
+    expect(() => loadTallyConfig({ TALLY_BUDGET_WEBHOOK_SECRET: 'webhook-secret-0123456789abcdef' })).toThrow(/whsec_/);
+    expect(() => loadTallyConfig({ TALLY_INVOICE_WEBHOOK_SECRET: 'whsec_c2hvcnQ=' })).toThrow(/at least 24 random bytes/);
+  });
+
   it('refuses a namespace that cannot be a schema name', () =>
     expect(() => loadTallyConfig({ TALLY_NAMESPACE: 'Bad-Name' })).toThrow(/TALLY_NAMESPACE/));
 });

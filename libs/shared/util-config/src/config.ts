@@ -109,5 +109,21 @@ export const secret = (raw: string): string | { error: string } => {
   return raw;
 };
 
+/**
+ * Standard Webhooks signing secrets: one or more `whsec_<base64>` (at least 24 random bytes each), separated
+ * by commas or spaces. Every one signs each delivery, so a receiver may move from an old secret to a new one
+ * while both are listed (rotation), then the old one is removed.
+ */
+export const webhookSecrets = (raw: string): string[] | { error: string } => {
+  const secrets = raw.split(/[\s,]+/).filter(Boolean);
+  if (secrets.length === 0) return { error: 'expected one or more whsec_… secrets' };
+  for (const secret of secrets) {
+    const key = /^whsec_([A-Za-z0-9+/=_-]+)$/.exec(secret)?.[1];
+    if (!key) return { error: 'each secret is whsec_ followed by base64 (Standard Webhooks), e.g. whsec_$(openssl rand -base64 32)' };
+    if (Buffer.from(key, 'base64').length < 24) return { error: 'each secret holds at least 24 random bytes after whsec_' };
+  }
+  return secrets;
+};
+
 /** `scheme://user:password@host` → `scheme://user:***@host`, wherever it appears in a text. */
 export const redactCredentials = (text: string): string => text.replace(/(\b[a-z][a-z0-9+.-]*:\/\/[^\s:/@]*:)[^\s@/]+@/gi, '$1***@');

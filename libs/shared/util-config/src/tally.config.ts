@@ -1,4 +1,4 @@
-import { ConfigOf, identifier, secret, loadConfig, natsServers, nonNegativeInteger, port, positiveInteger, Schema, text, url } from './config';
+import { ConfigOf, identifier, secret, loadConfig, natsServers, nonNegativeInteger, port, positiveInteger, Schema, text, url, webhookSecrets } from './config';
 
 /**
  * The variables every Tally process reads. The README's configuration table and the
@@ -54,13 +54,21 @@ export const tallySchema = {
     parse: positiveInteger,
   },
   TALLY_BUDGET_WEBHOOK_URL: { description: 'Where budget alerts (BudgetThresholdCrossed) are POSTed, signed with TALLY_BUDGET_WEBHOOK_SECRET; unset: alerts go to NATS and the ledger only.', parse: url('http', 'https') },
-  TALLY_BUDGET_WEBHOOK_SECRET: { description: 'HMAC-SHA256 key of the Tally-Signature header on budget webhooks (at least 24 characters).', sensitive: true, parse: secret },
+  TALLY_BUDGET_WEBHOOK_SECRET: {
+    description: 'Standard Webhooks signing secret(s) of budget webhooks: whsec_<base64>, several separated by commas while rotating (each signs every delivery).',
+    sensitive: true,
+    parse: webhookSecrets,
+  },
   TALLY_LATENESS_HORIZON_DAYS: { description: 'Events older than this many days are refused.', default: '35', parse: positiveInteger },
   TALLY_CATALOG: { description: 'Embedded mode: meters and plans to create at start-up — a shipped catalog name (forge) or a path to a catalog JSON file.', parse: text },
   TALLY_INVOICE_GRACE_HOURS: { description: 'How long an invoice stays draft after its period ends, absorbing late usage, before it finalizes on its own.', default: '24', parse: positiveInteger },
   TALLY_BILLING_INTERVAL_MS: { description: 'How often invoicing drafts invoices for ended periods, re-rates drafts and finalizes those past their grace period.', default: '60000', parse: positiveInteger },
   TALLY_INVOICE_WEBHOOK_URL: { description: 'Where invoice events (InvoiceDrafted, InvoiceFinalized, CreditNoteIssued, …) are POSTed, signed with TALLY_INVOICE_WEBHOOK_SECRET; unset: NATS and the ledger only.', parse: url('http', 'https') },
-  TALLY_INVOICE_WEBHOOK_SECRET: { description: 'HMAC-SHA256 key of the Tally-Signature header on invoice webhooks (at least 24 characters).', sensitive: true, parse: secret },
+  TALLY_INVOICE_WEBHOOK_SECRET: {
+    description: 'Standard Webhooks signing secret(s) of invoice webhooks: whsec_<base64>, several separated by commas while rotating (each signs every delivery).',
+    sensitive: true,
+    parse: webhookSecrets,
+  },
 } satisfies Schema;
 
 export type TallyConfig = ConfigOf<typeof tallySchema>;
