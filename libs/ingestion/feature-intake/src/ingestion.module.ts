@@ -2,7 +2,7 @@ import { DynamicModule, Inject, Injectable, Module, OnApplicationBootstrap, OnAp
 import { DataSource } from 'typeorm';
 import { ApiKeyTables, EventStatusTables, intakeMigrations } from '@tally/ingestion/data-access-intake';
 import { ProjectionRunner } from '@tally/shared/data-access-postgres';
-import { appDataSourceProvider, ProjectionCatalog, projectionRunnerProvider, RUNTIME, TallyRuntime } from '@tally/shared/feature-runtime';
+import { appDataSourceProvider, ProducerKeys, ProjectionCatalog, projectionRunnerProvider, RUNTIME, TallyRuntime } from '@tally/shared/feature-runtime';
 import { CorrectionsController } from './corrections.controller';
 import { EventStatusController } from './event-status.controller';
 import { eventStatusProjection } from './event-status.projection';
@@ -13,7 +13,6 @@ import { ApiKeysService } from './api-keys.service';
 import { IntakeController } from './intake.controller';
 import { IntakeService } from './intake.service';
 import { OpenMeterIntakeController } from './openmeter-intake.controller';
-import { ApiKeyGuard } from './producer.guard';
 import { API_KEY_TABLES, EVENT_STATUS_RUNNER, EVENT_STATUS_TABLES, INGESTION_DB } from './tokens';
 
 /** Starts and stops the status workers in order: nothing touches the database after it is closed. */
@@ -25,9 +24,16 @@ class IngestionLifecycle implements OnApplicationBootstrap, OnApplicationShutdow
     private readonly statusConsumer: StatusIntakeConsumer,
     private readonly natsIntake: NatsIntakeResponder,
     private readonly catalog: ProjectionCatalog,
+    private readonly keys: ApiKeysService,
+    private readonly producerKeys: ProducerKeys,
   ) {}
 
   async onApplicationBootstrap(): Promise<void> {
+    // The request gate checks producer keys from the headers, before a body is read.
+    this.producerKeys.check = async (key) => {
+      const row = await this.keys.authenticate(key);
+      return row && { tenant: row.tenant, allowedSources: row.allowedSources, keyId: row.id };
+    };
     this.catalog.register('ingestion_event_status', this.runner);
     await this.statusConsumer.start();
     await this.natsIntake.start();
@@ -57,7 +63,6 @@ export class IngestionModule {
         StatusIntakeConsumer,
         NatsIntakeResponder,
         ApiKeysService,
-        ApiKeyGuard,
         IntakeService,
         IngestionLifecycle,
       ],

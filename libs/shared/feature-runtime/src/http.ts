@@ -3,6 +3,7 @@ import { NestFactory } from '@nestjs/core';
 import { FastifyAdapter, NestFastifyApplication } from '@nestjs/platform-fastify';
 import { parseExactJson } from './exact-json';
 import { ProblemJsonFilter } from './problem';
+import { installRequestGate, ProducerKeys } from './request-gate';
 import { TallyRuntime } from './runtime';
 
 /** Largest request body accepted (bytes). */
@@ -21,6 +22,7 @@ export const createHttpApp = async (rootModule: Type<unknown>, runtime: TallyRun
   const adapter = new FastifyAdapter({ bodyLimit: maxBodyBytes });
   const app = await NestFactory.create<NestFastifyApplication>(rootModule, adapter, { logger: ['error', 'warn'], abortOnError: false, bodyParser: false });
   const fastify = app.getHttpAdapter().getInstance();
+  installRequestGate(fastify, runtime, () => app.get(ProducerKeys), maxBodyBytes);
   fastify.removeContentTypeParser('application/json');
   fastify.addContentTypeParser(jsonMediaTypes, { parseAs: 'string' }, (request, body, done) => {
     if (body === '') return done(null, undefined);

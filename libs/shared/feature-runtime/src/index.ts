@@ -11,3 +11,4 @@ export * from './auth';
 export * from './ledger-relay';
 export * from './dead-letters.controller';
 export * from './ledger-position';
+export * from './request-gate';

@@ -4,6 +4,7 @@ import { AdminAuthGuard } from './auth';
 import { DeadLettersController } from './dead-letters.controller';
 import { HealthController } from './health.controller';
 import { LedgerPositionInterceptor } from './ledger-position';
+import { ProducerKeys } from './request-gate';
 import { MetricsController, ProjectionCatalog, ProjectionsController } from './projection-catalog';
 import { TallyRuntime } from './runtime';
 import { RUNTIME, TALLY_APPS } from './tokens';
@@ -20,9 +21,10 @@ export class RuntimeModule {
         { provide: TALLY_APPS, useValue: apps },
         ProjectionCatalog,
         LedgerPositionInterceptor,
+        ProducerKeys,
         { provide: APP_GUARD, useClass: AdminAuthGuard },
       ],
-      exports: [RUNTIME, ProjectionCatalog, LedgerPositionInterceptor],
+      exports: [RUNTIME, ProjectionCatalog, LedgerPositionInterceptor, ProducerKeys],
     };
   }
 }

@@ -37,6 +37,16 @@ export const tallySchema = {
     default: '20000',
     parse: positiveInteger,
   },
+  TALLY_RATE_LIMIT_PER_SECOND: {
+    description: 'Requests a second each credential (a producer key, the admin token) may make of one process, in bursts of twice that; beyond it 429 + Retry-After. 0: no limit.',
+    default: '200',
+    parse: nonNegativeInteger,
+  },
+  TALLY_MAX_BODY_BYTES_IN_FLIGHT: {
+    description: 'Bytes of request bodies one process reads and holds at once (by Content-Length); beyond it 503 + Retry-After. Bodies are read only after the credential is checked.',
+    default: '33554432',
+    parse: positiveInteger,
+  },
   TALLY_NATS_DUPLICATE_WINDOW_MS: { description: "JetStream's duplicate window for published messages (the ledger's dedup is exact regardless).", default: '120000', parse: positiveInteger },
   TALLY_NATS_REPLICAS: {
     description: 'Copies JetStream keeps of each Tally stream: 1 on a lone server, 3 on a cluster so that the loss of a node loses nothing and stops nothing.',

@@ -1,0 +1,113 @@
+import { Injectable } from '@nestjs/common';
+import type { FastifyInstance, FastifyReply, FastifyRequest } from 'fastify';
+import { AuthKind, bearerToken, Caller, GatedRequest, Producer, sameSecret, unauthorized } from './auth';
+import { ProblemException, problemType, sendProblem, toProblem } from './problem';
+import { TallyRuntime } from './runtime';
+
+/** Checks a producer API key: the ingestion app provides it; a process without ingestion has no producer routes. */
+export type ProducerKeyCheck = (key: string) => Promise<(Producer & { keyId: string }) | undefined>;
+
+@Injectable()
+export class ProducerKeys {
+  check?: ProducerKeyCheck;
+}
+
+/** A token bucket per credential: `perSecond` requests a second, bursts of twice that. */
+class RateLimits {
+  private readonly buckets = new Map<string, { tokens: number; at: number }>();
+  constructor(private readonly perSecond: number) {}
+
+  /** 0 when the request may go; otherwise the seconds until it may. */
+  take(id: string, now = Date.now()): number {
+    if (this.perSecond === 0) return 0;
+    const capacity = this.perSecond * 2;
+    const bucket = this.buckets.get(id) ?? { tokens: capacity, at: now };
+    bucket.tokens = Math.min(capacity, bucket.tokens + ((now - bucket.at) / 1_000) * this.perSecond);
+    bucket.at = now;
+    if (this.buckets.size > 100_000) this.buckets.clear(); // bounded: a flood of distinct keys forgets, it never grows
+    this.buckets.set(id, bucket);
+    if (bucket.tokens >= 1) {
+      bucket.tokens -= 1;
+      return 0;
+    }
+    return Math.ceil((1 - bucket.tokens) / this.perSecond);
+  }
+}
+
+/**
+ * Answers before the body is read, and closes the connection: the unread body is then dropped by the
+ * kernel instead of being read and discarded by this process (a 5 MB flood costs a header's worth).
+ */
+const refuse = (reply: FastifyReply, error: unknown): FastifyReply => {
+  void reply.header('connection', 'close');
+  sendProblem(reply, toProblem(error));
+  return reply;
+};
+
+/**
+ * The request gate, on every route, before a byte of the body is read (Fastify's onRequest and
+ * preParsing hooks run before the content-type parser):
+ * 1. authentication from the headers — the admin token, or a producer API key (one indexed lookup), as
+ *    the route's mark asks; a request without a valid credential is answered 401 and its body never parsed;
+ * 2. a rate limit per credential (TALLY_RATE_LIMIT_PER_SECOND, bursts of twice that): 429 + Retry-After;
+ * 3. a budget of body bytes in flight per process (TALLY_MAX_BODY_BYTES_IN_FLIGHT, by Content-Length, the
+ *    body limit when unknown), held until the answer is sent: beyond it 503 + Retry-After, so a flood of
+ *    large bodies cannot take the memory or the CPU that legitimate requests need.
+ */
+export const installRequestGate = (fastify: FastifyInstance, runtime: TallyRuntime, producerKeys: () => ProducerKeys, maxBodyBytes: number): void => {
+  const limits = new RateLimits(runtime.config.TALLY_RATE_LIMIT_PER_SECOND);
+  const budget = runtime.config.TALLY_MAX_BODY_BYTES_IN_FLIGHT;
+  let inFlight = 0;
+  const held = new WeakMap<FastifyRequest, number>();
+  const release = async (request: FastifyRequest) => {
+    const bytes = held.get(request);
+    if (bytes !== undefined) {
+      held.delete(request);
+      inFlight -= bytes;
+    }
+  };
+
+  fastify.addHook('onRequest', async (request: GatedRequest, reply) => {
+    const kind = (request.routeOptions.config as { tallyAuth?: AuthKind } | undefined)?.tallyAuth ?? 'admin';
+    if (kind === 'public') return;
+    let caller: Caller | undefined;
+    try {
+      caller = await identify(kind, bearerToken(request), runtime, producerKeys());
+    } catch (error) {
+      return refuse(reply, error);
+    }
+    request.caller = caller;
+    if (caller.kind === 'producer') request.producer = caller.producer;
+    else if (kind === 'producer-or-admin') request.producer = { tenant: runtime.tenant, allowedSources: ['*'] };
+    const wait = limits.take(caller.id);
+    if (wait > 0) {
+      void reply.header('retry-after', String(wait));
+      return refuse(reply, new ProblemException({ type: problemType('rate-limited'), title: 'Too many requests', status: 429, detail: `more than ${runtime.config.TALLY_RATE_LIMIT_PER_SECOND} requests a second with this credential; retry in ${wait} s` }));
+    }
+  });
+
+  fastify.addHook('preParsing', async (request, reply, payload) => {
+    const length = Number(request.headers['content-length'] ?? (request.headers['transfer-encoding'] ? maxBodyBytes : 0));
+    if (!(length > 0)) return payload;
+    const bytes = Math.min(length, maxBodyBytes);
+    if (inFlight + bytes > budget && inFlight > 0) {
+      refuse(reply, new ProblemException({ type: problemType('busy'), title: 'Busy', status: 503, detail: `this process is reading ${inFlight} bytes of request bodies already (limit ${budget}); retry shortly` }));
+      return payload;
+    }
+    inFlight += bytes;
+    held.set(request, bytes);
+    return payload;
+  });
+  fastify.addHook('onResponse', release);
+  fastify.addHook('onRequestAbort', release);
+};
+
+const identify = async (kind: Exclude<AuthKind, 'public'>, token: string | undefined, runtime: TallyRuntime, keys: ProducerKeys): Promise<Caller> => {
+  const adminToken = runtime.config.TALLY_ADMIN_TOKEN;
+  if (!token) throw unauthorized(kind === 'producer' ? 'intake needs a producer API key: Authorization: Bearer tally_…' : 'this endpoint needs a credential: Authorization: Bearer …');
+  if (kind !== 'producer' && adminToken && sameSecret(token, adminToken)) return { kind: 'admin', id: 'admin' };
+  if (kind === 'admin') throw unauthorized('the admin token is not valid');
+  const producer = keys.check ? await keys.check(token) : undefined;
+  if (!producer) throw unauthorized('the API key is unknown or revoked');
+  return { kind: 'producer', id: `key:${producer.keyId}`, producer: { tenant: producer.tenant, allowedSources: producer.allowedSources } };
+};
