@@ -4,6 +4,7 @@ import { resolve } from 'node:path';
 import { describe, expect, it } from 'vitest';
 import { parse } from 'yaml';
 import { loadTallyConfig, tallySchema } from '@tally/shared/util-config';
+import { composeNatsConfig } from './nats/permissions';
 
 const root = resolve(__dirname, '..');
 const compose = parse(readFileSync(resolve(root, 'docker-compose.yml'), 'utf8'), { merge: true });
@@ -13,7 +14,18 @@ const apps = ['ingestion', 'attribution', 'aggregation', 'invoicing'];
 describe('docker-compose.yml', () => {
   it('describes NATS with JetStream, KurrentDB, Postgres and the four apps', () => {
     expect(Object.keys(compose.services).sort()).toEqual([...apps, 'kurrentdb', 'nats', 'postgres'].sort());
-    expect(compose.services.nats.command).toContain('-js');
+    expect(readFileSync(resolve(root, 'deploy/nats.conf'), 'utf8')).toContain('jetstream');
+  });
+
+  it('runs NATS with a user per app, allowed only its subjects: deploy/nats.conf is what tools/nats/permissions.ts generates', () => {
+    expect(compose.services.nats.command).toEqual(['-c', '/etc/nats/nats.conf']);
+    expect(compose.services.nats.volumes).toContain('./deploy/nats.conf:/etc/nats/nats.conf:ro');
+    expect(readFileSync(resolve(root, 'deploy/nats.conf'), 'utf8')).toBe(composeNatsConfig());
+    for (const app of apps) {
+      const password = `TALLY_NATS_${app.toUpperCase()}_PASSWORD`;
+      expect(compose.services.nats.environment[password]).toMatch(new RegExp(`^\\$\\{${password}:\\?`));
+      expect(compose.services[app].environment).toMatchObject({ NATS_USER: app, NATS_PASSWORD: compose.services.nats.environment[password] });
+    }
   });
 
   it.each(apps)('%s: builds its own image from the Dockerfile', (app) => {

@@ -2,10 +2,12 @@ import { ChildProcess, spawn } from 'node:child_process';
 import { createWriteStream, mkdtempSync, WriteStream } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join, resolve } from 'node:path';
+import { randomBytes } from 'node:crypto';
 import { freePort, ScratchNats, ScratchPostgres, waitUntil } from '@tally/shared/testing';
+import { App, apps, authorizationBlock } from '../nats/permissions';
 
-export const apps = ['ingestion', 'attribution', 'aggregation', 'invoicing'] as const;
-export type App = (typeof apps)[number];
+export { apps };
+export type { App };
 
 const root = resolve(__dirname, '..', '..');
 export const chaosAdminToken = 'chaos-admin-token-0123456789abcdef';
@@ -78,13 +80,16 @@ export interface Cluster {
 }
 
 /**
- * Its own Postgres, a three-node JetStream cluster on loopback (streams with three replicas) and two
- * instances of every app, each a process of its own — nothing shared with the machine's servers.
+ * Its own Postgres, a three-node JetStream cluster on loopback (streams with three replicas, a NATS user
+ * per app with only its subjects) and two instances of every app, each a process of its own — nothing
+ * shared with the machine's servers.
  */
 export const startCluster = async (log: (line: string) => void): Promise<Cluster> => {
   const logDir = mkdtempSync(join(tmpdir(), 'tally-chaos-'));
   const postgres = await ScratchPostgres.create();
-  const nats = await ScratchNats.create({ nodes: 3 });
+  // Authentication on, as in production: each app its own NATS user, allowed only its subjects.
+  const passwords = Object.fromEntries(apps.map((app) => [app, randomBytes(24).toString('base64url')])) as Record<App, string>;
+  const nats = await ScratchNats.create({ nodes: 3, authorization: authorizationBlock(chaosNamespace, (app) => `"${passwords[app]}"`), user: { user: 'ingestion', pass: passwords.ingestion } });
   log(`Postgres on ${postgres.port}; NATS cluster ${nats.url}; logs in ${logDir}`);
   const env = {
     DATABASE_URL: postgres.url(),
@@ -98,7 +103,7 @@ export const startCluster = async (log: (line: string) => void): Promise<Cluster
     TALLY_BILLING_INTERVAL_MS: '86400000',
   };
   const instances: AppProcess[] = [];
-  for (const app of apps) for (const instance of [1, 2]) instances.push(new AppProcess(app, instance, await freePort(), env, logDir));
+  for (const app of apps) for (const instance of [1, 2]) instances.push(new AppProcess(app, instance, await freePort(), { ...env, NATS_USER: app, NATS_PASSWORD: passwords[app] }, logDir));
   // Ingestion first: it declares the streams the others consume.
   await Promise.all(instances.filter((i) => i.app === 'ingestion').map((i) => i.start()));
   await Promise.all(instances.filter((i) => i.app !== 'ingestion').map((i) => i.start()));

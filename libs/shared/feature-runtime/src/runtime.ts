@@ -63,7 +63,17 @@ export const openRuntime = async (config: TallyConfig, options: RuntimeOptions =
   let bus: MessageBus;
   try {
     if (config.NATS_URL) {
-      bus = await JetStreamBus.connect({ servers: config.NATS_URL, namespace, onError, log, duplicateWindowMs: config.TALLY_NATS_DUPLICATE_WINDOW_MS, replicas: config.TALLY_NATS_REPLICAS });
+      bus = await JetStreamBus.connect({
+        servers: config.NATS_URL,
+        namespace,
+        onError,
+        log,
+        duplicateWindowMs: config.TALLY_NATS_DUPLICATE_WINDOW_MS,
+        replicas: config.TALLY_NATS_REPLICAS,
+        user: config.NATS_USER,
+        pass: config.NATS_PASSWORD,
+        tls: config.NATS_TLS_CA_FILE || config.NATS_TLS_CERT_FILE ? { caFile: config.NATS_TLS_CA_FILE, certFile: config.NATS_TLS_CERT_FILE, keyFile: config.NATS_TLS_KEY_FILE } : undefined,
+      });
     } else {
       const postgresBus = new PostgresBus({ connectionString, schema: `${namespace}_bus`, onError, log });
       await postgresBus.init();

@@ -25,9 +25,12 @@ export class ScratchNats {
   private constructor(
     private readonly root: string,
     private readonly nodes: Node[],
+    /** A user the readiness probe may connect as, when the servers require authentication. */
+    private readonly probeUser?: { user: string; pass: string },
   ) {}
 
-  static async create(options: { nodes?: 1 | 3 } = {}): Promise<ScratchNats> {
+  /** `authorization`: a nats-server authorization block (users, permissions); without it anyone may connect. */
+  static async create(options: { nodes?: 1 | 3; authorization?: string; user?: { user: string; pass: string } } = {}): Promise<ScratchNats> {
     const count = options.nodes ?? 1;
     const root = mkdtempSync(join(tmpdir(), 'tally-nats-'));
     const nodes: Node[] = [];
@@ -43,10 +46,11 @@ export class ScratchNats {
           `listen: 127.0.0.1:${node.port}`,
           `jetstream { store_dir: "${store}" }`,
           ...(count > 1 ? [`cluster { name: tally-scratch, listen: 127.0.0.1:${node.clusterPort}, routes: [${routes.join(', ')}] }`] : []),
+          ...(options.authorization ? [options.authorization] : []),
         ].join('\n'),
       );
     }
-    const cluster = new ScratchNats(root, nodes);
+    const cluster = new ScratchNats(root, nodes, options.user);
     await Promise.all(nodes.map((n) => cluster.startNode(n)));
     await cluster.waitForJetStream();
     return cluster;
@@ -104,13 +108,13 @@ export class ScratchNats {
   /** A clustered JetStream needs a meta leader before it takes streams; a lone server is ready when it listens. */
   private async waitForJetStream(): Promise<void> {
     const alive = this.nodes.filter((n) => n.process);
-    await waitUntil(async () => (await Promise.all(alive.map((n) => jetStreamReady(n.port)))).every(Boolean), 30_000, () => 'JetStream did not become ready', 200);
+    await waitUntil(async () => (await Promise.all(alive.map((n) => jetStreamReady(n.port, this.probeUser)))).every(Boolean), 30_000, () => 'JetStream did not become ready', 200);
   }
 }
 
 /** JetStream answers on this node (in a cluster: a meta leader exists and the node has joined). */
-const jetStreamReady = async (port: number): Promise<boolean> => {
-  const nc = await connect({ servers: `nats://127.0.0.1:${port}`, reconnect: false, timeout: 2_000 }).catch(() => undefined);
+const jetStreamReady = async (port: number, user?: { user: string; pass: string }): Promise<boolean> => {
+  const nc = await connect({ servers: `nats://127.0.0.1:${port}`, reconnect: false, timeout: 2_000, ...user }).catch(() => undefined);
   if (!nc) return false;
   try {
     await (await jetstreamManager(nc, { timeout: 2_000 })).getAccountInfo();

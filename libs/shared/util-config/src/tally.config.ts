@@ -13,6 +13,11 @@ export const tallySchema = {
     description: 'NATS servers with JetStream, comma-separated. Unset in embedded mode: an in-process bus backed by Postgres.',
     parse: natsServers,
   },
+  NATS_USER: { description: "This app's NATS user (each app has its own, allowed only the subjects it needs; see docs/security.md).", parse: text },
+  NATS_PASSWORD: { description: 'Password of NATS_USER.', sensitive: true, parse: secret },
+  NATS_TLS_CA_FILE: { description: 'PEM file of the certificate authority NATS servers are verified against; set it (with tls:// in NATS_URL) for TLS.', parse: text },
+  NATS_TLS_CERT_FILE: { description: 'PEM client certificate, when the NATS servers ask for one (mutual TLS).', parse: text },
+  NATS_TLS_KEY_FILE: { description: 'PEM private key of NATS_TLS_CERT_FILE.', parse: text },
   KURRENTDB_URL: {
     description: 'KurrentDB/EventStoreDB connection string; when set, the ledger lives there instead of Postgres.',
     parse: url('kurrentdb', 'esdb', 'kurrentdb+discover', 'esdb+discover'),

@@ -34,6 +34,8 @@ export interface JetStreamBusOptions {
   /** NATS user and password (per-app credentials), when the server asks for them. */
   user?: string;
   pass?: string;
+  /** TLS: the CA to verify servers with, and a client certificate when they ask for one. */
+  tls?: { caFile?: string; certFile?: string; keyFile?: string };
   onError?: (error: unknown, delivery?: Delivery) => void;
   /** State changes worth an operator's attention: disconnected, reconnected, a consumer stalled or recovered. */
   log?: (line: string) => void;
@@ -72,6 +74,7 @@ export class JetStreamBus implements MessageBus {
       reconnectTimeWait: 500,
       user: options.user,
       pass: options.pass,
+      ...(options.tls ? { tls: options.tls } : {}),
     });
     const jsm = await jetstreamManager(nc);
     return new JetStreamBus(nc, jetstream(nc), jsm, options);
@@ -118,8 +121,14 @@ export class JetStreamBus implements MessageBus {
       ...(spec.name === deadLetterStream ? { allow_direct: true } : {}),
     };
     try {
-      await this.jsm.streams.info(config.name);
-      await this.jsm.streams.update(config.name, config);
+      const { config: current } = await this.jsm.streams.info(config.name);
+      // Unchanged: no update, so an app that only consumes a stream needs no right to change it.
+      const same =
+        current.subjects?.join() === config.subjects.join() &&
+        current.num_replicas === config.num_replicas &&
+        current.duplicate_window === config.duplicate_window &&
+        Boolean(current.allow_direct) === Boolean(config.allow_direct);
+      if (!same) await this.jsm.streams.update(config.name, config);
     } catch (error) {
       if (!isNotFound(error)) throw error;
       await this.jsm.streams.add(config).catch(async (addError) => {
@@ -287,6 +296,8 @@ export class JetStreamBus implements MessageBus {
         );
       },
     });
+    // The server has the subscription before this resolves: a request sent next finds its responder.
+    await this.nc.flush().catch(() => undefined);
     const handle: Consumer = {
       status: () => health.status(),
       stop: async () => {
