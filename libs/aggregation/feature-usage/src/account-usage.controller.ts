@@ -1,8 +1,8 @@
-import { Controller, Get, Inject, Param, Query } from '@nestjs/common';
+import { Controller, Get, Inject, Param } from '@nestjs/common';
 import { DataSource } from 'typeorm';
 import { isPeriod, periodAt, periodBounds } from '@tally/aggregation/domain';
 import { MeterQueryTables, MeterTables, RollupTables } from '@tally/aggregation/data-access-rollups';
-import { badRequest, notFound, ReadsFrom, RUNTIME, TallyRuntime } from '@tally/shared/feature-runtime';
+import { badRequest, notFound, QueryText, ReadsFrom, RUNTIME, TallyRuntime } from '@tally/shared/feature-runtime';
 import { AGGREGATION_DB, METER_QUERY_TABLES, METER_TABLES, ROLLUP_TABLES } from './tokens';
 
 /** What the breakdown splits by: the subject attributes Forge-style platforms bill by. */
@@ -25,7 +25,7 @@ export class AccountUsageController {
    */
   @Get(':id/usage')
   @ReadsFrom('usage_rollup')
-  async usage(@Param('id') accountId: string, @Query('period') requested?: string) {
+  async usage(@Param('id') accountId: string, @QueryText('period') requested?: string) {
     const tenant = this.runtime.tenant;
     const account = await this.rollups.account(this.db, tenant, accountId);
     if (!account) throw notFound(`no account ${accountId} (accounts appear here moments after they are opened)`);

@@ -1,7 +1,7 @@
-import { Controller, Get, Inject, Query } from '@nestjs/common';
+import { Controller, Get, Inject } from '@nestjs/common';
 import { DataSource } from 'typeorm';
 import { RegistryTables } from '@tally/attribution/data-access-registry';
-import { badRequest, ReadsFrom, RUNTIME, TallyRuntime } from '@tally/shared/feature-runtime';
+import { badRequest, QueryText, ReadsFrom, RUNTIME, TallyRuntime } from '@tally/shared/feature-runtime';
 import { isUuid } from '@tally/shared/util-core';
 import { ATTRIBUTION_DB, REGISTRY_TABLES } from './tokens';
 
@@ -16,7 +16,7 @@ export class ParkedUsageController {
 
   @Get()
   @ReadsFrom('attribution_registry')
-  async list(@Query('limit') limitText?: string, @Query('after') after?: string) {
+  async list(@QueryText('limit') limitText?: string, @QueryText('after') after?: string) {
     const limit = limitText === undefined ? 100 : Number(limitText);
     if (!Number.isInteger(limit) || limit < 1 || limit > 1_000) throw badRequest('limit must be a whole number from 1 to 1000', [{ field: 'limit', message: 'out of range' }]);
     if (after !== undefined && !isUuid(after)) throw badRequest('after must be a usageId from a previous page', [{ field: 'after', message: 'not a usage id' }]);

@@ -1,9 +1,9 @@
-import { Controller, Get, Inject, Query, Req } from '@nestjs/common';
+import { Controller, Get, Inject, Req } from '@nestjs/common';
 import { DataSource } from 'typeorm';
 import { EventStatusTables } from '@tally/ingestion/data-access-intake';
 import { eventStatus, sourceAllowed } from '@tally/ingestion/domain';
 import { usageLedgerId } from '@tally/contracts/usage';
-import { badRequest, forbidden, notFound, ReadsFrom } from '@tally/shared/feature-runtime';
+import { badRequest, forbidden, notFound, QueryText, ReadsFrom } from '@tally/shared/feature-runtime';
 import { ProducerRequest, ProducerRoute } from './producer.guard';
 import { EVENT_STATUS_TABLES, INGESTION_DB } from './tokens';
 
@@ -22,7 +22,7 @@ export class EventStatusController {
   @Get()
   @ReadsFrom('ingestion_event_status')
   @ProducerRoute({ admin: true })
-  async status(@Query('source') source: string | undefined, @Query('id') id: string | undefined, @Req() request: ProducerRequest) {
+  async status(@QueryText('source') source: string | undefined, @QueryText('id') id: string | undefined, @Req() request: ProducerRequest) {
     const errors = [
       ...(source ? [] : [{ field: 'source', message: 'source is required' }]),
       ...(id ? [] : [{ field: 'id', message: 'id is required' }]),

@@ -1,7 +1,7 @@
-import { Body, Controller, Get, Inject, Param, Post, Query } from '@nestjs/common';
+import { Body, Controller, Get, Inject, Param, Post } from '@nestjs/common';
 import { DataSource } from 'typeorm';
 import { InvoiceTables } from '@tally/invoicing/data-access-billing';
-import { badRequest, notFound, ProblemException, problemType, Public, ReadsFrom, RUNTIME, TallyRuntime } from '@tally/shared/feature-runtime';
+import { badRequest, notFound, ProblemException, problemType, Public, QueryText, ReadsFrom, RUNTIME, TallyRuntime } from '@tally/shared/feature-runtime';
 import { billingPeriodAt, isUuid } from '@tally/shared/util-core';
 import { BillingScheduler } from './billing-scheduler';
 import { InvoicesService } from './invoices.service';
@@ -40,7 +40,7 @@ export class InvoicesController {
 
   @Get('v1/invoices')
   @ReadsFrom('invoicing_invoices')
-  async list(@Query('accountId') accountId?: string) {
+  async list(@QueryText('accountId') accountId?: string) {
     if (!accountId) throw badRequest('accountId is required', [{ field: 'accountId', message: 'accountId is required: GET /v1/invoices?accountId=acme' }]);
     const rows = await this.tables.byAccount(this.db, this.runtime.tenant, accountId);
     return { accountId, invoices: rows.map((r) => r.document) };
@@ -71,7 +71,7 @@ export class InvoicesController {
 
   @Get('v1/credit-notes')
   @ReadsFrom('invoicing_invoices')
-  async creditNotes(@Query('accountId') accountId?: string) {
+  async creditNotes(@QueryText('accountId') accountId?: string) {
     if (!accountId) throw badRequest('accountId is required', [{ field: 'accountId', message: 'accountId is required: GET /v1/credit-notes?accountId=acme' }]);
     return { accountId, creditNotes: await this.tables.creditNotes(this.db, this.runtime.tenant, { accountId }) };
   }

@@ -1,5 +1,6 @@
-import { Body, Controller, Get, HttpCode, Inject, Param, Post, Query } from '@nestjs/common';
+import { Body, Controller, Get, HttpCode, Inject, Param, Post } from '@nestjs/common';
 import { badRequest, notFound } from './problem';
+import { QueryText } from './query-text';
 import { RUNTIME } from './tokens';
 import type { TallyRuntime } from './runtime';
 
@@ -14,10 +15,10 @@ export class DeadLettersController {
   constructor(@Inject(RUNTIME) private readonly runtime: TallyRuntime) {}
 
   @Get('dead-letters')
-  async list(@Query('consumer') consumer?: string, @Query('after') after?: string, @Query('limit') limit?: string) {
+  async list(@QueryText('consumer') consumer?: string, @QueryText('after') after?: string, @QueryText('limit') limit?: string) {
     const size = limit === undefined ? 100 : Number(limit);
     if (!Number.isInteger(size) || size < 1 || size > maxPage) throw badRequest(`limit must be an integer from 1 to ${maxPage}`, [{ field: 'limit', message: 'out of range' }]);
-    if (after !== undefined && !/^\d+$/.test(after)) throw badRequest('after must be the id of a dead letter (digits)', [{ field: 'after', message: 'not an id' }]);
+    if (after !== undefined && !/^\d{1,16}$/.test(after)) throw badRequest('after must be the id of a dead letter (digits)', [{ field: 'after', message: 'not an id' }]);
     const deadLetters = await this.runtime.bus.deadLetters.list({ consumer, after, limit: size });
     return { deadLetters, next: deadLetters.length === size ? deadLetters[deadLetters.length - 1].id : null };
   }

@@ -12,3 +12,4 @@ export * from './ledger-relay';
 export * from './dead-letters.controller';
 export * from './ledger-position';
 export * from './request-gate';
+export * from './query-text';

@@ -1,7 +1,7 @@
 import { Injectable } from '@nestjs/common';
 import type { FastifyInstance, FastifyReply, FastifyRequest } from 'fastify';
 import { AuthKind, bearerToken, Caller, GatedRequest, Producer, sameSecret, unauthorized } from './auth';
-import { ProblemException, problemType, sendProblem, toProblem } from './problem';
+import { badRequest, ProblemException, problemType, sendProblem, toProblem } from './problem';
 import { TallyRuntime } from './runtime';
 
 /** Checks a producer API key: the ingestion app provides it; a process without ingestion has no producer routes. */
@@ -98,8 +98,31 @@ export const installRequestGate = (fastify: FastifyInstance, runtime: TallyRunti
     held.set(request, bytes);
     return payload;
   });
+  // Text Postgres cannot store (NUL, lone surrogates) is refused as the request's fault before any handler
+  // sees it — in a path parameter, the query, or any string of a body (intake validates its own bodies).
+  fastify.addHook('preValidation', async (request, reply) => {
+    const where =
+      unstorable(request.params, 'path') ??
+      unstorable(request.query, 'query') ??
+      (intakeRoutes.test(request.url) ? undefined : unstorable(request.body, 'body'));
+    if (where) return refuse(reply, badRequest(`${where} contains a NUL character or invalid unicode`, [{ field: where, message: 'NUL characters and lone surrogates cannot be stored' }]));
+  });
   fastify.addHook('onResponse', release);
   fastify.addHook('onRequestAbort', release);
+};
+
+/** Intake routes check every string of their bodies themselves (per event, with the event's index). */
+const intakeRoutes = /^\/(api\/)?v1\/events(\/|\?|$)/;
+
+/** The path of the first string that cannot be stored, depth-first, or undefined. */
+const unstorable = (value: unknown, path: string, depth = 0): string | undefined => {
+  if (typeof value === 'string') return value.includes('\u0000') || !value.isWellFormed() ? path : undefined;
+  if (depth > 32 || typeof value !== 'object' || value === null) return undefined;
+  for (const [key, item] of Object.entries(value)) {
+    const found = unstorable(key, `${path}.${key}`, depth + 1) ?? unstorable(item, `${path}.${key}`, depth + 1);
+    if (found) return found;
+  }
+  return undefined;
 };
 
 const identify = async (kind: Exclude<AuthKind, 'public'>, token: string | undefined, runtime: TallyRuntime, keys: ProducerKeys): Promise<Caller> => {

@@ -34,7 +34,8 @@ export class JetStreamDeadLetters implements DeadLetterStore {
   }
 
   async replay(id: string): Promise<'replayed' | 'not_found'> {
-    if (!/^\d+$/.test(id)) return 'not_found';
+    // Sequences start at 1; anything else is no dead letter (JetStream answers 'bad request' to 0).
+    if (!/^[1-9]\d{0,15}$/.test(id)) return 'not_found';
     await this.ensureStream();
     const stream = this.names.stream(deadLetterStream);
     const message = await this.jsm.streams.getMessage(stream, { seq: Number(id) }).catch(notFoundAsNull);

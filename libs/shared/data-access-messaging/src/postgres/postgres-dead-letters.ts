@@ -29,13 +29,13 @@ export class PostgresDeadLetters implements DeadLetterStore {
     const { rows } = await this.pool.query<Row>(
       `select seq, data, headers, published_at from "${this.schema}".messages
         where stream = $1 and seq > $2 and ($3::text is null or subject = $3) order by seq limit $4`,
-      [deadLetterStream, /^\d+$/.test(options.after ?? '') ? options.after : '0', options.consumer ? `dlq.${options.consumer}` : null, options.limit ?? 100],
+      [deadLetterStream, /^\d{1,16}$/.test(options.after ?? '') ? options.after : '0', options.consumer ? `dlq.${options.consumer}` : null, options.limit ?? 100],
     );
     return rows.map(toDeadLetter);
   }
 
   async replay(id: string): Promise<'replayed' | 'not_found'> {
-    if (!/^\d+$/.test(id)) return 'not_found';
+    if (!/^[1-9]\d{0,15}$/.test(id)) return 'not_found';
     const outcome = await inTransaction(this.pool, async (client) => {
       const { rows } = await client.query<Row>(`delete from "${this.schema}".messages where stream = $1 and seq = $2 returning seq, data, headers, published_at`, [deadLetterStream, id]);
       if (!rows[0]) return 'not_found' as const;
