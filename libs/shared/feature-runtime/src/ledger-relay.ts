@@ -32,7 +32,7 @@ export interface WebhookSpec {
 }
 
 /** `webhook-signature`: one `v1,<base64>` per secret, space-separated, as Standard Webhooks receivers verify it. */
-export const webhookSignature = (secrets: readonly string[], id: string, at: Date, body: string): string =>
+const webhookSignature = (secrets: readonly string[], id: string, at: Date, body: string): string =>
   secrets.map((secret) => new Webhook(secret).sign(id, at, body)).join(' ');
 
 /**
