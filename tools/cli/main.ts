@@ -7,11 +7,14 @@
  *   npm run cli -- dead-letters list [<consumer>]    messages a consumer found could never succeed
  *   npm run cli -- dead-letters replay <id>|--all [<consumer>]   publish them again (idempotent)
  *   npm run cli -- consumers                         each consumer's state (running, stalled) and last error
- * The URL defaults to TALLY_URL or http://127.0.0.1:3000 (embedded mode serves every app there);
- * the admin token is read from TALLY_ADMIN_TOKEN.
+ *   npm run cli -- tenants list | tenants create <id> [<name>]                  (the operator)
+ *   npm run cli -- credentials list | credentials issue <admin|billing-viewer> <name> | credentials revoke <id>
+ * The URL defaults to TALLY_URL or http://127.0.0.1:3000 (embedded mode serves every app there). The
+ * credential is TALLY_TOKEN (a tenant's admin or billing-viewer credential) or else TALLY_ADMIN_TOKEN (the
+ * operator's); `--tenant <id>` makes the operator act for that tenant.
  */
 const usage =
-  'usage: tally projections list | projections rebuild <name> | billing run | reconcile <YYYY-MM> | dead-letters list [<consumer>] | dead-letters replay <id>|--all [<consumer>] | consumers   [--url http://host:port]';
+  'usage: tally projections list | projections rebuild <name> | billing run | reconcile <YYYY-MM> | dead-letters list [<consumer>] | dead-letters replay <id>|--all [<consumer>] | consumers | tenants list | tenants create <id> [<name>] | credentials list | credentials issue <role> <name> | credentials revoke <id>   [--url http://host:port] [--tenant <id>]';
 
 type Call = (path: string, init?: { method?: string; body?: unknown }) => Promise<{ ok: boolean; status: number; body: string }>;
 
@@ -28,6 +31,17 @@ const commands: Record<string, (call: Call, args: string[]) => Promise<number> |
         ? print(call(`/v1/admin/dead-letters/${encodeURIComponent(id)}/replay`, { method: 'POST' }))
         : undefined,
   consumers: (call) => print(call('/v1/admin/consumers')),
+  'tenants list': (call) => print(call('/v1/admin/tenants')),
+  'tenants create': (call, [id, name]) => (id ? print(call('/v1/admin/tenants', { method: 'POST', body: { id, name } })) : undefined),
+  'credentials list': (call) => print(call('/v1/admin/credentials')),
+  'credentials issue': (call, [role, name]) => (role && name ? print(call('/v1/admin/credentials', { method: 'POST', body: { role, name } })) : undefined),
+  'credentials revoke': (call, [id]) => (id ? print(call(`/v1/admin/credentials/${encodeURIComponent(id)}`, { method: 'DELETE' })) : undefined),
+};
+
+/** The value of `--name value`, and the arguments without the pair. */
+const takeFlag = (argv: string[], name: string): [string | undefined, string[]] => {
+  const at = argv.indexOf(name);
+  return at < 0 ? [undefined, argv] : [argv[at + 1], argv.filter((_, i) => i !== at && i !== at + 1)];
 };
 
 const print = async (answer: ReturnType<Call>): Promise<number> => {
@@ -53,14 +67,15 @@ const reconcile = async (call: Call, period: string): Promise<number> => {
 };
 
 const main = async (argv: string[]): Promise<number> => {
-  const urlFlag = argv.indexOf('--url');
-  const base = (urlFlag >= 0 ? argv[urlFlag + 1] : undefined) ?? process.env.TALLY_URL ?? 'http://127.0.0.1:3000';
-  const args = urlFlag >= 0 ? argv.filter((_, i) => i !== urlFlag && i !== urlFlag + 1) : argv;
-  const authorization = `Bearer ${process.env.TALLY_ADMIN_TOKEN ?? ''}`;
+  const [url, rest] = takeFlag(argv, '--url');
+  const [tenant, args] = takeFlag(rest, '--tenant');
+  const base = url ?? process.env.TALLY_URL ?? 'http://127.0.0.1:3000';
+  const authorization = `Bearer ${process.env.TALLY_TOKEN || process.env.TALLY_ADMIN_TOKEN || ''}`;
+  const headers: Record<string, string> = { authorization, ...(tenant ? { 'tally-tenant': tenant } : {}) };
   const call: Call = async (path, init = {}) => {
     const response = await fetch(`${base}${path}`, {
       method: init.method ?? 'GET',
-      headers: init.body === undefined ? { authorization } : { authorization, 'content-type': 'application/json' },
+      headers: init.body === undefined ? headers : { ...headers, 'content-type': 'application/json' },
       body: init.body === undefined ? undefined : JSON.stringify(init.body),
     });
     return { ok: response.ok, status: response.status, body: await response.text() };

@@ -7,7 +7,8 @@ const instant = { type: 'string', format: 'date-time', description: 'RFC 3339 wi
 const key = { type: 'string', pattern: '^[A-Za-z0-9][A-Za-z0-9.:@+-]{0,127}$' };
 const json = (schema: unknown) => ({ content: { 'application/json': { schema } } });
 const ok = (description: string, schema: unknown) => ({ description, ...json(schema) });
-const refusals = (...codes: number[]) => Object.fromEntries(codes.map((code) => [String(code), problem]));
+/** Problem answers by status; every authenticated operation may also be refused 403 (the credential's role or tenant). */
+const refusals = (...codes: number[]) => Object.fromEntries([...codes, ...(codes.includes(401) ? [403] : [])].map((code) => [String(code), problem]));
 
 export const attributionOpenApi = {
   openapi: '3.1.0',
@@ -95,7 +96,7 @@ export const attributionOpenApi = {
     },
   },
   components: {
-    securitySchemes: { admin: { type: 'http', scheme: 'bearer', description: 'TALLY_ADMIN_TOKEN' } },
+    securitySchemes: { admin: { type: 'http', scheme: 'bearer', description: "a tenant's admin credential (billing viewers: GET operations), or the operator's TALLY_ADMIN_TOKEN with an optional Tally-Tenant header" } },
     responses: { Problem: { description: 'RFC 9457 problem details (docs/errors.md)', content: { 'application/problem+json': { schema: { $ref: '#/components/schemas/Problem' } } } } },
     schemas: {
       Problem: {

@@ -1,10 +1,10 @@
 import { Body, Controller, Delete, Get, HttpCode, Param, Post } from '@nestjs/common';
 import { validateApiKeyRequest } from '@tally/ingestion/domain';
-import { badRequest, notFound } from '@tally/shared/feature-runtime';
+import { AdminOnly, badRequest, notFound } from '@tally/shared/feature-runtime';
 import { isUuid } from '@tally/shared/util-core';
 import { ApiKeysService } from './api-keys.service';
 
-/** Admin endpoints for producer API keys (admin token required, like every non-intake route). */
+/** Producer API keys of the caller's tenant: an admin credential (or the operator) manages them. */
 @Controller('v1/api-keys')
 export class ApiKeysController {
   constructor(private readonly keys: ApiKeysService) {}
@@ -19,6 +19,7 @@ export class ApiKeysController {
   }
 
   @Get()
+  @AdminOnly()
   async list() {
     return { items: await this.keys.list() };
   }

@@ -3,7 +3,7 @@ import { DataSource } from 'typeorm';
 import { BillingRegistryTables, InvoiceTables } from '@tally/invoicing/data-access-billing';
 import { whileHoldingLock } from '@tally/shared/data-access-postgres';
 import { billingPeriodsOverlapping } from '@tally/shared/util-core';
-import { RUNTIME, TallyRuntime } from '@tally/shared/feature-runtime';
+import { actFor, RUNTIME, TallyRuntime } from '@tally/shared/feature-runtime';
 import { BillingOutcome, InvoicesService } from './invoices.service';
 import { BILLING_REGISTRY_TABLES, INVOICE_TABLES, INVOICING_DB } from './tokens';
 
@@ -13,15 +13,14 @@ const billingConcurrency = 4;
 export type BillingRunSummary = Record<BillingOutcome | 'failed' | 'voided', number> & { subscriptions: number; startedAt: string; durationMs: number };
 
 /**
- * The billing clock: every TALLY_BILLING_INTERVAL_MS (and on `POST /v1/admin/billing-runs`) it walks every
- * subscription's ended periods in order — drafts the missing invoices, re-rates drafts (late usage), and
- * finalizes those past their grace period. One process runs it at a time (a Postgres advisory lock on a
+ * The billing clock: every TALLY_BILLING_INTERVAL_MS it walks every tenant (on `POST /v1/admin/billing-runs`, the
+ * caller's), and in each every subscription's ended periods in order — drafts the missing invoices, re-rates
+ * drafts (late usage), and finalizes those past their grace period. One process runs it at a time (a Postgres advisory lock on a
  * connection of its own); the invoice streams' ids and revisions keep it exact even if two ever did.
  */
 @Injectable()
 export class BillingScheduler {
   private timer?: NodeJS.Timeout;
-  private running?: Promise<BillingRunSummary | undefined>;
 
   constructor(
     @Inject(RUNTIME) private readonly runtime: TallyRuntime,
@@ -39,7 +38,7 @@ export class BillingScheduler {
       if (this.stopped) return;
       this.timer = setTimeout(() => {
         // A run that fails as a whole (Postgres down) is logged and retried at the next tick, never an unhandled rejection.
-        void this.run()
+        void this.runEveryTenant()
           .catch((error: unknown) => this.runtime.log(`[invoicing] billing run failed (retried in ${this.runtime.config.TALLY_BILLING_INTERVAL_MS} ms): ${String((error as Error)?.message ?? error)}`))
           .finally(tick);
       }, this.runtime.config.TALLY_BILLING_INTERVAL_MS);
@@ -51,23 +50,52 @@ export class BillingScheduler {
     this.stopped = true;
     clearTimeout(this.timer);
     this.timer = undefined;
-    await this.running?.catch(() => undefined);
+    await this.running?.done.catch(() => undefined);
   }
 
-  /** One pass; a pass already under way is joined, not doubled. Undefined when another process holds the lock. */
-  run(): Promise<BillingRunSummary | undefined> {
-    this.running ??= this.pass().finally(() => (this.running = undefined));
-    return this.running;
+  /** The clock's pass: every tenant of the installation, one after another. */
+  async runEveryTenant(): Promise<Map<string, BillingRunSummary> | undefined> {
+    const tenants = (await this.runtime.access.tenants()).map((t) => t.id);
+    return this.passOver(tenants);
+  }
+
+  /**
+   * One tenant's pass now (the admin endpoint). A pass under way that covers the tenant is joined, not
+   * doubled; one that does not is waited for first (one pass at a time per process). Undefined when
+   * another process holds the billing lock.
+   */
+  async run(tenant = this.runtime.tenant): Promise<BillingRunSummary | undefined> {
+    const current = this.running;
+    if (current?.tenants.includes(tenant)) return (await current.done)?.get(tenant);
+    await current?.done.catch(() => undefined);
+    return (await this.passOver([tenant]))?.get(tenant);
+  }
+
+  private running?: { tenants: readonly string[]; done: Promise<Map<string, BillingRunSummary> | undefined> };
+
+  private passOver(tenants: readonly string[]): Promise<Map<string, BillingRunSummary> | undefined> {
+    if (this.running) return this.running.done.catch(() => undefined).then(() => this.passOver(tenants));
+    const done = this.pass(tenants).finally(() => (this.running = undefined));
+    this.running = { tenants, done };
+    return done;
   }
 
   /**
    * Holds the billing lock on a connection of its own for the pass. If that connection is lost (Postgres
    * restarted), another process may start billing: this pass then stops taking subscriptions. Even a step
-   * in flight cannot double-bill, as every invoice append names the stream revision it read.
+   * in flight cannot double-bill, as every invoice append names the stream revision it read. Each tenant
+   * is billed as itself (its invoices, plans and usage requests carry its id).
    */
-  private pass(): Promise<BillingRunSummary | undefined> {
-    return whileHoldingLock(this.runtime.connectionString, `${this.runtime.schemaFor('invoicing')}.billing`, (lost) => this.bill(lost), (error) =>
-      this.runtime.log(`[invoicing] billing lock connection lost: ${String((error as Error)?.message ?? error)}`),
+  private pass(tenants: readonly string[]): Promise<Map<string, BillingRunSummary> | undefined> {
+    return whileHoldingLock(
+      this.runtime.connectionString,
+      `${this.runtime.schemaFor('invoicing')}.billing`,
+      async (lost) => {
+        const summaries = new Map<string, BillingRunSummary>();
+        for (const tenant of tenants) if (!lost.aborted) summaries.set(tenant, await actFor(tenant, () => this.bill(lost)));
+        return summaries;
+      },
+      (error) => this.runtime.log(`[invoicing] billing lock connection lost: ${String((error as Error)?.message ?? error)}`),
     );
   }
 

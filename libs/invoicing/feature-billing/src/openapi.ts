@@ -11,7 +11,8 @@ const key = { type: 'string', pattern: '^[A-Za-z0-9][A-Za-z0-9.:@+-]{0,127}$' };
 const uuid = { type: 'string', format: 'uuid' };
 const json = (schema: unknown) => ({ content: { 'application/json': { schema } } });
 const ok = (description: string, schema: unknown) => ({ description, ...json(schema) });
-const refusals = (...codes: number[]) => Object.fromEntries(codes.map((code) => [String(code), problem]));
+/** Problem answers by status; every authenticated operation may also be refused 403 (the credential's role or tenant). */
+const refusals = (...codes: number[]) => Object.fromEntries([...codes, ...(codes.includes(401) ? [403] : [])].map((code) => [String(code), problem]));
 const path = (name: string, schema: unknown = key) => ({ name, in: 'path', required: true, schema });
 const query = (name: string, schema: unknown = key) => ({ name, in: 'query', required: true, schema });
 
@@ -100,7 +101,7 @@ export const invoicingOpenApi = {
     },
   },
   components: {
-    securitySchemes: { admin: { type: 'http', scheme: 'bearer', description: 'TALLY_ADMIN_TOKEN' } },
+    securitySchemes: { admin: { type: 'http', scheme: 'bearer', description: "a tenant's admin credential (billing viewers: GET operations), or the operator's TALLY_ADMIN_TOKEN with an optional Tally-Tenant header" } },
     responses: { Problem: { description: 'RFC 9457 problem details (docs/errors.md)', content: { 'application/problem+json': { schema: ref('Problem') } } } },
     schemas: {
       Problem: {

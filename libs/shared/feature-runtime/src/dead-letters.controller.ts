@@ -1,4 +1,5 @@
 import { Body, Controller, Get, HttpCode, Inject, Param, Post } from '@nestjs/common';
+import { OperatorOnly } from './auth';
 import { badRequest, notFound } from './problem';
 import { QueryText } from './query-text';
 import { RUNTIME } from './tokens';
@@ -15,6 +16,7 @@ export class DeadLettersController {
   constructor(@Inject(RUNTIME) private readonly runtime: TallyRuntime) {}
 
   @Get('dead-letters')
+  @OperatorOnly()
   async list(@QueryText('consumer') consumer?: string, @QueryText('after') after?: string, @QueryText('limit') limit?: string) {
     const size = limit === undefined ? 100 : Number(limit);
     if (!Number.isInteger(size) || size < 1 || size > maxPage) throw badRequest(`limit must be an integer from 1 to ${maxPage}`, [{ field: 'limit', message: 'out of range' }]);
@@ -24,6 +26,7 @@ export class DeadLettersController {
   }
 
   @Post('dead-letters/:id/replay')
+  @OperatorOnly()
   @HttpCode(200)
   async replay(@Param('id') id: string) {
     if ((await this.runtime.bus.deadLetters.replay(id)) === 'not_found') throw notFound(`no dead letter ${id} (already replayed, or never there)`);
@@ -32,6 +35,7 @@ export class DeadLettersController {
 
   /** Every dead letter present when asked (of one consumer, if given): ones that fail again come back with new ids. */
   @Post('dead-letters/replay')
+  @OperatorOnly()
   @HttpCode(200)
   async replayAll(@Body() body: { consumer?: unknown } | undefined) {
     const consumer = body?.consumer;
@@ -47,6 +51,7 @@ export class DeadLettersController {
   }
 
   @Get('consumers')
+  @OperatorOnly()
   consumers() {
     return { consumers: this.runtime.bus.consumerStatuses() };
   }

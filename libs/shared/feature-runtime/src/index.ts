@@ -13,3 +13,5 @@ export * from './dead-letters.controller';
 export * from './ledger-position';
 export * from './request-gate';
 export * from './query-text';
+export * from './tenant-scope';
+export * from './access.controller';

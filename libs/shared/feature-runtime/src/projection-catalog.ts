@@ -1,5 +1,6 @@
 import { Body, Controller, Get, Header, HttpCode, Inject, Injectable, Param, Post } from '@nestjs/common';
 import { ProjectionRunner, ProjectionStatus } from '@tally/shared/data-access-postgres';
+import { OperatorOnly } from './auth';
 import { notFound } from './problem';
 import { RUNTIME } from './tokens';
 import type { TallyRuntime } from './runtime';
@@ -34,6 +35,7 @@ export class ProjectionsController {
   constructor(private readonly catalog: ProjectionCatalog) {}
 
   @Get()
+  @OperatorOnly()
   async list() {
     return { projections: await this.catalog.statuses() };
   }
@@ -44,6 +46,7 @@ export class ProjectionsController {
    * takes it up within a second; `GET` shows `rebuildRequested` until it is done.
    */
   @Post(':name/rebuild')
+  @OperatorOnly()
   @HttpCode(202)
   async rebuild(@Param('name') name: string, @Body() _body: unknown) {
     const requestedAt = await this.catalog.get(name).requestRebuild();
@@ -63,6 +66,7 @@ export class MetricsController {
   ) {}
 
   @Get()
+  @OperatorOnly()
   @Header('content-type', 'text/plain; version=0.0.4')
   async metrics(): Promise<string> {
     const statuses = await this.catalog.statuses();

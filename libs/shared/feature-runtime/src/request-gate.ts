@@ -1,7 +1,8 @@
 import { Injectable } from '@nestjs/common';
 import type { FastifyInstance, FastifyReply, FastifyRequest } from 'fastify';
-import { AuthKind, bearerToken, Caller, GatedRequest, Producer, sameSecret, unauthorized } from './auth';
-import { badRequest, ProblemException, problemType, sendProblem, toProblem } from './problem';
+import { AccessUnavailableError, credentialTokenPrefix } from '@tally/shared/data-access-access';
+import { AuthKind, authKindOf, bearerToken, Caller, forbidden, GatedRequest, notPermitted, permits, Producer, sameSecret, unauthorized } from './auth';
+import { badRequest, notFound, ProblemException, problemType, sendProblem, toProblem } from './problem';
 import { TallyRuntime } from './runtime';
 
 /** Checks a producer API key: the ingestion app provides it; a process without ingestion has no producer routes. */
@@ -68,17 +69,16 @@ export const installRequestGate = (fastify: FastifyInstance, runtime: TallyRunti
   };
 
   fastify.addHook('onRequest', async (request: GatedRequest, reply) => {
-    const kind = (request.routeOptions.config as { tallyAuth?: AuthKind } | undefined)?.tallyAuth ?? 'admin';
+    const kind = authKindOf((request.routeOptions.config as { tallyAuth?: AuthKind } | undefined)?.tallyAuth, request.method);
     if (kind === 'public') return;
-    let caller: Caller | undefined;
+    let caller: Caller;
     try {
-      caller = await identify(kind, bearerToken(request), runtime, producerKeys());
+      caller = await identify(kind, request.method, bearerToken(request), tenantHeader(request), runtime, producerKeys());
     } catch (error) {
       return refuse(reply, error);
     }
     request.caller = caller;
-    if (caller.kind === 'producer') request.producer = caller.producer;
-    else if (kind === 'producer-or-admin') request.producer = { tenant: runtime.tenant, allowedSources: ['*'] };
+    request.producer = caller.producer ?? (kind === 'producer-or-admin' ? { tenant: caller.tenant, allowedSources: ['*'] } : undefined);
     const wait = limits.take(caller.id);
     if (wait > 0) {
       void reply.header('retry-after', String(wait));
@@ -125,12 +125,44 @@ const unstorable = (value: unknown, path: string, depth = 0): string | undefined
   return undefined;
 };
 
-const identify = async (kind: Exclude<AuthKind, 'public'>, token: string | undefined, runtime: TallyRuntime, keys: ProducerKeys): Promise<Caller> => {
-  const adminToken = runtime.config.TALLY_ADMIN_TOKEN;
+const unavailable = (error: unknown): never => {
+  if (!(error instanceof AccessUnavailableError)) throw error;
+  throw new ProblemException({ type: problemType('auth-unavailable'), title: 'Credentials cannot be checked', status: 503, detail: 'the credential store is unreachable right now and this credential was not verified recently; retry shortly' });
+};
+
+const knownTenant = async (runtime: TallyRuntime, tenant: string): Promise<boolean> => (await runtime.access.tenant(tenant).catch(unavailable)) !== undefined;
+
+/** The tenant a request asks to act for (header Tally-Tenant), if it names one. */
+const tenantHeader = (request: FastifyRequest): string | undefined => {
+  const value = request.headers['tally-tenant'];
+  return typeof value === 'string' && value !== '' ? value : undefined;
+};
+
+/**
+ * Who is calling, from the Authorization header alone, and for which tenant — or a 401 / 403 / 404 / 503.
+ * Producer keys are looked up only on routes producers may call (the ingestion process knows them), so a
+ * producer key on an admin route is unknown there, in every process alike.
+ */
+const identify = async (kind: Exclude<AuthKind, 'public'>, method: string, token: string | undefined, asked: string | undefined, runtime: TallyRuntime, keys: ProducerKeys): Promise<Caller> => {
   if (!token) throw unauthorized(kind === 'producer' ? 'intake needs a producer API key: Authorization: Bearer tally_…' : 'this endpoint needs a credential: Authorization: Bearer …');
-  if (kind !== 'producer' && adminToken && sameSecret(token, adminToken)) return { kind: 'admin', id: 'admin' };
-  if (kind === 'admin') throw unauthorized('the admin token is not valid');
-  const producer = keys.check ? await keys.check(token) : undefined;
-  if (!producer) throw unauthorized('the API key is unknown or revoked');
-  return { kind: 'producer', id: `key:${producer.keyId}`, producer: { tenant: producer.tenant, allowedSources: producer.allowedSources } };
+  let caller: Caller;
+  const operatorToken = runtime.config.TALLY_ADMIN_TOKEN;
+  if (kind !== 'producer' && operatorToken && sameSecret(token, operatorToken)) {
+    const tenant = asked ?? runtime.config.TALLY_TENANT;
+    if (asked !== undefined && !(await knownTenant(runtime, asked))) throw notFound(`no tenant ${asked} (the operator creates tenants with POST /v1/admin/tenants)`);
+    caller = { id: 'operator', role: 'operator', tenant };
+  } else if (kind !== 'producer' && token.startsWith(credentialTokenPrefix)) {
+    const credential = await runtime.access.authenticate(token, runtime.clock()).catch(unavailable);
+    if (!credential) throw unauthorized('the credential is unknown, revoked or expired');
+    caller = { id: `credential:${credential.id}`, role: credential.role, tenant: credential.tenant };
+  } else if (kind === 'producer' || kind === 'producer-or-admin') {
+    const producer = keys.check ? await keys.check(token) : undefined;
+    if (!producer) throw unauthorized('the API key is unknown or revoked');
+    caller = { id: `key:${producer.keyId}`, role: 'producer', tenant: producer.tenant, producer: { tenant: producer.tenant, allowedSources: producer.allowedSources } };
+  } else {
+    throw unauthorized(operatorToken && token.startsWith('tally_') ? 'producer API keys are for intake and status; this endpoint needs an admin or billing-viewer credential' : 'the credential is not valid');
+  }
+  if (asked !== undefined && asked !== caller.tenant) throw forbidden(`this credential acts for tenant ${caller.tenant}; it cannot act for ${asked}`);
+  if (!permits(kind, caller.role, method)) throw notPermitted(kind, caller.role);
+  return caller;
 };

@@ -1,6 +1,7 @@
 import { DynamicModule, Global, Module } from '@nestjs/common';
-import { APP_GUARD } from '@nestjs/core';
-import { AdminAuthGuard } from './auth';
+import { APP_GUARD, APP_INTERCEPTOR } from '@nestjs/core';
+import { AccessController } from './access.controller';
+import { AdminAuthGuard, TenantScopeInterceptor } from './auth';
 import { DeadLettersController } from './dead-letters.controller';
 import { HealthController } from './health.controller';
 import { LedgerPositionInterceptor } from './ledger-position';
@@ -15,7 +16,7 @@ export class RuntimeModule {
   static forRoot(runtime: TallyRuntime, apps: readonly string[]): DynamicModule {
     return {
       module: RuntimeModule,
-      controllers: [HealthController, ProjectionsController, MetricsController, DeadLettersController],
+      controllers: [HealthController, ProjectionsController, MetricsController, DeadLettersController, AccessController],
       providers: [
         { provide: RUNTIME, useValue: runtime },
         { provide: TALLY_APPS, useValue: apps },
@@ -23,6 +24,7 @@ export class RuntimeModule {
         LedgerPositionInterceptor,
         ProducerKeys,
         { provide: APP_GUARD, useClass: AdminAuthGuard },
+        { provide: APP_INTERCEPTOR, useClass: TenantScopeInterceptor },
       ],
       exports: [RUNTIME, ProjectionCatalog, LedgerPositionInterceptor, ProducerKeys],
     };

@@ -1,8 +1,10 @@
+import { AccessStore } from '@tally/shared/data-access-access';
 import { EventStore, KurrentDbEventStore, PostgresEventStore } from '@tally/shared/data-access-event-store';
 import { Delivery, JetStreamBus, MessageBus, PostgresBus } from '@tally/shared/data-access-messaging';
 import { openPool } from '@tally/shared/data-access-pg-client';
 import { EmbeddedPostgres, startEmbeddedPostgres } from '@tally/shared/data-access-postgres';
 import { redactCredentials, TallyConfig } from '@tally/shared/util-config';
+import { scopedTenant } from './tenant-scope';
 
 /** What every Tally process shares: configuration, the ledger, the bus, a clock. */
 export interface TallyRuntime {
@@ -10,7 +12,10 @@ export interface TallyRuntime {
   /** Postgres for the apps' own schemas (and the default ledger and embedded bus). */
   connectionString: string;
   namespace: string;
-  tenant: string;
+  /** The tenant the current request or task acts for (see tenant-scope.ts); TALLY_TENANT outside any. */
+  readonly tenant: string;
+  /** Tenants and administrative credentials, shared by every app. */
+  access: AccessStore;
   eventStore: EventStore;
   bus: MessageBus;
   clock: () => Date;
@@ -84,6 +89,21 @@ export const openRuntime = async (config: TallyConfig, options: RuntimeOptions =
     await embedded?.stop().catch(() => undefined);
     throw error;
   }
+  const access = new AccessStore({
+    connectionString,
+    schema: `${namespace}_access`,
+    outageGraceMs: config.TALLY_API_KEY_OUTAGE_GRACE_SECONDS * 1_000,
+    onError: (error) => log(`[tally] credential store: ${String((error as Error)?.message ?? error)}`),
+  });
+  try {
+    await access.init(config.TALLY_TENANT);
+  } catch (error) {
+    await access.close();
+    await bus.close().catch(() => undefined);
+    await eventStore.close().catch(() => undefined);
+    await embedded?.stop().catch(() => undefined);
+    throw error;
+  }
   // One connection for readiness checks, apart from the pools that do the work.
   const probe = openPool({ connectionString, max: 1, connectTimeoutMs: 2_000 });
 
@@ -91,7 +111,10 @@ export const openRuntime = async (config: TallyConfig, options: RuntimeOptions =
     config,
     connectionString,
     namespace,
-    tenant: config.TALLY_TENANT,
+    get tenant() {
+      return scopedTenant() ?? config.TALLY_TENANT;
+    },
+    access,
     eventStore,
     bus,
     clock: options.clock ?? (() => new Date()),
@@ -105,6 +128,7 @@ export const openRuntime = async (config: TallyConfig, options: RuntimeOptions =
     close: async () => {
       await bus.close();
       await eventStore.close();
+      await access.close();
       await probe.end().catch(() => undefined);
       await embedded?.stop();
     },

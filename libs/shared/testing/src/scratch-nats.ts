@@ -6,6 +6,13 @@ import { jetstreamManager } from '@nats-io/jetstream';
 import { connect } from '@nats-io/transport-node';
 import { freePort, waitUntil } from './ports';
 
+/** TLS files a client presents: the CA it trusts, its certificate and key. */
+export interface ClientTls {
+  caFile: string;
+  certFile?: string;
+  keyFile?: string;
+}
+
 const natsServer = process.env.TALLY_NATS_SERVER ?? '/usr/sbin/nats-server';
 
 interface Node {
@@ -27,10 +34,18 @@ export class ScratchNats {
     private readonly nodes: Node[],
     /** A user the readiness probe may connect as, when the servers require authentication. */
     private readonly probeUser?: { user: string; pass: string },
+    /** The TLS files the readiness probe connects with, when the servers require TLS. */
+    private readonly probeTls?: ClientTls,
   ) {}
 
-  /** `authorization`: a nats-server authorization block (users, permissions); without it anyone may connect. */
-  static async create(options: { nodes?: 1 | 3; authorization?: string; user?: { user: string; pass: string } } = {}): Promise<ScratchNats> {
+  /**
+   * `authorization`: a nats-server authorization block (users, permissions); without it anyone may connect.
+   * `tls`: the server's certificate and key, and a CA to verify clients' certificates with (mutual TLS); then
+   * `clientTls` is what the readiness probe presents.
+   */
+  static async create(
+    options: { nodes?: 1 | 3; authorization?: string; user?: { user: string; pass: string }; tls?: { certFile: string; keyFile: string; caFile: string }; clientTls?: ClientTls } = {},
+  ): Promise<ScratchNats> {
     const count = options.nodes ?? 1;
     const root = mkdtempSync(join(tmpdir(), 'tally-nats-'));
     const nodes: Node[] = [];
@@ -47,10 +62,11 @@ export class ScratchNats {
           `jetstream { store_dir: "${store}" }`,
           ...(count > 1 ? [`cluster { name: tally-scratch, listen: 127.0.0.1:${node.clusterPort}, routes: [${routes.join(', ')}] }`] : []),
           ...(options.authorization ? [options.authorization] : []),
+          ...(options.tls ? [`tls { cert_file: "${options.tls.certFile}", key_file: "${options.tls.keyFile}", ca_file: "${options.tls.caFile}", verify: true, timeout: 2 }`] : []),
         ].join('\n'),
       );
     }
-    const cluster = new ScratchNats(root, nodes, options.user);
+    const cluster = new ScratchNats(root, nodes, options.user, options.clientTls);
     await Promise.all(nodes.map((n) => cluster.startNode(n)));
     await cluster.waitForJetStream();
     return cluster;
@@ -108,13 +124,13 @@ export class ScratchNats {
   /** A clustered JetStream needs a meta leader before it takes streams; a lone server is ready when it listens. */
   private async waitForJetStream(): Promise<void> {
     const alive = this.nodes.filter((n) => n.process);
-    await waitUntil(async () => (await Promise.all(alive.map((n) => jetStreamReady(n.port, this.probeUser)))).every(Boolean), 30_000, () => 'JetStream did not become ready', 200);
+    await waitUntil(async () => (await Promise.all(alive.map((n) => jetStreamReady(n.port, this.probeUser, this.probeTls)))).every(Boolean), 30_000, () => 'JetStream did not become ready', 200);
   }
 }
 
 /** JetStream answers on this node (in a cluster: a meta leader exists and the node has joined). */
-const jetStreamReady = async (port: number, user?: { user: string; pass: string }): Promise<boolean> => {
-  const nc = await connect({ servers: `nats://127.0.0.1:${port}`, reconnect: false, timeout: 2_000, ...user }).catch(() => undefined);
+const jetStreamReady = async (port: number, user?: { user: string; pass: string }, tls?: ClientTls): Promise<boolean> => {
+  const nc = await connect({ servers: `nats://127.0.0.1:${port}`, reconnect: false, timeout: 2_000, ...user, ...(tls ? { tls } : {}) }).catch(() => undefined);
   if (!nc) return false;
   try {
     await (await jetstreamManager(nc, { timeout: 2_000 })).getAccountInfo();

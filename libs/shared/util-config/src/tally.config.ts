@@ -27,11 +27,11 @@ export const tallySchema = {
   TALLY_DATA_DIR: { description: 'Where embedded mode keeps its data.', default: './data', parse: text },
   TALLY_EMBEDDED_PG_PORT: { description: 'Port of the embedded Postgres (embedded mode only).', default: '54329', parse: port },
   TALLY_ADMIN_TOKEN: {
-    description: 'Bearer token for the admin endpoints (registry, API keys, projections, usage). Embedded mode generates one under TALLY_DATA_DIR when unset.',
+    description: 'The bootstrap operator credential (bearer token): creates tenants and their first admins, acts for any tenant, runs the platform operations (projections, dead letters, metrics). Embedded mode generates one under TALLY_DATA_DIR when unset.',
     sensitive: true,
     parse: secret,
   },
-  TALLY_TENANT: { description: "Tenant of the admin endpoints (and of the API keys they create); intake takes the tenant of the producer's API key.", default: 'default', parse: identifier },
+  TALLY_TENANT: { description: "The installation's default tenant: always exists; the operator credential acts for it unless a request names another (`Tally-Tenant`). Tenant credentials and producer keys carry their own tenant.", default: 'default', parse: identifier },
   TALLY_NAMESPACE: {
     description: 'Prefix for Postgres schemas, NATS streams and subjects, so several installations (or test suites) share servers.',
     default: 'tally',

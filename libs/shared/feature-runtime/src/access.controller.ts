@@ -1,0 +1,83 @@
+import { Body, Controller, Delete, Get, HttpCode, Inject, Param, Post, Req, Res } from '@nestjs/common';
+import type { FastifyReply } from 'fastify';
+import { CredentialRole, credentialRoles } from '@tally/shared/data-access-access';
+import { isUuid } from '@tally/shared/util-core';
+import { AdminOnly, GatedRequest, OperatorOnly } from './auth';
+import { badRequest, notFound } from './problem';
+import { RUNTIME } from './tokens';
+import type { TallyRuntime } from './runtime';
+
+/** Tenant ids become part of stream names (`account-<tenant>_<id>`): letters and digits only, so they never contain the `_` separator. */
+const tenantId = /^[a-z][a-z0-9]{0,30}$/;
+
+type FieldError = { field: string; message: string };
+
+const validTenant = (body: unknown): { ok: true; id: string; name: string } | { ok: false; errors: FieldError[] } => {
+  const b = (typeof body === 'object' && body !== null && !Array.isArray(body) ? body : {}) as Record<string, unknown>;
+  const errors: FieldError[] = [];
+  if (typeof b.id !== 'string' || !tenantId.test(b.id)) errors.push({ field: 'id', message: 'a tenant id: a lower-case letter, then lower-case letters and digits, at most 31 characters' });
+  if (b.name !== undefined && (typeof b.name !== 'string' || b.name.trim() === '' || b.name.length > 200)) errors.push({ field: 'name', message: 'a name of 1 to 200 characters' });
+  return errors.length > 0 ? { ok: false, errors } : { ok: true, id: b.id as string, name: (b.name as string | undefined) ?? (b.id as string) };
+};
+
+const validCredential = (body: unknown, now: Date): { ok: true; name: string; role: CredentialRole; expiresAt?: string } | { ok: false; errors: FieldError[] } => {
+  const b = (typeof body === 'object' && body !== null && !Array.isArray(body) ? body : {}) as Record<string, unknown>;
+  const errors: FieldError[] = [];
+  if (typeof b.name !== 'string' || b.name.trim() === '' || b.name.length > 200) errors.push({ field: 'name', message: 'a name of 1 to 200 characters (who or what holds the credential)' });
+  if (!credentialRoles.includes(b.role as CredentialRole)) errors.push({ field: 'role', message: `one of ${credentialRoles.join(', ')} (producers get API keys: POST /v1/api-keys)` });
+  const expires = typeof b.expiresAt === 'string' && /^\d{4}-\d{2}-\d{2}T.+(Z|[+-]\d{2}:\d{2})$/.test(b.expiresAt) ? Date.parse(b.expiresAt) : Number.NaN;
+  if (b.expiresAt !== undefined && !(expires > now.getTime())) errors.push({ field: 'expiresAt', message: 'an RFC 3339 timestamp with an offset, in the future' });
+  if (errors.length > 0) return { ok: false, errors };
+  return { ok: true, name: b.name as string, role: b.role as CredentialRole, expiresAt: b.expiresAt === undefined ? undefined : new Date(expires).toISOString() };
+};
+
+/**
+ * Tenants (the operator's) and each tenant's administrative credentials (its admins'). Served by every
+ * app over the shared credential store, so any app's port administers access.
+ */
+@Controller('v1/admin')
+export class AccessController {
+  constructor(@Inject(RUNTIME) private readonly runtime: TallyRuntime) {}
+
+  /** 201 for a new tenant; 200 with the tenant when the id exists already (creating is idempotent). */
+  @Post('tenants')
+  @OperatorOnly()
+  async createTenant(@Body() body: unknown, @Res({ passthrough: true }) reply: FastifyReply) {
+    const checked = validTenant(body);
+    if (!checked.ok) throw badRequest('the tenant is invalid', checked.errors);
+    const { created, tenant } = await this.runtime.access.createTenant(checked.id, checked.name, this.runtime.clock().toISOString());
+    void reply.status(created ? 201 : 200);
+    return tenant;
+  }
+
+  @Get('tenants')
+  @OperatorOnly()
+  async tenants() {
+    return { tenants: await this.runtime.access.tenants() };
+  }
+
+  /** 201 with the token itself — shown only in this answer. For the caller's tenant (the operator: Tally-Tenant). */
+  @Post('credentials')
+  @HttpCode(201)
+  async issue(@Body() body: unknown, @Req() request: GatedRequest) {
+    const now = this.runtime.clock();
+    const checked = validCredential(body, now);
+    if (!checked.ok) throw badRequest('the credential request is invalid', checked.errors);
+    const { name, role, expiresAt } = checked;
+    return this.runtime.access.issue({ tenant: this.runtime.tenant, role, name, expiresAt, createdBy: request.caller?.id ?? 'unknown', at: now.toISOString() });
+  }
+
+  @Get('credentials')
+  @AdminOnly()
+  async list() {
+    return { credentials: await this.runtime.access.list(this.runtime.tenant) };
+  }
+
+  /** Revokes at once in every process: the next request with it gets 401. Idempotent. */
+  @Delete('credentials/:id')
+  async revoke(@Param('id') id: string) {
+    const revoked = isUuid(id) ? await this.runtime.access.revoke(this.runtime.tenant, id, this.runtime.clock().toISOString()) : undefined;
+    if (!revoked) throw notFound(`no credential ${id} in tenant ${this.runtime.tenant}`);
+    return revoked;
+  }
+}
