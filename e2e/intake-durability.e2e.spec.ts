@@ -29,14 +29,19 @@ describe('durable accept', () => {
     let ingestion: RunningTally;
     let key: string;
     const startNats = async () => {
-      nats = spawn('/usr/sbin/nats-server', ['-a', '127.0.0.1', '-p', String(natsPort), '-js', '-sd', storeDir], { stdio: ['ignore', 'pipe', 'pipe'] });
+      nats = spawn('/usr/sbin/nats-server', ['-a', '127.0.0.1', '-p', String(natsPort), '-js', '-sd', storeDir], {
+        stdio: ['ignore', 'pipe', 'pipe'],
+      });
       await waitForOutput(nats, 'Server is ready');
     };
 
     beforeAll(async () => {
       await startNats();
       // One event in flight at most, so the outage also shows backpressure.
-      ingestion = await startApp('ingestion', namespace, { NATS_URL: `nats://127.0.0.1:${natsPort}`, TALLY_INTAKE_MAX_IN_FLIGHT_EVENTS: '1' });
+      ingestion = await startApp('ingestion', namespace, {
+        NATS_URL: `nats://127.0.0.1:${natsPort}`,
+        TALLY_INTAKE_MAX_IN_FLIGHT_EVENTS: '1',
+      });
       key = await createProducerKey(ingestion.url);
     });
     afterAll(async () => {
@@ -47,13 +52,31 @@ describe('durable accept', () => {
     });
 
     it('answers 503 with Retry-After while JetStream cannot persist, and recovers when it is back', async () => {
-      expect((await http('POST', `${ingestion.url}/v1/events`, [usageEvent('up-1', 'inst-1')], 'application/json', key)).status).toBe(200);
+      expect(
+        (await http('POST', `${ingestion.url}/v1/events`, [usageEvent('up-1', 'inst-1')], 'application/json', key))
+          .status,
+      ).toBe(200);
       nats?.kill('SIGKILL');
-      const pending = http('POST', `${ingestion.url}/v1/events`, [usageEvent('down-0', 'inst-1')], 'application/json', key);
+      const pending = http(
+        'POST',
+        `${ingestion.url}/v1/events`,
+        [usageEvent('down-0', 'inst-1')],
+        'application/json',
+        key,
+      );
       await new Promise((resolve) => setTimeout(resolve, 100));
       // While that event waits for JetStream, intake is at capacity: it sheds load at once instead of queueing.
-      const shed = await http('POST', `${ingestion.url}/v1/events`, [usageEvent('down-shed', 'inst-1')], 'application/json', key);
-      expect(shed).toMatchObject({ status: 503, body: { type: 'https://tally.dev/problems/stream-unavailable', detail: expect.stringContaining('at capacity') } });
+      const shed = await http(
+        'POST',
+        `${ingestion.url}/v1/events`,
+        [usageEvent('down-shed', 'inst-1')],
+        'application/json',
+        key,
+      );
+      expect(shed).toMatchObject({
+        status: 503,
+        body: { type: 'https://tally.dev/problems/stream-unavailable', detail: expect.stringContaining('at capacity') },
+      });
       expect((await pending).status).toBe(503);
       const down = await fetch(`${ingestion.url}/v1/events`, {
         method: 'POST',
@@ -63,11 +86,21 @@ describe('durable accept', () => {
       expect(down.status).toBe(503);
       expect(down.headers.get('retry-after')).toBe('1');
       expect(await down.json()).toMatchObject({ type: 'https://tally.dev/problems/stream-unavailable' });
-      const openMeter = await http('POST', `${ingestion.url}/api/v1/events`, usageEvent('down-2', 'inst-1'), 'application/cloudevents+json', key);
+      const openMeter = await http(
+        'POST',
+        `${ingestion.url}/api/v1/events`,
+        usageEvent('down-2', 'inst-1'),
+        'application/cloudevents+json',
+        key,
+      );
       expect(openMeter.status).toBe(503);
 
       await startNats();
-      await eventually(() => http('POST', `${ingestion.url}/v1/events`, [usageEvent('down-1', 'inst-1')], 'application/json', key), (r) => r.status === 200, 20_000);
+      await eventually(
+        () => http('POST', `${ingestion.url}/v1/events`, [usageEvent('down-1', 'inst-1')], 'application/json', key),
+        (r) => r.status === 200,
+        20_000,
+      );
     }, 60_000);
   });
 
@@ -80,7 +113,14 @@ describe('durable accept', () => {
     const startIngestion = async () => {
       ingestion = spawn(process.execPath, ['tools/run-ts.cjs', 'apps/ingestion/src/main.ts'], {
         cwd: root,
-        env: { ...process.env, DATABASE_URL: testDatabaseUrl(), NATS_URL: testNatsUrl(), TALLY_NAMESPACE: namespace, PORT: String(port), TALLY_ADMIN_TOKEN: adminToken },
+        env: {
+          ...process.env,
+          DATABASE_URL: testDatabaseUrl(),
+          NATS_URL: testNatsUrl(),
+          TALLY_NAMESPACE: namespace,
+          PORT: String(port),
+          TALLY_ADMIN_TOKEN: adminToken,
+        },
         stdio: ['ignore', 'pipe', 'pipe'],
       });
       await waitForOutput(ingestion, 'listening');
@@ -114,21 +154,28 @@ describe('durable accept', () => {
             });
             if (response.status !== 200) throw new Error(`status ${response.status}`);
             const body = (await response.json()) as { results: { id: string; status: string }[] };
-            acknowledged.push(...body.results.filter((r) => r.status === 'accepted' || r.status === 'duplicate').map((r) => r.id));
+            acknowledged.push(
+              ...body.results.filter((r) => r.status === 'accepted' || r.status === 'duplicate').map((r) => r.id),
+            );
           } catch {
             unanswered.push(ids);
             return; // the process is gone
           }
         }
       });
-      await eventually(() => Promise.resolve(acknowledged.length), (n) => n >= 4_000, 20_000);
+      await eventually(
+        () => Promise.resolve(acknowledged.length),
+        (n) => n >= 4_000,
+        20_000,
+      );
       ingestion?.kill('SIGKILL');
       await Promise.all(load);
       expect(unanswered.length).toBeGreaterThan(0); // the kill really interrupted requests in flight
 
       const ledgerCounts = async () => {
         const counts = new Map<string, number>();
-        for (const e of await ledgerEvents(attribution.runtime.eventStore, [usageRecordedType])) counts.set(e.data.eventId as string, (counts.get(e.data.eventId as string) ?? 0) + 1);
+        for (const e of await ledgerEvents(attribution.runtime.eventStore, [usageRecordedType]))
+          counts.set(e.data.eventId as string, (counts.get(e.data.eventId as string) ?? 0) + 1);
         return counts;
       };
       const counts = await eventually(ledgerCounts, (c) => acknowledged.every((id) => c.has(id)), 20_000);
@@ -137,7 +184,13 @@ describe('durable accept', () => {
       // The producer retries what was never answered, against a restarted ingestion: still exactly once.
       await startIngestion();
       for (const ids of unanswered) {
-        const retry = await http('POST', `http://127.0.0.1:${port}/v1/events`, ids.map((id) => usageEvent(id, 'inst-1')), 'application/json', key);
+        const retry = await http(
+          'POST',
+          `http://127.0.0.1:${port}/v1/events`,
+          ids.map((id) => usageEvent(id, 'inst-1')),
+          'application/json',
+          key,
+        );
         expect(retry.status).toBe(200);
       }
       const everything = [...acknowledged, ...unanswered.flat()];

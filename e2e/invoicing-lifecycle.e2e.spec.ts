@@ -28,8 +28,18 @@ describe('invoice lifecycle', () => {
     return answer.body;
   };
   const use = async (subject: string, time: string, gbSeconds: string) => {
-    const event = { specversion: '1.0', id: `e${sent++}`, source: '//fn', type: 'fn.invocation', subject, time, data: { gbSeconds } };
-    expect((await http('POST', `${apps.ingestion.url}/v1/events`, [event], 'application/json', key)).body.accepted).toBe(1);
+    const event = {
+      specversion: '1.0',
+      id: `e${sent++}`,
+      source: '//fn',
+      type: 'fn.invocation',
+      subject,
+      time,
+      data: { gbSeconds },
+    };
+    expect(
+      (await http('POST', `${apps.ingestion.url}/v1/events`, [event], 'application/json', key)).body.accepted,
+    ).toBe(1);
   };
   const caughtUp = async (app: 'aggregation' | 'invoicing') =>
     eventually(
@@ -39,7 +49,11 @@ describe('invoice lifecycle', () => {
     );
   /** A billing run once every usage event is rolled up; answered once the invoice listing shows its result. */
   const billingRun = async () => {
-    await eventually(() => ledgerEvents(apps.attribution.runtime.eventStore, ['UsageRecorded']), (events) => events.length === sent, 20_000);
+    await eventually(
+      () => ledgerEvents(apps.attribution.runtime.eventStore, ['UsageRecorded']),
+      (events) => events.length === sent,
+      20_000,
+    );
     for (const app of ['aggregation', 'invoicing'] as const) await caughtUp(app);
     const summary = await ok(http('POST', `${apps.invoicing.url}/v1/admin/billing-runs`));
     await caughtUp('invoicing');
@@ -67,21 +81,72 @@ describe('invoice lifecycle', () => {
     const address = webhook.address();
     const url = `http://127.0.0.1:${typeof address === 'object' && address ? address.port : 0}/invoices`;
     const env = { TALLY_BILLING_INTERVAL_MS: '3600000' };
-    for (const app of ['ingestion', 'attribution', 'aggregation'] as const) apps[app] = await startApp(app, namespace, env, clock);
-    apps.invoicing = await startApp('invoicing', namespace, { ...env, TALLY_INVOICE_WEBHOOK_URL: url, TALLY_INVOICE_WEBHOOK_SECRET: secret }, clock);
+    for (const app of ['ingestion', 'attribution', 'aggregation'] as const)
+      apps[app] = await startApp(app, namespace, env, clock);
+    apps.invoicing = await startApp(
+      'invoicing',
+      namespace,
+      { ...env, TALLY_INVOICE_WEBHOOK_URL: url, TALLY_INVOICE_WEBHOOK_SECRET: secret },
+      clock,
+    );
     const [agg, inv, att] = [apps.aggregation.url, apps.invoicing.url, apps.attribution.url];
-    await ok(http('POST', `${agg}/api/v1/meters`, { slug: 'fn-gbs', eventType: 'fn.invocation', aggregation: 'SUM', valueProperty: '$.gbSeconds' }));
-    await ok(http('POST', `${inv}/v1/plans`, { id: 'metered', name: 'Metered', currency: 'EUR', charges: [{ meter: 'fn-gbs', model: 'unit', unitPrice: '0.001' }] }));
+    await ok(
+      http('POST', `${agg}/api/v1/meters`, {
+        slug: 'fn-gbs',
+        eventType: 'fn.invocation',
+        aggregation: 'SUM',
+        valueProperty: '$.gbSeconds',
+      }),
+    );
+    await ok(
+      http('POST', `${inv}/v1/plans`, {
+        id: 'metered',
+        name: 'Metered',
+        currency: 'EUR',
+        charges: [{ meter: 'fn-gbs', model: 'unit', unitPrice: '0.001' }],
+      }),
+    );
     // Billing periods from the 15th, 00:00 UTC; the subscription starts on 20 April, inside the period from 15 April.
-    await ok(http('POST', `${att}/v1/accounts`, { id: 'anchored', name: 'Anchored', currency: 'EUR', timezone: 'UTC', billingAnchorDay: 15 }));
-    await ok(http('POST', `${att}/v1/subscriptions`, { id: 'sub-anchored', accountId: 'anchored', planId: 'metered', startsAt: '2026-04-20T00:00:00Z' }));
+    await ok(
+      http('POST', `${att}/v1/accounts`, {
+        id: 'anchored',
+        name: 'Anchored',
+        currency: 'EUR',
+        timezone: 'UTC',
+        billingAnchorDay: 15,
+      }),
+    );
+    await ok(
+      http('POST', `${att}/v1/subscriptions`, {
+        id: 'sub-anchored',
+        accountId: 'anchored',
+        planId: 'metered',
+        startsAt: '2026-04-20T00:00:00Z',
+      }),
+    );
     await ok(http('PUT', `${att}/v1/subjects/s1`, { accountId: 'anchored', effectiveFrom: '2026-04-20T00:00:00Z' }));
     // Calendar months, two of them to bill at once.
     await ok(http('POST', `${att}/v1/accounts`, { id: 'monthly', name: 'Monthly', currency: 'EUR', timezone: 'UTC' }));
-    await ok(http('POST', `${att}/v1/subscriptions`, { id: 'sub-monthly', accountId: 'monthly', planId: 'metered', startsAt: '2026-04-01T00:00:00Z' }));
+    await ok(
+      http('POST', `${att}/v1/subscriptions`, {
+        id: 'sub-monthly',
+        accountId: 'monthly',
+        planId: 'metered',
+        startsAt: '2026-04-01T00:00:00Z',
+      }),
+    );
     await ok(http('POST', `${att}/v1/accounts`, { id: 'idle', name: 'Idle', currency: 'EUR', timezone: 'UTC' }));
-    await ok(http('POST', `${att}/v1/accounts`, { id: 'shortlived', name: 'Short-lived', currency: 'EUR', timezone: 'UTC' }));
-    await ok(http('POST', `${att}/v1/subscriptions`, { id: 'sub-short', accountId: 'shortlived', planId: 'metered', startsAt: '2026-04-01T00:00:00Z' }));
+    await ok(
+      http('POST', `${att}/v1/accounts`, { id: 'shortlived', name: 'Short-lived', currency: 'EUR', timezone: 'UTC' }),
+    );
+    await ok(
+      http('POST', `${att}/v1/subscriptions`, {
+        id: 'sub-short',
+        accountId: 'shortlived',
+        planId: 'metered',
+        startsAt: '2026-04-01T00:00:00Z',
+      }),
+    );
     await ok(http('PUT', `${att}/v1/subjects/s2`, { accountId: 'monthly', effectiveFrom: '2026-04-01T00:00:00Z' }));
     key = await createProducerKey(apps.ingestion.url);
   });
@@ -96,13 +161,25 @@ describe('invoice lifecycle', () => {
   it('rates across a price change that takes effect mid-period; the upcoming invoice shows the anchored period', async () => {
     now = new Date('2026-04-21T00:00:00Z');
     // New prices from 1 May: usage before keeps the old price.
-    await ok(http('POST', `${apps.invoicing.url}/v1/plans/metered/versions`, { effectiveFrom: '2026-05-01T00:00:00Z', charges: [{ meter: 'fn-gbs', model: 'unit', unitPrice: '0.002' }] }));
+    await ok(
+      http('POST', `${apps.invoicing.url}/v1/plans/metered/versions`, {
+        effectiveFrom: '2026-05-01T00:00:00Z',
+        charges: [{ meter: 'fn-gbs', model: 'unit', unitPrice: '0.002' }],
+      }),
+    );
     const plan = await ok(http('GET', `${apps.invoicing.url}/v1/plans/metered`));
-    expect(plan.versions.map((v: { version: number; effectiveFrom: string | null }) => [v.version, v.effectiveFrom])).toEqual([
+    expect(
+      plan.versions.map((v: { version: number; effectiveFrom: string | null }) => [v.version, v.effectiveFrom]),
+    ).toEqual([
       [1, null],
       [2, '2026-05-01T00:00:00.000Z'],
     ]);
-    const outOfOrder = await problem(http('POST', `${apps.invoicing.url}/v1/plans/metered/versions`, { effectiveFrom: '2026-04-25T00:00:00Z', charges: [] }));
+    const outOfOrder = await problem(
+      http('POST', `${apps.invoicing.url}/v1/plans/metered/versions`, {
+        effectiveFrom: '2026-04-25T00:00:00Z',
+        charges: [],
+      }),
+    );
     expect(outOfOrder).toEqual([409, 'plan-version-out-of-order']);
 
     await use('s1', '2026-04-20T12:00:00Z', '1000'); // v1: 1000 × 0.001 = 1
@@ -116,18 +193,44 @@ describe('invoice lifecycle', () => {
       (r) => r.body.subtotal === '2',
       10_000,
     );
-    expect(upcoming.body.period).toEqual({ label: '2026-04', start: '2026-04-15T00:00:00.000Z', end: '2026-05-15T00:00:00.000Z' });
-    expect(upcoming.body.lines.map((l: Record<string, never>) => [l.segment, l.quantity, l.unitPrice, l.amount])).toEqual([
-      [{ from: '2026-04-20T00:00:00.000Z', to: '2026-05-01T00:00:00.000Z', planId: 'metered', planVersion: 1 }, '1000', '0.001', '1'],
-      [{ from: '2026-05-01T00:00:00.000Z', to: '2026-05-15T00:00:00.000Z', planId: 'metered', planVersion: 2 }, '500', '0.002', '1'],
+    expect(upcoming.body.period).toEqual({
+      label: '2026-04',
+      start: '2026-04-15T00:00:00.000Z',
+      end: '2026-05-15T00:00:00.000Z',
+    });
+    expect(
+      upcoming.body.lines.map((l: Record<string, never>) => [l.segment, l.quantity, l.unitPrice, l.amount]),
+    ).toEqual([
+      [
+        { from: '2026-04-20T00:00:00.000Z', to: '2026-05-01T00:00:00.000Z', planId: 'metered', planVersion: 1 },
+        '1000',
+        '0.001',
+        '1',
+      ],
+      [
+        { from: '2026-05-01T00:00:00.000Z', to: '2026-05-15T00:00:00.000Z', planId: 'metered', planVersion: 2 },
+        '500',
+        '0.002',
+        '1',
+      ],
     ]);
     expect(upcoming.body.total).toBe('2.00');
     // Aggregation's account usage cuts the same anchored period.
     const usage = await ok(http('GET', `${apps.aggregation.url}/v1/accounts/anchored/usage?period=2026-04`));
-    expect(usage).toMatchObject({ from: '2026-04-15T00:00:00.000Z', to: '2026-05-15T00:00:00.000Z', billingAnchorDay: 15 });
+    expect(usage).toMatchObject({
+      from: '2026-04-15T00:00:00.000Z',
+      to: '2026-05-15T00:00:00.000Z',
+      billingAnchorDay: 15,
+    });
     expect(usage.meters.find((m: { slug: string }) => m.slug === 'fn-gbs').total).toBe('1500');
-    expect(await problem(http('GET', `${apps.invoicing.url}/v1/accounts/idle/upcoming-invoice`))).toEqual([404, 'no-active-subscription']);
-    expect(await problem(http('GET', `${apps.invoicing.url}/v1/accounts/nobody/upcoming-invoice`))).toEqual([404, 'account-not-found']);
+    expect(await problem(http('GET', `${apps.invoicing.url}/v1/accounts/idle/upcoming-invoice`))).toEqual([
+      404,
+      'no-active-subscription',
+    ]);
+    expect(await problem(http('GET', `${apps.invoicing.url}/v1/accounts/nobody/upcoming-invoice`))).toEqual([
+      404,
+      'account-not-found',
+    ]);
   });
 
   it('finalizes on request, in period order; voids with a reason; refuses what the state does not allow', async () => {
@@ -138,38 +241,82 @@ describe('invoice lifecycle', () => {
     const may = await invoiceOf('monthly', '2026-05');
     expect([april.status, may.status]).toEqual(['draft', 'draft']);
     // Adjustments are billed forward, so May cannot be final before April.
-    expect(await problem(http('POST', `${apps.invoicing.url}/v1/invoices/${may.invoiceId}/finalize`))).toEqual([409, 'earlier-invoice-open']);
+    expect(await problem(http('POST', `${apps.invoicing.url}/v1/invoices/${may.invoiceId}/finalize`))).toEqual([
+      409,
+      'earlier-invoice-open',
+    ]);
     const finalApril = await ok(http('POST', `${apps.invoicing.url}/v1/invoices/${april.invoiceId}/finalize`));
     await caughtUp('invoicing');
     expect(finalApril).toMatchObject({ status: 'finalized', trigger: 'requested', total: '0.10', currency: 'EUR' });
-    expect(await problem(http('POST', `${apps.invoicing.url}/v1/invoices/${april.invoiceId}/finalize`))).toEqual([409, 'invoice-not-draft']);
-    expect(await ok(http('POST', `${apps.invoicing.url}/v1/invoices/${may.invoiceId}/finalize`))).toMatchObject({ status: 'finalized', total: '0.40' }); // 200 × 0.002
+    expect(await problem(http('POST', `${apps.invoicing.url}/v1/invoices/${april.invoiceId}/finalize`))).toEqual([
+      409,
+      'invoice-not-draft',
+    ]);
+    expect(await ok(http('POST', `${apps.invoicing.url}/v1/invoices/${may.invoiceId}/finalize`))).toMatchObject({
+      status: 'finalized',
+      total: '0.40',
+    }); // 200 × 0.002
 
-    expect(await problem(http('POST', `${apps.invoicing.url}/v1/invoices/${may.invoiceId}/void`, {}))).toEqual([400, 'validation']);
-    expect(await ok(http('POST', `${apps.invoicing.url}/v1/invoices/${may.invoiceId}/void`, { reason: 'billed outside Tally' }))).toMatchObject({ status: 'voided', voidReason: 'billed outside Tally', total: '0.40' });
+    expect(await problem(http('POST', `${apps.invoicing.url}/v1/invoices/${may.invoiceId}/void`, {}))).toEqual([
+      400,
+      'validation',
+    ]);
+    expect(
+      await ok(
+        http('POST', `${apps.invoicing.url}/v1/invoices/${may.invoiceId}/void`, { reason: 'billed outside Tally' }),
+      ),
+    ).toMatchObject({ status: 'voided', voidReason: 'billed outside Tally', total: '0.40' });
     await caughtUp('invoicing');
-    expect(await problem(http('POST', `${apps.invoicing.url}/v1/invoices/${may.invoiceId}/void`, { reason: 'again' }))).toEqual([409, 'invoice-already-voided']);
+    expect(
+      await problem(http('POST', `${apps.invoicing.url}/v1/invoices/${may.invoiceId}/void`, { reason: 'again' })),
+    ).toEqual([409, 'invoice-already-voided']);
     // A voided invoice stays the period's invoice: the next run does not draft another.
     expect(await billingRun()).toMatchObject({ drafted: 0, failed: 0 });
     expect((await ok(http('GET', `${apps.invoicing.url}/v1/invoices?accountId=monthly`))).invoices).toHaveLength(2);
 
     // Cancelled back to 1 May once April was final and May drafted: May's draft is voided, April stays billed.
-    expect([(await invoiceOf('shortlived', '2026-04')).status, (await invoiceOf('shortlived', '2026-05')).status]).toEqual(['finalized', 'draft']);
-    await ok(http('POST', `${apps.attribution.url}/v1/subscriptions/sub-short/cancel`, { at: '2026-05-01T00:00:00Z', reason: 'closed the account' }));
-    await eventually(() => billingRun(), (r) => r.voided === 1, 10_000);
-    expect(await invoiceOf('shortlived', '2026-05')).toMatchObject({ status: 'voided', voidReason: expect.stringContaining('no longer covers') });
+    expect([
+      (await invoiceOf('shortlived', '2026-04')).status,
+      (await invoiceOf('shortlived', '2026-05')).status,
+    ]).toEqual(['finalized', 'draft']);
+    await ok(
+      http('POST', `${apps.attribution.url}/v1/subscriptions/sub-short/cancel`, {
+        at: '2026-05-01T00:00:00Z',
+        reason: 'closed the account',
+      }),
+    );
+    await eventually(
+      () => billingRun(),
+      (r) => r.voided === 1,
+      10_000,
+    );
+    expect(await invoiceOf('shortlived', '2026-05')).toMatchObject({
+      status: 'voided',
+      voidReason: expect.stringContaining('no longer covers'),
+    });
     expect((await invoiceOf('shortlived', '2026-04')).status).toBe('finalized');
 
     // The API description is public, like /health.
-    expect((await http('GET', `${apps.invoicing.url}/v1/invoicing/openapi.json`, undefined, 'application/json', null)).body).toMatchObject({ openapi: '3.1.0', info: { title: 'Tally invoicing' } });
+    expect(
+      (await http('GET', `${apps.invoicing.url}/v1/invoicing/openapi.json`, undefined, 'application/json', null)).body,
+    ).toMatchObject({ openapi: '3.1.0', info: { title: 'Tally invoicing' } });
 
     const unknown = '00000000-0000-4000-8000-000000000000';
     expect(await problem(http('GET', `${apps.invoicing.url}/v1/invoices/${unknown}`))).toEqual([404, 'not-found']);
     expect(await problem(http('GET', `${apps.invoicing.url}/v1/invoices/not-a-uuid`))).toEqual([404, 'not-found']);
-    expect(await problem(http('POST', `${apps.invoicing.url}/v1/invoices/${unknown}/finalize`))).toEqual([404, 'unknown-invoice']);
+    expect(await problem(http('POST', `${apps.invoicing.url}/v1/invoices/${unknown}/finalize`))).toEqual([
+      404,
+      'unknown-invoice',
+    ]);
     expect(await problem(http('GET', `${apps.invoicing.url}/v1/invoices`))).toEqual([400, 'validation']);
-    expect(await problem(http('POST', `${apps.invoicing.url}/v1/reconciliations`, { period: '2026-13' }))).toEqual([400, 'validation']);
-    expect(await problem(http('GET', `${apps.invoicing.url}/v1/reconciliations/${unknown}`))).toEqual([404, 'unknown-reconciliation']);
+    expect(await problem(http('POST', `${apps.invoicing.url}/v1/reconciliations`, { period: '2026-13' }))).toEqual([
+      400,
+      'validation',
+    ]);
+    expect(await problem(http('GET', `${apps.invoicing.url}/v1/reconciliations/${unknown}`))).toEqual([
+      404,
+      'unknown-reconciliation',
+    ]);
   }, 60_000);
 
   it('bills the anchored period after it ends, and sends every invoice event to the signed webhook through NATS', async () => {
@@ -177,10 +324,18 @@ describe('invoice lifecycle', () => {
     await billingRun();
     await billingRun();
     const anchored = await invoiceOf('anchored', '2026-04');
-    expect(anchored).toMatchObject({ status: 'finalized', total: '2.00', period: { start: '2026-04-15T00:00:00.000Z', end: '2026-05-15T00:00:00.000Z' } });
+    expect(anchored).toMatchObject({
+      status: 'finalized',
+      total: '2.00',
+      period: { start: '2026-04-15T00:00:00.000Z', end: '2026-05-15T00:00:00.000Z' },
+    });
 
     const types = () => received.map((r) => JSON.parse(r.body).type as string);
-    await eventually(() => Promise.resolve(types()), (t) => t.includes('InvoiceVoided') && t.filter((x) => x === 'InvoiceFinalized').length >= 3, 20_000);
+    await eventually(
+      () => Promise.resolve(types()),
+      (t) => t.includes('InvoiceVoided') && t.filter((x) => x === 'InvoiceFinalized').length >= 3,
+      20_000,
+    );
     expect(new Set(types())).toEqual(new Set(['InvoiceDrafted', 'InvoiceFinalized', 'InvoiceVoided']));
     for (const { headers, body } of received) {
       // Verified as a receiver would, with the Standard Webhooks library (signature and 5-minute timestamp tolerance).
@@ -196,13 +351,20 @@ describe('invoice lifecycle', () => {
     await rollups.stop();
     try {
       await use('s2', '2026-06-30T20:00:00Z', '100'); // in the ledger, not in the rollups: 100 × 0.002 = 0.2
-      await eventually(() => ledgerEvents(apps.attribution.runtime.eventStore, ['UsageRecorded']), (events) => events.length === sent, 20_000);
+      await eventually(
+        () => ledgerEvents(apps.attribution.runtime.eventStore, ['UsageRecorded']),
+        (events) => events.length === sent,
+        20_000,
+      );
       now = new Date('2026-07-02T01:00:00Z'); // past June's grace period
       const run = await ok(http('POST', `${apps.invoicing.url}/v1/admin/billing-runs`));
       expect(run).toMatchObject({ finalized: 0, failed: 0 });
       expect(run.behind).toBe(1); // tried once, then not again in this run
       const june = await invoiceOf('monthly', '2026-06');
-      expect(await problem(http('POST', `${apps.invoicing.url}/v1/invoices/${june.invoiceId}/finalize`))).toEqual([503, 'usage-unavailable']);
+      expect(await problem(http('POST', `${apps.invoicing.url}/v1/invoices/${june.invoiceId}/finalize`))).toEqual([
+        503,
+        'usage-unavailable',
+      ]);
     } finally {
       void rollups.start();
     }

@@ -20,8 +20,24 @@ describe('invoicing: a month of usage to invoices, adjustments, credit notes and
   let key: string;
   const sent = new Set<string>();
 
-  const fn = (id: string, subject: string, time: string, gbSeconds: string) => ({ specversion: '1.0', id, source: '//forge/fn', type: 'fn.invocation', subject, time, data: { gbSeconds } });
-  const kvs = (id: string, subject: string, time: string, gb: string) => ({ specversion: '1.0', id, source: '//forge/kvs', type: 'kvs.read', subject, time, data: { gb } });
+  const fn = (id: string, subject: string, time: string, gbSeconds: string) => ({
+    specversion: '1.0',
+    id,
+    source: '//forge/fn',
+    type: 'fn.invocation',
+    subject,
+    time,
+    data: { gbSeconds },
+  });
+  const kvs = (id: string, subject: string, time: string, gb: string) => ({
+    specversion: '1.0',
+    id,
+    source: '//forge/kvs',
+    type: 'kvs.read',
+    subject,
+    time,
+    data: { gb },
+  });
   const ingest = async (events: { id: string; source: string }[]) => {
     const answer = await http('POST', `${apps.ingestion.url}/v1/events`, events, 'application/json', key);
     expect(answer.status, JSON.stringify(answer.body)).toBeLessThan(300);
@@ -35,11 +51,16 @@ describe('invoicing: a month of usage to invoices, adjustments, credit notes and
   type Body = Awaited<ReturnType<typeof ok>>;
   /** Every event sent is in the ledger and every projection of every app has applied the whole ledger. */
   const settled = async () => {
-    await eventually(() => ledgerEvents(apps.attribution.runtime.eventStore, ['UsageRecorded']), (events) => events.length === sent.size, 20_000);
+    await eventually(
+      () => ledgerEvents(apps.attribution.runtime.eventStore, ['UsageRecorded']),
+      (events) => events.length === sent.size,
+      20_000,
+    );
     for (const app of ['aggregation', 'invoicing', 'attribution'] as const)
       await eventually(
         () => http('GET', `${apps[app].url}/v1/admin/projections`),
-        (r) => r.body.projections.every((p: { behind: number; status: string }) => p.behind === 0 && p.status === 'running'),
+        (r) =>
+          r.body.projections.every((p: { behind: number; status: string }) => p.behind === 0 && p.status === 'running'),
         20_000,
       );
   };
@@ -50,7 +71,8 @@ describe('invoicing: a month of usage to invoices, adjustments, credit notes and
     await settled();
     return summary;
   };
-  const invoices = async (accountId: string): Promise<Body[]> => (await ok(http('GET', `${apps.invoicing.url}/v1/invoices?accountId=${accountId}`))).invoices;
+  const invoices = async (accountId: string): Promise<Body[]> =>
+    (await ok(http('GET', `${apps.invoicing.url}/v1/invoices?accountId=${accountId}`))).invoices;
   const invoiceFor = async (accountId: string, period: string) => {
     const listed = (await invoices(accountId)).find((i) => i.period.label === period);
     expect(listed, `${accountId} has an invoice for ${period}`).toBeDefined();
@@ -61,20 +83,52 @@ describe('invoicing: a month of usage to invoices, adjustments, credit notes and
     status: invoice.status,
     total: invoice.total,
     subtotal: invoice.subtotal,
-    lines: (invoice.lines as Body[]).map((l) => [l.kind, l.segment.planId, l.meter, l.perValue, l.quantity, l.allowanceApplied, l.tier, l.units, l.unitPrice, l.amount]),
+    lines: (invoice.lines as Body[]).map((l) => [
+      l.kind,
+      l.segment.planId,
+      l.meter,
+      l.perValue,
+      l.quantity,
+      l.allowanceApplied,
+      l.tier,
+      l.units,
+      l.unitPrice,
+      l.amount,
+    ]),
   });
   const reconcile = async (period: string) => {
     const started = await ok(http('POST', `${apps.invoicing.url}/v1/reconciliations`, { period }));
-    return (await eventually(() => http('GET', `${apps.invoicing.url}/v1/reconciliations/${started.id}`), (r) => r.body.status !== 'running', 20_000)).body;
+    return (
+      await eventually(
+        () => http('GET', `${apps.invoicing.url}/v1/reconciliations/${started.id}`),
+        (r) => r.body.status !== 'running',
+        20_000,
+      )
+    ).body;
   };
 
   beforeAll(async () => {
     // The billing clock only runs when asked (POST /v1/admin/billing-runs), so each step is deterministic.
     const env = { TALLY_BILLING_INTERVAL_MS: '3600000' };
-    for (const app of ['ingestion', 'attribution', 'aggregation', 'invoicing'] as const) apps[app] = await startApp(app, namespace, env, clock);
+    for (const app of ['ingestion', 'attribution', 'aggregation', 'invoicing'] as const)
+      apps[app] = await startApp(app, namespace, env, clock);
     const [agg, inv, att] = [apps.aggregation.url, apps.invoicing.url, apps.attribution.url];
-    await ok(http('POST', `${agg}/api/v1/meters`, { slug: 'fn-gbs', eventType: 'fn.invocation', aggregation: 'SUM', valueProperty: '$.gbSeconds' }));
-    await ok(http('POST', `${agg}/api/v1/meters`, { slug: 'kvs-reads', eventType: 'kvs.read', aggregation: 'SUM', valueProperty: '$.gb' }));
+    await ok(
+      http('POST', `${agg}/api/v1/meters`, {
+        slug: 'fn-gbs',
+        eventType: 'fn.invocation',
+        aggregation: 'SUM',
+        valueProperty: '$.gbSeconds',
+      }),
+    );
+    await ok(
+      http('POST', `${agg}/api/v1/meters`, {
+        slug: 'kvs-reads',
+        eventType: 'kvs.read',
+        aggregation: 'SUM',
+        valueProperty: '$.gb',
+      }),
+    );
     // Forge-like: per app, a free allowance then a unit price.
     await ok(
       http('POST', `${inv}/v1/plans`, {
@@ -92,19 +146,63 @@ describe('invoicing: a month of usage to invoices, adjustments, credit notes and
         id: 'pro',
         name: 'Pro',
         currency: 'USD',
-        charges: [{ meter: 'fn-gbs', model: 'graduated', tiers: [{ upTo: '100000', unitPrice: '0.00003' }, { upTo: null, unitPrice: '0.00002' }] }],
+        charges: [
+          {
+            meter: 'fn-gbs',
+            model: 'graduated',
+            tiers: [
+              { upTo: '100000', unitPrice: '0.00003' },
+              { upTo: null, unitPrice: '0.00002' },
+            ],
+          },
+        ],
       }),
     );
-    await ok(http('POST', `${inv}/v1/plans`, { id: 'syd', name: 'Sydney packs', currency: 'AUD', charges: [{ meter: 'fn-gbs', model: 'package', allowance: '5000', packageSize: '1000', packagePrice: '0.05' }] }));
+    await ok(
+      http('POST', `${inv}/v1/plans`, {
+        id: 'syd',
+        name: 'Sydney packs',
+        currency: 'AUD',
+        charges: [{ meter: 'fn-gbs', model: 'package', allowance: '5000', packageSize: '1000', packagePrice: '0.05' }],
+      }),
+    );
 
     await ok(http('POST', `${att}/v1/accounts`, { id: 'acme', name: 'Acme', currency: 'USD', timezone: 'UTC' }));
     await ok(http('POST', `${att}/v1/accounts`, { id: 'globex', name: 'Globex', currency: 'USD', timezone: 'UTC' }));
-    await ok(http('POST', `${att}/v1/accounts`, { id: 'koala', name: 'Koala', currency: 'AUD', timezone: 'Australia/Sydney' }));
-    await ok(http('POST', `${att}/v1/subscriptions`, { id: 'sub-acme', accountId: 'acme', planId: 'forge-std', startsAt: '2026-03-01T00:00:00Z' }));
-    await ok(http('POST', `${att}/v1/subscriptions`, { id: 'sub-globex', accountId: 'globex', planId: 'forge-std', startsAt: '2026-03-01T00:00:00Z' }));
+    await ok(
+      http('POST', `${att}/v1/accounts`, { id: 'koala', name: 'Koala', currency: 'AUD', timezone: 'Australia/Sydney' }),
+    );
+    await ok(
+      http('POST', `${att}/v1/subscriptions`, {
+        id: 'sub-acme',
+        accountId: 'acme',
+        planId: 'forge-std',
+        startsAt: '2026-03-01T00:00:00Z',
+      }),
+    );
+    await ok(
+      http('POST', `${att}/v1/subscriptions`, {
+        id: 'sub-globex',
+        accountId: 'globex',
+        planId: 'forge-std',
+        startsAt: '2026-03-01T00:00:00Z',
+      }),
+    );
     // Globex moves to Pro from 16 March 00:00 UTC: usage before stays on forge-std.
-    await ok(http('POST', `${att}/v1/subscriptions/sub-globex/plan-changes`, { planId: 'pro', effectiveFrom: '2026-03-16T00:00:00Z' }));
-    await ok(http('POST', `${att}/v1/subscriptions`, { id: 'sub-koala', accountId: 'koala', planId: 'syd', startsAt: '2026-02-28T00:00:00Z' }));
+    await ok(
+      http('POST', `${att}/v1/subscriptions/sub-globex/plan-changes`, {
+        planId: 'pro',
+        effectiveFrom: '2026-03-16T00:00:00Z',
+      }),
+    );
+    await ok(
+      http('POST', `${att}/v1/subscriptions`, {
+        id: 'sub-koala',
+        accountId: 'koala',
+        planId: 'syd',
+        startsAt: '2026-02-28T00:00:00Z',
+      }),
+    );
 
     const assign = (subject: string, accountId: string, app: string, effectiveFrom: string) =>
       ok(http('PUT', `${att}/v1/subjects/${subject}`, { accountId, attributes: { app }, effectiveFrom }));
@@ -126,14 +224,30 @@ describe('invoicing: a month of usage to invoices, adjustments, credit notes and
 
   it('refuses bad plans and price changes with precise problems, and writes nothing', async () => {
     const inv = apps.invoicing.url;
-    const bad = await http('POST', `${inv}/v1/plans`, { id: 'x', name: 'X', currency: 'USD', charges: [{ meter: 'fn-gbs', model: 'unit', unitPrice: 0.1 }] });
+    const bad = await http('POST', `${inv}/v1/plans`, {
+      id: 'x',
+      name: 'X',
+      currency: 'USD',
+      charges: [{ meter: 'fn-gbs', model: 'unit', unitPrice: 0.1 }],
+    });
     expect(bad.status).toBe(400);
     expect(bad.body.errors.map((e: { field: string }) => e.field)).toContain('charges[0].unitPrice');
-    const unknownMeter = await http('POST', `${inv}/v1/plans`, { id: 'x', name: 'X', currency: 'USD', charges: [{ meter: 'nope', model: 'unit', unitPrice: '1' }] });
-    expect([unknownMeter.status, unknownMeter.body.type]).toEqual([422, 'https://tally.dev/problems/charged-meter-unknown']);
+    const unknownMeter = await http('POST', `${inv}/v1/plans`, {
+      id: 'x',
+      name: 'X',
+      currency: 'USD',
+      charges: [{ meter: 'nope', model: 'unit', unitPrice: '1' }],
+    });
+    expect([unknownMeter.status, unknownMeter.body.type]).toEqual([
+      422,
+      'https://tally.dev/problems/charged-meter-unknown',
+    ]);
     expect((await http('GET', `${inv}/v1/plans/x`)).status).toBe(404);
     // A price change may not reach into the past: usage already recorded keeps its prices.
-    const past = await http('POST', `${inv}/v1/plans/forge-std/versions`, { effectiveFrom: '2026-02-01T00:00:00Z', charges: [] });
+    const past = await http('POST', `${inv}/v1/plans/forge-std/versions`, {
+      effectiveFrom: '2026-02-01T00:00:00Z',
+      charges: [],
+    });
     expect([past.status, past.body.type]).toEqual([409, 'https://tally.dev/problems/effective-from-in-past']);
     expect((await ok(http('GET', `${inv}/v1/plans/forge-std`))).versions).toHaveLength(1);
   });
@@ -159,8 +273,19 @@ describe('invoicing: a month of usage to invoices, adjustments, credit notes and
       fn('k1-1', 'k1', '2026-02-28T13:30:00Z', '4000'), // 1 March 00:30 in Sydney: March
       fn('k1-feb', 'k1', '2026-02-28T12:30:00Z', '7000'), // 28 February 23:30 in Sydney: February
     ]);
-    await ingest([fn('a1-1', 'a1', '2026-03-02T10:00:00Z', '100000'), fn('b1-1', 'b1', '2026-03-03T00:00:00Z', '180000')]);
-    await ok(http('POST', `${apps.ingestion.url}/v1/events/corrections`, { action: 'void', source: '//forge/fn', id: 'a2-void', reason: 'test invocation, not billable' }, 'application/json', key));
+    await ingest([
+      fn('a1-1', 'a1', '2026-03-02T10:00:00Z', '100000'),
+      fn('b1-1', 'b1', '2026-03-03T00:00:00Z', '180000'),
+    ]);
+    await ok(
+      http(
+        'POST',
+        `${apps.ingestion.url}/v1/events/corrections`,
+        { action: 'void', source: '//forge/fn', id: 'a2-void', reason: 'test invocation, not billable' },
+        'application/json',
+        key,
+      ),
+    );
 
     const first = await billingRun();
     expect(first).toMatchObject({ drafted: 4, failed: 0 }); // koala February and March, acme and globex March
@@ -222,13 +347,32 @@ describe('invoicing: a month of usage to invoices, adjustments, credit notes and
     //   March: k1-1 4000 + k1-2 3500 + k1-3 1000 = 8500 → 3500 billable → ceil(3.5) = 4 packages × 0.05 = 0.20
     //   February (from the subscription's start, 28 Feb 00:00Z): k1-feb 7000 → 2000 → 2 packages = 0.10
     const koala = await invoiceFor('koala', '2026-03');
-    expect(koala.period).toEqual({ label: '2026-03', start: '2026-02-28T13:00:00.000Z', end: '2026-03-31T13:00:00.000Z' });
-    expect(summary(koala)).toEqual({ status: 'finalized', subtotal: '0.2', total: '0.20', lines: [['usage', 'syd', 'fn-gbs', null, '8500', '5000', null, '4', '0.05', '0.2']] });
-    expect(summary(await invoiceFor('koala', '2026-02'))).toMatchObject({ status: 'finalized', total: '0.10', lines: [['usage', 'syd', 'fn-gbs', null, '7000', '5000', null, '2', '0.05', '0.1']] });
+    expect(koala.period).toEqual({
+      label: '2026-03',
+      start: '2026-02-28T13:00:00.000Z',
+      end: '2026-03-31T13:00:00.000Z',
+    });
+    expect(summary(koala)).toEqual({
+      status: 'finalized',
+      subtotal: '0.2',
+      total: '0.20',
+      lines: [['usage', 'syd', 'fn-gbs', null, '8500', '5000', null, '4', '0.05', '0.2']],
+    });
+    expect(summary(await invoiceFor('koala', '2026-02'))).toMatchObject({
+      status: 'finalized',
+      total: '0.10',
+      lines: [['usage', 'syd', 'fn-gbs', null, '7000', '5000', null, '2', '0.05', '0.1']],
+    });
     expect((await invoices('acme')).map((i) => i.period.label)).toEqual(['2026-03']); // one invoice per (subscription, period)
 
     const report = await reconcile('2026-03');
-    expect(report).toMatchObject({ status: 'completed', accounts: 3, subscriptions: 3, invoicesCompared: 3, drifts: [] });
+    expect(report).toMatchObject({
+      status: 'completed',
+      accounts: 3,
+      subscriptions: 3,
+      invoicesCompared: 3,
+      drifts: [],
+    });
     expect(report.groupsCompared).toBeGreaterThanOrEqual(7);
   }, 120_000);
 
@@ -237,23 +381,44 @@ describe('invoicing: a month of usage to invoices, adjustments, credit notes and
     const marchKoala = await invoiceFor('koala', '2026-03');
     // 3 days late (inside the 35-day horizon): 20000 more GB-s for Acme's app1 in March; and Koala's 15 March usage voided.
     await ingest([fn('a1-very-late', 'a1', '2026-03-30T10:00:00Z', '20000')]);
-    await ok(http('POST', `${apps.ingestion.url}/v1/events/corrections`, { action: 'void', source: '//forge/fn', id: 'k1-2', reason: 'double-metered' }, 'application/json', key));
+    await ok(
+      http(
+        'POST',
+        `${apps.ingestion.url}/v1/events/corrections`,
+        { action: 'void', source: '//forge/fn', id: 'k1-2', reason: 'double-metered' },
+        'application/json',
+        key,
+      ),
+    );
     await billingRun();
     expect(await invoiceFor('acme', '2026-03')).toEqual(marchAcme);
     expect(await invoiceFor('koala', '2026-03')).toEqual(marchKoala);
 
     // Reconciliation sees what changed since and says where it will be billed.
     const pending = await reconcile('2026-03');
-    expect(pending.drifts.map((d: Record<string, string>) => [d.accountId, d.meter, d.perValue, d.ledger, d.invoiced, d.cause])).toEqual([
+    expect(
+      pending.drifts.map((d: Record<string, string>) => [
+        d.accountId,
+        d.meter,
+        d.perValue,
+        d.ledger,
+        d.invoiced,
+        d.cause,
+      ]),
+    ).toEqual([
       ['acme', 'fn-gbs', 'app1', '310000', '290000', 'changed_after_finalization'],
       ['koala', 'fn-gbs', null, '5000', '8500', 'changed_after_finalization'],
     ]);
     // The upcoming April invoice already shows the adjustment, and the credit to come.
     // The operator CLI says the same, and exits 1 while drifts are listed.
-    const cli = await promisify(execFile)(process.execPath, ['tools/run-ts.cjs', 'tools/cli/main.ts', 'reconcile', '2026-03', '--url', apps.invoicing.url], {
-      cwd: resolve(__dirname, '..'),
-      env: { ...process.env, TALLY_ADMIN_TOKEN: adminToken },
-    }).then(
+    const cli = await promisify(execFile)(
+      process.execPath,
+      ['tools/run-ts.cjs', 'tools/cli/main.ts', 'reconcile', '2026-03', '--url', apps.invoicing.url],
+      {
+        cwd: resolve(__dirname, '..'),
+        env: { ...process.env, TALLY_ADMIN_TOKEN: adminToken },
+      },
+    ).then(
       () => ({ code: 0, stdout: '' }),
       (error: { code: number; stdout: string }) => ({ code: error.code, stdout: error.stdout }),
     );
@@ -287,18 +452,38 @@ describe('invoicing: a month of usage to invoices, adjustments, credit notes and
     // Koala April: k1-apr 9999 → 4999 billable → 5 packages × 0.05 = 0.25. March re-rated: 4000 + 1000 = 5000 → 0, billed 0.20 →
     // −0.20: a credit note against the March invoice, not a negative line.
     const aprilKoala = await invoiceFor('koala', '2026-04');
-    expect(summary(aprilKoala)).toEqual({ status: 'finalized', subtotal: '0.25', total: '0.25', lines: [['usage', 'syd', 'fn-gbs', null, '9999', '5000', null, '5', '0.05', '0.25']] });
+    expect(summary(aprilKoala)).toEqual({
+      status: 'finalized',
+      subtotal: '0.25',
+      total: '0.25',
+      lines: [['usage', 'syd', 'fn-gbs', null, '9999', '5000', null, '5', '0.05', '0.25']],
+    });
     expect(aprilKoala.creditNotes).toHaveLength(1);
     const note = await ok(http('GET', `${apps.invoicing.url}/v1/credit-notes/${aprilKoala.creditNotes[0]}`));
-    expect(note).toMatchObject({ invoiceId: marchKoala.invoiceId, issuedWith: aprilKoala.invoiceId, currency: 'AUD', period: '2026-03', subtotal: '-0.2', total: '0.20' });
+    expect(note).toMatchObject({
+      invoiceId: marchKoala.invoiceId,
+      issuedWith: aprilKoala.invoiceId,
+      currency: 'AUD',
+      period: '2026-03',
+      subtotal: '-0.2',
+      total: '0.20',
+    });
 
     // Voiding April's invoice does not take back the credit note issued with it: May issues no second one.
-    await ok(http('POST', `${apps.invoicing.url}/v1/invoices/${aprilKoala.invoiceId}/void`, { reason: 'sent by mistake' }));
+    await ok(
+      http('POST', `${apps.invoicing.url}/v1/invoices/${aprilKoala.invoiceId}/void`, { reason: 'sent by mistake' }),
+    );
     now = new Date('2026-06-02T14:00:00Z');
     await billingRun();
     await billingRun();
-    expect(await invoiceFor('koala', '2026-05')).toMatchObject({ status: 'finalized', creditNotes: [], lines: [{ quantity: '0', amount: '0' }] });
-    expect((await ok(http('GET', `${apps.invoicing.url}/v1/credit-notes?accountId=koala`))).creditNotes).toHaveLength(1);
+    expect(await invoiceFor('koala', '2026-05')).toMatchObject({
+      status: 'finalized',
+      creditNotes: [],
+      lines: [{ quantity: '0', amount: '0' }],
+    });
+    expect((await ok(http('GET', `${apps.invoicing.url}/v1/credit-notes?accountId=koala`))).creditNotes).toHaveLength(
+      1,
+    );
 
     // Still nothing finalized changed, and March reconciles again.
     expect(await invoiceFor('acme', '2026-03')).toEqual(marchAcme);
@@ -315,15 +500,21 @@ describe('invoicing: a month of usage to invoices, adjustments, credit notes and
     const second = await startApp('invoicing', namespace, { TALLY_BILLING_INTERVAL_MS: '3600000' }, clock);
     try {
       await settled();
-      const runs = await Promise.all([apps.invoicing, second].map((app) => http('POST', `${app.url}/v1/admin/billing-runs`)));
+      const runs = await Promise.all(
+        [apps.invoicing, second].map((app) => http('POST', `${app.url}/v1/admin/billing-runs`)),
+      );
       for (const run of runs) expect([200, 201, 409]).toContain(run.status);
-      for (const run of runs.filter((r) => r.status < 300)) expect(run.body).toMatchObject({ drafted: 0, redrafted: 0, finalized: 0, failed: 0 });
+      for (const run of runs.filter((r) => r.status < 300))
+        expect(run.body).toMatchObject({ drafted: 0, redrafted: 0, finalized: 0, failed: 0 });
     } finally {
       await second.close();
     }
-    for (const projection of ['invoicing_invoices', 'invoicing_registry']) await ok(http('POST', `${apps.invoicing.url}/v1/admin/projections/${projection}/rebuild`, {}));
+    for (const projection of ['invoicing_invoices', 'invoicing_registry'])
+      await ok(http('POST', `${apps.invoicing.url}/v1/admin/projections/${projection}/rebuild`, {}));
     await settled();
-    expect({ acme: await invoices('acme'), globex: await invoices('globex'), koala: await invoices('koala') }).toEqual(before);
+    expect({ acme: await invoices('acme'), globex: await invoices('globex'), koala: await invoices('koala') }).toEqual(
+      before,
+    );
     expect(await billingRun()).toMatchObject({ drafted: 0, redrafted: 0, finalized: 0, failed: 0, subscriptions: 3 });
   }, 60_000);
 });

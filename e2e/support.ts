@@ -19,12 +19,24 @@ export type AppName = keyof typeof appModules;
 /** The admin token every test app is started with. */
 export const adminToken = 'test-admin-token-0123456789abcdef';
 
-export const startApp = (app: AppName, namespace: string, env: Record<string, string> = {}, clock?: () => Date): Promise<RunningTally> =>
+export const startApp = (
+  app: AppName,
+  namespace: string,
+  env: Record<string, string> = {},
+  clock?: () => Date,
+): Promise<RunningTally> =>
   startTally({
     apps: [app],
     modules: [appModules[app]()],
     required: ['DATABASE_URL', 'NATS_URL', 'TALLY_ADMIN_TOKEN'],
-    env: { DATABASE_URL: testDatabaseUrl(), NATS_URL: testNatsUrl(), TALLY_NAMESPACE: namespace, PORT: '0', TALLY_ADMIN_TOKEN: adminToken, ...env },
+    env: {
+      DATABASE_URL: testDatabaseUrl(),
+      NATS_URL: testNatsUrl(),
+      TALLY_NAMESPACE: namespace,
+      PORT: '0',
+      TALLY_ADMIN_TOKEN: adminToken,
+      ...env,
+    },
     clock,
     log: process.env.TALLY_TEST_LOG ? (line) => console.log(line) : () => undefined,
   });
@@ -32,12 +44,22 @@ export const startApp = (app: AppName, namespace: string, env: Record<string, st
 export const deleteStreams = deleteNatsStreams;
 
 /** A JSON request; authenticated as the admin unless another bearer token (a producer key) is given, or null for none. */
-export const http = async (method: string, url: string, body?: unknown, contentType = 'application/json', token: string | null = adminToken) => {
+export const http = async (
+  method: string,
+  url: string,
+  body?: unknown,
+  contentType = 'application/json',
+  token: string | null = adminToken,
+) => {
   const headers: Record<string, string> = body === undefined ? {} : { 'content-type': contentType };
   if (token) headers.authorization = `Bearer ${token}`;
   const response = await fetch(url, { method, headers, body: body === undefined ? undefined : JSON.stringify(body) });
   const text = await response.text();
-  return { status: response.status, contentType: response.headers.get('content-type') ?? '', body: text ? JSON.parse(text) : undefined };
+  return {
+    status: response.status,
+    contentType: response.headers.get('content-type') ?? '',
+    body: text ? JSON.parse(text) : undefined,
+  };
 };
 
 export const usageEvent = (id: string, subject: string, time = new Date().toISOString()) => ({
@@ -60,7 +82,7 @@ export const createProducerKey = async (ingestionUrl: string, allowedSources: st
 /** Every ledger event of these types, paging through readAll. */
 export const ledgerEvents = async (store: EventStore, eventTypes: string[]): Promise<RecordedEvent[]> => {
   const all: RecordedEvent[] = [];
-  for (let page = await store.readAll({ eventTypes, maxCount: 5_000 }); page.length > 0; ) {
+  for (let page = await store.readAll({ eventTypes, maxCount: 5_000 }); page.length > 0;) {
     all.push(...page);
     page = await store.readAll({ eventTypes, after: page[page.length - 1].globalPosition, maxCount: 5_000 });
   }
@@ -68,12 +90,30 @@ export const ledgerEvents = async (store: EventStore, eventTypes: string[]): Pro
 };
 
 /** An account that pays: a plan in its currency (invoicing), the account and a running subscription (attribution). */
-export const openPayingAccount = async (urls: { invoicing: string; attribution: string }, accountId: string, currency = 'USD') => {
+export const openPayingAccount = async (
+  urls: { invoicing: string; attribution: string },
+  accountId: string,
+  currency = 'USD',
+) => {
   const planId = `payg-${currency.toLowerCase()}`;
   const plan = await http('POST', `${urls.invoicing}/v1/plans`, { id: planId, name: 'Pay as you go', currency });
-  const account = await http('POST', `${urls.attribution}/v1/accounts`, { id: accountId, name: accountId, currency, timezone: 'UTC' });
-  const subscription = await http('POST', `${urls.attribution}/v1/subscriptions`, { id: `sub-${accountId}`, accountId, planId, startsAt: '2026-01-01T00:00:00Z' });
-  for (const [what, answer] of [['plan', plan], ['account', account], ['subscription', subscription]] as const) {
+  const account = await http('POST', `${urls.attribution}/v1/accounts`, {
+    id: accountId,
+    name: accountId,
+    currency,
+    timezone: 'UTC',
+  });
+  const subscription = await http('POST', `${urls.attribution}/v1/subscriptions`, {
+    id: `sub-${accountId}`,
+    accountId,
+    planId,
+    startsAt: '2026-01-01T00:00:00Z',
+  });
+  for (const [what, answer] of [
+    ['plan', plan],
+    ['account', account],
+    ['subscription', subscription],
+  ] as const) {
     if (answer.status >= 300) throw new Error(`could not create the ${what}: ${JSON.stringify(answer.body)}`);
   }
 };

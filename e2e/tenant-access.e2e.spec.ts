@@ -4,7 +4,8 @@ import { AuthKind, RunningTally, RuntimeModule } from '@tally/shared/feature-run
 import { dropSchemas, eventually, servedRoutes, uniqueName } from '@tally/shared/testing';
 import { adminToken, AppName, appModules, deleteStreams, startApp, usageEvent } from './support';
 
-const routesOf = (module: DynamicModule): string[] => (module.controllers ?? []).flatMap((c) => servedRoutes(c as new (...args: never[]) => unknown));
+const routesOf = (module: DynamicModule): string[] =>
+  (module.controllers ?? []).flatMap((c) => servedRoutes(c as new (...args: never[]) => unknown));
 
 /**
  * Who may call what, written out route by route (not derived from the code under test): a route added
@@ -107,34 +108,77 @@ describe('tenants, roles and credentials', () => {
   const ids = {} as Record<'acme' | 'globex', { viewerCredential: string; apiKey: string }>;
   const routes = new Map<string, AppName>();
 
-  const call = async (app: AppName, method: string, path: string, token: string | null, body?: unknown, headers: Record<string, string> = {}) => {
+  const call = async (
+    app: AppName,
+    method: string,
+    path: string,
+    token: string | null,
+    body?: unknown,
+    headers: Record<string, string> = {},
+  ) => {
     const response = await fetch(`${apps[app].url}${path}`, {
       method: method.toUpperCase(),
-      headers: { ...(token ? { authorization: `Bearer ${token}` } : {}), ...(body === undefined ? {} : { 'content-type': 'application/json' }), ...headers },
+      headers: {
+        ...(token ? { authorization: `Bearer ${token}` } : {}),
+        ...(body === undefined ? {} : { 'content-type': 'application/json' }),
+        ...headers,
+      },
       body: body === undefined ? undefined : JSON.stringify(body),
     });
     const text = await response.text();
-    return { status: response.status, body: (response.headers.get('content-type') ?? '').includes('json') ? JSON.parse(text) : text };
+    return {
+      status: response.status,
+      body: (response.headers.get('content-type') ?? '').includes('json') ? JSON.parse(text) : text,
+    };
   };
-  const tokenOf = (tenant: 'acme' | 'globex', role: Role) => (role === 'none' ? null : role === 'operator' ? adminToken : tokens[tenant][role]);
+  const tokenOf = (tenant: 'acme' | 'globex', role: Role) =>
+    role === 'none' ? null : role === 'operator' ? adminToken : tokens[tenant][role];
 
   beforeAll(async () => {
     for (const app of ['ingestion', 'attribution', 'aggregation', 'invoicing'] as const) {
-      apps[app] = await startApp(app, namespace, { TALLY_RATE_LIMIT_PER_SECOND: '0', TALLY_BILLING_INTERVAL_MS: '3600000' });
+      apps[app] = await startApp(app, namespace, {
+        TALLY_RATE_LIMIT_PER_SECOND: '0',
+        TALLY_BILLING_INTERVAL_MS: '3600000',
+      });
       for (const route of routesOf(appModules[app]())) routes.set(route, app);
     }
     for (const route of routesOf(RuntimeModule.forRoot({} as never, []))) routes.set(route, 'aggregation');
 
     for (const tenant of ['acme', 'globex'] as const) {
       // The operator creates the tenant (idempotently) and its first admin, from any app's port.
-      expect((await call('attribution', 'post', '/v1/admin/tenants', adminToken, { id: tenant, name: tenant.toUpperCase() })).status).toBe(201);
-      expect((await call('invoicing', 'post', '/v1/admin/tenants', adminToken, { id: tenant, name: tenant.toUpperCase() })).status).toBe(200);
-      const admin = await call('invoicing', 'post', '/v1/admin/credentials', adminToken, { name: `${tenant} admin`, role: 'admin' }, { 'tally-tenant': tenant });
-      expect(admin).toMatchObject({ status: 201, body: { tenant, role: 'admin', createdBy: 'operator', token: expect.stringMatching(/^tallyadm_/) } });
+      expect(
+        (await call('attribution', 'post', '/v1/admin/tenants', adminToken, { id: tenant, name: tenant.toUpperCase() }))
+          .status,
+      ).toBe(201);
+      expect(
+        (await call('invoicing', 'post', '/v1/admin/tenants', adminToken, { id: tenant, name: tenant.toUpperCase() }))
+          .status,
+      ).toBe(200);
+      const admin = await call(
+        'invoicing',
+        'post',
+        '/v1/admin/credentials',
+        adminToken,
+        { name: `${tenant} admin`, role: 'admin' },
+        { 'tally-tenant': tenant },
+      );
+      expect(admin).toMatchObject({
+        status: 201,
+        body: { tenant, role: 'admin', createdBy: 'operator', token: expect.stringMatching(/^tallyadm_/) },
+      });
       // The tenant's admin does the rest.
-      const viewer = await call('ingestion', 'post', '/v1/admin/credentials', admin.body.token, { name: `${tenant} finance`, role: 'billing-viewer' });
-      expect(viewer).toMatchObject({ status: 201, body: { tenant, role: 'billing-viewer', createdBy: `credential:${admin.body.id}` } });
-      const key = await call('ingestion', 'post', '/v1/api-keys', admin.body.token, { name: `${tenant} producer`, allowedSources: ['*'] });
+      const viewer = await call('ingestion', 'post', '/v1/admin/credentials', admin.body.token, {
+        name: `${tenant} finance`,
+        role: 'billing-viewer',
+      });
+      expect(viewer).toMatchObject({
+        status: 201,
+        body: { tenant, role: 'billing-viewer', createdBy: `credential:${admin.body.id}` },
+      });
+      const key = await call('ingestion', 'post', '/v1/api-keys', admin.body.token, {
+        name: `${tenant} producer`,
+        allowedSources: ['*'],
+      });
       expect(key).toMatchObject({ status: 201, body: { tenant } });
       tokens[tenant] = { admin: admin.body.token, 'billing-viewer': viewer.body.token, producer: key.body.key };
       ids[tenant] = { viewerCredential: viewer.body.id, apiKey: key.body.id };
@@ -174,28 +218,71 @@ describe('tenants, roles and credentials', () => {
       const path = template.replace(/\{\w+\}/g, 'x');
       for (const role of ['producer', 'billing-viewer', 'admin', 'operator'] as const) {
         if (expectedFor(expectedKind[route], role, method) !== 'through') continue;
-        const { status } = await call(app, method, path, tokenOf('acme', role), method === 'get' ? undefined : {}, { 'tally-tenant': 'globex' });
+        const { status } = await call(app, method, path, tokenOf('acme', role), method === 'get' ? undefined : {}, {
+          'tally-tenant': 'globex',
+        });
         const ok = role === 'operator' ? status !== 401 && status !== 403 : status === 403;
         if (!ok) wrong.push(`${route} as acme's ${role} for globex: ${status}`);
       }
     }
     expect(wrong).toEqual([]);
     // The operator may name only tenants that exist.
-    expect((await call('attribution', 'get', '/v1/accounts/x', adminToken, undefined, { 'tally-tenant': 'nosuchtenant' })).status).toBe(404);
+    expect(
+      (await call('attribution', 'get', '/v1/accounts/x', adminToken, undefined, { 'tally-tenant': 'nosuchtenant' }))
+        .status,
+    ).toBe(404);
   });
 
   it("another tenant's resources: invisible and untouchable by id, absent from lists, for every route that names one", async () => {
     const globex = tokens.globex.admin;
     // globex's resources, made by globex's admin. acme holds a meter of the same slug (slugs are per tenant).
-    const meter = { slug: 'gbsec', name: 'GB-seconds', eventType: 'fn.invocation', aggregation: 'SUM', valueProperty: '$.gbSeconds' };
+    const meter = {
+      slug: 'gbsec',
+      name: 'GB-seconds',
+      eventType: 'fn.invocation',
+      aggregation: 'SUM',
+      valueProperty: '$.gbSeconds',
+    };
     expect((await call('aggregation', 'post', '/api/v1/meters', globex, meter)).status).toBe(201);
-    expect((await call('aggregation', 'post', '/api/v1/meters', tokens.acme.admin, { ...meter, name: 'acme GB-seconds' })).status).toBe(201);
-    expect((await call('invoicing', 'post', '/v1/plans', globex, { id: 'gplan', name: 'Globex plan', currency: 'USD' })).status).toBe(201);
-    expect((await call('attribution', 'post', '/v1/accounts', globex, { id: 'gacct', name: 'Globex account', currency: 'USD', timezone: 'UTC' })).status).toBe(201);
-    expect((await call('attribution', 'post', '/v1/subscriptions', globex, { id: 'gsub', accountId: 'gacct', planId: 'gplan', startsAt: '2026-01-01T00:00:00Z' })).status).toBe(201);
-    expect((await call('attribution', 'put', '/v1/subjects/gsubject', globex, { accountId: 'gacct' })).status).toBe(201);
+    expect(
+      (await call('aggregation', 'post', '/api/v1/meters', tokens.acme.admin, { ...meter, name: 'acme GB-seconds' }))
+        .status,
+    ).toBe(201);
+    expect(
+      (await call('invoicing', 'post', '/v1/plans', globex, { id: 'gplan', name: 'Globex plan', currency: 'USD' }))
+        .status,
+    ).toBe(201);
+    expect(
+      (
+        await call('attribution', 'post', '/v1/accounts', globex, {
+          id: 'gacct',
+          name: 'Globex account',
+          currency: 'USD',
+          timezone: 'UTC',
+        })
+      ).status,
+    ).toBe(201);
+    expect(
+      (
+        await call('attribution', 'post', '/v1/subscriptions', globex, {
+          id: 'gsub',
+          accountId: 'gacct',
+          planId: 'gplan',
+          startsAt: '2026-01-01T00:00:00Z',
+        })
+      ).status,
+    ).toBe(201);
+    expect((await call('attribution', 'put', '/v1/subjects/gsubject', globex, { accountId: 'gacct' })).status).toBe(
+      201,
+    );
     await eventually(
-      () => call('aggregation', 'post', '/v1/budgets', globex, { id: 'gbudget', accountId: 'gacct', meter: 'gbsec', limit: '100' }),
+      () =>
+        call('aggregation', 'post', '/v1/budgets', globex, {
+          id: 'gbudget',
+          accountId: 'gacct',
+          meter: 'gbsec',
+          limit: '100',
+        }),
       (r) => r.status === 201,
       5_000,
     );
@@ -205,10 +292,20 @@ describe('tenants, roles and credentials', () => {
       ['attribution', 'get', '/v1/accounts/gacct'],
       ['attribution', 'get', '/v1/subscriptions/gsub'],
       ['attribution', 'post', '/v1/subscriptions/gsub/cancel', { endsAt: '2026-12-31T00:00:00Z' }],
-      ['attribution', 'post', '/v1/subscriptions/gsub/plan-changes', { planId: 'gplan', effectiveFrom: '2026-12-31T00:00:00Z' }],
+      [
+        'attribution',
+        'post',
+        '/v1/subscriptions/gsub/plan-changes',
+        { planId: 'gplan', effectiveFrom: '2026-12-31T00:00:00Z' },
+      ],
       ['attribution', 'post', '/v1/subscriptions/gsub/reschedule', { startsAt: '2026-02-01T00:00:00Z' }],
       ['attribution', 'get', '/v1/subjects/gsubject'],
-      ['attribution', 'post', '/v1/subscriptions', { id: 'asub', accountId: 'gacct', planId: 'gplan', startsAt: '2026-01-01T00:00:00Z' }],
+      [
+        'attribution',
+        'post',
+        '/v1/subscriptions',
+        { id: 'asub', accountId: 'gacct', planId: 'gplan', startsAt: '2026-01-01T00:00:00Z' },
+      ],
       ['aggregation', 'get', '/v1/accounts/gacct/usage'],
       ['aggregation', 'get', '/v1/budgets/gbudget'],
       ['aggregation', 'delete', '/v1/budgets/gbudget'],
@@ -220,30 +317,49 @@ describe('tenants, roles and credentials', () => {
     ];
     for (const [app, method, path, body] of byId) {
       const theirs = await call(app, method, path, acme, body);
-      expect({ path, method, status: theirs.status }).toMatchObject({ path, method, status: expect.toSatisfy((s: number) => s >= 400 && s !== 500) });
+      expect({ path, method, status: theirs.status }).toMatchObject({
+        path,
+        method,
+        status: expect.toSatisfy((s: number) => s >= 400 && s !== 500),
+      });
     }
     // Nothing of globex was changed by those attempts: its admin still sees it all, and its credentials work.
-    expect((await call('attribution', 'get', '/v1/subscriptions/gsub', globex)).body).toMatchObject({ id: 'gsub', endsAt: null });
+    expect((await call('attribution', 'get', '/v1/subscriptions/gsub', globex)).body).toMatchObject({
+      id: 'gsub',
+      endsAt: null,
+    });
     expect((await call('aggregation', 'get', '/v1/budgets/gbudget', globex)).status).toBe(200);
     expect((await call('invoicing', 'get', '/v1/plans/gplan', globex)).status).toBe(200);
     expect((await call('attribution', 'get', '/v1/accounts/gacct', tokens.globex['billing-viewer'])).status).toBe(200);
     // Lists hold only the caller's tenant.
     const acmeCredentials = (await call('invoicing', 'get', '/v1/admin/credentials', acme)).body.credentials;
     expect(acmeCredentials.map((c: { tenant: string }) => c.tenant)).toEqual(['acme', 'acme']);
-    expect((await call('ingestion', 'get', '/v1/api-keys', acme)).body.items.map((k: { tenant: string }) => k.tenant)).toEqual(['acme']);
+    expect(
+      (await call('ingestion', 'get', '/v1/api-keys', acme)).body.items.map((k: { tenant: string }) => k.tenant),
+    ).toEqual(['acme']);
     const acmeMeters = (await call('aggregation', 'get', '/api/v1/meters', acme)).body;
     expect(acmeMeters.map((m: { name: string }) => m.name)).toEqual(['acme GB-seconds']);
   });
 
   it("a tenant's usage is counted in its own meters only", async () => {
     const window = `from=${new Date(Date.now() - 3_600_000).toISOString()}&to=${new Date(Date.now() + 3_600_000).toISOString()}`;
-    const sent = await call('ingestion', 'post', '/v1/events', tokens.globex.producer, [{ ...usageEvent('g-1', 'gsubject'), data: { gbSeconds: '2.5' } }]);
+    const sent = await call('ingestion', 'post', '/v1/events', tokens.globex.producer, [
+      { ...usageEvent('g-1', 'gsubject'), data: { gbSeconds: '2.5' } },
+    ]);
     expect(sent.body.results[0].status).toBe('accepted');
-    const total = (token: string) => call('aggregation', 'get', `/api/v1/meters/gbsec/query?${window}`, token).then((r) => r.body.data.map((d: { value: string }) => d.value));
-    await eventually(() => total(tokens.globex['billing-viewer']), (values) => values.join() === '2.5', 10_000);
+    const total = (token: string) =>
+      call('aggregation', 'get', `/api/v1/meters/gbsec/query?${window}`, token).then((r) =>
+        r.body.data.map((d: { value: string }) => d.value),
+      );
+    await eventually(
+      () => total(tokens.globex['billing-viewer']),
+      (values) => values.join() === '2.5',
+      10_000,
+    );
     expect(await total(tokens.acme['billing-viewer'])).toEqual([]);
     // acme's producer key cannot read globex's event, nor can acme's admin.
-    const status = (token: string) => call('ingestion', 'get', `/v1/events/status?source=${encodeURIComponent('//fn-runtime/eu-1')}&id=g-1`, token);
+    const status = (token: string) =>
+      call('ingestion', 'get', `/v1/events/status?source=${encodeURIComponent('//fn-runtime/eu-1')}&id=g-1`, token);
     expect((await status(tokens.globex['billing-viewer'])).status).toBe(200);
     expect((await status(tokens.acme.producer)).status).toBe(404);
     expect((await status(tokens.acme.admin)).status).toBe(404);
@@ -258,25 +374,47 @@ describe('tenants, roles and credentials', () => {
 
   it('credentials: hashed, listed without secrets, last use recorded, revoked and expired ones refused at once in every app', async () => {
     const admin = tokens.acme.admin;
-    const temp = await call('ingestion', 'post', '/v1/admin/credentials', admin, { name: 'short-lived', role: 'admin', expiresAt: new Date(Date.now() + 1_500).toISOString() });
+    const temp = await call('ingestion', 'post', '/v1/admin/credentials', admin, {
+      name: 'short-lived',
+      role: 'admin',
+      expiresAt: new Date(Date.now() + 1_500).toISOString(),
+    });
     expect(temp.status).toBe(201);
     expect((await call('attribution', 'get', '/v1/accounts/none', temp.body.token)).status).toBe(404);
     const listed = (await call('ingestion', 'get', '/v1/admin/credentials', admin)).body.credentials;
     const entry = listed.find((c: { id: string }) => c.id === temp.body.id);
-    expect(entry).toMatchObject({ name: 'short-lived', prefix: temp.body.token.slice(0, 15), revokedAt: null, lastUsedAt: expect.any(String) });
+    expect(entry).toMatchObject({
+      name: 'short-lived',
+      prefix: temp.body.token.slice(0, 15),
+      revokedAt: null,
+      lastUsedAt: expect.any(String),
+    });
     expect(JSON.stringify(listed)).not.toContain(temp.body.token);
     expect(JSON.stringify(listed)).not.toMatch(/hash/i);
     await new Promise((resolve) => setTimeout(resolve, 1_600));
     expect((await call('attribution', 'get', '/v1/accounts/none', temp.body.token)).status).toBe(401);
 
-    const revocable = await call('ingestion', 'post', '/v1/admin/credentials', admin, { name: 'revocable', role: 'billing-viewer' });
-    for (const app of ['ingestion', 'attribution', 'aggregation', 'invoicing'] as const) expect((await call(app, 'get', '/v1/admin/credentials', revocable.body.token)).status).toBe(403);
-    expect((await call('invoicing', 'delete', `/v1/admin/credentials/${revocable.body.id}`, admin)).body).toMatchObject({ revokedAt: expect.any(String) });
-    for (const app of ['ingestion', 'attribution', 'aggregation', 'invoicing'] as const) expect((await call(app, 'get', '/v1/accounts/x', revocable.body.token)).status).toBe(401);
+    const revocable = await call('ingestion', 'post', '/v1/admin/credentials', admin, {
+      name: 'revocable',
+      role: 'billing-viewer',
+    });
+    for (const app of ['ingestion', 'attribution', 'aggregation', 'invoicing'] as const)
+      expect((await call(app, 'get', '/v1/admin/credentials', revocable.body.token)).status).toBe(403);
+    expect((await call('invoicing', 'delete', `/v1/admin/credentials/${revocable.body.id}`, admin)).body).toMatchObject(
+      { revokedAt: expect.any(String) },
+    );
+    for (const app of ['ingestion', 'attribution', 'aggregation', 'invoicing'] as const)
+      expect((await call(app, 'get', '/v1/accounts/x', revocable.body.token)).status).toBe(401);
     // Bad requests are refused with the fields named.
-    const bad = await call('ingestion', 'post', '/v1/admin/credentials', admin, { name: '', role: 'root', expiresAt: '2020-01-01T00:00:00Z' });
+    const bad = await call('ingestion', 'post', '/v1/admin/credentials', admin, {
+      name: '',
+      role: 'root',
+      expiresAt: '2020-01-01T00:00:00Z',
+    });
     expect(bad.status).toBe(400);
     expect(bad.body.errors.map((e: { field: string }) => e.field)).toEqual(['name', 'role', 'expiresAt']);
-    expect((await call('ingestion', 'post', '/v1/admin/tenants', adminToken, { id: 'has_underscore' })).status).toBe(400);
+    expect((await call('ingestion', 'post', '/v1/admin/tenants', adminToken, { id: 'has_underscore' })).status).toBe(
+      400,
+    );
   });
 });

@@ -6,7 +6,16 @@ import { UsageBatchV1, usageReceivedSubject } from '@tally/contracts/usage';
 import { encodeJson } from '@tally/shared/data-access-messaging';
 import { dropSchemas, eventually, uniqueName } from '@tally/shared/testing';
 import { RunningTally } from '@tally/shared/feature-runtime';
-import { adminToken, AppName, createProducerKey, deleteStreams, http, openPayingAccount, startApp, usageEvent } from './support';
+import {
+  adminToken,
+  AppName,
+  createProducerKey,
+  deleteStreams,
+  http,
+  openPayingAccount,
+  startApp,
+  usageEvent,
+} from './support';
 
 /**
  * The walking skeleton across the four real apps, each its own Nest application and HTTP server,
@@ -21,15 +30,29 @@ describe('usage end to end: ingestion → JetStream → attribution → ledger �
     const from = new Date(Date.now() - 2 * 3_600_000);
     from.setUTCMinutes(0, 0, 0);
     const to = new Date(from.getTime() + 4 * 3_600_000);
-    const { body } = await http('GET', url('aggregation', `/v1/usage?accountId=${accountId}&windowSize=HOUR&from=${from.toISOString()}&to=${to.toISOString()}`));
+    const { body } = await http(
+      'GET',
+      url(
+        'aggregation',
+        `/v1/usage?accountId=${accountId}&windowSize=HOUR&from=${from.toISOString()}&to=${to.toISOString()}`,
+      ),
+    );
     return BigInt(body.totalEvents);
   };
 
   beforeAll(async () => {
-    for (const app of ['attribution', 'aggregation', 'ingestion', 'invoicing'] as const) apps[app] = await startApp(app, namespace);
+    for (const app of ['attribution', 'aggregation', 'ingestion', 'invoicing'] as const)
+      apps[app] = await startApp(app, namespace);
     key = await createProducerKey(apps.ingestion.url);
     await openPayingAccount({ invoicing: apps.invoicing.url, attribution: apps.attribution.url }, 'acme');
-    expect((await http('PUT', url('attribution', '/v1/subjects/installation-1'), { accountId: 'acme', attributes: { app: 'forge-app' } })).status).toBe(201);
+    expect(
+      (
+        await http('PUT', url('attribution', '/v1/subjects/installation-1'), {
+          accountId: 'acme',
+          attributes: { app: 'forge-app' },
+        })
+      ).status,
+    ).toBe(201);
   });
 
   afterAll(async () => {
@@ -40,16 +63,33 @@ describe('usage end to end: ingestion → JetStream → attribution → ledger �
 
   it('every app is up, on its own server, over JetStream', async () => {
     for (const app of ['ingestion', 'attribution', 'aggregation', 'invoicing'] as const) {
-      expect((await http('GET', url(app, '/health'))).body).toMatchObject({ status: 'ok', apps: [app], bus: 'jetstream', ledger: 'postgres' });
+      expect((await http('GET', url(app, '/health'))).body).toMatchObject({
+        status: 'ok',
+        apps: [app],
+        bus: 'jetstream',
+        ledger: 'postgres',
+      });
     }
   });
 
   it('shows an accepted event in the usage query within 2 seconds', async () => {
     const before = await usageOf('acme');
-    const accepted = await http('POST', url('ingestion', '/v1/events'), usageEvent('evt-fresh', 'installation-1'), 'application/cloudevents+json', key);
+    const accepted = await http(
+      'POST',
+      url('ingestion', '/v1/events'),
+      usageEvent('evt-fresh', 'installation-1'),
+      'application/cloudevents+json',
+      key,
+    );
     const acceptedAt = Date.now();
-    expect(accepted.body.results).toEqual([{ index: 0, id: 'evt-fresh', source: '//fn-runtime/eu-1', status: 'accepted' }]);
-    await eventually(() => usageOf('acme'), (total) => total === before + 1n, 2_000);
+    expect(accepted.body.results).toEqual([
+      { index: 0, id: 'evt-fresh', source: '//fn-runtime/eu-1', status: 'accepted' },
+    ]);
+    await eventually(
+      () => usageOf('acme'),
+      (total) => total === before + 1n,
+      2_000,
+    );
     expect(Date.now() - acceptedAt).toBeLessThan(2_000);
   });
 
@@ -74,11 +114,25 @@ describe('usage end to end: ingestion → JetStream → attribution → ledger �
     const again = await http('POST', url('ingestion', '/v1/events'), [event], 'application/json', key);
     expect([first.body.results[0].status, again.body.results[0].status]).toEqual(['accepted', 'duplicate']);
     // A retry that arrives after JetStream's duplicate window has a new message id: the ledger still counts it once.
-    const late: UsageBatchV1 = { tenant: 'default', receivedAt: new Date().toISOString(), events: [event as UsageBatchV1['events'][number]] };
+    const late: UsageBatchV1 = {
+      tenant: 'default',
+      receivedAt: new Date().toISOString(),
+      events: [event as UsageBatchV1['events'][number]],
+    };
     await apps.ingestion.runtime.bus.publish(usageReceivedSubject, encodeJson(late), { msgId: 'after-the-window' });
     // A marker sent after the duplicates: once it is counted, the duplicates have been processed too.
-    await http('POST', url('ingestion', '/v1/events'), [usageEvent('evt-marker', 'installation-1')], 'application/json', key);
-    await eventually(() => usageOf('acme'), (total) => total >= before + 2n, 5_000);
+    await http(
+      'POST',
+      url('ingestion', '/v1/events'),
+      [usageEvent('evt-marker', 'installation-1')],
+      'application/json',
+      key,
+    );
+    await eventually(
+      () => usageOf('acme'),
+      (total) => total >= before + 2n,
+      5_000,
+    );
     await new Promise((resolve) => setTimeout(resolve, 300));
     expect(await usageOf('acme')).toBe(before + 2n);
   });
@@ -91,7 +145,11 @@ describe('usage end to end: ingestion → JetStream → attribution → ledger �
       (r) => r.body.items.some((i: { eventId: string }) => i.eventId === 'evt-parked'),
       5_000,
     );
-    expect(parked.body.items.find((i: { eventId: string }) => i.eventId === 'evt-parked')).toMatchObject({ subject: 'installation-new', reason: 'unknown_subject', source: '//fn-runtime/eu-1' });
+    expect(parked.body.items.find((i: { eventId: string }) => i.eventId === 'evt-parked')).toMatchObject({
+      subject: 'installation-new',
+      reason: 'unknown_subject',
+      source: '//fn-runtime/eu-1',
+    });
 
     await openPayingAccount({ invoicing: apps.invoicing.url, attribution: apps.attribution.url }, 'globex', 'EUR');
     expect(await usageOf('globex')).toBe(0n);
@@ -99,7 +157,11 @@ describe('usage end to end: ingestion → JetStream → attribution → ledger �
     const repeated = await http('PUT', url('attribution', '/v1/subjects/installation-new'), { accountId: 'globex' });
     expect([registered.status, repeated.status]).toEqual([201, 200]);
 
-    await eventually(() => usageOf('globex'), (total) => total === 1n, 5_000);
+    await eventually(
+      () => usageOf('globex'),
+      (total) => total === 1n,
+      5_000,
+    );
     await eventually(
       () => http('GET', url('attribution', '/v1/parked-usage')),
       (r) => !r.body.items.some((i: { eventId: string }) => i.eventId === 'evt-parked'),
@@ -112,30 +174,71 @@ describe('usage end to end: ingestion → JetStream → attribution → ledger �
   it('rebuilds the usage rollup from the ledger (admin endpoint and CLI) with identical results', async () => {
     const before = { acme: await usageOf('acme'), globex: await usageOf('globex') };
     const listed = await http('GET', url('aggregation', '/v1/admin/projections'));
-    expect(listed.body.projections.map((p: { name: string }) => p.name)).toEqual(['usage_rollup', 'aggregation_meters', 'budget_alert_relay']);
+    expect(listed.body.projections.map((p: { name: string }) => p.name)).toEqual([
+      'usage_rollup',
+      'aggregation_meters',
+      'budget_alert_relay',
+    ]);
     expect((await http('POST', url('aggregation', '/v1/admin/projections/usage_rollup/rebuild'), {})).status).toBe(202);
     // Asynchronously: the aggregation app serving the CLI runs in this very process.
-    const cli = await promisify(execFile)(process.execPath, ['tools/run-ts.cjs', 'tools/cli/main.ts', 'projections', 'rebuild', 'usage_rollup', '--url', apps.aggregation.url], {
-      cwd: resolve(__dirname, '..'),
-      env: { ...process.env, TALLY_ADMIN_TOKEN: adminToken },
-    });
+    const cli = await promisify(execFile)(
+      process.execPath,
+      [
+        'tools/run-ts.cjs',
+        'tools/cli/main.ts',
+        'projections',
+        'rebuild',
+        'usage_rollup',
+        '--url',
+        apps.aggregation.url,
+      ],
+      {
+        cwd: resolve(__dirname, '..'),
+        env: { ...process.env, TALLY_ADMIN_TOKEN: adminToken },
+      },
+    );
     expect(JSON.parse(cli.stdout)).toMatchObject({ name: 'usage_rollup', status: 'rebuild requested' });
     // The rebuild happens beside the live tables, which keep answering; once swapped in, the same totals.
-    await eventually(() => http('GET', url('aggregation', '/v1/admin/projections')), (r) => r.body.projections.find((p: { name: string }) => p.name === 'usage_rollup').rebuildRequested === false, 20_000);
+    await eventually(
+      () => http('GET', url('aggregation', '/v1/admin/projections')),
+      (r) => r.body.projections.find((p: { name: string }) => p.name === 'usage_rollup').rebuildRequested === false,
+      20_000,
+    );
     expect({ acme: await usageOf('acme'), globex: await usageOf('globex') }).toEqual(before);
     // Every answer from a projection says which ledger position it reflects.
-    const answer = await fetch(url('aggregation', '/v1/usage?accountId=acme'), { headers: { authorization: `Bearer ${adminToken}` } });
+    const answer = await fetch(url('aggregation', '/v1/usage?accountId=acme'), {
+      headers: { authorization: `Bearer ${adminToken}` },
+    });
     expect(BigInt(answer.headers.get('tally-ledger-position') ?? '0')).toBeGreaterThan(0n);
     expect((await http('POST', url('aggregation', '/v1/admin/projections/nope/rebuild'), {})).status).toBe(404);
   });
 
   it('refuses malformed input with problem+json and stores nothing', async () => {
-    const malformed = await fetch(url('ingestion', '/v1/events'), { method: 'POST', headers: { 'content-type': 'application/json', authorization: `Bearer ${key}` }, body: '{"id": ' });
+    const malformed = await fetch(url('ingestion', '/v1/events'), {
+      method: 'POST',
+      headers: { 'content-type': 'application/json', authorization: `Bearer ${key}` },
+      body: '{"id": ',
+    });
     expect(malformed.status).toBe(400);
     expect(malformed.headers.get('content-type')).toContain('application/problem+json');
-    const invalid = await http('POST', url('ingestion', '/v1/events'), [{ ...usageEvent('evt-bad', 'installation-1'), time: 'not a time' }], 'application/json', key);
+    const invalid = await http(
+      'POST',
+      url('ingestion', '/v1/events'),
+      [{ ...usageEvent('evt-bad', 'installation-1'), time: 'not a time' }],
+      'application/json',
+      key,
+    );
     expect(invalid.body.results[0]).toMatchObject({ status: 'rejected', errors: [{ field: 'time' }] });
-    const account = await http('POST', url('attribution', '/v1/accounts'), { id: 'x', name: 'X', currency: 'dollars', timezone: 'UTC' });
-    expect(account).toMatchObject({ status: 400, contentType: expect.stringContaining('application/problem+json'), body: { errors: [{ field: 'currency' }] } });
+    const account = await http('POST', url('attribution', '/v1/accounts'), {
+      id: 'x',
+      name: 'X',
+      currency: 'dollars',
+      timezone: 'UTC',
+    });
+    expect(account).toMatchObject({
+      status: 400,
+      contentType: expect.stringContaining('application/problem+json'),
+      body: { errors: [{ field: 'currency' }] },
+    });
   });
 });

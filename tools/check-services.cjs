@@ -23,7 +23,9 @@ const checkNats = async () => {
     const info = await jsm.getAccountInfo();
     return `NATS ${nc.info?.version} with JetStream (storage used ${info.storage} bytes) at ${natsUrl}`;
   } catch (error) {
-    throw new Error(`NATS answers at ${natsUrl} but JetStream is not enabled (start nats-server with -js): ${error.message}`);
+    throw new Error(
+      `NATS answers at ${natsUrl} but JetStream is not enabled (start nats-server with -js): ${error.message}`,
+    );
   } finally {
     await nc.close();
   }
@@ -31,7 +33,10 @@ const checkNats = async () => {
 
 (async () => {
   let failed = false;
-  for (const [name, check] of [['Postgres', checkPostgres], ['NATS', checkNats]]) {
+  for (const [name, check] of [
+    ['Postgres', checkPostgres],
+    ['NATS', checkNats],
+  ]) {
     try {
       console.log(`ok: ${await check()}`);
     } catch (error) {

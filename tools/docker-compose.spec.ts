@@ -24,7 +24,10 @@ describe('docker-compose.yml', () => {
     for (const app of apps) {
       const password = `TALLY_NATS_${app.toUpperCase()}_PASSWORD`;
       expect(compose.services.nats.environment[password]).toMatch(new RegExp(`^\\$\\{${password}:\\?`));
-      expect(compose.services[app].environment).toMatchObject({ NATS_USER: app, NATS_PASSWORD: compose.services.nats.environment[password] });
+      expect(compose.services[app].environment).toMatchObject({
+        NATS_USER: app,
+        NATS_PASSWORD: compose.services.nats.environment[password],
+      });
     }
   });
 
@@ -39,15 +42,23 @@ describe('docker-compose.yml', () => {
     const env: Record<string, string> = compose.services[app].environment;
     expect(Object.keys(env).filter((name) => !(name in tallySchema))).toEqual([]);
     // Compose fills ${NAME:?…} from the operator's environment: here, with generated secrets.
-    const filled = Object.fromEntries(Object.entries(env).map(([name, value]) => [name, String(value).replace(/\$\{(\w+)(:\?[^}]*)?\}/g, () => randomBytes(32).toString('base64url'))]));
+    const filled = Object.fromEntries(
+      Object.entries(env).map(([name, value]) => [
+        name,
+        String(value).replace(/\$\{(\w+)(:\?[^}]*)?\}/g, () => randomBytes(32).toString('base64url')),
+      ]),
+    );
     expect(() => loadTallyConfig(filled, ['DATABASE_URL', 'NATS_URL', 'TALLY_ADMIN_TOKEN'])).not.toThrow();
   });
 
   it('commits no secret: every sensitive variable and password comes from the environment', () => {
-    const sensitive = Object.entries(tallySchema).filter(([, spec]) => 'sensitive' in spec && spec.sensitive).map(([name]) => name);
+    const sensitive = Object.entries(tallySchema)
+      .filter(([, spec]) => 'sensitive' in spec && spec.sensitive)
+      .map(([name]) => name);
     for (const service of Object.values(compose.services) as { environment?: Record<string, string> }[]) {
       for (const [name, value] of Object.entries(service.environment ?? {})) {
-        if (sensitive.includes(name) || /PASSWORD/.test(name)) expect(String(value), name).toMatch(/^\$\{\w+:\?[^}]+\}$/);
+        if (sensitive.includes(name) || /PASSWORD/.test(name))
+          expect(String(value), name).toMatch(/^\$\{\w+:\?[^}]+\}$/);
         expect(String(value), name).not.toMatch(/:\/\/[^:/@]+:(?!\$\{)[^@]+@/);
       }
     }

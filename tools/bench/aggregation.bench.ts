@@ -17,12 +17,17 @@ import { startTally } from '@tally/shared/feature-runtime';
 import { testDatabaseUrl, testNatsUrl, uniqueName } from '@tally/shared/testing';
 import { numberArg, percentile, runBenchmark } from './bench-support';
 
-
 const events = numberArg('events', 200_000);
 const history = numberArg('history', 10_000_000);
 const queries = numberArg('queries', 200);
 const namespace = uniqueName('benchagg');
-const env = { DATABASE_URL: testDatabaseUrl(), NATS_URL: testNatsUrl(), TALLY_NAMESPACE: namespace, PORT: '0', TALLY_ADMIN_TOKEN: `bench-admin-${namespace}-0123456789` };
+const env = {
+  DATABASE_URL: testDatabaseUrl(),
+  NATS_URL: testNatsUrl(),
+  TALLY_NAMESPACE: namespace,
+  PORT: '0',
+  TALLY_ADMIN_TOKEN: `bench-admin-${namespace}-0123456789`,
+};
 
 const recorded = (i: number): UsageRecordedV1 => ({
   tenant: 'default',
@@ -34,19 +39,41 @@ const recorded = (i: number): UsageRecordedV1 => ({
   time: new Date(Date.now() - (i % 86_400) * 1_000).toISOString(),
   receivedAt: new Date().toISOString(),
   data: { gbSeconds: `0.${i % 10}25`, region: i % 2 ? 'eu' : 'us' },
-  attribution: { status: 'attributed', accountId: `acct${i % 10}`, subscriptionId: `sub${i % 10}`, planId: 'payg', attributes: { app: `app-${i % 5}`, environment: 'production' } },
+  attribution: {
+    status: 'attributed',
+    accountId: `acct${i % 10}`,
+    subscriptionId: `sub${i % 10}`,
+    planId: 'payg',
+    attributes: { app: `app-${i % 5}`, environment: 'production' },
+  },
 });
 
 const rollupThroughput = async (client: Client) => {
   // Raw: the same facts as plain multi-row inserts, 1,000 at a time.
-  await client.query(`create table "${namespace}_raw" (usage_id uuid primary key, tenant text, account_id text, subject text, event_type text, time timestamptz, data jsonb, attributes jsonb)`);
+  await client.query(
+    `create table "${namespace}_raw" (usage_id uuid primary key, tenant text, account_id text, subject text, event_type text, time timestamptz, data jsonb, attributes jsonb)`,
+  );
   const rawStarted = performance.now();
   for (let b = 0; b < 100; b++) {
     const rows = Array.from({ length: 1_000 }, (_, i) => recorded(b * 1_000 + i));
-    const values = rows.map((_, i) => `($${i * 8 + 1}, $${i * 8 + 2}, $${i * 8 + 3}, $${i * 8 + 4}, $${i * 8 + 5}, $${i * 8 + 6}, $${i * 8 + 7}, $${i * 8 + 8})`).join(',');
+    const values = rows
+      .map(
+        (_, i) =>
+          `($${i * 8 + 1}, $${i * 8 + 2}, $${i * 8 + 3}, $${i * 8 + 4}, $${i * 8 + 5}, $${i * 8 + 6}, $${i * 8 + 7}, $${i * 8 + 8})`,
+      )
+      .join(',');
     await client.query(
       `insert into "${namespace}_raw" values ${values}`,
-      rows.flatMap((r) => [r.usageId, r.tenant, 'acct', r.subject, r.eventType, r.time, JSON.stringify(r.data), JSON.stringify({ app: 'a' })]),
+      rows.flatMap((r) => [
+        r.usageId,
+        r.tenant,
+        'acct',
+        r.subject,
+        r.eventType,
+        r.time,
+        JSON.stringify(r.data),
+        JSON.stringify({ app: 'a' }),
+      ]),
     );
   }
   const raw = 100_000 / ((performance.now() - rawStarted) / 1_000);
@@ -55,16 +82,42 @@ const rollupThroughput = async (client: Client) => {
   await store.init();
   // A live meter over these events, so the projection also keeps its hourly buckets (the real write cost).
   await store.appendToStream('meter-default_gb', [
-    { id: randomUUID(), type: 'MeterCreated', data: { tenant: 'default', slug: 'gb', name: 'gb', description: null, eventType: 'fn.invocation', aggregation: 'SUM', valueProperty: '$.gbSeconds', groupBy: { region: '$.region' }, createdAt: new Date().toISOString() } },
+    {
+      id: randomUUID(),
+      type: 'MeterCreated',
+      data: {
+        tenant: 'default',
+        slug: 'gb',
+        name: 'gb',
+        description: null,
+        eventType: 'fn.invocation',
+        aggregation: 'SUM',
+        valueProperty: '$.gbSeconds',
+        groupBy: { region: '$.region' },
+        createdAt: new Date().toISOString(),
+      },
+    },
   ]);
   for (let b = 0; b < events / 1_000; b++) {
     const batch = Array.from({ length: 1_000 }, (_, i) => recorded(b * 1_000 + i));
-    await store.appendToStreams([{ stream: `usage-default_acct${b % 10}.2026-11`, events: batch.map((u) => ({ id: u.usageId, type: 'UsageRecorded', data: { ...u } })) }]);
+    await store.appendToStreams([
+      {
+        stream: `usage-default_acct${b % 10}.2026-11`,
+        events: batch.map((u) => ({ id: u.usageId, type: 'UsageRecorded', data: { ...u } })),
+      },
+    ]);
   }
   await store.close();
   const started = performance.now();
-  const app = await startTally({ apps: ['aggregation'], modules: [AggregationModule.register()], required: ['DATABASE_URL'], env, log: () => undefined });
-  const facts = async () => Number((await client.query(`select count(*) from "${namespace}_aggregation".usage_facts`)).rows[0].count);
+  const app = await startTally({
+    apps: ['aggregation'],
+    modules: [AggregationModule.register()],
+    required: ['DATABASE_URL'],
+    env,
+    log: () => undefined,
+  });
+  const facts = async () =>
+    Number((await client.query(`select count(*) from "${namespace}_aggregation".usage_facts`)).rows[0].count);
   while ((await facts().catch(() => 0)) < events) await new Promise((resolve) => setTimeout(resolve, 200));
   const seconds = (performance.now() - started) / 1_000;
   await app.close();
@@ -85,9 +138,19 @@ const queryLatency = async (client: Client) => {
   );
   await client.query(`alter table "${schema}".usage_facts set logged`);
   const generateSeconds = (performance.now() - generated) / 1_000;
-  const meter: Meter = { slug: 'gb_history', name: 'gb_history', description: null, eventType: 'fn.invocation', aggregation: 'SUM', valueProperty: '$.gbSeconds', groupBy: { region: '$.region' } };
+  const meter: Meter = {
+    slug: 'gb_history',
+    name: 'gb_history',
+    description: null,
+    eventType: 'fn.invocation',
+    aggregation: 'SUM',
+    valueProperty: '$.gbSeconds',
+    groupBy: { region: '$.region' },
+  };
   const tables = new MeterQueryTables(schema);
-  const db = { query: (sql: string, params?: unknown[]) => client.query(sql, params).then((r) => r.rows) } as unknown as Parameters<MeterQueryTables['query']>[0];
+  const db = {
+    query: (sql: string, params?: unknown[]) => client.query(sql, params).then((r) => r.rows),
+  } as unknown as Parameters<MeterQueryTables['query']>[0];
   // Creating the meter back-fills its hourly buckets from the whole history, as the projection does on MeterCreated.
   const backfilled = performance.now();
   await new MeterHourTables(schema).meterCreated(db, 'default', meter, 1n);
@@ -99,7 +162,16 @@ const queryLatency = async (client: Client) => {
   let windows = 0;
   for (let i = 0; i < queries; i++) {
     const started = performance.now();
-    const result = await tables.query(db, 'default', meter, { from, to, windowSize: 'HOUR', windowTimeZone: 'Europe/Berlin', accountId: `hist${i % 100}`, subjects: [], groupBy: [], filterGroupBy: {} });
+    const result = await tables.query(db, 'default', meter, {
+      from,
+      to,
+      windowSize: 'HOUR',
+      windowTimeZone: 'Europe/Berlin',
+      accountId: `hist${i % 100}`,
+      subjects: [],
+      groupBy: [],
+      filterGroupBy: {},
+    });
     latencies.push(performance.now() - started);
     windows = result.length;
   }
@@ -110,13 +182,23 @@ const queryLatency = async (client: Client) => {
 const main = async () => {
   const client = new Client({ connectionString: testDatabaseUrl() });
   await client.connect();
-  console.log(`aggregation benchmark: ${events.toLocaleString('en')} ledger events → rollups; query over ${history.toLocaleString('en')} facts; namespace ${namespace}`);
+  console.log(
+    `aggregation benchmark: ${events.toLocaleString('en')} ledger events → rollups; query over ${history.toLocaleString('en')} facts; namespace ${namespace}`,
+  );
   const rollup = await rollupThroughput(client);
-  console.log(`raw Postgres multi-row insert of the same fact rows: ${Math.round(rollup.raw).toLocaleString('en')} rows/s`);
-  console.log(`ledger → rollups (usage_rollup projection with one live meter's hourly buckets, real aggregation app): ${Math.round(rollup.rate).toLocaleString('en')} events/s (${rollup.seconds.toFixed(1)} s); ratio ${(rollup.rate / rollup.raw).toFixed(2)}`);
+  console.log(
+    `raw Postgres multi-row insert of the same fact rows: ${Math.round(rollup.raw).toLocaleString('en')} rows/s`,
+  );
+  console.log(
+    `ledger → rollups (usage_rollup projection with one live meter's hourly buckets, real aggregation app): ${Math.round(rollup.rate).toLocaleString('en')} events/s (${rollup.seconds.toFixed(1)} s); ratio ${(rollup.rate / rollup.raw).toFixed(2)}`,
+  );
   const query = await queryLatency(client);
-  console.log(`history generated in ${query.generateSeconds.toFixed(0)} s; meter created and its hourly buckets back-filled in ${query.backfillSeconds.toFixed(0)} s`);
-  console.log(`meter query, one account, 30 days of hourly windows (${query.windows} windows): p50 ${query.p50.toFixed(1)} ms, p99 ${query.p99.toFixed(1)} ms over ${queries} queries`);
+  console.log(
+    `history generated in ${query.generateSeconds.toFixed(0)} s; meter created and its hourly buckets back-filled in ${query.backfillSeconds.toFixed(0)} s`,
+  );
+  console.log(
+    `meter query, one account, 30 days of hourly windows (${query.windows} windows): p50 ${query.p50.toFixed(1)} ms, p99 ${query.p99.toFixed(1)} ms over ${queries} queries`,
+  );
   await client.end();
 };
 

@@ -14,7 +14,6 @@ import { startTally } from '@tally/shared/feature-runtime';
 import { testDatabaseUrl, testNatsUrl, uniqueName } from '@tally/shared/testing';
 import { numberArg, runBenchmark } from './bench-support';
 
-
 const total = numberArg('events', 200_000);
 const perMessage = 1_000;
 const namespace = uniqueName('benchattr');
@@ -34,7 +33,17 @@ const rawAppendRate = async (): Promise<number> => {
     const events = Array.from({ length: perMessage }, (_, i) => ({
       id: randomUUID(),
       type: 'UsageRecorded',
-      data: { tenant: 'default', usageId: randomUUID(), source: '//bench', eventId: `${b}-${i}`, eventType: 'fn.invocation', subject: `inst-${i % subjects}`, time: new Date().toISOString(), data: usageData(i), attribution: { status: 'parked', reason: 'unknown_subject' } },
+      data: {
+        tenant: 'default',
+        usageId: randomUUID(),
+        source: '//bench',
+        eventId: `${b}-${i}`,
+        eventType: 'fn.invocation',
+        subject: `inst-${i % subjects}`,
+        time: new Date().toISOString(),
+        data: usageData(i),
+        attribution: { status: 'parked', reason: 'unknown_subject' },
+      },
     }));
     await store.appendToStreams([{ stream: `usage-default_acct${b % accounts}.2026-11`, events }]);
   }
@@ -44,30 +53,72 @@ const rawAppendRate = async (): Promise<number> => {
 };
 
 const ledgerCount = async (client: Client, type: string): Promise<number> =>
-  Number((await client.query(`select count(*) from "${namespace}_ledger".events where event_type = $1`, [type])).rows[0].count);
+  Number(
+    (await client.query(`select count(*) from "${namespace}_ledger".events where event_type = $1`, [type])).rows[0]
+      .count,
+  );
 
 const main = async () => {
-  console.log(`attribution benchmark: ${total.toLocaleString('en')} events in ${total / perMessage} JetStream messages, namespace ${namespace}`);
+  console.log(
+    `attribution benchmark: ${total.toLocaleString('en')} events in ${total / perMessage} JetStream messages, namespace ${namespace}`,
+  );
   const raw = await rawAppendRate();
-  console.log(`raw event-store append (Postgres, 1,000-event batches): ${Math.round(raw).toLocaleString('en')} events/s`);
+  console.log(
+    `raw event-store append (Postgres, 1,000-event batches): ${Math.round(raw).toLocaleString('en')} events/s`,
+  );
 
-  const env = { DATABASE_URL: testDatabaseUrl(), NATS_URL: testNatsUrl(), TALLY_NAMESPACE: namespace, PORT: '0', TALLY_ADMIN_TOKEN: adminToken };
-  const start = () => startTally({ apps: ['attribution'], modules: [AttributionModule.register()], required: ['DATABASE_URL', 'NATS_URL'], env, log: () => undefined });
+  const env = {
+    DATABASE_URL: testDatabaseUrl(),
+    NATS_URL: testNatsUrl(),
+    TALLY_NAMESPACE: namespace,
+    PORT: '0',
+    TALLY_ADMIN_TOKEN: adminToken,
+  };
+  const start = () =>
+    startTally({
+      apps: ['attribution'],
+      modules: [AttributionModule.register()],
+      required: ['DATABASE_URL', 'NATS_URL'],
+      env,
+      log: () => undefined,
+    });
   const admin = async (url: string, method: string, body: unknown) => {
-    const response = await fetch(url, { method, headers: { 'content-type': 'application/json', authorization: `Bearer ${adminToken}` }, body: JSON.stringify(body) });
+    const response = await fetch(url, {
+      method,
+      headers: { 'content-type': 'application/json', authorization: `Bearer ${adminToken}` },
+      body: JSON.stringify(body),
+    });
     if (response.status >= 300) throw new Error(`${method} ${url}: ${response.status} ${await response.text()}`);
   };
 
   // A registry to attribute against: 10 paying accounts, 100 subjects.
   let attribution = await start();
   await attribution.runtime.eventStore.appendToStream(planStream('default', 'payg'), [
-    { id: randomUUID(), type: planCreatedType, data: { tenant: 'default', planId: 'payg', name: 'PAYG', currency: 'USD', createdAt: new Date().toISOString() } },
+    {
+      id: randomUUID(),
+      type: planCreatedType,
+      data: { tenant: 'default', planId: 'payg', name: 'PAYG', currency: 'USD', createdAt: new Date().toISOString() },
+    },
   ]);
   for (let a = 0; a < accounts; a++) {
-    await admin(`${attribution.url}/v1/accounts`, 'POST', { id: `acct${a}`, name: `Account ${a}`, currency: 'USD', timezone: 'UTC' });
-    await admin(`${attribution.url}/v1/subscriptions`, 'POST', { id: `sub${a}`, accountId: `acct${a}`, planId: 'payg', startsAt: '2026-01-01T00:00:00Z' });
+    await admin(`${attribution.url}/v1/accounts`, 'POST', {
+      id: `acct${a}`,
+      name: `Account ${a}`,
+      currency: 'USD',
+      timezone: 'UTC',
+    });
+    await admin(`${attribution.url}/v1/subscriptions`, 'POST', {
+      id: `sub${a}`,
+      accountId: `acct${a}`,
+      planId: 'payg',
+      startsAt: '2026-01-01T00:00:00Z',
+    });
   }
-  for (let s = 0; s < subjects; s++) await admin(`${attribution.url}/v1/subjects/inst-${s}`, 'PUT', { accountId: `acct${s % accounts}`, attributes: { app: `app-${s % 5}` } });
+  for (let s = 0; s < subjects; s++)
+    await admin(`${attribution.url}/v1/subjects/inst-${s}`, 'PUT', {
+      accountId: `acct${s % accounts}`,
+      attributes: { app: `app-${s % 5}` },
+    });
   await new Promise((resolve) => setTimeout(resolve, 2_000)); // the registry projection catches up
   await attribution.close();
 
@@ -79,7 +130,15 @@ const main = async () => {
     const message: UsageBatchV1 = {
       tenant: 'default',
       receivedAt: now,
-      events: Array.from({ length: perMessage }, (_, i) => ({ specversion: '1.0', id: `m${m}-e${i}`, source: '//bench', type: 'fn.invocation', subject: `inst-${i % subjects}`, time: now, data: usageData(i) })),
+      events: Array.from({ length: perMessage }, (_, i) => ({
+        specversion: '1.0',
+        id: `m${m}-e${i}`,
+        source: '//bench',
+        type: 'fn.invocation',
+        subject: `inst-${i % subjects}`,
+        time: now,
+        data: usageData(i),
+      })),
     };
     await bus.publish(usageReceivedSubject, new TextEncoder().encode(JSON.stringify(message)), { msgId: `bench-${m}` });
   }
@@ -98,17 +157,21 @@ const main = async () => {
   }
   const ledgerSeconds = (ledgerDone - started) / 1_000;
   const rate = total / ledgerSeconds;
-  const projection = async () => Number((await client.query(`select count(*) from "${namespace}_attribution".subject_usage`)).rows[0].count);
+  const projection = async () =>
+    Number((await client.query(`select count(*) from "${namespace}_attribution".subject_usage`)).rows[0].count);
   while ((await projection()) < total) await new Promise((resolve) => setTimeout(resolve, 200));
   const indexedSeconds = (performance.now() - started) / 1_000;
   const reattributed = await ledgerCount(client, 'UsageReattributed');
   await attribution.close();
   await client.end();
 
-  console.log(`ledger writer: ${total.toLocaleString('en')} events from JetStream into the ledger in ${ledgerSeconds.toFixed(1)}s = ${Math.round(rate).toLocaleString('en')} events/s`);
-  console.log(`registry projection (attribution index, re-attribution checks) caught up after ${indexedSeconds.toFixed(1)}s = ${Math.round(total / indexedSeconds).toLocaleString('en')} events/s; ${reattributed} re-attributions`);
+  console.log(
+    `ledger writer: ${total.toLocaleString('en')} events from JetStream into the ledger in ${ledgerSeconds.toFixed(1)}s = ${Math.round(rate).toLocaleString('en')} events/s`,
+  );
+  console.log(
+    `registry projection (attribution index, re-attribution checks) caught up after ${indexedSeconds.toFixed(1)}s = ${Math.round(total / indexedSeconds).toLocaleString('en')} events/s; ${reattributed} re-attributions`,
+  );
   console.log(`ratio of the attribution stage to the raw event-store append rate: ${(rate / raw).toFixed(2)}`);
-
 };
 
 runBenchmark(namespace, main);

@@ -6,7 +6,8 @@ export const numberArg = (name: string, fallback: number): number => {
   return i >= 0 ? Number(process.argv[i + 1]) : fallback;
 };
 
-export const percentile = (sorted: readonly number[], p: number): number => sorted[Math.min(sorted.length - 1, Math.floor((p / 100) * sorted.length))];
+export const percentile = (sorted: readonly number[], p: number): number =>
+  sorted[Math.min(sorted.length - 1, Math.floor((p / 100) * sorted.length))];
 
 /** Runs a benchmark, always cleans its namespace (schemas and streams) up, and exits with its outcome. */
 export const runBenchmark = (namespace: string, main: () => Promise<void>): void => {

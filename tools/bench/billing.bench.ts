@@ -19,9 +19,22 @@ import { randomUUID } from 'node:crypto';
 import { request as httpRequest } from 'node:http';
 import { Client } from 'pg';
 import { AggregationModule } from '@tally/aggregation/feature-usage';
-import { accountOpenedType, AccountOpenedV1, accountStream, subscriptionStartedType, SubscriptionStartedV1 } from '@tally/contracts/accounts';
+import {
+  accountOpenedType,
+  AccountOpenedV1,
+  accountStream,
+  subscriptionStartedType,
+  SubscriptionStartedV1,
+} from '@tally/contracts/accounts';
 import { invoiceDraftedType, invoiceStream, UsageLineV1 } from '@tally/contracts/invoices';
-import { BillableUsageRequestV1, billableUsageSubject, BillableUsageReplyV1, meterCreatedType, MeterCreatedV1, meterStream } from '@tally/contracts/meters';
+import {
+  BillableUsageRequestV1,
+  billableUsageSubject,
+  BillableUsageReplyV1,
+  meterCreatedType,
+  MeterCreatedV1,
+  meterStream,
+} from '@tally/contracts/meters';
 import { ChargeV1, planCreatedType, PlanCreatedV1, planStream } from '@tally/contracts/plans';
 import { accountUsageStream, usageLedgerId, usageRecordedType, UsageRecordedV1 } from '@tally/contracts/usage';
 import { InvoicingModule } from '@tally/invoicing/feature-billing';
@@ -52,7 +65,8 @@ const zones = ['UTC', 'Europe/Berlin', 'Australia/Sydney'];
 
 // The previous calendar month (UTC) is billed; the clock moves inside this one.
 const today = new Date();
-const month = (offset: number, day: number, hour = 0) => new Date(Date.UTC(today.getUTCFullYear(), today.getUTCMonth() + offset, day, hour));
+const month = (offset: number, day: number, hour = 0) =>
+  new Date(Date.UTC(today.getUTCFullYear(), today.getUTCMonth() + offset, day, hour));
 const previousMonthStart = month(-1, 1);
 // Every previous-month period has ended by then (Sydney's on the last day 13:00Z, Berlin's 22:00/23:00Z, UTC's on the
 // 1st 00:00Z), and so has every 24 h grace — but a pass takes one step per invoice: the first drafts, the next finalizes.
@@ -97,7 +111,8 @@ const expectedTotal = charges
   .toFixed(2);
 
 const rate = (count: number, ms: number) => count / (ms / 1_000);
-const fmt = (n: number, digits = 0) => n.toLocaleString('en', { maximumFractionDigits: digits, minimumFractionDigits: digits });
+const fmt = (n: number, digits = 0) =>
+  n.toLocaleString('en', { maximumFractionDigits: digits, minimumFractionDigits: digits });
 
 /** node:http rather than fetch: a billing run may answer after more than fetch's 300 s header timeout. */
 const call = (method: string, url: string): Promise<{ status: number; body: Record<string, unknown> }> =>
@@ -124,9 +139,16 @@ const rawNatsRoundTrips = async (): Promise<number> => {
   const server = await JetStreamBus.connect({ servers: testNatsUrl(), namespace });
   const client = await JetStreamBus.connect({ servers: testNatsUrl(), namespace });
   try {
-    const serving = await server.serveRequests('bench.qry.echo.v1', 'bench_echo', async (request) => ({ data: request.data }));
+    const serving = await server.serveRequests('bench.qry.echo.v1', 'bench_echo', async (request) => ({
+      data: request.data,
+    }));
     // About the size of a billable-usage request.
-    const payload = encodeJson({ tenant, accountId: accountId(1), intervals: [{ from: previousMonthStart.toISOString(), to: month(0, 1).toISOString() }], meters: charges.map((c) => ({ meter: c.meter, per: c.per })) });
+    const payload = encodeJson({
+      tenant,
+      accountId: accountId(1),
+      intervals: [{ from: previousMonthStart.toISOString(), to: month(0, 1).toISOString() }],
+      meters: charges.map((c) => ({ meter: c.meter, per: c.per })),
+    });
     for (let i = 0; i < 200; i++) await client.request('bench.qry.echo.v1', payload); // warm-up
     const started = performance.now();
     for (let i = 0; i < rawRoundTrips; i++) await client.request('bench.qry.echo.v1', payload);
@@ -157,7 +179,19 @@ const sampleInvoice = () => {
     flatPrice: '0',
     amount: '0.15',
   }));
-  return { tenant, invoiceId: randomUUID(), accountId: accountId(1), subscriptionId: subscriptionId(1), currency: 'USD', period: { label: segment.from.slice(0, 7), start: segment.from, end: segment.to }, lines, subtotal: '0.75', total: '0.75', finalizesAt: segment.to, draftedAt: segment.to };
+  return {
+    tenant,
+    invoiceId: randomUUID(),
+    accountId: accountId(1),
+    subscriptionId: subscriptionId(1),
+    currency: 'USD',
+    period: { label: segment.from.slice(0, 7), start: segment.from, end: segment.to },
+    lines,
+    subtotal: '0.75',
+    total: '0.75',
+    finalizesAt: segment.to,
+    draftedAt: segment.to,
+  };
 };
 
 /** Raw (b): sequential appends of one invoice-sized event to a new stream each (expected: no stream), as a draft is written. */
@@ -167,7 +201,11 @@ const rawAppends = async (): Promise<number> => {
   try {
     const append = () => {
       const data = sampleInvoice();
-      return store.appendToStream(invoiceStream(tenant, data.invoiceId), [{ id: randomUUID(), type: invoiceDraftedType, data }], { expectedRevision: 'no_stream' });
+      return store.appendToStream(
+        invoiceStream(tenant, data.invoiceId),
+        [{ id: randomUUID(), type: invoiceDraftedType, data }],
+        { expectedRevision: 'no_stream' },
+      );
     };
     for (let i = 0; i < 200; i++) await append(); // warm-up
     const started = performance.now();
@@ -183,7 +221,12 @@ const usageOf = (i: number): NewEvent[] => {
   const events: NewEvent[] = [];
   for (let k = 0; k < meters; k++) {
     for (let j = 0; j < eventsPerMeter; j++) {
-      const time = new Date(previousMonthStart.getTime() + (4 + ((i + 3 * k + 7 * j) % 21)) * 86_400_000 + ((i + j) % 24) * 3_600_000 + 17 * 60_000);
+      const time = new Date(
+        previousMonthStart.getTime() +
+          (4 + ((i + 3 * k + 7 * j) % 21)) * 86_400_000 +
+          ((i + j) % 24) * 3_600_000 +
+          17 * 60_000,
+      );
       const eventId = `${i}-${k}-${j}`;
       const usage: UsageRecordedV1 = {
         tenant,
@@ -195,7 +238,13 @@ const usageOf = (i: number): NewEvent[] => {
         time: time.toISOString(),
         receivedAt: new Date(time.getTime() + 60_000).toISOString(),
         data: { value: reading(k) },
-        attribution: { status: 'attributed', accountId: accountId(i), subscriptionId: subscriptionId(i), planId, attributes: { app: 'app-1' } },
+        attribution: {
+          status: 'attributed',
+          accountId: accountId(i),
+          subscriptionId: subscriptionId(i),
+          planId,
+          attributes: { app: 'app-1' },
+        },
       };
       events.push({ id: usage.usageId, type: usageRecordedType, data: { ...usage } });
     }
@@ -209,18 +258,49 @@ const seedLedger = async (): Promise<number> => {
   const at = new Date(previousMonthStart.getTime() - 30 * 86_400_000).toISOString();
   try {
     const definitions: StreamAppend[] = Array.from({ length: meters }, (_, k) => {
-      const meter: MeterCreatedV1 = { tenant, slug: slug(k), name: `Bench meter ${k}`, description: null, eventType: `bench.m${k}`, aggregation: 'SUM', valueProperty: '$.value', groupBy: {}, createdAt: at };
-      return { stream: meterStream(tenant, meter.slug), events: [{ id: randomUUID(), type: meterCreatedType, data: { ...meter } }] };
+      const meter: MeterCreatedV1 = {
+        tenant,
+        slug: slug(k),
+        name: `Bench meter ${k}`,
+        description: null,
+        eventType: `bench.m${k}`,
+        aggregation: 'SUM',
+        valueProperty: '$.value',
+        groupBy: {},
+        createdAt: at,
+      };
+      return {
+        stream: meterStream(tenant, meter.slug),
+        events: [{ id: randomUUID(), type: meterCreatedType, data: { ...meter } }],
+      };
     });
     const plan: PlanCreatedV1 = { tenant, planId, name: 'Bench standard', currency: 'USD', charges, createdAt: at };
-    await store.appendToStreams([...definitions, { stream: planStream(tenant, planId), events: [{ id: randomUUID(), type: planCreatedType, data: { ...plan } }] }]);
+    await store.appendToStreams([
+      ...definitions,
+      { stream: planStream(tenant, planId), events: [{ id: randomUUID(), type: planCreatedType, data: { ...plan } }] },
+    ]);
     let written = meters + 1;
     const perBatch = 1_000;
     for (let from = 0; from < subscriptions; from += perBatch) {
       const appends: StreamAppend[] = [];
       for (let i = from; i < Math.min(subscriptions, from + perBatch); i++) {
-        const opened: AccountOpenedV1 = { tenant, accountId: accountId(i), name: `Account ${i}`, currency: 'USD', timezone: zoneOf(i), openedAt: at };
-        const started: SubscriptionStartedV1 = { tenant, accountId: accountId(i), subscriptionId: subscriptionId(i), planId, startsAt: previousMonthStart.toISOString(), endsAt: null, at };
+        const opened: AccountOpenedV1 = {
+          tenant,
+          accountId: accountId(i),
+          name: `Account ${i}`,
+          currency: 'USD',
+          timezone: zoneOf(i),
+          openedAt: at,
+        };
+        const started: SubscriptionStartedV1 = {
+          tenant,
+          accountId: accountId(i),
+          subscriptionId: subscriptionId(i),
+          planId,
+          startsAt: previousMonthStart.toISOString(),
+          endsAt: null,
+          at,
+        };
         appends.push({
           stream: accountStream(tenant, accountId(i)),
           events: [
@@ -228,7 +308,11 @@ const seedLedger = async (): Promise<number> => {
             { id: randomUUID(), type: subscriptionStartedType, data: { ...started } },
           ],
         });
-        if (meters > 0) appends.push({ stream: accountUsageStream(tenant, accountId(i), new Date(previousMonthStart.getTime() + 10 * 86_400_000)), events: usageOf(i) });
+        if (meters > 0)
+          appends.push({
+            stream: accountUsageStream(tenant, accountId(i), new Date(previousMonthStart.getTime() + 10 * 86_400_000)),
+            events: usageOf(i),
+          });
       }
       await store.appendToStreams(appends);
       written += appends.reduce((n, a) => n + a.events.length, 0);
@@ -262,25 +346,40 @@ const caughtUp = async (apps: RunningTally[], timeoutMs = 600_000): Promise<void
   for (;;) {
     // Right after start a runner may not have created its checkpoint table yet: the endpoint answers 500 until it has.
     const answers = await Promise.all(apps.map((a) => call('GET', `${a.url}/v1/admin/projections`)));
-    const statuses = answers.flatMap((a) => (a.status === 200 ? (a.body.projections as ProjectionStatus[]) : [{ name: '?', status: `http ${a.status}`, behind: -1, lastError: null }]));
+    const statuses = answers.flatMap((a) =>
+      a.status === 200
+        ? (a.body.projections as ProjectionStatus[])
+        : [{ name: '?', status: `http ${a.status}`, behind: -1, lastError: null }],
+    );
     if (statuses.every((p) => p.status === 'running' && p.behind === 0)) return;
     if (Date.now() > deadline) throw new Error(`projections not caught up: ${JSON.stringify(statuses)}`);
     await new Promise((resolve) => setTimeout(resolve, 1_000));
   }
 };
 
-type Summary = Record<'drafted' | 'redrafted' | 'finalized' | 'unchanged' | 'waiting' | 'failed' | 'subscriptions' | 'durationMs', number> & { startedAt: string };
+type Summary = Record<
+  'drafted' | 'redrafted' | 'finalized' | 'unchanged' | 'waiting' | 'failed' | 'subscriptions' | 'durationMs',
+  number
+> & { startedAt: string };
 
 /**
  * Ledger rows Postgres has read through the position index (events_pkey): what the projections' polls and the
  * "caught up?" checks cost. Statistics are flushed about once a second, so this is approximate.
  */
 const positionScans = async (db: Client): Promise<bigint> => {
-  const { rows } = await db.query(`select coalesce(sum(idx_tup_read), 0)::text as n from pg_stat_user_indexes where schemaname = $1 and indexrelname = 'events_pkey'`, [`${namespace}_ledger`]);
+  const { rows } = await db.query(
+    `select coalesce(sum(idx_tup_read), 0)::text as n from pg_stat_user_indexes where schemaname = $1 and indexrelname = 'events_pkey'`,
+    [`${namespace}_ledger`],
+  );
   return BigInt(rows[0].n);
 };
 
-const billingRun = async (label: string, invoicing: RunningTally, db: Client, outcome: 'drafted' | 'finalized' | null) => {
+const billingRun = async (
+  label: string,
+  invoicing: RunningTally,
+  db: Client,
+  outcome: 'drafted' | 'finalized' | null,
+) => {
   const scansBefore = await positionScans(db);
   const started = performance.now();
   const summary = (await ok('POST', `${invoicing.url}/v1/admin/billing-runs`)) as unknown as Summary;
@@ -294,7 +393,8 @@ const billingRun = async (label: string, invoicing: RunningTally, db: Client, ou
       `\n  summary ${JSON.stringify(summary)}` +
       `\n  ledger rows read by position (events_pkey) meanwhile: ${fmt(Number(scanned))}${outcome ? ` (${fmt(Number(scanned) / invoices)} per invoice)` : ''}`,
   );
-  if (summary.failed > 0 || summary.subscriptions !== subscriptions || (outcome && summary[outcome] !== subscriptions)) throw new Error(`${label}: expected ${subscriptions} ${outcome}, got ${JSON.stringify(summary)}`);
+  if (summary.failed > 0 || summary.subscriptions !== subscriptions || (outcome && summary[outcome] !== subscriptions))
+    throw new Error(`${label}: expected ${subscriptions} ${outcome}, got ${JSON.stringify(summary)}`);
   return { ms, perSecond: outcome ? rate(invoices, ms) : 0, summary };
 };
 
@@ -310,10 +410,29 @@ const checkInvoices = async (db: Client, invoicing: RunningTally, status: 'draft
   const sample = Array.from({ length: 30 }, (_, n) => Math.floor((n * subscriptions) / 30));
   let sampleOk = 0;
   for (const i of sample) {
-    const listed = (await ok('GET', `${invoicing.url}/v1/invoices?accountId=${accountId(i)}`)).invoices as { subscriptionId: string; status: string; total: string; lines: unknown[]; period: { label: string } }[];
-    if (listed.length === 1 && listed[0].subscriptionId === subscriptionId(i) && listed[0].status === status && listed[0].total === expectedTotal && listed[0].lines.length === meters) sampleOk += 1;
+    const listed = (await ok('GET', `${invoicing.url}/v1/invoices?accountId=${accountId(i)}`)).invoices as {
+      subscriptionId: string;
+      status: string;
+      total: string;
+      lines: unknown[];
+      period: { label: string };
+    }[];
+    if (
+      listed.length === 1 &&
+      listed[0].subscriptionId === subscriptionId(i) &&
+      listed[0].status === status &&
+      listed[0].total === expectedTotal &&
+      listed[0].lines.length === meters
+    )
+      sampleOk += 1;
   }
-  const exact = t.invoices === subscriptions && t.subscriptions === subscriptions && t.in_status === subscriptions && t.periods === 1 && t.min_total === expectedTotal && t.max_total === expectedTotal;
+  const exact =
+    t.invoices === subscriptions &&
+    t.subscriptions === subscriptions &&
+    t.in_status === subscriptions &&
+    t.periods === 1 &&
+    t.min_total === expectedTotal &&
+    t.max_total === expectedTotal;
   console.log(
     `  check: invoices table ${fmt(t.invoices)} rows for ${fmt(t.subscriptions)} subscriptions (${fmt(t.in_status)} ${status}, ${t.periods} period), totals ${t.min_total}…${t.max_total} (expected ${expectedTotal}); ` +
       `API sample ${sampleOk}/${sample.length} accounts with exactly one ${status} invoice of ${expectedTotal} → ${exact && sampleOk === sample.length ? 'OK' : 'MISMATCH'}`,
@@ -333,7 +452,12 @@ const usageReplay = async (count: number, inFlight: number, fresh = false): Prom
       return {
         tenant,
         accountId: accountId(i),
-        intervals: [{ from: new Date(Math.max(previousMonthStart.getTime(), Date.parse(period.start))).toISOString(), to: period.end }],
+        intervals: [
+          {
+            from: new Date(Math.max(previousMonthStart.getTime(), Date.parse(period.start))).toISOString(),
+            to: period.end,
+          },
+        ],
         meters: charges.map((c) => ({ meter: c.meter, per: c.per })),
         // As finalization asks: only from rollups that have applied the ledger (aggregation checks before answering).
         ...(fresh ? { fresh: true } : {}),
@@ -342,8 +466,11 @@ const usageReplay = async (count: number, inFlight: number, fresh = false): Prom
     let next = 0;
     const worker = async () => {
       for (let n = next++; n < count; n = next++) {
-        const reply = decodeJson<BillableUsageReplyV1>((await bus.request(billableUsageSubject, encodeJson(requestFor(n)), { timeoutMs: 30_000 })).data);
-        if (!reply.ok || reply.values.length !== meters) throw new Error(`usage replay: unexpected reply ${JSON.stringify(reply)}`);
+        const reply = decodeJson<BillableUsageReplyV1>(
+          (await bus.request(billableUsageSubject, encodeJson(requestFor(n)), { timeoutMs: 30_000 })).data,
+        );
+        if (!reply.ok || reply.values.length !== meters)
+          throw new Error(`usage replay: unexpected reply ${JSON.stringify(reply)}`);
       }
     };
     const started = performance.now();
@@ -356,7 +483,10 @@ const usageReplay = async (count: number, inFlight: number, fresh = false): Prom
 
 /** The run's per-subscription stream read on its own (the invoice's state, read from the ledger before every decision). */
 const streamReads = async (db: Client, invoicing: RunningTally, count: number): Promise<number> => {
-  const { rows } = await db.query(`select invoice_id::text as id from "${namespace}_invoicing".invoices order by invoice_id limit $1`, [count]);
+  const { rows } = await db.query(
+    `select invoice_id::text as id from "${namespace}_invoicing".invoices order by invoice_id limit $1`,
+    [count],
+  );
   const started = performance.now();
   for (const { id } of rows) await invoicing.runtime.eventStore.readStream(invoiceStream(tenant, id));
   return rate(rows.length, performance.now() - started);
@@ -370,7 +500,9 @@ const main = async () => {
   const nats = await rawNatsRoundTrips();
   console.log(`raw NATS request/reply, echo responder, sequential: ${fmt(nats)} round trips/s`);
   const appends = await rawAppends();
-  console.log(`raw event-store append, one invoice-sized event to a new stream each, sequential: ${fmt(appends)} appends/s`);
+  console.log(
+    `raw event-store append, one invoice-sized event to a new stream each, sequential: ${fmt(appends)} appends/s`,
+  );
 
   let started = performance.now();
   const seeded = await seedLedger();
@@ -390,16 +522,22 @@ const main = async () => {
     const invoicing = await start('invoicing', log);
     apps.push(invoicing);
     await caughtUp(apps);
-    console.log(`aggregation and invoicing started, every projection caught up in ${fmt((performance.now() - started) / 1_000, 1)} s`);
+    console.log(
+      `aggregation and invoicing started, every projection caught up in ${fmt((performance.now() - started) / 1_000, 1)} s`,
+    );
 
     const first = await billingRun('first run (drafts)', invoicing, db, 'drafted');
-    console.log(`  ratio to raw NATS round trips ${(first.perSecond / nats).toFixed(2)}, to raw appends ${(first.perSecond / appends).toFixed(2)}`);
+    console.log(
+      `  ratio to raw NATS round trips ${(first.perSecond / nats).toFixed(2)}, to raw appends ${(first.perSecond / appends).toFixed(2)}`,
+    );
     await caughtUp([invoicing]);
     await checkInvoices(db, invoicing, 'draft');
 
     now = secondRunAt;
     const second = await billingRun('second run (finalizes)', invoicing, db, 'finalized');
-    console.log(`  ratio to raw NATS round trips ${(second.perSecond / nats).toFixed(2)}, to raw appends ${(second.perSecond / appends).toFixed(2)}`);
+    console.log(
+      `  ratio to raw NATS round trips ${(second.perSecond / nats).toFixed(2)}, to raw appends ${(second.perSecond / appends).toFixed(2)}`,
+    );
     await caughtUp([invoicing]);
     await checkInvoices(db, invoicing, 'finalized');
 
@@ -427,10 +565,19 @@ const main = async () => {
         `  ${label}: ${perSub(run).toFixed(2)} ms per subscription = usage request ${pieces.usage.toFixed(2)} (${((100 * pieces.usage) / perSub(run)).toFixed(0)} %) + stream read ${pieces.read.toFixed(2)} + append ${pieces.append.toFixed(2)} + rest ${rest.toFixed(2)} (projections and relay running alongside, rating, JSON)`,
       );
     }
-    if (meters > 0) console.log(`  the same usage requests asked fresh (as finalization asks), sequential: ${fmt(usageFresh)}/s = ${(1_000 / usageFresh).toFixed(2)} ms`);
-    if (meters > 0) console.log(`  the same usage requests 8 in flight (headroom a concurrent run could use): ${fmt(usageParallel)}/s, ${(usageParallel / usage).toFixed(1)}× sequential`);
-    console.log(`  third run: ${fmt(third.ms)} ms for a pass with nothing to do (registry, plans and settled invoices loaded)`);
-    if (problems.length > 0) console.log(`app log lines mentioning failures: ${problems.length}, first: ${problems.slice(0, 3).join(' | ')}`);
+    if (meters > 0)
+      console.log(
+        `  the same usage requests asked fresh (as finalization asks), sequential: ${fmt(usageFresh)}/s = ${(1_000 / usageFresh).toFixed(2)} ms`,
+      );
+    if (meters > 0)
+      console.log(
+        `  the same usage requests 8 in flight (headroom a concurrent run could use): ${fmt(usageParallel)}/s, ${(usageParallel / usage).toFixed(1)}× sequential`,
+      );
+    console.log(
+      `  third run: ${fmt(third.ms)} ms for a pass with nothing to do (registry, plans and settled invoices loaded)`,
+    );
+    if (problems.length > 0)
+      console.log(`app log lines mentioning failures: ${problems.length}, first: ${problems.slice(0, 3).join(' | ')}`);
   } finally {
     for (const app of apps.reverse()) await app.close();
     await db.end();

@@ -20,16 +20,30 @@ const port = 20_000 + Math.floor(Math.random() * 20_000);
 const base = `http://127.0.0.1:${port}`;
 
 /** Peak resident memory of a process (Linux: VmHWM), in MB. */
-const peakRssMb = (pid: number): number => Number(/VmHWM:\s+(\d+) kB/.exec(readFileSync(`/proc/${pid}/status`, 'utf8'))?.[1] ?? 0) / 1024;
+const peakRssMb = (pid: number): number =>
+  Number(/VmHWM:\s+(\d+) kB/.exec(readFileSync(`/proc/${pid}/status`, 'utf8'))?.[1] ?? 0) / 1024;
 
 /** The legitimate producer: one 100-event request after another for the given time; their latencies. */
 const produce = async (key: string, ms: number, tag: string): Promise<number[]> => {
   const latencies: number[] = [];
   const until = Date.now() + ms;
   for (let n = 0; Date.now() < until; n++) {
-    const body = JSON.stringify(Array.from({ length: 100 }, (_, i) => ({ specversion: '1.0', id: `${tag}-${n}-${i}`, source: '//bench/legit', type: 'fn.invocation', subject: 'inst-1', data: { gbSeconds: '0.5' } })));
+    const body = JSON.stringify(
+      Array.from({ length: 100 }, (_, i) => ({
+        specversion: '1.0',
+        id: `${tag}-${n}-${i}`,
+        source: '//bench/legit',
+        type: 'fn.invocation',
+        subject: 'inst-1',
+        data: { gbSeconds: '0.5' },
+      })),
+    );
     const started = performance.now();
-    const response = await fetch(`${base}/v1/events`, { method: 'POST', headers: { 'content-type': 'application/json', authorization: `Bearer ${key}` }, body });
+    const response = await fetch(`${base}/v1/events`, {
+      method: 'POST',
+      headers: { 'content-type': 'application/json', authorization: `Bearer ${key}` },
+      body,
+    });
     await response.text();
     if (response.status !== 200) throw new Error(`legitimate request answered ${response.status}`);
     latencies.push(performance.now() - started);
@@ -76,7 +90,14 @@ const describe = (label: string, latencies: number[]) =>
 runBenchmark(namespace, async () => {
   const child: ChildProcess = spawn(process.execPath, ['tools/run-ts.cjs', 'apps/ingestion/src/main.ts'], {
     cwd: root,
-    env: { ...process.env, DATABASE_URL: testDatabaseUrl(), NATS_URL: testNatsUrl(), TALLY_NAMESPACE: namespace, PORT: String(port), TALLY_ADMIN_TOKEN: adminToken },
+    env: {
+      ...process.env,
+      DATABASE_URL: testDatabaseUrl(),
+      NATS_URL: testNatsUrl(),
+      TALLY_NAMESPACE: namespace,
+      PORT: String(port),
+      TALLY_ADMIN_TOKEN: adminToken,
+    },
     stdio: ['ignore', 'pipe', 'pipe'],
   });
   try {
@@ -85,17 +106,43 @@ runBenchmark(namespace, async () => {
       child.stdout?.on('data', (chunk) => (seen += chunk) && seen.includes('listening') && ready());
       child.once('exit', (code) => fail(new Error(`ingestion exited with ${code}: ${seen}`)));
     });
-    const created = await fetch(`${base}/v1/api-keys`, { method: 'POST', headers: { 'content-type': 'application/json', authorization: `Bearer ${adminToken}` }, body: JSON.stringify({ name: 'legit', allowedSources: ['*'] }) });
+    const created = await fetch(`${base}/v1/api-keys`, {
+      method: 'POST',
+      headers: { 'content-type': 'application/json', authorization: `Bearer ${adminToken}` },
+      body: JSON.stringify({ name: 'legit', allowedSources: ['*'] }),
+    });
     const { key } = (await created.json()) as { key: string };
-    const flooderKey = ((await (await fetch(`${base}/v1/api-keys`, { method: 'POST', headers: { 'content-type': 'application/json', authorization: `Bearer ${adminToken}` }, body: JSON.stringify({ name: 'flooder', allowedSources: ['*'] }) })).json()) as { key: string }).key;
-    console.log(`flood benchmark: ${seconds} s each, ${flooders} flooders of 5 MB bodies, a legitimate producer of 100-event requests; namespace ${namespace}`);
+    const flooderKey = (
+      (await (
+        await fetch(`${base}/v1/api-keys`, {
+          method: 'POST',
+          headers: { 'content-type': 'application/json', authorization: `Bearer ${adminToken}` },
+          body: JSON.stringify({ name: 'flooder', allowedSources: ['*'] }),
+        })
+      ).json()) as { key: string }
+    ).key;
+    console.log(
+      `flood benchmark: ${seconds} s each, ${flooders} flooders of 5 MB bodies, a legitimate producer of 100-event requests; namespace ${namespace}`,
+    );
     await produce(key, 2_000, 'warm');
     const quiet = await produce(key, seconds * 1_000, 'quiet');
-    console.log(`${describe('no flood (the raw limit of this run)', quiet)}; ingestion peak RSS ${peakRssMb(child.pid as number).toFixed(0)} MB`);
-    const [unauthenticated, floodedAnon] = await Promise.all([produce(key, seconds * 1_000, 'anon'), floodWhile(undefined, seconds * 1_000)]);
-    console.log(`${describe('flood without a credential', unauthenticated)}; flood answers ${floodedAnon}; ingestion peak RSS ${peakRssMb(child.pid as number).toFixed(0)} MB`);
-    const [authenticated, floodedKey] = await Promise.all([produce(key, seconds * 1_000, 'keyed'), floodWhile(`Bearer ${flooderKey}`, seconds * 1_000)]);
-    console.log(`${describe('flood with a valid key, bodies not JSON', authenticated)}; flood answers ${floodedKey}; ingestion peak RSS ${peakRssMb(child.pid as number).toFixed(0)} MB`);
+    console.log(
+      `${describe('no flood (the raw limit of this run)', quiet)}; ingestion peak RSS ${peakRssMb(child.pid as number).toFixed(0)} MB`,
+    );
+    const [unauthenticated, floodedAnon] = await Promise.all([
+      produce(key, seconds * 1_000, 'anon'),
+      floodWhile(undefined, seconds * 1_000),
+    ]);
+    console.log(
+      `${describe('flood without a credential', unauthenticated)}; flood answers ${floodedAnon}; ingestion peak RSS ${peakRssMb(child.pid as number).toFixed(0)} MB`,
+    );
+    const [authenticated, floodedKey] = await Promise.all([
+      produce(key, seconds * 1_000, 'keyed'),
+      floodWhile(`Bearer ${flooderKey}`, seconds * 1_000),
+    ]);
+    console.log(
+      `${describe('flood with a valid key, bodies not JSON', authenticated)}; flood answers ${floodedKey}; ingestion peak RSS ${peakRssMb(child.pid as number).toFixed(0)} MB`,
+    );
   } finally {
     child.kill('SIGKILL');
   }

@@ -11,14 +11,12 @@ import { connect } from '@nats-io/transport-node';
 import { testDatabaseUrl, testNatsUrl, uniqueName } from '@tally/shared/testing';
 import { numberArg, percentile, runBenchmark } from './bench-support';
 
-
 const seconds = numberArg('seconds', 20);
 const concurrency = numberArg('concurrency', 8);
 const batchSize = 1_000;
 const namespace = uniqueName('bench');
 const root = resolve(__dirname, '..', '..');
 const adminToken = `bench-admin-${namespace}-0123456789`;
-
 
 /** Raw limit: async JetStream publishes of small messages from one client, as producers would without Tally. */
 const rawPublishRate = async (): Promise<number> => {
@@ -27,7 +25,16 @@ const rawPublishRate = async (): Promise<number> => {
   const stream = `${namespace.toUpperCase()}_RAW`;
   await jsm.streams.add({ name: stream, subjects: [`${namespace}.raw.>`] });
   const js = jetstream(nc);
-  const payload = new TextEncoder().encode(JSON.stringify({ specversion: '1.0', id: 'x', source: '//bench', type: 'fn.invocation', subject: 'inst-1', data: { gbSeconds: '0.5' } }));
+  const payload = new TextEncoder().encode(
+    JSON.stringify({
+      specversion: '1.0',
+      id: 'x',
+      source: '//bench',
+      type: 'fn.invocation',
+      subject: 'inst-1',
+      data: { gbSeconds: '0.5' },
+    }),
+  );
   const total = 50_000;
   const started = performance.now();
   const window = 2_000;
@@ -50,7 +57,9 @@ const body = (request: number) => {
   const time = new Date().toISOString();
   const events = [];
   for (let i = 0; i < batchSize; i++) {
-    events.push(`{"specversion":"1.0","id":"r${request}-e${i}","source":"//bench/fn-runtime","type":"fn.invocation","subject":"inst-${i % 100}","time":"${time}","data":{"gbSeconds":"0.${i % 10}25","region":"eu-1"}}`);
+    events.push(
+      `{"specversion":"1.0","id":"r${request}-e${i}","source":"//bench/fn-runtime","type":"fn.invocation","subject":"inst-${i % 100}","time":"${time}","data":{"gbSeconds":"0.${i % 10}25","region":"eu-1"}}`,
+    );
   }
   return `[${events.join(',')}]`;
 };
@@ -58,7 +67,15 @@ const body = (request: number) => {
 const startIngestion = async (port: number): Promise<ChildProcess> => {
   const child = spawn(process.execPath, ['tools/run-ts.cjs', 'apps/ingestion/src/main.ts'], {
     cwd: root,
-    env: { ...process.env, DATABASE_URL: testDatabaseUrl(), NATS_URL: testNatsUrl(), TALLY_NAMESPACE: namespace, PORT: String(port), TALLY_INTAKE_MAX_IN_FLIGHT_EVENTS: '100000', TALLY_ADMIN_TOKEN: adminToken },
+    env: {
+      ...process.env,
+      DATABASE_URL: testDatabaseUrl(),
+      NATS_URL: testNatsUrl(),
+      TALLY_NAMESPACE: namespace,
+      PORT: String(port),
+      TALLY_INTAKE_MAX_IN_FLIGHT_EVENTS: '100000',
+      TALLY_ADMIN_TOKEN: adminToken,
+    },
     stdio: ['ignore', 'pipe', 'inherit'],
   });
   await new Promise<void>((resolveStarted, reject) => {
@@ -89,9 +106,13 @@ const persistedEvents = async (): Promise<number> => {
 };
 
 const main = async () => {
-  console.log(`intake benchmark: ${seconds}s, ${concurrency} concurrent requests of ${batchSize} events, namespace ${namespace}`);
+  console.log(
+    `intake benchmark: ${seconds}s, ${concurrency} concurrent requests of ${batchSize} events, namespace ${namespace}`,
+  );
   const raw = await rawPublishRate();
-  console.log(`raw JetStream async publish (one client, small messages): ${Math.round(raw).toLocaleString('en')} msgs/s`);
+  console.log(
+    `raw JetStream async publish (one client, small messages): ${Math.round(raw).toLocaleString('en')} msgs/s`,
+  );
 
   const port = 20_000 + Math.floor(Math.random() * 20_000);
   const ingestion = await startIngestion(port);
@@ -113,7 +134,11 @@ const main = async () => {
       while (performance.now() < deadline) {
         const payload = body(request++);
         const t0 = performance.now();
-        const response = await fetch(url, { method: 'POST', headers: { 'content-type': 'application/cloudevents-batch+json', authorization: `Bearer ${key}` }, body: payload });
+        const response = await fetch(url, {
+          method: 'POST',
+          headers: { 'content-type': 'application/cloudevents-batch+json', authorization: `Bearer ${key}` },
+          body: payload,
+        });
         const result = (await response.json()) as { accepted?: number };
         latencies.push(performance.now() - t0);
         if (response.status === 200) accepted += result.accepted ?? 0;
@@ -126,11 +151,16 @@ const main = async () => {
   const persisted = await persistedEvents();
   latencies.sort((a, b) => a - b);
   const rate = accepted / elapsed;
-  console.log(`accepted: ${accepted.toLocaleString('en')} events in ${elapsed.toFixed(1)}s = ${Math.round(rate).toLocaleString('en')} events/s (${failed} failed requests)`);
-  console.log(`persisted in JetStream: ${persisted.toLocaleString('en')} events (${persisted === accepted ? 'all accepted events' : 'MISMATCH'})`);
-  console.log(`request latency: p50 ${percentile(latencies, 50).toFixed(1)} ms, p99 ${percentile(latencies, 99).toFixed(1)} ms`);
+  console.log(
+    `accepted: ${accepted.toLocaleString('en')} events in ${elapsed.toFixed(1)}s = ${Math.round(rate).toLocaleString('en')} events/s (${failed} failed requests)`,
+  );
+  console.log(
+    `persisted in JetStream: ${persisted.toLocaleString('en')} events (${persisted === accepted ? 'all accepted events' : 'MISMATCH'})`,
+  );
+  console.log(
+    `request latency: p50 ${percentile(latencies, 50).toFixed(1)} ms, p99 ${percentile(latencies, 99).toFixed(1)} ms`,
+  );
   console.log(`ratio to raw single-message publish rate: ${(rate / raw).toFixed(2)}×`);
-
 };
 
 runBenchmark(namespace, main);

@@ -1,4 +1,4 @@
-import { ExactDecimal } from '@tally/shared/util-core';
+import { ExactDecimal, messageOf } from '@tally/shared/util-core';
 import { App, chaosAdminToken, chaosNamespace, Cluster } from './cluster';
 import { Producer } from './producer';
 
@@ -19,7 +19,10 @@ export const mainProjection: Record<App, string> = {
 export const admin = async (url: string, path: string, init: { method?: string; body?: unknown } = {}) => {
   const response = await fetch(`${url}${path}`, {
     method: init.method ?? 'GET',
-    headers: { authorization: `Bearer ${chaosAdminToken}`, ...(init.body === undefined ? {} : { 'content-type': 'application/json' }) },
+    headers: {
+      authorization: `Bearer ${chaosAdminToken}`,
+      ...(init.body === undefined ? {} : { 'content-type': 'application/json' }),
+    },
     body: init.body === undefined ? undefined : JSON.stringify(init.body),
     signal: AbortSignal.timeout(15_000),
   });
@@ -27,7 +30,8 @@ export const admin = async (url: string, path: string, init: { method?: string; 
   return { status: response.status, body: text ? JSON.parse(text) : undefined };
 };
 
-const same = (actual: unknown, expected: ExactDecimal): boolean => typeof actual === 'string' && new ExactDecimal(actual).equals(expected);
+const same = (actual: unknown, expected: ExactDecimal): boolean =>
+  typeof actual === 'string' && new ExactDecimal(actual).equals(expected);
 
 /**
  * Every read path, compared with what the producer was told was accepted: the ledger (each event exactly
@@ -35,7 +39,11 @@ const same = (actual: unknown, expected: ExactDecimal): boolean => typeof actual
  * meter query's grand total), every event's status, no dead letter, no stalled consumer, and exactly one
  * running writer per projection across the two instances of its app.
  */
-export const checkReadPaths = async (cluster: Cluster, producer: Producer, period: { label: string; from: Date; to: Date }): Promise<Check[]> => {
+export const checkReadPaths = async (
+  cluster: Cluster,
+  producer: Producer,
+  period: { label: string; from: Date; to: Date },
+): Promise<Check[]> => {
   const checks: Check[] = [];
   const expected = producer.total();
   const add = (name: string, ok: boolean, detail: string) => checks.push({ name, ok, detail });
@@ -43,7 +51,7 @@ export const checkReadPaths = async (cluster: Cluster, producer: Producer, perio
     try {
       await check();
     } catch (error) {
-      add(name, false, `could not check: ${String((error as Error)?.message ?? error)}`);
+      add(name, false, `could not check: ${messageOf(error)}`);
     }
   };
 
@@ -58,7 +66,11 @@ export const checkReadPaths = async (cluster: Cluster, producer: Producer, perio
                         order by data->>'usageId', global_position desc)
        select n, ids, (select count(*)::int from latest where status <> 'attributed') as parked from recorded`,
     );
-    add('ledger', row.n === expected.events && row.ids === row.n && row.parked === 0, `${row.n} UsageRecorded (${row.ids} distinct, ${row.parked} left parked) of ${expected.events} acknowledged`);
+    add(
+      'ledger',
+      row.n === expected.events && row.ids === row.n && row.parked === 0,
+      `${row.n} UsageRecorded (${row.ids} distinct, ${row.parked} left parked) of ${expected.events} acknowledged`,
+    );
   });
 
   for (const instance of cluster.of('aggregation')) {
@@ -67,14 +79,28 @@ export const checkReadPaths = async (cluster: Cluster, producer: Producer, perio
       for (const [account, usage] of producer.expected()) {
         const answer = await admin(instance.url, `/v1/accounts/${account}/usage?period=${period.label}`);
         const meter = (slug: string) => answer.body?.meters?.find((m: { slug: string }) => m.slug === slug)?.total;
-        if (!same(meter('gb_seconds'), usage.gbSeconds) || !same(meter('invocations'), new ExactDecimal(usage.events))) {
-          wrong.push(`${account}: ${meter('invocations')} events / ${meter('gb_seconds')} GB-s, owed ${usage.events} / ${usage.gbSeconds.toFixed()}`);
+        if (
+          !same(meter('gb_seconds'), usage.gbSeconds) ||
+          !same(meter('invocations'), new ExactDecimal(usage.events))
+        ) {
+          wrong.push(
+            `${account}: ${meter('invocations')} events / ${meter('gb_seconds')} GB-s, owed ${usage.events} / ${usage.gbSeconds.toFixed()}`,
+          );
         }
       }
-      const query = await admin(instance.url, `/api/v1/meters/gb_seconds/query?from=${period.from.toISOString()}&to=${period.to.toISOString()}`);
+      const query = await admin(
+        instance.url,
+        `/api/v1/meters/gb_seconds/query?from=${period.from.toISOString()}&to=${period.to.toISOString()}`,
+      );
       const total = query.body?.data?.[0]?.value;
-      if (!same(total, expected.gbSeconds)) wrong.push(`meter query total ${total}, owed ${expected.gbSeconds.toFixed()}`);
-      add(`rollups via ${instance.name}`, wrong.length === 0, wrong.join('; ') || `${producer.expected().size} accounts and the meter query exact (${expected.gbSeconds.toFixed()} GB-s)`);
+      if (!same(total, expected.gbSeconds))
+        wrong.push(`meter query total ${total}, owed ${expected.gbSeconds.toFixed()}`);
+      add(
+        `rollups via ${instance.name}`,
+        wrong.length === 0,
+        wrong.join('; ') ||
+          `${producer.expected().size} accounts and the meter query exact (${expected.gbSeconds.toFixed()} GB-s)`,
+      );
     });
   }
 
@@ -83,7 +109,11 @@ export const checkReadPaths = async (cluster: Cluster, producer: Producer, perio
       `select count(*) filter (where recorded_at is not null and current = 'attributed')::int as recorded, count(*) filter (where accepted_at is not null)::int as accepted
          from "${chaosNamespace}_ingestion".event_status`,
     );
-    add('event status', row.recorded === expected.events && row.accepted === expected.events, `${row.accepted} accepted, ${row.recorded} recorded and attributed, of ${expected.events}`);
+    add(
+      'event status',
+      row.recorded === expected.events && row.accepted === expected.events,
+      `${row.accepted} accepted, ${row.recorded} recorded and attributed, of ${expected.events}`,
+    );
   });
 
   await guarded('dead letters', async () => {
@@ -98,12 +128,19 @@ export const checkReadPaths = async (cluster: Cluster, producer: Producer, perio
       const views = await Promise.all(cluster.of(app).map((i) => admin(i.url, '/v1/admin/projections')));
       const names = new Set(views.flatMap((v) => (v.body.projections as { name: string }[]).map((p) => p.name)));
       for (const name of names) {
-        const running = views.filter((v) => v.body.projections.some((p: { name: string; status: string }) => p.name === name && p.status === 'running')).length;
+        const running = views.filter((v) =>
+          v.body.projections.some((p: { name: string; status: string }) => p.name === name && p.status === 'running'),
+        ).length;
         if (running !== 1) problems.push(`${name}: ${running} running`);
       }
       for (const instance of cluster.of(app)) {
-        const consumers = (await admin(instance.url, '/v1/admin/consumers')).body.consumers as { durable: string; state: string }[];
-        stalled.push(...consumers.filter((c) => c.state !== 'running').map((c) => `${instance.name}/${c.durable} ${c.state}`));
+        const consumers = (await admin(instance.url, '/v1/admin/consumers')).body.consumers as {
+          durable: string;
+          state: string;
+        }[];
+        stalled.push(
+          ...consumers.filter((c) => c.state !== 'running').map((c) => `${instance.name}/${c.durable} ${c.state}`),
+        );
       }
     }
     add('one writer each', problems.length === 0, problems.join('; ') || 'every projection: one running, one standby');

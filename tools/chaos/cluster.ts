@@ -49,8 +49,16 @@ export class AppProcess {
     child.stdout?.pipe(this.log, { end: false });
     child.stderr?.pipe(this.log, { end: false });
     this.child = child;
-    await waitUntil(async () => !this.alive || (await this.answers()), 180_000, () => `${this.name} did not start`, 250);
-    if (!this.alive) throw new Error(`${this.name} exited at start (exit ${child.exitCode}); see ${join(this.logDir, `${this.name}.log`)}`);
+    await waitUntil(
+      async () => !this.alive || (await this.answers()),
+      180_000,
+      () => `${this.name} did not start`,
+      250,
+    );
+    if (!this.alive)
+      throw new Error(
+        `${this.name} exited at start (exit ${child.exitCode}); see ${join(this.logDir, `${this.name}.log`)}`,
+      );
   }
 
   async kill9(): Promise<void> {
@@ -88,8 +96,15 @@ export const startCluster = async (log: (line: string) => void): Promise<Cluster
   const logDir = mkdtempSync(join(tmpdir(), 'tally-chaos-'));
   const postgres = await ScratchPostgres.create();
   // Authentication on, as in production: each app its own NATS user, allowed only its subjects.
-  const passwords = Object.fromEntries(apps.map((app) => [app, randomBytes(24).toString('base64url')])) as Record<App, string>;
-  const nats = await ScratchNats.create({ nodes: 3, authorization: authorizationBlock(chaosNamespace, (app) => `"${passwords[app]}"`), user: { user: 'ingestion', pass: passwords.ingestion } });
+  const passwords = Object.fromEntries(apps.map((app) => [app, randomBytes(24).toString('base64url')])) as Record<
+    App,
+    string
+  >;
+  const nats = await ScratchNats.create({
+    nodes: 3,
+    authorization: authorizationBlock(chaosNamespace, (app) => `"${passwords[app]}"`),
+    user: { user: 'ingestion', pass: passwords.ingestion },
+  });
   log(`Postgres on ${postgres.port}; NATS cluster ${nats.url}; logs in ${logDir}`);
   const env = {
     DATABASE_URL: postgres.url(),
@@ -103,7 +118,17 @@ export const startCluster = async (log: (line: string) => void): Promise<Cluster
     TALLY_BILLING_INTERVAL_MS: '86400000',
   };
   const instances: AppProcess[] = [];
-  for (const app of apps) for (const instance of [1, 2]) instances.push(new AppProcess(app, instance, await freePort(), { ...env, NATS_USER: app, NATS_PASSWORD: passwords[app] }, logDir));
+  for (const app of apps)
+    for (const instance of [1, 2])
+      instances.push(
+        new AppProcess(
+          app,
+          instance,
+          await freePort(),
+          { ...env, NATS_USER: app, NATS_PASSWORD: passwords[app] },
+          logDir,
+        ),
+      );
   // Ingestion first: it declares the streams the others consume.
   await Promise.all(instances.filter((i) => i.app === 'ingestion').map((i) => i.start()));
   await Promise.all(instances.filter((i) => i.app !== 'ingestion').map((i) => i.start()));

@@ -13,7 +13,12 @@ export interface Fault {
 const leaderOf = async (instances: AppProcess[], projection: string): Promise<AppProcess | undefined> => {
   for (const instance of instances) {
     const answer = await admin(instance.url, '/v1/admin/projections').catch(() => undefined);
-    if (answer?.body?.projections?.some((p: { name: string; status: string }) => p.name === projection && p.status === 'running')) return instance;
+    if (
+      answer?.body?.projections?.some(
+        (p: { name: string; status: string }) => p.name === projection && p.status === 'running',
+      )
+    )
+      return instance;
   }
   return undefined;
 };
@@ -32,7 +37,8 @@ const killLeader = async (cluster: Cluster, app: App): Promise<{ killed: AppProc
   await leader.kill9();
   for (;;) {
     if ((await leaderOf([other], projection)) === other) return { killed: leader, failoverMs: Date.now() - killedAt };
-    if (Date.now() - killedAt > 60_000) throw new Error(`${projection} not taken over within 60 s after ${leader.name} was killed`);
+    if (Date.now() - killedAt > 60_000)
+      throw new Error(`${projection} not taken over within 60 s after ${leader.name} was killed`);
     await sleep(50);
   }
 };

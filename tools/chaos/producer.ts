@@ -60,7 +60,10 @@ export class Producer {
   async produce(phase: string, count: number, perSecond: number): Promise<ProducerView> {
     const view: ProducerView = { batches: 0, statuses: {}, retryAfter: new Set(), acceptedDuringFault: 0 };
     const batches: Record<string, unknown>[][] = [];
-    for (let sent = 0; sent < count; sent += batchSize) batches.push(Array.from({ length: Math.min(batchSize, count - sent) }, (_, i) => this.event(`${phase}-${sent + i}`)));
+    for (let sent = 0; sent < count; sent += batchSize)
+      batches.push(
+        Array.from({ length: Math.min(batchSize, count - sent) }, (_, i) => this.event(`${phase}-${sent + i}`)),
+      );
     const started = Date.now();
     let cursor = 0;
     const lane = async () => {
@@ -81,7 +84,15 @@ export class Producer {
     const time = new Date(this.from.getTime() + Math.floor(Math.random() * (this.to.getTime() - this.from.getTime())));
     // Up to 9 integer digits and 6 decimals: exact sums are the point.
     const gbSeconds = `${Math.floor(Math.random() * 1_000)}.${String(Math.floor(Math.random() * 1_000_000)).padStart(6, '0')}`;
-    return { specversion: '1.0', id, source: '//chaos/fn-runtime', type: 'fn.invocation', subject, time: time.toISOString(), data: { gbSeconds } };
+    return {
+      specversion: '1.0',
+      id,
+      source: '//chaos/fn-runtime',
+      type: 'fn.invocation',
+      subject,
+      time: time.toISOString(),
+      data: { gbSeconds },
+    };
   }
 
   private async deliver(batch: Record<string, unknown>[], view: ProducerView): Promise<void> {
@@ -126,7 +137,10 @@ export class Producer {
       this.acknowledged.add(id);
       const account = this.subjects.get(event.subject as string) as string;
       const usage = this.owed.get(account) ?? { events: 0, gbSeconds: new ExactDecimal(0) };
-      this.owed.set(account, { events: usage.events + 1, gbSeconds: usage.gbSeconds.plus((event.data as { gbSeconds: string }).gbSeconds) });
+      this.owed.set(account, {
+        events: usage.events + 1,
+        gbSeconds: usage.gbSeconds.plus((event.data as { gbSeconds: string }).gbSeconds),
+      });
     }
   }
 }

@@ -1,4 +1,4 @@
-import { sleep } from '@tally/shared/util-core';
+import { messageOf, sleep } from '@tally/shared/util-core';
 import { Check, checkReadPaths } from './checks';
 import { Cluster, startCluster } from './cluster';
 import { faults } from './faults';
@@ -29,7 +29,12 @@ export interface PhaseResult {
 const convergeWithinMs = 240_000;
 
 /** Polls every read path until all agree with what producers were told, or time runs out. */
-const converge = async (cluster: Cluster, producer: Producer, period: Parameters<typeof checkReadPaths>[2], log: (line: string) => void): Promise<{ convergedMs: number | null; checks: Check[] }> => {
+const converge = async (
+  cluster: Cluster,
+  producer: Producer,
+  period: Parameters<typeof checkReadPaths>[2],
+  log: (line: string) => void,
+): Promise<{ convergedMs: number | null; checks: Check[] }> => {
   const started = Date.now();
   let checks: Check[] = [];
   let reported = started;
@@ -38,7 +43,12 @@ const converge = async (cluster: Cluster, producer: Producer, period: Parameters
     if (checks.every((c) => c.ok)) return { convergedMs: Date.now() - started, checks };
     if (Date.now() - reported >= 10_000) {
       reported = Date.now();
-      log(`  after ${Math.round((reported - started) / 1_000)} s still waiting for: ${checks.filter((c) => !c.ok).map((c) => `${c.name} (${c.detail})`).join('; ')}`);
+      log(
+        `  after ${Math.round((reported - started) / 1_000)} s still waiting for: ${checks
+          .filter((c) => !c.ok)
+          .map((c) => `${c.name} (${c.detail})`)
+          .join('; ')}`,
+      );
     }
     await sleep(1_000);
   }
@@ -49,7 +59,9 @@ const converge = async (cluster: Cluster, producer: Producer, period: Parameters
  * The chaos run: a cluster of its own, usage produced at-least-once while each fault is injected in
  * turn, and after each the whole system compared with what producers were told.
  */
-export const runChaos = async (options: ChaosOptions): Promise<{ phases: PhaseResult[]; invoices: Check[]; logDir: string }> => {
+export const runChaos = async (
+  options: ChaosOptions,
+): Promise<{ phases: PhaseResult[]; invoices: Check[]; logDir: string }> => {
   const { log } = options;
   const cluster = await startCluster(log);
   // Interrupted (Ctrl-C, a CI timeout): take the processes and servers of the run down with it.
@@ -58,7 +70,13 @@ export const runChaos = async (options: ChaosOptions): Promise<{ phases: PhaseRe
   process.once('SIGTERM', interrupted);
   try {
     const setup = await setUp(cluster);
-    const producer = new Producer(() => cluster.of('ingestion').map((i) => i.url), setup.apiKey, setup.subjects, setup.usageFrom, setup.usageTo);
+    const producer = new Producer(
+      () => cluster.of('ingestion').map((i) => i.url),
+      setup.apiKey,
+      setup.subjects,
+      setup.usageFrom,
+      setup.usageTo,
+    );
     const list = faults(options.short);
     const perFault = Math.ceil(options.events / list.length);
     const phases: PhaseResult[] = [];
@@ -68,7 +86,9 @@ export const runChaos = async (options: ChaosOptions): Promise<{ phases: PhaseRe
       const producing = producer.produce(`f${index + 1}`, perFault, perFault / ((fault.lastsMs + 10_000) / 1_000));
       await sleep(2_000);
       producer.faultActive = true;
-      const notes = await fault.inject(cluster, log).catch((error) => [`fault could not be injected as planned: ${String((error as Error)?.message ?? error)}`]);
+      const notes = await fault
+        .inject(cluster, log)
+        .catch((error) => [`fault could not be injected as planned: ${messageOf(error)}`]);
       producer.faultActive = false;
       const repairedAt = Date.now();
       const producers = await producing;

@@ -40,8 +40,17 @@ export const setUp = async (cluster: Cluster, now = new Date()): Promise<Setup> 
   const label = from.toISOString().slice(0, 7);
   const since = new Date(Date.UTC(now.getUTCFullYear(), now.getUTCMonth() - 3, 1)).toISOString();
 
-  await ok(aggregation.url, '/api/v1/meters', { slug: 'gb_seconds', eventType: 'fn.invocation', aggregation: 'SUM', valueProperty: '$.gbSeconds' });
-  await ok(aggregation.url, '/api/v1/meters', { slug: 'invocations', eventType: 'fn.invocation', aggregation: 'COUNT' });
+  await ok(aggregation.url, '/api/v1/meters', {
+    slug: 'gb_seconds',
+    eventType: 'fn.invocation',
+    aggregation: 'SUM',
+    valueProperty: '$.gbSeconds',
+  });
+  await ok(aggregation.url, '/api/v1/meters', {
+    slug: 'invocations',
+    eventType: 'fn.invocation',
+    aggregation: 'COUNT',
+  });
   await ok(invoicing.url, '/v1/plans', {
     id: 'chaos',
     name: 'Chaos',
@@ -54,7 +63,12 @@ export const setUp = async (cluster: Cluster, now = new Date()): Promise<Setup> 
   const subjects = new Map<string, string>();
   for (const account of ['acme', 'globex', 'initech', 'umbrella']) {
     await ok(attribution.url, '/v1/accounts', { id: account, name: account, currency: 'USD', timezone: 'UTC' });
-    await ok(attribution.url, '/v1/subscriptions', { id: `sub-${account}`, accountId: account, planId: 'chaos', startsAt: since });
+    await ok(attribution.url, '/v1/subscriptions', {
+      id: `sub-${account}`,
+      accountId: account,
+      planId: 'chaos',
+      startsAt: since,
+    });
     for (const n of [1, 2]) {
       await ok(attribution.url, `/v1/subjects/${account}-fn-${n}`, { accountId: account, effectiveFrom: since }, 'PUT');
       subjects.set(`${account}-fn-${n}`, account);
@@ -71,7 +85,8 @@ export const setUp = async (cluster: Cluster, now = new Date()): Promise<Setup> 
       await sleep(500);
     }
   }
-  for (const account of new Set(subjects.values())) await ok(aggregation.url, `/v1/accounts/${account}/usage?period=${label}`, undefined, 'GET');
+  for (const account of new Set(subjects.values()))
+    await ok(aggregation.url, `/v1/accounts/${account}/usage?period=${label}`, undefined, 'GET');
   // Inside the 35-day lateness horizon, whatever the day of the month.
   const usageFrom = new Date(Math.max(from.getTime(), now.getTime() - 34 * 86_400_000));
   return { apiKey: key, subjects, period: { label, from, to }, usageFrom, usageTo: new Date(to.getTime() - 60_000) };

@@ -13,17 +13,26 @@
  * credential is TALLY_TOKEN (a tenant's admin or billing-viewer credential) or else TALLY_ADMIN_TOKEN (the
  * operator's); `--tenant <id>` makes the operator act for that tenant.
  */
+import { messageOf } from '@tally/shared/util-core';
+
 const usage =
   'usage: tally projections list | projections rebuild <name> | billing run | reconcile <YYYY-MM> | dead-letters list [<consumer>] | dead-letters replay <id>|--all [<consumer>] | consumers | tenants list | tenants create <id> [<name>] | credentials list | credentials issue <role> <name> | credentials revoke <id>   [--url http://host:port] [--tenant <id>]';
 
-type Call = (path: string, init?: { method?: string; body?: unknown }) => Promise<{ ok: boolean; status: number; body: string }>;
+type Call = (
+  path: string,
+  init?: { method?: string; body?: unknown },
+) => Promise<{ ok: boolean; status: number; body: string }>;
 
 const commands: Record<string, (call: Call, args: string[]) => Promise<number> | undefined> = {
   'projections list': (call) => print(call('/v1/admin/projections')),
-  'projections rebuild': (call, [name]) => (name ? print(call(`/v1/admin/projections/${encodeURIComponent(name)}/rebuild`, { method: 'POST', body: {} })) : undefined),
+  'projections rebuild': (call, [name]) =>
+    name
+      ? print(call(`/v1/admin/projections/${encodeURIComponent(name)}/rebuild`, { method: 'POST', body: {} }))
+      : undefined,
   'billing run': (call) => print(call('/v1/admin/billing-runs', { method: 'POST' })),
   reconcile: (call, [period]) => (period ? reconcile(call, period) : undefined),
-  'dead-letters list': (call, [consumer]) => print(call(`/v1/admin/dead-letters${consumer ? `?consumer=${encodeURIComponent(consumer)}` : ''}`)),
+  'dead-letters list': (call, [consumer]) =>
+    print(call(`/v1/admin/dead-letters${consumer ? `?consumer=${encodeURIComponent(consumer)}` : ''}`)),
   'dead-letters replay': (call, [id, consumer]) =>
     id === '--all'
       ? print(call('/v1/admin/dead-letters/replay', { method: 'POST', body: consumer ? { consumer } : {} }))
@@ -32,10 +41,13 @@ const commands: Record<string, (call: Call, args: string[]) => Promise<number> |
         : undefined,
   consumers: (call) => print(call('/v1/admin/consumers')),
   'tenants list': (call) => print(call('/v1/admin/tenants')),
-  'tenants create': (call, [id, name]) => (id ? print(call('/v1/admin/tenants', { method: 'POST', body: { id, name } })) : undefined),
+  'tenants create': (call, [id, name]) =>
+    id ? print(call('/v1/admin/tenants', { method: 'POST', body: { id, name } })) : undefined,
   'credentials list': (call) => print(call('/v1/admin/credentials')),
-  'credentials issue': (call, [role, name]) => (role && name ? print(call('/v1/admin/credentials', { method: 'POST', body: { role, name } })) : undefined),
-  'credentials revoke': (call, [id]) => (id ? print(call(`/v1/admin/credentials/${encodeURIComponent(id)}`, { method: 'DELETE' })) : undefined),
+  'credentials issue': (call, [role, name]) =>
+    role && name ? print(call('/v1/admin/credentials', { method: 'POST', body: { role, name } })) : undefined,
+  'credentials revoke': (call, [id]) =>
+    id ? print(call(`/v1/admin/credentials/${encodeURIComponent(id)}`, { method: 'DELETE' })) : undefined,
 };
 
 /** The value of `--name value`, and the arguments without the pair. */
@@ -92,7 +104,7 @@ const main = async (argv: string[]): Promise<number> => {
 main(process.argv.slice(2)).then(
   (code) => process.exit(code),
   (error) => {
-    console.error(`tally: ${(error as Error).message}`);
+    console.error(`tally: ${messageOf(error)}`);
     process.exit(1);
   },
 );

@@ -13,7 +13,10 @@ import { App, apps, authorizationBlock } from './permissions';
  */
 describe('NATS credentials and per-app permissions', () => {
   const namespace = 'perm';
-  const passwords = Object.fromEntries(apps.map((app) => [app, randomBytes(18).toString('base64url')])) as Record<App, string>;
+  const passwords = Object.fromEntries(apps.map((app) => [app, randomBytes(18).toString('base64url')])) as Record<
+    App,
+    string
+  >;
   let nats: ScratchNats;
   const buses: JetStreamBus[] = [];
   const busOf = async (app: App) => {
@@ -23,7 +26,10 @@ describe('NATS credentials and per-app permissions', () => {
   };
 
   beforeAll(async () => {
-    nats = await ScratchNats.create({ authorization: authorizationBlock(namespace, (app) => `"${passwords[app]}"`), user: { user: 'ingestion', pass: passwords.ingestion } });
+    nats = await ScratchNats.create({
+      authorization: authorizationBlock(namespace, (app) => `"${passwords[app]}"`),
+      user: { user: 'ingestion', pass: passwords.ingestion },
+    });
   });
   afterAll(async () => {
     for (const bus of buses) await bus.close().catch(() => undefined);
@@ -32,7 +38,9 @@ describe('NATS credentials and per-app permissions', () => {
 
   it('refuses a connection without a credential, or with a wrong one', async () => {
     await expect(connect({ servers: nats.url, reconnect: false })).rejects.toThrow(/authorization/i);
-    await expect(connect({ servers: nats.url, reconnect: false, user: 'attribution', pass: 'not-the-password' })).rejects.toThrow(/authorization/i);
+    await expect(
+      connect({ servers: nats.url, reconnect: false, user: 'attribution', pass: 'not-the-password' }),
+    ).rejects.toThrow(/authorization/i);
   });
 
   it('lets ingestion publish usage and attribution consume it; refuses attribution publishing usage', async () => {
@@ -41,11 +49,19 @@ describe('NATS credentials and per-app permissions', () => {
     const attribution = await busOf('attribution');
     await attribution.ensureStream(ingestionStream); // unchanged: declaring it needs no right to change it
     const seen: Delivery[] = [];
-    await attribution.consume({ stream: ingestionStream.name, durable: 'attribution_ledger', filterSubject: usageReceivedSubject }, async (batch) => void seen.push(...batch));
+    await attribution.consume(
+      { stream: ingestionStream.name, durable: 'attribution_ledger', filterSubject: usageReceivedSubject },
+      async (batch) => void seen.push(...batch),
+    );
     await ingestion.publish(usageReceivedSubject, encodeJson({ n: 1 }), { msgId: randomUUID() });
-    await eventually(async () => seen.length, (n) => n === 1);
+    await eventually(
+      async () => seen.length,
+      (n) => n === 1,
+    );
     // A process holding attribution's credential cannot bill anyone.
-    await expect(attribution.publish(usageReceivedSubject, encodeJson({ n: 2 }), { msgId: randomUUID() })).rejects.toThrow();
+    await expect(
+      attribution.publish(usageReceivedSubject, encodeJson({ n: 2 }), { msgId: randomUUID() }),
+    ).rejects.toThrow();
     await new Promise((resolve) => setTimeout(resolve, 500));
     expect(seen.map((d) => decodeJson<{ n: number }>(d.data).n)).toEqual([1]);
     expect(attribution.consumerStatuses().every((c) => c.state === 'running')).toBe(true);
@@ -54,7 +70,9 @@ describe('NATS credentials and per-app permissions', () => {
   it('lets aggregation answer usage queries and invoicing ask them; refuses invoicing answering them', async () => {
     const aggregation = await busOf('aggregation');
     const invoicing = await busOf('invoicing');
-    await aggregation.serveRequests(billableUsageSubject, 'aggregation_billable_usage', async () => ({ data: encodeJson({ ok: true }) }));
+    await aggregation.serveRequests(billableUsageSubject, 'aggregation_billable_usage', async () => ({
+      data: encodeJson({ ok: true }),
+    }));
     const answer = await invoicing.request(billableUsageSubject, encodeJson({}), { timeoutMs: 2_000 });
     expect(decodeJson(answer.data)).toEqual({ ok: true });
     // An impostor subscription is refused by the server: it never sees a request.
@@ -65,7 +83,11 @@ describe('NATS credentials and per-app permissions', () => {
         if (error) errors.push(error);
       },
     });
-    await eventually(async () => errors.length, (n) => n > 0, 5_000);
+    await eventually(
+      async () => errors.length,
+      (n) => n > 0,
+      5_000,
+    );
     expect(String(errors[0])).toMatch(/permissions violation/i);
     await nc.close();
   });

@@ -74,7 +74,9 @@ export const permissionsOf = (app: App, namespace: string): Permissions => {
     publish: [
       '$JS.API.INFO',
       // Stream info of the streams it uses; declaring only its own and the dead-letter stream.
-      ...[...new Set([...need.owns.map(stream), ...durables.map((d) => d.stream), dlq])].map((s) => `$JS.API.STREAM.INFO.${s}`),
+      ...[...new Set([...need.owns.map(stream), ...durables.map((d) => d.stream), dlq])].map(
+        (s) => `$JS.API.STREAM.INFO.${s}`,
+      ),
       ...[...need.owns.map(stream), dlq].flatMap((s) => [`$JS.API.STREAM.CREATE.${s}`, `$JS.API.STREAM.UPDATE.${s}`]),
       // Its own durable consumers: declare, inspect, pull, acknowledge.
       ...durables.flatMap(({ stream: s, durable }) => [

@@ -3,6 +3,11 @@ import { AttributionModule } from '@tally/attribution/feature-ledger';
 import { runMain } from '@tally/shared/feature-runtime';
 
 // The attribution app on its own (distributed mode): its own Postgres schema, the shared ledger, NATS JetStream.
-void runMain({ apps: ['attribution'], modules: [AttributionModule.register()], required: ['DATABASE_URL', 'NATS_URL', 'TALLY_ADMIN_TOKEN'] }, (tally) =>
-  tally.runtime.log(`[tally] attribution listening on ${tally.url}`),
+void runMain(
+  {
+    apps: ['attribution'],
+    modules: [AttributionModule.register()],
+    required: ['DATABASE_URL', 'NATS_URL', 'TALLY_ADMIN_TOKEN'],
+  },
+  (tally) => tally.runtime.log(`[tally] attribution listening on ${tally.url}`),
 );

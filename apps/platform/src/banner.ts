@@ -1,7 +1,12 @@
 import type { TallyRuntime } from '@tally/shared/feature-runtime';
 
 /** What `npm start` prints: where the API is, the credentials to use, and first requests to try. */
-export const banner = (url: string, runtime: TallyRuntime, credentials: { adminToken?: string; apiKey: string }, catalog?: string): string => `
+export const banner = (
+  url: string,
+  runtime: TallyRuntime,
+  credentials: { adminToken?: string; apiKey: string },
+  catalog?: string,
+): string => `
 Tally is running — all four apps on ${url}
   ledger: ${runtime.config.KURRENTDB_URL ? 'KurrentDB' : 'Postgres'}   bus: ${runtime.bus.kind === 'jetstream' ? 'NATS JetStream' : 'in-process (Postgres-backed)'}   tenant: ${runtime.tenant}
   ${catalog ? `loaded ${catalog}` : 'no catalog loaded (TALLY_CATALOG=forge npm start loads the Forge example meters and plan)'}

@@ -8,7 +8,8 @@ interface Catalog {
 }
 
 /** `forge` → the shipped catalogs/forge.json; anything else is a path to a catalog file. */
-export const catalogPath = (name: string): string => (/^[a-z0-9-]+$/.test(name) ? resolve(__dirname, '../../../catalogs', `${name}.json`) : resolve(name));
+export const catalogPath = (name: string): string =>
+  /^[a-z0-9-]+$/.test(name) ? resolve(__dirname, '../../../catalogs', `${name}.json`) : resolve(name);
 
 /**
  * Creates a catalog's meters, then its plans, through the running API (the same validation as any client).
@@ -20,8 +21,13 @@ export const loadCatalog = async (url: string, adminToken: string, name: string)
   if (!existsSync(path)) throw new Error(`TALLY_CATALOG=${name}: no catalog at ${path}`);
   const catalog = JSON.parse(readFileSync(path, 'utf8')) as Catalog;
   const post = async (route: string, body: Record<string, unknown>) => {
-    const response = await fetch(`${url}${route}`, { method: 'POST', headers: { 'content-type': 'application/json', authorization: `Bearer ${adminToken}` }, body: JSON.stringify(body) });
-    if (!response.ok) throw new Error(`TALLY_CATALOG=${name}: POST ${route} answered ${response.status}: ${await response.text()}`);
+    const response = await fetch(`${url}${route}`, {
+      method: 'POST',
+      headers: { 'content-type': 'application/json', authorization: `Bearer ${adminToken}` },
+      body: JSON.stringify(body),
+    });
+    if (!response.ok)
+      throw new Error(`TALLY_CATALOG=${name}: POST ${route} answered ${response.status}: ${await response.text()}`);
   };
   for (const meter of catalog.meters) await post('/api/v1/meters', meter);
   for (const plan of catalog.plans) await post('/v1/plans', plan);

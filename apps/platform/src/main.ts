@@ -18,14 +18,21 @@ const env = { ...process.env, TALLY_ADMIN_TOKEN: process.env.TALLY_ADMIN_TOKEN ?
 void runMain(
   {
     apps: ['ingestion', 'attribution', 'aggregation', 'invoicing'],
-    modules: [IngestionModule.register(), AttributionModule.register(), AggregationModule.register(), InvoicingModule.register()],
+    modules: [
+      IngestionModule.register(),
+      AttributionModule.register(),
+      AggregationModule.register(),
+      InvoicingModule.register(),
+    ],
     allowEmbeddedPostgres: true,
     env,
   },
   async (tally) => {
     const apiKey = await embeddedDevApiKey(dataDir, tally.app.get(ApiKeysService));
     const catalog = tally.runtime.config.TALLY_CATALOG;
-    const loaded = catalog ? await loadCatalog(tally.url, tally.runtime.config.TALLY_ADMIN_TOKEN as string, catalog) : undefined;
+    const loaded = catalog
+      ? await loadCatalog(tally.url, tally.runtime.config.TALLY_ADMIN_TOKEN as string, catalog)
+      : undefined;
     console.log(banner(tally.url, tally.runtime, { adminToken: generatedAdminToken, apiKey }, loaded));
   },
 );

@@ -19,21 +19,36 @@ export class BudgetTables {
   }
 
   async remove(tx: Queryable, tenant: string, budgetId: string, position: bigint): Promise<void> {
-    await tx.query(`update "${this.schema}".budgets set removed = true, last_position = $3 where tenant = $1 and budget_id = $2 and last_position < $3`, [tenant, budgetId, position.toString()]);
+    await tx.query(
+      `update "${this.schema}".budgets set removed = true, last_position = $3 where tenant = $1 and budget_id = $2 and last_position < $3`,
+      [tenant, budgetId, position.toString()],
+    );
   }
 
   async ofAccount(tx: Queryable, tenant: string, accountId: string): Promise<Budget[]> {
-    const rows: { definition: Budget }[] = await tx.query(`select definition from "${this.schema}".budgets where tenant = $1 and account_id = $2 and not removed order by budget_id`, [tenant, accountId]);
+    const rows: { definition: Budget }[] = await tx.query(
+      `select definition from "${this.schema}".budgets where tenant = $1 and account_id = $2 and not removed order by budget_id`,
+      [tenant, accountId],
+    );
     return rows.map((r) => r.definition);
   }
 
   async get(tx: Queryable, tenant: string, budgetId: string): Promise<Budget | undefined> {
-    const rows: { definition: Budget }[] = await tx.query(`select definition from "${this.schema}".budgets where tenant = $1 and budget_id = $2 and not removed`, [tenant, budgetId]);
+    const rows: { definition: Budget }[] = await tx.query(
+      `select definition from "${this.schema}".budgets where tenant = $1 and budget_id = $2 and not removed`,
+      [tenant, budgetId],
+    );
     return rows[0]?.definition;
   }
 
   /** Records crossings; answers the thresholds that were not recorded before (those alert now). */
-  async cross(tx: Queryable, tenant: string, budgetId: string, period: string, thresholds: readonly number[]): Promise<number[]> {
+  async cross(
+    tx: Queryable,
+    tenant: string,
+    budgetId: string,
+    period: string,
+    thresholds: readonly number[],
+  ): Promise<number[]> {
     if (thresholds.length === 0) return [];
     const rows: { threshold: number }[] = await tx.query(
       `insert into "${this.schema}".budget_crossings (tenant, budget_id, period, threshold) select $1, $2, $3, unnest($4::int[]) on conflict do nothing returning threshold`,
@@ -41,5 +56,4 @@ export class BudgetTables {
     );
     return rows.map((r) => r.threshold).sort((a, b) => a - b);
   }
-
 }

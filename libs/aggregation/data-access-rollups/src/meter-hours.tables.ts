@@ -63,10 +63,28 @@ export class MeterHourTables {
       [[...new Set(counted.map((f) => f.tenant))], [...new Set(counted.map((f) => f.eventType))]],
     );
     // A meter kept from before definitions were stored: count these facts the SQL way.
-    if (rows.some((r) => r.definition === null)) return this.count(tx, counted.map((f) => f.usageId), 1);
+    if (rows.some((r) => r.definition === null))
+      return this.count(
+        tx,
+        counted.map((f) => f.usageId),
+        1,
+      );
     const meters = rows;
     if (meters.length === 0) return;
-    const buckets = new Map<string, { tenant: string; meter: string; account_id: string; hour: string; groups: Record<string, string | null>; attributes: Record<string, string>; events: number; readings: number; total: ExactDecimal }>();
+    const buckets = new Map<
+      string,
+      {
+        tenant: string;
+        meter: string;
+        account_id: string;
+        hour: string;
+        groups: Record<string, string | null>;
+        attributes: Record<string, string>;
+        events: number;
+        readings: number;
+        total: ExactDecimal;
+      }
+    >();
     const viaSql: string[] = [];
     for (const fact of counted) {
       for (const m of meters) {
@@ -83,11 +101,34 @@ export class MeterHourTables {
           viaSql.push(fact.usageId);
           continue;
         }
-        const raw = meter.aggregation === 'COUNT' || !meter.valueProperty ? undefined : readPath(fact.data, segmentsOf(meter.valueProperty));
-        const reading = (typeof raw === 'string' || typeof raw === 'number') && isDecimalText(String(raw)) ? new ExactDecimal(String(raw)) : undefined;
+        const raw =
+          meter.aggregation === 'COUNT' || !meter.valueProperty
+            ? undefined
+            : readPath(fact.data, segmentsOf(meter.valueProperty));
+        const reading =
+          (typeof raw === 'string' || typeof raw === 'number') && isDecimalText(String(raw))
+            ? new ExactDecimal(String(raw))
+            : undefined;
         const hour = new Date(Math.floor(Date.parse(fact.time) / 3_600_000) * 3_600_000).toISOString();
-        const key = JSON.stringify([fact.tenant, meter.slug, fact.accountId, hour, Object.entries(groups), Object.entries(fact.attributes).sort()]);
-        const bucket = buckets.get(key) ?? { tenant: fact.tenant, meter: meter.slug, account_id: fact.accountId as string, hour, groups, attributes: fact.attributes, events: 0, readings: 0, total: new ExactDecimal(0) };
+        const key = JSON.stringify([
+          fact.tenant,
+          meter.slug,
+          fact.accountId,
+          hour,
+          Object.entries(groups),
+          Object.entries(fact.attributes).sort(),
+        ]);
+        const bucket = buckets.get(key) ?? {
+          tenant: fact.tenant,
+          meter: meter.slug,
+          account_id: fact.accountId as string,
+          hour,
+          groups,
+          attributes: fact.attributes,
+          events: 0,
+          readings: 0,
+          total: new ExactDecimal(0),
+        };
         bucket.events += 1;
         if (reading) {
           bucket.readings += 1;
@@ -116,14 +157,24 @@ export class MeterHourTables {
   /** A meter starts: its buckets are computed from all history at once (its back-fill). */
   async meterCreated(tx: Queryable, tenant: string, meter: Meter, position: bigint): Promise<void> {
     const s = this.schema;
-    const groupPaths = Object.fromEntries(Object.entries(meter.groupBy).map(([key, path]) => [key, pathTextArray(path)]));
+    const groupPaths = Object.fromEntries(
+      Object.entries(meter.groupBy).map(([key, path]) => [key, pathTextArray(path)]),
+    );
     const changed: unknown[] = await tx.query(
       `insert into "${s}".rollup_meters (tenant, slug, event_type, value_path, group_paths, live, last_position, definition) values ($1, $2, $3, $4, $5, true, $6, $7)
        on conflict (tenant, slug) do update set event_type = excluded.event_type, value_path = excluded.value_path, group_paths = excluded.group_paths,
          live = true, last_position = excluded.last_position, definition = excluded.definition
        where rollup_meters.last_position < excluded.last_position
        returning slug`,
-      [tenant, meter.slug, meter.eventType, meter.aggregation === 'COUNT' ? [] : pathTextArray(meter.valueProperty), JSON.stringify(groupPaths), position.toString(), JSON.stringify(meter)],
+      [
+        tenant,
+        meter.slug,
+        meter.eventType,
+        meter.aggregation === 'COUNT' ? [] : pathTextArray(meter.valueProperty),
+        JSON.stringify(groupPaths),
+        position.toString(),
+        JSON.stringify(meter),
+      ],
     );
     if (changed.length === 0) return;
     await tx.query(`delete from "${s}".meter_hours where tenant = $1 and meter = $2`, [tenant, meter.slug]);
@@ -133,13 +184,12 @@ export class MeterHourTables {
   async meterDeleted(tx: Queryable, tenant: string, slug: string, position: bigint): Promise<void> {
     const s = this.schema;
     const changed = returnedRows(
-      await tx.query(`update "${s}".rollup_meters set live = false, last_position = $3 where tenant = $1 and slug = $2 and last_position < $3 returning slug`, [
-        tenant,
-        slug,
-        position.toString(),
-      ]),
+      await tx.query(
+        `update "${s}".rollup_meters set live = false, last_position = $3 where tenant = $1 and slug = $2 and last_position < $3 returning slug`,
+        [tenant, slug, position.toString()],
+      ),
     );
-    if (changed.length > 0) await tx.query(`delete from "${s}".meter_hours where tenant = $1 and meter = $2`, [tenant, slug]);
+    if (changed.length > 0)
+      await tx.query(`delete from "${s}".meter_hours where tenant = $1 and meter = $2`, [tenant, slug]);
   }
-
 }

@@ -42,15 +42,39 @@ describe('meter queries on real Postgres', () => {
   ];
   let meters = paths[0][1];
   let position = 0;
-  const record = (time: string, data: Record<string, unknown>, accountId: string | null = 'acme', subject = 'inst-1', eventType = 'fn.invocation') => {
+  const record = (
+    time: string,
+    data: Record<string, unknown>,
+    accountId: string | null = 'acme',
+    subject = 'inst-1',
+    eventType = 'fn.invocation',
+  ) => {
     const usageId = randomUUID();
-    return rollups.add(db, [{ usageId, tenant: 't1', accountId, subject, eventType, time, position: String(++position), data, attributes: { app: subject === 'inst-2' ? 'forge-b' : 'forge-a' } }]).then(() => usageId);
+    return rollups
+      .add(db, [
+        {
+          usageId,
+          tenant: 't1',
+          accountId,
+          subject,
+          eventType,
+          time,
+          position: String(++position),
+          data,
+          attributes: { app: subject === 'inst-2' ? 'forge-b' : 'forge-a' },
+        },
+      ])
+      .then(() => usageId);
   };
   /** The meter is (re)created as the projection would on MeterCreated: its hourly buckets back-filled from the facts. */
   const created = (m: Meter) => hours.meterCreated(db, 't1', m, BigInt(++position));
   const values = async (m: Meter, q: Partial<MeterQuery>) => {
     await created(m);
-    return (await meters.query(db, 't1', m, query(q))).map((v) => [v.windowStart, v.groupBy.region ?? v.subject ?? '', v.value]);
+    return (await meters.query(db, 't1', m, query(q))).map((v) => [
+      v.windowStart,
+      v.groupBy.region ?? v.subject ?? '',
+      v.value,
+    ]);
   };
 
   beforeAll(async () => {
@@ -59,7 +83,12 @@ describe('meter queries on real Postgres', () => {
     await record('2026-10-24T22:30:00Z', { gbSeconds: '0.1', region: 'eu' }); // 25 Oct 00:30 Berlin
     await record('2026-10-25T22:30:00Z', { gbSeconds: '0.2', region: 'eu' }); // 25 Oct 23:30 Berlin (+01:00)
     await record('2026-10-25T23:30:00Z', { gbSeconds: '0.3', region: 'us' }); // 26 Oct 00:30 Berlin
-    await record('2026-11-10T12:00:00Z', { gbSeconds: '12345678901234567890.000000001', region: 'us' }, 'acme', 'inst-2');
+    await record(
+      '2026-11-10T12:00:00Z',
+      { gbSeconds: '12345678901234567890.000000001', region: 'us' },
+      'acme',
+      'inst-2',
+    );
     await record('2026-11-11T12:00:00Z', { gbSeconds: 'lots', region: 'eu' }); // not a number: no value, never 0
     await record('2026-11-12T12:00:00Z', { region: 'eu' }); // no value at all
     await record('2026-11-12T13:00:00Z', { gbSeconds: '5' }, 'globex'); // another account
@@ -98,10 +127,18 @@ describe('meter queries on real Postgres', () => {
       ['LATEST', '0.4'],
       // distinct readings among the 7 events, including 'lots' as an identity: 0.1, 0.2, 0.3, 1234…, lots, 0.4 = 6 (missing ones are not counted)
       ['UNIQUE_COUNT', '6'],
-    ])('%s over the whole range is %s', async (aggregation, expected) => expect((await values(meter(aggregation), {}))[0][2]).toBe(expected));
+    ])('%s over the whole range is %s', async (aggregation, expected) =>
+      expect((await values(meter(aggregation), {}))[0][2]).toBe(expected),
+    );
 
     it('cuts DAY windows in the account time zone across the DST change (a 25-hour day)', async () =>
-      expect(await values(meter('SUM'), { windowSize: 'DAY', windowTimeZone: 'Europe/Berlin', to: new Date('2026-10-27T00:00:00Z') })).toEqual([
+      expect(
+        await values(meter('SUM'), {
+          windowSize: 'DAY',
+          windowTimeZone: 'Europe/Berlin',
+          to: new Date('2026-10-27T00:00:00Z'),
+        }),
+      ).toEqual([
         // 25 Oct Berlin runs from 24 Oct 22:00Z to 25 Oct 23:00Z: 25 hours, holding 0.1 and 0.2
         ['2026-10-24T22:00:00.000Z', '', '0.3'],
         ['2026-10-25T23:00:00.000Z', '', '0.3'],
@@ -109,13 +146,23 @@ describe('meter queries on real Postgres', () => {
 
     it('gives windows their true end across DST', async () => {
       await created(meter('SUM'));
-      const [first] = await meters.query(db, 't1', meter('SUM'), query({ windowSize: 'DAY', windowTimeZone: 'Europe/Berlin', to: new Date('2026-10-26T00:00:00Z') }));
+      const [first] = await meters.query(
+        db,
+        't1',
+        meter('SUM'),
+        query({ windowSize: 'DAY', windowTimeZone: 'Europe/Berlin', to: new Date('2026-10-26T00:00:00Z') }),
+      );
       expect([first.windowStart, first.windowEnd]).toEqual(['2026-10-24T22:00:00.000Z', '2026-10-25T23:00:00.000Z']);
     });
 
     it('cuts windows for a +10:00/+11:00 account (Sydney enters summer time on 4 Oct 2026: a 23-hour day)', async () => {
       await created(meter('SUM'));
-      const windows = await meters.query(db, 't1', meter('SUM'), query({ accountId: 'sydney', windowSize: 'DAY', windowTimeZone: 'Australia/Sydney' }));
+      const windows = await meters.query(
+        db,
+        't1',
+        meter('SUM'),
+        query({ accountId: 'sydney', windowSize: 'DAY', windowTimeZone: 'Australia/Sydney' }),
+      );
       expect(windows.map((w) => [w.windowStart, w.windowEnd, w.value])).toEqual([
         ['2026-10-02T14:00:00.000Z', '2026-10-03T14:00:00.000Z', '1'],
         // 4 Oct: 00:00 +10:00 to 00:00 +11:00 = 23 hours, holding 2 and 4
@@ -131,11 +178,25 @@ describe('meter queries on real Postgres', () => {
         // November: 10, 11, 12 and 14 Nov (the voided 13 Nov one is out)
         ['2026-10-31T23:00:00.000Z', '', '4'],
       ]);
-      expect((await values(meter('SUM'), { windowSize: 'HOUR', from: new Date('2026-11-10T00:00:00Z'), to: new Date('2026-11-11T00:00:00Z') })).map((v) => v[0])).toEqual(['2026-11-10T12:00:00.000Z']);
+      expect(
+        (
+          await values(meter('SUM'), {
+            windowSize: 'HOUR',
+            from: new Date('2026-11-10T00:00:00Z'),
+            to: new Date('2026-11-11T00:00:00Z'),
+          })
+        ).map((v) => v[0]),
+      ).toEqual(['2026-11-10T12:00:00.000Z']);
     });
 
     it('windows by MINUTE (read from the facts)', async () =>
-      expect(await values(meter('SUM'), { windowSize: 'MINUTE', from: new Date('2026-11-14T11:59:00Z'), to: new Date('2026-11-14T12:02:00Z') })).toEqual([
+      expect(
+        await values(meter('SUM'), {
+          windowSize: 'MINUTE',
+          from: new Date('2026-11-14T11:59:00Z'),
+          to: new Date('2026-11-14T12:02:00Z'),
+        }),
+      ).toEqual([
         // the amended 0.4 at 12:00:00 sits in the 12:00 minute, with its window
         ['2026-11-14T12:00:00.000Z', '', '0.4'],
       ]));
@@ -149,11 +210,15 @@ describe('meter queries on real Postgres', () => {
         ['2026-10-01T00:00:00.000Z', 'inst-1', '6'],
         ['2026-10-01T00:00:00.000Z', 'inst-2', '1'],
       ]);
-      expect((await values(meter('SUM'), { filterGroupBy: { region: 'us' } }))[0][2]).toBe('12345678901234567890.300000001');
+      expect((await values(meter('SUM'), { filterGroupBy: { region: 'us' } }))[0][2]).toBe(
+        '12345678901234567890.300000001',
+      );
       expect((await values(meter('SUM'), { subjects: ['inst-2'] }))[0][2]).toBe('12345678901234567890.000000001');
     });
 
     it('answers nothing rather than 0 when no event carries a value', async () =>
-      expect(await values(meter('MAX'), { from: new Date('2026-11-11T00:00:00Z'), to: new Date('2026-11-13T00:00:00Z') })).toEqual([]));
+      expect(
+        await values(meter('MAX'), { from: new Date('2026-11-11T00:00:00Z'), to: new Date('2026-11-13T00:00:00Z') }),
+      ).toEqual([]));
   });
 });

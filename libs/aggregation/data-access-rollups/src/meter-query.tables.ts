@@ -52,7 +52,9 @@ export class MeterQueryTables {
   ) {}
 
   async query(tx: Queryable, tenant: string, meter: Meter, q: MeterQuery): Promise<MeterValue[]> {
-    return this.options.buckets !== false && bucketable(meter, q) ? this.fromBuckets(tx, tenant, meter, q) : this.fromFacts(tx, tenant, meter, q);
+    return this.options.buckets !== false && bucketable(meter, q)
+      ? this.fromBuckets(tx, tenant, meter, q)
+      : this.fromFacts(tx, tenant, meter, q);
   }
 
   /**
@@ -73,10 +75,16 @@ export class MeterQueryTables {
     const filters = [
       q.accountId ? `b.account_id = ${param(q.accountId)}` : '',
       ...Object.entries(q.filterGroupBy).map(([key, value]) => `(b.groups ->> ${param(key)}) = ${param(value)}`),
-      ...Object.entries(q.filterAttributes ?? {}).map(([key, value]) => `(b.attributes ->> ${param(key)}) = ${param(value)}`),
+      ...Object.entries(q.filterAttributes ?? {}).map(
+        ([key, value]) => `(b.attributes ->> ${param(key)}) = ${param(value)}`,
+      ),
     ].filter(Boolean);
     const value =
-      meter.aggregation === 'COUNT' ? 'sum(b.events)' : meter.aggregation === 'SUM' ? 'coalesce(sum(b.total), 0)' : 'sum(b.total)::numeric(1000, 40) / nullif(sum(b.readings), 0)';
+      meter.aggregation === 'COUNT'
+        ? 'sum(b.events)'
+        : meter.aggregation === 'SUM'
+          ? 'coalesce(sum(b.total), 0)'
+          : 'sum(b.total)::numeric(1000, 40) / nullif(sum(b.readings), 0)';
     const unit = q.windowSize?.toLowerCase();
     const local = unit ? `date_trunc('${unit}', b.hour at time zone $5)` : 'null::timestamp';
     const rows: Record<string, unknown>[] = await tx.query(
@@ -93,20 +101,35 @@ export class MeterQueryTables {
   }
 
   private async fromFacts(tx: Queryable, tenant: string, meter: Meter, q: MeterQuery): Promise<MeterValue[]> {
-    const params: unknown[] = [tenant, meter.eventType, meter.valueProperty ? pathTextArray(meter.valueProperty) : [], q.from.toISOString(), q.to.toISOString(), q.windowTimeZone];
+    const params: unknown[] = [
+      tenant,
+      meter.eventType,
+      meter.valueProperty ? pathTextArray(meter.valueProperty) : [],
+      q.from.toISOString(),
+      q.to.toISOString(),
+      q.windowTimeZone,
+    ];
     const param = (value: unknown) => {
       params.push(value);
       return `$${params.length}`;
     };
     const groups = [
-      ...q.groupBy.map((key) => (key === 'subject' ? { key, kind: 'subject', sql: 'f.subject' } : { key, kind: 'data', sql: `f.data #>> ${param(pathTextArray(meter.groupBy[key]))}::text[]` })),
+      ...q.groupBy.map((key) =>
+        key === 'subject'
+          ? { key, kind: 'subject', sql: 'f.subject' }
+          : { key, kind: 'data', sql: `f.data #>> ${param(pathTextArray(meter.groupBy[key]))}::text[]` },
+      ),
       ...(q.attributeGroups ?? []).map((key) => ({ key, kind: 'attribute', sql: `f.attributes ->> ${param(key)}` })),
     ];
     const filters = [
       q.accountId ? `f.account_id = ${param(q.accountId)}` : '',
       q.subjects.length > 0 ? `f.subject = any(${param(q.subjects)}::text[])` : '',
-      ...Object.entries(q.filterGroupBy).map(([key, value]) => `(f.data #>> ${param(pathTextArray(meter.groupBy[key]))}::text[]) = ${param(value)}`),
-      ...Object.entries(q.filterAttributes ?? {}).map(([key, value]) => `(f.attributes ->> ${param(key)}) = ${param(value)}`),
+      ...Object.entries(q.filterGroupBy).map(
+        ([key, value]) => `(f.data #>> ${param(pathTextArray(meter.groupBy[key]))}::text[]) = ${param(value)}`,
+      ),
+      ...Object.entries(q.filterAttributes ?? {}).map(
+        ([key, value]) => `(f.attributes ->> ${param(key)}) = ${param(value)}`,
+      ),
     ].filter(Boolean);
     const unit = q.windowSize?.toLowerCase();
     // The window in local time of the zone, turned back into instants: a local day across a DST change is 23 or 25 hours.
@@ -126,13 +149,28 @@ export class MeterQueryTables {
   }
 }
 
-const toValue = (r: Record<string, unknown>, q: MeterQuery, groups: { key: string; kind: string }[], unit: string | undefined): MeterValue => ({
+const toValue = (
+  r: Record<string, unknown>,
+  q: MeterQuery,
+  groups: { key: string; kind: string }[],
+  unit: string | undefined,
+): MeterValue => ({
   value: String(r.value),
   windowStart: unit ? (r.window_start as Date).toISOString() : q.from.toISOString(),
   windowEnd: unit ? (r.window_end as Date).toISOString() : q.to.toISOString(),
   subject: q.groupBy.includes('subject') ? (r[`g${q.groupBy.indexOf('subject')}`] as string) : null,
-  groupBy: Object.fromEntries(groups.filter((g) => g.kind === 'data').map((g) => [g.key, (r[`g${groups.indexOf(g)}`] as string | null) ?? null])),
-  ...(q.attributeGroups ? { attributes: Object.fromEntries(groups.filter((g) => g.kind === 'attribute').map((g) => [g.key, (r[`g${groups.indexOf(g)}`] as string | null) ?? null])) } : {}),
+  groupBy: Object.fromEntries(
+    groups.filter((g) => g.kind === 'data').map((g) => [g.key, (r[`g${groups.indexOf(g)}`] as string | null) ?? null]),
+  ),
+  ...(q.attributeGroups
+    ? {
+        attributes: Object.fromEntries(
+          groups
+            .filter((g) => g.kind === 'attribute')
+            .map((g) => [g.key, (r[`g${groups.indexOf(g)}`] as string | null) ?? null]),
+        ),
+      }
+    : {}),
 });
 
 const hourMs = 3_600_000;
@@ -142,7 +180,8 @@ const offsetFormats = new Map<string, Intl.DateTimeFormat>();
 /** Offset of a zone at an instant, in minutes (Intl's "GMT+10:30" → 630). One formatter per zone: building one costs ~70 µs. */
 const offsetMinutes = (instant: Date, timeZone: string): number => {
   let format = offsetFormats.get(timeZone);
-  if (!format) offsetFormats.set(timeZone, (format = new Intl.DateTimeFormat('en-US', { timeZone, timeZoneName: 'longOffset' })));
+  if (!format)
+    offsetFormats.set(timeZone, (format = new Intl.DateTimeFormat('en-US', { timeZone, timeZoneName: 'longOffset' })));
   const name = format.formatToParts(instant).find((p) => p.type === 'timeZoneName')?.value ?? 'GMT';
   const match = /GMT([+-])(\d{2}):(\d{2})/.exec(name);
   return match ? (match[1] === '-' ? -1 : 1) * (Number(match[2]) * 60 + Number(match[3])) : 0;

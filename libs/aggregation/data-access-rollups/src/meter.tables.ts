@@ -24,7 +24,10 @@ export class MeterTables {
   }
 
   async deleted(tx: Queryable, tenant: string, slug: string, deletedAt: string, position: bigint): Promise<void> {
-    await tx.query(`update "${this.schema}".meters set deleted_at = $3, last_position = $4 where tenant = $1 and slug = $2 and last_position < $4`, [tenant, slug, deletedAt, position.toString()]);
+    await tx.query(
+      `update "${this.schema}".meters set deleted_at = $3, last_position = $4 where tenant = $1 and slug = $2 and last_position < $4`,
+      [tenant, slug, deletedAt, position.toString()],
+    );
   }
 
   async active(tx: Queryable, tenant: string): Promise<MeterRow[]> {
@@ -36,7 +39,10 @@ export class MeterTables {
   }
 
   /** Event types in the ledger's usage that no live meter measures: kept, counted, listed — not lost. */
-  async unmeteredEventTypes(tx: Queryable, tenant: string): Promise<{ eventType: string; events: string; firstTime: string; lastTime: string }[]> {
+  async unmeteredEventTypes(
+    tx: Queryable,
+    tenant: string,
+  ): Promise<{ eventType: string; events: string; firstTime: string; lastTime: string }[]> {
     const rows: { event_type: string; events: string; first_time: Date; last_time: Date }[] = await tx.query(
       `select f.event_type, count(*)::text as events, min(f.time) as first_time, max(f.time) as last_time
          from "${this.schema}".usage_facts f
@@ -45,7 +51,11 @@ export class MeterTables {
         group by 1 order by 1`,
       [tenant],
     );
-    return rows.map((r) => ({ eventType: r.event_type, events: r.events, firstTime: r.first_time.toISOString(), lastTime: r.last_time.toISOString() }));
+    return rows.map((r) => ({
+      eventType: r.event_type,
+      events: r.events,
+      firstTime: r.first_time.toISOString(),
+      lastTime: r.last_time.toISOString(),
+    }));
   }
-
 }

@@ -173,7 +173,9 @@ export class AccountAnchorDays1764900000000 implements MigrationInterface {
   name = 'AccountAnchorDays1764900000000';
 
   async up(queryRunner: QueryRunner): Promise<void> {
-    await queryRunner.query(`alter table "${schemaOf(queryRunner)}".accounts add column anchor_day integer not null default 1`);
+    await queryRunner.query(
+      `alter table "${schemaOf(queryRunner)}".accounts add column anchor_day integer not null default 1`,
+    );
   }
 
   async down(queryRunner: QueryRunner): Promise<void> {

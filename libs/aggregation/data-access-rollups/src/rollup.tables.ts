@@ -76,13 +76,19 @@ export class RollupTables {
 
   /** Whether a change at this ledger position will apply to the fact (it exists, is not voided, is older). */
   async changes(tx: Queryable, usageId: string, position: string): Promise<boolean> {
-    const rows: unknown[] = await tx.query(`select 1 from "${this.schema}".usage_facts where usage_id = $1 and last_position < $2 and not voided`, [usageId, position]);
+    const rows: unknown[] = await tx.query(
+      `select 1 from "${this.schema}".usage_facts where usage_id = $1 and last_position < $2 and not voided`,
+      [usageId, position],
+    );
     return rows.length > 0;
   }
 
   /** Of these facts, the ones that exist and are not voided yet. */
   async live(tx: Queryable, usageIds: readonly string[]): Promise<string[]> {
-    const rows: { usage_id: string }[] = await tx.query(`select usage_id from "${this.schema}".usage_facts where usage_id = any($1::uuid[]) and not voided`, [usageIds]);
+    const rows: { usage_id: string }[] = await tx.query(
+      `select usage_id from "${this.schema}".usage_facts where usage_id = any($1::uuid[]) and not voided`,
+      [usageIds],
+    );
     return rows.map((r) => r.usage_id);
   }
 
@@ -90,11 +96,17 @@ export class RollupTables {
    * Moves one usage event to another account (or out, to parked: null). Guarded by the ledger position
    * of the change: a change older than the fact's last one — a replayed batch — does nothing.
    */
-  async move(tx: Queryable, usageId: string, accountId: string | null, attributes: Record<string, string>, position: string): Promise<void> {
+  async move(
+    tx: Queryable,
+    usageId: string,
+    accountId: string | null,
+    attributes: Record<string, string>,
+    position: string,
+  ): Promise<void> {
     const s = this.schema;
     const moved = returnedRows<{ tenant: string; old_account: string | null; event_type: string; minute: Date }>(
       await tx.query(
-      `update "${s}".usage_facts f set account_id = $2, last_position = $3, attributes = $4
+        `update "${s}".usage_facts f set account_id = $2, last_position = $3, attributes = $4
          from (select usage_id, account_id as old_account from "${s}".usage_facts where usage_id = $1 for update) old
         where f.usage_id = old.usage_id and f.last_position < $3 and not f.voided
         returning f.tenant, old.old_account, f.event_type, date_trunc('minute', f.time, 'UTC') as minute`,
@@ -104,7 +116,10 @@ export class RollupTables {
     for (const m of moved) {
       if (m.old_account === accountId) continue;
       if (m.old_account !== null) {
-        await tx.query(`update "${s}".usage_minute set events = events - 1 where tenant = $1 and account_id = $2 and event_type = $3 and minute = $4`, [m.tenant, m.old_account, m.event_type, m.minute]);
+        await tx.query(
+          `update "${s}".usage_minute set events = events - 1 where tenant = $1 and account_id = $2 and event_type = $3 and minute = $4`,
+          [m.tenant, m.old_account, m.event_type, m.minute],
+        );
       }
       if (accountId !== null) {
         await tx.query(
@@ -118,7 +133,10 @@ export class RollupTables {
 
   /** An amendment replaces the event's data (what meters read); position-guarded like a move. */
   async amend(tx: Queryable, usageId: string, data: Record<string, unknown>, position: string): Promise<void> {
-    await tx.query(`update "${this.schema}".usage_facts set data = $2, last_position = $3 where usage_id = $1 and last_position < $3`, [usageId, JSON.stringify(data), position]);
+    await tx.query(
+      `update "${this.schema}".usage_facts set data = $2, last_position = $3 where usage_id = $1 and last_position < $3`,
+      [usageId, JSON.stringify(data), position],
+    );
   }
 
   /**
@@ -128,7 +146,9 @@ export class RollupTables {
   async void(tx: Queryable, usageIds: readonly string[]): Promise<void> {
     if (usageIds.length === 0) return;
     const s = this.schema;
-    await tx.query(`insert into "${s}".voided_usage (usage_id) select unnest($1::uuid[]) on conflict do nothing`, [usageIds]);
+    await tx.query(`insert into "${s}".voided_usage (usage_id) select unnest($1::uuid[]) on conflict do nothing`, [
+      usageIds,
+    ]);
     await tx.query(
       `with gone as (
          update "${s}".usage_facts set voided = true where usage_id = any($1::uuid[]) and not voided
@@ -157,24 +177,29 @@ export class RollupTables {
     }));
   }
 
-  async upsertAccount(tx: Queryable, account: { tenant: string; accountId: string; timezone: string; currency: string; anchorDay: number }): Promise<void> {
-    await tx.query(`insert into "${this.schema}".accounts (tenant, account_id, timezone, currency, anchor_day) values ($1, $2, $3, $4, $5) on conflict do nothing`, [
-      account.tenant,
-      account.accountId,
-      account.timezone,
-      account.currency,
-      account.anchorDay,
-    ]);
+  async upsertAccount(
+    tx: Queryable,
+    account: { tenant: string; accountId: string; timezone: string; currency: string; anchorDay: number },
+  ): Promise<void> {
+    await tx.query(
+      `insert into "${this.schema}".accounts (tenant, account_id, timezone, currency, anchor_day) values ($1, $2, $3, $4, $5) on conflict do nothing`,
+      [account.tenant, account.accountId, account.timezone, account.currency, account.anchorDay],
+    );
   }
 
-  async account(tx: Queryable, tenant: string, accountId: string): Promise<{ timezone: string; currency: string; anchorDay: number } | undefined> {
+  async account(
+    tx: Queryable,
+    tenant: string,
+    accountId: string,
+  ): Promise<{ timezone: string; currency: string; anchorDay: number } | undefined> {
     const rows: { timezone: string; currency: string; anchor_day: number }[] = await tx.query(
       `select timezone, currency, anchor_day from "${this.schema}".accounts where tenant = $1 and account_id = $2`,
       [tenant, accountId],
     );
-    return rows[0] ? { timezone: rows[0].timezone, currency: rows[0].currency, anchorDay: rows[0].anchor_day } : undefined;
+    return rows[0]
+      ? { timezone: rows[0].timezone, currency: rows[0].currency, anchorDay: rows[0].anchor_day }
+      : undefined;
   }
-
 }
 
 const stepMs = { MINUTE: 60_000, HOUR: 3_600_000, DAY: 86_400_000 } as const;

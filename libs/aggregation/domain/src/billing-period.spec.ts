@@ -14,7 +14,14 @@ describe('billing periods', () => {
     // Anchored on the 15th: 14 Nov 23:30 in Berlin still belongs to the period that started 15 October.
     ['2026-11-14T22:30:00Z', 'Europe/Berlin', 15, '2026-10'],
     ['2026-11-14T23:00:00Z', 'Europe/Berlin', 15, '2026-11'],
-  ])('%s in %s from day %i is in %s', (instant, zone, anchor, period) => expect(periodAt(new Date(instant), zone, anchor)).toBe(period));
+  ])('%s in %s from day %i is in %s', (instant, zone, anchor, period) =>
+    expect(periodAt(new Date(instant), zone, anchor)).toBe(period),
+  );
 
-  it.each([['2026-11', true], ['2026-13', false], ['2026-1', false], ['november', false]])('%s is a period: %s', (text, ok) => expect(isPeriod(text)).toBe(ok));
+  it.each([
+    ['2026-11', true],
+    ['2026-13', false],
+    ['2026-1', false],
+    ['november', false],
+  ])('%s is a period: %s', (text, ok) => expect(isPeriod(text)).toBe(ok));
 });

@@ -7,7 +7,8 @@ import { billingPeriodAt, billingPeriodByLabel, isPeriodLabel } from '@tally/sha
 export const isPeriod = (text: string): boolean => isPeriodLabel(text);
 
 /** The period an instant falls in, in a time zone, from an anchor day. */
-export const periodAt = (instant: Date, timeZone: string, anchorDay = 1): string => billingPeriodAt(instant, timeZone, anchorDay).label;
+export const periodAt = (instant: Date, timeZone: string, anchorDay = 1): string =>
+  billingPeriodAt(instant, timeZone, anchorDay).label;
 
 /** The instants a period runs between: [from, to). */
 export const periodBounds = (period: string, timeZone: string, anchorDay = 1): { from: Date; to: Date } => {

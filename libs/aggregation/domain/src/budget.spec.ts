@@ -21,7 +21,14 @@ describe('validateBudget', () => {
   it('defaults the thresholds to 50/75/90/100', () =>
     expect(validateBudget({ id: 'b1', accountId: 'acme', meter: 'gb_seconds', limit: '200000' })).toEqual({
       ok: true,
-      budget: { budgetId: 'b1', accountId: 'acme', meter: 'gb_seconds', app: null, limit: '200000', thresholds: [50, 75, 90, 100] },
+      budget: {
+        budgetId: 'b1',
+        accountId: 'acme',
+        meter: 'gb_seconds',
+        app: null,
+        limit: '200000',
+        thresholds: [50, 75, 90, 100],
+      },
     }));
   it.each([
     [{ accountId: 'a', meter: 'm', limit: '1' }, 'id'],

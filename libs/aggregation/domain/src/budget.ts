@@ -19,22 +19,30 @@ export const defaultThresholds = [50, 75, 90, 100];
 const keyPattern = /^[A-Za-z0-9][A-Za-z0-9.:@+-]{0,127}$/;
 const decimalText = /^(?:\d+\.?\d*|\.\d+)$/;
 
-export const validateBudget = (input: unknown): { ok: true; budget: Budget } | { ok: false; errors: { field: string; message: string }[] } => {
+export const validateBudget = (
+  input: unknown,
+): { ok: true; budget: Budget } | { ok: false; errors: { field: string; message: string }[] } => {
   const errors: { field: string; message: string }[] = [];
-  const body = (typeof input === 'object' && input !== null && !Array.isArray(input) ? input : {}) as Record<string, unknown>;
+  const body = (typeof input === 'object' && input !== null && !Array.isArray(input) ? input : {}) as Record<
+    string,
+    unknown
+  >;
   if (body !== input) errors.push({ field: '', message: 'a budget must be a JSON object' });
   const key = (field: string, pattern = keyPattern, hint = '1–128 letters, digits and . : @ + -') => {
     const value = body[field];
-    if (typeof value !== 'string' || !pattern.test(value)) errors.push({ field, message: `${field} is required: ${hint}` });
+    if (typeof value !== 'string' || !pattern.test(value))
+      errors.push({ field, message: `${field} is required: ${hint}` });
     return String(value);
   };
   const budgetId = key('id');
   const accountId = key('accountId');
   const meter = key('meter', /^[a-z0-9]+(?:[_-][a-z0-9]+)*$/, 'a meter slug');
   const app = body.app === undefined || body.app === null ? null : String(body.app);
-  if (body.app !== undefined && body.app !== null && (typeof body.app !== 'string' || body.app === '')) errors.push({ field: 'app', message: 'app must be a non-empty string when given' });
+  if (body.app !== undefined && body.app !== null && (typeof body.app !== 'string' || body.app === ''))
+    errors.push({ field: 'app', message: 'app must be a non-empty string when given' });
   const limit = body.limit;
-  if (typeof limit !== 'string' || !decimalText.test(limit) || new Decimal(limit).lte(0)) errors.push({ field: 'limit', message: 'limit must be a positive decimal string, e.g. "200000"' });
+  if (typeof limit !== 'string' || !decimalText.test(limit) || new Decimal(limit).lte(0))
+    errors.push({ field: 'limit', message: 'limit must be a positive decimal string, e.g. "200000"' });
   const thresholds = body.thresholds === undefined ? defaultThresholds : body.thresholds;
   if (
     !Array.isArray(thresholds) ||
@@ -45,7 +53,10 @@ export const validateBudget = (input: unknown): { ok: true; budget: Budget } | {
     errors.push({ field: 'thresholds', message: 'thresholds are 1–20 whole percentages from 1 to 1000, ascending' });
   }
   if (errors.length > 0) return { ok: false, errors };
-  return { ok: true, budget: { budgetId, accountId, meter, app, limit: limit as string, thresholds: thresholds as number[] } };
+  return {
+    ok: true,
+    budget: { budgetId, accountId, meter, app, limit: limit as string, thresholds: thresholds as number[] },
+  };
 };
 
 /** The thresholds a usage has reached: usage ≥ limit × t / 100, in exact decimals. */

@@ -2,20 +2,53 @@ import { describe, expect, it } from 'vitest';
 import { Meter } from './meter';
 import { parseMeterQuery } from './meter-query';
 
-const meter: Meter = { slug: 'gb_seconds', name: 'GB-s', description: null, eventType: 'fn.invocation', aggregation: 'SUM', valueProperty: '$.gbSeconds', groupBy: { region: '$.region' } };
+const meter: Meter = {
+  slug: 'gb_seconds',
+  name: 'GB-s',
+  description: null,
+  eventType: 'fn.invocation',
+  aggregation: 'SUM',
+  valueProperty: '$.gbSeconds',
+  groupBy: { region: '$.region' },
+};
 const now = new Date('2026-11-25T10:00:00Z');
 
 describe('parseMeterQuery', () => {
   it('reads an OpenMeter query, with repeatable subjects and filterGroupBy[key]', () =>
     expect(
-      parseMeterQuery(meter, { from: '2026-11-01T00:00:00+01:00', to: '2026-11-02T00:00:00+01:00', windowSize: 'hour', windowTimeZone: 'Europe/Berlin', subject: ['a', 'b'], groupBy: 'region,subject', 'filterGroupBy[region]': 'eu', accountId: 'acme' }, now),
+      parseMeterQuery(
+        meter,
+        {
+          from: '2026-11-01T00:00:00+01:00',
+          to: '2026-11-02T00:00:00+01:00',
+          windowSize: 'hour',
+          windowTimeZone: 'Europe/Berlin',
+          subject: ['a', 'b'],
+          groupBy: 'region,subject',
+          'filterGroupBy[region]': 'eu',
+          accountId: 'acme',
+        },
+        now,
+      ),
     ).toEqual({
       ok: true,
-      query: { from: new Date('2026-10-31T23:00:00Z'), to: new Date('2026-11-01T23:00:00Z'), windowSize: 'HOUR', windowTimeZone: 'Europe/Berlin', subjects: ['a', 'b'], groupBy: ['region', 'subject'], filterGroupBy: { region: 'eu' }, accountId: 'acme' },
+      query: {
+        from: new Date('2026-10-31T23:00:00Z'),
+        to: new Date('2026-11-01T23:00:00Z'),
+        windowSize: 'HOUR',
+        windowTimeZone: 'Europe/Berlin',
+        subjects: ['a', 'b'],
+        groupBy: ['region', 'subject'],
+        filterGroupBy: { region: 'eu' },
+        accountId: 'acme',
+      },
     }));
 
   it('defaults to the last 30 days, one value, UTC', () =>
-    expect(parseMeterQuery(meter, {}, now)).toMatchObject({ ok: true, query: { from: new Date('2026-10-26T10:00:00Z'), to: now, windowSize: undefined, windowTimeZone: 'UTC' } }));
+    expect(parseMeterQuery(meter, {}, now)).toMatchObject({
+      ok: true,
+      query: { from: new Date('2026-10-26T10:00:00Z'), to: now, windowSize: undefined, windowTimeZone: 'UTC' },
+    }));
 
   it.each([
     [{ from: 'yesterday' }, 'from'],

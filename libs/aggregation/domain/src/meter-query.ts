@@ -34,7 +34,8 @@ const isTimeZone = (zone: string) => {
   }
 };
 
-const list = (value: string | string[] | undefined): string[] => (value === undefined ? [] : Array.isArray(value) ? value : value.split(',')).map((v) => v.trim()).filter(Boolean);
+const list = (value: string | string[] | undefined): string[] =>
+  (value === undefined ? [] : Array.isArray(value) ? value : value.split(',')).map((v) => v.trim()).filter(Boolean);
 
 /**
  * Reads an OpenMeter-style meter query: from (inclusive), to (exclusive), windowSize, windowTimeZone,
@@ -64,25 +65,44 @@ export const parseMeterQuery = (
   const to = instant('to', now);
   const from = instant('from', new Date(to.getTime() - 30 * 86_400_000));
   if (from >= to) errors.push({ field: 'to', message: 'to must be after from' });
-  if (to.getTime() - from.getTime() > 400 * 86_400_000) errors.push({ field: 'to', message: 'a query covers at most 400 days' });
+  if (to.getTime() - from.getTime() > 400 * 86_400_000)
+    errors.push({ field: 'to', message: 'a query covers at most 400 days' });
   const windowSize = single('windowSize')?.toUpperCase();
-  if (windowSize !== undefined && !meterWindowSizes.includes(windowSize as MeterWindowSize)) errors.push({ field: 'windowSize', message: `windowSize must be one of ${meterWindowSizes.join(', ')}` });
-  if (windowSize === 'MINUTE' && to.getTime() - from.getTime() > 7 * 86_400_000) errors.push({ field: 'windowSize', message: 'MINUTE windows cover at most 7 days per query' });
+  if (windowSize !== undefined && !meterWindowSizes.includes(windowSize as MeterWindowSize))
+    errors.push({ field: 'windowSize', message: `windowSize must be one of ${meterWindowSizes.join(', ')}` });
+  if (windowSize === 'MINUTE' && to.getTime() - from.getTime() > 7 * 86_400_000)
+    errors.push({ field: 'windowSize', message: 'MINUTE windows cover at most 7 days per query' });
   const windowTimeZone = single('windowTimeZone') ?? 'UTC';
-  if (!isTimeZone(windowTimeZone)) errors.push({ field: 'windowTimeZone', message: 'windowTimeZone must be an IANA time zone such as Europe/Berlin' });
+  if (!isTimeZone(windowTimeZone))
+    errors.push({ field: 'windowTimeZone', message: 'windowTimeZone must be an IANA time zone such as Europe/Berlin' });
   const groupBy = list(params.groupBy);
   // Own keys only: `toString` or `__proto__` are in every object's prototype, not in the meter.
-  for (const key of groupBy) if (key !== 'subject' && !Object.hasOwn(meter.groupBy, key)) errors.push({ field: 'groupBy', message: `meter ${meter.slug} has no group-by key ${key}` });
+  for (const key of groupBy)
+    if (key !== 'subject' && !Object.hasOwn(meter.groupBy, key))
+      errors.push({ field: 'groupBy', message: `meter ${meter.slug} has no group-by key ${key}` });
   const filters: [string, string][] = [];
   for (const [name, value] of Object.entries(params)) {
     const match = /^filterGroupBy\[(.+)\]$/.exec(name);
     if (!match) continue;
-    if (!Object.hasOwn(meter.groupBy, match[1])) errors.push({ field: name, message: `meter ${meter.slug} has no group-by key ${match[1]}` });
+    if (!Object.hasOwn(meter.groupBy, match[1]))
+      errors.push({ field: name, message: `meter ${meter.slug} has no group-by key ${match[1]}` });
     else if (typeof value !== 'string') errors.push({ field: name, message: 'give one value per key' });
     else filters.push([match[1], value]);
   }
   const filterGroupBy: Record<string, string> = Object.fromEntries(filters);
   const accountId = single('accountId');
   if (errors.length > 0) return { ok: false, errors };
-  return { ok: true, query: { from, to, windowSize: windowSize as MeterWindowSize | undefined, windowTimeZone, accountId: accountId || undefined, subjects: list(params.subject), groupBy, filterGroupBy } };
+  return {
+    ok: true,
+    query: {
+      from,
+      to,
+      windowSize: windowSize as MeterWindowSize | undefined,
+      windowTimeZone,
+      accountId: accountId || undefined,
+      subjects: list(params.subject),
+      groupBy,
+      filterGroupBy,
+    },
+  };
 };

@@ -4,10 +4,23 @@ import { Meter } from './meter';
 import { decideMeter, evolveMeter, initialMeter, MeterCommand, MeterState } from './meter.decider';
 
 const now = '2026-11-25T10:00:00.000Z';
-const meter: Meter = { slug: 'gb_seconds', name: 'GB-seconds', description: null, eventType: 'fn.invocation', aggregation: 'SUM', valueProperty: '$.gbSeconds', groupBy: { app: '$.app' } };
-const create = (m: Meter = meter): MeterCommand => ({ type: 'CreateMeter', data: { tenant: 't1', ...m }, metadata: { now } });
+const meter: Meter = {
+  slug: 'gb_seconds',
+  name: 'GB-seconds',
+  description: null,
+  eventType: 'fn.invocation',
+  aggregation: 'SUM',
+  valueProperty: '$.gbSeconds',
+  groupBy: { app: '$.app' },
+};
+const create = (m: Meter = meter): MeterCommand => ({
+  type: 'CreateMeter',
+  data: { tenant: 't1', ...m },
+  metadata: { now },
+});
 const remove: MeterCommand = { type: 'DeleteMeter', data: { tenant: 't1', slug: 'gb_seconds' }, metadata: { now } };
-const given = (...commands: MeterCommand[]): MeterState => commands.reduce((s, c) => decideMeter(c, s).reduce(evolveMeter, s), initialMeter());
+const given = (...commands: MeterCommand[]): MeterState =>
+  commands.reduce((s, c) => decideMeter(c, s).reduce(evolveMeter, s), initialMeter());
 const code = (run: () => unknown) => {
   try {
     run();
@@ -18,7 +31,9 @@ const code = (run: () => unknown) => {
 
 describe('Meter', () => {
   it('is created once; the same definition again is a no-op', () => {
-    expect(decideMeter(create(), initialMeter())).toEqual([{ type: 'MeterCreated', data: { tenant: 't1', ...meter, createdAt: now } }]);
+    expect(decideMeter(create(), initialMeter())).toEqual([
+      { type: 'MeterCreated', data: { tenant: 't1', ...meter, createdAt: now } },
+    ]);
     expect(decideMeter(create({ ...meter, groupBy: { app: '$.app' } }), given(create()))).toEqual([]);
   });
   it('is immutable: another definition under the same slug is refused', () =>
@@ -27,5 +42,6 @@ describe('Meter', () => {
     expect(decideMeter(remove, given(create()))).toHaveLength(1);
     expect(decideMeter(create({ ...meter, aggregation: 'MAX' }), given(create(), remove))).toHaveLength(1);
   });
-  it('refuses to delete what does not exist', () => expect(code(() => decideMeter(remove, initialMeter()))).toBe('unknown_meter'));
+  it('refuses to delete what does not exist', () =>
+    expect(code(() => decideMeter(remove, initialMeter()))).toBe('unknown_meter'));
 });

@@ -29,8 +29,24 @@ export const evolveMeter = (_state: MeterState, event: MeterEvent): MeterState =
 };
 
 const sameMeter = (a: Meter, b: Meter) =>
-  JSON.stringify([a.slug, a.name, a.description, a.eventType, a.aggregation, a.valueProperty, Object.entries(a.groupBy).sort()]) ===
-  JSON.stringify([b.slug, b.name, b.description, b.eventType, b.aggregation, b.valueProperty, Object.entries(b.groupBy).sort()]);
+  JSON.stringify([
+    a.slug,
+    a.name,
+    a.description,
+    a.eventType,
+    a.aggregation,
+    a.valueProperty,
+    Object.entries(a.groupBy).sort(),
+  ]) ===
+  JSON.stringify([
+    b.slug,
+    b.name,
+    b.description,
+    b.eventType,
+    b.aggregation,
+    b.valueProperty,
+    Object.entries(b.groupBy).sort(),
+  ]);
 
 /**
  * A meter is immutable once created (its slug and what it aggregates define every number it has
@@ -43,7 +59,11 @@ export const decideMeter = (command: MeterCommand, state: MeterState): MeterEven
       const { tenant, ...meter } = command.data;
       if (state.status === 'active') {
         if (sameMeter(state.meter, meter)) return [];
-        throw new DomainError('meter_exists', `meter ${meter.slug} exists with another definition; a meter is immutable — delete it and create it again`, 'slug');
+        throw new DomainError(
+          'meter_exists',
+          `meter ${meter.slug} exists with another definition; a meter is immutable — delete it and create it again`,
+          'slug',
+        );
       }
       return [{ type: 'MeterCreated', data: { ...command.data, tenant, createdAt: command.metadata.now } }];
     }

@@ -2,13 +2,23 @@ import { describe, expect, it } from 'vitest';
 import { readMeter } from '@tally/contracts/meters';
 import { Meter, validateMeter } from './meter';
 
-const gbSeconds = { slug: 'gb_seconds', eventType: 'fn.invocation', aggregation: 'SUM', valueProperty: '$.gbSeconds', groupBy: { app: '$.app', region: '$.region' } };
+const gbSeconds = {
+  slug: 'gb_seconds',
+  eventType: 'fn.invocation',
+  aggregation: 'SUM',
+  valueProperty: '$.gbSeconds',
+  groupBy: { app: '$.app', region: '$.region' },
+};
 
 describe('validateMeter', () => {
   it('accepts an OpenMeter meter definition, naming it after its slug by default', () =>
-    expect(validateMeter(gbSeconds)).toEqual({ ok: true, meter: { ...gbSeconds, name: 'gb_seconds', description: null } }));
+    expect(validateMeter(gbSeconds)).toEqual({
+      ok: true,
+      meter: { ...gbSeconds, name: 'gb_seconds', description: null },
+    }));
 
-  it('accepts COUNT without a value property', () => expect(validateMeter({ slug: 'invocations', eventType: 'fn.invocation', aggregation: 'COUNT' }).ok).toBe(true));
+  it('accepts COUNT without a value property', () =>
+    expect(validateMeter({ slug: 'invocations', eventType: 'fn.invocation', aggregation: 'COUNT' }).ok).toBe(true));
 
   it.each([
     [{ ...gbSeconds, slug: 'GB Seconds' }, 'slug'],
@@ -32,8 +42,14 @@ describe('readMeter', () => {
 
   it.each([
     // decimal text, kept exact: 0.1 + 0.2 stays 0.3 later because nothing here is a float
-    [{ gbSeconds: '0.1', app: 'a', region: 'eu' }, { ok: true, value: '0.1', groups: { app: 'a', region: 'eu' } }],
-    [{ gbSeconds: '12345678901234567890.123456789' }, { ok: true, value: '12345678901234567890.123456789', groups: { app: null, region: null } }],
+    [
+      { gbSeconds: '0.1', app: 'a', region: 'eu' },
+      { ok: true, value: '0.1', groups: { app: 'a', region: 'eu' } },
+    ],
+    [
+      { gbSeconds: '12345678901234567890.123456789' },
+      { ok: true, value: '12345678901234567890.123456789', groups: { app: null, region: null } },
+    ],
     [{ gbSeconds: '1e3' }, { ok: true, value: '1000', groups: { app: null, region: null } }],
     [{ gbSeconds: 2 }, { ok: true, value: '2', groups: { app: null, region: null } }],
     [{}, { ok: false, reason: 'missing_value', path: '$.gbSeconds' }],
@@ -46,7 +62,11 @@ describe('readMeter', () => {
 
   it('reads 1 per event for COUNT, and any identity for UNIQUE_COUNT', () => {
     const count = (validateMeter({ slug: 'calls', eventType: 't', aggregation: 'COUNT' }) as { meter: Meter }).meter;
-    const unique = (validateMeter({ slug: 'users', eventType: 't', aggregation: 'UNIQUE_COUNT', valueProperty: '$.user' }) as { meter: Meter }).meter;
+    const unique = (
+      validateMeter({ slug: 'users', eventType: 't', aggregation: 'UNIQUE_COUNT', valueProperty: '$.user' }) as {
+        meter: Meter;
+      }
+    ).meter;
     expect(readMeter(count, {})).toMatchObject({ ok: true, value: '1' });
     expect(readMeter(unique, { user: 'u-42' })).toMatchObject({ ok: true, value: 'u-42' });
   });

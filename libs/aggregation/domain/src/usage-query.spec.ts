@@ -7,7 +7,13 @@ describe('parseUsageQuery', () => {
   it('defaults to the last 24 whole hours, by hour', () =>
     expect(parseUsageQuery({ accountId: 'acme' }, now)).toEqual({
       ok: true,
-      query: { accountId: 'acme', windowSize: 'HOUR', from: new Date('2026-11-24T11:00:00Z'), to: new Date('2026-11-25T11:00:00Z'), eventType: undefined },
+      query: {
+        accountId: 'acme',
+        windowSize: 'HOUR',
+        from: new Date('2026-11-24T11:00:00Z'),
+        to: new Date('2026-11-25T11:00:00Z'),
+        eventType: undefined,
+      },
     }));
 
   it.each([

@@ -24,7 +24,10 @@ const windowMs: Record<WindowSize, number> = { MINUTE: 60_000, HOUR: 3_600_000, 
  * Reads the usage query's parameters. `from` is inclusive and `to` exclusive; both must align
  * with the window size so every window is whole. Defaults: the last 24 hours, by hour.
  */
-export const parseUsageQuery = (params: Record<string, unknown>, now: Date): { ok: true; query: UsageQuery } | { ok: false; errors: QueryError[] } => {
+export const parseUsageQuery = (
+  params: Record<string, unknown>,
+  now: Date,
+): { ok: true; query: UsageQuery } | { ok: false; errors: QueryError[] } => {
   const errors: QueryError[] = [];
   /** A parameter given once; given twice (an array) it is refused, never guessed. */
   const single = (field: string): string | undefined => {
@@ -36,7 +39,8 @@ export const parseUsageQuery = (params: Record<string, unknown>, now: Date): { o
   const accountId = single('accountId');
   if (!accountId) errors.push({ field: 'accountId', message: 'accountId is required' });
   const windowSize = (single('windowSize') ?? 'HOUR').toUpperCase() as WindowSize;
-  if (!windowSizes.includes(windowSize)) errors.push({ field: 'windowSize', message: `windowSize must be one of ${windowSizes.join(', ')}` });
+  if (!windowSizes.includes(windowSize))
+    errors.push({ field: 'windowSize', message: `windowSize must be one of ${windowSizes.join(', ')}` });
   const size = windowMs[windowSize] ?? windowMs.HOUR;
   const [toText, fromText, type] = [single('to'), single('from'), single('type')];
   const to = toText ? parseRfc3339(toText) : new Date(Math.ceil(now.getTime() / size) * size);
@@ -45,8 +49,13 @@ export const parseUsageQuery = (params: Record<string, unknown>, now: Date): { o
   if (!to) errors.push({ field: 'to', message: 'to must be an RFC 3339 timestamp' });
   if (from && to) {
     if (from >= to) errors.push({ field: 'to', message: 'to must be after from' });
-    if (from.getTime() % size !== 0 || to.getTime() % size !== 0) errors.push({ field: 'from', message: `from and to must align to whole ${windowSize.toLowerCase()} windows (UTC)` });
-    if ((to.getTime() - from.getTime()) / size > maxWindows) errors.push({ field: 'to', message: `at most ${maxWindows} windows per query` });
+    if (from.getTime() % size !== 0 || to.getTime() % size !== 0)
+      errors.push({
+        field: 'from',
+        message: `from and to must align to whole ${windowSize.toLowerCase()} windows (UTC)`,
+      });
+    if ((to.getTime() - from.getTime()) / size > maxWindows)
+      errors.push({ field: 'to', message: `at most ${maxWindows} windows per query` });
   }
   if (errors.length > 0 || !accountId || !from || !to) return { ok: false, errors };
   return { ok: true, query: { accountId, from, to, windowSize, eventType: type || undefined } };

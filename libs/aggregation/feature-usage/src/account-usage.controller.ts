@@ -29,14 +29,26 @@ export class AccountUsageController {
     const tenant = this.runtime.tenant;
     const account = await this.rollups.account(this.db, tenant, accountId);
     if (!account) throw notFound(`no account ${accountId} (accounts appear here moments after they are opened)`);
-    if (requested !== undefined && !isPeriod(requested)) throw badRequest('period must be a month, YYYY-MM', [{ field: 'period', message: 'expected YYYY-MM' }]);
+    if (requested !== undefined && !isPeriod(requested))
+      throw badRequest('period must be a month, YYYY-MM', [{ field: 'period', message: 'expected YYYY-MM' }]);
     const period = requested ?? periodAt(this.runtime.clock(), account.timezone, account.anchorDay);
     const { from, to } = periodBounds(period, account.timezone, account.anchorDay);
-    const base = { from, to, windowTimeZone: account.timezone, accountId, subjects: [], groupBy: [], filterGroupBy: {} };
+    const base = {
+      from,
+      to,
+      windowTimeZone: account.timezone,
+      accountId,
+      subjects: [],
+      groupBy: [],
+      filterGroupBy: {},
+    };
     const meters = await Promise.all(
       (await this.meters.active(this.db, tenant)).map(async (meter) => {
         const [total] = await this.queries.query(this.db, tenant, meter, base);
-        const breakdown = await this.queries.query(this.db, tenant, meter, { ...base, attributeGroups: breakdownAttributes });
+        const breakdown = await this.queries.query(this.db, tenant, meter, {
+          ...base,
+          attributeGroups: breakdownAttributes,
+        });
         return {
           slug: meter.slug,
           name: meter.name,
@@ -46,6 +58,14 @@ export class AccountUsageController {
         };
       }),
     );
-    return { accountId, period, timezone: account.timezone, billingAnchorDay: account.anchorDay, from: from.toISOString(), to: to.toISOString(), meters };
+    return {
+      accountId,
+      period,
+      timezone: account.timezone,
+      billingAnchorDay: account.anchorDay,
+      from: from.toISOString(),
+      to: to.toISOString(),
+      meters,
+    };
   }
 }

@@ -1,10 +1,30 @@
-import { DynamicModule, Inject, Injectable, Module, OnApplicationBootstrap, OnApplicationShutdown } from '@nestjs/common';
+import {
+  DynamicModule,
+  Inject,
+  Injectable,
+  Module,
+  OnApplicationBootstrap,
+  OnApplicationShutdown,
+} from '@nestjs/common';
 import { DataSource } from 'typeorm';
-import { BudgetTables, MeterHourTables, MeterQueryTables, MeterTables, rollupMigrations, RollupTables } from '@tally/aggregation/data-access-rollups';
+import {
+  BudgetTables,
+  MeterHourTables,
+  MeterQueryTables,
+  MeterTables,
+  rollupMigrations,
+  RollupTables,
+} from '@tally/aggregation/data-access-rollups';
 import { aggregationStream } from '@tally/contracts/meters';
 import { Consumer } from '@tally/shared/data-access-messaging';
 import { ProjectionRunner } from '@tally/shared/data-access-postgres';
-import { appDataSourceProvider, ProjectionCatalog, projectionRunnerProvider, RUNTIME, TallyRuntime } from '@tally/shared/feature-runtime';
+import {
+  appDataSourceProvider,
+  ProjectionCatalog,
+  projectionRunnerProvider,
+  RUNTIME,
+  TallyRuntime,
+} from '@tally/shared/feature-runtime';
 import { AccountUsageController } from './account-usage.controller';
 import { BillableUsageResponder } from './billable-usage.responder';
 import { budgetAlertRelay, startBudgetWebhooks } from './budget-alerts';
@@ -13,7 +33,16 @@ import { BudgetsService } from './budgets.service';
 import { meterCatalogProjection } from './meter-catalog.projection';
 import { MetersController } from './meters.controller';
 import { MetersService } from './meters.service';
-import { AGGREGATION_DB, BUDGET_RELAY_RUNNER, BUDGET_TABLES, METER_CATALOG_RUNNER, METER_QUERY_TABLES, METER_TABLES, ROLLUP_RUNNER, ROLLUP_TABLES } from './tokens';
+import {
+  AGGREGATION_DB,
+  BUDGET_RELAY_RUNNER,
+  BUDGET_TABLES,
+  METER_CATALOG_RUNNER,
+  METER_QUERY_TABLES,
+  METER_TABLES,
+  ROLLUP_RUNNER,
+  ROLLUP_TABLES,
+} from './tokens';
 import { UsageController } from './usage.controller';
 import { usageRollupProjection } from './usage-rollup.projection';
 
@@ -62,16 +91,50 @@ export class AggregationModule {
       controllers: [UsageController, MetersController, AccountUsageController, BudgetsController],
       providers: [
         appDataSourceProvider(AGGREGATION_DB, 'aggregation', rollupMigrations),
-        { provide: ROLLUP_TABLES, inject: [RUNTIME], useFactory: (runtime: TallyRuntime) => new RollupTables(runtime.schemaFor('aggregation')) },
-        { provide: BUDGET_TABLES, inject: [RUNTIME], useFactory: (runtime: TallyRuntime) => new BudgetTables(runtime.schemaFor('aggregation')) },
-        projectionRunnerProvider(ROLLUP_RUNNER, 'aggregation', AGGREGATION_DB, (runtime) => (schema) =>
-          usageRollupProjection(new RollupTables(schema), { budgets: new BudgetTables(schema), queries: new MeterQueryTables(schema), store: runtime.eventStore }, new MeterHourTables(schema)),
+        {
+          provide: ROLLUP_TABLES,
+          inject: [RUNTIME],
+          useFactory: (runtime: TallyRuntime) => new RollupTables(runtime.schemaFor('aggregation')),
+        },
+        {
+          provide: BUDGET_TABLES,
+          inject: [RUNTIME],
+          useFactory: (runtime: TallyRuntime) => new BudgetTables(runtime.schemaFor('aggregation')),
+        },
+        projectionRunnerProvider(
+          ROLLUP_RUNNER,
+          'aggregation',
+          AGGREGATION_DB,
+          (runtime) => (schema) =>
+            usageRollupProjection(
+              new RollupTables(schema),
+              { budgets: new BudgetTables(schema), queries: new MeterQueryTables(schema), store: runtime.eventStore },
+              new MeterHourTables(schema),
+            ),
         ),
-        projectionRunnerProvider(BUDGET_RELAY_RUNNER, 'aggregation', AGGREGATION_DB, (runtime) => () => budgetAlertRelay(runtime)),
+        projectionRunnerProvider(
+          BUDGET_RELAY_RUNNER,
+          'aggregation',
+          AGGREGATION_DB,
+          (runtime) => () => budgetAlertRelay(runtime),
+        ),
         BudgetsService,
-        { provide: METER_TABLES, inject: [RUNTIME], useFactory: (runtime: TallyRuntime) => new MeterTables(runtime.schemaFor('aggregation')) },
-        projectionRunnerProvider(METER_CATALOG_RUNNER, 'aggregation', AGGREGATION_DB, () => (schema) => meterCatalogProjection(new MeterTables(schema))),
-        { provide: METER_QUERY_TABLES, inject: [RUNTIME], useFactory: (runtime: TallyRuntime) => new MeterQueryTables(runtime.schemaFor('aggregation')) },
+        {
+          provide: METER_TABLES,
+          inject: [RUNTIME],
+          useFactory: (runtime: TallyRuntime) => new MeterTables(runtime.schemaFor('aggregation')),
+        },
+        projectionRunnerProvider(
+          METER_CATALOG_RUNNER,
+          'aggregation',
+          AGGREGATION_DB,
+          () => (schema) => meterCatalogProjection(new MeterTables(schema)),
+        ),
+        {
+          provide: METER_QUERY_TABLES,
+          inject: [RUNTIME],
+          useFactory: (runtime: TallyRuntime) => new MeterQueryTables(runtime.schemaFor('aggregation')),
+        },
         MetersService,
         BillableUsageResponder,
         AggregationLifecycle,

@@ -1,11 +1,16 @@
 import { Inject, Injectable } from '@nestjs/common';
 import { DataSource, EntityManager } from 'typeorm';
 import { MeterQueryTables, MeterTables } from '@tally/aggregation/data-access-rollups';
-import { BillableUsageReplyV1, BillableUsageRequestV1, billableUsageSubject, BillableUsageValueV1 } from '@tally/contracts/meters';
+import {
+  BillableUsageReplyV1,
+  BillableUsageRequestV1,
+  billableUsageSubject,
+  BillableUsageValueV1,
+} from '@tally/contracts/meters';
 import { Consumer, decodeJson, encodeJson, PoisonMessageError, Request } from '@tally/shared/data-access-messaging';
 import { ProjectionRunner } from '@tally/shared/data-access-postgres';
 import { RUNTIME, TallyRuntime } from '@tally/shared/feature-runtime';
-import { parseRfc3339 } from '@tally/shared/util-core';
+import { messageOf, parseRfc3339 } from '@tally/shared/util-core';
 import { AGGREGATION_DB, METER_QUERY_TABLES, METER_TABLES, ROLLUP_RUNNER } from './tokens';
 
 /**
@@ -25,7 +30,9 @@ export class BillableUsageResponder {
   ) {}
 
   async start(): Promise<void> {
-    this.serving = await this.runtime.bus.serveRequests(billableUsageSubject, 'aggregation_billable_usage', (request) => this.answer(request));
+    this.serving = await this.runtime.bus.serveRequests(billableUsageSubject, 'aggregation_billable_usage', (request) =>
+      this.answer(request),
+    );
   }
 
   async stop(): Promise<void> {
@@ -39,25 +46,39 @@ export class BillableUsageResponder {
     } catch (error) {
       // A request that does not decode is the asker's fault; anything else (Postgres away) passes, so the asker retries.
       const type = error instanceof PoisonMessageError ? 'bad_request' : 'unavailable';
-      this.runtime.log(`[aggregation] billable usage query failed (${type}): ${String((error as Error)?.message ?? error)}`);
-      reply = { ok: false, error: { type, detail: String((error as Error)?.message ?? error) } };
+      this.runtime.log(`[aggregation] billable usage query failed (${type}): ${messageOf(error)}`);
+      reply = { ok: false, error: { type, detail: messageOf(error) } };
     }
     return { data: encodeJson(reply) };
   }
 
   private async billableUsage(request: BillableUsageRequestV1): Promise<BillableUsageReplyV1> {
     const intervals = request.intervals.map((i) => ({ from: parseRfc3339(i.from), to: parseRfc3339(i.to) }));
-    if (intervals.some((i) => !i.from || !i.to || i.from > i.to)) return { ok: false, error: { type: 'bad_request', detail: 'every interval needs RFC 3339 from ≤ to' } };
+    if (intervals.some((i) => !i.from || !i.to || i.from > i.to))
+      return { ok: false, error: { type: 'bad_request', detail: 'every interval needs RFC 3339 from ≤ to' } };
     if (request.fresh && !(await this.rollups.reachedLedgerHead()))
-      return { ok: false, error: { type: 'rollups_behind', detail: 'usage_rollup has not applied the ledger yet (rebuilding or lagging)' } };
+      return {
+        ok: false,
+        error: {
+          type: 'rollups_behind',
+          detail: 'usage_rollup has not applied the ledger yet (rebuilding or lagging)',
+        },
+      };
     // One snapshot: the values and the rollup checkpoint they correspond to (reconciliation compares the ledger up to it).
     return this.db.transaction('REPEATABLE READ', async (tx) => {
-      const [checkpoint] = (await tx.query(`select position::text as position from "${this.runtime.schemaFor('aggregation')}".projection_checkpoints where name = 'usage_rollup'`)) as { position: string }[];
+      const [checkpoint] = (await tx.query(
+        `select position::text as position from "${this.runtime.schemaFor('aggregation')}".projection_checkpoints where name = 'usage_rollup'`,
+      )) as { position: string }[];
       return this.read(tx, request, intervals as { from: Date; to: Date }[], checkpoint?.position ?? '0');
     });
   }
 
-  private async read(tx: EntityManager, request: BillableUsageRequestV1, intervals: { from: Date; to: Date }[], position: string): Promise<BillableUsageReplyV1> {
+  private async read(
+    tx: EntityManager,
+    request: BillableUsageRequestV1,
+    intervals: { from: Date; to: Date }[],
+    position: string,
+  ): Promise<BillableUsageReplyV1> {
     const catalog = new Map((await this.meters.active(tx, request.tenant)).map((m) => [m.slug, m]));
     const values: BillableUsageValueV1[] = [];
     for (const { meter: slug, per } of request.meters) {
@@ -74,7 +95,14 @@ export class BillableUsageResponder {
           filterGroupBy: {},
           attributeGroups: per ? [per] : [],
         });
-        for (const row of rows) values.push({ interval: index, meter: slug, per, perValue: per ? (row.attributes?.[per] ?? null) : null, quantity: row.value });
+        for (const row of rows)
+          values.push({
+            interval: index,
+            meter: slug,
+            per,
+            perValue: per ? (row.attributes?.[per] ?? null) : null,
+            quantity: row.value,
+          });
       }
     }
     return { ok: true, values, position };

@@ -4,7 +4,8 @@ import { Projection } from '@tally/shared/data-access-postgres';
 import { ledgerRelay, startSignedWebhooks, TallyRuntime } from '@tally/shared/feature-runtime';
 
 /** Budget alerts go from the ledger to NATS (`budget_alert_relay`), then to the configured webhook. */
-export const budgetAlertRelay = (runtime: TallyRuntime): Projection => ledgerRelay(runtime, 'budget_alert_relay', [budgetThresholdCrossedType], () => budgetThresholdCrossedSubject);
+export const budgetAlertRelay = (runtime: TallyRuntime): Projection =>
+  ledgerRelay(runtime, 'budget_alert_relay', [budgetThresholdCrossedType], () => budgetThresholdCrossedSubject);
 
 export const startBudgetWebhooks = (runtime: TallyRuntime): Promise<Consumer | undefined> =>
   startSignedWebhooks(runtime, {

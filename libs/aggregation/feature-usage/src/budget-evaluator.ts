@@ -1,7 +1,21 @@
 import { EntityManager } from 'typeorm';
-import { Budget, evolveMeter, initialMeter, Meter, MeterEvent, periodAt, periodBounds, reachedThresholds } from '@tally/aggregation/domain';
+import {
+  Budget,
+  evolveMeter,
+  initialMeter,
+  Meter,
+  MeterEvent,
+  periodAt,
+  periodBounds,
+  reachedThresholds,
+} from '@tally/aggregation/domain';
 import { BudgetTables, MeterQueryTables, RollupTables } from '@tally/aggregation/data-access-rollups';
-import { budgetAlertStream, BudgetThresholdCrossedV1, budgetThresholdCrossedType, meterStream } from '@tally/contracts/meters';
+import {
+  budgetAlertStream,
+  BudgetThresholdCrossedV1,
+  budgetThresholdCrossedType,
+  meterStream,
+} from '@tally/contracts/meters';
 import { EventStore, StreamAppend } from '@tally/shared/data-access-event-store';
 import { deterministicUuid } from '@tally/shared/util-core';
 
@@ -67,17 +81,35 @@ export const evaluateBudgets = async (tx: EntityManager, deps: BudgetDeps, touch
 };
 
 const alert = (tenant: string, budget: Budget, period: string, threshold: number, usage: string): StreamAppend => {
-  const data: BudgetThresholdCrossedV1 = { tenant, budgetId: budget.budgetId, accountId: budget.accountId, meter: budget.meter, app: budget.app, period, threshold, limit: budget.limit, usage };
+  const data: BudgetThresholdCrossedV1 = {
+    tenant,
+    budgetId: budget.budgetId,
+    accountId: budget.accountId,
+    meter: budget.meter,
+    app: budget.app,
+    period,
+    threshold,
+    limit: budget.limit,
+    usage,
+  };
   return {
     stream: budgetAlertStream(tenant, budget.budgetId),
     expectedRevision: 'any',
-    events: [{ id: deterministicUuid('tally.budget-threshold-crossed.v1', tenant, budget.budgetId, period, String(threshold)), type: budgetThresholdCrossedType, data: { ...data } }],
+    events: [
+      {
+        id: deterministicUuid('tally.budget-threshold-crossed.v1', tenant, budget.budgetId, period, String(threshold)),
+        type: budgetThresholdCrossedType,
+        data: { ...data },
+      },
+    ],
   };
 };
 
 /** The meter as the ledger has it (consistent with the budget that names it, whatever the catalogue's lag). */
 const meterOf = async (store: EventStore, tenant: string, slug: string): Promise<Meter | undefined> => {
   const events = await store.readStream(meterStream(tenant, slug));
-  const state = events.map((e) => ({ type: e.type, data: e.data }) as unknown as MeterEvent).reduce(evolveMeter, initialMeter());
+  const state = events
+    .map((e) => ({ type: e.type, data: e.data }) as unknown as MeterEvent)
+    .reduce(evolveMeter, initialMeter());
   return state.status === 'active' ? state.meter : undefined;
 };

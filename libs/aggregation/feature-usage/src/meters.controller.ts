@@ -60,10 +60,19 @@ export class MetersController {
     const parsed = parseMeterQuery(meter, params, this.runtime.clock());
     if (!parsed.ok) throw badRequest('the meter query is invalid', parsed.errors);
     const data = await this.queries.query(this.db, this.runtime.tenant, meter, parsed.query);
-    const body = { from: parsed.query.from.toISOString(), to: parsed.query.to.toISOString(), windowSize: parsed.query.windowSize ?? null, windowTimeZone: parsed.query.windowTimeZone, data };
+    const body = {
+      from: parsed.query.from.toISOString(),
+      to: parsed.query.to.toISOString(),
+      windowSize: parsed.query.windowSize ?? null,
+      windowTimeZone: parsed.query.windowTimeZone,
+      data,
+    };
     if (!(accept ?? '').includes('text/csv')) return body;
     void reply.header('content-type', 'text/csv; charset=utf-8');
-    return toCsv(data, parsed.query.groupBy.filter((k) => k !== 'subject'));
+    return toCsv(
+      data,
+      parsed.query.groupBy.filter((k) => k !== 'subject'),
+    );
   }
 
   @Delete('api/v1/meters/:slug')
@@ -80,10 +89,15 @@ export class MetersController {
   }
 }
 
-const csvCell = (value: string | null) => (value === null ? '' : /[",\n\r]/.test(value) ? `"${value.replace(/"/g, '""')}"` : value);
+const csvCell = (value: string | null) =>
+  value === null ? '' : /[",\n\r]/.test(value) ? `"${value.replace(/"/g, '""')}"` : value;
 
 const toCsv = (data: readonly MeterValue[], groupKeys: readonly string[]): string =>
   [
     ['window_start', 'window_end', 'subject', ...groupKeys, 'value'].join(','),
-    ...data.map((d) => [d.windowStart, d.windowEnd, d.subject, ...groupKeys.map((k) => d.groupBy[k] ?? null), d.value].map(csvCell).join(',')),
+    ...data.map((d) =>
+      [d.windowStart, d.windowEnd, d.subject, ...groupKeys.map((k) => d.groupBy[k] ?? null), d.value]
+        .map(csvCell)
+        .join(','),
+    ),
   ].join('\n') + '\n';

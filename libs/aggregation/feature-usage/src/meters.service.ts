@@ -11,7 +11,12 @@ export class MetersService {
 
   private async load(slug: string) {
     const events = await this.runtime.eventStore.readStream(meterStream(this.runtime.tenant, slug));
-    return { state: events.map((e) => ({ type: e.type, data: e.data }) as unknown as MeterEvent).reduce(evolveMeter, initialMeter()), revision: events.at(-1)?.streamRevision };
+    return {
+      state: events
+        .map((e) => ({ type: e.type, data: e.data }) as unknown as MeterEvent)
+        .reduce(evolveMeter, initialMeter()),
+      revision: events.at(-1)?.streamRevision,
+    };
   }
 
   private async decide(slug: string, command: MeterCommand) {
@@ -24,22 +29,38 @@ export class MetersService {
         { expectedRevision: revision ?? 'no_stream' },
       );
     }
-    return { changed: events.length > 0, state: events.reduce(evolveMeter, state), created: events.find((e) => e.type === 'MeterCreated') };
+    return {
+      changed: events.length > 0,
+      state: events.reduce(evolveMeter, state),
+      created: events.find((e) => e.type === 'MeterCreated'),
+    };
   }
 
   async create(meter: Meter) {
-    const { changed } = await this.decide(meter.slug, { type: 'CreateMeter', data: { tenant: this.runtime.tenant, ...meter }, metadata: { now: this.runtime.clock().toISOString() } });
+    const { changed } = await this.decide(meter.slug, {
+      type: 'CreateMeter',
+      data: { tenant: this.runtime.tenant, ...meter },
+      metadata: { now: this.runtime.clock().toISOString() },
+    });
     return { created: changed, meter: await this.meter(meter.slug) };
   }
 
   async delete(slug: string): Promise<void> {
-    await this.decide(slug, { type: 'DeleteMeter', data: { tenant: this.runtime.tenant, slug }, metadata: { now: this.runtime.clock().toISOString() } });
+    await this.decide(slug, {
+      type: 'DeleteMeter',
+      data: { tenant: this.runtime.tenant, slug },
+      metadata: { now: this.runtime.clock().toISOString() },
+    });
   }
 
   async meter(slug: string) {
     const events = await this.runtime.eventStore.readStream(meterStream(this.runtime.tenant, slug));
-    const state = events.map((e) => ({ type: e.type, data: e.data }) as unknown as MeterEvent).reduce(evolveMeter, initialMeter());
+    const state = events
+      .map((e) => ({ type: e.type, data: e.data }) as unknown as MeterEvent)
+      .reduce(evolveMeter, initialMeter());
     const created = [...events].reverse().find((e) => e.type === 'MeterCreated');
-    return state.status === 'active' ? { id: state.meter.slug, ...state.meter, createdAt: (created?.data.createdAt as string) ?? null } : undefined;
+    return state.status === 'active'
+      ? { id: state.meter.slug, ...state.meter, createdAt: (created?.data.createdAt as string) ?? null }
+      : undefined;
   }
 }

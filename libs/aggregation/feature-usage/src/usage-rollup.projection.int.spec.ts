@@ -2,7 +2,15 @@ import { randomUUID } from 'node:crypto';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { DataSource } from 'typeorm';
 import { MeterHourTables, rollupMigrations, RollupTables } from '@tally/aggregation/data-access-rollups';
-import { Attribution, UsageReattributedV1, usageReattributedType, UsageRecordedV1, usageRecordedType, UsageVoidedV1, usageVoidedType } from '@tally/contracts/usage';
+import {
+  Attribution,
+  UsageReattributedV1,
+  usageReattributedType,
+  UsageRecordedV1,
+  usageRecordedType,
+  UsageVoidedV1,
+  usageVoidedType,
+} from '@tally/contracts/usage';
 import { PostgresEventStore } from '@tally/shared/data-access-event-store';
 import { openAppDataSource, ProjectionRunner } from '@tally/shared/data-access-postgres';
 import { dropSchemas, testDatabaseUrl, uniqueName } from '@tally/shared/testing';
@@ -23,38 +31,87 @@ const recorded = (accountId: string | undefined, time: string, eventType = 'fn.i
   data: {},
   attribution: accountId ? paying(accountId) : { status: 'parked', reason: 'unknown_subject' },
 });
-const paying = (accountId: string): Attribution => ({ status: 'attributed', accountId, subscriptionId: `sub-${accountId}`, planId: 'pro', attributes: {} });
+const paying = (accountId: string): Attribution => ({
+  status: 'attributed',
+  accountId,
+  subscriptionId: `sub-${accountId}`,
+  planId: 'pro',
+  attributes: {},
+});
 const moved = (u: UsageRecordedV1, previous: Attribution, next: Attribution): UsageReattributedV1 => ({
-  tenant: 't1', usageId: u.usageId, subject: u.subject, eventType: u.eventType, time: u.time, previous, next, reason: 'test', causeId: randomUUID(),
+  tenant: 't1',
+  usageId: u.usageId,
+  subject: u.subject,
+  eventType: u.eventType,
+  time: u.time,
+  previous,
+  next,
+  reason: 'test',
+  causeId: randomUUID(),
 });
 
 describe('usage_rollup projection', () => {
   let store: PostgresEventStore;
   let db: DataSource;
   let runner: ProjectionRunner;
-  const rows = () => db.query(`select account_id, event_type, minute, events::text from "${schema}".usage_minute order by 1, 2, 3`);
+  const rows = () =>
+    db.query(`select account_id, event_type, minute, events::text from "${schema}".usage_minute order by 1, 2, 3`);
   /** Everything the projection owns, for the mandatory "batch twice" and "rebuild" cases. */
   const everything = async () => ({
     minutes: await rows(),
-    facts: await db.query(`select usage_id, account_id, event_type, time, voided, data, attributes from "${schema}".usage_facts order by usage_id`),
+    facts: await db.query(
+      `select usage_id, account_id, event_type, time, voided, data, attributes from "${schema}".usage_facts order by usage_id`,
+    ),
     voided: await db.query(`select usage_id from "${schema}".voided_usage order by usage_id`),
-    hours: await db.query(`select meter, account_id, hour, groups, attributes, events::text, readings::text, total::text from "${schema}".meter_hours where events <> 0 order by meter, account_id, hour, groups::text, attributes::text`),
+    hours: await db.query(
+      `select meter, account_id, hour, groups, attributes, events::text, readings::text, total::text from "${schema}".meter_hours where events <> 0 order by meter, account_id, hour, groups::text, attributes::text`,
+    ),
   });
 
   beforeAll(async () => {
     store = new PostgresEventStore({ connectionString: testDatabaseUrl(), schema: `${namespace}_ledger` });
     await store.init();
     db = await openAppDataSource({ connectionString: testDatabaseUrl(), schema, migrations: rollupMigrations });
-    runner = new ProjectionRunner((s) => usageRollupProjection(new RollupTables(s), undefined, new MeterHourTables(s)), db, store, { connectionString: testDatabaseUrl(), schema, onError: (error) => console.error(error) });
+    runner = new ProjectionRunner(
+      (s) => usageRollupProjection(new RollupTables(s), undefined, new MeterHourTables(s)),
+      db,
+      store,
+      { connectionString: testDatabaseUrl(), schema, onError: (error) => console.error(error) },
+    );
     // A meter over the events (COUNT), so the hourly buckets are kept too.
     await store.appendToStream('meter-t1_invocations', [
-      { id: randomUUID(), type: 'MeterCreated', data: { tenant: 't1', slug: 'invocations', name: 'invocations', description: null, eventType: 'fn.invocation', aggregation: 'COUNT', valueProperty: null, groupBy: {}, createdAt: '2026-11-01T00:00:00Z' } },
+      {
+        id: randomUUID(),
+        type: 'MeterCreated',
+        data: {
+          tenant: 't1',
+          slug: 'invocations',
+          name: 'invocations',
+          description: null,
+          eventType: 'fn.invocation',
+          aggregation: 'COUNT',
+          valueProperty: null,
+          groupBy: {},
+          createdAt: '2026-11-01T00:00:00Z',
+        },
+      },
     ]);
     const parked = recorded(undefined, '2026-11-25T10:00:30Z');
     const attributedLater = moved(parked, parked.attribution, paying('globex'));
-    const events = [recorded('acme', '2026-11-25T10:00:01Z'), recorded('acme', '2026-11-25T10:00:59.999Z'), recorded('acme', '2026-11-25T10:01:00Z'), recorded('acme', '2026-11-25T10:01:00Z', 'kv.read'), parked];
-    await store.appendToStream('usage-t1_mixed', events.map((e) => ({ id: e.usageId, type: usageRecordedType, data: { ...e } })));
-    await store.appendToStream('usage-t1_globex.2026-11', [{ id: randomUUID(), type: usageReattributedType, data: { ...attributedLater } }]);
+    const events = [
+      recorded('acme', '2026-11-25T10:00:01Z'),
+      recorded('acme', '2026-11-25T10:00:59.999Z'),
+      recorded('acme', '2026-11-25T10:01:00Z'),
+      recorded('acme', '2026-11-25T10:01:00Z', 'kv.read'),
+      parked,
+    ];
+    await store.appendToStream(
+      'usage-t1_mixed',
+      events.map((e) => ({ id: e.usageId, type: usageRecordedType, data: { ...e } })),
+    );
+    await store.appendToStream('usage-t1_globex.2026-11', [
+      { id: randomUUID(), type: usageReattributedType, data: { ...attributedLater } },
+    ]);
     await runner.start();
     await runner.caughtUp();
   });
@@ -74,15 +131,33 @@ describe('usage_rollup projection', () => {
     ]));
 
   it('takes voided usage out once, and never counts usage voided before it arrives', async () => {
-    const voided = (u: UsageRecordedV1): UsageVoidedV1 => ({ tenant: 't1', usageId: u.usageId, source: u.source, eventId: u.eventId, reason: 'test traffic', correctedAt: u.time });
+    const voided = (u: UsageRecordedV1): UsageVoidedV1 => ({
+      tenant: 't1',
+      usageId: u.usageId,
+      source: u.source,
+      eventId: u.eventId,
+      reason: 'test traffic',
+      correctedAt: u.time,
+    });
     const counted = recorded('initech', '2026-11-25T11:00:10Z');
     const voidedFirst = recorded('initech', '2026-11-25T11:00:20Z');
     const kept = recorded('initech', '2026-11-25T11:00:30Z');
-    await store.appendToStream('usage-t1_initech.2026-11', [counted, kept].map((u) => ({ id: u.usageId, type: usageRecordedType, data: { ...u } })));
-    await store.appendToStream(`usagecorrections-t1_${counted.usageId}`, [{ id: randomUUID(), type: usageVoidedType, data: { ...voided(counted) } }]);
-    await store.appendToStream(`usagecorrections-t1_${counted.usageId}`, [{ id: randomUUID(), type: usageVoidedType, data: { ...voided(counted), reason: 'again' } }]);
-    await store.appendToStream(`usagecorrections-t1_${voidedFirst.usageId}`, [{ id: randomUUID(), type: usageVoidedType, data: { ...voided(voidedFirst) } }]);
-    await store.appendToStream('usage-t1_initech.2026-11', [{ id: voidedFirst.usageId, type: usageRecordedType, data: { ...voidedFirst } }]);
+    await store.appendToStream(
+      'usage-t1_initech.2026-11',
+      [counted, kept].map((u) => ({ id: u.usageId, type: usageRecordedType, data: { ...u } })),
+    );
+    await store.appendToStream(`usagecorrections-t1_${counted.usageId}`, [
+      { id: randomUUID(), type: usageVoidedType, data: { ...voided(counted) } },
+    ]);
+    await store.appendToStream(`usagecorrections-t1_${counted.usageId}`, [
+      { id: randomUUID(), type: usageVoidedType, data: { ...voided(counted), reason: 'again' } },
+    ]);
+    await store.appendToStream(`usagecorrections-t1_${voidedFirst.usageId}`, [
+      { id: randomUUID(), type: usageVoidedType, data: { ...voided(voidedFirst) } },
+    ]);
+    await store.appendToStream('usage-t1_initech.2026-11', [
+      { id: voidedFirst.usageId, type: usageRecordedType, data: { ...voidedFirst } },
+    ]);
     await runner.caughtUp();
     expect((await rows()).filter((r: { account_id: string }) => r.account_id === 'initech')).toEqual([
       { account_id: 'initech', event_type: 'fn.invocation', minute: new Date('2026-11-25T11:00:00Z'), events: '1' },
@@ -94,19 +169,37 @@ describe('usage_rollup projection', () => {
     await store.appendToStream('usage-t1_hooli.2026-11', [{ id: u.usageId, type: usageRecordedType, data: { ...u } }]);
     await store.appendToStream('usage-t1_pied.2026-11', [
       { id: randomUUID(), type: usageReattributedType, data: { ...moved(u, paying('hooli'), paying('pied')) } },
-      { id: randomUUID(), type: usageReattributedType, data: { ...moved(u, paying('pied'), { status: 'parked', reason: 'no_subscription' }) } },
-      { id: randomUUID(), type: usageReattributedType, data: { ...moved(u, { status: 'parked', reason: 'no_subscription' }, paying('pied')) } },
+      {
+        id: randomUUID(),
+        type: usageReattributedType,
+        data: { ...moved(u, paying('pied'), { status: 'parked', reason: 'no_subscription' }) },
+      },
+      {
+        id: randomUUID(),
+        type: usageReattributedType,
+        data: { ...moved(u, { status: 'parked', reason: 'no_subscription' }, paying('pied')) },
+      },
     ]);
     await runner.caughtUp();
     const at12 = (await rows()).filter((r: { minute: Date }) => r.minute.toISOString() === '2026-11-25T12:00:00.000Z');
-    expect(at12.filter((r: { events: string }) => r.events !== '0')).toEqual([{ account_id: 'pied', event_type: 'fn.invocation', minute: new Date('2026-11-25T12:00:00Z'), events: '1' }]);
+    expect(at12.filter((r: { events: string }) => r.events !== '0')).toEqual([
+      { account_id: 'pied', event_type: 'fn.invocation', minute: new Date('2026-11-25T12:00:00Z'), events: '1' },
+    ]);
   });
 
   it('keeps hourly meter buckets in step: moves, voids and parked usage included', async () => {
-    const hours = (await everything()).hours.filter((h: { account_id: string }) => ['acme', 'globex', 'initech', 'pied'].includes(h.account_id));
+    const hours = (await everything()).hours.filter((h: { account_id: string }) =>
+      ['acme', 'globex', 'initech', 'pied'].includes(h.account_id),
+    );
     // acme 10:00: three fn.invocation (the kv.read is another meter's); globex: parked, then attributed; initech 11:00: of three,
     // one voided after it counted and one voided before it came; the moved one ends at pied, counted once. (These cases run in order.)
-    expect(hours.map((h: { account_id: string; hour: Date; events: string }) => [h.account_id, h.hour.toISOString(), h.events])).toEqual([
+    expect(
+      hours.map((h: { account_id: string; hour: Date; events: string }) => [
+        h.account_id,
+        h.hour.toISOString(),
+        h.events,
+      ]),
+    ).toEqual([
       ['acme', '2026-11-25T10:00:00.000Z', '3'],
       ['globex', '2026-11-25T10:00:00.000Z', '1'],
       ['initech', '2026-11-25T11:00:00.000Z', '1'],
@@ -116,7 +209,21 @@ describe('usage_rollup projection', () => {
 
   it('counts new usage into the buckets exactly as a recount from the facts in SQL would', async () => {
     await store.appendToStream('meter-t1_gb', [
-      { id: randomUUID(), type: 'MeterCreated', data: { tenant: 't1', slug: 'gb', name: 'gb', description: null, eventType: 'fn.invocation', aggregation: 'SUM', valueProperty: '$.gbSeconds', groupBy: { region: '$.region' }, createdAt: '2026-11-01T00:00:00Z' } },
+      {
+        id: randomUUID(),
+        type: 'MeterCreated',
+        data: {
+          tenant: 't1',
+          slug: 'gb',
+          name: 'gb',
+          description: null,
+          eventType: 'fn.invocation',
+          aggregation: 'SUM',
+          valueProperty: '$.gbSeconds',
+          groupBy: { region: '$.region' },
+          createdAt: '2026-11-01T00:00:00Z',
+        },
+      },
     ]);
     const withData = (time: string, data: Record<string, unknown>) => ({ ...recorded('umbrella', time), data });
     const usage = [
@@ -126,10 +233,20 @@ describe('usage_rollup projection', () => {
       withData('2026-11-25T13:30:00Z', { region: 'us' }),
       withData('2026-11-25T13:40:00Z', { gbSeconds: '2', region: { zone: 'a' } }), // an object as group value: counted the SQL way
     ];
-    await store.appendToStream('usage-t1_umbrella.2026-11', usage.map((u) => ({ id: u.usageId, type: usageRecordedType, data: { ...u } })));
+    await store.appendToStream(
+      'usage-t1_umbrella.2026-11',
+      usage.map((u) => ({ id: u.usageId, type: usageRecordedType, data: { ...u } })),
+    );
     await runner.caughtUp();
     const incremental = (await everything()).hours.filter((h: { meter: string }) => h.meter === 'gb');
-    expect(incremental.map((h: { groups: unknown; events: string; readings: string; total: string }) => [h.groups, h.events, h.readings, h.total])).toEqual(
+    expect(
+      incremental.map((h: { groups: unknown; events: string; readings: string; total: string }) => [
+        h.groups,
+        h.events,
+        h.readings,
+        h.total,
+      ]),
+    ).toEqual(
       expect.arrayContaining([
         // 0.1 + 12345678901234567890.000000001
         [{ region: 'eu' }, '2', '2', '12345678901234567890.100000001'],
@@ -137,13 +254,29 @@ describe('usage_rollup projection', () => {
       ]),
     );
     // Recount from the facts in SQL (what MeterCreated's back-fill does): the same rows.
-    await new MeterHourTables(schema).meterCreated(db, 't1', { slug: 'gb', name: 'gb', description: null, eventType: 'fn.invocation', aggregation: 'SUM', valueProperty: '$.gbSeconds', groupBy: { region: '$.region' } }, 10n ** 12n);
+    await new MeterHourTables(schema).meterCreated(
+      db,
+      't1',
+      {
+        slug: 'gb',
+        name: 'gb',
+        description: null,
+        eventType: 'fn.invocation',
+        aggregation: 'SUM',
+        valueProperty: '$.gbSeconds',
+        groupBy: { region: '$.region' },
+      },
+      10n ** 12n,
+    );
     expect((await everything()).hours.filter((h: { meter: string }) => h.meter === 'gb')).toEqual(incremental);
   });
 
   it('a batch applied twice changes nothing', async () => {
     const before = await everything();
-    const batch = await store.readAll({ eventTypes: [usageRecordedType, usageReattributedType, usageVoidedType, 'MeterCreated'], maxCount: 100 });
+    const batch = await store.readAll({
+      eventTypes: [usageRecordedType, usageReattributedType, usageVoidedType, 'MeterCreated'],
+      maxCount: 100,
+    });
     await runner.applyBatch(batch);
     await runner.applyBatch(batch);
     expect(await everything()).toEqual(before);

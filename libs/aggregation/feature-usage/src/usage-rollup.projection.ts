@@ -1,7 +1,14 @@
 import { BudgetTables, MeterHourTables, RollupTables, UsageFact } from '@tally/aggregation/data-access-rollups';
 import { AccountOpenedV1, accountOpenedType, billingAnchorDayOf } from '@tally/contracts/accounts';
 import { Budget, Meter } from '@tally/aggregation/domain';
-import { budgetRemovedType, budgetSetType, MeterCreatedV1, meterCreatedType, MeterDeletedV1, meterDeletedType } from '@tally/contracts/meters';
+import {
+  budgetRemovedType,
+  budgetSetType,
+  MeterCreatedV1,
+  meterCreatedType,
+  MeterDeletedV1,
+  meterDeletedType,
+} from '@tally/contracts/meters';
 import { BudgetDeps, evaluateBudgets, TouchedPeriods } from './budget-evaluator';
 import {
   UsageAmendedV1,
@@ -37,7 +44,11 @@ export const usageFactOf = (event: RecordedEvent): UsageFact => {
  * (UsageReattributed) or a void first flushes what came before it. Each fact carries the position of
  * its last change, so "recorded, moved, moved back" replayed in any batch split ends where it should.
  */
-export const usageRollupProjection = (tables: RollupTables, budgets?: Omit<BudgetDeps, 'rollups'>, hours?: MeterHourTables): Projection => ({
+export const usageRollupProjection = (
+  tables: RollupTables,
+  budgets?: Omit<BudgetDeps, 'rollups'>,
+  hours?: MeterHourTables,
+): Projection => ({
   name: 'usage_rollup',
   tables: [...RollupTables.tables, ...(budgets ? BudgetTables.tables : []), ...(hours ? MeterHourTables.tables : [])],
   eventTypes: [
@@ -56,7 +67,10 @@ export const usageRollupProjection = (tables: RollupTables, budgets?: Omit<Budge
     let pending: UsageFact[] = [];
     const flush = async () => {
       const fresh = new Set(await tables.add(tx, pending));
-      await hours?.countNew(tx, pending.filter((f) => fresh.has(f.usageId)));
+      await hours?.countNew(
+        tx,
+        pending.filter((f) => fresh.has(f.usageId)),
+      );
       pending = [];
     };
     /** A change to facts that already count: out of the hourly buckets before, back in after. */
@@ -79,7 +93,15 @@ export const usageRollupProjection = (tables: RollupTables, budgets?: Omit<Budge
           if (next.status === 'attributed') touched.add(tenant, next.accountId, time);
           const position = event.globalPosition.toString();
           if (await tables.changes(tx, usageId, position)) {
-            await recount([usageId], () => tables.move(tx, usageId, next.status === 'attributed' ? next.accountId : null, next.status === 'attributed' ? next.attributes : {}, position));
+            await recount([usageId], () =>
+              tables.move(
+                tx,
+                usageId,
+                next.status === 'attributed' ? next.accountId : null,
+                next.status === 'attributed' ? next.attributes : {},
+                position,
+              ),
+            );
           }
           break;
         }
@@ -103,14 +125,21 @@ export const usageRollupProjection = (tables: RollupTables, budgets?: Omit<Budge
         }
         case accountOpenedType: {
           const a = event.data as unknown as AccountOpenedV1;
-          await tables.upsertAccount(tx, { tenant: a.tenant, accountId: a.accountId, timezone: a.timezone, currency: a.currency, anchorDay: billingAnchorDayOf(a) });
+          await tables.upsertAccount(tx, {
+            tenant: a.tenant,
+            accountId: a.accountId,
+            timezone: a.timezone,
+            currency: a.currency,
+            anchorDay: billingAnchorDayOf(a),
+          });
           break;
         }
         case usageAmendedType: {
           await flush();
           const { usageId, data } = event.data as unknown as UsageAmendedV1;
           const position = event.globalPosition.toString();
-          if (await tables.changes(tx, usageId, position)) await recount([usageId], () => tables.amend(tx, usageId, data, position));
+          if (await tables.changes(tx, usageId, position))
+            await recount([usageId], () => tables.amend(tx, usageId, data, position));
           break;
         }
         case meterCreatedType: {
@@ -130,5 +159,6 @@ export const usageRollupProjection = (tables: RollupTables, budgets?: Omit<Budge
     await flush();
     if (budgets) await evaluateBudgets(tx, { ...budgets, rollups: tables }, touched);
   },
-  acceptedAt: (event) => (event.type === usageRecordedType ? (event.data as unknown as UsageRecordedV1).receivedAt : undefined),
+  acceptedAt: (event) =>
+    event.type === usageRecordedType ? (event.data as unknown as UsageRecordedV1).receivedAt : undefined,
 });

@@ -22,6 +22,13 @@ export class UsageController {
     const { query } = parsed;
     const windows = await this.tables.usage(this.db, this.runtime.tenant, query);
     const total = windows.reduce((sum, w) => sum + BigInt(w.events), 0n);
-    return { accountId: query.accountId, from: query.from.toISOString(), to: query.to.toISOString(), windowSize: query.windowSize, totalEvents: total.toString(), data: windows };
+    return {
+      accountId: query.accountId,
+      from: query.from.toISOString(),
+      to: query.to.toISOString(),
+      windowSize: query.windowSize,
+      totalEvents: total.toString(),
+      data: windows,
+    };
   }
 }

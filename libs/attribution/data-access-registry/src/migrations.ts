@@ -73,4 +73,8 @@ export class TemporalRegistry1764400000000 implements MigrationInterface {
   }
 }
 
-export const registryMigrations = [CreateRegistry1764100000000, ParkedUsageVoids1764300000000, TemporalRegistry1764400000000];
+export const registryMigrations = [
+  CreateRegistry1764100000000,
+  ParkedUsageVoids1764300000000,
+  TemporalRegistry1764400000000,
+];

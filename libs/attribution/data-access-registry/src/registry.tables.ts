@@ -55,13 +55,30 @@ export class RegistryTables {
   }
 
   async account(tx: Queryable, tenant: string, accountId: string): Promise<AccountRow | undefined> {
-    const rows: Record<string, unknown>[] = await tx.query(`select * from "${this.schema}".accounts where tenant = $1 and account_id = $2`, [tenant, accountId]);
+    const rows: Record<string, unknown>[] = await tx.query(
+      `select * from "${this.schema}".accounts where tenant = $1 and account_id = $2`,
+      [tenant, accountId],
+    );
     const r = rows[0];
-    return r && { tenant, accountId, name: String(r.name), currency: String(r.currency), timezone: String(r.timezone), openedAt: iso(r.opened_at), subscriptions: r.subscriptions as Subscription[] };
+    return (
+      r && {
+        tenant,
+        accountId,
+        name: String(r.name),
+        currency: String(r.currency),
+        timezone: String(r.timezone),
+        openedAt: iso(r.opened_at),
+        subscriptions: r.subscriptions as Subscription[],
+      }
+    );
   }
 
   /** The account's subscriptions and the ledger position they were folded to. */
-  async subscriptionsAt(tx: Queryable, tenant: string, accountId: string): Promise<{ subscriptions: Subscription[]; position: bigint }> {
+  async subscriptionsAt(
+    tx: Queryable,
+    tenant: string,
+    accountId: string,
+  ): Promise<{ subscriptions: Subscription[]; position: bigint }> {
     const rows: { subscriptions: Subscription[]; subscriptions_position: string }[] = await tx.query(
       `select subscriptions, subscriptions_position from "${this.schema}".accounts where tenant = $1 and account_id = $2`,
       [tenant, accountId],
@@ -69,14 +86,24 @@ export class RegistryTables {
     return { subscriptions: rows[0]?.subscriptions ?? [], position: BigInt(rows[0]?.subscriptions_position ?? 0) };
   }
 
-  async setSubscriptions(tx: Queryable, tenant: string, accountId: string, subscriptions: Subscription[], position: bigint): Promise<void> {
+  async setSubscriptions(
+    tx: Queryable,
+    tenant: string,
+    accountId: string,
+    subscriptions: Subscription[],
+    position: bigint,
+  ): Promise<void> {
     await tx.query(
       `update "${this.schema}".accounts set subscriptions = $3, subscriptions_position = $4 where tenant = $1 and account_id = $2 and subscriptions_position < $4`,
       [tenant, accountId, JSON.stringify(subscriptions), position.toString()],
     );
   }
 
-  async subscriptions(tx: Queryable, tenant: string, accountIds: readonly string[]): Promise<Map<string, Subscription[]>> {
+  async subscriptions(
+    tx: Queryable,
+    tenant: string,
+    accountIds: readonly string[],
+  ): Promise<Map<string, Subscription[]>> {
     const rows: { account_id: string; subscriptions: Subscription[] }[] = await tx.query(
       `select account_id, subscriptions from "${this.schema}".accounts where tenant = $1 and account_id = any($2::text[])`,
       [tenant, accountIds],
@@ -85,7 +112,11 @@ export class RegistryTables {
   }
 
   /** The subject's timeline and the ledger position it was folded to. */
-  async timelineAt(tx: Queryable, tenant: string, subject: string): Promise<{ timeline: SubjectTimeline; position: bigint }> {
+  async timelineAt(
+    tx: Queryable,
+    tenant: string,
+    subject: string,
+  ): Promise<{ timeline: SubjectTimeline; position: bigint }> {
     const rows: { timeline: SubjectTimeline; last_position: string }[] = await tx.query(
       `select timeline, last_position from "${this.schema}".subject_timelines where tenant = $1 and subject = $2`,
       [tenant, subject],
@@ -93,7 +124,13 @@ export class RegistryTables {
     return { timeline: rows[0]?.timeline ?? [], position: BigInt(rows[0]?.last_position ?? 0) };
   }
 
-  async setTimeline(tx: Queryable, tenant: string, subject: string, timeline: SubjectTimeline, position: bigint): Promise<void> {
+  async setTimeline(
+    tx: Queryable,
+    tenant: string,
+    subject: string,
+    timeline: SubjectTimeline,
+    position: bigint,
+  ): Promise<void> {
     await tx.query(
       `insert into "${this.schema}".subject_timelines (tenant, subject, timeline, last_position) values ($1, $2, $3, $4)
        on conflict (tenant, subject) do update set timeline = excluded.timeline, last_position = excluded.last_position
@@ -116,7 +153,10 @@ export class RegistryTables {
 
   /** Every subject the account ever owned (its usage is what a subscription change can move). */
   async subjectsOf(tx: Queryable, tenant: string, accountId: string): Promise<string[]> {
-    const rows: { subject: string }[] = await tx.query(`select subject from "${this.schema}".account_subjects where tenant = $1 and account_id = $2`, [tenant, accountId]);
+    const rows: { subject: string }[] = await tx.query(
+      `select subject from "${this.schema}".account_subjects where tenant = $1 and account_id = $2`,
+      [tenant, accountId],
+    );
     return rows.map((r) => r.subject);
   }
 
@@ -151,7 +191,10 @@ export class RegistryTables {
   }
 
   async usageById(tx: Queryable, usageId: string): Promise<UsageRow | undefined> {
-    const rows: Record<string, unknown>[] = await tx.query(`select * from "${this.schema}".subject_usage where usage_id = $1 and voided_at is null`, [usageId]);
+    const rows: Record<string, unknown>[] = await tx.query(
+      `select * from "${this.schema}".subject_usage where usage_id = $1 and voided_at is null`,
+      [usageId],
+    );
     return rows[0] && toUsage(rows[0]);
   }
 
@@ -166,15 +209,17 @@ export class RegistryTables {
 
   /** Moves the usage, unless a change at or after `position` is already in. */
   async setAttribution(tx: Queryable, usageId: string, attribution: Attribution, position: bigint): Promise<void> {
-    await tx.query(`update "${this.schema}".subject_usage set attribution = $2, last_position = $3 where usage_id = $1 and last_position < $3`, [
-      usageId,
-      JSON.stringify(attribution),
-      position.toString(),
-    ]);
+    await tx.query(
+      `update "${this.schema}".subject_usage set attribution = $2, last_position = $3 where usage_id = $1 and last_position < $3`,
+      [usageId, JSON.stringify(attribution), position.toString()],
+    );
   }
 
   async voidUsage(tx: Queryable, usageId: string, at: string): Promise<void> {
-    await tx.query(`update "${this.schema}".subject_usage set voided_at = coalesce(voided_at, $2) where usage_id = $1`, [usageId, at]);
+    await tx.query(
+      `update "${this.schema}".subject_usage set voided_at = coalesce(voided_at, $2) where usage_id = $1`,
+      [usageId, at],
+    );
   }
 
   async listParked(tx: Queryable, tenant: string, limit: number, after?: string): Promise<UsageRow[]> {
@@ -186,5 +231,4 @@ export class RegistryTables {
     );
     return rows.map(toUsage);
   }
-
 }

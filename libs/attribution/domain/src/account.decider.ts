@@ -8,13 +8,41 @@ export interface PlanFacts {
 }
 
 export type AccountCommand =
-  | { type: 'OpenAccount'; data: { tenant: string; accountId: string; name: string; currency: string; timezone: string; billingAnchorDay: number }; metadata: { now: string } }
-  | { type: 'StartSubscription'; data: { subscriptionId: string; planId: string; startsAt: string; endsAt: string | null }; metadata: { now: string } & PlanFacts }
-  | { type: 'CancelSubscription'; data: { subscriptionId: string; endsAt: string; reason: string }; metadata: { now: string } }
-  | { type: 'ChangePlan'; data: { subscriptionId: string; planId: string; effectiveFrom: string }; metadata: { now: string } & PlanFacts }
-  | { type: 'RescheduleSubscription'; data: { subscriptionId: string; startsAt: string; reason: string }; metadata: { now: string } };
+  | {
+      type: 'OpenAccount';
+      data: {
+        tenant: string;
+        accountId: string;
+        name: string;
+        currency: string;
+        timezone: string;
+        billingAnchorDay: number;
+      };
+      metadata: { now: string };
+    }
+  | {
+      type: 'StartSubscription';
+      data: { subscriptionId: string; planId: string; startsAt: string; endsAt: string | null };
+      metadata: { now: string } & PlanFacts;
+    }
+  | {
+      type: 'CancelSubscription';
+      data: { subscriptionId: string; endsAt: string; reason: string };
+      metadata: { now: string };
+    }
+  | {
+      type: 'ChangePlan';
+      data: { subscriptionId: string; planId: string; effectiveFrom: string };
+      metadata: { now: string } & PlanFacts;
+    }
+  | {
+      type: 'RescheduleSubscription';
+      data: { subscriptionId: string; startsAt: string; reason: string };
+      metadata: { now: string };
+    };
 
-export type Account = { status: 'none' } | { status: 'open'; opened: AccountOpened['data']; subscriptions: Subscription[] };
+export type Account =
+  { status: 'none' } | { status: 'open'; opened: AccountOpened['data']; subscriptions: Subscription[] };
 
 export const initialAccount = (): Account => ({ status: 'none' });
 
@@ -40,21 +68,36 @@ export const decideAccount = (command: AccountCommand, state: Account): AccountE
       const { subscriptionId, planId, startsAt, endsAt } = command.data;
       const existing = state.subscriptions.find((s) => s.subscriptionId === subscriptionId);
       if (existing) {
-        const same = existing.plans[0].planId === planId && existing.startsAt === startsAt && existing.endsAt === endsAt && existing.plans.length === 1;
-        return same ? [] : refuse('subscription_exists', `subscription ${subscriptionId} already exists with other details`, 'id');
+        const same =
+          existing.plans[0].planId === planId &&
+          existing.startsAt === startsAt &&
+          existing.endsAt === endsAt &&
+          existing.plans.length === 1;
+        return same
+          ? []
+          : refuse('subscription_exists', `subscription ${subscriptionId} already exists with other details`, 'id');
       }
       checkPlan(command.metadata, planId, state.opened.currency);
-      if (endsAt !== null && ms(endsAt) <= ms(startsAt)) refuse('reversed_interval', 'endsAt must be after startsAt', 'endsAt');
+      if (endsAt !== null && ms(endsAt) <= ms(startsAt))
+        refuse('reversed_interval', 'endsAt must be after startsAt', 'endsAt');
       const clash = state.subscriptions.find((s) => overlaps(s, { startsAt, endsAt }));
-      if (clash) refuse('overlapping_subscription', `the account's subscription ${clash.subscriptionId} already runs in that interval`, 'startsAt');
-      return [{ type: 'SubscriptionStarted', data: { tenant, accountId, subscriptionId, planId, startsAt, endsAt, at } }];
+      if (clash)
+        refuse(
+          'overlapping_subscription',
+          `the account's subscription ${clash.subscriptionId} already runs in that interval`,
+          'startsAt',
+        );
+      return [
+        { type: 'SubscriptionStarted', data: { tenant, accountId, subscriptionId, planId, startsAt, endsAt, at } },
+      ];
     }
     case 'CancelSubscription': {
       const { subscriptionId, endsAt, reason } = command.data;
       const s = subscriptionOf(state.subscriptions, subscriptionId);
       if (s.endsAt === endsAt) return [];
       if (ms(endsAt) < ms(s.startsAt)) refuse('reversed_interval', 'a subscription cannot end before it starts', 'at');
-      if (s.endsAt !== null && ms(endsAt) > ms(s.endsAt)) refuse('cannot_extend', `the subscription already ends at ${s.endsAt}; cancelling cannot extend it`, 'at');
+      if (s.endsAt !== null && ms(endsAt) > ms(s.endsAt))
+        refuse('cannot_extend', `the subscription already ends at ${s.endsAt}; cancelling cannot extend it`, 'at');
       return [{ type: 'SubscriptionCancelled', data: { tenant, accountId, subscriptionId, endsAt, reason, at } }];
     }
     case 'ChangePlan': {
@@ -63,18 +106,37 @@ export const decideAccount = (command: AccountCommand, state: Account): AccountE
       const last = s.plans[s.plans.length - 1];
       if (last.planId === planId && last.from === effectiveFrom) return [];
       checkPlan(command.metadata, planId, state.opened.currency);
-      if (ms(effectiveFrom) <= ms(last.from)) refuse('plan_change_out_of_order', `a plan change must come after the last one (${last.from})`, 'effectiveFrom');
-      if (s.endsAt !== null && ms(effectiveFrom) >= ms(s.endsAt)) refuse('outside_subscription', `the subscription ends at ${s.endsAt}`, 'effectiveFrom');
-      return [{ type: 'SubscriptionPlanChanged', data: { tenant, accountId, subscriptionId, planId, effectiveFrom, at } }];
+      if (ms(effectiveFrom) <= ms(last.from))
+        refuse(
+          'plan_change_out_of_order',
+          `a plan change must come after the last one (${last.from})`,
+          'effectiveFrom',
+        );
+      if (s.endsAt !== null && ms(effectiveFrom) >= ms(s.endsAt))
+        refuse('outside_subscription', `the subscription ends at ${s.endsAt}`, 'effectiveFrom');
+      return [
+        { type: 'SubscriptionPlanChanged', data: { tenant, accountId, subscriptionId, planId, effectiveFrom, at } },
+      ];
     }
     case 'RescheduleSubscription': {
       const { subscriptionId, startsAt, reason } = command.data;
       const s = subscriptionOf(state.subscriptions, subscriptionId);
       if (s.startsAt === startsAt) return [];
-      if (s.endsAt !== null && ms(startsAt) >= ms(s.endsAt)) refuse('reversed_interval', 'startsAt must be before the subscription ends', 'startsAt');
-      if (s.plans.length > 1 && ms(startsAt) >= ms(s.plans[1].from)) refuse('plan_change_out_of_order', `startsAt must be before the first plan change (${s.plans[1].from})`, 'startsAt');
+      if (s.endsAt !== null && ms(startsAt) >= ms(s.endsAt))
+        refuse('reversed_interval', 'startsAt must be before the subscription ends', 'startsAt');
+      if (s.plans.length > 1 && ms(startsAt) >= ms(s.plans[1].from))
+        refuse(
+          'plan_change_out_of_order',
+          `startsAt must be before the first plan change (${s.plans[1].from})`,
+          'startsAt',
+        );
       const clash = others(subscriptionId).find((o) => overlaps(o, { startsAt, endsAt: s.endsAt }));
-      if (clash) refuse('overlapping_subscription', `the account's subscription ${clash.subscriptionId} already runs in that interval`, 'startsAt');
+      if (clash)
+        refuse(
+          'overlapping_subscription',
+          `the account's subscription ${clash.subscriptionId} already runs in that interval`,
+          'startsAt',
+        );
       return [{ type: 'SubscriptionRescheduled', data: { tenant, accountId, subscriptionId, startsAt, reason, at } }];
     }
     default: {
@@ -88,16 +150,28 @@ export const decideAccount = (command: AccountCommand, state: Account): AccountE
 const openAccount = (command: Extract<AccountCommand, { type: 'OpenAccount' }>, state: Account): AccountEvent[] => {
   if (state.status === 'open') {
     const { name, currency, timezone } = state.opened;
-    const same = name === command.data.name && currency === command.data.currency && timezone === command.data.timezone && (state.opened.billingAnchorDay ?? 1) === command.data.billingAnchorDay;
-    return same ? [] : refuse('account_exists', `account ${command.data.accountId} already exists with other details`, 'id');
+    const same =
+      name === command.data.name &&
+      currency === command.data.currency &&
+      timezone === command.data.timezone &&
+      (state.opened.billingAnchorDay ?? 1) === command.data.billingAnchorDay;
+    return same
+      ? []
+      : refuse('account_exists', `account ${command.data.accountId} already exists with other details`, 'id');
   }
   return [{ type: 'AccountOpened', data: { ...command.data, openedAt: command.metadata.now } }];
 };
 
 const checkPlan = (facts: PlanFacts, planId: string, currency: string): void => {
   if (!facts.plan) refuse('unknown_plan', `plan ${planId} does not exist`, 'planId');
-  else if (facts.plan.currency !== currency) refuse('plan_currency_mismatch', `plan ${planId} is priced in ${facts.plan.currency}, the account pays in ${currency}`, 'planId');
+  else if (facts.plan.currency !== currency)
+    refuse(
+      'plan_currency_mismatch',
+      `plan ${planId} is priced in ${facts.plan.currency}, the account pays in ${currency}`,
+      'planId',
+    );
 };
 
 const subscriptionOf = (subscriptions: readonly Subscription[], id: string): Subscription =>
-  subscriptions.find((s) => s.subscriptionId === id) ?? refuse('unknown_subscription', `subscription ${id} does not exist`);
+  subscriptions.find((s) => s.subscriptionId === id) ??
+  refuse('unknown_subscription', `subscription ${id} does not exist`);

@@ -5,7 +5,13 @@
  *   `subscription-{tenant}_{id}` SubscriptionIdClaimed: which account a subscription id belongs to;
  *   `subject-{tenant}_{key}`     SubjectAssigned / SubjectAssignmentCorrected: who owned the subject when.
  */
-import type { AccountOpenedV1, SubscriptionCancelledV1, SubscriptionPlanChangedV1, SubscriptionRescheduledV1, SubscriptionStartedV1 } from '@tally/contracts/accounts';
+import type {
+  AccountOpenedV1,
+  SubscriptionCancelledV1,
+  SubscriptionPlanChangedV1,
+  SubscriptionRescheduledV1,
+  SubscriptionStartedV1,
+} from '@tally/contracts/accounts';
 
 /** Published as AccountOpenedV1 (contracts/accounts): aggregation and invoicing read it. */
 export interface AccountOpened {
@@ -33,7 +39,8 @@ export interface SubscriptionRescheduled {
   data: SubscriptionRescheduledV1;
 }
 
-export type AccountEvent = AccountOpened | SubscriptionStarted | SubscriptionCancelled | SubscriptionPlanChanged | SubscriptionRescheduled;
+export type AccountEvent =
+  AccountOpened | SubscriptionStarted | SubscriptionCancelled | SubscriptionPlanChanged | SubscriptionRescheduled;
 
 export interface SubscriptionIdClaimed {
   type: 'SubscriptionIdClaimed';
@@ -42,7 +49,14 @@ export interface SubscriptionIdClaimed {
 
 export interface SubjectAssigned {
   type: 'SubjectAssigned';
-  data: { tenant: string; subject: string; accountId: string; effectiveFrom: string; attributes: Record<string, string>; assignedAt: string };
+  data: {
+    tenant: string;
+    subject: string;
+    accountId: string;
+    effectiveFrom: string;
+    attributes: Record<string, string>;
+    assignedAt: string;
+  };
 }
 
 /** The subject belonged to `accountId` during [effectiveFrom, effectiveTo) after all (effectiveTo: until the next change). */
@@ -75,5 +89,6 @@ export const registryEventTypes: RegistryEvent['type'][] = [
 ];
 
 export { accountStream } from '@tally/contracts/accounts';
-export const subscriptionStream = (tenant: string, subscriptionId: string): string => `subscription-${tenant}_${subscriptionId}`;
+export const subscriptionStream = (tenant: string, subscriptionId: string): string =>
+  `subscription-${tenant}_${subscriptionId}`;
 export const subjectStream = (tenant: string, subject: string): string => `subject-${tenant}_${subject}`;

@@ -5,12 +5,26 @@ import { evolveTimeline, SubjectTimeline } from './subject-timeline';
 export type SubjectCommand =
   | {
       type: 'AssignSubject';
-      data: { tenant: string; subject: string; accountId: string; effectiveFrom: string; attributes: Record<string, string> };
+      data: {
+        tenant: string;
+        subject: string;
+        accountId: string;
+        effectiveFrom: string;
+        attributes: Record<string, string>;
+      };
       metadata: { now: string; accountExists: boolean };
     }
   | {
       type: 'CorrectAssignment';
-      data: { tenant: string; subject: string; accountId: string; effectiveFrom: string; effectiveTo: string | null; attributes: Record<string, string>; reason: string };
+      data: {
+        tenant: string;
+        subject: string;
+        accountId: string;
+        effectiveFrom: string;
+        effectiveTo: string | null;
+        attributes: Record<string, string>;
+        reason: string;
+      };
       metadata: { now: string; accountExists: boolean };
     };
 
@@ -31,16 +45,31 @@ export const decideSubject = (command: SubjectCommand, timeline: SubjectTimeline
   switch (command.type) {
     case 'AssignSubject': {
       const latest = timeline[timeline.length - 1];
-      if (latest && latest.accountId === data.accountId && latest.from === data.effectiveFrom && sameAttributes(latest.attributes, data.attributes)) return [];
+      if (
+        latest &&
+        latest.accountId === data.accountId &&
+        latest.from === data.effectiveFrom &&
+        sameAttributes(latest.attributes, data.attributes)
+      )
+        return [];
       if (latest && ms(data.effectiveFrom) <= ms(latest.from)) {
-        refuse('assignment_not_after_latest', `effectiveFrom must be after the latest assignment (${latest.from}); to rewrite the past, post a correction`, 'effectiveFrom');
+        refuse(
+          'assignment_not_after_latest',
+          `effectiveFrom must be after the latest assignment (${latest.from}); to rewrite the past, post a correction`,
+          'effectiveFrom',
+        );
       }
       return [{ type: 'SubjectAssigned', data: { ...command.data, assignedAt: metadata.now } }];
     }
     case 'CorrectAssignment': {
-      if (timeline.length === 0) refuse('unknown_subject', `subject ${data.subject} has no assignments to correct; assign it first`);
-      if (command.data.effectiveTo !== null && ms(command.data.effectiveTo) <= ms(data.effectiveFrom)) refuse('reversed_interval', 'effectiveTo must be after effectiveFrom', 'effectiveTo');
-      const event: SubjectEvent = { type: 'SubjectAssignmentCorrected', data: { ...command.data, correctedAt: metadata.now } };
+      if (timeline.length === 0)
+        refuse('unknown_subject', `subject ${data.subject} has no assignments to correct; assign it first`);
+      if (command.data.effectiveTo !== null && ms(command.data.effectiveTo) <= ms(data.effectiveFrom))
+        refuse('reversed_interval', 'effectiveTo must be after effectiveFrom', 'effectiveTo');
+      const event: SubjectEvent = {
+        type: 'SubjectAssignmentCorrected',
+        data: { ...command.data, correctedAt: metadata.now },
+      };
       return sameTimeline(evolveTimeline(timeline, event), timeline) ? [] : [event];
     }
     default: {

@@ -12,10 +12,14 @@ export interface Subscription {
 
 const ms = (iso: string) => Date.parse(iso);
 
-export const coversInstant = (s: Pick<Subscription, 'startsAt' | 'endsAt'>, t: number): boolean => ms(s.startsAt) <= t && (s.endsAt === null || t < ms(s.endsAt));
+export const coversInstant = (s: Pick<Subscription, 'startsAt' | 'endsAt'>, t: number): boolean =>
+  ms(s.startsAt) <= t && (s.endsAt === null || t < ms(s.endsAt));
 
 /** The subscription running at an instant (subscriptions of one account never overlap). */
-export const subscriptionAt = (subscriptions: readonly Subscription[], instant: Date | string): Subscription | undefined => {
+export const subscriptionAt = (
+  subscriptions: readonly Subscription[],
+  instant: Date | string,
+): Subscription | undefined => {
   const t = typeof instant === 'string' ? ms(instant) : instant.getTime();
   return subscriptions.find((s) => coversInstant(s, t));
 };
@@ -28,11 +32,16 @@ export const planAt = (subscription: Subscription, instant: Date | string): stri
 };
 
 /** Two [start, end) intervals overlap (null end = forever). */
-export const overlaps = (a: Pick<Subscription, 'startsAt' | 'endsAt'>, b: Pick<Subscription, 'startsAt' | 'endsAt'>): boolean =>
-  ms(a.startsAt) < (b.endsAt === null ? Infinity : ms(b.endsAt)) && ms(b.startsAt) < (a.endsAt === null ? Infinity : ms(a.endsAt));
+export const overlaps = (
+  a: Pick<Subscription, 'startsAt' | 'endsAt'>,
+  b: Pick<Subscription, 'startsAt' | 'endsAt'>,
+): boolean =>
+  ms(a.startsAt) < (b.endsAt === null ? Infinity : ms(b.endsAt)) &&
+  ms(b.startsAt) < (a.endsAt === null ? Infinity : ms(a.endsAt));
 
 export const evolveSubscriptions = (subscriptions: Subscription[], event: AccountEvent): Subscription[] => {
-  const update = (id: string, change: (s: Subscription) => Subscription) => subscriptions.map((s) => (s.subscriptionId === id ? change(s) : s));
+  const update = (id: string, change: (s: Subscription) => Subscription) =>
+    subscriptions.map((s) => (s.subscriptionId === id ? change(s) : s));
   switch (event.type) {
     case 'AccountOpened':
       return subscriptions;
@@ -43,9 +52,16 @@ export const evolveSubscriptions = (subscriptions: Subscription[], event: Accoun
     case 'SubscriptionCancelled':
       return update(event.data.subscriptionId, (s) => ({ ...s, endsAt: event.data.endsAt }));
     case 'SubscriptionPlanChanged':
-      return update(event.data.subscriptionId, (s) => ({ ...s, plans: [...s.plans, { planId: event.data.planId, from: event.data.effectiveFrom }] }));
+      return update(event.data.subscriptionId, (s) => ({
+        ...s,
+        plans: [...s.plans, { planId: event.data.planId, from: event.data.effectiveFrom }],
+      }));
     case 'SubscriptionRescheduled':
-      return update(event.data.subscriptionId, (s) => ({ ...s, startsAt: event.data.startsAt, plans: [{ ...s.plans[0], from: event.data.startsAt }, ...s.plans.slice(1)] }));
+      return update(event.data.subscriptionId, (s) => ({
+        ...s,
+        startsAt: event.data.startsAt,
+        plans: [{ ...s.plans[0], from: event.data.startsAt }, ...s.plans.slice(1)],
+      }));
     default: {
       const _never: never = event;
       return subscriptions;

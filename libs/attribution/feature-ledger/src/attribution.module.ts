@@ -1,8 +1,21 @@
-import { DynamicModule, Inject, Injectable, Module, OnApplicationBootstrap, OnApplicationShutdown } from '@nestjs/common';
+import {
+  DynamicModule,
+  Inject,
+  Injectable,
+  Module,
+  OnApplicationBootstrap,
+  OnApplicationShutdown,
+} from '@nestjs/common';
 import { DataSource } from 'typeorm';
 import { RegistryTables, registryMigrations } from '@tally/attribution/data-access-registry';
 import { ProjectionRunner } from '@tally/shared/data-access-postgres';
-import { appDataSourceProvider, ProjectionCatalog, projectionRunnerProvider, RUNTIME, TallyRuntime } from '@tally/shared/feature-runtime';
+import {
+  appDataSourceProvider,
+  ProjectionCatalog,
+  projectionRunnerProvider,
+  RUNTIME,
+  TallyRuntime,
+} from '@tally/shared/feature-runtime';
 import { ParkedUsageController } from './parked-usage.controller';
 import { RegistryController } from './registry.controller';
 import { registryProjection } from './registry.projection';
@@ -48,8 +61,17 @@ export class AttributionModule {
       controllers: [RegistryController, ParkedUsageController],
       providers: [
         appDataSourceProvider(ATTRIBUTION_DB, 'attribution', registryMigrations),
-        { provide: REGISTRY_TABLES, inject: [RUNTIME], useFactory: (runtime: TallyRuntime) => new RegistryTables(runtime.schemaFor('attribution')) },
-        projectionRunnerProvider(REGISTRY_RUNNER, 'attribution', ATTRIBUTION_DB, (runtime) => (schema) => registryProjection(new RegistryTables(schema), runtime.eventStore)),
+        {
+          provide: REGISTRY_TABLES,
+          inject: [RUNTIME],
+          useFactory: (runtime: TallyRuntime) => new RegistryTables(runtime.schemaFor('attribution')),
+        },
+        projectionRunnerProvider(
+          REGISTRY_RUNNER,
+          'attribution',
+          ATTRIBUTION_DB,
+          (runtime) => (schema) => registryProjection(new RegistryTables(schema), runtime.eventStore),
+        ),
         RegistryService,
         UsageLedgerConsumer,
         UsageCorrectionsConsumer,

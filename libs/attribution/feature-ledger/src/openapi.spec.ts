@@ -8,7 +8,9 @@ import { RegistryController } from './registry.controller';
 /** Every route the attribution app serves is described, and nothing described is missing. */
 describe('attribution OpenAPI', () => {
   it('describes exactly the routes the controllers serve', () => {
-    const served = [...servedRoutes(RegistryController), ...servedRoutes(ParkedUsageController)].filter((r) => !r.endsWith('/openapi.json')).sort();
+    const served = [...servedRoutes(RegistryController), ...servedRoutes(ParkedUsageController)]
+      .filter((r) => !r.endsWith('/openapi.json'))
+      .sort();
     const described = Object.entries(attributionOpenApi.paths)
       .flatMap(([path, operations]) => Object.keys(operations).map((method) => `${method} ${path}`))
       .sort();

@@ -18,8 +18,10 @@ export class ParkedUsageController {
   @ReadsFrom('attribution_registry')
   async list(@QueryText('limit') limitText?: string, @QueryText('after') after?: string) {
     const limit = limitText === undefined ? 100 : Number(limitText);
-    if (!Number.isInteger(limit) || limit < 1 || limit > 1_000) throw badRequest('limit must be a whole number from 1 to 1000', [{ field: 'limit', message: 'out of range' }]);
-    if (after !== undefined && !isUuid(after)) throw badRequest('after must be a usageId from a previous page', [{ field: 'after', message: 'not a usage id' }]);
+    if (!Number.isInteger(limit) || limit < 1 || limit > 1_000)
+      throw badRequest('limit must be a whole number from 1 to 1000', [{ field: 'limit', message: 'out of range' }]);
+    if (after !== undefined && !isUuid(after))
+      throw badRequest('after must be a usageId from a previous page', [{ field: 'after', message: 'not a usage id' }]);
     const rows = await this.tables.listParked(this.db, this.runtime.tenant, limit, after);
     const items = rows.map((u) => ({
       usageId: u.usageId,

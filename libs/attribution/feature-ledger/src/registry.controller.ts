@@ -46,7 +46,9 @@ export class RegistryController {
 
   @Post('subscriptions')
   async startSubscription(@Body() body: unknown, @Res({ passthrough: true }) reply: FastifyReply) {
-    const { created, subscription } = await this.registry.startSubscription(valid(validateSubscription(body), 'subscription'));
+    const { created, subscription } = await this.registry.startSubscription(
+      valid(validateSubscription(body), 'subscription'),
+    );
     void reply.status(created ? 201 : 200);
     return subscription;
   }
@@ -77,8 +79,15 @@ export class RegistryController {
 
   /** Assigns the subject (who emits usage) to an account from `effectiveFrom` on; history is kept. */
   @Put('subjects/:key')
-  async assignSubject(@Param('key') key: string, @Body() body: unknown, @Res({ passthrough: true }) reply: FastifyReply) {
-    const { created, subject } = await this.registry.assignSubject(key, valid(validateAssignment(key, body), 'subject assignment'));
+  async assignSubject(
+    @Param('key') key: string,
+    @Body() body: unknown,
+    @Res({ passthrough: true }) reply: FastifyReply,
+  ) {
+    const { created, subject } = await this.registry.assignSubject(
+      key,
+      valid(validateAssignment(key, body), 'subject assignment'),
+    );
     void reply.status(created ? 201 : 200);
     return subject;
   }
@@ -88,8 +97,15 @@ export class RegistryController {
    * with a reason. Usage already attributed moves by compensating ledger events; nothing is edited.
    */
   @Post('subjects/:key/corrections')
-  async correctSubject(@Param('key') key: string, @Body() body: unknown, @Res({ passthrough: true }) reply: FastifyReply) {
-    const { created, subject } = await this.registry.correctSubject(key, valid(validateSubjectCorrection(key, body), 'correction'));
+  async correctSubject(
+    @Param('key') key: string,
+    @Body() body: unknown,
+    @Res({ passthrough: true }) reply: FastifyReply,
+  ) {
+    const { created, subject } = await this.registry.correctSubject(
+      key,
+      valid(validateSubjectCorrection(key, body), 'correction'),
+    );
     void reply.status(created ? 201 : 200);
     return subject;
   }

@@ -3,7 +3,14 @@ import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { DataSource } from 'typeorm';
 import { accountStream, subjectStream } from '@tally/attribution/domain';
 import { RegistryTables, registryMigrations } from '@tally/attribution/data-access-registry';
-import { parkedUsageStream, UsageReattributedV1, usageLedgerId, usageReattributedType, UsageRecordedV1, usageRecordedType } from '@tally/contracts/usage';
+import {
+  parkedUsageStream,
+  UsageReattributedV1,
+  usageLedgerId,
+  usageReattributedType,
+  UsageRecordedV1,
+  usageRecordedType,
+} from '@tally/contracts/usage';
 import { PostgresEventStore } from '@tally/shared/data-access-event-store';
 import { openAppDataSource, ProjectionRunner } from '@tally/shared/data-access-postgres';
 import { dropSchemas, eventually, testDatabaseUrl, uniqueName } from '@tally/shared/testing';
@@ -45,31 +52,82 @@ describe('attribution_registry projection', () => {
       db.query(`select * from "${schema}".subject_timelines order by subject`),
       db.query(`select usage_id, attribution, voided_at from "${schema}".subject_usage order by usage_id`),
     ]);
-  const append = (stream: string, type: string, data: Record<string, unknown>) => store.appendToStream(stream, [{ id: randomUUID(), type, data }]);
-  const open = (accountId: string) => append(accountStream('t1', accountId), 'AccountOpened', { tenant: 't1', accountId, name: accountId, currency: 'USD', timezone: 'UTC', openedAt: day(1) });
+  const append = (stream: string, type: string, data: Record<string, unknown>) =>
+    store.appendToStream(stream, [{ id: randomUUID(), type, data }]);
+  const open = (accountId: string) =>
+    append(accountStream('t1', accountId), 'AccountOpened', {
+      tenant: 't1',
+      accountId,
+      name: accountId,
+      currency: 'USD',
+      timezone: 'UTC',
+      openedAt: day(1),
+    });
   const subscribe = (accountId: string, startsAt: string) =>
-    append(accountStream('t1', accountId), 'SubscriptionStarted', { tenant: 't1', accountId, subscriptionId: `sub-${accountId}`, planId: 'pro', startsAt, endsAt: null, at: day(1) });
+    append(accountStream('t1', accountId), 'SubscriptionStarted', {
+      tenant: 't1',
+      accountId,
+      subscriptionId: `sub-${accountId}`,
+      planId: 'pro',
+      startsAt,
+      endsAt: null,
+      at: day(1),
+    });
 
   beforeAll(async () => {
     store = new PostgresEventStore({ connectionString: testDatabaseUrl(), schema: `${namespace}_ledger` });
     await store.init();
     db = await openAppDataSource({ connectionString: testDatabaseUrl(), schema, migrations: registryMigrations });
-    runner = new ProjectionRunner((s) => registryProjection(new RegistryTables(s), store), db, store, { connectionString: testDatabaseUrl(), schema, onError: (e) => console.error(e) });
+    runner = new ProjectionRunner((s) => registryProjection(new RegistryTables(s), store), db, store, {
+      connectionString: testDatabaseUrl(),
+      schema,
+      onError: (e) => console.error(e),
+    });
     // Usage parked before anything is known about its subject: one before the owner's time, two inside.
-    const usage = [parked('inst-1', 'e-before-owner', '2026-10-31T23:59:59.999Z'), parked('inst-1', 'e-early', day(10)), parked('inst-1', 'e-mid', day(16))];
-    await store.appendToStream(parkedUsageStream('t1', 'inst-1'), usage.map((u) => ({ id: u.usageId, type: usageRecordedType, data: { ...u } })));
+    const usage = [
+      parked('inst-1', 'e-before-owner', '2026-10-31T23:59:59.999Z'),
+      parked('inst-1', 'e-early', day(10)),
+      parked('inst-1', 'e-mid', day(16)),
+    ];
+    await store.appendToStream(
+      parkedUsageStream('t1', 'inst-1'),
+      usage.map((u) => ({ id: u.usageId, type: usageRecordedType, data: { ...u } })),
+    );
     await open('acme');
     await open('globex');
     await subscribe('acme', day(1));
     await subscribe('globex', day(1));
-    await append(subjectStream('t1', 'inst-1'), 'SubjectAssigned', { tenant: 't1', subject: 'inst-1', accountId: 'acme', effectiveFrom: day(1), attributes: { app: 'a' }, assignedAt: day(20) });
+    await append(subjectStream('t1', 'inst-1'), 'SubjectAssigned', {
+      tenant: 't1',
+      subject: 'inst-1',
+      accountId: 'acme',
+      effectiveFrom: day(1),
+      attributes: { app: 'a' },
+      assignedAt: day(20),
+    });
     // Parked after the assignment was recorded (the ledger writer read a stale registry): still attributed.
     const late = parked('inst-1', 'e-late', day(21));
-    await store.appendToStream(parkedUsageStream('t1', 'inst-1'), [{ id: late.usageId, type: usageRecordedType, data: { ...late } }]);
+    await store.appendToStream(parkedUsageStream('t1', 'inst-1'), [
+      { id: late.usageId, type: usageRecordedType, data: { ...late } },
+    ]);
     // Backdated transfer to globex on the 15th, then a retroactive correction: it was globex's already from the 5th.
-    await append(subjectStream('t1', 'inst-1'), 'SubjectAssigned', { tenant: 't1', subject: 'inst-1', accountId: 'globex', effectiveFrom: day(15), attributes: { app: 'a' }, assignedAt: day(22) });
+    await append(subjectStream('t1', 'inst-1'), 'SubjectAssigned', {
+      tenant: 't1',
+      subject: 'inst-1',
+      accountId: 'globex',
+      effectiveFrom: day(15),
+      attributes: { app: 'a' },
+      assignedAt: day(22),
+    });
     await append(subjectStream('t1', 'inst-1'), 'SubjectAssignmentCorrected', {
-      tenant: 't1', subject: 'inst-1', accountId: 'globex', effectiveFrom: day(5), effectiveTo: null, attributes: { app: 'a' }, reason: 'contract signed on the 5th', correctedAt: day(23),
+      tenant: 't1',
+      subject: 'inst-1',
+      accountId: 'globex',
+      effectiveFrom: day(5),
+      effectiveTo: null,
+      attributes: { app: 'a' },
+      reason: 'contract signed on the 5th',
+      correctedAt: day(23),
     });
     await runner.start();
     await eventually(moves, (list) => list.length === 7, 5_000);

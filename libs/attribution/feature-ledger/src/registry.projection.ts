@@ -44,7 +44,12 @@ export const registryProjection = (tables: RegistryTables, store: EventStore): P
   tables: RegistryTables.tables,
   apply: async (tx: EntityManager, events: readonly RecordedEvent[]) => {
     const emitted: { stream: string; event: NewEvent }[] = [];
-    const reevaluate = async (tenant: string, usage: readonly UsageRow[], causeOf: RecordedEvent | ((usageId: string) => RecordedEvent), reason: string) => {
+    const reevaluate = async (
+      tenant: string,
+      usage: readonly UsageRow[],
+      causeOf: RecordedEvent | ((usageId: string) => RecordedEvent),
+      reason: string,
+    ) => {
       if (usage.length === 0) return;
       const timelines = await tables.timelines(tx, tenant, [...new Set(usage.map((u) => u.subject))]);
       const accounts = [...new Set([...timelines.values()].flatMap((t) => t.map((s) => s.accountId)))];
@@ -53,9 +58,25 @@ export const registryProjection = (tables: RegistryTables, store: EventStore): P
         const cause = typeof causeOf === 'function' ? causeOf(u.usageId) : causeOf;
         const next = attribute(u.time, timelines.get(u.subject) ?? [], (account) => subscriptions.get(account) ?? []);
         if (sameAttribution(u.attribution, next)) continue;
-        const change: UsageReattributedV1 = { tenant, usageId: u.usageId, subject: u.subject, eventType: u.eventType, time: u.time, previous: u.attribution, next, reason, causeId: cause.id };
-        const stream = next.status === 'attributed' ? accountUsageStream(tenant, next.accountId, new Date(u.time)) : parkedUsageStream(tenant, u.subject);
-        emitted.push({ stream, event: { id: usageReattributedId(u.usageId, cause.id), type: usageReattributedType, data: { ...change } } });
+        const change: UsageReattributedV1 = {
+          tenant,
+          usageId: u.usageId,
+          subject: u.subject,
+          eventType: u.eventType,
+          time: u.time,
+          previous: u.attribution,
+          next,
+          reason,
+          causeId: cause.id,
+        };
+        const stream =
+          next.status === 'attributed'
+            ? accountUsageStream(tenant, next.accountId, new Date(u.time))
+            : parkedUsageStream(tenant, u.subject);
+        emitted.push({
+          stream,
+          event: { id: usageReattributedId(u.usageId, cause.id), type: usageReattributedType, data: { ...change } },
+        });
         // Later events of this very batch must see the usage where it now is.
         await tables.setAttribution(tx, u.usageId, next, cause.globalPosition);
         u.attribution = next;
@@ -67,11 +88,19 @@ export const registryProjection = (tables: RegistryTables, store: EventStore): P
     const flushRecorded = async () => {
       const run = recorded;
       recorded = [];
-      const fresh = await tables.recordUsage(tx, run.map((r) => r.row));
+      const fresh = await tables.recordUsage(
+        tx,
+        run.map((r) => r.row),
+      );
       const causes = new Map(run.map((r) => [r.row.usageId, r.event]));
       for (const tenant of new Set(run.map((r) => r.row.tenant))) {
         const ofTenant = run.filter((r) => r.row.tenant === tenant && fresh.has(r.row.usageId)).map((r) => r.row);
-        await reevaluate(tenant, ofTenant, (usageId) => causes.get(usageId) as RecordedEvent, 'the registry had changed when the usage was recorded');
+        await reevaluate(
+          tenant,
+          ofTenant,
+          (usageId) => causes.get(usageId) as RecordedEvent,
+          'the registry had changed when the usage was recorded',
+        );
       }
     };
 
@@ -80,7 +109,18 @@ export const registryProjection = (tables: RegistryTables, store: EventStore): P
       if (event.type === usageRecordedType) {
         const u = event.data as unknown as UsageRecordedV1;
         recorded.push({
-          row: { usageId: u.usageId, tenant: u.tenant, subject: u.subject, source: u.source, eventId: u.eventId, eventType: u.eventType, time: u.time, attribution: u.attribution, recordedAt: event.recordedAt.toISOString(), position: event.globalPosition },
+          row: {
+            usageId: u.usageId,
+            tenant: u.tenant,
+            subject: u.subject,
+            source: u.source,
+            eventId: u.eventId,
+            eventType: u.eventType,
+            time: u.time,
+            attribution: u.attribution,
+            recordedAt: event.recordedAt.toISOString(),
+            position: event.globalPosition,
+          },
           event,
         });
         continue;
@@ -89,21 +129,32 @@ export const registryProjection = (tables: RegistryTables, store: EventStore): P
       switch (event.type) {
         case 'AccountOpened': {
           const a = (event as unknown as AccountOpened).data;
-          await tables.upsertAccount(tx, { tenant: a.tenant, accountId: a.accountId, name: a.name, currency: a.currency, timezone: a.timezone, openedAt: a.openedAt });
+          await tables.upsertAccount(tx, {
+            tenant: a.tenant,
+            accountId: a.accountId,
+            name: a.name,
+            currency: a.currency,
+            timezone: a.timezone,
+            openedAt: a.openedAt,
+          });
           break;
         }
         case 'SubscriptionStarted':
         case 'SubscriptionCancelled':
         case 'SubscriptionPlanChanged':
         case 'SubscriptionRescheduled': {
-          const change = { type: event.type, data } as unknown as AccountEvent & { data: { tenant: string; accountId: string; subscriptionId: string } };
+          const change = { type: event.type, data } as unknown as AccountEvent & {
+            data: { tenant: string; accountId: string; subscriptionId: string };
+          };
           const { tenant, accountId } = change.data;
           const { subscriptions: before, position } = await tables.subscriptionsAt(tx, tenant, accountId);
           if (event.globalPosition <= position) break; // already folded in: a replayed batch
           const after = evolveSubscriptions(before, change);
           await tables.setSubscriptions(tx, tenant, accountId, after, event.globalPosition);
           const from = affectedFrom(before, after, change.data.subscriptionId);
-          const usage = from ? await tables.usageOf(tx, tenant, await tables.subjectsOf(tx, tenant, accountId), from) : [];
+          const usage = from
+            ? await tables.usageOf(tx, tenant, await tables.subjectsOf(tx, tenant, accountId), from)
+            : [];
           await reevaluate(tenant, usage, event, subscriptionReason(change));
           break;
         }
@@ -121,7 +172,12 @@ export const registryProjection = (tables: RegistryTables, store: EventStore): P
                 ? 'subject registered'
                 : 'subject transferred';
           // A first registration re-reads all the subject's usage (parked reasons change too); later changes, from their instant on.
-          await reevaluate(tenant, await tables.usageOf(tx, tenant, [subject], before.length === 0 ? sinceAlways : effectiveFrom), event, reason);
+          await reevaluate(
+            tenant,
+            await tables.usageOf(tx, tenant, [subject], before.length === 0 ? sinceAlways : effectiveFrom),
+            event,
+            reason,
+          );
           break;
         }
         case usageReattributedType: {
@@ -140,19 +196,29 @@ export const registryProjection = (tables: RegistryTables, store: EventStore): P
     if (emitted.length > 0) {
       const byStream = new Map<string, NewEvent[]>();
       for (const { stream, event } of emitted) byStream.set(stream, [...(byStream.get(stream) ?? []), event]);
-      await store.appendToStreams([...byStream].map(([stream, evts]) => ({ stream, events: evts, expectedRevision: 'any' })));
+      await store.appendToStreams(
+        [...byStream].map(([stream, evts]) => ({ stream, events: evts, expectedRevision: 'any' })),
+      );
     }
   },
 });
 
 /** The earliest instant at which the account's coverage changed with this subscription event. */
-const affectedFrom = (before: readonly Subscription[], after: readonly Subscription[], id: string): string | undefined => {
+const affectedFrom = (
+  before: readonly Subscription[],
+  after: readonly Subscription[],
+  id: string,
+): string | undefined => {
   const was = before.find((s) => s.subscriptionId === id);
   const is = after.find((s) => s.subscriptionId === id);
   if (!is) return undefined;
   if (!was) return is.startsAt;
   const changedPlan = is.plans.find((p, i) => was.plans[i]?.planId !== p.planId || was.plans[i]?.from !== p.from);
-  return min(was.startsAt !== is.startsAt ? min(was.startsAt, is.startsAt) : null, was.endsAt !== is.endsAt ? min(was.endsAt, is.endsAt) : null, changedPlan?.from ?? null);
+  return min(
+    was.startsAt !== is.startsAt ? min(was.startsAt, is.startsAt) : null,
+    was.endsAt !== is.endsAt ? min(was.endsAt, is.endsAt) : null,
+    changedPlan?.from ?? null,
+  );
 };
 
 const subscriptionReason = (change: AccountEvent): string => {

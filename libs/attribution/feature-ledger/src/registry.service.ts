@@ -24,7 +24,8 @@ import { DomainError } from '@tally/shared/util-core';
 /** Before any instant: a first assignment without effectiveFrom covers all of the subject's usage. */
 export const sinceAlways = '1970-01-01T00:00:00.000Z';
 
-const asDomain = <E>(events: readonly RecordedEvent[]) => events.map((e) => ({ type: e.type, data: e.data }) as unknown as E);
+const asDomain = <E>(events: readonly RecordedEvent[]) =>
+  events.map((e) => ({ type: e.type, data: e.data }) as unknown as E);
 
 /**
  * Registry commands, event-sourced: read the stream, decide, append with the revision read (a
@@ -45,12 +46,17 @@ export class RegistryService {
 
   private async loadAccount(accountId: string) {
     const events = await this.runtime.eventStore.readStream(accountStream(this.tenant, accountId));
-    return { state: asDomain<AccountEvent>(events).reduce(evolveAccount, initialAccount()), revision: events.at(-1)?.streamRevision };
+    return {
+      state: asDomain<AccountEvent>(events).reduce(evolveAccount, initialAccount()),
+      revision: events.at(-1)?.streamRevision,
+    };
   }
 
   private async plan(planId: string): Promise<{ currency: string } | undefined> {
     const [created] = await this.runtime.eventStore.readStream(planStream(this.tenant, planId), { maxCount: 1 });
-    return created?.type === planCreatedType ? { currency: (created.data as unknown as PlanCreatedV1).currency } : undefined;
+    return created?.type === planCreatedType
+      ? { currency: (created.data as unknown as PlanCreatedV1).currency }
+      : undefined;
   }
 
   /** Decides on the account and appends; `also` goes into the same atomic append (the subscription id claim). */
@@ -61,15 +67,31 @@ export class RegistryService {
       await this.runtime.eventStore.appendToStreams([
         ...also,
         ...(events.length > 0
-          ? [{ stream: accountStream(this.tenant, accountId), events: events.map((e) => ({ id: randomUUID(), type: e.type, data: { ...e.data } })), expectedRevision: revision ?? ('no_stream' as const) }]
+          ? [
+              {
+                stream: accountStream(this.tenant, accountId),
+                events: events.map((e) => ({ id: randomUUID(), type: e.type, data: { ...e.data } })),
+                expectedRevision: revision ?? ('no_stream' as const),
+              },
+            ]
           : []),
       ]);
     }
     return { changed: events.length > 0, state: events.reduce(evolveAccount, state) };
   }
 
-  async openAccount(data: { accountId: string; name: string; currency: string; timezone: string; billingAnchorDay: number }) {
-    const { changed, state } = await this.onAccount(data.accountId, { type: 'OpenAccount', data: { tenant: this.tenant, ...data }, metadata: { now: this.now() } });
+  async openAccount(data: {
+    accountId: string;
+    name: string;
+    currency: string;
+    timezone: string;
+    billingAnchorDay: number;
+  }) {
+    const { changed, state } = await this.onAccount(data.accountId, {
+      type: 'OpenAccount',
+      data: { tenant: this.tenant, ...data },
+      metadata: { now: this.now() },
+    });
     return { created: changed, account: presentAccount(state) };
   }
 
@@ -77,14 +99,37 @@ export class RegistryService {
     return presentAccount((await this.loadAccount(accountId)).state);
   }
 
-  async startSubscription(data: { subscriptionId: string; accountId: string; planId: string; startsAt: string; endsAt: string | null }) {
+  async startSubscription(data: {
+    subscriptionId: string;
+    accountId: string;
+    planId: string;
+    startsAt: string;
+    endsAt: string | null;
+  }) {
     const claimStream = subscriptionStream(this.tenant, data.subscriptionId);
     const [claim] = await this.runtime.eventStore.readStream(claimStream, { maxCount: 1 });
     const claimedBy = claim && (claim.data as SubscriptionIdClaimed['data']).accountId;
-    if (claimedBy && claimedBy !== data.accountId) throw new DomainError('subscription_exists', `subscription id ${data.subscriptionId} belongs to another account`, 'id');
+    if (claimedBy && claimedBy !== data.accountId)
+      throw new DomainError(
+        'subscription_exists',
+        `subscription id ${data.subscriptionId} belongs to another account`,
+        'id',
+      );
     const claimAppend: StreamAppend[] = claimedBy
       ? []
-      : [{ stream: claimStream, expectedRevision: 'no_stream', events: [{ id: randomUUID(), type: 'SubscriptionIdClaimed', data: { tenant: this.tenant, subscriptionId: data.subscriptionId, accountId: data.accountId } }] }];
+      : [
+          {
+            stream: claimStream,
+            expectedRevision: 'no_stream',
+            events: [
+              {
+                id: randomUUID(),
+                type: 'SubscriptionIdClaimed',
+                data: { tenant: this.tenant, subscriptionId: data.subscriptionId, accountId: data.accountId },
+              },
+            ],
+          },
+        ];
     const command: AccountCommand = {
       type: 'StartSubscription',
       data: { subscriptionId: data.subscriptionId, planId: data.planId, startsAt: data.startsAt, endsAt: data.endsAt },
@@ -92,13 +137,16 @@ export class RegistryService {
     };
     // The claim is appended only together with the subscription: a refused start claims nothing.
     const { state: before } = await this.loadAccount(data.accountId);
-    if (decideAccount(command, before).length === 0) return { created: false, subscription: presentSubscription(before, data.subscriptionId) };
+    if (decideAccount(command, before).length === 0)
+      return { created: false, subscription: presentSubscription(before, data.subscriptionId) };
     const { state } = await this.onAccount(data.accountId, command, claimAppend);
     return { created: true, subscription: presentSubscription(state, data.subscriptionId) };
   }
 
   private async accountOfSubscription(subscriptionId: string): Promise<string> {
-    const [claim] = await this.runtime.eventStore.readStream(subscriptionStream(this.tenant, subscriptionId), { maxCount: 1 });
+    const [claim] = await this.runtime.eventStore.readStream(subscriptionStream(this.tenant, subscriptionId), {
+      maxCount: 1,
+    });
     if (!claim) throw notFound(`no subscription ${subscriptionId}`);
     return (claim.data as SubscriptionIdClaimed['data']).accountId;
   }
@@ -115,18 +163,33 @@ export class RegistryService {
   }
 
   cancelSubscription(subscriptionId: string, data: { at: string; reason: string }) {
-    return this.changeSubscription(subscriptionId, (now) => ({ type: 'CancelSubscription', data: { subscriptionId, endsAt: data.at, reason: data.reason }, metadata: { now } }));
+    return this.changeSubscription(subscriptionId, (now) => ({
+      type: 'CancelSubscription',
+      data: { subscriptionId, endsAt: data.at, reason: data.reason },
+      metadata: { now },
+    }));
   }
 
   changePlan(subscriptionId: string, data: { planId: string; effectiveFrom: string }) {
-    return this.changeSubscription(subscriptionId, async (now) => ({ type: 'ChangePlan', data: { subscriptionId, ...data }, metadata: { now, plan: await this.plan(data.planId) } }));
+    return this.changeSubscription(subscriptionId, async (now) => ({
+      type: 'ChangePlan',
+      data: { subscriptionId, ...data },
+      metadata: { now, plan: await this.plan(data.planId) },
+    }));
   }
 
   rescheduleSubscription(subscriptionId: string, data: { startsAt: string; reason: string }) {
-    return this.changeSubscription(subscriptionId, (now) => ({ type: 'RescheduleSubscription', data: { subscriptionId, ...data }, metadata: { now } }));
+    return this.changeSubscription(subscriptionId, (now) => ({
+      type: 'RescheduleSubscription',
+      data: { subscriptionId, ...data },
+      metadata: { now },
+    }));
   }
 
-  private async onSubject(subject: string, command: (timeline: ReturnType<typeof foldTimeline>) => Promise<SubjectCommand>) {
+  private async onSubject(
+    subject: string,
+    command: (timeline: ReturnType<typeof foldTimeline>) => Promise<SubjectCommand>,
+  ) {
     const stream = subjectStream(this.tenant, subject);
     const events = await this.runtime.eventStore.readStream(stream);
     const timeline = foldTimeline(asDomain<SubjectEvent>(events));
@@ -141,18 +204,38 @@ export class RegistryService {
     return { created: decided.length > 0, subject: await this.subject(subject) };
   }
 
-  assignSubject(subject: string, data: { accountId: string; effectiveFrom?: string; attributes: Record<string, string> }) {
+  assignSubject(
+    subject: string,
+    data: { accountId: string; effectiveFrom?: string; attributes: Record<string, string> },
+  ) {
     return this.onSubject(subject, async (timeline) => {
       const latest = timeline.at(-1);
       // Without effectiveFrom: a first assignment covers all time; repeating the current owner is a no-op; a move needs an instant.
-      const effectiveFrom = data.effectiveFrom ?? (!latest ? sinceAlways : latest.accountId === data.accountId ? latest.from : undefined);
-      if (effectiveFrom === undefined) throw badRequest('effectiveFrom is required to move a subject that already has an owner', [{ field: 'effectiveFrom', message: 'effectiveFrom is required' }]);
+      const effectiveFrom =
+        data.effectiveFrom ?? (!latest ? sinceAlways : latest.accountId === data.accountId ? latest.from : undefined);
+      if (effectiveFrom === undefined)
+        throw badRequest('effectiveFrom is required to move a subject that already has an owner', [
+          { field: 'effectiveFrom', message: 'effectiveFrom is required' },
+        ]);
       const accountExists = (await this.account(data.accountId)) !== undefined;
-      return { type: 'AssignSubject', data: { tenant: this.tenant, subject, accountId: data.accountId, effectiveFrom, attributes: data.attributes }, metadata: { now: this.now(), accountExists } };
+      return {
+        type: 'AssignSubject',
+        data: { tenant: this.tenant, subject, accountId: data.accountId, effectiveFrom, attributes: data.attributes },
+        metadata: { now: this.now(), accountExists },
+      };
     });
   }
 
-  correctSubject(subject: string, data: { accountId: string; effectiveFrom: string; effectiveTo: string | null; attributes: Record<string, string>; reason: string }) {
+  correctSubject(
+    subject: string,
+    data: {
+      accountId: string;
+      effectiveFrom: string;
+      effectiveTo: string | null;
+      attributes: Record<string, string>;
+      reason: string;
+    },
+  ) {
     return this.onSubject(subject, async () => ({
       type: 'CorrectAssignment',
       data: { tenant: this.tenant, subject, ...data },
@@ -191,5 +274,12 @@ const presentAccount = (state: Account) =>
 const presentSubscription = (state: Account, subscriptionId: string) => {
   const s = state.status === 'open' ? state.subscriptions.find((x) => x.subscriptionId === subscriptionId) : undefined;
   if (!s || state.status !== 'open') return undefined;
-  return { id: s.subscriptionId, accountId: state.opened.accountId, planId: s.plans[s.plans.length - 1].planId, startsAt: s.startsAt, endsAt: s.endsAt, plans: s.plans };
+  return {
+    id: s.subscriptionId,
+    accountId: state.opened.accountId,
+    planId: s.plans[s.plans.length - 1].planId,
+    startsAt: s.startsAt,
+    endsAt: s.endsAt,
+    plans: s.plans,
+  };
 };

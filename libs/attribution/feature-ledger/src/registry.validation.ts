@@ -22,15 +22,26 @@ const objectBody = (body: unknown, errors: ProblemError[]): Record<string, unkno
   return body as Record<string, unknown>;
 };
 
-const text = (body: Record<string, unknown>, field: string, errors: ProblemError[], pattern?: RegExp, hint?: string): string => {
+const text = (
+  body: Record<string, unknown>,
+  field: string,
+  errors: ProblemError[],
+  pattern?: RegExp,
+  hint?: string,
+): string => {
   const value = body[field];
-  if (typeof value !== 'string' || value.trim() === '') errors.push({ field, message: `${field} is required and must be a non-empty string` });
+  if (typeof value !== 'string' || value.trim() === '')
+    errors.push({ field, message: `${field} is required and must be a non-empty string` });
   else if (pattern && !pattern.test(value)) errors.push({ field, message: hint ?? `${field} is malformed` });
   return typeof value === 'string' ? value : '';
 };
 
 export const validateKey = (value: string, field: string, errors: ProblemError[]): void => {
-  if (!keyPattern.test(value)) errors.push({ field, message: `${field} must be 1–128 characters: letters, digits and . : @ + - (not starting with a symbol)` });
+  if (!keyPattern.test(value))
+    errors.push({
+      field,
+      message: `${field} must be 1–128 characters: letters, digits and . : @ + - (not starting with a symbol)`,
+    });
 };
 
 export const validateAccount = (input: unknown) => {
@@ -41,11 +52,19 @@ export const validateAccount = (input: unknown) => {
   const name = text(body, 'name', errors);
   const currency = text(body, 'currency', errors, iso4217, 'currency must be an ISO 4217 code such as USD or EUR');
   const timezone = text(body, 'timezone', errors);
-  if (timezone && !isTimeZone(timezone)) errors.push({ field: 'timezone', message: 'timezone must be an IANA time zone such as Europe/Berlin or UTC' });
+  if (timezone && !isTimeZone(timezone))
+    errors.push({ field: 'timezone', message: 'timezone must be an IANA time zone such as Europe/Berlin or UTC' });
   const anchor = body.billingAnchorDay;
   if (anchor !== undefined && !(typeof anchor === 'number' && Number.isInteger(anchor) && anchor >= 1 && anchor <= 31))
-    errors.push({ field: 'billingAnchorDay', message: 'billingAnchorDay must be a whole number from 1 to 31 (the day billing periods start; 1 = calendar months)' });
-  return { errors, value: { accountId, name, currency, timezone, billingAnchorDay: typeof anchor === 'number' ? anchor : 1 } };
+    errors.push({
+      field: 'billingAnchorDay',
+      message:
+        'billingAnchorDay must be a whole number from 1 to 31 (the day billing periods start; 1 = calendar months)',
+    });
+  return {
+    errors,
+    value: { accountId, name, currency, timezone, billingAnchorDay: typeof anchor === 'number' ? anchor : 1 },
+  };
 };
 
 export const validateAssignment = (subject: string, input: unknown) => {
@@ -56,14 +75,20 @@ export const validateAssignment = (subject: string, input: unknown) => {
   let effectiveFrom: string | undefined;
   if (body.effectiveFrom !== undefined) {
     const parsed = typeof body.effectiveFrom === 'string' ? parseRfc3339(body.effectiveFrom) : undefined;
-    if (!parsed) errors.push({ field: 'effectiveFrom', message: 'effectiveFrom must be an RFC 3339 timestamp with an offset' });
+    if (!parsed)
+      errors.push({ field: 'effectiveFrom', message: 'effectiveFrom must be an RFC 3339 timestamp with an offset' });
     else effectiveFrom = parsed.toISOString();
   }
   const attributes = attributesOf(body, errors);
   return { errors, value: { accountId, effectiveFrom, attributes } };
 };
 
-const instant = (body: Record<string, unknown>, field: string, errors: ProblemError[], required: boolean): string | undefined => {
+const instant = (
+  body: Record<string, unknown>,
+  field: string,
+  errors: ProblemError[],
+  required: boolean,
+): string | undefined => {
   const value = body[field];
   if (value === undefined || value === null) {
     if (required) errors.push({ field, message: `${field} is required: an RFC 3339 timestamp with an offset` });
@@ -76,7 +101,8 @@ const instant = (body: Record<string, unknown>, field: string, errors: ProblemEr
 
 const reasonOf = (body: Record<string, unknown>, errors: ProblemError[]): string => {
   const reason = body.reason;
-  if (typeof reason !== 'string' || reason.trim() === '' || reason.length > 1_024) errors.push({ field: 'reason', message: 'reason is required: say why, in at most 1024 characters' });
+  if (typeof reason !== 'string' || reason.trim() === '' || reason.length > 1_024)
+    errors.push({ field: 'reason', message: 'reason is required: say why, in at most 1024 characters' });
   return typeof reason === 'string' ? reason.trim() : '';
 };
 
@@ -89,7 +115,8 @@ const attributesOf = (body: Record<string, unknown>, errors: ProblemError[]): Re
   }
   const entries: [string, string][] = [];
   for (const [key, value] of Object.entries(body.attributes)) {
-    if (typeof value !== 'string') errors.push({ field: `attributes.${key}`, message: 'attribute values must be strings' });
+    if (typeof value !== 'string')
+      errors.push({ field: `attributes.${key}`, message: 'attribute values must be strings' });
     else entries.push([key, value]);
   }
   // fromEntries defines own properties: an attribute named __proto__ stays data.
@@ -117,7 +144,10 @@ export const validateCancellation = (input: unknown) => {
 export const validatePlanChange = (input: unknown) => {
   const errors: ProblemError[] = [];
   const body = objectBody(input, errors);
-  return { errors, value: { planId: text(body, 'planId', errors), effectiveFrom: instant(body, 'effectiveFrom', errors, true) ?? '' } };
+  return {
+    errors,
+    value: { planId: text(body, 'planId', errors), effectiveFrom: instant(body, 'effectiveFrom', errors, true) ?? '' },
+  };
 };
 
 export const validateReschedule = (input: unknown) => {
@@ -133,5 +163,14 @@ export const validateSubjectCorrection = (subject: string, input: unknown) => {
   const accountId = text(body, 'accountId', errors);
   const effectiveFrom = instant(body, 'effectiveFrom', errors, true) ?? '';
   const effectiveTo = instant(body, 'effectiveTo', errors, false) ?? null;
-  return { errors, value: { accountId, effectiveFrom, effectiveTo, attributes: attributesOf(body, errors), reason: reasonOf(body, errors) } };
+  return {
+    errors,
+    value: {
+      accountId,
+      effectiveFrom,
+      effectiveTo,
+      attributes: attributesOf(body, errors),
+      reason: reasonOf(body, errors),
+    },
+  };
 };

@@ -28,7 +28,13 @@ export class UsageCorrectionsConsumer {
 
   async start(): Promise<void> {
     this.consumer = await this.runtime.bus.consume(
-      { stream: ingestionStream.name, durable: 'attribution_corrections', filterSubject: usageCorrectedSubject, batchSize: 20, ackWaitMs: this.runtime.config.TALLY_ACK_WAIT_MS },
+      {
+        stream: ingestionStream.name,
+        durable: 'attribution_corrections',
+        filterSubject: usageCorrectedSubject,
+        batchSize: 20,
+        ackWaitMs: this.runtime.config.TALLY_ACK_WAIT_MS,
+      },
       (batch) => this.record(batch),
     );
   }
@@ -36,14 +42,29 @@ export class UsageCorrectionsConsumer {
   async record(batch: readonly Delivery[]): Promise<void> {
     const appends: StreamAppend[] = [];
     for (const message of batch) {
-      const { tenant, receivedAt, corrections } = decodeJson<UsageCorrectionBatchV1>(message.data, isUsageCorrectionBatchV1, 'usage correction batch');
+      const { tenant, receivedAt, corrections } = decodeJson<UsageCorrectionBatchV1>(
+        message.data,
+        isUsageCorrectionBatchV1,
+        'usage correction batch',
+      );
       for (const correction of corrections) {
         const usageId = usageLedgerId(tenant, correction.source, correction.id);
-        const voided: UsageVoidedV1 = { tenant, usageId, source: correction.source, eventId: correction.id, reason: correction.reason, correctedAt: receivedAt };
+        const voided: UsageVoidedV1 = {
+          tenant,
+          usageId,
+          source: correction.source,
+          eventId: correction.id,
+          reason: correction.reason,
+          correctedAt: receivedAt,
+        };
         const event =
           correction.action === 'void'
             ? { id: usageCorrectionId(usageId, 'void', correction.reason), type: usageVoidedType, data: { ...voided } }
-            : { id: usageCorrectionId(usageId, 'amend', correction.reason, correction.data), type: usageAmendedType, data: { ...voided, data: correction.data } satisfies UsageAmendedV1 };
+            : {
+                id: usageCorrectionId(usageId, 'amend', correction.reason, correction.data),
+                type: usageAmendedType,
+                data: { ...voided, data: correction.data } satisfies UsageAmendedV1,
+              };
         appends.push({ stream: usageCorrectionStream(tenant, usageId), events: [event], expectedRevision: 'any' });
       }
     }

@@ -36,7 +36,13 @@ export class UsageLedgerConsumer {
   async start(): Promise<void> {
     await this.runtime.bus.ensureStream(ingestionStream);
     this.consumer = await this.runtime.bus.consume(
-      { stream: ingestionStream.name, durable: 'attribution_ledger', filterSubject: usageReceivedSubject, batchSize: 20, ackWaitMs: this.runtime.config.TALLY_ACK_WAIT_MS },
+      {
+        stream: ingestionStream.name,
+        durable: 'attribution_ledger',
+        filterSubject: usageReceivedSubject,
+        batchSize: 20,
+        ackWaitMs: this.runtime.config.TALLY_ACK_WAIT_MS,
+      },
       (batch) => this.record(batch),
     );
   }
@@ -49,12 +55,20 @@ export class UsageLedgerConsumer {
     const appends = new Map<string, NewEvent[]>();
     for (const tenant of new Set(received.map((r) => r.tenant))) {
       const ofTenant = received.filter((r) => r.tenant === tenant);
-      const timelines = await this.tables.timelines(this.db, tenant, [...new Set(ofTenant.map((r) => r.event.subject))]);
-      const subscriptions = await this.tables.subscriptions(this.db, tenant, [...new Set([...timelines.values()].flatMap((t) => t.map((s) => s.accountId)))]);
+      const timelines = await this.tables.timelines(this.db, tenant, [
+        ...new Set(ofTenant.map((r) => r.event.subject)),
+      ]);
+      const subscriptions = await this.tables.subscriptions(this.db, tenant, [
+        ...new Set([...timelines.values()].flatMap((t) => t.map((s) => s.accountId))),
+      ]);
       for (const { event, receivedAt } of ofTenant) {
         const time = new Date(event.time);
         // A fast first answer from the registry as this process sees it; the registry projection confirms or corrects it.
-        const attribution = attribute(time, timelines.get(event.subject) ?? [], (account) => subscriptions.get(account) ?? []);
+        const attribution = attribute(
+          time,
+          timelines.get(event.subject) ?? [],
+          (account) => subscriptions.get(account) ?? [],
+        );
         const recorded: UsageRecordedV1 = {
           tenant,
           usageId: usageLedgerId(tenant, event.source, event.id),
@@ -67,11 +81,21 @@ export class UsageLedgerConsumer {
           data: event.data,
           attribution,
         };
-        const stream = attribution.status === 'attributed' ? accountUsageStream(tenant, attribution.accountId, time) : parkedUsageStream(tenant, event.subject);
-        appends.set(stream, [...(appends.get(stream) ?? []), { id: recorded.usageId, type: usageRecordedType, data: { ...recorded } }]);
+        const stream =
+          attribution.status === 'attributed'
+            ? accountUsageStream(tenant, attribution.accountId, time)
+            : parkedUsageStream(tenant, event.subject);
+        appends.set(stream, [
+          ...(appends.get(stream) ?? []),
+          { id: recorded.usageId, type: usageRecordedType, data: { ...recorded } },
+        ]);
       }
     }
-    const streamAppends: StreamAppend[] = [...appends].map(([stream, events]) => ({ stream, events, expectedRevision: 'any' }));
+    const streamAppends: StreamAppend[] = [...appends].map(([stream, events]) => ({
+      stream,
+      events,
+      expectedRevision: 'any',
+    }));
     await this.runtime.eventStore.appendToStreams(streamAppends);
   }
 

@@ -20,7 +20,8 @@ export interface AccountOpenedV1 {
   openedAt: string;
 }
 
-export const billingAnchorDayOf = (account: Pick<AccountOpenedV1, 'billingAnchorDay'>): number => account.billingAnchorDay ?? 1;
+export const billingAnchorDayOf = (account: Pick<AccountOpenedV1, 'billingAnchorDay'>): number =>
+  account.billingAnchorDay ?? 1;
 
 /**
  * Subscriptions, published too: invoicing bills each subscription per period. They live in the account's

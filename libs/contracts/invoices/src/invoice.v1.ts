@@ -14,7 +14,13 @@ export const invoiceRedraftedType = 'InvoiceRedrafted';
 export const invoiceFinalizedType = 'InvoiceFinalized';
 export const invoiceVoidedType = 'InvoiceVoided';
 export const creditNoteIssuedType = 'CreditNoteIssued';
-export const invoiceEventTypes = [invoiceDraftedType, invoiceRedraftedType, invoiceFinalizedType, invoiceVoidedType, creditNoteIssuedType] as const;
+export const invoiceEventTypes = [
+  invoiceDraftedType,
+  invoiceRedraftedType,
+  invoiceFinalizedType,
+  invoiceVoidedType,
+  creditNoteIssuedType,
+] as const;
 
 export interface BillingPeriodV1 {
   /** `YYYY-MM`: the month (in the account's zone) the period starts in. */
@@ -138,11 +144,14 @@ export interface CreditNoteIssuedV1 {
   issuedAt: string;
 }
 
-export const invoiceId = (tenant: string, subscriptionId: string, periodStart: string): string => deterministicUuid('tally.invoice.v1', tenant, subscriptionId, periodStart);
-export const creditNoteId = (invoiceId: string, issuedWith: string): string => deterministicUuid('tally.credit-note.v1', invoiceId, issuedWith);
+export const invoiceId = (tenant: string, subscriptionId: string, periodStart: string): string =>
+  deterministicUuid('tally.invoice.v1', tenant, subscriptionId, periodStart);
+export const creditNoteId = (invoiceId: string, issuedWith: string): string =>
+  deterministicUuid('tally.credit-note.v1', invoiceId, issuedWith);
 export const invoiceStream = (tenant: string, id: string): string => `invoice-${tenant}_${id}`;
 export const creditNoteStream = (tenant: string, id: string): string => `creditnote-${tenant}_${id}`;
 
 /** NATS: stream INVOICING, subjects `invoicing.evt.<event>.v1`. */
 export const invoicingStream = { name: 'INVOICING', subjects: ['invoicing.evt.>'] } as const;
-export const invoiceEventSubject = (type: string): string => `invoicing.evt.${type.replace(/([a-z])([A-Z])/g, '$1-$2').toLowerCase()}.v1`;
+export const invoiceEventSubject = (type: string): string =>
+  `invoicing.evt.${type.replace(/([a-z])([A-Z])/g, '$1-$2').toLowerCase()}.v1`;

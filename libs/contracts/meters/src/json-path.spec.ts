@@ -17,7 +17,10 @@ describe('JSONPath', () => {
     expect(parsed.ok && readPath(data, parsed.segments)).toBe(expected);
   });
 
-  it.each(['tokens', '$', '$..tokens', '$.tokens[*]', '$.a[?(@.b)]', '$.9lives', "$['unterminated]"])('refuses %s', (path) => expect(parseJsonPath(path).ok).toBe(false));
+  it.each(['tokens', '$', '$..tokens', '$.tokens[*]', '$.a[?(@.b)]', '$.9lives', "$['unterminated]"])(
+    'refuses %s',
+    (path) => expect(parseJsonPath(path).ok).toBe(false),
+  );
 
   it('does not read inherited properties', () => {
     const parsed = parseJsonPath('$.constructor');

@@ -40,7 +40,13 @@ export const readPath = (data: unknown, segments: readonly PathSegment[]): unkno
       if (!Array.isArray(current) || segment >= current.length) return undefined;
       current = current[segment];
     } else {
-      if (typeof current !== 'object' || current === null || Array.isArray(current) || !Object.prototype.hasOwnProperty.call(current, segment)) return undefined;
+      if (
+        typeof current !== 'object' ||
+        current === null ||
+        Array.isArray(current) ||
+        !Object.prototype.hasOwnProperty.call(current, segment)
+      )
+        return undefined;
       current = (current as Record<string, unknown>)[segment];
     }
   }

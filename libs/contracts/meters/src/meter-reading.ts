@@ -21,14 +21,19 @@ export const readMeter = (meter: MeterDefinition, data: Record<string, unknown>)
   const groups: Record<string, string | null> = {};
   for (const [key, path] of Object.entries(meter.groupBy)) {
     const value = readPath(data, segmentsOf(path));
-    groups[key] = value === undefined || value === null ? null : typeof value === 'object' ? JSON.stringify(value) : String(value);
+    groups[key] =
+      value === undefined || value === null ? null : typeof value === 'object' ? JSON.stringify(value) : String(value);
   }
   if (meter.aggregation === 'COUNT' || !meter.valueProperty) return { ok: true, value: '1', groups };
   const raw = readPath(data, segmentsOf(meter.valueProperty));
   if (raw === undefined || raw === null) return { ok: false, reason: 'missing_value', path: meter.valueProperty };
-  if (meter.aggregation === 'UNIQUE_COUNT') return typeof raw === 'object' ? { ok: false, reason: 'not_a_number', path: meter.valueProperty } : { ok: true, value: String(raw), groups };
+  if (meter.aggregation === 'UNIQUE_COUNT')
+    return typeof raw === 'object'
+      ? { ok: false, reason: 'not_a_number', path: meter.valueProperty }
+      : { ok: true, value: String(raw), groups };
   // Decimal text only: decimal.js alone would also take hex ('0x10'), binary and 'Infinity'.
-  if ((typeof raw !== 'string' && typeof raw !== 'number') || !isDecimalText(String(raw))) return { ok: false, reason: 'not_a_number', path: meter.valueProperty };
+  if ((typeof raw !== 'string' && typeof raw !== 'number') || !isDecimalText(String(raw)))
+    return { ok: false, reason: 'not_a_number', path: meter.valueProperty };
   return { ok: true, value: new Decimal(String(raw)).toFixed(), groups };
 };
 

@@ -14,15 +14,30 @@ export const usageReattributedType = 'UsageReattributed';
  * Otherwise it is parked, with the reason — never dropped, never billed to someone by guess.
  */
 export type Attribution =
-  | { status: 'attributed'; accountId: string; subscriptionId: string; planId: string; attributes: Record<string, string> }
+  | {
+      status: 'attributed';
+      accountId: string;
+      subscriptionId: string;
+      planId: string;
+      attributes: Record<string, string>;
+    }
   | { status: 'parked'; reason: ParkedReason };
 
 /** unknown_subject: never registered; no_owner_at_time: registered, but not yet at the event's time; no_subscription: the owner had no subscription then. */
 export type ParkedReason = 'unknown_subject' | 'no_owner_at_time' | 'no_subscription';
 
-export const sameAttribution = (a: Attribution, b: Attribution): boolean => JSON.stringify(canonical(a)) === JSON.stringify(canonical(b));
+export const sameAttribution = (a: Attribution, b: Attribution): boolean =>
+  JSON.stringify(canonical(a)) === JSON.stringify(canonical(b));
 const canonical = (a: Attribution) =>
-  a.status === 'parked' ? [a.status, a.reason] : [a.status, a.accountId, a.subscriptionId, a.planId, Object.entries(a.attributes).sort(([x], [y]) => (x < y ? -1 : 1))];
+  a.status === 'parked'
+    ? [a.status, a.reason]
+    : [
+        a.status,
+        a.accountId,
+        a.subscriptionId,
+        a.planId,
+        Object.entries(a.attributes).sort(([x], [y]) => (x < y ? -1 : 1)),
+      ];
 
 export interface UsageRecordedV1 {
   tenant: string;
@@ -55,12 +70,15 @@ export interface UsageReattributedV1 {
   causeId: string;
 }
 
-export const usageLedgerId = (tenant: string, source: string, id: string): string => deterministicUuid('tally.usage.v1', tenant, source, id);
+export const usageLedgerId = (tenant: string, source: string, id: string): string =>
+  deterministicUuid('tally.usage.v1', tenant, source, id);
 /** One re-attribution per (usage, cause): replays and retries append nothing new. */
-export const usageReattributedId = (usageId: string, causeId: string): string => deterministicUuid('tally.usage-reattributed.v1', usageId, causeId);
+export const usageReattributedId = (usageId: string, causeId: string): string =>
+  deterministicUuid('tally.usage-reattributed.v1', usageId, causeId);
 
 /** Attributed usage: `usage-{tenant}_{account}.{YYYY-MM}` (by the event's own month). */
-export const accountUsageStream = (tenant: string, accountId: string, time: Date): string => `usage-${tenant}_${accountId}.${utcMonth(time)}`;
+export const accountUsageStream = (tenant: string, accountId: string, time: Date): string =>
+  `usage-${tenant}_${accountId}.${utcMonth(time)}`;
 /** Usage waiting for its subject to be known: `parkedusage-{tenant}_{subject}`. */
 export const parkedUsageStream = (tenant: string, subject: string): string => `parkedusage-${tenant}_${subject}`;
 
@@ -83,7 +101,12 @@ export interface UsageAmendedV1 extends UsageVoidedV1 {
 }
 
 /** The same correction sent twice is one ledger event; a different reason or data is another. */
-export const usageCorrectionId = (usageId: string, action: 'void' | 'amend', reason: string, data?: Record<string, unknown>): string =>
-  deterministicUuid('tally.usage-correction.v1', usageId, action, reason, JSON.stringify(data ?? null));
+export const usageCorrectionId = (
+  usageId: string,
+  action: 'void' | 'amend',
+  reason: string,
+  data?: Record<string, unknown>,
+): string => deterministicUuid('tally.usage-correction.v1', usageId, action, reason, JSON.stringify(data ?? null));
 
-export const usageCorrectionStream = (tenant: string, usageId: string): string => `usagecorrections-${tenant}_${usageId}`;
+export const usageCorrectionStream = (tenant: string, usageId: string): string =>
+  `usagecorrections-${tenant}_${usageId}`;

@@ -33,19 +33,28 @@ export class ApiKeyTables {
 
   /** The live (not revoked) key with this hash. */
   async byHash(db: DataSource, hash: Buffer): Promise<ApiKeyRow | undefined> {
-    const rows: Record<string, unknown>[] = await db.query(`select * from "${this.schema}".api_keys where key_hash = $1 and revoked_at is null`, [hash]);
+    const rows: Record<string, unknown>[] = await db.query(
+      `select * from "${this.schema}".api_keys where key_hash = $1 and revoked_at is null`,
+      [hash],
+    );
     return rows[0] && toRow(rows[0]);
   }
 
   async list(db: DataSource, tenant: string): Promise<ApiKeyRow[]> {
-    const rows: Record<string, unknown>[] = await db.query(`select * from "${this.schema}".api_keys where tenant = $1 order by created_at, id`, [tenant]);
+    const rows: Record<string, unknown>[] = await db.query(
+      `select * from "${this.schema}".api_keys where tenant = $1 order by created_at, id`,
+      [tenant],
+    );
     return rows.map(toRow);
   }
 
   /** Revokes once; revoking again keeps the first revocation time. Returns undefined for an unknown id. */
   async revoke(db: DataSource, tenant: string, id: string, at: string): Promise<ApiKeyRow | undefined> {
     const rows = returnedRows<Record<string, unknown>>(
-      await db.query(`update "${this.schema}".api_keys set revoked_at = coalesce(revoked_at, $3) where tenant = $1 and id = $2 returning *`, [tenant, id, at]),
+      await db.query(
+        `update "${this.schema}".api_keys set revoked_at = coalesce(revoked_at, $3) where tenant = $1 and id = $2 returning *`,
+        [tenant, id, at],
+      ),
     );
     return rows[0] && toRow(rows[0]);
   }

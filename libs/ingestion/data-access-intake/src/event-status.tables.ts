@@ -62,10 +62,22 @@ export class EventStatusTables {
 
   constructor(private readonly schema: string) {}
 
-  private async upsert(tx: Queryable, keys: readonly StatusKey[], columns: string[], values: unknown[][], onConflict: string): Promise<void> {
+  private async upsert(
+    tx: Queryable,
+    keys: readonly StatusKey[],
+    columns: string[],
+    values: unknown[][],
+    onConflict: string,
+  ): Promise<void> {
     if (keys.length === 0) return;
     const types = ['uuid', 'text', 'text', 'text', ...columns.map((c) => columnTypes[c])];
-    const params = [keys.map((k) => k.usageId), keys.map((k) => k.tenant), keys.map((k) => k.source), keys.map((k) => k.eventId), ...values];
+    const params = [
+      keys.map((k) => k.usageId),
+      keys.map((k) => k.tenant),
+      keys.map((k) => k.source),
+      keys.map((k) => k.eventId),
+      ...values,
+    ];
     await tx.query(
       // In key order: the status consumer and the projection (and two instances of each) then lock rows in one
       // order and deadlock far less often (a deadlock is retried all the same).
@@ -77,14 +89,29 @@ export class EventStatusTables {
   }
 
   accepted(tx: Queryable, keys: readonly StatusKey[], at: string): Promise<void> {
-    return this.upsert(tx, keys, ['accepted_at'], [keys.map(() => at)], 'accepted_at = coalesce(event_status.accepted_at, excluded.accepted_at)');
+    return this.upsert(
+      tx,
+      keys,
+      ['accepted_at'],
+      [keys.map(() => at)],
+      'accepted_at = coalesce(event_status.accepted_at, excluded.accepted_at)',
+    );
   }
 
   rejected(tx: Queryable, rejections: readonly (StatusKey & { errors: unknown[] })[], at: string): Promise<void> {
-    return this.upsert(tx, rejections, ['rejected_at', 'rejection'], [rejections.map(() => at), rejections.map((r) => JSON.stringify(r.errors))], 'rejected_at = excluded.rejected_at, rejection = excluded.rejection');
+    return this.upsert(
+      tx,
+      rejections,
+      ['rejected_at', 'rejection'],
+      [rejections.map(() => at), rejections.map((r) => JSON.stringify(r.errors))],
+      'rejected_at = excluded.rejected_at, rejection = excluded.rejection',
+    );
   }
 
-  recorded(tx: Queryable, records: readonly (StatusKey & { at: string; parkedReason: string | null; accountId: string | null })[]): Promise<void> {
+  recorded(
+    tx: Queryable,
+    records: readonly (StatusKey & { at: string; parkedReason: string | null; accountId: string | null })[],
+  ): Promise<void> {
     return this.upsert(
       tx,
       records,
@@ -105,27 +132,53 @@ export class EventStatusTables {
   }
 
   /** The event moved (re-attribution): where it is now wins; first times are kept. */
-  async moved(tx: Queryable, usageId: string, next: { accountId: string } | { parkedReason: string }, at: string): Promise<void> {
+  async moved(
+    tx: Queryable,
+    usageId: string,
+    next: { accountId: string } | { parkedReason: string },
+    at: string,
+  ): Promise<void> {
     const attributed = 'accountId' in next;
     await tx.query(
       `update "${this.schema}".event_status set current = $2, account_id = $3, parked_reason = $4,
          attributed_at = case when $2 = 'attributed' then coalesce(attributed_at, $5) else attributed_at end,
          parked_at = case when $2 = 'parked' then coalesce(parked_at, $5) else parked_at end
        where usage_id = $1`,
-      [usageId, attributed ? 'attributed' : 'parked', attributed ? next.accountId : null, attributed ? null : next.parkedReason, at],
+      [
+        usageId,
+        attributed ? 'attributed' : 'parked',
+        attributed ? next.accountId : null,
+        attributed ? null : next.parkedReason,
+        at,
+      ],
     );
   }
 
   voided(tx: Queryable, key: StatusKey, reason: string, at: string): Promise<void> {
-    return this.upsert(tx, [key], ['voided_at', 'void_reason'], [[at], [reason]], 'voided_at = coalesce(event_status.voided_at, excluded.voided_at), void_reason = coalesce(event_status.void_reason, excluded.void_reason)');
+    return this.upsert(
+      tx,
+      [key],
+      ['voided_at', 'void_reason'],
+      [[at], [reason]],
+      'voided_at = coalesce(event_status.voided_at, excluded.voided_at), void_reason = coalesce(event_status.void_reason, excluded.void_reason)',
+    );
   }
 
   amended(tx: Queryable, key: StatusKey, reason: string, at: string): Promise<void> {
-    return this.upsert(tx, [key], ['amended_at', 'amend_reason'], [[at], [reason]], 'amended_at = excluded.amended_at, amend_reason = excluded.amend_reason');
+    return this.upsert(
+      tx,
+      [key],
+      ['amended_at', 'amend_reason'],
+      [[at], [reason]],
+      'amended_at = excluded.amended_at, amend_reason = excluded.amend_reason',
+    );
   }
 
   async byUsageId(tx: Queryable, usageId: string): Promise<EventStatusRow | undefined> {
-    const rows: Record<string, unknown>[] = await tx.query(`select * from "${this.schema}".event_status where usage_id = $1`, [usageId]);
+    const rows: Record<string, unknown>[] = await tx.query(
+      `select * from "${this.schema}".event_status where usage_id = $1`,
+      [usageId],
+    );
     return rows[0] && toRow(rows[0]);
   }
 

@@ -55,4 +55,8 @@ export class EventStatusCurrent1764400000002 implements MigrationInterface {
   }
 }
 
-export const intakeMigrations = [CreateApiKeys1764200000000, CreateEventStatus1764200000001, EventStatusCurrent1764400000002];
+export const intakeMigrations = [
+  CreateApiKeys1764200000000,
+  CreateEventStatus1764200000001,
+  EventStatusCurrent1764400000002,
+];

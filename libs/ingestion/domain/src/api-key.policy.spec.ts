@@ -13,7 +13,11 @@ describe('sourceAllowed', () => {
 });
 
 describe('validateApiKeyRequest', () => {
-  it('accepts a name and patterns', () => expect(validateApiKeyRequest({ name: ' fn runtime ', allowedSources: ['//fn/*'] })).toEqual({ ok: true, value: { name: 'fn runtime', allowedSources: ['//fn/*'] } }));
+  it('accepts a name and patterns', () =>
+    expect(validateApiKeyRequest({ name: ' fn runtime ', allowedSources: ['//fn/*'] })).toEqual({
+      ok: true,
+      value: { name: 'fn runtime', allowedSources: ['//fn/*'] },
+    }));
   it.each([
     [{ allowedSources: ['x'] }, 'name'],
     [{ name: 'a', allowedSources: [] }, 'allowedSources'],

@@ -8,7 +8,12 @@ export interface FieldError {
 
 export type Validated = { ok: true; event: UsageEventV1 } | { ok: false; errors: FieldError[] };
 
-const textLimits = { id: usageLimits.idLength, source: usageLimits.sourceLength, type: usageLimits.typeLength, subject: usageLimits.subjectLength } as const;
+const textLimits = {
+  id: usageLimits.idLength,
+  source: usageLimits.sourceLength,
+  type: usageLimits.typeLength,
+  subject: usageLimits.subjectLength,
+} as const;
 
 /** Text Postgres and every consumer can store: no NUL, no lone surrogate, no other C0 control in identifiers. */
 const utf8 = new TextEncoder();
@@ -18,7 +23,11 @@ const utf8Bytes = (text: string): number => utf8.encode(text).length;
 const controlCharacter = /[\u0000-\u001f\u007f]/;
 const storable = (text: string): boolean => !text.includes('\u0000') && text.isWellFormed();
 
-const requiredText = (input: Record<string, unknown>, field: keyof typeof textLimits, errors: FieldError[]): string | undefined => {
+const requiredText = (
+  input: Record<string, unknown>,
+  field: keyof typeof textLimits,
+  errors: FieldError[],
+): string | undefined => {
   const value = input[field];
   if (value === undefined || value === null) {
     errors.push({ field, message: `${field} is required` });
@@ -29,8 +38,10 @@ const requiredText = (input: Record<string, unknown>, field: keyof typeof textLi
     return undefined;
   }
   if (value.trim().length === 0) errors.push({ field, message: `${field} must not be empty` });
-  else if (value.length > textLimits[field]) errors.push({ field, message: `${field} is longer than ${textLimits[field]} characters` });
-  else if (!storable(value) || controlCharacter.test(value)) errors.push({ field, message: `${field} contains control characters or invalid unicode` });
+  else if (value.length > textLimits[field])
+    errors.push({ field, message: `${field} is longer than ${textLimits[field]} characters` });
+  else if (!storable(value) || controlCharacter.test(value))
+    errors.push({ field, message: `${field} contains control characters or invalid unicode` });
   return value;
 };
 
@@ -49,7 +60,8 @@ const exactData = (value: unknown, path: string, errors: FieldError[]): unknown 
     // fromEntries defines own properties: a key named __proto__ stays data, never the object's prototype.
     return Object.fromEntries(
       Object.entries(value).map(([key, item]) => {
-        if (!storable(key)) errors.push({ field: path, message: `${path} has a key with a NUL character or invalid unicode` });
+        if (!storable(key))
+          errors.push({ field: path, message: `${path} has a key with a NUL character or invalid unicode` });
         return [key, exactData(item, `${path}.${key}`, errors)];
       }),
     );
@@ -78,18 +90,26 @@ export const validateUsageEvent = (input: unknown, receivedAt: Date, horizonDays
   let time = receivedAt;
   if (body.time !== undefined && body.time !== null) {
     const parsed = typeof body.time === 'string' ? parseRfc3339(body.time) : undefined;
-    if (!parsed) errors.push({ field: 'time', message: 'time must be an RFC 3339 timestamp with an offset, e.g. 2026-11-25T10:00:00Z' });
-    else if (parsed.getTime() > receivedAt.getTime() + usageLimits.maxFutureMs) errors.push({ field: 'time', message: 'time is more than 5 minutes in the future' });
+    if (!parsed)
+      errors.push({
+        field: 'time',
+        message: 'time must be an RFC 3339 timestamp with an offset, e.g. 2026-11-25T10:00:00Z',
+      });
+    else if (parsed.getTime() > receivedAt.getTime() + usageLimits.maxFutureMs)
+      errors.push({ field: 'time', message: 'time is more than 5 minutes in the future' });
     // Past the horizon an event could no longer be deduplicated exactly (DESIGN.md), so it is refused.
-    else if (parsed.getTime() < receivedAt.getTime() - horizonDays * 86_400_000) errors.push({ field: 'time', message: `time is older than the lateness horizon (${horizonDays} days)` });
+    else if (parsed.getTime() < receivedAt.getTime() - horizonDays * 86_400_000)
+      errors.push({ field: 'time', message: `time is older than the lateness horizon (${horizonDays} days)` });
     else time = parsed;
   }
   let data: Record<string, unknown> = {};
   if (body.data !== undefined && body.data !== null) {
-    if (typeof body.data !== 'object' || Array.isArray(body.data) || isExactNumber(body.data)) errors.push({ field: 'data', message: 'data must be a JSON object' });
+    if (typeof body.data !== 'object' || Array.isArray(body.data) || isExactNumber(body.data))
+      errors.push({ field: 'data', message: 'data must be a JSON object' });
     else {
       data = exactData(body.data, 'data', errors) as Record<string, unknown>;
-      if (utf8Bytes(JSON.stringify(data)) > usageLimits.dataBytes) errors.push({ field: 'data', message: `data is larger than ${usageLimits.dataBytes} bytes` });
+      if (utf8Bytes(JSON.stringify(data)) > usageLimits.dataBytes)
+        errors.push({ field: 'data', message: `data is larger than ${usageLimits.dataBytes} bytes` });
     }
   }
   if (body.datacontenttype !== undefined && body.datacontenttype !== 'application/json') {
@@ -97,5 +117,16 @@ export const validateUsageEvent = (input: unknown, receivedAt: Date, horizonDays
   }
 
   if (errors.length > 0) return { ok: false, errors };
-  return { ok: true, event: { specversion: '1.0', id: id as string, source: source as string, type: type as string, subject: subject as string, time: time.toISOString(), data } };
+  return {
+    ok: true,
+    event: {
+      specversion: '1.0',
+      id: id as string,
+      source: source as string,
+      type: type as string,
+      subject: subject as string,
+      time: time.toISOString(),
+      data,
+    },
+  };
 };

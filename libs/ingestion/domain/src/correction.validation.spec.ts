@@ -12,7 +12,18 @@ describe('validateCorrection', () => {
     }));
 
   it('accepts an amendment, with its numbers kept exact', () =>
-    expect(validateCorrection({ action: 'amend', source: '//fn', id: 'e1', reason: 'meter bug', data: { gbSeconds: new ExactNumber('0.30') } }, now)).toEqual({
+    expect(
+      validateCorrection(
+        {
+          action: 'amend',
+          source: '//fn',
+          id: 'e1',
+          reason: 'meter bug',
+          data: { gbSeconds: new ExactNumber('0.30') },
+        },
+        now,
+      ),
+    ).toEqual({
       ok: true,
       correction: { action: 'amend', source: '//fn', id: 'e1', reason: 'meter bug', data: { gbSeconds: '0.30' } },
     }));

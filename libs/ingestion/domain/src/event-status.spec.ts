@@ -1,7 +1,15 @@
 import { describe, expect, it } from 'vitest';
 import { eventStatus, StatusFacts } from './event-status';
 
-const none: StatusFacts = { acceptedAt: null, rejectedAt: null, recordedAt: null, parkedAt: null, attributedAt: null, voidedAt: null, current: null };
+const none: StatusFacts = {
+  acceptedAt: null,
+  rejectedAt: null,
+  recordedAt: null,
+  parkedAt: null,
+  attributedAt: null,
+  voidedAt: null,
+  current: null,
+};
 const t = '2026-11-25T10:00:00.000Z';
 
 describe('eventStatus', () => {

@@ -5,6 +5,7 @@ import { ApiKeyRow, ApiKeyTables } from '@tally/ingestion/data-access-intake';
 import { ApiKeyRequest } from '@tally/ingestion/domain';
 import { ProblemException, problemType, RUNTIME, TallyRuntime } from '@tally/shared/feature-runtime';
 import { API_KEY_TABLES, INGESTION_DB } from './tokens';
+import { messageOf } from '@tally/shared/util-core';
 
 /** `tally_` + 32 random bytes (base64url): 256 bits, so a plain SHA-256 is a safe stored form. */
 const newKey = () => `tally_${randomBytes(32).toString('base64url')}`;
@@ -27,7 +28,14 @@ export class ApiKeysService {
   /** Creates a key for the tenant; the key is returned here and never again. */
   async create(request: ApiKeyRequest, tenant = this.runtime.tenant): Promise<ApiKeyRow & { key: string }> {
     const key = newKey();
-    const row = { id: randomUUID(), tenant, name: request.name, prefix: key.slice(0, 12), allowedSources: request.allowedSources, createdAt: this.runtime.clock().toISOString() };
+    const row = {
+      id: randomUUID(),
+      tenant,
+      name: request.name,
+      prefix: key.slice(0, 12),
+      allowedSources: request.allowedSources,
+      createdAt: this.runtime.clock().toISOString(),
+    };
     await this.tables.insert(this.db, { ...row, hash: hashOf(key) });
     return { ...row, revokedAt: null, key };
   }
@@ -57,7 +65,7 @@ export class ApiKeysService {
       const remembered = this.verified.get(id);
       const graceMs = this.runtime.config.TALLY_API_KEY_OUTAGE_GRACE_SECONDS * 1_000;
       if (remembered && Date.now() - remembered.at <= graceMs) return remembered.row;
-      this.runtime.log(`[ingestion] API keys cannot be read: ${String((error as Error)?.message ?? error)}`);
+      this.runtime.log(`[ingestion] API keys cannot be read: ${messageOf(error)}`);
       throw new ProblemException({
         type: problemType('auth-unavailable'),
         title: 'Credentials cannot be checked',

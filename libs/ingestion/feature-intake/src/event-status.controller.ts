@@ -22,16 +22,26 @@ export class EventStatusController {
   @Get()
   @ReadsFrom('ingestion_event_status')
   @ProducerRoute({ admin: true })
-  async status(@QueryText('source') source: string | undefined, @QueryText('id') id: string | undefined, @Req() request: ProducerRequest) {
+  async status(
+    @QueryText('source') source: string | undefined,
+    @QueryText('id') id: string | undefined,
+    @Req() request: ProducerRequest,
+  ) {
     const errors = [
       ...(source ? [] : [{ field: 'source', message: 'source is required' }]),
       ...(id ? [] : [{ field: 'id', message: 'id is required' }]),
     ];
     if (!source || !id) throw badRequest('say which event: ?source=…&id=…', errors);
-    if (!sourceAllowed(request.producer.allowedSources, source)) throw forbidden(`this API key may not read events of source ${source}`, [{ field: 'source', message: 'not among the sources this key may use' }]);
+    if (!sourceAllowed(request.producer.allowedSources, source))
+      throw forbidden(`this API key may not read events of source ${source}`, [
+        { field: 'source', message: 'not among the sources this key may use' },
+      ]);
     const row = await this.tables.byUsageId(this.db, usageLedgerId(request.producer.tenant, source, id));
     const status = row && eventStatus(row);
-    if (!row || !status) throw notFound(`no event with source ${source} and id ${id} is known (an accepted event appears here within seconds)`);
+    if (!row || !status)
+      throw notFound(
+        `no event with source ${source} and id ${id} is known (an accepted event appears here within seconds)`,
+      );
     return {
       source,
       id,

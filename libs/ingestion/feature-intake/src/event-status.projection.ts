@@ -38,17 +38,32 @@ export const eventStatusProjection = (tables: EventStatusTables): Projection => 
         }
         case usageReattributedType: {
           const { usageId, next } = event.data as unknown as UsageReattributedV1;
-          await tables.moved(tx, usageId, next.status === 'attributed' ? { accountId: next.accountId } : { parkedReason: next.reason }, at);
+          await tables.moved(
+            tx,
+            usageId,
+            next.status === 'attributed' ? { accountId: next.accountId } : { parkedReason: next.reason },
+            at,
+          );
           break;
         }
         case usageVoidedType: {
           const v = event.data as unknown as UsageVoidedV1;
-          await tables.voided(tx, { usageId: v.usageId, tenant: v.tenant, source: v.source, eventId: v.eventId }, v.reason, at);
+          await tables.voided(
+            tx,
+            { usageId: v.usageId, tenant: v.tenant, source: v.source, eventId: v.eventId },
+            v.reason,
+            at,
+          );
           break;
         }
         case usageAmendedType: {
           const a = event.data as unknown as UsageAmendedV1;
-          await tables.amended(tx, { usageId: a.usageId, tenant: a.tenant, source: a.source, eventId: a.eventId }, a.reason, at);
+          await tables.amended(
+            tx,
+            { usageId: a.usageId, tenant: a.tenant, source: a.source, eventId: a.eventId },
+            a.reason,
+            at,
+          );
           break;
         }
       }

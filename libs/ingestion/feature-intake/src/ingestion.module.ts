@@ -1,8 +1,22 @@
-import { DynamicModule, Inject, Injectable, Module, OnApplicationBootstrap, OnApplicationShutdown } from '@nestjs/common';
+import {
+  DynamicModule,
+  Inject,
+  Injectable,
+  Module,
+  OnApplicationBootstrap,
+  OnApplicationShutdown,
+} from '@nestjs/common';
 import { DataSource } from 'typeorm';
 import { ApiKeyTables, EventStatusTables, intakeMigrations } from '@tally/ingestion/data-access-intake';
 import { ProjectionRunner } from '@tally/shared/data-access-postgres';
-import { appDataSourceProvider, ProducerKeys, ProjectionCatalog, projectionRunnerProvider, RUNTIME, TallyRuntime } from '@tally/shared/feature-runtime';
+import {
+  appDataSourceProvider,
+  ProducerKeys,
+  ProjectionCatalog,
+  projectionRunnerProvider,
+  RUNTIME,
+  TallyRuntime,
+} from '@tally/shared/feature-runtime';
 import { CorrectionsController } from './corrections.controller';
 import { EventStatusController } from './event-status.controller';
 import { eventStatusProjection } from './event-status.projection';
@@ -54,12 +68,31 @@ export class IngestionModule {
   static register(): DynamicModule {
     return {
       module: IngestionModule,
-      controllers: [IntakeController, OpenMeterIntakeController, ApiKeysController, EventStatusController, CorrectionsController],
+      controllers: [
+        IntakeController,
+        OpenMeterIntakeController,
+        ApiKeysController,
+        EventStatusController,
+        CorrectionsController,
+      ],
       providers: [
         appDataSourceProvider(INGESTION_DB, 'ingestion', intakeMigrations),
-        { provide: API_KEY_TABLES, inject: [RUNTIME], useFactory: (runtime: TallyRuntime) => new ApiKeyTables(runtime.schemaFor('ingestion')) },
-        { provide: EVENT_STATUS_TABLES, inject: [RUNTIME], useFactory: (runtime: TallyRuntime) => new EventStatusTables(runtime.schemaFor('ingestion')) },
-        projectionRunnerProvider(EVENT_STATUS_RUNNER, 'ingestion', INGESTION_DB, () => (schema) => eventStatusProjection(new EventStatusTables(schema))),
+        {
+          provide: API_KEY_TABLES,
+          inject: [RUNTIME],
+          useFactory: (runtime: TallyRuntime) => new ApiKeyTables(runtime.schemaFor('ingestion')),
+        },
+        {
+          provide: EVENT_STATUS_TABLES,
+          inject: [RUNTIME],
+          useFactory: (runtime: TallyRuntime) => new EventStatusTables(runtime.schemaFor('ingestion')),
+        },
+        projectionRunnerProvider(
+          EVENT_STATUS_RUNNER,
+          'ingestion',
+          INGESTION_DB,
+          () => (schema) => eventStatusProjection(new EventStatusTables(schema)),
+        ),
         StatusIntakeConsumer,
         NatsIntakeResponder,
         ApiKeysService,

@@ -13,12 +13,27 @@ import {
 } from '@tally/contracts/usage';
 import { encodeJson } from '@tally/shared/data-access-messaging';
 import { createHash, randomUUID } from 'node:crypto';
-import { badRequest, forbidden, ProblemException, problemType, RUNTIME, TallyRuntime } from '@tally/shared/feature-runtime';
+import {
+  badRequest,
+  forbidden,
+  ProblemException,
+  problemType,
+  RUNTIME,
+  TallyRuntime,
+} from '@tally/shared/feature-runtime';
 import { encodeUsageBatches } from './usage-batches';
+import { messageOf } from '@tally/shared/util-core';
 
 export type EventResult =
   | { index: number; id: string | null; source: string | null; status: 'accepted' | 'duplicate' }
-  | { index: number; id: string | null; source: string | null; status: 'rejected'; errors: FieldError[]; forbidden?: true };
+  | {
+      index: number;
+      id: string | null;
+      source: string | null;
+      status: 'rejected';
+      errors: FieldError[];
+      forbidden?: true;
+    };
 
 /** Who sent the events: the producer API key's tenant and allowed sources. */
 export interface Producer {
@@ -31,13 +46,28 @@ const refuseUnlessAllValid = (results: readonly EventResult[]): void => {
   const rejected = results.filter((r): r is Extract<EventResult, { status: 'rejected' }> => r.status === 'rejected');
   if (rejected.length === 0) return;
   const invalid = rejected.filter((r) => !r.forbidden);
-  const listed = (invalid.length > 0 ? invalid : rejected).flatMap((r) => r.errors.map((e) => ({ index: r.index, field: e.field, message: e.message })));
+  const listed = (invalid.length > 0 ? invalid : rejected).flatMap((r) =>
+    r.errors.map((e) => ({ index: r.index, field: e.field, message: e.message })),
+  );
   const detail = `${invalid.length > 0 ? invalid.length : rejected.length} of ${results.length} events are ${invalid.length > 0 ? 'invalid' : 'from sources this API key may not use'}; none was ingested`;
   throw invalid.length > 0 ? badRequest(detail, listed) : forbidden(detail, listed);
 };
 
+/** A (source, id) the status table can hold and a producer can ask for: within the contract's lengths, storable text. */
+const canBeLookedUp = (source: string, id: string): boolean =>
+  source.length <= usageLimits.sourceLength &&
+  id.length <= usageLimits.idLength &&
+  source.isWellFormed() &&
+  id.isWellFormed() &&
+  !`${source}${id}`.includes('\u0000');
+
 const unavailable = (detail: string) =>
-  new ProblemException({ type: problemType('stream-unavailable'), title: 'Usage stream unavailable', status: 503, detail });
+  new ProblemException({
+    type: problemType('stream-unavailable'),
+    title: 'Usage stream unavailable',
+    status: 503,
+    detail,
+  });
 
 /**
  * Intake: validate each event on its own, publish the valid ones to JetStream and answer only
@@ -59,7 +89,11 @@ export class IntakeService implements OnApplicationBootstrap {
    * `allOrNothing` (the OpenMeter-compatible endpoint): if any event is invalid, nothing is published
    * and the request fails with every problem listed; otherwise each event stands on its own.
    */
-  async ingest(inputs: readonly unknown[], producer: Producer, options: { allOrNothing?: boolean } = {}): Promise<EventResult[]> {
+  async ingest(
+    inputs: readonly unknown[],
+    producer: Producer,
+    options: { allOrNothing?: boolean } = {},
+  ): Promise<EventResult[]> {
     const limit = this.runtime.config.TALLY_INTAKE_MAX_IN_FLIGHT_EVENTS;
     if (this.inFlight + inputs.length > limit && this.inFlight > 0) {
       throw unavailable(`intake is at capacity (${limit} events in flight); retry shortly`);
@@ -72,7 +106,11 @@ export class IntakeService implements OnApplicationBootstrap {
     }
   }
 
-  private async validateAndPublish(inputs: readonly unknown[], producer: Producer, allOrNothing: boolean): Promise<EventResult[]> {
+  private async validateAndPublish(
+    inputs: readonly unknown[],
+    producer: Producer,
+    allOrNothing: boolean,
+  ): Promise<EventResult[]> {
     const receivedAt = this.runtime.clock();
     const results: EventResult[] = [];
     const valid: { index: number; event: UsageEventV1 }[] = [];
@@ -82,7 +120,14 @@ export class IntakeService implements OnApplicationBootstrap {
       const checked = validateUsageEvent(input, receivedAt, this.runtime.config.TALLY_LATENESS_HORIZON_DAYS);
       if (!checked.ok) return void (results[index] = { index, id, source, status: 'rejected', errors: checked.errors });
       if (!sourceAllowed(producer.allowedSources, checked.event.source)) {
-        return void (results[index] = { index, id, source, status: 'rejected', errors: [{ field: 'source', message: `source ${checked.event.source} is not allowed for this API key` }], forbidden: true });
+        return void (results[index] = {
+          index,
+          id,
+          source,
+          status: 'rejected',
+          errors: [{ field: 'source', message: `source ${checked.event.source} is not allowed for this API key` }],
+          forbidden: true,
+        });
       }
       const key = `${checked.event.source}\u0000${checked.event.id}`;
       // The same event twice in one request: publish it once.
@@ -95,13 +140,19 @@ export class IntakeService implements OnApplicationBootstrap {
     const batches = encodeUsageBatches(producer.tenant, receivedAt.toISOString(), valid);
     void this.recordRejections(producer.tenant, receivedAt, results);
     try {
-      const acks = await Promise.all(batches.map((b) => this.runtime.bus.publish(usageReceivedSubject, b.payload, { msgId: b.msgId })));
+      const acks = await Promise.all(
+        batches.map((b) => this.runtime.bus.publish(usageReceivedSubject, b.payload, { msgId: b.msgId })),
+      );
       acks.forEach((ack, i) => {
-        if (ack.duplicate) for (const index of batches[i].indexes) results[index] = { ...results[index], status: 'duplicate' } as EventResult;
+        if (ack.duplicate)
+          for (const index of batches[i].indexes)
+            results[index] = { ...results[index], status: 'duplicate' } as EventResult;
       });
     } catch (error) {
-      this.runtime.log(`[ingestion] could not persist events: ${String((error as Error)?.message ?? error)}`);
-      throw unavailable('events could not be persisted; nothing in this request is acknowledged — retry it (duplicates are counted once)');
+      this.runtime.log(`[ingestion] could not persist events: ${messageOf(error)}`);
+      throw unavailable(
+        'events could not be persisted; nothing in this request is acknowledged — retry it (duplicates are counted once)',
+      );
     }
     return results;
   }
@@ -112,13 +163,15 @@ export class IntakeService implements OnApplicationBootstrap {
    */
   private async recordRejections(tenant: string, receivedAt: Date, results: readonly EventResult[]): Promise<void> {
     const events = results.flatMap((r) =>
-      r.status === 'rejected' && r.source && r.id && r.source.length <= usageLimits.sourceLength && r.id.length <= usageLimits.idLength && r.source.isWellFormed() && r.id.isWellFormed() && !`${r.source}${r.id}`.includes('\u0000')
+      r.status === 'rejected' && r.source && r.id && canBeLookedUp(r.source, r.id)
         ? [{ source: r.source, id: r.id, errors: r.errors }]
         : [],
     );
     if (events.length === 0) return;
     const message: UsageRejectedV1 = { tenant, receivedAt: receivedAt.toISOString(), events };
-    await this.runtime.bus.publish(usageRejectedSubject, encodeJson(message), { msgId: randomUUID() }).catch((error) => this.runtime.log(`[ingestion] rejections not recorded: ${String(error)}`));
+    await this.runtime.bus
+      .publish(usageRejectedSubject, encodeJson(message), { msgId: randomUUID() })
+      .catch((error) => this.runtime.log(`[ingestion] rejections not recorded: ${messageOf(error)}`));
   }
 
   /**
@@ -134,18 +187,30 @@ export class IntakeService implements OnApplicationBootstrap {
       const checked = validateCorrection(input, receivedAt);
       if (!checked.ok) return { index, id, source, status: 'rejected', errors: checked.errors };
       if (!sourceAllowed(producer.allowedSources, checked.correction.source)) {
-        return { index, id, source, status: 'rejected', errors: [{ field: 'source', message: `source ${checked.correction.source} is not allowed for this API key` }] };
+        return {
+          index,
+          id,
+          source,
+          status: 'rejected',
+          errors: [{ field: 'source', message: `source ${checked.correction.source} is not allowed for this API key` }],
+        };
       }
       accepted.push(checked.correction);
       return { index, id, source, status: 'accepted' };
     });
     if (accepted.length === 0) return results;
-    const message: UsageCorrectionBatchV1 = { tenant: producer.tenant, receivedAt: receivedAt.toISOString(), corrections: accepted };
-    const msgId = `corrections:${createHash('sha256').update(JSON.stringify([producer.tenant, accepted])).digest('base64url')}`;
+    const message: UsageCorrectionBatchV1 = {
+      tenant: producer.tenant,
+      receivedAt: receivedAt.toISOString(),
+      corrections: accepted,
+    };
+    const msgId = `corrections:${createHash('sha256')
+      .update(JSON.stringify([producer.tenant, accepted]))
+      .digest('base64url')}`;
     try {
       await this.runtime.bus.publish(usageCorrectedSubject, encodeJson(message), { msgId });
     } catch (error) {
-      this.runtime.log(`[ingestion] could not persist corrections: ${String((error as Error)?.message ?? error)}`);
+      this.runtime.log(`[ingestion] could not persist corrections: ${messageOf(error)}`);
       throw unavailable('corrections could not be persisted; nothing in this request is acknowledged — retry it');
     }
     return results;
@@ -158,5 +223,8 @@ export type CorrectionResult =
 
 const identity = (input: unknown) => {
   const body = (typeof input === 'object' && input !== null ? input : {}) as Record<string, unknown>;
-  return { id: typeof body.id === 'string' ? body.id : null, source: typeof body.source === 'string' ? body.source : null };
+  return {
+    id: typeof body.id === 'string' ? body.id : null,
+    source: typeof body.source === 'string' ? body.source : null,
+  };
 };

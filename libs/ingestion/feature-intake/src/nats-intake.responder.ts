@@ -1,10 +1,18 @@
 import { Inject, Injectable } from '@nestjs/common';
 import { ingestCommandSubject } from '@tally/contracts/usage';
 import { Consumer, encodeJson, Request } from '@tally/shared/data-access-messaging';
-import { parseExactJson, ProblemException, problemType, RUNTIME, TallyRuntime, toProblem } from '@tally/shared/feature-runtime';
+import {
+  parseExactJson,
+  ProblemException,
+  problemType,
+  RUNTIME,
+  TallyRuntime,
+  toProblem,
+} from '@tally/shared/feature-runtime';
 import { ApiKeysService } from './api-keys.service';
 import { batchOf, countBy } from './batch';
 import { IntakeService } from './intake.service';
+import { messageOf } from '@tally/shared/util-core';
 
 /**
  * Intake over NATS request/reply (`tally.ingestion.cmd.ingest.v1`) for internal producers: the same
@@ -22,7 +30,9 @@ export class NatsIntakeResponder {
   ) {}
 
   async start(): Promise<void> {
-    this.serving = await this.runtime.bus.serveRequests(ingestCommandSubject, 'ingestion_intake', (request) => this.answer(request));
+    this.serving = await this.runtime.bus.serveRequests(ingestCommandSubject, 'ingestion_intake', (request) =>
+      this.answer(request),
+    );
   }
 
   async answer(request: Request) {
@@ -30,20 +40,37 @@ export class NatsIntakeResponder {
       return { data: encodeJson(await this.ingest(request)) };
     } catch (error) {
       const problem = toProblem(error);
-      if (problem.status >= 500) this.runtime.log(`[ingestion] NATS intake failed: ${String((error as Error)?.stack ?? error)}`);
-      return { data: encodeJson(problem), headers: { 'Content-Type': 'application/problem+json', 'Tally-Status': String(problem.status) } };
+      if (problem.status >= 500)
+        this.runtime.log(`[ingestion] NATS intake failed: ${String((error as Error)?.stack ?? error)}`);
+      return {
+        data: encodeJson(problem),
+        headers: { 'Content-Type': 'application/problem+json', 'Tally-Status': String(problem.status) },
+      };
     }
   }
 
   private async ingest(request: Request) {
-    const token = /^Bearer\s+(\S+)$/i.exec(request.headers['Authorization'] ?? request.headers['authorization'] ?? '')?.[1];
+    const token = /^Bearer\s+(\S+)$/i.exec(
+      request.headers['Authorization'] ?? request.headers['authorization'] ?? '',
+    )?.[1];
     const producer = token ? await this.keys.authenticate(token) : undefined;
-    if (!producer) throw problem(401, 'unauthorized', 'Unauthorized', 'NATS intake needs header Authorization: Bearer <API key> with a live key');
+    if (!producer)
+      throw problem(
+        401,
+        'unauthorized',
+        'Unauthorized',
+        'NATS intake needs header Authorization: Bearer <API key> with a live key',
+      );
     let body: unknown;
     try {
       body = parseExactJson(new TextDecoder().decode(request.data));
     } catch (error) {
-      throw problem(400, 'malformed-request', 'Malformed request', `the request is not valid JSON: ${(error as Error).message}`);
+      throw problem(
+        400,
+        'malformed-request',
+        'Malformed request',
+        `the request is not valid JSON: ${messageOf(error)}`,
+      );
     }
     const results = await this.intake.ingest(batchOf(body, 'event'), producer);
     return { ...countBy(results, ['accepted', 'duplicate', 'rejected']), results };
@@ -54,4 +81,5 @@ export class NatsIntakeResponder {
   }
 }
 
-const problem = (status: number, code: string, title: string, detail: string) => new ProblemException({ type: problemType(code), title, status, detail });
+const problem = (status: number, code: string, title: string, detail: string) =>
+  new ProblemException({ type: problemType(code), title, status, detail });

@@ -17,13 +17,22 @@ export class OpenMeterIntakeController {
   @Post()
   @ProducerRoute()
   @HttpCode(204)
-  async ingest(@Body() body: unknown, @Headers('content-type') contentType: string | undefined, @Req() request: ProducerRequest): Promise<void> {
+  async ingest(
+    @Body() body: unknown,
+    @Headers('content-type') contentType: string | undefined,
+    @Req() request: ProducerRequest,
+  ): Promise<void> {
     const mediaType = (contentType ?? '').split(';')[0].trim().toLowerCase();
     if (mediaType === 'application/cloudevents+json' && Array.isArray(body)) {
-      throw badRequest('application/cloudevents+json carries one event; send a batch as application/cloudevents-batch+json', [{ field: '', message: 'array given' }]);
+      throw badRequest(
+        'application/cloudevents+json carries one event; send a batch as application/cloudevents-batch+json',
+        [{ field: '', message: 'array given' }],
+      );
     }
     if (mediaType === 'application/cloudevents-batch+json' && !Array.isArray(body)) {
-      throw badRequest('application/cloudevents-batch+json carries an array of events', [{ field: '', message: 'object given' }]);
+      throw badRequest('application/cloudevents-batch+json carries an array of events', [
+        { field: '', message: 'object given' },
+      ]);
     }
     await this.intake.ingest(batchOf(body, 'event'), request.producer, { allOrNothing: true });
   }

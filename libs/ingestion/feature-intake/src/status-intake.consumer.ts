@@ -1,7 +1,16 @@
 import { Inject, Injectable } from '@nestjs/common';
 import { DataSource } from 'typeorm';
 import { EventStatusTables, StatusKey } from '@tally/ingestion/data-access-intake';
-import { ingestionStream, isUsageBatchV1, isUsageRejectedV1, UsageBatchV1, usageLedgerId, usageReceivedSubject, UsageRejectedV1, usageRejectedSubject } from '@tally/contracts/usage';
+import {
+  ingestionStream,
+  isUsageBatchV1,
+  isUsageRejectedV1,
+  UsageBatchV1,
+  usageLedgerId,
+  usageReceivedSubject,
+  UsageRejectedV1,
+  usageRejectedSubject,
+} from '@tally/contracts/usage';
 import { Consumer, decodeJson, Delivery } from '@tally/shared/data-access-messaging';
 import { RUNTIME, TallyRuntime } from '@tally/shared/feature-runtime';
 import { EVENT_STATUS_TABLES, INGESTION_DB } from './tokens';
@@ -21,8 +30,15 @@ export class StatusIntakeConsumer {
   ) {}
 
   async start(): Promise<void> {
-    this.consumer = await this.runtime.bus.consume({ stream: ingestionStream.name, durable: 'ingestion_status', filterSubject: 'ingestion.evt.>', batchSize: 20, ackWaitMs: this.runtime.config.TALLY_ACK_WAIT_MS }, (batch) =>
-      this.record(batch),
+    this.consumer = await this.runtime.bus.consume(
+      {
+        stream: ingestionStream.name,
+        durable: 'ingestion_status',
+        filterSubject: 'ingestion.evt.>',
+        batchSize: 20,
+        ackWaitMs: this.runtime.config.TALLY_ACK_WAIT_MS,
+      },
+      (batch) => this.record(batch),
     );
   }
 
@@ -31,10 +47,22 @@ export class StatusIntakeConsumer {
       for (const message of batch) {
         if (message.subject === usageReceivedSubject) {
           const { tenant, receivedAt, events } = decodeJson<UsageBatchV1>(message.data, isUsageBatchV1, 'usage batch');
-          await this.tables.accepted(tx, events.map((e) => key(tenant, e.source, e.id)), receivedAt);
+          await this.tables.accepted(
+            tx,
+            events.map((e) => key(tenant, e.source, e.id)),
+            receivedAt,
+          );
         } else if (message.subject === usageRejectedSubject) {
-          const { tenant, receivedAt, events } = decodeJson<UsageRejectedV1>(message.data, isUsageRejectedV1, 'rejection batch');
-          await this.tables.rejected(tx, events.map((e) => ({ ...key(tenant, e.source, e.id), errors: e.errors })), receivedAt);
+          const { tenant, receivedAt, events } = decodeJson<UsageRejectedV1>(
+            message.data,
+            isUsageRejectedV1,
+            'rejection batch',
+          );
+          await this.tables.rejected(
+            tx,
+            events.map((e) => ({ ...key(tenant, e.source, e.id), errors: e.errors })),
+            receivedAt,
+          );
         }
       }
     });
@@ -45,4 +73,9 @@ export class StatusIntakeConsumer {
   }
 }
 
-const key = (tenant: string, source: string, eventId: string): StatusKey => ({ usageId: usageLedgerId(tenant, source, eventId), tenant, source, eventId });
+const key = (tenant: string, source: string, eventId: string): StatusKey => ({
+  usageId: usageLedgerId(tenant, source, eventId),
+  tenant,
+  source,
+  eventId,
+});

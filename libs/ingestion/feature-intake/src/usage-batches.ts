@@ -16,7 +16,11 @@ export interface EncodedBatch {
  * Splits accepted events into UsageBatchV1 messages under the size limit. Each event is serialised
  * once and the envelope is assembled around the parts, so a 1,000-event request costs one pass.
  */
-export const encodeUsageBatches = (tenant: string, receivedAt: string, events: readonly { index: number; event: UsageEventV1 }[]): EncodedBatch[] => {
+export const encodeUsageBatches = (
+  tenant: string,
+  receivedAt: string,
+  events: readonly { index: number; event: UsageEventV1 }[],
+): EncodedBatch[] => {
   const head = `{"tenant":${JSON.stringify(tenant)},"receivedAt":${JSON.stringify(receivedAt)},"events":[`;
   const batches: EncodedBatch[] = [];
   let parts: string[] = [];
@@ -27,7 +31,11 @@ export const encodeUsageBatches = (tenant: string, receivedAt: string, events: r
     if (parts.length === 0) return;
     const hash = createHash('sha256').update(tenant);
     for (const key of keys) hash.update(key);
-    batches.push({ indexes, payload: Buffer.from(`${head}${parts.join(',')}]}`), msgId: `usage:${hash.digest('base64url')}` });
+    batches.push({
+      indexes,
+      payload: Buffer.from(`${head}${parts.join(',')}]}`),
+      msgId: `usage:${hash.digest('base64url')}`,
+    });
     parts = [];
     indexes = [];
     keys = [];

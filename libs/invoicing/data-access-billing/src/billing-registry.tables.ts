@@ -40,17 +40,31 @@ export class BillingRegistryTables {
   }
 
   async account(tx: Queryable, tenant: string, accountId: string): Promise<BillingAccount | undefined> {
-    const rows: Record<string, unknown>[] = await tx.query(`select * from "${this.schema}".billing_accounts where tenant = $1 and account_id = $2`, [tenant, accountId]);
+    const rows: Record<string, unknown>[] = await tx.query(
+      `select * from "${this.schema}".billing_accounts where tenant = $1 and account_id = $2`,
+      [tenant, accountId],
+    );
     return rows[0] ? toAccount(rows[0]) : undefined;
   }
 
   async accounts(tx: Queryable, tenant: string): Promise<BillingAccount[]> {
-    const rows: Record<string, unknown>[] = await tx.query(`select * from "${this.schema}".billing_accounts where tenant = $1 order by account_id`, [tenant]);
+    const rows: Record<string, unknown>[] = await tx.query(
+      `select * from "${this.schema}".billing_accounts where tenant = $1 order by account_id`,
+      [tenant],
+    );
     return rows.map(toAccount);
   }
 
-  async saveSubscriptions(tx: Queryable, tenant: string, accountId: string, subscriptions: SubscriptionTimeline[]): Promise<void> {
-    await tx.query(`update "${this.schema}".billing_accounts set subscriptions = $3 where tenant = $1 and account_id = $2`, [tenant, accountId, JSON.stringify(subscriptions)]);
+  async saveSubscriptions(
+    tx: Queryable,
+    tenant: string,
+    accountId: string,
+    subscriptions: SubscriptionTimeline[],
+  ): Promise<void> {
+    await tx.query(
+      `update "${this.schema}".billing_accounts set subscriptions = $3 where tenant = $1 and account_id = $2`,
+      [tenant, accountId, JSON.stringify(subscriptions)],
+    );
   }
 
   async savePlan(tx: Queryable, tenant: string, plan: PlanRow): Promise<void> {
@@ -62,8 +76,20 @@ export class BillingRegistryTables {
   }
 
   async plans(tx: Queryable, tenant: string): Promise<Map<string, PlanRow>> {
-    const rows: Record<string, unknown>[] = await tx.query(`select * from "${this.schema}".billing_plans where tenant = $1`, [tenant]);
-    return new Map(rows.map((r) => [String(r.plan_id), { planId: String(r.plan_id), name: String(r.name), currency: String(r.currency), versions: r.versions as PlanRow['versions'] }]));
+    const rows: Record<string, unknown>[] = await tx.query(
+      `select * from "${this.schema}".billing_plans where tenant = $1`,
+      [tenant],
+    );
+    return new Map(
+      rows.map((r) => [
+        String(r.plan_id),
+        {
+          planId: String(r.plan_id),
+          name: String(r.name),
+          currency: String(r.currency),
+          versions: r.versions as PlanRow['versions'],
+        },
+      ]),
+    );
   }
-
 }

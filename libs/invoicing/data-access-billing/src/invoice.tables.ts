@@ -38,22 +38,41 @@ export class InvoiceTables {
        values ($1, $2, $3, $4, $5, $6, $7, $8, $9)
        on conflict (tenant, invoice_id) do update set status = excluded.status, document = excluded.document,
          finalized_position = coalesce(invoices.finalized_position, excluded.finalized_position)`,
-      [tenant, row.invoiceId, row.accountId, row.subscriptionId, row.periodLabel, row.periodStart, row.status, JSON.stringify(row.document), row.finalizedPosition],
+      [
+        tenant,
+        row.invoiceId,
+        row.accountId,
+        row.subscriptionId,
+        row.periodLabel,
+        row.periodStart,
+        row.status,
+        JSON.stringify(row.document),
+        row.finalizedPosition,
+      ],
     );
   }
 
   async invoice(tx: Queryable, tenant: string, invoiceId: string): Promise<InvoiceRow | undefined> {
-    const rows: Record<string, unknown>[] = await tx.query(`select * from "${this.schema}".invoices where tenant = $1 and invoice_id = $2`, [tenant, invoiceId]);
+    const rows: Record<string, unknown>[] = await tx.query(
+      `select * from "${this.schema}".invoices where tenant = $1 and invoice_id = $2`,
+      [tenant, invoiceId],
+    );
     return rows[0] ? toInvoice(rows[0]) : undefined;
   }
 
   async byAccount(tx: Queryable, tenant: string, accountId: string): Promise<InvoiceRow[]> {
-    const rows: Record<string, unknown>[] = await tx.query(`select * from "${this.schema}".invoices where tenant = $1 and account_id = $2 order by period_start, subscription_id`, [tenant, accountId]);
+    const rows: Record<string, unknown>[] = await tx.query(
+      `select * from "${this.schema}".invoices where tenant = $1 and account_id = $2 order by period_start, subscription_id`,
+      [tenant, accountId],
+    );
     return rows.map(toInvoice);
   }
 
   async bySubscription(tx: Queryable, tenant: string, subscriptionId: string): Promise<InvoiceRow[]> {
-    const rows: Record<string, unknown>[] = await tx.query(`select * from "${this.schema}".invoices where tenant = $1 and subscription_id = $2 order by period_start`, [tenant, subscriptionId]);
+    const rows: Record<string, unknown>[] = await tx.query(
+      `select * from "${this.schema}".invoices where tenant = $1 and subscription_id = $2 order by period_start`,
+      [tenant, subscriptionId],
+    );
     return rows.map(toInvoice);
   }
 
@@ -67,18 +86,35 @@ export class InvoiceTables {
   }
 
   async drafts(tx: Queryable, tenant: string): Promise<InvoiceRow[]> {
-    const rows: Record<string, unknown>[] = await tx.query(`select * from "${this.schema}".invoices where tenant = $1 and status = 'draft' order by period_start`, [tenant]);
+    const rows: Record<string, unknown>[] = await tx.query(
+      `select * from "${this.schema}".invoices where tenant = $1 and status = 'draft' order by period_start`,
+      [tenant],
+    );
     return rows.map(toInvoice);
   }
 
-  async saveCreditNote(tx: Queryable, tenant: string, note: { creditNoteId: string; invoiceId: string; accountId: string; document: Record<string, unknown>; position: string }): Promise<void> {
+  async saveCreditNote(
+    tx: Queryable,
+    tenant: string,
+    note: {
+      creditNoteId: string;
+      invoiceId: string;
+      accountId: string;
+      document: Record<string, unknown>;
+      position: string;
+    },
+  ): Promise<void> {
     await tx.query(
       `insert into "${this.schema}".credit_notes (tenant, credit_note_id, invoice_id, account_id, document, position) values ($1, $2, $3, $4, $5, $6) on conflict do nothing`,
       [tenant, note.creditNoteId, note.invoiceId, note.accountId, JSON.stringify(note.document), note.position],
     );
   }
 
-  async creditNotes(tx: Queryable, tenant: string, filter: { accountId?: string; invoiceId?: string; creditNoteId?: string }): Promise<Record<string, unknown>[]> {
+  async creditNotes(
+    tx: Queryable,
+    tenant: string,
+    filter: { accountId?: string; invoiceId?: string; creditNoteId?: string },
+  ): Promise<Record<string, unknown>[]> {
     const rows: { document: Record<string, unknown> }[] = await tx.query(
       `select document from "${this.schema}".credit_notes where tenant = $1 and ($2::text is null or account_id = $2) and ($3::uuid is null or invoice_id = $3)
           and ($4::uuid is null or credit_note_id = $4) order by position`,
@@ -86,5 +122,4 @@ export class InvoiceTables {
     );
     return rows.map((r) => r.document);
   }
-
 }

@@ -34,7 +34,9 @@ export class CreateBilling1764900000000 implements MigrationInterface {
 
   async down(queryRunner: QueryRunner): Promise<void> {
     const s = schemaOf(queryRunner);
-    await queryRunner.query(`drop table "${s}".reconciliations, "${s}".credit_notes, "${s}".invoices, "${s}".billing_plans, "${s}".billing_accounts`);
+    await queryRunner.query(
+      `drop table "${s}".reconciliations, "${s}".credit_notes, "${s}".invoices, "${s}".billing_plans, "${s}".billing_accounts`,
+    );
   }
 }
 

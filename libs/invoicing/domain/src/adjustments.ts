@@ -14,7 +14,8 @@ export type Adjustment = LineLike & {
   currentAmount: string;
 };
 
-const groupKey = (l: LineLike) => JSON.stringify([l.segment.from, l.segment.to, l.segment.planId, l.segment.planVersion, l.meter, l.perValue]);
+const groupKey = (l: LineLike) =>
+  JSON.stringify([l.segment.from, l.segment.to, l.segment.planId, l.segment.planVersion, l.meter, l.perValue]);
 const lineKey = (l: LineLike) => JSON.stringify([groupKey(l), l.tier]);
 const d = (text: string) => new ExactDecimal(text);
 
@@ -29,7 +30,12 @@ const sums = (lines: readonly LineLike[]): Map<string, Sum> => {
   const out = new Map<string, Sum>();
   for (const l of lines) {
     const s = out.get(lineKey(l)) ?? { line: l, units: d('0'), flat: d('0'), amount: d('0') };
-    out.set(lineKey(l), { line: l, units: s.units.plus(l.units), flat: s.flat.plus(l.flatPrice), amount: s.amount.plus(l.amount) });
+    out.set(lineKey(l), {
+      line: l,
+      units: s.units.plus(l.units),
+      flat: s.flat.plus(l.flatPrice),
+      amount: s.amount.plus(l.amount),
+    });
   }
   return out;
 };
@@ -47,7 +53,11 @@ export const billedQuantities = (billed: readonly LineLike[]): Map<string, strin
  * adjustments, in billing order). A line only moves money when amounts differ; a quantity change that
  * costs nothing (inside the allowance) still gets a zero line, so the billed quantity stays the ledger's.
  */
-export const adjustmentLines = (adjusts: { invoiceId: string; period: string }, billed: readonly LineLike[], current: readonly LineLike[]): Adjustment[] => {
+export const adjustmentLines = (
+  adjusts: { invoiceId: string; period: string },
+  billed: readonly LineLike[],
+  current: readonly LineLike[],
+): Adjustment[] => {
   const was = sums(billed);
   const now = sums(current);
   const billedQty = billedQuantities(billed);
@@ -64,26 +74,48 @@ export const adjustmentLines = (adjusts: { invoiceId: string; period: string }, 
     const units = (n?.units ?? d('0')).minus(w?.units ?? d('0'));
     if (amount.isZero() && units.isZero()) continue;
     groupsWithLine.add(group);
-    out.push(adjustment(adjusts, base.line, {
-      quantity: currentQty.get(group) ?? '0',
-      billedQuantity: billedQty.get(group) ?? '0',
-      units,
-      flat: (n?.flat ?? d('0')).minus(w?.flat ?? d('0')),
-      amount,
-      billedAmount: w?.amount ?? d('0'),
-      currentAmount: n?.amount ?? d('0'),
-    }));
+    out.push(
+      adjustment(adjusts, base.line, {
+        quantity: currentQty.get(group) ?? '0',
+        billedQuantity: billedQty.get(group) ?? '0',
+        units,
+        flat: (n?.flat ?? d('0')).minus(w?.flat ?? d('0')),
+        amount,
+        billedAmount: w?.amount ?? d('0'),
+        currentAmount: n?.amount ?? d('0'),
+      }),
+    );
   }
   for (const [group, quantity] of currentQty) {
     const before = billedQty.get(group) ?? '0';
     if (groupsWithLine.has(group) || d(quantity).equals(before)) continue;
     const line = current.find((l) => groupKey(l) === group) as LineLike;
-    out.push(adjustment(adjusts, line, { quantity, billedQuantity: before, units: d('0'), flat: d('0'), amount: d('0'), billedAmount: d(line.amount), currentAmount: d(line.amount) }));
+    out.push(
+      adjustment(adjusts, line, {
+        quantity,
+        billedQuantity: before,
+        units: d('0'),
+        flat: d('0'),
+        amount: d('0'),
+        billedAmount: d(line.amount),
+        currentAmount: d(line.amount),
+      }),
+    );
   }
   for (const [group, before] of billedQty) {
     if (currentQty.has(group) || groupsWithLine.has(group) || d(before).isZero()) continue;
     const line = billed.find((l) => groupKey(l) === group) as LineLike;
-    out.push(adjustment(adjusts, line, { quantity: '0', billedQuantity: before, units: d('0'), flat: d('0'), amount: d('0'), billedAmount: d('0'), currentAmount: d('0') }));
+    out.push(
+      adjustment(adjusts, line, {
+        quantity: '0',
+        billedQuantity: before,
+        units: d('0'),
+        flat: d('0'),
+        amount: d('0'),
+        billedAmount: d('0'),
+        currentAmount: d('0'),
+      }),
+    );
   }
   return out;
 };
@@ -91,7 +123,15 @@ export const adjustmentLines = (adjusts: { invoiceId: string; period: string }, 
 const adjustment = (
   adjusts: { invoiceId: string; period: string },
   line: LineLike,
-  v: { quantity: string; billedQuantity: string; units: ExactDecimal; flat: ExactDecimal; amount: ExactDecimal; billedAmount: ExactDecimal; currentAmount: ExactDecimal },
+  v: {
+    quantity: string;
+    billedQuantity: string;
+    units: ExactDecimal;
+    flat: ExactDecimal;
+    amount: ExactDecimal;
+    billedAmount: ExactDecimal;
+    currentAmount: ExactDecimal;
+  },
 ): Adjustment => ({
   kind: 'adjustment',
   segment: line.segment,
@@ -112,4 +152,5 @@ const adjustment = (
   currentAmount: canonicalDecimal(v.currentAmount.toFixed()),
 });
 
-export const netAmount = (lines: readonly { amount: string }[]): ExactDecimal => lines.reduce((sum, l) => sum.plus(l.amount), new ExactDecimal(0));
+export const netAmount = (lines: readonly { amount: string }[]): ExactDecimal =>
+  lines.reduce((sum, l) => sum.plus(l.amount), new ExactDecimal(0));

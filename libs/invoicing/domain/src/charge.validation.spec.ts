@@ -24,11 +24,26 @@ describe('validateCharges', () => {
     it('a unit charge, filling the defaults', () =>
       expect(validateCharges([unit])).toEqual({
         ok: true,
-        charges: [{ meter: 'gb-seconds', model: 'unit', per: null, allowance: '0', unitPrice: '0.000025', tiers: null, packageSize: null, packagePrice: null, description: null }],
+        charges: [
+          {
+            meter: 'gb-seconds',
+            model: 'unit',
+            per: null,
+            allowance: '0',
+            unitPrice: '0.000025',
+            tiers: null,
+            packageSize: null,
+            packagePrice: null,
+            description: null,
+          },
+        ],
       }));
 
     it('tiered charges, with canonical decimals and flatPrice defaulting to 0', () => {
-      const result = validateCharges([{ ...graduated, per: 'app', allowance: '0100.50', description: 'Storage' }, { ...graduated, meter: 'rows', model: 'volume' }]);
+      const result = validateCharges([
+        { ...graduated, per: 'app', allowance: '0100.50', description: 'Storage' },
+        { ...graduated, meter: 'rows', model: 'volume' },
+      ]);
       const expectedTiers = [
         { upTo: '100', unitPrice: '0.1', flatPrice: '0' },
         { upTo: '1000', unitPrice: '0.08', flatPrice: '5' },
@@ -37,8 +52,28 @@ describe('validateCharges', () => {
       expect(result).toEqual({
         ok: true,
         charges: [
-          { meter: 'storage', model: 'graduated', per: 'app', allowance: '100.5', unitPrice: null, tiers: expectedTiers, packageSize: null, packagePrice: null, description: 'Storage' },
-          { meter: 'rows', model: 'volume', per: null, allowance: '0', unitPrice: null, tiers: expectedTiers, packageSize: null, packagePrice: null, description: null },
+          {
+            meter: 'storage',
+            model: 'graduated',
+            per: 'app',
+            allowance: '100.5',
+            unitPrice: null,
+            tiers: expectedTiers,
+            packageSize: null,
+            packagePrice: null,
+            description: 'Storage',
+          },
+          {
+            meter: 'rows',
+            model: 'volume',
+            per: null,
+            allowance: '0',
+            unitPrice: null,
+            tiers: expectedTiers,
+            packageSize: null,
+            packagePrice: null,
+            description: null,
+          },
         ],
       });
     });
@@ -48,7 +83,9 @@ describe('validateCharges', () => {
         { ...packaged, packageSize: '.5', allowance: '10.' },
         { meter: 'one-tier', model: 'volume', tiers: [{ unitPrice: '1' }] },
       ]);
-      expect(result.ok && result.charges.map(({ packageSize, allowance, tiers }) => ({ packageSize, allowance, tiers }))).toEqual([
+      expect(
+        result.ok && result.charges.map(({ packageSize, allowance, tiers }) => ({ packageSize, allowance, tiers })),
+      ).toEqual([
         { packageSize: '0.5', allowance: '10', tiers: null },
         { packageSize: null, allowance: '0', tiers: [{ upTo: null, unitPrice: '1', flatPrice: '0' }] },
       ]);
@@ -83,31 +120,130 @@ describe('validateCharges', () => {
       ['tiers on a unit charge', [{ ...unit, tiers }], 'charges[0].tiers'],
       ['a packageSize on a unit charge', [{ ...unit, packageSize: '10' }], 'charges[0].packageSize'],
       ['a unitPrice on a graduated charge', [{ ...graduated, unitPrice: '1' }], 'charges[0].unitPrice'],
-      ['a packagePrice on a volume charge', [{ ...graduated, model: 'volume', packagePrice: '1' }], 'charges[0].packagePrice'],
+      [
+        'a packagePrice on a volume charge',
+        [{ ...graduated, model: 'volume', packagePrice: '1' }],
+        'charges[0].packagePrice',
+      ],
       ['tiers on a package charge', [{ ...packaged, tiers }], 'charges[0].tiers'],
       ['a graduated charge without tiers', [{ meter: 'm', model: 'graduated' }], 'charges[0].tiers'],
       ['a volume charge with no tiers', [{ meter: 'm', model: 'volume', tiers: [] }], 'charges[0].tiers'],
       ['a tier that is not an object', [{ ...graduated, tiers: ['0.1'] }], 'charges[0].tiers[0]'],
-      ['a tier without unitPrice', [{ ...graduated, tiers: [{ upTo: '10', unitPrice: '1' }, { upTo: null }] }], 'charges[0].tiers[1].unitPrice'],
-      ['an unknown tier field', [{ ...graduated, tiers: [{ upTo: null, unitPrice: '1', from: '0' }] }], 'charges[0].tiers[0].from'],
-      ['a negative flatPrice', [{ ...graduated, tiers: [{ upTo: null, unitPrice: '1', flatPrice: '-1' }] }], 'charges[0].tiers[0].flatPrice'],
-      ['an upTo of 0', [{ ...graduated, tiers: [{ upTo: '0', unitPrice: '1' }, { upTo: null, unitPrice: '1' }] }], 'charges[0].tiers[0].upTo'],
-      ['an upTo equal to the one before', [{ ...graduated, tiers: [{ upTo: '10', unitPrice: '1' }, { upTo: '10.0', unitPrice: '1' }, { upTo: null, unitPrice: '1' }] }], 'charges[0].tiers[1].upTo'],
-      ['an upTo below the one before', [{ ...graduated, tiers: [{ upTo: '10', unitPrice: '1' }, { upTo: '9', unitPrice: '1' }, { upTo: null, unitPrice: '1' }] }], 'charges[0].tiers[1].upTo'],
-      ['a bounded last tier', [{ ...graduated, tiers: [{ upTo: '10', unitPrice: '1' }, { upTo: '20', unitPrice: '1' }] }], 'charges[0].tiers[1].upTo'],
-      ['an unbounded tier before the last', [{ ...graduated, tiers: [{ upTo: null, unitPrice: '1' }, { upTo: null, unitPrice: '1' }] }], 'charges[0].tiers[0].upTo'],
-      ['a package charge without packageSize', [{ meter: 'm', model: 'package', packagePrice: '1' }], 'charges[0].packageSize'],
+      [
+        'a tier without unitPrice',
+        [{ ...graduated, tiers: [{ upTo: '10', unitPrice: '1' }, { upTo: null }] }],
+        'charges[0].tiers[1].unitPrice',
+      ],
+      [
+        'an unknown tier field',
+        [{ ...graduated, tiers: [{ upTo: null, unitPrice: '1', from: '0' }] }],
+        'charges[0].tiers[0].from',
+      ],
+      [
+        'a negative flatPrice',
+        [{ ...graduated, tiers: [{ upTo: null, unitPrice: '1', flatPrice: '-1' }] }],
+        'charges[0].tiers[0].flatPrice',
+      ],
+      [
+        'an upTo of 0',
+        [
+          {
+            ...graduated,
+            tiers: [
+              { upTo: '0', unitPrice: '1' },
+              { upTo: null, unitPrice: '1' },
+            ],
+          },
+        ],
+        'charges[0].tiers[0].upTo',
+      ],
+      [
+        'an upTo equal to the one before',
+        [
+          {
+            ...graduated,
+            tiers: [
+              { upTo: '10', unitPrice: '1' },
+              { upTo: '10.0', unitPrice: '1' },
+              { upTo: null, unitPrice: '1' },
+            ],
+          },
+        ],
+        'charges[0].tiers[1].upTo',
+      ],
+      [
+        'an upTo below the one before',
+        [
+          {
+            ...graduated,
+            tiers: [
+              { upTo: '10', unitPrice: '1' },
+              { upTo: '9', unitPrice: '1' },
+              { upTo: null, unitPrice: '1' },
+            ],
+          },
+        ],
+        'charges[0].tiers[1].upTo',
+      ],
+      [
+        'a bounded last tier',
+        [
+          {
+            ...graduated,
+            tiers: [
+              { upTo: '10', unitPrice: '1' },
+              { upTo: '20', unitPrice: '1' },
+            ],
+          },
+        ],
+        'charges[0].tiers[1].upTo',
+      ],
+      [
+        'an unbounded tier before the last',
+        [
+          {
+            ...graduated,
+            tiers: [
+              { upTo: null, unitPrice: '1' },
+              { upTo: null, unitPrice: '1' },
+            ],
+          },
+        ],
+        'charges[0].tiers[0].upTo',
+      ],
+      [
+        'a package charge without packageSize',
+        [{ meter: 'm', model: 'package', packagePrice: '1' }],
+        'charges[0].packageSize',
+      ],
       ['a packageSize of 0', [{ ...packaged, packageSize: '0.000' }], 'charges[0].packageSize'],
-      ['a package charge without packagePrice', [{ meter: 'm', model: 'package', packageSize: '1' }], 'charges[0].packagePrice'],
+      [
+        'a package charge without packagePrice',
+        [{ meter: 'm', model: 'package', packageSize: '1' }],
+        'charges[0].packagePrice',
+      ],
     ])('%s', (_case, input, field) => expect(fieldsOf(input)).toEqual([field]));
 
     it.each([
       ['unitPrice', [{ ...unit, unitPrice: 0.1 }], 'charges[0].unitPrice'],
       ['allowance', [{ ...unit, allowance: 200000 }], 'charges[0].allowance'],
-      ['upTo', [{ ...graduated, tiers: [{ upTo: 100, unitPrice: '1' }, { upTo: null, unitPrice: '1' }] }], 'charges[0].tiers[0].upTo'],
+      [
+        'upTo',
+        [
+          {
+            ...graduated,
+            tiers: [
+              { upTo: 100, unitPrice: '1' },
+              { upTo: null, unitPrice: '1' },
+            ],
+          },
+        ],
+        'charges[0].tiers[0].upTo',
+      ],
       ['packagePrice', [{ ...packaged, packagePrice: 2 }], 'charges[0].packagePrice'],
     ])('%s as a JSON number: money never passes through a float', (_key, input, field) =>
-      expect(errorsOf(input)).toEqual([{ field, message: expect.stringContaining('not a JSON number') }]));
+      expect(errorsOf(input)).toEqual([{ field, message: expect.stringContaining('not a JSON number') }]),
+    );
 
     it('a second charge on the same meter, naming the first', () =>
       expect(errorsOf([unit, packaged, { ...graduated, meter: 'gb-seconds' }])).toEqual([
@@ -115,14 +251,30 @@ describe('validateCharges', () => {
       ]));
 
     it('with a message that says which model a foreign field belongs to', () =>
-      expect(errorsOf([{ ...unit, tiers }])).toEqual([{ field: 'charges[0].tiers', message: 'tiers belongs to graduated and volume charges, not to a unit charge' }]));
+      expect(errorsOf([{ ...unit, tiers }])).toEqual([
+        { field: 'charges[0].tiers', message: 'tiers belongs to graduated and volume charges, not to a unit charge' },
+      ]));
 
     it('reporting every problem, not just the first', () =>
       expect(
         fieldsOf([
           { meter: 'bad meter', model: 'unit', unitPrice: 1, extra: true },
-          { meter: 'm', model: 'graduated', tiers: [{ upTo: '10', unitPrice: '1' }, { upTo: '5', unitPrice: 'x' }, { upTo: null, unitPrice: '1' }] },
+          {
+            meter: 'm',
+            model: 'graduated',
+            tiers: [
+              { upTo: '10', unitPrice: '1' },
+              { upTo: '5', unitPrice: 'x' },
+              { upTo: null, unitPrice: '1' },
+            ],
+          },
         ]),
-      ).toEqual(['charges[0].extra', 'charges[0].meter', 'charges[0].unitPrice', 'charges[1].tiers[1].upTo', 'charges[1].tiers[1].unitPrice']));
+      ).toEqual([
+        'charges[0].extra',
+        'charges[0].meter',
+        'charges[0].unitPrice',
+        'charges[1].tiers[1].upTo',
+        'charges[1].tiers[1].unitPrice',
+      ]));
   });
 });

@@ -8,7 +8,17 @@ const meterPattern = /^[a-z0-9][a-z0-9_-]{0,62}$/i;
 // Non-negative decimal text, no sign, no exponent. JSON numbers are refused outright: a price written as 0.1
 // would already be a binary float by the time it got here.
 const decimalPattern = /^(?:\d+\.?\d*|\.\d+)$/;
-const chargeKeys = ['meter', 'model', 'per', 'allowance', 'unitPrice', 'tiers', 'packageSize', 'packagePrice', 'description'];
+const chargeKeys = [
+  'meter',
+  'model',
+  'per',
+  'allowance',
+  'unitPrice',
+  'tiers',
+  'packageSize',
+  'packagePrice',
+  'description',
+];
 const tierKeys = ['upTo', 'unitPrice', 'flatPrice'];
 const maxPerLength = 64;
 const maxDecimalLength = 40;
@@ -114,7 +124,8 @@ const readPricing = (reader: Reader, model: ChargeModel): Pricing | null => {
 
 const readTiers = (reader: Reader, model: ChargeModel): Tier[] | null => {
   const items = reader.body.tiers;
-  if (!Array.isArray(items) || items.length === 0) return fail(reader, 'tiers', `a ${model} charge needs tiers: a non-empty list`);
+  if (!Array.isArray(items) || items.length === 0)
+    return fail(reader, 'tiers', `a ${model} charge needs tiers: a non-empty list`);
   const before = reader.errors.length;
   const tiers: Tier[] = [];
   let previousUpTo: string | null = null;
@@ -137,7 +148,8 @@ const readTiers = (reader: Reader, model: ChargeModel): Tier[] | null => {
 
 /** Tiers are contiguous and ordered: each bound above the one before, and only the last one unbounded. */
 const readUpTo = (tier: Reader, last: boolean, previousUpTo: string | null): string | null => {
-  if (last) return present(tier.body.upTo) ? fail(tier, 'upTo', 'the last tier is unbounded: its upTo must be null') : null;
+  if (last)
+    return present(tier.body.upTo) ? fail(tier, 'upTo', 'the last tier is unbounded: its upTo must be null') : null;
   if (!present(tier.body.upTo)) return fail(tier, 'upTo', 'only the last tier is unbounded: this tier needs an upTo');
   const upTo = readDecimal(tier, 'upTo', { required: true, positive: true });
   if (upTo !== null && previousUpTo !== null && new ExactDecimal(upTo).lte(previousUpTo)) {
@@ -157,9 +169,18 @@ interface DecimalRule {
 /** A non-negative decimal string, in canonical text; null (with an error when required or malformed) otherwise. */
 const readDecimal = (reader: Reader, key: string, rule: DecimalRule): string | null => {
   const value = reader.body[key];
-  if (!present(value)) return rule.required ? fail(reader, key, `${key} is required${rule.model ? ` for a ${rule.model} charge` : ''}`) : null;
-  if (typeof value === 'number') return fail(reader, key, `${key} must be a decimal string such as "0.25", not a JSON number: money never passes through a float`);
-  if (typeof value !== 'string' || !decimalPattern.test(value)) return fail(reader, key, `${key} must be a non-negative decimal string such as "0.25" (no sign, no exponent)`);
+  if (!present(value))
+    return rule.required
+      ? fail(reader, key, `${key} is required${rule.model ? ` for a ${rule.model} charge` : ''}`)
+      : null;
+  if (typeof value === 'number')
+    return fail(
+      reader,
+      key,
+      `${key} must be a decimal string such as "0.25", not a JSON number: money never passes through a float`,
+    );
+  if (typeof value !== 'string' || !decimalPattern.test(value))
+    return fail(reader, key, `${key} must be a non-negative decimal string such as "0.25" (no sign, no exponent)`);
   // Bounded so every product stays far inside ExactDecimal's 1,000 significant digits (never silently rounded).
   if (value.length > maxDecimalLength) return fail(reader, key, `${key} has more than ${maxDecimalLength} characters`);
   const text = canonicalDecimal(value);
@@ -171,12 +192,19 @@ const readText = (reader: Reader, key: string, max: number, nonEmpty: boolean): 
   const value = reader.body[key];
   if (!present(value)) return null;
   if (typeof value === 'string' && value.length <= max && (!nonEmpty || value.trim() !== '')) return value;
-  return fail(reader, key, `${key} must be ${nonEmpty ? 'a non-empty' : 'a'} string of at most ${max} characters, or null`);
+  return fail(
+    reader,
+    key,
+    `${key} must be ${nonEmpty ? 'a non-empty' : 'a'} string of at most ${max} characters, or null`,
+  );
 };
 
 const refuseUnknownKeys = (reader: Reader, known: readonly string[], what: string): void => {
   for (const key of Object.keys(reader.body).filter((k) => !known.includes(k))) {
-    reader.errors.push({ field: `${reader.path}.${key}`, message: `unknown field ${key}: ${what} has ${known.join(', ')}` });
+    reader.errors.push({
+      field: `${reader.path}.${key}`,
+      message: `unknown field ${key}: ${what} has ${known.join(', ')}`,
+    });
   }
 };
 
@@ -184,7 +212,10 @@ const refuseUnknownKeys = (reader: Reader, known: readonly string[], what: strin
 const refuseOtherModelsFields = (reader: Reader, model: ChargeModel): void => {
   for (const [key, models] of Object.entries(fieldModels)) {
     if (present(reader.body[key]) && !models.includes(model)) {
-      reader.errors.push({ field: `${reader.path}.${key}`, message: `${key} belongs to ${models.join(' and ')} charges, not to a ${model} charge` });
+      reader.errors.push({
+        field: `${reader.path}.${key}`,
+        message: `${key} belongs to ${models.join(' and ')} charges, not to a ${model} charge`,
+      });
     }
   }
 };

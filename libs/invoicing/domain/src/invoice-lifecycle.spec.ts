@@ -34,7 +34,13 @@ const drafted: InvoiceEventLike = {
 // late usage in the grace period: 150 → 170 calls, 25 → 35
 const redrafted: InvoiceEventLike = {
   type: 'InvoiceRedrafted',
-  data: { invoiceId: 'inv-1', lines: [{ meter: 'api-calls', amount: '35' }], subtotal: '35', total: '35.00', redraftedAt: '2026-12-02T10:00:00.000Z' },
+  data: {
+    invoiceId: 'inv-1',
+    lines: [{ meter: 'api-calls', amount: '35' }],
+    subtotal: '35',
+    total: '35.00',
+    redraftedAt: '2026-12-02T10:00:00.000Z',
+  },
 };
 const finalized: InvoiceEventLike = {
   type: 'InvoiceFinalized',
@@ -48,21 +54,36 @@ const finalized: InvoiceEventLike = {
     trigger: 'grace_period_ended',
   },
 };
-const voided: InvoiceEventLike = { type: 'InvoiceVoided', data: { invoiceId: 'inv-1', reason: 'duplicate', voidedAt: '2026-12-05T09:00:00.000Z' } };
+const voided: InvoiceEventLike = {
+  type: 'InvoiceVoided',
+  data: { invoiceId: 'inv-1', reason: 'duplicate', voidedAt: '2026-12-05T09:00:00.000Z' },
+};
 
-const given = (...events: InvoiceEventLike[]): InvoiceState<Doc> => events.reduce((s, e) => evolveInvoice<Doc>(s, e), initialInvoiceState<Doc>());
+const given = (...events: InvoiceEventLike[]): InvoiceState<Doc> =>
+  events.reduce((s, e) => evolveInvoice<Doc>(s, e), initialInvoiceState<Doc>());
 
 describe('evolveInvoice', () => {
-  it('starts with no invoice at revision −1', () => expect(initialInvoiceState<Doc>()).toEqual({ status: 'none', document: null, revision: -1n }));
+  it('starts with no invoice at revision −1', () =>
+    expect(initialInvoiceState<Doc>()).toEqual({ status: 'none', document: null, revision: -1n }));
 
   it.each([
     // one event per revision, counted from 0
     { name: 'nothing', events: [], status: 'none', revision: -1n },
     { name: 'drafted', events: [drafted], status: 'draft', revision: 0n },
     { name: 'drafted → redrafted', events: [drafted, redrafted], status: 'draft', revision: 1n },
-    { name: 'drafted → redrafted → finalized', events: [drafted, redrafted, finalized], status: 'finalized', revision: 2n },
+    {
+      name: 'drafted → redrafted → finalized',
+      events: [drafted, redrafted, finalized],
+      status: 'finalized',
+      revision: 2n,
+    },
     { name: 'drafted → voided', events: [drafted, voided], status: 'voided', revision: 1n },
-    { name: 'drafted → redrafted → finalized → voided', events: [drafted, redrafted, finalized, voided], status: 'voided', revision: 3n },
+    {
+      name: 'drafted → redrafted → finalized → voided',
+      events: [drafted, redrafted, finalized, voided],
+      status: 'voided',
+      revision: 3n,
+    },
   ])('$name: $status at revision $revision', ({ events, status, revision }) => {
     const state = given(...events);
     expect(state.status).toBe(status);
@@ -86,8 +107,17 @@ describe('evolveInvoice', () => {
     }));
 
   it('redrafted twice: the latest content wins', () => {
-    const again = { type: 'InvoiceRedrafted', data: { ...redrafted.data, lines: [], subtotal: '0', total: '0.00', redraftedAt: '2026-12-03T10:00:00.000Z' } };
-    expect(given(drafted, redrafted, again).document).toMatchObject({ lines: [], subtotal: '0', total: '0.00', redraftedAt: '2026-12-03T10:00:00.000Z', draftedAt: '2026-12-01T00:05:00.000Z' });
+    const again = {
+      type: 'InvoiceRedrafted',
+      data: { ...redrafted.data, lines: [], subtotal: '0', total: '0.00', redraftedAt: '2026-12-03T10:00:00.000Z' },
+    };
+    expect(given(drafted, redrafted, again).document).toMatchObject({
+      lines: [],
+      subtotal: '0',
+      total: '0.00',
+      redraftedAt: '2026-12-03T10:00:00.000Z',
+      draftedAt: '2026-12-01T00:05:00.000Z',
+    });
   });
 
   it('finalized: the draft with the finalization merged in, marked finalized', () =>
@@ -107,16 +137,29 @@ describe('evolveInvoice', () => {
 
   it.each([
     { from: 'draft', events: [drafted, voided], lines: [{ meter: 'api-calls', amount: '25' }] },
-    { from: 'finalized', events: [drafted, redrafted, finalized, voided], lines: [{ meter: 'api-calls', amount: '35' }] },
+    {
+      from: 'finalized',
+      events: [drafted, redrafted, finalized, voided],
+      lines: [{ meter: 'api-calls', amount: '35' }],
+    },
   ])('voided from $from: the document kept, marked voided with reason and time', ({ events, lines }) => {
     const state = given(...events);
     expect(state.status).toBe('voided');
-    expect(state.document).toMatchObject({ status: 'voided', voidReason: 'duplicate', voidedAt: '2026-12-05T09:00:00.000Z', lines, invoiceId: 'inv-1' });
+    expect(state.document).toMatchObject({
+      status: 'voided',
+      voidReason: 'duplicate',
+      voidedAt: '2026-12-05T09:00:00.000Z',
+      lines,
+      invoiceId: 'inv-1',
+    });
   });
 
   it('an event it does not know still counts for the revision, and changes nothing else', () => {
     const before = given(drafted);
-    expect(evolveInvoice(before, { type: 'CreditNoteIssued', data: { creditNoteId: 'cn-1' } })).toEqual({ ...before, revision: 1n });
+    expect(evolveInvoice(before, { type: 'CreditNoteIssued', data: { creditNoteId: 'cn-1' } })).toEqual({
+      ...before,
+      revision: 1n,
+    });
   });
 
   it('does not mutate the state it was given', () => {
@@ -135,8 +178,11 @@ describe('what may happen in each status', () => {
     { status: 'draft', finalize: true, void: true },
     { status: 'finalized', finalize: false, void: true },
     { status: 'voided', finalize: false, void: false },
-  ] as { status: InvoiceStatus; finalize: boolean; void: boolean }[])('$status: finalize $finalize, void $void', ({ status, finalize, void: voidable }) => {
-    expect(canFinalize(status)).toBe(finalize);
-    expect(canVoid(status)).toBe(voidable);
-  });
+  ] as { status: InvoiceStatus; finalize: boolean; void: boolean }[])(
+    '$status: finalize $finalize, void $void',
+    ({ status, finalize, void: voidable }) => {
+      expect(canFinalize(status)).toBe(finalize);
+      expect(canVoid(status)).toBe(voidable);
+    },
+  );
 });

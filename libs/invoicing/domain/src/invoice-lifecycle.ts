@@ -19,7 +19,10 @@ export interface InvoiceState<Doc> {
 
 export const initialInvoiceState = <Doc>(): InvoiceState<Doc> => ({ status: 'none', document: null, revision: -1n });
 
-export const evolveInvoice = <Doc extends object>(state: InvoiceState<Doc>, event: InvoiceEventLike): InvoiceState<Doc> => {
+export const evolveInvoice = <Doc extends object>(
+  state: InvoiceState<Doc>,
+  event: InvoiceEventLike,
+): InvoiceState<Doc> => {
   const revision = state.revision + 1n;
   switch (event.type) {
     case 'InvoiceDrafted':
@@ -29,10 +32,18 @@ export const evolveInvoice = <Doc extends object>(state: InvoiceState<Doc>, even
       return { ...state, document: { ...(state.document as Doc), lines, subtotal, total, redraftedAt }, revision };
     }
     case 'InvoiceFinalized':
-      return { status: 'finalized', document: { ...(state.document as Doc), ...(event.data as Doc), status: 'finalized' }, revision };
+      return {
+        status: 'finalized',
+        document: { ...(state.document as Doc), ...(event.data as Doc), status: 'finalized' },
+        revision,
+      };
     case 'InvoiceVoided': {
       const { reason, voidedAt } = event.data;
-      return { status: 'voided', document: { ...(state.document as Doc), status: 'voided', voidReason: reason, voidedAt }, revision };
+      return {
+        status: 'voided',
+        document: { ...(state.document as Doc), status: 'voided', voidReason: reason, voidedAt },
+        revision,
+      };
     }
     default:
       return { ...state, revision };

@@ -1,5 +1,11 @@
 import { MeterCreatedV1, readMeter } from '@tally/contracts/meters';
-import type { Attribution, UsageAmendedV1, UsageReattributedV1, UsageRecordedV1, UsageVoidedV1 } from '@tally/contracts/usage';
+import type {
+  Attribution,
+  UsageAmendedV1,
+  UsageReattributedV1,
+  UsageRecordedV1,
+  UsageVoidedV1,
+} from '@tally/contracts/usage';
 import { ExactDecimal } from '@tally/shared/util-core';
 import { canonicalDecimal } from './money';
 
@@ -75,7 +81,11 @@ export const foldLedger = (state: LedgerState, event: LedgerEventLike): LedgerSt
       const voided = event.type === 'UsageVoided';
       if (!u) {
         const before = state.pending.get(c.usageId);
-        state.pending.set(c.usageId, { voided: voided || (before?.voided ?? false), data: voided ? before?.data : c.data, position: p });
+        state.pending.set(c.usageId, {
+          voided: voided || (before?.voided ?? false),
+          data: voided ? before?.data : c.data,
+          position: p,
+        });
         return state;
       }
       if (voided) u.voided = true;
@@ -96,17 +106,30 @@ export const foldLedger = (state: LedgerState, event: LedgerEventLike): LedgerSt
   }
 };
 
-export const ledgerEventTypes = ['UsageRecorded', 'UsageReattributed', 'UsageVoided', 'UsageAmended', 'MeterCreated', 'MeterDeleted'] as const;
+export const ledgerEventTypes = [
+  'UsageRecorded',
+  'UsageReattributed',
+  'UsageVoided',
+  'UsageAmended',
+  'MeterCreated',
+  'MeterDeleted',
+] as const;
 
 /**
  * A meter's value over some usage events, by the meter contract's reading rule (readMeter): exact, as the
  * rollups' SQL computes it. Undefined when the meter has no value (no events; no numeric reading for
  * MIN/MAX/AVG/LATEST).
  */
-export const meterValue = (meter: Pick<MeterCreatedV1, 'aggregation' | 'valueProperty' | 'groupBy'>, usage: readonly LedgerUsage[]): string | undefined => {
+export const meterValue = (
+  meter: Pick<MeterCreatedV1, 'aggregation' | 'valueProperty' | 'groupBy'>,
+  usage: readonly LedgerUsage[],
+): string | undefined => {
   if (usage.length === 0) return undefined;
   if (meter.aggregation === 'COUNT') return String(usage.length);
-  const readings = usage.map((u) => ({ u, r: readMeter(meter, u.data) })).filter((x) => x.r.ok) as { u: LedgerUsage; r: { ok: true; value: string } }[];
+  const readings = usage.map((u) => ({ u, r: readMeter(meter, u.data) })).filter((x) => x.r.ok) as {
+    u: LedgerUsage;
+    r: { ok: true; value: string };
+  }[];
   switch (meter.aggregation) {
     case 'SUM':
       return canonicalDecimal(readings.reduce((s, x) => s.plus(x.r.value), new ExactDecimal(0)));
@@ -126,7 +149,9 @@ export const meterValue = (meter: Pick<MeterCreatedV1, 'aggregation' | 'valuePro
     }
     case 'LATEST': {
       if (readings.length === 0) return undefined;
-      const latest = [...readings].sort((a, b) => (a.u.time === b.u.time ? (a.u.usageId < b.u.usageId ? 1 : -1) : a.u.time < b.u.time ? 1 : -1))[0];
+      const latest = [...readings].sort((a, b) =>
+        a.u.time === b.u.time ? (a.u.usageId < b.u.usageId ? 1 : -1) : a.u.time < b.u.time ? 1 : -1,
+      )[0];
       return canonicalDecimal(latest.r.value);
     }
     default:

@@ -80,7 +80,12 @@ describe('sumAmounts', () => {
 describe('invoiceTotal', () => {
   it('rounds the exact sum once: lines are never rounded', () => {
     // 1000 lines of 0.004: rounded one by one they would total 0.00; summed first, 4.000 → 4.00
-    expect(invoiceTotal(Array.from({ length: 1000 }, () => '0.004'), 'USD')).toBe('4.00');
+    expect(
+      invoiceTotal(
+        Array.from({ length: 1000 }, () => '0.004'),
+        'USD',
+      ),
+    ).toBe('4.00');
   });
 
   it('rounds the Forge example half-even: 1.25 + 0.00275 = 1.25275 → 1.25', () =>

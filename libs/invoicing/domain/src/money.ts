@@ -20,9 +20,32 @@ export const isCurrency = (code: string): boolean =>
  * display digits (IQD 0, HUF 0 — ISO says 3 and 2), which also change with the Node version; a total must not.
  */
 const minorUnitsNotTwo: Readonly<Record<string, number>> = {
-  BIF: 0, CLP: 0, DJF: 0, GNF: 0, ISK: 0, JPY: 0, KMF: 0, KRW: 0, PYG: 0, RWF: 0, UGX: 0, UYI: 0, VND: 0, VUV: 0, XAF: 0, XOF: 0, XPF: 0,
-  BHD: 3, IQD: 3, JOD: 3, KWD: 3, LYD: 3, OMR: 3, TND: 3,
-  CLF: 4, UYW: 4,
+  BIF: 0,
+  CLP: 0,
+  DJF: 0,
+  GNF: 0,
+  ISK: 0,
+  JPY: 0,
+  KMF: 0,
+  KRW: 0,
+  PYG: 0,
+  RWF: 0,
+  UGX: 0,
+  UYI: 0,
+  VND: 0,
+  VUV: 0,
+  XAF: 0,
+  XOF: 0,
+  XPF: 0,
+  BHD: 3,
+  IQD: 3,
+  JOD: 3,
+  KWD: 3,
+  LYD: 3,
+  OMR: 3,
+  TND: 3,
+  CLF: 4,
+  UYW: 4,
 };
 
 /** Digits of the currency's ISO 4217 minor unit: USD 2, JPY 0, KWD 3. */
@@ -35,7 +58,8 @@ export const minorUnits = (currency: string): number => {
  * Canonical text of a decimal: plain notation (no exponent), no trailing zeros, "0" for zero (never "-0").
  * Equal values always give equal text, so lines and totals compare and hash as strings.
  */
-export const canonicalDecimal = (value: string | ExactDecimal): string => withoutNegativeZero(trimFraction(new ExactDecimal(value).toFixed()));
+export const canonicalDecimal = (value: string | ExactDecimal): string =>
+  withoutNegativeZero(trimFraction(new ExactDecimal(value).toFixed()));
 
 /**
  * Rounds half-even (banker's rounding) to the currency's minor unit; the text has exactly that many decimals.

@@ -27,7 +27,12 @@ const subscription = (fields: Partial<SubscriptionTimeline> = {}): SubscriptionT
   plans: [{ planId: 'basic', from: fields.startsAt ?? oct20 }],
   ...fields,
 });
-const segment = (from: string, to: string, planId = 'basic', planVersion = 1): PlanSegment => ({ from, to, planId, planVersion });
+const segment = (from: string, to: string, planId = 'basic', planVersion = 1): PlanSegment => ({
+  from,
+  to,
+  planId,
+  planVersion,
+});
 
 describe('planSegments', () => {
   describe('where the subscription is active in the period', () => {
@@ -35,15 +40,27 @@ describe('planSegments', () => {
       // started in October, open-ended: the whole of November, one segment
       { name: 'covers the whole period', sub: subscription(), segments: [segment(period.start, period.end)] },
       // ends after the period: still cut at the period's end
-      { name: 'ends after the period', sub: subscription({ endsAt: dec15 }), segments: [segment(period.start, period.end)] },
+      {
+        name: 'ends after the period',
+        sub: subscription({ endsAt: dec15 }),
+        segments: [segment(period.start, period.end)],
+      },
       // starts on the 16th: [16 Nov, 1 Dec)
       { name: 'starts mid-period', sub: subscription({ startsAt: nov16 }), segments: [segment(nov16, period.end)] },
       // cancelled for the 16th (exclusive): [1 Nov, 16 Nov)
       { name: 'ends mid-period', sub: subscription({ endsAt: nov16 }), segments: [segment(period.start, nov16)] },
       // [10 Nov, 20 Nov): cut on both sides
-      { name: 'starts and ends inside the period', sub: subscription({ startsAt: nov10, endsAt: nov20 }), segments: [segment(nov10, nov20)] },
+      {
+        name: 'starts and ends inside the period',
+        sub: subscription({ startsAt: nov10, endsAt: nov20 }),
+        segments: [segment(nov10, nov20)],
+      },
       // starts exactly at the period start: the same as covering it
-      { name: 'starts exactly at the period start', sub: subscription({ startsAt: period.start }), segments: [segment(period.start, period.end)] },
+      {
+        name: 'starts exactly at the period start',
+        sub: subscription({ startsAt: period.start }),
+        segments: [segment(period.start, period.end)],
+      },
     ])('$name', ({ sub, segments }) => expect(planSegments(sub, period, catalog(history('basic')))).toEqual(segments));
   });
 
@@ -63,7 +80,12 @@ describe('planSegments', () => {
     it('a plan change on the 16th: basic before, pro from then on', () =>
       expect(
         planSegments(
-          subscription({ plans: [{ planId: 'basic', from: oct20 }, { planId: 'pro', from: nov16 }] }),
+          subscription({
+            plans: [
+              { planId: 'basic', from: oct20 },
+              { planId: 'pro', from: nov16 },
+            ],
+          }),
           period,
           catalog(history('basic'), history('pro')),
         ),
@@ -72,7 +94,12 @@ describe('planSegments', () => {
     it('a plan change exactly at the period start: the new plan for the whole period, no cut', () =>
       expect(
         planSegments(
-          subscription({ plans: [{ planId: 'basic', from: oct20 }, { planId: 'pro', from: period.start }] }),
+          subscription({
+            plans: [
+              { planId: 'basic', from: oct20 },
+              { planId: 'pro', from: period.start },
+            ],
+          }),
           period,
           catalog(history('basic'), history('pro')),
         ),
@@ -81,7 +108,13 @@ describe('planSegments', () => {
     it('a plan change after the subscription ended does not show', () =>
       expect(
         planSegments(
-          subscription({ endsAt: nov16, plans: [{ planId: 'basic', from: oct20 }, { planId: 'pro', from: nov20 }] }),
+          subscription({
+            endsAt: nov16,
+            plans: [
+              { planId: 'basic', from: oct20 },
+              { planId: 'pro', from: nov20 },
+            ],
+          }),
           period,
           catalog(history('basic'), history('pro')),
         ),
@@ -94,13 +127,19 @@ describe('planSegments', () => {
       ]));
 
     it('a version effective exactly at the period start: version 2 for the whole period', () =>
-      expect(planSegments(subscription(), period, catalog(history('basic', period.start)))).toEqual([segment(period.start, period.end, 'basic', 2)]));
+      expect(planSegments(subscription(), period, catalog(history('basic', period.start)))).toEqual([
+        segment(period.start, period.end, 'basic', 2),
+      ]));
 
     it('a version effective before the period: in force for the whole period', () =>
-      expect(planSegments(subscription(), period, catalog(history('basic', oct20)))).toEqual([segment(period.start, period.end, 'basic', 2)]));
+      expect(planSegments(subscription(), period, catalog(history('basic', oct20)))).toEqual([
+        segment(period.start, period.end, 'basic', 2),
+      ]));
 
     it('a version effective after the period: not yet in force', () =>
-      expect(planSegments(subscription(), period, catalog(history('basic', dec15)))).toEqual([segment(period.start, period.end, 'basic', 1)]));
+      expect(planSegments(subscription(), period, catalog(history('basic', dec15)))).toEqual([
+        segment(period.start, period.end, 'basic', 1),
+      ]));
 
     it('two versions inside the period: three segments, versions 1, 2, 3', () =>
       expect(planSegments(subscription(), period, catalog(history('basic', nov10, nov20)))).toEqual([
@@ -111,27 +150,47 @@ describe('planSegments', () => {
 
     it("a new version of another plan does not split the subscription's segment (the cut is merged back)", () =>
       // pro changes price on the 16th; the subscription is on basic all month: basic v1 on both sides of the cut
-      expect(planSegments(subscription(), period, catalog(history('basic'), history('pro', nov16)))).toEqual([segment(period.start, period.end, 'basic', 1)]));
+      expect(planSegments(subscription(), period, catalog(history('basic'), history('pro', nov16)))).toEqual([
+        segment(period.start, period.end, 'basic', 1),
+      ]));
 
     it('a plan change and a new version of the new plan: each part with the version in force in it', () =>
       // basic until the 10th; pro v1 [10th, 20th); pro v2 from the 20th
       expect(
         planSegments(
-          subscription({ plans: [{ planId: 'basic', from: oct20 }, { planId: 'pro', from: nov10 }] }),
+          subscription({
+            plans: [
+              { planId: 'basic', from: oct20 },
+              { planId: 'pro', from: nov10 },
+            ],
+          }),
           period,
           catalog(history('basic'), history('pro', nov20)),
         ),
-      ).toEqual([segment(period.start, nov10, 'basic', 1), segment(nov10, nov20, 'pro', 1), segment(nov20, period.end, 'pro', 2)]));
+      ).toEqual([
+        segment(period.start, nov10, 'basic', 1),
+        segment(nov10, nov20, 'pro', 1),
+        segment(nov20, period.end, 'pro', 2),
+      ]));
   });
 
   it('throws on a plan the catalog does not know', () =>
-    expect(() => planSegments(subscription({ plans: [{ planId: 'ghost', from: oct20 }] }), period, catalog(history('basic')))).toThrow(
-      'plan ghost of subscription sub-1 is unknown',
-    ));
+    expect(() =>
+      planSegments(subscription({ plans: [{ planId: 'ghost', from: oct20 }] }), period, catalog(history('basic'))),
+    ).toThrow('plan ghost of subscription sub-1 is unknown'));
 
   it('throws on an unknown plan the subscription changes to inside the period', () =>
     expect(() =>
-      planSegments(subscription({ plans: [{ planId: 'basic', from: oct20 }, { planId: 'ghost', from: nov16 }] }), period, catalog(history('basic'))),
+      planSegments(
+        subscription({
+          plans: [
+            { planId: 'basic', from: oct20 },
+            { planId: 'ghost', from: nov16 },
+          ],
+        }),
+        period,
+        catalog(history('basic')),
+      ),
     ).toThrow('plan ghost of subscription sub-1 is unknown'));
 });
 
@@ -153,5 +212,6 @@ describe('versionAt', () => {
     { at: dec15, version: 3 },
   ])('at $at → version $version', ({ at, version }) => expect(versionAt(basic, ms(at)).version).toBe(version));
 
-  it('a plan with a single version always gives it', () => expect(versionAt(history('basic'), ms(dec15))).toEqual({ version: 1, effectiveFrom: null, charges: [] }));
+  it('a plan with a single version always gives it', () =>
+    expect(versionAt(history('basic'), ms(dec15))).toEqual({ version: 1, effectiveFrom: null, charges: [] }));
 });

@@ -42,14 +42,20 @@ export const versionAt = (plan: PlanHistory, t: number): PlanHistory['versions']
  * prices changed (a new version): each part is rated with the plan version in force in it, so usage keeps
  * the price it had when it happened. A subscription that starts or ends inside the period has only that part.
  */
-export const planSegments = (subscription: SubscriptionTimeline, period: { start: string; end: string }, plans: ReadonlyMap<string, PlanHistory>): PlanSegment[] => {
+export const planSegments = (
+  subscription: SubscriptionTimeline,
+  period: { start: string; end: string },
+  plans: ReadonlyMap<string, PlanHistory>,
+): PlanSegment[] => {
   const from = Math.max(ms(subscription.startsAt), ms(period.start));
   const to = Math.min(subscription.endsAt === null ? Infinity : ms(subscription.endsAt), ms(period.end));
   if (!(from < to)) return [];
   const cuts = new Set<number>([from]);
   for (const p of subscription.plans) if (ms(p.from) > from && ms(p.from) < to) cuts.add(ms(p.from));
   for (const plan of plans.values())
-    for (const v of plan.versions) if (v.effectiveFrom !== null && ms(v.effectiveFrom) > from && ms(v.effectiveFrom) < to) cuts.add(ms(v.effectiveFrom));
+    for (const v of plan.versions)
+      if (v.effectiveFrom !== null && ms(v.effectiveFrom) > from && ms(v.effectiveFrom) < to)
+        cuts.add(ms(v.effectiveFrom));
   const starts = [...cuts].sort((a, b) => a - b);
   const segments: PlanSegment[] = [];
   starts.forEach((start, i) => {

@@ -24,7 +24,8 @@ const tiers = [
 ];
 
 /** The priced part of each line, enough to check the arithmetic. */
-const priced = (lines: RatedLine[]) => lines.map(({ tier, units, unitPrice, flatPrice, amount }) => ({ tier, units, unitPrice, flatPrice, amount }));
+const priced = (lines: RatedLine[]) =>
+  lines.map(({ tier, units, unitPrice, flatPrice, amount }) => ({ tier, units, unitPrice, flatPrice, amount }));
 const zeroLine = (unitPrice: string) => ({ tier: null, units: '0', unitPrice, flatPrice: '0', amount: '0' });
 
 describe('rateCharge', () => {
@@ -34,7 +35,19 @@ describe('rateCharge', () => {
     it('prices billable units and traces the line to its meter, quantity and allowance', () =>
       // 1500 − 1000 free = 500 × 0.01 = 5
       expect(rateCharge(perCall, '1500', null)).toEqual([
-        { meter: 'api-calls', model: 'unit', per: null, perValue: null, quantity: '1500', allowanceApplied: '1000', tier: null, units: '500', unitPrice: '0.01', flatPrice: '0', amount: '5' },
+        {
+          meter: 'api-calls',
+          model: 'unit',
+          per: null,
+          perValue: null,
+          quantity: '1500',
+          allowanceApplied: '1000',
+          tier: null,
+          units: '500',
+          unitPrice: '0.01',
+          flatPrice: '0',
+          amount: '5',
+        },
       ]));
 
     it.each([
@@ -48,11 +61,14 @@ describe('rateCharge', () => {
       { quantity: '0', allowanceApplied: '0', units: '0', amount: '0' },
       // a negative SUM (corrections) is no credit and uses none of the allowance
       { quantity: '-5', allowanceApplied: '0', units: '0', amount: '0' },
-    ])('quantity $quantity with 1000 free → $units × 0.01 = $amount', ({ quantity, allowanceApplied, units, amount }) => {
-      const lines = rateCharge(perCall, quantity, null);
-      expect(lines).toHaveLength(1);
-      expect(lines[0]).toMatchObject({ quantity, allowanceApplied, tier: null, units, unitPrice: '0.01', amount });
-    });
+    ])(
+      'quantity $quantity with 1000 free → $units × 0.01 = $amount',
+      ({ quantity, allowanceApplied, units, amount }) => {
+        const lines = rateCharge(perCall, quantity, null);
+        expect(lines).toHaveLength(1);
+        expect(lines[0]).toMatchObject({ quantity, allowanceApplied, tier: null, units, unitPrice: '0.01', amount });
+      },
+    );
 
     it.each([
       // 0.15 − 0.1 = 0.05 × 0.055 = 0.00275 (a float would make it 0.0027500000000000002)
@@ -62,7 +78,12 @@ describe('rateCharge', () => {
       // 0.09 < 0.1: all free
       { quantity: '0.09', allowanceApplied: '0.09', units: '0', amount: '0' },
     ])('decimal allowance 0.1, quantity $quantity → $amount', ({ quantity, allowanceApplied, units, amount }) =>
-      expect(rateCharge(charge({ allowance: '0.1', unitPrice: '0.055' }), quantity, null)[0]).toMatchObject({ allowanceApplied, units, amount }));
+      expect(rateCharge(charge({ allowance: '0.1', unitPrice: '0.055' }), quantity, null)[0]).toMatchObject({
+        allowanceApplied,
+        units,
+        amount,
+      }),
+    );
 
     it('stays exact far beyond a float: 12345678901234567890.123456789 × 0.000000001', () =>
       // 12345678901234567890.123456789 × 10⁻⁹ = 12345678901.234567890123456789
@@ -123,12 +144,22 @@ describe('rateCharge', () => {
           { tier: 3, units: '1', unitPrice: '0.05', flatPrice: '0', amount: '0.05' },
         ],
       },
-    ])('$billable billable units', ({ billable, lines }) => expect(priced(rateCharge(graduated, billable, null))).toEqual(lines));
+    ])('$billable billable units', ({ billable, lines }) =>
+      expect(priced(rateCharge(graduated, billable, null))).toEqual(lines),
+    );
 
     it('takes the allowance off before the tiers, and shows quantity and allowance on every line', () => {
       // 301 − 200 free = 101 billable: 100 × 0.1 = 10; 1 × 0.08 + 5 = 5.08
       const lines = rateCharge({ ...graduated, allowance: '200' }, '301', 'app-1');
-      expect(lines.map(({ perValue, quantity, allowanceApplied, tier, amount }) => ({ perValue, quantity, allowanceApplied, tier, amount }))).toEqual([
+      expect(
+        lines.map(({ perValue, quantity, allowanceApplied, tier, amount }) => ({
+          perValue,
+          quantity,
+          allowanceApplied,
+          tier,
+          amount,
+        })),
+      ).toEqual([
         { perValue: 'app-1', quantity: '301', allowanceApplied: '200', tier: 1, amount: '10' },
         { perValue: 'app-1', quantity: '301', allowanceApplied: '200', tier: 2, amount: '5.08' },
       ]);
@@ -144,7 +175,10 @@ describe('rateCharge', () => {
       // exactly upTo 100 stays in tier 1: 100 × 0.1 = 10
       { billable: '100', line: { tier: 1, units: '100', unitPrice: '0.1', flatPrice: '0', amount: '10' } },
       // 100.0001 × 0.08 + 5 = 8.000008 + 5 = 13.000008
-      { billable: '100.0001', line: { tier: 2, units: '100.0001', unitPrice: '0.08', flatPrice: '5', amount: '13.000008' } },
+      {
+        billable: '100.0001',
+        line: { tier: 2, units: '100.0001', unitPrice: '0.08', flatPrice: '5', amount: '13.000008' },
+      },
       // 101 × 0.08 + 5 = 8.08 + 5 = 13.08
       { billable: '101', line: { tier: 2, units: '101', unitPrice: '0.08', flatPrice: '5', amount: '13.08' } },
       // 999 × 0.08 + 5 = 79.92 + 5 = 84.92
@@ -153,7 +187,9 @@ describe('rateCharge', () => {
       { billable: '1000', line: { tier: 2, units: '1000', unitPrice: '0.08', flatPrice: '5', amount: '85' } },
       // 1001 × 0.05 = 50.05 (cheaper than 1000 units: that is what volume pricing does)
       { billable: '1001', line: { tier: 3, units: '1001', unitPrice: '0.05', flatPrice: '0', amount: '50.05' } },
-    ])('$billable billable units', ({ billable, line }) => expect(priced(rateCharge(volume, billable, null))).toEqual([line]));
+    ])('$billable billable units', ({ billable, line }) =>
+      expect(priced(rateCharge(volume, billable, null))).toEqual([line]),
+    );
 
     it('picks the tier from the billable quantity, after the allowance', () =>
       // 1100 − 100 free = 1000 billable: tier 2, 1000 × 0.08 + 5 = 85
@@ -177,7 +213,9 @@ describe('rateCharge', () => {
       { billable: '2000', line: { tier: null, units: '2', unitPrice: '2', flatPrice: '0', amount: '4' } },
       // ceil(2000.001 / 1000) = 3 × 2 = 6
       { billable: '2000.001', line: { tier: null, units: '3', unitPrice: '2', flatPrice: '0', amount: '6' } },
-    ])('$billable billable units', ({ billable, line }) => expect(priced(rateCharge(packaged, billable, null))).toEqual([line]));
+    ])('$billable billable units', ({ billable, line }) =>
+      expect(priced(rateCharge(packaged, billable, null))).toEqual([line]),
+    );
 
     it.each([
       // 0.9 / 0.3 = 3 exactly (in floats 0.9 / 0.3 = 3.0000000000000004, ceil 4)
@@ -185,7 +223,10 @@ describe('rateCharge', () => {
       // a hair over 3 packages: 4
       { billable: '0.90000000000000000000001', packages: '4' },
     ])('decimal package size 0.3: $billable → $packages packages', ({ billable, packages }) =>
-      expect(rateCharge(charge({ model: 'package', packageSize: '0.3', packagePrice: '1' }), billable, null)[0].units).toBe(packages));
+      expect(
+        rateCharge(charge({ model: 'package', packageSize: '0.3', packagePrice: '1' }), billable, null)[0].units,
+      ).toBe(packages),
+    );
   });
 });
 
@@ -204,11 +245,34 @@ describe('rateUsage', () => {
       { meter: 'forge-functions', perValue: 'app-1', quantity: '250000' },
       { meter: 'forge-kvs-reads', perValue: 'app-1', quantity: '0.15' },
     ]);
-    expect(lines.map(({ meter, perValue, quantity, allowanceApplied, units, amount }) => ({ meter, perValue, quantity, allowanceApplied, units, amount }))).toEqual([
+    expect(
+      lines.map(({ meter, perValue, quantity, allowanceApplied, units, amount }) => ({
+        meter,
+        perValue,
+        quantity,
+        allowanceApplied,
+        units,
+        amount,
+      })),
+    ).toEqual([
       // 250000 − 200000 = 50000 × 0.000025 = 1.25
-      { meter: 'forge-functions', perValue: 'app-1', quantity: '250000', allowanceApplied: '200000', units: '50000', amount: '1.25' },
+      {
+        meter: 'forge-functions',
+        perValue: 'app-1',
+        quantity: '250000',
+        allowanceApplied: '200000',
+        units: '50000',
+        amount: '1.25',
+      },
       // 0.15 − 0.1 = 0.05 × 0.055 = 0.00275
-      { meter: 'forge-kvs-reads', perValue: 'app-1', quantity: '0.15', allowanceApplied: '0.1', units: '0.05', amount: '0.00275' },
+      {
+        meter: 'forge-kvs-reads',
+        perValue: 'app-1',
+        quantity: '0.15',
+        allowanceApplied: '0.1',
+        units: '0.05',
+        amount: '0.00275',
+      },
       // no usage: shown at zero
       { meter: 'forge-kvs-writes', perValue: null, quantity: '0', allowanceApplied: '0', units: '0', amount: '0' },
       { meter: 'forge-logs', perValue: null, quantity: '0', allowanceApplied: '0', units: '0', amount: '0' },
@@ -229,19 +293,25 @@ describe('rateUsage', () => {
       { perValue: 'app-2', amount: '0' },
     ]);
     // the same 300000 GB-s on a charge for the whole subscription: 300000 − 200000 = 100000 × 0.000025 = 2.5
-    const whole = rateUsage([{ ...forge[0], per: null }], [{ meter: 'forge-functions', perValue: null, quantity: '300000' }]);
+    const whole = rateUsage(
+      [{ ...forge[0], per: null }],
+      [{ meter: 'forge-functions', perValue: null, quantity: '300000' }],
+    );
     expect(whole.map((line) => line.amount)).toEqual(['2.5']);
   });
 
   it('orders lines by charge, then group (null first), then tier, and ignores meters without a charge', () => {
     const graduated = charge({ meter: 'storage', model: 'graduated', per: 'app', tiers });
-    const lines = rateUsage([graduated, charge({ meter: 'calls', unitPrice: '1' })], [
-      { meter: 'calls', perValue: null, quantity: '2' },
-      { meter: 'storage', perValue: 'b', quantity: '150' },
-      { meter: 'unpriced', perValue: null, quantity: '99' },
-      { meter: 'storage', perValue: null, quantity: '5' },
-      { meter: 'storage', perValue: 'a', quantity: '1' },
-    ]);
+    const lines = rateUsage(
+      [graduated, charge({ meter: 'calls', unitPrice: '1' })],
+      [
+        { meter: 'calls', perValue: null, quantity: '2' },
+        { meter: 'storage', perValue: 'b', quantity: '150' },
+        { meter: 'unpriced', perValue: null, quantity: '99' },
+        { meter: 'storage', perValue: null, quantity: '5' },
+        { meter: 'storage', perValue: 'a', quantity: '1' },
+      ],
+    );
     expect(lines.map(({ meter, perValue, tier }) => [meter, perValue, tier])).toEqual([
       ['storage', null, 1],
       ['storage', 'a', 1],
@@ -260,5 +330,7 @@ describe('rateUsage', () => {
     ).toThrow(/two rows for perValue app-1/));
 
   it('refuses grouped rows for a charge on the whole subscription', () =>
-    expect(() => rateUsage([charge({ unitPrice: '1' })], [{ meter: 'api-calls', perValue: 'app-1', quantity: '1' }])).toThrow(/whole subscription/));
+    expect(() =>
+      rateUsage([charge({ unitPrice: '1' })], [{ meter: 'api-calls', perValue: 'app-1', quantity: '1' }]),
+    ).toThrow(/whole subscription/));
 });

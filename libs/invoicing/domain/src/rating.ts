@@ -63,7 +63,9 @@ export const rateUsage = (charges: readonly Charge[], usage: readonly UsageRow[]
 const price = (charge: Charge, billable: ExactDecimal): Pricing[] => {
   switch (charge.model) {
     case 'unit':
-      return [{ tier: null, units: billable, unitPrice: required(charge, 'unitPrice', charge.unitPrice), flatPrice: '0' }];
+      return [
+        { tier: null, units: billable, unitPrice: required(charge, 'unitPrice', charge.unitPrice), flatPrice: '0' },
+      ];
     case 'graduated':
       return graduated(required(charge, 'tiers', charge.tiers), billable);
     case 'volume':
@@ -105,11 +107,21 @@ const packaged = (charge: Charge, billable: ExactDecimal): Pricing => {
   // divToInt then a multiply is exact; ceil of a division rounded to the context's precision might not be.
   const whole = billable.divToInt(size);
   const packages = whole.times(size).lt(billable) ? whole.plus(1) : whole;
-  return { tier: null, units: packages, unitPrice: required(charge, 'packagePrice', charge.packagePrice), flatPrice: '0' };
+  return {
+    tier: null,
+    units: packages,
+    unitPrice: required(charge, 'packagePrice', charge.packagePrice),
+    flatPrice: '0',
+  };
 };
 
 /** The single line of a group with nothing to pay: priced at the model's first price so the line still reads sensibly. */
-const uncharged = (charge: Charge): Pricing => ({ tier: null, units: zero, unitPrice: firstPrice(charge), flatPrice: '0' });
+const uncharged = (charge: Charge): Pricing => ({
+  tier: null,
+  units: zero,
+  unitPrice: firstPrice(charge),
+  flatPrice: '0',
+});
 
 const firstPrice = (charge: Charge): string => {
   switch (charge.model) {
@@ -131,7 +143,8 @@ const firstPrice = (charge: Charge): string => {
 
 // Charges reach rating through validateCharges, so a missing price is a programming error, not bad input.
 const required = <T>(charge: Charge, field: string, value: T | null | undefined): T => {
-  if (value === null || value === undefined) throw new Error(`charge on meter ${charge.meter}: a ${charge.model} charge needs ${field}`);
+  if (value === null || value === undefined)
+    throw new Error(`charge on meter ${charge.meter}: a ${charge.model} charge needs ${field}`);
   return value;
 };
 
@@ -141,9 +154,14 @@ const assertOneRowPerGroup = (charge: Charge, rows: readonly UsageRow[]): void =
   const seen = new Set<string | null>();
   for (const { perValue } of rows) {
     if (charge.per === null && perValue !== null) {
-      throw new Error(`charge on meter ${charge.meter} applies to the whole subscription: its usage has no perValue (got ${perValue})`);
+      throw new Error(
+        `charge on meter ${charge.meter} applies to the whole subscription: its usage has no perValue (got ${perValue})`,
+      );
     }
-    if (seen.has(perValue)) throw new Error(`usage of meter ${charge.meter} has two rows for perValue ${perValue}: aggregate per group before rating`);
+    if (seen.has(perValue))
+      throw new Error(
+        `usage of meter ${charge.meter} has two rows for perValue ${perValue}: aggregate per group before rating`,
+      );
     seen.add(perValue);
   }
 };

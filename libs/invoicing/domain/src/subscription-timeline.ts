@@ -2,14 +2,21 @@ import type { SubscriptionTimeline } from './plan-segments';
 
 /** The published subscription events (contracts/accounts), as far as billing needs them. */
 export type SubscriptionEventLike =
-  | { type: 'SubscriptionStarted'; data: { subscriptionId: string; planId: string; startsAt: string; endsAt: string | null } }
+  | {
+      type: 'SubscriptionStarted';
+      data: { subscriptionId: string; planId: string; startsAt: string; endsAt: string | null };
+    }
   | { type: 'SubscriptionCancelled'; data: { subscriptionId: string; endsAt: string } }
   | { type: 'SubscriptionPlanChanged'; data: { subscriptionId: string; planId: string; effectiveFrom: string } }
   | { type: 'SubscriptionRescheduled'; data: { subscriptionId: string; startsAt: string } };
 
 /** An account's subscriptions after one more registry event (attribution's decider already validated it). */
-export const evolveTimelines = (subscriptions: readonly SubscriptionTimeline[], event: SubscriptionEventLike): SubscriptionTimeline[] => {
-  const update = (id: string, change: (s: SubscriptionTimeline) => SubscriptionTimeline) => subscriptions.map((s) => (s.subscriptionId === id ? change(s) : s));
+export const evolveTimelines = (
+  subscriptions: readonly SubscriptionTimeline[],
+  event: SubscriptionEventLike,
+): SubscriptionTimeline[] => {
+  const update = (id: string, change: (s: SubscriptionTimeline) => SubscriptionTimeline) =>
+    subscriptions.map((s) => (s.subscriptionId === id ? change(s) : s));
   switch (event.type) {
     case 'SubscriptionStarted': {
       const { subscriptionId, planId, startsAt, endsAt } = event.data;
@@ -21,10 +28,17 @@ export const evolveTimelines = (subscriptions: readonly SubscriptionTimeline[], 
     case 'SubscriptionPlanChanged':
       return update(event.data.subscriptionId, (s) => ({
         ...s,
-        plans: [...s.plans.filter((p) => p.from !== event.data.effectiveFrom), { planId: event.data.planId, from: event.data.effectiveFrom }].sort((a, b) => Date.parse(a.from) - Date.parse(b.from)),
+        plans: [
+          ...s.plans.filter((p) => p.from !== event.data.effectiveFrom),
+          { planId: event.data.planId, from: event.data.effectiveFrom },
+        ].sort((a, b) => Date.parse(a.from) - Date.parse(b.from)),
       }));
     case 'SubscriptionRescheduled':
-      return update(event.data.subscriptionId, (s) => ({ ...s, startsAt: event.data.startsAt, plans: [{ ...s.plans[0], from: event.data.startsAt }, ...s.plans.slice(1)] }));
+      return update(event.data.subscriptionId, (s) => ({
+        ...s,
+        startsAt: event.data.startsAt,
+        plans: [{ ...s.plans[0], from: event.data.startsAt }, ...s.plans.slice(1)],
+      }));
     default:
       return [...subscriptions];
   }

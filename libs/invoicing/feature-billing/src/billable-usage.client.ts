@@ -1,4 +1,9 @@
-import { BillableUsageReplyV1, BillableUsageRequestV1, billableUsageSubject, BillableUsageValueV1 } from '@tally/contracts/meters';
+import {
+  BillableUsageReplyV1,
+  BillableUsageRequestV1,
+  billableUsageSubject,
+  BillableUsageValueV1,
+} from '@tally/contracts/meters';
 import { decodeJson, encodeJson, RequestFailedError } from '@tally/shared/data-access-messaging';
 import { TallyRuntime } from '@tally/shared/feature-runtime';
 import { DomainError } from '@tally/shared/util-core';
@@ -12,17 +17,31 @@ export class BillableUsageClient {
   }
 
   /** The values and the ledger position the rollups had reached when they were read. */
-  async snapshot(request: Omit<BillableUsageRequestV1, 'tenant'>): Promise<{ values: BillableUsageValueV1[]; position: bigint | null }> {
+  async snapshot(
+    request: Omit<BillableUsageRequestV1, 'tenant'>,
+  ): Promise<{ values: BillableUsageValueV1[]; position: bigint | null }> {
     if (request.intervals.length === 0 || request.meters.length === 0) return { values: [], position: null };
     let reply: BillableUsageReplyV1;
     try {
-      const answer = await this.runtime.bus.request(billableUsageSubject, encodeJson({ tenant: this.runtime.tenant, ...request }), { timeoutMs: 30_000 });
+      const answer = await this.runtime.bus.request(
+        billableUsageSubject,
+        encodeJson({ tenant: this.runtime.tenant, ...request }),
+        { timeoutMs: 30_000 },
+      );
       reply = decodeJson<BillableUsageReplyV1>(answer.data);
     } catch (error) {
-      if (error instanceof RequestFailedError) throw new DomainError('usage_unavailable', `usage cannot be read right now (aggregation: ${error.message}); retry shortly`);
+      if (error instanceof RequestFailedError)
+        throw new DomainError(
+          'usage_unavailable',
+          `usage cannot be read right now (aggregation: ${error.message}); retry shortly`,
+        );
       throw error;
     }
-    if (!reply.ok) throw new DomainError(reply.error.type === 'unknown_meter' ? 'charged_meter_unknown' : 'usage_unavailable', `aggregation refused the usage query: ${reply.error.detail}`);
+    if (!reply.ok)
+      throw new DomainError(
+        reply.error.type === 'unknown_meter' ? 'charged_meter_unknown' : 'usage_unavailable',
+        `aggregation refused the usage query: ${reply.error.detail}`,
+      );
     return { values: reply.values, position: BigInt(reply.position) };
   }
 }

@@ -12,7 +12,12 @@ import { BillingRegistryTables } from '@tally/invoicing/data-access-billing';
 import { evolveTimelines, SubscriptionEventLike } from '@tally/invoicing/domain';
 import { Projection } from '@tally/shared/data-access-postgres';
 
-const subscriptionTypes = [subscriptionStartedType, subscriptionCancelledType, subscriptionPlanChangedType, subscriptionRescheduledType];
+const subscriptionTypes = [
+  subscriptionStartedType,
+  subscriptionCancelledType,
+  subscriptionPlanChangedType,
+  subscriptionRescheduledType,
+];
 
 /**
  * What invoicing bills: accounts (zone, anchor day, currency) with their subscriptions, and plans with
@@ -26,19 +31,39 @@ export const billingRegistryProjection = (tables: BillingRegistryTables): Projec
     for (const event of events) {
       if (event.type === accountOpenedType) {
         const a = event.data as unknown as AccountOpenedV1;
-        await tables.openAccount(tx, { tenant: a.tenant, accountId: a.accountId, currency: a.currency, timezone: a.timezone, anchorDay: billingAnchorDayOf(a) });
+        await tables.openAccount(tx, {
+          tenant: a.tenant,
+          accountId: a.accountId,
+          currency: a.currency,
+          timezone: a.timezone,
+          anchorDay: billingAnchorDayOf(a),
+        });
       } else if (subscriptionTypes.includes(event.type)) {
         const { tenant, accountId } = event.data as { tenant: string; accountId: string };
         const account = await tables.account(tx, tenant, accountId);
-        if (account) await tables.saveSubscriptions(tx, tenant, accountId, evolveTimelines(account.subscriptions, event as unknown as SubscriptionEventLike));
+        if (account)
+          await tables.saveSubscriptions(
+            tx,
+            tenant,
+            accountId,
+            evolveTimelines(account.subscriptions, event as unknown as SubscriptionEventLike),
+          );
       } else if (event.type === planCreatedType) {
         const p = event.data as unknown as PlanCreatedV1;
-        await tables.savePlan(tx, p.tenant, { planId: p.planId, name: p.name, currency: p.currency, versions: [{ version: 1, effectiveFrom: null, charges: p.charges ?? [] }] });
+        await tables.savePlan(tx, p.tenant, {
+          planId: p.planId,
+          name: p.name,
+          currency: p.currency,
+          versions: [{ version: 1, effectiveFrom: null, charges: p.charges ?? [] }],
+        });
       } else if (event.type === planRevisedType) {
         const r = event.data as unknown as PlanRevisedV1;
         const plan = (await tables.plans(tx, r.tenant)).get(r.planId);
         if (plan && !plan.versions.some((v) => v.version === r.version))
-          await tables.savePlan(tx, r.tenant, { ...plan, versions: [...plan.versions, { version: r.version, effectiveFrom: r.effectiveFrom, charges: r.charges }] });
+          await tables.savePlan(tx, r.tenant, {
+            ...plan,
+            versions: [...plan.versions, { version: r.version, effectiveFrom: r.effectiveFrom, charges: r.charges }],
+          });
       }
     }
   },

@@ -2,7 +2,7 @@ import { Inject, Injectable } from '@nestjs/common';
 import { DataSource } from 'typeorm';
 import { BillingRegistryTables, InvoiceTables } from '@tally/invoicing/data-access-billing';
 import { whileHoldingLock } from '@tally/shared/data-access-postgres';
-import { billingPeriodsOverlapping } from '@tally/shared/util-core';
+import { billingPeriodsOverlapping, messageOf } from '@tally/shared/util-core';
 import { actFor, RUNTIME, TallyRuntime } from '@tally/shared/feature-runtime';
 import { BillingOutcome, InvoicesService } from './invoices.service';
 import { BILLING_REGISTRY_TABLES, INVOICE_TABLES, INVOICING_DB } from './tokens';
@@ -10,7 +10,11 @@ import { BILLING_REGISTRY_TABLES, INVOICE_TABLES, INVOICING_DB } from './tokens'
 /** Subscriptions billed at once in a run (8 usage requests in flight answered 1.9× faster than one at a time). */
 const billingConcurrency = 4;
 
-export type BillingRunSummary = Record<BillingOutcome | 'failed' | 'voided', number> & { subscriptions: number; startedAt: string; durationMs: number };
+export type BillingRunSummary = Record<BillingOutcome | 'failed' | 'voided', number> & {
+  subscriptions: number;
+  startedAt: string;
+  durationMs: number;
+};
 
 /**
  * The billing clock: every TALLY_BILLING_INTERVAL_MS it walks every tenant (on `POST /v1/admin/billing-runs`, the
@@ -39,7 +43,11 @@ export class BillingScheduler {
       this.timer = setTimeout(() => {
         // A run that fails as a whole (Postgres down) is logged and retried at the next tick, never an unhandled rejection.
         void this.runEveryTenant()
-          .catch((error: unknown) => this.runtime.log(`[invoicing] billing run failed (retried in ${this.runtime.config.TALLY_BILLING_INTERVAL_MS} ms): ${String((error as Error)?.message ?? error)}`))
+          .catch((error: unknown) =>
+            this.runtime.log(
+              `[invoicing] billing run failed (retried in ${this.runtime.config.TALLY_BILLING_INTERVAL_MS} ms): ${messageOf(error)}`,
+            ),
+          )
           .finally(tick);
       }, this.runtime.config.TALLY_BILLING_INTERVAL_MS);
     };
@@ -92,10 +100,11 @@ export class BillingScheduler {
       `${this.runtime.schemaFor('invoicing')}.billing`,
       async (lost) => {
         const summaries = new Map<string, BillingRunSummary>();
-        for (const tenant of tenants) if (!lost.aborted) summaries.set(tenant, await actFor(tenant, () => this.bill(lost)));
+        for (const tenant of tenants)
+          if (!lost.aborted) summaries.set(tenant, await actFor(tenant, () => this.bill(lost)));
         return summaries;
       },
-      (error) => this.runtime.log(`[invoicing] billing lock connection lost: ${String((error as Error)?.message ?? error)}`),
+      (error) => this.runtime.log(`[invoicing] billing lock connection lost: ${messageOf(error)}`),
     );
   }
 
@@ -103,7 +112,19 @@ export class BillingScheduler {
     const started = Date.now();
     const now = this.runtime.clock();
     const tenant = this.runtime.tenant;
-    const summary: BillingRunSummary = { drafted: 0, redrafted: 0, finalized: 0, unchanged: 0, waiting: 0, behind: 0, voided: 0, failed: 0, subscriptions: 0, startedAt: now.toISOString(), durationMs: 0 };
+    const summary: BillingRunSummary = {
+      drafted: 0,
+      redrafted: 0,
+      finalized: 0,
+      unchanged: 0,
+      waiting: 0,
+      behind: 0,
+      voided: 0,
+      failed: 0,
+      subscriptions: 0,
+      startedAt: now.toISOString(),
+      durationMs: 0,
+    };
     const [accounts, plans, settled, drafts] = await Promise.all([
       this.registry.accounts(this.db, tenant),
       this.registry.plans(this.db, tenant),
@@ -117,12 +138,20 @@ export class BillingScheduler {
       else draftsOf.set(draft.subscriptionId, [draft]);
     }
     let behind = false;
-    const billSubscription = async (account: (typeof accounts)[number], subscription: (typeof accounts)[number]['subscriptions'][number]) => {
+    const billSubscription = async (
+      account: (typeof accounts)[number],
+      subscription: (typeof accounts)[number]['subscriptions'][number],
+    ) => {
       const until = Math.min(subscription.endsAt === null ? Infinity : Date.parse(subscription.endsAt), now.getTime());
       const running = Date.parse(subscription.startsAt) < until;
       if (running) summary.subscriptions += 1;
       const periods = running
-        ? billingPeriodsOverlapping(new Date(subscription.startsAt), new Date(until), account.timezone, account.anchorDay).filter((p) => Date.parse(p.end) <= now.getTime())
+        ? billingPeriodsOverlapping(
+            new Date(subscription.startsAt),
+            new Date(until),
+            account.timezone,
+            account.anchorDay,
+          ).filter((p) => Date.parse(p.end) <= now.getTime())
         : [];
       try {
         // In period order: an invoice finalizes only after the ones before it (adjustments are billed forward).
@@ -135,17 +164,29 @@ export class BillingScheduler {
         }
         // A draft for a period the subscription no longer covers (cancelled or rescheduled back past it) is voided.
         const covered = new Set(periods.map((p) => p.start));
-        for (const orphan of (draftsOf.get(subscription.subscriptionId) ?? []).filter((d) => !covered.has(d.periodStart))) {
-          if (await this.service.voidDraft(orphan.invoiceId, 'the subscription no longer covers this period (cancelled or rescheduled after the invoice was drafted)')) summary.voided += 1;
+        for (const orphan of (draftsOf.get(subscription.subscriptionId) ?? []).filter(
+          (d) => !covered.has(d.periodStart),
+        )) {
+          if (
+            await this.service.voidDraft(
+              orphan.invoiceId,
+              'the subscription no longer covers this period (cancelled or rescheduled after the invoice was drafted)',
+            )
+          )
+            summary.voided += 1;
         }
       } catch (error) {
         summary.failed += 1;
-        this.runtime.log(`[invoicing] billing subscription ${subscription.subscriptionId} failed (retried next run): ${String((error as Error)?.message ?? error)}`);
+        this.runtime.log(
+          `[invoicing] billing subscription ${subscription.subscriptionId} failed (retried next run): ${messageOf(error)}`,
+        );
       }
     };
     // A few subscriptions at a time: each waits mostly on round trips (usage request, ledger append), not on CPU.
     // Subscriptions share nothing, and each one's periods stay in order inside its own turn.
-    const queue = accounts.flatMap((account) => account.subscriptions.map((subscription) => ({ account, subscription })));
+    const queue = accounts.flatMap((account) =>
+      account.subscriptions.map((subscription) => ({ account, subscription })),
+    );
     let next = 0;
     const worker = async () => {
       while (next < queue.length && !lost.aborted) {

@@ -4,7 +4,8 @@ import { Projection } from '@tally/shared/data-access-postgres';
 import { ledgerRelay, startSignedWebhooks, TallyRuntime } from '@tally/shared/feature-runtime';
 
 /** Invoice events go from the ledger to NATS (`invoicing.evt.<event>.v1`), then to the invoice webhook — as budget alerts do. */
-export const invoiceEventRelay = (runtime: TallyRuntime): Projection => ledgerRelay(runtime, 'invoice_event_relay', invoiceEventTypes, (event) => invoiceEventSubject(event.type));
+export const invoiceEventRelay = (runtime: TallyRuntime): Projection =>
+  ledgerRelay(runtime, 'invoice_event_relay', invoiceEventTypes, (event) => invoiceEventSubject(event.type));
 
 export const startInvoiceWebhooks = (runtime: TallyRuntime): Promise<Consumer | undefined> =>
   startSignedWebhooks(runtime, {

@@ -17,15 +17,30 @@ export class InvoiceRater {
   constructor(private readonly usage: BillableUsageClient) {}
 
   /** `fresh`: only from rollups that have applied the whole ledger (before anything is finalized). */
-  async usageLines(accountId: string, subscription: SubscriptionTimeline, period: BillingPeriod, plans: ReadonlyMap<string, PlanHistory>, fresh = false): Promise<UsageLineV1[]> {
+  async usageLines(
+    accountId: string,
+    subscription: SubscriptionTimeline,
+    period: BillingPeriod,
+    plans: ReadonlyMap<string, PlanHistory>,
+    fresh = false,
+  ): Promise<UsageLineV1[]> {
     const segments = planSegments(subscription, period, plans);
-    const chargesOf = (s: PlanSegmentV1) => plans.get(s.planId)?.versions.find((v) => v.version === s.planVersion)?.charges ?? [];
+    const chargesOf = (s: PlanSegmentV1) =>
+      plans.get(s.planId)?.versions.find((v) => v.version === s.planVersion)?.charges ?? [];
     const meters = new Map<string, { meter: string; per: string | null }>();
-    for (const segment of segments) for (const c of chargesOf(segment)) meters.set(meterKey(c.meter, c.per), { meter: c.meter, per: c.per });
-    const values = await this.usage.quantities({ accountId, intervals: segments.map((s) => ({ from: s.from, to: s.to })), meters: [...meters.values()], fresh });
+    for (const segment of segments)
+      for (const c of chargesOf(segment)) meters.set(meterKey(c.meter, c.per), { meter: c.meter, per: c.per });
+    const values = await this.usage.quantities({
+      accountId,
+      intervals: segments.map((s) => ({ from: s.from, to: s.to })),
+      meters: [...meters.values()],
+      fresh,
+    });
     return segments.flatMap((segment, index) => {
       const charges = chargesOf(segment);
-      const rows = values.filter((v) => v.interval === index && charges.some((c) => c.meter === v.meter && c.per === v.per));
+      const rows = values.filter(
+        (v) => v.interval === index && charges.some((c) => c.meter === v.meter && c.per === v.per),
+      );
       return rateUsage(charges, rows).map((line) => ({ kind: 'usage' as const, segment, ...line }));
     });
   }

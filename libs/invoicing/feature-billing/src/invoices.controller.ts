@@ -1,7 +1,17 @@
 import { Body, Controller, Get, Inject, Param, Post } from '@nestjs/common';
 import { DataSource } from 'typeorm';
 import { InvoiceTables } from '@tally/invoicing/data-access-billing';
-import { badRequest, notFound, ProblemException, problemType, Public, QueryText, ReadsFrom, RUNTIME, TallyRuntime } from '@tally/shared/feature-runtime';
+import {
+  badRequest,
+  notFound,
+  ProblemException,
+  problemType,
+  Public,
+  QueryText,
+  ReadsFrom,
+  RUNTIME,
+  TallyRuntime,
+} from '@tally/shared/feature-runtime';
 import { billingPeriodAt, isUuid } from '@tally/shared/util-core';
 import { BillingScheduler } from './billing-scheduler';
 import { InvoicesService } from './invoices.service';
@@ -24,7 +34,11 @@ export class InvoicesController {
     const { account, subscription, plans } = await this.invoices.billingContext(accountId);
     const now = this.runtime.clock();
     const period = billingPeriodAt(now, account.timezone, account.anchorDay);
-    const { credits, earlierOpen: _open, ...content } = await this.invoices.content(account, subscription, period, plans);
+    const {
+      credits,
+      earlierOpen: _open,
+      ...content
+    } = await this.invoices.content(account, subscription, period, plans);
     return {
       status: 'upcoming',
       invoiceId: this.invoices.invoiceIdFor(subscription.subscriptionId, period),
@@ -33,7 +47,11 @@ export class InvoicesController {
       currency: account.currency,
       period,
       ...content,
-      pendingCreditNotes: credits.map((c) => ({ invoiceId: c.invoice.invoiceId, period: c.invoice.period.label, lines: c.lines })),
+      pendingCreditNotes: credits.map((c) => ({
+        invoiceId: c.invoice.invoiceId,
+        period: c.invoice.period.label,
+        lines: c.lines,
+      })),
       ratedAt: now.toISOString(),
     };
   }
@@ -41,7 +59,10 @@ export class InvoicesController {
   @Get('v1/invoices')
   @ReadsFrom('invoicing_invoices')
   async list(@QueryText('accountId') accountId?: string) {
-    if (!accountId) throw badRequest('accountId is required', [{ field: 'accountId', message: 'accountId is required: GET /v1/invoices?accountId=acme' }]);
+    if (!accountId)
+      throw badRequest('accountId is required', [
+        { field: 'accountId', message: 'accountId is required: GET /v1/invoices?accountId=acme' },
+      ]);
     const rows = await this.tables.byAccount(this.db, this.runtime.tenant, accountId);
     return { accountId, invoices: rows.map((r) => r.document) };
   }
@@ -65,14 +86,18 @@ export class InvoicesController {
   void(@Param('id') id: string, @Body() body: unknown) {
     if (!isUuid(id)) throw notFound(`no invoice ${id}`);
     const reason = (body as { reason?: unknown } | undefined)?.reason;
-    if (typeof reason !== 'string' || reason.trim() === '' || reason.length > 500) throw badRequest('a reason is required', [{ field: 'reason', message: 'reason is required: 1–500 characters' }]);
+    if (typeof reason !== 'string' || reason.trim() === '' || reason.length > 500)
+      throw badRequest('a reason is required', [{ field: 'reason', message: 'reason is required: 1–500 characters' }]);
     return this.invoices.void(id, reason.trim());
   }
 
   @Get('v1/credit-notes')
   @ReadsFrom('invoicing_invoices')
   async creditNotes(@QueryText('accountId') accountId?: string) {
-    if (!accountId) throw badRequest('accountId is required', [{ field: 'accountId', message: 'accountId is required: GET /v1/credit-notes?accountId=acme' }]);
+    if (!accountId)
+      throw badRequest('accountId is required', [
+        { field: 'accountId', message: 'accountId is required: GET /v1/credit-notes?accountId=acme' },
+      ]);
     return { accountId, creditNotes: await this.tables.creditNotes(this.db, this.runtime.tenant, { accountId }) };
   }
 
@@ -88,7 +113,13 @@ export class InvoicesController {
   @Post('v1/admin/billing-runs')
   async billingRun() {
     const summary = await this.scheduler.run();
-    if (!summary) throw new ProblemException({ type: problemType('billing-run-busy'), title: 'Billing run busy', status: 409, detail: 'another process is running billing right now; try again shortly' });
+    if (!summary)
+      throw new ProblemException({
+        type: problemType('billing-run-busy'),
+        title: 'Billing run busy',
+        status: 409,
+        detail: 'another process is running billing right now; try again shortly',
+      });
     return summary;
   }
 

@@ -107,13 +107,21 @@ export class InvoicesService {
    * covers now, plus any period it has an invoice for (a registry change may since have moved its start
    * or end; such an invoice must still be credited).
    */
-  private async periodsWithInvoices(account: BillingAccount, subscription: SubscriptionTimeline, from: Date, to: Date, invoicedFrom: Date): Promise<Earlier[]> {
+  private async periodsWithInvoices(
+    account: BillingAccount,
+    subscription: SubscriptionTimeline,
+    from: Date,
+    to: Date,
+    invoicedFrom: Date,
+  ): Promise<Earlier[]> {
     const before = (p: BillingPeriodV1) => Date.parse(p.start) < to.getTime();
     const covered = billingPeriodsOverlapping(from, to, account.timezone, account.anchorDay).filter(before);
     const invoiced = (await this.invoices.bySubscription(this.db, this.tenant, subscription.subscriptionId))
       .map((row) => (row.document as unknown as InvoiceDraftedV1).period)
       .filter((p) => before(p) && Date.parse(p.start) >= invoicedFrom.getTime());
-    const periods = [...new Map([...covered, ...invoiced].map((p) => [p.start, p])).values()].sort((a, b) => (a.start < b.start ? -1 : 1));
+    const periods = [...new Map([...covered, ...invoiced].map((p) => [p.start, p])).values()].sort((a, b) =>
+      a.start < b.start ? -1 : 1,
+    );
     return Promise.all(
       periods.map(async (p) => {
         const id = this.invoiceIdFor(subscription.subscriptionId, p);
@@ -123,8 +131,18 @@ export class InvoicesService {
   }
 
   /** The subscription's periods before `period`. */
-  private earlier(account: BillingAccount, subscription: SubscriptionTimeline, period: BillingPeriodV1): Promise<Earlier[]> {
-    return this.periodsWithInvoices(account, subscription, new Date(subscription.startsAt), new Date(period.start), new Date(0));
+  private earlier(
+    account: BillingAccount,
+    subscription: SubscriptionTimeline,
+    period: BillingPeriodV1,
+  ): Promise<Earlier[]> {
+    return this.periodsWithInvoices(
+      account,
+      subscription,
+      new Date(subscription.startsAt),
+      new Date(period.start),
+      new Date(0),
+    );
   }
 
   /**
@@ -136,20 +154,37 @@ export class InvoicesService {
   private async billedFor(invoice: Earlier, later: readonly Earlier[]): Promise<InvoiceLineV1[]> {
     const billed: InvoiceLineV1[] = (invoice.state.document?.lines ?? []).filter((l) => l.kind === 'usage');
     for (const next of later) {
-      if (next.state.status === 'finalized') billed.push(...(next.state.document?.lines ?? []).filter((l) => l.kind === 'adjustment' && l.adjusts.invoiceId === invoice.invoiceId));
+      if (next.state.status === 'finalized')
+        billed.push(
+          ...(next.state.document?.lines ?? []).filter(
+            (l) => l.kind === 'adjustment' && l.adjusts.invoiceId === invoice.invoiceId,
+          ),
+        );
       if (next.state.status === 'none' || next.state.status === 'draft') continue;
-      const notes = await this.runtime.eventStore.readStream(creditNoteStream(this.tenant, creditNoteId(invoice.invoiceId, next.invoiceId)));
+      const notes = await this.runtime.eventStore.readStream(
+        creditNoteStream(this.tenant, creditNoteId(invoice.invoiceId, next.invoiceId)),
+      );
       for (const note of notes) billed.push(...(note.data as unknown as CreditNoteIssuedV1).lines);
     }
     return billed;
   }
 
   /** A period's invoice and everything billed for it so far (its lines, later adjustments, credit notes). */
-  async billedSoFar(account: BillingAccount, subscription: SubscriptionTimeline, period: BillingPeriodV1): Promise<{ invoice: Earlier; billed: InvoiceLineV1[] }> {
+  async billedSoFar(
+    account: BillingAccount,
+    subscription: SubscriptionTimeline,
+    period: BillingPeriodV1,
+  ): Promise<{ invoice: Earlier; billed: InvoiceLineV1[] }> {
     const id = this.invoiceIdFor(subscription.subscriptionId, period);
     const invoice: Earlier = { period, invoiceId: id, state: await this.state(id) };
     if (invoice.state.status !== 'finalized') return { invoice, billed: [] };
-    const later = await this.periodsWithInvoices(account, subscription, new Date(period.end), this.runtime.clock(), new Date(period.end));
+    const later = await this.periodsWithInvoices(
+      account,
+      subscription,
+      new Date(period.end),
+      this.runtime.clock(),
+      new Date(period.end),
+    );
     return { invoice, billed: await this.billedFor(invoice, later) };
   }
 
@@ -159,7 +194,13 @@ export class InvoicesService {
    * quantities); earlier periods that now come to less are credit notes instead. While an earlier period's
    * invoice is still a draft, the adjustments are that draft's to bill, not this invoice's.
    */
-  async content(account: BillingAccount, subscription: SubscriptionTimeline, period: BillingPeriodV1, plans: ReadonlyMap<string, PlanRow>, fresh = false): Promise<RatedContent> {
+  async content(
+    account: BillingAccount,
+    subscription: SubscriptionTimeline,
+    period: BillingPeriodV1,
+    plans: ReadonlyMap<string, PlanRow>,
+    fresh = false,
+  ): Promise<RatedContent> {
     const usage = await this.rater.usageLines(account.accountId, subscription, period, plans, fresh);
     const earlier = await this.earlier(account, subscription, period);
     const earlierOpen = earlier.some((e) => e.state.status === 'draft');
@@ -169,21 +210,36 @@ export class InvoicesService {
       if (earlierOpen || invoice.state.status !== 'finalized') continue;
       const billed = await this.billedFor(invoice, earlier.slice(index + 1));
       const current = await this.rater.usageLines(account.accountId, subscription, invoice.period, plans, fresh);
-      const lines = adjustmentLines({ invoiceId: invoice.invoiceId, period: invoice.period.label }, billed, current) as AdjustmentLineV1[];
+      const lines = adjustmentLines(
+        { invoiceId: invoice.invoiceId, period: invoice.period.label },
+        billed,
+        current,
+      ) as AdjustmentLineV1[];
       if (lines.length === 0) continue;
       if (netAmount(lines).isNegative()) credits.push({ invoice, lines });
       else adjustments.push(...lines);
     }
     const lines: InvoiceLineV1[] = [...usage, ...adjustments];
     const amounts = lines.map((l) => l.amount);
-    return { lines, subtotal: sumAmounts(amounts), total: invoiceTotal(amounts, account.currency), credits, earlierOpen };
+    return {
+      lines,
+      subtotal: sumAmounts(amounts),
+      total: invoiceTotal(amounts, account.currency),
+      credits,
+      earlierOpen,
+    };
   }
 
   /**
    * The content to freeze: only from views that have applied the whole ledger — the rollups (asked fresh)
    * and this app's billing registry — so a rebuild or a stalled projection never finalizes a partial invoice.
    */
-  private async finalContent(account: BillingAccount, subscription: SubscriptionTimeline, period: BillingPeriodV1, plans: ReadonlyMap<string, PlanRow>): Promise<RatedContent | 'behind'> {
+  private async finalContent(
+    account: BillingAccount,
+    subscription: SubscriptionTimeline,
+    period: BillingPeriodV1,
+    plans: ReadonlyMap<string, PlanRow>,
+  ): Promise<RatedContent | 'behind'> {
     if (!(await this.registryRunner.reachedLedgerHead())) return 'behind';
     try {
       return await this.content(account, subscription, period, plans, true);
@@ -194,7 +250,13 @@ export class InvoicesService {
   }
 
   /** One step of an ended period's invoice: draft it, re-rate the draft, or finalize it once its grace period is over. */
-  async advance(account: BillingAccount, subscription: SubscriptionTimeline, period: BillingPeriodV1, plans: ReadonlyMap<string, PlanRow>, options = { mayFinalize: true }): Promise<BillingOutcome> {
+  async advance(
+    account: BillingAccount,
+    subscription: SubscriptionTimeline,
+    period: BillingPeriodV1,
+    plans: ReadonlyMap<string, PlanRow>,
+    options = { mayFinalize: true },
+  ): Promise<BillingOutcome> {
     const id = this.invoiceIdFor(subscription.subscriptionId, period);
     const state = await this.state(id);
     const now = this.runtime.clock();
@@ -222,17 +284,38 @@ export class InvoicesService {
         finalizesAt: new Date(Date.parse(period.end) + this.graceMs).toISOString(),
         draftedAt: now.toISOString(),
       };
-      await this.runtime.eventStore.appendToStream(invoiceStream(this.tenant, id), [{ id: deterministicUuid('tally.invoice-drafted.v1', id), type: invoiceDraftedType, data: { ...drafted } }], {
-        expectedRevision: 'no_stream',
-      });
+      await this.runtime.eventStore.appendToStream(
+        invoiceStream(this.tenant, id),
+        [{ id: deterministicUuid('tally.invoice-drafted.v1', id), type: invoiceDraftedType, data: { ...drafted } }],
+        {
+          expectedRevision: 'no_stream',
+        },
+      );
       return 'drafted';
     }
     // Canonical: the stored lines come back from the ledger's jsonb with their keys in another order.
     if (canonicalJson(state.document?.lines) === canonicalJson(content.lines)) return 'unchanged';
-    const redrafted: InvoiceRedraftedV1 = { tenant: this.tenant, invoiceId: id, lines: content.lines, subtotal: content.subtotal, total: content.total, redraftedAt: now.toISOString() };
-    await this.runtime.eventStore.appendToStream(invoiceStream(this.tenant, id), [{ id: deterministicUuid('tally.invoice-redrafted.v1', id, String(state.revision)), type: invoiceRedraftedType, data: { ...redrafted } }], {
-      expectedRevision: state.revision,
-    });
+    const redrafted: InvoiceRedraftedV1 = {
+      tenant: this.tenant,
+      invoiceId: id,
+      lines: content.lines,
+      subtotal: content.subtotal,
+      total: content.total,
+      redraftedAt: now.toISOString(),
+    };
+    await this.runtime.eventStore.appendToStream(
+      invoiceStream(this.tenant, id),
+      [
+        {
+          id: deterministicUuid('tally.invoice-redrafted.v1', id, String(state.revision)),
+          type: invoiceRedraftedType,
+          data: { ...redrafted },
+        },
+      ],
+      {
+        expectedRevision: state.revision,
+      },
+    );
     return 'redrafted';
   }
 
@@ -240,17 +323,33 @@ export class InvoicesService {
   async finalize(invoiceId: string): Promise<InvoiceDocument> {
     const state = await this.state(invoiceId);
     if (state.status === 'none') throw new DomainError('unknown_invoice', `no invoice ${invoiceId}`);
-    if (state.status !== 'draft') throw new DomainError('invoice_not_draft', `invoice ${invoiceId} is ${state.status}; only a draft can be finalized`);
+    if (state.status !== 'draft')
+      throw new DomainError(
+        'invoice_not_draft',
+        `invoice ${invoiceId} is ${state.status}; only a draft can be finalized`,
+      );
     const doc = state.document as InvoiceDocument;
     const { account, subscription, plans } = await this.billingContext(doc.accountId, doc.subscriptionId);
     const content = await this.finalContent(account, subscription, doc.period, plans);
-    if (content === 'behind') throw new DomainError('usage_unavailable', 'usage or the billing registry is not caught up with the ledger (a projection is rebuilding or lagging); retry shortly');
-    if (content.earlierOpen) throw new DomainError('earlier_invoice_open', `an earlier invoice of subscription ${doc.subscriptionId} is still a draft: finalize it first (adjustments are billed in period order)`);
+    if (content === 'behind')
+      throw new DomainError(
+        'usage_unavailable',
+        'usage or the billing registry is not caught up with the ledger (a projection is rebuilding or lagging); retry shortly',
+      );
+    if (content.earlierOpen)
+      throw new DomainError(
+        'earlier_invoice_open',
+        `an earlier invoice of subscription ${doc.subscriptionId} is still a draft: finalize it first (adjustments are billed in period order)`,
+      );
     await this.appendFinalization(state, content, 'requested');
     return (await this.state(invoiceId)).document as InvoiceDocument;
   }
 
-  private async appendFinalization(state: InvoiceState<InvoiceDocument>, content: RatedContent, trigger: InvoiceFinalizedV1['trigger']): Promise<void> {
+  private async appendFinalization(
+    state: InvoiceState<InvoiceDocument>,
+    content: RatedContent,
+    trigger: InvoiceFinalizedV1['trigger'],
+  ): Promise<void> {
     const doc = state.document as InvoiceDocument;
     const now = this.runtime.clock().toISOString();
     const notes: StreamAppend[] = content.credits.map(({ invoice, lines }) => {
@@ -270,7 +369,13 @@ export class InvoicesService {
         total: roundMoney(netAmount(lines).negated().toFixed(), doc.currency),
         issuedAt: now,
       };
-      return { stream: creditNoteStream(this.tenant, id), events: [{ id: deterministicUuid('tally.credit-note-issued.v1', id), type: creditNoteIssuedType, data: { ...note } }], expectedRevision: 'any' };
+      return {
+        stream: creditNoteStream(this.tenant, id),
+        events: [
+          { id: deterministicUuid('tally.credit-note-issued.v1', id), type: creditNoteIssuedType, data: { ...note } },
+        ],
+        expectedRevision: 'any',
+      };
     });
     const finalized: InvoiceFinalizedV1 = {
       tenant: this.tenant,
@@ -291,7 +396,13 @@ export class InvoicesService {
       ...notes,
       {
         stream: invoiceStream(this.tenant, doc.invoiceId),
-        events: [{ id: deterministicUuid('tally.invoice-finalized.v1', doc.invoiceId), type: invoiceFinalizedType, data: { ...finalized } }],
+        events: [
+          {
+            id: deterministicUuid('tally.invoice-finalized.v1', doc.invoiceId),
+            type: invoiceFinalizedType,
+            data: { ...finalized },
+          },
+        ],
         expectedRevision: state.revision,
       },
     ]);
@@ -307,24 +418,42 @@ export class InvoicesService {
   async void(invoiceId: string, reason: string): Promise<InvoiceDocument> {
     const state = await this.state(invoiceId);
     if (state.status === 'none') throw new DomainError('unknown_invoice', `no invoice ${invoiceId}`);
-    if (state.status === 'voided') throw new DomainError('invoice_already_voided', `invoice ${invoiceId} is already void`);
-    const voided: InvoiceVoidedV1 = { tenant: this.tenant, invoiceId, reason, voidedAt: this.runtime.clock().toISOString() };
-    await this.runtime.eventStore.appendToStream(invoiceStream(this.tenant, invoiceId), [{ id: deterministicUuid('tally.invoice-voided.v1', invoiceId), type: invoiceVoidedType, data: { ...voided } }], {
-      expectedRevision: state.revision,
-    });
+    if (state.status === 'voided')
+      throw new DomainError('invoice_already_voided', `invoice ${invoiceId} is already void`);
+    const voided: InvoiceVoidedV1 = {
+      tenant: this.tenant,
+      invoiceId,
+      reason,
+      voidedAt: this.runtime.clock().toISOString(),
+    };
+    await this.runtime.eventStore.appendToStream(
+      invoiceStream(this.tenant, invoiceId),
+      [{ id: deterministicUuid('tally.invoice-voided.v1', invoiceId), type: invoiceVoidedType, data: { ...voided } }],
+      {
+        expectedRevision: state.revision,
+      },
+    );
     return (await this.state(invoiceId)).document as InvoiceDocument;
   }
 
   async billingContext(accountId: string, subscriptionId?: string) {
     const account = await this.registry.account(this.db, this.tenant, accountId);
-    if (!account) throw new DomainError('account_not_found', `no account ${accountId} (or invoicing has not seen it yet)`);
+    if (!account)
+      throw new DomainError('account_not_found', `no account ${accountId} (or invoicing has not seen it yet)`);
     const plans = await this.registry.plans(this.db, this.tenant);
     const now = this.runtime.clock().getTime();
     const subscription = subscriptionId
       ? account.subscriptions.find((s) => s.subscriptionId === subscriptionId)
-      : account.subscriptions.find((s) => Date.parse(s.startsAt) <= now && (s.endsAt === null || now < Date.parse(s.endsAt)));
-    if (!subscription) throw new DomainError('no_active_subscription', subscriptionId ? `no subscription ${subscriptionId} on account ${accountId}` : `account ${accountId} has no subscription running now`);
+      : account.subscriptions.find(
+          (s) => Date.parse(s.startsAt) <= now && (s.endsAt === null || now < Date.parse(s.endsAt)),
+        );
+    if (!subscription)
+      throw new DomainError(
+        'no_active_subscription',
+        subscriptionId
+          ? `no subscription ${subscriptionId} on account ${accountId}`
+          : `account ${accountId} has no subscription running now`,
+      );
     return { account, subscription, plans };
   }
-
 }

@@ -1,10 +1,28 @@
-import { DynamicModule, Inject, Injectable, Module, OnApplicationBootstrap, OnApplicationShutdown } from '@nestjs/common';
+import {
+  DynamicModule,
+  Inject,
+  Injectable,
+  Module,
+  OnApplicationBootstrap,
+  OnApplicationShutdown,
+} from '@nestjs/common';
 import { DataSource } from 'typeorm';
 import { invoicingStream } from '@tally/contracts/invoices';
-import { billingMigrations, BillingRegistryTables, InvoiceTables, ReconciliationTables } from '@tally/invoicing/data-access-billing';
+import {
+  billingMigrations,
+  BillingRegistryTables,
+  InvoiceTables,
+  ReconciliationTables,
+} from '@tally/invoicing/data-access-billing';
 import { Consumer } from '@tally/shared/data-access-messaging';
 import { ProjectionRunner } from '@tally/shared/data-access-postgres';
-import { appDataSourceProvider, ProjectionCatalog, projectionRunnerProvider, RUNTIME, TallyRuntime } from '@tally/shared/feature-runtime';
+import {
+  appDataSourceProvider,
+  ProjectionCatalog,
+  projectionRunnerProvider,
+  RUNTIME,
+  TallyRuntime,
+} from '@tally/shared/feature-runtime';
 import { BillableUsageClient } from './billable-usage.client';
 import { BillingScheduler } from './billing-scheduler';
 import { billingRegistryProjection } from './billing-registry.projection';
@@ -80,14 +98,49 @@ export class InvoicingModule {
       controllers: [PlansController, InvoicesController, ReconciliationsController],
       providers: [
         appDataSourceProvider(INVOICING_DB, 'invoicing', billingMigrations),
-        { provide: BILLING_REGISTRY_TABLES, inject: [RUNTIME], useFactory: (runtime: TallyRuntime) => new BillingRegistryTables(runtime.schemaFor('invoicing')) },
-        { provide: INVOICE_TABLES, inject: [RUNTIME], useFactory: (runtime: TallyRuntime) => new InvoiceTables(runtime.schemaFor('invoicing')) },
-        { provide: RECONCILIATION_TABLES, inject: [RUNTIME], useFactory: (runtime: TallyRuntime) => new ReconciliationTables(runtime.schemaFor('invoicing')) },
-        { provide: BILLABLE_USAGE, inject: [RUNTIME], useFactory: (runtime: TallyRuntime) => new BillableUsageClient(runtime) },
-        { provide: INVOICE_RATER, inject: [BILLABLE_USAGE], useFactory: (usage: BillableUsageClient) => new InvoiceRater(usage) },
-        projectionRunnerProvider(REGISTRY_RUNNER, 'invoicing', INVOICING_DB, () => (schema) => billingRegistryProjection(new BillingRegistryTables(schema))),
-        projectionRunnerProvider(INVOICES_RUNNER, 'invoicing', INVOICING_DB, () => (schema) => invoiceProjection(new InvoiceTables(schema))),
-        projectionRunnerProvider(INVOICE_RELAY_RUNNER, 'invoicing', INVOICING_DB, (runtime) => () => invoiceEventRelay(runtime)),
+        {
+          provide: BILLING_REGISTRY_TABLES,
+          inject: [RUNTIME],
+          useFactory: (runtime: TallyRuntime) => new BillingRegistryTables(runtime.schemaFor('invoicing')),
+        },
+        {
+          provide: INVOICE_TABLES,
+          inject: [RUNTIME],
+          useFactory: (runtime: TallyRuntime) => new InvoiceTables(runtime.schemaFor('invoicing')),
+        },
+        {
+          provide: RECONCILIATION_TABLES,
+          inject: [RUNTIME],
+          useFactory: (runtime: TallyRuntime) => new ReconciliationTables(runtime.schemaFor('invoicing')),
+        },
+        {
+          provide: BILLABLE_USAGE,
+          inject: [RUNTIME],
+          useFactory: (runtime: TallyRuntime) => new BillableUsageClient(runtime),
+        },
+        {
+          provide: INVOICE_RATER,
+          inject: [BILLABLE_USAGE],
+          useFactory: (usage: BillableUsageClient) => new InvoiceRater(usage),
+        },
+        projectionRunnerProvider(
+          REGISTRY_RUNNER,
+          'invoicing',
+          INVOICING_DB,
+          () => (schema) => billingRegistryProjection(new BillingRegistryTables(schema)),
+        ),
+        projectionRunnerProvider(
+          INVOICES_RUNNER,
+          'invoicing',
+          INVOICING_DB,
+          () => (schema) => invoiceProjection(new InvoiceTables(schema)),
+        ),
+        projectionRunnerProvider(
+          INVOICE_RELAY_RUNNER,
+          'invoicing',
+          INVOICING_DB,
+          (runtime) => () => invoiceEventRelay(runtime),
+        ),
         PlansService,
         InvoicesService,
         BillingScheduler,

@@ -13,23 +13,51 @@ import { invoiceProjection } from './invoice.projection';
 
 const namespace = uniqueName('invproj');
 const schema = `${namespace}_invoicing`;
-const charge = (unitPrice: string) => ({ meter: 'fn', model: 'unit', per: null, allowance: '0', unitPrice, tiers: null, packageSize: null, packagePrice: null, description: null });
+const charge = (unitPrice: string) => ({
+  meter: 'fn',
+  model: 'unit',
+  per: null,
+  allowance: '0',
+  unitPrice,
+  tiers: null,
+  packageSize: null,
+  packagePrice: null,
+  description: null,
+});
 const period = { label: '2026-03', start: '2026-03-01T00:00:00.000Z', end: '2026-04-01T00:00:00.000Z' };
-const line = (amount: string) => ({ kind: 'usage', segment: { from: period.start, to: period.end, planId: 'p', planVersion: 1 }, meter: 'fn', model: 'unit', per: null, perValue: null, quantity: amount, allowanceApplied: '0', tier: null, units: amount, unitPrice: '1', flatPrice: '0', amount });
+const line = (amount: string) => ({
+  kind: 'usage',
+  segment: { from: period.start, to: period.end, planId: 'p', planVersion: 1 },
+  meter: 'fn',
+  model: 'unit',
+  per: null,
+  perValue: null,
+  quantity: amount,
+  allowanceApplied: '0',
+  tier: null,
+  units: amount,
+  unitPrice: '1',
+  flatPrice: '0',
+  amount,
+});
 
 /** The mandatory cases for invoicing's projections: a batch applied twice changes nothing; a rebuild gives the same rows. */
 describe('invoicing projections (invoicing_registry, invoicing_invoices)', () => {
   let store: PostgresEventStore;
   let db: DataSource;
   let runners: ProjectionRunner[];
-  const projections = [(s: string) => billingRegistryProjection(new BillingRegistryTables(s)), (s: string) => invoiceProjection(new InvoiceTables(s))];
+  const projections = [
+    (s: string) => billingRegistryProjection(new BillingRegistryTables(s)),
+    (s: string) => invoiceProjection(new InvoiceTables(s)),
+  ];
   const everything = async () => ({
     accounts: await db.query(`select * from "${schema}".billing_accounts order by account_id`),
     plans: await db.query(`select * from "${schema}".billing_plans order by plan_id`),
     invoices: await db.query(`select * from "${schema}".invoices order by invoice_id`),
     notes: await db.query(`select * from "${schema}".credit_notes order by credit_note_id`),
   });
-  const append = (stream: string, type: string, data: Record<string, unknown>) => store.appendToStream(stream, [{ id: randomUUID(), type, data }]);
+  const append = (stream: string, type: string, data: Record<string, unknown>) =>
+    store.appendToStream(stream, [{ id: randomUUID(), type, data }]);
 
   beforeAll(async () => {
     store = new PostgresEventStore({ connectionString: testDatabaseUrl(), schema: `${namespace}_ledger` });
@@ -38,19 +66,103 @@ describe('invoicing projections (invoicing_registry, invoicing_invoices)', () =>
     const options = { connectionString: testDatabaseUrl(), schema, onError: (e: unknown) => console.error(e) };
     runners = projections.map((projection) => new ProjectionRunner(projection, db, store, options));
     const t = 't1';
-    await append(planStream(t, 'p'), 'PlanCreated', { tenant: t, planId: 'p', name: 'P', currency: 'USD', charges: [charge('1')], createdAt: period.start });
-    await append(planStream(t, 'p'), 'PlanRevised', { tenant: t, planId: 'p', version: 2, effectiveFrom: '2026-03-15T00:00:00.000Z', charges: [charge('2')], revisedAt: period.start });
-    await append(accountStream(t, 'acme'), 'AccountOpened', { tenant: t, accountId: 'acme', name: 'Acme', currency: 'USD', timezone: 'Europe/Berlin', billingAnchorDay: 3, openedAt: period.start });
-    await append(accountStream(t, 'acme'), 'SubscriptionStarted', { tenant: t, accountId: 'acme', subscriptionId: 's1', planId: 'p', startsAt: period.start, endsAt: null, at: period.start });
-    await append(accountStream(t, 'acme'), 'SubscriptionPlanChanged', { tenant: t, accountId: 'acme', subscriptionId: 's1', planId: 'q', effectiveFrom: '2026-03-20T00:00:00.000Z', at: period.start });
-    await append(accountStream(t, 'acme'), 'SubscriptionCancelled', { tenant: t, accountId: 'acme', subscriptionId: 's1', endsAt: '2026-05-01T00:00:00.000Z', reason: 'r', at: period.start });
+    await append(planStream(t, 'p'), 'PlanCreated', {
+      tenant: t,
+      planId: 'p',
+      name: 'P',
+      currency: 'USD',
+      charges: [charge('1')],
+      createdAt: period.start,
+    });
+    await append(planStream(t, 'p'), 'PlanRevised', {
+      tenant: t,
+      planId: 'p',
+      version: 2,
+      effectiveFrom: '2026-03-15T00:00:00.000Z',
+      charges: [charge('2')],
+      revisedAt: period.start,
+    });
+    await append(accountStream(t, 'acme'), 'AccountOpened', {
+      tenant: t,
+      accountId: 'acme',
+      name: 'Acme',
+      currency: 'USD',
+      timezone: 'Europe/Berlin',
+      billingAnchorDay: 3,
+      openedAt: period.start,
+    });
+    await append(accountStream(t, 'acme'), 'SubscriptionStarted', {
+      tenant: t,
+      accountId: 'acme',
+      subscriptionId: 's1',
+      planId: 'p',
+      startsAt: period.start,
+      endsAt: null,
+      at: period.start,
+    });
+    await append(accountStream(t, 'acme'), 'SubscriptionPlanChanged', {
+      tenant: t,
+      accountId: 'acme',
+      subscriptionId: 's1',
+      planId: 'q',
+      effectiveFrom: '2026-03-20T00:00:00.000Z',
+      at: period.start,
+    });
+    await append(accountStream(t, 'acme'), 'SubscriptionCancelled', {
+      tenant: t,
+      accountId: 'acme',
+      subscriptionId: 's1',
+      endsAt: '2026-05-01T00:00:00.000Z',
+      reason: 'r',
+      at: period.start,
+    });
     const id = randomUUID();
-    const doc = { tenant: t, invoiceId: id, accountId: 'acme', subscriptionId: 's1', currency: 'USD', period, lines: [line('3')], subtotal: '3', total: '3.00', finalizesAt: period.end, draftedAt: period.end };
+    const doc = {
+      tenant: t,
+      invoiceId: id,
+      accountId: 'acme',
+      subscriptionId: 's1',
+      currency: 'USD',
+      period,
+      lines: [line('3')],
+      subtotal: '3',
+      total: '3.00',
+      finalizesAt: period.end,
+      draftedAt: period.end,
+    };
     await append(invoiceStream(t, id), 'InvoiceDrafted', doc);
-    await append(invoiceStream(t, id), 'InvoiceRedrafted', { tenant: t, invoiceId: id, lines: [line('4')], subtotal: '4', total: '4.00', redraftedAt: period.end });
-    await append(invoiceStream(t, id), 'InvoiceFinalized', { ...doc, lines: [line('4')], subtotal: '4', total: '4.00', finalizedAt: period.end, trigger: 'requested', creditNotes: [] });
+    await append(invoiceStream(t, id), 'InvoiceRedrafted', {
+      tenant: t,
+      invoiceId: id,
+      lines: [line('4')],
+      subtotal: '4',
+      total: '4.00',
+      redraftedAt: period.end,
+    });
+    await append(invoiceStream(t, id), 'InvoiceFinalized', {
+      ...doc,
+      lines: [line('4')],
+      subtotal: '4',
+      total: '4.00',
+      finalizedAt: period.end,
+      trigger: 'requested',
+      creditNotes: [],
+    });
     const noteId = randomUUID();
-    await append(creditNoteStream(t, noteId), 'CreditNoteIssued', { tenant: t, creditNoteId: noteId, invoiceId: id, issuedWith: randomUUID(), accountId: 'acme', subscriptionId: 's1', currency: 'USD', period: '2026-03', lines: [], subtotal: '-1', total: '1.00', issuedAt: period.end });
+    await append(creditNoteStream(t, noteId), 'CreditNoteIssued', {
+      tenant: t,
+      creditNoteId: noteId,
+      invoiceId: id,
+      issuedWith: randomUUID(),
+      accountId: 'acme',
+      subscriptionId: 's1',
+      currency: 'USD',
+      period: '2026-03',
+      lines: [],
+      subtotal: '-1',
+      total: '1.00',
+      issuedAt: period.end,
+    });
     for (const runner of runners) {
       await runner.start();
       await runner.caughtUp();
@@ -68,7 +180,15 @@ describe('invoicing projections (invoicing_registry, invoicing_invoices)', () =>
     const { accounts, plans, invoices, notes } = await everything();
     expect(accounts).toMatchObject([{ account_id: 'acme', timezone: 'Europe/Berlin', anchor_day: 3 }]);
     expect(accounts[0].subscriptions).toEqual([
-      { subscriptionId: 's1', startsAt: period.start, endsAt: '2026-05-01T00:00:00.000Z', plans: [{ planId: 'p', from: period.start }, { planId: 'q', from: '2026-03-20T00:00:00.000Z' }] },
+      {
+        subscriptionId: 's1',
+        startsAt: period.start,
+        endsAt: '2026-05-01T00:00:00.000Z',
+        plans: [
+          { planId: 'p', from: period.start },
+          { planId: 'q', from: '2026-03-20T00:00:00.000Z' },
+        ],
+      },
     ]);
     expect(plans[0].versions.map((v: { version: number }) => v.version)).toEqual([1, 2]);
     expect(invoices).toMatchObject([{ status: 'finalized', document: { total: '4.00', status: 'finalized' } }]);

@@ -4,7 +4,12 @@
  */
 const problem = { $ref: '#/components/responses/Problem' };
 const ref = (name: string) => ({ $ref: `#/components/schemas/${name}` });
-const decimal = (description: string) => ({ type: 'string', pattern: '^(?:\\d+\\.?\\d*|\\.\\d+)$', maxLength: 40, description: `${description} — a decimal string, never a JSON number` });
+const decimal = (description: string) => ({
+  type: 'string',
+  pattern: '^(?:\\d+\\.?\\d*|\\.\\d+)$',
+  maxLength: 40,
+  description: `${description} — a decimal string, never a JSON number`,
+});
 const amount = { type: 'string', description: 'exact decimal text (may be negative on adjustments)' };
 const instant = { type: 'string', format: 'date-time' };
 const key = { type: 'string', pattern: '^[A-Za-z0-9][A-Za-z0-9.:@+-]{0,127}$' };
@@ -12,7 +17,8 @@ const uuid = { type: 'string', format: 'uuid' };
 const json = (schema: unknown) => ({ content: { 'application/json': { schema } } });
 const ok = (description: string, schema: unknown) => ({ description, ...json(schema) });
 /** Problem answers by status; every authenticated operation may also be refused 403 (the credential's role or tenant). */
-const refusals = (...codes: number[]) => Object.fromEntries([...codes, ...(codes.includes(401) ? [403] : [])].map((code) => [String(code), problem]));
+const refusals = (...codes: number[]) =>
+  Object.fromEntries([...codes, ...(codes.includes(401) ? [403] : [])].map((code) => [String(code), problem]));
 const path = (name: string, schema: unknown = key) => ({ name, in: 'path', required: true, schema });
 const query = (name: string, schema: unknown = key) => ({ name, in: 'query', required: true, schema });
 
@@ -22,7 +28,7 @@ export const invoicingOpenApi = {
     title: 'Tally invoicing',
     version: '1',
     description:
-      'Price plans, invoices, credit notes and reconciliation (docs/invoicing.md). Every route needs the admin token. Money: lines keep precise amounts; an invoice total is the sum of its lines rounded once, half-even, to the currency\'s ISO 4217 minor unit.',
+      "Price plans, invoices, credit notes and reconciliation (docs/invoicing.md). Every route needs the admin token. Money: lines keep precise amounts; an invoice total is the sum of its lines rounded once, half-even, to the currency's ISO 4217 minor unit.",
   },
   security: [{ admin: [] }],
   paths: {
@@ -30,18 +36,34 @@ export const invoicingOpenApi = {
       post: {
         summary: 'Create a price plan (version 1, in force from the beginning)',
         requestBody: json(ref('PlanRequest')),
-        responses: { '201': ok('created', ref('Plan')), '200': ok('the same plan already existed', ref('Plan')), ...refusals(400, 401, 409, 422) },
+        responses: {
+          '201': ok('created', ref('Plan')),
+          '200': ok('the same plan already existed', ref('Plan')),
+          ...refusals(400, 401, 409, 422),
+        },
       },
     },
     '/v1/plans/{id}': {
-      get: { summary: 'A plan with all its versions', parameters: [path('id')], responses: { '200': ok('the plan', ref('Plan')), ...refusals(401, 404) } },
+      get: {
+        summary: 'A plan with all its versions',
+        parameters: [path('id')],
+        responses: { '200': ok('the plan', ref('Plan')), ...refusals(401, 404) },
+      },
     },
     '/v1/plans/{id}/versions': {
       post: {
         summary: 'New prices from an instant on (not in the past, after the latest version)',
         parameters: [path('id')],
-        requestBody: json({ type: 'object', required: ['effectiveFrom', 'charges'], properties: { effectiveFrom: instant, charges: { type: 'array', items: ref('Charge') } } }),
-        responses: { '201': ok('revised', ref('Plan')), '200': ok('the same version already existed', ref('Plan')), ...refusals(400, 401, 409, 422) },
+        requestBody: json({
+          type: 'object',
+          required: ['effectiveFrom', 'charges'],
+          properties: { effectiveFrom: instant, charges: { type: 'array', items: ref('Charge') } },
+        }),
+        responses: {
+          '201': ok('revised', ref('Plan')),
+          '200': ok('the same version already existed', ref('Plan')),
+          ...refusals(400, 401, 409, 422),
+        },
       },
     },
     '/v1/accounts/{id}/upcoming-invoice': {
@@ -55,11 +77,21 @@ export const invoicingOpenApi = {
       get: {
         summary: "An account's invoices",
         parameters: [query('accountId')],
-        responses: { '200': ok('the invoices, oldest period first', { type: 'object', properties: { accountId: key, invoices: { type: 'array', items: ref('Invoice') } } }), ...refusals(400, 401) },
+        responses: {
+          '200': ok('the invoices, oldest period first', {
+            type: 'object',
+            properties: { accountId: key, invoices: { type: 'array', items: ref('Invoice') } },
+          }),
+          ...refusals(400, 401),
+        },
       },
     },
     '/v1/invoices/{id}': {
-      get: { summary: 'An invoice, folded from its ledger stream', parameters: [path('id', uuid)], responses: { '200': ok('the invoice', ref('Invoice')), ...refusals(401, 404) } },
+      get: {
+        summary: 'An invoice, folded from its ledger stream',
+        parameters: [path('id', uuid)],
+        responses: { '200': ok('the invoice', ref('Invoice')), ...refusals(401, 404) },
+      },
     },
     '/v1/invoices/{id}/finalize': {
       post: {
@@ -70,9 +102,13 @@ export const invoicingOpenApi = {
     },
     '/v1/invoices/{id}/void': {
       post: {
-        summary: 'Void a draft or a final invoice (it stays the period\'s invoice)',
+        summary: "Void a draft or a final invoice (it stays the period's invoice)",
         parameters: [path('id', uuid)],
-        requestBody: json({ type: 'object', required: ['reason'], properties: { reason: { type: 'string', minLength: 1, maxLength: 500 } } }),
+        requestBody: json({
+          type: 'object',
+          required: ['reason'],
+          properties: { reason: { type: 'string', minLength: 1, maxLength: 500 } },
+        }),
         responses: { '201': ok('voided', ref('Invoice')), ...refusals(400, 401, 404, 409) },
       },
     },
@@ -80,36 +116,92 @@ export const invoicingOpenApi = {
       get: {
         summary: "An account's credit notes",
         parameters: [query('accountId')],
-        responses: { '200': ok('the credit notes', { type: 'object', properties: { accountId: key, creditNotes: { type: 'array', items: ref('CreditNote') } } }), ...refusals(400, 401) },
+        responses: {
+          '200': ok('the credit notes', {
+            type: 'object',
+            properties: { accountId: key, creditNotes: { type: 'array', items: ref('CreditNote') } },
+          }),
+          ...refusals(400, 401),
+        },
       },
     },
     '/v1/credit-notes/{id}': {
-      get: { summary: 'A credit note', parameters: [path('id', uuid)], responses: { '200': ok('the credit note', ref('CreditNote')), ...refusals(401, 404) } },
+      get: {
+        summary: 'A credit note',
+        parameters: [path('id', uuid)],
+        responses: { '200': ok('the credit note', ref('CreditNote')), ...refusals(401, 404) },
+      },
     },
     '/v1/reconciliations': {
       post: {
         summary: 'Compare ledger, rollups and invoices for a period (runs in the background)',
-        requestBody: json({ type: 'object', required: ['period'], properties: { period: { type: 'string', pattern: '^\\d{4}-(0[1-9]|1[0-2])$' } } }),
-        responses: { '202': ok('started; poll the Location', { type: 'object', properties: { id: uuid, period: { type: 'string' }, status: { const: 'running' } } }), ...refusals(400, 401) },
+        requestBody: json({
+          type: 'object',
+          required: ['period'],
+          properties: { period: { type: 'string', pattern: '^\\d{4}-(0[1-9]|1[0-2])$' } },
+        }),
+        responses: {
+          '202': ok('started; poll the Location', {
+            type: 'object',
+            properties: { id: uuid, period: { type: 'string' }, status: { const: 'running' } },
+          }),
+          ...refusals(400, 401),
+        },
       },
     },
     '/v1/reconciliations/{id}': {
-      get: { summary: 'A reconciliation report', parameters: [path('id', uuid)], responses: { '200': ok('the report', ref('Reconciliation')), ...refusals(401, 404) } },
+      get: {
+        summary: 'A reconciliation report',
+        parameters: [path('id', uuid)],
+        responses: { '200': ok('the report', ref('Reconciliation')), ...refusals(401, 404) },
+      },
     },
     '/v1/admin/billing-runs': {
-      post: { summary: 'Run billing now: draft ended periods, re-rate drafts, finalize past their grace period', responses: { '201': ok('what the run did', ref('BillingRun')), ...refusals(401, 409) } },
+      post: {
+        summary: 'Run billing now: draft ended periods, re-rate drafts, finalize past their grace period',
+        responses: { '201': ok('what the run did', ref('BillingRun')), ...refusals(401, 409) },
+      },
     },
   },
   components: {
-    securitySchemes: { admin: { type: 'http', scheme: 'bearer', description: "a tenant's admin credential (billing viewers: GET operations), or the operator's TALLY_ADMIN_TOKEN with an optional Tally-Tenant header" } },
-    responses: { Problem: { description: 'RFC 9457 problem details (docs/errors.md)', content: { 'application/problem+json': { schema: ref('Problem') } } } },
+    securitySchemes: {
+      admin: {
+        type: 'http',
+        scheme: 'bearer',
+        description:
+          "a tenant's admin credential (billing viewers: GET operations), or the operator's TALLY_ADMIN_TOKEN with an optional Tally-Tenant header",
+      },
+    },
+    responses: {
+      Problem: {
+        description: 'RFC 9457 problem details (docs/errors.md)',
+        content: { 'application/problem+json': { schema: ref('Problem') } },
+      },
+    },
     schemas: {
       Problem: {
         type: 'object',
         required: ['type', 'title', 'status'],
-        properties: { type: { type: 'string' }, title: { type: 'string' }, status: { type: 'integer' }, detail: { type: 'string' }, errors: { type: 'array', items: { type: 'object', properties: { field: { type: 'string' }, message: { type: 'string' } } } } },
+        properties: {
+          type: { type: 'string' },
+          title: { type: 'string' },
+          status: { type: 'integer' },
+          detail: { type: 'string' },
+          errors: {
+            type: 'array',
+            items: { type: 'object', properties: { field: { type: 'string' }, message: { type: 'string' } } },
+          },
+        },
       },
-      Tier: { type: 'object', required: ['upTo', 'unitPrice'], properties: { upTo: { oneOf: [decimal('inclusive upper bound'), { type: 'null' }] }, unitPrice: decimal('price per unit in the tier'), flatPrice: decimal('once when any unit falls in the tier') } },
+      Tier: {
+        type: 'object',
+        required: ['upTo', 'unitPrice'],
+        properties: {
+          upTo: { oneOf: [decimal('inclusive upper bound'), { type: 'null' }] },
+          unitPrice: decimal('price per unit in the tier'),
+          flatPrice: decimal('once when any unit falls in the tier'),
+        },
+      },
       Charge: {
         type: 'object',
         required: ['meter', 'model'],
@@ -119,13 +211,26 @@ export const invoicingOpenApi = {
           per: { type: ['string', 'null'], description: 'subject attribute (e.g. app): allowance and tiers per value' },
           allowance: decimal('free quantity per period (per group)'),
           unitPrice: decimal('unit model'),
-          tiers: { type: 'array', items: ref('Tier'), description: 'graduated and volume models; the last upTo is null' },
+          tiers: {
+            type: 'array',
+            items: ref('Tier'),
+            description: 'graduated and volume models; the last upTo is null',
+          },
           packageSize: decimal('package model'),
           packagePrice: decimal('package model'),
           description: { type: ['string', 'null'], maxLength: 200 },
         },
       },
-      PlanRequest: { type: 'object', required: ['id', 'name', 'currency'], properties: { id: key, name: { type: 'string' }, currency: { type: 'string', pattern: '^[A-Z]{3}$' }, charges: { type: 'array', items: ref('Charge') } } },
+      PlanRequest: {
+        type: 'object',
+        required: ['id', 'name', 'currency'],
+        properties: {
+          id: key,
+          name: { type: 'string' },
+          currency: { type: 'string', pattern: '^[A-Z]{3}$' },
+          charges: { type: 'array', items: ref('Charge') },
+        },
+      },
       Plan: {
         type: 'object',
         properties: {
@@ -134,16 +239,38 @@ export const invoicingOpenApi = {
           currency: { type: 'string' },
           createdAt: instant,
           latestVersion: { type: 'integer' },
-          versions: { type: 'array', items: { type: 'object', properties: { version: { type: 'integer' }, effectiveFrom: { type: ['string', 'null'], format: 'date-time' }, charges: { type: 'array', items: ref('Charge') }, at: instant } } },
+          versions: {
+            type: 'array',
+            items: {
+              type: 'object',
+              properties: {
+                version: { type: 'integer' },
+                effectiveFrom: { type: ['string', 'null'], format: 'date-time' },
+                charges: { type: 'array', items: ref('Charge') },
+                at: instant,
+              },
+            },
+          },
         },
       },
-      Period: { type: 'object', properties: { label: { type: 'string', description: 'YYYY-MM: the month the period starts in' }, start: instant, end: { ...instant, description: 'exclusive' } } },
+      Period: {
+        type: 'object',
+        properties: {
+          label: { type: 'string', description: 'YYYY-MM: the month the period starts in' },
+          start: instant,
+          end: { ...instant, description: 'exclusive' },
+        },
+      },
       Line: {
         type: 'object',
-        description: 'One priced line: usage of a meter (for a group) in a plan segment; adjustments also carry adjusts, billedQuantity, billedAmount, currentAmount',
+        description:
+          'One priced line: usage of a meter (for a group) in a plan segment; adjustments also carry adjusts, billedQuantity, billedAmount, currentAmount',
         properties: {
           kind: { enum: ['usage', 'adjustment'] },
-          segment: { type: 'object', properties: { from: instant, to: instant, planId: key, planVersion: { type: 'integer' } } },
+          segment: {
+            type: 'object',
+            properties: { from: instant, to: instant, planId: key, planVersion: { type: 'integer' } },
+          },
           meter: { type: 'string' },
           model: { enum: ['unit', 'graduated', 'volume', 'package'] },
           per: { type: ['string', 'null'] },
@@ -182,7 +309,27 @@ export const invoicingOpenApi = {
         },
       },
       UpcomingInvoice: {
-        allOf: [ref('Invoice'), { type: 'object', properties: { status: { const: 'upcoming' }, ratedAt: instant, pendingCreditNotes: { type: 'array', items: { type: 'object', properties: { invoiceId: uuid, period: { type: 'string' }, lines: { type: 'array', items: ref('Line') } } } } } }],
+        allOf: [
+          ref('Invoice'),
+          {
+            type: 'object',
+            properties: {
+              status: { const: 'upcoming' },
+              ratedAt: instant,
+              pendingCreditNotes: {
+                type: 'array',
+                items: {
+                  type: 'object',
+                  properties: {
+                    invoiceId: uuid,
+                    period: { type: 'string' },
+                    lines: { type: 'array', items: ref('Line') },
+                  },
+                },
+              },
+            },
+          },
+        ],
       },
       CreditNote: {
         type: 'object',
@@ -236,7 +383,18 @@ export const invoicingOpenApi = {
       BillingRun: {
         type: 'object',
         properties: Object.fromEntries(
-          ['drafted', 'redrafted', 'finalized', 'unchanged', 'waiting', 'behind', 'voided', 'failed', 'subscriptions', 'durationMs'].map((name) => [name, { type: 'integer' }]),
+          [
+            'drafted',
+            'redrafted',
+            'finalized',
+            'unchanged',
+            'waiting',
+            'behind',
+            'voided',
+            'failed',
+            'subscriptions',
+            'durationMs',
+          ].map((name) => [name, { type: 'integer' }]),
         ),
       },
     },

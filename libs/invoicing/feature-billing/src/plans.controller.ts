@@ -16,7 +16,12 @@ const objectBody = (input: unknown, errors: ProblemError[]): Record<string, unkn
 const charges = (body: Record<string, unknown>, errors: ProblemError[]) => {
   const checked = validateCharges(body.charges ?? []);
   if (checked.ok) return checked.charges;
-  errors.push(...checked.errors.map((e) => ({ field: e.field.startsWith('charges') ? e.field : `charges${e.field ? `.${e.field}` : ''}`, message: e.message })));
+  errors.push(
+    ...checked.errors.map((e) => ({
+      field: e.field.startsWith('charges') ? e.field : `charges${e.field ? `.${e.field}` : ''}`,
+      message: e.message,
+    })),
+  );
   return [];
 };
 
@@ -24,10 +29,15 @@ const validatePlan = (input: unknown) => {
   const errors: ProblemError[] = [];
   const body = objectBody(input, errors);
   const { id, name, currency } = body;
-  for (const key of Object.keys(body)) if (!['id', 'name', 'currency', 'charges'].includes(key)) errors.push({ field: key, message: `unknown field ${key}` });
-  if (typeof id !== 'string' || !keyPattern.test(id)) errors.push({ field: 'id', message: 'id must be 1–128 characters: letters, digits and . : @ + -' });
-  if (typeof name !== 'string' || name.trim() === '' || name.length > 200) errors.push({ field: 'name', message: 'name is required: 1–200 characters' });
-  if (typeof currency !== 'string' || !isCurrency(currency)) errors.push({ field: 'currency', message: 'currency must be an ISO 4217 code such as USD or EUR' });
+  for (const key of Object.keys(body))
+    if (!['id', 'name', 'currency', 'charges'].includes(key))
+      errors.push({ field: key, message: `unknown field ${key}` });
+  if (typeof id !== 'string' || !keyPattern.test(id))
+    errors.push({ field: 'id', message: 'id must be 1–128 characters: letters, digits and . : @ + -' });
+  if (typeof name !== 'string' || name.trim() === '' || name.length > 200)
+    errors.push({ field: 'name', message: 'name is required: 1–200 characters' });
+  if (typeof currency !== 'string' || !isCurrency(currency))
+    errors.push({ field: 'currency', message: 'currency must be an ISO 4217 code such as USD or EUR' });
   const validCharges = charges(body, errors);
   if (errors.length > 0) throw badRequest('the plan is invalid', errors);
   return { planId: id as string, name: (name as string).trim(), currency: currency as string, charges: validCharges };
@@ -36,10 +46,16 @@ const validatePlan = (input: unknown) => {
 const validateRevision = (input: unknown) => {
   const errors: ProblemError[] = [];
   const body = objectBody(input, errors);
-  for (const key of Object.keys(body)) if (!['effectiveFrom', 'charges'].includes(key)) errors.push({ field: key, message: `unknown field ${key}` });
+  for (const key of Object.keys(body))
+    if (!['effectiveFrom', 'charges'].includes(key)) errors.push({ field: key, message: `unknown field ${key}` });
   const effectiveFrom = typeof body.effectiveFrom === 'string' ? parseRfc3339(body.effectiveFrom) : undefined;
-  if (!effectiveFrom) errors.push({ field: 'effectiveFrom', message: 'effectiveFrom is required: an RFC 3339 instant, e.g. 2026-12-01T00:00:00Z' });
-  if (body.charges === undefined) errors.push({ field: 'charges', message: 'charges is required: the whole price list of the new version' });
+  if (!effectiveFrom)
+    errors.push({
+      field: 'effectiveFrom',
+      message: 'effectiveFrom is required: an RFC 3339 instant, e.g. 2026-12-01T00:00:00Z',
+    });
+  if (body.charges === undefined)
+    errors.push({ field: 'charges', message: 'charges is required: the whole price list of the new version' });
   const validCharges = charges(body, errors);
   if (errors.length > 0) throw badRequest('the plan version is invalid', errors);
   return { effectiveFrom: (effectiveFrom as Date).toISOString(), charges: validCharges };
@@ -75,5 +91,12 @@ export class PlansController {
 
 const present = (p: PlanView) => {
   const latest = p.versions[p.versions.length - 1];
-  return { id: p.planId, name: p.name, currency: p.currency, createdAt: p.createdAt, latestVersion: latest.version, versions: p.versions };
+  return {
+    id: p.planId,
+    name: p.name,
+    currency: p.currency,
+    createdAt: p.createdAt,
+    latestVersion: latest.version,
+    versions: p.versions,
+  };
 };

@@ -13,7 +13,7 @@ import {
   planSegments,
 } from '@tally/invoicing/domain';
 import { RUNTIME, TallyRuntime } from '@tally/shared/feature-runtime';
-import { billingPeriodByLabel, ExactDecimal } from '@tally/shared/util-core';
+import { billingPeriodByLabel, ExactDecimal, messageOf } from '@tally/shared/util-core';
 import { BillableUsageClient } from './billable-usage.client';
 import { InvoicesService } from './invoices.service';
 import { BILLABLE_USAGE, BILLING_REGISTRY_TABLES, INVOICING_DB, RECONCILIATION_TABLES } from './tokens';
@@ -41,8 +41,10 @@ const listIn = <K, V>(map: Map<K, V[]>, key: K): V[] => {
 };
 type Segment = Drift['segment'];
 const segmentKey = (s: Segment) => `${s.from}|${s.to}|${s.planId}|${s.planVersion}`;
-const key = (segment: Segment, meter: string, perValue: string | null) => JSON.stringify([segmentKey(segment), meter, perValue]);
-const same = (a: string | null | undefined, b: string | null | undefined) => new ExactDecimal(a ?? '0').equals(b ?? '0');
+const key = (segment: Segment, meter: string, perValue: string | null) =>
+  JSON.stringify([segmentKey(segment), meter, perValue]);
+const same = (a: string | null | undefined, b: string | null | undefined) =>
+  new ExactDecimal(a ?? '0').equals(b ?? '0');
 
 /**
  * Re-derives every account's billed quantities for a period from the ledger (its own fold, not the
@@ -68,13 +70,19 @@ export class ReconciliationService {
     const id = randomUUID();
     await this.tables.start(this.db, this.runtime.tenant, id, period, this.runtime.clock().toISOString());
     const run = this.reconcile(period)
-      .then((report) => this.tables.finish(this.db, this.runtime.tenant, id, 'completed', this.runtime.clock().toISOString(), { ...report }))
+      .then((report) =>
+        this.tables.finish(this.db, this.runtime.tenant, id, 'completed', this.runtime.clock().toISOString(), {
+          ...report,
+        }),
+      )
       .catch((error) => {
         this.runtime.log(`[invoicing] reconciliation ${id} failed: ${String((error as Error)?.stack ?? error)}`);
-        return this.tables.finish(this.db, this.runtime.tenant, id, 'failed', this.runtime.clock().toISOString(), { error: String((error as Error)?.message ?? error) });
+        return this.tables.finish(this.db, this.runtime.tenant, id, 'failed', this.runtime.clock().toISOString(), {
+          error: messageOf(error),
+        });
       })
       // Not even the failure could be recorded (Postgres gone): logged; the report stays 'running' and can be re-run.
-      .catch((error) => this.runtime.log(`[invoicing] reconciliation ${id} could not be recorded: ${String((error as Error)?.message ?? error)}`))
+      .catch((error) => this.runtime.log(`[invoicing] reconciliation ${id} could not be recorded: ${messageOf(error)}`))
       .finally(() => this.inFlight.delete(run));
     this.inFlight.add(run);
     return id;
@@ -90,7 +98,10 @@ export class ReconciliationService {
 
   async reconcile(period: string) {
     const tenant = this.runtime.tenant;
-    const [accounts, plans] = await Promise.all([this.registry.accounts(this.db, tenant), this.registry.plans(this.db, tenant)]);
+    const [accounts, plans] = await Promise.all([
+      this.registry.accounts(this.db, tenant),
+      this.registry.plans(this.db, tenant),
+    ]);
     // 1. The rollups, account by account, each with the ledger position it reflects.
     const work = [];
     for (const account of accounts) {
@@ -102,14 +113,27 @@ export class ReconciliationService {
           work.push({ account, subscription, bounds, segments, charges: [], snapshot: { values: [], position: null } });
           continue;
         }
-        const charges = segments.map((s) => plans.get(s.planId)?.versions.find((v) => v.version === s.planVersion)?.charges ?? []);
-        const meters = [...new Map(charges.flat().map((c) => [`${c.meter}\u0000${c.per ?? ''}`, { meter: c.meter, per: c.per }])).values()];
-        const snapshot = await this.usage.snapshot({ accountId: account.accountId, intervals: segments.map((s) => ({ from: s.from, to: s.to })), meters });
+        const charges = segments.map(
+          (s) => plans.get(s.planId)?.versions.find((v) => v.version === s.planVersion)?.charges ?? [],
+        );
+        const meters = [
+          ...new Map(
+            charges.flat().map((c) => [`${c.meter}\u0000${c.per ?? ''}`, { meter: c.meter, per: c.per }]),
+          ).values(),
+        ];
+        const snapshot = await this.usage.snapshot({
+          accountId: account.accountId,
+          intervals: segments.map((s) => ({ from: s.from, to: s.to })),
+          meters,
+        });
         work.push({ account, subscription, bounds, segments, charges, snapshot });
       }
     }
     // 2. The ledger, read up to the newest position the rollups reflected (nothing they could not have seen yet).
-    const upTo = work.reduce<bigint>((max, w) => (w.snapshot.position !== null && w.snapshot.position > max ? w.snapshot.position : max), 0n);
+    const upTo = work.reduce<bigint>(
+      (max, w) => (w.snapshot.position !== null && w.snapshot.position > max ? w.snapshot.position : max),
+      0n,
+    );
     const ledger = await this.readLedger(upTo);
     const byAccount = new Map<string, LedgerUsageList>();
     for (const u of ledger.usage.values()) for (const a of u.accounts) listIn(byAccount, a).push(u);
@@ -129,11 +153,20 @@ export class ReconciliationService {
           const meter = ledger.meters.get(charge.meter);
           if (!meter) continue;
           const usage = (byAccount.get(account.accountId) ?? []).filter(
-            (u) => !u.voided && u.eventType === meter.eventType && u.attribution?.status === 'attributed' && u.attribution.accountId === account.accountId && u.time >= segment.from && u.time < segment.to,
+            (u) =>
+              !u.voided &&
+              u.eventType === meter.eventType &&
+              u.attribution?.status === 'attributed' &&
+              u.attribution.accountId === account.accountId &&
+              u.time >= segment.from &&
+              u.time < segment.to,
           );
           const byGroup = new Map<string | null, typeof usage>();
           for (const u of usage) {
-            const value = charge.per === null ? null : ((u.attribution?.status === 'attributed' ? u.attribution.attributes[charge.per] : undefined) ?? null);
+            const value =
+              charge.per === null
+                ? null
+                : ((u.attribution?.status === 'attributed' ? u.attribution.attributes[charge.per] : undefined) ?? null);
             listIn(byGroup, value).push(u);
           }
           for (const [perValue, list] of byGroup) {
@@ -175,7 +208,14 @@ export class ReconciliationService {
       const invoiced = billedQuantities(billed);
       const invoicedByKey = new Map<string, string>();
       for (const [g, quantity] of invoiced) {
-        const [from, to, planId, planVersion, meter, perValue] = JSON.parse(g) as [string, string, string, number, string, string | null];
+        const [from, to, planId, planVersion, meter, perValue] = JSON.parse(g) as [
+          string,
+          string,
+          string,
+          number,
+          string,
+          string | null,
+        ];
         const segment = { from, to, planId, planVersion };
         // A segment the subscription no longer has (its plan or dates changed since): compared with nothing.
         if (!segmentOf.has(segmentKey(segment))) segmentOf.set(segmentKey(segment), segment);
@@ -187,7 +227,13 @@ export class ReconciliationService {
         const invoicedValue = invoicedByKey.get(k) ?? '0';
         if (same(ledgerValue, invoicedValue)) continue;
         const segment = segmentOf.get(sk) as Segment;
-        const changedSince = (byAccount.get(account.accountId) ?? []).some((u) => u.accounts.has(account.accountId) && u.time >= segment.from && u.time < segment.to && u.lastPosition > finalizedAt);
+        const changedSince = (byAccount.get(account.accountId) ?? []).some(
+          (u) =>
+            u.accounts.has(account.accountId) &&
+            u.time >= segment.from &&
+            u.time < segment.to &&
+            u.lastPosition > finalizedAt,
+        );
         drifts.push({
           accountId: account.accountId,
           subscriptionId: subscription.subscriptionId,
@@ -205,7 +251,15 @@ export class ReconciliationService {
         });
       }
     }
-    return { period, ledgerPosition: upTo.toString(), accounts: accounts.length, subscriptions: work.filter((w) => w.segments.length > 0).length, groupsCompared: groups, invoicesCompared, drifts };
+    return {
+      period,
+      ledgerPosition: upTo.toString(),
+      accounts: accounts.length,
+      subscriptions: work.filter((w) => w.segments.length > 0).length,
+      groupsCompared: groups,
+      invoicesCompared,
+      drifts,
+    };
   }
 
   private async readLedger(upTo: bigint): Promise<LedgerState> {

@@ -12,7 +12,13 @@ export class ReconciliationsController {
   @Post()
   async start(@Body() body: unknown, @Res({ passthrough: true }) reply: FastifyReply) {
     const period = (body as { period?: unknown } | undefined)?.period;
-    if (typeof period !== 'string' || !isPeriodLabel(period)) throw badRequest('period is required', [{ field: 'period', message: 'period must be a billing period YYYY-MM (the month each account\'s period starts in)' }]);
+    if (typeof period !== 'string' || !isPeriodLabel(period))
+      throw badRequest('period is required', [
+        {
+          field: 'period',
+          message: "period must be a billing period YYYY-MM (the month each account's period starts in)",
+        },
+      ]);
     const id = await this.reconciliations.start(period);
     void reply.status(202).header('location', `/v1/reconciliations/${id}`);
     return { id, period, status: 'running' };
@@ -22,6 +28,13 @@ export class ReconciliationsController {
   async get(@Param('id') id: string) {
     const row = isUuid(id) ? await this.reconciliations.get(id) : undefined;
     if (!row) throw new DomainError('unknown_reconciliation', `no reconciliation ${id}`);
-    return { id: row.reconciliationId, period: row.period, status: row.status, requestedAt: row.requestedAt, completedAt: row.completedAt, ...(row.report ?? {}) };
+    return {
+      id: row.reconciliationId,
+      period: row.period,
+      status: row.status,
+      requestedAt: row.requestedAt,
+      completedAt: row.completedAt,
+      ...(row.report ?? {}),
+    };
   }
 }

@@ -1,6 +1,7 @@
 import { createHash, randomBytes, randomUUID } from 'node:crypto';
 import type { Pool } from 'pg';
 import { inTransaction, openPool } from '@tally/shared/data-access-pg-client';
+import { messageOf } from '@tally/shared/util-core';
 
 /** What an administrative credential may do within its tenant. Producer keys are ingestion's own (API keys). */
 export type CredentialRole = 'admin' | 'billing-viewer';
@@ -53,7 +54,11 @@ const toCredential = (r: Record<string, unknown>): CredentialRow => ({
   revokedAt: iso(r.revoked_at),
   lastUsedAt: iso(r.last_used_at),
 });
-const toTenant = (r: Record<string, unknown>): TenantRow => ({ id: String(r.id), name: String(r.name), createdAt: (r.created_at as Date).toISOString() });
+const toTenant = (r: Record<string, unknown>): TenantRow => ({
+  id: String(r.id),
+  name: String(r.name),
+  createdAt: (r.created_at as Date).toISOString(),
+});
 
 const schemaSql = (schema: string) => `
   create schema if not exists "${schema}";
@@ -89,7 +94,14 @@ export class AccessStore {
   /** Token hash (hex) → the live credential as last verified, and when. Read only while Postgres cannot be asked. */
   private readonly verified = new Map<string, { row: CredentialRow; at: number }>();
 
-  constructor(private readonly options: { connectionString: string; schema: string; outageGraceMs: number; onError?: (error: unknown) => void }) {
+  constructor(
+    private readonly options: {
+      connectionString: string;
+      schema: string;
+      outageGraceMs: number;
+      onError?: (error: unknown) => void;
+    },
+  ) {
     this.pool = openPool({ connectionString: options.connectionString, max: 3, onError: options.onError });
   }
 
@@ -98,21 +110,29 @@ export class AccessStore {
     await inTransaction(this.pool, async (client) => {
       await client.query('select pg_advisory_xact_lock(hashtext($1))', [`${this.options.schema}.ddl`]);
       await client.query(schemaSql(this.options.schema));
-      await client.query(`insert into "${this.options.schema}".tenants (id, name, created_at) values ($1, $1, now()) on conflict do nothing`, [defaultTenant]);
+      await client.query(
+        `insert into "${this.options.schema}".tenants (id, name, created_at) values ($1, $1, now()) on conflict do nothing`,
+        [defaultTenant],
+      );
     });
   }
 
   /** Creates a tenant once; the same id again answers the existing tenant with `created: false`. */
   async createTenant(id: string, name: string, at: string): Promise<{ created: boolean; tenant: TenantRow }> {
     const inserted: Record<string, unknown>[] = (
-      await this.pool.query(`insert into "${this.options.schema}".tenants (id, name, created_at) values ($1, $2, $3) on conflict do nothing returning *`, [id, name, at])
+      await this.pool.query(
+        `insert into "${this.options.schema}".tenants (id, name, created_at) values ($1, $2, $3) on conflict do nothing returning *`,
+        [id, name, at],
+      )
     ).rows;
     if (inserted[0]) return { created: true, tenant: toTenant(inserted[0]) };
     return { created: false, tenant: (await this.tenant(id)) as TenantRow };
   }
 
   async tenant(id: string): Promise<TenantRow | undefined> {
-    const rows: Record<string, unknown>[] = (await this.pool.query(`select * from "${this.options.schema}".tenants where id = $1`, [id])).rows;
+    const rows: Record<string, unknown>[] = (
+      await this.pool.query(`select * from "${this.options.schema}".tenants where id = $1`, [id])
+    ).rows;
     return rows[0] && toTenant(rows[0]);
   }
 
@@ -121,26 +141,51 @@ export class AccessStore {
   }
 
   /** Issues a credential; its token is returned here and never again. */
-  async issue(request: { tenant: string; role: CredentialRole; name: string; expiresAt?: string; createdBy: string; at: string }): Promise<CredentialRow & { token: string }> {
+  async issue(request: {
+    tenant: string;
+    role: CredentialRole;
+    name: string;
+    expiresAt?: string;
+    createdBy: string;
+    at: string;
+  }): Promise<CredentialRow & { token: string }> {
     const token = newToken();
     const rows: Record<string, unknown>[] = (
       await this.pool.query(
         `insert into "${this.options.schema}".credentials (id, tenant, role, name, prefix, token_hash, created_at, created_by, expires_at)
          values ($1, $2, $3, $4, $5, $6, $7, $8, $9) returning *`,
-        [randomUUID(), request.tenant, request.role, request.name, token.slice(0, credentialTokenPrefix.length + 6), hashOf(token), request.at, request.createdBy, request.expiresAt ?? null],
+        [
+          randomUUID(),
+          request.tenant,
+          request.role,
+          request.name,
+          token.slice(0, credentialTokenPrefix.length + 6),
+          hashOf(token),
+          request.at,
+          request.createdBy,
+          request.expiresAt ?? null,
+        ],
       )
     ).rows;
     return { ...toCredential(rows[0]), token };
   }
 
   async list(tenant: string): Promise<CredentialRow[]> {
-    return (await this.pool.query(`select * from "${this.options.schema}".credentials where tenant = $1 order by created_at, id`, [tenant])).rows.map(toCredential);
+    return (
+      await this.pool.query(
+        `select * from "${this.options.schema}".credentials where tenant = $1 order by created_at, id`,
+        [tenant],
+      )
+    ).rows.map(toCredential);
   }
 
   /** Revokes once (a second revocation keeps the first time); undefined for an id unknown in this tenant. */
   async revoke(tenant: string, id: string, at: string): Promise<CredentialRow | undefined> {
     const rows: Record<string, unknown>[] = (
-      await this.pool.query(`update "${this.options.schema}".credentials set revoked_at = coalesce(revoked_at, $3) where tenant = $1 and id = $2 returning *`, [tenant, id, at])
+      await this.pool.query(
+        `update "${this.options.schema}".credentials set revoked_at = coalesce(revoked_at, $3) where tenant = $1 and id = $2 returning *`,
+        [tenant, id, at],
+      )
     ).rows;
     return rows[0] && toCredential(rows[0]);
   }
@@ -157,12 +202,18 @@ export class AccessStore {
     const key = hash.toString('hex');
     let row: CredentialRow | undefined;
     try {
-      const rows: Record<string, unknown>[] = (await this.pool.query(`select * from "${this.options.schema}".credentials where token_hash = $1 and revoked_at is null`, [hash])).rows;
+      const rows: Record<string, unknown>[] = (
+        await this.pool.query(
+          `select * from "${this.options.schema}".credentials where token_hash = $1 and revoked_at is null`,
+          [hash],
+        )
+      ).rows;
       row = rows[0] && toCredential(rows[0]);
     } catch (error) {
       const remembered = this.verified.get(key);
-      if (remembered && Date.now() - remembered.at <= this.options.outageGraceMs) return live(remembered.row, now) ? remembered.row : undefined;
-      throw new AccessUnavailableError(`credentials cannot be read: ${(error as Error)?.message ?? error}`);
+      if (remembered && Date.now() - remembered.at <= this.options.outageGraceMs)
+        return live(remembered.row, now) ? remembered.row : undefined;
+      throw new AccessUnavailableError(`credentials cannot be read: ${messageOf(error)}`);
     }
     this.verified.delete(key);
     if (!row || !live(row, now)) return undefined;
@@ -170,7 +221,12 @@ export class AccessStore {
     this.verified.set(key, { row, at: Date.now() });
     if (!row.lastUsedAt || now.getTime() - Date.parse(row.lastUsedAt) >= lastUsedResolutionMs) {
       // Bookkeeping, not a condition of access: a failure here must not fail the request it describes.
-      this.pool.query(`update "${this.options.schema}".credentials set last_used_at = $2 where id = $1`, [row.id, now.toISOString()]).catch((error) => this.options.onError?.(error));
+      this.pool
+        .query(`update "${this.options.schema}".credentials set last_used_at = $2 where id = $1`, [
+          row.id,
+          now.toISOString(),
+        ])
+        .catch((error) => this.options.onError?.(error));
     }
     return row;
   }

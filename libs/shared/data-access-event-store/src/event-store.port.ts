@@ -69,7 +69,11 @@ export interface Subscription {
 export interface EventStore {
   /** Prepares the store (schema, connection). Idempotent. */
   init(): Promise<void>;
-  appendToStream(stream: string, events: readonly NewEvent[], options?: { expectedRevision?: ExpectedRevision }): Promise<AppendResult>;
+  appendToStream(
+    stream: string,
+    events: readonly NewEvent[],
+    options?: { expectedRevision?: ExpectedRevision },
+  ): Promise<AppendResult>;
   /**
    * Several streams in one call: atomic in Postgres; in KurrentDB one append per stream,
    * each idempotent by event id, so a retry after a partial failure completes it.

@@ -1,4 +1,12 @@
-import { backoffFor, BatchHandler, ConsumerSpec, ConsumerStatus, deadLetterSubject, Delivery, PoisonMessageError } from './message-bus.port';
+import {
+  backoffFor,
+  BatchHandler,
+  ConsumerSpec,
+  ConsumerStatus,
+  deadLetterSubject,
+  Delivery,
+  PoisonMessageError,
+} from './message-bus.port';
 
 /** What an adapter can do with one message it handed out. */
 export interface Settle {
@@ -49,7 +57,13 @@ export const processBatch = async (
   }
 };
 
-const settleFailure = async (spec: Required<ConsumerSpec>, message: InFlight, error: unknown, deadLetter: DeadLetterWriter, health: ConsumerHealth): Promise<void> => {
+const settleFailure = async (
+  spec: Required<ConsumerSpec>,
+  message: InFlight,
+  error: unknown,
+  deadLetter: DeadLetterWriter,
+  health: ConsumerHealth,
+): Promise<void> => {
   if (error instanceof PoisonMessageError) {
     // Stored in the dead-letter stream before it is let go: a crash in between redelivers it, never loses it.
     await deadLetter(deadLetterSubject(spec.durable), message.delivery, error);
@@ -67,7 +81,7 @@ export const deadLetterHeaders = (spec: ConsumerSpec, delivery: Delivery, error:
   'Tally-Dead-Letter-Subject': delivery.subject,
   'Tally-Dead-Letter-Sequence': String(delivery.streamSequence),
   'Tally-Dead-Letter-Deliveries': String(delivery.deliveryCount),
-  'Tally-Dead-Letter-Reason': (error instanceof Error ? error.message : String(error)).slice(0, 1_000),
+  'Tally-Dead-Letter-Reason': messageOf(error).slice(0, 1_000),
 });
 
 /** Headers that only describe a dead letter: dropped again when it is replayed. */
@@ -100,12 +114,18 @@ export class ConsumerHealth {
   }
 
   failed(delivery: Delivery, error: unknown): void {
-    this.stall(delivery.streamSequence, error, ` (message #${delivery.streamSequence}, delivery ${delivery.deliveryCount})`);
+    this.stall(
+      delivery.streamSequence,
+      error,
+      ` (message #${delivery.streamSequence}, delivery ${delivery.deliveryCount})`,
+    );
   }
 
   deadLettered(delivery: Delivery, error: unknown): void {
     this.deadLetterCount += 1;
-    this.log(`[bus] ${this.durable}: message #${delivery.streamSequence} (${delivery.subject}) can never succeed and was dead-lettered: ${messageOf(error)}`);
+    this.log(
+      `[bus] ${this.durable}: message #${delivery.streamSequence} (${delivery.subject}) can never succeed and was dead-lettered: ${messageOf(error)}`,
+    );
     this.failing.delete(delivery.streamSequence);
     this.settle();
   }
@@ -148,7 +168,9 @@ export class ConsumerHealth {
       this.log(`[bus] ${this.durable}: stalled, retrying with backoff: ${this.lastError}${where}`);
     } else if (now - this.lastReported >= reportEveryMs) {
       this.lastReported = now;
-      this.log(`[bus] ${this.durable}: still stalled after ${Math.round((now - this.stalledSince) / 1_000)} s, ${this.failing.size} failing: ${this.lastError}`);
+      this.log(
+        `[bus] ${this.durable}: still stalled after ${Math.round((now - this.stalledSince) / 1_000)} s, ${this.failing.size} failing: ${this.lastError}`,
+      );
     }
   }
 
@@ -160,4 +182,4 @@ export class ConsumerHealth {
 }
 
 const reportEveryMs = 30_000;
-const messageOf = (error: unknown): string => String((error as Error)?.message ?? error);
+const messageOf = (error: unknown): string => messageOf(error);

@@ -1,3 +1,4 @@
+import { messageOf } from '@tally/shared/util-core';
 /**
  * Durable messaging for billing facts. Two adapters: NATS JetStream (distributed) and a
  * Postgres-backed bus (embedded mode, no broker). One contract suite holds both to:
@@ -127,9 +128,17 @@ export interface MessageBus {
    */
   serveRequests(subject: string, queue: string, handler: (request: Request) => Promise<Reply>): Promise<Consumer>;
   /** Asks whoever serves the subject; fails with RequestFailedError (no responder, timeout). Nothing is stored. */
-  request(subject: string, data: Uint8Array, options?: { timeoutMs?: number; headers?: Record<string, string> }): Promise<Reply>;
+  request(
+    subject: string,
+    data: Uint8Array,
+    options?: { timeoutMs?: number; headers?: Record<string, string> },
+  ): Promise<Reply>;
   ensureStream(spec: StreamSpec): Promise<void>;
-  publish(subject: string, data: Uint8Array, options: { msgId: string; headers?: Record<string, string> }): Promise<PublishResult>;
+  publish(
+    subject: string,
+    data: Uint8Array,
+    options: { msgId: string; headers?: Record<string, string> },
+  ): Promise<PublishResult>;
   /** Declares the durable consumer (idempotently) and starts handing messages to the handler. */
   consume(spec: ConsumerSpec, handler: BatchHandler): Promise<Consumer>;
   /** Where poison messages went: listed and replayed by operators. */
@@ -168,7 +177,8 @@ export const consumerDefaults = {
   ackWaitMs: 30_000,
 } as const satisfies Partial<ConsumerSpec>;
 
-export const withDefaults = (spec: ConsumerSpec): Required<ConsumerSpec> => ({ ...consumerDefaults, ...spec }) as Required<ConsumerSpec>;
+export const withDefaults = (spec: ConsumerSpec): Required<ConsumerSpec> =>
+  ({ ...consumerDefaults, ...spec }) as Required<ConsumerSpec>;
 
 /**
  * Delay before delivery n+1 after delivery n failed: initialMs · 2^(n−1), capped at maxMs, minus up to a
@@ -188,7 +198,7 @@ export const decodeJson = <T>(data: Uint8Array, isValid?: (value: unknown) => va
   try {
     value = JSON.parse(new TextDecoder().decode(data));
   } catch (error) {
-    throw new PoisonMessageError(`${what} is not JSON: ${(error as Error).message}`);
+    throw new PoisonMessageError(`${what} is not JSON: ${messageOf(error)}`);
   }
   if (isValid && !isValid(value)) throw new PoisonMessageError(`${what} does not have the expected shape`);
   return value as T;

@@ -15,8 +15,16 @@ const connectionDefaults = (connectionString: string, connectTimeoutMs = 5_000):
 });
 
 /** A pool whose idle-client errors are reported, never thrown at the process. */
-export const openPool = (options: { connectionString: string; max?: number; connectTimeoutMs?: number; onError?: PgErrorListener }): Pool => {
-  const pool = new Pool({ ...connectionDefaults(options.connectionString, options.connectTimeoutMs), max: options.max ?? 5 });
+export const openPool = (options: {
+  connectionString: string;
+  max?: number;
+  connectTimeoutMs?: number;
+  onError?: PgErrorListener;
+}): Pool => {
+  const pool = new Pool({
+    ...connectionDefaults(options.connectionString, options.connectTimeoutMs),
+    max: options.max ?? 5,
+  });
   pool.on('error', (error) => options.onError?.(error));
   return pool;
 };
@@ -58,7 +66,11 @@ export const inTransaction = <T>(pool: Pool, work: (client: PoolClient) => Promi
   });
 
 /** A lone client (LISTEN, a session lock) with its error listener attached before it connects. */
-export const openClient = async (connectionString: string, onError: PgErrorListener, connectTimeoutMs?: number): Promise<Client> => {
+export const openClient = async (
+  connectionString: string,
+  onError: PgErrorListener,
+  connectTimeoutMs?: number,
+): Promise<Client> => {
   const client = new Client(connectionDefaults(connectionString, connectTimeoutMs));
   client.on('error', onError);
   try {
@@ -83,6 +95,8 @@ export const isConnectionError = (error: unknown): boolean => {
     /^(ECONNREFUSED|ECONNRESET|EPIPE|ETIMEDOUT|EHOSTUNREACH|ENETUNREACH|ENOTFOUND|EAI_AGAIN)$/.test(code) ||
     code.startsWith('08') ||
     /^57P0[123]$/.test(code) ||
-    /Connection terminated|timeout exceeded when trying to connect|Client has encountered a connection error|Connection ended unexpectedly/i.test(message)
+    /Connection terminated|timeout exceeded when trying to connect|Client has encountered a connection error|Connection ended unexpectedly/i.test(
+      message,
+    )
   );
 };

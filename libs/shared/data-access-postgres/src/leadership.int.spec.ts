@@ -14,7 +14,9 @@ const counts = (s: string): Projection => ({
   eventTypes: ['Counted'],
   tables: ['seen'],
   apply: async (tx: EntityManager, events: readonly RecordedEvent[]) => {
-    await tx.query(`insert into "${s}".seen select unnest($1::uuid[]) on conflict do nothing`, [events.map((e) => e.id)]);
+    await tx.query(`insert into "${s}".seen select unnest($1::uuid[]) on conflict do nothing`, [
+      events.map((e) => e.id),
+    ]);
   },
 });
 
@@ -28,7 +30,11 @@ describe('projection leadership across connection loss and Postgres restarts', (
   let dataSource: DataSource;
   let runners: ProjectionRunner[];
   const running = () => runners.filter((r) => r.state().status === 'running');
-  const append = (n: number) => store.appendToStream(`count-t1_${randomUUID()}`, Array.from({ length: n }, () => ({ id: randomUUID(), type: 'Counted', data: {} })));
+  const append = (n: number) =>
+    store.appendToStream(
+      `count-t1_${randomUUID()}`,
+      Array.from({ length: n }, () => ({ id: randomUUID(), type: 'Counted', data: {} })),
+    );
   const seen = async () => Number((await dataSource.query(`select count(*)::int as n from "${schema}".seen`))[0].n);
 
   beforeAll(async () => {
@@ -37,7 +43,14 @@ describe('projection leadership across connection loss and Postgres restarts', (
     await store.init();
     dataSource = await openAppDataSource({ connectionString: postgres.url(), schema, migrations: [] });
     await dataSource.query(`create table "${schema}".seen (event_id uuid primary key)`);
-    runners = [0, 1].map(() => new ProjectionRunner(counts, dataSource, store, { connectionString: postgres.url(), schema, onError: () => undefined }));
+    runners = [0, 1].map(
+      () =>
+        new ProjectionRunner(counts, dataSource, store, {
+          connectionString: postgres.url(),
+          schema,
+          onError: () => undefined,
+        }),
+    );
     await runners[0].start();
     void runners[1].start();
     await append(10);
@@ -53,8 +66,14 @@ describe('projection leadership across connection loss and Postgres restarts', (
   it('hands over within about a second when the leader loses its lock connection, and the old leader stands by', async () => {
     expect(running()).toEqual([runners[0]]);
     const cut = Date.now();
-    await postgres.query(`select pg_terminate_backend(pid) from pg_locks where locktype = 'advisory' and granted and pid <> pg_backend_pid()`);
-    await eventually(async () => running(), (r) => r.length === 1 && r[0] === runners[1], 10_000);
+    await postgres.query(
+      `select pg_terminate_backend(pid) from pg_locks where locktype = 'advisory' and granted and pid <> pg_backend_pid()`,
+    );
+    await eventually(
+      async () => running(),
+      (r) => r.length === 1 && r[0] === runners[1],
+      10_000,
+    );
     console.log(`[leadership] takeover after the lock connection was cut: ${Date.now() - cut} ms`);
     await append(5);
     await eventually(seen, (n) => n === 15);
@@ -66,7 +85,11 @@ describe('projection leadership across connection loss and Postgres restarts', (
     await append(7);
     await eventually(seen, (n) => n === 22, 30_000);
     // Both campaigned again after the restart; one won, the other waits.
-    await eventually(async () => runners.map((r) => r.state().status).sort(), (s) => s.join() === 'running,standby', 15_000);
+    await eventually(
+      async () => runners.map((r) => r.state().status).sort(),
+      (s) => s.join() === 'running,standby',
+      15_000,
+    );
     await new Promise((resolve) => setTimeout(resolve, 2_500)); // and it stays that way
     expect(running()).toHaveLength(1);
     const { epoch } = await running()[0].status();
@@ -76,7 +99,13 @@ describe('projection leadership across connection loss and Postgres restarts', (
   it('after Postgres was killed (no writer meanwhile) and came back, the writer resumes by itself', async () => {
     await postgres.kill();
     await new Promise((resolve) => setTimeout(resolve, 3_000));
-    expect(await eventually(async () => running().length, (n) => n === 0, 10_000)).toBe(0);
+    expect(
+      await eventually(
+        async () => running().length,
+        (n) => n === 0,
+        10_000,
+      ),
+    ).toBe(0);
     await postgres.start();
     await append(3);
     await eventually(seen, (n) => n === 25, 30_000);

@@ -77,7 +77,8 @@ export class Leadership {
         client.on('end', endTerm);
         failures = 0;
         stop.addEventListener('abort', endTerm, { once: true });
-        while (!term.signal.aborted && !(await tryLock(client, this.options.key))) await sleep(this.options.retryMs ?? 500, term.signal);
+        while (!term.signal.aborted && !(await tryLock(client, this.options.key)))
+          await sleep(this.options.retryMs ?? 500, term.signal);
         if (term.signal.aborted) continue;
         this.leading = true;
         onElected();
@@ -92,7 +93,8 @@ export class Leadership {
         stop.removeEventListener('abort', endTerm);
         await client?.end().catch(() => undefined);
       }
-      if (!stop.aborted) await sleep(Math.min(5_000, (this.options.retryMs ?? 500) * 2 ** Math.max(0, failures - 1)), stop);
+      if (!stop.aborted)
+        await sleep(Math.min(5_000, (this.options.retryMs ?? 500) * 2 ** Math.max(0, failures - 1)), stop);
     }
   }
 
@@ -112,14 +114,20 @@ export class Leadership {
 }
 
 const tryLock = async (client: Client, key: string): Promise<boolean> =>
-  (await client.query<{ locked: boolean }>('select pg_try_advisory_lock(hashtext($1)) as locked', [key])).rows[0].locked;
+  (await client.query<{ locked: boolean }>('select pg_try_advisory_lock(hashtext($1)) as locked', [key])).rows[0]
+    .locked;
 
 /**
  * Runs work only if the lock is free, holding it on a connection of its own for the duration; the signal
  * aborts if that connection is lost (the lock with it), so the work can stop between steps. Undefined
  * when another process holds the lock.
  */
-export const whileHoldingLock = async <T>(connectionString: string, key: string, work: (signal: AbortSignal) => Promise<T>, onError?: (error: unknown) => void): Promise<T | undefined> => {
+export const whileHoldingLock = async <T>(
+  connectionString: string,
+  key: string,
+  work: (signal: AbortSignal) => Promise<T>,
+  onError?: (error: unknown) => void,
+): Promise<T | undefined> => {
   const lost = new AbortController();
   const client = await openClient(connectionString, (error) => {
     onError?.(error);

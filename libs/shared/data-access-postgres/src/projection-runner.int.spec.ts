@@ -13,8 +13,12 @@ class CreateTallies implements MigrationInterface {
   name = 'CreateTallies1764000000000';
   async up(queryRunner: QueryRunner): Promise<void> {
     const s = schemaOf(queryRunner);
-    await queryRunner.query(`create table "${s}".seen (event_id uuid primary key, kind text not null, amount numeric not null)`);
-    await queryRunner.query(`create table "${s}".tallies (kind text primary key, total numeric not null, events bigint not null)`);
+    await queryRunner.query(
+      `create table "${s}".seen (event_id uuid primary key, kind text not null, amount numeric not null)`,
+    );
+    await queryRunner.query(
+      `create table "${s}".tallies (kind text primary key, total numeric not null, events bigint not null)`,
+    );
   }
   async down(queryRunner: QueryRunner): Promise<void> {
     await queryRunner.query(`drop table "${schemaOf(queryRunner)}".seen, "${schemaOf(queryRunner)}".tallies`);
@@ -51,7 +55,11 @@ describe('ProjectionRunner', () => {
     await store.init();
     dataSource = await openAppDataSource({ connectionString: testDatabaseUrl(), schema, migrations: [CreateTallies] });
     runner = new ProjectionRunner(tallies, dataSource, store, { connectionString: testDatabaseUrl(), schema });
-    await store.appendToStream('tally-t1_a', [tallied('gb-seconds', '1.5'), tallied('gb-seconds', '0.25'), tallied('reads', '3')]);
+    await store.appendToStream('tally-t1_a', [
+      tallied('gb-seconds', '1.5'),
+      tallied('gb-seconds', '0.25'),
+      tallied('reads', '3'),
+    ]);
     await store.appendToStream('other-t1_a', [{ id: randomUUID(), type: 'Ignored', data: {} }]);
     await runner.start();
     await runner.caughtUp();
@@ -89,13 +97,24 @@ describe('ProjectionRunner', () => {
 
   it('rebuilds beside the live tables: a reader never sees a partial projection, and the swap keeps the tables as migrated', async () => {
     // Enough events, in small batches, that the rebuild takes many transactions.
-    for (let chunk = 0; chunk < 6; chunk++) await store.appendToStream(`tally-t1_many${chunk}`, Array.from({ length: 100 }, () => tallied('many', '0.01')));
-    const slow = new ProjectionRunner(tallies, dataSource, store, { connectionString: testDatabaseUrl(), schema, batchSize: 7 });
+    for (let chunk = 0; chunk < 6; chunk++)
+      await store.appendToStream(
+        `tally-t1_many${chunk}`,
+        Array.from({ length: 100 }, () => tallied('many', '0.01')),
+      );
+    const slow = new ProjectionRunner(tallies, dataSource, store, {
+      connectionString: testDatabaseUrl(),
+      schema,
+      batchSize: 7,
+    });
     await runner.stop();
     await slow.start();
     await slow.caughtUp();
     const before = await rows();
-    const indexesBefore = await dataSource.query(`select indexname from pg_indexes where schemaname = $1 order by indexname`, [schema]);
+    const indexesBefore = await dataSource.query(
+      `select indexname from pg_indexes where schemaname = $1 order by indexname`,
+      [schema],
+    );
     const seen = new Set<string>();
     let reading = true;
     const reader = (async () => {
@@ -105,7 +124,9 @@ describe('ProjectionRunner', () => {
     reading = false;
     await reader;
     expect([...seen].map((r) => JSON.parse(r))).toEqual([before]);
-    expect(await dataSource.query(`select indexname from pg_indexes where schemaname = $1 order by indexname`, [schema])).toEqual(indexesBefore);
+    expect(
+      await dataSource.query(`select indexname from pg_indexes where schemaname = $1 order by indexname`, [schema]),
+    ).toEqual(indexesBefore);
     await slow.stop();
     await runner.start();
   });
@@ -121,8 +142,19 @@ describe('ProjectionRunner', () => {
     // The next live batch meets the same fence: the runner resigns, is elected again, and applies it once.
     await store.appendToStream('tally-t1_fenced', [tallied('fenced', '1')]);
     await eventually(rows, (r) => r.some((row: { kind: string }) => row.kind === 'fenced'), 10_000);
-    expect(await rows()).toEqual([...before, { kind: 'fenced', total: '1', events: '1' }].sort((a, b) => a.kind.localeCompare(b.kind)));
-    expect(BigInt((await eventually(() => runner.status(), (s) => s.epoch !== null)).epoch ?? 0)).toBeGreaterThan(BigInt(epoch ?? 0) + 1n);
+    expect(await rows()).toEqual(
+      [...before, { kind: 'fenced', total: '1', events: '1' }].sort((a, b) => a.kind.localeCompare(b.kind)),
+    );
+    expect(
+      BigInt(
+        (
+          await eventually(
+            () => runner.status(),
+            (s) => s.epoch !== null,
+          )
+        ).epoch ?? 0,
+      ),
+    ).toBeGreaterThan(BigInt(epoch ?? 0) + 1n);
   });
 
   it('keeps a second runner of the same projection as a standby', async () => {

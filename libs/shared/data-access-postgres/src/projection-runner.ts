@@ -1,6 +1,6 @@
 import { DataSource, EntityManager } from 'typeorm';
 import { EventStore, RecordedEvent, Subscription } from '@tally/shared/data-access-event-store';
-import { sleep } from '@tally/shared/util-core';
+import { messageOf, sleep } from '@tally/shared/util-core';
 import { returnedRows } from './data-source';
 import { Leadership } from './leadership';
 import { createShadowTables, lockLiveTables, swapInShadowTables } from './shadow-tables';
@@ -101,10 +101,19 @@ export class ProjectionRunner {
     private readonly definition: ProjectionDefinition,
     private readonly dataSource: DataSource,
     private readonly store: EventStore,
-    private readonly options: { connectionString: string; schema: string; onError?: (error: unknown) => void; batchSize?: number },
+    private readonly options: {
+      connectionString: string;
+      schema: string;
+      onError?: (error: unknown) => void;
+      batchSize?: number;
+    },
   ) {
     this.projection = definition(options.schema);
-    this.leadership = new Leadership({ connectionString: options.connectionString, key: `${options.schema}.projection.${this.projection.name}`, onError: (error) => this.report(error) });
+    this.leadership = new Leadership({
+      connectionString: options.connectionString,
+      key: `${options.schema}.projection.${this.projection.name}`,
+      onError: (error) => this.report(error),
+    });
   }
 
   private get name(): string {
@@ -194,11 +203,10 @@ export class ProjectionRunner {
     await this.dataSource.transaction(async (tx) => {
       // First statement: fence and row-lock. greatest(): replaying an older batch never moves the checkpoint backwards.
       const moved = returnedRows(
-        await tx.query(`update ${this.table} set position = greatest(position, $3), updated_at = now() where name = $1 and epoch = $2 returning 1`, [
-          this.name,
-          term.epoch.toString(),
-          position.toString(),
-        ]),
+        await tx.query(
+          `update ${this.table} set position = greatest(position, $3), updated_at = now() where name = $1 and epoch = $2 returning 1`,
+          [this.name, term.epoch.toString(), position.toString()],
+        ),
       );
       if (moved.length === 0) throw new FencedError(this.name, term.epoch);
       await this.projection.apply(tx, events);
@@ -206,7 +214,8 @@ export class ProjectionRunner {
     this.lastAppliedAt = new Date();
     this.lastError = null;
     const accepted = events.map((e) => this.projection.acceptedAt?.(e)).filter((t): t is string => t !== undefined);
-    if (accepted.length > 0) this.acceptedToVisibleMs = this.lastAppliedAt.getTime() - Math.max(...accepted.map((t) => Date.parse(t)));
+    if (accepted.length > 0)
+      this.acceptedToVisibleMs = this.lastAppliedAt.getTime() - Math.max(...accepted.map((t) => Date.parse(t)));
   }
 
   async checkpoint(): Promise<bigint | undefined> {
@@ -216,7 +225,10 @@ export class ProjectionRunner {
       if (!present) return undefined;
       this.checkpointsExist = true;
     }
-    const rows: { position: string }[] = await this.dataSource.query(`select position::text from ${this.table} where name = $1`, [this.name]);
+    const rows: { position: string }[] = await this.dataSource.query(
+      `select position::text from ${this.table} where name = $1`,
+      [this.name],
+    );
     return rows[0] && rows[0].position !== '-1' ? BigInt(rows[0].position) : undefined;
   }
 
@@ -238,7 +250,10 @@ export class ProjectionRunner {
     const requested = await this.requestRebuild();
     const deadline = Date.now() + timeoutMs;
     for (;;) {
-      const [row]: { rebuilt_at: Date | null }[] = await this.dataSource.query(`select rebuilt_at from ${this.table} where name = $1`, [this.name]);
+      const [row]: { rebuilt_at: Date | null }[] = await this.dataSource.query(
+        `select rebuilt_at from ${this.table} where name = $1`,
+        [this.name],
+      );
       if (row?.rebuilt_at && row.rebuilt_at >= requested) return;
       if (Date.now() > deadline) throw new Error(`projection ${this.name} was not rebuilt within ${timeoutMs} ms`);
       await sleep(50);
@@ -277,11 +292,10 @@ export class ProjectionRunner {
       if (tables.length > 0) position = await this.fill(copy, epoch, position, signal);
       await this.dataSource.transaction(async (tx) => {
         const rows = returnedRows(
-          await tx.query(`update ${this.table} set position = $3, rebuilt_at = clock_timestamp(), updated_at = now() where name = $1 and epoch = $2 returning 1`, [
-            this.name,
-            epoch.toString(),
-            (position ?? -1n).toString(),
-          ]),
+          await tx.query(
+            `update ${this.table} set position = $3, rebuilt_at = clock_timestamp(), updated_at = now() where name = $1 and epoch = $2 returning 1`,
+            [this.name, epoch.toString(), (position ?? -1n).toString()],
+          ),
         );
         if (rows.length === 0) throw new FencedError(this.name, epoch);
         await lockLiveTables(tx, live, tables);
@@ -295,10 +309,20 @@ export class ProjectionRunner {
   }
 
   /** Applies the ledger after `position` to the copies, fenced batch by batch, until nothing is left. */
-  private async fill(copy: Projection, epoch: bigint, position: bigint | undefined, signal: AbortSignal): Promise<bigint | undefined> {
+  private async fill(
+    copy: Projection,
+    epoch: bigint,
+    position: bigint | undefined,
+    signal: AbortSignal,
+  ): Promise<bigint | undefined> {
     for (;;) {
-      if (signal.aborted) throw new Error(`projection ${this.name}: leadership lost during the rebuild; the next leader starts it again`);
-      const events = await this.store.readAll({ after: position, maxCount: this.options.batchSize ?? 1_000, eventTypes: this.projection.eventTypes });
+      if (signal.aborted)
+        throw new Error(`projection ${this.name}: leadership lost during the rebuild; the next leader starts it again`);
+      const events = await this.store.readAll({
+        after: position,
+        maxCount: this.options.batchSize ?? 1_000,
+        eventTypes: this.projection.eventTypes,
+      });
       if (events.length === 0) return position;
       await this.dataSource.transaction(async (tx) => {
         await this.fence(tx, epoch);
@@ -310,7 +334,10 @@ export class ProjectionRunner {
   }
 
   private async fence(tx: EntityManager, epoch: bigint): Promise<void> {
-    const rows: unknown[] = await tx.query(`select 1 from ${this.table} where name = $1 and epoch = $2 for update`, [this.name, epoch.toString()]);
+    const rows: unknown[] = await tx.query(`select 1 from ${this.table} where name = $1 and epoch = $2 for update`, [
+      this.name,
+      epoch.toString(),
+    ]);
     if (rows.length === 0) throw new FencedError(this.name, epoch);
   }
 
@@ -319,7 +346,11 @@ export class ProjectionRunner {
     const deadline = Date.now() + timeoutMs;
     for (;;) {
       const position = await this.checkpoint();
-      const pending = await this.store.readAll({ after: position, maxCount: 1, eventTypes: this.projection.eventTypes });
+      const pending = await this.store.readAll({
+        after: position,
+        maxCount: 1,
+        eventTypes: this.projection.eventTypes,
+      });
       if (pending.length === 0) return;
       if (Date.now() > deadline) throw new Error(`projection ${this.name} did not catch up within ${timeoutMs} ms`);
       await sleep(20);
@@ -333,7 +364,11 @@ export class ProjectionRunner {
    * Under steady traffic this holds within milliseconds, where "behind = 0" might never.
    */
   async reachedLedgerHead(timeoutMs = 5_000, maxPending = 1_000): Promise<boolean> {
-    const pending = await this.store.readAll({ after: await this.checkpoint(), maxCount: maxPending, eventTypes: this.projection.eventTypes });
+    const pending = await this.store.readAll({
+      after: await this.checkpoint(),
+      maxCount: maxPending,
+      eventTypes: this.projection.eventTypes,
+    });
     if (pending.length === 0) return true;
     if (pending.length >= maxPending) return false;
     const target = pending[pending.length - 1].globalPosition;
@@ -347,12 +382,17 @@ export class ProjectionRunner {
 
   /** This process's view, without a database round trip (readiness). */
   state(): { name: string; status: ProjectionStatus['status'] } {
-    return { name: this.name, status: this.stopped ? 'stopped' : !this.term ? 'standby' : this.lastError ? 'failing' : 'running' };
+    return {
+      name: this.name,
+      status: this.stopped ? 'stopped' : !this.term ? 'standby' : this.lastError ? 'failing' : 'running',
+    };
   }
 
   async status(): Promise<ProjectionStatus> {
     const position = await this.checkpoint();
-    const behind = (await this.store.readAll({ after: position, maxCount: 10_000, eventTypes: this.projection.eventTypes })).length;
+    const behind = (
+      await this.store.readAll({ after: position, maxCount: 10_000, eventTypes: this.projection.eventTypes })
+    ).length;
     const requested = this.checkpointsExist && (await this.rebuildRequested().catch(() => false));
     return {
       ...this.state(),
@@ -363,12 +403,15 @@ export class ProjectionRunner {
       lastError: this.lastError,
       epoch: this.term?.epoch.toString() ?? null,
       rebuildRequested: requested,
-      rebuilding: this.rebuilding && { since: this.rebuilding.since.toISOString(), position: this.rebuilding.position?.toString() ?? null },
+      rebuilding: this.rebuilding && {
+        since: this.rebuilding.since.toISOString(),
+        position: this.rebuilding.position?.toString() ?? null,
+      },
     };
   }
 
   private report(error: unknown): void {
-    this.lastError = String((error as Error)?.message ?? error);
+    this.lastError = messageOf(error);
     this.options.onError?.(error);
   }
 

@@ -10,7 +10,12 @@ import { EntityManager } from 'typeorm';
  * Statements waiting on a live table during the swap are re-resolved by name when they get the lock, so
  * they read the new table. Projection tables carry no foreign keys.
  */
-export const createShadowTables = async (tx: EntityManager, live: string, shadow: string, tables: readonly string[]): Promise<void> => {
+export const createShadowTables = async (
+  tx: EntityManager,
+  live: string,
+  shadow: string,
+  tables: readonly string[],
+): Promise<void> => {
   await tx.query(`create schema if not exists "${shadow}"`);
   for (const table of tables) {
     await tx.query(`drop table if exists "${shadow}"."${table}"`);
@@ -23,7 +28,8 @@ export const createShadowTables = async (tx: EntityManager, live: string, shadow
         where c.conrelid = format('%I.%I', $1::text, $2::text)::regclass and c.contype in ('p', 'u', 'x') order by c.oid`,
       [live, table],
     );
-    for (const { name, definition } of constraints) await tx.query(`alter table "${shadow}"."${table}" add constraint "${name}" ${definition}`);
+    for (const { name, definition } of constraints)
+      await tx.query(`alter table "${shadow}"."${table}" add constraint "${name}" ${definition}`);
     // Every other index, same name, same definition, on the copy.
     const indexes: { definition: string }[] = await tx.query(
       `select replace(pg_get_indexdef(i.indexrelid), ' ON ' || format('%I.%I', $1::text, $2::text) || ' ', ' ON ' || format('%I.%I', $3::text, $2::text) || ' ') as definition
@@ -37,7 +43,12 @@ export const createShadowTables = async (tx: EntityManager, live: string, shadow
 };
 
 /** In the caller's transaction: the live tables are dropped and the copies moved into the live schema. */
-export const swapInShadowTables = async (tx: EntityManager, live: string, shadow: string, tables: readonly string[]): Promise<void> => {
+export const swapInShadowTables = async (
+  tx: EntityManager,
+  live: string,
+  shadow: string,
+  tables: readonly string[],
+): Promise<void> => {
   for (const table of tables) {
     await tx.query(`drop table "${live}"."${table}"`);
     await tx.query(`alter table "${shadow}"."${table}" set schema "${live}"`);
@@ -46,5 +57,6 @@ export const swapInShadowTables = async (tx: EntityManager, live: string, shadow
 
 /** Takes the live tables for the swap: readers and writers wait the few milliseconds it lasts. */
 export const lockLiveTables = async (tx: EntityManager, live: string, tables: readonly string[]): Promise<void> => {
-  if (tables.length > 0) await tx.query(`lock table ${tables.map((t) => `"${live}"."${t}"`).join(', ')} in access exclusive mode`);
+  if (tables.length > 0)
+    await tx.query(`lock table ${tables.map((t) => `"${live}"."${t}"`).join(', ')} in access exclusive mode`);
 };

@@ -15,20 +15,44 @@ type FieldError = { field: string; message: string };
 const validTenant = (body: unknown): { ok: true; id: string; name: string } | { ok: false; errors: FieldError[] } => {
   const b = (typeof body === 'object' && body !== null && !Array.isArray(body) ? body : {}) as Record<string, unknown>;
   const errors: FieldError[] = [];
-  if (typeof b.id !== 'string' || !tenantId.test(b.id)) errors.push({ field: 'id', message: 'a tenant id: a lower-case letter, then lower-case letters and digits, at most 31 characters' });
-  if (b.name !== undefined && (typeof b.name !== 'string' || b.name.trim() === '' || b.name.length > 200)) errors.push({ field: 'name', message: 'a name of 1 to 200 characters' });
-  return errors.length > 0 ? { ok: false, errors } : { ok: true, id: b.id as string, name: (b.name as string | undefined) ?? (b.id as string) };
+  if (typeof b.id !== 'string' || !tenantId.test(b.id))
+    errors.push({
+      field: 'id',
+      message: 'a tenant id: a lower-case letter, then lower-case letters and digits, at most 31 characters',
+    });
+  if (b.name !== undefined && (typeof b.name !== 'string' || b.name.trim() === '' || b.name.length > 200))
+    errors.push({ field: 'name', message: 'a name of 1 to 200 characters' });
+  return errors.length > 0
+    ? { ok: false, errors }
+    : { ok: true, id: b.id as string, name: (b.name as string | undefined) ?? (b.id as string) };
 };
 
-const validCredential = (body: unknown, now: Date): { ok: true; name: string; role: CredentialRole; expiresAt?: string } | { ok: false; errors: FieldError[] } => {
+const validCredential = (
+  body: unknown,
+  now: Date,
+): { ok: true; name: string; role: CredentialRole; expiresAt?: string } | { ok: false; errors: FieldError[] } => {
   const b = (typeof body === 'object' && body !== null && !Array.isArray(body) ? body : {}) as Record<string, unknown>;
   const errors: FieldError[] = [];
-  if (typeof b.name !== 'string' || b.name.trim() === '' || b.name.length > 200) errors.push({ field: 'name', message: 'a name of 1 to 200 characters (who or what holds the credential)' });
-  if (!credentialRoles.includes(b.role as CredentialRole)) errors.push({ field: 'role', message: `one of ${credentialRoles.join(', ')} (producers get API keys: POST /v1/api-keys)` });
-  const expires = typeof b.expiresAt === 'string' && /^\d{4}-\d{2}-\d{2}T.+(Z|[+-]\d{2}:\d{2})$/.test(b.expiresAt) ? Date.parse(b.expiresAt) : Number.NaN;
-  if (b.expiresAt !== undefined && !(expires > now.getTime())) errors.push({ field: 'expiresAt', message: 'an RFC 3339 timestamp with an offset, in the future' });
+  if (typeof b.name !== 'string' || b.name.trim() === '' || b.name.length > 200)
+    errors.push({ field: 'name', message: 'a name of 1 to 200 characters (who or what holds the credential)' });
+  if (!credentialRoles.includes(b.role as CredentialRole))
+    errors.push({
+      field: 'role',
+      message: `one of ${credentialRoles.join(', ')} (producers get API keys: POST /v1/api-keys)`,
+    });
+  const expires =
+    typeof b.expiresAt === 'string' && /^\d{4}-\d{2}-\d{2}T.+(Z|[+-]\d{2}:\d{2})$/.test(b.expiresAt)
+      ? Date.parse(b.expiresAt)
+      : Number.NaN;
+  if (b.expiresAt !== undefined && !(expires > now.getTime()))
+    errors.push({ field: 'expiresAt', message: 'an RFC 3339 timestamp with an offset, in the future' });
   if (errors.length > 0) return { ok: false, errors };
-  return { ok: true, name: b.name as string, role: b.role as CredentialRole, expiresAt: b.expiresAt === undefined ? undefined : new Date(expires).toISOString() };
+  return {
+    ok: true,
+    name: b.name as string,
+    role: b.role as CredentialRole,
+    expiresAt: b.expiresAt === undefined ? undefined : new Date(expires).toISOString(),
+  };
 };
 
 /**
@@ -45,7 +69,11 @@ export class AccessController {
   async createTenant(@Body() body: unknown, @Res({ passthrough: true }) reply: FastifyReply) {
     const checked = validTenant(body);
     if (!checked.ok) throw badRequest('the tenant is invalid', checked.errors);
-    const { created, tenant } = await this.runtime.access.createTenant(checked.id, checked.name, this.runtime.clock().toISOString());
+    const { created, tenant } = await this.runtime.access.createTenant(
+      checked.id,
+      checked.name,
+      this.runtime.clock().toISOString(),
+    );
     void reply.status(created ? 201 : 200);
     return tenant;
   }
@@ -64,7 +92,14 @@ export class AccessController {
     const checked = validCredential(body, now);
     if (!checked.ok) throw badRequest('the credential request is invalid', checked.errors);
     const { name, role, expiresAt } = checked;
-    return this.runtime.access.issue({ tenant: this.runtime.tenant, role, name, expiresAt, createdBy: request.caller?.id ?? 'unknown', at: now.toISOString() });
+    return this.runtime.access.issue({
+      tenant: this.runtime.tenant,
+      role,
+      name,
+      expiresAt,
+      createdBy: request.caller?.id ?? 'unknown',
+      at: now.toISOString(),
+    });
   }
 
   @Get('credentials')
@@ -76,7 +111,9 @@ export class AccessController {
   /** Revokes at once in every process: the next request with it gets 401. Idempotent. */
   @Delete('credentials/:id')
   async revoke(@Param('id') id: string) {
-    const revoked = isUuid(id) ? await this.runtime.access.revoke(this.runtime.tenant, id, this.runtime.clock().toISOString()) : undefined;
+    const revoked = isUuid(id)
+      ? await this.runtime.access.revoke(this.runtime.tenant, id, this.runtime.clock().toISOString())
+      : undefined;
     if (!revoked) throw notFound(`no credential ${id} in tenant ${this.runtime.tenant}`);
     return revoked;
   }

@@ -3,6 +3,7 @@ import { DataSource, MigrationInterface } from 'typeorm';
 import { openAppDataSource, ProjectionDefinition, ProjectionRunner } from '@tally/shared/data-access-postgres';
 import { RUNTIME } from './tokens';
 import { TallyRuntime } from './runtime';
+import { messageOf } from '@tally/shared/util-core';
 
 /** Provides an app's TypeORM DataSource on its own schema, migrated. The owning module destroys it on shutdown. */
 export const appDataSourceProvider = (
@@ -12,7 +13,13 @@ export const appDataSourceProvider = (
 ): FactoryProvider => ({
   provide: token,
   inject: [RUNTIME],
-  useFactory: (runtime: TallyRuntime) => openAppDataSource({ connectionString: runtime.connectionString, schema: runtime.schemaFor(app), migrations, log: runtime.log }),
+  useFactory: (runtime: TallyRuntime) =>
+    openAppDataSource({
+      connectionString: runtime.connectionString,
+      schema: runtime.schemaFor(app),
+      migrations,
+      log: runtime.log,
+    }),
 });
 
 /** Provides a ProjectionRunner for one of an app's projections, on the app's DataSource and schema. */
@@ -28,7 +35,7 @@ export const projectionRunnerProvider = (
     const runner = new ProjectionRunner(definition(runtime), db, runtime.eventStore, {
       connectionString: runtime.connectionString,
       schema: runtime.schemaFor(app),
-      onError: (error) => runtime.log(`[${app}] projection ${runner.projection.name}: ${String((error as Error)?.message ?? error)}`),
+      onError: (error) => runtime.log(`[${app}] projection ${runner.projection.name}: ${messageOf(error)}`),
     });
     return runner;
   },

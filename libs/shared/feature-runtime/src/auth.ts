@@ -1,4 +1,12 @@
-import { applyDecorators, CallHandler, CanActivate, ExecutionContext, Injectable, NestInterceptor, SetMetadata } from '@nestjs/common';
+import {
+  applyDecorators,
+  CallHandler,
+  CanActivate,
+  ExecutionContext,
+  Injectable,
+  NestInterceptor,
+  SetMetadata,
+} from '@nestjs/common';
 import { Reflector } from '@nestjs/core';
 import { RouteConfig } from '@nestjs/platform-fastify';
 import { timingSafeEqual, createHash } from 'node:crypto';
@@ -23,13 +31,15 @@ export type AuthKind = 'public' | 'operator' | 'admin' | 'read' | 'producer' | '
 export const AUTH_KIND = 'tally:auth-kind';
 const mark = (kind: AuthKind) => applyDecorators(SetMetadata(AUTH_KIND, kind), RouteConfig({ tallyAuth: kind }));
 export const Public = () => mark('public');
-export const ProducerOnly = (options: { admin?: boolean } = {}) => mark(options.admin ? 'producer-or-admin' : 'producer');
+export const ProducerOnly = (options: { admin?: boolean } = {}) =>
+  mark(options.admin ? 'producer-or-admin' : 'producer');
 export const AdminOnly = () => mark('admin');
 export const OperatorOnly = () => mark('operator');
 
 const reads = (method: string) => method === 'GET' || method === 'HEAD';
 /** The kind of a route from its mark, or from its method when unmarked. */
-export const authKindOf = (marked: AuthKind | undefined, method: string): AuthKind => marked ?? (reads(method) ? 'read' : 'admin');
+export const authKindOf = (marked: AuthKind | undefined, method: string): AuthKind =>
+  marked ?? (reads(method) ? 'read' : 'admin');
 
 /** What a producer API key allows: its tenant and the sources it may send (and read). */
 export interface Producer {
@@ -65,7 +75,12 @@ export const permits = (kind: AuthKind, role: Role, method: string): boolean => 
   }
 };
 
-const roleNames: Record<Role, string> = { operator: 'the operator credential', admin: 'an admin credential', 'billing-viewer': 'a billing viewer (read-only) credential', producer: 'a producer API key' };
+const roleNames: Record<Role, string> = {
+  operator: 'the operator credential',
+  admin: 'an admin credential',
+  'billing-viewer': 'a billing viewer (read-only) credential',
+  producer: 'a producer API key',
+};
 const kindNeeds: Record<AuthKind, string> = {
   public: 'nothing',
   operator: 'the operator credential (TALLY_ADMIN_TOKEN)',
@@ -75,11 +90,13 @@ const kindNeeds: Record<AuthKind, string> = {
   'producer-or-admin': 'a producer API key or an admin credential',
 };
 /** Why a known caller may not call a route (403). */
-export const notPermitted = (kind: AuthKind, role: Role) => forbidden(`this route needs ${kindNeeds[kind]}; the request carries ${roleNames[role]}`);
+export const notPermitted = (kind: AuthKind, role: Role) =>
+  forbidden(`this route needs ${kindNeeds[kind]}; the request carries ${roleNames[role]}`);
 
 export type GatedRequest = FastifyRequest & { caller?: Caller; producer?: Producer };
 
-export const unauthorized = (detail: string) => new ProblemException({ type: problemType('unauthorized'), title: 'Unauthorized', status: 401, detail });
+export const unauthorized = (detail: string) =>
+  new ProblemException({ type: problemType('unauthorized'), title: 'Unauthorized', status: 401, detail });
 export const forbidden = (detail: string, errors?: { index?: number; field: string; message: string }[]) =>
   new ProblemException({ type: problemType('forbidden'), title: 'Forbidden', status: 403, detail, errors });
 
@@ -100,7 +117,10 @@ export class AdminAuthGuard implements CanActivate {
 
   canActivate(context: ExecutionContext): boolean {
     const request = context.switchToHttp().getRequest<GatedRequest>();
-    const kind = authKindOf(this.reflector.getAllAndOverride<AuthKind | undefined>(AUTH_KIND, [context.getHandler(), context.getClass()]), request.method);
+    const kind = authKindOf(
+      this.reflector.getAllAndOverride<AuthKind | undefined>(AUTH_KIND, [context.getHandler(), context.getClass()]),
+      request.method,
+    );
     if (kind === 'public') return true;
     const caller = request.caller;
     if (!caller) throw unauthorized('this endpoint needs a credential: Authorization: Bearer …');
@@ -113,7 +133,8 @@ export class AdminAuthGuard implements CanActivate {
 @Injectable()
 export class TenantScopeInterceptor implements NestInterceptor {
   intercept(context: ExecutionContext, next: CallHandler): Observable<unknown> {
-    const tenant = context.getType() === 'http' ? context.switchToHttp().getRequest<GatedRequest>().caller?.tenant : undefined;
+    const tenant =
+      context.getType() === 'http' ? context.switchToHttp().getRequest<GatedRequest>().caller?.tenant : undefined;
     if (tenant === undefined) return next.handle();
     return new Observable((subscriber) => actFor(tenant, () => next.handle().subscribe(subscriber)));
   }

@@ -17,10 +17,16 @@ export class DeadLettersController {
 
   @Get('dead-letters')
   @OperatorOnly()
-  async list(@QueryText('consumer') consumer?: string, @QueryText('after') after?: string, @QueryText('limit') limit?: string) {
+  async list(
+    @QueryText('consumer') consumer?: string,
+    @QueryText('after') after?: string,
+    @QueryText('limit') limit?: string,
+  ) {
     const size = limit === undefined ? 100 : Number(limit);
-    if (!Number.isInteger(size) || size < 1 || size > maxPage) throw badRequest(`limit must be an integer from 1 to ${maxPage}`, [{ field: 'limit', message: 'out of range' }]);
-    if (after !== undefined && !/^\d{1,16}$/.test(after)) throw badRequest('after must be the id of a dead letter (digits)', [{ field: 'after', message: 'not an id' }]);
+    if (!Number.isInteger(size) || size < 1 || size > maxPage)
+      throw badRequest(`limit must be an integer from 1 to ${maxPage}`, [{ field: 'limit', message: 'out of range' }]);
+    if (after !== undefined && !/^\d{1,16}$/.test(after))
+      throw badRequest('after must be the id of a dead letter (digits)', [{ field: 'after', message: 'not an id' }]);
     const deadLetters = await this.runtime.bus.deadLetters.list({ consumer, after, limit: size });
     return { deadLetters, next: deadLetters.length === size ? deadLetters[deadLetters.length - 1].id : null };
   }
@@ -29,7 +35,8 @@ export class DeadLettersController {
   @OperatorOnly()
   @HttpCode(200)
   async replay(@Param('id') id: string) {
-    if ((await this.runtime.bus.deadLetters.replay(id)) === 'not_found') throw notFound(`no dead letter ${id} (already replayed, or never there)`);
+    if ((await this.runtime.bus.deadLetters.replay(id)) === 'not_found')
+      throw notFound(`no dead letter ${id} (already replayed, or never there)`);
     return { id, status: 'replayed' };
   }
 
@@ -39,11 +46,15 @@ export class DeadLettersController {
   @HttpCode(200)
   async replayAll(@Body() body: { consumer?: unknown } | undefined) {
     const consumer = body?.consumer;
-    if (consumer !== undefined && typeof consumer !== 'string') throw badRequest('consumer must be a string', [{ field: 'consumer', message: 'not a string' }]);
+    if (consumer !== undefined && typeof consumer !== 'string')
+      throw badRequest('consumer must be a string', [{ field: 'consumer', message: 'not a string' }]);
     const ids: string[] = [];
-    for (let page = await this.runtime.bus.deadLetters.list({ consumer, limit: maxPage }); page.length > 0; ) {
+    for (let page = await this.runtime.bus.deadLetters.list({ consumer, limit: maxPage }); page.length > 0;) {
       ids.push(...page.map((d) => d.id));
-      page = page.length < maxPage ? [] : await this.runtime.bus.deadLetters.list({ consumer, after: ids[ids.length - 1], limit: maxPage });
+      page =
+        page.length < maxPage
+          ? []
+          : await this.runtime.bus.deadLetters.list({ consumer, after: ids[ids.length - 1], limit: maxPage });
     }
     let replayed = 0;
     for (const id of ids) if ((await this.runtime.bus.deadLetters.replay(id)) === 'replayed') replayed += 1;

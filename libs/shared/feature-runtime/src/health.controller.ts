@@ -34,8 +34,14 @@ export class HealthController {
 
   private async report() {
     const [postgres, bus] = await Promise.all([this.runtime.postgresReachable(), this.runtime.bus.reachable()]);
-    const stalled = this.runtime.bus.consumerStatuses().filter((c) => c.state === 'stalled').map((c) => c.durable);
-    const failing = this.projections.states().filter((p) => p.status === 'failing').map((p) => p.name);
+    const stalled = this.runtime.bus
+      .consumerStatuses()
+      .filter((c) => c.state === 'stalled')
+      .map((c) => c.durable);
+    const failing = this.projections
+      .states()
+      .filter((p) => p.status === 'failing')
+      .map((p) => p.name);
     return {
       status: postgres && bus && stalled.length === 0 && failing.length === 0 ? 'ok' : 'degraded',
       apps: this.apps,

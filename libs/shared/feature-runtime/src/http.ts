@@ -5,6 +5,7 @@ import { parseExactJson } from './exact-json';
 import { ProblemJsonFilter } from './problem';
 import { installRequestGate, ProducerKeys } from './request-gate';
 import { TallyRuntime } from './runtime';
+import { messageOf } from '@tally/shared/util-core';
 
 /** Largest request body accepted (bytes). */
 export const maxBodyBytes = 5 * 1024 * 1024; // = usageLimits.bodyBytes of the telemetry contract
@@ -15,12 +16,19 @@ const jsonMediaTypes = ['application/json', 'application/cloudevents+json', 'app
 const exactRoutes = /^\/(api\/)?v1\/events(\/|\?|$)/;
 
 const badJson = (error: unknown) =>
-  Object.assign(new Error(`the body is not valid JSON: ${(error as Error).message}`), { statusCode: 400, code: 'TALLY_INVALID_JSON' });
+  Object.assign(new Error(`the body is not valid JSON: ${messageOf(error)}`), {
+    statusCode: 400,
+    code: 'TALLY_INVALID_JSON',
+  });
 
 /** Builds the HTTP application (Fastify) for a root module, with problem+json errors everywhere. */
 export const createHttpApp = async (rootModule: Type<unknown>, runtime: TallyRuntime): Promise<INestApplication> => {
   const adapter = new FastifyAdapter({ bodyLimit: maxBodyBytes });
-  const app = await NestFactory.create<NestFastifyApplication>(rootModule, adapter, { logger: ['error', 'warn'], abortOnError: false, bodyParser: false });
+  const app = await NestFactory.create<NestFastifyApplication>(rootModule, adapter, {
+    logger: ['error', 'warn'],
+    abortOnError: false,
+    bodyParser: false,
+  });
   const fastify = app.getHttpAdapter().getInstance();
   installRequestGate(fastify, runtime, () => app.get(ProducerKeys), maxBodyBytes);
   fastify.removeContentTypeParser('application/json');

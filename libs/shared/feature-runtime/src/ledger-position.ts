@@ -1,4 +1,12 @@
-import { applyDecorators, CallHandler, ExecutionContext, Injectable, NestInterceptor, SetMetadata, UseInterceptors } from '@nestjs/common';
+import {
+  applyDecorators,
+  CallHandler,
+  ExecutionContext,
+  Injectable,
+  NestInterceptor,
+  SetMetadata,
+  UseInterceptors,
+} from '@nestjs/common';
 import { Reflector } from '@nestjs/core';
 import type { FastifyReply } from 'fastify';
 import { Observable } from 'rxjs';
@@ -22,14 +30,20 @@ export class LedgerPositionInterceptor implements NestInterceptor {
   ) {}
 
   async intercept(context: ExecutionContext, next: CallHandler): Promise<Observable<unknown>> {
-    const projection = this.reflector.get<string>(READS_FROM, context.getHandler()) ?? this.reflector.get<string>(READS_FROM, context.getClass());
+    const projection =
+      this.reflector.get<string>(READS_FROM, context.getHandler()) ??
+      this.reflector.get<string>(READS_FROM, context.getClass());
     if (projection) {
       const position = await this.catalog.get(projection).checkpoint();
-      void context.switchToHttp().getResponse<FastifyReply>().header(ledgerPositionHeader, (position ?? 0n).toString());
+      void context
+        .switchToHttp()
+        .getResponse<FastifyReply>()
+        .header(ledgerPositionHeader, (position ?? 0n).toString());
     }
     return next.handle();
   }
 }
 
 /** On a controller or route answered from a projection's tables. */
-export const ReadsFrom = (projection: string) => applyDecorators(SetMetadata(READS_FROM, projection), UseInterceptors(LedgerPositionInterceptor));
+export const ReadsFrom = (projection: string) =>
+  applyDecorators(SetMetadata(READS_FROM, projection), UseInterceptors(LedgerPositionInterceptor));

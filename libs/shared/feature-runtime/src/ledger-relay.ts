@@ -1,5 +1,12 @@
 import { Webhook } from 'standardwebhooks';
-import { Consumer, decodeJson, Delivery, encodeJson, PoisonMessageError, StreamSpec } from '@tally/shared/data-access-messaging';
+import {
+  Consumer,
+  decodeJson,
+  Delivery,
+  encodeJson,
+  PoisonMessageError,
+  StreamSpec,
+} from '@tally/shared/data-access-messaging';
 import { Projection } from '@tally/shared/data-access-postgres';
 import type { RecordedEvent } from '@tally/shared/data-access-event-store';
 import { TallyRuntime } from './runtime';
@@ -8,12 +15,20 @@ import { TallyRuntime } from './runtime';
  * Relays ledger events to NATS (never a dual write): a projection whose "rows" are publishes, the ledger
  * event id as message id, so a relay that crashes after publishing and publishes again is a duplicate.
  */
-export const ledgerRelay = (runtime: TallyRuntime, name: string, eventTypes: readonly string[], subjectOf: (event: RecordedEvent) => string): Projection => ({
+export const ledgerRelay = (
+  runtime: TallyRuntime,
+  name: string,
+  eventTypes: readonly string[],
+  subjectOf: (event: RecordedEvent) => string,
+): Projection => ({
   name,
   eventTypes,
   tables: [],
   apply: async (_tx, events) => {
-    for (const event of events) await runtime.bus.publish(subjectOf(event), encodeJson({ id: event.id, type: event.type, data: event.data }), { msgId: event.id });
+    for (const event of events)
+      await runtime.bus.publish(subjectOf(event), encodeJson({ id: event.id, type: event.type, data: event.data }), {
+        msgId: event.id,
+      });
   },
 });
 
@@ -46,27 +61,50 @@ const webhookSignature = (secrets: readonly string[], id: string, at: Date, body
 export const startSignedWebhooks = async (runtime: TallyRuntime, spec: WebhookSpec): Promise<Consumer | undefined> => {
   const { url, secrets } = spec;
   if (!url) return undefined;
-  if (!secrets || secrets.length === 0) throw new Error(`${spec.urlVariable} is set but ${spec.secretVariable} is not: ${spec.kind} webhooks must be signed`);
+  if (!secrets || secrets.length === 0)
+    throw new Error(
+      `${spec.urlVariable} is set but ${spec.secretVariable} is not: ${spec.kind} webhooks must be signed`,
+    );
   await runtime.bus.ensureStream(spec.stream);
   return runtime.bus.consume(
-    { stream: spec.stream.name, durable: spec.durable, filterSubject: spec.filterSubject, batchSize: 1, backoff: { initialMs: 1_000, maxMs: 60_000 } },
+    {
+      stream: spec.stream.name,
+      durable: spec.durable,
+      filterSubject: spec.filterSubject,
+      batchSize: 1,
+      backoff: { initialMs: 1_000, maxMs: 60_000 },
+    },
     async ([delivery]: readonly Delivery[]) => {
       const body = new TextDecoder().decode(delivery.data);
-      const { id } = decodeJson(delivery.data, (value): value is { id: string } => typeof (value as { id?: unknown })?.id === 'string', `${spec.kind} event`);
+      const { id } = decodeJson(
+        delivery.data,
+        (value): value is { id: string } => typeof (value as { id?: unknown })?.id === 'string',
+        `${spec.kind} event`,
+      );
       // The wall clock, not the billing clock: receivers compare the timestamp with theirs (replay protection).
       const at = new Date();
       const response = await fetch(url, {
         method: 'POST',
-        headers: { 'content-type': 'application/json', 'webhook-id': id, 'webhook-timestamp': String(Math.floor(at.getTime() / 1_000)), 'webhook-signature': webhookSignature(secrets, id, at, body) },
+        headers: {
+          'content-type': 'application/json',
+          'webhook-id': id,
+          'webhook-timestamp': String(Math.floor(at.getTime() / 1_000)),
+          'webhook-signature': webhookSignature(secrets, id, at, body),
+        },
         body,
         redirect: 'manual',
         signal: AbortSignal.timeout(10_000),
       });
       await response.body?.cancel().catch(() => undefined);
       if (response.ok) return;
-      if (response.status >= 300 && response.status < 400) throw new PoisonMessageError(`${spec.kind} webhook redirected (${response.status}); redirects are not followed: set ${spec.urlVariable} to the final URL`);
+      if (response.status >= 300 && response.status < 400)
+        throw new PoisonMessageError(
+          `${spec.kind} webhook redirected (${response.status}); redirects are not followed: set ${spec.urlVariable} to the final URL`,
+        );
       const refused = response.status >= 400 && response.status < 500 && ![408, 425, 429].includes(response.status);
-      throw refused ? new PoisonMessageError(`${spec.kind} webhook refused the event: ${response.status}`) : new Error(`${spec.kind} webhook answered ${response.status}`);
+      throw refused
+        ? new PoisonMessageError(`${spec.kind} webhook refused the event: ${response.status}`)
+        : new Error(`${spec.kind} webhook answered ${response.status}`);
     },
   );
 };

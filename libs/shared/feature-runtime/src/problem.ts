@@ -3,7 +3,7 @@ import type { FastifyReply } from 'fastify';
 import { WrongExpectedRevisionError } from '@tally/shared/data-access-event-store';
 import { RequestFailedError } from '@tally/shared/data-access-messaging';
 import { isConnectionError } from '@tally/shared/data-access-pg-client';
-import { DomainError } from '@tally/shared/util-core';
+import { DomainError, messageOf } from '@tally/shared/util-core';
 
 export interface ProblemError {
   field: string;
@@ -32,9 +32,16 @@ export class ProblemException extends Error {
 export const badRequest = (detail: string, errors?: ProblemError[], code = 'validation'): ProblemException =>
   new ProblemException({ type: problemType(code), title: 'Request is invalid', status: 400, detail, errors });
 
-export const notFound = (detail: string): ProblemException => new ProblemException({ type: problemType('not-found'), title: 'Not found', status: 404, detail });
+export const notFound = (detail: string): ProblemException =>
+  new ProblemException({ type: problemType('not-found'), title: 'Not found', status: 404, detail });
 
-const httpCodes: Record<number, string> = { 400: 'malformed-request', 404: 'not-found', 405: 'method-not-allowed', 413: 'payload-too-large', 415: 'unsupported-media-type' };
+const httpCodes: Record<number, string> = {
+  400: 'malformed-request',
+  404: 'not-found',
+  405: 'method-not-allowed',
+  413: 'payload-too-large',
+  415: 'unsupported-media-type',
+};
 const titleOf = (code: string): string => code.charAt(0).toUpperCase() + code.slice(1).replace(/-/g, ' ');
 
 /** How each domain refusal is answered: 409 conflicts with what exists, 422 references to what does not, 400 malformed, 404 missing target. */
@@ -84,7 +91,12 @@ export const toProblem = (error: unknown): Problem => {
     };
   }
   if (error instanceof WrongExpectedRevisionError) {
-    return { type: problemType('concurrent-change'), title: 'Concurrent change', status: 409, detail: 'the resource changed meanwhile; retry the request' };
+    return {
+      type: problemType('concurrent-change'),
+      title: 'Concurrent change',
+      status: 409,
+      detail: 'the resource changed meanwhile; retry the request',
+    };
   }
   if (error instanceof HttpException) {
     const status = error.getStatus();
@@ -92,15 +104,29 @@ export const toProblem = (error: unknown): Problem => {
     return { type: problemType(code), title: titleOf(code), status, detail: error.message };
   }
   // A dependency away (Postgres unreachable or restarting, nobody answering on NATS): temporary, say so.
-  if (isConnectionError(error) || isConnectionError((error as { driverError?: unknown })?.driverError) || error instanceof RequestFailedError) {
-    return { type: problemType('dependency-unavailable'), title: 'Dependency unavailable', status: 503, detail: 'a service this request needs is unreachable right now; retry shortly' };
+  if (
+    isConnectionError(error) ||
+    isConnectionError((error as { driverError?: unknown })?.driverError) ||
+    error instanceof RequestFailedError
+  ) {
+    return {
+      type: problemType('dependency-unavailable'),
+      title: 'Dependency unavailable',
+      status: 503,
+      detail: 'a service this request needs is unreachable right now; retry shortly',
+    };
   }
   const fastify = error as { statusCode?: number; code?: string; message?: string };
   if (typeof fastify?.statusCode === 'number' && fastify.statusCode < 500) {
     const code = httpCodes[fastify.statusCode] ?? 'malformed-request';
     return { type: problemType(code), title: titleOf(code), status: fastify.statusCode, detail: fastify.message };
   }
-  return { type: problemType('internal'), title: 'Internal error', status: 500, detail: 'an unexpected error occurred; it has been logged' };
+  return {
+    type: problemType('internal'),
+    title: 'Internal error',
+    status: 500,
+    detail: 'an unexpected error occurred; it has been logged',
+  };
 };
 
 export const sendProblem = (reply: FastifyReply, problem: Problem): void => {
@@ -116,7 +142,7 @@ export class ProblemJsonFilter implements ExceptionFilter {
   catch(error: unknown, host: ArgumentsHost): void {
     const problem = toProblem(error);
     // A 503 is expected (a dependency away, backpressure): one line, no stack. Only the unexpected gets the stack.
-    if (problem.status === 503) this.log(`[tally] answered 503 (${problem.type}): ${String((error as Error)?.message ?? error)}`);
+    if (problem.status === 503) this.log(`[tally] answered 503 (${problem.type}): ${messageOf(error)}`);
     else if (problem.status >= 500) this.log(`[tally] unexpected error: ${(error as Error)?.stack ?? String(error)}`);
     sendProblem(host.switchToHttp().getResponse<FastifyReply>(), problem);
   }

@@ -16,7 +16,10 @@ export class ProjectionCatalog {
 
   get(name: string): ProjectionRunner {
     const runner = this.runners.get(name);
-    if (!runner) throw notFound(`no projection named ${name} runs in this process; known: ${[...this.runners.keys()].join(', ') || 'none'}`);
+    if (!runner)
+      throw notFound(
+        `no projection named ${name} runs in this process; known: ${[...this.runners.keys()].join(', ') || 'none'}`,
+      );
     return runner;
   }
 
@@ -79,14 +82,26 @@ export class MetricsController {
       }),
     ];
     return [
-      ...gauge('tally_projection_up', '1 when this process applies the projection and its last batch succeeded.', (s) => (s.status === 'running' ? 1 : 0)),
-      ...gauge('tally_projection_behind_events', 'Ledger events of interest not yet applied (counted up to 10000).', (s) => s.behind),
-      ...gauge('tally_projection_accepted_to_visible_seconds', 'For the newest usage of the last batch: accepted at intake to visible in queries.', (s) =>
-        s.acceptedToVisibleMs === null ? null : s.acceptedToVisibleMs / 1_000,
+      ...gauge(
+        'tally_projection_up',
+        '1 when this process applies the projection and its last batch succeeded.',
+        (s) => (s.status === 'running' ? 1 : 0),
+      ),
+      ...gauge(
+        'tally_projection_behind_events',
+        'Ledger events of interest not yet applied (counted up to 10000).',
+        (s) => s.behind,
+      ),
+      ...gauge(
+        'tally_projection_accepted_to_visible_seconds',
+        'For the newest usage of the last batch: accepted at intake to visible in queries.',
+        (s) => (s.acceptedToVisibleMs === null ? null : s.acceptedToVisibleMs / 1_000),
       ),
       '# HELP tally_consumer_stalled 1 while a consumer retries failing messages (an outage, or a message that keeps failing).',
       '# TYPE tally_consumer_stalled gauge',
-      ...this.runtime.bus.consumerStatuses().map((c) => `tally_consumer_stalled{consumer="${c.durable}"} ${c.state === 'stalled' ? 1 : 0}`),
+      ...this.runtime.bus
+        .consumerStatuses()
+        .map((c) => `tally_consumer_stalled{consumer="${c.durable}"} ${c.state === 'stalled' ? 1 : 0}`),
       '# HELP tally_dependency_up 1 when the dependency answers.',
       '# TYPE tally_dependency_up gauge',
       `tally_dependency_up{dependency="postgres"} ${(await this.runtime.postgresReachable()) ? 1 : 0}`,

@@ -7,7 +7,9 @@ import { badRequest } from './problem';
  * reaching code that expects text.
  */
 export const QueryText = createParamDecorator((name: string, context: ExecutionContext): string | undefined => {
-  const value = (context.switchToHttp().getRequest<FastifyRequest>().query as Record<string, unknown> | undefined)?.[name];
+  const value = (context.switchToHttp().getRequest<FastifyRequest>().query as Record<string, unknown> | undefined)?.[
+    name
+  ];
   if (value === undefined || typeof value === 'string') return value;
   throw badRequest(`give ${name} once`, [{ field: name, message: 'given more than once' }]);
 });

@@ -1,7 +1,19 @@
 import { Injectable } from '@nestjs/common';
 import type { FastifyInstance, FastifyReply, FastifyRequest } from 'fastify';
 import { AccessUnavailableError, credentialTokenPrefix } from '@tally/shared/data-access-access';
-import { AuthKind, authKindOf, bearerToken, Caller, forbidden, GatedRequest, notPermitted, permits, Producer, sameSecret, unauthorized } from './auth';
+import {
+  AuthKind,
+  authKindOf,
+  bearerToken,
+  Caller,
+  forbidden,
+  GatedRequest,
+  notPermitted,
+  permits,
+  Producer,
+  sameSecret,
+  unauthorized,
+} from './auth';
 import { badRequest, notFound, ProblemException, problemType, sendProblem, toProblem } from './problem';
 import { TallyRuntime } from './runtime';
 
@@ -55,7 +67,12 @@ const refuse = (reply: FastifyReply, error: unknown): FastifyReply => {
  *    body limit when unknown), held until the answer is sent: beyond it 503 + Retry-After, so a flood of
  *    large bodies cannot take the memory or the CPU that legitimate requests need.
  */
-export const installRequestGate = (fastify: FastifyInstance, runtime: TallyRuntime, producerKeys: () => ProducerKeys, maxBodyBytes: number): void => {
+export const installRequestGate = (
+  fastify: FastifyInstance,
+  runtime: TallyRuntime,
+  producerKeys: () => ProducerKeys,
+  maxBodyBytes: number,
+): void => {
   const limits = new RateLimits(runtime.config.TALLY_RATE_LIMIT_PER_SECOND);
   const budget = runtime.config.TALLY_MAX_BODY_BYTES_IN_FLIGHT;
   let inFlight = 0;
@@ -69,29 +86,58 @@ export const installRequestGate = (fastify: FastifyInstance, runtime: TallyRunti
   };
 
   fastify.addHook('onRequest', async (request: GatedRequest, reply) => {
-    const kind = authKindOf((request.routeOptions.config as { tallyAuth?: AuthKind } | undefined)?.tallyAuth, request.method);
+    const kind = authKindOf(
+      (request.routeOptions.config as { tallyAuth?: AuthKind } | undefined)?.tallyAuth,
+      request.method,
+    );
     if (kind === 'public') return;
     let caller: Caller;
     try {
-      caller = await identify(kind, request.method, bearerToken(request), tenantHeader(request), runtime, producerKeys());
+      caller = await identify(
+        kind,
+        request.method,
+        bearerToken(request),
+        tenantHeader(request),
+        runtime,
+        producerKeys(),
+      );
     } catch (error) {
       return refuse(reply, error);
     }
     request.caller = caller;
-    request.producer = caller.producer ?? (kind === 'producer-or-admin' ? { tenant: caller.tenant, allowedSources: ['*'] } : undefined);
+    request.producer =
+      caller.producer ?? (kind === 'producer-or-admin' ? { tenant: caller.tenant, allowedSources: ['*'] } : undefined);
     const wait = limits.take(caller.id);
     if (wait > 0) {
       void reply.header('retry-after', String(wait));
-      return refuse(reply, new ProblemException({ type: problemType('rate-limited'), title: 'Too many requests', status: 429, detail: `more than ${runtime.config.TALLY_RATE_LIMIT_PER_SECOND} requests a second with this credential; retry in ${wait} s` }));
+      return refuse(
+        reply,
+        new ProblemException({
+          type: problemType('rate-limited'),
+          title: 'Too many requests',
+          status: 429,
+          detail: `more than ${runtime.config.TALLY_RATE_LIMIT_PER_SECOND} requests a second with this credential; retry in ${wait} s`,
+        }),
+      );
     }
   });
 
   fastify.addHook('preParsing', async (request, reply, payload) => {
-    const length = Number(request.headers['content-length'] ?? (request.headers['transfer-encoding'] ? maxBodyBytes : 0));
+    const length = Number(
+      request.headers['content-length'] ?? (request.headers['transfer-encoding'] ? maxBodyBytes : 0),
+    );
     if (!(length > 0)) return payload;
     const bytes = Math.min(length, maxBodyBytes);
     if (inFlight + bytes > budget && inFlight > 0) {
-      refuse(reply, new ProblemException({ type: problemType('busy'), title: 'Busy', status: 503, detail: `this process is reading ${inFlight} bytes of request bodies already (limit ${budget}); retry shortly` }));
+      refuse(
+        reply,
+        new ProblemException({
+          type: problemType('busy'),
+          title: 'Busy',
+          status: 503,
+          detail: `this process is reading ${inFlight} bytes of request bodies already (limit ${budget}); retry shortly`,
+        }),
+      );
       return payload;
     }
     inFlight += bytes;
@@ -105,7 +151,13 @@ export const installRequestGate = (fastify: FastifyInstance, runtime: TallyRunti
       unstorable(request.params, 'path') ??
       unstorable(request.query, 'query') ??
       (intakeRoutes.test(request.url) ? undefined : unstorable(request.body, 'body'));
-    if (where) return refuse(reply, badRequest(`${where} contains a NUL character or invalid unicode`, [{ field: where, message: 'NUL characters and lone surrogates cannot be stored' }]));
+    if (where)
+      return refuse(
+        reply,
+        badRequest(`${where} contains a NUL character or invalid unicode`, [
+          { field: where, message: 'NUL characters and lone surrogates cannot be stored' },
+        ]),
+      );
   });
   fastify.addHook('onResponse', release);
   fastify.addHook('onRequestAbort', release);
@@ -127,10 +179,17 @@ const unstorable = (value: unknown, path: string, depth = 0): string | undefined
 
 const unavailable = (error: unknown): never => {
   if (!(error instanceof AccessUnavailableError)) throw error;
-  throw new ProblemException({ type: problemType('auth-unavailable'), title: 'Credentials cannot be checked', status: 503, detail: 'the credential store is unreachable right now and this credential was not verified recently; retry shortly' });
+  throw new ProblemException({
+    type: problemType('auth-unavailable'),
+    title: 'Credentials cannot be checked',
+    status: 503,
+    detail:
+      'the credential store is unreachable right now and this credential was not verified recently; retry shortly',
+  });
 };
 
-const knownTenant = async (runtime: TallyRuntime, tenant: string): Promise<boolean> => (await runtime.access.tenant(tenant).catch(unavailable)) !== undefined;
+const knownTenant = async (runtime: TallyRuntime, tenant: string): Promise<boolean> =>
+  (await runtime.access.tenant(tenant).catch(unavailable)) !== undefined;
 
 /** The tenant a request asks to act for (header Tally-Tenant), if it names one. */
 const tenantHeader = (request: FastifyRequest): string | undefined => {
@@ -143,13 +202,26 @@ const tenantHeader = (request: FastifyRequest): string | undefined => {
  * Producer keys are looked up only on routes producers may call (the ingestion process knows them), so a
  * producer key on an admin route is unknown there, in every process alike.
  */
-const identify = async (kind: Exclude<AuthKind, 'public'>, method: string, token: string | undefined, asked: string | undefined, runtime: TallyRuntime, keys: ProducerKeys): Promise<Caller> => {
-  if (!token) throw unauthorized(kind === 'producer' ? 'intake needs a producer API key: Authorization: Bearer tally_…' : 'this endpoint needs a credential: Authorization: Bearer …');
+const identify = async (
+  kind: Exclude<AuthKind, 'public'>,
+  method: string,
+  token: string | undefined,
+  asked: string | undefined,
+  runtime: TallyRuntime,
+  keys: ProducerKeys,
+): Promise<Caller> => {
+  if (!token)
+    throw unauthorized(
+      kind === 'producer'
+        ? 'intake needs a producer API key: Authorization: Bearer tally_…'
+        : 'this endpoint needs a credential: Authorization: Bearer …',
+    );
   let caller: Caller;
   const operatorToken = runtime.config.TALLY_ADMIN_TOKEN;
   if (kind !== 'producer' && operatorToken && sameSecret(token, operatorToken)) {
     const tenant = asked ?? runtime.config.TALLY_TENANT;
-    if (asked !== undefined && !(await knownTenant(runtime, asked))) throw notFound(`no tenant ${asked} (the operator creates tenants with POST /v1/admin/tenants)`);
+    if (asked !== undefined && !(await knownTenant(runtime, asked)))
+      throw notFound(`no tenant ${asked} (the operator creates tenants with POST /v1/admin/tenants)`);
     caller = { id: 'operator', role: 'operator', tenant };
   } else if (kind !== 'producer' && token.startsWith(credentialTokenPrefix)) {
     const credential = await runtime.access.authenticate(token, runtime.clock()).catch(unavailable);
@@ -158,11 +230,21 @@ const identify = async (kind: Exclude<AuthKind, 'public'>, method: string, token
   } else if (kind === 'producer' || kind === 'producer-or-admin') {
     const producer = keys.check ? await keys.check(token) : undefined;
     if (!producer) throw unauthorized('the API key is unknown or revoked');
-    caller = { id: `key:${producer.keyId}`, role: 'producer', tenant: producer.tenant, producer: { tenant: producer.tenant, allowedSources: producer.allowedSources } };
+    caller = {
+      id: `key:${producer.keyId}`,
+      role: 'producer',
+      tenant: producer.tenant,
+      producer: { tenant: producer.tenant, allowedSources: producer.allowedSources },
+    };
   } else {
-    throw unauthorized(operatorToken && token.startsWith('tally_') ? 'producer API keys are for intake and status; this endpoint needs an admin or billing-viewer credential' : 'the credential is not valid');
+    throw unauthorized(
+      operatorToken && token.startsWith('tally_')
+        ? 'producer API keys are for intake and status; this endpoint needs an admin or billing-viewer credential'
+        : 'the credential is not valid',
+    );
   }
-  if (asked !== undefined && asked !== caller.tenant) throw forbidden(`this credential acts for tenant ${caller.tenant}; it cannot act for ${asked}`);
+  if (asked !== undefined && asked !== caller.tenant)
+    throw forbidden(`this credential acts for tenant ${caller.tenant}; it cannot act for ${asked}`);
   if (!permits(kind, caller.role, method)) throw notPermitted(kind, caller.role);
   return caller;
 };

@@ -16,7 +16,13 @@ export class RuntimeModule {
   static forRoot(runtime: TallyRuntime, apps: readonly string[]): DynamicModule {
     return {
       module: RuntimeModule,
-      controllers: [HealthController, ProjectionsController, MetricsController, DeadLettersController, AccessController],
+      controllers: [
+        HealthController,
+        ProjectionsController,
+        MetricsController,
+        DeadLettersController,
+        AccessController,
+      ],
       providers: [
         { provide: RUNTIME, useValue: runtime },
         { provide: TALLY_APPS, useValue: apps },

@@ -5,6 +5,7 @@ import { openPool } from '@tally/shared/data-access-pg-client';
 import { EmbeddedPostgres, startEmbeddedPostgres } from '@tally/shared/data-access-postgres';
 import { redactCredentials, TallyConfig } from '@tally/shared/util-config';
 import { scopedTenant } from './tenant-scope';
+import { messageOf } from '@tally/shared/util-core';
 
 /** What every Tally process shares: configuration, the ledger, the bus, a clock. */
 export interface TallyRuntime {
@@ -42,7 +43,8 @@ export const openRuntime = async (config: TallyConfig, options: RuntimeOptions =
   let embedded: EmbeddedPostgres | undefined;
   let connectionString = config.DATABASE_URL;
   if (!connectionString) {
-    if (!options.allowEmbeddedPostgres) throw new Error('DATABASE_URL is required: this process does not start an embedded Postgres');
+    if (!options.allowEmbeddedPostgres)
+      throw new Error('DATABASE_URL is required: this process does not start an embedded Postgres');
     log(`[tally] starting embedded Postgres in ${config.TALLY_DATA_DIR} on port ${config.TALLY_EMBEDDED_PG_PORT}`);
     embedded = await startEmbeddedPostgres({ dataDir: config.TALLY_DATA_DIR, port: config.TALLY_EMBEDDED_PG_PORT });
     connectionString = embedded.connectionString;
@@ -64,7 +66,9 @@ export const openRuntime = async (config: TallyConfig, options: RuntimeOptions =
   }
 
   const onError = (error: unknown, delivery?: Delivery) =>
-    log(`[tally] message handling failed${delivery ? ` (${delivery.subject} #${delivery.streamSequence}, delivery ${delivery.deliveryCount})` : ''}: ${String((error as Error)?.message ?? error)}`);
+    log(
+      `[tally] message handling failed${delivery ? ` (${delivery.subject} #${delivery.streamSequence}, delivery ${delivery.deliveryCount})` : ''}: ${messageOf(error)}`,
+    );
   let bus: MessageBus;
   try {
     if (config.NATS_URL) {
@@ -77,7 +81,14 @@ export const openRuntime = async (config: TallyConfig, options: RuntimeOptions =
         replicas: config.TALLY_NATS_REPLICAS,
         user: config.NATS_USER,
         pass: config.NATS_PASSWORD,
-        tls: config.NATS_TLS_CA_FILE || config.NATS_TLS_CERT_FILE ? { caFile: config.NATS_TLS_CA_FILE, certFile: config.NATS_TLS_CERT_FILE, keyFile: config.NATS_TLS_KEY_FILE } : undefined,
+        tls:
+          config.NATS_TLS_CA_FILE || config.NATS_TLS_CERT_FILE
+            ? {
+                caFile: config.NATS_TLS_CA_FILE,
+                certFile: config.NATS_TLS_CERT_FILE,
+                keyFile: config.NATS_TLS_KEY_FILE,
+              }
+            : undefined,
       });
     } else {
       const postgresBus = new PostgresBus({ connectionString, schema: `${namespace}_bus`, onError, log });
@@ -93,7 +104,7 @@ export const openRuntime = async (config: TallyConfig, options: RuntimeOptions =
     connectionString,
     schema: `${namespace}_access`,
     outageGraceMs: config.TALLY_API_KEY_OUTAGE_GRACE_SECONDS * 1_000,
-    onError: (error) => log(`[tally] credential store: ${String((error as Error)?.message ?? error)}`),
+    onError: (error) => log(`[tally] credential store: ${messageOf(error)}`),
   });
   try {
     await access.init(config.TALLY_TENANT);

@@ -21,7 +21,11 @@ const receiver = async (answer: (path: string) => { status: number; location?: s
   });
   await new Promise<void>((resolve) => server.listen(0, '127.0.0.1', resolve));
   const address = server.address();
-  return { got, url: `http://127.0.0.1:${typeof address === 'object' && address ? address.port : 0}`, close: () => new Promise((resolve) => server.close(resolve)) };
+  return {
+    got,
+    url: `http://127.0.0.1:${typeof address === 'object' && address ? address.port : 0}`,
+    close: () => new Promise((resolve) => server.close(resolve)),
+  };
 };
 
 describe('signed webhooks (Standard Webhooks)', () => {
@@ -30,7 +34,8 @@ describe('signed webhooks (Standard Webhooks)', () => {
   let bus: PostgresBus;
   const runtime = () => ({ bus, clock: () => new Date('2020-01-01T00:00:00Z') }) as unknown as TallyRuntime;
   const stream = { name: 'HOOKS', subjects: ['hooks.>'] };
-  const send = (subject: string, id: string) => bus.publish(subject, encodeJson({ id, type: 'Tested', data: {} }), { msgId: id });
+  const send = (subject: string, id: string) =>
+    bus.publish(subject, encodeJson({ id, type: 'Tested', data: {} }), { msgId: id });
 
   beforeAll(async () => {
     bus = new PostgresBus({ connectionString: testDatabaseUrl(), schema, pollIntervalMs: 50 });
@@ -43,14 +48,27 @@ describe('signed webhooks (Standard Webhooks)', () => {
 
   it('signs with every secret while rotating, with the wall clock: a receiver holding either one verifies', async () => {
     const hook = await receiver(() => ({ status: 204 }));
-    const consumer = await startSignedWebhooks(runtime(), { kind: 'test', url: `${hook.url}/in`, secrets: [oldSecret, newSecret], urlVariable: 'URL', secretVariable: 'SECRET', stream, durable: 'hooks_rotation', filterSubject: 'hooks.rotation' });
+    const consumer = await startSignedWebhooks(runtime(), {
+      kind: 'test',
+      url: `${hook.url}/in`,
+      secrets: [oldSecret, newSecret],
+      urlVariable: 'URL',
+      secretVariable: 'SECRET',
+      stream,
+      durable: 'hooks_rotation',
+      filterSubject: 'hooks.rotation',
+    });
     const id = randomUUID();
     await send('hooks.rotation', id);
-    await eventually(async () => hook.got.length, (n) => n === 1);
+    await eventually(
+      async () => hook.got.length,
+      (n) => n === 1,
+    );
     const [{ headers, body }] = hook.got;
     expect(headers['webhook-id']).toBe(id);
     expect(String(headers['webhook-signature']).split(' ')).toHaveLength(2);
-    for (const secret of [oldSecret, newSecret]) expect(new Webhook(secret).verify(body, headers as Record<string, string>)).toMatchObject({ id });
+    for (const secret of [oldSecret, newSecret])
+      expect(new Webhook(secret).verify(body, headers as Record<string, string>)).toMatchObject({ id });
     await consumer?.stop();
     await hook.close();
   });
@@ -58,9 +76,21 @@ describe('signed webhooks (Standard Webhooks)', () => {
   it('does not follow a redirect: the event is dead-lettered for a replay once the URL is fixed', async () => {
     const target = await receiver(() => ({ status: 204 }));
     const hook = await receiver(() => ({ status: 302, location: `${target.url}/elsewhere` }));
-    const consumer = await startSignedWebhooks(runtime(), { kind: 'test', url: `${hook.url}/in`, secrets: [newSecret], urlVariable: 'URL', secretVariable: 'SECRET', stream, durable: 'hooks_redirect', filterSubject: 'hooks.redirect' });
+    const consumer = await startSignedWebhooks(runtime(), {
+      kind: 'test',
+      url: `${hook.url}/in`,
+      secrets: [newSecret],
+      urlVariable: 'URL',
+      secretVariable: 'SECRET',
+      stream,
+      durable: 'hooks_redirect',
+      filterSubject: 'hooks.redirect',
+    });
     await send('hooks.redirect', randomUUID());
-    const [letter] = await eventually(() => bus.deadLetters.list({ consumer: 'hooks_redirect' }), (l) => l.length === 1);
+    const [letter] = await eventually(
+      () => bus.deadLetters.list({ consumer: 'hooks_redirect' }),
+      (l) => l.length === 1,
+    );
     expect(letter.reason).toMatch(/redirected \(302\); redirects are not followed/);
     expect(hook.got).toHaveLength(1);
     expect(target.got).toEqual([]);

@@ -1,6 +1,6 @@
 import { DynamicModule, INestApplication, Module } from '@nestjs/common';
 import { ConfigError, loadTallyConfig, redactCredentials, TallyConfig } from '@tally/shared/util-config';
-import { sleep } from '@tally/shared/util-core';
+import { messageOf, sleep } from '@tally/shared/util-core';
 import { isConnectionError } from '@tally/shared/data-access-pg-client';
 import { createHttpApp } from './http';
 import { openRuntime, RuntimeOptions, TallyRuntime } from './runtime';
@@ -53,7 +53,9 @@ const dependencyAway = (error: unknown): boolean => {
     isConnectionError(error) ||
     isConnectionError(e?.driverError) ||
     /^(ConnectionError|TimeoutError|ClosedConnectionError|NoRespondersError|RequestError)$/.test(String(e?.name)) ||
-    /ECONNREFUSED|CONNECTION_REFUSED|connection refused|timed? ?out|the database system is (starting up|shutting down)/i.test(String(e?.message))
+    /ECONNREFUSED|CONNECTION_REFUSED|connection refused|timed? ?out|the database system is (starting up|shutting down)/i.test(
+      String(e?.message),
+    )
   );
 };
 
@@ -68,7 +70,9 @@ const startPatiently = async (options: StartOptions): Promise<RunningTally> => {
     } catch (error) {
       if (error instanceof ConfigError || !dependencyAway(error)) throw error;
       const waitMs = Math.min(10_000, 500 * 2 ** attempt);
-      console.error(redactCredentials(`[tally] could not start (${String((error as Error)?.message ?? error)}); retrying in ${waitMs / 1_000} s`));
+      console.error(
+        redactCredentials(`[tally] could not start (${messageOf(error)}); retrying in ${waitMs / 1_000} s`),
+      );
       await sleep(waitMs);
     }
   }

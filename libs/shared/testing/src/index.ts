@@ -17,7 +17,10 @@ export const dropSchemas = async (namespace: string, connectionString = testData
   const client = new Client({ connectionString });
   await client.connect();
   try {
-    const { rows } = await client.query<{ nspname: string }>('select nspname from pg_namespace where starts_with(nspname, $1)', [namespace]);
+    const { rows } = await client.query<{ nspname: string }>(
+      'select nspname from pg_namespace where starts_with(nspname, $1)',
+      [namespace],
+    );
     for (const { nspname } of rows) await client.query(`drop schema if exists "${nspname}" cascade`);
   } finally {
     await client.end();
@@ -25,11 +28,18 @@ export const dropSchemas = async (namespace: string, connectionString = testData
 };
 
 /** Polls until the probe returns a value that passes, or fails with the last value seen. */
-export const eventually = async <T>(probe: () => Promise<T>, pass: (value: T) => boolean, timeoutMs = 10_000): Promise<T> => {
+export const eventually = async <T>(
+  probe: () => Promise<T>,
+  pass: (value: T) => boolean,
+  timeoutMs = 10_000,
+): Promise<T> => {
   const deadline = Date.now() + timeoutMs;
   let last: T = await probe();
   while (!pass(last)) {
-    if (Date.now() > deadline) throw new Error(`condition not met within ${timeoutMs} ms; last value: ${JSON.stringify(last, (_k, v) => (typeof v === 'bigint' ? v.toString() : v))}`);
+    if (Date.now() > deadline)
+      throw new Error(
+        `condition not met within ${timeoutMs} ms; last value: ${JSON.stringify(last, (_k, v) => (typeof v === 'bigint' ? v.toString() : v))}`,
+      );
     await new Promise((resolve) => setTimeout(resolve, 25));
     last = await probe();
   }
@@ -51,7 +61,8 @@ export const deleteNatsStreams = async (namespace: string, servers = testNatsUrl
  * Reads Nest's route metadata by its keys ('path', 'method'), so this library needs no Nest import.
  */
 export const servedRoutes = (controller: new (...args: never[]) => unknown): string[] => {
-  const metadata = (key: string, target: object): unknown => (Reflect as unknown as { getMetadata(k: string, t: object): unknown }).getMetadata(key, target);
+  const metadata = (key: string, target: object): unknown =>
+    (Reflect as unknown as { getMetadata(k: string, t: object): unknown }).getMetadata(key, target);
   const methods = ['get', 'post', 'put', 'delete', 'patch', 'all', 'options', 'head', 'search'];
   const base = String(metadata('path', controller) ?? '');
   return Object.getOwnPropertyNames(controller.prototype)
@@ -59,7 +70,10 @@ export const servedRoutes = (controller: new (...args: never[]) => unknown): str
     .map((name) => (controller.prototype as Record<string, unknown>)[name])
     .filter((handler): handler is object => typeof handler === 'function' && metadata('path', handler) !== undefined)
     .map((handler) => {
-      const path = `/${[base, String(metadata('path', handler))].filter((p) => p && p !== '/').join('/')}`.replace(/:(\w+)/g, '{$1}');
+      const path = `/${[base, String(metadata('path', handler))].filter((p) => p && p !== '/').join('/')}`.replace(
+        /:(\w+)/g,
+        '{$1}',
+      );
       return `${methods[Number(metadata('method', handler))]} ${path}`;
     });
 };

@@ -13,7 +13,12 @@ export const freePort = (): Promise<number> =>
   });
 
 /** Polls until the condition holds; fails with the message after timeoutMs. */
-export const waitUntil = async (condition: () => boolean | Promise<boolean>, timeoutMs: number, message: () => string, intervalMs = 50): Promise<void> => {
+export const waitUntil = async (
+  condition: () => boolean | Promise<boolean>,
+  timeoutMs: number,
+  message: () => string,
+  intervalMs = 50,
+): Promise<void> => {
   const deadline = Date.now() + timeoutMs;
   while (!(await condition())) {
     if (Date.now() > deadline) throw new Error(message());

@@ -44,12 +44,24 @@ export class ScratchNats {
    * `clientTls` is what the readiness probe presents.
    */
   static async create(
-    options: { nodes?: 1 | 3; authorization?: string; user?: { user: string; pass: string }; tls?: { certFile: string; keyFile: string; caFile: string }; clientTls?: ClientTls } = {},
+    options: {
+      nodes?: 1 | 3;
+      authorization?: string;
+      user?: { user: string; pass: string };
+      tls?: { certFile: string; keyFile: string; caFile: string };
+      clientTls?: ClientTls;
+    } = {},
   ): Promise<ScratchNats> {
     const count = options.nodes ?? 1;
     const root = mkdtempSync(join(tmpdir(), 'tally-nats-'));
     const nodes: Node[] = [];
-    for (let i = 0; i < count; i++) nodes.push({ name: `n${i + 1}`, port: await freePort(), clusterPort: await freePort(), config: join(root, `n${i + 1}.conf`) });
+    for (let i = 0; i < count; i++)
+      nodes.push({
+        name: `n${i + 1}`,
+        port: await freePort(),
+        clusterPort: await freePort(),
+        config: join(root, `n${i + 1}.conf`),
+      });
     for (const node of nodes) {
       const store = join(root, node.name);
       mkdirSync(store, { recursive: true });
@@ -60,9 +72,15 @@ export class ScratchNats {
           `server_name: ${node.name}`,
           `listen: 127.0.0.1:${node.port}`,
           `jetstream { store_dir: "${store}" }`,
-          ...(count > 1 ? [`cluster { name: tally-scratch, listen: 127.0.0.1:${node.clusterPort}, routes: [${routes.join(', ')}] }`] : []),
+          ...(count > 1
+            ? [`cluster { name: tally-scratch, listen: 127.0.0.1:${node.clusterPort}, routes: [${routes.join(', ')}] }`]
+            : []),
           ...(options.authorization ? [options.authorization] : []),
-          ...(options.tls ? [`tls { cert_file: "${options.tls.certFile}", key_file: "${options.tls.keyFile}", ca_file: "${options.tls.caFile}", verify: true, timeout: 2 }`] : []),
+          ...(options.tls
+            ? [
+                `tls { cert_file: "${options.tls.certFile}", key_file: "${options.tls.keyFile}", ca_file: "${options.tls.caFile}", verify: true, timeout: 2 }`,
+              ]
+            : []),
         ].join('\n'),
       );
     }
@@ -108,7 +126,11 @@ export class ScratchNats {
     child.stdout?.on('data', keep);
     child.stderr?.on('data', keep);
     node.process = child;
-    await waitUntil(() => log.includes('Server is ready') || child.exitCode !== null, 20_000, () => `nats node ${node.name} did not start: ${log}`);
+    await waitUntil(
+      () => log.includes('Server is ready') || child.exitCode !== null,
+      20_000,
+      () => `nats node ${node.name} did not start: ${log}`,
+    );
     if (child.exitCode !== null) throw new Error(`nats node ${node.name} exited: ${log}`);
   }
 
@@ -124,13 +146,29 @@ export class ScratchNats {
   /** A clustered JetStream needs a meta leader before it takes streams; a lone server is ready when it listens. */
   private async waitForJetStream(): Promise<void> {
     const alive = this.nodes.filter((n) => n.process);
-    await waitUntil(async () => (await Promise.all(alive.map((n) => jetStreamReady(n.port, this.probeUser, this.probeTls)))).every(Boolean), 30_000, () => 'JetStream did not become ready', 200);
+    await waitUntil(
+      async () =>
+        (await Promise.all(alive.map((n) => jetStreamReady(n.port, this.probeUser, this.probeTls)))).every(Boolean),
+      30_000,
+      () => 'JetStream did not become ready',
+      200,
+    );
   }
 }
 
 /** JetStream answers on this node (in a cluster: a meta leader exists and the node has joined). */
-const jetStreamReady = async (port: number, user?: { user: string; pass: string }, tls?: ClientTls): Promise<boolean> => {
-  const nc = await connect({ servers: `nats://127.0.0.1:${port}`, reconnect: false, timeout: 2_000, ...user, ...(tls ? { tls } : {}) }).catch(() => undefined);
+const jetStreamReady = async (
+  port: number,
+  user?: { user: string; pass: string },
+  tls?: ClientTls,
+): Promise<boolean> => {
+  const nc = await connect({
+    servers: `nats://127.0.0.1:${port}`,
+    reconnect: false,
+    timeout: 2_000,
+    ...user,
+    ...(tls ? { tls } : {}),
+  }).catch(() => undefined);
   if (!nc) return false;
   try {
     await (await jetstreamManager(nc, { timeout: 2_000 })).getAccountInfo();

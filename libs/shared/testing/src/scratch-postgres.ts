@@ -38,10 +38,14 @@ export class ScratchPostgres {
       chownSync(root, user.uid, user.gid);
       chmodSync(root, 0o700);
     }
-    execFileSync(bin('initdb'), ['-D', dataDir, '-U', 'postgres', '--auth=trust', '--no-sync', '-E', 'UTF8', '--locale=C'], {
-      stdio: 'ignore',
-      ...(user ?? {}),
-    });
+    execFileSync(
+      bin('initdb'),
+      ['-D', dataDir, '-U', 'postgres', '--auth=trust', '--no-sync', '-E', 'UTF8', '--locale=C'],
+      {
+        stdio: 'ignore',
+        ...(user ?? {}),
+      },
+    );
     const server = new ScratchPostgres(port, dataDir, user);
     await server.start();
     return server;
@@ -59,16 +63,37 @@ export class ScratchPostgres {
   async start(): Promise<void> {
     if (this.running) return;
     // fsync off: a test server's durability across a power cut is not what is tested; its speed is welcome.
-    const child = spawn(bin('postgres'), ['-D', this.dataDir, '-p', String(this.port), '-c', 'listen_addresses=127.0.0.1', '-c', 'fsync=off', '-c', 'max_connections=300', '-k', this.dataDir], {
-      stdio: ['ignore', 'ignore', 'pipe'],
-      // Its own process group, so kill() takes the backends down with the postmaster, as a crash of the host would.
-      detached: true,
-      ...(this.user ?? {}),
-    });
+    const child = spawn(
+      bin('postgres'),
+      [
+        '-D',
+        this.dataDir,
+        '-p',
+        String(this.port),
+        '-c',
+        'listen_addresses=127.0.0.1',
+        '-c',
+        'fsync=off',
+        '-c',
+        'max_connections=300',
+        '-k',
+        this.dataDir,
+      ],
+      {
+        stdio: ['ignore', 'ignore', 'pipe'],
+        // Its own process group, so kill() takes the backends down with the postmaster, as a crash of the host would.
+        detached: true,
+        ...(this.user ?? {}),
+      },
+    );
     let log = '';
     child.stderr?.on('data', (chunk: Buffer) => (log = (log + chunk.toString()).slice(-4_000)));
     this.process = child;
-    await waitUntil(() => this.accepts(), 30_000, () => `scratch Postgres on ${this.port} did not start: ${log}`);
+    await waitUntil(
+      () => this.accepts(),
+      30_000,
+      () => `scratch Postgres on ${this.port} did not start: ${log}`,
+    );
   }
 
   /** A clean shutdown (SIGINT: fast mode, open sessions are disconnected). */
@@ -86,7 +111,11 @@ export class ScratchPostgres {
     await this.start();
   }
 
-  async query<T extends Record<string, unknown>>(sql: string, params: unknown[] = [], database = 'postgres'): Promise<T[]> {
+  async query<T extends Record<string, unknown>>(
+    sql: string,
+    params: unknown[] = [],
+    database = 'postgres',
+  ): Promise<T[]> {
     const client = new Client({ connectionString: this.url(database) });
     await client.connect();
     try {
@@ -110,7 +139,12 @@ export class ScratchPostgres {
     await exited;
     this.process = undefined;
     // Killed backends may outlive the postmaster for a moment; a new postmaster refuses while they hold shared memory.
-    if (signal === 'SIGKILL') await waitUntil(async () => !this.backendsAlive(child.pid), 10_000, () => `backends of scratch Postgres on ${this.port} linger`);
+    if (signal === 'SIGKILL')
+      await waitUntil(
+        async () => !this.backendsAlive(child.pid),
+        10_000,
+        () => `backends of scratch Postgres on ${this.port} linger`,
+      );
   }
 
   private backendsAlive(groupId: number | undefined): boolean {

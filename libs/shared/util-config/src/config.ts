@@ -14,7 +14,13 @@ export interface VariableSpec<T> {
 
 export type Schema = Record<string, VariableSpec<unknown>>;
 export type ConfigOf<S extends Schema> = {
-  [K in keyof S]: S[K] extends VariableSpec<infer T> ? (S[K]['required'] extends true ? T : S[K]['default'] extends string ? T : T | undefined) : never;
+  [K in keyof S]: S[K] extends VariableSpec<infer T>
+    ? S[K]['required'] extends true
+      ? T
+      : S[K]['default'] extends string
+        ? T
+        : T | undefined
+    : never;
 };
 
 export class ConfigError extends Error {
@@ -25,7 +31,10 @@ export class ConfigError extends Error {
 }
 
 const isError = (value: unknown): value is { error: string } =>
-  typeof value === 'object' && value !== null && 'error' in value && typeof (value as { error: unknown }).error === 'string';
+  typeof value === 'object' &&
+  value !== null &&
+  'error' in value &&
+  typeof (value as { error: unknown }).error === 'string';
 
 export const loadConfig = <S extends Schema>(schema: S, env: Record<string, string | undefined>): ConfigOf<S> => {
   const problems: string[] = [];
@@ -38,7 +47,10 @@ export const loadConfig = <S extends Schema>(schema: S, env: Record<string, stri
       continue;
     }
     const parsed = spec.parse(value);
-    if (isError(parsed)) problems.push(`${spec.sensitive ? `${name} (value hidden)` : `${name}=${JSON.stringify(redactCredentials(value))}`} is invalid: ${parsed.error}`);
+    if (isError(parsed))
+      problems.push(
+        `${spec.sensitive ? `${name} (value hidden)` : `${name}=${JSON.stringify(redactCredentials(value))}`} is invalid: ${parsed.error}`,
+      );
     else config[name] = parsed;
   }
   if (problems.length > 0) throw new ConfigError(problems);
@@ -50,13 +62,16 @@ export const loadConfig = <S extends Schema>(schema: S, env: Record<string, stri
 export const port = (raw: string): number | { error: string } => {
   const value = Number(raw);
   // 0 asks the OS for a free port (tests).
-  return /^\d+$/.test(raw) && value >= 0 && value <= 65535 ? value : { error: 'expected a TCP port between 0 and 65535' };
+  return /^\d+$/.test(raw) && value >= 0 && value <= 65535
+    ? value
+    : { error: 'expected a TCP port between 0 and 65535' };
 };
 
 export const positiveInteger = (raw: string): number | { error: string } =>
   /^[1-9]\d*$/.test(raw) ? Number(raw) : { error: 'expected a positive whole number' };
 
-export const nonNegativeInteger = (raw: string): number | { error: string } => (/^(0|[1-9]\d*)$/.test(raw) ? Number(raw) : { error: 'expected a whole number, 0 or more' });
+export const nonNegativeInteger = (raw: string): number | { error: string } =>
+  /^(0|[1-9]\d*)$/.test(raw) ? Number(raw) : { error: 'expected a whole number, 0 or more' };
 
 export const url =
   (...protocols: string[]) =>
@@ -73,17 +88,34 @@ export const url =
 
 /** A comma-separated list of NATS servers, each a nats:// or tls:// URL. */
 export const natsServers = (raw: string): string | { error: string } => {
-  const bad = raw.split(',').map((s) => s.trim()).find((server) => isError(url('nats', 'tls')(server)));
+  const bad = raw
+    .split(',')
+    .map((s) => s.trim())
+    .find((server) => isError(url('nats', 'tls')(server)));
   return bad === undefined ? raw : { error: `"${bad}" is not a nats:// or tls:// URL` };
 };
 
 export const identifier = (raw: string): string | { error: string } =>
-  /^[a-z][a-z0-9_]{0,30}$/.test(raw) ? raw : { error: 'expected lower-case letters, digits and _, starting with a letter, at most 31 characters' };
+  /^[a-z][a-z0-9_]{0,30}$/.test(raw)
+    ? raw
+    : { error: 'expected lower-case letters, digits and _, starting with a letter, at most 31 characters' };
 
 export const text = (raw: string): string => raw;
 
 /** Words of example values (a compose file's, a README's): a secret containing one was never generated. */
-const placeholders = ['change-me', 'changeme', 'change_me', 'replace-me', 'replaceme', 'placeholder', 'example', 'your-secret', 'your_secret', 'insecure', 'password'];
+const placeholders = [
+  'change-me',
+  'changeme',
+  'change_me',
+  'replace-me',
+  'replaceme',
+  'placeholder',
+  'example',
+  'your-secret',
+  'your_secret',
+  'insecure',
+  'password',
+];
 
 /**
  * Bits of a secret by its own character frequencies (Shannon entropy × length): 24 × "a" has 0, a 24-character
@@ -104,8 +136,10 @@ export const entropyBits = (raw: string): number => {
  */
 export const secret = (raw: string): string | { error: string } => {
   if (raw.length < 24 || /\s/.test(raw)) return { error: 'expected at least 24 characters without whitespace' };
-  if (placeholders.some((word) => raw.toLowerCase().includes(word))) return { error: 'this is a placeholder from an example, not a secret: generate one (openssl rand -base64 32)' };
-  if (entropyBits(raw) < 96) return { error: 'too predictable (repeated or few distinct characters): generate one (openssl rand -base64 32)' };
+  if (placeholders.some((word) => raw.toLowerCase().includes(word)))
+    return { error: 'this is a placeholder from an example, not a secret: generate one (openssl rand -base64 32)' };
+  if (entropyBits(raw) < 96)
+    return { error: 'too predictable (repeated or few distinct characters): generate one (openssl rand -base64 32)' };
   return raw;
 };
 
@@ -119,11 +153,16 @@ export const webhookSecrets = (raw: string): string[] | { error: string } => {
   if (secrets.length === 0) return { error: 'expected one or more whsec_… secrets' };
   for (const secret of secrets) {
     const key = /^whsec_([A-Za-z0-9+/=_-]+)$/.exec(secret)?.[1];
-    if (!key) return { error: 'each secret is whsec_ followed by base64 (Standard Webhooks), e.g. whsec_$(openssl rand -base64 32)' };
-    if (Buffer.from(key, 'base64').length < 24) return { error: 'each secret holds at least 24 random bytes after whsec_' };
+    if (!key)
+      return {
+        error: 'each secret is whsec_ followed by base64 (Standard Webhooks), e.g. whsec_$(openssl rand -base64 32)',
+      };
+    if (Buffer.from(key, 'base64').length < 24)
+      return { error: 'each secret holds at least 24 random bytes after whsec_' };
   }
   return secrets;
 };
 
 /** `scheme://user:password@host` → `scheme://user:***@host`, wherever it appears in a text. */
-export const redactCredentials = (text: string): string => text.replace(/(\b[a-z][a-z0-9+.-]*:\/\/[^\s:/@]*:)[^\s@/]+@/gi, '$1***@');
+export const redactCredentials = (text: string): string =>
+  text.replace(/(\b[a-z][a-z0-9+.-]*:\/\/[^\s:/@]*:)[^\s@/]+@/gi, '$1***@');

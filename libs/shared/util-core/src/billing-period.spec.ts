@@ -1,25 +1,60 @@
 import { describe, expect, it } from 'vitest';
-import { billingPeriodAt, billingPeriodByLabel, billingPeriodsOverlapping, isPeriodLabel, localMidnightToInstant } from './billing-period';
+import {
+  billingPeriodAt,
+  billingPeriodByLabel,
+  billingPeriodsOverlapping,
+  isPeriodLabel,
+  localMidnightToInstant,
+} from './billing-period';
 
-const at = (instant: string, timeZone: string, anchorDay?: number) => billingPeriodAt(new Date(instant), timeZone, anchorDay);
+const at = (instant: string, timeZone: string, anchorDay?: number) =>
+  billingPeriodAt(new Date(instant), timeZone, anchorDay);
 const labelsOver = (from: string, to: string, timeZone: string, anchorDay?: number) =>
   billingPeriodsOverlapping(new Date(from), new Date(to), timeZone, anchorDay).map((period) => period.label);
 
 describe('billing periods: calendar months (anchor day 1)', () => {
   it.each([
     // UTC: plain calendar months, December rolling into the next year
-    ['2026-11-15T12:00:00.000Z', 'UTC', { label: '2026-11', start: '2026-11-01T00:00:00.000Z', end: '2026-12-01T00:00:00.000Z' }],
-    ['2026-12-31T23:59:59.999Z', 'UTC', { label: '2026-12', start: '2026-12-01T00:00:00.000Z', end: '2027-01-01T00:00:00.000Z' }],
+    [
+      '2026-11-15T12:00:00.000Z',
+      'UTC',
+      { label: '2026-11', start: '2026-11-01T00:00:00.000Z', end: '2026-12-01T00:00:00.000Z' },
+    ],
+    [
+      '2026-12-31T23:59:59.999Z',
+      'UTC',
+      { label: '2026-12', start: '2026-12-01T00:00:00.000Z', end: '2027-01-01T00:00:00.000Z' },
+    ],
     // Berlin, March: starts at +01:00, ends at +02:00 (the 29th has 23 hours), so the month is 743 hours long
-    ['2026-03-15T12:00:00.000Z', 'Europe/Berlin', { label: '2026-03', start: '2026-02-28T23:00:00.000Z', end: '2026-03-31T22:00:00.000Z' }],
+    [
+      '2026-03-15T12:00:00.000Z',
+      'Europe/Berlin',
+      { label: '2026-03', start: '2026-02-28T23:00:00.000Z', end: '2026-03-31T22:00:00.000Z' },
+    ],
     // Berlin, October: starts at +02:00, ends at +01:00 (the 25th has 25 hours)
-    ['2026-10-15T12:00:00.000Z', 'Europe/Berlin', { label: '2026-10', start: '2026-09-30T22:00:00.000Z', end: '2026-10-31T23:00:00.000Z' }],
+    [
+      '2026-10-15T12:00:00.000Z',
+      'Europe/Berlin',
+      { label: '2026-10', start: '2026-09-30T22:00:00.000Z', end: '2026-10-31T23:00:00.000Z' },
+    ],
     // Sydney, October: starts in AEST (+10), ends in AEDT (+11) since 4 October
-    ['2026-10-15T12:00:00.000Z', 'Australia/Sydney', { label: '2026-10', start: '2026-09-30T14:00:00.000Z', end: '2026-10-31T13:00:00.000Z' }],
+    [
+      '2026-10-15T12:00:00.000Z',
+      'Australia/Sydney',
+      { label: '2026-10', start: '2026-09-30T14:00:00.000Z', end: '2026-10-31T13:00:00.000Z' },
+    ],
     // 31 Oct 13:00 UTC is already 1 Nov 00:00 in Sydney
-    ['2026-10-31T13:00:00.000Z', 'Australia/Sydney', { label: '2026-11', start: '2026-10-31T13:00:00.000Z', end: '2026-11-30T13:00:00.000Z' }],
+    [
+      '2026-10-31T13:00:00.000Z',
+      'Australia/Sydney',
+      { label: '2026-11', start: '2026-10-31T13:00:00.000Z', end: '2026-11-30T13:00:00.000Z' },
+    ],
     // Sydney, April: starts in AEDT (+11), ends in AEST (+10) since 5 April
-    ['2026-04-15T12:00:00.000Z', 'Australia/Sydney', { label: '2026-04', start: '2026-03-31T13:00:00.000Z', end: '2026-04-30T14:00:00.000Z' }],
+    [
+      '2026-04-15T12:00:00.000Z',
+      'Australia/Sydney',
+      { label: '2026-04', start: '2026-03-31T13:00:00.000Z', end: '2026-04-30T14:00:00.000Z' },
+    ],
   ])('%s in %s', (instant, zone, period) => expect(at(instant, zone)).toEqual(period));
 
   it.each([
@@ -34,28 +69,81 @@ describe('billing periods: calendar months (anchor day 1)', () => {
     ['2026-12-31T23:59:59.999Z', 'UTC', '2026-12'],
   ])('%s in %s belongs to %s', (instant, zone, label) => expect(at(instant, zone).label).toBe(label));
 
-  it('finds the same period by its label', () => expect(billingPeriodByLabel('2026-03', 'Europe/Berlin')).toEqual(at('2026-03-15T12:00:00Z', 'Europe/Berlin')));
+  it('finds the same period by its label', () =>
+    expect(billingPeriodByLabel('2026-03', 'Europe/Berlin')).toEqual(at('2026-03-15T12:00:00Z', 'Europe/Berlin')));
 });
 
 describe('billing periods anchored to another day', () => {
   it.each([
     // anchor 15: the period labelled 2026-02 runs from 15 Feb to 15 Mar
-    ['2026-03-10T00:00:00.000Z', 'UTC', 15, { label: '2026-02', start: '2026-02-15T00:00:00.000Z', end: '2026-03-15T00:00:00.000Z' }],
-    ['2026-03-15T00:00:00.000Z', 'UTC', 15, { label: '2026-03', start: '2026-03-15T00:00:00.000Z', end: '2026-04-15T00:00:00.000Z' }],
-    ['2026-03-14T23:59:59.999Z', 'UTC', 15, { label: '2026-02', start: '2026-02-15T00:00:00.000Z', end: '2026-03-15T00:00:00.000Z' }],
+    [
+      '2026-03-10T00:00:00.000Z',
+      'UTC',
+      15,
+      { label: '2026-02', start: '2026-02-15T00:00:00.000Z', end: '2026-03-15T00:00:00.000Z' },
+    ],
+    [
+      '2026-03-15T00:00:00.000Z',
+      'UTC',
+      15,
+      { label: '2026-03', start: '2026-03-15T00:00:00.000Z', end: '2026-04-15T00:00:00.000Z' },
+    ],
+    [
+      '2026-03-14T23:59:59.999Z',
+      'UTC',
+      15,
+      { label: '2026-02', start: '2026-02-15T00:00:00.000Z', end: '2026-03-15T00:00:00.000Z' },
+    ],
     // anchor 15 in Berlin, across the March DST change: +01:00 at the start, +02:00 at the end
-    ['2026-03-20T00:00:00.000Z', 'Europe/Berlin', 15, { label: '2026-03', start: '2026-03-14T23:00:00.000Z', end: '2026-04-14T22:00:00.000Z' }],
+    [
+      '2026-03-20T00:00:00.000Z',
+      'Europe/Berlin',
+      15,
+      { label: '2026-03', start: '2026-03-14T23:00:00.000Z', end: '2026-04-14T22:00:00.000Z' },
+    ],
     // anchor 31: a short month's period starts on its last day (28 Feb 2026, 29 Feb 2028)
-    ['2026-02-10T00:00:00.000Z', 'UTC', 31, { label: '2026-01', start: '2026-01-31T00:00:00.000Z', end: '2026-02-28T00:00:00.000Z' }],
-    ['2026-02-28T00:00:00.000Z', 'UTC', 31, { label: '2026-02', start: '2026-02-28T00:00:00.000Z', end: '2026-03-31T00:00:00.000Z' }],
-    ['2026-02-27T23:59:59.999Z', 'UTC', 31, { label: '2026-01', start: '2026-01-31T00:00:00.000Z', end: '2026-02-28T00:00:00.000Z' }],
-    ['2028-03-01T00:00:00.000Z', 'UTC', 31, { label: '2028-02', start: '2028-02-29T00:00:00.000Z', end: '2028-03-31T00:00:00.000Z' }],
-    ['2026-05-01T00:00:00.000Z', 'UTC', 31, { label: '2026-04', start: '2026-04-30T00:00:00.000Z', end: '2026-05-31T00:00:00.000Z' }],
+    [
+      '2026-02-10T00:00:00.000Z',
+      'UTC',
+      31,
+      { label: '2026-01', start: '2026-01-31T00:00:00.000Z', end: '2026-02-28T00:00:00.000Z' },
+    ],
+    [
+      '2026-02-28T00:00:00.000Z',
+      'UTC',
+      31,
+      { label: '2026-02', start: '2026-02-28T00:00:00.000Z', end: '2026-03-31T00:00:00.000Z' },
+    ],
+    [
+      '2026-02-27T23:59:59.999Z',
+      'UTC',
+      31,
+      { label: '2026-01', start: '2026-01-31T00:00:00.000Z', end: '2026-02-28T00:00:00.000Z' },
+    ],
+    [
+      '2028-03-01T00:00:00.000Z',
+      'UTC',
+      31,
+      { label: '2028-02', start: '2028-02-29T00:00:00.000Z', end: '2028-03-31T00:00:00.000Z' },
+    ],
+    [
+      '2026-05-01T00:00:00.000Z',
+      'UTC',
+      31,
+      { label: '2026-04', start: '2026-04-30T00:00:00.000Z', end: '2026-05-31T00:00:00.000Z' },
+    ],
     // anchor 30 in February of a leap year: the 29th
-    ['2028-03-01T00:00:00.000Z', 'UTC', 30, { label: '2028-02', start: '2028-02-29T00:00:00.000Z', end: '2028-03-30T00:00:00.000Z' }],
+    [
+      '2028-03-01T00:00:00.000Z',
+      'UTC',
+      30,
+      { label: '2028-02', start: '2028-02-29T00:00:00.000Z', end: '2028-03-30T00:00:00.000Z' },
+    ],
   ])('%s in %s, anchor %i', (instant, zone, anchor, period) => expect(at(instant, zone, anchor)).toEqual(period));
 
-  it.each([0, 32, 1.5])('refuses anchor day %s', (anchor) => expect(() => at('2026-01-01T00:00:00Z', 'UTC', anchor)).toThrow(RangeError));
+  it.each([0, 32, 1.5])('refuses anchor day %s', (anchor) =>
+    expect(() => at('2026-01-01T00:00:00Z', 'UTC', anchor)).toThrow(RangeError),
+  );
 });
 
 describe('localMidnightToInstant', () => {
@@ -73,7 +161,8 @@ describe('localMidnightToInstant', () => {
     // Havana repeats 1 Nov 2026 00:00–00:59 (−04 → −05): the day starts at the first midnight, 04:00Z, not 05:00Z
     [2026, 11, 1, 'America/Havana', '2026-11-01T04:00:00.000Z'],
   ])('%i-%i-%i in %s starts at %s', (year, month, day, zone, instant) =>
-    expect(localMidnightToInstant(year, month, day, zone).toISOString()).toBe(instant));
+    expect(localMidnightToInstant(year, month, day, zone).toISOString()).toBe(instant),
+  );
 
   it('puts the instant before a midnight gap in the previous day, and the gap’s end in the new one', () => {
     // anchor 29 in Beirut: 2026-03's period starts where 29 Mar begins, right after the gap
@@ -96,11 +185,24 @@ describe('billingPeriodsOverlapping: every period that intersects [from, to)', (
     ['2026-03-01T00:00:00Z', '2026-02-01T00:00:00Z', 'UTC', 1, []],
     // across a year in Berlin, anchored to the 15th: 15 Dec local is 14 Dec 23:00Z
     ['2026-12-14T23:00:00Z', '2027-02-14T23:00:00Z', 'Europe/Berlin', 15, ['2026-12', '2027-01']],
-    ['2026-12-14T22:59:59.999Z', '2027-02-14T23:00:00.001Z', 'Europe/Berlin', 15, ['2026-11', '2026-12', '2027-01', '2027-02']],
-  ])('[%s, %s) in %s, anchor %i', (from, to, zone, anchor, labels) => expect(labelsOver(from, to, zone, anchor)).toEqual(labels));
+    [
+      '2026-12-14T22:59:59.999Z',
+      '2027-02-14T23:00:00.001Z',
+      'Europe/Berlin',
+      15,
+      ['2026-11', '2026-12', '2027-01', '2027-02'],
+    ],
+  ])('[%s, %s) in %s, anchor %i', (from, to, zone, anchor, labels) =>
+    expect(labelsOver(from, to, zone, anchor)).toEqual(labels),
+  );
 
   it('returns contiguous periods: each ends where the next starts', () => {
-    const periods = billingPeriodsOverlapping(new Date('2026-01-01T00:00:00Z'), new Date('2027-01-01T00:00:00Z'), 'Australia/Sydney', 31);
+    const periods = billingPeriodsOverlapping(
+      new Date('2026-01-01T00:00:00Z'),
+      new Date('2027-01-01T00:00:00Z'),
+      'Australia/Sydney',
+      31,
+    );
     expect(periods).toHaveLength(13);
     periods.slice(1).forEach((period, index) => expect(period.start).toBe(periods[index].end));
   });
@@ -117,5 +219,6 @@ describe('period labels', () => {
     ['november', false],
   ])('%s is a label: %s', (text, ok) => expect(isPeriodLabel(text)).toBe(ok));
 
-  it('refuses to look up a malformed label', () => expect(() => billingPeriodByLabel('2026-13', 'UTC')).toThrow(RangeError));
+  it('refuses to look up a malformed label', () =>
+    expect(() => billingPeriodByLabel('2026-13', 'UTC')).toThrow(RangeError));
 });

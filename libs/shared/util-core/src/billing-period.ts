@@ -56,7 +56,9 @@ export const localMidnightToInstant = (year: number, month: number, day: number,
   // The zone's offsets on either side of the date; any transition near that midnight lies between them.
   const offsetBefore = offsetAt(asUtc - dayMs, timeZone);
   const offsetAfter = offsetAt(asUtc + dayMs, timeZone);
-  const candidates = [asUtc - offsetBefore, asUtc - offsetAfter].filter((instant) => wallClockMs(instant, timeZone) === asUtc);
+  const candidates = [asUtc - offsetBefore, asUtc - offsetAfter].filter(
+    (instant) => wallClockMs(instant, timeZone) === asUtc,
+  );
   // No candidate reads 00:00 there: midnight is in a gap, which opens at midnight under the old offset.
   return new Date(candidates.length > 0 ? Math.min(...candidates) : asUtc - offsetBefore);
 };
@@ -67,7 +69,9 @@ const monthContaining = (instant: Date, timeZone: string, anchorDay: number): Mo
   const { year, month } = wallClock(instant.getTime(), timeZone);
   // Compare instants, not local dates: where the anchor day's midnight falls in a DST gap, the period starts at
   // the first instant after the gap, and the local date alone would not say which side of that an instant is on.
-  return instant.getTime() >= periodStart({ year, month }, timeZone, anchorDay) ? { year, month } : addMonths({ year, month }, -1);
+  return instant.getTime() >= periodStart({ year, month }, timeZone, anchorDay)
+    ? { year, month }
+    : addMonths({ year, month }, -1);
 };
 
 const periodOf = (month: Month, timeZone: string, anchorDay: number): BillingPeriod => ({
@@ -88,7 +92,8 @@ const addMonths = ({ year, month }: Month, count: number): Month => {
 };
 
 const assertAnchorDay = (anchorDay: number): void => {
-  if (!Number.isInteger(anchorDay) || anchorDay < 1 || anchorDay > 31) throw new RangeError(`anchor day must be 1..31, got ${anchorDay}`);
+  if (!Number.isInteger(anchorDay) || anchorDay < 1 || anchorDay > 31)
+    throw new RangeError(`anchor day must be 1..31, got ${anchorDay}`);
 };
 
 const formatters = new Map<string, Intl.DateTimeFormat>();
@@ -97,7 +102,16 @@ const formatterFor = (timeZone: string): Intl.DateTimeFormat => {
   let formatter = formatters.get(timeZone);
   if (!formatter) {
     // h23: some runtimes print midnight as "24" under hour12: false.
-    const options = { timeZone, hourCycle: 'h23', year: 'numeric', month: 'numeric', day: 'numeric', hour: 'numeric', minute: 'numeric', second: 'numeric' } as const;
+    const options = {
+      timeZone,
+      hourCycle: 'h23',
+      year: 'numeric',
+      month: 'numeric',
+      day: 'numeric',
+      hour: 'numeric',
+      minute: 'numeric',
+      second: 'numeric',
+    } as const;
     formatter = new Intl.DateTimeFormat('en-US', options);
     formatters.set(timeZone, formatter);
   }
@@ -108,7 +122,14 @@ const formatterFor = (timeZone: string): Intl.DateTimeFormat => {
 const wallClock = (instant: number, timeZone: string) => {
   const parts = formatterFor(timeZone).formatToParts(instant);
   const field = (type: Intl.DateTimeFormatPartTypes) => Number(parts.find((part) => part.type === type)?.value);
-  return { year: field('year'), month: field('month'), day: field('day'), hour: field('hour'), minute: field('minute'), second: field('second') };
+  return {
+    year: field('year'),
+    month: field('month'),
+    day: field('day'),
+    hour: field('hour'),
+    minute: field('minute'),
+    second: field('second'),
+  };
 };
 
 /** The local wall-clock time at an instant, read as if it were UTC, in whole seconds. */
@@ -118,4 +139,5 @@ const wallClockMs = (instant: number, timeZone: string): number => {
 };
 
 /** The zone's offset from UTC at an instant, in ms (east positive). */
-const offsetAt = (instant: number, timeZone: string): number => wallClockMs(instant, timeZone) - Math.floor(instant / 1000) * 1000;
+const offsetAt = (instant: number, timeZone: string): number =>
+  wallClockMs(instant, timeZone) - Math.floor(instant / 1000) * 1000;

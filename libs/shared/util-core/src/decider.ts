@@ -9,8 +9,10 @@ export interface Decider<Command, Event, State> {
 }
 
 /** Rebuilds state from a stream's events. */
-export const fold = <Event, State>(decider: Pick<Decider<unknown, Event, State>, 'evolve' | 'initialState'>, events: readonly Event[]): State =>
-  events.reduce(decider.evolve, decider.initialState());
+export const fold = <Event, State>(
+  decider: Pick<Decider<unknown, Event, State>, 'evolve' | 'initialState'>,
+  events: readonly Event[],
+): State => events.reduce(decider.evolve, decider.initialState());
 
 /**
  * A refusal from the domain: a machine-readable code, a sentence for people, and the field at fault.

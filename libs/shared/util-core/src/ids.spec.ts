@@ -17,7 +17,9 @@ describe('deterministicUuid', () => {
 
 describe('canonicalJson', () => {
   it('gives one text per value, whatever the key order at any depth', () => {
-    expect(canonicalJson({ b: 1, a: { d: [{ y: 1, x: 2 }], c: null } })).toBe(canonicalJson({ a: { c: null, d: [{ x: 2, y: 1 }] }, b: 1 }));
+    expect(canonicalJson({ b: 1, a: { d: [{ y: 1, x: 2 }], c: null } })).toBe(
+      canonicalJson({ a: { c: null, d: [{ x: 2, y: 1 }] }, b: 1 }),
+    );
     expect(canonicalJson({ a: [1, 2] })).not.toBe(canonicalJson({ a: [2, 1] }));
   });
 });

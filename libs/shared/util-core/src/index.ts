@@ -5,3 +5,4 @@ export * from './exact-number';
 export * from './exact-decimal';
 export * from './billing-period';
 export * from './sleep';
+export * from './errors';

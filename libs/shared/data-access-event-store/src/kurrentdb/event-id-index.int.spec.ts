@@ -30,9 +30,18 @@ describe('EventIdIndex', () => {
 
   it('marks what the work says the ledger holds as written, and only if the work succeeded', async () => {
     const [a, b] = [randomUUID(), randomUUID()];
-    const fresh = await index.pin([{ id: a, stream: 's' }, { id: b, stream: 's' }]);
-    await expect(index.whileLocked([a, b], fresh, async () => Promise.reject(new Error('KurrentDB unreachable')))).rejects.toThrow('unreachable');
-    const states = async () => index.whileLocked([a, b], new Set(), async (pins) => ({ result: [pins.get(a)?.state, pins.get(b)?.state], held: [] }));
+    const fresh = await index.pin([
+      { id: a, stream: 's' },
+      { id: b, stream: 's' },
+    ]);
+    await expect(
+      index.whileLocked([a, b], fresh, async () => Promise.reject(new Error('KurrentDB unreachable'))),
+    ).rejects.toThrow('unreachable');
+    const states = async () =>
+      index.whileLocked([a, b], new Set(), async (pins) => ({
+        result: [pins.get(a)?.state, pins.get(b)?.state],
+        held: [],
+      }));
     expect(await states()).toEqual(['pending', 'pending']);
     await index.whileLocked([a, b], new Set(), async () => ({ result: undefined, held: [a] }));
     expect(await states()).toEqual(['written', 'pending']);

@@ -70,15 +70,25 @@ export class EventIdIndex {
    * Step 2: with the ids' rows locked, `work` decides and appends, returning the ids the ledger now holds
    * (appended now or found there); those are marked written in the same transaction.
    */
-  async whileLocked<T>(ids: readonly string[], fresh: ReadonlySet<string>, work: (pins: ReadonlyMap<string, Pin>) => Promise<{ result: T; held: readonly string[] }>): Promise<T> {
+  async whileLocked<T>(
+    ids: readonly string[],
+    fresh: ReadonlySet<string>,
+    work: (pins: ReadonlyMap<string, Pin>) => Promise<{ result: T; held: readonly string[] }>,
+  ): Promise<T> {
     return inTransaction(this.pool, async (client: PoolClient) => {
       const { rows } = await client.query<{ event_id: string; stream: string; state: Pin['state']; pinned_at: Date }>(
         `select event_id, stream, state, pinned_at from ${this.table} where event_id = any($1::uuid[]) order by event_id for update`,
         [ids],
       );
-      const pins = new Map(rows.map((r) => [r.event_id, { stream: r.stream, state: r.state, pinnedAt: r.pinned_at, fresh: fresh.has(r.event_id) }]));
+      const pins = new Map(
+        rows.map((r) => [
+          r.event_id,
+          { stream: r.stream, state: r.state, pinnedAt: r.pinned_at, fresh: fresh.has(r.event_id) },
+        ]),
+      );
       const { result, held } = await work(pins);
-      if (held.length > 0) await client.query(`update ${this.table} set state = 'written' where event_id = any($1::uuid[])`, [held]);
+      if (held.length > 0)
+        await client.query(`update ${this.table} set state = 'written' where event_id = any($1::uuid[])`, [held]);
       return result;
     });
   }

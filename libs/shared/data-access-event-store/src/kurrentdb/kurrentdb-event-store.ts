@@ -92,13 +92,20 @@ export class KurrentDbEventStore implements EventStore {
     await this.index.init();
     // Fails fast with the server's own error when it is unreachable.
     await this.readAll({ maxCount: 1 });
-    const prune = () => void this.index.prune(new Date(Date.now() - this.options.retentionDays * 86_400_000)).catch(() => undefined);
+    const prune = () =>
+      void this.index.prune(new Date(Date.now() - this.options.retentionDays * 86_400_000)).catch(() => undefined);
     prune();
     this.pruning = setInterval(prune, 3_600_000).unref();
   }
 
-  appendToStream(stream: string, events: readonly NewEvent[], options?: { expectedRevision?: ExpectedRevision }): Promise<AppendResult> {
-    return this.appendToStreams([{ stream, events, expectedRevision: options?.expectedRevision }]).then(([result]) => result);
+  appendToStream(
+    stream: string,
+    events: readonly NewEvent[],
+    options?: { expectedRevision?: ExpectedRevision },
+  ): Promise<AppendResult> {
+    return this.appendToStreams([{ stream, events, expectedRevision: options?.expectedRevision }]).then(
+      ([result]) => result,
+    );
   }
 
   /**
@@ -122,7 +129,11 @@ export class KurrentDbEventStore implements EventStore {
           for (const event of append.events) {
             const id = event.id.toLowerCase();
             const pin = pins.get(id) as Pin;
-            if (pin.state === 'written' || held.includes(id) || (!pin.fresh && (await this.holds(pin.stream, id, pin.pinnedAt)))) {
+            if (
+              pin.state === 'written' ||
+              held.includes(id) ||
+              (!pin.fresh && (await this.holds(pin.stream, id, pin.pinnedAt)))
+            ) {
               held.push(id);
               continue;
             }
@@ -132,14 +143,24 @@ export class KurrentDbEventStore implements EventStore {
           }
           for (const [stream, events] of elsewhere) await this.appendOnly(stream, events, 'any');
           const written = here.length + [...elsewhere.values()].reduce((n, list) => n + list.length, 0);
-          results.push({ nextExpectedRevision: here.length > 0 ? await this.appendOnly(append.stream, here, append.expectedRevision) : await this.lastRevision(append.stream), written });
+          results.push({
+            nextExpectedRevision:
+              here.length > 0
+                ? await this.appendOnly(append.stream, here, append.expectedRevision)
+                : await this.lastRevision(append.stream),
+            written,
+          });
         }
         return { result: results, held };
       },
     );
   }
 
-  private async appendOnly(stream: string, events: readonly NewEvent[], expectedRevision: ExpectedRevision | undefined): Promise<bigint> {
+  private async appendOnly(
+    stream: string,
+    events: readonly NewEvent[],
+    expectedRevision: ExpectedRevision | undefined,
+  ): Promise<bigint> {
     try {
       const result = await this.client.appendToStream(
         stream,
@@ -159,7 +180,12 @@ export class KurrentDbEventStore implements EventStore {
   /** The stream's last revision, -1 when it does not exist (what `nextExpectedRevision` says when nothing was written). */
   private async lastRevision(stream: string): Promise<bigint> {
     try {
-      for await (const resolved of this.client.readStream(stream, { fromRevision: END, direction: BACKWARDS, maxCount: 1 })) return resolved.event?.revision ?? -1n;
+      for await (const resolved of this.client.readStream(stream, {
+        fromRevision: END,
+        direction: BACKWARDS,
+        maxCount: 1,
+      }))
+        return resolved.event?.revision ?? -1n;
     } catch (error) {
       if (!(error instanceof StreamNotFoundError)) throw error;
     }
@@ -173,7 +199,11 @@ export class KurrentDbEventStore implements EventStore {
   private async holds(stream: string, id: string, pinnedAt: Date): Promise<boolean> {
     const floor = pinnedAt.getTime() - 60_000;
     try {
-      for await (const resolved of this.client.readStream(stream, { fromRevision: END, direction: BACKWARDS, maxCount: Number.MAX_SAFE_INTEGER })) {
+      for await (const resolved of this.client.readStream(stream, {
+        fromRevision: END,
+        direction: BACKWARDS,
+        maxCount: Number.MAX_SAFE_INTEGER,
+      })) {
         if (resolved.event?.id.toLowerCase() === id) return true;
         if (resolved.event && resolved.event.created.getTime() < floor) return false;
       }
@@ -204,7 +234,9 @@ export class KurrentDbEventStore implements EventStore {
     const events: RecordedEvent[] = [];
     const after = options?.after;
     const maxCount = options?.maxCount ?? 1_000;
-    const filter = options?.eventTypes ? eventTypeFilter({ regex: `^(${options.eventTypes.map(escapeRegex).join('|')})$` }) : excludeSystemEvents();
+    const filter = options?.eventTypes
+      ? eventTypeFilter({ regex: `^(${options.eventTypes.map(escapeRegex).join('|')})$` })
+      : excludeSystemEvents();
     // fromPosition is inclusive in KurrentDB; read one extra and drop the checkpoint itself.
     for await (const resolved of this.client.readAll({
       fromPosition: after === undefined ? START : { commit: after, prepare: after },
@@ -213,7 +245,8 @@ export class KurrentDbEventStore implements EventStore {
       filter,
     })) {
       const recorded = toRecorded(resolved);
-      if (recorded && (after === undefined || recorded.globalPosition > after) && events.length < maxCount) events.push(recorded);
+      if (recorded && (after === undefined || recorded.globalPosition > after) && events.length < maxCount)
+        events.push(recorded);
     }
     return events;
   }
@@ -228,7 +261,9 @@ export class KurrentDbEventStore implements EventStore {
     const stopping = new AbortController();
     let after = options.after;
     let current: AllStreamSubscription | undefined;
-    const filter = options.eventTypes ? eventTypeFilter({ regex: `^(${options.eventTypes.map(escapeRegex).join('|')})$` }) : excludeSystemEvents();
+    const filter = options.eventTypes
+      ? eventTypeFilter({ regex: `^(${options.eventTypes.map(escapeRegex).join('|')})$` })
+      : excludeSystemEvents();
     const handOver = async (batch: RecordedEvent[]) => {
       await options.handle(batch);
       after = batch[batch.length - 1].globalPosition;
@@ -236,7 +271,10 @@ export class KurrentDbEventStore implements EventStore {
     const running = (async () => {
       while (!stopping.signal.aborted) {
         try {
-          const subscription = this.client.subscribeToAll({ fromPosition: after === undefined ? START : { commit: after, prepare: after }, filter });
+          const subscription = this.client.subscribeToAll({
+            fromPosition: after === undefined ? START : { commit: after, prepare: after },
+            filter,
+          });
           current = subscription;
           subscription.on('caughtUp', () => options.onHealthy?.());
           let batch: RecordedEvent[] = [];

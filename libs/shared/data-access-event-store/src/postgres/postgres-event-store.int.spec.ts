@@ -54,7 +54,11 @@ describe('Postgres ledger specifics', () => {
   it('keeps global positions in commit order under concurrent appends', async () => {
     const store = await open();
     const before = (await store.readAll({ maxCount: 100_000 })).at(-1)?.globalPosition;
-    await Promise.all(Array.from({ length: 20 }, (_, i) => store.appendToStream(`concurrent-t1_${i % 3}`, [{ id: randomUUID(), type: 'X', data: { i } }])));
+    await Promise.all(
+      Array.from({ length: 20 }, (_, i) =>
+        store.appendToStream(`concurrent-t1_${i % 3}`, [{ id: randomUUID(), type: 'X', data: { i } }]),
+      ),
+    );
     const read = await store.readAll({ after: before, maxCount: 100 });
     expect(read).toHaveLength(20);
     for (const name of new Set(read.map((e) => e.streamName))) {

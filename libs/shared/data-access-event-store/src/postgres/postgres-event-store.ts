@@ -77,8 +77,14 @@ export class PostgresEventStore implements EventStore {
     });
   }
 
-  appendToStream(stream: string, events: readonly NewEvent[], options?: { expectedRevision?: StreamAppend['expectedRevision'] }): Promise<AppendResult> {
-    return this.appendToStreams([{ stream, events, expectedRevision: options?.expectedRevision }]).then(([result]) => result);
+  appendToStream(
+    stream: string,
+    events: readonly NewEvent[],
+    options?: { expectedRevision?: StreamAppend['expectedRevision'] },
+  ): Promise<AppendResult> {
+    return this.appendToStreams([{ stream, events, expectedRevision: options?.expectedRevision }]).then(
+      ([result]) => result,
+    );
   }
 
   async appendToStreams(appends: readonly StreamAppend[]): Promise<AppendResult[]> {
@@ -91,9 +97,12 @@ export class PostgresEventStore implements EventStore {
   private async appendLocked(client: PoolClient, appends: readonly StreamAppend[]): Promise<AppendResult[]> {
     const allIds = appends.flatMap((a) => a.events.map((e) => e.id));
     const stored = new Set(
-      (await client.query<{ event_id: string }>(`select event_id from "${this.schema}".events where event_id = any($1::uuid[])`, [allIds])).rows.map(
-        (r) => r.event_id,
-      ),
+      (
+        await client.query<{ event_id: string }>(
+          `select event_id from "${this.schema}".events where event_id = any($1::uuid[])`,
+          [allIds],
+        )
+      ).rows.map((r) => r.event_id),
     );
     const streams = [...new Set(appends.map((a) => a.stream))];
     const current = new Map<string, bigint | undefined>(
@@ -117,7 +126,14 @@ export class PostgresEventStore implements EventStore {
       for (const event of fresh) {
         revision = revision === undefined ? 0n : revision + 1n;
         stored.add(event.id.toLowerCase());
-        rows.push({ s: append.stream, r: revision.toString(), i: event.id, t: event.type, d: event.data, m: event.metadata ?? {} });
+        rows.push({
+          s: append.stream,
+          r: revision.toString(),
+          i: event.id,
+          t: event.type,
+          d: event.data,
+          m: event.metadata ?? {},
+        });
       }
       current.set(append.stream, revision);
       results.push({ nextExpectedRevision: revision ?? -1n, written: fresh.length });
@@ -147,7 +163,10 @@ export class PostgresEventStore implements EventStore {
   async readAll(options?: ReadAllOptions): Promise<RecordedEvent[]> {
     const params = [(options?.after ?? 0n).toString(), options?.maxCount ?? 1_000];
     if (!options?.eventTypes) {
-      const { rows } = await this.pool.query<Row>(`select ${columns} from "${this.schema}".events where global_position > $1 order by global_position limit $2`, params);
+      const { rows } = await this.pool.query<Row>(
+        `select ${columns} from "${this.schema}".events where global_position > $1 order by global_position limit $2`,
+        params,
+      );
       return rows.map(toRecorded);
     }
     // One range scan per type of the (event_type, global_position) index, merged. A plain `event_type = any(…)`
@@ -168,7 +187,11 @@ export class PostgresEventStore implements EventStore {
 
   subscribeToAll(options: SubscribeToAllOptions): Subscription {
     this.listen();
-    return pollingSubscription((after, maxCount) => this.readAll({ after, maxCount, eventTypes: options.eventTypes }), (ms, signal) => this.waitForAppend(ms, signal), options);
+    return pollingSubscription(
+      (after, maxCount) => this.readAll({ after, maxCount, eventTypes: options.eventTypes }),
+      (ms, signal) => this.waitForAppend(ms, signal),
+      options,
+    );
   }
 
   /**

@@ -51,10 +51,12 @@ export const eventStoreContract = (adapter: string, target: () => ContractTarget
       it('refuses no_stream on an existing stream and stream_exists on a missing one', async () => {
         const name = stream('states');
         await store.appendToStream(name, [event()]);
-        await expect(store.appendToStream(name, [event()], { expectedRevision: 'no_stream' })).rejects.toBeInstanceOf(WrongExpectedRevisionError);
-        await expect(store.appendToStream(stream('missing'), [event()], { expectedRevision: 'stream_exists' })).rejects.toBeInstanceOf(
+        await expect(store.appendToStream(name, [event()], { expectedRevision: 'no_stream' })).rejects.toBeInstanceOf(
           WrongExpectedRevisionError,
         );
+        await expect(
+          store.appendToStream(stream('missing'), [event()], { expectedRevision: 'stream_exists' }),
+        ).rejects.toBeInstanceOf(WrongExpectedRevisionError);
       });
 
       it('accepts the right expected revision', async () => {
@@ -109,7 +111,9 @@ export const eventStoreContract = (adapter: string, target: () => ContractTarget
         const written = [event(x), event(y), event(z), event(x), event(z), event(y), event(x)];
         for (const e of written) await store.appendToStream(stream('typed'), [e]);
         const wanted = written.filter((e) => e.type === x || e.type === z).map((e) => e.id);
-        expect((await store.readAll({ after: before, maxCount: 100, eventTypes: [x, z, x] })).map((e) => e.id)).toEqual(wanted);
+        expect((await store.readAll({ after: before, maxCount: 100, eventTypes: [x, z, x] })).map((e) => e.id)).toEqual(
+          wanted,
+        );
         const firstThree = await store.readAll({ after: before, maxCount: 3, eventTypes: [z, x] });
         expect(firstThree.map((e) => e.id)).toEqual(wanted.slice(0, 3));
         const rest = await store.readAll({ after: firstThree[2].globalPosition, maxCount: 100, eventTypes: [x, z] });
@@ -135,7 +139,10 @@ export const eventStoreContract = (adapter: string, target: () => ContractTarget
             onError: (error) => console.error('contract subscription handler failed', error),
             handle: async (events) => {
               seen.push(...mine(events));
-              await checkpoints.query(`insert into ${table} values (1, $1) on conflict (id) do update set position = excluded.position`, [events[events.length - 1].globalPosition.toString()]);
+              await checkpoints.query(
+                `insert into ${table} values (1, $1) on conflict (id) do update set position = excluded.position`,
+                [events[events.length - 1].globalPosition.toString()],
+              );
             },
           });
 
@@ -153,7 +160,9 @@ export const eventStoreContract = (adapter: string, target: () => ContractTarget
         const restarted = await target().open();
         const missed = event();
         await restarted.appendToStream(name, [missed]);
-        const saved = BigInt((await checkpoints.query<{ position: string }>(`select position from ${table}`)).rows[0].position);
+        const saved = BigInt(
+          (await checkpoints.query<{ position: string }>(`select position from ${table}`)).rows[0].position,
+        );
         const second = subscribe(restarted, saved);
         await waitFor(() => seen.length === 4);
         await second.stop();

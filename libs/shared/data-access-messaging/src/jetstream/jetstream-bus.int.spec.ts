@@ -11,7 +11,12 @@ messageBusContract(
   () => JetStreamBus.connect({ servers: testNatsUrl(), namespace }),
   async () => {
     const nats = await ScratchNats.create();
-    return { open: () => JetStreamBus.connect({ servers: nats.url, namespace }), down: () => nats.kill(), up: () => nats.start(), destroy: () => nats.destroy() };
+    return {
+      open: () => JetStreamBus.connect({ servers: nats.url, namespace }),
+      down: () => nats.kill(),
+      up: () => nats.start(),
+      destroy: () => nats.destroy(),
+    };
   },
 );
 
@@ -27,7 +32,10 @@ describe('JetStreamBus request/reply', () => {
     const nc = await connect({ servers: testNatsUrl() });
     const h = headers();
     h.set('Authorization', 'Bearer x');
-    const reply = await nc.request(`${namespace}.test.cmd.echo.v1`, new TextEncoder().encode('hello'), { timeout: 2_000, headers: h });
+    const reply = await nc.request(`${namespace}.test.cmd.echo.v1`, new TextEncoder().encode('hello'), {
+      timeout: 2_000,
+      headers: h,
+    });
     expect(new TextDecoder().decode(reply.data)).toBe('hello!');
     expect(reply.headers?.get('Tally-Seen')).toBe('Bearer x');
     await serving.stop();

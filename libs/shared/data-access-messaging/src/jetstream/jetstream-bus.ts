@@ -1,4 +1,13 @@
-import { AckPolicy, DeliverPolicy, JetStreamClient, jetstream, JetStreamManager, jetstreamManager, JsMsg, StorageType } from '@nats-io/jetstream';
+import {
+  AckPolicy,
+  DeliverPolicy,
+  JetStreamClient,
+  jetstream,
+  JetStreamManager,
+  jetstreamManager,
+  JsMsg,
+  StorageType,
+} from '@nats-io/jetstream';
 import { connect, nanos, NatsConnection } from '@nats-io/transport-node';
 import { fromNatsHeaders, toNatsHeaders } from './jetstream-headers';
 import { ConsumerHealth, deadLetterHeaders, InFlight, processBatch } from '../delivery-policy';
@@ -22,7 +31,7 @@ import {
 import { Namespace } from '../namespace';
 import { drainTimeoutMs, drainWithin } from '../drain';
 import { JetStreamDeadLetters } from './jetstream-dead-letters';
-import { sleep } from '@tally/shared/util-core';
+import { messageOf, sleep } from '@tally/shared/util-core';
 
 export interface JetStreamBusOptions {
   servers: string;
@@ -138,8 +147,15 @@ export class JetStreamBus implements MessageBus {
     }
   }
 
-  async publish(subject: string, data: Uint8Array, options: { msgId: string; headers?: Record<string, string> }): Promise<PublishResult> {
-    const ack = await this.js.publish(this.names.subject(subject), data, { msgID: options.msgId, headers: toNatsHeaders(options.headers) });
+  async publish(
+    subject: string,
+    data: Uint8Array,
+    options: { msgId: string; headers?: Record<string, string> },
+  ): Promise<PublishResult> {
+    const ack = await this.js.publish(this.names.subject(subject), data, {
+      msgID: options.msgId,
+      headers: toNatsHeaders(options.headers),
+    });
     return { duplicate: ack.duplicate, streamSequence: ack.seq };
   }
 
@@ -147,7 +163,10 @@ export class JetStreamBus implements MessageBus {
     const spec = withDefaults(input);
     const health = new ConsumerHealth(spec.durable, spec.backoff.maxMs + 2_000, (line) => this.log(line));
     const deadLetter = async (subject: string, delivery: Delivery, error: unknown) => {
-      await this.publish(subject, delivery.data, { msgId: `dlq:${spec.durable}:${delivery.streamSequence}`, headers: deadLetterHeaders(spec, delivery, error) });
+      await this.publish(subject, delivery.data, {
+        msgId: `dlq:${spec.durable}:${delivery.streamSequence}`,
+        headers: deadLetterHeaders(spec, delivery, error),
+      });
     };
 
     // Micro-batching: messages gather while a batch is handled; the next batch takes what has gathered
@@ -159,7 +178,8 @@ export class JetStreamBus implements MessageBus {
     let timer: NodeJS.Timeout | undefined;
     const drainBuffer = async () => {
       try {
-        while (buffer.length > 0 && !stopping.signal.aborted) await processBatch(spec, buffer.splice(0, spec.batchSize), handler, deadLetter, health);
+        while (buffer.length > 0 && !stopping.signal.aborted)
+          await processBatch(spec, buffer.splice(0, spec.batchSize), handler, deadLetter, health);
       } catch (error) {
         // Settling failed (NATS away while a poison message was being dead-lettered): what was taken out is
         // redelivered after ack_wait; what is still buffered is tried again shortly.
@@ -208,7 +228,8 @@ export class JetStreamBus implements MessageBus {
           health.unreachable(error);
           firstAttempt();
         }
-        if (!stopping.signal.aborted) await sleep(Math.min(spec.backoff.maxMs, 500 * 2 ** Math.min(attempt, 5)), stopping.signal);
+        if (!stopping.signal.aborted)
+          await sleep(Math.min(spec.backoff.maxMs, 500 * 2 ** Math.min(attempt, 5)), stopping.signal);
       }
     };
     const supervising = supervise();
@@ -250,7 +271,11 @@ export class JetStreamBus implements MessageBus {
     };
     try {
       await this.jsm.consumers.info(stream, spec.durable);
-      await this.jsm.consumers.update(stream, spec.durable, { ack_wait: config.ack_wait, max_deliver: -1, max_ack_pending: config.max_ack_pending });
+      await this.jsm.consumers.update(stream, spec.durable, {
+        ack_wait: config.ack_wait,
+        max_deliver: -1,
+        max_ack_pending: config.max_ack_pending,
+      });
     } catch (error) {
       if (!isNotFound(error)) throw error;
       await this.jsm.consumers.add(stream, config);
@@ -259,31 +284,51 @@ export class JetStreamBus implements MessageBus {
   }
 
   /** The client retries pulls by itself; a consumer or stream that is gone must be declared again: end this round. */
-  private async watchConsumer(messages: { status(): AsyncIterable<{ type: string }>; close(): Promise<void | Error> }, health: ConsumerHealth): Promise<void> {
+  private async watchConsumer(
+    messages: { status(): AsyncIterable<{ type: string }>; close(): Promise<void | Error> },
+    health: ConsumerHealth,
+  ): Promise<void> {
     for await (const event of messages.status()) {
-      if (event.type === 'consumer_not_found' || event.type === 'stream_not_found' || event.type === 'consumer_deleted') {
+      if (
+        event.type === 'consumer_not_found' ||
+        event.type === 'stream_not_found' ||
+        event.type === 'consumer_deleted'
+      ) {
         health.unreachable(new Error(`JetStream: ${event.type.replace(/_/g, ' ')}`));
         await messages.close().catch(() => undefined);
         return;
       }
-      if (event.type === 'heartbeats_missed' || event.type === 'no_responders') health.unreachable(new Error(`JetStream: ${event.type.replace(/_/g, ' ')}`));
+      if (event.type === 'heartbeats_missed' || event.type === 'no_responders')
+        health.unreachable(new Error(`JetStream: ${event.type.replace(/_/g, ' ')}`));
       else if (event.type === 'heartbeat') health.reachable();
     }
   }
 
-  async request(subject: string, data: Uint8Array, options: { timeoutMs?: number; headers?: Record<string, string> } = {}): Promise<Reply> {
+  async request(
+    subject: string,
+    data: Uint8Array,
+    options: { timeoutMs?: number; headers?: Record<string, string> } = {},
+  ): Promise<Reply> {
     try {
-      const message = await this.nc.request(this.names.subject(subject), data, { timeout: options.timeoutMs ?? defaultRequestTimeoutMs, headers: toNatsHeaders(options.headers) });
+      const message = await this.nc.request(this.names.subject(subject), data, {
+        timeout: options.timeoutMs ?? defaultRequestTimeoutMs,
+        headers: toNatsHeaders(options.headers),
+      });
       return { data: message.data, headers: fromNatsHeaders(message.headers) };
     } catch (error) {
-      const text = String((error as Error)?.message ?? error);
-      if (/no responders/i.test(text) || (error as { code?: string }).code === '503') throw new RequestFailedError('no_responders', subject);
+      const text = messageOf(error);
+      if (/no responders/i.test(text) || (error as { code?: string }).code === '503')
+        throw new RequestFailedError('no_responders', subject);
       if (/timeout|disconnect|closed/i.test(text)) throw new RequestFailedError('timeout', subject);
       throw error;
     }
   }
 
-  async serveRequests(subject: string, queue: string, handler: (request: Request) => Promise<Reply>): Promise<Consumer> {
+  async serveRequests(
+    subject: string,
+    queue: string,
+    handler: (request: Request) => Promise<Reply>,
+  ): Promise<Consumer> {
     const health = new ConsumerHealth(`responder ${subject}`, 60_000, (line) => this.log(line));
     // Core NATS subscriptions are re-sent by the client on every reconnect: nothing to supervise.
     const subscription = this.nc.subscribe(this.names.subject(subject), {
@@ -327,7 +372,10 @@ export class JetStreamBus implements MessageBus {
 
   async close(): Promise<void> {
     if (this.nc.isClosed()) return;
-    await drainWithin(drainTimeoutMs, [...this.consumers].map((c) => c.stop()));
+    await drainWithin(
+      drainTimeoutMs,
+      [...this.consumers].map((c) => c.stop()),
+    );
     if (!this.nc.isClosed()) await this.nc.drain().catch(() => this.nc.close());
   }
 
@@ -342,4 +390,4 @@ const deadLetterStreamSpec: StreamSpec = { name: deadLetterStream, subjects: ['d
 /** How long a message waits for others to share its batch. */
 const flushDelayMs = 2;
 
-const isNotFound = (error: unknown): boolean => /not found/i.test(String((error as Error)?.message ?? error));
+const isNotFound = (error: unknown): boolean => /not found/i.test(messageOf(error));

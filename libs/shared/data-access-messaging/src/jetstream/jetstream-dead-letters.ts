@@ -3,6 +3,7 @@ import { isDeadLetterHeader } from '../delivery-policy';
 import { deadLetterStream, DeadLetter, DeadLetterStore } from '../message-bus.port';
 import { Namespace } from '../namespace';
 import { fromNatsHeaders, toNatsHeaders } from './jetstream-headers';
+import { messageOf } from '@tally/shared/util-core';
 
 /**
  * The dead-letter stream (`<NS>_DLQ`, subjects `<ns>.dlq.<durable>`) read one message at a time by
@@ -25,7 +26,9 @@ export class JetStreamDeadLetters implements DeadLetterStore {
     const found: DeadLetter[] = [];
     let seq = Number(options.after ?? 0) + 1;
     while (found.length < (options.limit ?? 100)) {
-      const message = await this.jsm.direct.getMessage(this.names.stream(deadLetterStream), { seq, next_by_subj: subject }).catch(notFoundAsNull);
+      const message = await this.jsm.direct
+        .getMessage(this.names.stream(deadLetterStream), { seq, next_by_subj: subject })
+        .catch(notFoundAsNull);
       if (!message) break;
       found.push(toDeadLetter(message));
       seq = message.seq + 1;
@@ -68,7 +71,7 @@ const toDeadLetter = (message: StoredMsg): DeadLetter => {
   };
 };
 
-const isNotFound = (error: unknown): boolean => /not found|no message/i.test(String((error as Error)?.message ?? error));
+const isNotFound = (error: unknown): boolean => /not found|no message/i.test(messageOf(error));
 const notFoundAsNull = (error: unknown): null => {
   if (isNotFound(error)) return null;
   throw error;

@@ -16,7 +16,12 @@ messageBusContract(
   () => openBus(testDatabaseUrl()),
   async () => {
     const postgres = await ScratchPostgres.create();
-    return { open: () => openBus(postgres.url()), down: () => postgres.kill(), up: () => postgres.start(), destroy: () => postgres.destroy() };
+    return {
+      open: () => openBus(postgres.url()),
+      down: () => postgres.kill(),
+      up: () => postgres.start(),
+      destroy: () => postgres.destroy(),
+    };
   },
 );
 
@@ -29,5 +34,7 @@ describe('NATS subject filters in SQL', () => {
     ['a.>', 'a.b.c', true],
     ['a.>', 'a', false],
     ['a.b-c', 'a.b-c', true],
-  ])('%s matches %s: %s', (filter, subject, expected) => expect(new RegExp(natsFilterToRegex(filter)).test(subject)).toBe(expected));
+  ])('%s matches %s: %s', (filter, subject, expected) =>
+    expect(new RegExp(natsFilterToRegex(filter)).test(subject)).toBe(expected),
+  );
 });

@@ -64,8 +64,17 @@ export class PostgresBus implements MessageBus {
   constructor(private readonly options: PostgresBusOptions) {
     this.schema = options.schema;
     // An idle connection dropped by the server must not crash the process; the next query reconnects.
-    this.pool = openPool({ connectionString: options.connectionString, max: 4, onError: (error) => options.onError?.(error) });
-    this.deadLetters = new PostgresDeadLetters(this.pool, this.schema, (client, subject, data, msgId, headers) => this.insert(client, subject, data, msgId, headers), () => this.wakeAll());
+    this.pool = openPool({
+      connectionString: options.connectionString,
+      max: 4,
+      onError: (error) => options.onError?.(error),
+    });
+    this.deadLetters = new PostgresDeadLetters(
+      this.pool,
+      this.schema,
+      (client, subject, data, msgId, headers) => this.insert(client, subject, data, msgId, headers),
+      () => this.wakeAll(),
+    );
   }
 
   async init(): Promise<void> {
@@ -95,14 +104,26 @@ export class PostgresBus implements MessageBus {
     this.streams.set(spec.name, spec.subjects);
   }
 
-  async publish(subject: string, data: Uint8Array, options: { msgId: string; headers?: Record<string, string> }): Promise<PublishResult> {
-    const result = await inTransaction(this.pool, (client) => this.insert(client, subject, data, options.msgId, options.headers));
+  async publish(
+    subject: string,
+    data: Uint8Array,
+    options: { msgId: string; headers?: Record<string, string> },
+  ): Promise<PublishResult> {
+    const result = await inTransaction(this.pool, (client) =>
+      this.insert(client, subject, data, options.msgId, options.headers),
+    );
     this.wakeAll();
     return result;
   }
 
   /** Stores one message inside the caller's transaction, under the publish lock (sequences commit in order). */
-  private async insert(client: PoolClient, subject: string, data: Uint8Array, msgId: string, headers?: Record<string, string>): Promise<PublishResult> {
+  private async insert(
+    client: PoolClient,
+    subject: string,
+    data: Uint8Array,
+    msgId: string,
+    headers?: Record<string, string>,
+  ): Promise<PublishResult> {
     const stream = await this.streamFor(subject, client);
     await client.query('select pg_advisory_xact_lock(hashtext($1))', [`${this.schema}.publish`]);
     const inserted = await client.query<{ seq: string }>(
@@ -110,14 +131,22 @@ export class PostgresBus implements MessageBus {
        on conflict (stream, msg_id) do nothing returning seq`,
       [stream, subject, msgId, Buffer.from(data), JSON.stringify({ ...headers, 'Nats-Msg-Id': msgId })],
     );
-    const existing = inserted.rows[0] ? undefined : await client.query<{ seq: string }>(`select seq from "${this.schema}".messages where stream = $1 and msg_id = $2`, [stream, msgId]);
+    const existing = inserted.rows[0]
+      ? undefined
+      : await client.query<{ seq: string }>(
+          `select seq from "${this.schema}".messages where stream = $1 and msg_id = $2`,
+          [stream, msgId],
+        );
     return { duplicate: !inserted.rows[0], streamSequence: Number((inserted.rows[0] ?? existing?.rows[0])?.seq) };
   }
 
   private async streamFor(subject: string, client: PoolClient): Promise<string> {
-    const find = () => [...this.streams].find(([, subjects]) => subjects.some((filter) => subjectMatches(filter, subject)))?.[0];
+    const find = () =>
+      [...this.streams].find(([, subjects]) => subjects.some((filter) => subjectMatches(filter, subject)))?.[0];
     if (!find()) {
-      const { rows } = await client.query<{ name: string; subjects: string[] }>(`select name, subjects from "${this.schema}".streams`);
+      const { rows } = await client.query<{ name: string; subjects: string[] }>(
+        `select name, subjects from "${this.schema}".streams`,
+      );
       for (const row of rows) this.streams.set(row.name, row.subjects);
     }
     const stream = find();
@@ -132,7 +161,10 @@ export class PostgresBus implements MessageBus {
     const stopping = new AbortController();
     const health = new ConsumerHealth(spec.durable, spec.backoff.maxMs + 2_000, (line) => this.options.log?.(line));
     const deadLetter = async (subject: string, delivery: Delivery, error: unknown) => {
-      await this.publish(subject, delivery.data, { msgId: `dlq:${spec.durable}:${delivery.streamSequence}`, headers: deadLetterHeaders(spec, delivery, error) });
+      await this.publish(subject, delivery.data, {
+        msgId: `dlq:${spec.durable}:${delivery.streamSequence}`,
+        headers: deadLetterHeaders(spec, delivery, error),
+      });
     };
 
     const loop = (async () => {
@@ -205,7 +237,12 @@ export class PostgresBus implements MessageBus {
   }
 
   private inFlight(spec: Required<ConsumerSpec>, row: Claimed): InFlight {
-    const settle = (sql: string, ...params: unknown[]) => this.pool.query(`update "${this.schema}".deliveries set ${sql} where durable = $1 and seq = $2`, [spec.durable, row.seq, ...params]);
+    const settle = (sql: string, ...params: unknown[]) =>
+      this.pool.query(`update "${this.schema}".deliveries set ${sql} where durable = $1 and seq = $2`, [
+        spec.durable,
+        row.seq,
+        ...params,
+      ]);
     return {
       delivery: {
         subject: row.subject,
@@ -217,7 +254,10 @@ export class PostgresBus implements MessageBus {
       },
       settle: {
         ack: () => settle('acked = true').then(() => undefined),
-        nak: (delayMs) => settle(`visible_at = clock_timestamp() + make_interval(secs => $3::double precision / 1000)`, delayMs).then(() => this.wakeSoon(delayMs)),
+        nak: (delayMs) =>
+          settle(`visible_at = clock_timestamp() + make_interval(secs => $3::double precision / 1000)`, delayMs).then(
+            () => this.wakeSoon(delayMs),
+          ),
         term: () => settle('acked = true').then(() => undefined),
       },
     };
@@ -242,23 +282,44 @@ export class PostgresBus implements MessageBus {
   }
 
   /** In-process: embedded mode runs every app in one process, so the "network" is a map of handlers. */
-  async serveRequests(subject: string, _queue: string, handler: (request: Request) => Promise<Reply>): Promise<Consumer> {
+  async serveRequests(
+    subject: string,
+    _queue: string,
+    handler: (request: Request) => Promise<Reply>,
+  ): Promise<Consumer> {
     this.responders.set(subject, [...(this.responders.get(subject) ?? []), handler]);
     return {
-      status: () => ({ durable: `responder ${subject}`, state: 'running', stalledSince: null, failingMessages: 0, lastError: null, deadLettered: 0 }),
+      status: () => ({
+        durable: `responder ${subject}`,
+        state: 'running',
+        stalledSince: null,
+        failingMessages: 0,
+        lastError: null,
+        deadLettered: 0,
+      }),
       stop: async () => {
-        this.responders.set(subject, (this.responders.get(subject) ?? []).filter((h) => h !== handler));
+        this.responders.set(
+          subject,
+          (this.responders.get(subject) ?? []).filter((h) => h !== handler),
+        );
       },
     };
   }
 
-  async request(subject: string, data: Uint8Array, options: { timeoutMs?: number; headers?: Record<string, string> } = {}): Promise<Reply> {
+  async request(
+    subject: string,
+    data: Uint8Array,
+    options: { timeoutMs?: number; headers?: Record<string, string> } = {},
+  ): Promise<Reply> {
     const handlers = this.responders.get(subject) ?? [];
     if (handlers.length === 0 || this.aborted) throw new RequestFailedError('no_responders', subject);
     const handler = handlers[this.nextResponder++ % handlers.length];
     let timer: NodeJS.Timeout | undefined;
     const timeout = new Promise<never>((_, reject) => {
-      timer = setTimeout(() => reject(new RequestFailedError('timeout', subject)), options.timeoutMs ?? defaultRequestTimeoutMs);
+      timer = setTimeout(
+        () => reject(new RequestFailedError('timeout', subject)),
+        options.timeoutMs ?? defaultRequestTimeoutMs,
+      );
     });
     try {
       return await Promise.race([handler({ data, headers: options.headers ?? {} }), timeout]);
@@ -273,7 +334,10 @@ export class PostgresBus implements MessageBus {
 
   async close(): Promise<void> {
     if (this.aborted || this.pool.ended) return;
-    await drainWithin(drainTimeoutMs, [...this.consumers].map((c) => c.stop()));
+    await drainWithin(
+      drainTimeoutMs,
+      [...this.consumers].map((c) => c.stop()),
+    );
     await this.pool.end();
   }
 

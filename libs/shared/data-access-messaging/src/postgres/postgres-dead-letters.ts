@@ -3,7 +3,13 @@ import { inTransaction } from '@tally/shared/data-access-pg-client';
 import { isDeadLetterHeader } from '../delivery-policy';
 import { deadLetterStream, DeadLetter, DeadLetterStore, PublishResult } from '../message-bus.port';
 
-type Insert = (client: PoolClient, subject: string, data: Uint8Array, msgId: string, headers?: Record<string, string>) => Promise<PublishResult>;
+type Insert = (
+  client: PoolClient,
+  subject: string,
+  data: Uint8Array,
+  msgId: string,
+  headers?: Record<string, string>,
+) => Promise<PublishResult>;
 
 interface Row {
   seq: string;
@@ -29,7 +35,12 @@ export class PostgresDeadLetters implements DeadLetterStore {
     const { rows } = await this.pool.query<Row>(
       `select seq, data, headers, published_at from "${this.schema}".messages
         where stream = $1 and seq > $2 and ($3::text is null or subject = $3) order by seq limit $4`,
-      [deadLetterStream, /^\d{1,16}$/.test(options.after ?? '') ? options.after : '0', options.consumer ? `dlq.${options.consumer}` : null, options.limit ?? 100],
+      [
+        deadLetterStream,
+        /^\d{1,16}$/.test(options.after ?? '') ? options.after : '0',
+        options.consumer ? `dlq.${options.consumer}` : null,
+        options.limit ?? 100,
+      ],
     );
     return rows.map(toDeadLetter);
   }
@@ -37,12 +48,18 @@ export class PostgresDeadLetters implements DeadLetterStore {
   async replay(id: string): Promise<'replayed' | 'not_found'> {
     if (!/^[1-9]\d{0,15}$/.test(id)) return 'not_found';
     const outcome = await inTransaction(this.pool, async (client) => {
-      const { rows } = await client.query<Row>(`delete from "${this.schema}".messages where stream = $1 and seq = $2 returning seq, data, headers, published_at`, [deadLetterStream, id]);
+      const { rows } = await client.query<Row>(
+        `delete from "${this.schema}".messages where stream = $1 and seq = $2 returning seq, data, headers, published_at`,
+        [deadLetterStream, id],
+      );
       if (!rows[0]) return 'not_found' as const;
       const letter = toDeadLetter(rows[0]);
       await client.query(`delete from "${this.schema}".deliveries where seq = $1`, [id]);
       const headers = Object.fromEntries(Object.entries(letter.headers).filter(([name]) => !isDeadLetterHeader(name)));
-      await this.insert(client, letter.subject, rows[0].data, `replay:${letter.id}`, { ...headers, 'Tally-Replayed-From': `dead-letter ${letter.id}` });
+      await this.insert(client, letter.subject, rows[0].data, `replay:${letter.id}`, {
+        ...headers,
+        'Tally-Replayed-From': `dead-letter ${letter.id}`,
+      });
       return 'replayed' as const;
     });
     if (outcome === 'replayed') this.woken();

@@ -1,6 +1,15 @@
 import { randomUUID } from 'node:crypto';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { Consumer, ConsumerSpec, decodeJson, Delivery, encodeJson, MessageBus, PoisonMessageError, RequestFailedError } from '../message-bus.port';
+import {
+  Consumer,
+  ConsumerSpec,
+  decodeJson,
+  Delivery,
+  encodeJson,
+  MessageBus,
+  PoisonMessageError,
+  RequestFailedError,
+} from '../message-bus.port';
 
 /** Opens a bus on the same namespace each call: a second call is "another process" or "after a restart". */
 export type OpenBus = () => Promise<MessageBus>;
@@ -48,12 +57,17 @@ export const messageBusContract = (adapter: string, openBus: OpenBus, outage: ()
       backoff: { initialMs: 50, maxMs: 200 },
       ...extra,
     });
-    const consume = async (bus: MessageBus, s: ConsumerSpec, handler: (batch: readonly Delivery[]) => Promise<void>) => {
+    const consume = async (
+      bus: MessageBus,
+      s: ConsumerSpec,
+      handler: (batch: readonly Delivery[]) => Promise<void>,
+    ) => {
       const consumer = await bus.consume(s, handler);
       consumers.push(consumer);
       return consumer;
     };
-    const send = (subject: string, n: number, msgId: string = randomUUID()) => publisher.publish(subject, encodeJson({ n }), { msgId });
+    const send = (subject: string, n: number, msgId: string = randomUUID()) =>
+      publisher.publish(subject, encodeJson({ n }), { msgId });
 
     it('delivers published messages in order to a durable consumer, once acked never again', async () => {
       const subject = topic();
@@ -84,7 +98,13 @@ export const messageBusContract = (adapter: string, openBus: OpenBus, outage: ()
         for (const d of batch) seen.add(decodeJson<{ n: number }>(d.data).n);
       });
       for (let start = 0; start < total; start += 250) {
-        await Promise.all(Array.from({ length: 250 }, (_, i) => publisher.publish(subject, encodeJson({ n: start + i, padding: 'x'.repeat(40_000) }), { msgId: randomUUID() })));
+        await Promise.all(
+          Array.from({ length: 250 }, (_, i) =>
+            publisher.publish(subject, encodeJson({ n: start + i, padding: 'x'.repeat(40_000) }), {
+              msgId: randomUUID(),
+            }),
+          ),
+        );
       }
       await waitFor(() => seen.size === total, 20_000);
       expect(largestBatch).toBeGreaterThan(1);
@@ -155,7 +175,12 @@ export const messageBusContract = (adapter: string, openBus: OpenBus, outage: ()
       await waitFor(() => consumer.status().state === 'running');
       expect(stalledSeen).toBe(true);
       expect(attempts).toEqual([1, 2, 3, 4, 5, 6, 7, 8, 9]); // five deliveries used to be the limit
-      expect(consumer.status()).toMatchObject({ state: 'running', deadLettered: 0, failingMessages: 0, lastError: 'connect ECONNREFUSED 127.0.0.1:5432' });
+      expect(consumer.status()).toMatchObject({
+        state: 'running',
+        deadLettered: 0,
+        failingMessages: 0,
+        lastError: 'connect ECONNREFUSED 127.0.0.1:5432',
+      });
       expect(await publisher.deadLetters.list({ consumer: s.durable })).toEqual([]);
     });
 
@@ -174,7 +199,13 @@ export const messageBusContract = (adapter: string, openBus: OpenBus, outage: ()
       const letters = await eventuallyList(publisher, s.durable, 1);
       expect(committed.sort()).toEqual([1, 3]);
       expect(letters).toEqual([
-        expect.objectContaining({ consumer: s.durable, subject, deliveries: 1, reason: 'quantity is not a number', body: JSON.stringify({ n: 2 }) }),
+        expect.objectContaining({
+          consumer: s.durable,
+          subject,
+          deliveries: 1,
+          reason: 'quantity is not a number',
+          body: JSON.stringify({ n: 2 }),
+        }),
       ]);
       expect(consumer.status().deadLettered).toBe(1);
 
@@ -255,7 +286,9 @@ export const messageBusContract = (adapter: string, openBus: OpenBus, outage: ()
     });
 
     it('refuses to publish to a subject no stream captures (never a false success)', async () =>
-      expect(publisher.publish(`nowhere.${randomUUID().slice(0, 8)}`, encodeJson({}), { msgId: randomUUID() })).rejects.toThrow());
+      expect(
+        publisher.publish(`nowhere.${randomUUID().slice(0, 8)}`, encodeJson({}), { msgId: randomUUID() }),
+      ).rejects.toThrow());
 
     it('answers a request from the responder serving its subject, headers both ways', async () => {
       const subject = `query.${randomUUID().slice(0, 8)}`;
@@ -275,7 +308,9 @@ export const messageBusContract = (adapter: string, openBus: OpenBus, outage: ()
       await expect(unserved).rejects.toMatchObject({ reason: 'no_responders' });
       const subject = `query.${randomUUID().slice(0, 8)}`;
       consumers.push(await publisher.serveRequests(subject, 'contract', () => new Promise(() => undefined)));
-      await expect(publisher.request(subject, encodeJson({}), { timeoutMs: 200 })).rejects.toMatchObject({ reason: 'timeout' });
+      await expect(publisher.request(subject, encodeJson({}), { timeoutMs: 200 })).rejects.toMatchObject({
+        reason: 'timeout',
+      });
     });
   });
 
