@@ -1,4 +1,4 @@
-import { ExactDecimal as Decimal } from '@tally/shared/util-core';
+import { ExactDecimal as Decimal, FieldError } from '@tally/shared/util-core';
 
 /**
  * A budget on an account's usage of one meter (optionally of one app) per billing period, with alert
@@ -19,10 +19,8 @@ export const defaultThresholds = [50, 75, 90, 100];
 const keyPattern = /^[A-Za-z0-9][A-Za-z0-9.:@+-]{0,127}$/;
 const decimalText = /^(?:\d+\.?\d*|\.\d+)$/;
 
-export const validateBudget = (
-  input: unknown,
-): { ok: true; budget: Budget } | { ok: false; errors: { field: string; message: string }[] } => {
-  const errors: { field: string; message: string }[] = [];
+export const validateBudget = (input: unknown): { ok: true; budget: Budget } | { ok: false; errors: FieldError[] } => {
+  const errors: FieldError[] = [];
   const body = (typeof input === 'object' && input !== null && !Array.isArray(input) ? input : {}) as Record<
     string,
     unknown

@@ -7,3 +7,5 @@ export * from './meter.decider';
 export * from './meter-query';
 export * from './billing-period';
 export * from './budget';
+export * from './budget.decider';
+export * from './errors';

@@ -1,9 +1,10 @@
-import { DomainError } from '@tally/shared/util-core';
+import { isMeterEvent, MeterEvent } from '@tally/contracts/meters';
+import { StreamDecider, unhandledEvent } from '@tally/shared/util-core';
 import { Meter } from './meter';
+import { refuse } from './errors';
 
-export type MeterEvent =
-  | { type: 'MeterCreated'; data: Meter & { tenant: string; createdAt: string } }
-  | { type: 'MeterDeleted'; data: { tenant: string; slug: string; deletedAt: string } };
+/** A meter's stream (`meter-{tenant}_{slug}`) holds the published meter events (contracts/meters). */
+export type { MeterEvent };
 
 export type MeterCommand =
   | { type: 'CreateMeter'; data: Meter & { tenant: string }; metadata: { now: string } }
@@ -21,10 +22,8 @@ export const evolveMeter = (_state: MeterState, event: MeterEvent): MeterState =
     }
     case 'MeterDeleted':
       return { status: 'deleted' };
-    default: {
-      const _never: never = event;
-      return _state;
-    }
+    default:
+      return unhandledEvent(event);
   }
 };
 
@@ -59,7 +58,7 @@ export const decideMeter = (command: MeterCommand, state: MeterState): MeterEven
       const { tenant, ...meter } = command.data;
       if (state.status === 'active') {
         if (sameMeter(state.meter, meter)) return [];
-        throw new DomainError(
+        refuse(
           'meter_exists',
           `meter ${meter.slug} exists with another definition; a meter is immutable — delete it and create it again`,
           'slug',
@@ -68,11 +67,18 @@ export const decideMeter = (command: MeterCommand, state: MeterState): MeterEven
       return [{ type: 'MeterCreated', data: { ...command.data, tenant, createdAt: command.metadata.now } }];
     }
     case 'DeleteMeter':
-      if (state.status !== 'active') throw new DomainError('unknown_meter', `no meter ${command.data.slug}`, 'slug');
+      if (state.status !== 'active') refuse('unknown_meter', `no meter ${command.data.slug}`, 'slug');
       return [{ type: 'MeterDeleted', data: { ...command.data, deletedAt: command.metadata.now } }];
     default: {
       const _never: never = command;
-      throw new DomainError('unknown_command', 'unknown command');
+      refuse('unknown_command', 'unknown command');
     }
   }
+};
+
+export const meterDecider: StreamDecider<MeterCommand, MeterEvent, MeterState> = {
+  decide: decideMeter,
+  evolve: evolveMeter,
+  initialState: initialMeter,
+  events: isMeterEvent,
 };

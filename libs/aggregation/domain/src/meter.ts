@@ -1,4 +1,5 @@
 import { parseJsonPath } from '@tally/contracts/meters';
+import type { FieldError } from '@tally/shared/util-core';
 
 export const meterAggregations = ['SUM', 'COUNT', 'UNIQUE_COUNT', 'MIN', 'MAX', 'AVG', 'LATEST'] as const;
 export type MeterAggregation = (typeof meterAggregations)[number];
@@ -16,10 +17,7 @@ export interface Meter {
   groupBy: Record<string, string>;
 }
 
-export interface FieldError {
-  field: string;
-  message: string;
-}
+export type { FieldError };
 
 const slugPattern = /^[a-z0-9]+(?:[_-][a-z0-9]+)*$/;
 const groupKeyPattern = /^[A-Za-z_][A-Za-z0-9_]{0,62}$/;

@@ -1,4 +1,4 @@
-import { parseRfc3339 } from '@tally/shared/util-core';
+import { FieldError, parseRfc3339 } from '@tally/shared/util-core';
 
 export const windowSizes = ['MINUTE', 'HOUR', 'DAY'] as const;
 export type WindowSize = (typeof windowSizes)[number];
@@ -11,10 +11,7 @@ export interface UsageQuery {
   eventType?: string;
 }
 
-export interface QueryError {
-  field: string;
-  message: string;
-}
+export type QueryError = FieldError;
 
 /** Longest range one query may cover per window size, so a single request stays bounded. */
 const maxWindows = 10_000;

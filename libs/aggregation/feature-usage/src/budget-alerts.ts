@@ -1,11 +1,16 @@
-import { aggregationStream, budgetThresholdCrossedSubject, budgetThresholdCrossedType } from '@tally/contracts/meters';
+import {
+  aggregationStream,
+  BudgetThresholdCrossed,
+  budgetThresholdCrossedSubject,
+  isBudgetAlertEvent,
+} from '@tally/contracts/meters';
 import { Consumer } from '@tally/shared/data-access-messaging';
 import { Projection } from '@tally/shared/data-access-postgres';
 import { ledgerRelay, startSignedWebhooks, TallyRuntime } from '@tally/shared/feature-runtime';
 
 /** Budget alerts go from the ledger to NATS (`budget_alert_relay`), then to the configured webhook. */
-export const budgetAlertRelay = (runtime: TallyRuntime): Projection =>
-  ledgerRelay(runtime, 'budget_alert_relay', [budgetThresholdCrossedType], () => budgetThresholdCrossedSubject);
+export const budgetAlertRelay = (runtime: TallyRuntime): Projection<BudgetThresholdCrossed> =>
+  ledgerRelay(runtime, 'budget_alert_relay', isBudgetAlertEvent, () => budgetThresholdCrossedSubject);
 
 export const startBudgetWebhooks = (runtime: TallyRuntime): Promise<Consumer | undefined> =>
   startSignedWebhooks(runtime, {

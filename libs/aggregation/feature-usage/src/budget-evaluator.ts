@@ -1,14 +1,5 @@
 import { EntityManager } from 'typeorm';
-import {
-  Budget,
-  evolveMeter,
-  initialMeter,
-  Meter,
-  MeterEvent,
-  periodAt,
-  periodBounds,
-  reachedThresholds,
-} from '@tally/aggregation/domain';
+import { Budget, Meter, meterDecider, periodAt, periodBounds, reachedThresholds } from '@tally/aggregation/domain';
 import { BudgetTables, MeterQueryTables, RollupTables } from '@tally/aggregation/data-access-rollups';
 import {
   budgetAlertStream,
@@ -16,7 +7,7 @@ import {
   budgetThresholdCrossedType,
   meterStream,
 } from '@tally/contracts/meters';
-import { EventStore, StreamAppend } from '@tally/shared/data-access-event-store';
+import { aggregateStream, EventStore, StreamAppend } from '@tally/shared/data-access-event-store';
 import { deterministicUuid } from '@tally/shared/util-core';
 
 export interface BudgetDeps {
@@ -107,9 +98,6 @@ const alert = (tenant: string, budget: Budget, period: string, threshold: number
 
 /** The meter as the ledger has it (consistent with the budget that names it, whatever the catalogue's lag). */
 const meterOf = async (store: EventStore, tenant: string, slug: string): Promise<Meter | undefined> => {
-  const events = await store.readStream(meterStream(tenant, slug));
-  const state = events
-    .map((e) => ({ type: e.type, data: e.data }) as unknown as MeterEvent)
-    .reduce(evolveMeter, initialMeter());
+  const { state } = await aggregateStream(store, meterDecider, meterStream(tenant, slug));
   return state.status === 'active' ? state.meter : undefined;
 };

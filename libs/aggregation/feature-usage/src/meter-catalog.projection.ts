@@ -1,21 +1,28 @@
-import { Meter } from '@tally/aggregation/domain';
 import { MeterTables } from '@tally/aggregation/data-access-rollups';
-import { MeterCreatedV1, meterCreatedType, MeterDeletedV1, meterDeletedType } from '@tally/contracts/meters';
+import { isMeterEvent, MeterEvent } from '@tally/contracts/meters';
 import { Projection } from '@tally/shared/data-access-postgres';
+import { unhandledEvent } from '@tally/shared/util-core';
 
 /** The meter catalogue (list, unmetered event types), folded from the meter streams; position-guarded. */
-export const meterCatalogProjection = (tables: MeterTables): Projection => ({
+export const meterCatalogProjection = (tables: MeterTables): Projection<MeterEvent> => ({
   name: 'aggregation_meters',
-  eventTypes: [meterCreatedType, meterDeletedType],
+  eventTypes: isMeterEvent.types,
   tables: MeterTables.tables,
   apply: async (tx, events) => {
     for (const event of events) {
-      if (event.type === meterCreatedType) {
-        const { tenant, createdAt, ...meter } = event.data as unknown as MeterCreatedV1;
-        await tables.created(tx, tenant, meter as Meter, createdAt, event.globalPosition);
-      } else {
-        const { tenant, slug, deletedAt } = event.data as unknown as MeterDeletedV1;
-        await tables.deleted(tx, tenant, slug, deletedAt, event.globalPosition);
+      switch (event.type) {
+        case 'MeterCreated': {
+          const { tenant, createdAt, ...meter } = event.data;
+          await tables.created(tx, tenant, meter, createdAt, event.globalPosition);
+          break;
+        }
+        case 'MeterDeleted': {
+          const { tenant, slug, deletedAt } = event.data;
+          await tables.deleted(tx, tenant, slug, deletedAt, event.globalPosition);
+          break;
+        }
+        default:
+          unhandledEvent(event);
       }
     }
   },

@@ -1,7 +1,7 @@
-import { randomUUID } from 'node:crypto';
 import { Inject, Injectable } from '@nestjs/common';
-import { decideMeter, evolveMeter, initialMeter, Meter, MeterCommand, MeterEvent } from '@tally/aggregation/domain';
+import { Meter, MeterCommand, meterDecider } from '@tally/aggregation/domain';
 import { meterStream } from '@tally/contracts/meters';
+import { aggregateStream, handleCommand } from '@tally/shared/data-access-event-store';
 import { RUNTIME, TallyRuntime } from '@tally/shared/feature-runtime';
 
 /** Meters, event-sourced in the ledger (`meter-{tenant}_{slug}`); reads of one meter fold its stream. */
@@ -9,31 +9,13 @@ import { RUNTIME, TallyRuntime } from '@tally/shared/feature-runtime';
 export class MetersService {
   constructor(@Inject(RUNTIME) private readonly runtime: TallyRuntime) {}
 
-  private async load(slug: string) {
-    const events = await this.runtime.eventStore.readStream(meterStream(this.runtime.tenant, slug));
-    return {
-      state: events
-        .map((e) => ({ type: e.type, data: e.data }) as unknown as MeterEvent)
-        .reduce(evolveMeter, initialMeter()),
-      revision: events.at(-1)?.streamRevision,
-    };
+  private stream(slug: string) {
+    return meterStream(this.runtime.tenant, slug);
   }
 
   private async decide(slug: string, command: MeterCommand) {
-    const { state, revision } = await this.load(slug);
-    const events = decideMeter(command, state);
-    if (events.length > 0) {
-      await this.runtime.eventStore.appendToStream(
-        meterStream(this.runtime.tenant, slug),
-        events.map((e) => ({ id: randomUUID(), type: e.type, data: { ...e.data } })),
-        { expectedRevision: revision ?? 'no_stream' },
-      );
-    }
-    return {
-      changed: events.length > 0,
-      state: events.reduce(evolveMeter, state),
-      created: events.find((e) => e.type === 'MeterCreated'),
-    };
+    const { events } = await handleCommand(this.runtime.eventStore, meterDecider, this.stream(slug), command);
+    return { changed: events.length > 0 };
   }
 
   async create(meter: Meter) {
@@ -54,13 +36,14 @@ export class MetersService {
   }
 
   async meter(slug: string) {
-    const events = await this.runtime.eventStore.readStream(meterStream(this.runtime.tenant, slug));
-    const state = events
-      .map((e) => ({ type: e.type, data: e.data }) as unknown as MeterEvent)
-      .reduce(evolveMeter, initialMeter());
-    const created = [...events].reverse().find((e) => e.type === 'MeterCreated');
+    const { state, events } = await aggregateStream(this.runtime.eventStore, meterDecider, this.stream(slug));
+    const created = events.findLast((e) => e.type === 'MeterCreated');
     return state.status === 'active'
-      ? { id: state.meter.slug, ...state.meter, createdAt: (created?.data.createdAt as string) ?? null }
+      ? {
+          id: state.meter.slug,
+          ...state.meter,
+          createdAt: created?.type === 'MeterCreated' ? created.data.createdAt : null,
+        }
       : undefined;
   }
 }

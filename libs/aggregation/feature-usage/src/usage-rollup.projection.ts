@@ -1,31 +1,29 @@
 import { BudgetTables, MeterHourTables, RollupTables, UsageFact } from '@tally/aggregation/data-access-rollups';
-import { AccountOpenedV1, accountOpenedType, billingAnchorDayOf } from '@tally/contracts/accounts';
-import { Budget, Meter } from '@tally/aggregation/domain';
-import {
-  budgetRemovedType,
-  budgetSetType,
-  MeterCreatedV1,
-  meterCreatedType,
-  MeterDeletedV1,
-  meterDeletedType,
-} from '@tally/contracts/meters';
-import { BudgetDeps, evaluateBudgets, TouchedPeriods } from './budget-evaluator';
-import {
-  UsageAmendedV1,
-  usageAmendedType,
-  UsageReattributedV1,
-  usageReattributedType,
-  UsageRecordedV1,
-  usageRecordedType,
-  UsageVoidedV1,
-  usageVoidedType,
-} from '@tally/contracts/usage';
+import { AccountOpened, billingAnchorDayOf } from '@tally/contracts/accounts';
+import { BudgetEvent, MeterEvent } from '@tally/contracts/meters';
+import { UsageLedgerEvent, UsageRecorded } from '@tally/contracts/usage';
 import { RecordedEvent } from '@tally/shared/data-access-event-store';
 import { Projection } from '@tally/shared/data-access-postgres';
+import { eventsOf, unhandledEvent } from '@tally/shared/util-core';
+import { BudgetDeps, evaluateBudgets, TouchedPeriods } from './budget-evaluator';
+
+/** What the rollups follow: usage and its corrections, accounts (their zones), budgets and meters. */
+export type UsageRollupEvent = UsageLedgerEvent | AccountOpened | BudgetEvent | MeterEvent;
+const usageRollupEvents = eventsOf<UsageRollupEvent>({
+  UsageRecorded: true,
+  UsageReattributed: true,
+  UsageVoided: true,
+  UsageAmended: true,
+  AccountOpened: true,
+  BudgetSet: true,
+  BudgetRemoved: true,
+  MeterCreated: true,
+  MeterDeleted: true,
+});
 
 /** The fact a UsageRecorded adds: counted for its account, or kept uncounted while parked. */
-export const usageFactOf = (event: RecordedEvent): UsageFact => {
-  const u = event.data as unknown as UsageRecordedV1;
+export const usageFactOf = (event: RecordedEvent<UsageRecorded>): UsageFact => {
+  const u = event.data;
   return {
     usageId: u.usageId,
     tenant: u.tenant,
@@ -48,20 +46,10 @@ export const usageRollupProjection = (
   tables: RollupTables,
   budgets?: Omit<BudgetDeps, 'rollups'>,
   hours?: MeterHourTables,
-): Projection => ({
+): Projection<UsageRollupEvent> => ({
   name: 'usage_rollup',
   tables: [...RollupTables.tables, ...(budgets ? BudgetTables.tables : []), ...(hours ? MeterHourTables.tables : [])],
-  eventTypes: [
-    usageRecordedType,
-    usageReattributedType,
-    usageVoidedType,
-    usageAmendedType,
-    accountOpenedType,
-    budgetSetType,
-    budgetRemovedType,
-    meterCreatedType,
-    meterDeletedType,
-  ],
+  eventTypes: usageRollupEvents.types,
   apply: async (tx, events) => {
     const touched = new TouchedPeriods();
     let pending: UsageFact[] = [];
@@ -81,15 +69,15 @@ export const usageRollupProjection = (
     };
     for (const event of events) {
       switch (event.type) {
-        case usageRecordedType: {
+        case 'UsageRecorded': {
           const fact = usageFactOf(event);
           pending.push(fact);
           touched.add(fact.tenant, fact.accountId, fact.time);
           break;
         }
-        case usageReattributedType: {
+        case 'UsageReattributed': {
           await flush();
-          const { tenant, usageId, next, time } = event.data as unknown as UsageReattributedV1;
+          const { tenant, usageId, next, time } = event.data;
           if (next.status === 'attributed') touched.add(tenant, next.accountId, time);
           const position = event.globalPosition.toString();
           if (await tables.changes(tx, usageId, position)) {
@@ -105,26 +93,26 @@ export const usageRollupProjection = (
           }
           break;
         }
-        case usageVoidedType: {
+        case 'UsageVoided': {
           await flush();
-          const { usageId } = event.data as unknown as UsageVoidedV1;
+          const { usageId } = event.data;
           await hours?.count(tx, await tables.live(tx, [usageId]), -1);
           await tables.void(tx, [usageId]);
           break;
         }
-        case budgetSetType: {
-          const { tenant, ...budget } = event.data as unknown as Budget & { tenant: string };
+        case 'BudgetSet': {
+          const { tenant, ...budget } = event.data;
           await budgets?.budgets.set(tx, tenant, budget, event.globalPosition);
           touched.add(tenant, budget.accountId, event.recordedAt.toISOString());
           break;
         }
-        case budgetRemovedType: {
-          const { tenant, budgetId } = event.data as unknown as { tenant: string; budgetId: string };
+        case 'BudgetRemoved': {
+          const { tenant, budgetId } = event.data;
           await budgets?.budgets.remove(tx, tenant, budgetId, event.globalPosition);
           break;
         }
-        case accountOpenedType: {
-          const a = event.data as unknown as AccountOpenedV1;
+        case 'AccountOpened': {
+          const a = event.data;
           await tables.upsertAccount(tx, {
             tenant: a.tenant,
             accountId: a.accountId,
@@ -134,31 +122,32 @@ export const usageRollupProjection = (
           });
           break;
         }
-        case usageAmendedType: {
+        case 'UsageAmended': {
           await flush();
-          const { usageId, data } = event.data as unknown as UsageAmendedV1;
+          const { usageId, data } = event.data;
           const position = event.globalPosition.toString();
           if (await tables.changes(tx, usageId, position))
             await recount([usageId], () => tables.amend(tx, usageId, data, position));
           break;
         }
-        case meterCreatedType: {
+        case 'MeterCreated': {
           await flush();
-          const { tenant, createdAt: _createdAt, ...meter } = event.data as unknown as MeterCreatedV1;
-          await hours?.meterCreated(tx, tenant, meter as Meter, event.globalPosition);
+          const { tenant, createdAt: _createdAt, ...meter } = event.data;
+          await hours?.meterCreated(tx, tenant, meter, event.globalPosition);
           break;
         }
-        case meterDeletedType: {
+        case 'MeterDeleted': {
           await flush();
-          const { tenant, slug } = event.data as unknown as MeterDeletedV1;
+          const { tenant, slug } = event.data;
           await hours?.meterDeleted(tx, tenant, slug, event.globalPosition);
           break;
         }
+        default:
+          unhandledEvent(event);
       }
     }
     await flush();
     if (budgets) await evaluateBudgets(tx, { ...budgets, rollups: tables }, touched);
   },
-  acceptedAt: (event) =>
-    event.type === usageRecordedType ? (event.data as unknown as UsageRecordedV1).receivedAt : undefined,
+  acceptedAt: (event) => (event.type === 'UsageRecorded' ? event.data.receivedAt : undefined),
 });

@@ -1,6 +1,7 @@
-import { DomainError } from '@tally/shared/util-core';
-import { AccountEvent, AccountOpened } from './registry.events';
+import { StreamDecider } from '@tally/shared/util-core';
+import { AccountEvent, AccountOpened, isAccountEvent } from './registry.events';
 import { evolveSubscriptions, overlaps, Subscription } from './subscriptions';
+import { refuse } from './errors';
 
 /** What the edge looked up for the command: the plan it names, if it exists. */
 export interface PlanFacts {
@@ -53,10 +54,6 @@ export const evolveAccount = (state: Account, event: AccountEvent): Account => {
 };
 
 const ms = (iso: string) => Date.parse(iso);
-const refuse = (code: string, message: string, field?: string): never => {
-  throw new DomainError(code, message, field);
-};
-
 export const decideAccount = (command: AccountCommand, state: Account): AccountEvent[] => {
   if (command.type === 'OpenAccount') return openAccount(command, state);
   if (state.status !== 'open') return refuse('unknown_account', 'the account does not exist', 'accountId');
@@ -175,3 +172,11 @@ const checkPlan = (facts: PlanFacts, planId: string, currency: string): void => 
 const subscriptionOf = (subscriptions: readonly Subscription[], id: string): Subscription =>
   subscriptions.find((s) => s.subscriptionId === id) ??
   refuse('unknown_subscription', `subscription ${id} does not exist`);
+
+/** An account's stream (`account-{tenant}_{id}`): the account and its subscriptions. */
+export const accountDecider: StreamDecider<AccountCommand, AccountEvent, Account> = {
+  decide: decideAccount,
+  evolve: evolveAccount,
+  initialState: initialAccount,
+  events: isAccountEvent,
+};

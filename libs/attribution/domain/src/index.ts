@@ -4,3 +4,5 @@ export * from './subscriptions';
 export * from './account.decider';
 export * from './subject.decider';
 export * from './attribution.policy';
+export * from './subscription-claim.decider';
+export * from './errors';

@@ -5,64 +5,50 @@
  *   `subscription-{tenant}_{id}` SubscriptionIdClaimed: which account a subscription id belongs to;
  *   `subject-{tenant}_{key}`     SubjectAssigned / SubjectAssignmentCorrected: who owned the subject when.
  */
-import type {
-  AccountOpenedV1,
-  SubscriptionCancelledV1,
-  SubscriptionPlanChangedV1,
-  SubscriptionRescheduledV1,
-  SubscriptionStartedV1,
+import {
+  AccountEvent,
+  AccountOpened,
+  isAccountEvent,
+  SubscriptionCancelled,
+  SubscriptionPlanChanged,
+  SubscriptionRescheduled,
+  SubscriptionStarted,
 } from '@tally/contracts/accounts';
+import { eventsOf, LedgerEvent } from '@tally/shared/util-core';
 
-/** Published as AccountOpenedV1 (contracts/accounts): aggregation and invoicing read it. */
-export interface AccountOpened {
-  type: 'AccountOpened';
-  data: AccountOpenedV1;
-}
+/** An account's stream is published as it is (contracts/accounts): aggregation and invoicing read it. */
+export type {
+  AccountEvent,
+  AccountOpened,
+  SubscriptionCancelled,
+  SubscriptionPlanChanged,
+  SubscriptionRescheduled,
+  SubscriptionStarted,
+};
+export { isAccountEvent };
 
-export interface SubscriptionStarted {
-  type: 'SubscriptionStarted';
-  data: SubscriptionStartedV1;
-}
+export type SubscriptionIdClaimed = LedgerEvent<
+  'SubscriptionIdClaimed',
+  { tenant: string; subscriptionId: string; accountId: string }
+>;
+export const isSubscriptionIdClaimed = eventsOf<SubscriptionIdClaimed>({ SubscriptionIdClaimed: true });
 
-export interface SubscriptionCancelled {
-  type: 'SubscriptionCancelled';
-  data: SubscriptionCancelledV1;
-}
-
-export interface SubscriptionPlanChanged {
-  type: 'SubscriptionPlanChanged';
-  data: SubscriptionPlanChangedV1;
-}
-
-export interface SubscriptionRescheduled {
-  type: 'SubscriptionRescheduled';
-  data: SubscriptionRescheduledV1;
-}
-
-export type AccountEvent =
-  AccountOpened | SubscriptionStarted | SubscriptionCancelled | SubscriptionPlanChanged | SubscriptionRescheduled;
-
-export interface SubscriptionIdClaimed {
-  type: 'SubscriptionIdClaimed';
-  data: { tenant: string; subscriptionId: string; accountId: string };
-}
-
-export interface SubjectAssigned {
-  type: 'SubjectAssigned';
-  data: {
+export type SubjectAssigned = LedgerEvent<
+  'SubjectAssigned',
+  {
     tenant: string;
     subject: string;
     accountId: string;
     effectiveFrom: string;
     attributes: Record<string, string>;
     assignedAt: string;
-  };
-}
+  }
+>;
 
 /** The subject belonged to `accountId` during [effectiveFrom, effectiveTo) after all (effectiveTo: until the next change). */
-export interface SubjectAssignmentCorrected {
-  type: 'SubjectAssignmentCorrected';
-  data: {
+export type SubjectAssignmentCorrected = LedgerEvent<
+  'SubjectAssignmentCorrected',
+  {
     tenant: string;
     subject: string;
     accountId: string;
@@ -71,22 +57,24 @@ export interface SubjectAssignmentCorrected {
     attributes: Record<string, string>;
     reason: string;
     correctedAt: string;
-  };
-}
+  }
+>;
 
 export type SubjectEvent = SubjectAssigned | SubjectAssignmentCorrected;
 export type RegistryEvent = AccountEvent | SubscriptionIdClaimed | SubjectEvent;
 
-export const registryEventTypes: RegistryEvent['type'][] = [
-  'AccountOpened',
-  'SubscriptionStarted',
-  'SubscriptionCancelled',
-  'SubscriptionPlanChanged',
-  'SubscriptionRescheduled',
-  'SubscriptionIdClaimed',
-  'SubjectAssigned',
-  'SubjectAssignmentCorrected',
-];
+export const isSubjectEvent = eventsOf<SubjectEvent>({ SubjectAssigned: true, SubjectAssignmentCorrected: true });
+export const isRegistryEvent = eventsOf<RegistryEvent>({
+  AccountOpened: true,
+  SubscriptionStarted: true,
+  SubscriptionCancelled: true,
+  SubscriptionPlanChanged: true,
+  SubscriptionRescheduled: true,
+  SubscriptionIdClaimed: true,
+  SubjectAssigned: true,
+  SubjectAssignmentCorrected: true,
+});
+export const registryEventTypes = isRegistryEvent.types;
 
 export { accountStream } from '@tally/contracts/accounts';
 export const subscriptionStream = (tenant: string, subscriptionId: string): string =>

@@ -1,6 +1,7 @@
-import { DomainError } from '@tally/shared/util-core';
-import { SubjectEvent } from './registry.events';
+import { StreamDecider } from '@tally/shared/util-core';
+import { isSubjectEvent, SubjectEvent } from './registry.events';
 import { evolveTimeline, SubjectTimeline } from './subject-timeline';
+import { refuse } from './errors';
 
 export type SubjectCommand =
   | {
@@ -29,9 +30,6 @@ export type SubjectCommand =
     };
 
 const ms = (iso: string) => Date.parse(iso);
-const refuse = (code: string, message: string, field?: string): never => {
-  throw new DomainError(code, message, field);
-};
 const sameTimeline = (a: SubjectTimeline, b: SubjectTimeline) => JSON.stringify(a) === JSON.stringify(b);
 
 /**
@@ -81,3 +79,11 @@ export const decideSubject = (command: SubjectCommand, timeline: SubjectTimeline
 
 const sameAttributes = (a: Record<string, string>, b: Record<string, string>) =>
   JSON.stringify(Object.entries(a).sort()) === JSON.stringify(Object.entries(b).sort());
+
+/** A subject's stream (`subject-{tenant}_{key}`): who owned it when. */
+export const subjectDecider: StreamDecider<SubjectCommand, SubjectEvent, SubjectTimeline> = {
+  decide: decideSubject,
+  evolve: evolveTimeline,
+  initialState: () => [],
+  events: isSubjectEvent,
+};

@@ -1,12 +1,10 @@
 import { EntityManager } from 'typeorm';
 import {
   AccountEvent,
-  AccountOpened,
   attribute,
   evolveSubscriptions,
   evolveTimeline,
-  registryEventTypes,
-  SubjectEvent,
+  RegistryEvent,
   Subscription,
 } from '@tally/attribution/domain';
 import { RegistryTables, UsageRow } from '@tally/attribution/data-access-registry';
@@ -14,16 +12,33 @@ import {
   accountUsageStream,
   parkedUsageStream,
   sameAttribution,
+  UsageReattributed,
   UsageReattributedV1,
   usageReattributedId,
   usageReattributedType,
-  UsageRecordedV1,
-  usageRecordedType,
-  UsageVoidedV1,
-  usageVoidedType,
+  UsageRecorded,
+  UsageVoided,
 } from '@tally/contracts/usage';
 import { EventStore, NewEvent, RecordedEvent } from '@tally/shared/data-access-event-store';
 import { Projection } from '@tally/shared/data-access-postgres';
+import { eventsOf, unhandledEvent } from '@tally/shared/util-core';
+
+/** The registry, and the usage it attributes. */
+export type RegistryProjectionEvent = RegistryEvent | UsageRecorded | UsageReattributed | UsageVoided;
+const registryProjectionEvents = eventsOf<RegistryProjectionEvent>({
+  AccountOpened: true,
+  SubscriptionStarted: true,
+  SubscriptionCancelled: true,
+  SubscriptionPlanChanged: true,
+  SubscriptionRescheduled: true,
+  SubscriptionIdClaimed: true,
+  SubjectAssigned: true,
+  SubjectAssignmentCorrected: true,
+  UsageRecorded: true,
+  UsageReattributed: true,
+  UsageVoided: true,
+});
+type Recorded = RecordedEvent<RegistryProjectionEvent>;
 
 const sinceAlways = '1970-01-01T00:00:00.000Z';
 const min = (...isos: (string | null)[]) => isos.filter((x): x is string => x !== null).sort()[0];
@@ -38,16 +53,16 @@ const min = (...isos: (string | null)[]) => isos.filter((x): x is string => x !=
  * derived from (usage, cause): a replay or a retried batch appends nothing new. Order is what makes it
  * race-free: whichever comes first, the usage or the registry change, the later one finds the other.
  */
-export const registryProjection = (tables: RegistryTables, store: EventStore): Projection => ({
+export const registryProjection = (tables: RegistryTables, store: EventStore): Projection<RegistryProjectionEvent> => ({
   name: 'attribution_registry',
-  eventTypes: [...registryEventTypes, usageRecordedType, usageReattributedType, usageVoidedType],
+  eventTypes: registryProjectionEvents.types,
   tables: RegistryTables.tables,
-  apply: async (tx: EntityManager, events: readonly RecordedEvent[]) => {
+  apply: async (tx: EntityManager, events: readonly Recorded[]) => {
     const emitted: { stream: string; event: NewEvent }[] = [];
     const reevaluate = async (
       tenant: string,
       usage: readonly UsageRow[],
-      causeOf: RecordedEvent | ((usageId: string) => RecordedEvent),
+      causeOf: Recorded | ((usageId: string) => Recorded),
       reason: string,
     ) => {
       if (usage.length === 0) return;
@@ -84,7 +99,7 @@ export const registryProjection = (tables: RegistryTables, store: EventStore): P
     };
 
     // Usage comes in runs: index a run in one statement and re-check it against the registry in one pass.
-    let recorded: { row: UsageRow & { position: bigint }; event: RecordedEvent }[] = [];
+    let recorded: { row: UsageRow & { position: bigint }; event: Recorded }[] = [];
     const flushRecorded = async () => {
       const run = recorded;
       recorded = [];
@@ -98,16 +113,15 @@ export const registryProjection = (tables: RegistryTables, store: EventStore): P
         await reevaluate(
           tenant,
           ofTenant,
-          (usageId) => causes.get(usageId) as RecordedEvent,
+          (usageId) => causes.get(usageId) as Recorded,
           'the registry had changed when the usage was recorded',
         );
       }
     };
 
     for (const event of events) {
-      const data = event.data as Record<string, unknown>;
-      if (event.type === usageRecordedType) {
-        const u = event.data as unknown as UsageRecordedV1;
+      if (event.type === 'UsageRecorded') {
+        const u = event.data;
         recorded.push({
           row: {
             usageId: u.usageId,
@@ -128,7 +142,7 @@ export const registryProjection = (tables: RegistryTables, store: EventStore): P
       await flushRecorded();
       switch (event.type) {
         case 'AccountOpened': {
-          const a = (event as unknown as AccountOpened).data;
+          const a = event.data;
           await tables.upsertAccount(tx, {
             tenant: a.tenant,
             accountId: a.accountId,
@@ -143,9 +157,7 @@ export const registryProjection = (tables: RegistryTables, store: EventStore): P
         case 'SubscriptionCancelled':
         case 'SubscriptionPlanChanged':
         case 'SubscriptionRescheduled': {
-          const change = { type: event.type, data } as unknown as AccountEvent & {
-            data: { tenant: string; accountId: string; subscriptionId: string };
-          };
+          const change = event;
           const { tenant, accountId } = change.data;
           const { subscriptions: before, position } = await tables.subscriptionsAt(tx, tenant, accountId);
           if (event.globalPosition <= position) break; // already folded in: a replayed batch
@@ -160,7 +172,7 @@ export const registryProjection = (tables: RegistryTables, store: EventStore): P
         }
         case 'SubjectAssigned':
         case 'SubjectAssignmentCorrected': {
-          const change = { type: event.type, data } as unknown as SubjectEvent;
+          const change = event;
           const { tenant, subject, effectiveFrom } = change.data;
           const { timeline: before, position } = await tables.timelineAt(tx, tenant, subject);
           if (event.globalPosition <= position) break; // already folded in: a replayed batch
@@ -180,16 +192,20 @@ export const registryProjection = (tables: RegistryTables, store: EventStore): P
           );
           break;
         }
-        case usageReattributedType: {
-          const r = event.data as unknown as UsageReattributedV1;
+        case 'UsageReattributed': {
+          const r = event.data;
           await tables.setAttribution(tx, r.usageId, r.next, event.globalPosition);
           break;
         }
-        case usageVoidedType: {
-          const v = event.data as unknown as UsageVoidedV1;
+        case 'UsageVoided': {
+          const v = event.data;
           await tables.voidUsage(tx, v.usageId, event.recordedAt.toISOString());
           break;
         }
+        case 'SubscriptionIdClaimed':
+          break; // which account an id belongs to: nothing the read model or attribution needs
+        default:
+          unhandledEvent(event);
       }
     }
     await flushRecorded();

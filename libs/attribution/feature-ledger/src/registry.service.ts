@@ -1,31 +1,23 @@
-import { randomUUID } from 'node:crypto';
 import { Inject, Injectable } from '@nestjs/common';
 import {
   Account,
   AccountCommand,
-  AccountEvent,
+  accountDecider,
   accountStream,
-  decideAccount,
-  decideSubject,
-  evolveAccount,
-  foldTimeline,
-  initialAccount,
+  isSubscriptionIdClaimed,
   SubjectCommand,
-  SubjectEvent,
+  subjectDecider,
   subjectStream,
-  SubscriptionIdClaimed,
+  SubjectTimeline,
+  subscriptionClaimDecider,
   subscriptionStream,
 } from '@tally/attribution/domain';
-import { PlanCreatedV1, planCreatedType, planStream } from '@tally/contracts/plans';
-import { RecordedEvent, StreamAppend } from '@tally/shared/data-access-event-store';
+import { isPlanEvent, planStream } from '@tally/contracts/plans';
+import { aggregateStream, decideCommand, handleCommand, StreamAppend } from '@tally/shared/data-access-event-store';
 import { badRequest, notFound, RUNTIME, TallyRuntime } from '@tally/shared/feature-runtime';
-import { DomainError } from '@tally/shared/util-core';
 
 /** Before any instant: a first assignment without effectiveFrom covers all of the subject's usage. */
 export const sinceAlways = '1970-01-01T00:00:00.000Z';
-
-const asDomain = <E>(events: readonly RecordedEvent[]) =>
-  events.map((e) => ({ type: e.type, data: e.data }) as unknown as E);
 
 /**
  * Registry commands, event-sourced: read the stream, decide, append with the revision read (a
@@ -45,39 +37,26 @@ export class RegistryService {
   }
 
   private async loadAccount(accountId: string) {
-    const events = await this.runtime.eventStore.readStream(accountStream(this.tenant, accountId));
-    return {
-      state: asDomain<AccountEvent>(events).reduce(evolveAccount, initialAccount()),
-      revision: events.at(-1)?.streamRevision,
-    };
+    return aggregateStream(this.runtime.eventStore, accountDecider, accountStream(this.tenant, accountId));
   }
 
   private async plan(planId: string): Promise<{ currency: string } | undefined> {
     const [created] = await this.runtime.eventStore.readStream(planStream(this.tenant, planId), { maxCount: 1 });
-    return created?.type === planCreatedType
-      ? { currency: (created.data as unknown as PlanCreatedV1).currency }
+    return created && isPlanEvent(created) && created.type === 'PlanCreated'
+      ? { currency: created.data.currency }
       : undefined;
   }
 
   /** Decides on the account and appends; `also` goes into the same atomic append (the subscription id claim). */
   private async onAccount(accountId: string, command: AccountCommand, also: StreamAppend[] = []) {
-    const { state, revision } = await this.loadAccount(accountId);
-    const events = decideAccount(command, state);
-    if (events.length > 0 || also.length > 0) {
-      await this.runtime.eventStore.appendToStreams([
-        ...also,
-        ...(events.length > 0
-          ? [
-              {
-                stream: accountStream(this.tenant, accountId),
-                events: events.map((e) => ({ id: randomUUID(), type: e.type, data: { ...e.data } })),
-                expectedRevision: revision ?? ('no_stream' as const),
-              },
-            ]
-          : []),
-      ]);
-    }
-    return { changed: events.length > 0, state: events.reduce(evolveAccount, state) };
+    const { events, state } = await handleCommand(
+      this.runtime.eventStore,
+      accountDecider,
+      accountStream(this.tenant, accountId),
+      command,
+      { alsoAppend: also },
+    );
+    return { changed: events.length > 0, state };
   }
 
   async openAccount(data: {
@@ -106,49 +85,28 @@ export class RegistryService {
     startsAt: string;
     endsAt: string | null;
   }) {
-    const claimStream = subscriptionStream(this.tenant, data.subscriptionId);
-    const [claim] = await this.runtime.eventStore.readStream(claimStream, { maxCount: 1 });
-    const claimedBy = claim && (claim.data as SubscriptionIdClaimed['data']).accountId;
-    if (claimedBy && claimedBy !== data.accountId)
-      throw new DomainError(
-        'subscription_exists',
-        `subscription id ${data.subscriptionId} belongs to another account`,
-        'id',
-      );
-    const claimAppend: StreamAppend[] = claimedBy
-      ? []
-      : [
-          {
-            stream: claimStream,
-            expectedRevision: 'no_stream',
-            events: [
-              {
-                id: randomUUID(),
-                type: 'SubscriptionIdClaimed',
-                data: { tenant: this.tenant, subscriptionId: data.subscriptionId, accountId: data.accountId },
-              },
-            ],
-          },
-        ];
+    // The claim is appended only together with the subscription: a refused start claims nothing.
+    const claim = await decideCommand(
+      this.runtime.eventStore,
+      subscriptionClaimDecider,
+      subscriptionStream(this.tenant, data.subscriptionId),
+      { tenant: this.tenant, subscriptionId: data.subscriptionId, accountId: data.accountId },
+    );
     const command: AccountCommand = {
       type: 'StartSubscription',
       data: { subscriptionId: data.subscriptionId, planId: data.planId, startsAt: data.startsAt, endsAt: data.endsAt },
       metadata: { now: this.now(), plan: await this.plan(data.planId) },
     };
-    // The claim is appended only together with the subscription: a refused start claims nothing.
-    const { state: before } = await this.loadAccount(data.accountId);
-    if (decideAccount(command, before).length === 0)
-      return { created: false, subscription: presentSubscription(before, data.subscriptionId) };
-    const { state } = await this.onAccount(data.accountId, command, claimAppend);
-    return { created: true, subscription: presentSubscription(state, data.subscriptionId) };
+    const { changed, state } = await this.onAccount(data.accountId, command, claim.append ? [claim.append] : []);
+    return { created: changed, subscription: presentSubscription(state, data.subscriptionId) };
   }
 
   private async accountOfSubscription(subscriptionId: string): Promise<string> {
     const [claim] = await this.runtime.eventStore.readStream(subscriptionStream(this.tenant, subscriptionId), {
       maxCount: 1,
     });
-    if (!claim) throw notFound(`no subscription ${subscriptionId}`);
-    return (claim.data as SubscriptionIdClaimed['data']).accountId;
+    if (!claim || !isSubscriptionIdClaimed(claim)) throw notFound(`no subscription ${subscriptionId}`);
+    return claim.data.accountId;
   }
 
   async subscription(subscriptionId: string) {
@@ -186,22 +144,16 @@ export class RegistryService {
     }));
   }
 
-  private async onSubject(
-    subject: string,
-    command: (timeline: ReturnType<typeof foldTimeline>) => Promise<SubjectCommand>,
-  ) {
-    const stream = subjectStream(this.tenant, subject);
-    const events = await this.runtime.eventStore.readStream(stream);
-    const timeline = foldTimeline(asDomain<SubjectEvent>(events));
-    const decided = decideSubject(await command(timeline), timeline);
-    if (decided.length > 0) {
-      await this.runtime.eventStore.appendToStream(
-        stream,
-        decided.map((e) => ({ id: randomUUID(), type: e.type, data: { ...e.data } })),
-        { expectedRevision: events.at(-1)?.streamRevision ?? 'no_stream' },
-      );
-    }
-    return { created: decided.length > 0, subject: await this.subject(subject) };
+  private async onSubject(subject: string, command: (timeline: SubjectTimeline) => Promise<SubjectCommand>) {
+    const { events } = await handleCommand(
+      this.runtime.eventStore,
+      subjectDecider,
+      subjectStream(this.tenant, subject),
+      {
+        from: command,
+      },
+    );
+    return { created: events.length > 0, subject: await this.subject(subject) };
   }
 
   assignSubject(
@@ -244,16 +196,19 @@ export class RegistryService {
   }
 
   async subject(subject: string) {
-    const events = await this.runtime.eventStore.readStream(subjectStream(this.tenant, subject));
+    const { state: timeline, events } = await aggregateStream(
+      this.runtime.eventStore,
+      subjectDecider,
+      subjectStream(this.tenant, subject),
+    );
     if (events.length === 0) return undefined;
-    const timeline = foldTimeline(asDomain<SubjectEvent>(events));
     const current = timeline.at(-1);
     return {
       key: subject,
       accountId: current?.accountId,
       attributes: current?.attributes ?? {},
       timeline: timeline.map((s) => ({ accountId: s.accountId, from: s.from, attributes: s.attributes })),
-      history: asDomain<SubjectEvent>(events).map((e) => ({ type: e.type, ...e.data })),
+      history: events.map((e) => ({ type: e.type, ...e.data })),
     };
   }
 }

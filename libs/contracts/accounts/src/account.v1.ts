@@ -1,3 +1,5 @@
+import { eventsOf, LedgerEvent } from '@tally/shared/util-core';
+
 /**
  * Accounts as the published language: attribution owns the registry; aggregation and invoicing need
  * an account's time zone (its billing periods are cut in it) and currency. Stream `account-{tenant}_{id}`.
@@ -71,3 +73,20 @@ export interface SubscriptionRescheduledV1 {
 }
 
 export const accountStream = (tenant: string, accountId: string): string => `account-${tenant}_${accountId}`;
+
+/** The events of an account's stream that are published (the registry's own subject events stay in attribution). */
+export type AccountOpened = LedgerEvent<typeof accountOpenedType, AccountOpenedV1>;
+export type SubscriptionStarted = LedgerEvent<typeof subscriptionStartedType, SubscriptionStartedV1>;
+export type SubscriptionCancelled = LedgerEvent<typeof subscriptionCancelledType, SubscriptionCancelledV1>;
+export type SubscriptionPlanChanged = LedgerEvent<typeof subscriptionPlanChangedType, SubscriptionPlanChangedV1>;
+export type SubscriptionRescheduled = LedgerEvent<typeof subscriptionRescheduledType, SubscriptionRescheduledV1>;
+export type SubscriptionEvent =
+  SubscriptionStarted | SubscriptionCancelled | SubscriptionPlanChanged | SubscriptionRescheduled;
+export type AccountEvent = AccountOpened | SubscriptionEvent;
+export const isAccountEvent = eventsOf<AccountEvent>({
+  AccountOpened: true,
+  SubscriptionStarted: true,
+  SubscriptionCancelled: true,
+  SubscriptionPlanChanged: true,
+  SubscriptionRescheduled: true,
+});

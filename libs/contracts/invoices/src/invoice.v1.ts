@@ -1,4 +1,4 @@
-import { deterministicUuid } from '@tally/shared/util-core';
+import { deterministicUuid, eventsOf, LedgerEvent } from '@tally/shared/util-core';
 
 /**
  * Invoices as the published language. Invoicing writes them to the ledger (stream `invoice-{tenant}_{id}`,
@@ -155,3 +155,27 @@ export const creditNoteStream = (tenant: string, id: string): string => `creditn
 export const invoicingStream = { name: 'INVOICING', subjects: ['invoicing.evt.>'] } as const;
 export const invoiceEventSubject = (type: string): string =>
   `invoicing.evt.${type.replace(/([a-z])([A-Z])/g, '$1-$2').toLowerCase()}.v1`;
+
+export type InvoiceDrafted = LedgerEvent<typeof invoiceDraftedType, InvoiceDraftedV1>;
+export type InvoiceRedrafted = LedgerEvent<typeof invoiceRedraftedType, InvoiceRedraftedV1>;
+export type InvoiceFinalized = LedgerEvent<typeof invoiceFinalizedType, InvoiceFinalizedV1>;
+export type InvoiceVoided = LedgerEvent<typeof invoiceVoidedType, InvoiceVoidedV1>;
+export type CreditNoteIssued = LedgerEvent<typeof creditNoteIssuedType, CreditNoteIssuedV1>;
+/** An invoice's stream (`invoice-{tenant}_{id}`). */
+export type InvoiceEvent = InvoiceDrafted | InvoiceRedrafted | InvoiceFinalized | InvoiceVoided;
+export const isInvoiceEvent = eventsOf<InvoiceEvent>({
+  InvoiceDrafted: true,
+  InvoiceRedrafted: true,
+  InvoiceFinalized: true,
+  InvoiceVoided: true,
+});
+/** Everything invoicing publishes: invoices and credit notes. */
+export type InvoicingEvent = InvoiceEvent | CreditNoteIssued;
+export const isInvoicingEvent = eventsOf<InvoicingEvent>({
+  InvoiceDrafted: true,
+  InvoiceRedrafted: true,
+  InvoiceFinalized: true,
+  InvoiceVoided: true,
+  CreditNoteIssued: true,
+});
+export const isCreditNoteEvent = eventsOf<CreditNoteIssued>({ CreditNoteIssued: true });

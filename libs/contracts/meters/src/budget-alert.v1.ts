@@ -1,3 +1,5 @@
+import { eventsOf, LedgerEvent } from '@tally/shared/util-core';
+
 /**
  * Budget alerts, published: in the ledger (stream `budgetalerts-{tenant}_{budgetId}`), relayed to NATS
  * on `budgetThresholdCrossedSubject` with the ledger event id as message id, and to the webhook.
@@ -26,3 +28,29 @@ export interface BudgetThresholdCrossedV1 {
 
 export const budgetStream = (tenant: string, budgetId: string): string => `budget-${tenant}_${budgetId}`;
 export const budgetAlertStream = (tenant: string, budgetId: string): string => `budgetalerts-${tenant}_${budgetId}`;
+
+/** A budget as set (stream `budget-{tenant}_{budgetId}`): a limit on one meter for one account, per billing period. */
+export interface BudgetSetV1 {
+  tenant: string;
+  budgetId: string;
+  accountId: string;
+  meter: string;
+  /** Only usage of this app (subject attribute `app`), or all of the account's. */
+  app: string | null;
+  /** In the meter's unit, a decimal string. */
+  limit: string;
+  /** Percents of the limit that alert. */
+  thresholds: number[];
+}
+
+export interface BudgetRemovedV1 {
+  tenant: string;
+  budgetId: string;
+}
+
+export type BudgetSet = LedgerEvent<typeof budgetSetType, BudgetSetV1>;
+export type BudgetRemoved = LedgerEvent<typeof budgetRemovedType, BudgetRemovedV1>;
+export type BudgetEvent = BudgetSet | BudgetRemoved;
+export const isBudgetEvent = eventsOf<BudgetEvent>({ BudgetSet: true, BudgetRemoved: true });
+export type BudgetThresholdCrossed = LedgerEvent<typeof budgetThresholdCrossedType, BudgetThresholdCrossedV1>;
+export const isBudgetAlertEvent = eventsOf<BudgetThresholdCrossed>({ BudgetThresholdCrossed: true });

@@ -1,3 +1,5 @@
+import { eventsOf, LedgerEvent } from '@tally/shared/util-core';
+
 /**
  * Meters as the published language: aggregation owns them; invoicing prices usage by meter slug.
  * Stream `meter-{tenant}_{slug}`: MeterCreated, then possibly MeterDeleted (a slug can be created again after).
@@ -24,3 +26,8 @@ export interface MeterDeletedV1 {
 }
 
 export const meterStream = (tenant: string, slug: string): string => `meter-${tenant}_${slug}`;
+
+export type MeterCreated = LedgerEvent<typeof meterCreatedType, MeterCreatedV1>;
+export type MeterDeleted = LedgerEvent<typeof meterDeletedType, MeterDeletedV1>;
+export type MeterEvent = MeterCreated | MeterDeleted;
+export const isMeterEvent = eventsOf<MeterEvent>({ MeterCreated: true, MeterDeleted: true });

@@ -1,3 +1,5 @@
+import { eventsOf, LedgerEvent } from '@tally/shared/util-core';
+
 /**
  * Price plans as the published language: invoicing owns them; attribution checks that a subscription
  * names a plan that exists, in the account's currency. Stream `plan-{tenant}_{id}`: PlanCreated (version 1,
@@ -57,3 +59,8 @@ export interface PlanRevisedV1 {
 }
 
 export const planStream = (tenant: string, planId: string): string => `plan-${tenant}_${planId}`;
+
+export type PlanCreated = LedgerEvent<typeof planCreatedType, PlanCreatedV1>;
+export type PlanRevised = LedgerEvent<typeof planRevisedType, PlanRevisedV1>;
+export type PlanEvent = PlanCreated | PlanRevised;
+export const isPlanEvent = eventsOf<PlanEvent>({ PlanCreated: true, PlanRevised: true });

@@ -1,3 +1,4 @@
+import type { FieldError } from '@tally/shared/util-core';
 /**
  * The telemetry contract, v1: a CloudEvents 1.0 JSON event describing usage.
  *   { "specversion": "1.0", "id": "…", "source": "//fn-runtime/eu-1", "type": "fn.invocation",
@@ -52,7 +53,7 @@ export const usageRejectedSubject = 'ingestion.evt.usage-rejected.v1';
 export interface UsageRejectedV1 {
   tenant: string;
   receivedAt: string;
-  events: { source: string; id: string; errors: { field: string; message: string }[] }[];
+  events: { source: string; id: string; errors: FieldError[] }[];
 }
 
 /**

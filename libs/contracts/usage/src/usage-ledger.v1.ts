@@ -1,4 +1,4 @@
-import { deterministicUuid, utcMonth } from '@tally/shared/util-core';
+import { deterministicUuid, eventsOf, LedgerEvent, utcMonth } from '@tally/shared/util-core';
 
 /**
  * Usage facts in the ledger (the event store), written by attribution, read by aggregation and invoicing.
@@ -110,3 +110,16 @@ export const usageCorrectionId = (
 
 export const usageCorrectionStream = (tenant: string, usageId: string): string =>
   `usagecorrections-${tenant}_${usageId}`;
+
+/** The usage facts of the ledger, as readers narrow them (see LedgerEvent). */
+export type UsageRecorded = LedgerEvent<typeof usageRecordedType, UsageRecordedV1>;
+export type UsageReattributed = LedgerEvent<typeof usageReattributedType, UsageReattributedV1>;
+export type UsageVoided = LedgerEvent<typeof usageVoidedType, UsageVoidedV1>;
+export type UsageAmended = LedgerEvent<typeof usageAmendedType, UsageAmendedV1>;
+export type UsageLedgerEvent = UsageRecorded | UsageReattributed | UsageVoided | UsageAmended;
+export const isUsageLedgerEvent = eventsOf<UsageLedgerEvent>({
+  UsageRecorded: true,
+  UsageReattributed: true,
+  UsageVoided: true,
+  UsageAmended: true,
+});

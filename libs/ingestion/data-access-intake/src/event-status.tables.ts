@@ -1,4 +1,5 @@
 import { DataSource, EntityManager } from 'typeorm';
+import type { FieldError } from '@tally/shared/util-core';
 
 type Queryable = Pick<EntityManager, 'query'> | Pick<DataSource, 'query'>;
 
@@ -9,7 +10,7 @@ export interface EventStatusRow {
   eventId: string;
   acceptedAt: string | null;
   rejectedAt: string | null;
-  rejection: { field: string; message: string }[] | null;
+  rejection: FieldError[] | null;
   recordedAt: string | null;
   parkedAt: string | null;
   parkedReason: string | null;

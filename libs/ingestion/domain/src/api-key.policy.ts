@@ -1,3 +1,4 @@
+import type { FieldError } from '@tally/shared/util-core';
 /**
  * Producer API keys: each is scoped to one tenant and a list of allowed CloudEvents sources.
  * A pattern is an exact source, or a prefix ending in `*` (`//fn-runtime/*`); `*` alone allows any source.
@@ -12,8 +13,8 @@ export interface ApiKeyRequest {
 
 export const validateApiKeyRequest = (
   input: unknown,
-): { ok: true; value: ApiKeyRequest } | { ok: false; errors: { field: string; message: string }[] } => {
-  const errors: { field: string; message: string }[] = [];
+): { ok: true; value: ApiKeyRequest } | { ok: false; errors: FieldError[] } => {
+  const errors: FieldError[] = [];
   const body = (typeof input === 'object' && input !== null && !Array.isArray(input) ? input : {}) as Record<
     string,
     unknown

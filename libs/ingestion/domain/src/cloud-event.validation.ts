@@ -1,10 +1,7 @@
 import { UsageEventV1, usageLimits } from '@tally/contracts/usage';
-import { isExactNumber, parseRfc3339 } from '@tally/shared/util-core';
+import { FieldError, isExactNumber, parseRfc3339 } from '@tally/shared/util-core';
 
-export interface FieldError {
-  field: string;
-  message: string;
-}
+export type { FieldError };
 
 export type Validated = { ok: true; event: UsageEventV1 } | { ok: false; errors: FieldError[] };
 

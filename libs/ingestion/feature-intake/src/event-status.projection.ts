@@ -1,28 +1,20 @@
 import { EventStatusTables } from '@tally/ingestion/data-access-intake';
-import {
-  UsageAmendedV1,
-  usageAmendedType,
-  UsageReattributedV1,
-  usageReattributedType,
-  UsageRecordedV1,
-  usageRecordedType,
-  UsageVoidedV1,
-  usageVoidedType,
-} from '@tally/contracts/usage';
+import { isUsageLedgerEvent, UsageLedgerEvent } from '@tally/contracts/usage';
 import { Projection } from '@tally/shared/data-access-postgres';
+import { unhandledEvent } from '@tally/shared/util-core';
 
 /** The ledger's side of each event's status: recorded, parked, attributed, voided, amended. */
-export const eventStatusProjection = (tables: EventStatusTables): Projection => ({
+export const eventStatusProjection = (tables: EventStatusTables): Projection<UsageLedgerEvent> => ({
   name: 'ingestion_event_status',
-  eventTypes: [usageRecordedType, usageReattributedType, usageVoidedType, usageAmendedType],
+  eventTypes: isUsageLedgerEvent.types,
   tables: EventStatusTables.tables,
   carryOver: (tx, from, to) => EventStatusTables.carryOverIntake(tx, from, to),
   apply: async (tx, events) => {
     for (const event of events) {
       const at = event.recordedAt.toISOString();
       switch (event.type) {
-        case usageRecordedType: {
-          const u = event.data as unknown as UsageRecordedV1;
+        case 'UsageRecorded': {
+          const u = event.data;
           await tables.recorded(tx, [
             {
               usageId: u.usageId,
@@ -36,8 +28,8 @@ export const eventStatusProjection = (tables: EventStatusTables): Projection => 
           ]);
           break;
         }
-        case usageReattributedType: {
-          const { usageId, next } = event.data as unknown as UsageReattributedV1;
+        case 'UsageReattributed': {
+          const { usageId, next } = event.data;
           await tables.moved(
             tx,
             usageId,
@@ -46,8 +38,8 @@ export const eventStatusProjection = (tables: EventStatusTables): Projection => 
           );
           break;
         }
-        case usageVoidedType: {
-          const v = event.data as unknown as UsageVoidedV1;
+        case 'UsageVoided': {
+          const v = event.data;
           await tables.voided(
             tx,
             { usageId: v.usageId, tenant: v.tenant, source: v.source, eventId: v.eventId },
@@ -56,8 +48,8 @@ export const eventStatusProjection = (tables: EventStatusTables): Projection => 
           );
           break;
         }
-        case usageAmendedType: {
-          const a = event.data as unknown as UsageAmendedV1;
+        case 'UsageAmended': {
+          const a = event.data;
           await tables.amended(
             tx,
             { usageId: a.usageId, tenant: a.tenant, source: a.source, eventId: a.eventId },
@@ -66,6 +58,8 @@ export const eventStatusProjection = (tables: EventStatusTables): Projection => 
           );
           break;
         }
+        default:
+          unhandledEvent(event);
       }
     }
   },

@@ -1,4 +1,6 @@
 import { DataSource, EntityManager } from 'typeorm';
+import type { CreditNoteIssuedV1 } from '@tally/contracts/invoices';
+import type { InvoiceDocument, InvoiceStatus } from '@tally/invoicing/domain';
 
 type Queryable = Pick<EntityManager, 'query'> | Pick<DataSource, 'query'>;
 
@@ -8,8 +10,8 @@ export interface InvoiceRow {
   subscriptionId: string;
   periodLabel: string;
   periodStart: string;
-  status: string;
-  document: Record<string, unknown>;
+  status: Exclude<InvoiceStatus, 'none'>;
+  document: InvoiceDocument;
   /** Ledger position of InvoiceFinalized: what was in the ledger when the invoice was billed. */
   finalizedPosition: string | null;
 }
@@ -20,8 +22,8 @@ const toInvoice = (r: Record<string, unknown>): InvoiceRow => ({
   subscriptionId: String(r.subscription_id),
   periodLabel: String(r.period_label),
   periodStart: (r.period_start as Date).toISOString(),
-  status: String(r.status),
-  document: r.document as Record<string, unknown>,
+  status: r.status as InvoiceRow['status'],
+  document: r.document as InvoiceDocument,
   finalizedPosition: r.finalized_position === null ? null : String(r.finalized_position),
 });
 
@@ -100,7 +102,7 @@ export class InvoiceTables {
       creditNoteId: string;
       invoiceId: string;
       accountId: string;
-      document: Record<string, unknown>;
+      document: CreditNoteIssuedV1;
       position: string;
     },
   ): Promise<void> {
@@ -114,8 +116,8 @@ export class InvoiceTables {
     tx: Queryable,
     tenant: string,
     filter: { accountId?: string; invoiceId?: string; creditNoteId?: string },
-  ): Promise<Record<string, unknown>[]> {
-    const rows: { document: Record<string, unknown> }[] = await tx.query(
+  ): Promise<CreditNoteIssuedV1[]> {
+    const rows: { document: CreditNoteIssuedV1 }[] = await tx.query(
       `select document from "${this.schema}".credit_notes where tenant = $1 and ($2::text is null or account_id = $2) and ($3::uuid is null or invoice_id = $3)
           and ($4::uuid is null or credit_note_id = $4) order by position`,
       [tenant, filter.accountId ?? null, filter.invoiceId ?? null, filter.creditNoteId ?? null],

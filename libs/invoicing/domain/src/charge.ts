@@ -1,5 +1,6 @@
 import type { UsageLineV1 } from '@tally/contracts/invoices';
 import type { ChargeV1, TierV1 } from '@tally/contracts/plans';
+import type { FieldError } from '@tally/shared/util-core';
 /**
  * Price plan charges: how one meter's usage in a billing period turns into money. All quantities and
  * prices are decimal strings (never JS numbers); arithmetic is ExactDecimal's.
@@ -27,7 +28,4 @@ export type Charge = ChargeV1;
 /** A line as rating produces it; the invoice adds its kind and plan segment (UsageLineV1). */
 export type RatedLine = Omit<UsageLineV1, 'kind' | 'segment'>;
 
-export interface FieldError {
-  field: string;
-  message: string;
-}
+export type { FieldError };

@@ -8,7 +8,7 @@ import type {
 } from '@tally/contracts/usage';
 import { describe, expect, it } from 'vitest';
 import type { LedgerEventLike, LedgerState, LedgerUsage } from './ledger-usage';
-import { emptyLedgerState, foldLedger, meterValue } from './ledger-usage';
+import { emptyLedgerState, foldLedger, ledgerEventTypes, meterValue, reconciledEvents } from './ledger-usage';
 
 const attributed = (accountId: string): Attribution => ({
   status: 'attributed',
@@ -238,10 +238,18 @@ describe('foldLedger', () => {
       ]).toEqual(['tokens']));
   });
 
-  it('an event of another kind changes nothing', () =>
-    expect(fold(recorded(10n, 'u1', { tokens: 5 }), { type: 'InvoiceDrafted', data: {}, globalPosition: 11n })).toEqual(
-      fold(recorded(10n, 'u1', { tokens: 5 })),
-    ));
+  it('reads usage, corrections and meters only: other kinds are not its events (and cannot be folded)', () => {
+    expect(reconciledEvents({ type: 'InvoiceDrafted' })).toBe(false);
+    expect(reconciledEvents({ type: 'UsageAmended' })).toBe(true);
+    expect([...ledgerEventTypes].sort()).toEqual([
+      'MeterCreated',
+      'MeterDeleted',
+      'UsageAmended',
+      'UsageReattributed',
+      'UsageRecorded',
+      'UsageVoided',
+    ]);
+  });
 });
 
 describe('meterValue', () => {

@@ -1,12 +1,6 @@
-import { MeterCreatedV1, readMeter } from '@tally/contracts/meters';
-import type {
-  Attribution,
-  UsageAmendedV1,
-  UsageReattributedV1,
-  UsageRecordedV1,
-  UsageVoidedV1,
-} from '@tally/contracts/usage';
-import { ExactDecimal } from '@tally/shared/util-core';
+import { MeterCreatedV1, MeterEvent, readMeter } from '@tally/contracts/meters';
+import type { Attribution, UsageLedgerEvent } from '@tally/contracts/usage';
+import { eventsOf, ExactDecimal, unhandledEvent } from '@tally/shared/util-core';
 import { canonicalDecimal } from './money';
 
 /**
@@ -35,11 +29,19 @@ export interface LedgerState {
 
 export const emptyLedgerState = (): LedgerState => ({ usage: new Map(), meters: new Map(), pending: new Map() });
 
-export interface LedgerEventLike {
-  type: string;
-  data: Record<string, unknown>;
-  globalPosition: bigint;
-}
+/** What reconciliation reads of the ledger: usage and its corrections, and meters. */
+export type ReconciledEvent = UsageLedgerEvent | MeterEvent;
+export const reconciledEvents = eventsOf<ReconciledEvent>({
+  UsageRecorded: true,
+  UsageReattributed: true,
+  UsageVoided: true,
+  UsageAmended: true,
+  MeterCreated: true,
+  MeterDeleted: true,
+});
+export const ledgerEventTypes = reconciledEvents.types;
+
+export type LedgerEventLike = ReconciledEvent & { globalPosition: bigint };
 
 const attributedAccount = (a: Attribution | null) => (a && a.status === 'attributed' ? a.accountId : null);
 
@@ -47,7 +49,7 @@ export const foldLedger = (state: LedgerState, event: LedgerEventLike): LedgerSt
   const p = event.globalPosition;
   switch (event.type) {
     case 'UsageRecorded': {
-      const r = event.data as unknown as UsageRecordedV1;
+      const r = event.data;
       if (state.usage.has(r.usageId)) return state;
       const pending = state.pending.get(r.usageId);
       const u: LedgerUsage = {
@@ -65,7 +67,7 @@ export const foldLedger = (state: LedgerState, event: LedgerEventLike): LedgerSt
       return state;
     }
     case 'UsageReattributed': {
-      const r = event.data as unknown as UsageReattributedV1;
+      const r = event.data;
       const u = state.usage.get(r.usageId);
       if (!u) return state;
       u.attribution = r.next;
@@ -76,44 +78,35 @@ export const foldLedger = (state: LedgerState, event: LedgerEventLike): LedgerSt
     }
     case 'UsageVoided':
     case 'UsageAmended': {
-      const c = event.data as unknown as UsageVoidedV1 & Partial<UsageAmendedV1>;
+      const c = event.data;
       const u = state.usage.get(c.usageId);
       const voided = event.type === 'UsageVoided';
       if (!u) {
         const before = state.pending.get(c.usageId);
         state.pending.set(c.usageId, {
           voided: voided || (before?.voided ?? false),
-          data: voided ? before?.data : c.data,
+          data: event.type === 'UsageAmended' ? event.data.data : before?.data,
           position: p,
         });
         return state;
       }
-      if (voided) u.voided = true;
-      else if (c.data) u.data = c.data;
+      if (event.type === 'UsageVoided') u.voided = true;
+      else u.data = event.data.data;
       u.lastPosition = p;
       return state;
     }
     case 'MeterCreated': {
-      const m = event.data as unknown as MeterCreatedV1;
+      const m = event.data;
       state.meters.set(m.slug, m);
       return state;
     }
     case 'MeterDeleted':
-      state.meters.delete(String(event.data.slug));
+      state.meters.delete(event.data.slug);
       return state;
     default:
-      return state;
+      return unhandledEvent(event);
   }
 };
-
-export const ledgerEventTypes = [
-  'UsageRecorded',
-  'UsageReattributed',
-  'UsageVoided',
-  'UsageAmended',
-  'MeterCreated',
-  'MeterDeleted',
-] as const;
 
 /**
  * A meter's value over some usage events, by the meter contract's reading rule (readMeter): exact, as the

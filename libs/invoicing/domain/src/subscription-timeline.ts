@@ -1,14 +1,21 @@
+import type {
+  SubscriptionCancelledV1,
+  SubscriptionPlanChangedV1,
+  SubscriptionRescheduledV1,
+  SubscriptionStartedV1,
+} from '@tally/contracts/accounts';
+import type { LedgerEvent } from '@tally/shared/util-core';
 import type { SubscriptionTimeline } from './plan-segments';
 
 /** The published subscription events (contracts/accounts), as far as billing needs them. */
 export type SubscriptionEventLike =
-  | {
-      type: 'SubscriptionStarted';
-      data: { subscriptionId: string; planId: string; startsAt: string; endsAt: string | null };
-    }
-  | { type: 'SubscriptionCancelled'; data: { subscriptionId: string; endsAt: string } }
-  | { type: 'SubscriptionPlanChanged'; data: { subscriptionId: string; planId: string; effectiveFrom: string } }
-  | { type: 'SubscriptionRescheduled'; data: { subscriptionId: string; startsAt: string } };
+  | LedgerEvent<'SubscriptionStarted', Pick<SubscriptionStartedV1, 'subscriptionId' | 'planId' | 'startsAt' | 'endsAt'>>
+  | LedgerEvent<'SubscriptionCancelled', Pick<SubscriptionCancelledV1, 'subscriptionId' | 'endsAt'>>
+  | LedgerEvent<
+      'SubscriptionPlanChanged',
+      Pick<SubscriptionPlanChangedV1, 'subscriptionId' | 'planId' | 'effectiveFrom'>
+    >
+  | LedgerEvent<'SubscriptionRescheduled', Pick<SubscriptionRescheduledV1, 'subscriptionId' | 'startsAt'>>;
 
 /** An account's subscriptions after one more registry event (attribution's decider already validated it). */
 export const evolveTimelines = (

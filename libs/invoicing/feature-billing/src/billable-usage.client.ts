@@ -6,7 +6,7 @@ import {
 } from '@tally/contracts/meters';
 import { decodeJson, encodeJson, RequestFailedError } from '@tally/shared/data-access-messaging';
 import { TallyRuntime } from '@tally/shared/feature-runtime';
-import { DomainError } from '@tally/shared/util-core';
+import { refuse } from '@tally/invoicing/domain';
 
 /** Asks aggregation (NATS request/reply) how much of each meter an account used in some intervals. */
 export class BillableUsageClient {
@@ -31,14 +31,11 @@ export class BillableUsageClient {
       reply = decodeJson<BillableUsageReplyV1>(answer.data);
     } catch (error) {
       if (error instanceof RequestFailedError)
-        throw new DomainError(
-          'usage_unavailable',
-          `usage cannot be read right now (aggregation: ${error.message}); retry shortly`,
-        );
+        refuse('usage_unavailable', `usage cannot be read right now (aggregation: ${error.message}); retry shortly`);
       throw error;
     }
     if (!reply.ok)
-      throw new DomainError(
+      refuse(
         reply.error.type === 'unknown_meter' ? 'charged_meter_unknown' : 'usage_unavailable',
         `aggregation refused the usage query: ${reply.error.detail}`,
       );

@@ -1,11 +1,11 @@
-import { invoiceEventSubject, invoiceEventTypes, invoicingStream } from '@tally/contracts/invoices';
+import { invoiceEventSubject, InvoicingEvent, invoicingStream, isInvoicingEvent } from '@tally/contracts/invoices';
 import { Consumer } from '@tally/shared/data-access-messaging';
 import { Projection } from '@tally/shared/data-access-postgres';
 import { ledgerRelay, startSignedWebhooks, TallyRuntime } from '@tally/shared/feature-runtime';
 
 /** Invoice events go from the ledger to NATS (`invoicing.evt.<event>.v1`), then to the invoice webhook — as budget alerts do. */
-export const invoiceEventRelay = (runtime: TallyRuntime): Projection =>
-  ledgerRelay(runtime, 'invoice_event_relay', invoiceEventTypes, (event) => invoiceEventSubject(event.type));
+export const invoiceEventRelay = (runtime: TallyRuntime): Projection<InvoicingEvent> =>
+  ledgerRelay(runtime, 'invoice_event_relay', isInvoicingEvent, (event) => invoiceEventSubject(event.type));
 
 export const startInvoiceWebhooks = (runtime: TallyRuntime): Promise<Consumer | undefined> =>
   startSignedWebhooks(runtime, {

@@ -4,56 +4,54 @@ import {
   AdjustmentLineV1,
   BillingPeriodV1,
   creditNoteId,
-  creditNoteIssuedType,
   CreditNoteIssuedV1,
   creditNoteStream,
   InvoiceContentV1,
-  invoiceDraftedType,
-  InvoiceDraftedV1,
-  invoiceFinalizedType,
-  InvoiceFinalizedV1,
   invoiceId as invoiceIdOf,
+  InvoiceFinalizedV1,
   InvoiceLineV1,
-  invoiceRedraftedType,
-  InvoiceRedraftedV1,
   invoiceStream,
-  invoiceVoidedType,
-  InvoiceVoidedV1,
+  isCreditNoteEvent,
 } from '@tally/contracts/invoices';
 import { BillingAccount, BillingRegistryTables, InvoiceTables, PlanRow } from '@tally/invoicing/data-access-billing';
 import {
   adjustmentLines,
-  evolveInvoice,
-  initialInvoiceState,
-  InvoiceState,
+  creditNoteDecider,
+  Invoice,
+  InvoiceCommand,
+  invoiceDecider,
+  InvoiceDocument,
   invoiceTotal,
+  invoicingRefusals,
   netAmount,
+  refuse,
+  requireDraft,
   roundMoney,
-  sumAmounts,
   SubscriptionTimeline,
+  sumAmounts,
 } from '@tally/invoicing/domain';
-import { StreamAppend } from '@tally/shared/data-access-event-store';
+import { aggregateStream, decideCommand, handleCommand, StreamAppend } from '@tally/shared/data-access-event-store';
 import { ProjectionRunner } from '@tally/shared/data-access-postgres';
 import { RUNTIME, TallyRuntime } from '@tally/shared/feature-runtime';
-import { billingPeriodsOverlapping, canonicalJson, deterministicUuid, DomainError } from '@tally/shared/util-core';
+import { billingPeriodsOverlapping, deterministicUuid } from '@tally/shared/util-core';
 import { InvoiceRater } from './invoice-rater';
 import { BILLING_REGISTRY_TABLES, INVOICE_RATER, INVOICE_TABLES, INVOICING_DB, REGISTRY_RUNNER } from './tokens';
 
-/** An invoice as its stream folds: the drafted document, its latest content, then finalization or void. */
-export type InvoiceDocument = InvoiceDraftedV1 &
-  Partial<Pick<InvoiceFinalizedV1, 'finalizedAt' | 'trigger' | 'creditNotes'>> & {
-    status: 'draft' | 'finalized' | 'voided';
-    redraftedAt?: string;
-    voidReason?: string;
-    voidedAt?: string;
-    /** Ledger position of InvoiceFinalized: what the invoice could have seen. */
-    finalizedPosition?: string;
-  };
+export type { InvoiceDocument };
+
+/**
+ * Ledger event ids of an invoice's events, derived from the invoice (and the revision a re-draft follows):
+ * a retry after a crash finds the event it appended instead of appending a second.
+ */
+const invoiceEventId = (invoiceId: string) => (event: { type: string }, _index: number, revision: unknown) =>
+  event.type === 'InvoiceRedrafted'
+    ? deterministicUuid('tally.invoice-redrafted.v1', invoiceId, String(revision))
+    : deterministicUuid(`tally.${event.type.replace(/^Invoice/, 'invoice-').toLowerCase()}.v1`, invoiceId);
 
 interface Earlier {
   period: BillingPeriodV1;
   invoiceId: string;
-  state: InvoiceState<InvoiceDocument>;
+  state: Invoice;
 }
 
 export interface RatedContent extends InvoiceContentV1 {
@@ -67,9 +65,10 @@ export interface RatedContent extends InvoiceContentV1 {
 export type BillingOutcome = 'drafted' | 'redrafted' | 'finalized' | 'unchanged' | 'waiting' | 'behind';
 
 /**
- * The invoice lifecycle. Every decision reads the invoice streams (the ledger), not the projection, so
- * a retry, a restart or a second process finds the same invoice: ids derive from (subscription, period
- * start), drafts are appended to a stream that must not exist yet, everything else at the revision read.
+ * Billing orchestration around the invoice decider (libs/invoicing/domain): rates content at the edge,
+ * then hands each lifecycle step to the decider through handleCommand, which reads the invoice's stream
+ * (the ledger, not the projection) and appends at the revision read. Ids derive from (subscription, period
+ * start), so a retry, a restart or a second process finds the same invoice.
  */
 @Injectable()
 export class InvoicesService {
@@ -94,12 +93,23 @@ export class InvoicesService {
     return invoiceIdOf(this.tenant, subscriptionId, period.start);
   }
 
-  async state(invoiceId: string): Promise<InvoiceState<InvoiceDocument>> {
-    const events = await this.runtime.eventStore.readStream(invoiceStream(this.tenant, invoiceId));
-    const state = events.reduce((s, e) => evolveInvoice(s, e), initialInvoiceState<InvoiceDocument>());
-    const finalized = events.find((e) => e.type === invoiceFinalizedType);
+  async state(invoiceId: string): Promise<Invoice> {
+    const { state, events } = await aggregateStream(
+      this.runtime.eventStore,
+      invoiceDecider,
+      invoiceStream(this.tenant, invoiceId),
+    );
+    const finalized = events.find((e) => e.type === 'InvoiceFinalized');
     if (finalized && state.document) state.document.finalizedPosition = finalized.globalPosition.toString();
     return state;
+  }
+
+  /** One lifecycle step on an invoice's stream, decided by the invoice decider. */
+  private onInvoice(invoiceId: string, command: InvoiceCommand, alsoAppend?: StreamAppend[]) {
+    return handleCommand(this.runtime.eventStore, invoiceDecider, invoiceStream(this.tenant, invoiceId), command, {
+      eventId: invoiceEventId(invoiceId),
+      alsoAppend,
+    });
   }
 
   /**
@@ -117,7 +127,7 @@ export class InvoicesService {
     const before = (p: BillingPeriodV1) => Date.parse(p.start) < to.getTime();
     const covered = billingPeriodsOverlapping(from, to, account.timezone, account.anchorDay).filter(before);
     const invoiced = (await this.invoices.bySubscription(this.db, this.tenant, subscription.subscriptionId))
-      .map((row) => (row.document as unknown as InvoiceDraftedV1).period)
+      .map((row) => row.document.period)
       .filter((p) => before(p) && Date.parse(p.start) >= invoicedFrom.getTime());
     const periods = [...new Map([...covered, ...invoiced].map((p) => [p.start, p])).values()].sort((a, b) =>
       a.start < b.start ? -1 : 1,
@@ -164,7 +174,7 @@ export class InvoicesService {
       const notes = await this.runtime.eventStore.readStream(
         creditNoteStream(this.tenant, creditNoteId(invoice.invoiceId, next.invoiceId)),
       );
-      for (const note of notes) billed.push(...(note.data as unknown as CreditNoteIssuedV1).lines);
+      for (const note of notes.filter(isCreditNoteEvent)) billed.push(...note.data.lines);
     }
     return billed;
   }
@@ -244,7 +254,7 @@ export class InvoicesService {
     try {
       return await this.content(account, subscription, period, plans, true);
     } catch (error) {
-      if (error instanceof DomainError && error.code === 'usage_unavailable') return 'behind';
+      if (invoicingRefusals.is(error, 'usage_unavailable')) return 'behind';
       throw error;
     }
   }
@@ -261,185 +271,140 @@ export class InvoicesService {
     const state = await this.state(id);
     const now = this.runtime.clock();
     if (state.status === 'finalized' || state.status === 'voided') return 'unchanged';
-    if (state.status === 'draft' && now.getTime() >= Date.parse((state.document as InvoiceDocument).finalizesAt)) {
+    if (state.document && now.getTime() >= Date.parse(state.document.finalizesAt)) {
       if (!options.mayFinalize) return 'behind';
       const content = await this.finalContent(account, subscription, period, plans);
       if (content === 'behind') return 'behind';
       if (content.earlierOpen) return 'waiting';
-      await this.appendFinalization(state, content, 'grace_period_ended');
+      await this.appendFinalization(state.document, content, 'grace_period_ended');
       return 'finalized';
     }
-    const content = await this.content(account, subscription, period, plans);
-    if (state.status === 'none') {
-      const drafted: InvoiceDraftedV1 = {
-        tenant: this.tenant,
-        invoiceId: id,
-        accountId: account.accountId,
-        subscriptionId: subscription.subscriptionId,
-        currency: account.currency,
-        period,
-        lines: content.lines,
-        subtotal: content.subtotal,
-        total: content.total,
-        finalizesAt: new Date(Date.parse(period.end) + this.graceMs).toISOString(),
-        draftedAt: now.toISOString(),
-      };
-      await this.runtime.eventStore.appendToStream(
-        invoiceStream(this.tenant, id),
-        [{ id: deterministicUuid('tally.invoice-drafted.v1', id), type: invoiceDraftedType, data: { ...drafted } }],
-        {
-          expectedRevision: 'no_stream',
-        },
-      );
-      return 'drafted';
-    }
-    // Canonical: the stored lines come back from the ledger's jsonb with their keys in another order.
-    if (canonicalJson(state.document?.lines) === canonicalJson(content.lines)) return 'unchanged';
-    const redrafted: InvoiceRedraftedV1 = {
-      tenant: this.tenant,
-      invoiceId: id,
-      lines: content.lines,
-      subtotal: content.subtotal,
-      total: content.total,
-      redraftedAt: now.toISOString(),
-    };
-    await this.runtime.eventStore.appendToStream(
-      invoiceStream(this.tenant, id),
-      [
-        {
-          id: deterministicUuid('tally.invoice-redrafted.v1', id, String(state.revision)),
-          type: invoiceRedraftedType,
-          data: { ...redrafted },
-        },
-      ],
-      {
-        expectedRevision: state.revision,
-      },
+    const { lines, subtotal, total } = await this.content(account, subscription, period, plans);
+    const tenant = this.tenant;
+    const { events } = await this.onInvoice(
+      id,
+      state.status === 'none'
+        ? {
+            type: 'DraftInvoice',
+            data: {
+              tenant,
+              invoiceId: id,
+              accountId: account.accountId,
+              subscriptionId: subscription.subscriptionId,
+              currency: account.currency,
+              period,
+              lines,
+              subtotal,
+              total,
+              finalizesAt: new Date(Date.parse(period.end) + this.graceMs).toISOString(),
+              draftedAt: now.toISOString(),
+            },
+          }
+        : {
+            type: 'RedraftInvoice',
+            data: { tenant, invoiceId: id, lines, subtotal, total, redraftedAt: now.toISOString() },
+          },
     );
-    return 'redrafted';
+    if (events.length === 0) return 'unchanged';
+    return events[0].type === 'InvoiceDrafted' ? 'drafted' : 'redrafted';
   }
 
   /** `POST /v1/invoices/{id}/finalize`: before the grace period ends (the draft is re-rated one last time). */
   async finalize(invoiceId: string): Promise<InvoiceDocument> {
-    const state = await this.state(invoiceId);
-    if (state.status === 'none') throw new DomainError('unknown_invoice', `no invoice ${invoiceId}`);
-    if (state.status !== 'draft')
-      throw new DomainError(
-        'invoice_not_draft',
-        `invoice ${invoiceId} is ${state.status}; only a draft can be finalized`,
-      );
-    const doc = state.document as InvoiceDocument;
+    const doc = requireDraft(await this.state(invoiceId), invoiceId);
     const { account, subscription, plans } = await this.billingContext(doc.accountId, doc.subscriptionId);
     const content = await this.finalContent(account, subscription, doc.period, plans);
     if (content === 'behind')
-      throw new DomainError(
+      refuse(
         'usage_unavailable',
         'usage or the billing registry is not caught up with the ledger (a projection is rebuilding or lagging); retry shortly',
       );
     if (content.earlierOpen)
-      throw new DomainError(
+      refuse(
         'earlier_invoice_open',
         `an earlier invoice of subscription ${doc.subscriptionId} is still a draft: finalize it first (adjustments are billed in period order)`,
       );
-    await this.appendFinalization(state, content, 'requested');
+    await this.appendFinalization(doc, content, 'requested');
     return (await this.state(invoiceId)).document as InvoiceDocument;
   }
 
+  /** The finalization, with the credit notes it issues (each its own stream) in the same append. */
   private async appendFinalization(
-    state: InvoiceState<InvoiceDocument>,
+    doc: InvoiceDocument,
     content: RatedContent,
     trigger: InvoiceFinalizedV1['trigger'],
   ): Promise<void> {
-    const doc = state.document as InvoiceDocument;
     const now = this.runtime.clock().toISOString();
-    const notes: StreamAppend[] = content.credits.map(({ invoice, lines }) => {
-      const id = creditNoteId(invoice.invoiceId, doc.invoiceId);
-      const subtotal = sumAmounts(lines.map((l) => l.amount));
-      const note: CreditNoteIssuedV1 = {
-        tenant: this.tenant,
-        creditNoteId: id,
-        invoiceId: invoice.invoiceId,
-        issuedWith: doc.invoiceId,
-        accountId: doc.accountId,
-        subscriptionId: doc.subscriptionId,
-        currency: doc.currency,
-        period: invoice.period.label,
-        lines,
-        subtotal,
-        total: roundMoney(netAmount(lines).negated().toFixed(), doc.currency),
-        issuedAt: now,
-      };
-      return {
-        stream: creditNoteStream(this.tenant, id),
-        events: [
-          { id: deterministicUuid('tally.credit-note-issued.v1', id), type: creditNoteIssuedType, data: { ...note } },
-        ],
-        expectedRevision: 'any',
-      };
-    });
-    const finalized: InvoiceFinalizedV1 = {
+    const notes: CreditNoteIssuedV1[] = content.credits.map(({ invoice, lines }) => ({
       tenant: this.tenant,
-      invoiceId: doc.invoiceId,
+      creditNoteId: creditNoteId(invoice.invoiceId, doc.invoiceId),
+      invoiceId: invoice.invoiceId,
+      issuedWith: doc.invoiceId,
       accountId: doc.accountId,
       subscriptionId: doc.subscriptionId,
       currency: doc.currency,
-      period: doc.period,
-      lines: content.lines,
-      subtotal: content.subtotal,
-      total: content.total,
-      finalizedAt: now,
-      trigger,
-      creditNotes: notes.map((n) => String(n.events[0].data.creditNoteId)),
-    };
-    // Credit notes and the finalization in one append (atomic on the Postgres ledger; idempotent ids otherwise).
-    await this.runtime.eventStore.appendToStreams([
-      ...notes,
+      period: invoice.period.label,
+      lines,
+      subtotal: sumAmounts(lines.map((l) => l.amount)),
+      total: roundMoney(netAmount(lines).negated().toFixed(), doc.currency),
+      issuedAt: now,
+    }));
+    const issued = await Promise.all(
+      notes.map((note) =>
+        decideCommand(
+          this.runtime.eventStore,
+          creditNoteDecider,
+          creditNoteStream(this.tenant, note.creditNoteId),
+          { type: 'IssueCreditNote', data: note },
+          { eventId: () => deterministicUuid('tally.credit-note-issued.v1', note.creditNoteId) },
+        ),
+      ),
+    );
+    const { invoiceId, accountId, subscriptionId, currency, period } = doc;
+    await this.onInvoice(
+      invoiceId,
       {
-        stream: invoiceStream(this.tenant, doc.invoiceId),
-        events: [
-          {
-            id: deterministicUuid('tally.invoice-finalized.v1', doc.invoiceId),
-            type: invoiceFinalizedType,
-            data: { ...finalized },
-          },
-        ],
-        expectedRevision: state.revision,
+        type: 'FinalizeInvoice',
+        data: {
+          tenant: this.tenant,
+          invoiceId,
+          accountId,
+          subscriptionId,
+          currency,
+          period,
+          lines: content.lines,
+          subtotal: content.subtotal,
+          total: content.total,
+          finalizedAt: now,
+          trigger,
+          creditNotes: notes.map((n) => n.creditNoteId),
+        },
       },
-    ]);
+      issued.flatMap((d) => (d.append ? [d.append] : [])),
+    );
   }
 
   /** Voids the invoice only if the ledger still has it as a draft (a final one is credited, never voided by the system). */
   async voidDraft(invoiceId: string, reason: string): Promise<boolean> {
-    if ((await this.state(invoiceId)).status !== 'draft') return false;
-    await this.void(invoiceId, reason);
-    return true;
+    const { events } = await this.onInvoice(invoiceId, {
+      type: 'VoidInvoice',
+      data: { tenant: this.tenant, invoiceId, reason, voidedAt: this.runtime.clock().toISOString() },
+      onlyDraft: true,
+    });
+    return events.length > 0;
   }
 
   async void(invoiceId: string, reason: string): Promise<InvoiceDocument> {
-    const state = await this.state(invoiceId);
-    if (state.status === 'none') throw new DomainError('unknown_invoice', `no invoice ${invoiceId}`);
-    if (state.status === 'voided')
-      throw new DomainError('invoice_already_voided', `invoice ${invoiceId} is already void`);
-    const voided: InvoiceVoidedV1 = {
-      tenant: this.tenant,
-      invoiceId,
-      reason,
-      voidedAt: this.runtime.clock().toISOString(),
-    };
-    await this.runtime.eventStore.appendToStream(
-      invoiceStream(this.tenant, invoiceId),
-      [{ id: deterministicUuid('tally.invoice-voided.v1', invoiceId), type: invoiceVoidedType, data: { ...voided } }],
-      {
-        expectedRevision: state.revision,
-      },
-    );
+    await this.onInvoice(invoiceId, {
+      type: 'VoidInvoice',
+      data: { tenant: this.tenant, invoiceId, reason, voidedAt: this.runtime.clock().toISOString() },
+    });
     return (await this.state(invoiceId)).document as InvoiceDocument;
   }
 
   async billingContext(accountId: string, subscriptionId?: string) {
     const account = await this.registry.account(this.db, this.tenant, accountId);
-    if (!account)
-      throw new DomainError('account_not_found', `no account ${accountId} (or invoicing has not seen it yet)`);
+    if (!account) refuse('account_not_found', `no account ${accountId} (or invoicing has not seen it yet)`);
     const plans = await this.registry.plans(this.db, this.tenant);
     const now = this.runtime.clock().getTime();
     const subscription = subscriptionId
@@ -448,7 +413,7 @@ export class InvoicesService {
           (s) => Date.parse(s.startsAt) <= now && (s.endsAt === null || now < Date.parse(s.endsAt)),
         );
     if (!subscription)
-      throw new DomainError(
+      refuse(
         'no_active_subscription',
         subscriptionId
           ? `no subscription ${subscriptionId} on account ${accountId}`

@@ -1,141 +1,58 @@
-import { randomUUID } from 'node:crypto';
 import { Inject, Injectable } from '@nestjs/common';
 import { meterCreatedType, meterStream } from '@tally/contracts/meters';
-import {
-  ChargeV1,
-  PlanCreatedV1,
-  planCreatedType,
-  PlanRevisedV1,
-  planRevisedType,
-  planStream,
-} from '@tally/contracts/plans';
+import { ChargeV1, planStream } from '@tally/contracts/plans';
+import { MeterFacts, PlanCommand, planDecider, PlanView } from '@tally/invoicing/domain';
+import { aggregateStream, handleCommand } from '@tally/shared/data-access-event-store';
 import { RUNTIME, TallyRuntime } from '@tally/shared/feature-runtime';
-import { canonicalJson, DomainError } from '@tally/shared/util-core';
 
-export interface PlanView {
-  planId: string;
-  name: string;
-  currency: string;
-  createdAt: string;
-  versions: { version: number; effectiveFrom: string | null; charges: ChargeV1[]; at: string }[];
-}
+export type { PlanView };
 
-/**
- * Price plans, event-sourced in `plan-{tenant}_{id}`: PlanCreated is version 1 (in force from the
- * beginning), each PlanRevised a new version in force from an instant that is not in the past — a
- * price change never rewrites usage already rated.
- */
+/** Price plans, event-sourced in `plan-{tenant}_{id}` and decided by the plan decider (libs/invoicing/domain). */
 @Injectable()
 export class PlansService {
   constructor(@Inject(RUNTIME) private readonly runtime: TallyRuntime) {}
 
+  private async decide(planId: string, command: PlanCommand) {
+    const stream = planStream(this.runtime.tenant, planId);
+    const { events, state } = await handleCommand(this.runtime.eventStore, planDecider, stream, command);
+    return { created: events.length > 0, plan: state as PlanView };
+  }
+
   async create(data: { planId: string; name: string; currency: string; charges: ChargeV1[] }) {
-    await this.requireMeters(data.charges);
-    const existing = await this.plan(data.planId);
-    if (existing) {
-      const first = existing.versions[0];
-      if (
-        existing.name === data.name &&
-        existing.currency === data.currency &&
-        canonicalJson(first.charges) === canonicalJson(data.charges)
-      )
-        return { created: false, plan: existing };
-      throw new DomainError(
-        'plan_exists',
-        `plan ${data.planId} already exists with other details (change prices with POST /v1/plans/${data.planId}/versions)`,
-        'id',
-      );
-    }
-    const created: PlanCreatedV1 = {
-      tenant: this.runtime.tenant,
-      ...data,
-      createdAt: this.runtime.clock().toISOString(),
-    };
-    await this.runtime.eventStore.appendToStream(
-      planStream(this.runtime.tenant, data.planId),
-      [{ id: randomUUID(), type: planCreatedType, data: { ...created } }],
-      {
-        expectedRevision: 'no_stream',
-      },
-    );
-    return { created: true, plan: (await this.plan(data.planId)) as PlanView };
+    const now = this.runtime.clock().toISOString();
+    return this.decide(data.planId, {
+      type: 'CreatePlan',
+      data: { tenant: this.runtime.tenant, ...data, createdAt: now },
+      metadata: await this.meterFacts(data.charges),
+    });
   }
 
   /** A new version from `effectiveFrom` on; the same revision sent again is answered with the existing version. */
   async revise(planId: string, data: { effectiveFrom: string; charges: ChargeV1[] }) {
-    const events = await this.runtime.eventStore.readStream(planStream(this.runtime.tenant, planId));
-    const plan = fold(events);
-    if (!plan) throw new DomainError('unknown_plan', `no plan ${planId}`, 'id');
-    const same = plan.versions.find(
-      (v) => v.effectiveFrom === data.effectiveFrom && canonicalJson(v.charges) === canonicalJson(data.charges),
-    );
-    if (same) return { created: false, plan };
-    await this.requireMeters(data.charges);
-    const now = this.runtime.clock();
-    if (Date.parse(data.effectiveFrom) < now.getTime())
-      throw new DomainError(
-        'effective_from_in_past',
-        `effectiveFrom ${data.effectiveFrom} is in the past: prices of usage already recorded are never changed`,
-        'effectiveFrom',
-      );
-    const latest = plan.versions[plan.versions.length - 1];
-    if (latest.effectiveFrom !== null && Date.parse(data.effectiveFrom) <= Date.parse(latest.effectiveFrom))
-      throw new DomainError(
-        'plan_version_out_of_order',
-        `version ${latest.version} takes effect at ${latest.effectiveFrom}; a new version must take effect after it`,
-        'effectiveFrom',
-      );
-    const revised: PlanRevisedV1 = {
-      tenant: this.runtime.tenant,
-      planId,
-      version: latest.version + 1,
-      effectiveFrom: data.effectiveFrom,
-      charges: data.charges,
-      revisedAt: now.toISOString(),
-    };
-    await this.runtime.eventStore.appendToStream(
-      planStream(this.runtime.tenant, planId),
-      [{ id: randomUUID(), type: planRevisedType, data: { ...revised } }],
-      {
-        expectedRevision: BigInt(events.length - 1),
-      },
-    );
-    return { created: true, plan: (await this.plan(planId)) as PlanView };
+    const now = this.runtime.clock().toISOString();
+    return this.decide(planId, {
+      type: 'RevisePlan',
+      data: { tenant: this.runtime.tenant, planId, ...data, revisedAt: now },
+      metadata: { ...(await this.meterFacts(data.charges)), now },
+    });
   }
 
   async plan(planId: string): Promise<PlanView | undefined> {
-    return fold(await this.runtime.eventStore.readStream(planStream(this.runtime.tenant, planId)));
+    const { state } = await aggregateStream(
+      this.runtime.eventStore,
+      planDecider,
+      planStream(this.runtime.tenant, planId),
+    );
+    return state ?? undefined;
   }
 
-  /** A charge must name a live meter (aggregation's, published in the ledger): a typo would bill nothing, silently. */
-  private async requireMeters(charges: readonly ChargeV1[]): Promise<void> {
+  /** Which charges name a meter that is not live in the ledger (aggregation's, published there). */
+  private async meterFacts(charges: readonly ChargeV1[]): Promise<MeterFacts> {
+    const unknownMeters: MeterFacts['unknownMeters'] = [];
     for (const [index, charge] of charges.entries()) {
       const events = await this.runtime.eventStore.readStream(meterStream(this.runtime.tenant, charge.meter));
-      if (events[events.length - 1]?.type !== meterCreatedType)
-        throw new DomainError(
-          'charged_meter_unknown',
-          `charges[${index}] names meter ${charge.meter}, which does not exist (create it with POST /api/v1/meters first)`,
-          `charges[${index}].meter`,
-        );
+      if (events.at(-1)?.type !== meterCreatedType) unknownMeters.push({ index, meter: charge.meter });
     }
+    return { unknownMeters };
   }
 }
-
-const fold = (events: readonly { type: string; data: Record<string, unknown> }[]): PlanView | undefined => {
-  const [first, ...rest] = events;
-  if (first?.type !== planCreatedType) return undefined;
-  const created = first.data as unknown as PlanCreatedV1;
-  return {
-    planId: created.planId,
-    name: created.name,
-    currency: created.currency,
-    createdAt: created.createdAt,
-    versions: [
-      { version: 1, effectiveFrom: null, charges: created.charges ?? [], at: created.createdAt },
-      ...rest
-        .filter((e) => e.type === planRevisedType)
-        .map((e) => e.data as unknown as PlanRevisedV1)
-        .map((r) => ({ version: r.version, effectiveFrom: r.effectiveFrom, charges: r.charges, at: r.revisedAt })),
-    ],
-  };
-};

@@ -9,6 +9,7 @@ import {
   LedgerState,
   LedgerUsage,
   ledgerEventTypes,
+  reconciledEvents,
   meterValue,
   planSegments,
 } from '@tally/invoicing/domain';
@@ -269,7 +270,7 @@ export class ReconciliationService {
       const events = await this.runtime.eventStore.readAll({ after, maxCount: 5_000, eventTypes: ledgerEventTypes });
       for (const event of events) {
         if (event.globalPosition > upTo) return state;
-        foldLedger(state, event);
+        if (reconciledEvents(event)) foldLedger(state, event);
       }
       if (events.length < 5_000) return state;
       after = events[events.length - 1].globalPosition;

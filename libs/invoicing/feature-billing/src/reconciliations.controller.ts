@@ -1,8 +1,9 @@
 import { Body, Controller, Get, Param, Post, Res } from '@nestjs/common';
 import type { FastifyReply } from 'fastify';
 import { badRequest } from '@tally/shared/feature-runtime';
-import { DomainError, isPeriodLabel, isUuid } from '@tally/shared/util-core';
+import { isPeriodLabel, isUuid } from '@tally/shared/util-core';
 import { ReconciliationService } from './reconciliation.service';
+import { refuse } from '@tally/invoicing/domain';
 
 @Controller('v1/reconciliations')
 export class ReconciliationsController {
@@ -27,7 +28,7 @@ export class ReconciliationsController {
   @Get(':id')
   async get(@Param('id') id: string) {
     const row = isUuid(id) ? await this.reconciliations.get(id) : undefined;
-    if (!row) throw new DomainError('unknown_reconciliation', `no reconciliation ${id}`);
+    if (!row) refuse('unknown_reconciliation', `no reconciliation ${id}`);
     return {
       id: row.reconciliationId,
       period: row.period,

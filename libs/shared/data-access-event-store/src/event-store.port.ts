@@ -9,6 +9,8 @@
  * - `expectedRevision` is optimistic concurrency: a mismatch throws WrongExpectedRevisionError and writes nothing.
  * - `readAll` is ordered by global position, which only grows; a subscription resumes strictly after a checkpoint.
  */
+import type { LedgerEvent } from '@tally/shared/util-core';
+
 export type JsonObject = { [key: string]: unknown };
 
 export type ExpectedRevision = 'any' | 'no_stream' | 'stream_exists' | bigint;
@@ -20,16 +22,22 @@ export interface NewEvent {
   metadata?: JsonObject;
 }
 
-export interface RecordedEvent {
+/** Where and when an event was stored. */
+export interface Recorded {
   id: string;
-  type: string;
-  data: JsonObject;
   metadata: JsonObject;
   streamName: string;
   streamRevision: bigint;
   globalPosition: bigint;
   recordedAt: Date;
 }
+
+/**
+ * An event as stored. Reads return it untyped (`type: string`, JSON data); a reader narrows it to its
+ * contract's union with that union's guard (`isUsageLedgerEvent(event)`), and from then on `event.type`
+ * discriminates and `event.data` is the contract's.
+ */
+export type RecordedEvent<E extends LedgerEvent = LedgerEvent<string, JsonObject>> = E & Recorded;
 
 export interface StreamAppend {
   stream: string;

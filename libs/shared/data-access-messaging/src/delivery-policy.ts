@@ -1,3 +1,4 @@
+import { messageOf } from '@tally/shared/util-core';
 import {
   backoffFor,
   BatchHandler,
@@ -182,4 +183,3 @@ export class ConsumerHealth {
 }
 
 const reportEveryMs = 30_000;
-const messageOf = (error: unknown): string => messageOf(error);

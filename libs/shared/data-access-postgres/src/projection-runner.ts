@@ -1,6 +1,6 @@
 import { DataSource, EntityManager } from 'typeorm';
 import { EventStore, RecordedEvent, Subscription } from '@tally/shared/data-access-event-store';
-import { messageOf, sleep } from '@tally/shared/util-core';
+import { LedgerEvent, messageOf, sleep } from '@tally/shared/util-core';
 import { returnedRows } from './data-source';
 import { Leadership } from './leadership';
 import { createShadowTables, lockLiveTables, swapInShadowTables } from './shadow-tables';
@@ -10,10 +10,15 @@ import { createShadowTables, lockLiveTables, swapInShadowTables } from './shadow
  * the checkpoint, and must be idempotent on its own (ON CONFLICT DO NOTHING, or guarded by what
  * was already applied), so a batch applied twice changes nothing.
  */
-export interface Projection {
+/**
+ * A projection of the ledger's events of union E (a contract's, or several): the runner reads only the
+ * types it names, so `apply` sees events narrowed to E and switches over `event.type` exhaustively.
+ */
+export interface Projection<E extends LedgerEvent = LedgerEvent> {
   /** Unique within its schema, e.g. `usage_rollup`. */
   name: string;
-  eventTypes: readonly string[];
+  /** Every type of E (a guard's `types`): what the runner reads from the ledger. */
+  eventTypes: readonly E['type'][];
   /**
    * The tables it owns in its schema, and only it writes from the ledger. A rebuild fills copies of
    * them beside the live ones and swaps them in at once. None (a relay): a rebuild replays from the start.
@@ -24,13 +29,13 @@ export interface Projection {
    * tables into the other's: when a rebuild starts, and again inside the swap. Must be idempotent.
    */
   carryOver?(tx: EntityManager, from: string, to: string): Promise<void>;
-  apply(tx: EntityManager, events: readonly RecordedEvent[]): Promise<void>;
+  apply(tx: EntityManager, events: readonly RecordedEvent<E>[]): Promise<void>;
   /** When the usage in this event was accepted at intake, if it carries that: what freshness is measured from. */
-  acceptedAt?(event: RecordedEvent): string | undefined;
+  acceptedAt?(event: RecordedEvent<E>): string | undefined;
 }
 
 /** A projection over the tables of one schema: the live schema, or a rebuild's. */
-export type ProjectionDefinition = (schema: string) => Projection;
+export type ProjectionDefinition<E extends LedgerEvent = LedgerEvent> = (schema: string) => Projection<E>;
 
 export interface ProjectionStatus {
   name: string;

@@ -1,7 +1,7 @@
 import { Body, Controller, Delete, Get, HttpCode, Inject, Param, Post, Req, Res } from '@nestjs/common';
 import type { FastifyReply } from 'fastify';
 import { CredentialRole, credentialRoles } from '@tally/shared/data-access-access';
-import { isUuid } from '@tally/shared/util-core';
+import { FieldError, isUuid } from '@tally/shared/util-core';
 import { AdminOnly, GatedRequest, OperatorOnly } from './auth';
 import { badRequest, notFound } from './problem';
 import { RUNTIME } from './tokens';
@@ -9,8 +9,6 @@ import type { TallyRuntime } from './runtime';
 
 /** Tenant ids become part of stream names (`account-<tenant>_<id>`): letters and digits only, so they never contain the `_` separator. */
 const tenantId = /^[a-z][a-z0-9]{0,30}$/;
-
-type FieldError = { field: string; message: string };
 
 const validTenant = (body: unknown): { ok: true; id: string; name: string } | { ok: false; errors: FieldError[] } => {
   const b = (typeof body === 'object' && body !== null && !Array.isArray(body) ? body : {}) as Record<string, unknown>;

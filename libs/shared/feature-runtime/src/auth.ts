@@ -12,7 +12,7 @@ import { RouteConfig } from '@nestjs/platform-fastify';
 import { timingSafeEqual, createHash } from 'node:crypto';
 import type { FastifyRequest } from 'fastify';
 import { Observable } from 'rxjs';
-import { ProblemException, problemType } from './problem';
+import { ProblemError, ProblemException, problemType } from './problem';
 import { actFor } from './tenant-scope';
 
 /**
@@ -97,7 +97,7 @@ export type GatedRequest = FastifyRequest & { caller?: Caller; producer?: Produc
 
 export const unauthorized = (detail: string) =>
   new ProblemException({ type: problemType('unauthorized'), title: 'Unauthorized', status: 401, detail });
-export const forbidden = (detail: string, errors?: { index?: number; field: string; message: string }[]) =>
+export const forbidden = (detail: string, errors?: ProblemError[]) =>
   new ProblemException({ type: problemType('forbidden'), title: 'Forbidden', status: 403, detail, errors });
 
 export const bearerToken = (request: FastifyRequest): string | undefined => {

@@ -9,20 +9,21 @@ import {
 } from '@tally/shared/data-access-messaging';
 import { Projection } from '@tally/shared/data-access-postgres';
 import type { RecordedEvent } from '@tally/shared/data-access-event-store';
+import type { EventGuard, LedgerEvent } from '@tally/shared/util-core';
 import { TallyRuntime } from './runtime';
 
 /**
  * Relays ledger events to NATS (never a dual write): a projection whose "rows" are publishes, the ledger
  * event id as message id, so a relay that crashes after publishing and publishes again is a duplicate.
  */
-export const ledgerRelay = (
+export const ledgerRelay = <E extends LedgerEvent>(
   runtime: TallyRuntime,
   name: string,
-  eventTypes: readonly string[],
-  subjectOf: (event: RecordedEvent) => string,
-): Projection => ({
+  events: EventGuard<E>,
+  subjectOf: (event: RecordedEvent<E>) => string,
+): Projection<E> => ({
   name,
-  eventTypes,
+  eventTypes: events.types,
   tables: [],
   apply: async (_tx, events) => {
     for (const event of events)

@@ -3,11 +3,9 @@ import type { FastifyReply } from 'fastify';
 import { WrongExpectedRevisionError } from '@tally/shared/data-access-event-store';
 import { RequestFailedError } from '@tally/shared/data-access-messaging';
 import { isConnectionError } from '@tally/shared/data-access-pg-client';
-import { DomainError, messageOf } from '@tally/shared/util-core';
+import { DomainError, FieldError, messageOf, RefusalKind } from '@tally/shared/util-core';
 
-export interface ProblemError {
-  field: string;
-  message: string;
+export interface ProblemError extends FieldError {
   /** Index of the event in a batch, when the problem is one event's. */
   index?: number;
 }
@@ -44,44 +42,20 @@ const httpCodes: Record<number, string> = {
 };
 const titleOf = (code: string): string => code.charAt(0).toUpperCase() + code.slice(1).replace(/-/g, ' ');
 
-/** How each domain refusal is answered: 409 conflicts with what exists, 422 references to what does not, 400 malformed, 404 missing target. */
-const domainStatus: Record<string, number> = {
-  unknown_account: 422,
-  unknown_plan: 422,
-  plan_currency_mismatch: 422,
-  account_exists: 409,
-  subscription_exists: 409,
-  overlapping_subscription: 409,
-  cannot_extend: 409,
-  plan_change_out_of_order: 409,
-  plan_exists: 409,
-  outside_subscription: 409,
-  assignment_not_after_latest: 409,
-  reversed_interval: 400,
-  unknown_subscription: 404,
-  unknown_subject: 404,
-  meter_exists: 409,
-  unknown_meter_reference: 422,
-  unknown_budget: 404,
-  unknown_meter: 404,
-  charged_meter_unknown: 422,
-  effective_from_in_past: 409,
-  plan_version_out_of_order: 409,
-  unknown_invoice: 404,
-  invoice_not_draft: 409,
-  invoice_already_voided: 409,
-  earlier_invoice_open: 409,
-  no_active_subscription: 404,
-  account_not_found: 404,
-  unknown_reconciliation: 404,
-  usage_unavailable: 503,
+/** How a domain refusal is answered, by its kind (each context owns its codes and their kinds; see util-core's refusals). */
+const statusOfKind: Record<RefusalKind, number> = {
+  invalid: 400,
+  'not-found': 404,
+  conflict: 409,
+  'unknown-reference': 422,
+  unavailable: 503,
 };
 
 /** Maps anything thrown to problem+json; unexpected errors are logged and answered without internals. */
 export const toProblem = (error: unknown): Problem => {
   if (error instanceof ProblemException) return error.problem;
   if (error instanceof DomainError) {
-    const status = domainStatus[error.code] ?? 422;
+    const status = statusOfKind[error.kind];
     return {
       type: problemType(error.code.replace(/_/g, '-')),
       title: 'Request refused',

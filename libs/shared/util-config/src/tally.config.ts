@@ -166,13 +166,12 @@ export type TallyConfig = ConfigOf<typeof tallySchema>;
 export const loadTallyConfig = (
   env: Record<string, string | undefined>,
   required: readonly (keyof TallyConfig)[] = [],
-): TallyConfig =>
-  loadConfig(
-    Object.fromEntries(
-      Object.entries(tallySchema).map(([name, spec]) => [
-        name,
-        { ...spec, required: required.includes(name as keyof TallyConfig) },
-      ]),
-    ) as unknown as typeof tallySchema,
-    env,
-  );
+): TallyConfig => loadConfig(withRequired(tallySchema, required), env);
+
+/** The schema with `required` set on the named variables (a process says which it cannot run without). */
+const withRequired = <S extends Schema>(schema: S, required: readonly PropertyKey[]): S => {
+  const copy = { ...schema };
+  for (const name of Object.keys(copy) as (keyof S & string)[])
+    copy[name] = Object.assign({}, schema[name], { required: required.includes(name) });
+  return copy;
+};

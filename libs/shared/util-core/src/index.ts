@@ -6,3 +6,5 @@ export * from './exact-decimal';
 export * from './billing-period';
 export * from './sleep';
 export * from './errors';
+export * from './ledger-event';
+export * from './field-error';
