@@ -145,4 +145,35 @@ describe('invoice decider', () => {
     });
     expect(fold(invoiceDecider, [])).toEqual({ status: 'none', document: null });
   });
+
+  it('drafted: the document is the event, marked draft; re-drafted twice: the latest content wins, the rest kept', () => {
+    expect(fold(invoiceDecider, [drafted]).document).toEqual({ ...draft, status: 'draft' });
+    const again: InvoiceEvent = {
+      type: 'InvoiceRedrafted',
+      data: {
+        tenant: 'default',
+        invoiceId: 'inv-1',
+        lines: [],
+        subtotal: '0',
+        total: '0.00',
+        redraftedAt: '2026-12-01T20:00:00.000Z',
+      },
+    };
+    expect(fold(invoiceDecider, [drafted, redrafted, again]).document).toMatchObject({
+      lines: [],
+      total: '0.00',
+      redraftedAt: '2026-12-01T20:00:00.000Z',
+      draftedAt: draft.draftedAt,
+      finalizesAt: draft.finalizesAt,
+    });
+  });
+
+  it('does not mutate the state it was given', () => {
+    const before = fold(invoiceDecider, [drafted]);
+    const snapshot = structuredClone(before);
+    invoiceDecider.evolve(before, redrafted);
+    invoiceDecider.evolve(before, finalized);
+    invoiceDecider.evolve(before, voided);
+    expect(before).toEqual(snapshot);
+  });
 });
