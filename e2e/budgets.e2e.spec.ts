@@ -170,13 +170,13 @@ describe('budgets and alerts', () => {
   it('records each alert once in the ledger and publishes it once on NATS; a rebuild alerts nothing again', async () => {
     const alerts = () => ledgerEvents(apps.aggregation.runtime.eventStore, [budgetThresholdCrossedType]);
     expect((await alerts()).map((e) => e.data.threshold)).toEqual([50, 75, 90, 100]);
-    expect((await http('POST', `${apps.aggregation.url}/v1/admin/projections/usage_rollup/rebuild`, {})).status).toBe(
-      202,
-    );
+    expect(
+      (await http('POST', `${apps.aggregation.url}/v1/admin/projections/aggregation_usage_rollup/rebuild`, {})).status,
+    ).toBe(202);
     await eventually(
       async () =>
         (await http('GET', `${apps.aggregation.url}/v1/admin/projections`)).body.projections.find(
-          (p: { name: string }) => p.name === 'usage_rollup',
+          (p: { name: string }) => p.name === 'aggregation_usage_rollup',
         ),
       (p) => p.behind === 0 && p.position !== null,
       10_000,

@@ -347,7 +347,7 @@ describe('invoice lifecycle', () => {
   it('never finalizes from a partial view: while the rollups have not applied the ledger, the invoice waits', async () => {
     now = new Date('2026-07-01T01:00:00Z');
     await billingRun(); // June drafted for "monthly"
-    const rollups = apps.aggregation.app.get(ProjectionCatalog).get('usage_rollup');
+    const rollups = apps.aggregation.app.get(ProjectionCatalog).get('aggregation_usage_rollup');
     await rollups.stop();
     try {
       await use('s2', '2026-06-30T20:00:00Z', '100'); // in the ledger, not in the rollups: 100 × 0.002 = 0.2

@@ -95,16 +95,18 @@ describe('usage end to end: ingestion → JetStream → attribution → ledger �
 
   it('measures and exposes freshness: accepted → visible, how far behind, status', async () => {
     const projections = await http('GET', url('aggregation', '/v1/admin/projections'));
-    const rollup = projections.body.projections.find((p: { name: string }) => p.name === 'usage_rollup');
+    const rollup = projections.body.projections.find((p: { name: string }) => p.name === 'aggregation_usage_rollup');
     expect(rollup).toMatchObject({ status: 'running', behind: 0, lastError: null });
     expect(rollup.acceptedToVisibleMs).toBeGreaterThanOrEqual(0);
     expect(rollup.acceptedToVisibleMs).toBeLessThan(2_000);
     const metrics = await fetch(url('aggregation', '/metrics'), { headers: { authorization: `Bearer ${adminToken}` } });
     const text = await metrics.text();
     expect(metrics.headers.get('content-type')).toContain('text/plain');
-    expect(text).toContain('tally_projection_up{projection="usage_rollup"} 1');
-    expect(text).toContain('tally_projection_behind_events{projection="usage_rollup"} 0');
-    expect(text).toMatch(/tally_projection_accepted_to_visible_seconds\{projection="usage_rollup"\} \d+(\.\d+)?/);
+    expect(text).toContain('tally_projection_up{projection="aggregation_usage_rollup"} 1');
+    expect(text).toContain('tally_projection_behind_events{projection="aggregation_usage_rollup"} 0');
+    expect(text).toMatch(
+      /tally_projection_accepted_to_visible_seconds\{projection="aggregation_usage_rollup"\} \d+(\.\d+)?/,
+    );
   });
 
   it('counts a duplicate (same source and id) once, whether JetStream or the ledger catches it', async () => {
@@ -175,11 +177,13 @@ describe('usage end to end: ingestion → JetStream → attribution → ledger �
     const before = { acme: await usageOf('acme'), globex: await usageOf('globex') };
     const listed = await http('GET', url('aggregation', '/v1/admin/projections'));
     expect(listed.body.projections.map((p: { name: string }) => p.name)).toEqual([
-      'usage_rollup',
+      'aggregation_usage_rollup',
       'aggregation_meters',
-      'budget_alert_relay',
+      'aggregation_budget_alert_relay',
     ]);
-    expect((await http('POST', url('aggregation', '/v1/admin/projections/usage_rollup/rebuild'), {})).status).toBe(202);
+    expect(
+      (await http('POST', url('aggregation', '/v1/admin/projections/aggregation_usage_rollup/rebuild'), {})).status,
+    ).toBe(202);
     // Asynchronously: the aggregation app serving the CLI runs in this very process.
     const cli = await promisify(execFile)(
       process.execPath,
@@ -188,7 +192,7 @@ describe('usage end to end: ingestion → JetStream → attribution → ledger �
         'tools/cli/main.ts',
         'projections',
         'rebuild',
-        'usage_rollup',
+        'aggregation_usage_rollup',
         '--url',
         apps.aggregation.url,
       ],
@@ -197,11 +201,13 @@ describe('usage end to end: ingestion → JetStream → attribution → ledger �
         env: { ...process.env, TALLY_ADMIN_TOKEN: adminToken },
       },
     );
-    expect(JSON.parse(cli.stdout)).toMatchObject({ name: 'usage_rollup', status: 'rebuild requested' });
+    expect(JSON.parse(cli.stdout)).toMatchObject({ name: 'aggregation_usage_rollup', status: 'rebuild requested' });
     // The rebuild happens beside the live tables, which keep answering; once swapped in, the same totals.
     await eventually(
       () => http('GET', url('aggregation', '/v1/admin/projections')),
-      (r) => r.body.projections.find((p: { name: string }) => p.name === 'usage_rollup').rebuildRequested === false,
+      (r) =>
+        r.body.projections.find((p: { name: string }) => p.name === 'aggregation_usage_rollup').rebuildRequested ===
+        false,
       20_000,
     );
     expect({ acme: await usageOf('acme'), globex: await usageOf('globex') }).toEqual(before);

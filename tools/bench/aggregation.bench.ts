@@ -190,7 +190,7 @@ const main = async () => {
     `raw Postgres multi-row insert of the same fact rows: ${Math.round(rollup.raw).toLocaleString('en')} rows/s`,
   );
   console.log(
-    `ledger → rollups (usage_rollup projection with one live meter's hourly buckets, real aggregation app): ${Math.round(rollup.rate).toLocaleString('en')} events/s (${rollup.seconds.toFixed(1)} s); ratio ${(rollup.rate / rollup.raw).toFixed(2)}`,
+    `ledger → rollups (aggregation_usage_rollup projection with one live meter's hourly buckets, real aggregation app): ${Math.round(rollup.rate).toLocaleString('en')} events/s (${rollup.seconds.toFixed(1)} s); ratio ${(rollup.rate / rollup.raw).toFixed(2)}`,
   );
   const query = await queryLatency(client);
   console.log(

@@ -12,7 +12,7 @@ export interface Check {
 export const mainProjection: Record<App, string> = {
   ingestion: 'ingestion_event_status',
   attribution: 'attribution_registry',
-  aggregation: 'usage_rollup',
+  aggregation: 'aggregation_usage_rollup',
   invoicing: 'invoicing_invoices',
 };
 

@@ -24,7 +24,7 @@ export class AccountUsageController {
    * the subject attributes app and environment. Exact decimal strings.
    */
   @Get(':id/usage')
-  @ReadsFrom('usage_rollup')
+  @ReadsFrom('aggregation_usage_rollup')
   async usage(@Param('id') accountId: string, @QueryText('period') requested?: string) {
     const tenant = this.runtime.tenant;
     const account = await this.rollups.account(this.db, tenant, accountId);

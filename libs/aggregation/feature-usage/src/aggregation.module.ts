@@ -61,9 +61,9 @@ class AggregationLifecycle implements OnApplicationBootstrap, OnApplicationShutd
   private webhooks?: Consumer;
 
   async onApplicationBootstrap(): Promise<void> {
-    this.catalog.register('usage_rollup', this.runner);
+    this.catalog.register('aggregation_usage_rollup', this.runner);
     this.catalog.register('aggregation_meters', this.meterCatalog);
-    this.catalog.register('budget_alert_relay', this.alertRelay);
+    this.catalog.register('aggregation_budget_alert_relay', this.alertRelay);
     await this.runtime.bus.ensureStream(aggregationStream);
     this.webhooks = await startBudgetWebhooks(this.runtime);
     void this.runner.start();

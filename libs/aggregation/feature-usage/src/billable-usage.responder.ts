@@ -61,13 +61,13 @@ export class BillableUsageResponder {
         ok: false,
         error: {
           type: 'rollups_behind',
-          detail: 'usage_rollup has not applied the ledger yet (rebuilding or lagging)',
+          detail: 'aggregation_usage_rollup has not applied the ledger yet (rebuilding or lagging)',
         },
       };
     // One snapshot: the values and the rollup checkpoint they correspond to (reconciliation compares the ledger up to it).
     return this.db.transaction('REPEATABLE READ', async (tx) => {
       const [checkpoint] = (await tx.query(
-        `select position::text as position from "${this.runtime.schemaFor('aggregation')}".projection_checkpoints where name = 'usage_rollup'`,
+        `select position::text as position from "${this.runtime.schemaFor('aggregation')}".projection_checkpoints where name = 'aggregation_usage_rollup'`,
       )) as { position: string }[];
       return this.read(tx, request, intervals as { from: Date; to: Date }[], checkpoint?.position ?? '0');
     });

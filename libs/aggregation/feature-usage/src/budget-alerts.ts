@@ -8,9 +8,14 @@ import { Consumer } from '@tally/shared/data-access-messaging';
 import { Projection } from '@tally/shared/data-access-postgres';
 import { ledgerRelay, startSignedWebhooks, TallyRuntime } from '@tally/shared/feature-runtime';
 
-/** Budget alerts go from the ledger to NATS (`budget_alert_relay`), then to the configured webhook. */
+/** Budget alerts go from the ledger to NATS (`aggregation_budget_alert_relay`), then to the configured webhook. */
 export const budgetAlertRelay = (runtime: TallyRuntime): Projection<BudgetThresholdCrossed> =>
-  ledgerRelay(runtime, 'budget_alert_relay', isBudgetAlertEvent, () => budgetThresholdCrossedSubject);
+  ledgerRelay(
+    runtime,
+    { name: 'aggregation_budget_alert_relay', formerNames: ['budget_alert_relay'] },
+    isBudgetAlertEvent,
+    () => budgetThresholdCrossedSubject,
+  );
 
 export const startBudgetWebhooks = (runtime: TallyRuntime): Promise<Consumer | undefined> =>
   startSignedWebhooks(runtime, {

@@ -20,7 +20,7 @@ export class BudgetsController {
   }
 
   @Get(':id')
-  @ReadsFrom('usage_rollup')
+  @ReadsFrom('aggregation_usage_rollup')
   async get(@Param('id') id: string) {
     const budget = await this.budgets.get(id);
     if (!budget) throw notFound(`no budget ${id}`);

@@ -48,7 +48,7 @@ export class MetersController {
    * or CSV with `Accept: text/csv`. Values are exact decimal strings.
    */
   @Get('api/v1/meters/:slug/query')
-  @ReadsFrom('usage_rollup')
+  @ReadsFrom('aggregation_usage_rollup')
   async query(
     @Param('slug') slug: string,
     @Query() params: Record<string, string | string[] | undefined>,
@@ -83,7 +83,7 @@ export class MetersController {
 
   /** Usage whose event type no meter measures: kept in the ledger and counted here, so nothing is silently unbilled. */
   @Get('v1/unmetered-event-types')
-  @ReadsFrom('usage_rollup')
+  @ReadsFrom('aggregation_usage_rollup')
   async unmetered() {
     return { items: await this.tables.unmeteredEventTypes(this.db, this.runtime.tenant) };
   }

@@ -50,7 +50,7 @@ const moved = (u: UsageRecordedV1, previous: Attribution, next: Attribution): Us
   causeId: randomUUID(),
 });
 
-describe('usage_rollup projection', () => {
+describe('aggregation_usage_rollup projection', () => {
   let store: PostgresEventStore;
   let db: DataSource;
   let runner: ProjectionRunner;

@@ -47,7 +47,8 @@ export const usageRollupProjection = (
   budgets?: Omit<BudgetDeps, 'rollups'>,
   hours?: MeterHourTables,
 ): Projection<UsageRollupEvent> => ({
-  name: 'usage_rollup',
+  name: 'aggregation_usage_rollup',
+  formerNames: ['usage_rollup'],
   tables: [...RollupTables.tables, ...(budgets ? BudgetTables.tables : []), ...(hours ? MeterHourTables.tables : [])],
   eventTypes: usageRollupEvents.types,
   apply: async (tx, events) => {

@@ -15,7 +15,7 @@ export class UsageController {
 
   /** GET /v1/usage?accountId=…&from=…&to=…&windowSize=MINUTE|HOUR|DAY&type=… — event counts per window. */
   @Get()
-  @ReadsFrom('usage_rollup')
+  @ReadsFrom('aggregation_usage_rollup')
   async usage(@Query() params: Record<string, unknown>) {
     const parsed = parseUsageQuery(params, this.runtime.clock());
     if (!parsed.ok) throw badRequest('the usage query is invalid', parsed.errors);

@@ -5,7 +5,12 @@ import { ledgerRelay, startSignedWebhooks, TallyRuntime } from '@tally/shared/fe
 
 /** Invoice events go from the ledger to NATS (`invoicing.evt.<event>.v1`), then to the invoice webhook — as budget alerts do. */
 export const invoiceEventRelay = (runtime: TallyRuntime): Projection<InvoicingEvent> =>
-  ledgerRelay(runtime, 'invoice_event_relay', isInvoicingEvent, (event) => invoiceEventSubject(event.type));
+  ledgerRelay(
+    runtime,
+    { name: 'invoicing_event_relay', formerNames: ['invoice_event_relay'] },
+    isInvoicingEvent,
+    (event) => invoiceEventSubject(event.type),
+  );
 
 export const startInvoiceWebhooks = (runtime: TallyRuntime): Promise<Consumer | undefined> =>
   startSignedWebhooks(runtime, {

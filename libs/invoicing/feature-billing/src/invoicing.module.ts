@@ -65,7 +65,7 @@ class InvoicingLifecycle implements OnApplicationBootstrap, OnApplicationShutdow
   async onApplicationBootstrap(): Promise<void> {
     this.catalog.register('invoicing_registry', this.registry);
     this.catalog.register('invoicing_invoices', this.invoices);
-    this.catalog.register('invoice_event_relay', this.relay);
+    this.catalog.register('invoicing_event_relay', this.relay);
     await this.runtime.bus.ensureStream({ name: invoicingStream.name, subjects: [...invoicingStream.subjects] });
     this.webhooks = await startInvoiceWebhooks(this.runtime);
     void this.registry.start();

@@ -197,8 +197,8 @@ export class ReconciliationService {
           invoiced: null,
           cause: behind ? 'rollups_behind' : 'rollups_differ',
           detail: behind
-            ? `the rollups had applied the ledger up to position ${snapshot.position}, the ledger was read up to ${upTo}: re-run once usage_rollup has caught up`
-            : 'the usage_rollup projection disagrees with the ledger: rebuild it (POST /v1/admin/projections/usage_rollup/rebuild) and re-run',
+            ? `the rollups had applied the ledger up to position ${snapshot.position}, the ledger was read up to ${upTo}: re-run once aggregation_usage_rollup has caught up`
+            : 'the aggregation_usage_rollup projection disagrees with the ledger: rebuild it (POST /v1/admin/projections/aggregation_usage_rollup/rebuild) and re-run',
         });
       }
       // 4. Ledger against the finalized invoice and everything billed for it since.

@@ -191,3 +191,56 @@ describe('ProjectionRunner', () => {
     expect(await runner.reachedLedgerHead(5_000)).toBe(true);
   });
 });
+
+describe('ProjectionRunner: a renamed projection', () => {
+  const renamed = uniqueName('rename');
+  let store: PostgresEventStore;
+  let dataSource: DataSource;
+  const appliedBy: Record<string, string[]> = { old: [], renamed: [] };
+  /** A relay-like projection (no tables): replaying would publish everything again, so a rename must resume. */
+  const relay = (name: string, formerNames?: string[]) => (): Projection => ({
+    name,
+    formerNames,
+    eventTypes: ['Relayed'],
+    tables: [],
+    apply: async (_tx, events) => void appliedBy[formerNames ? 'renamed' : 'old'].push(...events.map((e) => e.id)),
+  });
+  const run = async (definition: () => Projection) => {
+    const runner = new ProjectionRunner(definition, dataSource, store, {
+      connectionString: testDatabaseUrl(),
+      schema: `${renamed}_app`,
+    });
+    await runner.start();
+    await runner.caughtUp();
+    await runner.stop();
+  };
+
+  beforeAll(async () => {
+    store = new PostgresEventStore({ connectionString: testDatabaseUrl(), schema: `${renamed}_ledger` });
+    await store.init();
+    dataSource = await openAppDataSource({
+      connectionString: testDatabaseUrl(),
+      schema: `${renamed}_app`,
+      migrations: [],
+    });
+  });
+  afterAll(async () => {
+    await dataSource.destroy();
+    await store.close();
+    await dropSchemas(renamed);
+  });
+
+  it('resumes from the checkpoint kept under its former name: nothing is applied again', async () => {
+    const first = Array.from({ length: 3 }, () => ({ id: randomUUID(), type: 'Relayed', data: {} }));
+    await store.appendToStream('relayed-t1_a', first);
+    await run(relay('budget_relay'));
+    expect(appliedBy.old).toEqual(first.map((e) => e.id));
+
+    const later = { id: randomUUID(), type: 'Relayed', data: {} };
+    await store.appendToStream('relayed-t1_a', [later]);
+    await run(relay('aggregation_budget_relay', ['budget_relay']));
+    expect(appliedBy.renamed).toEqual([later.id]);
+    const names = await dataSource.query(`select name from "${renamed}_app".projection_checkpoints order by name`);
+    expect(names).toEqual([{ name: 'aggregation_budget_relay' }]);
+  });
+});

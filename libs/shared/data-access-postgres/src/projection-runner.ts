@@ -15,8 +15,13 @@ import { createShadowTables, lockLiveTables, swapInShadowTables } from './shadow
  * types it names, so `apply` sees events narrowed to E and switches over `event.type` exhaustively.
  */
 export interface Projection<E extends LedgerEvent = LedgerEvent> {
-  /** Unique within its schema, e.g. `usage_rollup`. */
+  /** Unique within its schema: `<context>_<what>`, e.g. `aggregation_usage_rollup`. */
   name: string;
+  /**
+   * Names it had before (a rename): the first runner under the new name takes over the checkpoint kept under
+   * an old one, so a renamed projection resumes where it was instead of replaying (or re-relaying) the ledger.
+   */
+  formerNames?: readonly string[];
   /** Every type of E (a guard's `types`): what the runner reads from the ledger. */
   eventTypes: readonly E['type'][];
   /**
@@ -174,6 +179,13 @@ export class ProjectionRunner {
       // Several runners of one app start together; concurrent CREATE TABLE IF NOT EXISTS can still collide.
       await tx.query('select pg_advisory_xact_lock(hashtext($1))', [`${this.options.schema}.projection_checkpoints`]);
       await tx.query(checkpointsDdl(this.options.schema));
+      const former = this.projection.formerNames ?? [];
+      if (former.length > 0)
+        await tx.query(
+          `update ${this.table} set name = $1 where name = any($2::text[])
+             and not exists (select 1 from ${this.table} where name = $1)`,
+          [this.name, former],
+        );
     });
     this.checkpointsExist = true;
     const [row]: { epoch: string; position: string }[] = await this.dataSource.query(

@@ -1,19 +1,17 @@
 import { Body, Controller, Delete, Get, HttpCode, Inject, Param, Post, Req, Res } from '@nestjs/common';
 import type { FastifyReply } from 'fastify';
 import { CredentialRole, credentialRoles } from '@tally/shared/data-access-access';
+import { tenantId } from '@tally/shared/util-config';
 import { FieldError, isUuid } from '@tally/shared/util-core';
 import { AdminOnly, GatedRequest, OperatorOnly } from './auth';
 import { badRequest, notFound } from './problem';
 import { RUNTIME } from './tokens';
 import type { TallyRuntime } from './runtime';
 
-/** Tenant ids become part of stream names (`account-<tenant>_<id>`): letters and digits only, so they never contain the `_` separator. */
-const tenantId = /^[a-z][a-z0-9]{0,30}$/;
-
 const validTenant = (body: unknown): { ok: true; id: string; name: string } | { ok: false; errors: FieldError[] } => {
   const b = (typeof body === 'object' && body !== null && !Array.isArray(body) ? body : {}) as Record<string, unknown>;
   const errors: FieldError[] = [];
-  if (typeof b.id !== 'string' || !tenantId.test(b.id))
+  if (typeof b.id !== 'string' || typeof tenantId(b.id) !== 'string')
     errors.push({
       field: 'id',
       message: 'a tenant id: a lower-case letter, then lower-case letters and digits, at most 31 characters',

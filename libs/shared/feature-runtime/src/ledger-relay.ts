@@ -18,11 +18,11 @@ import { TallyRuntime } from './runtime';
  */
 export const ledgerRelay = <E extends LedgerEvent>(
   runtime: TallyRuntime,
-  name: string,
+  name: string | { name: string; formerNames: readonly string[] },
   events: EventGuard<E>,
   subjectOf: (event: RecordedEvent<E>) => string,
 ): Projection<E> => ({
-  name,
+  ...(typeof name === 'string' ? { name } : name),
   eventTypes: events.types,
   tables: [],
   apply: async (_tx, events) => {

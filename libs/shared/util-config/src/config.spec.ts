@@ -77,4 +77,9 @@ describe('Tally configuration', () => {
 
   it('refuses a namespace that cannot be a schema name', () =>
     expect(() => loadTallyConfig({ TALLY_NAMESPACE: 'Bad-Name' })).toThrow(/TALLY_NAMESPACE/));
+
+  it('refuses a tenant id that could break stream names (`account-<tenant>_<id>`)', () => {
+    expect(() => loadTallyConfig({ TALLY_TENANT: 'acme_eu' })).toThrow(/TALLY_TENANT.*separates tenant and id/s);
+    expect(loadTallyConfig({ TALLY_TENANT: 'acmeeu2' }).TALLY_TENANT).toBe('acmeeu2');
+  });
 });

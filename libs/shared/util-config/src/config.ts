@@ -95,6 +95,15 @@ export const natsServers = (raw: string): string | { error: string } => {
   return bad === undefined ? raw : { error: `"${bad}" is not a nats:// or tls:// URL` };
 };
 
+/** A tenant id: it becomes part of stream names (`account-<tenant>_<id>`), so it never contains their `_` separator. */
+export const tenantId = (raw: string): string | { error: string } =>
+  /^[a-z][a-z0-9]{0,30}$/.test(raw)
+    ? raw
+    : {
+        error:
+          'expected a lower-case letter, then lower-case letters and digits (no "_": it separates tenant and id in stream names), at most 31 characters',
+      };
+
 export const identifier = (raw: string): string | { error: string } =>
   /^[a-z][a-z0-9_]{0,30}$/.test(raw)
     ? raw

@@ -1,5 +1,6 @@
 import {
   ConfigOf,
+  tenantId,
   identifier,
   secret,
   loadConfig,
@@ -66,7 +67,7 @@ export const tallySchema = {
     description:
       "The installation's default tenant: always exists; the operator credential acts for it unless a request names another (`Tally-Tenant`). Tenant credentials and producer keys carry their own tenant.",
     default: 'default',
-    parse: identifier,
+    parse: tenantId,
   },
   TALLY_NAMESPACE: {
     description:
