@@ -1,5 +1,5 @@
 import { AggregationModule } from '@tally/aggregation/feature-usage';
-import { AttributionModule } from '@tally/attribution/feature-ledger';
+import { AttributionModule } from '@tally/attribution/feature-attribution';
 import { IngestionModule } from '@tally/ingestion/feature-intake';
 import { InvoicingModule } from '@tally/invoicing/feature-billing';
 import { deleteNatsStreams, testDatabaseUrl, testNatsUrl } from '@tally/shared/testing';

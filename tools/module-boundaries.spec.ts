@@ -51,7 +51,7 @@ describe('module boundaries', () => {
   it('allows a feature to use its own domain and the contracts', async () =>
     expect(
       await problems(
-        'libs/attribution/feature-ledger/src/probe.ts',
+        'libs/attribution/feature-attribution/src/probe.ts',
         "import { attribute } from '@tally/attribution/domain';\nimport { usageRecordedType } from '@tally/contracts/usage';\nexport const x = [attribute, usageRecordedType];\n",
       ),
     ).toEqual([]));

@@ -3,7 +3,7 @@ import { resolve } from 'node:path';
 import { describe, expect, it } from 'vitest';
 import { DynamicModule } from '@nestjs/common';
 import { AggregationModule } from '@tally/aggregation/feature-usage';
-import { AttributionModule } from '@tally/attribution/feature-ledger';
+import { AttributionModule } from '@tally/attribution/feature-attribution';
 import { IngestionModule } from '@tally/ingestion/feature-intake';
 import { InvoicingModule } from '@tally/invoicing/feature-billing';
 import { RuntimeModule } from '@tally/shared/feature-runtime';

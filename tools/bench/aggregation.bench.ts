@@ -10,7 +10,7 @@ import { randomUUID } from 'node:crypto';
 import { Client } from 'pg';
 import { AggregationModule } from '@tally/aggregation/feature-usage';
 import { Meter } from '@tally/aggregation/domain';
-import { MeterHourTables, MeterQueryTables } from '@tally/aggregation/data-access-rollups';
+import { MeterHourTables, MeterQueryTables } from '@tally/aggregation/data-access-usage';
 import { UsageRecordedV1 } from '@tally/contracts/usage';
 import { PostgresEventStore } from '@tally/shared/data-access-event-store';
 import { startTally } from '@tally/shared/feature-runtime';

@@ -7,7 +7,7 @@ import { randomUUID } from 'node:crypto';
 import { Client } from 'pg';
 import { planCreatedType, planStream } from '@tally/contracts/plans';
 import { ingestionStream, UsageBatchV1, usageReceivedSubject } from '@tally/contracts/usage';
-import { AttributionModule } from '@tally/attribution/feature-ledger';
+import { AttributionModule } from '@tally/attribution/feature-attribution';
 import { PostgresEventStore } from '@tally/shared/data-access-event-store';
 import { JetStreamBus } from '@tally/shared/data-access-messaging';
 import { startTally } from '@tally/shared/feature-runtime';

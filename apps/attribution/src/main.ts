@@ -1,5 +1,5 @@
 import 'reflect-metadata';
-import { AttributionModule } from '@tally/attribution/feature-ledger';
+import { AttributionModule } from '@tally/attribution/feature-attribution';
 import { runMain } from '@tally/shared/feature-runtime';
 
 // The attribution app on its own (distributed mode): its own Postgres schema, the shared ledger, NATS JetStream.

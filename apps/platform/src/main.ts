@@ -1,6 +1,6 @@
 import 'reflect-metadata';
 import { AggregationModule } from '@tally/aggregation/feature-usage';
-import { AttributionModule } from '@tally/attribution/feature-ledger';
+import { AttributionModule } from '@tally/attribution/feature-attribution';
 import { ApiKeysService, IngestionModule } from '@tally/ingestion/feature-intake';
 import { InvoicingModule } from '@tally/invoicing/feature-billing';
 import { runMain } from '@tally/shared/feature-runtime';

@@ -1,7 +1,7 @@
 import { Controller, Get, Inject, Param } from '@nestjs/common';
 import { DataSource } from 'typeorm';
 import { isPeriod, periodAt, periodBounds } from '@tally/aggregation/domain';
-import { MeterQueryTables, MeterTables, RollupTables } from '@tally/aggregation/data-access-rollups';
+import { MeterQueryTables, MeterTables, RollupTables } from '@tally/aggregation/data-access-usage';
 import { badRequest, notFound, QueryText, ReadsFrom, RUNTIME, TallyRuntime } from '@tally/shared/feature-runtime';
 import { AGGREGATION_DB, METER_QUERY_TABLES, METER_TABLES, ROLLUP_TABLES } from './tokens';
 

@@ -14,7 +14,7 @@ import {
   MeterTables,
   rollupMigrations,
   RollupTables,
-} from '@tally/aggregation/data-access-rollups';
+} from '@tally/aggregation/data-access-usage';
 import { aggregationStream } from '@tally/contracts/meters';
 import { Consumer } from '@tally/shared/data-access-messaging';
 import { ProjectionRunner } from '@tally/shared/data-access-postgres';

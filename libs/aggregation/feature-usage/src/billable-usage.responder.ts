@@ -1,6 +1,6 @@
 import { Inject, Injectable } from '@nestjs/common';
 import { DataSource, EntityManager } from 'typeorm';
-import { MeterQueryTables, MeterTables } from '@tally/aggregation/data-access-rollups';
+import { MeterQueryTables, MeterTables } from '@tally/aggregation/data-access-usage';
 import {
   BillableUsageReplyV1,
   BillableUsageRequestV1,

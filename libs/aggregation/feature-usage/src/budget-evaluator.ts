@@ -1,6 +1,6 @@
 import { EntityManager } from 'typeorm';
 import { Budget, Meter, meterDecider, periodAt, periodBounds, reachedThresholds } from '@tally/aggregation/domain';
-import { BudgetTables, MeterQueryTables, RollupTables } from '@tally/aggregation/data-access-rollups';
+import { BudgetTables, MeterQueryTables, RollupTables } from '@tally/aggregation/data-access-usage';
 import {
   budgetAlertStream,
   BudgetThresholdCrossedV1,

@@ -1,4 +1,4 @@
-import { MeterTables } from '@tally/aggregation/data-access-rollups';
+import { MeterTables } from '@tally/aggregation/data-access-usage';
 import { isMeterEvent, MeterEvent } from '@tally/contracts/meters';
 import { Projection } from '@tally/shared/data-access-postgres';
 import { unhandledEvent } from '@tally/shared/util-core';

@@ -2,7 +2,7 @@ import { Body, Controller, Delete, Get, Headers, HttpCode, Inject, Param, Post, 
 import type { FastifyReply } from 'fastify';
 import { DataSource } from 'typeorm';
 import { parseMeterQuery, validateMeter } from '@tally/aggregation/domain';
-import { MeterQueryTables, MeterTables, MeterValue } from '@tally/aggregation/data-access-rollups';
+import { MeterQueryTables, MeterTables, MeterValue } from '@tally/aggregation/data-access-usage';
 import { badRequest, notFound, ReadsFrom, RUNTIME, TallyRuntime } from '@tally/shared/feature-runtime';
 import { MetersService } from './meters.service';
 import { AGGREGATION_DB, METER_QUERY_TABLES, METER_TABLES } from './tokens';

@@ -1,7 +1,7 @@
 import { randomUUID } from 'node:crypto';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { DataSource } from 'typeorm';
-import { MeterHourTables, rollupMigrations, RollupTables } from '@tally/aggregation/data-access-rollups';
+import { MeterHourTables, rollupMigrations, RollupTables } from '@tally/aggregation/data-access-usage';
 import {
   Attribution,
   UsageReattributedV1,

@@ -1,4 +1,4 @@
-import { BudgetTables, MeterHourTables, RollupTables, UsageFact } from '@tally/aggregation/data-access-rollups';
+import { BudgetTables, MeterHourTables, RollupTables, UsageFact } from '@tally/aggregation/data-access-usage';
 import { AccountOpened, billingAnchorDayOf } from '@tally/contracts/accounts';
 import { BudgetEvent, MeterEvent } from '@tally/contracts/meters';
 import { UsageLedgerEvent, UsageRecorded } from '@tally/contracts/usage';

@@ -1,7 +1,7 @@
 import { Controller, Get, Inject, Query } from '@nestjs/common';
 import { DataSource } from 'typeorm';
 import { parseUsageQuery } from '@tally/aggregation/domain';
-import { RollupTables } from '@tally/aggregation/data-access-rollups';
+import { RollupTables } from '@tally/aggregation/data-access-usage';
 import { badRequest, ReadsFrom, RUNTIME, TallyRuntime } from '@tally/shared/feature-runtime';
 import { AGGREGATION_DB, ROLLUP_TABLES } from './tokens';
 
