@@ -7,6 +7,7 @@ import {
   CreditNoteIssuedV1,
   creditNoteStream,
   InvoiceContentV1,
+  InvoiceEvent,
   invoiceId as invoiceIdOf,
   InvoiceFinalizedV1,
   InvoiceLineV1,
@@ -30,7 +31,13 @@ import {
   SubscriptionTimeline,
   sumAmounts,
 } from '@tally/invoicing/domain';
-import { aggregateStream, decideCommand, handleCommand, StreamAppend } from '@tally/shared/data-access-event-store';
+import {
+  Aggregate,
+  aggregateStream,
+  decideCommand,
+  handleCommand,
+  StreamAppend,
+} from '@tally/shared/data-access-event-store';
 import { ProjectionRunner } from '@tally/shared/data-access-postgres';
 import { RUNTIME, TallyRuntime } from '@tally/shared/feature-runtime';
 import { billingPeriodsOverlapping, deterministicUuid } from '@tally/shared/util-core';
@@ -94,21 +101,26 @@ export class InvoicesService {
   }
 
   async state(invoiceId: string): Promise<Invoice> {
-    const { state, events } = await aggregateStream(
-      this.runtime.eventStore,
-      invoiceDecider,
-      invoiceStream(this.tenant, invoiceId),
-    );
-    const finalized = events.find((e) => e.type === 'InvoiceFinalized');
-    if (finalized && state.document) state.document.finalizedPosition = finalized.globalPosition.toString();
-    return state;
+    return (await this.read(invoiceId)).state;
   }
 
-  /** One lifecycle step on an invoice's stream, decided by the invoice decider. */
-  private onInvoice(invoiceId: string, command: InvoiceCommand, alsoAppend?: StreamAppend[]) {
+  /** The invoice's stream folded (with the ledger position of its finalization, if any). */
+  private async read(invoiceId: string): Promise<Aggregate<InvoiceEvent, Invoice>> {
+    const read = await aggregateStream(this.runtime.eventStore, invoiceDecider, invoiceStream(this.tenant, invoiceId));
+    const finalized = read.events.find((e) => e.type === 'InvoiceFinalized');
+    if (finalized && read.state.document) read.state.document.finalizedPosition = finalized.globalPosition.toString();
+    return read;
+  }
+
+  /** One lifecycle step on an invoice's stream, decided by the invoice decider (on `read`, if the caller has it). */
+  private onInvoice(
+    invoiceId: string,
+    command: InvoiceCommand,
+    options: { alsoAppend?: StreamAppend[]; read?: Aggregate<InvoiceEvent, Invoice> } = {},
+  ) {
     return handleCommand(this.runtime.eventStore, invoiceDecider, invoiceStream(this.tenant, invoiceId), command, {
       eventId: invoiceEventId(invoiceId),
-      alsoAppend,
+      ...options,
     });
   }
 
@@ -268,7 +280,8 @@ export class InvoicesService {
     options = { mayFinalize: true },
   ): Promise<BillingOutcome> {
     const id = this.invoiceIdFor(subscription.subscriptionId, period);
-    const state = await this.state(id);
+    const read = await this.read(id);
+    const state = read.state;
     const now = this.runtime.clock();
     if (state.status === 'finalized' || state.status === 'voided') return 'unchanged';
     if (state.document && now.getTime() >= Date.parse(state.document.finalizesAt)) {
@@ -276,7 +289,7 @@ export class InvoicesService {
       const content = await this.finalContent(account, subscription, period, plans);
       if (content === 'behind') return 'behind';
       if (content.earlierOpen) return 'waiting';
-      await this.appendFinalization(state.document, content, 'grace_period_ended');
+      await this.appendFinalization(state.document, content, 'grace_period_ended', read);
       return 'finalized';
     }
     const { lines, subtotal, total } = await this.content(account, subscription, period, plans);
@@ -304,6 +317,7 @@ export class InvoicesService {
             type: 'RedraftInvoice',
             data: { tenant, invoiceId: id, lines, subtotal, total, redraftedAt: now.toISOString() },
           },
+      { read },
     );
     if (events.length === 0) return 'unchanged';
     return events[0].type === 'InvoiceDrafted' ? 'drafted' : 'redrafted';
@@ -311,7 +325,8 @@ export class InvoicesService {
 
   /** `POST /v1/invoices/{id}/finalize`: before the grace period ends (the draft is re-rated one last time). */
   async finalize(invoiceId: string): Promise<InvoiceDocument> {
-    const doc = requireDraft(await this.state(invoiceId), invoiceId);
+    const read = await this.read(invoiceId);
+    const doc = requireDraft(read.state, invoiceId);
     const { account, subscription, plans } = await this.billingContext(doc.accountId, doc.subscriptionId);
     const content = await this.finalContent(account, subscription, doc.period, plans);
     if (content === 'behind')
@@ -324,7 +339,7 @@ export class InvoicesService {
         'earlier_invoice_open',
         `an earlier invoice of subscription ${doc.subscriptionId} is still a draft: finalize it first (adjustments are billed in period order)`,
       );
-    await this.appendFinalization(doc, content, 'requested');
+    await this.appendFinalization(doc, content, 'requested', read);
     return (await this.state(invoiceId)).document as InvoiceDocument;
   }
 
@@ -333,6 +348,7 @@ export class InvoicesService {
     doc: InvoiceDocument,
     content: RatedContent,
     trigger: InvoiceFinalizedV1['trigger'],
+    read: Aggregate<InvoiceEvent, Invoice>,
   ): Promise<void> {
     const now = this.runtime.clock().toISOString();
     const notes: CreditNoteIssuedV1[] = content.credits.map(({ invoice, lines }) => ({
@@ -380,7 +396,7 @@ export class InvoicesService {
           creditNotes: notes.map((n) => n.creditNoteId),
         },
       },
-      issued.flatMap((d) => (d.append ? [d.append] : [])),
+      { alsoAppend: issued.flatMap((d) => (d.append ? [d.append] : [])), read },
     );
   }
 

@@ -52,6 +52,12 @@ export interface Decided<E extends LedgerEvent, State> {
   append?: StreamAppend;
 }
 
+/**
+ * `read`: the stream as the caller already read it (aggregateStream), decided on without reading it again —
+ * the append still names that read's revision, so a change since is a conflict, as ever.
+ */
+export type ReadOption<E extends LedgerEvent, State> = { read?: Aggregate<E, State> };
+
 /** The command, or how to make it from the stream's state (an edge that looks up facts the state decides on). */
 export type CommandOf<Command, State> = Command | { from: (state: State) => Command | Promise<Command> };
 const isFactory = <Command, State>(
@@ -65,9 +71,9 @@ export const decideCommand = async <Command, E extends LedgerEvent, State>(
   decider: StreamDecider<Command, E, State>,
   stream: string,
   command: CommandOf<Command, State>,
-  options: Pick<HandleOptions<E>, 'eventId' | 'metadata'> = {},
+  options: Pick<HandleOptions<E>, 'eventId' | 'metadata'> & ReadOption<E, State> = {},
 ): Promise<Decided<E, State>> => {
-  const { state: before, expectedRevision } = await aggregateStream(store, decider, stream);
+  const { state: before, expectedRevision } = options.read ?? (await aggregateStream(store, decider, stream));
   const events = decider.decide(isFactory(command) ? await command.from(before) : command, before);
   const eventId = options.eventId ?? (() => randomUUID());
   const append: StreamAppend | undefined =
@@ -97,7 +103,7 @@ export const handleCommand = async <Command, E extends LedgerEvent, State>(
   decider: StreamDecider<Command, E, State>,
   stream: string,
   command: CommandOf<Command, State>,
-  options: HandleOptions<E> = {},
+  options: HandleOptions<E> & ReadOption<E, State> = {},
 ): Promise<Decided<E, State>> => {
   const decided = await decideCommand(store, decider, stream, command, options);
   if (decided.append) await store.appendToStreams([...(options.alsoAppend ?? []), decided.append]);
