@@ -2,7 +2,7 @@ import { Controller, Get, Inject, Param } from '@nestjs/common';
 import { DataSource } from 'typeorm';
 import { isPeriod, periodAt, periodBounds } from '@tally/aggregation/domain';
 import { MeterQueryTables, MeterTables, RollupTables } from '@tally/aggregation/data-access-usage';
-import { badRequest, notFound, QueryText, ReadsFrom, RUNTIME, TallyRuntime } from '@tally/shared/feature-runtime';
+import { badRequest, Clock, CLOCK, notFound, QueryText, ReadsFrom, Tenancy } from '@tally/shared/feature-runtime';
 import { AGGREGATION_DB, METER_QUERY_TABLES, METER_TABLES, ROLLUP_TABLES } from './tokens';
 
 /** What the breakdown splits by: the subject attributes Forge-style platforms bill by. */
@@ -11,7 +11,8 @@ const breakdownAttributes = ['app', 'environment'];
 @Controller('v1/accounts')
 export class AccountUsageController {
   constructor(
-    @Inject(RUNTIME) private readonly runtime: TallyRuntime,
+    @Inject(CLOCK) private readonly clock: Clock,
+    private readonly tenancy: Tenancy,
     @Inject(AGGREGATION_DB) private readonly db: DataSource,
     @Inject(ROLLUP_TABLES) private readonly rollups: RollupTables,
     @Inject(METER_TABLES) private readonly meters: MeterTables,
@@ -26,12 +27,12 @@ export class AccountUsageController {
   @Get(':id/usage')
   @ReadsFrom('aggregation_usage_rollup')
   async usage(@Param('id') accountId: string, @QueryText('period') requested?: string) {
-    const tenant = this.runtime.tenant;
+    const tenant = this.tenancy.current;
     const account = await this.rollups.account(this.db, tenant, accountId);
     if (!account) throw notFound(`no account ${accountId} (accounts appear here moments after they are opened)`);
     if (requested !== undefined && !isPeriod(requested))
       throw badRequest('period must be a month, YYYY-MM', [{ field: 'period', message: 'expected YYYY-MM' }]);
-    const period = requested ?? periodAt(this.runtime.clock(), account.timezone, account.anchorDay);
+    const period = requested ?? periodAt(this.clock(), account.timezone, account.anchorDay);
     const { from, to } = periodBounds(period, account.timezone, account.anchorDay);
     const base = {
       from,

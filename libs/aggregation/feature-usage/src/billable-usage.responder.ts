@@ -7,9 +7,16 @@ import {
   billableUsageSubject,
   BillableUsageValueV1,
 } from '@tally/contracts/meters';
-import { Consumer, decodeJson, encodeJson, PoisonMessageError, Request } from '@tally/shared/data-access-messaging';
+import {
+  Consumer,
+  decodeJson,
+  encodeJson,
+  MessageBus,
+  PoisonMessageError,
+  Request,
+} from '@tally/shared/data-access-messaging';
 import { ProjectionRunner } from '@tally/shared/data-access-postgres';
-import { RUNTIME, TallyRuntime } from '@tally/shared/feature-runtime';
+import { Log, LOG, MESSAGE_BUS, POSTGRES, PostgresSettings } from '@tally/shared/feature-runtime';
 import { messageOf, parseRfc3339 } from '@tally/shared/util-core';
 import { AGGREGATION_DB, METER_QUERY_TABLES, METER_TABLES, ROLLUP_RUNNER } from './tokens';
 
@@ -22,7 +29,9 @@ export class BillableUsageResponder {
   private serving?: Consumer;
 
   constructor(
-    @Inject(RUNTIME) private readonly runtime: TallyRuntime,
+    @Inject(MESSAGE_BUS) private readonly bus: MessageBus,
+    @Inject(LOG) private readonly log: Log,
+    @Inject(POSTGRES) private readonly postgres: PostgresSettings,
     @Inject(AGGREGATION_DB) private readonly db: DataSource,
     @Inject(METER_TABLES) private readonly meters: MeterTables,
     @Inject(METER_QUERY_TABLES) private readonly queries: MeterQueryTables,
@@ -30,7 +39,7 @@ export class BillableUsageResponder {
   ) {}
 
   async start(): Promise<void> {
-    this.serving = await this.runtime.bus.serveRequests(billableUsageSubject, 'aggregation_billable_usage', (request) =>
+    this.serving = await this.bus.serveRequests(billableUsageSubject, 'aggregation_billable_usage', (request) =>
       this.answer(request),
     );
   }
@@ -46,7 +55,7 @@ export class BillableUsageResponder {
     } catch (error) {
       // A request that does not decode is the asker's fault; anything else (Postgres away) passes, so the asker retries.
       const type = error instanceof PoisonMessageError ? 'bad_request' : 'unavailable';
-      this.runtime.log(`[aggregation] billable usage query failed (${type}): ${messageOf(error)}`);
+      this.log(`[aggregation] billable usage query failed (${type}): ${messageOf(error)}`);
       reply = { ok: false, error: { type, detail: messageOf(error) } };
     }
     return { data: encodeJson(reply) };
@@ -67,7 +76,7 @@ export class BillableUsageResponder {
     // One snapshot: the values and the rollup checkpoint they correspond to (reconciliation compares the ledger up to it).
     return this.db.transaction('REPEATABLE READ', async (tx) => {
       const [checkpoint] = (await tx.query(
-        `select position::text as position from "${this.runtime.schemaFor('aggregation')}".projection_checkpoints where name = 'aggregation_usage_rollup'`,
+        `select position::text as position from "${this.postgres.schemaFor('aggregation')}".projection_checkpoints where name = 'aggregation_usage_rollup'`,
       )) as { position: string }[];
       return this.read(tx, request, intervals as { from: Date; to: Date }[], checkpoint?.position ?? '0');
     });

@@ -3,7 +3,7 @@ import type { FastifyReply } from 'fastify';
 import { DataSource } from 'typeorm';
 import { parseMeterQuery, validateMeter } from '@tally/aggregation/domain';
 import { MeterQueryTables, MeterTables, MeterValue } from '@tally/aggregation/data-access-usage';
-import { badRequest, notFound, ReadsFrom, RUNTIME, TallyRuntime } from '@tally/shared/feature-runtime';
+import { badRequest, Clock, CLOCK, notFound, ReadsFrom, Tenancy } from '@tally/shared/feature-runtime';
 import { MetersService } from './meters.service';
 import { AGGREGATION_DB, METER_QUERY_TABLES, METER_TABLES } from './tokens';
 
@@ -12,7 +12,8 @@ import { AGGREGATION_DB, METER_QUERY_TABLES, METER_TABLES } from './tokens';
 export class MetersController {
   constructor(
     private readonly meters: MetersService,
-    @Inject(RUNTIME) private readonly runtime: TallyRuntime,
+    @Inject(CLOCK) private readonly clock: Clock,
+    private readonly tenancy: Tenancy,
     @Inject(AGGREGATION_DB) private readonly db: DataSource,
     @Inject(METER_TABLES) private readonly tables: MeterTables,
     @Inject(METER_QUERY_TABLES) private readonly queries: MeterQueryTables,
@@ -31,7 +32,7 @@ export class MetersController {
   @Get('api/v1/meters')
   @ReadsFrom('aggregation_meters')
   async list() {
-    return (await this.tables.active(this.db, this.runtime.tenant)).map((m) => ({ id: m.slug, ...m }));
+    return (await this.tables.active(this.db, this.tenancy.current)).map((m) => ({ id: m.slug, ...m }));
   }
 
   @Get('api/v1/meters/:slug')
@@ -57,9 +58,9 @@ export class MetersController {
   ) {
     const meter = await this.meters.meter(slug);
     if (!meter) throw notFound(`no meter ${slug}`);
-    const parsed = parseMeterQuery(meter, params, this.runtime.clock());
+    const parsed = parseMeterQuery(meter, params, this.clock());
     if (!parsed.ok) throw badRequest('the meter query is invalid', parsed.errors);
-    const data = await this.queries.query(this.db, this.runtime.tenant, meter, parsed.query);
+    const data = await this.queries.query(this.db, this.tenancy.current, meter, parsed.query);
     const body = {
       from: parsed.query.from.toISOString(),
       to: parsed.query.to.toISOString(),
@@ -85,7 +86,7 @@ export class MetersController {
   @Get('v1/unmetered-event-types')
   @ReadsFrom('aggregation_usage_rollup')
   async unmetered() {
-    return { items: await this.tables.unmeteredEventTypes(this.db, this.runtime.tenant) };
+    return { items: await this.tables.unmeteredEventTypes(this.db, this.tenancy.current) };
   }
 }
 

@@ -2,13 +2,14 @@ import { Controller, Get, Inject, Query } from '@nestjs/common';
 import { DataSource } from 'typeorm';
 import { parseUsageQuery } from '@tally/aggregation/domain';
 import { RollupTables } from '@tally/aggregation/data-access-usage';
-import { badRequest, ReadsFrom, RUNTIME, TallyRuntime } from '@tally/shared/feature-runtime';
+import { badRequest, Clock, CLOCK, ReadsFrom, Tenancy } from '@tally/shared/feature-runtime';
 import { AGGREGATION_DB, ROLLUP_TABLES } from './tokens';
 
 @Controller('v1/usage')
 export class UsageController {
   constructor(
-    @Inject(RUNTIME) private readonly runtime: TallyRuntime,
+    @Inject(CLOCK) private readonly clock: Clock,
+    private readonly tenancy: Tenancy,
     @Inject(AGGREGATION_DB) private readonly db: DataSource,
     @Inject(ROLLUP_TABLES) private readonly tables: RollupTables,
   ) {}
@@ -17,10 +18,10 @@ export class UsageController {
   @Get()
   @ReadsFrom('aggregation_usage_rollup')
   async usage(@Query() params: Record<string, unknown>) {
-    const parsed = parseUsageQuery(params, this.runtime.clock());
+    const parsed = parseUsageQuery(params, this.clock());
     if (!parsed.ok) throw badRequest('the usage query is invalid', parsed.errors);
     const { query } = parsed;
-    const windows = await this.tables.usage(this.db, this.runtime.tenant, query);
+    const windows = await this.tables.usage(this.db, this.tenancy.current, query);
     const total = windows.reduce((sum, w) => sum + BigInt(w.events), 0n);
     return {
       accountId: query.accountId,

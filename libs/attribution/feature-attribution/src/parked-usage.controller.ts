@@ -1,7 +1,7 @@
 import { Controller, Get, Inject } from '@nestjs/common';
 import { DataSource } from 'typeorm';
 import { RegistryTables } from '@tally/attribution/data-access-registry';
-import { badRequest, QueryText, ReadsFrom, RUNTIME, TallyRuntime } from '@tally/shared/feature-runtime';
+import { badRequest, QueryText, ReadsFrom, Tenancy } from '@tally/shared/feature-runtime';
 import { isUuid } from '@tally/shared/util-core';
 import { ATTRIBUTION_DB, REGISTRY_TABLES } from './tokens';
 
@@ -9,7 +9,7 @@ import { ATTRIBUTION_DB, REGISTRY_TABLES } from './tokens';
 @Controller('v1/parked-usage')
 export class ParkedUsageController {
   constructor(
-    @Inject(RUNTIME) private readonly runtime: TallyRuntime,
+    private readonly tenancy: Tenancy,
     @Inject(ATTRIBUTION_DB) private readonly db: DataSource,
     @Inject(REGISTRY_TABLES) private readonly tables: RegistryTables,
   ) {}
@@ -22,7 +22,7 @@ export class ParkedUsageController {
       throw badRequest('limit must be a whole number from 1 to 1000', [{ field: 'limit', message: 'out of range' }]);
     if (after !== undefined && !isUuid(after))
       throw badRequest('after must be a usageId from a previous page', [{ field: 'after', message: 'not a usage id' }]);
-    const rows = await this.tables.listParked(this.db, this.runtime.tenant, limit, after);
+    const rows = await this.tables.listParked(this.db, this.tenancy.current, limit, after);
     const items = rows.map((u) => ({
       usageId: u.usageId,
       source: u.source,

@@ -13,8 +13,14 @@ import {
   subscriptionStream,
 } from '@tally/attribution/domain';
 import { isPlanEvent, planStream } from '@tally/contracts/plans';
-import { aggregateStream, decideCommand, handleCommand, StreamAppend } from '@tally/shared/data-access-event-store';
-import { badRequest, notFound, RUNTIME, TallyRuntime } from '@tally/shared/feature-runtime';
+import {
+  aggregateStream,
+  decideCommand,
+  EventStore,
+  handleCommand,
+  StreamAppend,
+} from '@tally/shared/data-access-event-store';
+import { badRequest, Clock, CLOCK, EVENT_STORE, notFound, Tenancy } from '@tally/shared/feature-runtime';
 
 /** Before any instant: a first assignment without effectiveFrom covers all of the subject's usage. */
 export const sinceAlways = '1970-01-01T00:00:00.000Z';
@@ -26,22 +32,26 @@ export const sinceAlways = '1970-01-01T00:00:00.000Z';
  */
 @Injectable()
 export class RegistryService {
-  constructor(@Inject(RUNTIME) private readonly runtime: TallyRuntime) {}
+  constructor(
+    @Inject(EVENT_STORE) private readonly ledger: EventStore,
+    @Inject(CLOCK) private readonly clock: Clock,
+    private readonly tenancy: Tenancy,
+  ) {}
 
   private get tenant() {
-    return this.runtime.tenant;
+    return this.tenancy.current;
   }
 
   private now() {
-    return this.runtime.clock().toISOString();
+    return this.clock().toISOString();
   }
 
   private async loadAccount(accountId: string) {
-    return aggregateStream(this.runtime.eventStore, accountDecider, accountStream(this.tenant, accountId));
+    return aggregateStream(this.ledger, accountDecider, accountStream(this.tenant, accountId));
   }
 
   private async plan(planId: string): Promise<{ currency: string } | undefined> {
-    const [created] = await this.runtime.eventStore.readStream(planStream(this.tenant, planId), { maxCount: 1 });
+    const [created] = await this.ledger.readStream(planStream(this.tenant, planId), { maxCount: 1 });
     return created && isPlanEvent(created) && created.type === 'PlanCreated'
       ? { currency: created.data.currency }
       : undefined;
@@ -50,7 +60,7 @@ export class RegistryService {
   /** Decides on the account and appends; `also` goes into the same atomic append (the subscription id claim). */
   private async onAccount(accountId: string, command: AccountCommand, also: StreamAppend[] = []) {
     const { events, state } = await handleCommand(
-      this.runtime.eventStore,
+      this.ledger,
       accountDecider,
       accountStream(this.tenant, accountId),
       command,
@@ -87,7 +97,7 @@ export class RegistryService {
   }) {
     // The claim is appended only together with the subscription: a refused start claims nothing.
     const claim = await decideCommand(
-      this.runtime.eventStore,
+      this.ledger,
       subscriptionClaimDecider,
       subscriptionStream(this.tenant, data.subscriptionId),
       { tenant: this.tenant, subscriptionId: data.subscriptionId, accountId: data.accountId },
@@ -102,7 +112,7 @@ export class RegistryService {
   }
 
   private async accountOfSubscription(subscriptionId: string): Promise<string> {
-    const [claim] = await this.runtime.eventStore.readStream(subscriptionStream(this.tenant, subscriptionId), {
+    const [claim] = await this.ledger.readStream(subscriptionStream(this.tenant, subscriptionId), {
       maxCount: 1,
     });
     if (!claim || !isSubscriptionIdClaimed(claim)) throw notFound(`no subscription ${subscriptionId}`);
@@ -145,14 +155,9 @@ export class RegistryService {
   }
 
   private async onSubject(subject: string, command: (timeline: SubjectTimeline) => Promise<SubjectCommand>) {
-    const { events } = await handleCommand(
-      this.runtime.eventStore,
-      subjectDecider,
-      subjectStream(this.tenant, subject),
-      {
-        from: command,
-      },
-    );
+    const { events } = await handleCommand(this.ledger, subjectDecider, subjectStream(this.tenant, subject), {
+      from: command,
+    });
     return { created: events.length > 0, subject: await this.subject(subject) };
   }
 
@@ -197,7 +202,7 @@ export class RegistryService {
 
   async subject(subject: string) {
     const { state: timeline, events } = await aggregateStream(
-      this.runtime.eventStore,
+      this.ledger,
       subjectDecider,
       subjectStream(this.tenant, subject),
     );

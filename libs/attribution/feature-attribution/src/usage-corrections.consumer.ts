@@ -12,9 +12,10 @@ import {
   UsageVoidedV1,
   usageVoidedType,
 } from '@tally/contracts/usage';
-import { StreamAppend } from '@tally/shared/data-access-event-store';
-import { Consumer, decodeJson, Delivery } from '@tally/shared/data-access-messaging';
-import { RUNTIME, TallyRuntime } from '@tally/shared/feature-runtime';
+import { EventStore, StreamAppend } from '@tally/shared/data-access-event-store';
+import { Consumer, decodeJson, Delivery, MessageBus } from '@tally/shared/data-access-messaging';
+import { CONFIG, EVENT_STORE, MESSAGE_BUS } from '@tally/shared/feature-runtime';
+import { TallyConfig } from '@tally/shared/util-config';
 
 /**
  * Corrections into the ledger: UsageVoided / UsageAmended, new events beside the original (never an
@@ -24,16 +25,20 @@ import { RUNTIME, TallyRuntime } from '@tally/shared/feature-runtime';
 export class UsageCorrectionsConsumer {
   private consumer?: Consumer;
 
-  constructor(@Inject(RUNTIME) private readonly runtime: TallyRuntime) {}
+  constructor(
+    @Inject(EVENT_STORE) private readonly ledger: EventStore,
+    @Inject(MESSAGE_BUS) private readonly bus: MessageBus,
+    @Inject(CONFIG) private readonly config: TallyConfig,
+  ) {}
 
   async start(): Promise<void> {
-    this.consumer = await this.runtime.bus.consume(
+    this.consumer = await this.bus.consume(
       {
         stream: ingestionStream.name,
         durable: 'attribution_corrections',
         filterSubject: usageCorrectedSubject,
         batchSize: 20,
-        ackWaitMs: this.runtime.config.TALLY_ACK_WAIT_MS,
+        ackWaitMs: this.config.TALLY_ACK_WAIT_MS,
       },
       (batch) => this.record(batch),
     );
@@ -68,7 +73,7 @@ export class UsageCorrectionsConsumer {
         appends.push({ stream: usageCorrectionStream(tenant, usageId), events: [event], expectedRevision: 'any' });
       }
     }
-    await this.runtime.eventStore.appendToStreams(appends);
+    await this.ledger.appendToStreams(appends);
   }
 
   async stop(): Promise<void> {

@@ -13,10 +13,11 @@ import {
   usageLedgerId,
   usageRecordedType,
 } from '@tally/contracts/usage';
-import { NewEvent, StreamAppend } from '@tally/shared/data-access-event-store';
-import { Consumer, decodeJson, Delivery } from '@tally/shared/data-access-messaging';
-import { RUNTIME, TallyRuntime } from '@tally/shared/feature-runtime';
+import { EventStore, NewEvent, StreamAppend } from '@tally/shared/data-access-event-store';
+import { Consumer, decodeJson, Delivery, MessageBus } from '@tally/shared/data-access-messaging';
+import { CONFIG, EVENT_STORE, MESSAGE_BUS } from '@tally/shared/feature-runtime';
 import { ATTRIBUTION_DB, REGISTRY_TABLES } from './tokens';
+import { TallyConfig } from '@tally/shared/util-config';
 
 /**
  * The usage ledger's writer: accepted usage from JetStream → attributed (or parked) UsageRecorded
@@ -28,20 +29,22 @@ export class UsageLedgerConsumer {
   private consumer?: Consumer;
 
   constructor(
-    @Inject(RUNTIME) private readonly runtime: TallyRuntime,
+    @Inject(EVENT_STORE) private readonly ledger: EventStore,
+    @Inject(MESSAGE_BUS) private readonly bus: MessageBus,
+    @Inject(CONFIG) private readonly config: TallyConfig,
     @Inject(ATTRIBUTION_DB) private readonly db: DataSource,
     @Inject(REGISTRY_TABLES) private readonly tables: RegistryTables,
   ) {}
 
   async start(): Promise<void> {
-    await this.runtime.bus.ensureStream(ingestionStream);
-    this.consumer = await this.runtime.bus.consume(
+    await this.bus.ensureStream(ingestionStream);
+    this.consumer = await this.bus.consume(
       {
         stream: ingestionStream.name,
         durable: 'attribution_ledger',
         filterSubject: usageReceivedSubject,
         batchSize: 20,
-        ackWaitMs: this.runtime.config.TALLY_ACK_WAIT_MS,
+        ackWaitMs: this.config.TALLY_ACK_WAIT_MS,
       },
       (batch) => this.record(batch),
     );
@@ -96,7 +99,7 @@ export class UsageLedgerConsumer {
       events,
       expectedRevision: 'any',
     }));
-    await this.runtime.eventStore.appendToStreams(streamAppends);
+    await this.ledger.appendToStreams(streamAppends);
   }
 
   async stop(): Promise<void> {

@@ -3,9 +3,10 @@ import { Inject, Injectable } from '@nestjs/common';
 import { DataSource } from 'typeorm';
 import { ApiKeyRow, ApiKeyTables } from '@tally/ingestion/data-access-intake';
 import { ApiKeyRequest } from '@tally/ingestion/domain';
-import { ProblemException, problemType, RUNTIME, TallyRuntime } from '@tally/shared/feature-runtime';
+import { Clock, CLOCK, CONFIG, Log, LOG, ProblemException, problemType, Tenancy } from '@tally/shared/feature-runtime';
 import { API_KEY_TABLES, INGESTION_DB } from './tokens';
 import { messageOf } from '@tally/shared/util-core';
+import { TallyConfig } from '@tally/shared/util-config';
 
 /** `tally_` + 32 random bytes (base64url): 256 bits, so a plain SHA-256 is a safe stored form. */
 const newKey = () => `tally_${randomBytes(32).toString('base64url')}`;
@@ -20,13 +21,16 @@ export class ApiKeysService {
   private readonly verified = new Map<string, { row: ApiKeyRow; at: number }>();
 
   constructor(
-    @Inject(RUNTIME) private readonly runtime: TallyRuntime,
+    @Inject(CLOCK) private readonly clock: Clock,
+    private readonly tenancy: Tenancy,
+    @Inject(CONFIG) private readonly config: TallyConfig,
+    @Inject(LOG) private readonly log: Log,
     @Inject(INGESTION_DB) private readonly db: DataSource,
     @Inject(API_KEY_TABLES) private readonly tables: ApiKeyTables,
   ) {}
 
   /** Creates a key for the tenant; the key is returned here and never again. */
-  async create(request: ApiKeyRequest, tenant = this.runtime.tenant): Promise<ApiKeyRow & { key: string }> {
+  async create(request: ApiKeyRequest, tenant = this.tenancy.current): Promise<ApiKeyRow & { key: string }> {
     const key = newKey();
     const row = {
       id: randomUUID(),
@@ -34,18 +38,18 @@ export class ApiKeysService {
       name: request.name,
       prefix: key.slice(0, 12),
       allowedSources: request.allowedSources,
-      createdAt: this.runtime.clock().toISOString(),
+      createdAt: this.clock().toISOString(),
     };
     await this.tables.insert(this.db, { ...row, hash: hashOf(key) });
     return { ...row, revokedAt: null, key };
   }
 
   list(): Promise<ApiKeyRow[]> {
-    return this.tables.list(this.db, this.runtime.tenant);
+    return this.tables.list(this.db, this.tenancy.current);
   }
 
   revoke(id: string): Promise<ApiKeyRow | undefined> {
-    return this.tables.revoke(this.db, this.runtime.tenant, id, this.runtime.clock().toISOString());
+    return this.tables.revoke(this.db, this.tenancy.current, id, this.clock().toISOString());
   }
 
   /**
@@ -63,9 +67,9 @@ export class ApiKeysService {
       row = await this.tables.byHash(this.db, hash);
     } catch (error) {
       const remembered = this.verified.get(id);
-      const graceMs = this.runtime.config.TALLY_API_KEY_OUTAGE_GRACE_SECONDS * 1_000;
+      const graceMs = this.config.TALLY_API_KEY_OUTAGE_GRACE_SECONDS * 1_000;
       if (remembered && Date.now() - remembered.at <= graceMs) return remembered.row;
-      this.runtime.log(`[ingestion] API keys cannot be read: ${messageOf(error)}`);
+      this.log(`[ingestion] API keys cannot be read: ${messageOf(error)}`);
       throw new ProblemException({
         type: problemType('auth-unavailable'),
         title: 'Credentials cannot be checked',

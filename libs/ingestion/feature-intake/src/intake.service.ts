@@ -11,18 +11,23 @@ import {
   UsageRejectedV1,
   usageRejectedSubject,
 } from '@tally/contracts/usage';
-import { encodeJson } from '@tally/shared/data-access-messaging';
+import { encodeJson, MessageBus } from '@tally/shared/data-access-messaging';
 import { createHash, randomUUID } from 'node:crypto';
 import {
   badRequest,
+  Clock,
+  CLOCK,
+  CONFIG,
   forbidden,
+  Log,
+  LOG,
+  MESSAGE_BUS,
   ProblemException,
   problemType,
-  RUNTIME,
-  TallyRuntime,
 } from '@tally/shared/feature-runtime';
 import { encodeUsageBatches } from './usage-batches';
 import { messageOf } from '@tally/shared/util-core';
+import { TallyConfig } from '@tally/shared/util-config';
 
 export type EventResult =
   | { index: number; id: string | null; source: string | null; status: 'accepted' | 'duplicate' }
@@ -79,10 +84,15 @@ const unavailable = (detail: string) =>
 export class IntakeService implements OnApplicationBootstrap {
   private inFlight = 0;
 
-  constructor(@Inject(RUNTIME) private readonly runtime: TallyRuntime) {}
+  constructor(
+    @Inject(MESSAGE_BUS) private readonly bus: MessageBus,
+    @Inject(CLOCK) private readonly clock: Clock,
+    @Inject(CONFIG) private readonly config: TallyConfig,
+    @Inject(LOG) private readonly log: Log,
+  ) {}
 
   async onApplicationBootstrap(): Promise<void> {
-    await this.runtime.bus.ensureStream(ingestionStream);
+    await this.bus.ensureStream(ingestionStream);
   }
 
   /**
@@ -94,7 +104,7 @@ export class IntakeService implements OnApplicationBootstrap {
     producer: Producer,
     options: { allOrNothing?: boolean } = {},
   ): Promise<EventResult[]> {
-    const limit = this.runtime.config.TALLY_INTAKE_MAX_IN_FLIGHT_EVENTS;
+    const limit = this.config.TALLY_INTAKE_MAX_IN_FLIGHT_EVENTS;
     if (this.inFlight + inputs.length > limit && this.inFlight > 0) {
       throw unavailable(`intake is at capacity (${limit} events in flight); retry shortly`);
     }
@@ -111,13 +121,13 @@ export class IntakeService implements OnApplicationBootstrap {
     producer: Producer,
     allOrNothing: boolean,
   ): Promise<EventResult[]> {
-    const receivedAt = this.runtime.clock();
+    const receivedAt = this.clock();
     const results: EventResult[] = [];
     const valid: { index: number; event: UsageEventV1 }[] = [];
     const keys = new Set<string>();
     inputs.forEach((input, index) => {
       const { id, source } = identity(input);
-      const checked = validateUsageEvent(input, receivedAt, this.runtime.config.TALLY_LATENESS_HORIZON_DAYS);
+      const checked = validateUsageEvent(input, receivedAt, this.config.TALLY_LATENESS_HORIZON_DAYS);
       if (!checked.ok) return void (results[index] = { index, id, source, status: 'rejected', errors: checked.errors });
       if (!sourceAllowed(producer.allowedSources, checked.event.source)) {
         return void (results[index] = {
@@ -141,7 +151,7 @@ export class IntakeService implements OnApplicationBootstrap {
     void this.recordRejections(producer.tenant, receivedAt, results);
     try {
       const acks = await Promise.all(
-        batches.map((b) => this.runtime.bus.publish(usageReceivedSubject, b.payload, { msgId: b.msgId })),
+        batches.map((b) => this.bus.publish(usageReceivedSubject, b.payload, { msgId: b.msgId })),
       );
       acks.forEach((ack, i) => {
         if (ack.duplicate)
@@ -149,7 +159,7 @@ export class IntakeService implements OnApplicationBootstrap {
             results[index] = { ...results[index], status: 'duplicate' } as EventResult;
       });
     } catch (error) {
-      this.runtime.log(`[ingestion] could not persist events: ${messageOf(error)}`);
+      this.log(`[ingestion] could not persist events: ${messageOf(error)}`);
       throw unavailable(
         'events could not be persisted; nothing in this request is acknowledged — retry it (duplicates are counted once)',
       );
@@ -169,9 +179,9 @@ export class IntakeService implements OnApplicationBootstrap {
     );
     if (events.length === 0) return;
     const message: UsageRejectedV1 = { tenant, receivedAt: receivedAt.toISOString(), events };
-    await this.runtime.bus
+    await this.bus
       .publish(usageRejectedSubject, encodeJson(message), { msgId: randomUUID() })
-      .catch((error) => this.runtime.log(`[ingestion] rejections not recorded: ${messageOf(error)}`));
+      .catch((error) => this.log(`[ingestion] rejections not recorded: ${messageOf(error)}`));
   }
 
   /**
@@ -180,7 +190,7 @@ export class IntakeService implements OnApplicationBootstrap {
    * records the correction either way, and the status endpoint shows the outcome.
    */
   async correct(inputs: readonly unknown[], producer: Producer): Promise<CorrectionResult[]> {
-    const receivedAt = this.runtime.clock();
+    const receivedAt = this.clock();
     const accepted: UsageCorrectionV1[] = [];
     const results = inputs.map((input, index): CorrectionResult => {
       const { id, source } = identity(input);
@@ -208,9 +218,9 @@ export class IntakeService implements OnApplicationBootstrap {
       .update(JSON.stringify([producer.tenant, accepted]))
       .digest('base64url')}`;
     try {
-      await this.runtime.bus.publish(usageCorrectedSubject, encodeJson(message), { msgId });
+      await this.bus.publish(usageCorrectedSubject, encodeJson(message), { msgId });
     } catch (error) {
-      this.runtime.log(`[ingestion] could not persist corrections: ${messageOf(error)}`);
+      this.log(`[ingestion] could not persist corrections: ${messageOf(error)}`);
       throw unavailable('corrections could not be persisted; nothing in this request is acknowledged — retry it');
     }
     return results;

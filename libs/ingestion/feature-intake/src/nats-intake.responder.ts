@@ -1,12 +1,13 @@
 import { Inject, Injectable } from '@nestjs/common';
 import { ingestCommandSubject } from '@tally/contracts/usage';
-import { Consumer, encodeJson, Request } from '@tally/shared/data-access-messaging';
+import { Consumer, encodeJson, MessageBus, Request } from '@tally/shared/data-access-messaging';
 import {
+  Log,
+  LOG,
+  MESSAGE_BUS,
   parseExactJson,
   ProblemException,
   problemType,
-  RUNTIME,
-  TallyRuntime,
   toProblem,
 } from '@tally/shared/feature-runtime';
 import { ApiKeysService } from './api-keys.service';
@@ -24,13 +25,14 @@ export class NatsIntakeResponder {
   private serving?: Consumer;
 
   constructor(
-    @Inject(RUNTIME) private readonly runtime: TallyRuntime,
+    @Inject(MESSAGE_BUS) private readonly bus: MessageBus,
+    @Inject(LOG) private readonly log: Log,
     private readonly keys: ApiKeysService,
     private readonly intake: IntakeService,
   ) {}
 
   async start(): Promise<void> {
-    this.serving = await this.runtime.bus.serveRequests(ingestCommandSubject, 'ingestion_intake', (request) =>
+    this.serving = await this.bus.serveRequests(ingestCommandSubject, 'ingestion_intake', (request) =>
       this.answer(request),
     );
   }
@@ -41,7 +43,7 @@ export class NatsIntakeResponder {
     } catch (error) {
       const problem = toProblem(error);
       if (problem.status >= 500)
-        this.runtime.log(`[ingestion] NATS intake failed: ${String((error as Error)?.stack ?? error)}`);
+        this.log(`[ingestion] NATS intake failed: ${String((error as Error)?.stack ?? error)}`);
       return {
         data: encodeJson(problem),
         headers: { 'Content-Type': 'application/problem+json', 'Tally-Status': String(problem.status) },

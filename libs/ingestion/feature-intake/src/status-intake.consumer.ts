@@ -11,9 +11,10 @@ import {
   UsageRejectedV1,
   usageRejectedSubject,
 } from '@tally/contracts/usage';
-import { Consumer, decodeJson, Delivery } from '@tally/shared/data-access-messaging';
-import { RUNTIME, TallyRuntime } from '@tally/shared/feature-runtime';
+import { Consumer, decodeJson, Delivery, MessageBus } from '@tally/shared/data-access-messaging';
+import { CONFIG, MESSAGE_BUS } from '@tally/shared/feature-runtime';
 import { EVENT_STATUS_TABLES, INGESTION_DB } from './tokens';
+import { TallyConfig } from '@tally/shared/util-config';
 
 /**
  * Records "accepted" and "rejected" for the status endpoint from intake's own messages — off the
@@ -24,19 +25,20 @@ export class StatusIntakeConsumer {
   private consumer?: Consumer;
 
   constructor(
-    @Inject(RUNTIME) private readonly runtime: TallyRuntime,
+    @Inject(MESSAGE_BUS) private readonly bus: MessageBus,
+    @Inject(CONFIG) private readonly config: TallyConfig,
     @Inject(INGESTION_DB) private readonly db: DataSource,
     @Inject(EVENT_STATUS_TABLES) private readonly tables: EventStatusTables,
   ) {}
 
   async start(): Promise<void> {
-    this.consumer = await this.runtime.bus.consume(
+    this.consumer = await this.bus.consume(
       {
         stream: ingestionStream.name,
         durable: 'ingestion_status',
         filterSubject: 'ingestion.evt.>',
         batchSize: 20,
-        ackWaitMs: this.runtime.config.TALLY_ACK_WAIT_MS,
+        ackWaitMs: this.config.TALLY_ACK_WAIT_MS,
       },
       (batch) => this.record(batch),
     );

@@ -4,13 +4,16 @@ import {
   billableUsageSubject,
   BillableUsageValueV1,
 } from '@tally/contracts/meters';
-import { decodeJson, encodeJson, RequestFailedError } from '@tally/shared/data-access-messaging';
-import { TallyRuntime } from '@tally/shared/feature-runtime';
+import { decodeJson, encodeJson, MessageBus, RequestFailedError } from '@tally/shared/data-access-messaging';
+import type { Tenancy } from '@tally/shared/feature-runtime';
 import { refuse } from '@tally/invoicing/domain';
 
 /** Asks aggregation (NATS request/reply) how much of each meter an account used in some intervals. */
 export class BillableUsageClient {
-  constructor(private readonly runtime: TallyRuntime) {}
+  constructor(
+    private readonly bus: MessageBus,
+    private readonly tenancy: Pick<Tenancy, 'current'>,
+  ) {}
 
   async quantities(request: Omit<BillableUsageRequestV1, 'tenant'>): Promise<BillableUsageValueV1[]> {
     return (await this.snapshot(request)).values;
@@ -23,9 +26,9 @@ export class BillableUsageClient {
     if (request.intervals.length === 0 || request.meters.length === 0) return { values: [], position: null };
     let reply: BillableUsageReplyV1;
     try {
-      const answer = await this.runtime.bus.request(
+      const answer = await this.bus.request(
         billableUsageSubject,
-        encodeJson({ tenant: this.runtime.tenant, ...request }),
+        encodeJson({ tenant: this.tenancy.current, ...request }),
         { timeoutMs: 30_000 },
       );
       reply = decodeJson<BillableUsageReplyV1>(answer.data);

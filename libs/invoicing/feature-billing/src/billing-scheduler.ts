@@ -3,9 +3,22 @@ import { DataSource } from 'typeorm';
 import { BillingRegistryTables, InvoiceTables } from '@tally/invoicing/data-access-billing';
 import { whileHoldingLock } from '@tally/shared/data-access-postgres';
 import { billingPeriodsOverlapping, messageOf } from '@tally/shared/util-core';
-import { actFor, RUNTIME, TallyRuntime } from '@tally/shared/feature-runtime';
+import {
+  ACCESS,
+  actFor,
+  Clock,
+  CLOCK,
+  CONFIG,
+  Log,
+  LOG,
+  POSTGRES,
+  PostgresSettings,
+  Tenancy,
+} from '@tally/shared/feature-runtime';
 import { BillingOutcome, InvoicesService } from './invoices.service';
 import { BILLING_REGISTRY_TABLES, INVOICE_TABLES, INVOICING_DB } from './tokens';
+import { TallyConfig } from '@tally/shared/util-config';
+import { AccessStore } from '@tally/shared/data-access-access';
 
 /** Subscriptions billed at once in a run (8 usage requests in flight answered 1.9× faster than one at a time). */
 const billingConcurrency = 4;
@@ -27,7 +40,12 @@ export class BillingScheduler {
   private timer?: NodeJS.Timeout;
 
   constructor(
-    @Inject(RUNTIME) private readonly runtime: TallyRuntime,
+    @Inject(CLOCK) private readonly clock: Clock,
+    private readonly tenancy: Tenancy,
+    @Inject(CONFIG) private readonly config: TallyConfig,
+    @Inject(LOG) private readonly log: Log,
+    @Inject(ACCESS) private readonly access: AccessStore,
+    @Inject(POSTGRES) private readonly postgres: PostgresSettings,
     @Inject(INVOICING_DB) private readonly db: DataSource,
     @Inject(BILLING_REGISTRY_TABLES) private readonly registry: BillingRegistryTables,
     @Inject(INVOICE_TABLES) private readonly invoices: InvoiceTables,
@@ -44,12 +62,12 @@ export class BillingScheduler {
         // A run that fails as a whole (Postgres down) is logged and retried at the next tick, never an unhandled rejection.
         void this.runEveryTenant()
           .catch((error: unknown) =>
-            this.runtime.log(
-              `[invoicing] billing run failed (retried in ${this.runtime.config.TALLY_BILLING_INTERVAL_MS} ms): ${messageOf(error)}`,
+            this.log(
+              `[invoicing] billing run failed (retried in ${this.config.TALLY_BILLING_INTERVAL_MS} ms): ${messageOf(error)}`,
             ),
           )
           .finally(tick);
-      }, this.runtime.config.TALLY_BILLING_INTERVAL_MS);
+      }, this.config.TALLY_BILLING_INTERVAL_MS);
     };
     tick();
   }
@@ -63,7 +81,7 @@ export class BillingScheduler {
 
   /** The clock's pass: every tenant of the installation, one after another. */
   async runEveryTenant(): Promise<Map<string, BillingRunSummary> | undefined> {
-    const tenants = (await this.runtime.access.tenants()).map((t) => t.id);
+    const tenants = (await this.access.tenants()).map((t) => t.id);
     return this.passOver(tenants);
   }
 
@@ -72,7 +90,7 @@ export class BillingScheduler {
    * doubled; one that does not is waited for first (one pass at a time per process). Undefined when
    * another process holds the billing lock.
    */
-  async run(tenant = this.runtime.tenant): Promise<BillingRunSummary | undefined> {
+  async run(tenant = this.tenancy.current): Promise<BillingRunSummary | undefined> {
     const current = this.running;
     if (current?.tenants.includes(tenant)) return (await current.done)?.get(tenant);
     await current?.done.catch(() => undefined);
@@ -96,22 +114,22 @@ export class BillingScheduler {
    */
   private pass(tenants: readonly string[]): Promise<Map<string, BillingRunSummary> | undefined> {
     return whileHoldingLock(
-      this.runtime.connectionString,
-      `${this.runtime.schemaFor('invoicing')}.billing`,
+      this.postgres.connectionString,
+      `${this.postgres.schemaFor('invoicing')}.billing`,
       async (lost) => {
         const summaries = new Map<string, BillingRunSummary>();
         for (const tenant of tenants)
           if (!lost.aborted) summaries.set(tenant, await actFor(tenant, () => this.bill(lost)));
         return summaries;
       },
-      (error) => this.runtime.log(`[invoicing] billing lock connection lost: ${messageOf(error)}`),
+      (error) => this.log(`[invoicing] billing lock connection lost: ${messageOf(error)}`),
     );
   }
 
   private async bill(lost: AbortSignal): Promise<BillingRunSummary> {
     const started = Date.now();
-    const now = this.runtime.clock();
-    const tenant = this.runtime.tenant;
+    const now = this.clock();
+    const tenant = this.tenancy.current;
     const summary: BillingRunSummary = {
       drafted: 0,
       redrafted: 0,
@@ -177,7 +195,7 @@ export class BillingScheduler {
         }
       } catch (error) {
         summary.failed += 1;
-        this.runtime.log(
+        this.log(
           `[invoicing] billing subscription ${subscription.subscriptionId} failed (retried next run): ${messageOf(error)}`,
         );
       }

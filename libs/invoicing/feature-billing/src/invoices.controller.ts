@@ -3,14 +3,15 @@ import { DataSource } from 'typeorm';
 import { InvoiceTables } from '@tally/invoicing/data-access-billing';
 import {
   badRequest,
+  Clock,
+  CLOCK,
   notFound,
   ProblemException,
   problemType,
   Public,
   QueryText,
   ReadsFrom,
-  RUNTIME,
-  TallyRuntime,
+  Tenancy,
 } from '@tally/shared/feature-runtime';
 import { billingPeriodAt, isUuid } from '@tally/shared/util-core';
 import { BillingScheduler } from './billing-scheduler';
@@ -21,7 +22,8 @@ import { INVOICE_TABLES, INVOICING_DB } from './tokens';
 @Controller()
 export class InvoicesController {
   constructor(
-    @Inject(RUNTIME) private readonly runtime: TallyRuntime,
+    @Inject(CLOCK) private readonly clock: Clock,
+    private readonly tenancy: Tenancy,
     @Inject(INVOICING_DB) private readonly db: DataSource,
     @Inject(INVOICE_TABLES) private readonly tables: InvoiceTables,
     private readonly invoices: InvoicesService,
@@ -32,7 +34,7 @@ export class InvoicesController {
   @Get('v1/accounts/:id/upcoming-invoice')
   async upcoming(@Param('id') accountId: string) {
     const { account, subscription, plans } = await this.invoices.billingContext(accountId);
-    const now = this.runtime.clock();
+    const now = this.clock();
     const period = billingPeriodAt(now, account.timezone, account.anchorDay);
     const {
       credits,
@@ -63,7 +65,7 @@ export class InvoicesController {
       throw badRequest('accountId is required', [
         { field: 'accountId', message: 'accountId is required: GET /v1/invoices?accountId=acme' },
       ]);
-    const rows = await this.tables.byAccount(this.db, this.runtime.tenant, accountId);
+    const rows = await this.tables.byAccount(this.db, this.tenancy.current, accountId);
     return { accountId, invoices: rows.map((r) => r.document) };
   }
 
@@ -98,13 +100,13 @@ export class InvoicesController {
       throw badRequest('accountId is required', [
         { field: 'accountId', message: 'accountId is required: GET /v1/credit-notes?accountId=acme' },
       ]);
-    return { accountId, creditNotes: await this.tables.creditNotes(this.db, this.runtime.tenant, { accountId }) };
+    return { accountId, creditNotes: await this.tables.creditNotes(this.db, this.tenancy.current, { accountId }) };
   }
 
   @Get('v1/credit-notes/:id')
   @ReadsFrom('invoicing_invoices')
   async creditNote(@Param('id') id: string) {
-    const [note] = isUuid(id) ? await this.tables.creditNotes(this.db, this.runtime.tenant, { creditNoteId: id }) : [];
+    const [note] = isUuid(id) ? await this.tables.creditNotes(this.db, this.tenancy.current, { creditNoteId: id }) : [];
     if (!note) throw notFound(`no credit note ${id}`);
     return note;
   }

@@ -35,14 +35,16 @@ import {
   Aggregate,
   aggregateStream,
   decideCommand,
+  EventStore,
   handleCommand,
   StreamAppend,
 } from '@tally/shared/data-access-event-store';
 import { ProjectionRunner } from '@tally/shared/data-access-postgres';
-import { RUNTIME, TallyRuntime } from '@tally/shared/feature-runtime';
+import { Clock, CLOCK, CONFIG, EVENT_STORE, Tenancy } from '@tally/shared/feature-runtime';
 import { billingPeriodsOverlapping, deterministicUuid } from '@tally/shared/util-core';
 import { InvoiceRater } from './invoice-rater';
 import { BILLING_REGISTRY_TABLES, INVOICE_RATER, INVOICE_TABLES, INVOICING_DB, REGISTRY_RUNNER } from './tokens';
+import { TallyConfig } from '@tally/shared/util-config';
 
 export type { InvoiceDocument };
 
@@ -80,7 +82,10 @@ export type BillingOutcome = 'drafted' | 'redrafted' | 'finalized' | 'unchanged'
 @Injectable()
 export class InvoicesService {
   constructor(
-    @Inject(RUNTIME) private readonly runtime: TallyRuntime,
+    @Inject(EVENT_STORE) private readonly ledger: EventStore,
+    @Inject(CLOCK) private readonly clock: Clock,
+    private readonly tenancy: Tenancy,
+    @Inject(CONFIG) private readonly config: TallyConfig,
     @Inject(BILLING_REGISTRY_TABLES) private readonly registry: BillingRegistryTables,
     @Inject(INVOICE_RATER) private readonly rater: InvoiceRater,
     @Inject(INVOICING_DB) private readonly db: DataSource,
@@ -89,11 +94,11 @@ export class InvoicesService {
   ) {}
 
   private get tenant() {
-    return this.runtime.tenant;
+    return this.tenancy.current;
   }
 
   private get graceMs() {
-    return this.runtime.config.TALLY_INVOICE_GRACE_HOURS * 3_600_000;
+    return this.config.TALLY_INVOICE_GRACE_HOURS * 3_600_000;
   }
 
   invoiceIdFor(subscriptionId: string, period: BillingPeriodV1): string {
@@ -106,7 +111,7 @@ export class InvoicesService {
 
   /** The invoice's stream folded (with the ledger position of its finalization, if any). */
   private async read(invoiceId: string): Promise<Aggregate<InvoiceEvent, Invoice>> {
-    const read = await aggregateStream(this.runtime.eventStore, invoiceDecider, invoiceStream(this.tenant, invoiceId));
+    const read = await aggregateStream(this.ledger, invoiceDecider, invoiceStream(this.tenant, invoiceId));
     const finalized = read.events.find((e) => e.type === 'InvoiceFinalized');
     if (finalized && read.state.document) read.state.document.finalizedPosition = finalized.globalPosition.toString();
     return read;
@@ -118,7 +123,7 @@ export class InvoicesService {
     command: InvoiceCommand,
     options: { alsoAppend?: StreamAppend[]; read?: Aggregate<InvoiceEvent, Invoice> } = {},
   ) {
-    return handleCommand(this.runtime.eventStore, invoiceDecider, invoiceStream(this.tenant, invoiceId), command, {
+    return handleCommand(this.ledger, invoiceDecider, invoiceStream(this.tenant, invoiceId), command, {
       eventId: invoiceEventId(invoiceId),
       ...options,
     });
@@ -183,7 +188,7 @@ export class InvoicesService {
           ),
         );
       if (next.state.status === 'none' || next.state.status === 'draft') continue;
-      const notes = await this.runtime.eventStore.readStream(
+      const notes = await this.ledger.readStream(
         creditNoteStream(this.tenant, creditNoteId(invoice.invoiceId, next.invoiceId)),
       );
       for (const note of notes.filter(isCreditNoteEvent)) billed.push(...note.data.lines);
@@ -204,7 +209,7 @@ export class InvoicesService {
       account,
       subscription,
       new Date(period.end),
-      this.runtime.clock(),
+      this.clock(),
       new Date(period.end),
     );
     return { invoice, billed: await this.billedFor(invoice, later) };
@@ -282,7 +287,7 @@ export class InvoicesService {
     const id = this.invoiceIdFor(subscription.subscriptionId, period);
     const read = await this.read(id);
     const state = read.state;
-    const now = this.runtime.clock();
+    const now = this.clock();
     if (state.status === 'finalized' || state.status === 'voided') return 'unchanged';
     if (state.document && now.getTime() >= Date.parse(state.document.finalizesAt)) {
       if (!options.mayFinalize) return 'behind';
@@ -350,7 +355,7 @@ export class InvoicesService {
     trigger: InvoiceFinalizedV1['trigger'],
     read: Aggregate<InvoiceEvent, Invoice>,
   ): Promise<void> {
-    const now = this.runtime.clock().toISOString();
+    const now = this.clock().toISOString();
     const notes: CreditNoteIssuedV1[] = content.credits.map(({ invoice, lines }) => ({
       tenant: this.tenant,
       creditNoteId: creditNoteId(invoice.invoiceId, doc.invoiceId),
@@ -368,7 +373,7 @@ export class InvoicesService {
     const issued = await Promise.all(
       notes.map((note) =>
         decideCommand(
-          this.runtime.eventStore,
+          this.ledger,
           creditNoteDecider,
           creditNoteStream(this.tenant, note.creditNoteId),
           { type: 'IssueCreditNote', data: note },
@@ -404,7 +409,7 @@ export class InvoicesService {
   async voidDraft(invoiceId: string, reason: string): Promise<boolean> {
     const { events } = await this.onInvoice(invoiceId, {
       type: 'VoidInvoice',
-      data: { tenant: this.tenant, invoiceId, reason, voidedAt: this.runtime.clock().toISOString() },
+      data: { tenant: this.tenant, invoiceId, reason, voidedAt: this.clock().toISOString() },
       onlyDraft: true,
     });
     return events.length > 0;
@@ -413,7 +418,7 @@ export class InvoicesService {
   async void(invoiceId: string, reason: string): Promise<InvoiceDocument> {
     await this.onInvoice(invoiceId, {
       type: 'VoidInvoice',
-      data: { tenant: this.tenant, invoiceId, reason, voidedAt: this.runtime.clock().toISOString() },
+      data: { tenant: this.tenant, invoiceId, reason, voidedAt: this.clock().toISOString() },
     });
     return (await this.state(invoiceId)).document as InvoiceDocument;
   }
@@ -422,7 +427,7 @@ export class InvoicesService {
     const account = await this.registry.account(this.db, this.tenant, accountId);
     if (!account) refuse('account_not_found', `no account ${accountId} (or invoicing has not seen it yet)`);
     const plans = await this.registry.plans(this.db, this.tenant);
-    const now = this.runtime.clock().getTime();
+    const now = this.clock().getTime();
     const subscription = subscriptionId
       ? account.subscriptions.find((s) => s.subscriptionId === subscriptionId)
       : account.subscriptions.find(

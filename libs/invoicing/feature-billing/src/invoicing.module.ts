@@ -7,6 +7,7 @@ import {
   OnApplicationShutdown,
 } from '@nestjs/common';
 import { DataSource } from 'typeorm';
+import { MessageBus } from '@tally/shared/data-access-messaging';
 import { invoicingStream } from '@tally/contracts/invoices';
 import {
   billingMigrations,
@@ -18,10 +19,12 @@ import { Consumer } from '@tally/shared/data-access-messaging';
 import { ProjectionRunner } from '@tally/shared/data-access-postgres';
 import {
   appDataSourceProvider,
+  MESSAGE_BUS,
   ProjectionCatalog,
   projectionRunnerProvider,
   RUNTIME,
   TallyRuntime,
+  Tenancy,
 } from '@tally/shared/feature-runtime';
 import { BillableUsageClient } from './billable-usage.client';
 import { BillingScheduler } from './billing-scheduler';
@@ -115,8 +118,8 @@ export class InvoicingModule {
         },
         {
           provide: BILLABLE_USAGE,
-          inject: [RUNTIME],
-          useFactory: (runtime: TallyRuntime) => new BillableUsageClient(runtime),
+          inject: [MESSAGE_BUS, Tenancy],
+          useFactory: (bus: MessageBus, tenancy: Tenancy) => new BillableUsageClient(bus, tenancy),
         },
         {
           provide: INVOICE_RATER,

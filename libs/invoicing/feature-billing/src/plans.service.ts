@@ -2,47 +2,47 @@ import { Inject, Injectable } from '@nestjs/common';
 import { meterCreatedType, meterStream } from '@tally/contracts/meters';
 import { ChargeV1, planStream } from '@tally/contracts/plans';
 import { MeterFacts, PlanCommand, planDecider, PlanView } from '@tally/invoicing/domain';
-import { aggregateStream, handleCommand } from '@tally/shared/data-access-event-store';
-import { RUNTIME, TallyRuntime } from '@tally/shared/feature-runtime';
+import { aggregateStream, EventStore, handleCommand } from '@tally/shared/data-access-event-store';
+import { Clock, CLOCK, EVENT_STORE, Tenancy } from '@tally/shared/feature-runtime';
 
 export type { PlanView };
 
 /** Price plans, event-sourced in `plan-{tenant}_{id}` and decided by the plan decider (libs/invoicing/domain). */
 @Injectable()
 export class PlansService {
-  constructor(@Inject(RUNTIME) private readonly runtime: TallyRuntime) {}
+  constructor(
+    @Inject(EVENT_STORE) private readonly ledger: EventStore,
+    @Inject(CLOCK) private readonly clock: Clock,
+    private readonly tenancy: Tenancy,
+  ) {}
 
   private async decide(planId: string, command: PlanCommand) {
-    const stream = planStream(this.runtime.tenant, planId);
-    const { events, state } = await handleCommand(this.runtime.eventStore, planDecider, stream, command);
+    const stream = planStream(this.tenancy.current, planId);
+    const { events, state } = await handleCommand(this.ledger, planDecider, stream, command);
     return { created: events.length > 0, plan: state as PlanView };
   }
 
   async create(data: { planId: string; name: string; currency: string; charges: ChargeV1[] }) {
-    const now = this.runtime.clock().toISOString();
+    const now = this.clock().toISOString();
     return this.decide(data.planId, {
       type: 'CreatePlan',
-      data: { tenant: this.runtime.tenant, ...data, createdAt: now },
+      data: { tenant: this.tenancy.current, ...data, createdAt: now },
       metadata: await this.meterFacts(data.charges),
     });
   }
 
   /** A new version from `effectiveFrom` on; the same revision sent again is answered with the existing version. */
   async revise(planId: string, data: { effectiveFrom: string; charges: ChargeV1[] }) {
-    const now = this.runtime.clock().toISOString();
+    const now = this.clock().toISOString();
     return this.decide(planId, {
       type: 'RevisePlan',
-      data: { tenant: this.runtime.tenant, planId, ...data, revisedAt: now },
+      data: { tenant: this.tenancy.current, planId, ...data, revisedAt: now },
       metadata: { ...(await this.meterFacts(data.charges)), now },
     });
   }
 
   async plan(planId: string): Promise<PlanView | undefined> {
-    const { state } = await aggregateStream(
-      this.runtime.eventStore,
-      planDecider,
-      planStream(this.runtime.tenant, planId),
-    );
+    const { state } = await aggregateStream(this.ledger, planDecider, planStream(this.tenancy.current, planId));
     return state ?? undefined;
   }
 
@@ -50,7 +50,7 @@ export class PlansService {
   private async meterFacts(charges: readonly ChargeV1[]): Promise<MeterFacts> {
     const unknownMeters: MeterFacts['unknownMeters'] = [];
     for (const [index, charge] of charges.entries()) {
-      const events = await this.runtime.eventStore.readStream(meterStream(this.runtime.tenant, charge.meter));
+      const events = await this.ledger.readStream(meterStream(this.tenancy.current, charge.meter));
       if (events.at(-1)?.type !== meterCreatedType) unknownMeters.push({ index, meter: charge.meter });
     }
     return { unknownMeters };

@@ -13,11 +13,12 @@ import {
   meterValue,
   planSegments,
 } from '@tally/invoicing/domain';
-import { RUNTIME, TallyRuntime } from '@tally/shared/feature-runtime';
+import { Clock, CLOCK, EVENT_STORE, Log, LOG, Tenancy } from '@tally/shared/feature-runtime';
 import { billingPeriodByLabel, ExactDecimal, messageOf } from '@tally/shared/util-core';
 import { BillableUsageClient } from './billable-usage.client';
 import { InvoicesService } from './invoices.service';
 import { BILLABLE_USAGE, BILLING_REGISTRY_TABLES, INVOICING_DB, RECONCILIATION_TABLES } from './tokens';
+import { EventStore } from '@tally/shared/data-access-event-store';
 
 export interface Drift {
   accountId: string;
@@ -56,7 +57,10 @@ const same = (a: string | null | undefined, b: string | null | undefined) =>
 @Injectable()
 export class ReconciliationService {
   constructor(
-    @Inject(RUNTIME) private readonly runtime: TallyRuntime,
+    @Inject(EVENT_STORE) private readonly ledger: EventStore,
+    @Inject(CLOCK) private readonly clock: Clock,
+    private readonly tenancy: Tenancy,
+    @Inject(LOG) private readonly log: Log,
     @Inject(INVOICING_DB) private readonly db: DataSource,
     @Inject(BILLING_REGISTRY_TABLES) private readonly registry: BillingRegistryTables,
     @Inject(RECONCILIATION_TABLES) private readonly tables: ReconciliationTables,
@@ -69,21 +73,21 @@ export class ReconciliationService {
   /** Starts a reconciliation in the background; its report is read with `GET /v1/reconciliations/{id}`. */
   async start(period: string): Promise<string> {
     const id = randomUUID();
-    await this.tables.start(this.db, this.runtime.tenant, id, period, this.runtime.clock().toISOString());
+    await this.tables.start(this.db, this.tenancy.current, id, period, this.clock().toISOString());
     const run = this.reconcile(period)
       .then((report) =>
-        this.tables.finish(this.db, this.runtime.tenant, id, 'completed', this.runtime.clock().toISOString(), {
+        this.tables.finish(this.db, this.tenancy.current, id, 'completed', this.clock().toISOString(), {
           ...report,
         }),
       )
       .catch((error) => {
-        this.runtime.log(`[invoicing] reconciliation ${id} failed: ${String((error as Error)?.stack ?? error)}`);
-        return this.tables.finish(this.db, this.runtime.tenant, id, 'failed', this.runtime.clock().toISOString(), {
+        this.log(`[invoicing] reconciliation ${id} failed: ${String((error as Error)?.stack ?? error)}`);
+        return this.tables.finish(this.db, this.tenancy.current, id, 'failed', this.clock().toISOString(), {
           error: messageOf(error),
         });
       })
       // Not even the failure could be recorded (Postgres gone): logged; the report stays 'running' and can be re-run.
-      .catch((error) => this.runtime.log(`[invoicing] reconciliation ${id} could not be recorded: ${messageOf(error)}`))
+      .catch((error) => this.log(`[invoicing] reconciliation ${id} could not be recorded: ${messageOf(error)}`))
       .finally(() => this.inFlight.delete(run));
     this.inFlight.add(run);
     return id;
@@ -94,11 +98,11 @@ export class ReconciliationService {
   }
 
   get(id: string) {
-    return this.tables.get(this.db, this.runtime.tenant, id);
+    return this.tables.get(this.db, this.tenancy.current, id);
   }
 
   async reconcile(period: string) {
-    const tenant = this.runtime.tenant;
+    const tenant = this.tenancy.current;
     const [accounts, plans] = await Promise.all([
       this.registry.accounts(this.db, tenant),
       this.registry.plans(this.db, tenant),
@@ -267,7 +271,7 @@ export class ReconciliationService {
     const state = emptyLedgerState();
     let after: bigint | undefined;
     for (;;) {
-      const events = await this.runtime.eventStore.readAll({ after, maxCount: 5_000, eventTypes: ledgerEventTypes });
+      const events = await this.ledger.readAll({ after, maxCount: 5_000, eventTypes: ledgerEventTypes });
       for (const event of events) {
         if (event.globalPosition > upTo) return state;
         if (reconciledEvents(event)) foldLedger(state, event);

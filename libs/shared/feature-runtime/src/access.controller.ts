@@ -1,12 +1,12 @@
 import { Body, Controller, Delete, Get, HttpCode, Inject, Param, Post, Req, Res } from '@nestjs/common';
 import type { FastifyReply } from 'fastify';
-import { CredentialRole, credentialRoles } from '@tally/shared/data-access-access';
+import { AccessStore, CredentialRole, credentialRoles } from '@tally/shared/data-access-access';
 import { tenantId } from '@tally/shared/util-config';
 import { FieldError, isUuid } from '@tally/shared/util-core';
 import { AdminOnly, GatedRequest, OperatorOnly } from './auth';
 import { badRequest, notFound } from './problem';
-import { RUNTIME } from './tokens';
-import type { TallyRuntime } from './runtime';
+import { ACCESS, CLOCK, Clock } from './tokens';
+import { Tenancy } from './tenancy';
 
 const validTenant = (body: unknown): { ok: true; id: string; name: string } | { ok: false; errors: FieldError[] } => {
   const b = (typeof body === 'object' && body !== null && !Array.isArray(body) ? body : {}) as Record<string, unknown>;
@@ -57,7 +57,11 @@ const validCredential = (
  */
 @Controller('v1/admin')
 export class AccessController {
-  constructor(@Inject(RUNTIME) private readonly runtime: TallyRuntime) {}
+  constructor(
+    @Inject(CLOCK) private readonly clock: Clock,
+    private readonly tenancy: Tenancy,
+    @Inject(ACCESS) private readonly access: AccessStore,
+  ) {}
 
   /** 201 for a new tenant; 200 with the tenant when the id exists already (creating is idempotent). */
   @Post('tenants')
@@ -65,11 +69,7 @@ export class AccessController {
   async createTenant(@Body() body: unknown, @Res({ passthrough: true }) reply: FastifyReply) {
     const checked = validTenant(body);
     if (!checked.ok) throw badRequest('the tenant is invalid', checked.errors);
-    const { created, tenant } = await this.runtime.access.createTenant(
-      checked.id,
-      checked.name,
-      this.runtime.clock().toISOString(),
-    );
+    const { created, tenant } = await this.access.createTenant(checked.id, checked.name, this.clock().toISOString());
     void reply.status(created ? 201 : 200);
     return tenant;
   }
@@ -77,19 +77,19 @@ export class AccessController {
   @Get('tenants')
   @OperatorOnly()
   async tenants() {
-    return { tenants: await this.runtime.access.tenants() };
+    return { tenants: await this.access.tenants() };
   }
 
   /** 201 with the token itself — shown only in this answer. For the caller's tenant (the operator: Tally-Tenant). */
   @Post('credentials')
   @HttpCode(201)
   async issue(@Body() body: unknown, @Req() request: GatedRequest) {
-    const now = this.runtime.clock();
+    const now = this.clock();
     const checked = validCredential(body, now);
     if (!checked.ok) throw badRequest('the credential request is invalid', checked.errors);
     const { name, role, expiresAt } = checked;
-    return this.runtime.access.issue({
-      tenant: this.runtime.tenant,
+    return this.access.issue({
+      tenant: this.tenancy.current,
       role,
       name,
       expiresAt,
@@ -101,16 +101,16 @@ export class AccessController {
   @Get('credentials')
   @AdminOnly()
   async list() {
-    return { credentials: await this.runtime.access.list(this.runtime.tenant) };
+    return { credentials: await this.access.list(this.tenancy.current) };
   }
 
   /** Revokes at once in every process: the next request with it gets 401. Idempotent. */
   @Delete('credentials/:id')
   async revoke(@Param('id') id: string) {
     const revoked = isUuid(id)
-      ? await this.runtime.access.revoke(this.runtime.tenant, id, this.runtime.clock().toISOString())
+      ? await this.access.revoke(this.tenancy.current, id, this.clock().toISOString())
       : undefined;
-    if (!revoked) throw notFound(`no credential ${id} in tenant ${this.runtime.tenant}`);
+    if (!revoked) throw notFound(`no credential ${id} in tenant ${this.tenancy.current}`);
     return revoked;
   }
 }

@@ -2,8 +2,8 @@ import { Body, Controller, Get, HttpCode, Inject, Param, Post } from '@nestjs/co
 import { OperatorOnly } from './auth';
 import { badRequest, notFound } from './problem';
 import { QueryText } from './query-text';
-import { RUNTIME } from './tokens';
-import type { TallyRuntime } from './runtime';
+import { MESSAGE_BUS } from './tokens';
+import { MessageBus } from '@tally/shared/data-access-messaging';
 
 const maxPage = 1_000;
 
@@ -13,7 +13,7 @@ const maxPage = 1_000;
  */
 @Controller('v1/admin')
 export class DeadLettersController {
-  constructor(@Inject(RUNTIME) private readonly runtime: TallyRuntime) {}
+  constructor(@Inject(MESSAGE_BUS) private readonly bus: MessageBus) {}
 
   @Get('dead-letters')
   @OperatorOnly()
@@ -27,7 +27,7 @@ export class DeadLettersController {
       throw badRequest(`limit must be an integer from 1 to ${maxPage}`, [{ field: 'limit', message: 'out of range' }]);
     if (after !== undefined && !/^\d{1,16}$/.test(after))
       throw badRequest('after must be the id of a dead letter (digits)', [{ field: 'after', message: 'not an id' }]);
-    const deadLetters = await this.runtime.bus.deadLetters.list({ consumer, after, limit: size });
+    const deadLetters = await this.bus.deadLetters.list({ consumer, after, limit: size });
     return { deadLetters, next: deadLetters.length === size ? deadLetters[deadLetters.length - 1].id : null };
   }
 
@@ -35,7 +35,7 @@ export class DeadLettersController {
   @OperatorOnly()
   @HttpCode(200)
   async replay(@Param('id') id: string) {
-    if ((await this.runtime.bus.deadLetters.replay(id)) === 'not_found')
+    if ((await this.bus.deadLetters.replay(id)) === 'not_found')
       throw notFound(`no dead letter ${id} (already replayed, or never there)`);
     return { id, status: 'replayed' };
   }
@@ -49,21 +49,21 @@ export class DeadLettersController {
     if (consumer !== undefined && typeof consumer !== 'string')
       throw badRequest('consumer must be a string', [{ field: 'consumer', message: 'not a string' }]);
     const ids: string[] = [];
-    for (let page = await this.runtime.bus.deadLetters.list({ consumer, limit: maxPage }); page.length > 0;) {
+    for (let page = await this.bus.deadLetters.list({ consumer, limit: maxPage }); page.length > 0;) {
       ids.push(...page.map((d) => d.id));
       page =
         page.length < maxPage
           ? []
-          : await this.runtime.bus.deadLetters.list({ consumer, after: ids[ids.length - 1], limit: maxPage });
+          : await this.bus.deadLetters.list({ consumer, after: ids[ids.length - 1], limit: maxPage });
     }
     let replayed = 0;
-    for (const id of ids) if ((await this.runtime.bus.deadLetters.replay(id)) === 'replayed') replayed += 1;
+    for (const id of ids) if ((await this.bus.deadLetters.replay(id)) === 'replayed') replayed += 1;
     return { replayed };
   }
 
   @Get('consumers')
   @OperatorOnly()
   consumers() {
-    return { consumers: this.runtime.bus.consumerStatuses() };
+    return { consumers: this.bus.consumerStatuses() };
   }
 }

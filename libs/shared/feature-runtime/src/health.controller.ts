@@ -2,8 +2,9 @@ import { Controller, Get, Inject, Res } from '@nestjs/common';
 import type { FastifyReply } from 'fastify';
 import { Public } from './auth';
 import { ProjectionCatalog } from './projection-catalog';
-import { RUNTIME, TALLY_APPS } from './tokens';
-import type { TallyRuntime } from './runtime';
+import { CONFIG, MESSAGE_BUS, POSTGRES, PostgresSettings, TALLY_APPS } from './tokens';
+import { MessageBus } from '@tally/shared/data-access-messaging';
+import { TallyConfig } from '@tally/shared/util-config';
 
 /**
  * Liveness and readiness. `/health` answers 200 while the process runs, saying `degraded` when a
@@ -13,7 +14,9 @@ import type { TallyRuntime } from './runtime';
 @Controller('health')
 export class HealthController {
   constructor(
-    @Inject(RUNTIME) private readonly runtime: TallyRuntime,
+    @Inject(MESSAGE_BUS) private readonly bus: MessageBus,
+    @Inject(CONFIG) private readonly config: TallyConfig,
+    @Inject(POSTGRES) private readonly postgres: PostgresSettings,
     @Inject(TALLY_APPS) private readonly apps: readonly string[],
     private readonly projections: ProjectionCatalog,
   ) {}
@@ -33,8 +36,8 @@ export class HealthController {
   }
 
   private async report() {
-    const [postgres, bus] = await Promise.all([this.runtime.postgresReachable(), this.runtime.bus.reachable()]);
-    const stalled = this.runtime.bus
+    const [postgres, bus] = await Promise.all([this.postgres.reachable(), this.bus.reachable()]);
+    const stalled = this.bus
       .consumerStatuses()
       .filter((c) => c.state === 'stalled')
       .map((c) => c.durable);
@@ -45,8 +48,8 @@ export class HealthController {
     return {
       status: postgres && bus && stalled.length === 0 && failing.length === 0 ? 'ok' : 'degraded',
       apps: this.apps,
-      ledger: this.runtime.config.KURRENTDB_URL ? 'kurrentdb' : 'postgres',
-      bus: this.runtime.bus.kind,
+      ledger: this.config.KURRENTDB_URL ? 'kurrentdb' : 'postgres',
+      bus: this.bus.kind,
       checks: { postgres: postgres ? 'up' : 'down', bus: bus ? 'up' : 'down' },
       stalledConsumers: stalled,
       failingProjections: failing,

@@ -15,3 +15,4 @@ export * from './request-gate';
 export * from './query-text';
 export * from './tenant-scope';
 export * from './access.controller';
+export * from './tenancy';

@@ -2,8 +2,8 @@ import { Body, Controller, Get, Header, HttpCode, Inject, Injectable, Param, Pos
 import { ProjectionRunner, ProjectionStatus } from '@tally/shared/data-access-postgres';
 import { OperatorOnly } from './auth';
 import { notFound } from './problem';
-import { RUNTIME } from './tokens';
-import type { TallyRuntime } from './runtime';
+import { MESSAGE_BUS, POSTGRES, PostgresSettings } from './tokens';
+import { MessageBus } from '@tally/shared/data-access-messaging';
 
 /** Every projection running in this process, by name, for the admin endpoints and the CLI. */
 @Injectable()
@@ -65,7 +65,8 @@ export class ProjectionsController {
 export class MetricsController {
   constructor(
     private readonly catalog: ProjectionCatalog,
-    @Inject(RUNTIME) private readonly runtime: TallyRuntime,
+    @Inject(MESSAGE_BUS) private readonly bus: MessageBus,
+    @Inject(POSTGRES) private readonly postgres: PostgresSettings,
   ) {}
 
   @Get()
@@ -99,13 +100,13 @@ export class MetricsController {
       ),
       '# HELP tally_consumer_stalled 1 while a consumer retries failing messages (an outage, or a message that keeps failing).',
       '# TYPE tally_consumer_stalled gauge',
-      ...this.runtime.bus
+      ...this.bus
         .consumerStatuses()
         .map((c) => `tally_consumer_stalled{consumer="${c.durable}"} ${c.state === 'stalled' ? 1 : 0}`),
       '# HELP tally_dependency_up 1 when the dependency answers.',
       '# TYPE tally_dependency_up gauge',
-      `tally_dependency_up{dependency="postgres"} ${(await this.runtime.postgresReachable()) ? 1 : 0}`,
-      `tally_dependency_up{dependency="bus"} ${(await this.runtime.bus.reachable()) ? 1 : 0}`,
+      `tally_dependency_up{dependency="postgres"} ${(await this.postgres.reachable()) ? 1 : 0}`,
+      `tally_dependency_up{dependency="bus"} ${(await this.bus.reachable()) ? 1 : 0}`,
       '',
     ].join('\n');
   }

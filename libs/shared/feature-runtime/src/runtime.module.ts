@@ -8,7 +8,19 @@ import { LedgerPositionInterceptor } from './ledger-position';
 import { ProducerKeys } from './request-gate';
 import { MetricsController, ProjectionCatalog, ProjectionsController } from './projection-catalog';
 import { TallyRuntime } from './runtime';
-import { RUNTIME, TALLY_APPS } from './tokens';
+import { Tenancy } from './tenancy';
+import {
+  ACCESS,
+  CLOCK,
+  CONFIG,
+  EVENT_STORE,
+  LOG,
+  MESSAGE_BUS,
+  POSTGRES,
+  PostgresSettings,
+  RUNTIME,
+  TALLY_APPS,
+} from './tokens';
 
 @Global()
 @Module({})
@@ -25,6 +37,21 @@ export class RuntimeModule {
       ],
       providers: [
         { provide: RUNTIME, useValue: runtime },
+        { provide: EVENT_STORE, useValue: runtime.eventStore },
+        { provide: MESSAGE_BUS, useValue: runtime.bus },
+        { provide: CLOCK, useValue: () => runtime.clock() },
+        { provide: CONFIG, useValue: runtime.config },
+        { provide: LOG, useValue: (line: string) => runtime.log(line) },
+        { provide: ACCESS, useValue: runtime.access },
+        {
+          provide: POSTGRES,
+          useValue: {
+            connectionString: runtime.connectionString,
+            schemaFor: (app) => runtime.schemaFor(app),
+            reachable: () => runtime.postgresReachable(),
+          } satisfies PostgresSettings,
+        },
+        Tenancy,
         { provide: TALLY_APPS, useValue: apps },
         ProjectionCatalog,
         LedgerPositionInterceptor,
@@ -32,7 +59,20 @@ export class RuntimeModule {
         { provide: APP_GUARD, useClass: AdminAuthGuard },
         { provide: APP_INTERCEPTOR, useClass: TenantScopeInterceptor },
       ],
-      exports: [RUNTIME, ProjectionCatalog, LedgerPositionInterceptor, ProducerKeys],
+      exports: [
+        RUNTIME,
+        EVENT_STORE,
+        MESSAGE_BUS,
+        CLOCK,
+        CONFIG,
+        LOG,
+        ACCESS,
+        POSTGRES,
+        Tenancy,
+        ProjectionCatalog,
+        LedgerPositionInterceptor,
+        ProducerKeys,
+      ],
     };
   }
 }
