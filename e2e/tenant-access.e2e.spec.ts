@@ -377,12 +377,15 @@ describe('tenants, roles and credentials', () => {
     const temp = await call('ingestion', 'post', '/v1/admin/credentials', admin, {
       name: 'short-lived',
       role: 'admin',
-      expiresAt: new Date(Date.now() + 1_500).toISOString(),
+      expiresAt: new Date(Date.now() + 3_000).toISOString(),
     });
     expect(temp.status).toBe(201);
     expect((await call('attribution', 'get', '/v1/accounts/none', temp.body.token)).status).toBe(404);
-    const listed = (await call('ingestion', 'get', '/v1/admin/credentials', admin)).body.credentials;
-    const entry = listed.find((c: { id: string }) => c.id === temp.body.id);
+    // The last use is bookkeeping written beside the request, not before its answer: it shows up moments later.
+    const listing = () => call('ingestion', 'get', '/v1/admin/credentials', admin).then((r) => r.body.credentials);
+    const byId = (list: { id: string; lastUsedAt: string | null }[]) => list.find((c) => c.id === temp.body.id);
+    const listed = await eventually(listing, (list) => byId(list)?.lastUsedAt !== null, 5_000);
+    const entry = byId(listed);
     expect(entry).toMatchObject({
       name: 'short-lived',
       prefix: temp.body.token.slice(0, 15),
@@ -391,7 +394,9 @@ describe('tenants, roles and credentials', () => {
     });
     expect(JSON.stringify(listed)).not.toContain(temp.body.token);
     expect(JSON.stringify(listed)).not.toMatch(/hash/i);
-    await new Promise((resolve) => setTimeout(resolve, 1_600));
+    await new Promise((resolve) =>
+      setTimeout(resolve, Math.max(0, Date.parse(temp.body.expiresAt) - Date.now() + 100)),
+    );
     expect((await call('attribution', 'get', '/v1/accounts/none', temp.body.token)).status).toBe(401);
 
     const revocable = await call('ingestion', 'post', '/v1/admin/credentials', admin, {
