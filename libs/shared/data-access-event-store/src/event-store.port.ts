@@ -117,9 +117,3 @@ export const revisionMatches = (expected: ExpectedRevision, actual: bigint | und
       return actual === expected;
   }
 };
-
-/** Stream names follow `{category}-{tenant}_{id}`; the category has no dashes. */
-export const streamName = (category: string, tenant: string, id: string): string => {
-  if (category.includes('-')) throw new Error(`stream category must not contain '-': ${category}`);
-  return `${category}-${tenant}_${id}`;
-};
