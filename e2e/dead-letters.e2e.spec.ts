@@ -10,7 +10,7 @@ import { dropSchemas, eventually, testNatsUrl, uniqueName } from '@tally/shared/
 import { adminToken, deleteStreams, http, startApp } from './support';
 
 const cli = (...args: string[]) =>
-  promisify(execFile)(process.execPath, ['tools/run-ts.cjs', 'tools/cli/main.ts', ...args], {
+  promisify(execFile)(process.execPath, ['tools/run-ts.cjs', 'tools/cli/main.ts', ...args, '--json'], {
     cwd: resolve(__dirname, '..'),
     env: { ...process.env, TALLY_ADMIN_TOKEN: adminToken },
   });

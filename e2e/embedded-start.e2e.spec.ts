@@ -34,6 +34,8 @@ describe('embedded mode (npm start)', () => {
       cwd: root,
       env,
       stdio: ['ignore', 'pipe', 'pipe'],
+      // A process group of its own, as `npm start` in a terminal is: Ctrl-C signals the whole group.
+      detached: true,
     });
     child.stdout?.on('data', (chunk) => (output += chunk));
     child.stderr?.on('data', (chunk) => (output += chunk));
@@ -45,12 +47,15 @@ describe('embedded mode (npm start)', () => {
     expect(output).toContain(`Tally is running — all four apps on ${base}`);
   };
 
-  const stop = async () => {
+  /** SIGTERM to the process, or SIGINT to its whole process group (Ctrl-C in a terminal). The exit code. */
+  const stop = async (how: 'SIGTERM' | 'ctrl-c' = 'SIGTERM') => {
     if (child?.exitCode !== null) return void (child = undefined);
-    const exited = new Promise((resolve) => child?.once('exit', resolve));
-    child?.kill('SIGTERM');
-    await exited;
+    const exited = new Promise<number | null>((resolve) => child?.once('exit', (code) => resolve(code)));
+    if (how === 'ctrl-c' && child?.pid) process.kill(-child.pid, 'SIGINT');
+    else child?.kill('SIGTERM');
+    const code = await exited;
     child = undefined;
+    return code;
   };
 
   afterAll(async () => {
@@ -188,8 +193,12 @@ describe('embedded mode (npm start)', () => {
     ]);
     expect(upcoming.body.total).toBe('2.51'); // 2 × (1.25 + 0.00275) = 2.5055 → half-even to cents
 
-    await stop();
-    expect(output).toContain('draining and stopping');
+    // Ctrl-C: the apps drain, then the embedded Postgres stops — exit 0, and not one error line on the way.
+    const before = output.length;
+    expect(await stop('ctrl-c')).toBe(0);
+    const stopping = output.slice(before);
+    expect(stopping).toContain('draining and stopping');
+    expect(stopping.split("\n").filter((line) => /error|terminat|ECONN|unexpected|fail/i.test(line)), stopping).toEqual([]);
     await start();
     // The same credentials after a restart: kept in the data directory.
     expect([printed('TALLY_ADMIN_TOKEN'), printed('TALLY_API_KEY')]).toEqual([admin, apiKey]);

@@ -413,7 +413,7 @@ describe('invoicing: a month of usage to invoices, adjustments, credit notes and
     // The operator CLI says the same, and exits 1 while drifts are listed.
     const cli = await promisify(execFile)(
       process.execPath,
-      ['tools/run-ts.cjs', 'tools/cli/main.ts', 'reconcile', '2026-03', '--url', apps.invoicing.url],
+      ['tools/run-ts.cjs', 'tools/cli/main.ts', 'reconcile', '2026-03', '--json', '--url', apps.invoicing.url],
       {
         cwd: resolve(__dirname, '..'),
         env: { ...process.env, TALLY_ADMIN_TOKEN: adminToken },

@@ -193,6 +193,7 @@ describe('usage end to end: ingestion → JetStream → attribution → ledger �
         'projections',
         'rebuild',
         'aggregation_usage_rollup',
+        '--json',
         '--url',
         apps.aggregation.url,
       ],

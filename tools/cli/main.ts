@@ -1,110 +1,131 @@
 /**
- * tally — operator CLI over the REST admin endpoints.
- *   npm run cli -- projections list [--url http://127.0.0.1:3000]
- *   npm run cli -- projections rebuild <name> [--url …]
- *   npm run cli -- billing run [--url …]            drafts, re-rates and finalizes invoices now
- *   npm run cli -- reconcile <YYYY-MM> [--url …]     waits for the report; exit 1 when it lists drifts
- *   npm run cli -- dead-letters list [<consumer>]    messages a consumer found could never succeed
- *   npm run cli -- dead-letters replay <id>|--all [<consumer>]   publish them again (idempotent)
- *   npm run cli -- consumers                         each consumer's state (running, stalled) and last error
- *   npm run cli -- tenants list | tenants create <id> [<name>]                  (the operator)
- *   npm run cli -- credentials list | credentials issue <admin|billing-viewer> <name> | credentials revoke <id>
- * The URL defaults to TALLY_URL or http://127.0.0.1:3000 (embedded mode serves every app there). The
- * credential is TALLY_TOKEN (a tenant's admin or billing-viewer credential) or else TALLY_ADMIN_TOKEN (the
- * operator's); `--tenant <id>` makes the operator act for that tenant.
+ * tally — the operator's CLI over Tally's REST API (`npm run cli -- <command>`, or the `tally` bin).
+ * `tally --help` lists the commands; `tally <command> --help` explains one.
  */
+import { parseArgs } from 'node:util';
 import { messageOf } from '@tally/shared/util-core';
+import { Answer, Call, Command, commands, requiredArgs } from './commands';
+import { findCredential } from './credential';
+import { render } from './output';
 
-const usage =
-  'usage: tally projections list | projections rebuild <name> | billing run | reconcile <YYYY-MM> | dead-letters list [<consumer>] | dead-letters replay <id>|--all [<consumer>] | consumers | tenants list | tenants create <id> [<name>] | credentials list | credentials issue <role> <name> | credentials revoke <id>   [--url http://host:port] [--tenant <id>]';
+const globalOptions = {
+  url: { type: 'string', description: 'Tally’s base URL (default TALLY_URL, or http://127.0.0.1:3000)' },
+  tenant: { type: 'string', description: 'act for this tenant (the operator credential only)' },
+  json: { type: 'boolean', description: 'print the API’s JSON instead of a table' },
+  'data-dir': {
+    type: 'string',
+    description: 'where `npm start` keeps its admin token (default TALLY_DATA_DIR or ./data)',
+  },
+  help: { type: 'boolean', short: 'h', description: 'this help' },
+} as const;
 
-type Call = (
-  path: string,
-  init?: { method?: string; body?: unknown },
-) => Promise<{ ok: boolean; status: number; body: string }>;
+const optionLines = (options: Record<string, { description: string }>) =>
+  Object.entries(options).map(([name, o]) => `  --${name.padEnd(12)} ${o.description}`);
 
-const commands: Record<string, (call: Call, args: string[]) => Promise<number> | undefined> = {
-  'projections list': (call) => print(call('/v1/admin/projections')),
-  'projections rebuild': (call, [name]) =>
-    name
-      ? print(call(`/v1/admin/projections/${encodeURIComponent(name)}/rebuild`, { method: 'POST', body: {} }))
-      : undefined,
-  'billing run': (call) => print(call('/v1/admin/billing-runs', { method: 'POST' })),
-  reconcile: (call, [period]) => (period ? reconcile(call, period) : undefined),
-  'dead-letters list': (call, [consumer]) =>
-    print(call(`/v1/admin/dead-letters${consumer ? `?consumer=${encodeURIComponent(consumer)}` : ''}`)),
-  'dead-letters replay': (call, [id, consumer]) =>
-    id === '--all'
-      ? print(call('/v1/admin/dead-letters/replay', { method: 'POST', body: consumer ? { consumer } : {} }))
-      : id
-        ? print(call(`/v1/admin/dead-letters/${encodeURIComponent(id)}/replay`, { method: 'POST' }))
-        : undefined,
-  consumers: (call) => print(call('/v1/admin/consumers')),
-  'tenants list': (call) => print(call('/v1/admin/tenants')),
-  'tenants create': (call, [id, name]) =>
-    id ? print(call('/v1/admin/tenants', { method: 'POST', body: { id, name } })) : undefined,
-  'credentials list': (call) => print(call('/v1/admin/credentials')),
-  'credentials issue': (call, [role, name]) =>
-    role && name ? print(call('/v1/admin/credentials', { method: 'POST', body: { role, name } })) : undefined,
-  'credentials revoke': (call, [id]) =>
-    id ? print(call(`/v1/admin/credentials/${encodeURIComponent(id)}`, { method: 'DELETE' })) : undefined,
-};
+const overview = () =>
+  [
+    'usage: tally <command> [arguments] [options]',
+    '',
+    'commands:',
+    ...Object.values(commands).map((c) => `  ${c.usage.padEnd(48)} ${c.summary}`),
+    '',
+    'options:',
+    ...optionLines(globalOptions),
+    '',
+    'The credential is TALLY_TOKEN (a tenant’s admin or billing-viewer credential), else TALLY_ADMIN_TOKEN (the',
+    'operator’s), else the token `npm start` keeps in its data directory.',
+  ].join('\n');
 
-/** The value of `--name value`, and the arguments without the pair. */
-const takeFlag = (argv: string[], name: string): [string | undefined, string[]] => {
-  const at = argv.indexOf(name);
-  return at < 0 ? [undefined, argv] : [argv[at + 1], argv.filter((_, i) => i !== at && i !== at + 1)];
-};
+const helpOf = (command: Command) =>
+  [
+    `usage: tally ${command.usage}`,
+    '',
+    command.summary,
+    '',
+    'options:',
+    ...optionLines({ ...command.options, ...globalOptions }),
+  ].join('\n');
 
-const print = async (answer: ReturnType<Call>): Promise<number> => {
-  const { ok, body } = await answer;
-  (ok ? console.log : console.error)(body);
-  return ok ? 0 : 1;
-};
-
-/** Starts a reconciliation and polls it: 0 when it completed without drift, 1 otherwise. */
-const reconcile = async (call: Call, period: string): Promise<number> => {
-  const started = await call('/v1/reconciliations', { method: 'POST', body: { period } });
-  if (!started.ok) return print(Promise.resolve(started));
-  const { id } = JSON.parse(started.body) as { id: string };
-  for (;;) {
-    const report = await call(`/v1/reconciliations/${id}`);
-    const parsed = JSON.parse(report.body) as { status?: string; drifts?: unknown[] };
-    if (!report.ok || parsed.status !== 'running') {
-      console.log(JSON.stringify(parsed, null, 2));
-      return report.ok && parsed.status === 'completed' && parsed.drifts?.length === 0 ? 0 : 1;
-    }
-    await new Promise((resolve) => setTimeout(resolve, 250));
-  }
+/** The command named by the first one or two words, and the arguments after them. */
+const commandOf = (words: string[]): [Command, string[]] | undefined => {
+  const two = commands[`${words[0]} ${words[1]}`];
+  if (two) return [two, words.slice(2)];
+  const one = commands[words[0]];
+  return one ? [one, words.slice(1)] : undefined;
 };
 
 const main = async (argv: string[]): Promise<number> => {
-  const [url, rest] = takeFlag(argv, '--url');
-  const [tenant, args] = takeFlag(rest, '--tenant');
-  const base = url ?? process.env.TALLY_URL ?? 'http://127.0.0.1:3000';
-  const authorization = `Bearer ${process.env.TALLY_TOKEN || process.env.TALLY_ADMIN_TOKEN || ''}`;
-  const headers: Record<string, string> = { authorization, ...(tenant ? { 'tally-tenant': tenant } : {}) };
-  const call: Call = async (path, init = {}) => {
-    const response = await fetch(`${base}${path}`, {
-      method: init.method ?? 'GET',
-      headers: init.body === undefined ? headers : { ...headers, 'content-type': 'application/json' },
-      body: init.body === undefined ? undefined : JSON.stringify(init.body),
-    });
-    return { ok: response.ok, status: response.status, body: await response.text() };
-  };
-  const two = `${args[0]} ${args[1]}`;
-  const run = commands[two] ? commands[two](call, args.slice(2)) : commands[args[0]]?.(call, args.slice(1));
-  if (!run) {
-    console.error(usage);
+  const commandOptions = Object.assign({}, ...Object.values(commands).map((c) => c.options ?? {}));
+  const parsed = parseArgs({
+    args: argv,
+    options: { ...globalOptions, ...commandOptions },
+    allowPositionals: true,
+    strict: true,
+  });
+  const { positionals } = parsed;
+  const values = parsed.values as Record<string, string | boolean | undefined>;
+  const found = commandOf(positionals);
+  if (!found) {
+    (values.help ? console.log : console.error)(overview());
+    return values.help ? 0 : 2;
+  }
+  const [command, args] = found;
+  if (values.help) {
+    console.log(helpOf(command));
+    return 0;
+  }
+  const needed = values.all ? 0 : requiredArgs(command);
+  if (args.length < needed) {
+    console.error(`tally: missing arguments\n\n${helpOf(command)}`);
     return 2;
   }
-  return run;
+  const credential = findCredential(
+    process.env,
+    typeof values['data-dir'] === 'string' ? values['data-dir'] : undefined,
+  );
+  if (!credential) {
+    console.error(
+      'tally: no credential: export TALLY_TOKEN (a tenant credential) or TALLY_ADMIN_TOKEN (the operator’s), or run it beside the data directory of `npm start` (--data-dir)',
+    );
+    return 2;
+  }
+  const base = (
+    (typeof values.url === 'string' ? values.url : undefined) ??
+    process.env.TALLY_URL ??
+    'http://127.0.0.1:3000'
+  ).replace(/\/$/, '');
+  const call: Call = async (path, init = {}) => {
+    const headers: Record<string, string> = {
+      authorization: `Bearer ${credential.token}`,
+      accept: init.accept ?? 'application/json',
+    };
+    if (typeof values.tenant === 'string') headers['tally-tenant'] = values.tenant;
+    if (init.body !== undefined) headers['content-type'] = 'application/json';
+    const response = await fetch(`${base}${path}`, {
+      method: init.method ?? 'GET',
+      headers,
+      body: init.body === undefined ? undefined : JSON.stringify(init.body),
+    });
+    const text = await response.text();
+    let body: unknown = text;
+    if ((response.headers.get('content-type') ?? '').includes('json') && text) body = JSON.parse(text);
+    return { ok: response.ok, status: response.status, body, text };
+  };
+  const outcome = await command.run(call, args, values);
+  if (typeof outcome === 'number') return outcome;
+  const answer: Answer = outcome;
+  const printed = render(answer.body, values.json === true);
+  // An answer the API gave is printed on stdout even when the command fails by it (a reconciliation with
+  // drifts exits 1 with its report); a refusal (4xx/5xx) goes to stderr with its status.
+  if (answer.status >= 200 && answer.status < 300) console.log(printed);
+  else console.error(values.json ? printed : `tally: HTTP ${answer.status}\n${printed}`);
+  return answer.ok ? 0 : 1;
 };
 
 main(process.argv.slice(2)).then(
   (code) => process.exit(code),
   (error) => {
     console.error(`tally: ${messageOf(error)}`);
-    process.exit(1);
+    process.exit(2);
   },
 );

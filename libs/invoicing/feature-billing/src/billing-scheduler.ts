@@ -60,7 +60,9 @@ export class BillingScheduler {
       if (this.stopped) return;
       this.timer = setTimeout(() => {
         // A run that fails as a whole (Postgres down) is logged and retried at the next tick, never an unhandled rejection.
-        void this.runEveryTenant()
+        // Kept, so that stop() waits for all of it — the tenant list it reads first included.
+        this.ticking = this.runEveryTenant()
+          .then(() => undefined)
           .catch((error: unknown) =>
             this.log(
               `[invoicing] billing run failed (retried in ${this.config.TALLY_BILLING_INTERVAL_MS} ms): ${messageOf(error)}`,
@@ -76,8 +78,11 @@ export class BillingScheduler {
     this.stopped = true;
     clearTimeout(this.timer);
     this.timer = undefined;
+    await this.ticking;
     await this.running?.done.catch(() => undefined);
   }
+
+  private ticking?: Promise<void>;
 
   /** The clock's pass: every tenant of the installation, one after another. */
   async runEveryTenant(): Promise<Map<string, BillingRunSummary> | undefined> {

@@ -102,8 +102,17 @@ export class AccessStore {
       onError?: (error: unknown) => void;
     },
   ) {
-    this.pool = openPool({ connectionString: options.connectionString, max: 3, onError: options.onError });
+    // A connection the server ends while this store closes (Postgres stopping after it) is expected, not news.
+    this.pool = openPool({
+      connectionString: options.connectionString,
+      max: 3,
+      onError: (error) => (this.closing ? undefined : options.onError?.(error)),
+    });
   }
+
+  /** Last-use writes in flight (bookkeeping nobody awaits): close() lets them finish. */
+  private readonly bookkeeping = new Set<Promise<unknown>>();
+  private closing = false;
 
   /** Creates the schema (serialised across processes) and the default tenant, which always exists. */
   async init(defaultTenant: string): Promise<void> {
@@ -221,17 +230,21 @@ export class AccessStore {
     this.verified.set(key, { row, at: Date.now() });
     if (!row.lastUsedAt || now.getTime() - Date.parse(row.lastUsedAt) >= lastUsedResolutionMs) {
       // Bookkeeping, not a condition of access: a failure here must not fail the request it describes.
-      this.pool
+      const write = this.pool
         .query(`update "${this.options.schema}".credentials set last_used_at = $2 where id = $1`, [
           row.id,
           now.toISOString(),
         ])
-        .catch((error) => this.options.onError?.(error));
+        .catch((error) => this.options.onError?.(error))
+        .finally(() => this.bookkeeping.delete(write));
+      this.bookkeeping.add(write);
     }
     return row;
   }
 
   async close(): Promise<void> {
+    this.closing = true;
+    await Promise.all(this.bookkeeping);
     await this.pool.end().catch(() => undefined);
   }
 }

@@ -1,4 +1,6 @@
+import childProcess from 'node:child_process';
 import { chmodSync, existsSync, mkdirSync } from 'node:fs';
+import { syncBuiltinESMExports } from 'node:module';
 import { resolve } from 'node:path';
 import { Client } from 'pg';
 
@@ -35,7 +37,7 @@ export const startEmbeddedPostgres = async (options: {
     onError: (message: unknown) => options.onLog?.(String(message).trim()),
   });
   if (fresh) await server.initialise();
-  await server.start();
+  await inItsOwnProcessGroup(() => server.start());
   const connectionString = `postgres://tally:tally@127.0.0.1:${options.port}/tally`;
   const admin = new Client({ connectionString: `postgres://tally:tally@127.0.0.1:${options.port}/postgres` });
   await admin.connect();
@@ -61,4 +63,24 @@ const importWithoutSignalHooks = async () => {
       if (!before.get(signal)?.has(listener)) process.removeListener(signal, listener);
   }
   return server;
+};
+
+/**
+ * Ctrl-C in a terminal sends SIGINT to the whole foreground process group: the embedded Postgres (a child
+ * process) would get it too and shut down at once, while the apps are still draining — a stop full of
+ * "terminating connection" errors. Started in a process group of its own, it hears only Tally, which stops
+ * it last. The package spawns it with no option for that, so `spawn` is wrapped while it starts: the package
+ * is ESM and reads the builtin's export at call time, which syncBuiltinESMExports updates.
+ */
+const inItsOwnProcessGroup = async <T>(start: () => Promise<T>): Promise<T> => {
+  const spawn = childProcess.spawn;
+  childProcess.spawn = ((command: string, args: readonly string[], options: childProcess.SpawnOptions = {}) =>
+    spawn(command, args, { ...options, detached: true })) as typeof childProcess.spawn;
+  syncBuiltinESMExports();
+  try {
+    return await start();
+  } finally {
+    childProcess.spawn = spawn;
+    syncBuiltinESMExports();
+  }
 };

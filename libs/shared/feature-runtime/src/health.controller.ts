@@ -7,9 +7,11 @@ import { MessageBus } from '@tally/shared/data-access-messaging';
 import { TallyConfig } from '@tally/shared/util-config';
 
 /**
- * Liveness and readiness. `/health` answers 200 while the process runs, saying `degraded` when a
- * dependency is down or work is stalled; `/health/ready` answers 503 then, for load balancers and
- * orchestrators. Public, so it names states, never errors (those are on the admin endpoints).
+ * Liveness and readiness, public, naming states and never errors (those are on the admin endpoints):
+ * - `/health/live`: 200 while the process runs and answers — restart it only when this fails;
+ * - `/health`: 200, saying `degraded` when a dependency is down or work is stalled;
+ * - `/health/ready`: 503 while degraded or while a projection of this process is more than
+ *   TALLY_READY_MAX_BEHIND_EVENTS behind the ledger — stop routing queries here until it caught up.
  */
 @Controller('health')
 export class HealthController {
@@ -27,12 +29,21 @@ export class HealthController {
     return this.report();
   }
 
+  @Get('live')
+  @Public()
+  live() {
+    return { status: 'live', apps: this.apps };
+  }
+
   @Get('ready')
   @Public()
   async ready(@Res({ passthrough: true }) reply: FastifyReply) {
     const report = await this.report();
-    if (report.status !== 'ok') void reply.status(503);
-    return report;
+    const limit = this.config.TALLY_READY_MAX_BEHIND_EVENTS;
+    const lagging = limit > 0 && report.checks.postgres === 'up' ? await this.projections.lagging(limit) : [];
+    const status = report.status === 'ok' && lagging.length === 0 ? 'ok' : 'degraded';
+    if (status !== 'ok') void reply.status(503);
+    return { ...report, status, laggingProjections: lagging };
   }
 
   private async report() {

@@ -27,6 +27,16 @@ export class ProjectionCatalog {
     return Promise.all([...this.runners.values()].map((r) => r.status()));
   }
 
+  /**
+   * Projections of this process more than `limit` events behind the ledger (a standby's lag is its leader's
+   * business). Reads at most limit + 1 events per projection: cheap enough for a readiness probe.
+   */
+  async lagging(limit: number): Promise<string[]> {
+    const runners = [...this.runners.entries()].filter(([, r]) => r.state().status !== 'standby');
+    const behind = await Promise.all(runners.map(([, r]) => r.behindMoreThan(limit).catch(() => true)));
+    return runners.filter((_, i) => behind[i]).map(([name]) => name);
+  }
+
   /** This process's view of each, without touching the database (readiness). */
   states(): ReturnType<ProjectionRunner['state']>[] {
     return [...this.runners.values()].map((r) => r.state());

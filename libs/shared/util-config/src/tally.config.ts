@@ -110,6 +110,12 @@ export const tallySchema = {
     default: '300',
     parse: nonNegativeInteger,
   },
+  TALLY_READY_MAX_BEHIND_EVENTS: {
+    description:
+      'Readiness (/health/ready) fails while a projection this process runs is more than this many ledger events behind (0: lag is not checked).',
+    default: '10000',
+    parse: nonNegativeInteger,
+  },
   TALLY_ACK_WAIT_MS: {
     description:
       "How long a consumer may hold a message before it is redelivered to another (a crashed process's messages come back after this).",
