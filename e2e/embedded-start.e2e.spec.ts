@@ -198,7 +198,10 @@ describe('embedded mode (npm start)', () => {
     expect(await stop('ctrl-c')).toBe(0);
     const stopping = output.slice(before);
     expect(stopping).toContain('draining and stopping');
-    expect(stopping.split("\n").filter((line) => /error|terminat|ECONN|unexpected|fail/i.test(line)), stopping).toEqual([]);
+    expect(
+      stopping.split('\n').filter((line) => /error|terminat|ECONN|unexpected|fail/i.test(line)),
+      stopping,
+    ).toEqual([]);
     await start();
     // The same credentials after a restart: kept in the data directory.
     expect([printed('TALLY_ADMIN_TOKEN'), printed('TALLY_API_KEY')]).toEqual([admin, apiKey]);

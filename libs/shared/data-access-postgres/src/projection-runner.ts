@@ -408,7 +408,11 @@ export class ProjectionRunner {
   /** Whether more than `limit` events of interest wait after the checkpoint (reads at most limit + 1 of them). */
   async behindMoreThan(limit: number): Promise<boolean> {
     const position = await this.checkpoint();
-    const waiting = await this.store.readAll({ after: position, maxCount: limit + 1, eventTypes: this.projection.eventTypes });
+    const waiting = await this.store.readAll({
+      after: position,
+      maxCount: limit + 1,
+      eventTypes: this.projection.eventTypes,
+    });
     return waiting.length > limit;
   }
 
