@@ -28,6 +28,34 @@ describe('health: live and ready', () => {
     expect(await get('/health/ready')).toMatchObject({ status: 200, body: { status: 'ok', laggingProjections: [] } });
   });
 
+  it('is not held back by projections that must not stop its traffic: ingestion keeps accepting whatever its status view lags', async () => {
+    const ingestion = await startApp('ingestion', namespace, { TALLY_READY_MAX_BEHIND_EVENTS: '1' });
+    try {
+      const status = ingestion.app.get(ProjectionCatalog).get('ingestion_event_status');
+      await status.stop();
+      for (let i = 0; i < 3; i++)
+        await ingestion.runtime.eventStore.appendToStream(`usagecorrections-default_${randomUUID()}`, [
+          {
+            id: randomUUID(),
+            type: 'UsageVoided',
+            data: {
+              tenant: 'default',
+              usageId: randomUUID(),
+              source: '//s',
+              eventId: `e${i}`,
+              reason: 'r',
+              correctedAt: new Date().toISOString(),
+            },
+          },
+        ]);
+      const ready = await fetch(`${ingestion.url}/health/ready`);
+      expect(ready.status).toBe(200);
+      await status.start();
+    } finally {
+      await ingestion.close();
+    }
+  });
+
   it('is not ready while a projection is further behind the ledger than the bound, live all the same; ready again once caught up', async () => {
     const rollup = aggregation.app.get(ProjectionCatalog).get('aggregation_usage_rollup');
     await rollup.stop();

@@ -6,6 +6,8 @@ import { unhandledEvent } from '@tally/shared/util-core';
 /** The ledger's side of each event's status: recorded, parked, attributed, voided, amended. */
 export const eventStatusProjection = (tables: EventStatusTables): Projection<UsageLedgerEvent> => ({
   name: 'ingestion_event_status',
+  // Intake must keep accepting usage however far the status view lags (after an outage, a backlog).
+  gatesReadiness: false,
   eventTypes: isUsageLedgerEvent.types,
   tables: EventStatusTables.tables,
   carryOver: (tx, from, to) => EventStatusTables.carryOverIntake(tx, from, to),

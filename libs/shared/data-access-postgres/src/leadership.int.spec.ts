@@ -2,8 +2,9 @@ import { randomUUID } from 'node:crypto';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { DataSource, EntityManager } from 'typeorm';
 import { PostgresEventStore, RecordedEvent } from '@tally/shared/data-access-event-store';
-import { eventually, ScratchPostgres } from '@tally/shared/testing';
+import { eventually, ScratchPostgres, testDatabaseUrl } from '@tally/shared/testing';
 import { openAppDataSource } from './data-source';
+import { Leadership } from './leadership';
 import { Projection, ProjectionRunner } from './projection-runner';
 
 const schema = 'app';
@@ -111,4 +112,17 @@ describe('projection leadership across connection loss and Postgres restarts', (
     await eventually(seen, (n) => n === 25, 30_000);
     expect(running()).toHaveLength(1);
   }, 60_000);
+});
+
+describe('Leadership: stopping', () => {
+  it('stops at once when stopped while its lock connection is still opening (it never leads)', async () => {
+    const leadership = new Leadership({ connectionString: testDatabaseUrl(), key: `stop-${randomUUID()}` });
+    let led = false;
+    leadership.start(async () => void (led = true));
+    // No await in between: the campaign is opening its connection when stop() aborts it.
+    const stopped = leadership.stop().then(() => 'stopped');
+    const outcome = await Promise.race([stopped, new Promise((resolve) => setTimeout(() => resolve('hung'), 5_000))]);
+    expect(outcome).toBe('stopped');
+    expect(led).toBe(false);
+  });
 });

@@ -77,6 +77,8 @@ export class Leadership {
         client.on('end', endTerm);
         failures = 0;
         stop.addEventListener('abort', endTerm, { once: true });
+        // stop() while the connection was opening: the abort fired before anyone listened for it.
+        if (stop.aborted) endTerm();
         while (!term.signal.aborted && !(await tryLock(client, this.options.key)))
           await sleep(this.options.retryMs ?? 500, term.signal);
         if (term.signal.aborted) continue;

@@ -22,6 +22,11 @@ export interface Projection<E extends LedgerEvent = LedgerEvent> {
    * an old one, so a renamed projection resumes where it was instead of replaying (or re-relaying) the ledger.
    */
   formerNames?: readonly string[];
+  /**
+   * Whether its lag makes its process unready (default true): a projection that answers the process's
+   * queries does. One that must never hold back the process's traffic — intake's event status, relays — does not.
+   */
+  gatesReadiness?: boolean;
   /** Every type of E (a guard's `types`): what the runner reads from the ledger. */
   eventTypes: readonly E['type'][];
   /**

@@ -10,8 +10,9 @@ import { TallyConfig } from '@tally/shared/util-config';
  * Liveness and readiness, public, naming states and never errors (those are on the admin endpoints):
  * - `/health/live`: 200 while the process runs and answers — restart it only when this fails;
  * - `/health`: 200, saying `degraded` when a dependency is down or work is stalled;
- * - `/health/ready`: 503 while degraded or while a projection of this process is more than
- *   TALLY_READY_MAX_BEHIND_EVENTS behind the ledger — stop routing queries here until it caught up.
+ * - `/health/ready`: 503 while degraded or while a projection of this process that answers its queries is
+ *   more than TALLY_READY_MAX_BEHIND_EVENTS behind the ledger — stop routing queries here until it caught up.
+ *   Intake's event-status view and the relays never hold back readiness (intake keeps accepting).
  */
 @Controller('health')
 export class HealthController {

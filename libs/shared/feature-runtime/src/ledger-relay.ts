@@ -25,6 +25,8 @@ export const ledgerRelay = <E extends LedgerEvent>(
   ...(typeof name === 'string' ? { name } : name),
   eventTypes: events.types,
   tables: [],
+  // Webhooks arriving late hold back no request this process serves.
+  gatesReadiness: false,
   apply: async (_tx, events) => {
     for (const event of events)
       await runtime.bus.publish(subjectOf(event), encodeJson({ id: event.id, type: event.type, data: event.data }), {

@@ -32,7 +32,9 @@ export class ProjectionCatalog {
    * business). Reads at most limit + 1 events per projection: cheap enough for a readiness probe.
    */
   async lagging(limit: number): Promise<string[]> {
-    const runners = [...this.runners.entries()].filter(([, r]) => r.state().status !== 'standby');
+    const runners = [...this.runners.entries()].filter(
+      ([, r]) => r.projection.gatesReadiness !== false && r.state().status !== 'standby',
+    );
     const behind = await Promise.all(runners.map(([, r]) => r.behindMoreThan(limit).catch(() => true)));
     return runners.filter((_, i) => behind[i]).map(([name]) => name);
   }
