@@ -109,6 +109,19 @@ describe('usage end to end: ingestion → JetStream → attribution → ledger �
     );
   });
 
+  it("exposes Prometheus metrics: Node's own, request durations by route template, intake outcomes by tenant", async () => {
+    const scrape = await fetch(url('ingestion', '/metrics'), { headers: { authorization: `Bearer ${adminToken}` } });
+    const text = await scrape.text();
+    expect(text).toMatch(/^process_cpu_user_seconds_total \d/m);
+    expect(text).toMatch(/^nodejs_eventloop_lag_seconds \d/m);
+    expect(text).toMatch(
+      /^tally_http_request_duration_seconds_count\{method="POST",route="\/v1\/events",status="200"\} [1-9]/m,
+    );
+    expect(text).toMatch(/^tally_intake_events_total\{tenant="default",outcome="accepted"\} [1-9]/m);
+    // Route templates, not raw URLs: an id in a path never becomes a label.
+    expect(text).not.toMatch(/route="[^"]*evt-/);
+  });
+
   it('counts a duplicate (same source and id) once, whether JetStream or the ledger catches it', async () => {
     const before = await usageOf('acme');
     const event = usageEvent('evt-dup', 'installation-1');

@@ -15,13 +15,14 @@ import { encodeJson, MessageBus } from '@tally/shared/data-access-messaging';
 import { createHash, randomUUID } from 'node:crypto';
 import {
   badRequest,
-  Clock,
   CLOCK,
+  Clock,
   CONFIG,
   forbidden,
   Log,
   LOG,
   MESSAGE_BUS,
+  Metrics,
   ProblemException,
   problemType,
 } from '@tally/shared/feature-runtime';
@@ -89,6 +90,7 @@ export class IntakeService implements OnApplicationBootstrap {
     @Inject(CLOCK) private readonly clock: Clock,
     @Inject(CONFIG) private readonly config: TallyConfig,
     @Inject(LOG) private readonly log: Log,
+    private readonly metrics: Metrics,
   ) {}
 
   async onApplicationBootstrap(): Promise<void> {
@@ -110,7 +112,12 @@ export class IntakeService implements OnApplicationBootstrap {
     }
     this.inFlight += inputs.length;
     try {
-      return await this.validateAndPublish(inputs, producer, options.allOrNothing ?? false);
+      const results = await this.validateAndPublish(inputs, producer, options.allOrNothing ?? false);
+      for (const outcome of ['accepted', 'duplicate', 'rejected'] as const) {
+        const count = results.filter((r) => r.status === outcome).length;
+        if (count > 0) this.metrics.intakeEvents.inc({ tenant: producer.tenant, outcome }, count);
+      }
+      return results;
     } finally {
       this.inFlight -= inputs.length;
     }

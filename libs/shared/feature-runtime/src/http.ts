@@ -3,6 +3,7 @@ import { NestFactory } from '@nestjs/core';
 import { FastifyAdapter, NestFastifyApplication } from '@nestjs/platform-fastify';
 import { parseExactJson } from './exact-json';
 import { ProblemJsonFilter } from './problem';
+import { Metrics } from './metrics';
 import { installRequestGate, ProducerKeys } from './request-gate';
 import { TallyRuntime } from './runtime';
 import { messageOf } from '@tally/shared/util-core';
@@ -30,6 +31,7 @@ export const createHttpApp = async (rootModule: Type<unknown>, runtime: TallyRun
     bodyParser: false,
   });
   const fastify = app.getHttpAdapter().getInstance();
+  app.get(Metrics).instrument(fastify);
   installRequestGate(fastify, runtime, () => app.get(ProducerKeys), maxBodyBytes);
   fastify.removeContentTypeParser('application/json');
   fastify.addContentTypeParser(jsonMediaTypes, { parseAs: 'string' }, (request, body, done) => {

@@ -16,3 +16,4 @@ export * from './query-text';
 export * from './tenant-scope';
 export * from './access.controller';
 export * from './tenancy';
+export * from './metrics';

@@ -1,6 +1,7 @@
 import { Body, Controller, Get, Header, HttpCode, Inject, Injectable, Param, Post } from '@nestjs/common';
 import { ProjectionRunner, ProjectionStatus } from '@tally/shared/data-access-postgres';
 import { OperatorOnly } from './auth';
+import { Metrics } from './metrics';
 import { notFound } from './problem';
 import { MESSAGE_BUS, POSTGRES, PostgresSettings } from './tokens';
 import { MessageBus } from '@tally/shared/data-access-messaging';
@@ -79,6 +80,7 @@ export class MetricsController {
     private readonly catalog: ProjectionCatalog,
     @Inject(MESSAGE_BUS) private readonly bus: MessageBus,
     @Inject(POSTGRES) private readonly postgres: PostgresSettings,
+    private readonly metricsRegistry: Metrics,
   ) {}
 
   @Get()
@@ -95,6 +97,7 @@ export class MetricsController {
       }),
     ];
     return [
+      (await this.metricsRegistry.registry.metrics()).trimEnd(),
       ...gauge(
         'tally_projection_up',
         '1 when this process applies the projection and its last batch succeeded.',

@@ -8,6 +8,7 @@ import { LedgerPositionInterceptor } from './ledger-position';
 import { ProducerKeys } from './request-gate';
 import { MetricsController, ProjectionCatalog, ProjectionsController } from './projection-catalog';
 import { TallyRuntime } from './runtime';
+import { Metrics } from './metrics';
 import { Tenancy } from './tenancy';
 import {
   ACCESS,
@@ -52,6 +53,7 @@ export class RuntimeModule {
           } satisfies PostgresSettings,
         },
         Tenancy,
+        Metrics,
         { provide: TALLY_APPS, useValue: apps },
         ProjectionCatalog,
         LedgerPositionInterceptor,
@@ -69,6 +71,7 @@ export class RuntimeModule {
         ACCESS,
         POSTGRES,
         Tenancy,
+        Metrics,
         ProjectionCatalog,
         LedgerPositionInterceptor,
         ProducerKeys,
