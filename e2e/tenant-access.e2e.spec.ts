@@ -62,6 +62,7 @@ const expectedKind: Record<string, AuthKind> = {
   'get /v1/reconciliations/{id}': 'read',
   // every app: health, platform operations (the operator's), tenants and credentials
   'get /health': 'public',
+  'get /health/live': 'public',
   'get /health/ready': 'public',
   'get /v1/admin/projections': 'operator',
   'post /v1/admin/projections/{name}/rebuild': 'operator',
