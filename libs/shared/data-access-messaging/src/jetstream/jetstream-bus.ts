@@ -56,6 +56,9 @@ export interface JetStreamBusOptions {
  * forever; every consumer is supervised, so it comes back by itself after the server, the cluster, or
  * the consumer itself was gone.
  */
+/** Heartbeat-miss reports in a row (each ≈ 2 missed heartbeats of a 5 s pull) before a consumer is taken up afresh. */
+const restartAfterMissedHeartbeats = 3;
+
 export class JetStreamBus implements MessageBus {
   readonly kind = 'jetstream';
   readonly deadLetters: DeadLetterStore;
@@ -288,11 +291,15 @@ export class JetStreamBus implements MessageBus {
     messages: { status(): AsyncIterable<{ type: string }>; close(): Promise<void | Error> },
     health: ConsumerHealth,
   ): Promise<void> {
+    // Missed heartbeats in a row: the client re-pulls by itself, but after a server restart a pull can stay
+    // lost; past this many, the round ends and supervision declares the consumer and consumes afresh.
+    let missed = 0;
     for await (const event of messages.status()) {
       if (
         event.type === 'consumer_not_found' ||
         event.type === 'stream_not_found' ||
-        event.type === 'consumer_deleted'
+        event.type === 'consumer_deleted' ||
+        (event.type === 'heartbeats_missed' && ++missed >= restartAfterMissedHeartbeats)
       ) {
         health.unreachable(new Error(`JetStream: ${event.type.replace(/_/g, ' ')}`));
         await messages.close().catch(() => undefined);
@@ -300,7 +307,10 @@ export class JetStreamBus implements MessageBus {
       }
       if (event.type === 'heartbeats_missed' || event.type === 'no_responders')
         health.unreachable(new Error(`JetStream: ${event.type.replace(/_/g, ' ')}`));
-      else if (event.type === 'heartbeat') health.reachable();
+      else if (event.type === 'heartbeat') {
+        missed = 0;
+        health.reachable();
+      }
     }
   }
 
