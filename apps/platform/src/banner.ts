@@ -8,7 +8,7 @@ export const banner = (
   catalog?: string,
 ): string => `
 Tally is running — all four apps on ${url}
-  ledger: ${runtime.config.KURRENTDB_URL ? 'KurrentDB' : 'Postgres'}   bus: ${runtime.bus.kind === 'jetstream' ? 'NATS JetStream' : 'in-process (Postgres-backed)'}   tenant: ${runtime.tenant}
+  ledger: ${runtime.config.KURRENTDB_URL ? 'KurrentDB' : 'Postgres'}   bus: ${runtime.bus.kind === 'jetstream' ? 'NATS JetStream' : 'in-process (Postgres-backed)'}   default tenant: ${runtime.config.TALLY_TENANT}
   ${catalog ? `loaded ${catalog}` : 'no catalog loaded (TALLY_CATALOG=forge npm start loads the Forge example meters and plan)'}
 
 Credentials (kept in ${runtime.config.TALLY_DATA_DIR}):

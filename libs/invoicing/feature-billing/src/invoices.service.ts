@@ -52,10 +52,20 @@ export type { InvoiceDocument };
  * Ledger event ids of an invoice's events, derived from the invoice (and the revision a re-draft follows):
  * a retry after a crash finds the event it appended instead of appending a second.
  */
-const invoiceEventId = (invoiceId: string) => (event: { type: string }, _index: number, revision: unknown) =>
-  event.type === 'InvoiceRedrafted'
-    ? deterministicUuid('tally.invoice-redrafted.v1', invoiceId, String(revision))
-    : deterministicUuid(`tally.${event.type.replace(/^Invoice/, 'invoice-').toLowerCase()}.v1`, invoiceId);
+const invoiceEventId =
+  (invoiceId: string) =>
+  (event: InvoiceEvent, _index: number, revision: unknown): string => {
+    switch (event.type) {
+      case 'InvoiceDrafted':
+        return deterministicUuid('tally.invoice-drafted.v1', invoiceId);
+      case 'InvoiceRedrafted':
+        return deterministicUuid('tally.invoice-redrafted.v1', invoiceId, String(revision));
+      case 'InvoiceFinalized':
+        return deterministicUuid('tally.invoice-finalized.v1', invoiceId);
+      case 'InvoiceVoided':
+        return deterministicUuid('tally.invoice-voided.v1', invoiceId);
+    }
+  };
 
 interface Earlier {
   period: BillingPeriodV1;

@@ -4,7 +4,6 @@ import { Delivery, JetStreamBus, MessageBus, PostgresBus } from '@tally/shared/d
 import { openPool } from '@tally/shared/data-access-pg-client';
 import { EmbeddedPostgres, startEmbeddedPostgres } from '@tally/shared/data-access-postgres';
 import { redactCredentials, TallyConfig } from '@tally/shared/util-config';
-import { scopedTenant } from './tenant-scope';
 import { messageOf } from '@tally/shared/util-core';
 
 /** What every Tally process shares: configuration, the ledger, the bus, a clock. */
@@ -13,8 +12,6 @@ export interface TallyRuntime {
   /** Postgres for the apps' own schemas (and the default ledger and embedded bus). */
   connectionString: string;
   namespace: string;
-  /** The tenant the current request or task acts for (see tenant-scope.ts); TALLY_TENANT outside any. */
-  readonly tenant: string;
   /** Tenants and administrative credentials, shared by every app. */
   access: AccessStore;
   eventStore: EventStore;
@@ -122,9 +119,6 @@ export const openRuntime = async (config: TallyConfig, options: RuntimeOptions =
     config,
     connectionString,
     namespace,
-    get tenant() {
-      return scopedTenant() ?? config.TALLY_TENANT;
-    },
     access,
     eventStore,
     bus,
