@@ -1,15 +1,26 @@
 # One image per app: docker build --build-arg APP=ingestion -t tally-ingestion .
-# (docker-compose.yml builds all four.) Runs the TypeScript sources through SWC, like `npm start`.
-FROM node:20-bookworm-slim
+# (docker-compose.yml builds all four.) The image runs the compiled JavaScript (`nx run <app>:build`);
+# it holds production dependencies only (`npm ci --omit=dev`): no TypeScript tooling, no embedded Postgres.
+FROM node:24-bookworm-slim AS build
 ARG APP
-ENV NODE_ENV=production APP=${APP} HOST=0.0.0.0 PORT=3000
+ENV NX_DAEMON=false NX_NO_CLOUD=true NX_TUI=false
+WORKDIR /build
+COPY package.json package-lock.json ./
+RUN npm ci --ignore-scripts
+COPY nx.json tsconfig.base.json ./
+COPY tools/build tools/build
+COPY libs libs
+COPY apps apps
+COPY catalogs catalogs
+RUN npx nx run ${APP}:build
+
+FROM node:24-bookworm-slim
+ARG APP
+ENV NODE_ENV=production HOST=0.0.0.0 PORT=3000
 WORKDIR /srv/tally
 COPY package.json package-lock.json ./
-RUN npm ci --omit=dev --ignore-scripts=false
-COPY tsconfig.base.json ./
-COPY tools/run-ts.cjs tools/
-COPY libs libs
-COPY apps/${APP} apps/${APP}
+RUN npm ci --omit=dev --ignore-scripts && npm cache clean --force
+COPY --from=build /build/dist/apps/${APP} dist
 EXPOSE 3000
 USER node
-CMD ["sh", "-c", "exec node tools/run-ts.cjs apps/${APP}/src/main.ts"]
+CMD ["node", "dist/main.js"]

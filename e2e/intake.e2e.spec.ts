@@ -44,7 +44,7 @@ describe('intake', () => {
   describe('OpenMeter-compatible POST /api/v1/events', () => {
     it('takes events from the official OpenMeter SDK (single and batch): 204', async () => {
       const { OpenMeter } = await import('@openmeter/sdk');
-      const client = new OpenMeter({ baseUrl: ingestion.url, apiKey: key });
+      const client = new OpenMeter({ baseUrl: ingestion.url, token: key });
       await client.events.ingest({
         id: 'om-1',
         source: '//openmeter-sdk',

@@ -148,7 +148,7 @@ describe('meters', () => {
 
     it('windows by hour and groups by a key, as the OpenMeter SDK asks', async () => {
       const { OpenMeter } = await import('@openmeter/sdk');
-      const client = new OpenMeter({ baseUrl: apps.aggregation.url, apiKey: 'test-admin-token-0123456789abcdef' });
+      const client = new OpenMeter({ baseUrl: apps.aggregation.url, token: 'test-admin-token-0123456789abcdef' });
       const result = await client.meters.query('input_tokens', {
         from: new Date(from),
         to: new Date(to),
@@ -156,11 +156,13 @@ describe('meters', () => {
         groupBy: ['model'],
       });
       expect(
-        result.data.map((d: { value: number | string; windowStart: Date; groupBy?: Record<string, string | null> }) => [
-          new Date(d.windowStart).toISOString(),
-          d.groupBy?.model,
-          String(d.value),
-        ]),
+        result.data.map(
+          (d: { value: number | string; windowStart: string; groupBy?: Record<string, string> | null }) => [
+            new Date(d.windowStart).toISOString(),
+            d.groupBy?.model,
+            String(d.value),
+          ],
+        ),
       ).toEqual([
         [at(0), 'large', '0.25'],
         [at(0), 'small', '100.5'],

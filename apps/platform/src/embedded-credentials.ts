@@ -25,6 +25,7 @@ export const embeddedAdminToken = (dataDir: string): string => {
 };
 
 export const embeddedDevApiKey = async (dataDir: string, keys: ApiKeysService): Promise<string> => {
+  mkdirSync(dataDir, { recursive: true }); // also when the admin token came from the environment
   const file = secretFile(dataDir, 'dev-api-key');
   const kept = existsSync(file) ? readFileSync(file, 'utf8').trim() : undefined;
   // A kept key whose database was wiped is useless: make a new one.

