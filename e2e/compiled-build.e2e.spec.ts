@@ -44,10 +44,14 @@ describe('the compiled build', () => {
 
   beforeAll(async () => {
     const env = { ...process.env, NX_DAEMON: 'false', NX_NO_CLOUD: 'true', NX_TUI: 'false' };
-    await run('npx', ['nx', 'run-many', '-t', 'build', `--projects=${apps.join(',')}`, '--skip-nx-cache'], {
-      cwd: root,
-      env,
-    });
+    await run(
+      'npx',
+      ['nx', 'run-many', '-t', 'build', `--projects=${[...apps, 'platform'].join(',')}`, '--skip-nx-cache'],
+      {
+        cwd: root,
+        env,
+      },
+    );
     cpSync(resolve(root, 'package.json'), join(image, 'package.json'));
     cpSync(resolve(root, 'package-lock.json'), join(image, 'package-lock.json'));
     await run('npm', ['ci', '--omit=dev', '--ignore-scripts', '--prefer-offline', '--no-audit', '--no-fund'], {

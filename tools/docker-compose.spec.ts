@@ -64,9 +64,10 @@ describe('docker-compose.yml', () => {
     }
   });
 
-  it('the Dockerfile starts the app named by its build argument', () => {
+  it('the Dockerfile builds and starts the app named by its build argument (compiled: e2e/compiled-build)', () => {
     const dockerfile = readFileSync(resolve(root, 'Dockerfile'), 'utf8');
     expect(dockerfile).toMatch(/ARG APP/);
-    expect(dockerfile).toContain('apps/${APP}/src/main.ts');
+    expect(dockerfile).toContain('nx run ${APP}:build');
+    expect(dockerfile).toContain('dist/apps/${APP}');
   });
 });

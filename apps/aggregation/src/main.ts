@@ -9,5 +9,5 @@ void runMain(
     modules: [AggregationModule.register()],
     required: ['DATABASE_URL', 'NATS_URL', 'TALLY_ADMIN_TOKEN'],
   },
-  (tally) => tally.runtime.log(`[tally] aggregation listening on ${tally.url}`),
+  (tally) => tally.runtime.log.info({ url: tally.url }, 'aggregation listening'),
 );

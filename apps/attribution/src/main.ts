@@ -9,5 +9,5 @@ void runMain(
     modules: [AttributionModule.register()],
     required: ['DATABASE_URL', 'NATS_URL', 'TALLY_ADMIN_TOKEN'],
   },
-  (tally) => tally.runtime.log(`[tally] attribution listening on ${tally.url}`),
+  (tally) => tally.runtime.log.info({ url: tally.url }, 'attribution listening'),
 );

@@ -13,7 +13,12 @@ import { embeddedAdminToken, embeddedDevApiKey } from './embedded-credentials';
 // embedded Postgres starts under TALLY_DATA_DIR; without NATS_URL the bus lives in Postgres too.
 const dataDir = loadTallyConfig({ TALLY_DATA_DIR: process.env.TALLY_DATA_DIR }).TALLY_DATA_DIR;
 const generatedAdminToken = process.env.TALLY_ADMIN_TOKEN ? undefined : embeddedAdminToken(dataDir);
-const env = { ...process.env, TALLY_ADMIN_TOKEN: process.env.TALLY_ADMIN_TOKEN ?? generatedAdminToken };
+// Readable log lines unless asked otherwise: this is the process a person watches in a terminal.
+const env = {
+  ...process.env,
+  TALLY_ADMIN_TOKEN: process.env.TALLY_ADMIN_TOKEN ?? generatedAdminToken,
+  TALLY_LOG_FORMAT: process.env.TALLY_LOG_FORMAT ?? 'pretty',
+};
 
 void runMain(
   {

@@ -55,7 +55,7 @@ export class BillableUsageResponder {
     } catch (error) {
       // A request that does not decode is the asker's fault; anything else (Postgres away) passes, so the asker retries.
       const type = error instanceof PoisonMessageError ? 'bad_request' : 'unavailable';
-      this.log(`[aggregation] billable usage query failed (${type}): ${messageOf(error)}`);
+      this.log.warn({ outcome: type, reason: messageOf(error) }, 'billable usage query failed');
       reply = { ok: false, error: { type, detail: messageOf(error) } };
     }
     return { data: encodeJson(reply) };

@@ -18,6 +18,8 @@ import { Consumer, decodeJson, Delivery, MessageBus } from '@tally/shared/data-a
 import { CONFIG, EVENT_STORE, MESSAGE_BUS } from '@tally/shared/feature-runtime';
 import { ATTRIBUTION_DB, REGISTRY_TABLES } from './tokens';
 import { TallyConfig } from '@tally/shared/util-config';
+import { messageSpans, metadataFor, otelContext, telemetryOfHeaders } from '@tally/shared/util-telemetry';
+import type { Context } from '@opentelemetry/api';
 
 /**
  * The usage ledger's writer: accepted usage from JetStream → attributed (or parked) UsageRecorded
@@ -51,9 +53,26 @@ export class UsageLedgerConsumer {
   }
 
   async record(batch: readonly Delivery[]): Promise<void> {
-    const received = batch.flatMap((d) => {
+    // Each message keeps its own trace and correlation id: its events' metadata carry them into the ledger.
+    const spans = messageSpans(
+      'attribution consume',
+      batch.map((d) => d.headers),
+      { 'messaging.destination.name': usageReceivedSubject },
+    );
+    try {
+      await this.recordTraced(batch, spans.contexts);
+      spans.end();
+    } catch (error) {
+      spans.end(error);
+      throw error;
+    }
+  }
+
+  private async recordTraced(batch: readonly Delivery[], contexts: readonly Context[]): Promise<void> {
+    const received = batch.flatMap((d, i) => {
       const { tenant, receivedAt, events } = decodeJson<UsageBatchV1>(d.data, isUsageBatchV1, 'usage batch');
-      return events.map((event) => ({ tenant, receivedAt, event }));
+      const metadata = metadataFor(telemetryOfHeaders(d.headers, d.msgId ?? `seq:${d.streamSequence}`), contexts[i]);
+      return events.map((event) => ({ tenant, receivedAt, event, metadata }));
     });
     const appends = new Map<string, NewEvent[]>();
     for (const tenant of new Set(received.map((r) => r.tenant))) {
@@ -64,7 +83,7 @@ export class UsageLedgerConsumer {
       const subscriptions = await this.tables.subscriptions(this.db, tenant, [
         ...new Set([...timelines.values()].flatMap((t) => t.map((s) => s.accountId))),
       ]);
-      for (const { event, receivedAt } of ofTenant) {
+      for (const { event, receivedAt, metadata } of ofTenant) {
         const time = new Date(event.time);
         // A fast first answer from the registry as this process sees it; the registry projection confirms or corrects it.
         const attribution = attribute(
@@ -90,7 +109,7 @@ export class UsageLedgerConsumer {
             : parkedUsageStream(tenant, event.subject);
         appends.set(stream, [
           ...(appends.get(stream) ?? []),
-          { id: recorded.usageId, type: usageRecordedType, data: { ...recorded } },
+          { id: recorded.usageId, type: usageRecordedType, data: { ...recorded }, metadata: { ...metadata } },
         ]);
       }
     }
@@ -99,7 +118,8 @@ export class UsageLedgerConsumer {
       events,
       expectedRevision: 'any',
     }));
-    await this.ledger.appendToStreams(streamAppends);
+    // One append for the batch, in the first message's trace, linked to the others'.
+    await otelContext.with(contexts[0], () => this.ledger.appendToStreams(streamAppends));
   }
 
   async stop(): Promise<void> {

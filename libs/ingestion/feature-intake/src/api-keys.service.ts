@@ -69,7 +69,7 @@ export class ApiKeysService {
       const remembered = this.verified.get(id);
       const graceMs = this.config.TALLY_API_KEY_OUTAGE_GRACE_SECONDS * 1_000;
       if (remembered && Date.now() - remembered.at <= graceMs) return remembered.row;
-      this.log(`[ingestion] API keys cannot be read: ${messageOf(error)}`);
+      this.log.warn({ reason: messageOf(error) }, 'API keys cannot be read: answering 503');
       throw new ProblemException({
         type: problemType('auth-unavailable'),
         title: 'Credentials cannot be checked',

@@ -166,7 +166,7 @@ export class IntakeService implements OnApplicationBootstrap {
             results[index] = { ...results[index], status: 'duplicate' } as EventResult;
       });
     } catch (error) {
-      this.log(`[ingestion] could not persist events: ${messageOf(error)}`);
+      this.log.warn({ reason: messageOf(error) }, 'could not persist events: answering 503');
       throw unavailable(
         'events could not be persisted; nothing in this request is acknowledged — retry it (duplicates are counted once)',
       );
@@ -188,7 +188,7 @@ export class IntakeService implements OnApplicationBootstrap {
     const message: UsageRejectedV1 = { tenant, receivedAt: receivedAt.toISOString(), events };
     await this.bus
       .publish(usageRejectedSubject, encodeJson(message), { msgId: randomUUID() })
-      .catch((error) => this.log(`[ingestion] rejections not recorded: ${messageOf(error)}`));
+      .catch((error) => this.log.warn({ reason: messageOf(error) }, 'rejections not recorded'));
   }
 
   /**
@@ -227,7 +227,7 @@ export class IntakeService implements OnApplicationBootstrap {
     try {
       await this.bus.publish(usageCorrectedSubject, encodeJson(message), { msgId });
     } catch (error) {
-      this.log(`[ingestion] could not persist corrections: ${messageOf(error)}`);
+      this.log.warn({ reason: messageOf(error) }, 'could not persist corrections: answering 503');
       throw unavailable('corrections could not be persisted; nothing in this request is acknowledged — retry it');
     }
     return results;

@@ -42,8 +42,8 @@ export class NatsIntakeResponder {
       return { data: encodeJson(await this.ingest(request)) };
     } catch (error) {
       const problem = toProblem(error);
-      if (problem.status >= 500)
-        this.log(`[ingestion] NATS intake failed: ${String((error as Error)?.stack ?? error)}`);
+      if (problem.status === 503) this.log.warn({ reason: messageOf(error) }, 'NATS intake answered 503');
+      else if (problem.status >= 500) this.log.error({ err: error }, 'NATS intake failed');
       return {
         data: encodeJson(problem),
         headers: { 'Content-Type': 'application/problem+json', 'Tally-Status': String(problem.status) },

@@ -64,8 +64,9 @@ export class BillingScheduler {
         this.ticking = this.runEveryTenant()
           .then(() => undefined)
           .catch((error: unknown) =>
-            this.log(
-              `[invoicing] billing run failed (retried in ${this.config.TALLY_BILLING_INTERVAL_MS} ms): ${messageOf(error)}`,
+            this.log.warn(
+              { retryInMs: this.config.TALLY_BILLING_INTERVAL_MS, reason: messageOf(error) },
+              'billing run failed',
             ),
           )
           .finally(tick);
@@ -127,7 +128,7 @@ export class BillingScheduler {
           if (!lost.aborted) summaries.set(tenant, await actFor(tenant, () => this.bill(lost)));
         return summaries;
       },
-      (error) => this.log(`[invoicing] billing lock connection lost: ${messageOf(error)}`),
+      (error) => this.log.warn({ reason: messageOf(error) }, 'billing lock connection lost'),
     );
   }
 
@@ -200,8 +201,9 @@ export class BillingScheduler {
         }
       } catch (error) {
         summary.failed += 1;
-        this.log(
-          `[invoicing] billing subscription ${subscription.subscriptionId} failed (retried next run): ${messageOf(error)}`,
+        this.log.warn(
+          { subscriptionId: subscription.subscriptionId, reason: messageOf(error) },
+          'billing a subscription failed (retried next run)',
         );
       }
     };

@@ -81,13 +81,15 @@ export class ReconciliationService {
         }),
       )
       .catch((error) => {
-        this.log(`[invoicing] reconciliation ${id} failed: ${String((error as Error)?.stack ?? error)}`);
+        this.log.error({ reconciliationId: id, err: error }, 'reconciliation failed');
         return this.tables.finish(this.db, this.tenancy.current, id, 'failed', this.clock().toISOString(), {
           error: messageOf(error),
         });
       })
       // Not even the failure could be recorded (Postgres gone): logged; the report stays 'running' and can be re-run.
-      .catch((error) => this.log(`[invoicing] reconciliation ${id} could not be recorded: ${messageOf(error)}`))
+      .catch((error) =>
+        this.log.warn({ reconciliationId: id, reason: messageOf(error) }, 'reconciliation could not be recorded'),
+      )
       .finally(() => this.inFlight.delete(run));
     this.inFlight.add(run);
     return id;

@@ -1,3 +1,4 @@
+import { Logger } from '@tally/shared/util-telemetry';
 import { messageOf } from '@tally/shared/util-core';
 import {
   backoffFor,
@@ -106,7 +107,7 @@ export class ConsumerHealth {
   constructor(
     private readonly durable: string,
     private readonly forgetAfterMs: number,
-    private readonly log: (line: string) => void,
+    private readonly log: Logger,
   ) {}
 
   succeeded(deliveries: readonly Delivery[]): void {
@@ -124,8 +125,14 @@ export class ConsumerHealth {
 
   deadLettered(delivery: Delivery, error: unknown): void {
     this.deadLetterCount += 1;
-    this.log(
-      `[bus] ${this.durable}: message #${delivery.streamSequence} (${delivery.subject}) can never succeed and was dead-lettered: ${messageOf(error)}`,
+    this.log.warn(
+      {
+        consumer: this.durable,
+        streamSequence: delivery.streamSequence,
+        subject: delivery.subject,
+        reason: messageOf(error),
+      },
+      'message can never succeed: dead-lettered',
     );
     this.failing.delete(delivery.streamSequence);
     this.settle();
@@ -166,18 +173,30 @@ export class ConsumerHealth {
     if (this.stalledSince === null) {
       this.stalledSince = now;
       this.lastReported = now;
-      this.log(`[bus] ${this.durable}: stalled, retrying with backoff: ${this.lastError}${where}`);
+      this.log.warn(
+        { consumer: this.durable, reason: this.lastError, where: where.trim() },
+        'consumer stalled, retrying with backoff',
+      );
     } else if (now - this.lastReported >= reportEveryMs) {
       this.lastReported = now;
-      this.log(
-        `[bus] ${this.durable}: still stalled after ${Math.round((now - this.stalledSince) / 1_000)} s, ${this.failing.size} failing: ${this.lastError}`,
+      this.log.warn(
+        {
+          consumer: this.durable,
+          stalledSeconds: Math.round((now - this.stalledSince) / 1_000),
+          failing: this.failing.size,
+          reason: this.lastError,
+        },
+        'consumer still stalled',
       );
     }
   }
 
   private settle(): void {
     if (this.failing.size > 0 || this.stalledSince === null) return;
-    this.log(`[bus] ${this.durable}: recovered after ${Math.round((Date.now() - this.stalledSince) / 100) / 10} s`);
+    this.log.info(
+      { consumer: this.durable, stalledSeconds: Math.round((Date.now() - this.stalledSince) / 100) / 10 },
+      'consumer recovered',
+    );
     this.stalledSince = null;
   }
 }

@@ -1,4 +1,5 @@
 import { messageOf } from '@tally/shared/util-core';
+import { SpanKind, SpanOptions } from '@tally/shared/util-telemetry';
 /**
  * Durable messaging for billing facts. Two adapters: NATS JetStream (distributed) and a
  * Postgres-backed bus (embedded mode, no broker). One contract suite holds both to:
@@ -203,3 +204,9 @@ export const decodeJson = <T>(data: Uint8Array, isValid?: (value: unknown) => va
   if (isValid && !isValid(value)) throw new PoisonMessageError(`${what} does not have the expected shape`);
   return value as T;
 };
+
+/** The span of a publish: the message's trace context is injected from inside it (its headers carry it). */
+export const publishSpan = (subject: string, system: 'nats' | 'postgres'): SpanOptions => ({
+  kind: SpanKind.PRODUCER,
+  attributes: { 'messaging.system': system, 'messaging.destination.name': subject },
+});

@@ -1,18 +1,18 @@
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { DataSource } from 'typeorm';
-import { dropSchemas, testDatabaseUrl, uniqueName } from '@tally/shared/testing';
+import { dropSchemas, recordingLogger, testDatabaseUrl, uniqueName } from '@tally/shared/testing';
 import { openAppDataSource } from './data-source';
 
 describe('an app DataSource', () => {
   const schema = uniqueName('ds');
-  const lines: string[] = [];
+  const log = recordingLogger();
   let db: DataSource;
   beforeAll(async () => {
     db = await openAppDataSource({
       connectionString: testDatabaseUrl(),
       schema,
       migrations: [],
-      log: (line) => lines.push(line),
+      log,
     });
   });
   afterAll(async () => {
@@ -26,9 +26,10 @@ describe('an app DataSource', () => {
         '{"gbSeconds":"42","customer":"payload-secret-xyz"}',
       ]),
     ).rejects.toThrow();
-    expect(lines).toHaveLength(1);
-    expect(lines[0]).toMatch(/^\[postgres\] query failed \(insert into .*nowhere/);
-    expect(lines[0]).toContain('does not exist');
-    expect(lines.join('\n')).not.toContain('payload-secret-xyz');
+    expect(log.entries).toHaveLength(1);
+    expect(log.entries[0]).toMatchObject({ level: 'warn', message: 'query failed' });
+    expect(log.entries[0].fields.statement).toMatch(/^insert into .*nowhere/);
+    expect(log.entries[0].fields.reason).toContain('does not exist');
+    expect(JSON.stringify(log.entries)).not.toContain('payload-secret-xyz');
   });
 });

@@ -1,3 +1,4 @@
+import { Logger as TallyLogger, silentLogger } from '@tally/shared/util-telemetry';
 import { Client } from 'pg';
 import { openClient } from '@tally/shared/data-access-pg-client';
 import { DataSource, EntitySchema, Logger, MigrationInterface } from 'typeorm';
@@ -10,22 +11,26 @@ export interface AppDataSourceOptions {
   migrations: (new () => MigrationInterface)[];
   poolSize?: number;
   /** Where failed queries are reported (without their parameters). */
-  log?: (line: string) => void;
+  log?: TallyLogger;
 }
 
 /**
  * TypeORM's logger for failed queries: the statement's first words and the error, never the parameters —
  * they hold usage payloads, account ids and key hashes, which are data, not diagnostics.
  */
-export const queryErrorLogger = (log: (line: string) => void): Logger => ({
+export const queryErrorLogger = (log: TallyLogger): Logger => ({
   logQuery: () => undefined,
   logQuerySlow: () => undefined,
   logSchemaBuild: () => undefined,
   logMigration: () => undefined,
-  log: (level, message) => level === 'warn' && log(`[postgres] ${String(message)}`),
+  log: (level, message) => level === 'warn' && log.warn(`postgres: ${String(message)}`),
   logQueryError: (error, query) =>
-    log(
-      `[postgres] query failed (${query.replace(/\s+/g, ' ').trim().slice(0, 80)}…): ${typeof error === 'string' ? error : error.message}`,
+    log.warn(
+      {
+        statement: `${query.replace(/\s+/g, ' ').trim().slice(0, 80)}…`,
+        reason: typeof error === 'string' ? error : error.message,
+      },
+      'query failed',
     ),
 });
 
@@ -47,7 +52,7 @@ export const openAppDataSource = async (options: AppDataSourceOptions): Promise<
     migrationsTransactionMode: 'each',
     extra: { max: options.poolSize ?? 5, connectionTimeoutMillis: 5_000, keepAlive: true },
     logging: ['error', 'warn'],
-    logger: queryErrorLogger(options.log ?? ((line) => console.error(line))),
+    logger: queryErrorLogger(options.log ?? silentLogger),
   });
   await dataSource.initialize();
   await withAdvisoryLock(options.connectionString, `${options.schema}.migrate`, () =>

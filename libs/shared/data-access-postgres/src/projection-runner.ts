@@ -1,3 +1,4 @@
+import { inSpan, linksTo, remoteContext, SpanKind } from '@tally/shared/util-telemetry';
 import { DataSource, EntityManager } from 'typeorm';
 import { EventStore, RecordedEvent, Subscription } from '@tally/shared/data-access-event-store';
 import { LedgerEvent, messageOf, sleep } from '@tally/shared/util-core';
@@ -120,6 +121,8 @@ export class ProjectionRunner {
       connectionString: string;
       schema: string;
       onError?: (error: unknown) => void;
+      /** After each applied batch: how many events, in how many seconds (the apply-duration metric). */
+      onApplied?: (projection: string, events: number, seconds: number) => void;
       batchSize?: number;
     },
   ) {
@@ -222,22 +225,35 @@ export class ProjectionRunner {
     const term = this.term;
     if (!term) throw new Error(`projection ${this.name} is not led by this process`);
     const position = events[events.length - 1].globalPosition;
-    await this.dataSource.transaction(async (tx) => {
-      // First statement: fence and row-lock. greatest(): replaying an older batch never moves the checkpoint backwards.
-      const moved = returnedRows(
-        await tx.query(
-          `update ${this.table} set position = greatest(position, $3), updated_at = now() where name = $1 and epoch = $2 returning 1`,
-          [this.name, term.epoch.toString(), position.toString()],
-        ),
-      );
-      if (moved.length === 0) throw new FencedError(this.name, term.epoch);
-      await this.projection.apply(tx, events);
-    });
+    const started = performance.now();
+    // In the first event's trace, linked to the others' (at most 32: a rebuild's batches are large).
+    const span = {
+      kind: SpanKind.CONSUMER,
+      attributes: { 'tally.projection': this.name, 'tally.events': events.length },
+      parent: remoteContext(events[0].metadata),
+      links: linksTo(events.slice(1, 33).map((e) => e.metadata)),
+    };
+    await inSpan(`projection apply ${this.name}`, span, () => this.applyFenced(term.epoch, position, events));
+    this.options.onApplied?.(this.name, events.length, (performance.now() - started) / 1_000);
     this.lastAppliedAt = new Date();
     this.lastError = null;
     const accepted = events.map((e) => this.projection.acceptedAt?.(e)).filter((t): t is string => t !== undefined);
     if (accepted.length > 0)
       this.acceptedToVisibleMs = this.lastAppliedAt.getTime() - Math.max(...accepted.map((t) => Date.parse(t)));
+  }
+
+  private async applyFenced(epoch: bigint, position: bigint, events: readonly RecordedEvent[]): Promise<void> {
+    await this.dataSource.transaction(async (tx) => {
+      // First statement: fence and row-lock. greatest(): replaying an older batch never moves the checkpoint backwards.
+      const moved = returnedRows(
+        await tx.query(
+          `update ${this.table} set position = greatest(position, $3), updated_at = now() where name = $1 and epoch = $2 returning 1`,
+          [this.name, epoch.toString(), position.toString()],
+        ),
+      );
+      if (moved.length === 0) throw new FencedError(this.name, epoch);
+      await this.projection.apply(tx, events);
+    });
   }
 
   async checkpoint(): Promise<bigint | undefined> {

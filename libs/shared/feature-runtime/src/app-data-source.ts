@@ -35,7 +35,8 @@ export const projectionRunnerProvider = (
     const runner = new ProjectionRunner(definition(runtime), db, runtime.eventStore, {
       connectionString: runtime.connectionString,
       schema: runtime.schemaFor(app),
-      onError: (error) => runtime.log(`[${app}] projection ${runner.projection.name}: ${messageOf(error)}`),
+      onError: (error) =>
+        runtime.log.warn({ app, projection: runner.projection.name, reason: messageOf(error) }, 'projection failing'),
     });
     return runner;
   },

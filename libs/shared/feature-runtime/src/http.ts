@@ -1,6 +1,8 @@
 import { INestApplication, Type } from '@nestjs/common';
 import { NestFactory } from '@nestjs/core';
 import { FastifyAdapter, NestFastifyApplication } from '@nestjs/platform-fastify';
+import { FastifyBaseLogger, LogController } from 'fastify';
+import { installHttpTelemetry, nestLogger, requestIdOf } from './http-telemetry';
 import { parseExactJson } from './exact-json';
 import { ProblemJsonFilter } from './problem';
 import { Metrics } from './metrics';
@@ -27,13 +29,20 @@ const badJson = (error: unknown) =>
 
 /** Builds the HTTP application (Fastify) for a root module, with problem+json errors everywhere. */
 export const createHttpApp = async (rootModule: Type<unknown>, runtime: TallyRuntime): Promise<INestApplication> => {
-  const adapter = new FastifyAdapter({ bodyLimit: maxBodyBytes });
+  // Fastify logs through the process's pino logger; its per-request lines are ours (debug, in http-telemetry).
+  const adapter = new FastifyAdapter({
+    bodyLimit: maxBodyBytes,
+    loggerInstance: runtime.log as unknown as FastifyBaseLogger,
+    logController: new LogController({ disableRequestLogging: true, requestIdLogLabel: 'requestId' }),
+    genReqId: requestIdOf,
+  });
   const app = await NestFactory.create<NestFastifyApplication>(rootModule, adapter, {
-    logger: ['error', 'warn'],
+    logger: nestLogger(runtime.log),
     abortOnError: false,
     bodyParser: false,
   });
   const fastify = app.getHttpAdapter().getInstance();
+  installHttpTelemetry(fastify, runtime.log);
   app.get(Metrics).instrument(fastify);
   installRequestGate(fastify, runtime, () => app.get(ProducerKeys), maxBodyBytes);
   fastify.removeContentTypeParser('application/json');

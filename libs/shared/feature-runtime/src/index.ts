@@ -17,3 +17,5 @@ export * from './tenant-scope';
 export * from './access.controller';
 export * from './tenancy';
 export * from './metrics';
+export * from './tracing';
+export * from './process-logger';

@@ -11,6 +11,7 @@ import { Projection } from '@tally/shared/data-access-postgres';
 import type { RecordedEvent } from '@tally/shared/data-access-event-store';
 import type { EventGuard, LedgerEvent } from '@tally/shared/util-core';
 import { TallyRuntime } from './runtime';
+import { otelContext, remoteContext, telemetryOfMetadata, withTelemetry } from '@tally/shared/util-telemetry';
 
 /**
  * Relays ledger events to NATS (never a dual write): a projection whose "rows" are publishes, the ledger
@@ -29,9 +30,14 @@ export const ledgerRelay = <E extends LedgerEvent>(
   gatesReadiness: false,
   apply: async (_tx, events) => {
     for (const event of events)
-      await runtime.bus.publish(subjectOf(event), encodeJson({ id: event.id, type: event.type, data: event.data }), {
-        msgId: event.id,
-      });
+      // Published as the event's continuation: its correlation id, the event as causation, its trace.
+      await withTelemetry(telemetryOfMetadata(event.metadata, event.id), () =>
+        otelContext.with(remoteContext(event.metadata), () =>
+          runtime.bus.publish(subjectOf(event), encodeJson({ id: event.id, type: event.type, data: event.data }), {
+            msgId: event.id,
+          }),
+        ),
+      );
   },
 });
 

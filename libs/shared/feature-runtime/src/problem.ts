@@ -1,3 +1,4 @@
+import { Logger } from '@tally/shared/util-telemetry';
 import { ArgumentsHost, Catch, ExceptionFilter, HttpException } from '@nestjs/common';
 import type { FastifyReply } from 'fastify';
 import { WrongExpectedRevisionError } from '@tally/shared/data-access-event-store';
@@ -111,13 +112,13 @@ export const sendProblem = (reply: FastifyReply, problem: Problem): void => {
 
 @Catch()
 export class ProblemJsonFilter implements ExceptionFilter {
-  constructor(private readonly log: (line: string) => void) {}
+  constructor(private readonly log: Logger) {}
 
   catch(error: unknown, host: ArgumentsHost): void {
     const problem = toProblem(error);
     // A 503 is expected (a dependency away, backpressure): one line, no stack. Only the unexpected gets the stack.
-    if (problem.status === 503) this.log(`[tally] answered 503 (${problem.type}): ${messageOf(error)}`);
-    else if (problem.status >= 500) this.log(`[tally] unexpected error: ${(error as Error)?.stack ?? String(error)}`);
+    if (problem.status === 503) this.log.warn({ problem: problem.type, reason: messageOf(error) }, 'answered 503');
+    else if (problem.status >= 500) this.log.error({ err: error }, 'unexpected error');
     sendProblem(host.switchToHttp().getResponse<FastifyReply>(), problem);
   }
 }

@@ -2,6 +2,7 @@ import { DynamicModule, Global, Module } from '@nestjs/common';
 import { APP_GUARD, APP_INTERCEPTOR } from '@nestjs/core';
 import { AccessController } from './access.controller';
 import { AdminAuthGuard, TenantScopeInterceptor } from './auth';
+import { RequestTelemetryInterceptor } from './http-telemetry';
 import { DeadLettersController } from './dead-letters.controller';
 import { HealthController } from './health.controller';
 import { LedgerPositionInterceptor } from './ledger-position';
@@ -42,7 +43,7 @@ export class RuntimeModule {
         { provide: MESSAGE_BUS, useValue: runtime.bus },
         { provide: CLOCK, useValue: () => runtime.clock() },
         { provide: CONFIG, useValue: runtime.config },
-        { provide: LOG, useValue: (line: string) => runtime.log(line) },
+        { provide: LOG, useValue: runtime.log },
         { provide: ACCESS, useValue: runtime.access },
         {
           provide: POSTGRES,
@@ -59,6 +60,7 @@ export class RuntimeModule {
         LedgerPositionInterceptor,
         ProducerKeys,
         { provide: APP_GUARD, useClass: AdminAuthGuard },
+        { provide: APP_INTERCEPTOR, useClass: RequestTelemetryInterceptor },
         { provide: APP_INTERCEPTOR, useClass: TenantScopeInterceptor },
       ],
       exports: [

@@ -3,8 +3,10 @@ import { EventStore, KurrentDbEventStore, PostgresEventStore } from '@tally/shar
 import { Delivery, JetStreamBus, MessageBus, PostgresBus } from '@tally/shared/data-access-messaging';
 import { openPool } from '@tally/shared/data-access-pg-client';
 import { EmbeddedPostgres, startEmbeddedPostgres } from '@tally/shared/data-access-postgres';
-import { redactCredentials, TallyConfig } from '@tally/shared/util-config';
+import { TallyConfig } from '@tally/shared/util-config';
 import { messageOf } from '@tally/shared/util-core';
+import { Logger } from '@tally/shared/util-telemetry';
+import { createProcessLogger, LineSink } from './process-logger';
 
 /** What every Tally process shares: configuration, the ledger, the bus, a clock. */
 export interface TallyRuntime {
@@ -17,7 +19,8 @@ export interface TallyRuntime {
   eventStore: EventStore;
   bus: MessageBus;
   clock: () => Date;
-  log: (line: string) => void;
+  /** The process's logger (pino): structured, leveled, credentials masked. */
+  log: Logger;
   /** Schema of one app's tables: `<namespace>_<app>`. */
   schemaFor(app: 'ingestion' | 'attribution' | 'aggregation' | 'invoicing'): string;
   /** Whether Postgres answers right now (readiness). */
@@ -29,20 +32,19 @@ export interface RuntimeOptions {
   /** Start an embedded Postgres when DATABASE_URL is unset (the `npm start` default). */
   allowEmbeddedPostgres?: boolean;
   clock?: () => Date;
-  log?: (line: string) => void;
+  /** Where log lines go instead of stdout (tests). */
+  log?: LineSink;
 }
 
 export const openRuntime = async (config: TallyConfig, options: RuntimeOptions = {}): Promise<TallyRuntime> => {
-  // Every line goes out with connection-URL passwords masked (a driver error may quote a URL).
-  const write = options.log ?? ((line: string) => console.log(line));
-  const log = (line: string) => write(redactCredentials(line));
+  const log = createProcessLogger(config, options.log);
   const namespace = config.TALLY_NAMESPACE;
   let embedded: EmbeddedPostgres | undefined;
   let connectionString = config.DATABASE_URL;
   if (!connectionString) {
     if (!options.allowEmbeddedPostgres)
       throw new Error('DATABASE_URL is required: this process does not start an embedded Postgres');
-    log(`[tally] starting embedded Postgres in ${config.TALLY_DATA_DIR} on port ${config.TALLY_EMBEDDED_PG_PORT}`);
+    log.info({ dataDir: config.TALLY_DATA_DIR, port: config.TALLY_EMBEDDED_PG_PORT }, 'starting embedded Postgres');
     embedded = await startEmbeddedPostgres({ dataDir: config.TALLY_DATA_DIR, port: config.TALLY_EMBEDDED_PG_PORT });
     connectionString = embedded.connectionString;
   }
@@ -63,8 +65,16 @@ export const openRuntime = async (config: TallyConfig, options: RuntimeOptions =
   }
 
   const onError = (error: unknown, delivery?: Delivery) =>
-    log(
-      `[tally] message handling failed${delivery ? ` (${delivery.subject} #${delivery.streamSequence}, delivery ${delivery.deliveryCount})` : ''}: ${messageOf(error)}`,
+    log.warn(
+      {
+        reason: messageOf(error),
+        ...(delivery && {
+          subject: delivery.subject,
+          streamSequence: delivery.streamSequence,
+          deliveryCount: delivery.deliveryCount,
+        }),
+      },
+      'message handling failed',
     );
   let bus: MessageBus;
   try {
@@ -101,7 +111,7 @@ export const openRuntime = async (config: TallyConfig, options: RuntimeOptions =
     connectionString,
     schema: `${namespace}_access`,
     outageGraceMs: config.TALLY_API_KEY_OUTAGE_GRACE_SECONDS * 1_000,
-    onError: (error) => log(`[tally] credential store: ${messageOf(error)}`),
+    onError: (error) => log.warn({ reason: messageOf(error) }, 'credential store unavailable'),
   });
   try {
     await access.init(config.TALLY_TENANT);

@@ -1,8 +1,10 @@
 import { DynamicModule, INestApplication, Module } from '@nestjs/common';
-import { ConfigError, loadTallyConfig, redactCredentials, TallyConfig } from '@tally/shared/util-config';
+import { ConfigError, loadTallyConfig, TallyConfig } from '@tally/shared/util-config';
 import { messageOf, sleep } from '@tally/shared/util-core';
 import { isConnectionError } from '@tally/shared/data-access-pg-client';
 import { createHttpApp } from './http';
+import { createProcessLogger } from './process-logger';
+import { startTracing } from './tracing';
 import { openRuntime, RuntimeOptions, TallyRuntime } from './runtime';
 import { RuntimeModule } from './runtime.module';
 
@@ -70,34 +72,44 @@ const startPatiently = async (options: StartOptions): Promise<RunningTally> => {
     } catch (error) {
       if (error instanceof ConfigError || !dependencyAway(error)) throw error;
       const waitMs = Math.min(10_000, 500 * 2 ** attempt);
-      console.error(
-        redactCredentials(`[tally] could not start (${messageOf(error)}); retrying in ${waitMs / 1_000} s`),
+      startupLogger(options).warn(
+        { reason: messageOf(error), retryInMs: waitMs },
+        'could not start: a dependency is away',
       );
       await sleep(waitMs);
     }
   }
 };
 
+/** A logger before the runtime exists (its configuration has been validated by then). */
+const startupLogger = (options: StartOptions) =>
+  createProcessLogger(loadTallyConfig(options.env ?? process.env), options.log);
+
 /** For main.ts files: start, close gracefully on SIGTERM/SIGINT, and turn configuration errors into one clear message. */
 export const runMain = async (options: StartOptions, onStarted: (tally: RunningTally) => void): Promise<void> => {
   try {
+    const tracing = startTracing(`tally-${options.apps.join('-')}`, { env: options.env });
     const tally = await startPatiently(options);
     const stop = (signal: string) => {
-      tally.runtime.log(`[tally] ${signal}: draining and stopping`);
-      void tally.close().then(
-        () => process.exit(0),
-        (error) => {
-          console.error(redactCredentials(String((error as Error)?.stack ?? error)));
-          process.exit(1);
-        },
-      );
+      tally.runtime.log.info({ signal }, 'draining and stopping');
+      void tally
+        .close()
+        .then(() => tracing?.shutdown())
+        .then(
+          () => process.exit(0),
+          (error) => {
+            tally.runtime.log.error({ err: error }, 'could not stop cleanly');
+            process.exit(1);
+          },
+        );
     };
     process.once('SIGTERM', () => stop('SIGTERM'));
     process.once('SIGINT', () => stop('SIGINT'));
     onStarted(tally);
   } catch (error) {
+    // A configuration error is the operator's to fix: one plain line, whatever the log format.
     if (error instanceof ConfigError) console.error(`[tally] ${error.message}`);
-    else console.error(redactCredentials(`[tally] failed to start: ${(error as Error)?.stack ?? String(error)}`));
+    else startupLogger(options).fatal({ err: error }, 'failed to start');
     process.exit(1);
   }
 };

@@ -1,3 +1,5 @@
+import { Logger } from '@tally/shared/util-telemetry';
+
 /**
  * Dependency-injection tokens. A class asks for the ports it uses — the ledger, the bus, the clock, the
  * configuration — so its constructor says what it depends on. RUNTIME (all of them at once) is for
@@ -14,7 +16,7 @@ export const MESSAGE_BUS = Symbol('MessageBus');
 export const CLOCK = Symbol('Clock');
 /** The validated configuration: a TallyConfig. */
 export const CONFIG = Symbol('TallyConfig');
-/** Where log lines go, credentials already masked: a Log. */
+/** The process's logger (structured, leveled, credentials masked): a Log. */
 export const LOG = Symbol('Log');
 /** Tenants and administrative credentials: an AccessStore. */
 export const ACCESS = Symbol('AccessStore');
@@ -22,7 +24,7 @@ export const ACCESS = Symbol('AccessStore');
 export const POSTGRES = Symbol('PostgresSettings');
 
 export type Clock = () => Date;
-export type Log = (line: string) => void;
+export type Log = Logger;
 export interface PostgresSettings {
   connectionString: string;
   /** Schema of one app's tables: `<namespace>_<app>`. */

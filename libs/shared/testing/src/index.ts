@@ -82,3 +82,4 @@ export const servedRoutes = (controller: new (...args: never[]) => unknown): str
 export * from './ports';
 export * from './scratch-postgres';
 export * from './scratch-nats';
+export * from './recording-logger';

@@ -111,6 +111,12 @@ export const identifier = (raw: string): string | { error: string } =>
 
 export const text = (raw: string): string => raw;
 
+/** One of a fixed set of words. */
+export const oneOf =
+  <T extends string>(...allowed: readonly T[]) =>
+  (raw: string): T | { error: string } =>
+    (allowed as readonly string[]).includes(raw) ? (raw as T) : { error: `must be one of ${allowed.join(', ')}` };
+
 /** Words of example values (a compose file's, a README's): a secret containing one was never generated. */
 const placeholders = [
   'change-me',

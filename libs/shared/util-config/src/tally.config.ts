@@ -6,6 +6,7 @@ import {
   loadConfig,
   natsServers,
   nonNegativeInteger,
+  oneOf,
   port,
   positiveInteger,
   Schema,
@@ -51,6 +52,22 @@ export const tallySchema = {
   },
   PORT: { description: 'HTTP port (0 picks a free one).', default: '3000', parse: port },
   HOST: { description: 'Interface the HTTP server binds; 0.0.0.0 in containers.', default: '127.0.0.1', parse: text },
+  TALLY_LOG_LEVEL: {
+    description:
+      'Least severe log level written: trace, debug (adds a line per HTTP request), info, warn, error, fatal or silent.',
+    default: 'info',
+    parse: oneOf('trace', 'debug', 'info', 'warn', 'error', 'fatal', 'silent'),
+  },
+  TALLY_LOG_FORMAT: {
+    description:
+      "json: one JSON object per line (pino), for log collectors — the distributed apps' default; pretty: readable lines — the default of `npm start`.",
+    parse: oneOf('json', 'pretty'),
+  },
+  OTEL_EXPORTER_OTLP_ENDPOINT: {
+    description:
+      'OpenTelemetry collector (OTLP/HTTP, e.g. http://otel-collector:4318): traces are exported there. Unset: no traces. The SDK reads the other OTEL_* variables (OTEL_SERVICE_NAME, OTEL_TRACES_SAMPLER…) itself.',
+    parse: url('http', 'https'),
+  },
   TALLY_DATA_DIR: { description: 'Where embedded mode keeps its data.', default: './data', parse: text },
   TALLY_EMBEDDED_PG_PORT: {
     description: 'Port of the embedded Postgres (embedded mode only).',

@@ -1,3 +1,5 @@
+import { inSpan } from '@tally/shared/util-telemetry';
+import { appendSpan, metadataOf } from '../telemetry';
 import {
   AllStreamSubscription,
   ANY,
@@ -113,7 +115,11 @@ export class KurrentDbEventStore implements EventStore {
    * stream is written there (if an interrupted attempt did not already), the rest to the stream asked.
    * As in the Postgres adapter, the expected revision is checked only when something is to be written.
    */
-  async appendToStreams(appends: readonly StreamAppend[]): Promise<AppendResult[]> {
+  appendToStreams(appends: readonly StreamAppend[]): Promise<AppendResult[]> {
+    return inSpan('ledger append', appendSpan(appends, 'kurrentdb'), () => this.appendInSpan(appends));
+  }
+
+  private async appendInSpan(appends: readonly StreamAppend[]): Promise<AppendResult[]> {
     const entries = appends.flatMap((a) => a.events.map((e) => ({ id: e.id.toLowerCase(), stream: a.stream })));
     const firstOfEach = [...new Map(entries.reverse().map((e) => [e.id, e])).values()];
     const fresh = await this.index.pin(firstOfEach);
@@ -164,7 +170,7 @@ export class KurrentDbEventStore implements EventStore {
     try {
       const result = await this.client.appendToStream(
         stream,
-        events.map((e) => jsonEvent({ id: e.id, type: e.type, data: e.data, metadata: e.metadata ?? {} })),
+        events.map((e) => jsonEvent({ id: e.id, type: e.type, data: e.data, metadata: metadataOf(e) })),
         { streamState: toStreamState(expectedRevision) },
       );
       return result.nextExpectedRevision;

@@ -1,3 +1,5 @@
+import { inSpan } from '@tally/shared/util-telemetry';
+import { appendSpan, metadataOf } from '../telemetry';
 import { Client, Pool, PoolClient } from 'pg';
 import { inTransaction, openClient, openPool } from '@tally/shared/data-access-pg-client';
 import {
@@ -88,10 +90,12 @@ export class PostgresEventStore implements EventStore {
   }
 
   async appendToStreams(appends: readonly StreamAppend[]): Promise<AppendResult[]> {
-    return inTransaction(this.pool, async (client) => {
-      await client.query('select pg_advisory_xact_lock(hashtext($1))', [`${this.schema}.append`]);
-      return this.appendLocked(client, appends);
-    });
+    return inSpan('ledger append', appendSpan(appends, 'postgres'), () =>
+      inTransaction(this.pool, async (client) => {
+        await client.query('select pg_advisory_xact_lock(hashtext($1))', [`${this.schema}.append`]);
+        return this.appendLocked(client, appends);
+      }),
+    );
   }
 
   private async appendLocked(client: PoolClient, appends: readonly StreamAppend[]): Promise<AppendResult[]> {
@@ -132,7 +136,7 @@ export class PostgresEventStore implements EventStore {
           i: event.id,
           t: event.type,
           d: event.data,
-          m: event.metadata ?? {},
+          m: metadataOf(event),
         });
       }
       current.set(append.stream, revision);

@@ -1,3 +1,4 @@
+import { inSpan, Logger, outgoingHeaders, silentLogger } from '@tally/shared/util-telemetry';
 import {
   AckPolicy,
   DeliverPolicy,
@@ -27,6 +28,7 @@ import {
   RequestFailedError,
   StreamSpec,
   withDefaults,
+  publishSpan,
 } from '../message-bus.port';
 import { Namespace } from '../namespace';
 import { drainTimeoutMs, drainWithin } from '../drain';
@@ -47,7 +49,7 @@ export interface JetStreamBusOptions {
   tls?: { caFile?: string; certFile?: string; keyFile?: string };
   onError?: (error: unknown, delivery?: Delivery) => void;
   /** State changes worth an operator's attention: disconnected, reconnected, a consumer stalled or recovered. */
-  log?: (line: string) => void;
+  log?: Logger;
 }
 
 /**
@@ -92,18 +94,18 @@ export class JetStreamBus implements MessageBus {
     return new JetStreamBus(nc, jetstream(nc), jsm, options);
   }
 
-  private log(line: string): void {
-    this.options.log?.(line);
+  private get log(): Logger {
+    return this.options.log ?? silentLogger;
   }
 
   private async watchConnection(): Promise<void> {
     for await (const status of this.nc.status()) {
       if (status.type === 'disconnect') {
         this.connected = false;
-        this.log(`[bus] NATS connection lost (${status.server}); reconnecting`);
+        this.log.warn({ server: status.server }, 'NATS connection lost; reconnecting');
       } else if (status.type === 'reconnect') {
         this.connected = true;
-        this.log(`[bus] NATS reconnected (${status.server})`);
+        this.log.info({ server: status.server }, 'NATS reconnected');
       }
     }
   }
@@ -155,16 +157,18 @@ export class JetStreamBus implements MessageBus {
     data: Uint8Array,
     options: { msgId: string; headers?: Record<string, string> },
   ): Promise<PublishResult> {
-    const ack = await this.js.publish(this.names.subject(subject), data, {
-      msgID: options.msgId,
-      headers: toNatsHeaders(options.headers),
+    return inSpan(`publish ${subject}`, publishSpan(subject, 'nats'), async () => {
+      const ack = await this.js.publish(this.names.subject(subject), data, {
+        msgID: options.msgId,
+        headers: toNatsHeaders({ ...outgoingHeaders(), ...options.headers }),
+      });
+      return { duplicate: ack.duplicate, streamSequence: ack.seq };
     });
-    return { duplicate: ack.duplicate, streamSequence: ack.seq };
   }
 
   async consume(input: ConsumerSpec, handler: BatchHandler): Promise<Consumer> {
     const spec = withDefaults(input);
-    const health = new ConsumerHealth(spec.durable, spec.backoff.maxMs + 2_000, (line) => this.log(line));
+    const health = new ConsumerHealth(spec.durable, spec.backoff.maxMs + 2_000, this.log);
     const deadLetter = async (subject: string, delivery: Delivery, error: unknown) => {
       await this.publish(subject, delivery.data, {
         msgId: `dlq:${spec.durable}:${delivery.streamSequence}`,
@@ -322,7 +326,7 @@ export class JetStreamBus implements MessageBus {
     try {
       const message = await this.nc.request(this.names.subject(subject), data, {
         timeout: options.timeoutMs ?? defaultRequestTimeoutMs,
-        headers: toNatsHeaders(options.headers),
+        headers: toNatsHeaders({ ...outgoingHeaders(), ...options.headers }),
       });
       return { data: message.data, headers: fromNatsHeaders(message.headers) };
     } catch (error) {
@@ -339,7 +343,7 @@ export class JetStreamBus implements MessageBus {
     queue: string,
     handler: (request: Request) => Promise<Reply>,
   ): Promise<Consumer> {
-    const health = new ConsumerHealth(`responder ${subject}`, 60_000, (line) => this.log(line));
+    const health = new ConsumerHealth(`responder ${subject}`, 60_000, this.log);
     // Core NATS subscriptions are re-sent by the client on every reconnect: nothing to supervise.
     const subscription = this.nc.subscribe(this.names.subject(subject), {
       queue,

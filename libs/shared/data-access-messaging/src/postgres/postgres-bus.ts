@@ -1,3 +1,4 @@
+import { inSpan, Logger, outgoingHeaders, silentLogger } from '@tally/shared/util-telemetry';
 import { Pool, PoolClient } from 'pg';
 import { inTransaction, openPool } from '@tally/shared/data-access-pg-client';
 import { sleep } from '@tally/shared/util-core';
@@ -18,6 +19,7 @@ import {
   RequestFailedError,
   StreamSpec,
   withDefaults,
+  publishSpan,
 } from '../message-bus.port';
 import { subjectMatches } from '../namespace';
 import { busSchemaSql } from './bus-schema.sql';
@@ -31,7 +33,7 @@ export interface PostgresBusOptions {
   pollIntervalMs?: number;
   onError?: (error: unknown, delivery?: Delivery) => void;
   /** State changes worth an operator's attention: a consumer stalled or recovered. */
-  log?: (line: string) => void;
+  log?: Logger;
 }
 
 interface Claimed {
@@ -109,8 +111,10 @@ export class PostgresBus implements MessageBus {
     data: Uint8Array,
     options: { msgId: string; headers?: Record<string, string> },
   ): Promise<PublishResult> {
-    const result = await inTransaction(this.pool, (client) =>
-      this.insert(client, subject, data, options.msgId, options.headers),
+    const result = await inSpan(`publish ${subject}`, publishSpan(subject, 'postgres'), () =>
+      inTransaction(this.pool, (client) =>
+        this.insert(client, subject, data, options.msgId, { ...outgoingHeaders(), ...options.headers }),
+      ),
     );
     this.wakeAll();
     return result;
@@ -159,7 +163,7 @@ export class PostgresBus implements MessageBus {
     const spec = withDefaults(input);
     const filter = natsFilterToRegex(spec.filterSubject);
     const stopping = new AbortController();
-    const health = new ConsumerHealth(spec.durable, spec.backoff.maxMs + 2_000, (line) => this.options.log?.(line));
+    const health = new ConsumerHealth(spec.durable, spec.backoff.maxMs + 2_000, this.options.log ?? silentLogger);
     const deadLetter = async (subject: string, delivery: Delivery, error: unknown) => {
       await this.publish(subject, delivery.data, {
         msgId: `dlq:${spec.durable}:${delivery.streamSequence}`,
@@ -322,7 +326,7 @@ export class PostgresBus implements MessageBus {
       );
     });
     try {
-      return await Promise.race([handler({ data, headers: options.headers ?? {} }), timeout]);
+      return await Promise.race([handler({ data, headers: { ...outgoingHeaders(), ...options.headers } }), timeout]);
     } finally {
       clearTimeout(timer);
     }

@@ -1,0 +1,3 @@
+export * from './logger';
+export * from './telemetry-context';
+export * from './propagation';
