@@ -103,7 +103,7 @@ describe('usage end to end: ingestion → JetStream → attribution → ledger �
     const text = await metrics.text();
     expect(metrics.headers.get('content-type')).toContain('text/plain');
     expect(text).toContain('tally_projection_up{projection="aggregation_usage_rollup"} 1');
-    expect(text).toContain('tally_projection_behind_events{projection="aggregation_usage_rollup"} 0');
+    expect(text).toContain('tally_projection_lag_events{projection="aggregation_usage_rollup"} 0');
     expect(text).toMatch(
       /tally_projection_accepted_to_visible_seconds\{projection="aggregation_usage_rollup"\} \d+(\.\d+)?/,
     );

@@ -12,6 +12,7 @@ import {
   Log,
   LOG,
   POSTGRES,
+  Metrics,
   PostgresSettings,
   Tenancy,
 } from '@tally/shared/feature-runtime';
@@ -50,6 +51,7 @@ export class BillingScheduler {
     @Inject(BILLING_REGISTRY_TABLES) private readonly registry: BillingRegistryTables,
     @Inject(INVOICE_TABLES) private readonly invoices: InvoiceTables,
     private readonly service: InvoicesService,
+    private readonly metrics: Metrics,
   ) {}
 
   private stopped = false;
@@ -103,11 +105,29 @@ export class BillingScheduler {
     return (await this.passOver([tenant]))?.get(tenant);
   }
 
+  /** A pass's outcome in the metrics (none when another process held the lock). */
+  private count(summaries: Map<string, BillingRunSummary> | undefined): void {
+    if (!summaries) return;
+    this.metrics.billingRuns.inc({ outcome: 'completed' });
+    for (const summary of summaries.values())
+      for (const [outcome, n] of Object.entries(summary))
+        if (typeof n === 'number' && !['subscriptions', 'durationMs'].includes(outcome) && n > 0)
+          this.metrics.billingSubscriptions.inc({ outcome }, n);
+  }
+
   private running?: { tenants: readonly string[]; done: Promise<Map<string, BillingRunSummary> | undefined> };
 
   private passOver(tenants: readonly string[]): Promise<Map<string, BillingRunSummary> | undefined> {
     if (this.running) return this.running.done.catch(() => undefined).then(() => this.passOver(tenants));
-    const done = this.pass(tenants).finally(() => (this.running = undefined));
+    const done = this.pass(tenants)
+      .then(
+        (summaries) => (this.count(summaries), summaries),
+        (error: unknown) => {
+          this.metrics.billingRuns.inc({ outcome: 'failed' });
+          throw error;
+        },
+      )
+      .finally(() => (this.running = undefined));
     this.running = { tenants, done };
     return done;
   }

@@ -89,6 +89,11 @@ export interface EventStore {
   appendToStreams(appends: readonly StreamAppend[]): Promise<AppendResult[]>;
   readStream(stream: string, options?: { fromRevision?: bigint; maxCount?: number }): Promise<RecordedEvent[]>;
   readAll(options?: ReadAllOptions): Promise<RecordedEvent[]>;
+  /**
+   * How many events (of these types) follow a position, counted up to `limit`: how far a projection is
+   * behind, cheaply enough for every metrics scrape (Postgres counts index entries; KurrentDB reads them).
+   */
+  countAfter(options: { after?: bigint; eventTypes?: readonly string[]; limit: number }): Promise<number>;
   /** Catch-up then live: reads from `after`, then waits for new events. */
   subscribeToAll(options: SubscribeToAllOptions): Subscription;
   close(): Promise<void>;

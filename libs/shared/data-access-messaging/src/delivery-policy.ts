@@ -102,6 +102,9 @@ export class ConsumerHealth {
   private lastError: string | null = null;
   private lastReported = 0;
   private deadLetterCount = 0;
+  private ackedCount = 0;
+  private failedCount = 0;
+  private redeliveredCount = 0;
   private stopped = false;
 
   constructor(
@@ -111,11 +114,17 @@ export class ConsumerHealth {
   ) {}
 
   succeeded(deliveries: readonly Delivery[]): void {
-    for (const d of deliveries) this.failing.delete(d.streamSequence);
+    this.ackedCount += deliveries.length;
+    for (const d of deliveries) {
+      this.failing.delete(d.streamSequence);
+      if (d.deliveryCount > 1) this.redeliveredCount += 1;
+    }
     this.settle();
   }
 
   failed(delivery: Delivery, error: unknown): void {
+    this.failedCount += 1;
+    if (delivery.deliveryCount > 1) this.redeliveredCount += 1;
     this.stall(
       delivery.streamSequence,
       error,
@@ -125,6 +134,7 @@ export class ConsumerHealth {
 
   deadLettered(delivery: Delivery, error: unknown): void {
     this.deadLetterCount += 1;
+    if (delivery.deliveryCount > 1) this.redeliveredCount += 1;
     this.log.warn(
       {
         consumer: this.durable,
@@ -163,6 +173,9 @@ export class ConsumerHealth {
       failingMessages: [...this.failing.keys()].filter((s) => s >= 0).length,
       lastError: this.lastError,
       deadLettered: this.deadLetterCount,
+      acked: this.ackedCount,
+      failed: this.failedCount,
+      redelivered: this.redeliveredCount,
     };
   }
 

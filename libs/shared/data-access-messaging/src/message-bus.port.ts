@@ -54,7 +54,14 @@ export interface ConsumerStatus {
   /** Messages failing right now (each retried with backoff). */
   failingMessages: number;
   lastError: string | null;
+  /** Counted since this process started the consumer (Prometheus counters are made of them). */
   deadLettered: number;
+  /** Messages handled and acknowledged. */
+  acked: number;
+  /** Handler failures (each retried). */
+  failed: number;
+  /** Deliveries of a message that had been delivered before (a failure, a crash, an ack that never came). */
+  redelivered: number;
 }
 
 export interface Delivery {
@@ -79,6 +86,29 @@ export interface PublishResult {
 export interface Consumer {
   stop(): Promise<void>;
   status(): ConsumerStatus;
+  /**
+   * Messages of its subject not yet acknowledged — waiting, or in a handler's hands — as the broker (or the
+   * embedded bus's tables) count them; the embedded bus counts up to 100,000. One round trip: for scrapes.
+   */
+  pending(): Promise<number>;
+}
+
+/** Each consumer's pending count, leaving out one that cannot be asked right now (its broker away). */
+export const pendingOf = async (consumers: readonly Consumer[]): Promise<{ durable: string; pending: number }[]> => {
+  const answers = await Promise.all(
+    consumers.map((c) =>
+      c.pending().then(
+        (pending) => ({ durable: c.status().durable, pending }),
+        () => undefined,
+      ),
+    ),
+  );
+  return answers.filter((a) => a !== undefined);
+};
+
+/** Told of every publish, for metrics. */
+export interface BusObserver {
+  published(subject: string, outcome: 'stored' | 'duplicate' | 'failed'): void;
 }
 
 /** A message a consumer gave up on (PoisonMessageError), kept with why, until replayed. */
@@ -148,6 +178,8 @@ export interface MessageBus {
   reachable(): Promise<boolean>;
   /** The consumers this bus runs in this process. */
   consumerStatuses(): ConsumerStatus[];
+  /** Each of this process's consumers with what it has pending (see Consumer.pending); one it cannot ask is left out. */
+  consumerPending(): Promise<{ durable: string; pending: number }[]>;
   /** Graceful: stop taking messages, finish and ack the batch in hand, then disconnect. */
   close(): Promise<void>;
   /** What a crash does: disconnect at once, acking nothing in hand. For failure tests. */

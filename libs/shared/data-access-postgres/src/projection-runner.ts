@@ -134,7 +134,7 @@ export class ProjectionRunner {
     });
   }
 
-  private get name(): string {
+  get name(): string {
     return this.projection.name;
   }
 
@@ -418,6 +418,11 @@ export class ProjectionRunner {
     return false;
   }
 
+  /** For the newest usage of the last batch applied here: accepted at intake to visible (ms), if any yet. */
+  acceptedToVisible(): number | null {
+    return this.acceptedToVisibleMs;
+  }
+
   /** This process's view, without a database round trip (readiness). */
   state(): { name: string; status: ProjectionStatus['status'] } {
     return {
@@ -437,11 +442,29 @@ export class ProjectionRunner {
     return waiting.length > limit;
   }
 
+  /**
+   * How far behind the ledger it is, cheaply (a metrics scrape asks every projection): events of interest
+   * after the checkpoint, counted up to 10,000, and the age of the oldest of them (0 s when caught up).
+   */
+  async lag(): Promise<{ events: number; seconds: number }> {
+    const position = await this.checkpoint();
+    const [oldest] = await this.store.readAll({ after: position, maxCount: 1, eventTypes: this.projection.eventTypes });
+    if (!oldest) return { events: 0, seconds: 0 };
+    const events = await this.store.countAfter({
+      after: position,
+      eventTypes: this.projection.eventTypes,
+      limit: 10_000,
+    });
+    return { events, seconds: Math.max(0, (Date.now() - oldest.recordedAt.getTime()) / 1_000) };
+  }
+
   async status(): Promise<ProjectionStatus> {
     const position = await this.checkpoint();
-    const behind = (
-      await this.store.readAll({ after: position, maxCount: 10_000, eventTypes: this.projection.eventTypes })
-    ).length;
+    const behind = await this.store.countAfter({
+      after: position,
+      eventTypes: this.projection.eventTypes,
+      limit: 10_000,
+    });
     const requested = this.checkpointsExist && (await this.rebuildRequested().catch(() => false));
     return {
       ...this.state(),

@@ -35,6 +35,7 @@ export const projectionRunnerProvider = (
     const runner = new ProjectionRunner(definition(runtime), db, runtime.eventStore, {
       connectionString: runtime.connectionString,
       schema: runtime.schemaFor(app),
+      onApplied: runtime.metrics.projectionApplied,
       onError: (error) =>
         runtime.log.warn({ app, projection: runner.projection.name, reason: messageOf(error) }, 'projection failing'),
     });

@@ -75,6 +75,8 @@ export const startSignedWebhooks = async (runtime: TallyRuntime, spec: WebhookSp
       `${spec.urlVariable} is set but ${spec.secretVariable} is not: ${spec.kind} webhooks must be signed`,
     );
   await runtime.bus.ensureStream(spec.stream);
+  const counted = (outcome: 'delivered' | 'retried' | 'refused') =>
+    runtime.metrics.webhookDeliveries.inc({ kind: spec.kind, outcome });
   return runtime.bus.consume(
     {
       stream: spec.stream.name,
@@ -103,14 +105,20 @@ export const startSignedWebhooks = async (runtime: TallyRuntime, spec: WebhookSp
         body,
         redirect: 'manual',
         signal: AbortSignal.timeout(10_000),
+      }).catch((error: unknown) => {
+        counted('retried'); // down or slow
+        throw error;
       });
       await response.body?.cancel().catch(() => undefined);
-      if (response.ok) return;
-      if (response.status >= 300 && response.status < 400)
+      if (response.ok) return counted('delivered');
+      if (response.status >= 300 && response.status < 400) {
+        counted('refused');
         throw new PoisonMessageError(
           `${spec.kind} webhook redirected (${response.status}); redirects are not followed: set ${spec.urlVariable} to the final URL`,
         );
+      }
       const refused = response.status >= 400 && response.status < 500 && ![408, 425, 429].includes(response.status);
+      counted(refused ? 'refused' : 'retried');
       throw refused
         ? new PoisonMessageError(`${spec.kind} webhook refused the event: ${response.status}`)
         : new Error(`${spec.kind} webhook answered ${response.status}`);

@@ -40,6 +40,10 @@ export class ProjectionCatalog {
     return runners.filter((_, i) => behind[i]).map(([name]) => name);
   }
 
+  all(): ProjectionRunner[] {
+    return [...this.runners.values()];
+  }
+
   /** This process's view of each, without touching the database (readiness). */
   states(): ReturnType<ProjectionRunner['state']>[] {
     return [...this.runners.values()].map((r) => r.state());
@@ -71,8 +75,8 @@ export class ProjectionsController {
 }
 
 /**
- * Freshness and health of the projections as Prometheus metrics (admin token, as a scraper's bearer):
- * how far behind the ledger each is, and how long the newest usage took from accepted to visible.
+ * Prometheus metrics (operator credential, as a scraper's bearer): see Metrics — the process's own, the
+ * counters kept as things happen, and the bus's and projections' gauges read now.
  */
 @Controller('metrics')
 export class MetricsController {
@@ -80,49 +84,17 @@ export class MetricsController {
     private readonly catalog: ProjectionCatalog,
     @Inject(MESSAGE_BUS) private readonly bus: MessageBus,
     @Inject(POSTGRES) private readonly postgres: PostgresSettings,
-    private readonly metricsRegistry: Metrics,
+    private readonly metrics: Metrics,
   ) {}
 
   @Get()
   @OperatorOnly()
   @Header('content-type', 'text/plain; version=0.0.4')
-  async metrics(): Promise<string> {
-    const statuses = await this.catalog.statuses();
-    const gauge = (name: string, help: string, value: (s: ProjectionStatus) => number | null) => [
-      `# HELP ${name} ${help}`,
-      `# TYPE ${name} gauge`,
-      ...statuses.flatMap((s) => {
-        const v = value(s);
-        return v === null ? [] : [`${name}{projection="${s.name}"} ${v}`];
-      }),
-    ];
-    return [
-      (await this.metricsRegistry.registry.metrics()).trimEnd(),
-      ...gauge(
-        'tally_projection_up',
-        '1 when this process applies the projection and its last batch succeeded.',
-        (s) => (s.status === 'running' ? 1 : 0),
-      ),
-      ...gauge(
-        'tally_projection_behind_events',
-        'Ledger events of interest not yet applied (counted up to 10000).',
-        (s) => s.behind,
-      ),
-      ...gauge(
-        'tally_projection_accepted_to_visible_seconds',
-        'For the newest usage of the last batch: accepted at intake to visible in queries.',
-        (s) => (s.acceptedToVisibleMs === null ? null : s.acceptedToVisibleMs / 1_000),
-      ),
-      '# HELP tally_consumer_stalled 1 while a consumer retries failing messages (an outage, or a message that keeps failing).',
-      '# TYPE tally_consumer_stalled gauge',
-      ...this.bus
-        .consumerStatuses()
-        .map((c) => `tally_consumer_stalled{consumer="${c.durable}"} ${c.state === 'stalled' ? 1 : 0}`),
-      '# HELP tally_dependency_up 1 when the dependency answers.',
-      '# TYPE tally_dependency_up gauge',
-      `tally_dependency_up{dependency="postgres"} ${(await this.postgres.reachable()) ? 1 : 0}`,
-      `tally_dependency_up{dependency="bus"} ${(await this.bus.reachable()) ? 1 : 0}`,
-      '',
-    ].join('\n');
+  metricsText(): Promise<string> {
+    return this.metrics.scrape({
+      bus: this.bus,
+      projections: this.catalog.all(),
+      postgresReachable: () => this.postgres.reachable(),
+    });
   }
 }

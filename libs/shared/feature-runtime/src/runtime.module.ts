@@ -54,7 +54,7 @@ export class RuntimeModule {
           } satisfies PostgresSettings,
         },
         Tenancy,
-        Metrics,
+        { provide: Metrics, useValue: runtime.metrics },
         { provide: TALLY_APPS, useValue: apps },
         ProjectionCatalog,
         LedgerPositionInterceptor,

@@ -7,6 +7,7 @@ import { TallyConfig } from '@tally/shared/util-config';
 import { messageOf } from '@tally/shared/util-core';
 import { Logger } from '@tally/shared/util-telemetry';
 import { createProcessLogger, LineSink } from './process-logger';
+import { Metrics } from './metrics';
 
 /** What every Tally process shares: configuration, the ledger, the bus, a clock. */
 export interface TallyRuntime {
@@ -21,6 +22,8 @@ export interface TallyRuntime {
   clock: () => Date;
   /** The process's logger (pino): structured, leveled, credentials masked. */
   log: Logger;
+  /** This app instance's Prometheus metrics (the bus counts its publishes into them). */
+  metrics: Metrics;
   /** Schema of one app's tables: `<namespace>_<app>`. */
   schemaFor(app: 'ingestion' | 'attribution' | 'aggregation' | 'invoicing'): string;
   /** Whether Postgres answers right now (readiness). */
@@ -38,6 +41,7 @@ export interface RuntimeOptions {
 
 export const openRuntime = async (config: TallyConfig, options: RuntimeOptions = {}): Promise<TallyRuntime> => {
   const log = createProcessLogger(config, options.log);
+  const metrics = new Metrics();
   const namespace = config.TALLY_NAMESPACE;
   let embedded: EmbeddedPostgres | undefined;
   let connectionString = config.DATABASE_URL;
@@ -84,6 +88,7 @@ export const openRuntime = async (config: TallyConfig, options: RuntimeOptions =
         namespace,
         onError,
         log,
+        observer: metrics.busObserver,
         duplicateWindowMs: config.TALLY_NATS_DUPLICATE_WINDOW_MS,
         replicas: config.TALLY_NATS_REPLICAS,
         user: config.NATS_USER,
@@ -98,7 +103,13 @@ export const openRuntime = async (config: TallyConfig, options: RuntimeOptions =
             : undefined,
       });
     } else {
-      const postgresBus = new PostgresBus({ connectionString, schema: `${namespace}_bus`, onError, log });
+      const postgresBus = new PostgresBus({
+        connectionString,
+        schema: `${namespace}_bus`,
+        onError,
+        log,
+        observer: metrics.busObserver,
+      });
       await postgresBus.init();
       bus = postgresBus;
     }
@@ -134,6 +145,7 @@ export const openRuntime = async (config: TallyConfig, options: RuntimeOptions =
     bus,
     clock: options.clock ?? (() => new Date()),
     log,
+    metrics,
     schemaFor: (app) => `${namespace}_${app}`,
     postgresReachable: () =>
       probe

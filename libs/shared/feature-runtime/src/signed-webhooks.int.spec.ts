@@ -6,6 +6,7 @@ import { encodeJson, PostgresBus } from '@tally/shared/data-access-messaging';
 import { dropSchemas, eventually, testDatabaseUrl, uniqueName } from '@tally/shared/testing';
 import { startSignedWebhooks } from './ledger-relay';
 import { TallyRuntime } from './runtime';
+import { Metrics } from './metrics';
 
 /** A receiver on a free port that records what it gets and answers as told. */
 const receiver = async (answer: (path: string) => { status: number; location?: string }) => {
@@ -32,7 +33,8 @@ describe('signed webhooks (Standard Webhooks)', () => {
   const schema = uniqueName('hooks');
   const [oldSecret, newSecret] = ['whsec_MfKQ9r8GKYqrTwjUPD8ILPZIo2LaLaSw', 'whsec_7mY2pXqT4vB9nL3kR8sW1zC6dF0gH5jQ'];
   let bus: PostgresBus;
-  const runtime = () => ({ bus, clock: () => new Date('2020-01-01T00:00:00Z') }) as unknown as TallyRuntime;
+  const metrics = new Metrics();
+  const runtime = () => ({ bus, metrics, clock: () => new Date('2020-01-01T00:00:00Z') }) as unknown as TallyRuntime;
   const stream = { name: 'HOOKS', subjects: ['hooks.>'] };
   const send = (subject: string, id: string) =>
     bus.publish(subject, encodeJson({ id, type: 'Tested', data: {} }), { msgId: id });
@@ -45,6 +47,10 @@ describe('signed webhooks (Standard Webhooks)', () => {
     await bus.close();
     await dropSchemas(schema);
   });
+
+  const deliveries = async (kind: string, outcome: string) =>
+    (await metrics.webhookDeliveries.get()).values.find((v) => v.labels.kind === kind && v.labels.outcome === outcome)
+      ?.value ?? 0;
 
   it('signs with every secret while rotating, with the wall clock: a receiver holding either one verifies', async () => {
     const hook = await receiver(() => ({ status: 204 }));
@@ -70,6 +76,7 @@ describe('signed webhooks (Standard Webhooks)', () => {
     for (const secret of [oldSecret, newSecret])
       expect(new Webhook(secret).verify(body, headers as Record<string, string>)).toMatchObject({ id });
     await consumer?.stop();
+    expect(await deliveries('test', 'delivered')).toBe(1);
     await hook.close();
   });
 
@@ -94,6 +101,7 @@ describe('signed webhooks (Standard Webhooks)', () => {
     expect(letter.reason).toMatch(/redirected \(302\); redirects are not followed/);
     expect(hook.got).toHaveLength(1);
     expect(target.got).toEqual([]);
+    expect(await deliveries('test', 'refused')).toBe(1);
     await consumer?.stop();
     await hook.close();
     await target.close();

@@ -236,6 +236,12 @@ export class KurrentDbEventStore implements EventStore {
     return events;
   }
 
+  /** KurrentDB has no count: the events are read (filtered server-side), at most `limit` of them. */
+  async countAfter(options: { after?: bigint; eventTypes?: readonly string[]; limit: number }): Promise<number> {
+    return (await this.readAll({ after: options.after, eventTypes: options.eventTypes, maxCount: options.limit }))
+      .length;
+  }
+
   async readAll(options?: ReadAllOptions): Promise<RecordedEvent[]> {
     const events: RecordedEvent[] = [];
     const after = options?.after;

@@ -189,6 +189,26 @@ export class PostgresEventStore implements EventStore {
     return rows.map(toRecorded);
   }
 
+  async countAfter(options: { after?: bigint; eventTypes?: readonly string[]; limit: number }): Promise<number> {
+    const after = (options.after ?? 0n).toString();
+    // Index-only range scans (per type, as in readAll), each stopped at the limit.
+    const { rows } = options.eventTypes
+      ? await this.pool.query<{ n: string }>(
+          `select least(sum(c), $2)::text as n from unnest($3::text[]) as t(event_type)
+             cross join lateral (
+               select count(*) as c from (
+                 select 1 from "${this.schema}".events x
+                  where (x.event_type, x.global_position) > (t.event_type, $1::bigint) and x.event_type <= t.event_type
+                  limit $2) one_type) counted`,
+          [after, options.limit, [...new Set(options.eventTypes)]],
+        )
+      : await this.pool.query<{ n: string }>(
+          `select count(*)::text as n from (select 1 from "${this.schema}".events where global_position > $1 limit $2) x`,
+          [after, options.limit],
+        );
+    return Number(rows[0]?.n ?? 0);
+  }
+
   subscribeToAll(options: SubscribeToAllOptions): Subscription {
     this.listen();
     return pollingSubscription(

@@ -120,6 +120,20 @@ export const eventStoreContract = (adapter: string, target: () => ContractTarget
         expect(rest.map((e) => e.id)).toEqual(wanted.slice(3));
         expect(await store.readAll({ after: before, maxCount: 100, eventTypes: [`none${tag}`] })).toEqual([]);
       });
+
+      it('counts the events after a position, of some types, up to a limit', async () => {
+        const before = await lastPosition(store);
+        const tag = randomUUID().slice(0, 8);
+        const [x, y] = [`X${tag}`, `Y${tag}`];
+        const written = [event(x), event(y), event(x), event(x)];
+        for (const e of written) await store.appendToStream(stream('counted'), [e]);
+        expect(await store.countAfter({ after: before, eventTypes: [x, y], limit: 100 })).toBe(4);
+        expect(await store.countAfter({ after: before, eventTypes: [x], limit: 100 })).toBe(3);
+        expect(await store.countAfter({ after: before, eventTypes: [x, y], limit: 2 })).toBe(2);
+        const last = (await store.readAll({ after: before, maxCount: 100, eventTypes: [x] }))[2].globalPosition;
+        expect(await store.countAfter({ after: last, eventTypes: [x, y], limit: 100 })).toBe(0);
+        expect(await store.countAfter({ after: before, eventTypes: [`none${tag}`], limit: 100 })).toBe(0);
+      });
     });
 
     describe('subscription', () => {

@@ -29,6 +29,8 @@ import {
   StreamSpec,
   withDefaults,
   publishSpan,
+  BusObserver,
+  pendingOf,
 } from '../message-bus.port';
 import { Namespace } from '../namespace';
 import { drainTimeoutMs, drainWithin } from '../drain';
@@ -50,6 +52,7 @@ export interface JetStreamBusOptions {
   onError?: (error: unknown, delivery?: Delivery) => void;
   /** State changes worth an operator's attention: disconnected, reconnected, a consumer stalled or recovered. */
   log?: Logger;
+  observer?: BusObserver;
 }
 
 /**
@@ -123,6 +126,10 @@ export class JetStreamBus implements MessageBus {
     return [...this.consumers].map((c) => c.status());
   }
 
+  consumerPending(): Promise<{ durable: string; pending: number }[]> {
+    return pendingOf([...this.consumers]);
+  }
+
   async ensureStream(spec: StreamSpec): Promise<void> {
     this.streams.set(spec.name, spec);
     const config = {
@@ -158,10 +165,16 @@ export class JetStreamBus implements MessageBus {
     options: { msgId: string; headers?: Record<string, string> },
   ): Promise<PublishResult> {
     return inSpan(`publish ${subject}`, publishSpan(subject, 'nats'), async () => {
-      const ack = await this.js.publish(this.names.subject(subject), data, {
-        msgID: options.msgId,
-        headers: toNatsHeaders({ ...outgoingHeaders(), ...options.headers }),
-      });
+      const ack = await this.js
+        .publish(this.names.subject(subject), data, {
+          msgID: options.msgId,
+          headers: toNatsHeaders({ ...outgoingHeaders(), ...options.headers }),
+        })
+        .catch((error: unknown) => {
+          this.options.observer?.published(subject, 'failed');
+          throw error;
+        });
+      this.options.observer?.published(subject, ack.duplicate ? 'duplicate' : 'stored');
       return { duplicate: ack.duplicate, streamSequence: ack.seq };
     });
   }
@@ -244,6 +257,10 @@ export class JetStreamBus implements MessageBus {
 
     const handle: Consumer = {
       status: () => health.status(),
+      pending: async () => {
+        const info = await this.jsm.consumers.info(this.names.stream(spec.stream), spec.durable);
+        return info.num_pending + info.num_ack_pending;
+      },
       stop: async () => {
         stopping.abort();
         clearTimeout(timer);
@@ -359,6 +376,8 @@ export class JetStreamBus implements MessageBus {
     await this.nc.flush().catch(() => undefined);
     const handle: Consumer = {
       status: () => health.status(),
+      // Core NATS keeps nothing: a request nobody takes at once is answered no_responders.
+      pending: async () => 0,
       stop: async () => {
         await subscription.drain().catch(() => undefined);
         health.stop();

@@ -20,6 +20,8 @@ import {
   StreamSpec,
   withDefaults,
   publishSpan,
+  BusObserver,
+  pendingOf,
 } from '../message-bus.port';
 import { subjectMatches } from '../namespace';
 import { busSchemaSql } from './bus-schema.sql';
@@ -34,6 +36,7 @@ export interface PostgresBusOptions {
   onError?: (error: unknown, delivery?: Delivery) => void;
   /** State changes worth an operator's attention: a consumer stalled or recovered. */
   log?: Logger;
+  observer?: BusObserver;
 }
 
 interface Claimed {
@@ -98,6 +101,29 @@ export class PostgresBus implements MessageBus {
     return [...this.consumers].map((c) => c.status());
   }
 
+  consumerPending(): Promise<{ durable: string; pending: number }[]> {
+    return pendingOf([...this.consumers]);
+  }
+
+  /** Messages past the consumer's floor not yet acked, counted up to 100,000 (a scrape stays cheap). */
+  private async pending(spec: Required<ConsumerSpec>, filter: string): Promise<number> {
+    const s = this.schema;
+    const { rows } = await this.pool.query<{ pending: string }>(
+      `with floor as (
+         select coalesce(
+           (select min(seq) - 1 from "${s}".deliveries where durable = $2 and not acked),
+           (select max(seq) from "${s}".deliveries where durable = $2), 0) as seq
+       )
+       select count(*)::text as pending from (
+         select 1 from "${s}".messages m
+           left join "${s}".deliveries d on d.durable = $2 and d.seq = m.seq
+          where m.stream = $1 and m.seq > (select seq from floor) and m.subject ~ $3 and (d.seq is null or not d.acked)
+          limit 100000) waiting`,
+      [spec.stream, spec.durable, filter],
+    );
+    return Number(rows[0].pending);
+  }
+
   async ensureStream(spec: StreamSpec): Promise<void> {
     await this.pool.query(
       `insert into "${this.schema}".streams (name, subjects) values ($1, $2) on conflict (name) do update set subjects = excluded.subjects`,
@@ -115,7 +141,11 @@ export class PostgresBus implements MessageBus {
       inTransaction(this.pool, (client) =>
         this.insert(client, subject, data, options.msgId, { ...outgoingHeaders(), ...options.headers }),
       ),
-    );
+    ).catch((error: unknown) => {
+      this.options.observer?.published(subject, 'failed');
+      throw error;
+    });
+    this.options.observer?.published(subject, result.duplicate ? 'duplicate' : 'stored');
     this.wakeAll();
     return result;
   }
@@ -200,6 +230,7 @@ export class PostgresBus implements MessageBus {
 
     const handle: Consumer = {
       status: () => health.status(),
+      pending: () => this.pending(spec, filter),
       stop: async () => {
         stopping.abort();
         this.wakeAll();
@@ -300,7 +331,11 @@ export class PostgresBus implements MessageBus {
         failingMessages: 0,
         lastError: null,
         deadLettered: 0,
+        acked: 0,
+        failed: 0,
+        redelivered: 0,
       }),
+      pending: async () => 0,
       stop: async () => {
         this.responders.set(
           subject,

@@ -184,6 +184,27 @@ export const messageBusContract = (adapter: string, openBus: OpenBus, outage: ()
       expect(await publisher.deadLetters.list({ consumer: s.durable })).toEqual([]);
     });
 
+    it('counts what a consumer acked, failed and had redelivered, and says what it has pending', async () => {
+      const subject = topic();
+      const s = spec(subject);
+      for (const n of [1, 2, 3]) await send(subject, n);
+      let release!: () => void;
+      const held = new Promise<void>((resolve) => (release = resolve));
+      // Message 1 fails on its first delivery (in a batch, then alone), and goes through when redelivered.
+      const consumer = await consume(publisher, s, async (batch) => {
+        await held;
+        if (batch.some((d) => decodeJson<{ n: number }>(d.data).n === 1 && d.deliveryCount === 1))
+          throw new Error('connect ECONNREFUSED 127.0.0.1:5432');
+      });
+      // Nothing acknowledged yet: all three pending (waiting, or in the handler's hands).
+      await waitFor(async () => (await consumer.pending()) === 3);
+      expect(await publisher.consumerPending()).toContainEqual({ durable: s.durable, pending: 3 });
+      release();
+      await waitFor(() => consumer.status().acked === 3);
+      await waitFor(async () => (await consumer.pending()) === 0);
+      expect(consumer.status()).toMatchObject({ acked: 3, failed: 1, redelivered: 1, deadLettered: 0 });
+    });
+
     it('dead-letters a message that can never succeed at once, commits the rest of its batch, and replays it on demand', async () => {
       const subject = topic();
       const s = spec(subject, { batchSize: 10 });
