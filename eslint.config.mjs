@@ -21,6 +21,7 @@ export default [
             {
               sourceTag: 'type:app',
               onlyDependOnLibsWithTags: [
+                'type:example',
                 'type:testing',
                 'type:feature',
                 'type:data-access',
@@ -61,6 +62,8 @@ export default [
               bannedExternalImports: pureBans,
             },
             { sourceTag: 'type:testing', onlyDependOnLibsWithTags: ['type:util'] },
+            // An example is a platform team's own service: it knows Tally only over the wire.
+            { sourceTag: 'type:example', onlyDependOnLibsWithTags: [] },
             { sourceTag: 'type:util', onlyDependOnLibsWithTags: ['type:util'], bannedExternalImports: pureBans },
             // Contexts: each talks to the others only through contracts; shared code knows no context.
             { sourceTag: 'scope:shared', onlyDependOnLibsWithTags: ['scope:shared'] },

@@ -1,5 +1,5 @@
 import { invoicingStream } from '@tally/contracts/invoices';
-import { aggregationStream, billableUsageSubject } from '@tally/contracts/meters';
+import { aggregationStream, billableUsageSubject, meterQuerySubject } from '@tally/contracts/meters';
 import { ingestCommandSubject, ingestionStream } from '@tally/contracts/usage';
 
 /**
@@ -46,7 +46,7 @@ const needs: Record<App, AppNeeds> = {
     owns: [aggregationStream.name],
     consumes: [{ stream: aggregationStream.name, durable: 'aggregation_budget_webhooks' }],
     publishes: ['aggregation.evt.>'],
-    serves: [billableUsageSubject],
+    serves: [billableUsageSubject, meterQuerySubject],
     asks: [],
   },
   invoicing: {

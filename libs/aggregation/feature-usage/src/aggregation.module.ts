@@ -27,6 +27,8 @@ import {
 } from '@tally/shared/feature-runtime';
 import { AccountUsageController } from './account-usage.controller';
 import { BillableUsageResponder } from './billable-usage.responder';
+import { MeterQueryResponder } from './meter-query.responder';
+import { MeterQueryService } from './meter-query.service';
 import { budgetAlertRelay, startBudgetWebhooks } from './budget-alerts';
 import { BudgetsController } from './budgets.controller';
 import { BudgetsService } from './budgets.service';
@@ -56,6 +58,7 @@ class AggregationLifecycle implements OnApplicationBootstrap, OnApplicationShutd
     @Inject(AGGREGATION_DB) private readonly db: DataSource,
     private readonly catalog: ProjectionCatalog,
     private readonly billableUsage: BillableUsageResponder,
+    private readonly meterQuery: MeterQueryResponder,
   ) {}
 
   private webhooks?: Consumer;
@@ -70,10 +73,12 @@ class AggregationLifecycle implements OnApplicationBootstrap, OnApplicationShutd
     void this.meterCatalog.start();
     void this.alertRelay.start();
     await this.billableUsage.start();
+    await this.meterQuery.start();
   }
 
   async onApplicationShutdown(): Promise<void> {
     await this.billableUsage.stop();
+    await this.meterQuery.stop();
     await this.webhooks?.stop();
     await this.runner.stop();
     await this.meterCatalog.stop();
@@ -136,6 +141,8 @@ export class AggregationModule {
           useFactory: (runtime: TallyRuntime) => new MeterQueryTables(runtime.schemaFor('aggregation')),
         },
         MetersService,
+        MeterQueryService,
+        MeterQueryResponder,
         BillableUsageResponder,
         AggregationLifecycle,
       ],

@@ -1,22 +1,22 @@
 import { Body, Controller, Delete, Get, Headers, HttpCode, Inject, Param, Post, Query, Res } from '@nestjs/common';
 import type { FastifyReply } from 'fastify';
 import { DataSource } from 'typeorm';
-import { parseMeterQuery, validateMeter } from '@tally/aggregation/domain';
-import { MeterQueryTables, MeterTables, MeterValue } from '@tally/aggregation/data-access-usage';
-import { badRequest, Clock, CLOCK, notFound, ReadsFrom, Tenancy } from '@tally/shared/feature-runtime';
+import { validateMeter } from '@tally/aggregation/domain';
+import { MeterTables, MeterValue } from '@tally/aggregation/data-access-usage';
+import { badRequest, notFound, ReadsFrom, Tenancy } from '@tally/shared/feature-runtime';
 import { MetersService } from './meters.service';
-import { AGGREGATION_DB, METER_QUERY_TABLES, METER_TABLES } from './tokens';
+import { MeterQueryService } from './meter-query.service';
+import { AGGREGATION_DB, METER_TABLES } from './tokens';
 
 /** OpenMeter-compatible meters: POST/GET/DELETE /api/v1/meters. Slug and definition are immutable. */
 @Controller()
 export class MetersController {
   constructor(
     private readonly meters: MetersService,
-    @Inject(CLOCK) private readonly clock: Clock,
+    private readonly meterQuery: MeterQueryService,
     private readonly tenancy: Tenancy,
     @Inject(AGGREGATION_DB) private readonly db: DataSource,
     @Inject(METER_TABLES) private readonly tables: MeterTables,
-    @Inject(METER_QUERY_TABLES) private readonly queries: MeterQueryTables,
   ) {}
 
   @Post('api/v1/meters')
@@ -56,23 +56,12 @@ export class MetersController {
     @Headers('accept') accept: string | undefined,
     @Res({ passthrough: true }) reply: FastifyReply,
   ) {
-    const meter = await this.meters.meter(slug);
-    if (!meter) throw notFound(`no meter ${slug}`);
-    const parsed = parseMeterQuery(meter, params, this.clock());
-    if (!parsed.ok) throw badRequest('the meter query is invalid', parsed.errors);
-    const data = await this.queries.query(this.db, this.tenancy.current, meter, parsed.query);
-    const body = {
-      from: parsed.query.from.toISOString(),
-      to: parsed.query.to.toISOString(),
-      windowSize: parsed.query.windowSize ?? null,
-      windowTimeZone: parsed.query.windowTimeZone,
-      data,
-    };
+    const { body, groupBy } = await this.meterQuery.answer(slug, params);
     if (!(accept ?? '').includes('text/csv')) return body;
     void reply.header('content-type', 'text/csv; charset=utf-8');
     return toCsv(
-      data,
-      parsed.query.groupBy.filter((k) => k !== 'subject'),
+      body.data,
+      groupBy.filter((k) => k !== 'subject'),
     );
   }
 

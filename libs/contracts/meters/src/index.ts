@@ -3,3 +3,4 @@ export * from './budget-alert.v1';
 export * from './json-path';
 export * from './meter-reading';
 export * from './billable-usage.v1';
+export * from './meter-query.v1';

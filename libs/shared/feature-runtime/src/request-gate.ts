@@ -1,4 +1,4 @@
-import { Injectable } from '@nestjs/common';
+import { Inject, Injectable } from '@nestjs/common';
 import type { FastifyInstance, FastifyReply, FastifyRequest } from 'fastify';
 import { AccessUnavailableError, credentialTokenPrefix } from '@tally/shared/data-access-access';
 import {
@@ -16,6 +16,7 @@ import {
 } from './auth';
 import { badRequest, notFound, ProblemException, problemType, sendProblem, toProblem } from './problem';
 import { TallyRuntime } from './runtime';
+import { RUNTIME } from './tokens';
 
 /** Checks a producer API key: the ingestion app provides it; a process without ingestion has no producer routes. */
 export type ProducerKeyCheck = (key: string) => Promise<(Producer & { keyId: string }) | undefined>;
@@ -23,6 +24,22 @@ export type ProducerKeyCheck = (key: string) => Promise<(Producer & { keyId: str
 @Injectable()
 export class ProducerKeys {
   check?: ProducerKeyCheck;
+}
+
+/**
+ * Who asks over NATS (the request subjects a platform's services use: the meter query): the credential in the
+ * request's `Authorization` header, admitted as a GET of the same data would be over HTTP.
+ */
+@Injectable()
+export class NatsCallers {
+  constructor(@Inject(RUNTIME) private readonly runtime: TallyRuntime) {}
+
+  reader(headers: Readonly<Record<string, string>>): Promise<Caller> {
+    const header = (name: string) =>
+      Object.entries(headers).find(([key]) => key.toLowerCase() === name)?.[1] || undefined;
+    const token = /^Bearer\s+(\S+)$/i.exec(header('authorization') ?? '')?.[1];
+    return identify('read', 'GET', token, header('tally-tenant'), this.runtime, new ProducerKeys());
+  }
 }
 
 /** A token bucket per credential: `perSecond` requests a second, bursts of twice that. */

@@ -6,7 +6,7 @@ import { RequestTelemetryInterceptor } from './http-telemetry';
 import { DeadLettersController } from './dead-letters.controller';
 import { HealthController } from './health.controller';
 import { LedgerPositionInterceptor } from './ledger-position';
-import { ProducerKeys } from './request-gate';
+import { NatsCallers, ProducerKeys } from './request-gate';
 import { MetricsController, ProjectionCatalog, ProjectionsController } from './projection-catalog';
 import { TallyRuntime } from './runtime';
 import { Metrics } from './metrics';
@@ -59,6 +59,7 @@ export class RuntimeModule {
         ProjectionCatalog,
         LedgerPositionInterceptor,
         ProducerKeys,
+        NatsCallers,
         { provide: APP_GUARD, useClass: AdminAuthGuard },
         { provide: APP_INTERCEPTOR, useClass: RequestTelemetryInterceptor },
         { provide: APP_INTERCEPTOR, useClass: TenantScopeInterceptor },
@@ -77,6 +78,7 @@ export class RuntimeModule {
         ProjectionCatalog,
         LedgerPositionInterceptor,
         ProducerKeys,
+        NatsCallers,
       ],
     };
   }

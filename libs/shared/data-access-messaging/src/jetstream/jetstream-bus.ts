@@ -1,4 +1,5 @@
 import { inSpan, Logger, outgoingHeaders, silentLogger } from '@tally/shared/util-telemetry';
+import { speakingNestEnvelopes } from '../nest-envelope';
 import {
   AckPolicy,
   DeliverPolicy,
@@ -361,12 +362,13 @@ export class JetStreamBus implements MessageBus {
     handler: (request: Request) => Promise<Reply>,
   ): Promise<Consumer> {
     const health = new ConsumerHealth(`responder ${subject}`, 60_000, this.log);
+    const answer = speakingNestEnvelopes(handler);
     // Core NATS subscriptions are re-sent by the client on every reconnect: nothing to supervise.
     const subscription = this.nc.subscribe(this.names.subject(subject), {
       queue,
       callback: (error, message) => {
         if (error) return this.options.onError?.(error);
-        void handler({ data: message.data, headers: fromNatsHeaders(message.headers) }).then(
+        void answer({ data: message.data, headers: fromNatsHeaders(message.headers) }).then(
           (reply) => message.respond(reply.data, { headers: toNatsHeaders(reply.headers) }),
           (handlerError) => this.options.onError?.(handlerError),
         );

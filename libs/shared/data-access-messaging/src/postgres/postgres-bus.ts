@@ -1,4 +1,5 @@
 import { inSpan, Logger, outgoingHeaders, silentLogger } from '@tally/shared/util-telemetry';
+import { speakingNestEnvelopes } from '../nest-envelope';
 import { Pool, PoolClient } from 'pg';
 import { inTransaction, openPool } from '@tally/shared/data-access-pg-client';
 import { sleep } from '@tally/shared/util-core';
@@ -322,7 +323,8 @@ export class PostgresBus implements MessageBus {
     _queue: string,
     handler: (request: Request) => Promise<Reply>,
   ): Promise<Consumer> {
-    this.responders.set(subject, [...(this.responders.get(subject) ?? []), handler]);
+    const answer = speakingNestEnvelopes(handler);
+    this.responders.set(subject, [...(this.responders.get(subject) ?? []), answer]);
     return {
       status: () => ({
         durable: `responder ${subject}`,
@@ -339,7 +341,7 @@ export class PostgresBus implements MessageBus {
       stop: async () => {
         this.responders.set(
           subject,
-          (this.responders.get(subject) ?? []).filter((h) => h !== handler),
+          (this.responders.get(subject) ?? []).filter((h) => h !== answer),
         );
       },
     };

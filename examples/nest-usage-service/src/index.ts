@@ -1,0 +1,3 @@
+export * from './tally-clients.module';
+export * from './usage-reporter.service';
+export * from './tokens';
