@@ -21,6 +21,7 @@ export default [
             {
               sourceTag: 'type:app',
               onlyDependOnLibsWithTags: [
+                'type:client',
                 'type:example',
                 'type:testing',
                 'type:feature',
@@ -64,6 +65,8 @@ export default [
             { sourceTag: 'type:testing', onlyDependOnLibsWithTags: ['type:util'] },
             // An example is a platform team's own service: it knows Tally only over the wire.
             { sourceTag: 'type:example', onlyDependOnLibsWithTags: [] },
+            // The client is published on its own: nothing of Tally's internals.
+            { sourceTag: 'type:client', onlyDependOnLibsWithTags: [] },
             { sourceTag: 'type:util', onlyDependOnLibsWithTags: ['type:util'], bannedExternalImports: pureBans },
             // Contexts: each talks to the others only through contracts; shared code knows no context.
             { sourceTag: 'scope:shared', onlyDependOnLibsWithTags: ['scope:shared'] },

@@ -12,6 +12,11 @@ export interface TallyConnection {
   apiKey: string;
   /** An admin or billing-viewer credential (`tallyadm_…`): the meter query. */
   credential: string;
+  /**
+   * Where answers come back (`<inboxPrefix>.…`): give each service its own and allow its NATS user to
+   * subscribe only there — a user allowed `_INBOX.>` could read every other client's answers.
+   */
+  inboxPrefix?: string;
   /** NATS user and password, when the server asks for them. */
   user?: string;
   pass?: string;
@@ -32,6 +37,7 @@ export class TallyClientsModule {
         servers: tally.servers,
         user: tally.user,
         pass: tally.pass,
+        inboxPrefix: tally.inboxPrefix,
         headers: { Authorization: `Bearer ${token}` },
       },
     });

@@ -118,7 +118,7 @@ export class UsageLedgerConsumer {
       events,
       expectedRevision: 'any',
     }));
-    // One append for the batch, in the first message's trace, linked to the others'.
+    // One append for the batch, in the first message's trace (each event's metadata names its own).
     await otelContext.with(contexts[0], () => this.ledger.appendToStreams(streamAppends));
   }
 

@@ -431,15 +431,15 @@ export class ProjectionRunner {
     };
   }
 
-  /** Whether more than `limit` events of interest wait after the checkpoint (reads at most limit + 1 of them). */
+  /** Whether more than `limit` events of interest wait after the checkpoint (counts at most limit + 1 of them). */
   async behindMoreThan(limit: number): Promise<boolean> {
     const position = await this.checkpoint();
-    const waiting = await this.store.readAll({
+    const waiting = await this.store.countAfter({
       after: position,
-      maxCount: limit + 1,
+      limit: limit + 1,
       eventTypes: this.projection.eventTypes,
     });
-    return waiting.length > limit;
+    return waiting > limit;
   }
 
   /**

@@ -95,8 +95,12 @@ export const nestLogger = (log: Logger): LoggerService => {
     debug: (message, ...params) => log.debug(contextOf(params), text(message)),
     verbose: (message, ...params) => log.trace(contextOf(params), text(message)),
     warn: (message, ...params) => log.warn(contextOf(params), text(message)),
+    // Nest calls error(message, context) or error(message, stack, context).
     error: (message, ...params) =>
-      log.error({ ...contextOf(params), ...(typeof params[0] === 'string' && { stack: params[0] }) }, text(message)),
+      log.error(
+        { ...contextOf(params), ...(params.length > 1 && typeof params[0] === 'string' && { stack: params[0] }) },
+        text(message),
+      ),
     fatal: (message, ...params) => log.error(contextOf(params), text(message)),
   };
 };

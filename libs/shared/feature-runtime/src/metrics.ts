@@ -184,6 +184,10 @@ export class Metrics {
       if (lag) {
         this.projectionLagEvents.set(projection, lag.events);
         this.projectionLagSeconds.set(projection, lag.seconds);
+      } else {
+        // Unknown now (Postgres away): no sample, rather than the last one — stale zeros would hide an outage.
+        this.projectionLagEvents.remove(projection);
+        this.projectionLagSeconds.remove(projection);
       }
       const visibleMs = runner.acceptedToVisible();
       if (visibleMs !== null) this.acceptedToVisible.set(projection, visibleMs / 1_000);

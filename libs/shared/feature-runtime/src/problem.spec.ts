@@ -15,7 +15,9 @@ const answered = () => {
     header: () => fastifyReply,
     send: (body: unknown) => ((reply.body = body), fastifyReply),
   };
-  const host = { switchToHttp: () => ({ getResponse: () => fastifyReply }) } as unknown as ArgumentsHost;
+  const host = {
+    switchToHttp: () => ({ getResponse: () => fastifyReply, getRequest: () => ({ id: 'req-1' }) }),
+  } as unknown as ArgumentsHost;
   return { reply, host };
 };
 
@@ -30,6 +32,7 @@ describe('problem+json errors in the logs', () => {
         level: 'warn',
         message: 'answered 503',
         fields: {
+          requestId: 'req-1',
           problem: 'https://tally.dev/problems/dependency-unavailable',
           reason: 'nothing serves aggregation.qry.usage',
         },
@@ -43,7 +46,9 @@ describe('problem+json errors in the logs', () => {
     const bug = new TypeError('cannot read properties of undefined');
     new ProblemJsonFilter(log).catch(bug, host);
     expect(reply.status).toBe(500);
-    expect(log.entries).toEqual([{ level: 'error', message: 'unexpected error', fields: { err: bug } }]);
+    expect(log.entries).toEqual([
+      { level: 'error', message: 'unexpected error', fields: { requestId: 'req-1', err: bug } },
+    ]);
   });
 
   it('does not log what the client got wrong (4xx)', () => {

@@ -117,8 +117,12 @@ export class ProblemJsonFilter implements ExceptionFilter {
   catch(error: unknown, host: ArgumentsHost): void {
     const problem = toProblem(error);
     // A 503 is expected (a dependency away, backpressure): one line, no stack. Only the unexpected gets the stack.
-    if (problem.status === 503) this.log.warn({ problem: problem.type, reason: messageOf(error) }, 'answered 503');
-    else if (problem.status >= 500) this.log.error({ err: error }, 'unexpected error');
+    // Nest catches outside the handler's telemetry context: the request's id is taken from the request itself.
+    const requestId = host.switchToHttp().getRequest<{ id?: string } | undefined>()?.id;
+    const request = requestId ? { requestId } : {};
+    if (problem.status === 503)
+      this.log.warn({ ...request, problem: problem.type, reason: messageOf(error) }, 'answered 503');
+    else if (problem.status >= 500) this.log.error({ ...request, err: error }, 'unexpected error');
     sendProblem(host.switchToHttp().getResponse<FastifyReply>(), problem);
   }
 }

@@ -42,6 +42,24 @@ describe('the process logger', () => {
     expect(lines[0]).not.toMatch(/s3cret-pw|other-pw/);
   });
 
+  it('logs an error by its type, message, code and stack, never its other properties (query parameters)', () => {
+    const { log, lines } = capture('json');
+    const failed = Object.assign(new Error('duplicate key'), {
+      name: 'QueryFailedError',
+      code: '23505',
+      parameters: ['{"customer":"payload-secret-xyz"}'],
+      query: 'insert into usage …',
+    });
+    log.error({ err: failed }, 'unexpected error');
+    expect(JSON.parse(lines[0]).err).toEqual({
+      type: 'QueryFailedError',
+      message: 'duplicate key',
+      code: '23505',
+      stack: expect.stringContaining('duplicate key'),
+    });
+    expect(lines[0]).not.toContain('payload-secret-xyz');
+  });
+
   it('reads as plain lines in the pretty format, and honours the level', () => {
     const { log, lines } = capture('pretty', 'warn');
     log.info('not written');

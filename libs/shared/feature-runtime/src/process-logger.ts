@@ -28,6 +28,9 @@ export const createProcessLogger = (
       base: { pid: process.pid },
       timestamp: pino.stdTimeFunctions.isoTime,
       formatters: { level: (label) => ({ level: label }) },
+      // An error is its type, message, code and stack — never its other properties: a TypeORM query error
+      // carries the statement's parameters (usage payloads, key hashes), which are data, not diagnostics.
+      serializers: { err: errorFields },
       mixin: () => {
         const telemetry = currentTelemetry();
         if (!telemetry) return {};
@@ -43,4 +46,14 @@ export const createProcessLogger = (
       },
     },
   );
+};
+
+const errorFields = (error: unknown) => {
+  const e = error as { name?: unknown; message?: unknown; code?: unknown; stack?: unknown } | null;
+  return {
+    type: typeof e?.name === 'string' ? e.name : typeof error,
+    message: typeof e?.message === 'string' ? e.message : String(error),
+    ...(typeof e?.code === 'string' || typeof e?.code === 'number' ? { code: e.code } : {}),
+    ...(typeof e?.stack === 'string' ? { stack: e.stack } : {}),
+  };
 };

@@ -30,7 +30,7 @@ export class ProjectionCatalog {
 
   /**
    * Projections of this process more than `limit` events behind the ledger (a standby's lag is its leader's
-   * business). Reads at most limit + 1 events per projection: cheap enough for a readiness probe.
+   * business). Counts index entries, at most limit + 1 per projection: cheap enough for a readiness probe.
    */
   async lagging(limit: number): Promise<string[]> {
     const runners = [...this.runners.entries()].filter(

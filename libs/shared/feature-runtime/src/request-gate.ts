@@ -32,15 +32,31 @@ export class ProducerKeys {
  */
 @Injectable()
 export class NatsCallers {
-  constructor(@Inject(RUNTIME) private readonly runtime: TallyRuntime) {}
+  /** The same limit per credential as HTTP's (TALLY_RATE_LIMIT_PER_SECOND), counted apart from it. */
+  private readonly limits: RateLimits;
 
-  reader(headers: Readonly<Record<string, string>>): Promise<Caller> {
+  constructor(@Inject(RUNTIME) private readonly runtime: TallyRuntime) {
+    this.limits = new RateLimits(runtime.config.TALLY_RATE_LIMIT_PER_SECOND);
+  }
+
+  async reader(headers: Readonly<Record<string, string>>): Promise<Caller> {
     const header = (name: string) =>
       Object.entries(headers).find(([key]) => key.toLowerCase() === name)?.[1] || undefined;
     const token = /^Bearer\s+(\S+)$/i.exec(header('authorization') ?? '')?.[1];
-    return identify('read', 'GET', token, header('tally-tenant'), this.runtime, new ProducerKeys());
+    const caller = await identify('read', 'GET', token, header('tally-tenant'), this.runtime, new ProducerKeys());
+    const wait = this.limits.take(caller.id);
+    if (wait > 0) throw rateLimited(this.runtime, wait);
+    return caller;
   }
 }
+
+const rateLimited = (runtime: TallyRuntime, wait: number) =>
+  new ProblemException({
+    type: problemType('rate-limited'),
+    title: 'Too many requests',
+    status: 429,
+    detail: `more than ${runtime.config.TALLY_RATE_LIMIT_PER_SECOND} requests a second with this credential; retry in ${wait} s`,
+  });
 
 /** A token bucket per credential: `perSecond` requests a second, bursts of twice that. */
 class RateLimits {
@@ -127,15 +143,7 @@ export const installRequestGate = (
     const wait = limits.take(caller.id);
     if (wait > 0) {
       void reply.header('retry-after', String(wait));
-      return refuse(
-        reply,
-        new ProblemException({
-          type: problemType('rate-limited'),
-          title: 'Too many requests',
-          status: 429,
-          detail: `more than ${runtime.config.TALLY_RATE_LIMIT_PER_SECOND} requests a second with this credential; retry in ${wait} s`,
-        }),
-      );
+      return refuse(reply, rateLimited(runtime, wait));
     }
   });
 

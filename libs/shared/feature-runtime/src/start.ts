@@ -94,7 +94,8 @@ export const runMain = async (options: StartOptions, onStarted: (tally: RunningT
       tally.runtime.log.info({ signal }, 'draining and stopping');
       void tally
         .close()
-        .then(() => tracing?.shutdown())
+        // Spans still buffered get 5 s to reach the collector: a collector that is down never holds up the exit.
+        .then(() => Promise.race([tracing?.shutdown(), sleep(5_000)]))
         .then(
           () => process.exit(0),
           (error) => {

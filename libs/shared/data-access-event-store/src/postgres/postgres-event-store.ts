@@ -194,7 +194,7 @@ export class PostgresEventStore implements EventStore {
     // Index-only range scans (per type, as in readAll), each stopped at the limit.
     const { rows } = options.eventTypes
       ? await this.pool.query<{ n: string }>(
-          `select least(sum(c), $2)::text as n from unnest($3::text[]) as t(event_type)
+          `select least(coalesce(sum(c), 0), $2)::text as n from unnest($3::text[]) as t(event_type)
              cross join lateral (
                select count(*) as c from (
                  select 1 from "${this.schema}".events x

@@ -133,6 +133,7 @@ export const eventStoreContract = (adapter: string, target: () => ContractTarget
         const last = (await store.readAll({ after: before, maxCount: 100, eventTypes: [x] }))[2].globalPosition;
         expect(await store.countAfter({ after: last, eventTypes: [x, y], limit: 100 })).toBe(0);
         expect(await store.countAfter({ after: before, eventTypes: [`none${tag}`], limit: 100 })).toBe(0);
+        expect(await store.countAfter({ after: before, eventTypes: [], limit: 100 })).toBe(0);
       });
     });
 

@@ -43,3 +43,23 @@ describe('JetStreamBus request/reply', () => {
     await bus.close();
   });
 });
+
+describe('JetStreamBus answers that NATS cannot carry', () => {
+  it('answers 413 with a problem when the answer exceeds max_payload, and keeps serving', async () => {
+    const bus = await JetStreamBus.connect({ servers: testNatsUrl(), namespace });
+    let size = 2 * 1024 * 1024; // more than the server's 1 MB max_payload
+    const serving = await bus.serveRequests('test.qry.big.v1', 'test_big', async () => ({
+      data: new Uint8Array(size).fill(32),
+    }));
+    const nc = await connect({ servers: testNatsUrl() });
+    const ask = () => nc.request(`${namespace}.test.qry.big.v1`, new Uint8Array(), { timeout: 2_000 });
+    const tooLarge = await ask();
+    expect(tooLarge.headers?.get('Tally-Status')).toBe('413');
+    expect(tooLarge.json()).toMatchObject({ status: 413, title: 'Answer too large' });
+    size = 10;
+    expect((await ask()).data.length).toBe(10); // the process and the responder are still there
+    await nc.close();
+    await serving.stop();
+    await bus.close();
+  });
+});

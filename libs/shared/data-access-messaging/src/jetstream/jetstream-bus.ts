@@ -1,4 +1,11 @@
-import { inSpan, Logger, outgoingHeaders, silentLogger } from '@tally/shared/util-telemetry';
+import {
+  continueFrom,
+  inSpan,
+  Logger,
+  outgoingHeaders,
+  silentLogger,
+  telemetryOfHeaders,
+} from '@tally/shared/util-telemetry';
 import { speakingNestEnvelopes } from '../nest-envelope';
 import {
   AckPolicy,
@@ -10,7 +17,8 @@ import {
   JsMsg,
   StorageType,
 } from '@nats-io/jetstream';
-import { connect, nanos, NatsConnection } from '@nats-io/transport-node';
+import { connect, Msg, nanos, NatsConnection } from '@nats-io/transport-node';
+import { randomUUID } from 'node:crypto';
 import { fromNatsHeaders, toNatsHeaders } from './jetstream-headers';
 import { ConsumerHealth, deadLetterHeaders, InFlight, processBatch } from '../delivery-policy';
 import {
@@ -32,6 +40,7 @@ import {
   publishSpan,
   BusObserver,
   pendingOf,
+  encodeJson,
 } from '../message-bus.port';
 import { Namespace } from '../namespace';
 import { drainTimeoutMs, drainWithin } from '../drain';
@@ -368,10 +377,13 @@ export class JetStreamBus implements MessageBus {
       queue,
       callback: (error, message) => {
         if (error) return this.options.onError?.(error);
-        void answer({ data: message.data, headers: fromNatsHeaders(message.headers) }).then(
-          (reply) => message.respond(reply.data, { headers: toNatsHeaders(reply.headers) }),
-          (handlerError) => this.options.onError?.(handlerError),
-        );
+        const headers = fromNatsHeaders(message.headers);
+        // The asker's chain continues here: its correlation id, its trace.
+        void continueFrom(headers, telemetryOfHeaders(headers, randomUUID()), { name: `serve ${subject}` }, () =>
+          answer({ data: message.data, headers }),
+        )
+          .then((reply) => this.respond(message, reply))
+          .catch((handlerError: unknown) => this.options.onError?.(handlerError));
       },
     });
     // The server has the subscription before this resolves: a request sent next finds its responder.
@@ -388,6 +400,35 @@ export class JetStreamBus implements MessageBus {
     };
     this.consumers.add(handle);
     return handle;
+  }
+
+  /**
+   * Sends an answer; one larger than the server's max_payload (or a connection closing) throws synchronously:
+   * the asker then gets a problem saying so rather than a timeout, and the process lives on.
+   */
+  private respond(message: Msg, reply: Reply): void {
+    try {
+      message.respond(reply.data, { headers: toNatsHeaders(reply.headers) });
+    } catch (error) {
+      const maxPayload = this.nc.info?.max_payload ?? 1024 * 1024;
+      const tooLarge = reply.data.length > maxPayload;
+      message.respond(
+        encodeJson({
+          type: 'https://tally.dev/problems/answer-too-large',
+          title: tooLarge ? 'Answer too large' : 'Answer not sent',
+          status: tooLarge ? 413 : 503,
+          detail: tooLarge
+            ? `the answer is ${reply.data.length} bytes, more than NATS carries (${maxPayload}): ask for less (a shorter range, a larger window, fewer groups)`
+            : messageOf(error),
+        }),
+        {
+          headers: toNatsHeaders({
+            'Content-Type': 'application/problem+json',
+            'Tally-Status': tooLarge ? '413' : '503',
+          }),
+        },
+      );
+    }
   }
 
   private inFlight(message: JsMsg): InFlight {
