@@ -1,5 +1,5 @@
 import { ChildProcess, execFile, spawn } from 'node:child_process';
-import { cpSync, existsSync, mkdtempSync, readdirSync, readFileSync, rmSync, statSync } from 'node:fs';
+import { cpSync, existsSync, mkdtempSync, readdirSync, readFileSync, rmSync, statSync, symlinkSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join, resolve } from 'node:path';
 import { promisify } from 'node:util';
@@ -125,6 +125,37 @@ describe('the compiled build', () => {
     expect(dockerfile).toMatch(/CMD \["node", "dist\/main\.js"\]/);
     expect(dockerfile).not.toMatch(/run-ts|ts-node/);
   });
+
+  it("the Dockerfile's build stage builds from exactly what it copies (an app and the platform's catalogs)", async () => {
+    // No Docker engine here: the build stage's COPY lines are followed into an empty directory, its `npm ci`
+    // stands in as a link to this checkout's node_modules, and its build command runs there. A file the build
+    // needs but the Dockerfile does not copy fails this.
+    const stage = dockerfile.split(/^FROM /m)[1];
+    const context = mkdtempSync(join(tmpdir(), 'tally-docker-build-'));
+    try {
+      for (const [, args] of stage.matchAll(/^COPY (?!--from)(.+)$/gm)) {
+        const parts = args.trim().split(/\s+/);
+        const destination = parts.pop() as string;
+        for (const source of parts) {
+          const target = destination.endsWith('/') ? join(context, destination, source) : join(context, destination);
+          cpSync(resolve(root, source), target, { recursive: true });
+        }
+      }
+      symlinkSync(resolve(root, 'node_modules'), join(context, 'node_modules'));
+      const build = /^RUN (npx nx run \$\{APP\}:build)$/m.exec(stage)?.[1];
+      expect(build).toBeDefined();
+      for (const app of ['ingestion', 'platform']) {
+        await run('sh', ['-c', (build as string).replace('${APP}', app)], {
+          cwd: context,
+          env: { ...process.env, NX_DAEMON: 'false', NX_NO_CLOUD: 'true', NX_TUI: 'false' },
+        });
+        expect(existsSync(join(context, `dist/apps/${app}/main.js`)), app).toBe(true);
+      }
+      expect(existsSync(join(context, 'dist/apps/platform/catalogs/forge.json'))).toBe(true);
+    } finally {
+      rmSync(context, { recursive: true, force: true });
+    }
+  }, 120_000);
 
   it('the four compiled apps, each its own process, carry an event from intake to the usage query', async () => {
     const key = await createProducerKey(urls.ingestion);

@@ -1,5 +1,5 @@
 import { randomBytes } from 'node:crypto';
-import { InMemorySpanExporter, ReadableSpan } from '@opentelemetry/sdk-trace';
+import { InMemorySpanExporter, ReadableSpan } from '@opentelemetry/sdk-trace-base';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { deleteNatsStreams, dropSchemas, eventually, uniqueName } from '@tally/shared/testing';
 import { RunningTally, startTracing, Tracing } from '@tally/shared/feature-runtime';

@@ -1,5 +1,5 @@
 import { NodeSDK } from '@opentelemetry/sdk-node';
-import { BatchSpanProcessor, SimpleSpanProcessor, SpanExporter } from '@opentelemetry/sdk-trace';
+import { BatchSpanProcessor, SimpleSpanProcessor, SpanExporter } from '@opentelemetry/sdk-trace-base';
 import { OTLPTraceExporter } from '@opentelemetry/exporter-trace-otlp-http';
 
 export interface Tracing {
@@ -26,9 +26,7 @@ export const startTracing = (
   const sdk = new NodeSDK({
     serviceName: env.OTEL_SERVICE_NAME || serviceName,
     spanProcessors: [
-      options.exporter
-        ? new SimpleSpanProcessor({ exporter: options.exporter })
-        : new BatchSpanProcessor({ exporter: new OTLPTraceExporter() }),
+      options.exporter ? new SimpleSpanProcessor(options.exporter) : new BatchSpanProcessor(new OTLPTraceExporter()),
     ],
     metricReaders: [],
     logRecordProcessors: [],
