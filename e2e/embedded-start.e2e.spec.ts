@@ -72,6 +72,14 @@ describe('embedded mode (npm start)', () => {
   it('serves every app on one port and shows the usage just sent; data survives a restart', async () => {
     await start();
     expect(output).toContain('curl -s -X POST'); // the first request to try
+    // The API reference a newcomer opens: every route of the four apps, without a credential.
+    expect(output).toContain(`API reference: ${base}/docs`);
+    const reference = await fetch(`${base}/docs/`);
+    expect([reference.status, (await reference.text()).includes('swagger-ui')]).toEqual([200, true]);
+    const document = (await http('GET', `${base}/openapi.json`, undefined, 'application/json', null)).body;
+    expect(Object.keys(document.paths)).toEqual(
+      expect.arrayContaining(['/v1/events', '/api/v1/meters/{slug}/query', '/v1/invoices/{id}', '/v1/subjects/{key}']),
+    );
     const [admin, apiKey] = [printed('TALLY_ADMIN_TOKEN'), printed('TALLY_API_KEY')];
     expect((await http('GET', `${base}/health`, undefined, 'application/json', null)).body).toMatchObject({
       apps: ['ingestion', 'attribution', 'aggregation', 'invoicing'],

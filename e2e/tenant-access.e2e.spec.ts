@@ -3,80 +3,10 @@ import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { AuthKind, RunningTally, RuntimeModule } from '@tally/shared/feature-runtime';
 import { dropSchemas, eventually, servedRoutes, uniqueName } from '@tally/shared/testing';
 import { adminToken, AppName, appModules, deleteStreams, startApp, usageEvent } from './support';
+import { expectedKind } from './route-table';
 
 const routesOf = (module: DynamicModule): string[] =>
   (module.controllers ?? []).flatMap((c) => servedRoutes(c as new (...args: never[]) => unknown));
-
-/**
- * Who may call what, written out route by route (not derived from the code under test): a route added
- * without a line here fails the first test until someone decides who may call it.
- */
-const expectedKind: Record<string, AuthKind> = {
-  // ingestion
-  'post /v1/events': 'producer',
-  'post /api/v1/events': 'producer',
-  'post /v1/events/corrections': 'producer',
-  'get /v1/events/status': 'producer-or-admin',
-  'post /v1/api-keys': 'admin',
-  'get /v1/api-keys': 'admin',
-  'delete /v1/api-keys/{id}': 'admin',
-  // attribution
-  'post /v1/accounts': 'admin',
-  'get /v1/accounts/{id}': 'read',
-  'post /v1/subscriptions': 'admin',
-  'get /v1/subscriptions/{id}': 'read',
-  'post /v1/subscriptions/{id}/cancel': 'admin',
-  'post /v1/subscriptions/{id}/plan-changes': 'admin',
-  'post /v1/subscriptions/{id}/reschedule': 'admin',
-  'put /v1/subjects/{key}': 'admin',
-  'post /v1/subjects/{key}/corrections': 'admin',
-  'get /v1/subjects/{key}': 'read',
-  'get /v1/attribution/openapi.json': 'public',
-  'get /v1/parked-usage': 'read',
-  // aggregation
-  'get /v1/usage': 'read',
-  'post /api/v1/meters': 'admin',
-  'get /api/v1/meters': 'read',
-  'get /api/v1/meters/{slug}': 'read',
-  'get /api/v1/meters/{slug}/query': 'read',
-  'delete /api/v1/meters/{slug}': 'admin',
-  'get /v1/unmetered-event-types': 'read',
-  'get /v1/accounts/{id}/usage': 'read',
-  'post /v1/budgets': 'admin',
-  'get /v1/budgets/{id}': 'read',
-  'delete /v1/budgets/{id}': 'admin',
-  // invoicing
-  'post /v1/plans': 'admin',
-  'post /v1/plans/{id}/versions': 'admin',
-  'get /v1/plans/{id}': 'read',
-  'get /v1/accounts/{id}/upcoming-invoice': 'read',
-  'get /v1/invoices': 'read',
-  'get /v1/invoices/{id}': 'read',
-  'post /v1/invoices/{id}/finalize': 'admin',
-  'post /v1/invoices/{id}/void': 'admin',
-  'get /v1/credit-notes': 'read',
-  'get /v1/credit-notes/{id}': 'read',
-  'post /v1/admin/billing-runs': 'admin',
-  'get /v1/invoicing/openapi.json': 'public',
-  'post /v1/reconciliations': 'admin',
-  'get /v1/reconciliations/{id}': 'read',
-  // every app: health, platform operations (the operator's), tenants and credentials
-  'get /health': 'public',
-  'get /health/live': 'public',
-  'get /health/ready': 'public',
-  'get /v1/admin/projections': 'operator',
-  'post /v1/admin/projections/{name}/rebuild': 'operator',
-  'get /metrics': 'operator',
-  'get /v1/admin/dead-letters': 'operator',
-  'post /v1/admin/dead-letters/{id}/replay': 'operator',
-  'post /v1/admin/dead-letters/replay': 'operator',
-  'get /v1/admin/consumers': 'operator',
-  'post /v1/admin/tenants': 'operator',
-  'get /v1/admin/tenants': 'operator',
-  'post /v1/admin/credentials': 'admin',
-  'get /v1/admin/credentials': 'admin',
-  'delete /v1/admin/credentials/{id}': 'admin',
-};
 
 type Role = 'none' | 'producer' | 'billing-viewer' | 'admin' | 'operator';
 const roles: Role[] = ['none', 'producer', 'billing-viewer', 'admin', 'operator'];

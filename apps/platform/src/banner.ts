@@ -11,6 +11,8 @@ Tally is running — all four apps on ${url}
   ledger: ${runtime.config.KURRENTDB_URL ? 'KurrentDB' : 'Postgres'}   bus: ${runtime.bus.kind === 'jetstream' ? 'NATS JetStream' : 'in-process (Postgres-backed)'}   default tenant: ${runtime.config.TALLY_TENANT}
   ${catalog ? `loaded ${catalog}` : 'no catalog loaded (TALLY_CATALOG=forge npm start loads the Forge example meters and plan)'}
 
+API reference: ${url}/docs   (every route; "Authorize" with a token below to try them)   OpenAPI: ${url}/openapi.json
+
 Credentials (kept in ${runtime.config.TALLY_DATA_DIR}):
   export TALLY_ADMIN_TOKEN=${credentials.adminToken ?? '<the TALLY_ADMIN_TOKEN you set>'}   # admin endpoints
   export TALLY_API_KEY=${credentials.apiKey}   # intake (development key: any source)

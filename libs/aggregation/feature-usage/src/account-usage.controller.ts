@@ -1,3 +1,4 @@
+import { ApiDoc } from '@tally/shared/feature-runtime';
 import { Controller, Get, Inject, Param } from '@nestjs/common';
 import { DataSource } from 'typeorm';
 import { isPeriod, periodAt, periodBounds } from '@tally/aggregation/domain';
@@ -24,6 +25,7 @@ export class AccountUsageController {
    * period (a month in the account's time zone from its billing anchor day — the period invoicing bills; default: the current one), broken down by
    * the subject attributes app and environment. Exact decimal strings.
    */
+  @ApiDoc({ summary: 'An account’s usage in a billing period, by meter and app' })
   @Get(':id/usage')
   @ReadsFrom('aggregation_usage_rollup')
   async usage(@Param('id') accountId: string, @QueryText('period') requested?: string) {

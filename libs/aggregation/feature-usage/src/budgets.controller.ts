@@ -1,3 +1,4 @@
+import { ApiDoc } from '@tally/shared/feature-runtime';
 import { Body, Controller, Delete, Get, HttpCode, Param, Post } from '@nestjs/common';
 import { validateBudget } from '@tally/aggregation/domain';
 import { badRequest, notFound, ReadsFrom } from '@tally/shared/feature-runtime';
@@ -11,6 +12,7 @@ import { BudgetsService } from './budgets.service';
 export class BudgetsController {
   constructor(private readonly budgets: BudgetsService) {}
 
+  @ApiDoc({ summary: 'Set a usage budget with alert thresholds' })
   @Post()
   @HttpCode(201)
   async set(@Body() body: unknown) {
@@ -19,6 +21,7 @@ export class BudgetsController {
     return this.budgets.set(checked.budget);
   }
 
+  @ApiDoc({ summary: 'A budget and its alerts' })
   @Get(':id')
   @ReadsFrom('aggregation_usage_rollup')
   async get(@Param('id') id: string) {
@@ -27,6 +30,7 @@ export class BudgetsController {
     return budget;
   }
 
+  @ApiDoc({ summary: 'Delete a budget' })
   @Delete(':id')
   @HttpCode(204)
   async remove(@Param('id') id: string): Promise<void> {

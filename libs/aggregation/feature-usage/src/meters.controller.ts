@@ -1,3 +1,4 @@
+import { ApiDoc } from '@tally/shared/feature-runtime';
 import { Body, Controller, Delete, Get, Headers, HttpCode, Inject, Param, Post, Query, Res } from '@nestjs/common';
 import type { FastifyReply } from 'fastify';
 import { DataSource } from 'typeorm';
@@ -19,6 +20,7 @@ export class MetersController {
     @Inject(METER_TABLES) private readonly tables: MeterTables,
   ) {}
 
+  @ApiDoc({ summary: 'Create a meter' })
   @Post('api/v1/meters')
   async create(@Body() body: unknown, @Res({ passthrough: true }) reply: FastifyReply) {
     const checked = validateMeter(body);
@@ -29,12 +31,14 @@ export class MetersController {
   }
 
   /** Live meters (the catalogue follows the ledger within moments of a change). */
+  @ApiDoc({ summary: 'List meters' })
   @Get('api/v1/meters')
   @ReadsFrom('aggregation_meters')
   async list() {
     return (await this.tables.active(this.db, this.tenancy.current)).map((m) => ({ id: m.slug, ...m }));
   }
 
+  @ApiDoc({ summary: 'A meter' })
   @Get('api/v1/meters/:slug')
   @ReadsFrom('aggregation_meters')
   async meter(@Param('slug') slug: string) {
@@ -48,6 +52,7 @@ export class MetersController {
    * (+ accountId). JSON `{from, to, windowSize, data: [{value, windowStart, windowEnd, subject, groupBy}]}`,
    * or CSV with `Accept: text/csv`. Values are exact decimal strings.
    */
+  @ApiDoc({ summary: 'Query a meter: values by window, subject and group (JSON or CSV)' })
   @Get('api/v1/meters/:slug/query')
   @ReadsFrom('aggregation_usage_rollup')
   async query(
@@ -65,6 +70,7 @@ export class MetersController {
     );
   }
 
+  @ApiDoc({ summary: 'Delete a meter' })
   @Delete('api/v1/meters/:slug')
   @HttpCode(204)
   async delete(@Param('slug') slug: string): Promise<void> {
@@ -72,6 +78,7 @@ export class MetersController {
   }
 
   /** Usage whose event type no meter measures: kept in the ledger and counted here, so nothing is silently unbilled. */
+  @ApiDoc({ summary: 'Event types that no meter measures' })
   @Get('v1/unmetered-event-types')
   @ReadsFrom('aggregation_usage_rollup')
   async unmetered() {

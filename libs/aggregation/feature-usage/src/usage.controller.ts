@@ -1,3 +1,4 @@
+import { ApiDoc } from '@tally/shared/feature-runtime';
 import { Controller, Get, Inject, Query } from '@nestjs/common';
 import { DataSource } from 'typeorm';
 import { parseUsageQuery } from '@tally/aggregation/domain';
@@ -15,6 +16,7 @@ export class UsageController {
   ) {}
 
   /** GET /v1/usage?accountId=…&from=…&to=…&windowSize=MINUTE|HOUR|DAY&type=… — event counts per window. */
+  @ApiDoc({ summary: 'Event counts of an account, by window' })
   @Get()
   @ReadsFrom('aggregation_usage_rollup')
   async usage(@Query() params: Record<string, unknown>) {

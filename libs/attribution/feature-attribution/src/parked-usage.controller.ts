@@ -1,3 +1,4 @@
+import { ApiDoc } from '@tally/shared/feature-runtime';
 import { Controller, Get, Inject } from '@nestjs/common';
 import { DataSource } from 'typeorm';
 import { RegistryTables } from '@tally/attribution/data-access-registry';
@@ -14,6 +15,7 @@ export class ParkedUsageController {
     @Inject(REGISTRY_TABLES) private readonly tables: RegistryTables,
   ) {}
 
+  @ApiDoc({ summary: 'Usage waiting for its subject to be attributed' })
   @Get()
   @ReadsFrom('attribution_registry')
   async list(@QueryText('limit') limitText?: string, @QueryText('after') after?: string) {

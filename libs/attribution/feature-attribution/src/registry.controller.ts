@@ -1,3 +1,4 @@
+import { ApiDoc } from '@tally/shared/feature-runtime';
 import { Body, Controller, Get, Param, Post, Put, Res } from '@nestjs/common';
 import type { FastifyReply } from 'fastify';
 import { badRequest, notFound, ProblemError, Public, ReadsFrom } from '@tally/shared/feature-runtime';
@@ -31,6 +32,7 @@ const found = <T>(value: T | undefined, what: string): T => {
 export class RegistryController {
   constructor(private readonly registry: RegistryService) {}
 
+  @ApiDoc({ summary: 'Open an account' })
   @Post('accounts')
   async openAccount(@Body() body: unknown, @Res({ passthrough: true }) reply: FastifyReply) {
     const { created, account } = await this.registry.openAccount(valid(validateAccount(body), 'account'));
@@ -38,12 +40,14 @@ export class RegistryController {
     return account;
   }
 
+  @ApiDoc({ summary: 'An account and its subscriptions' })
   @Get('accounts/:id')
   @ReadsFrom('attribution_registry')
   async account(@Param('id') id: string) {
     return found(await this.registry.account(id), `account ${id}`);
   }
 
+  @ApiDoc({ summary: 'Start a subscription of an account to a plan' })
   @Post('subscriptions')
   async startSubscription(@Body() body: unknown, @Res({ passthrough: true }) reply: FastifyReply) {
     const { created, subscription } = await this.registry.startSubscription(
@@ -53,6 +57,7 @@ export class RegistryController {
     return subscription;
   }
 
+  @ApiDoc({ summary: 'A subscription' })
   @Get('subscriptions/:id')
   @ReadsFrom('attribution_registry')
   async subscription(@Param('id') id: string) {
@@ -60,24 +65,28 @@ export class RegistryController {
   }
 
   /** Ends the subscription at `at` (not later than it was due to end). */
+  @ApiDoc({ summary: 'Cancel a subscription' })
   @Post('subscriptions/:id/cancel')
   async cancel(@Param('id') id: string, @Body() body: unknown) {
     return this.registry.cancelSubscription(id, valid(validateCancellation(body), 'cancellation'));
   }
 
   /** From `effectiveFrom` on, usage is rated on `planId`. */
+  @ApiDoc({ summary: 'Change the plan of a subscription from a date' })
   @Post('subscriptions/:id/plan-changes')
   async changePlan(@Param('id') id: string, @Body() body: unknown) {
     return this.registry.changePlan(id, valid(validatePlanChange(body), 'plan change'));
   }
 
   /** Moves the start (e.g. earlier, to cover usage already parked), with a reason. */
+  @ApiDoc({ summary: 'Move the start or end of a subscription' })
   @Post('subscriptions/:id/reschedule')
   async reschedule(@Param('id') id: string, @Body() body: unknown) {
     return this.registry.rescheduleSubscription(id, valid(validateReschedule(body), 'reschedule'));
   }
 
   /** Assigns the subject (who emits usage) to an account from `effectiveFrom` on; history is kept. */
+  @ApiDoc({ summary: 'Attribute a subject (an installation, a workspace) to an account' })
   @Put('subjects/:key')
   async assignSubject(
     @Param('key') key: string,
@@ -96,6 +105,7 @@ export class RegistryController {
    * Rewrites who owned the subject in [effectiveFrom, effectiveTo) — "it was B's since the 3rd, not A's" —
    * with a reason. Usage already attributed moves by compensating ledger events; nothing is edited.
    */
+  @ApiDoc({ summary: 'Correct the history of a subject’s attribution' })
   @Post('subjects/:key/corrections')
   async correctSubject(
     @Param('key') key: string,
@@ -110,6 +120,7 @@ export class RegistryController {
     return subject;
   }
 
+  @ApiDoc({ summary: 'A subject and its attribution timeline' })
   @Get('subjects/:key')
   @ReadsFrom('attribution_registry')
   async subject(@Param('key') key: string) {
@@ -117,6 +128,7 @@ export class RegistryController {
   }
 
   /** The API description (public, like /health: it describes, it does not expose data). */
+  @ApiDoc({ summary: 'Attribution’s hand-written OpenAPI document (with schemas)' })
   @Get('attribution/openapi.json')
   @Public()
   openApi() {

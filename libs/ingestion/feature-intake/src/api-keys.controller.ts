@@ -1,3 +1,4 @@
+import { ApiDoc } from '@tally/shared/feature-runtime';
 import { Body, Controller, Delete, Get, HttpCode, Param, Post } from '@nestjs/common';
 import { validateApiKeyRequest } from '@tally/ingestion/domain';
 import { AdminOnly, badRequest, notFound } from '@tally/shared/feature-runtime';
@@ -10,6 +11,7 @@ export class ApiKeysController {
   constructor(private readonly keys: ApiKeysService) {}
 
   /** 201 with the key itself — shown only in this answer; store it in the producer's secret store. */
+  @ApiDoc({ summary: 'Create a producer API key' })
   @Post()
   @HttpCode(201)
   async create(@Body() body: unknown) {
@@ -18,6 +20,7 @@ export class ApiKeysController {
     return this.keys.create(checked.value);
   }
 
+  @ApiDoc({ summary: 'List producer API keys' })
   @Get()
   @AdminOnly()
   async list() {
@@ -25,6 +28,7 @@ export class ApiKeysController {
   }
 
   /** Revokes at once: the next request with this key gets 401. Idempotent. */
+  @ApiDoc({ summary: 'Revoke a producer API key' })
   @Delete(':id')
   async revoke(@Param('id') id: string) {
     if (!isUuid(id)) throw notFound(`no API key ${id}`);

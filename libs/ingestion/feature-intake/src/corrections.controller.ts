@@ -1,3 +1,4 @@
+import { ApiDoc } from '@tally/shared/feature-runtime';
 import { Body, Controller, HttpCode, Post, Req } from '@nestjs/common';
 import { batchOf, countBy } from './batch';
 import { IntakeService } from './intake.service';
@@ -13,6 +14,7 @@ export class CorrectionsController {
    *   { "action": "amend", "source": "…", "id": "…", "reason": "…", "data": { … } }
    * 200 with a result per correction, in input order. Corrections are new ledger events, never edits.
    */
+  @ApiDoc({ summary: 'Void or amend events already sent' })
   @Post()
   @HttpCode(200)
   @ProducerRoute()

@@ -1,3 +1,4 @@
+import { ApiDoc } from '@tally/shared/feature-runtime';
 import { Controller, Get, Inject, Req } from '@nestjs/common';
 import { DataSource } from 'typeorm';
 import { EventStatusTables } from '@tally/ingestion/data-access-intake';
@@ -19,6 +20,7 @@ export class EventStatusController {
    * rejected with its reasons, with when each happened. A producer key sees its own tenant's events, of the
    * sources it may send (403 for any other source, whether or not such an event exists).
    */
+  @ApiDoc({ summary: 'What became of events sent (accepted, recorded, parked, rejected)' })
   @Get()
   @ReadsFrom('ingestion_event_status')
   @ProducerRoute({ admin: true })

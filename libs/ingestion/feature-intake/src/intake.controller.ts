@@ -1,3 +1,4 @@
+import { ApiDoc } from '@tally/shared/feature-runtime';
 import { Body, Controller, HttpCode, Post, Req } from '@nestjs/common';
 import { batchOf, countBy } from './batch';
 import { IntakeService } from './intake.service';
@@ -11,6 +12,7 @@ export class IntakeController {
    * POST /v1/events — one CloudEvent or an array of them. 200 with a result per event, in input order:
    * accepted, duplicate, or rejected with reasons; one bad event never fails the others.
    */
+  @ApiDoc({ summary: 'Send usage events (one, or a batch)' })
   @Post()
   @ProducerRoute()
   @HttpCode(200)

@@ -1,3 +1,4 @@
+import { ApiDoc } from '@tally/shared/feature-runtime';
 import { Body, Controller, Headers, HttpCode, Post, Req } from '@nestjs/common';
 import { badRequest } from '@tally/shared/feature-runtime';
 import { batchOf } from './batch';
@@ -14,6 +15,7 @@ import { ProducerRequest, ProducerRoute } from './producer.guard';
 export class OpenMeterIntakeController {
   constructor(private readonly intake: IntakeService) {}
 
+  @ApiDoc({ summary: 'Send usage events, the OpenMeter way' })
   @Post()
   @ProducerRoute()
   @HttpCode(204)

@@ -1,3 +1,4 @@
+import { ApiDoc } from '@tally/shared/feature-runtime';
 import { Body, Controller, Get, Inject, Param, Post } from '@nestjs/common';
 import { DataSource } from 'typeorm';
 import { InvoiceTables } from '@tally/invoicing/data-access-billing';
@@ -31,6 +32,7 @@ export class InvoicesController {
   ) {}
 
   /** The invoice the running subscription's current period would get now: rated live from current usage. */
+  @ApiDoc({ summary: 'The invoice an account would get for the current period, now' })
   @Get('v1/accounts/:id/upcoming-invoice')
   async upcoming(@Param('id') accountId: string) {
     const { account, subscription, plans } = await this.invoices.billingContext(accountId);
@@ -58,6 +60,7 @@ export class InvoicesController {
     };
   }
 
+  @ApiDoc({ summary: 'List invoices' })
   @Get('v1/invoices')
   @ReadsFrom('invoicing_invoices')
   async list(@QueryText('accountId') accountId?: string) {
@@ -70,6 +73,7 @@ export class InvoicesController {
   }
 
   /** Straight from the invoice's ledger stream: never behind. */
+  @ApiDoc({ summary: 'An invoice' })
   @Get('v1/invoices/:id')
   @ReadsFrom('invoicing_invoices')
   async invoice(@Param('id') id: string) {
@@ -78,12 +82,14 @@ export class InvoicesController {
     return state.document;
   }
 
+  @ApiDoc({ summary: 'Finalize a draft invoice' })
   @Post('v1/invoices/:id/finalize')
   finalize(@Param('id') id: string) {
     if (!isUuid(id)) throw notFound(`no invoice ${id}`);
     return this.invoices.finalize(id);
   }
 
+  @ApiDoc({ summary: 'Void an invoice (with a credit note)' })
   @Post('v1/invoices/:id/void')
   void(@Param('id') id: string, @Body() body: unknown) {
     if (!isUuid(id)) throw notFound(`no invoice ${id}`);
@@ -93,6 +99,7 @@ export class InvoicesController {
     return this.invoices.void(id, reason.trim());
   }
 
+  @ApiDoc({ summary: 'List credit notes' })
   @Get('v1/credit-notes')
   @ReadsFrom('invoicing_invoices')
   async creditNotes(@QueryText('accountId') accountId?: string) {
@@ -103,6 +110,7 @@ export class InvoicesController {
     return { accountId, creditNotes: await this.tables.creditNotes(this.db, this.tenancy.current, { accountId }) };
   }
 
+  @ApiDoc({ summary: 'A credit note' })
   @Get('v1/credit-notes/:id')
   @ReadsFrom('invoicing_invoices')
   async creditNote(@Param('id') id: string) {
@@ -112,6 +120,7 @@ export class InvoicesController {
   }
 
   /** Runs the billing pass now (it also runs every TALLY_BILLING_INTERVAL_MS); 409 when another process is running it. */
+  @ApiDoc({ summary: 'Run billing now (for the caller’s tenant)' })
   @Post('v1/admin/billing-runs')
   async billingRun() {
     const summary = await this.scheduler.run();
@@ -126,6 +135,7 @@ export class InvoicesController {
   }
 
   /** The API description (public, like /health: it describes, it does not expose data). */
+  @ApiDoc({ summary: 'Invoicing’s hand-written OpenAPI document (with schemas)' })
   @Get('v1/invoicing/openapi.json')
   @Public()
   openApi() {

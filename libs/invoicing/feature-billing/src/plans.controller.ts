@@ -1,3 +1,4 @@
+import { ApiDoc } from '@tally/shared/feature-runtime';
 import { Body, Controller, Get, Param, Post, Res } from '@nestjs/common';
 import type { FastifyReply } from 'fastify';
 import { isCurrency, validateCharges } from '@tally/invoicing/domain';
@@ -66,6 +67,7 @@ export class PlansController {
   constructor(private readonly plans: PlansService) {}
 
   /** 201 when created, 200 when the same plan already existed, 409 when the id is taken by another. */
+  @ApiDoc({ summary: 'Create a price plan' })
   @Post()
   async create(@Body() body: unknown, @Res({ passthrough: true }) reply: FastifyReply) {
     const { created, plan } = await this.plans.create(validatePlan(body));
@@ -74,6 +76,7 @@ export class PlansController {
   }
 
   /** New prices from an instant on (not in the past); 201, or 200 when the same version exists. */
+  @ApiDoc({ summary: 'Publish a new version of a plan' })
   @Post(':id/versions')
   async revise(@Param('id') id: string, @Body() body: unknown, @Res({ passthrough: true }) reply: FastifyReply) {
     const { created, plan } = await this.plans.revise(id, validateRevision(body));
@@ -81,6 +84,7 @@ export class PlansController {
     return present(plan);
   }
 
+  @ApiDoc({ summary: 'A plan and its versions' })
   @Get(':id')
   async plan(@Param('id') id: string) {
     const plan = await this.plans.plan(id);

@@ -1,3 +1,4 @@
+import { ApiDoc } from '@tally/shared/feature-runtime';
 import { Body, Controller, Get, Param, Post, Res } from '@nestjs/common';
 import type { FastifyReply } from 'fastify';
 import { badRequest } from '@tally/shared/feature-runtime';
@@ -10,6 +11,7 @@ export class ReconciliationsController {
   constructor(private readonly reconciliations: ReconciliationService) {}
 
   /** 202: the reconciliation runs in the background; poll its Location until status is completed. */
+  @ApiDoc({ summary: 'Reconcile invoices against a replay of the ledger' })
   @Post()
   async start(@Body() body: unknown, @Res({ passthrough: true }) reply: FastifyReply) {
     const period = (body as { period?: unknown } | undefined)?.period;
@@ -25,6 +27,7 @@ export class ReconciliationsController {
     return { id, period, status: 'running' };
   }
 
+  @ApiDoc({ summary: 'A reconciliation report' })
   @Get(':id')
   async get(@Param('id') id: string) {
     const row = isUuid(id) ? await this.reconciliations.get(id) : undefined;

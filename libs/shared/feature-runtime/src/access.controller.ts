@@ -1,3 +1,4 @@
+import { ApiDoc } from './openapi';
 import { Body, Controller, Delete, Get, HttpCode, Inject, Param, Post, Req, Res } from '@nestjs/common';
 import type { FastifyReply } from 'fastify';
 import { AccessStore, CredentialRole, credentialRoles } from '@tally/shared/data-access-access';
@@ -64,6 +65,7 @@ export class AccessController {
   ) {}
 
   /** 201 for a new tenant; 200 with the tenant when the id exists already (creating is idempotent). */
+  @ApiDoc({ summary: 'Create a tenant (operator)' })
   @Post('tenants')
   @OperatorOnly()
   async createTenant(@Body() body: unknown, @Res({ passthrough: true }) reply: FastifyReply) {
@@ -74,6 +76,7 @@ export class AccessController {
     return tenant;
   }
 
+  @ApiDoc({ summary: 'List tenants (operator)' })
   @Get('tenants')
   @OperatorOnly()
   async tenants() {
@@ -81,6 +84,7 @@ export class AccessController {
   }
 
   /** 201 with the token itself — shown only in this answer. For the caller's tenant (the operator: Tally-Tenant). */
+  @ApiDoc({ summary: 'Create an admin or billing-viewer credential' })
   @Post('credentials')
   @HttpCode(201)
   async issue(@Body() body: unknown, @Req() request: GatedRequest) {
@@ -98,6 +102,7 @@ export class AccessController {
     });
   }
 
+  @ApiDoc({ summary: 'List credentials' })
   @Get('credentials')
   @AdminOnly()
   async list() {
@@ -105,6 +110,7 @@ export class AccessController {
   }
 
   /** Revokes at once in every process: the next request with it gets 401. Idempotent. */
+  @ApiDoc({ summary: 'Revoke a credential' })
   @Delete('credentials/:id')
   async revoke(@Param('id') id: string) {
     const revoked = isUuid(id)

@@ -1,3 +1,4 @@
+import { ApiDoc } from './openapi';
 import { Body, Controller, Get, HttpCode, Inject, Param, Post } from '@nestjs/common';
 import { OperatorOnly } from './auth';
 import { badRequest, notFound } from './problem';
@@ -15,6 +16,7 @@ const maxPage = 1_000;
 export class DeadLettersController {
   constructor(@Inject(MESSAGE_BUS) private readonly bus: MessageBus) {}
 
+  @ApiDoc({ summary: 'Dead letters: messages a consumer gave up on' })
   @Get('dead-letters')
   @OperatorOnly()
   async list(
@@ -31,6 +33,7 @@ export class DeadLettersController {
     return { deadLetters, next: deadLetters.length === size ? deadLetters[deadLetters.length - 1].id : null };
   }
 
+  @ApiDoc({ summary: 'Replay one dead letter' })
   @Post('dead-letters/:id/replay')
   @OperatorOnly()
   @HttpCode(200)
@@ -41,6 +44,7 @@ export class DeadLettersController {
   }
 
   /** Every dead letter present when asked (of one consumer, if given): ones that fail again come back with new ids. */
+  @ApiDoc({ summary: 'Replay dead letters (all, or one consumer’s)' })
   @Post('dead-letters/replay')
   @OperatorOnly()
   @HttpCode(200)
@@ -61,6 +65,7 @@ export class DeadLettersController {
     return { replayed };
   }
 
+  @ApiDoc({ summary: 'Bus consumers and their state' })
   @Get('consumers')
   @OperatorOnly()
   consumers() {

@@ -1,3 +1,4 @@
+import { ApiDoc } from './openapi';
 import { Controller, Get, Inject, Res } from '@nestjs/common';
 import type { FastifyReply } from 'fastify';
 import { Public } from './auth';
@@ -24,18 +25,21 @@ export class HealthController {
     private readonly projections: ProjectionCatalog,
   ) {}
 
+  @ApiDoc({ summary: 'Health, as a document' })
   @Get()
   @Public()
   health() {
     return this.report();
   }
 
+  @ApiDoc({ summary: 'Liveness' })
   @Get('live')
   @Public()
   live() {
     return { status: 'live', apps: this.apps };
   }
 
+  @ApiDoc({ summary: 'Readiness (Postgres, NATS, consumers, projection lag)' })
   @Get('ready')
   @Public()
   async ready(@Res({ passthrough: true }) reply: FastifyReply) {

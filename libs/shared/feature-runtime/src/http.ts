@@ -3,6 +3,10 @@ import { NestFactory } from '@nestjs/core';
 import { FastifyAdapter, NestFastifyApplication } from '@nestjs/platform-fastify';
 import { FastifyBaseLogger, LogController } from 'fastify';
 import { installHttpTelemetry, nestLogger, requestIdOf } from './http-telemetry';
+import fastifySwagger from '@fastify/swagger';
+import fastifySwaggerUi from '@fastify/swagger-ui';
+import { OpenApiDocument } from './openapi';
+import { docsPrefix } from './request-gate';
 import { parseExactJson } from './exact-json';
 import { ProblemJsonFilter } from './problem';
 import { Metrics } from './metrics';
@@ -26,6 +30,19 @@ const badJson = (error: unknown) =>
     statusCode: 400,
     code: 'TALLY_INVALID_JSON',
   });
+
+/**
+ * `/docs`: Swagger UI over this process's OpenAPI document (its assets ship in @fastify/swagger-ui: no CDN).
+ * Public, like `/openapi.json`: the request gate lets `/docs` through (docsPrefix).
+ */
+const serveApiReference = async (app: NestFastifyApplication) => {
+  const document = app.get(OpenApiDocument).get();
+  await app.register(fastifySwagger, { mode: 'static', specification: { document: document as never } });
+  await app.register(fastifySwaggerUi, {
+    routePrefix: docsPrefix,
+    uiConfig: { docExpansion: 'list', deepLinking: true, persistAuthorization: true, tryItOutEnabled: true },
+  });
+};
 
 /** Builds the HTTP application (Fastify) for a root module, with problem+json errors everywhere. */
 export const createHttpApp = async (rootModule: Type<unknown>, runtime: TallyRuntime): Promise<INestApplication> => {
@@ -62,5 +79,6 @@ export const createHttpApp = async (rootModule: Type<unknown>, runtime: TallyRun
   // Only JSON is spoken: anything else is 415, not a string to misread as an event.
   fastify.removeContentTypeParser('text/plain');
   app.useGlobalFilters(new ProblemJsonFilter(runtime.log));
+  await serveApiReference(app);
   return app;
 };

@@ -19,3 +19,4 @@ export * from './tenancy';
 export * from './metrics';
 export * from './tracing';
 export * from './process-logger';
+export * from './openapi';

@@ -1,3 +1,4 @@
+import { ApiDoc } from './openapi';
 import { Body, Controller, Get, Header, HttpCode, Inject, Injectable, Param, Post } from '@nestjs/common';
 import { ProjectionRunner, ProjectionStatus } from '@tally/shared/data-access-postgres';
 import { OperatorOnly } from './auth';
@@ -54,6 +55,7 @@ export class ProjectionCatalog {
 export class ProjectionsController {
   constructor(private readonly catalog: ProjectionCatalog) {}
 
+  @ApiDoc({ summary: 'Projections: status, lag, freshness, leadership' })
   @Get()
   @OperatorOnly()
   async list() {
@@ -65,6 +67,7 @@ export class ProjectionsController {
    * the live tables until then. Answers once requested: the leader of the projection (in whichever process)
    * takes it up within a second; `GET` shows `rebuildRequested` until it is done.
    */
+  @ApiDoc({ summary: 'Rebuild a projection from the ledger' })
   @Post(':name/rebuild')
   @OperatorOnly()
   @HttpCode(202)
@@ -87,6 +90,7 @@ export class MetricsController {
     private readonly metrics: Metrics,
   ) {}
 
+  @ApiDoc({ summary: 'Prometheus metrics' })
   @Get()
   @OperatorOnly()
   @Header('content-type', 'text/plain; version=0.0.4')

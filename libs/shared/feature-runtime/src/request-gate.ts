@@ -58,6 +58,9 @@ const rateLimited = (runtime: TallyRuntime, wait: number) =>
     detail: `more than ${runtime.config.TALLY_RATE_LIMIT_PER_SECOND} requests a second with this credential; retry in ${wait} s`,
   });
 
+/** Where the interactive API reference is served (Swagger UI, a Fastify plugin: no route marks of Nest's). */
+export const docsPrefix = '/docs';
+
 /** A token bucket per credential: `perSecond` requests a second, bursts of twice that. */
 class RateLimits {
   private readonly buckets = new Map<string, { tokens: number; at: number }>();
@@ -119,6 +122,7 @@ export const installRequestGate = (
   };
 
   fastify.addHook('onRequest', async (request: GatedRequest, reply) => {
+    if (request.url === docsPrefix || request.url.startsWith(`${docsPrefix}/`)) return; // the API reference: public
     const kind = authKindOf(
       (request.routeOptions.config as { tallyAuth?: AuthKind } | undefined)?.tallyAuth,
       request.method,

@@ -1,4 +1,5 @@
-import { DynamicModule, Global, Module } from '@nestjs/common';
+import { DynamicModule, Global, Module, Type } from '@nestjs/common';
+import { OpenApiController, OpenApiDocument, SERVED_CONTROLLERS } from './openapi';
 import { APP_GUARD, APP_INTERCEPTOR } from '@nestjs/core';
 import { AccessController } from './access.controller';
 import { AdminAuthGuard, TenantScopeInterceptor } from './auth';
@@ -27,16 +28,19 @@ import {
 @Global()
 @Module({})
 export class RuntimeModule {
-  static forRoot(runtime: TallyRuntime, apps: readonly string[]): DynamicModule {
+  /** `appControllers`: the controllers of the apps this process runs, for the OpenAPI document. */
+  static forRoot(runtime: TallyRuntime, apps: readonly string[], appControllers: readonly Type[] = []): DynamicModule {
+    const controllers = [
+      HealthController,
+      ProjectionsController,
+      MetricsController,
+      DeadLettersController,
+      AccessController,
+      OpenApiController,
+    ];
     return {
       module: RuntimeModule,
-      controllers: [
-        HealthController,
-        ProjectionsController,
-        MetricsController,
-        DeadLettersController,
-        AccessController,
-      ],
+      controllers,
       providers: [
         { provide: RUNTIME, useValue: runtime },
         { provide: EVENT_STORE, useValue: runtime.eventStore },
@@ -56,6 +60,8 @@ export class RuntimeModule {
         Tenancy,
         { provide: Metrics, useValue: runtime.metrics },
         { provide: TALLY_APPS, useValue: apps },
+        { provide: SERVED_CONTROLLERS, useValue: [...appControllers, ...controllers] },
+        OpenApiDocument,
         ProjectionCatalog,
         LedgerPositionInterceptor,
         ProducerKeys,
@@ -79,6 +85,7 @@ export class RuntimeModule {
         LedgerPositionInterceptor,
         ProducerKeys,
         NatsCallers,
+        OpenApiDocument,
       ],
     };
   }

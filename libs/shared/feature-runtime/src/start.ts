@@ -29,7 +29,8 @@ export const startTally = async (options: StartOptions): Promise<RunningTally> =
   const config = loadTallyConfig(options.env ?? process.env, options.required ?? []);
   const runtime = await openRuntime(config, options);
   try {
-    @Module({ imports: [RuntimeModule.forRoot(runtime, options.apps), ...options.modules] })
+    const appControllers = options.modules.flatMap((m) => m.controllers ?? []);
+    @Module({ imports: [RuntimeModule.forRoot(runtime, options.apps, appControllers), ...options.modules] })
     class TallyRoot {}
     const app = await createHttpApp(TallyRoot, runtime);
     await app.listen(config.PORT, config.HOST);
