@@ -1,9 +1,17 @@
-import { ApiDoc } from '@tally/shared/feature-runtime';
 import { Controller, Get, Inject, Param } from '@nestjs/common';
 import { DataSource } from 'typeorm';
 import { isPeriod, periodAt, periodBounds } from '@tally/aggregation/domain';
 import { MeterQueryTables, MeterTables, RollupTables } from '@tally/aggregation/data-access-usage';
-import { badRequest, Clock, CLOCK, notFound, QueryText, ReadsFrom, Tenancy } from '@tally/shared/feature-runtime';
+import {
+  ApiDoc,
+  badRequest,
+  CLOCK,
+  Clock,
+  notFound,
+  QueryText,
+  ReadsFrom,
+  Tenancy,
+} from '@tally/shared/feature-runtime';
 import { AGGREGATION_DB, METER_QUERY_TABLES, METER_TABLES, ROLLUP_TABLES } from './tokens';
 
 /** What the breakdown splits by: the subject attributes Forge-style platforms bill by. */

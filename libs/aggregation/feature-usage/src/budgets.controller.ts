@@ -1,7 +1,6 @@
-import { ApiDoc } from '@tally/shared/feature-runtime';
 import { Body, Controller, Delete, Get, HttpCode, Param, Post } from '@nestjs/common';
 import { validateBudget } from '@tally/aggregation/domain';
-import { badRequest, notFound, ReadsFrom } from '@tally/shared/feature-runtime';
+import { ApiDoc, badRequest, notFound, ReadsFrom } from '@tally/shared/feature-runtime';
 import { BudgetsService } from './budgets.service';
 
 /**

@@ -1,10 +1,9 @@
-import { ApiDoc } from '@tally/shared/feature-runtime';
 import { Body, Controller, Delete, Get, Headers, HttpCode, Inject, Param, Post, Query, Res } from '@nestjs/common';
 import type { FastifyReply } from 'fastify';
 import { DataSource } from 'typeorm';
 import { validateMeter } from '@tally/aggregation/domain';
 import { MeterTables, MeterValue } from '@tally/aggregation/data-access-usage';
-import { badRequest, notFound, ReadsFrom, Tenancy } from '@tally/shared/feature-runtime';
+import { ApiDoc, badRequest, notFound, ReadsFrom, Tenancy } from '@tally/shared/feature-runtime';
 import { MetersService } from './meters.service';
 import { MeterQueryService } from './meter-query.service';
 import { AGGREGATION_DB, METER_TABLES } from './tokens';

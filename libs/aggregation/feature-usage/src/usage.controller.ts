@@ -1,9 +1,8 @@
-import { ApiDoc } from '@tally/shared/feature-runtime';
 import { Controller, Get, Inject, Query } from '@nestjs/common';
 import { DataSource } from 'typeorm';
 import { parseUsageQuery } from '@tally/aggregation/domain';
 import { RollupTables } from '@tally/aggregation/data-access-usage';
-import { badRequest, Clock, CLOCK, ReadsFrom, Tenancy } from '@tally/shared/feature-runtime';
+import { ApiDoc, badRequest, CLOCK, Clock, ReadsFrom, Tenancy } from '@tally/shared/feature-runtime';
 import { AGGREGATION_DB, ROLLUP_TABLES } from './tokens';
 
 @Controller('v1/usage')

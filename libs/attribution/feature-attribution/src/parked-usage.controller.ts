@@ -1,8 +1,7 @@
-import { ApiDoc } from '@tally/shared/feature-runtime';
 import { Controller, Get, Inject } from '@nestjs/common';
 import { DataSource } from 'typeorm';
 import { RegistryTables } from '@tally/attribution/data-access-registry';
-import { badRequest, QueryText, ReadsFrom, Tenancy } from '@tally/shared/feature-runtime';
+import { ApiDoc, badRequest, QueryText, ReadsFrom, Tenancy } from '@tally/shared/feature-runtime';
 import { isUuid } from '@tally/shared/util-core';
 import { ATTRIBUTION_DB, REGISTRY_TABLES } from './tokens';
 

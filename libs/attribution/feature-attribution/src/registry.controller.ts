@@ -1,7 +1,6 @@
-import { ApiDoc } from '@tally/shared/feature-runtime';
 import { Body, Controller, Get, Param, Post, Put, Res } from '@nestjs/common';
 import type { FastifyReply } from 'fastify';
-import { badRequest, notFound, ProblemError, Public, ReadsFrom } from '@tally/shared/feature-runtime';
+import { ApiDoc, badRequest, notFound, ProblemError, Public, ReadsFrom } from '@tally/shared/feature-runtime';
 import { attributionOpenApi } from './openapi';
 import { RegistryService } from './registry.service';
 import {

@@ -1,7 +1,6 @@
-import { ApiDoc } from '@tally/shared/feature-runtime';
 import { Body, Controller, Delete, Get, HttpCode, Param, Post } from '@nestjs/common';
 import { validateApiKeyRequest } from '@tally/ingestion/domain';
-import { AdminOnly, badRequest, notFound } from '@tally/shared/feature-runtime';
+import { AdminOnly, ApiDoc, badRequest, notFound } from '@tally/shared/feature-runtime';
 import { isUuid } from '@tally/shared/util-core';
 import { ApiKeysService } from './api-keys.service';
 

@@ -1,10 +1,9 @@
-import { ApiDoc } from '@tally/shared/feature-runtime';
 import { Controller, Get, Inject, Req } from '@nestjs/common';
 import { DataSource } from 'typeorm';
 import { EventStatusTables } from '@tally/ingestion/data-access-intake';
 import { eventStatus, sourceAllowed } from '@tally/ingestion/domain';
 import { usageLedgerId } from '@tally/contracts/usage';
-import { badRequest, forbidden, notFound, QueryText, ReadsFrom } from '@tally/shared/feature-runtime';
+import { ApiDoc, badRequest, forbidden, notFound, QueryText, ReadsFrom } from '@tally/shared/feature-runtime';
 import { ProducerRequest, ProducerRoute } from './producer.guard';
 import { EVENT_STATUS_TABLES, INGESTION_DB } from './tokens';
 

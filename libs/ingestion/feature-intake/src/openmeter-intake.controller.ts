@@ -1,6 +1,5 @@
-import { ApiDoc } from '@tally/shared/feature-runtime';
 import { Body, Controller, Headers, HttpCode, Post, Req } from '@nestjs/common';
-import { badRequest } from '@tally/shared/feature-runtime';
+import { ApiDoc, badRequest } from '@tally/shared/feature-runtime';
 import { batchOf } from './batch';
 import { IntakeService } from './intake.service';
 import { ProducerRequest, ProducerRoute } from './producer.guard';

@@ -1,11 +1,11 @@
-import { ApiDoc } from '@tally/shared/feature-runtime';
 import { Body, Controller, Get, Inject, Param, Post } from '@nestjs/common';
 import { DataSource } from 'typeorm';
 import { InvoiceTables } from '@tally/invoicing/data-access-billing';
 import {
+  ApiDoc,
   badRequest,
-  Clock,
   CLOCK,
+  Clock,
   notFound,
   ProblemException,
   problemType,

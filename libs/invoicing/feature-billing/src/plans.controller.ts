@@ -1,8 +1,7 @@
-import { ApiDoc } from '@tally/shared/feature-runtime';
 import { Body, Controller, Get, Param, Post, Res } from '@nestjs/common';
 import type { FastifyReply } from 'fastify';
 import { isCurrency, validateCharges } from '@tally/invoicing/domain';
-import { badRequest, notFound, ProblemError } from '@tally/shared/feature-runtime';
+import { ApiDoc, badRequest, notFound, ProblemError } from '@tally/shared/feature-runtime';
 import { parseRfc3339 } from '@tally/shared/util-core';
 import { PlansService, PlanView } from './plans.service';
 

@@ -1,7 +1,6 @@
-import { ApiDoc } from '@tally/shared/feature-runtime';
 import { Body, Controller, Get, Param, Post, Res } from '@nestjs/common';
 import type { FastifyReply } from 'fastify';
-import { badRequest } from '@tally/shared/feature-runtime';
+import { ApiDoc, badRequest } from '@tally/shared/feature-runtime';
 import { isPeriodLabel, isUuid } from '@tally/shared/util-core';
 import { ReconciliationService } from './reconciliation.service';
 import { refuse } from '@tally/invoicing/domain';
