@@ -1,9 +1,18 @@
 import { readFileSync } from 'node:fs';
 import { resolve } from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { deleteNatsStreams, dropSchemas, eventually, uniqueName } from '@tally/shared/testing';
+import { eventually, uniqueName } from '@tally/shared/testing';
 import { RunningTally } from '@tally/shared/feature-runtime';
-import { adminToken, AppName, createProducerKey, http, openPayingAccount, startApp, usageEvent } from './support';
+import {
+  adminToken,
+  AppName,
+  createProducerKey,
+  http,
+  openPayingAccount,
+  startAllApps,
+  stopAllApps,
+  usageEvent,
+} from './support';
 
 const dashboard = JSON.parse(readFileSync(resolve(__dirname, '../docs/grafana/tally-dashboard.json'), 'utf8'));
 
@@ -24,14 +33,13 @@ const sample = (text: string, name: string, labels: Record<string, string> = {})
  */
 describe('Prometheus metrics under load', () => {
   const namespace = uniqueName('metrics');
-  const apps = {} as Record<AppName, RunningTally>;
+  let apps = {} as Record<AppName, RunningTally>;
   const scrapes = {} as Record<AppName, string>;
   const scrape = async (app: AppName) =>
     (await fetch(`${apps[app].url}/metrics`, { headers: { authorization: `Bearer ${adminToken}` } })).text();
 
   beforeAll(async () => {
-    for (const app of ['attribution', 'aggregation', 'ingestion', 'invoicing'] as const)
-      apps[app] = await startApp(app, namespace);
+    apps = await startAllApps(namespace);
     const key = await createProducerKey(apps.ingestion.url);
     await openPayingAccount({ invoicing: apps.invoicing.url, attribution: apps.attribution.url }, 'acme');
     await http('PUT', `${apps.attribution.url}/v1/subjects/inst-1`, { accountId: 'acme' });
@@ -61,9 +69,7 @@ describe('Prometheus metrics under load', () => {
   }, 90_000);
 
   afterAll(async () => {
-    for (const app of Object.values(apps)) await app?.close();
-    await deleteNatsStreams(namespace);
-    await dropSchemas(namespace);
+    await stopAllApps(apps, namespace);
   });
 
   it("has Node's own metrics and request durations by route", () => {

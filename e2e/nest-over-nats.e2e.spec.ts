@@ -1,10 +1,10 @@
 import { INestApplicationContext } from '@nestjs/common';
 import { NestFactory } from '@nestjs/core';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { deleteNatsStreams, dropSchemas, eventually, testNatsUrl, uniqueName } from '@tally/shared/testing';
+import { eventually, testNatsUrl, uniqueName } from '@tally/shared/testing';
 import { RunningTally } from '@tally/shared/feature-runtime';
 import { TallyClientsModule, UsageReporter } from '@tally/examples/nest-usage-service';
-import { AppName, createProducerKey, http, openPayingAccount, startApp } from './support';
+import { AppName, createProducerKey, http, openPayingAccount, startAllApps, stopAllApps } from './support';
 
 /**
  * The example NestJS service (examples/nest-usage-service), with @nestjs/microservices' own NATS client,
@@ -12,7 +12,7 @@ import { AppName, createProducerKey, http, openPayingAccount, startApp } from '.
  */
 describe('a NestJS service over NATS (ClientProxy, Transport.NATS)', () => {
   const namespace = uniqueName('nest');
-  const apps = {} as Record<AppName, RunningTally>;
+  let apps = {} as Record<AppName, RunningTally>;
   let service: INestApplicationContext;
   let reporter: UsageReporter;
 
@@ -26,8 +26,7 @@ describe('a NestJS service over NATS (ClientProxy, Transport.NATS)', () => {
   });
 
   beforeAll(async () => {
-    for (const app of ['attribution', 'aggregation', 'ingestion', 'invoicing'] as const)
-      apps[app] = await startApp(app, namespace);
+    apps = await startAllApps(namespace);
     const apiKey = await createProducerKey(apps.ingestion.url);
     await openPayingAccount({ invoicing: apps.invoicing.url, attribution: apps.attribution.url }, 'acme');
     await http('PUT', `${apps.attribution.url}/v1/subjects/inst-1`, { accountId: 'acme' });
@@ -53,9 +52,7 @@ describe('a NestJS service over NATS (ClientProxy, Transport.NATS)', () => {
 
   afterAll(async () => {
     await service?.close();
-    for (const app of Object.values(apps)) await app?.close();
-    await deleteNatsStreams(namespace);
-    await dropSchemas(namespace);
+    await stopAllApps(apps, namespace);
   });
 
   it('sends usage through its ClientProxy: Tally answers in Nest’s envelope once the events are stored', async () => {

@@ -1,8 +1,8 @@
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { RunningTally } from '@tally/shared/feature-runtime';
-import { deleteNatsStreams, dropSchemas, uniqueName } from '@tally/shared/testing';
+import { uniqueName } from '@tally/shared/testing';
 import { expectedKind } from './route-table';
-import { AppName, http, startApp } from './support';
+import { AppName, http, startAllApps, stopAllApps } from './support';
 
 type Operation = { operationId: string; summary: string; 'x-tally-auth': string; security: unknown[] };
 type Document = { openapi: string; paths: Record<string, Record<string, Operation>> };
@@ -19,12 +19,12 @@ const operationsOf = (document: Document) =>
  */
 describe('OpenAPI document and API reference', () => {
   const namespace = uniqueName('openapi');
-  const apps = {} as Record<AppName, RunningTally>;
+  let apps = {} as Record<AppName, RunningTally>;
   const documents = {} as Record<AppName, Document>;
 
   beforeAll(async () => {
+    apps = await startAllApps(namespace);
     for (const app of ['attribution', 'aggregation', 'ingestion', 'invoicing'] as const) {
-      apps[app] = await startApp(app, namespace);
       const answer = await http('GET', `${apps[app].url}/openapi.json`, undefined, 'application/json', null);
       expect(answer.status).toBe(200);
       documents[app] = answer.body;
@@ -32,9 +32,7 @@ describe('OpenAPI document and API reference', () => {
   });
 
   afterAll(async () => {
-    for (const app of Object.values(apps)) await app?.close();
-    await deleteNatsStreams(namespace);
-    await dropSchemas(namespace);
+    await stopAllApps(apps, namespace);
   });
 
   it('documents every route the four apps serve, and none they do not, with who may call each', () => {

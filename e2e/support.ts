@@ -2,7 +2,7 @@ import { AggregationModule } from '@tally/aggregation/feature-usage';
 import { AttributionModule } from '@tally/attribution/feature-attribution';
 import { IngestionModule } from '@tally/ingestion/feature-intake';
 import { InvoicingModule } from '@tally/invoicing/feature-billing';
-import { deleteNatsStreams, testDatabaseUrl, testNatsUrl } from '@tally/shared/testing';
+import { deleteNatsStreams, dropSchemas, testDatabaseUrl, testNatsUrl } from '@tally/shared/testing';
 import { EventStore, RecordedEvent } from '@tally/shared/data-access-event-store';
 import { RunningTally, startTally } from '@tally/shared/feature-runtime';
 
@@ -116,4 +116,19 @@ export const openPayingAccount = async (
   ] as const) {
     if (answer.status >= 300) throw new Error(`could not create the ${what}: ${JSON.stringify(answer.body)}`);
   }
+};
+
+/** The four apps, each its own Nest application and HTTP server, on one namespace (attribution first: it owns the ledger writer). */
+export const startAllApps = async (namespace: string): Promise<Record<AppName, RunningTally>> => {
+  const apps = {} as Record<AppName, RunningTally>;
+  for (const app of ['attribution', 'aggregation', 'ingestion', 'invoicing'] as const)
+    apps[app] = await startApp(app, namespace);
+  return apps;
+};
+
+/** Closes what started and removes the namespace's streams and schemas. */
+export const stopAllApps = async (apps: Partial<Record<AppName, RunningTally>>, namespace: string): Promise<void> => {
+  for (const app of Object.values(apps)) await app?.close();
+  await deleteNatsStreams(namespace);
+  await dropSchemas(namespace);
 };

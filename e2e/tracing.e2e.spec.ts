@@ -1,9 +1,18 @@
 import { randomBytes } from 'node:crypto';
 import { InMemorySpanExporter, ReadableSpan } from '@opentelemetry/sdk-trace-base';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { deleteNatsStreams, dropSchemas, eventually, uniqueName } from '@tally/shared/testing';
+import { eventually, uniqueName } from '@tally/shared/testing';
 import { RunningTally, startTracing, Tracing } from '@tally/shared/feature-runtime';
-import { adminToken, AppName, createProducerKey, http, openPayingAccount, startApp, usageEvent } from './support';
+import {
+  adminToken,
+  AppName,
+  createProducerKey,
+  http,
+  openPayingAccount,
+  startAllApps,
+  stopAllApps,
+  usageEvent,
+} from './support';
 
 /**
  * One usage event, followed by OpenTelemetry across the four apps (over real JetStream and Postgres): the
@@ -13,24 +22,21 @@ import { adminToken, AppName, createProducerKey, http, openPayingAccount, startA
 describe('traces', () => {
   const namespace = uniqueName('trace');
   const exporter = new InMemorySpanExporter();
-  const apps = {} as Record<AppName, RunningTally>;
+  let apps = {} as Record<AppName, RunningTally>;
   let tracing: Tracing | undefined;
   let key: string;
 
   beforeAll(async () => {
     tracing = startTracing('tally-test', { exporter });
-    for (const app of ['attribution', 'aggregation', 'ingestion', 'invoicing'] as const)
-      apps[app] = await startApp(app, namespace);
+    apps = await startAllApps(namespace);
     key = await createProducerKey(apps.ingestion.url);
     await openPayingAccount({ invoicing: apps.invoicing.url, attribution: apps.attribution.url }, 'acme');
     await http('PUT', `${apps.attribution.url}/v1/subjects/inst-1`, { accountId: 'acme' });
   });
 
   afterAll(async () => {
-    for (const app of Object.values(apps)) await app?.close();
+    await stopAllApps(apps, namespace);
     await tracing?.shutdown();
-    await deleteNatsStreams(namespace);
-    await dropSchemas(namespace);
   });
 
   it('spans HTTP intake → JetStream publish → attribution consume → ledger append → projection apply → query, in one trace', async () => {
@@ -103,5 +109,21 @@ describe('traces', () => {
     expect(recorded?.metadata).toMatchObject({ correlationId: 'order-4711' });
     expect(String(recorded?.metadata.causationId)).toMatch(/./); // the JetStream message that carried it
     expect(String(recorded?.metadata.traceparent)).toMatch(/^00-[0-9a-f]{32}-[0-9a-f]{16}-0[01]$/);
+  });
+
+  it('records the request’s ids in the events a command appends (a meter created over HTTP)', async () => {
+    const created = await fetch(`${apps.aggregation.url}/api/v1/meters`, {
+      method: 'POST',
+      headers: {
+        authorization: `Bearer ${adminToken}`,
+        'content-type': 'application/json',
+        'x-correlation-id': 'change-42',
+        'x-request-id': 'req-meter-1',
+      },
+      body: JSON.stringify({ slug: 'traced_gb', eventType: 'fn.invocation', aggregation: 'COUNT' }),
+    });
+    expect(created.status).toBe(201);
+    const [event] = await apps.aggregation.runtime.eventStore.readStream('meter-default_traced_gb');
+    expect(event.metadata).toMatchObject({ correlationId: 'change-42', causationId: 'req-meter-1' });
   });
 });

@@ -1,7 +1,7 @@
 import { Inject, Injectable } from '@nestjs/common';
 import { MeterQueryRequestV1, meterQuerySubject } from '@tally/contracts/meters';
 import { Consumer, encodeJson, MessageBus, Request } from '@tally/shared/data-access-messaging';
-import { actFor, badRequest, Log, LOG, MESSAGE_BUS, NatsCallers, toProblem } from '@tally/shared/feature-runtime';
+import { actFor, badRequest, Log, LOG, MESSAGE_BUS, NatsCallers, problemReply } from '@tally/shared/feature-runtime';
 import { messageOf } from '@tally/shared/util-core';
 import { MeterQueryService } from './meter-query.service';
 
@@ -38,13 +38,7 @@ export class MeterQueryResponder {
       const { body } = await actFor(caller.tenant, () => this.meterQuery.answer(asked.meter, queryParams(asked)));
       return { data: encodeJson(body) };
     } catch (error) {
-      const problem = toProblem(error);
-      if (problem.status === 503) this.log.warn({ reason: messageOf(error) }, 'NATS meter query answered 503');
-      else if (problem.status >= 500) this.log.error({ err: error }, 'NATS meter query failed');
-      return {
-        data: encodeJson(problem),
-        headers: { 'Content-Type': 'application/problem+json', 'Tally-Status': String(problem.status) },
-      };
+      return problemReply(error, this.log, 'NATS meter query');
     }
   }
 }

@@ -1,3 +1,4 @@
+import { problemSchema } from '@tally/shared/feature-runtime';
 /**
  * OpenAPI 3.1 description of attribution's admin API, served at GET /v1/attribution/openapi.json.
  * Kept beside the controllers; e2e/openapi.e2e.spec.ts checks that every route the app serves is here.
@@ -194,20 +195,7 @@ export const attributionOpenApi = {
       },
     },
     schemas: {
-      Problem: {
-        type: 'object',
-        required: ['type', 'title', 'status'],
-        properties: {
-          type: { type: 'string' },
-          title: { type: 'string' },
-          status: { type: 'integer' },
-          detail: { type: 'string' },
-          errors: {
-            type: 'array',
-            items: { type: 'object', properties: { field: { type: 'string' }, message: { type: 'string' } } },
-          },
-        },
-      },
+      Problem: problemSchema,
       AccountRequest: {
         type: 'object',
         required: ['id', 'name', 'currency', 'timezone'],

@@ -7,8 +7,8 @@ import {
   MESSAGE_BUS,
   parseExactJson,
   ProblemException,
+  problemReply,
   problemType,
-  toProblem,
 } from '@tally/shared/feature-runtime';
 import { ApiKeysService } from './api-keys.service';
 import { batchOf, countBy } from './batch';
@@ -41,13 +41,7 @@ export class NatsIntakeResponder {
     try {
       return { data: encodeJson(await this.ingest(request)) };
     } catch (error) {
-      const problem = toProblem(error);
-      if (problem.status === 503) this.log.warn({ reason: messageOf(error) }, 'NATS intake answered 503');
-      else if (problem.status >= 500) this.log.error({ err: error }, 'NATS intake failed');
-      return {
-        data: encodeJson(problem),
-        headers: { 'Content-Type': 'application/problem+json', 'Tally-Status': String(problem.status) },
-      };
+      return problemReply(error, this.log, 'NATS intake');
     }
   }
 

@@ -1,3 +1,4 @@
+import { problemSchema } from '@tally/shared/feature-runtime';
 /**
  * OpenAPI 3.1 description of invoicing's admin API, served at GET /v1/invoicing/openapi.json.
  * Kept beside the controllers; openapi.spec.ts checks that every route the app serves is here.
@@ -179,20 +180,7 @@ export const invoicingOpenApi = {
       },
     },
     schemas: {
-      Problem: {
-        type: 'object',
-        required: ['type', 'title', 'status'],
-        properties: {
-          type: { type: 'string' },
-          title: { type: 'string' },
-          status: { type: 'integer' },
-          detail: { type: 'string' },
-          errors: {
-            type: 'array',
-            items: { type: 'object', properties: { field: { type: 'string' }, message: { type: 'string' } } },
-          },
-        },
-      },
+      Problem: problemSchema,
       Tier: {
         type: 'object',
         required: ['upTo', 'unitPrice'],

@@ -1,11 +1,16 @@
 import { outgoingMetadata, SpanKind, SpanOptions } from '@tally/shared/util-telemetry';
-import { JsonObject, NewEvent, StreamAppend } from './event-store.port';
+import { JsonObject, StreamAppend } from './event-store.port';
 
 /**
- * An appended event's metadata: what its author gave, else the current work's correlation and causation ids
- * and trace context — so any event can be traced back to the request or message that caused it.
+ * The appends with every event's metadata settled: what its author gave, else the current work's correlation
+ * and causation ids and trace context (read once per call) — so any event can be traced back to the request or
+ * message that caused it.
  */
-export const metadataOf = (event: NewEvent): JsonObject => event.metadata ?? (outgoingMetadata() as JsonObject);
+export const withAmbientMetadata = (appends: readonly StreamAppend[]): readonly StreamAppend[] => {
+  if (appends.every((a) => a.events.every((e) => e.metadata))) return appends;
+  const ambient = outgoingMetadata() as JsonObject;
+  return appends.map((a) => ({ ...a, events: a.events.map((e) => (e.metadata ? e : { ...e, metadata: ambient })) }));
+};
 
 export const appendSpan = (appends: readonly StreamAppend[], system: string): SpanOptions => ({
   kind: SpanKind.CLIENT,

@@ -12,6 +12,22 @@ const API_DOC = 'tally:api-doc';
 /** A route's summary (and description) in the OpenAPI document. */
 export const ApiDoc = (options: ApiDocOptions) => SetMetadata(API_DOC, options);
 
+/** An RFC 9457 problem document, as every Tally refusal is (docs/errors.md): one schema for every document. */
+export const problemSchema = {
+  type: 'object',
+  required: ['type', 'title', 'status'],
+  properties: {
+    type: { type: 'string' },
+    title: { type: 'string' },
+    status: { type: 'integer' },
+    detail: { type: 'string' },
+    errors: {
+      type: 'array',
+      items: { type: 'object', properties: { field: { type: 'string' }, message: { type: 'string' } } },
+    },
+  },
+};
+
 /** DI token: the controllers this process serves (its apps' and the runtime's), for the document. */
 export const SERVED_CONTROLLERS = Symbol('ServedControllers');
 
@@ -111,23 +127,7 @@ export const openApiDocument = (controllers: readonly Type[], apps: readonly str
           description: 'A refusal or a failure, as RFC 9457 problem+json',
           content: {
             'application/problem+json': {
-              schema: {
-                type: 'object',
-                required: ['type', 'title', 'status'],
-                properties: {
-                  type: { type: 'string' },
-                  title: { type: 'string' },
-                  status: { type: 'integer' },
-                  detail: { type: 'string' },
-                  errors: {
-                    type: 'array',
-                    items: {
-                      type: 'object',
-                      properties: { field: { type: 'string' }, message: { type: 'string' } },
-                    },
-                  },
-                },
-              },
+              schema: problemSchema,
             },
           },
         },

@@ -2,7 +2,7 @@ import { Logger } from '@tally/shared/util-telemetry';
 import { ArgumentsHost, Catch, ExceptionFilter, HttpException } from '@nestjs/common';
 import type { FastifyReply } from 'fastify';
 import { WrongExpectedRevisionError } from '@tally/shared/data-access-event-store';
-import { RequestFailedError } from '@tally/shared/data-access-messaging';
+import { encodeJson, Reply, RequestFailedError } from '@tally/shared/data-access-messaging';
 import { isConnectionError } from '@tally/shared/data-access-pg-client';
 import { DomainError, FieldError, messageOf, RefusalKind } from '@tally/shared/util-core';
 
@@ -126,3 +126,17 @@ export class ProblemJsonFilter implements ExceptionFilter {
     sendProblem(host.switchToHttp().getResponse<FastifyReply>(), problem);
   }
 }
+
+/**
+ * The NATS answer for anything a request handler threw: the problem+json body with header `Tally-Status` (which
+ * the NestJS envelope turns into `err`). Like the HTTP filter: a 503 is one warning, other 5xx an error with the stack.
+ */
+export const problemReply = (error: unknown, log: Logger, what: string): Reply => {
+  const problem = toProblem(error);
+  if (problem.status === 503) log.warn({ reason: messageOf(error) }, `${what} answered 503`);
+  else if (problem.status >= 500) log.error({ err: error }, `${what} failed`);
+  return {
+    data: encodeJson(problem),
+    headers: { 'Content-Type': 'application/problem+json', 'Tally-Status': String(problem.status) },
+  };
+};

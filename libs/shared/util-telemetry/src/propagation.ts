@@ -119,9 +119,6 @@ export const continueFrom = <T>(
     ),
   );
 
-/** The active span's trace context (to put in a log line, or a test to look for). */
-export const activeTraceId = (): string | undefined => trace.getActiveSpan()?.spanContext().traceId;
-
 export { otel as otelContext, trace as otelTrace };
 
 /**

@@ -1,5 +1,5 @@
 import { inSpan } from '@tally/shared/util-telemetry';
-import { appendSpan, metadataOf } from '../telemetry';
+import { appendSpan, withAmbientMetadata } from '../telemetry';
 import {
   AllStreamSubscription,
   ANY,
@@ -116,7 +116,9 @@ export class KurrentDbEventStore implements EventStore {
    * As in the Postgres adapter, the expected revision is checked only when something is to be written.
    */
   appendToStreams(appends: readonly StreamAppend[]): Promise<AppendResult[]> {
-    return inSpan('ledger append', appendSpan(appends, 'kurrentdb'), () => this.appendInSpan(appends));
+    return inSpan('ledger append', appendSpan(appends, 'kurrentdb'), () =>
+      this.appendInSpan(withAmbientMetadata(appends)),
+    );
   }
 
   private async appendInSpan(appends: readonly StreamAppend[]): Promise<AppendResult[]> {
@@ -170,7 +172,7 @@ export class KurrentDbEventStore implements EventStore {
     try {
       const result = await this.client.appendToStream(
         stream,
-        events.map((e) => jsonEvent({ id: e.id, type: e.type, data: e.data, metadata: metadataOf(e) })),
+        events.map((e) => jsonEvent({ id: e.id, type: e.type, data: e.data, metadata: e.metadata ?? {} })),
         { streamState: toStreamState(expectedRevision) },
       );
       return result.nextExpectedRevision;

@@ -1,5 +1,5 @@
 import { inSpan } from '@tally/shared/util-telemetry';
-import { appendSpan, metadataOf } from '../telemetry';
+import { appendSpan, withAmbientMetadata } from '../telemetry';
 import { Client, Pool, PoolClient } from 'pg';
 import { inTransaction, openClient, openPool } from '@tally/shared/data-access-pg-client';
 import {
@@ -93,7 +93,7 @@ export class PostgresEventStore implements EventStore {
     return inSpan('ledger append', appendSpan(appends, 'postgres'), () =>
       inTransaction(this.pool, async (client) => {
         await client.query('select pg_advisory_xact_lock(hashtext($1))', [`${this.schema}.append`]);
-        return this.appendLocked(client, appends);
+        return this.appendLocked(client, withAmbientMetadata(appends));
       }),
     );
   }
@@ -136,7 +136,7 @@ export class PostgresEventStore implements EventStore {
           i: event.id,
           t: event.type,
           d: event.data,
-          m: metadataOf(event),
+          m: event.metadata ?? {},
         });
       }
       current.set(append.stream, revision);
