@@ -6,7 +6,7 @@ const pureBans = ['@nestjs/*', 'typeorm', 'pg', 'pg-*', '@nats-io/*', '@kurrent/
 export default [
   ...nx.configs['flat/base'],
   ...nx.configs['flat/typescript'],
-  { ignores: ['**/node_modules', '**/dist', 'data', 'tmp', '.nx', '**/*.cjs'] },
+  { ignores: ['**/node_modules', '**/dist', 'data', 'tmp', '.nx', '**/*.cjs', 'libs/client/src/generated'] },
   {
     files: ['**/*.ts'],
     rules: {

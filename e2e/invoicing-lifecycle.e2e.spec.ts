@@ -296,11 +296,6 @@ describe('invoice lifecycle', () => {
     });
     expect((await invoiceOf('shortlived', '2026-04')).status).toBe('finalized');
 
-    // The API description is public, like /health.
-    expect(
-      (await http('GET', `${apps.invoicing.url}/v1/invoicing/openapi.json`, undefined, 'application/json', null)).body,
-    ).toMatchObject({ openapi: '3.1.0', info: { title: 'Tally invoicing' } });
-
     const unknown = '00000000-0000-4000-8000-000000000000';
     expect(await problem(http('GET', `${apps.invoicing.url}/v1/invoices/${unknown}`))).toEqual([404, 'not-found']);
     expect(await problem(http('GET', `${apps.invoicing.url}/v1/invoices/not-a-uuid`))).toEqual([404, 'not-found']);

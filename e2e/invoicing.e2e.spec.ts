@@ -4,6 +4,7 @@ import { promisify } from 'node:util';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { RunningTally } from '@tally/shared/feature-runtime';
 import { dropSchemas, eventually, uniqueName } from '@tally/shared/testing';
+import { ApiDocument } from './api-document';
 import { adminToken, AppName, createProducerKey, deleteStreams, http, ledgerEvents, startApp } from './support';
 
 /**
@@ -231,7 +232,8 @@ describe('invoicing: a month of usage to invoices, adjustments, credit notes and
       charges: [{ meter: 'fn-gbs', model: 'unit', unitPrice: 0.1 }],
     });
     expect(bad.status).toBe(400);
-    expect(bad.body.errors.map((e: { field: string }) => e.field)).toContain('charges[0].unitPrice');
+    // A JSON number is refused by the body's schema: decimals are strings (money never passes through a float).
+    expect(bad.body.errors.map((e: { field: string }) => e.field)).toContain('charges.0.unitPrice');
     const unknownMeter = await http('POST', `${inv}/v1/plans`, {
       id: 'x',
       name: 'X',
@@ -460,6 +462,11 @@ describe('invoicing: a month of usage to invoices, adjustments, credit notes and
     });
     expect(aprilKoala.creditNotes).toHaveLength(1);
     const note = await ok(http('GET', `${apps.invoicing.url}/v1/credit-notes/${aprilKoala.creditNotes[0]}`));
+    // The credit note as the OpenAPI document says it is (the contract spec cannot make one without a moved clock).
+    const documented = await ApiDocument.of({ invoicing: apps.invoicing.url });
+    const noteUrl = new URL(`${apps.invoicing.url}/v1/credit-notes/${aprilKoala.creditNotes[0]}`);
+    const exchange = { method: 'get', url: noteUrl, status: 200, contentType: 'application/json' };
+    expect(documented.complaintAbout({ ...exchange, text: JSON.stringify(note) })).toBeUndefined();
     expect(note).toMatchObject({
       invoiceId: marchKoala.invoiceId,
       issuedWith: aprilKoala.invoiceId,

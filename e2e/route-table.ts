@@ -24,7 +24,6 @@ export const expectedKind: Record<string, AuthKind> = {
   'put /v1/subjects/{key}': 'admin',
   'post /v1/subjects/{key}/corrections': 'admin',
   'get /v1/subjects/{key}': 'read',
-  'get /v1/attribution/openapi.json': 'public',
   'get /v1/parked-usage': 'read',
   // aggregation
   'get /v1/usage': 'read',
@@ -50,7 +49,6 @@ export const expectedKind: Record<string, AuthKind> = {
   'get /v1/credit-notes': 'read',
   'get /v1/credit-notes/{id}': 'read',
   'post /v1/admin/billing-runs': 'admin',
-  'get /v1/invoicing/openapi.json': 'public',
   'post /v1/reconciliations': 'admin',
   'get /v1/reconciliations/{id}': 'read',
   // every app: health, platform operations (the operator's), tenants and credentials

@@ -1,13 +1,18 @@
-/** What a command may ask of the API: a JSON (or text) answer, its status, whether it succeeded. */
+import type { TallyHttpClient } from '@tally/client';
+
+/** What a command got from the API: its status, whether it succeeded, and the body (data or problem). */
 export interface Answer {
   ok: boolean;
   status: number;
   body: unknown;
 }
-export type Call = (
-  path: string,
-  init?: { method?: string; body?: unknown; accept?: string },
-) => Promise<Answer & { text: string }>;
+
+/** The typed client's answer as the CLI prints it. */
+const answer = (result: { data?: unknown; error?: unknown; response: Response }): Answer => ({
+  ok: result.response.ok,
+  status: result.response.status,
+  body: result.response.ok ? result.data : result.error,
+});
 
 export interface Command {
   /** `projections rebuild <name>`: the words, then the arguments as shown in help. */
@@ -16,28 +21,24 @@ export interface Command {
   /** Options the command reads (besides the global ones), as parseArgs takes them. */
   options?: Record<string, { type: 'string' | 'boolean'; description: string }>;
   /** Runs it: the answer to print, or the exit code when the command printed what it had to say. */
-  run: (call: Call, args: string[], options: Record<string, string | boolean | undefined>) => Promise<Answer | number>;
+  run: (
+    api: TallyHttpClient,
+    args: string[],
+    options: Record<string, string | boolean | undefined>,
+  ) => Promise<Answer | number>;
 }
 
-const path = (...parts: string[]) => parts.map(encodeURIComponent).join('/');
-const query = (params: Record<string, string | boolean | undefined>) => {
-  const search = new URLSearchParams();
-  for (const [key, value] of Object.entries(params)) if (typeof value === 'string') search.set(key, value);
-  const text = search.toString();
-  return text ? `?${text}` : '';
-};
+const text = (value: string | boolean | undefined) => (typeof value === 'string' ? value : undefined);
 
 /** Starts a reconciliation and polls it: 0 when it completed without drift, 1 otherwise. */
-const reconcile = async (call: Call, period: string): Promise<Answer> => {
-  const started = await call('/v1/reconciliations', { method: 'POST', body: { period } });
-  if (!started.ok) return started;
-  const { id } = started.body as { id: string };
+const reconcile = async (api: TallyHttpClient, period: string): Promise<Answer> => {
+  const started = await api.POST('/v1/reconciliations', { body: { period } });
+  if (!started.data) return answer(started);
   for (;;) {
-    const report = await call(`/v1/reconciliations/${path(id)}`);
-    const status = (report.body as { status?: string }).status;
-    if (!report.ok || status !== 'running') {
-      const drifts = (report.body as { drifts?: unknown[] }).drifts;
-      return { ...report, ok: report.ok && status === 'completed' && drifts?.length === 0 };
+    const report = await api.GET('/v1/reconciliations/{id}', { params: { path: { id: started.data.id } } });
+    if (!report.data || report.data.status !== 'running') {
+      const done = answer(report);
+      return { ...done, ok: done.ok && report.data?.status === 'completed' && report.data.drifts?.length === 0 };
     }
     await new Promise((resolve) => setTimeout(resolve, 250));
   }
@@ -48,93 +49,103 @@ export const commands: Record<string, Command> = {
   'projections list': {
     usage: 'projections list',
     summary: 'each projection: status, position, behind, accepted→visible, leadership epoch',
-    run: (call) => call('/v1/admin/projections'),
+    run: async (api) => answer(await api.GET('/v1/admin/projections')),
   },
   'projections rebuild': {
     usage: 'projections rebuild <name>',
     summary: 'replays the ledger into copies of the projection’s tables and swaps them in',
-    run: (call, [name]) => call(`/v1/admin/projections/${path(name)}/rebuild`, { method: 'POST', body: {} }),
+    run: async (api, [name]) =>
+      answer(await api.POST('/v1/admin/projections/{name}/rebuild', { params: { path: { name } } })),
   },
   'billing run': {
     usage: 'billing run',
     summary: 'drafts, re-rates and finalizes the tenant’s invoices now',
-    run: (call) => call('/v1/admin/billing-runs', { method: 'POST', body: {} }),
+    run: async (api) => answer(await api.POST('/v1/admin/billing-runs')),
   },
   reconcile: {
     usage: 'reconcile <YYYY-MM>',
     summary: 'compares ledger, rollups and invoices for a period; exit 1 while it finds drift',
-    run: (call, [period]) => reconcile(call, period),
+    run: (api, [period]) => reconcile(api, period),
   },
   'dead-letters list': {
     usage: 'dead-letters list [<consumer>]',
     summary: 'messages a consumer found could never succeed, with why',
-    run: (call, [consumer]) => call(`/v1/admin/dead-letters${query({ consumer })}`),
+    run: async (api, [consumer]) =>
+      answer(await api.GET('/v1/admin/dead-letters', { params: { query: { consumer } } })),
   },
   'dead-letters replay': {
     usage: 'dead-letters replay <id>|--all [<consumer>]',
     summary: 'publishes dead letters again on their subjects (idempotent)',
     options: { all: { type: 'boolean', description: 'every dead letter (of <consumer>, if given)' } },
-    run: (call, [id], options) =>
-      options.all
-        ? call('/v1/admin/dead-letters/replay', { method: 'POST', body: id ? { consumer: id } : {} })
-        : call(`/v1/admin/dead-letters/${path(id)}/replay`, { method: 'POST', body: {} }),
+    run: async (api, [id], options) =>
+      answer(
+        options.all
+          ? await api.POST('/v1/admin/dead-letters/replay', { body: id ? { consumer: id } : {} })
+          : await api.POST('/v1/admin/dead-letters/{id}/replay', { params: { path: { id } } }),
+      ),
   },
   consumers: {
     usage: 'consumers',
     summary: 'each consumer’s state (running, stalled) and last error',
-    run: (call) => call('/v1/admin/consumers'),
+    run: async (api) => answer(await api.GET('/v1/admin/consumers')),
   },
   'tenants list': {
     usage: 'tenants list',
     summary: 'the tenants (operator)',
-    run: (call) => call('/v1/admin/tenants'),
+    run: async (api) => answer(await api.GET('/v1/admin/tenants')),
   },
   'tenants create': {
     usage: 'tenants create <id> [<name>]',
     summary: 'creates a tenant (operator); then issue its first admin with --tenant <id>',
-    run: (call, [id, name]) => call('/v1/admin/tenants', { method: 'POST', body: { id, name } }),
+    run: async (api, [id, name]) => answer(await api.POST('/v1/admin/tenants', { body: { id, name: name ?? id } })),
   },
   'credentials list': {
     usage: 'credentials list',
     summary: 'the tenant’s admin and billing-viewer credentials (no secrets), with last use',
-    run: (call) => call('/v1/admin/credentials'),
+    run: async (api) => answer(await api.GET('/v1/admin/credentials')),
   },
   'credentials issue': {
     usage: 'credentials issue <admin|billing-viewer> <name> [--expires-at <RFC 3339>]',
     summary: 'issues a credential; its token is shown once',
     options: { 'expires-at': { type: 'string', description: 'when it stops working' } },
-    run: (call, [role, name], options) =>
-      call('/v1/admin/credentials', { method: 'POST', body: { role, name, expiresAt: options['expires-at'] } }),
+    run: async (api, [role, name], options) =>
+      answer(
+        await api.POST('/v1/admin/credentials', {
+          // The role is Tally's to judge: a wrong one is its 400, with the roles it takes.
+          body: { role: role as 'admin', name, expiresAt: text(options['expires-at']) },
+        }),
+      ),
   },
   'credentials revoke': {
     usage: 'credentials revoke <id>',
     summary: 'revokes a credential in every app at once',
-    run: (call, [id]) => call(`/v1/admin/credentials/${path(id)}`, { method: 'DELETE' }),
+    run: async (api, [id]) => answer(await api.DELETE('/v1/admin/credentials/{id}', { params: { path: { id } } })),
   },
   'api-keys create': {
     usage: 'api-keys create <name> [--sources <pattern,…>]',
     summary: 'creates a producer API key (default: any source); the key is shown once',
     options: { sources: { type: 'string', description: 'comma-separated source patterns, e.g. //fn-runtime/*' } },
-    run: (call, [name], options) =>
-      call('/v1/api-keys', {
-        method: 'POST',
-        body: { name, allowedSources: typeof options.sources === 'string' ? options.sources.split(',') : ['*'] },
-      }),
+    run: async (api, [name], options) =>
+      answer(
+        await api.POST('/v1/api-keys', {
+          body: { name, allowedSources: text(options.sources)?.split(',') ?? ['*'] },
+        }),
+      ),
   },
   'api-keys list': {
     usage: 'api-keys list',
     summary: 'the tenant’s producer keys',
-    run: (call) => call('/v1/api-keys'),
+    run: async (api) => answer(await api.GET('/v1/api-keys')),
   },
   'api-keys revoke': {
     usage: 'api-keys revoke <id>',
     summary: 'revokes a producer key at once',
-    run: (call, [id]) => call(`/v1/api-keys/${path(id)}`, { method: 'DELETE' }),
+    run: async (api, [id]) => answer(await api.DELETE('/v1/api-keys/{id}', { params: { path: { id } } })),
   },
   'events status': {
     usage: 'events status <source> <id>',
     summary: 'what became of an event: accepted → recorded → attributed or parked → voided / amended',
-    run: (call, [source, id]) => call(`/v1/events/status${query({ source, id })}`),
+    run: async (api, [source, id]) => answer(await api.GET('/v1/events/status', { params: { query: { source, id } } })),
   },
   'parked list': {
     usage: 'parked list [--limit <n>] [--after <usageId>]',
@@ -143,7 +154,12 @@ export const commands: Record<string, Command> = {
       limit: { type: 'string', description: 'page size (1–1000, default 100)' },
       after: { type: 'string', description: 'the last usageId of the previous page' },
     },
-    run: (call, _args, options) => call(`/v1/parked-usage${query({ limit: options.limit, after: options.after })}`),
+    run: async (api, _args, options) =>
+      answer(
+        await api.GET('/v1/parked-usage', {
+          params: { query: { limit: text(options.limit), after: text(options.after) } },
+        }),
+      ),
   },
   'usage export': {
     usage: 'usage export <meter> [--from <t>] [--to <t>] [--window-size MINUTE|HOUR|DAY] [--subject <s>]',
@@ -154,39 +170,44 @@ export const commands: Record<string, Command> = {
       'window-size': { type: 'string', description: 'MINUTE, HOUR or DAY' },
       subject: { type: 'string', description: 'one subject only' },
     },
-    run: async (call, [meter], options) => {
-      const params = {
-        from: options.from,
-        to: options.to,
-        windowSize: options['window-size'],
-        subject: options.subject,
+    run: async (api, [meter], options) => {
+      const query = {
+        from: text(options.from),
+        to: text(options.to),
+        // Tally refuses a window size it does not know, with the ones it takes.
+        windowSize: text(options['window-size']) as 'HOUR' | undefined,
+        subject: text(options.subject),
       };
-      const answer = await call(`/api/v1/meters/${path(meter)}/query${query(params)}`, { accept: 'text/csv' });
-      return answer.ok ? { ...answer, body: answer.text.trimEnd() } : answer;
+      const csv = await api.GET('/api/v1/meters/{slug}/query', {
+        params: { path: { slug: meter }, query },
+        headers: { accept: 'text/csv' },
+        parseAs: 'text',
+      });
+      const printed = answer(csv);
+      return printed.ok ? { ...printed, body: String(csv.data).trimEnd() } : printed;
     },
   },
   'invoices list': {
     usage: 'invoices list <accountId>',
     summary: 'an account’s invoices, drafts and finalized',
-    run: async (call, [accountId]) => {
-      const answer = await call(`/v1/invoices${query({ accountId })}`);
-      const invoices = (answer.body as { invoices?: Record<string, unknown>[] }).invoices;
-      if (!answer.ok || !invoices) return answer;
-      const rows = invoices.map((i) => ({
+    run: async (api, [accountId]) => {
+      const listed = await api.GET('/v1/invoices', { params: { query: { accountId } } });
+      if (!listed.data) return answer(listed);
+      const rows = listed.data.invoices.map((i) => ({
         invoiceId: i.invoiceId,
-        period: (i.period as { label?: string } | undefined)?.label,
+        period: i.period.label,
         status: i.status,
         currency: i.currency,
         total: i.total,
         finalizedAt: i.finalizedAt,
       }));
-      return { ...answer, body: rows };
+      return { ...answer(listed), body: rows };
     },
   },
   'invoices show': {
     usage: 'invoices show <invoiceId>',
     summary: 'one invoice with its lines',
-    run: (call, [id]) => call(`/v1/invoices/${path(id)}`),
+    run: async (api, [id]) => answer(await api.GET('/v1/invoices/{id}', { params: { path: { id } } })),
   },
 };
 

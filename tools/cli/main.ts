@@ -4,7 +4,8 @@
  */
 import { parseArgs } from 'node:util';
 import { messageOf } from '@tally/shared/util-core';
-import { Answer, Call, Command, commands, requiredArgs } from './commands';
+import { createTallyClient } from '@tally/client';
+import { Answer, Command, commands, requiredArgs } from './commands';
 import { findCredential } from './credential';
 import { render } from './output';
 
@@ -18,6 +19,8 @@ const globalOptions = {
   },
   help: { type: 'boolean', short: 'h', description: 'this help' },
 } as const;
+
+const text = (value: string | boolean | undefined) => (typeof value === 'string' ? value : undefined);
 
 const optionLines = (options: Record<string, { description: string }>) =>
   Object.entries(options).map(([name, o]) => `  --${name.padEnd(12)} ${o.description}`);
@@ -94,24 +97,8 @@ const main = async (argv: string[]): Promise<number> => {
     process.env.TALLY_URL ??
     'http://127.0.0.1:3000'
   ).replace(/\/$/, '');
-  const call: Call = async (path, init = {}) => {
-    const headers: Record<string, string> = {
-      authorization: `Bearer ${credential.token}`,
-      accept: init.accept ?? 'application/json',
-    };
-    if (typeof values.tenant === 'string') headers['tally-tenant'] = values.tenant;
-    if (init.body !== undefined) headers['content-type'] = 'application/json';
-    const response = await fetch(`${base}${path}`, {
-      method: init.method ?? 'GET',
-      headers,
-      body: init.body === undefined ? undefined : JSON.stringify(init.body),
-    });
-    const text = await response.text();
-    let body: unknown = text;
-    if ((response.headers.get('content-type') ?? '').includes('json') && text) body = JSON.parse(text);
-    return { ok: response.ok, status: response.status, body, text };
-  };
-  const outcome = await command.run(call, args, values);
+  const api = createTallyClient({ baseUrl: base, token: credential.token, tenant: text(values.tenant) });
+  const outcome = await command.run(api, args, values);
   if (typeof outcome === 'number') return outcome;
   const answer: Answer = outcome;
   const printed = render(answer.body, values.json === true);

@@ -1,2 +1,3 @@
 export * from './problem';
 export * from './nats-producer';
+export * from './http-client';

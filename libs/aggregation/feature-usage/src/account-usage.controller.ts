@@ -1,18 +1,10 @@
 import { Controller, Get, Inject, Param } from '@nestjs/common';
 import { DataSource } from 'typeorm';
-import { isPeriod, periodAt, periodBounds } from '@tally/aggregation/domain';
+import { periodAt, periodBounds } from '@tally/aggregation/domain';
 import { MeterQueryTables, MeterTables, RollupTables } from '@tally/aggregation/data-access-usage';
-import {
-  ApiDoc,
-  badRequest,
-  CLOCK,
-  Clock,
-  notFound,
-  QueryText,
-  ReadsFrom,
-  Tenancy,
-} from '@tally/shared/feature-runtime';
+import { ApiDoc, CLOCK, Clock, notFound, QueryText, ReadsFrom, Tenancy } from '@tally/shared/feature-runtime';
 import { AGGREGATION_DB, METER_QUERY_TABLES, METER_TABLES, ROLLUP_TABLES } from './tokens';
+import { AccountUsage, accountIdParam, accountUsageQuery } from './usage.schemas';
 
 /** What the breakdown splits by: the subject attributes Forge-style platforms bill by. */
 const breakdownAttributes = ['app', 'environment'];
@@ -33,15 +25,21 @@ export class AccountUsageController {
    * period (a month in the account's time zone from its billing anchor day — the period invoicing bills; default: the current one), broken down by
    * the subject attributes app and environment. Exact decimal strings.
    */
-  @ApiDoc({ summary: 'An account’s usage in a billing period, by meter and app' })
+  @ApiDoc({
+    summary: 'An account’s usage in a billing period, by meter and app',
+    params: accountIdParam,
+    query: accountUsageQuery,
+    responses: {
+      200: { description: 'every live meter’s total, and by app and environment', schema: AccountUsage },
+    },
+  })
   @Get(':id/usage')
   @ReadsFrom('aggregation_usage_rollup')
   async usage(@Param('id') accountId: string, @QueryText('period') requested?: string) {
     const tenant = this.tenancy.current;
     const account = await this.rollups.account(this.db, tenant, accountId);
     if (!account) throw notFound(`no account ${accountId} (accounts appear here moments after they are opened)`);
-    if (requested !== undefined && !isPeriod(requested))
-      throw badRequest('period must be a month, YYYY-MM', [{ field: 'period', message: 'expected YYYY-MM' }]);
+    // The query's schema (accountUsageQuery) has checked the period is YYYY-MM before this runs.
     const period = requested ?? periodAt(this.clock(), account.timezone, account.anchorDay);
     const { from, to } = periodBounds(period, account.timezone, account.anchorDay);
     const base = {

@@ -2,6 +2,7 @@ import { Body, Controller, Delete, Get, HttpCode, Param, Post } from '@nestjs/co
 import { validateBudget } from '@tally/aggregation/domain';
 import { ApiDoc, badRequest, notFound, ReadsFrom } from '@tally/shared/feature-runtime';
 import { BudgetsService } from './budgets.service';
+import { Budget, BudgetRequest, budgetIdParam } from './usage.schemas';
 
 /**
  * Budgets on an account's usage of a meter per billing period, optionally for one app; thresholds in
@@ -11,7 +12,11 @@ import { BudgetsService } from './budgets.service';
 export class BudgetsController {
   constructor(private readonly budgets: BudgetsService) {}
 
-  @ApiDoc({ summary: 'Set a usage budget with alert thresholds' })
+  @ApiDoc({
+    summary: 'Set a usage budget with alert thresholds',
+    body: BudgetRequest,
+    responses: { 201: { description: 'the budget, set (setting it again replaces it)', schema: Budget } },
+  })
   @Post()
   @HttpCode(201)
   async set(@Body() body: unknown) {
@@ -20,7 +25,11 @@ export class BudgetsController {
     return this.budgets.set(checked.budget);
   }
 
-  @ApiDoc({ summary: 'A budget and its alerts' })
+  @ApiDoc({
+    summary: 'A budget and its alerts',
+    params: budgetIdParam,
+    responses: { 200: { description: 'the budget', schema: Budget } },
+  })
   @Get(':id')
   @ReadsFrom('aggregation_usage_rollup')
   async get(@Param('id') id: string) {
@@ -29,7 +38,11 @@ export class BudgetsController {
     return budget;
   }
 
-  @ApiDoc({ summary: 'Delete a budget' })
+  @ApiDoc({
+    summary: 'Delete a budget',
+    params: budgetIdParam,
+    responses: { 204: { description: 'removed: it alerts no more' } },
+  })
   @Delete(':id')
   @HttpCode(204)
   async remove(@Param('id') id: string): Promise<void> {

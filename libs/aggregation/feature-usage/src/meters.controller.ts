@@ -3,10 +3,19 @@ import type { FastifyReply } from 'fastify';
 import { DataSource } from 'typeorm';
 import { validateMeter } from '@tally/aggregation/domain';
 import { MeterTables, MeterValue } from '@tally/aggregation/data-access-usage';
-import { ApiDoc, badRequest, notFound, ReadsFrom, Tenancy } from '@tally/shared/feature-runtime';
+import { ApiDoc, badRequest, notFound, ReadsFrom, Tenancy, z } from '@tally/shared/feature-runtime';
 import { MetersService } from './meters.service';
 import { MeterQueryService } from './meter-query.service';
 import { AGGREGATION_DB, METER_TABLES } from './tokens';
+import {
+  Meter,
+  MeterList,
+  MeterQueryResult,
+  MeterRequest,
+  UnmeteredEventTypes,
+  meterQuery,
+  slugParam,
+} from './usage.schemas';
 
 /** OpenMeter-compatible meters: POST/GET/DELETE /api/v1/meters. Slug and definition are immutable. */
 @Controller()
@@ -19,7 +28,14 @@ export class MetersController {
     @Inject(METER_TABLES) private readonly tables: MeterTables,
   ) {}
 
-  @ApiDoc({ summary: 'Create a meter' })
+  @ApiDoc({
+    summary: 'Create a meter',
+    body: MeterRequest,
+    responses: {
+      201: { description: 'created', schema: Meter },
+      200: { description: 'the same definition was there already: the meter as it is', schema: Meter },
+    },
+  })
   @Post('api/v1/meters')
   async create(@Body() body: unknown, @Res({ passthrough: true }) reply: FastifyReply) {
     const checked = validateMeter(body);
@@ -30,14 +46,21 @@ export class MetersController {
   }
 
   /** Live meters (the catalogue follows the ledger within moments of a change). */
-  @ApiDoc({ summary: 'List meters' })
+  @ApiDoc({
+    summary: 'List meters',
+    responses: { 200: { description: 'the live meters, by slug', schema: MeterList } },
+  })
   @Get('api/v1/meters')
   @ReadsFrom('aggregation_meters')
   async list() {
     return (await this.tables.active(this.db, this.tenancy.current)).map((m) => ({ id: m.slug, ...m }));
   }
 
-  @ApiDoc({ summary: 'A meter' })
+  @ApiDoc({
+    summary: 'A meter',
+    params: slugParam,
+    responses: { 200: { description: 'the meter', schema: Meter } },
+  })
   @Get('api/v1/meters/:slug')
   @ReadsFrom('aggregation_meters')
   async meter(@Param('slug') slug: string) {
@@ -51,7 +74,23 @@ export class MetersController {
    * (+ accountId). JSON `{from, to, windowSize, data: [{value, windowStart, windowEnd, subject, groupBy}]}`,
    * or CSV with `Accept: text/csv`. Values are exact decimal strings.
    */
-  @ApiDoc({ summary: 'Query a meter: values by window, subject and group (JSON or CSV)' })
+  @ApiDoc({
+    summary: 'Query a meter: values by window, subject and group (JSON or CSV)',
+    description:
+      'Filter by a group-by value with `filterGroupBy[key]=value` (one value per key of the meter). ' +
+      'With `Accept: text/csv` the answer is CSV (`text/csv; charset=utf-8`): a header ' +
+      '`window_start,window_end,subject,<group-by keys>,value`, then one line per value. Values are exact ' +
+      'decimals written as strings.',
+    params: slugParam,
+    query: meterQuery,
+    responses: {
+      200: {
+        description: 'values by window, subject and group (CSV with `Accept: text/csv`, see above)',
+        schema: MeterQueryResult,
+        alternatives: { 'text/csv': z.string().meta({ description: 'window_start,window_end,subject,<keys>,value' }) },
+      },
+    },
+  })
   @Get('api/v1/meters/:slug/query')
   @ReadsFrom('aggregation_usage_rollup')
   async query(
@@ -69,7 +108,11 @@ export class MetersController {
     );
   }
 
-  @ApiDoc({ summary: 'Delete a meter' })
+  @ApiDoc({
+    summary: 'Delete a meter',
+    params: slugParam,
+    responses: { 204: { description: 'deleted: the slug can be used again' } },
+  })
   @Delete('api/v1/meters/:slug')
   @HttpCode(204)
   async delete(@Param('slug') slug: string): Promise<void> {
@@ -77,7 +120,10 @@ export class MetersController {
   }
 
   /** Usage whose event type no meter measures: kept in the ledger and counted here, so nothing is silently unbilled. */
-  @ApiDoc({ summary: 'Event types that no meter measures' })
+  @ApiDoc({
+    summary: 'Event types that no meter measures',
+    responses: { 200: { description: 'each such event type, with its usage', schema: UnmeteredEventTypes } },
+  })
   @Get('v1/unmetered-event-types')
   @ReadsFrom('aggregation_usage_rollup')
   async unmetered() {

@@ -4,6 +4,7 @@ import { parseUsageQuery } from '@tally/aggregation/domain';
 import { RollupTables } from '@tally/aggregation/data-access-usage';
 import { ApiDoc, badRequest, CLOCK, Clock, ReadsFrom, Tenancy } from '@tally/shared/feature-runtime';
 import { AGGREGATION_DB, ROLLUP_TABLES } from './tokens';
+import { UsageWindows, usageQuery } from './usage.schemas';
 
 @Controller('v1/usage')
 export class UsageController {
@@ -15,7 +16,11 @@ export class UsageController {
   ) {}
 
   /** GET /v1/usage?accountId=…&from=…&to=…&windowSize=MINUTE|HOUR|DAY&type=… — event counts per window. */
-  @ApiDoc({ summary: 'Event counts of an account, by window' })
+  @ApiDoc({
+    summary: 'Event counts of an account, by window',
+    query: usageQuery,
+    responses: { 200: { description: 'the windows with events, per event type', schema: UsageWindows } },
+  })
   @Get()
   @ReadsFrom('aggregation_usage_rollup')
   async usage(@Query() params: Record<string, unknown>) {

@@ -1,8 +1,8 @@
 import { Controller, Get, Inject } from '@nestjs/common';
 import { DataSource } from 'typeorm';
 import { RegistryTables } from '@tally/attribution/data-access-registry';
-import { ApiDoc, badRequest, QueryText, ReadsFrom, Tenancy } from '@tally/shared/feature-runtime';
-import { isUuid } from '@tally/shared/util-core';
+import { ApiDoc, QueryText, ReadsFrom, Tenancy } from '@tally/shared/feature-runtime';
+import { ParkedUsagePage, parkedQuery } from './registry.schemas';
 import { ATTRIBUTION_DB, REGISTRY_TABLES } from './tokens';
 
 /** Usage that could not be attributed yet: kept in the ledger, listed here with the reason. */
@@ -14,15 +14,16 @@ export class ParkedUsageController {
     @Inject(REGISTRY_TABLES) private readonly tables: RegistryTables,
   ) {}
 
-  @ApiDoc({ summary: 'Usage waiting for its subject to be attributed' })
+  @ApiDoc({
+    summary: 'Usage waiting for its subject to be attributed',
+    query: parkedQuery,
+    responses: { 200: { description: 'a page, oldest first', schema: ParkedUsagePage } },
+  })
   @Get()
   @ReadsFrom('attribution_registry')
   async list(@QueryText('limit') limitText?: string, @QueryText('after') after?: string) {
+    // The query's schema (parkedQuery) has checked both before this runs.
     const limit = limitText === undefined ? 100 : Number(limitText);
-    if (!Number.isInteger(limit) || limit < 1 || limit > 1_000)
-      throw badRequest('limit must be a whole number from 1 to 1000', [{ field: 'limit', message: 'out of range' }]);
-    if (after !== undefined && !isUuid(after))
-      throw badRequest('after must be a usageId from a previous page', [{ field: 'after', message: 'not a usage id' }]);
     const rows = await this.tables.listParked(this.db, this.tenancy.current, limit, after);
     const items = rows.map((u) => ({
       usageId: u.usageId,

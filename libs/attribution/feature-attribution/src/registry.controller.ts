@@ -1,7 +1,20 @@
 import { Body, Controller, Get, Param, Post, Put, Res } from '@nestjs/common';
 import type { FastifyReply } from 'fastify';
-import { ApiDoc, badRequest, notFound, ProblemError, Public, ReadsFrom } from '@tally/shared/feature-runtime';
-import { attributionOpenApi } from './openapi';
+import { ApiDoc, badRequest, notFound, ProblemError, ReadsFrom } from '@tally/shared/feature-runtime';
+import {
+  Account,
+  AccountRequest,
+  Assignment,
+  Cancellation,
+  idParam,
+  keyParam,
+  PlanChange,
+  Reschedule,
+  Subject,
+  SubjectCorrection,
+  Subscription,
+  SubscriptionRequest,
+} from './registry.schemas';
 import { RegistryService } from './registry.service';
 import {
   validateAccount,
@@ -31,7 +44,14 @@ const found = <T>(value: T | undefined, what: string): T => {
 export class RegistryController {
   constructor(private readonly registry: RegistryService) {}
 
-  @ApiDoc({ summary: 'Open an account' })
+  @ApiDoc({
+    summary: 'Open an account',
+    body: AccountRequest,
+    responses: {
+      201: { description: 'opened', schema: Account },
+      200: { description: 'already open with the same details', schema: Account },
+    },
+  })
   @Post('accounts')
   async openAccount(@Body() body: unknown, @Res({ passthrough: true }) reply: FastifyReply) {
     const { created, account } = await this.registry.openAccount(valid(validateAccount(body), 'account'));
@@ -39,14 +59,25 @@ export class RegistryController {
     return account;
   }
 
-  @ApiDoc({ summary: 'An account and its subscriptions' })
+  @ApiDoc({
+    summary: 'An account and its subscriptions',
+    params: idParam,
+    responses: { 200: { description: 'the account', schema: Account } },
+  })
   @Get('accounts/:id')
   @ReadsFrom('attribution_registry')
   async account(@Param('id') id: string) {
     return found(await this.registry.account(id), `account ${id}`);
   }
 
-  @ApiDoc({ summary: 'Start a subscription of an account to a plan' })
+  @ApiDoc({
+    summary: 'Start a subscription of an account to a plan',
+    body: SubscriptionRequest,
+    responses: {
+      201: { description: 'started', schema: Subscription },
+      200: { description: 'already started with the same details', schema: Subscription },
+    },
+  })
   @Post('subscriptions')
   async startSubscription(@Body() body: unknown, @Res({ passthrough: true }) reply: FastifyReply) {
     const { created, subscription } = await this.registry.startSubscription(
@@ -56,7 +87,11 @@ export class RegistryController {
     return subscription;
   }
 
-  @ApiDoc({ summary: 'A subscription' })
+  @ApiDoc({
+    summary: 'A subscription',
+    params: idParam,
+    responses: { 200: { description: 'the subscription', schema: Subscription } },
+  })
   @Get('subscriptions/:id')
   @ReadsFrom('attribution_registry')
   async subscription(@Param('id') id: string) {
@@ -64,28 +99,51 @@ export class RegistryController {
   }
 
   /** Ends the subscription at `at` (not later than it was due to end). */
-  @ApiDoc({ summary: 'Cancel a subscription' })
+  @ApiDoc({
+    summary: 'Cancel a subscription',
+    params: idParam,
+    body: Cancellation,
+    responses: { 201: { description: 'cancelled', schema: Subscription } },
+  })
   @Post('subscriptions/:id/cancel')
   async cancel(@Param('id') id: string, @Body() body: unknown) {
     return this.registry.cancelSubscription(id, valid(validateCancellation(body), 'cancellation'));
   }
 
   /** From `effectiveFrom` on, usage is rated on `planId`. */
-  @ApiDoc({ summary: 'Change the plan of a subscription from a date' })
+  @ApiDoc({
+    summary: 'Change the plan of a subscription from a date',
+    params: idParam,
+    body: PlanChange,
+    responses: { 201: { description: 'changed', schema: Subscription } },
+  })
   @Post('subscriptions/:id/plan-changes')
   async changePlan(@Param('id') id: string, @Body() body: unknown) {
     return this.registry.changePlan(id, valid(validatePlanChange(body), 'plan change'));
   }
 
   /** Moves the start (e.g. earlier, to cover usage already parked), with a reason. */
-  @ApiDoc({ summary: 'Move the start or end of a subscription' })
+  @ApiDoc({
+    summary: 'Move the start or end of a subscription',
+    params: idParam,
+    body: Reschedule,
+    responses: { 201: { description: 'moved', schema: Subscription } },
+  })
   @Post('subscriptions/:id/reschedule')
   async reschedule(@Param('id') id: string, @Body() body: unknown) {
     return this.registry.rescheduleSubscription(id, valid(validateReschedule(body), 'reschedule'));
   }
 
   /** Assigns the subject (who emits usage) to an account from `effectiveFrom` on; history is kept. */
-  @ApiDoc({ summary: 'Attribute a subject (an installation, a workspace) to an account' })
+  @ApiDoc({
+    summary: 'Attribute a subject (an installation, a workspace) to an account',
+    params: keyParam,
+    body: Assignment,
+    responses: {
+      201: { description: 'assigned', schema: Subject },
+      200: { description: 'no change', schema: Subject },
+    },
+  })
   @Put('subjects/:key')
   async assignSubject(
     @Param('key') key: string,
@@ -104,7 +162,15 @@ export class RegistryController {
    * Rewrites who owned the subject in [effectiveFrom, effectiveTo) — "it was B's since the 3rd, not A's" —
    * with a reason. Usage already attributed moves by compensating ledger events; nothing is edited.
    */
-  @ApiDoc({ summary: 'Correct the history of a subject’s attribution' })
+  @ApiDoc({
+    summary: 'Correct the history of a subject’s attribution',
+    params: keyParam,
+    body: SubjectCorrection,
+    responses: {
+      201: { description: 'corrected', schema: Subject },
+      200: { description: 'no change', schema: Subject },
+    },
+  })
   @Post('subjects/:key/corrections')
   async correctSubject(
     @Param('key') key: string,
@@ -119,18 +185,14 @@ export class RegistryController {
     return subject;
   }
 
-  @ApiDoc({ summary: 'A subject and its attribution timeline' })
+  @ApiDoc({
+    summary: 'A subject and its attribution timeline',
+    params: keyParam,
+    responses: { 200: { description: 'the subject', schema: Subject } },
+  })
   @Get('subjects/:key')
   @ReadsFrom('attribution_registry')
   async subject(@Param('key') key: string) {
     return found(await this.registry.subject(key), `subject ${key}`);
-  }
-
-  /** The API description (public, like /health: it describes, it does not expose data). */
-  @ApiDoc({ summary: 'Attribution’s hand-written OpenAPI document (with schemas)' })
-  @Get('attribution/openapi.json')
-  @Public()
-  openApi() {
-    return attributionOpenApi;
   }
 }

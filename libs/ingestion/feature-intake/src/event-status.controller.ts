@@ -3,7 +3,8 @@ import { DataSource } from 'typeorm';
 import { EventStatusTables } from '@tally/ingestion/data-access-intake';
 import { eventStatus, sourceAllowed } from '@tally/ingestion/domain';
 import { usageLedgerId } from '@tally/contracts/usage';
-import { ApiDoc, badRequest, forbidden, notFound, QueryText, ReadsFrom } from '@tally/shared/feature-runtime';
+import { ApiDoc, forbidden, notFound, QueryText, ReadsFrom } from '@tally/shared/feature-runtime';
+import { EventStatus, eventStatusQuery } from './intake.schemas';
 import { ProducerRequest, ProducerRoute } from './producer.guard';
 import { EVENT_STATUS_TABLES, INGESTION_DB } from './tokens';
 
@@ -19,20 +20,16 @@ export class EventStatusController {
    * rejected with its reasons, with when each happened. A producer key sees its own tenant's events, of the
    * sources it may send (403 for any other source, whether or not such an event exists).
    */
-  @ApiDoc({ summary: 'What became of events sent (accepted, recorded, parked, rejected)' })
+  @ApiDoc({
+    summary: 'What became of events sent (accepted, recorded, parked, rejected)',
+    query: eventStatusQuery,
+    responses: { 200: { description: 'the furthest step and when each happened', schema: EventStatus } },
+  })
   @Get()
   @ReadsFrom('ingestion_event_status')
   @ProducerRoute({ admin: true })
-  async status(
-    @QueryText('source') source: string | undefined,
-    @QueryText('id') id: string | undefined,
-    @Req() request: ProducerRequest,
-  ) {
-    const errors = [
-      ...(source ? [] : [{ field: 'source', message: 'source is required' }]),
-      ...(id ? [] : [{ field: 'id', message: 'id is required' }]),
-    ];
-    if (!source || !id) throw badRequest('say which event: ?source=…&id=…', errors);
+  async status(@QueryText('source') source: string, @QueryText('id') id: string, @Req() request: ProducerRequest) {
+    // The query's schema (eventStatusQuery) has checked that both are given, not empty, before this runs.
     if (!sourceAllowed(request.producer.allowedSources, source))
       throw forbidden(`this API key may not read events of source ${source}`, [
         { field: 'source', message: 'not among the sources this key may use' },

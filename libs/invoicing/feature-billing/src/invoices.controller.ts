@@ -3,21 +3,31 @@ import { DataSource } from 'typeorm';
 import { InvoiceTables } from '@tally/invoicing/data-access-billing';
 import {
   ApiDoc,
-  badRequest,
   CLOCK,
   Clock,
   notFound,
   ProblemException,
   problemType,
-  Public,
   QueryText,
   ReadsFrom,
   Tenancy,
+  z,
 } from '@tally/shared/feature-runtime';
 import { billingPeriodAt, isUuid } from '@tally/shared/util-core';
+import {
+  accountIdParam,
+  accountQuery,
+  BillingRun,
+  CreditNote,
+  CreditNoteList,
+  Invoice,
+  InvoiceList,
+  UpcomingInvoice,
+  uuidIdParam,
+  VoidRequest,
+} from './billing.schemas';
 import { BillingScheduler } from './billing-scheduler';
 import { InvoicesService } from './invoices.service';
-import { invoicingOpenApi } from './openapi';
 import { INVOICE_TABLES, INVOICING_DB } from './tokens';
 
 @Controller()
@@ -32,7 +42,12 @@ export class InvoicesController {
   ) {}
 
   /** The invoice the running subscription's current period would get now: rated live from current usage. */
-  @ApiDoc({ summary: 'The invoice an account would get for the current period, now' })
+  @ApiDoc({
+    summary: 'The invoice an account would get for the current period, now',
+    description: 'The running subscription’s current period, rated live from current usage.',
+    params: accountIdParam,
+    responses: { 200: { description: 'the upcoming invoice', schema: UpcomingInvoice } },
+  })
   @Get('v1/accounts/:id/upcoming-invoice')
   async upcoming(@Param('id') accountId: string) {
     const { account, subscription, plans } = await this.invoices.billingContext(accountId);
@@ -60,20 +75,25 @@ export class InvoicesController {
     };
   }
 
-  @ApiDoc({ summary: 'List invoices' })
+  @ApiDoc({
+    summary: 'List invoices',
+    query: accountQuery,
+    responses: { 200: { description: 'the account’s invoices, oldest period first', schema: InvoiceList } },
+  })
   @Get('v1/invoices')
   @ReadsFrom('invoicing_invoices')
-  async list(@QueryText('accountId') accountId?: string) {
-    if (!accountId)
-      throw badRequest('accountId is required', [
-        { field: 'accountId', message: 'accountId is required: GET /v1/invoices?accountId=acme' },
-      ]);
+  async list(@QueryText('accountId') accountId: string) {
+    // The query's schema (accountQuery) has checked accountId before this runs.
     const rows = await this.tables.byAccount(this.db, this.tenancy.current, accountId);
     return { accountId, invoices: rows.map((r) => r.document) };
   }
 
   /** Straight from the invoice's ledger stream: never behind. */
-  @ApiDoc({ summary: 'An invoice' })
+  @ApiDoc({
+    summary: 'An invoice',
+    params: uuidIdParam,
+    responses: { 200: { description: 'the invoice, folded from its ledger stream', schema: Invoice } },
+  })
   @Get('v1/invoices/:id')
   @ReadsFrom('invoicing_invoices')
   async invoice(@Param('id') id: string) {
@@ -82,35 +102,49 @@ export class InvoicesController {
     return state.document;
   }
 
-  @ApiDoc({ summary: 'Finalize a draft invoice' })
+  @ApiDoc({
+    summary: 'Finalize a draft invoice',
+    description: 'Before its grace period ends: re-rated one last time; earlier periods’ invoices first.',
+    params: uuidIdParam,
+    responses: { 201: { description: 'finalized', schema: Invoice } },
+  })
   @Post('v1/invoices/:id/finalize')
   finalize(@Param('id') id: string) {
     if (!isUuid(id)) throw notFound(`no invoice ${id}`);
     return this.invoices.finalize(id);
   }
 
-  @ApiDoc({ summary: 'Void an invoice (with a credit note)' })
+  @ApiDoc({
+    summary: 'Void an invoice (with a credit note)',
+    description: 'A draft or a final invoice; it stays the period’s invoice.',
+    params: uuidIdParam,
+    body: VoidRequest,
+    responses: { 201: { description: 'voided', schema: Invoice } },
+  })
   @Post('v1/invoices/:id/void')
-  void(@Param('id') id: string, @Body() body: unknown) {
+  void(@Param('id') id: string, @Body() body: z.input<typeof VoidRequest>) {
     if (!isUuid(id)) throw notFound(`no invoice ${id}`);
-    const reason = (body as { reason?: unknown } | undefined)?.reason;
-    if (typeof reason !== 'string' || reason.trim() === '' || reason.length > 500)
-      throw badRequest('a reason is required', [{ field: 'reason', message: 'reason is required: 1–500 characters' }]);
-    return this.invoices.void(id, reason.trim());
+    // The body's schema (VoidRequest) has checked the reason before this runs.
+    return this.invoices.void(id, body.reason.trim());
   }
 
-  @ApiDoc({ summary: 'List credit notes' })
+  @ApiDoc({
+    summary: 'List credit notes',
+    query: accountQuery,
+    responses: { 200: { description: 'the account’s credit notes, oldest first', schema: CreditNoteList } },
+  })
   @Get('v1/credit-notes')
   @ReadsFrom('invoicing_invoices')
-  async creditNotes(@QueryText('accountId') accountId?: string) {
-    if (!accountId)
-      throw badRequest('accountId is required', [
-        { field: 'accountId', message: 'accountId is required: GET /v1/credit-notes?accountId=acme' },
-      ]);
+  async creditNotes(@QueryText('accountId') accountId: string) {
+    // The query's schema (accountQuery) has checked accountId before this runs.
     return { accountId, creditNotes: await this.tables.creditNotes(this.db, this.tenancy.current, { accountId }) };
   }
 
-  @ApiDoc({ summary: 'A credit note' })
+  @ApiDoc({
+    summary: 'A credit note',
+    params: uuidIdParam,
+    responses: { 200: { description: 'the credit note', schema: CreditNote } },
+  })
   @Get('v1/credit-notes/:id')
   @ReadsFrom('invoicing_invoices')
   async creditNote(@Param('id') id: string) {
@@ -120,7 +154,11 @@ export class InvoicesController {
   }
 
   /** Runs the billing pass now (it also runs every TALLY_BILLING_INTERVAL_MS); 409 when another process is running it. */
-  @ApiDoc({ summary: 'Run billing now (for the caller’s tenant)' })
+  @ApiDoc({
+    summary: 'Run billing now (for the caller’s tenant)',
+    description: 'Drafts ended periods’ invoices, re-rates drafts, finalizes those past their grace period.',
+    responses: { 201: { description: 'what the run did', schema: BillingRun } },
+  })
   @Post('v1/admin/billing-runs')
   async billingRun() {
     const summary = await this.scheduler.run();
@@ -132,13 +170,5 @@ export class InvoicesController {
         detail: 'another process is running billing right now; try again shortly',
       });
     return summary;
-  }
-
-  /** The API description (public, like /health: it describes, it does not expose data). */
-  @ApiDoc({ summary: 'Invoicing’s hand-written OpenAPI document (with schemas)' })
-  @Get('v1/invoicing/openapi.json')
-  @Public()
-  openApi() {
-    return invoicingOpenApi;
   }
 }

@@ -1,20 +1,14 @@
 import { Body, Controller, Get, Param, Post, Res } from '@nestjs/common';
 import type { FastifyReply } from 'fastify';
 import { isCurrency, validateCharges } from '@tally/invoicing/domain';
-import { ApiDoc, badRequest, notFound, ProblemError } from '@tally/shared/feature-runtime';
+import { ApiDoc, badRequest, notFound, ProblemError, z } from '@tally/shared/feature-runtime';
 import { parseRfc3339 } from '@tally/shared/util-core';
+import { Plan, planIdParam, PlanRequest, PlanVersionRequest } from './billing.schemas';
 import { PlansService, PlanView } from './plans.service';
 
-const keyPattern = /^[A-Za-z0-9][A-Za-z0-9.:@+-]{0,127}$/;
-
-const objectBody = (input: unknown, errors: ProblemError[]): Record<string, unknown> => {
-  if (typeof input === 'object' && input !== null && !Array.isArray(input)) return input as Record<string, unknown>;
-  errors.push({ field: '', message: 'the body must be a JSON object' });
-  return {};
-};
-
-const charges = (body: Record<string, unknown>, errors: ProblemError[]) => {
-  const checked = validateCharges(body.charges ?? []);
+/** The charges' rules (libs/invoicing/domain charge.validation.ts), beyond the shape the body's schema checked. */
+const charges = (input: unknown, errors: ProblemError[]) => {
+  const checked = validateCharges(input);
   if (checked.ok) return checked.charges;
   errors.push(
     ...checked.errors.map((e) => ({
@@ -25,40 +19,28 @@ const charges = (body: Record<string, unknown>, errors: ProblemError[]) => {
   return [];
 };
 
-const validatePlan = (input: unknown) => {
+// The body's schema (PlanRequest) has checked its shape before this runs: what is left is what a schema cannot say.
+const validatePlan = (body: z.input<typeof PlanRequest>) => {
   const errors: ProblemError[] = [];
-  const body = objectBody(input, errors);
-  const { id, name, currency } = body;
-  for (const key of Object.keys(body))
-    if (!['id', 'name', 'currency', 'charges'].includes(key))
-      errors.push({ field: key, message: `unknown field ${key}` });
-  if (typeof id !== 'string' || !keyPattern.test(id))
-    errors.push({ field: 'id', message: 'id must be 1–128 characters: letters, digits and . : @ + -' });
-  if (typeof name !== 'string' || name.trim() === '' || name.length > 200)
-    errors.push({ field: 'name', message: 'name is required: 1–200 characters' });
-  if (typeof currency !== 'string' || !isCurrency(currency))
+  if (!isCurrency(body.currency))
     errors.push({ field: 'currency', message: 'currency must be an ISO 4217 code such as USD or EUR' });
-  const validCharges = charges(body, errors);
+  const validCharges = charges(body.charges ?? [], errors);
   if (errors.length > 0) throw badRequest('the plan is invalid', errors);
-  return { planId: id as string, name: (name as string).trim(), currency: currency as string, charges: validCharges };
+  return { planId: body.id, name: body.name.trim(), currency: body.currency, charges: validCharges };
 };
 
-const validateRevision = (input: unknown) => {
+// The body's schema (PlanVersionRequest) has checked its shape before this runs.
+const validateRevision = (body: z.input<typeof PlanVersionRequest>) => {
   const errors: ProblemError[] = [];
-  const body = objectBody(input, errors);
-  for (const key of Object.keys(body))
-    if (!['effectiveFrom', 'charges'].includes(key)) errors.push({ field: key, message: `unknown field ${key}` });
-  const effectiveFrom = typeof body.effectiveFrom === 'string' ? parseRfc3339(body.effectiveFrom) : undefined;
+  const effectiveFrom = parseRfc3339(body.effectiveFrom);
   if (!effectiveFrom)
     errors.push({
       field: 'effectiveFrom',
-      message: 'effectiveFrom is required: an RFC 3339 instant, e.g. 2026-12-01T00:00:00Z',
+      message: 'effectiveFrom must be an RFC 3339 instant, e.g. 2026-12-01T00:00:00Z',
     });
-  if (body.charges === undefined)
-    errors.push({ field: 'charges', message: 'charges is required: the whole price list of the new version' });
-  const validCharges = charges(body, errors);
-  if (errors.length > 0) throw badRequest('the plan version is invalid', errors);
-  return { effectiveFrom: (effectiveFrom as Date).toISOString(), charges: validCharges };
+  const validCharges = charges(body.charges, errors);
+  if (errors.length > 0 || !effectiveFrom) throw badRequest('the plan version is invalid', errors);
+  return { effectiveFrom: effectiveFrom.toISOString(), charges: validCharges };
 };
 
 @Controller('v1/plans')
@@ -66,24 +48,49 @@ export class PlansController {
   constructor(private readonly plans: PlansService) {}
 
   /** 201 when created, 200 when the same plan already existed, 409 when the id is taken by another. */
-  @ApiDoc({ summary: 'Create a price plan' })
+  @ApiDoc({
+    summary: 'Create a price plan',
+    description: 'Version 1 of the plan, in force from the beginning.',
+    body: PlanRequest,
+    responses: {
+      201: { description: 'created', schema: Plan },
+      200: { description: 'the same plan already existed', schema: Plan },
+    },
+  })
   @Post()
-  async create(@Body() body: unknown, @Res({ passthrough: true }) reply: FastifyReply) {
+  async create(@Body() body: z.input<typeof PlanRequest>, @Res({ passthrough: true }) reply: FastifyReply) {
     const { created, plan } = await this.plans.create(validatePlan(body));
     void reply.status(created ? 201 : 200);
     return present(plan);
   }
 
   /** New prices from an instant on (not in the past); 201, or 200 when the same version exists. */
-  @ApiDoc({ summary: 'Publish a new version of a plan' })
+  @ApiDoc({
+    summary: 'Publish a new version of a plan',
+    description: 'New prices from `effectiveFrom` on (not in the past, after the latest version’s).',
+    params: planIdParam,
+    body: PlanVersionRequest,
+    responses: {
+      201: { description: 'published', schema: Plan },
+      200: { description: 'the same version already existed', schema: Plan },
+    },
+  })
   @Post(':id/versions')
-  async revise(@Param('id') id: string, @Body() body: unknown, @Res({ passthrough: true }) reply: FastifyReply) {
+  async revise(
+    @Param('id') id: string,
+    @Body() body: z.input<typeof PlanVersionRequest>,
+    @Res({ passthrough: true }) reply: FastifyReply,
+  ) {
     const { created, plan } = await this.plans.revise(id, validateRevision(body));
     void reply.status(created ? 201 : 200);
     return present(plan);
   }
 
-  @ApiDoc({ summary: 'A plan and its versions' })
+  @ApiDoc({
+    summary: 'A plan and its versions',
+    params: planIdParam,
+    responses: { 200: { description: 'the plan', schema: Plan } },
+  })
   @Get(':id')
   async plan(@Param('id') id: string) {
     const plan = await this.plans.plan(id);

@@ -2,27 +2,22 @@ import { ApiDoc } from './openapi';
 import { Body, Controller, Delete, Get, HttpCode, Inject, Param, Post, Req, Res } from '@nestjs/common';
 import type { FastifyReply } from 'fastify';
 import { AccessStore, CredentialRole, credentialRoles } from '@tally/shared/data-access-access';
-import { tenantId } from '@tally/shared/util-config';
 import { FieldError, isUuid } from '@tally/shared/util-core';
 import { AdminOnly, GatedRequest, OperatorOnly } from './auth';
 import { badRequest, notFound } from './problem';
 import { ACCESS, CLOCK, Clock } from './tokens';
 import { Tenancy } from './tenancy';
-
-const validTenant = (body: unknown): { ok: true; id: string; name: string } | { ok: false; errors: FieldError[] } => {
-  const b = (typeof body === 'object' && body !== null && !Array.isArray(body) ? body : {}) as Record<string, unknown>;
-  const errors: FieldError[] = [];
-  if (typeof b.id !== 'string' || typeof tenantId(b.id) !== 'string')
-    errors.push({
-      field: 'id',
-      message: 'a tenant id: a lower-case letter, then lower-case letters and digits, at most 31 characters',
-    });
-  if (b.name !== undefined && (typeof b.name !== 'string' || b.name.trim() === '' || b.name.length > 200))
-    errors.push({ field: 'name', message: 'a name of 1 to 200 characters' });
-  return errors.length > 0
-    ? { ok: false, errors }
-    : { ok: true, id: b.id as string, name: (b.name as string | undefined) ?? (b.id as string) };
-};
+import {
+  Credential,
+  credentialIdParam,
+  CredentialList,
+  CredentialRequest,
+  IssuedCredential,
+  Tenant,
+  TenantList,
+  TenantRequest,
+  TenantRequestBody,
+} from './runtime.schemas';
 
 const validCredential = (
   body: unknown,
@@ -65,18 +60,28 @@ export class AccessController {
   ) {}
 
   /** 201 for a new tenant; 200 with the tenant when the id exists already (creating is idempotent). */
-  @ApiDoc({ summary: 'Create a tenant (operator)' })
+  @ApiDoc({
+    summary: 'Create a tenant (operator)',
+    body: TenantRequest,
+    responses: {
+      201: { description: 'the tenant, created', schema: Tenant },
+      200: { description: 'the tenant, which existed already (creating is idempotent)', schema: Tenant },
+    },
+  })
   @Post('tenants')
   @OperatorOnly()
-  async createTenant(@Body() body: unknown, @Res({ passthrough: true }) reply: FastifyReply) {
-    const checked = validTenant(body);
-    if (!checked.ok) throw badRequest('the tenant is invalid', checked.errors);
-    const { created, tenant } = await this.access.createTenant(checked.id, checked.name, this.clock().toISOString());
+  async createTenant(@Body() body: TenantRequestBody, @Res({ passthrough: true }) reply: FastifyReply) {
+    // The body's schema (TenantRequest) has checked it before this runs.
+    const { id, name = id } = body;
+    const { created, tenant } = await this.access.createTenant(id, name, this.clock().toISOString());
     void reply.status(created ? 201 : 200);
     return tenant;
   }
 
-  @ApiDoc({ summary: 'List tenants (operator)' })
+  @ApiDoc({
+    summary: 'List tenants (operator)',
+    responses: { 200: { description: 'every tenant, by id', schema: TenantList } },
+  })
   @Get('tenants')
   @OperatorOnly()
   async tenants() {
@@ -84,7 +89,13 @@ export class AccessController {
   }
 
   /** 201 with the token itself — shown only in this answer. For the caller's tenant (the operator: Tally-Tenant). */
-  @ApiDoc({ summary: 'Create an admin or billing-viewer credential' })
+  @ApiDoc({
+    summary: 'Create an admin or billing-viewer credential',
+    body: CredentialRequest,
+    bodyCheckedBy:
+      'validCredential: it names every wrong field at once, the expiry in the future by the service clock among them',
+    responses: { 201: { description: 'the credential with its token, shown only here', schema: IssuedCredential } },
+  })
   @Post('credentials')
   @HttpCode(201)
   async issue(@Body() body: unknown, @Req() request: GatedRequest) {
@@ -102,7 +113,12 @@ export class AccessController {
     });
   }
 
-  @ApiDoc({ summary: 'List credentials' })
+  @ApiDoc({
+    summary: 'List credentials',
+    responses: {
+      200: { description: "the tenant's credentials, oldest first, without tokens", schema: CredentialList },
+    },
+  })
   @Get('credentials')
   @AdminOnly()
   async list() {
@@ -110,7 +126,11 @@ export class AccessController {
   }
 
   /** Revokes at once in every process: the next request with it gets 401. Idempotent. */
-  @ApiDoc({ summary: 'Revoke a credential' })
+  @ApiDoc({
+    summary: 'Revoke a credential',
+    params: credentialIdParam,
+    responses: { 200: { description: 'the credential, revoked (at its first revocation)', schema: Credential } },
+  })
   @Delete('credentials/:id')
   async revoke(@Param('id') id: string) {
     const revoked = isUuid(id)

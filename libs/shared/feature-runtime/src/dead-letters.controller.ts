@@ -1,8 +1,18 @@
 import { ApiDoc } from './openapi';
 import { Body, Controller, Get, HttpCode, Inject, Param, Post } from '@nestjs/common';
 import { OperatorOnly } from './auth';
-import { badRequest, notFound } from './problem';
+import { notFound } from './problem';
 import { QueryText } from './query-text';
+import {
+  ConsumerList,
+  deadLetterIdParam,
+  DeadLetterPage,
+  DeadLetterReplayed,
+  deadLettersQuery,
+  ReplayAllRequest,
+  ReplayAllRequestBody,
+  ReplayedCount,
+} from './runtime.schemas';
 import { MESSAGE_BUS } from './tokens';
 import { MessageBus } from '@tally/shared/data-access-messaging';
 
@@ -16,7 +26,11 @@ const maxPage = 1_000;
 export class DeadLettersController {
   constructor(@Inject(MESSAGE_BUS) private readonly bus: MessageBus) {}
 
-  @ApiDoc({ summary: 'Dead letters: messages a consumer gave up on' })
+  @ApiDoc({
+    summary: 'Dead letters: messages a consumer gave up on',
+    query: deadLettersQuery,
+    responses: { 200: { description: 'a page, oldest first', schema: DeadLetterPage } },
+  })
   @Get('dead-letters')
   @OperatorOnly()
   async list(
@@ -24,16 +38,17 @@ export class DeadLettersController {
     @QueryText('after') after?: string,
     @QueryText('limit') limit?: string,
   ) {
+    // The query's schema (deadLettersQuery) has checked limit (1 to 1000) and after (digits) before this runs.
     const size = limit === undefined ? 100 : Number(limit);
-    if (!Number.isInteger(size) || size < 1 || size > maxPage)
-      throw badRequest(`limit must be an integer from 1 to ${maxPage}`, [{ field: 'limit', message: 'out of range' }]);
-    if (after !== undefined && !/^\d{1,16}$/.test(after))
-      throw badRequest('after must be the id of a dead letter (digits)', [{ field: 'after', message: 'not an id' }]);
     const deadLetters = await this.bus.deadLetters.list({ consumer, after, limit: size });
     return { deadLetters, next: deadLetters.length === size ? deadLetters[deadLetters.length - 1].id : null };
   }
 
-  @ApiDoc({ summary: 'Replay one dead letter' })
+  @ApiDoc({
+    summary: 'Replay one dead letter',
+    params: deadLetterIdParam,
+    responses: { 200: { description: 'published again on its original subject', schema: DeadLetterReplayed } },
+  })
   @Post('dead-letters/:id/replay')
   @OperatorOnly()
   @HttpCode(200)
@@ -44,14 +59,17 @@ export class DeadLettersController {
   }
 
   /** Every dead letter present when asked (of one consumer, if given): ones that fail again come back with new ids. */
-  @ApiDoc({ summary: 'Replay dead letters (all, or one consumer’s)' })
+  @ApiDoc({
+    summary: 'Replay dead letters (all, or one consumer’s)',
+    body: ReplayAllRequest,
+    responses: { 200: { description: 'how many were published again', schema: ReplayedCount } },
+  })
   @Post('dead-letters/replay')
   @OperatorOnly()
   @HttpCode(200)
-  async replayAll(@Body() body: { consumer?: unknown } | undefined) {
+  async replayAll(@Body() body: ReplayAllRequestBody) {
+    // The body's schema (ReplayAllRequest) has checked it before this runs: none, or an object.
     const consumer = body?.consumer;
-    if (consumer !== undefined && typeof consumer !== 'string')
-      throw badRequest('consumer must be a string', [{ field: 'consumer', message: 'not a string' }]);
     const ids: string[] = [];
     for (let page = await this.bus.deadLetters.list({ consumer, limit: maxPage }); page.length > 0;) {
       ids.push(...page.map((d) => d.id));
@@ -65,7 +83,10 @@ export class DeadLettersController {
     return { replayed };
   }
 
-  @ApiDoc({ summary: 'Bus consumers and their state' })
+  @ApiDoc({
+    summary: 'Bus consumers and their state',
+    responses: { 200: { description: "this process's consumers", schema: ConsumerList } },
+  })
   @Get('consumers')
   @OperatorOnly()
   consumers() {

@@ -3,6 +3,7 @@ import { Controller, Get, Inject, Res } from '@nestjs/common';
 import type { FastifyReply } from 'fastify';
 import { Public } from './auth';
 import { ProjectionCatalog } from './projection-catalog';
+import { Health, Liveness, Readiness } from './runtime.schemas';
 import { CONFIG, MESSAGE_BUS, POSTGRES, PostgresSettings, TALLY_APPS } from './tokens';
 import { MessageBus } from '@tally/shared/data-access-messaging';
 import { TallyConfig } from '@tally/shared/util-config';
@@ -25,21 +26,36 @@ export class HealthController {
     private readonly projections: ProjectionCatalog,
   ) {}
 
-  @ApiDoc({ summary: 'Health, as a document' })
+  @ApiDoc({
+    summary: 'Health, as a document',
+    responses: { 200: { description: 'always 200; `status` says ok or degraded', schema: Health } },
+  })
   @Get()
   @Public()
   health() {
     return this.report();
   }
 
-  @ApiDoc({ summary: 'Liveness' })
+  @ApiDoc({
+    summary: 'Liveness',
+    responses: { 200: { description: 'the process runs and answers', schema: Liveness } },
+  })
   @Get('live')
   @Public()
   live() {
     return { status: 'live', apps: this.apps };
   }
 
-  @ApiDoc({ summary: 'Readiness (Postgres, NATS, consumers, projection lag)' })
+  @ApiDoc({
+    summary: 'Readiness (Postgres, NATS, consumers, projection lag)',
+    responses: {
+      200: { description: 'ready: `status` is ok', schema: Readiness },
+      503: {
+        description: 'not ready (degraded, or a projection lags): the same document, not a problem, `status` degraded',
+        schema: Readiness,
+      },
+    },
+  })
   @Get('ready')
   @Public()
   async ready(@Res({ passthrough: true }) reply: FastifyReply) {

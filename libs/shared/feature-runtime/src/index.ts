@@ -20,3 +20,5 @@ export * from './metrics';
 export * from './tracing';
 export * from './process-logger';
 export * from './openapi';
+export * from './api-schemas';
+export * from './request-schemas';

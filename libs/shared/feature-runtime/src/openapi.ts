@@ -1,16 +1,46 @@
 import { Controller, Get, Inject, Injectable, SetMetadata, Type } from '@nestjs/common';
+import * as z from 'zod';
 import { AUTH_KIND, AuthKind, authKindOf, Public } from './auth';
+import { OpenApiDocumentAnswer } from './runtime.schemas';
 import { TALLY_APPS } from './tokens';
 
-/** What a route says of itself in the document, beside what its metadata already says (path, method, auth). */
+/** One answer of a route that is not a refusal (refusals are problem+json, see `problemSchema`). */
+export interface ApiAnswer {
+  description: string;
+  /** The body's schema; none for an empty answer (204). */
+  schema?: z.ZodType;
+  /** `application/json` unless said. */
+  contentType?: string;
+  /** The same answer in other media types, by the request's Accept (e.g. `text/csv`). */
+  alternatives?: Record<string, z.ZodType>;
+}
+
+/**
+ * What a route says of itself in the document, beside what its metadata already says (path, method, auth):
+ * its words, and the schemas of its path parameters, query, body and answers. The request schemas are the
+ * ones RequestSchemaInterceptor validates the request with before the handler runs.
+ */
 export interface ApiDocOptions {
   summary: string;
   description?: string;
+  params?: z.ZodObject;
+  query?: z.ZodObject;
+  body?: z.ZodType;
+  /**
+   * Why the handler validates the body itself instead of the interceptor (intake: numbers must stay exact
+   * and a 1,000-event batch is checked in one pass); the schema then documents the body, and a test holds the
+   * handler's validator to the schema's examples.
+   */
+  bodyCheckedBy?: string;
+  /** The answers by status code. */
+  responses?: Record<number, ApiAnswer>;
 }
 
 const API_DOC = 'tally:api-doc';
-/** A route's summary (and description) in the OpenAPI document. */
+/** A route's words and schemas in the OpenAPI document; the request schemas also validate its requests. */
 export const ApiDoc = (options: ApiDocOptions) => SetMetadata(API_DOC, options);
+/** The route's `@ApiDoc`, if it has one. */
+export const apiDocOf = (handler: object): ApiDocOptions | undefined => metadata(API_DOC, handler) as ApiDocOptions;
 
 /** An RFC 9457 problem document, as every Tally refusal is (docs/errors.md): one schema for every document. */
 export const problemSchema = {
@@ -30,6 +60,56 @@ export const problemSchema = {
 
 /** DI token: the controllers this process serves (its apps' and the runtime's), for the document. */
 export const SERVED_CONTROLLERS = Symbol('ServedControllers');
+
+type JsonSchema = Record<string, unknown>;
+
+/**
+ * A zod schema as the JSON Schema the document holds. Named schemas (`.meta({ id })`) go to
+ * `components.schemas` once and are referred to from everywhere they are used.
+ */
+const jsonSchemaOf = (schema: z.ZodType, components: Record<string, JsonSchema>): JsonSchema => {
+  const {
+    $schema: _,
+    $defs,
+    ...rest
+  } = z.toJSONSchema(schema, {
+    target: 'draft-2020-12',
+    io: 'input',
+    unrepresentable: 'any',
+  }) as JsonSchema & { $defs?: Record<string, JsonSchema> };
+  const toComponents = (value: JsonSchema): JsonSchema =>
+    JSON.parse(JSON.stringify(value).replaceAll('"#/$defs/', '"#/components/schemas/')) as JsonSchema;
+  for (const [id, definition] of Object.entries($defs ?? {})) {
+    const moved = toComponents(definition);
+    if (components[id] && JSON.stringify(components[id]) !== JSON.stringify(moved))
+      throw new Error(`two different schemas are named ${id}`);
+    components[id] = moved;
+  }
+  return toComponents(rest);
+};
+
+/** The parameters of one place (`path`, `query`) from its object schema. */
+const parametersOf = (
+  schema: z.ZodObject | undefined,
+  place: 'path' | 'query',
+  names: readonly string[],
+  components: Record<string, JsonSchema>,
+) => {
+  const json = schema
+    ? (jsonSchemaOf(schema, components) as { properties?: Record<string, JsonSchema>; required?: string[] })
+    : {};
+  const properties = json.properties ?? Object.fromEntries(names.map((name) => [name, { type: 'string' }]));
+  return Object.entries(properties).map(([name, property]) => {
+    const { description, ...propertySchema } = property;
+    return {
+      name,
+      in: place,
+      required: place === 'path' || (json.required ?? []).includes(name),
+      ...(typeof description === 'string' && { description }),
+      schema: propertySchema,
+    };
+  });
+};
 
 const methods = ['get', 'post', 'put', 'delete', 'patch', 'all', 'options', 'head', 'search'];
 const reflect: { getMetadata?(key: string, target: object): unknown } = Reflect;
@@ -58,7 +138,7 @@ export const routesOf = (controllers: readonly Type[]) =>
           path,
           operationId: `${controller.name.replace(/Controller$/, '')}_${name}`,
           auth: authKindOf(marked, method.toUpperCase()),
-          doc: metadata(API_DOC, handler) as ApiDocOptions | undefined,
+          doc: apiDocOf(handler),
         };
       });
   });
@@ -82,19 +162,32 @@ const tagOf = (path: string) => {
 
 /**
  * The OpenAPI 3.1 document of the routes this process serves, read from the routes' own metadata — so a
- * route cannot be served and missing from it. Request and response schemas are not in it yet (issue 13:
- * they are to come from the schemas that validate the requests); every answer that is not a success is
- * problem+json (docs/errors.md).
+ * route cannot be served and missing from it — with the schemas that validate their requests and the schemas
+ * of their answers; every answer that is not a success is problem+json (docs/errors.md).
  */
 export const openApiDocument = (controllers: readonly Type[], apps: readonly string[]) => {
   const paths: Record<string, Record<string, unknown>> = {};
+  const schemas: Record<string, JsonSchema> = {};
   for (const route of routesOf(controllers)) {
-    const parameters = [...route.path.matchAll(/\{(\w+)\}/g)].map(([, name]) => ({
-      name,
-      in: 'path',
-      required: true,
-      schema: { type: 'string' },
-    }));
+    const doc = route.doc;
+    const names = [...route.path.matchAll(/\{(\w+)\}/g)].map(([, name]) => name);
+    const parameters = [
+      ...parametersOf(doc?.params, 'path', names, schemas),
+      ...parametersOf(doc?.query, 'query', [], schemas),
+    ];
+    const answers = Object.entries(doc?.responses ?? {}).map(([status, answer]) => [
+      status,
+      {
+        description: answer.description,
+        ...(answer.schema && {
+          content: Object.fromEntries(
+            Object.entries({ [answer.contentType ?? 'application/json']: answer.schema, ...answer.alternatives }).map(
+              ([type, schema]) => [type, { schema: jsonSchemaOf(schema, schemas) }],
+            ),
+          ),
+        }),
+      },
+    ]);
     (paths[route.path] ??= {})[route.method] = {
       operationId: route.operationId,
       summary: route.doc?.summary ?? `${route.method.toUpperCase()} ${route.path}`,
@@ -104,8 +197,15 @@ export const openApiDocument = (controllers: readonly Type[], apps: readonly str
       'x-tally-auth': route.auth,
       security: route.auth === 'public' ? [] : [{ bearer: [] }],
       ...(parameters.length > 0 && { parameters }),
+      ...(doc?.body && {
+        requestBody: {
+          // Optional when the schema takes no body at all (`.optional()`), as a few POSTs do.
+          required: !doc.body.safeParse(undefined).success,
+          content: { 'application/json': { schema: jsonSchemaOf(doc.body, schemas) } },
+        },
+      }),
       responses: {
-        '2XX': { description: 'Success' },
+        ...(answers.length > 0 ? Object.fromEntries(answers) : { '2XX': { description: 'Success' } }),
         default: { $ref: '#/components/responses/Problem' },
       },
     };
@@ -122,6 +222,7 @@ export const openApiDocument = (controllers: readonly Type[], apps: readonly str
     servers: [{ url: '/' }],
     components: {
       securitySchemes: { bearer: { type: 'http', scheme: 'bearer' } },
+      schemas,
       responses: {
         Problem: {
           description: 'A refusal or a failure, as RFC 9457 problem+json',
@@ -159,7 +260,10 @@ export class OpenApiController {
 
   @Get('openapi.json')
   @Public()
-  @ApiDoc({ summary: 'This OpenAPI document' })
+  @ApiDoc({
+    summary: 'This OpenAPI document',
+    responses: { 200: { description: 'OpenAPI 3.1', schema: OpenApiDocumentAnswer } },
+  })
   openApi() {
     return this.document.get();
   }

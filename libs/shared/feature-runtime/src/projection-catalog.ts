@@ -4,6 +4,8 @@ import { ProjectionRunner, ProjectionStatus } from '@tally/shared/data-access-po
 import { OperatorOnly } from './auth';
 import { Metrics } from './metrics';
 import { notFound } from './problem';
+import { z } from './api-schemas';
+import { ProjectionList, projectionNameParam, RebuildRequested } from './runtime.schemas';
 import { MESSAGE_BUS, POSTGRES, PostgresSettings } from './tokens';
 import { MessageBus } from '@tally/shared/data-access-messaging';
 
@@ -55,7 +57,10 @@ export class ProjectionCatalog {
 export class ProjectionsController {
   constructor(private readonly catalog: ProjectionCatalog) {}
 
-  @ApiDoc({ summary: 'Projections: status, lag, freshness, leadership' })
+  @ApiDoc({
+    summary: 'Projections: status, lag, freshness, leadership',
+    responses: { 200: { description: 'the projections running in this process', schema: ProjectionList } },
+  })
   @Get()
   @OperatorOnly()
   async list() {
@@ -67,7 +72,11 @@ export class ProjectionsController {
    * the live tables until then. Answers once requested: the leader of the projection (in whichever process)
    * takes it up within a second; `GET` shows `rebuildRequested` until it is done.
    */
-  @ApiDoc({ summary: 'Rebuild a projection from the ledger' })
+  @ApiDoc({
+    summary: 'Rebuild a projection from the ledger',
+    params: projectionNameParam,
+    responses: { 202: { description: 'requested: its leader takes it up within a second', schema: RebuildRequested } },
+  })
   @Post(':name/rebuild')
   @OperatorOnly()
   @HttpCode(202)
@@ -90,7 +99,16 @@ export class MetricsController {
     private readonly metrics: Metrics,
   ) {}
 
-  @ApiDoc({ summary: 'Prometheus metrics' })
+  @ApiDoc({
+    summary: 'Prometheus metrics',
+    responses: {
+      200: {
+        description: 'the Prometheus text exposition format',
+        contentType: 'text/plain; version=0.0.4',
+        schema: z.string(),
+      },
+    },
+  })
   @Get()
   @OperatorOnly()
   @Header('content-type', 'text/plain; version=0.0.4')

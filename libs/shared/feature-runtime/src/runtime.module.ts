@@ -1,6 +1,7 @@
 import { DynamicModule, Global, Module, Type } from '@nestjs/common';
 import { OpenApiController, OpenApiDocument, SERVED_CONTROLLERS } from './openapi';
 import { APP_GUARD, APP_INTERCEPTOR } from '@nestjs/core';
+import { RequestSchemaInterceptor } from './request-schemas';
 import { AccessController } from './access.controller';
 import { AdminAuthGuard, TenantScopeInterceptor } from './auth';
 import { RequestTelemetryInterceptor } from './http-telemetry';
@@ -25,19 +26,22 @@ import {
   TALLY_APPS,
 } from './tokens';
 
+/** The routes every app serves beside its own (health, metrics, projections, dead letters, access, the document). */
+export const runtimeControllers = [
+  HealthController,
+  ProjectionsController,
+  MetricsController,
+  DeadLettersController,
+  AccessController,
+  OpenApiController,
+];
+
 @Global()
 @Module({})
 export class RuntimeModule {
   /** `appControllers`: the controllers of the apps this process runs, for the OpenAPI document. */
   static forRoot(runtime: TallyRuntime, apps: readonly string[], appControllers: readonly Type[] = []): DynamicModule {
-    const controllers = [
-      HealthController,
-      ProjectionsController,
-      MetricsController,
-      DeadLettersController,
-      AccessController,
-      OpenApiController,
-    ];
+    const controllers = runtimeControllers;
     return {
       module: RuntimeModule,
       controllers,
@@ -69,6 +73,7 @@ export class RuntimeModule {
         { provide: APP_GUARD, useClass: AdminAuthGuard },
         { provide: APP_INTERCEPTOR, useClass: RequestTelemetryInterceptor },
         { provide: APP_INTERCEPTOR, useClass: TenantScopeInterceptor },
+        { provide: APP_INTERCEPTOR, useClass: RequestSchemaInterceptor },
       ],
       exports: [
         RUNTIME,

@@ -1,0 +1,292 @@
+import {
+  defaultThresholds,
+  meterAggregations,
+  meterWindowSizes,
+  parseJsonPath,
+  windowSizes,
+} from '@tally/aggregation/domain';
+import { Decimal, Instant, Month, ResourceKey, queryText, z } from '@tally/shared/feature-runtime';
+
+/**
+ * Aggregation's request and answer schemas: they validate the requests (shape: types, required fields,
+ * patterns, lengths) and write the OpenAPI document. The domain's validators (validateMeter, validateBudget,
+ * parseUsageQuery, parseMeterQuery) add what a schema cannot say — a time zone that exists, aligned windows,
+ * a group-by key the meter has, ascending thresholds — and build the commands and queries. The
+ * /api/v1/meters routes are OpenMeter-compatible; these schemas describe Tally's answers as they are.
+ */
+
+/** A pattern that takes these words in any case (the handlers upper-case them), written so JSON Schema says so too. */
+const anyCase = (words: readonly string[]) =>
+  new RegExp(
+    `^(${words
+      .map((word) => [...word].map((c) => (/[a-z]/i.test(c) ? `[${c.toUpperCase()}${c.toLowerCase()}]` : c)).join(''))
+      .join('|')})$`,
+  );
+
+/** A query parameter that may be given several times (`?x=a&x=b`) or as a comma-separated list. */
+const repeatable = () => z.union([queryText(), z.array(queryText())]);
+
+// ---- path parameters (unknown or malformed ids are 404, as the handlers answer) ----
+
+export const slugParam = z.object({ slug: z.string().meta({ description: 'the meter’s slug' }) });
+export const accountIdParam = z.object({ id: z.string().meta({ description: 'the account’s id' }) });
+export const budgetIdParam = z.object({ id: z.string().meta({ description: 'the budget’s id' }) });
+
+// ---- GET /v1/usage ----
+
+export const usageQuery = z.object({
+  accountId: queryText()
+    .min(1)
+    .meta({ examples: ['acme-corp'] }),
+  windowSize: queryText()
+    .regex(anyCase(windowSizes), { error: `must be one of ${windowSizes.join(', ')}` })
+    .optional()
+    .meta({ description: `${windowSizes.join(', ')} (any case); HOUR by default`, examples: ['HOUR'] }),
+  from: queryText()
+    .optional()
+    .meta({
+      description: 'RFC 3339, inclusive, on a whole window (UTC); by default 24 hours before `to`',
+      examples: ['2026-11-01T00:00:00Z'],
+    }),
+  to: queryText()
+    .optional()
+    .meta({
+      description: 'RFC 3339, exclusive, on a whole window (UTC); by default the end of the current window',
+      examples: ['2026-11-02T00:00:00Z'],
+    }),
+  type: queryText().optional().meta({ description: 'only events of this type' }),
+});
+
+export const UsageWindows = z
+  .object({
+    accountId: z.string(),
+    from: Instant,
+    to: Instant,
+    windowSize: z.enum(windowSizes),
+    totalEvents: Decimal,
+    data: z
+      .array(
+        z.object({
+          windowStart: Instant,
+          windowEnd: Instant,
+          eventType: z.string(),
+          events: Decimal,
+        }),
+      )
+      .meta({ description: 'windows with events, per event type; empty windows are left out' }),
+  })
+  .meta({ id: 'UsageWindows' });
+
+// ---- meters (OpenMeter-compatible) ----
+
+/** Text the meter validator takes: not blank, at most `max` characters. */
+const text = (max: number) => z.string().max(max).regex(/\S/, { error: 'must not be blank' });
+
+/** A JSONPath into the event's data, of the subset meters read (no filters, wildcards or recursion). */
+const isJsonPath = (path: string, context: z.RefinementCtx) => {
+  const parsed = parseJsonPath(path);
+  if (!parsed.ok) context.addIssue({ code: 'custom', message: `is not a supported JSONPath: ${parsed.error}` });
+};
+
+const meterSlug = z.string().regex(/^[a-z0-9]+(?:[_-][a-z0-9]+)*$/, {
+  error: 'must be lower-case letters and digits, joined by - or _ (e.g. gb_seconds)',
+});
+
+export const MeterRequest = z
+  .object({
+    slug: meterSlug.max(63),
+    name: text(200).nullable().optional().meta({ description: 'the slug by default' }),
+    description: text(1_000).nullable().optional(),
+    eventType: text(256).meta({ description: 'the CloudEvents type the meter measures' }),
+    aggregation: z.enum(meterAggregations),
+    valueProperty: text(512).superRefine(isJsonPath).nullable().optional().meta({
+      description: 'JSONPath into the event’s data, such as $.gbSeconds: required unless COUNT, absent for COUNT',
+    }),
+    groupBy: z
+      .record(
+        z.string().regex(/^(?!(?:__proto__|constructor|prototype)$)[A-Za-z_][A-Za-z0-9_]{0,62}$/),
+        z.string().superRefine(isJsonPath),
+        {
+          error: (issue) =>
+            issue.code === 'invalid_key'
+              ? 'is not a group-by key: a name of letters, digits and _ (not starting with a digit)'
+              : undefined,
+        },
+      )
+      .refine((groups) => Object.keys(groups).length <= 20, { error: 'must have at most 20 group-by keys' })
+      .nullable()
+      .optional()
+      .meta({ description: 'group-by key → JSONPath into the event’s data', maxProperties: 20 }),
+  })
+  .superRefine((meter, context) => {
+    const reads = meter.valueProperty !== undefined && meter.valueProperty !== null;
+    if (meter.aggregation !== 'COUNT' && !reads)
+      context.addIssue({ code: 'custom', path: ['valueProperty'], message: `is required for ${meter.aggregation}` });
+    if (meter.aggregation === 'COUNT' && reads)
+      context.addIssue({
+        code: 'custom',
+        path: ['valueProperty'],
+        message: 'must be absent: a COUNT meter counts events and reads no value',
+      });
+  })
+  .meta({
+    id: 'MeterRequest',
+    examples: [
+      {
+        slug: 'gb_seconds',
+        name: 'Function GB-seconds',
+        eventType: 'fn.invocation',
+        aggregation: 'SUM',
+        valueProperty: '$.gbSeconds',
+        groupBy: { region: '$.region' },
+      },
+    ],
+  });
+
+export const Meter = z
+  .object({
+    id: z.string().meta({ description: 'the slug, as OpenMeter names it' }),
+    slug: z.string(),
+    name: z.string(),
+    description: z.string().nullable(),
+    eventType: z.string(),
+    aggregation: z.enum(meterAggregations),
+    valueProperty: z.string().nullable(),
+    groupBy: z.record(z.string(), z.string()),
+    createdAt: Instant,
+  })
+  .meta({ id: 'Meter' });
+
+export const MeterList = z.array(Meter);
+
+/**
+ * The meter query. windowSize is only documented here, not checked: parseMeterQuery names a bad windowSize
+ * together with the errors only it can find (a time zone that does not exist, a group-by key the meter lacks)
+ * in one answer, and a schema refusal would come first and alone.
+ */
+export const meterQuery = z
+  .object({
+    from: Instant.optional().meta({ description: 'inclusive; by default 30 days before `to`' }),
+    to: Instant.optional().meta({ description: 'exclusive; by default now' }),
+    windowSize: queryText()
+      .optional()
+      .meta({
+        description: `${meterWindowSizes.join(', ')} (any case); absent: one value over the whole range`,
+        examples: ['HOUR'],
+      }),
+    windowTimeZone: queryText()
+      .optional()
+      .meta({ description: 'the IANA time zone windows are cut in; UTC by default', examples: ['Europe/Berlin'] }),
+    subject: repeatable().optional().meta({ description: 'only these subjects: repeat, or separate by commas' }),
+    groupBy: repeatable()
+      .optional()
+      .meta({ description: 'group-by keys of the meter, or subject: repeat, or separate by commas' }),
+    accountId: queryText().optional().meta({ description: 'only this account’s usage (Tally’s own)' }),
+  })
+  // `filterGroupBy[key]=value`: one per group-by key, names made of the meter's keys.
+  .catchall(repeatable());
+
+export const MeterQueryResult = z
+  .object({
+    from: Instant,
+    to: Instant,
+    windowSize: z.enum(meterWindowSizes).nullable(),
+    windowTimeZone: z.string(),
+    data: z.array(
+      z.object({
+        value: Decimal,
+        windowStart: Instant,
+        windowEnd: Instant,
+        subject: z.string().nullable().meta({ description: 'null unless grouped by subject' }),
+        groupBy: z
+          .record(z.string(), z.string().nullable())
+          .meta({ description: 'the values of the group-by keys asked for (null: the event had none)' }),
+      }),
+    ),
+  })
+  .meta({ id: 'MeterQueryResult' });
+
+export const UnmeteredEventTypes = z.object({
+  items: z.array(
+    z.object({
+      eventType: z.string(),
+      events: Decimal,
+      firstTime: Instant,
+      lastTime: Instant,
+    }),
+  ),
+});
+
+// ---- GET /v1/accounts/{id}/usage ----
+
+export const accountUsageQuery = z.object({
+  period: Month.optional().meta({ description: 'the billing period; by default the current one' }),
+});
+
+export const AccountUsage = z
+  .object({
+    accountId: z.string(),
+    period: Month,
+    timezone: z.string(),
+    billingAnchorDay: z.int().min(1).max(31),
+    from: Instant,
+    to: Instant,
+    meters: z.array(
+      z.object({
+        slug: z.string(),
+        name: z.string(),
+        aggregation: z.enum(meterAggregations),
+        total: Decimal.nullable().meta({ description: 'null when the period has no usage of the meter' }),
+        breakdown: z.array(
+          z.object({ app: z.string().nullable(), environment: z.string().nullable(), value: Decimal }),
+        ),
+      }),
+    ),
+  })
+  .meta({ id: 'AccountUsage' });
+
+// ---- budgets ----
+
+export const BudgetRequest = z
+  .object({
+    id: ResourceKey,
+    accountId: ResourceKey,
+    meter: meterSlug,
+    app: z.string().min(1).nullable().optional().meta({ description: 'only this app’s usage' }),
+    limit: z
+      .string()
+      .regex(/^(?=.*[1-9])(?:\d+\.?\d*|\.\d+)$/, { error: 'must be a positive decimal string, e.g. "200000"' })
+      .meta({ description: 'in the meter’s unit, per billing period', examples: ['200000'] }),
+    thresholds: z
+      .array(z.int().min(1).max(1_000))
+      .min(1)
+      .max(20)
+      .optional()
+      .meta({
+        description: `ascending whole percentages of the limit; ${JSON.stringify(defaultThresholds)} by default`,
+      }),
+  })
+  .meta({
+    id: 'BudgetRequest',
+    examples: [
+      {
+        id: 'acme-gb-seconds',
+        accountId: 'acme-corp',
+        meter: 'gb_seconds',
+        app: 'forge-app',
+        limit: '200000',
+        thresholds: [50, 75, 90, 100],
+      },
+    ],
+  });
+
+export const Budget = z
+  .object({
+    budgetId: z.string(),
+    accountId: z.string(),
+    meter: z.string(),
+    app: z.string().nullable(),
+    limit: z.string().meta({ description: 'a positive decimal, as it was set (e.g. "200000", "0.5", ".5")' }),
+    thresholds: z.array(z.int().min(1).max(1_000)),
+  })
+  .meta({ id: 'Budget' });
