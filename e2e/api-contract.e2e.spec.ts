@@ -70,7 +70,13 @@ describe('the API against its OpenAPI document', () => {
     // Catalogue: a meter and a plan that prices it.
     ok(
       await aggregation.POST('/api/v1/meters', {
-        body: { slug: 'fn-gbs', eventType: 'fn.invocation', aggregation: 'SUM', valueProperty: '$.gbSeconds' },
+        body: {
+          slug: 'fn-gbs',
+          eventType: 'fn.invocation',
+          aggregation: 'SUM',
+          valueProperty: '$.gbSeconds',
+          groupBy: { region: '$.region' },
+        },
       }),
     );
     ok(await aggregation.GET('/api/v1/meters'));
@@ -182,6 +188,15 @@ describe('the API against its OpenAPI document', () => {
         params: { path: { slug: 'fn-gbs' }, query: { from, to } },
         headers: { accept: 'text/csv' },
         parseAs: 'text',
+      }),
+    );
+    const subjects = ok(
+      await aggregation.GET('/api/v1/meters/{slug}/subjects', { params: { path: { slug: 'fn-gbs' } } }),
+    );
+    expect(subjects).toEqual(['inst-1']);
+    ok(
+      await aggregation.GET('/api/v1/meters/{slug}/group-by/{key}/values', {
+        params: { path: { slug: 'fn-gbs', key: 'region' } },
       }),
     );
     ok(await aggregation.GET('/v1/usage', { params: { query: { accountId: 'acme', windowSize: 'HOUR' } } }));

@@ -28,10 +28,15 @@ describe('meters', () => {
     await dropSchemas(namespace);
   });
 
-  it('creates a meter (201), takes the same definition again (200) and refuses another under the same slug (409)', async () => {
+  it('creates a meter (201, as OpenMeter has it), takes the same definition again (201, the same meter) and refuses another under the same slug (409)', async () => {
     const created = await meters('POST', '', gbSeconds);
-    expect(created).toMatchObject({ status: 201, body: { id: 'gb_seconds', ...gbSeconds, description: null } });
-    expect((await meters('POST', '', gbSeconds)).status).toBe(200);
+    expect(created).toMatchObject({ status: 201, body: gbSeconds });
+    // OpenMeter's Meter: a ULID id, createdAt and updatedAt, optional strings left out rather than null.
+    expect(created.body.id).toMatch(/^[0-7][0-9A-HJKMNP-TV-Z]{25}$/);
+    expect(created.body.updatedAt).toBe(created.body.createdAt);
+    expect('description' in created.body).toBe(false);
+    expect(await meters('POST', '', gbSeconds)).toMatchObject({ status: 201, body: { id: created.body.id } });
+    expect((await meters('GET', `/${created.body.id}`)).body).toEqual(created.body);
     expect(await meters('POST', '', { ...gbSeconds, aggregation: 'MAX' })).toMatchObject({
       status: 409,
       body: { type: 'https://tally.dev/problems/meter-exists' },
@@ -70,11 +75,33 @@ describe('meters', () => {
       (r) => !r.body.some((m: { slug: string }) => m.slug === 'reads'),
       5_000,
     );
+    // Listed with includeDeleted, as OpenMeter lists deleted meters: with deletedAt.
+    const deleted = (await meters('GET', '?includeDeleted=true')).body.find(
+      (m: { slug: string }) => m.slug === 'reads',
+    );
+    expect(deleted).toMatchObject({ slug: 'reads', deletedAt: expect.any(String) });
     expect(
       (await meters('POST', '', { slug: 'reads', eventType: 'kv.read', aggregation: 'SUM', valueProperty: '$.reads' }))
         .status,
     ).toBe(201);
     expect((await meters('DELETE', '/reads')).status).toBe(204);
+  });
+
+  it('lists meters a page at a time, in the order asked (OpenMeter’s page, pageSize, order, orderBy)', async () => {
+    for (const slug of ['page_a', 'page_b', 'page_c'])
+      await meters('POST', '', { slug, name: `Page ${slug.at(-1)}`, eventType: `page.${slug}`, aggregation: 'COUNT' });
+    const listed = await eventually(
+      () => meters('GET', '?pageSize=1000'),
+      (r) => r.body.filter((m: { slug: string }) => m.slug.startsWith('page_')).length === 3,
+      5_000,
+    );
+    const slugs = listed.body.map((m: { slug: string }) => m.slug);
+    expect(slugs).toEqual([...slugs].sort());
+    const last = (await meters('GET', '?orderBy=key&order=DESC&pageSize=1&page=1')).body;
+    expect(last.map((m: { slug: string }) => m.slug)).toEqual([[...slugs].sort().at(-1)]);
+    expect((await meters('GET', `?pageSize=2&page=${Math.ceil(slugs.length / 2) + 1}`)).body).toEqual([]);
+    expect((await meters('GET', '?pageSize=1001')).status).toBe(400);
+    expect((await meters('GET', '?orderBy=colour')).status).toBe(400);
   });
 
   let key: string;
@@ -134,16 +161,51 @@ describe('meters', () => {
       });
       const answer = await eventually(
         () => http('GET', queryUrl('input_tokens', 'accountId=acme')),
-        (r) => r.body?.data?.[0]?.value === '1100.75',
+        (r) => r.body?.data?.[0]?.value === 1100.75,
         10_000,
       );
       expect(answer.body).toEqual({
         from,
         to,
-        windowSize: null,
         windowTimeZone: 'UTC',
-        data: [{ value: '1100.75', windowStart: from, windowEnd: to, subject: null, groupBy: {} }],
+        data: [{ value: 1100.75, windowStart: from, windowEnd: to, subject: null, groupBy: {} }],
       });
+    });
+
+    it('writes each value as a JSON number with every digit, never through a float', async () => {
+      await meters('POST', '', { slug: 'exact_sum', eventType: 'exact.v', aggregation: 'SUM', valueProperty: '$.v' });
+      const exact = (id: string, v: string) => ({ ...usageEvent(id, 'inst-1', at(20)), type: 'exact.v', data: { v } });
+      const sent = await http(
+        'POST',
+        `${apps.ingestion.url}/v1/events`,
+        [exact('x-1', '12345678901234567.891'), exact('x-2', '0.1'), exact('x-3', '0.2')],
+        'application/json',
+        key,
+      );
+      expect(sent.body.accepted).toBe(3);
+      const text = await eventually(
+        async () => {
+          const response = await fetch(queryUrl('exact_sum', 'accountId=acme'), {
+            headers: { authorization: 'Bearer test-admin-token-0123456789abcdef' },
+          });
+          return response.text();
+        },
+        (body) => body.includes('"value":12345678901234568.191,'),
+        10_000,
+      );
+      // 12345678901234567.891 + 0.1 + 0.2, exactly: a float would say 12345678901234568.
+      expect(text).toContain('"value":12345678901234568.191,');
+    });
+
+    it('lists the subjects and group-by values a meter has seen, in a range (OpenMeter’s listings)', async () => {
+      const list = (path: string) => http('GET', `${apps.aggregation.url}/api/v1/meters/input_tokens${path}`);
+      expect((await list('/subjects')).body).toEqual(['inst-1']);
+      expect((await list(`/group-by/model/values?from=${from}`)).body).toEqual(['large', 'small']);
+      // q-3 (small) is at hour + 70 min; to is inclusive: a range ending at q-2 holds large and small (q-1).
+      expect((await list(`/group-by/model/values?from=${from}&to=${at(10)}`)).body).toEqual(['large', 'small']);
+      expect((await list(`/group-by/model/values?from=${at(11)}&to=${at(80)}`)).body).toEqual(['small']);
+      expect((await list('/group-by/colour/values')).status).toBe(400);
+      expect((await http('GET', `${apps.aggregation.url}/api/v1/meters/nope/subjects`)).status).toBe(404);
     });
 
     it('windows by hour and groups by a key, as the OpenMeter SDK asks', async () => {

@@ -216,6 +216,20 @@ describe('meter queries on real Postgres', () => {
       expect((await values(meter('SUM'), { subjects: ['inst-2'] }))[0][2]).toBe('12345678901234567890.000000001');
     });
 
+    it('counts usage at exactly `to` only when `to` is inclusive (OpenMeter’s routes)', async () => {
+      // The 0.3 event is at 2026-10-25T23:30:00Z.
+      const range = { from: new Date('2026-10-25T00:00:00Z'), to: new Date('2026-10-25T23:30:00Z') };
+      expect((await values(meter('SUM'), range))[0][2]).toBe('0.2');
+      expect((await values(meter('SUM'), { ...range, toInclusive: true }))[0][2]).toBe('0.5');
+    });
+
+    it('leaves out usage before the meter’s eventFrom, whatever the range asked', async () => {
+      const since = new Date('2026-10-25T00:00:00Z'); // after the 0.1 event, before 0.2 and 0.3
+      const range = { from: new Date('2026-10-24T00:00:00Z'), to: new Date('2026-10-26T00:00:00Z') };
+      expect((await values(meter('SUM'), range))[0][2]).toBe('0.6');
+      expect((await values(meter('SUM'), { ...range, since }))[0][2]).toBe('0.5');
+    });
+
     it('answers nothing rather than 0 when no event carries a value', async () =>
       expect(
         await values(meter('MAX'), { from: new Date('2026-11-11T00:00:00Z'), to: new Date('2026-11-13T00:00:00Z') }),

@@ -73,6 +73,7 @@ export class MeterQueryTables {
       ...(q.attributeGroups ?? []).map((key) => ({ key, kind: 'attribute', sql: `b.attributes ->> ${param(key)}` })),
     ];
     const filters = [
+      q.since ? `b.hour >= ${param(q.since.toISOString())}` : '',
       q.accountId ? `b.account_id = ${param(q.accountId)}` : '',
       ...Object.entries(q.filterGroupBy).map(([key, value]) => `(b.groups ->> ${param(key)}) = ${param(value)}`),
       ...Object.entries(q.filterAttributes ?? {}).map(
@@ -122,6 +123,7 @@ export class MeterQueryTables {
       ...(q.attributeGroups ?? []).map((key) => ({ key, kind: 'attribute', sql: `f.attributes ->> ${param(key)}` })),
     ];
     const filters = [
+      q.since ? `f.time >= ${param(q.since.toISOString())}` : '',
       q.accountId ? `f.account_id = ${param(q.accountId)}` : '',
       q.subjects.length > 0 ? `f.subject = any(${param(q.subjects)}::text[])` : '',
       ...Object.entries(q.filterGroupBy).map(
@@ -140,12 +142,57 @@ export class MeterQueryTables {
               ${groups.map((g, i) => `${g.sql} as g${i}`).join(', ')}${groups.length > 0 ? ',' : ''} trim_scale(${aggregate(meter)})::text as value
          from "${this.schema}".usage_facts f
         where f.tenant = $1 and f.event_type = $2 and not f.voided and f.account_id is not null and $3::text[] is not null
-          and f.time >= $4 and f.time < $5 ${filters.map((f) => `and ${f}`).join(' ')}
+          and f.time >= $4 and f.time ${q.toInclusive ? '<=' : '<'} $5 ${filters.map((f) => `and ${f}`).join(' ')}
         group by ${['1', '2', ...groups.map((_, i) => String(i + 3))].join(', ')}
         order by 1 ${groups.map((_, i) => `, ${i + 3}`).join('')}`,
       params,
     );
     return rows.filter((r) => r.value !== null).map((r) => toValue(r, q, groups, unit));
+  }
+}
+
+/** The most values a listing of subjects or group-by values answers (a listing, not an export). */
+export const maxListedValues = 10_000;
+
+/**
+ * What a meter has seen in a range (both ends inclusive, as OpenMeter's listings read them): its subjects, or
+ * the values of one of its group-by keys — over the usage it counts (attributed, not voided, of its event type,
+ * from its eventFrom on), in order, at most maxListedValues.
+ */
+export class MeterValuesTables {
+  constructor(private readonly schema: string) {}
+
+  async subjects(tx: Queryable, tenant: string, meter: Meter, range: { from: Date; to: Date }): Promise<string[]> {
+    return this.distinct(tx, tenant, meter, range, 'f.subject', []);
+  }
+
+  async groupByValues(
+    tx: Queryable,
+    tenant: string,
+    meter: Meter,
+    key: string,
+    range: { from: Date; to: Date },
+  ): Promise<string[]> {
+    return this.distinct(tx, tenant, meter, range, 'f.data #>> $6::text[]', [pathTextArray(meter.groupBy[key])]);
+  }
+
+  private async distinct(
+    tx: Queryable,
+    tenant: string,
+    meter: Meter,
+    range: { from: Date; to: Date },
+    column: string,
+    extra: unknown[],
+  ): Promise<string[]> {
+    const since = meter.eventFrom && new Date(meter.eventFrom) > range.from ? new Date(meter.eventFrom) : range.from;
+    const rows: { value: string }[] = await tx.query(
+      `select distinct ${column} as value from "${this.schema}".usage_facts f
+        where f.tenant = $1 and f.event_type = $2 and not f.voided and f.account_id is not null
+          and f.time >= $3 and f.time <= $4 and ${column} is not null
+        order by 1 limit $5`,
+      [tenant, meter.eventType, since.toISOString(), range.to.toISOString(), maxListedValues, ...extra],
+    );
+    return rows.map((r) => r.value);
   }
 }
 
@@ -187,9 +234,14 @@ const offsetMinutes = (instant: Date, timeZone: string): number => {
   return match ? (match[1] === '-' ? -1 : 1) * (Number(match[2]) * 60 + Number(match[3])) : 0;
 };
 
-/** Hourly buckets answer exactly when windows are made of whole UTC hours. */
+/**
+ * Hourly buckets answer exactly when windows are made of whole UTC hours. An inclusive `to` (OpenMeter's
+ * routes) also counts usage at the instant `to`, which lies in the bucket after the range: facts then.
+ */
 const bucketable = (meter: Meter, q: MeterQuery): boolean =>
   ['SUM', 'COUNT', 'AVG'].includes(meter.aggregation) &&
+  !q.toInclusive &&
+  (!q.since || q.since.getTime() % hourMs === 0) &&
   !q.groupBy.includes('subject') &&
   q.subjects.length === 0 &&
   q.windowSize !== 'MINUTE' &&

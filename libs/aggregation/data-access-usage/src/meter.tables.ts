@@ -5,6 +5,8 @@ type Queryable = Pick<EntityManager, 'query'> | Pick<DataSource, 'query'>;
 
 export interface MeterRow extends Meter {
   createdAt: string;
+  /** Set once deleted (until the slug is created again). */
+  deletedAt?: string;
 }
 
 /** The meter catalogue and what no meter measures. */
@@ -31,11 +33,21 @@ export class MeterTables {
   }
 
   async active(tx: Queryable, tenant: string): Promise<MeterRow[]> {
-    const rows: { definition: Meter; created_at: Date }[] = await tx.query(
-      `select definition, created_at from "${this.schema}".meters where tenant = $1 and deleted_at is null order by slug`,
+    return this.list(tx, tenant, false);
+  }
+
+  /** The live meters by slug, and with `includeDeleted` the deleted ones whose slug was not used again. */
+  async list(tx: Queryable, tenant: string, includeDeleted: boolean): Promise<MeterRow[]> {
+    const rows: { definition: Meter; created_at: Date; deleted_at: Date | null }[] = await tx.query(
+      `select definition, created_at, deleted_at from "${this.schema}".meters
+        where tenant = $1 ${includeDeleted ? '' : 'and deleted_at is null'} order by slug`,
       [tenant],
     );
-    return rows.map((r) => ({ ...r.definition, createdAt: r.created_at.toISOString() }));
+    return rows.map((r) => ({
+      ...r.definition,
+      createdAt: r.created_at.toISOString(),
+      ...(r.deleted_at && { deletedAt: r.deleted_at.toISOString() }),
+    }));
   }
 
   /** Event types in the ledger's usage that no live meter measures: kept, counted, listed — not lost. */

@@ -9,3 +9,4 @@ export * from './billing-period';
 export * from './budget';
 export * from './budget.decider';
 export * from './errors';
+export * from './meter-id';

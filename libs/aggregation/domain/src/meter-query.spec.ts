@@ -1,6 +1,6 @@
 import { describe, expect, it } from 'vitest';
 import { Meter } from './meter';
-import { parseMeterQuery } from './meter-query';
+import { beginningOfTime, parseMeterQuery } from './meter-query';
 
 const meter: Meter = {
   slug: 'gb_seconds',
@@ -67,5 +67,31 @@ describe('parseMeterQuery', () => {
   ])('refuses %j naming %s', (params, field) => {
     const result = parseMeterQuery(meter, params, now);
     expect(!result.ok && result.errors.map((e) => e.field)).toContain(field);
+  });
+
+  describe('as OpenMeter reads it (the /api/v1 routes)', () => {
+    const read = (params: Record<string, string>, m: Meter = meter) => parseMeterQuery(m, params, now, 'openmeter');
+
+    it('takes `to` inclusive and `from` from the beginning of time by default', () =>
+      expect(read({})).toMatchObject({ ok: true, query: { from: beginningOfTime, to: now, toInclusive: true } }));
+
+    it('bounds neither the range nor MINUTE windows (Tally’s own queries do)', () => {
+      expect(read({ from: '2020-01-01T00:00:00Z', windowSize: 'MINUTE' }).ok).toBe(true);
+      expect(parseMeterQuery(meter, { from: '2020-01-01T00:00:00Z' }, now).ok).toBe(false);
+    });
+
+    it('takes a range of one instant (from = to, both inclusive), not one that ends before it starts', () => {
+      expect(read({ from: '2026-11-01T00:00:00Z', to: '2026-11-01T00:00:00Z' }).ok).toBe(true);
+      expect(read({ from: '2026-11-02T00:00:00Z', to: '2026-11-01T00:00:00Z' }).ok).toBe(false);
+    });
+
+    it('carries the meter’s eventFrom, in either reading', () => {
+      const since = { ...meter, eventFrom: '2026-06-01T00:00:00.000Z' };
+      expect(read({}, since)).toMatchObject({ ok: true, query: { since: new Date('2026-06-01T00:00:00Z') } });
+      expect(parseMeterQuery(since, {}, now)).toMatchObject({
+        ok: true,
+        query: { since: new Date('2026-06-01T00:00:00Z') },
+      });
+    });
   });
 });

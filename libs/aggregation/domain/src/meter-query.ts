@@ -7,6 +7,10 @@ export type MeterWindowSize = (typeof meterWindowSizes)[number];
 export interface MeterQuery {
   from: Date;
   to: Date;
+  /** OpenMeter's reading: usage at exactly `to` counts too (Tally's own queries end before `to`). */
+  toInclusive?: boolean;
+  /** The meter's eventFrom: usage before it never counts, whatever the range asked. */
+  since?: Date;
   /** Absent: one value over the whole range. */
   windowSize?: MeterWindowSize;
   /** IANA zone windows are cut in (days, months, DST-aware). */
@@ -38,14 +42,27 @@ const list = (value: string | string[] | undefined): string[] =>
   (value === undefined ? [] : Array.isArray(value) ? value : value.split(',')).map((v) => v.trim()).filter(Boolean);
 
 /**
- * Reads an OpenMeter-style meter query: from (inclusive), to (exclusive), windowSize, windowTimeZone,
- * subject (repeatable), groupBy (repeatable or comma-separated), filterGroupBy[key]=value, plus Tally's accountId.
+ * How a range is read. `openmeter` (the /api/v1 routes): as OpenMeter's specification says — `to` inclusive,
+ * `from` by default the beginning of time, no bound on the range (the cost follows the usage in it, and only
+ * windows with usage are answered). `tally` (Tally's own callers, e.g. the NATS meter query): `to` exclusive,
+ * `from` by default 30 days before `to`, at most 400 days and MINUTE windows over at most 7 days.
+ */
+export type MeterQueryDialect = 'openmeter' | 'tally';
+
+/** The beginning of time, for a range with no `from` (OpenMeter's default). */
+export const beginningOfTime = new Date(0);
+
+/**
+ * Reads an OpenMeter-style meter query: from (inclusive), to, windowSize, windowTimeZone, subject (repeatable),
+ * groupBy (repeatable or comma-separated), filterGroupBy[key]=value, plus Tally's accountId.
  */
 export const parseMeterQuery = (
   meter: Meter,
   params: Record<string, string | string[] | undefined>,
   now: Date,
+  dialect: MeterQueryDialect = 'tally',
 ): { ok: true; query: MeterQuery } | { ok: false; errors: QueryError[] } => {
+  const openMeter = dialect === 'openmeter';
   const errors: QueryError[] = [];
   const single = (field: string) => {
     const value = params[field];
@@ -63,14 +80,15 @@ export const parseMeterQuery = (
     return parsed ?? fallback;
   };
   const to = instant('to', now);
-  const from = instant('from', new Date(to.getTime() - 30 * 86_400_000));
-  if (from >= to) errors.push({ field: 'to', message: 'to must be after from' });
-  if (to.getTime() - from.getTime() > 400 * 86_400_000)
+  const from = instant('from', openMeter ? beginningOfTime : new Date(to.getTime() - 30 * 86_400_000));
+  if (openMeter ? from > to : from >= to)
+    errors.push({ field: 'to', message: openMeter ? 'to must not be before from' : 'to must be after from' });
+  if (!openMeter && to.getTime() - from.getTime() > 400 * 86_400_000)
     errors.push({ field: 'to', message: 'a query covers at most 400 days' });
   const windowSize = single('windowSize')?.toUpperCase();
   if (windowSize !== undefined && !meterWindowSizes.includes(windowSize as MeterWindowSize))
     errors.push({ field: 'windowSize', message: `windowSize must be one of ${meterWindowSizes.join(', ')}` });
-  if (windowSize === 'MINUTE' && to.getTime() - from.getTime() > 7 * 86_400_000)
+  if (!openMeter && windowSize === 'MINUTE' && to.getTime() - from.getTime() > 7 * 86_400_000)
     errors.push({ field: 'windowSize', message: 'MINUTE windows cover at most 7 days per query' });
   const windowTimeZone = single('windowTimeZone') ?? 'UTC';
   if (!isTimeZone(windowTimeZone))
@@ -97,6 +115,8 @@ export const parseMeterQuery = (
     query: {
       from,
       to,
+      ...(openMeter && { toInclusive: true }),
+      ...(meter.eventFrom && { since: new Date(meter.eventFrom) }),
       windowSize: windowSize as MeterWindowSize | undefined,
       windowTimeZone,
       accountId: accountId || undefined,

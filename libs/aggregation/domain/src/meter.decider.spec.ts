@@ -1,6 +1,7 @@
 import { describe, expect, it } from 'vitest';
 import { DomainError } from '@tally/shared/util-core';
 import { Meter } from './meter';
+import { meterIdOf, meterIdPattern } from './meter-id';
 import { decideMeter, evolveMeter, initialMeter, MeterCommand, MeterState } from './meter.decider';
 
 const now = '2026-11-25T10:00:00.000Z';
@@ -32,9 +33,19 @@ const code = (run: () => unknown) => {
 describe('Meter', () => {
   it('is created once; the same definition again is a no-op', () => {
     expect(decideMeter(create(), initialMeter())).toEqual([
-      { type: 'MeterCreated', data: { tenant: 't1', ...meter, createdAt: now } },
+      {
+        type: 'MeterCreated',
+        data: { tenant: 't1', ...meter, id: meterIdOf('t1', 'gb_seconds', now), createdAt: now },
+      },
     ]);
+    expect(meterIdOf('t1', 'gb_seconds', now)).toMatch(meterIdPattern);
     expect(decideMeter(create({ ...meter, groupBy: { app: '$.app' } }), given(create()))).toEqual([]);
+  });
+  it('compares eventFrom and metadata too, an absent one the same as null', () => {
+    expect(decideMeter(create({ ...meter, eventFrom: null, metadata: null }), given(create()))).toEqual([]);
+    expect(code(() => decideMeter(create({ ...meter, eventFrom: '2026-01-01T00:00:00.000Z' }), given(create())))).toBe(
+      'meter_exists',
+    );
   });
   it('is immutable: another definition under the same slug is refused', () =>
     expect(code(() => decideMeter(create({ ...meter, aggregation: 'MAX' }), given(create())))).toBe('meter_exists'));

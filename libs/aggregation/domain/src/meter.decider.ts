@@ -1,6 +1,7 @@
 import { isMeterEvent, MeterEvent } from '@tally/contracts/meters';
 import { StreamDecider, unhandledEvent } from '@tally/shared/util-core';
-import { Meter } from './meter';
+import { Meter, sameMeterDefinition } from './meter';
+import { meterIdOf } from './meter-id';
 import { refuse } from './errors';
 
 /** A meter's stream (`meter-{tenant}_{slug}`) holds the published meter events (contracts/meters). */
@@ -17,7 +18,7 @@ export const initialMeter = (): MeterState => ({ status: 'none' });
 export const evolveMeter = (_state: MeterState, event: MeterEvent): MeterState => {
   switch (event.type) {
     case 'MeterCreated': {
-      const { tenant: _tenant, createdAt: _createdAt, ...meter } = event.data;
+      const { tenant: _tenant, createdAt: _createdAt, id: _id, ...meter } = event.data;
       return { status: 'active', meter };
     }
     case 'MeterDeleted':
@@ -26,26 +27,6 @@ export const evolveMeter = (_state: MeterState, event: MeterEvent): MeterState =
       return unhandledEvent(event);
   }
 };
-
-const sameMeter = (a: Meter, b: Meter) =>
-  JSON.stringify([
-    a.slug,
-    a.name,
-    a.description,
-    a.eventType,
-    a.aggregation,
-    a.valueProperty,
-    Object.entries(a.groupBy).sort(),
-  ]) ===
-  JSON.stringify([
-    b.slug,
-    b.name,
-    b.description,
-    b.eventType,
-    b.aggregation,
-    b.valueProperty,
-    Object.entries(b.groupBy).sort(),
-  ]);
 
 /**
  * A meter is immutable once created (its slug and what it aggregates define every number it has
@@ -57,14 +38,17 @@ export const decideMeter = (command: MeterCommand, state: MeterState): MeterEven
     case 'CreateMeter': {
       const { tenant, ...meter } = command.data;
       if (state.status === 'active') {
-        if (sameMeter(state.meter, meter)) return [];
+        if (sameMeterDefinition(state.meter, meter)) return [];
         refuse(
           'meter_exists',
           `meter ${meter.slug} exists with another definition; a meter is immutable — delete it and create it again`,
           'slug',
         );
       }
-      return [{ type: 'MeterCreated', data: { ...command.data, tenant, createdAt: command.metadata.now } }];
+      const { now } = command.metadata;
+      return [
+        { type: 'MeterCreated', data: { ...command.data, id: meterIdOf(tenant, meter.slug, now), createdAt: now } },
+      ];
     }
     case 'DeleteMeter':
       if (state.status !== 'active') refuse('unknown_meter', `no meter ${command.data.slug}`, 'slug');

@@ -17,6 +17,28 @@ describe('validateMeter', () => {
       meter: { ...gbSeconds, name: 'gb_seconds', description: null },
     }));
 
+  it('accepts what OpenMeter accepts: its longest slug, name and description; COUNT with a value property (ignored)', () => {
+    const longest = { ...gbSeconds, slug: 'a'.repeat(64), name: 'n'.repeat(256), description: 'd'.repeat(1_024) };
+    expect(validateMeter(longest).ok).toBe(true);
+    expect(validateMeter({ slug: 'c', eventType: 't', aggregation: 'COUNT', valueProperty: '$.x' })).toEqual({
+      ok: true,
+      meter: {
+        slug: 'c',
+        name: 'c',
+        description: null,
+        eventType: 't',
+        aggregation: 'COUNT',
+        valueProperty: null,
+        groupBy: {},
+      },
+    });
+  });
+
+  it('keeps eventFrom (normalized) and metadata when given', () =>
+    expect(
+      validateMeter({ ...gbSeconds, eventFrom: '2026-01-01T01:00:00+01:00', metadata: { owner: 'platform' } }),
+    ).toMatchObject({ ok: true, meter: { eventFrom: '2026-01-01T00:00:00.000Z', metadata: { owner: 'platform' } } }));
+
   it('accepts COUNT without a value property', () =>
     expect(validateMeter({ slug: 'invocations', eventType: 'fn.invocation', aggregation: 'COUNT' }).ok).toBe(true));
 
@@ -27,7 +49,12 @@ describe('validateMeter', () => {
     [{ ...gbSeconds, aggregation: 'MEDIAN' }, 'aggregation'],
     [{ ...gbSeconds, valueProperty: undefined }, 'valueProperty'],
     [{ ...gbSeconds, valueProperty: 'gbSeconds' }, 'valueProperty'],
-    [{ slug: 'c', eventType: 't', aggregation: 'COUNT', valueProperty: '$.x' }, 'valueProperty'],
+    [{ ...gbSeconds, slug: 'a'.repeat(65) }, 'slug'],
+    [{ ...gbSeconds, name: 'n'.repeat(257) }, 'name'],
+    [{ ...gbSeconds, description: 'd'.repeat(1_025) }, 'description'],
+    [{ ...gbSeconds, eventFrom: '2026-01-01' }, 'eventFrom'],
+    [{ ...gbSeconds, metadata: { a: 1 } }, 'metadata.a'],
+    [{ ...gbSeconds, metadata: ['x'] }, 'metadata'],
     [{ ...gbSeconds, groupBy: { app: '$..app' } }, 'groupBy.app'],
     [{ ...gbSeconds, groupBy: { '1st': '$.a' } }, 'groupBy.1st'],
     [{ ...gbSeconds, groupBy: ['$.app'] }, 'groupBy'],

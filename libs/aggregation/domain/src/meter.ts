@@ -1,4 +1,5 @@
 import { parseJsonPath } from '@tally/contracts/meters';
+import { parseRfc3339 } from '@tally/shared/util-core';
 import type { FieldError } from '@tally/shared/util-core';
 
 export const meterAggregations = ['SUM', 'COUNT', 'UNIQUE_COUNT', 'MIN', 'MAX', 'AVG', 'LATEST'] as const;
@@ -15,7 +16,14 @@ export interface Meter {
   valueProperty: string | null;
   /** Group-by key → JSONPath into data. */
   groupBy: Record<string, string>;
+  /** Only events at or after this instant count (OpenMeter's `eventFrom`); absent: all of them. */
+  eventFrom?: string | null;
+  /** The owner's key-value pairs (OpenMeter's `metadata`): kept and shown, never read. */
+  metadata?: Record<string, string> | null;
 }
+
+/** The limits OpenMeter's MeterCreate sets, kept the same so that every meter it accepts Tally accepts. */
+export const meterLimits = { slug: 64, name: 256, description: 1_024, eventType: 256, valueProperty: 512 } as const;
 
 export type { FieldError };
 
@@ -43,25 +51,25 @@ export const validateMeter = (input: unknown): { ok: true; meter: Meter } | { ok
     }
     return value;
   };
-  const slug = text('slug', 63, true);
+  const slug = text('slug', meterLimits.slug, true);
   if (slug && !slugPattern.test(slug))
     errors.push({
       field: 'slug',
       message: 'slug must be lower-case letters and digits, joined by - or _ (e.g. gb_seconds)',
     });
-  const name = text('name', 200, false) ?? slug ?? '';
-  const description = text('description', 1_000, false);
-  const eventType = text('eventType', 256, true);
+  const name = text('name', meterLimits.name, false) ?? slug ?? '';
+  const description = text('description', meterLimits.description, false);
+  const eventType = text('eventType', meterLimits.eventType, true);
   const aggregation = body.aggregation;
   if (!meterAggregations.includes(aggregation as MeterAggregation))
     errors.push({ field: 'aggregation', message: `aggregation must be one of ${meterAggregations.join(', ')}` });
-  const valueProperty = text(
+  const given = text(
     'valueProperty',
-    512,
+    meterLimits.valueProperty,
     aggregation !== 'COUNT' && meterAggregations.includes(aggregation as MeterAggregation),
   );
-  if (aggregation === 'COUNT' && valueProperty)
-    errors.push({ field: 'valueProperty', message: 'a COUNT meter counts events and reads no value' });
+  // OpenMeter: "For COUNT aggregation the valueProperty is ignored" — so it is not kept either.
+  const valueProperty = aggregation === 'COUNT' ? null : given;
   if (valueProperty) {
     const parsed = parseJsonPath(valueProperty);
     if (!parsed.ok)
@@ -88,9 +96,62 @@ export const validateMeter = (input: unknown): { ok: true; meter: Meter } | { ok
       }
     }
   }
+  let eventFrom: string | null = null;
+  if (body.eventFrom !== undefined && body.eventFrom !== null) {
+    const parsed = typeof body.eventFrom === 'string' ? parseRfc3339(body.eventFrom) : undefined;
+    if (!parsed) errors.push({ field: 'eventFrom', message: 'eventFrom must be an RFC 3339 timestamp with an offset' });
+    else eventFrom = parsed.toISOString();
+  }
+  const metadata = metadataOf(body.metadata, errors);
   if (errors.length > 0 || !slug || !eventType) return { ok: false, errors };
   return {
     ok: true,
-    meter: { slug, name, description, eventType, aggregation: aggregation as MeterAggregation, valueProperty, groupBy },
+    meter: {
+      slug,
+      name,
+      description,
+      eventType,
+      aggregation: aggregation as MeterAggregation,
+      valueProperty,
+      groupBy,
+      // Only when given: a meter created without them reads the same as one from before they existed.
+      ...(eventFrom !== null && { eventFrom }),
+      ...(metadata !== null && { metadata }),
+    },
   };
+};
+
+const maxMetadata = 50;
+
+/** OpenMeter's `metadata`: an object of strings (bounded: it is stored with the meter). */
+const metadataOf = (value: unknown, errors: FieldError[]): Record<string, string> | null => {
+  if (value === undefined || value === null) return null;
+  if (typeof value !== 'object' || Array.isArray(value)) {
+    errors.push({ field: 'metadata', message: 'metadata must be an object of strings' });
+    return null;
+  }
+  const entries = Object.entries(value);
+  if (entries.length > maxMetadata) errors.push({ field: 'metadata', message: `at most ${maxMetadata} metadata keys` });
+  for (const [key, text] of entries)
+    if (typeof text !== 'string' || key.length > 256 || text.length > 1_024)
+      errors.push({ field: `metadata.${key}`, message: 'metadata values are strings of at most 1024 characters' });
+  // fromEntries defines own properties: a key named __proto__ stays data.
+  return errors.some((e) => e.field.startsWith('metadata')) ? null : Object.fromEntries(entries as [string, string][]);
+};
+
+/** A meter's definition compared as it is kept (an absent eventFrom or metadata is the same as null). */
+export const sameMeterDefinition = (a: Meter, b: Meter): boolean => {
+  const key = (m: Meter) =>
+    JSON.stringify([
+      m.slug,
+      m.name,
+      m.description,
+      m.eventType,
+      m.aggregation,
+      m.valueProperty,
+      Object.entries(m.groupBy).sort(),
+      m.eventFrom ?? null,
+      Object.entries(m.metadata ?? {}).sort(),
+    ]);
+  return key(a) === key(b);
 };

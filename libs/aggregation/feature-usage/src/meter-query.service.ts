@@ -1,10 +1,11 @@
 import { Inject, Injectable } from '@nestjs/common';
 import { DataSource } from 'typeorm';
-import { parseMeterQuery } from '@tally/aggregation/domain';
-import { MeterQueryTables } from '@tally/aggregation/data-access-usage';
+import { beginningOfTime, MeterQueryDialect, parseMeterQuery } from '@tally/aggregation/domain';
+import { parseRfc3339 } from '@tally/shared/util-core';
+import { MeterQueryTables, MeterValuesTables } from '@tally/aggregation/data-access-usage';
 import { badRequest, Clock, CLOCK, notFound, Tenancy } from '@tally/shared/feature-runtime';
 import { MetersService } from './meters.service';
-import { AGGREGATION_DB, METER_QUERY_TABLES } from './tokens';
+import { AGGREGATION_DB, METER_QUERY_TABLES, METER_VALUES_TABLES } from './tokens';
 
 /** The OpenMeter-compatible meter query, for HTTP (MetersController) and NATS (MeterQueryResponder) alike. */
 @Injectable()
@@ -15,24 +16,75 @@ export class MeterQueryService {
     private readonly tenancy: Tenancy,
     @Inject(AGGREGATION_DB) private readonly db: DataSource,
     @Inject(METER_QUERY_TABLES) private readonly queries: MeterQueryTables,
+    @Inject(METER_VALUES_TABLES) private readonly values: MeterValuesTables,
   ) {}
 
-  /** The answer's body, and the keys it groups by (CSV's columns). Refusals are problems (404, 400). */
-  async answer(slug: string, params: Record<string, string | string[] | undefined>) {
-    const meter = await this.meters.meter(slug);
-    if (!meter) throw notFound(`no meter ${slug}`);
-    const parsed = parseMeterQuery(meter, params, this.clock());
+  /** OpenMeter's listMeterSubjects: the subjects of the meter's usage in [from, to] (from: the beginning of time). */
+  async subjects(idOrSlug: string, params: Record<string, string | undefined>) {
+    const meter = await this.found(idOrSlug);
+    return this.values.subjects(this.db, this.tenancy.current, meter, this.range(params, beginningOfTime));
+  }
+
+  /** OpenMeter's listMeterGroupByValues: one group-by key's values in [from, to] (from: 24 hours before now). */
+  async groupByValues(idOrSlug: string, key: string, params: Record<string, string | undefined>) {
+    const meter = await this.found(idOrSlug);
+    if (!Object.hasOwn(meter.groupBy, key))
+      throw badRequest(`meter ${meter.slug} has no group-by key ${key}`, [
+        { field: 'groupByKey', message: `one of: ${Object.keys(meter.groupBy).join(', ') || '(the meter has none)'}` },
+      ]);
+    const dayAgo = new Date(this.clock().getTime() - 86_400_000);
+    return this.values.groupByValues(this.db, this.tenancy.current, meter, key, this.range(params, dayAgo));
+  }
+
+  private async found(idOrSlug: string) {
+    const meter = await this.meters.find(idOrSlug);
+    if (!meter) throw notFound(`no meter ${idOrSlug}`);
+    return meter;
+  }
+
+  /** An inclusive range from `from` and `to` (RFC 3339; the route's schema has checked them). */
+  private range(params: Record<string, string | undefined>, defaultFrom: Date) {
+    const from = params.from === undefined ? defaultFrom : parseRfc3339(params.from);
+    const to = params.to === undefined ? this.clock() : parseRfc3339(params.to);
+    if (!from)
+      throw badRequest('from must be an RFC 3339 timestamp with an offset', [
+        { field: 'from', message: 'not an RFC 3339 timestamp' },
+      ]);
+    if (!to)
+      throw badRequest('to must be an RFC 3339 timestamp with an offset', [
+        { field: 'to', message: 'not an RFC 3339 timestamp' },
+      ]);
+    if (from > to) throw badRequest('to must not be before from', [{ field: 'to', message: 'before from' }]);
+    return { from, to };
+  }
+
+  /**
+   * The answer's body, and the keys it groups by (CSV's columns). Refusals are problems (404, 400). `openmeter`:
+   * the meter by id or slug, the range as OpenMeter reads it, `from` and `windowSize` echoed only when asked.
+   */
+  async answer(
+    idOrSlug: string,
+    params: Record<string, string | string[] | undefined>,
+    dialect: MeterQueryDialect = 'tally',
+  ) {
+    const meter = dialect === 'openmeter' ? await this.meters.find(idOrSlug) : await this.meters.meter(idOrSlug);
+    if (!meter) throw notFound(`no meter ${idOrSlug}`);
+    const parsed = parseMeterQuery(meter, params, this.clock(), dialect);
     if (!parsed.ok) throw badRequest('the meter query is invalid', parsed.errors);
-    const data = await this.queries.query(this.db, this.tenancy.current, meter, parsed.query);
+    const { query } = parsed;
+    const data = await this.queries.query(this.db, this.tenancy.current, meter, query);
+    const asked = (field: string) => params[field] !== undefined;
     return {
       body: {
-        from: parsed.query.from.toISOString(),
-        to: parsed.query.to.toISOString(),
-        windowSize: parsed.query.windowSize ?? null,
-        windowTimeZone: parsed.query.windowTimeZone,
+        ...((dialect === 'tally' || asked('from')) && { from: query.from.toISOString() }),
+        to: query.to.toISOString(),
+        ...(dialect === 'tally'
+          ? { windowSize: query.windowSize ?? null }
+          : query.windowSize && { windowSize: query.windowSize }),
+        windowTimeZone: query.windowTimeZone,
         data,
       },
-      groupBy: parsed.query.groupBy,
+      groupBy: query.groupBy,
     };
   }
 }

@@ -2,9 +2,10 @@ import { Body, Controller, Delete, Get, Headers, HttpCode, Inject, Param, Post, 
 import type { FastifyReply } from 'fastify';
 import { DataSource } from 'typeorm';
 import { validateMeter } from '@tally/aggregation/domain';
-import { MeterTables, MeterValue } from '@tally/aggregation/data-access-usage';
+import { maxListedValues, MeterTables, MeterValue } from '@tally/aggregation/data-access-usage';
 import { ApiDoc, badRequest, notFound, ReadsFrom, Tenancy, z } from '@tally/shared/feature-runtime';
 import { MetersService } from './meters.service';
+import { openMeterMeter, openMeterQueryJson, pageOfMeters } from './openmeter-presentation';
 import { MeterQueryService } from './meter-query.service';
 import { AGGREGATION_DB, METER_TABLES } from './tokens';
 import {
@@ -13,6 +14,9 @@ import {
   MeterQueryResult,
   MeterRequest,
   UnmeteredEventTypes,
+  groupByValuesParams,
+  listingRange,
+  meterListQuery,
   meterQuery,
   slugParam,
 } from './usage.schemas';
@@ -32,28 +36,37 @@ export class MetersController {
     summary: 'Create a meter',
     body: MeterRequest,
     responses: {
-      201: { description: 'created', schema: Meter },
-      200: { description: 'the same definition was there already: the meter as it is', schema: Meter },
+      201: { description: 'created (or the same definition was there already: the meter as it is)', schema: Meter },
     },
   })
   @Post('api/v1/meters')
   async create(@Body() body: unknown, @Res({ passthrough: true }) reply: FastifyReply) {
     const checked = validateMeter(body);
     if (!checked.ok) throw badRequest('the meter is invalid', checked.errors);
-    const { created, meter } = await this.meters.create(checked.meter);
-    void reply.status(created ? 201 : 200);
-    return meter;
+    // Creating the same definition again is a no-op answered like the first time (201: the only success
+    // OpenMeter's createMeter declares), with the meter as it is.
+    const { meter } = await this.meters.create(checked.meter);
+    void reply.status(201);
+    return meter && openMeterMeter(meter);
   }
 
-  /** Live meters (the catalogue follows the ledger within moments of a change). */
+  /** Meters (the catalogue follows the ledger within moments of a change), ordered and paged as OpenMeter's. */
   @ApiDoc({
     summary: 'List meters',
-    responses: { 200: { description: 'the live meters, by slug', schema: MeterList } },
+    query: meterListQuery,
+    responses: { 200: { description: 'a page of meters, by slug unless ordered otherwise', schema: MeterList } },
   })
   @Get('api/v1/meters')
   @ReadsFrom('aggregation_meters')
-  async list() {
-    return (await this.tables.active(this.db, this.tenancy.current)).map((m) => ({ id: m.slug, ...m }));
+  async list(@Query() params: Record<string, string | undefined>) {
+    // The query's schema (meterListQuery) has checked each parameter before this runs.
+    const meters = (await this.meters.list(params.includeDeleted === 'true')).map(openMeterMeter);
+    return pageOfMeters(meters, {
+      page: Number(params.page ?? 1),
+      pageSize: Number(params.pageSize ?? 100),
+      order: params.order === 'DESC' ? 'DESC' : 'ASC',
+      orderBy: (params.orderBy ?? 'key') as 'key',
+    });
   }
 
   @ApiDoc({
@@ -64,9 +77,9 @@ export class MetersController {
   @Get('api/v1/meters/:slug')
   @ReadsFrom('aggregation_meters')
   async meter(@Param('slug') slug: string) {
-    const meter = await this.meters.meter(slug);
+    const meter = await this.meters.find(slug);
     if (!meter) throw notFound(`no meter ${slug}`);
-    return meter;
+    return openMeterMeter(meter);
   }
 
   /**
@@ -99,13 +112,44 @@ export class MetersController {
     @Headers('accept') accept: string | undefined,
     @Res({ passthrough: true }) reply: FastifyReply,
   ) {
-    const { body, groupBy } = await this.meterQuery.answer(slug, params);
-    if (!(accept ?? '').includes('text/csv')) return body;
+    const { body, groupBy } = await this.meterQuery.answer(slug, params, 'openmeter');
+    if (!(accept ?? '').includes('text/csv'))
+      return reply.header('content-type', 'application/json').send(openMeterQueryJson(body));
     void reply.header('content-type', 'text/csv; charset=utf-8');
     return toCsv(
       body.data,
       groupBy.filter((k) => k !== 'subject'),
     );
+  }
+
+  @ApiDoc({
+    summary: 'The subjects a meter has seen',
+    description: 'OpenMeter’s listMeterSubjects: subjects of the usage the meter counts in [from, to], in order.',
+    params: slugParam,
+    query: listingRange('the beginning of time'),
+    responses: { 200: { description: `the subjects (at most ${maxListedValues})`, schema: z.array(z.string()) } },
+  })
+  @Get('api/v1/meters/:slug/subjects')
+  @ReadsFrom('aggregation_usage_rollup')
+  async subjects(@Param('slug') slug: string, @Query() params: Record<string, string | undefined>) {
+    return this.meterQuery.subjects(slug, params);
+  }
+
+  @ApiDoc({
+    summary: 'The values a meter has seen for one of its group-by keys',
+    description: 'OpenMeter’s listMeterGroupByValues: values of the key in the usage the meter counts in [from, to].',
+    params: groupByValuesParams,
+    query: listingRange('24 hours before now'),
+    responses: { 200: { description: `the values (at most ${maxListedValues})`, schema: z.array(z.string()) } },
+  })
+  @Get('api/v1/meters/:slug/group-by/:key/values')
+  @ReadsFrom('aggregation_usage_rollup')
+  async groupByValues(
+    @Param('slug') slug: string,
+    @Param('key') key: string,
+    @Query() params: Record<string, string | undefined>,
+  ) {
+    return this.meterQuery.groupByValues(slug, key, params);
   }
 
   @ApiDoc({
@@ -116,7 +160,8 @@ export class MetersController {
   @Delete('api/v1/meters/:slug')
   @HttpCode(204)
   async delete(@Param('slug') slug: string): Promise<void> {
-    await this.meters.delete(slug);
+    const meter = await this.meters.find(slug);
+    await this.meters.delete(meter?.slug ?? slug);
   }
 
   /** Usage whose event type no meter measures: kept in the ledger and counted here, so nothing is silently unbilled. */

@@ -1,8 +1,14 @@
 import { Inject, Injectable } from '@nestjs/common';
-import { Meter, MeterCommand, meterDecider } from '@tally/aggregation/domain';
+import { DataSource } from 'typeorm';
+import { Meter, MeterCommand, meterDecider, meterIdOf, meterIdPattern } from '@tally/aggregation/domain';
+import { MeterTables } from '@tally/aggregation/data-access-usage';
 import { meterStream } from '@tally/contracts/meters';
 import { aggregateStream, EventStore, handleCommand } from '@tally/shared/data-access-event-store';
 import { Clock, CLOCK, EVENT_STORE, Tenancy } from '@tally/shared/feature-runtime';
+import { AGGREGATION_DB, METER_TABLES } from './tokens';
+
+/** A live meter as read: its definition, its id (a ULID) and when it was created. */
+export type MeterRecord = Meter & { id: string; createdAt: string; deletedAt?: string };
 
 /** Meters, event-sourced in the ledger (`meter-{tenant}_{slug}`); reads of one meter fold its stream. */
 @Injectable()
@@ -11,6 +17,8 @@ export class MetersService {
     @Inject(EVENT_STORE) private readonly ledger: EventStore,
     @Inject(CLOCK) private readonly clock: Clock,
     private readonly tenancy: Tenancy,
+    @Inject(AGGREGATION_DB) private readonly db: DataSource,
+    @Inject(METER_TABLES) private readonly tables: MeterTables,
   ) {}
 
   private stream(slug: string) {
@@ -39,15 +47,57 @@ export class MetersService {
     });
   }
 
-  async meter(slug: string) {
+  /** The live meter with this slug, read from its stream (so a meter just created is there at once). */
+  async meter(slug: string): Promise<MeterRecord | undefined> {
     const { state, events } = await aggregateStream(this.ledger, meterDecider, this.stream(slug));
     const created = events.findLast((e) => e.type === 'MeterCreated');
-    return state.status === 'active'
-      ? {
-          id: state.meter.slug,
-          ...state.meter,
-          createdAt: created?.type === 'MeterCreated' ? created.data.createdAt : null,
-        }
-      : undefined;
+    if (state.status !== 'active' || created?.type !== 'MeterCreated') return undefined;
+    const { createdAt, id } = created.data;
+    return { ...state.meter, id: id ?? meterIdOf(this.tenancy.current, slug, createdAt), createdAt };
+  }
+
+  /**
+   * The live meter with this id or slug, as OpenMeter addresses meters (`{meterIdOrSlug}`): an id is looked
+   * up among the live meters (the catalogue), a slug in its stream.
+   */
+  async find(idOrSlug: string): Promise<MeterRecord | undefined> {
+    if (meterIdPattern.test(idOrSlug)) {
+      const id = idOrSlug.toUpperCase();
+      const byId = (await this.list()).find((m) => m.id === id);
+      if (byId) return byId;
+      // The catalogue follows the ledger a moment behind: a meter created just now is found in the ledger.
+      const slug = await this.slugInLedger(id);
+      const meter = slug === undefined ? undefined : await this.meter(slug);
+      if (meter?.id === id) return meter;
+    }
+    return this.meter(idOrSlug);
+  }
+
+  /** The slug a meter id was created under, from the ledger's MeterCreated events (meters are few). */
+  private async slugInLedger(id: string): Promise<string | undefined> {
+    const tenant = this.tenancy.current;
+    let after: bigint | undefined;
+    for (;;) {
+      const page = await this.ledger.readAll({ eventTypes: ['MeterCreated'], after, maxCount: 1_000 });
+      for (const event of page) {
+        const data = event.data as { tenant: string; slug: string; id?: string; createdAt: string };
+        if (data.tenant === tenant && (data.id ?? meterIdOf(tenant, data.slug, data.createdAt)) === id)
+          return data.slug;
+      }
+      if (page.length < 1_000) return undefined;
+      after = page[page.length - 1].globalPosition;
+    }
+  }
+
+  /**
+   * The live meters (and the deleted ones, if asked) by slug, with their ids (events from before ids were kept
+   * get the derived one).
+   */
+  async list(includeDeleted = false): Promise<MeterRecord[]> {
+    const tenant = this.tenancy.current;
+    return (await this.tables.list(this.db, tenant, includeDeleted)).map((m) => ({
+      ...m,
+      id: (m as { id?: string }).id ?? meterIdOf(tenant, m.slug, m.createdAt),
+    }));
   }
 }

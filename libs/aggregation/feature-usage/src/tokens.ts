@@ -6,3 +6,4 @@ export const METER_CATALOG_RUNNER = Symbol('MeterCatalogRunner');
 export const METER_QUERY_TABLES = Symbol('MeterQueryTables');
 export const BUDGET_TABLES = Symbol('BudgetTables');
 export const BUDGET_RELAY_RUNNER = Symbol('BudgetAlertRelayRunner');
+export const METER_VALUES_TABLES = Symbol('MeterValuesTables');

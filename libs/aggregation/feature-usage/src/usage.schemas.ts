@@ -1,11 +1,13 @@
 import {
   defaultThresholds,
   meterAggregations,
+  meterIdPattern,
+  meterLimits,
   meterWindowSizes,
   parseJsonPath,
   windowSizes,
 } from '@tally/aggregation/domain';
-import { Decimal, Instant, Month, ResourceKey, queryText, z } from '@tally/shared/feature-runtime';
+import { Decimal, Instant, Month, ResourceKey, queryInteger, queryText, z } from '@tally/shared/feature-runtime';
 
 /**
  * Aggregation's request and answer schemas: they validate the requests (shape: types, required fields,
@@ -94,14 +96,21 @@ const meterSlug = z.string().regex(/^[a-z0-9]+(?:[_-][a-z0-9]+)*$/, {
 
 export const MeterRequest = z
   .object({
-    slug: meterSlug.max(63),
-    name: text(200).nullable().optional().meta({ description: 'the slug by default' }),
-    description: text(1_000).nullable().optional(),
-    eventType: text(256).meta({ description: 'the CloudEvents type the meter measures' }),
+    slug: meterSlug.max(meterLimits.slug),
+    name: text(meterLimits.name).nullable().optional().meta({ description: 'the slug by default' }),
+    description: text(meterLimits.description).nullable().optional(),
+    eventType: text(meterLimits.eventType).meta({ description: 'the CloudEvents type the meter measures' }),
     aggregation: z.enum(meterAggregations),
-    valueProperty: text(512).superRefine(isJsonPath).nullable().optional().meta({
-      description: 'JSONPath into the event’s data, such as $.gbSeconds: required unless COUNT, absent for COUNT',
+    valueProperty: text(meterLimits.valueProperty).superRefine(isJsonPath).nullable().optional().meta({
+      description: 'JSONPath into the event’s data, such as $.gbSeconds: required unless COUNT (ignored for COUNT)',
     }),
+    eventFrom: Instant.nullable().optional().meta({ description: 'only usage at or after this instant counts' }),
+    metadata: z
+      .record(z.string().max(256), z.string().max(1_024))
+      .refine((pairs) => Object.keys(pairs).length <= 50, { error: 'must have at most 50 keys' })
+      .nullable()
+      .optional()
+      .meta({ description: 'your key-value pairs, kept with the meter', examples: [{ owner: 'platform' }] }),
     groupBy: z
       .record(
         z.string().regex(/^(?!(?:__proto__|constructor|prototype)$)[A-Za-z_][A-Za-z0-9_]{0,62}$/),
@@ -122,12 +131,6 @@ export const MeterRequest = z
     const reads = meter.valueProperty !== undefined && meter.valueProperty !== null;
     if (meter.aggregation !== 'COUNT' && !reads)
       context.addIssue({ code: 'custom', path: ['valueProperty'], message: `is required for ${meter.aggregation}` });
-    if (meter.aggregation === 'COUNT' && reads)
-      context.addIssue({
-        code: 'custom',
-        path: ['valueProperty'],
-        message: 'must be absent: a COUNT meter counts events and reads no value',
-      });
   })
   .meta({
     id: 'MeterRequest',
@@ -145,19 +148,49 @@ export const MeterRequest = z
 
 export const Meter = z
   .object({
-    id: z.string().meta({ description: 'the slug, as OpenMeter names it' }),
+    id: z.string().regex(meterIdPattern).meta({ description: 'a ULID; the slug addresses the meter too' }),
     slug: z.string(),
     name: z.string(),
-    description: z.string().nullable(),
+    description: z.string().optional(),
     eventType: z.string(),
     aggregation: z.enum(meterAggregations),
-    valueProperty: z.string().nullable(),
+    valueProperty: z.string().optional().meta({ description: 'absent for COUNT' }),
     groupBy: z.record(z.string(), z.string()),
+    eventFrom: Instant.optional(),
+    metadata: z.record(z.string(), z.string()).optional(),
     createdAt: Instant,
+    updatedAt: Instant.meta({
+      description: 'a meter does not change once created: its createdAt (deletedAt once deleted)',
+    }),
+    deletedAt: Instant.optional(),
   })
   .meta({ id: 'Meter' });
 
 export const MeterList = z.array(Meter);
+
+/** An inclusive range for OpenMeter's listings (subjects, group-by values). */
+export const listingRange = (defaultFrom: string) =>
+  z.object({
+    from: Instant.optional().meta({ description: `inclusive; by default ${defaultFrom}` }),
+    to: Instant.optional().meta({ description: 'inclusive; by default now' }),
+  });
+
+export const groupByValuesParams = z.object({
+  slug: z.string().meta({ description: 'the meter’s id or slug' }),
+  key: z.string().meta({ description: 'one of the meter’s group-by keys' }),
+});
+
+/** listMeters' paging and ordering, as OpenMeter's specification has them. */
+export const meterListQuery = z.object({
+  page: queryInteger(1, 1_000_000).optional().meta({ description: 'the page, from 1' }),
+  pageSize: queryInteger(1, 1_000).optional().meta({ description: 'meters per page; 100 by default' }),
+  order: z.enum(['ASC', 'DESC']).optional().meta({ description: 'ASC by default' }),
+  orderBy: z
+    .enum(['key', 'name', 'aggregation', 'createdAt', 'updatedAt'])
+    .optional()
+    .meta({ description: 'key (the slug) by default' }),
+  includeDeleted: z.enum(['true', 'false']).optional().meta({ description: 'deleted meters too (false by default)' }),
+});
 
 /**
  * The meter query. windowSize is only documented here, not checked: parseMeterQuery names a bad windowSize
@@ -166,8 +199,8 @@ export const MeterList = z.array(Meter);
  */
 export const meterQuery = z
   .object({
-    from: Instant.optional().meta({ description: 'inclusive; by default 30 days before `to`' }),
-    to: Instant.optional().meta({ description: 'exclusive; by default now' }),
+    from: Instant.optional().meta({ description: 'inclusive; by default the beginning of time' }),
+    to: Instant.optional().meta({ description: 'inclusive (as OpenMeter’s specification says); by default now' }),
     windowSize: queryText()
       .optional()
       .meta({
@@ -188,13 +221,16 @@ export const meterQuery = z
 
 export const MeterQueryResult = z
   .object({
-    from: Instant,
+    from: Instant.optional().meta({ description: 'as asked; absent when not asked (the beginning of time)' }),
     to: Instant,
-    windowSize: z.enum(meterWindowSizes).nullable(),
+    windowSize: z.enum(meterWindowSizes).optional().meta({ description: 'as asked; absent: one window' }),
     windowTimeZone: z.string(),
     data: z.array(
       z.object({
-        value: Decimal,
+        value: z.number().meta({
+          description:
+            'the exact decimal, written as a JSON number with all its digits (read it with a decimal parser)',
+        }),
         windowStart: Instant,
         windowEnd: Instant,
         subject: z.string().nullable().meta({ description: 'null unless grouped by subject' }),

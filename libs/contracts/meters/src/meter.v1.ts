@@ -9,6 +9,8 @@ export const meterDeletedType = 'MeterDeleted';
 
 export interface MeterCreatedV1 {
   tenant: string;
+  /** A ULID (OpenMeter's meter id); events from before ids were kept lack it and are given the derived one. */
+  id?: string;
   slug: string;
   name: string;
   description: string | null;
@@ -16,6 +18,9 @@ export interface MeterCreatedV1 {
   aggregation: 'SUM' | 'COUNT' | 'UNIQUE_COUNT' | 'MIN' | 'MAX' | 'AVG' | 'LATEST';
   valueProperty: string | null;
   groupBy: Record<string, string>;
+  /** Only usage at or after this instant counts (absent: all). */
+  eventFrom?: string | null;
+  metadata?: Record<string, string> | null;
   createdAt: string;
 }
 

@@ -109,7 +109,8 @@ export const validateUsageEvent = (input: unknown, receivedAt: Date, horizonDays
         errors.push({ field: 'data', message: `data is larger than ${usageLimits.dataBytes} bytes` });
     }
   }
-  if (body.datacontenttype !== undefined && body.datacontenttype !== 'application/json') {
+  // null is "not given" (OpenMeter's Event schema has it nullable).
+  if (body.datacontenttype != null && body.datacontenttype !== 'application/json') {
     errors.push({ field: 'datacontenttype', message: 'datacontenttype must be application/json when present' });
   }
 

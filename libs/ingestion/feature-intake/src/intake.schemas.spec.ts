@@ -73,6 +73,7 @@ describe('intake schemas and the intake validators agree', () => {
       without('data'),
       { ...event, time: null, data: null },
       { ...event, time: '2026-11-25T11:00:00.123456789+01:00', datacontenttype: 'application/json' },
+      { ...event, datacontenttype: null },
       { ...event, data: {}, dataschema: 'https://example.com/schema', traceparent: 'x' },
       { ...event, id: 'ü'.repeat(usageLimits.idLength), subject: ' inst 42 ' },
       { ...event, data: { nested: { list: [1, 'two', null, true] }, small: 0.1, negative: -3 } },
@@ -112,7 +113,6 @@ describe('intake schemas and the intake validators agree', () => {
     ['data with a lone surrogate in a key', { ...event, data: { ['\udc00']: 1 } }],
     ['data too large', { ...event, data: { blob: 'x'.repeat(usageLimits.dataBytes) } }],
     ['a datacontenttype other than JSON', { ...event, datacontenttype: 'text/plain' }],
-    ['a null datacontenttype', { ...event, datacontenttype: null }],
   ])('refuses an event with %s, in the schema and in validateUsageEvent', (_, malformed) => {
     expect(CloudEvent.safeParse(malformed).success).toBe(false);
     expect(validateUsageEvent(exactly(malformed), receivedAt)).toMatchObject({ ok: false });

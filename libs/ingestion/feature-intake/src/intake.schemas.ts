@@ -112,8 +112,9 @@ export const CloudEvent = z
     data: EventData.nullable().optional().meta({ description: 'an empty object when absent or null' }),
     datacontenttype: z
       .literal('application/json')
+      .nullable()
       .optional()
-      .meta({ description: 'application/json when present (never null)' }),
+      .meta({ description: 'application/json when present (null: not given)' }),
   })
   .meta({
     id: 'CloudEvent',

@@ -71,9 +71,13 @@ export const createHttpApp = async (rootModule: Type<unknown>, runtime: TallyRun
       done(badJson(error), undefined);
     }
   });
-  // OpenMeter answers `application/json` with no charset, and its older SDKs compare the header exactly.
+  // OpenMeter answers `application/json` with no charset, and its SDKs compare the header exactly (a problem
+  // body is read only as exactly `application/problem+json`). JSON has no charset parameter (RFC 8259).
   fastify.addHook('onSend', async (request, reply) => {
-    if (openMeterRoutes.test(request.url) && reply.getHeader('content-type') === 'application/json; charset=utf-8')
+    const type = reply.getHeader('content-type');
+    if (type === 'application/problem+json; charset=utf-8')
+      void reply.header('content-type', 'application/problem+json');
+    else if (openMeterRoutes.test(request.url) && type === 'application/json; charset=utf-8')
       void reply.header('content-type', 'application/json');
   });
   // Only JSON is spoken: anything else is 415, not a string to misread as an event.

@@ -45,15 +45,23 @@ export const apiDocOf = (handler: object): ApiDocOptions | undefined => metadata
 /** An RFC 9457 problem document, as every Tally refusal is (docs/errors.md): one schema for every document. */
 export const problemSchema = {
   type: 'object',
-  required: ['type', 'title', 'status'],
+  required: ['type', 'title', 'status', 'detail', 'instance'],
   properties: {
-    type: { type: 'string' },
+    type: { type: 'string', format: 'uri' },
     title: { type: 'string' },
     status: { type: 'integer' },
     detail: { type: 'string' },
+    instance: {
+      type: 'string',
+      format: 'uri',
+      description: 'this occurrence: `urn:tally:request:<request id>`, the X-Request-Id on its log lines',
+    },
     errors: {
       type: 'array',
-      items: { type: 'object', properties: { field: { type: 'string' }, message: { type: 'string' } } },
+      items: {
+        type: 'object',
+        properties: { field: { type: 'string' }, message: { type: 'string' }, index: { type: 'integer' } },
+      },
     },
   },
 };

@@ -17,6 +17,8 @@ export interface Problem {
   title: string;
   status: number;
   detail?: string;
+  /** Which occurrence: `urn:tally:request:<request id>` over HTTP. */
+  instance?: string;
   errors?: ProblemError[];
 }
 
@@ -104,10 +106,24 @@ export const toProblem = (error: unknown): Problem => {
   };
 };
 
+/**
+ * The problem as answered over HTTP: with `instance`, a URI naming this occurrence — the request's id, which is
+ * also on every log line of the request (X-Request-Id) — and always a `detail` (OpenMeter's problem schema
+ * requires both).
+ */
+export const answeredProblem = (problem: Problem, requestId: string | undefined): Problem => ({
+  ...problem,
+  detail: problem.detail ?? problem.title,
+  ...(requestId && { instance: `urn:tally:request:${encodeURIComponent(requestId)}` }),
+});
+
 export const sendProblem = (reply: FastifyReply, problem: Problem): void => {
   // Every 503 is temporary (bus down, backpressure): tell clients when to come back.
   if (problem.status === 503) void reply.header('retry-after', '1');
-  void reply.status(problem.status).header('content-type', 'application/problem+json').send(problem);
+  void reply
+    .status(problem.status)
+    .header('content-type', 'application/problem+json')
+    .send(answeredProblem(problem, reply.request?.id));
 };
 
 @Catch()
