@@ -190,6 +190,13 @@ describe('the API against its OpenAPI document', () => {
         parseAs: 'text',
       }),
     );
+    const posted = ok(
+      await aggregation.POST('/api/v1/meters/{slug}/query', {
+        params: { path: { slug: 'fn-gbs' } },
+        body: { from, to, groupBy: ['region'], advancedMeterGroupByFilters: { region: { $ne: 'nowhere' } } },
+      }),
+    );
+    expect(typeof posted !== 'string' && posted.data.length).toBeGreaterThan(0);
     const subjects = ok(
       await aggregation.GET('/api/v1/meters/{slug}/subjects', { params: { path: { slug: 'fn-gbs' } } }),
     );

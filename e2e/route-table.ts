@@ -31,6 +31,7 @@ export const expectedKind: Record<string, AuthKind> = {
   'get /api/v1/meters': 'read',
   'get /api/v1/meters/{slug}': 'read',
   'get /api/v1/meters/{slug}/query': 'read',
+  'post /api/v1/meters/{slug}/query': 'read',
   'get /api/v1/meters/{slug}/subjects': 'read',
   'get /api/v1/meters/{slug}/group-by/{key}/values': 'read',
   'delete /api/v1/meters/{slug}': 'admin',

@@ -216,6 +216,26 @@ describe('meter queries on real Postgres', () => {
       expect((await values(meter('SUM'), { subjects: ['inst-2'] }))[0][2]).toBe('12345678901234567890.000000001');
     });
 
+    it('filters by conditions on group-by values (OpenMeter’s advancedMeterGroupByFilters) and by accounts', async () => {
+      const sum = async (q: Partial<MeterQuery>) => (await values(meter('SUM'), q))[0]?.[2];
+      // eu: 0.1 + 0.2 + 0.4; us: 0.3 + 12345678901234567890.000000001 (acme); au: sydney's only.
+      expect(await sum({ groupFilters: { region: { $eq: 'eu' } } })).toBe('0.7');
+      expect(await sum({ groupFilters: { region: { $in: ['eu', 'au'] } } })).toBe('0.7');
+      expect(await sum({ groupFilters: { region: { $nin: ['us'] } } })).toBe('0.7');
+      expect(await sum({ groupFilters: { region: { $ne: 'us' } } })).toBe('0.7');
+      expect(await sum({ groupFilters: { region: { $like: 'e%' } } })).toBe('0.7');
+      expect(await sum({ groupFilters: { region: { $ilike: 'E_' } } })).toBe('0.7');
+      expect(await sum({ groupFilters: { region: { $nlike: 'e%' } } })).toBe('12345678901234567890.300000001');
+      expect(await sum({ groupFilters: { region: { $gt: 'eu' } } })).toBe('12345678901234567890.300000001');
+      expect(await sum({ groupFilters: { region: { $or: [{ $eq: 'eu' }, { $eq: 'us' }] } } })).toBe(
+        '12345678901234567891.000000001',
+      );
+      expect(await sum({ groupFilters: { region: { $and: [{ $gte: 'eu' }, { $lte: 'eu' }] } } })).toBe('0.7');
+      expect(await sum({ accountId: undefined, accountIds: ['sydney'], from: new Date('2026-10-01T00:00:00Z') })).toBe(
+        '15',
+      );
+    });
+
     it('counts usage at exactly `to` only when `to` is inclusive (OpenMeter’s routes)', async () => {
       // The 0.3 event is at 2026-10-25T23:30:00Z.
       const range = { from: new Date('2026-10-25T00:00:00Z'), to: new Date('2026-10-25T23:30:00Z') };

@@ -1,5 +1,5 @@
 import { DataSource, EntityManager } from 'typeorm';
-import { Meter, MeterQuery, pathTextArray } from '@tally/aggregation/domain';
+import { Meter, MeterQuery, pathTextArray, StringFilter } from '@tally/aggregation/domain';
 import { decimalPattern } from './meter-hours.tables';
 
 type Queryable = Pick<EntityManager, 'query'> | Pick<DataSource, 'query'>;
@@ -75,6 +75,10 @@ export class MeterQueryTables {
     const filters = [
       q.since ? `b.hour >= ${param(q.since.toISOString())}` : '',
       q.accountId ? `b.account_id = ${param(q.accountId)}` : '',
+      q.accountIds ? `b.account_id = any(${param(q.accountIds)}::text[])` : '',
+      ...Object.entries(q.groupFilters ?? {}).map(([key, filter]) =>
+        filterSql(filter, `(b.groups ->> ${param(key)})`, param),
+      ),
       ...Object.entries(q.filterGroupBy).map(([key, value]) => `(b.groups ->> ${param(key)}) = ${param(value)}`),
       ...Object.entries(q.filterAttributes ?? {}).map(
         ([key, value]) => `(b.attributes ->> ${param(key)}) = ${param(value)}`,
@@ -125,6 +129,10 @@ export class MeterQueryTables {
     const filters = [
       q.since ? `f.time >= ${param(q.since.toISOString())}` : '',
       q.accountId ? `f.account_id = ${param(q.accountId)}` : '',
+      q.accountIds ? `f.account_id = any(${param(q.accountIds)}::text[])` : '',
+      ...Object.entries(q.groupFilters ?? {}).map(([key, filter]) =>
+        filterSql(filter, `(f.data #>> ${param(pathTextArray(meter.groupBy[key]))}::text[])`, param),
+      ),
       q.subjects.length > 0 ? `f.subject = any(${param(q.subjects)}::text[])` : '',
       ...Object.entries(q.filterGroupBy).map(
         ([key, value]) => `(f.data #>> ${param(pathTextArray(meter.groupBy[key]))}::text[]) = ${param(value)}`,
@@ -150,6 +158,32 @@ export class MeterQueryTables {
     return rows.filter((r) => r.value !== null).map((r) => toValue(r, q, groups, unit));
   }
 }
+
+/**
+ * A FilterString as a SQL condition on `column` (a group-by value; null when the event has none, and null
+ * meets no positive condition and every negative one). Values go as parameters; comparisons by code point.
+ */
+export const filterSql = (filter: StringFilter, column: string, param: (value: unknown) => string): string => {
+  const conditions: string[] = [];
+  const text = (value: string | undefined, sql: (p: string) => string) => {
+    if (value !== undefined) conditions.push(sql(param(value)));
+  };
+  text(filter.$eq, (p) => `${column} = ${p}`);
+  text(filter.$ne, (p) => `${column} is distinct from ${p}`);
+  text(filter.$like, (p) => `${column} like ${p}`);
+  text(filter.$nlike, (p) => `coalesce(${column} not like ${p}, true)`);
+  text(filter.$ilike, (p) => `${column} ilike ${p}`);
+  text(filter.$nilike, (p) => `coalesce(${column} not ilike ${p}, true)`);
+  text(filter.$gt, (p) => `${column} > ${p} collate "C"`);
+  text(filter.$gte, (p) => `${column} >= ${p} collate "C"`);
+  text(filter.$lt, (p) => `${column} < ${p} collate "C"`);
+  text(filter.$lte, (p) => `${column} <= ${p} collate "C"`);
+  if (filter.$in) conditions.push(`${column} = any(${param(filter.$in)}::text[])`);
+  if (filter.$nin) conditions.push(`coalesce(${column} <> all(${param(filter.$nin)}::text[]), true)`);
+  if (filter.$and) conditions.push(`(${filter.$and.map((f) => filterSql(f, column, param)).join(' and ')})`);
+  if (filter.$or) conditions.push(`(${filter.$or.map((f) => filterSql(f, column, param)).join(' or ')})`);
+  return conditions.length > 0 ? `(${conditions.join(' and ')})` : 'true';
+};
 
 /** The most values a listing of subjects or group-by values answers (a listing, not an export). */
 export const maxListedValues = 10_000;

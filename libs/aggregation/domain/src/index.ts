@@ -10,3 +10,4 @@ export * from './budget';
 export * from './budget.decider';
 export * from './errors';
 export * from './meter-id';
+export * from './group-filter';

@@ -85,6 +85,36 @@ describe('parseMeterQuery', () => {
       expect(read({ from: '2026-11-02T00:00:00Z', to: '2026-11-01T00:00:00Z' }).ok).toBe(false);
     });
 
+    it('reads advancedMeterGroupByFilters (JSON) and filterCustomerId; several filterGroupBy values are any of them', () => {
+      expect(
+        read({
+          advancedMeterGroupByFilters: '{"region":{"$in":["eu","us"],"$or":[{"$like":"e%"},{"$eq":"us"}]}}',
+          filterCustomerId: 'acme,globex',
+        }),
+      ).toMatchObject({
+        ok: true,
+        query: {
+          groupFilters: { region: { $in: ['eu', 'us'], $or: [{ $like: 'e%' }, { $eq: 'us' }] } },
+          accountIds: ['acme', 'globex'],
+        },
+      });
+      expect(parseMeterQuery(meter, { 'filterGroupBy[region]': ['eu', 'us'] }, now, 'openmeter')).toMatchObject({
+        ok: true,
+        query: { groupFilters: { region: { $in: ['eu', 'us'] } } },
+      });
+    });
+
+    it.each([
+      ['not JSON', '{region', 'advancedMeterGroupByFilters'],
+      ['a key the meter lacks', '{"colour":{"$eq":"red"}}', 'advancedMeterGroupByFilters.colour'],
+      ['an unknown operator', '{"region":{"$regex":"e.*"}}', 'advancedMeterGroupByFilters.region.$regex'],
+      ['a list where a string goes', '{"region":{"$eq":["eu"]}}', 'advancedMeterGroupByFilters.region.$eq'],
+      ['no operator', '{"region":{}}', 'advancedMeterGroupByFilters.region'],
+    ])('refuses advancedMeterGroupByFilters with %s, naming %s', (_what, text, field) => {
+      const result = read({ advancedMeterGroupByFilters: text });
+      expect(!result.ok && result.errors.map((e) => e.field)).toContain(field);
+    });
+
     it('carries the meter’s eventFrom, in either reading', () => {
       const since = { ...meter, eventFrom: '2026-06-01T00:00:00.000Z' };
       expect(read({}, since)).toMatchObject({ ok: true, query: { since: new Date('2026-06-01T00:00:00Z') } });

@@ -1,5 +1,6 @@
 import { parseRfc3339 } from '@tally/shared/util-core';
 import { Meter } from './meter';
+import { parseStringFilter, StringFilter } from './group-filter';
 
 export const meterWindowSizes = ['MINUTE', 'HOUR', 'DAY', 'MONTH'] as const;
 export type MeterWindowSize = (typeof meterWindowSizes)[number];
@@ -21,6 +22,10 @@ export interface MeterQuery {
   groupBy: string[];
   /** Only usage whose group-by value equals this. */
   filterGroupBy: Record<string, string>;
+  /** Only usage whose group-by values meet these conditions (OpenMeter's advancedMeterGroupByFilters). */
+  groupFilters?: Record<string, StringFilter>;
+  /** Only these accounts' usage (OpenMeter's filterCustomerId: a customer is an account). */
+  accountIds?: string[];
   /** Subject attributes (app, environment, …) to split values by, as recorded by attribution. */
   attributeGroups?: string[];
   /** Only usage whose subject attribute equals this (e.g. one app's budget). */
@@ -99,16 +104,23 @@ export const parseMeterQuery = (
     if (key !== 'subject' && !Object.hasOwn(meter.groupBy, key))
       errors.push({ field: 'groupBy', message: `meter ${meter.slug} has no group-by key ${key}` });
   const filters: [string, string][] = [];
+  const groupFilters: [string, StringFilter][] = [];
   for (const [name, value] of Object.entries(params)) {
     const match = /^filterGroupBy\[(.+)\]$/.exec(name);
     if (!match) continue;
     if (!Object.hasOwn(meter.groupBy, match[1]))
       errors.push({ field: name, message: `meter ${meter.slug} has no group-by key ${match[1]}` });
-    else if (typeof value !== 'string') errors.push({ field: name, message: 'give one value per key' });
-    else filters.push([match[1], value]);
+    else if (typeof value === 'string') filters.push([match[1], value]);
+    // Several values for one key (OpenMeter's POST query takes a list): any of them.
+    else if (openMeter && Array.isArray(value)) groupFilters.push([match[1], { $in: value }]);
+    else errors.push({ field: name, message: 'give one value per key' });
   }
+  const advanced = single('advancedMeterGroupByFilters');
+  if (advanced !== undefined) groupFilters.push(...parseAdvancedFilters(meter, advanced, errors));
   const filterGroupBy: Record<string, string> = Object.fromEntries(filters);
   const accountId = single('accountId');
+  const customers = list(params.filterCustomerId);
+  if (customers.length > 100) errors.push({ field: 'filterCustomerId', message: 'at most 100 customers' });
   if (errors.length > 0) return { ok: false, errors };
   return {
     ok: true,
@@ -123,6 +135,34 @@ export const parseMeterQuery = (
       subjects: list(params.subject),
       groupBy,
       filterGroupBy,
+      ...(groupFilters.length > 0 && { groupFilters: Object.fromEntries(groupFilters) }),
+      ...(customers.length > 0 && { accountIds: customers }),
     },
   };
+};
+
+/** `advancedMeterGroupByFilters`: a JSON object of group-by key → FilterString, each key one of the meter's. */
+const parseAdvancedFilters = (meter: Meter, text: string, errors: QueryError[]): [string, StringFilter][] => {
+  const field = 'advancedMeterGroupByFilters';
+  let value: unknown;
+  try {
+    value = JSON.parse(text);
+  } catch {
+    errors.push({ field, message: `${field} must be a JSON object of group-by key → filter` });
+    return [];
+  }
+  if (typeof value !== 'object' || value === null || Array.isArray(value)) {
+    errors.push({ field, message: `${field} must be a JSON object of group-by key → filter` });
+    return [];
+  }
+  const parsed: [string, StringFilter][] = [];
+  for (const [key, filter] of Object.entries(value)) {
+    if (!Object.hasOwn(meter.groupBy, key)) {
+      errors.push({ field: `${field}.${key}`, message: `meter ${meter.slug} has no group-by key ${key}` });
+      continue;
+    }
+    const read = parseStringFilter(filter, `${field}.${key}`, errors);
+    if (read) parsed.push([key, read]);
+  }
+  return parsed;
 };

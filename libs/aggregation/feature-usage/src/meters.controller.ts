@@ -3,7 +3,7 @@ import type { FastifyReply } from 'fastify';
 import { DataSource } from 'typeorm';
 import { validateMeter } from '@tally/aggregation/domain';
 import { maxListedValues, MeterTables, MeterValue } from '@tally/aggregation/data-access-usage';
-import { ApiDoc, badRequest, notFound, ReadsFrom, Tenancy, z } from '@tally/shared/feature-runtime';
+import { ApiDoc, badRequest, notFound, ReadOnly, ReadsFrom, Tenancy, z } from '@tally/shared/feature-runtime';
 import { MetersService } from './meters.service';
 import { openMeterMeter, openMeterQueryJson, pageOfMeters } from './openmeter-presentation';
 import { MeterQueryService } from './meter-query.service';
@@ -17,6 +17,9 @@ import {
   groupByValuesParams,
   listingRange,
   meterListQuery,
+  MeterQueryBody,
+  MeterQueryRequest,
+  queryParamsOf,
   meterQuery,
   slugParam,
 } from './usage.schemas';
@@ -90,10 +93,12 @@ export class MetersController {
   @ApiDoc({
     summary: 'Query a meter: values by window, subject and group (JSON or CSV)',
     description:
-      'Filter by a group-by value with `filterGroupBy[key]=value` (one value per key of the meter). ' +
+      'Filter by a group-by value with `filterGroupBy[key]=value` (one value per key of the meter), by conditions ' +
+      'with `advancedMeterGroupByFilters` (a JSON object: key → `{"$in": [...]}`, `$eq`, `$ne`, `$like`, `$and`, ' +
+      '`$or` …), by accounts with `filterCustomerId` (a customer is an account). `clientId` is accepted and unused. ' +
       'With `Accept: text/csv` the answer is CSV (`text/csv; charset=utf-8`): a header ' +
       '`window_start,window_end,subject,<group-by keys>,value`, then one line per value. Values are exact ' +
-      'decimals written as strings.',
+      'decimals written as JSON numbers with every digit.',
     params: slugParam,
     query: meterQuery,
     responses: {
@@ -111,6 +116,44 @@ export class MetersController {
     @Query() params: Record<string, string | string[] | undefined>,
     @Headers('accept') accept: string | undefined,
     @Res({ passthrough: true }) reply: FastifyReply,
+  ) {
+    return this.answerQuery(slug, params, accept, reply);
+  }
+
+  @ApiDoc({
+    summary: 'Query a meter with the query in the body (OpenMeter’s queryMeterPost)',
+    description:
+      'The same query as `GET …/query`, asked in a JSON body: `filterGroupBy` takes several values per key (any ' +
+      'of them), `advancedMeterGroupByFilters` an object. JSON or CSV by `Accept`, as the GET.',
+    params: slugParam,
+    body: MeterQueryRequest,
+    responses: {
+      200: {
+        description: 'values by window, subject and group',
+        schema: MeterQueryResult,
+        alternatives: { 'text/csv': z.string().meta({ description: 'window_start,window_end,subject,<keys>,value' }) },
+      },
+    },
+  })
+  @Post('api/v1/meters/:slug/query')
+  @ReadOnly()
+  @HttpCode(200)
+  @ReadsFrom('aggregation_usage_rollup')
+  async queryPost(
+    @Param('slug') slug: string,
+    @Body() body: MeterQueryBody,
+    @Headers('accept') accept: string | undefined,
+    @Res({ passthrough: true }) reply: FastifyReply,
+  ) {
+    // The body's schema (MeterQueryRequest) has checked it: it becomes the GET's parameters, read the same way.
+    return this.answerQuery(slug, queryParamsOf(body), accept, reply);
+  }
+
+  private async answerQuery(
+    slug: string,
+    params: Record<string, string | string[] | undefined>,
+    accept: string | undefined,
+    reply: FastifyReply,
   ) {
     const { body, groupBy } = await this.meterQuery.answer(slug, params, 'openmeter');
     if (!(accept ?? '').includes('text/csv'))

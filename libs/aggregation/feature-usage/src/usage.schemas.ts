@@ -215,9 +215,66 @@ export const meterQuery = z
       .optional()
       .meta({ description: 'group-by keys of the meter, or subject: repeat, or separate by commas' }),
     accountId: queryText().optional().meta({ description: 'only this account’s usage (Tally’s own)' }),
+    filterCustomerId: repeatable()
+      .optional()
+      .meta({ description: 'only these accounts’ usage (OpenMeter’s customers are Tally’s accounts)' }),
+    advancedMeterGroupByFilters: queryText()
+      .optional()
+      .meta({
+        description: 'a JSON object: group-by key → filter ($eq, $ne, $in, $nin, $like, $ilike, $gt … $and, $or)',
+        examples: ['{"region":{"$in":["eu","us"]}}'],
+      }),
+    clientId: queryText().max(36).optional().meta({ description: 'accepted and unused (OpenMeter tracks progress)' }),
   })
   // `filterGroupBy[key]=value`: one per group-by key, names made of the meter's keys.
   .catchall(repeatable());
+
+/** OpenMeter's MeterQueryRequest: the meter query in a JSON body (POST …/query). */
+export const MeterQueryRequest = z
+  .object({
+    clientId: z.string().min(1).max(36).optional(),
+    from: Instant.optional().meta({ description: 'inclusive; by default the beginning of time' }),
+    to: Instant.optional().meta({ description: 'inclusive; by default now' }),
+    windowSize: z.enum(meterWindowSizes).optional(),
+    windowTimeZone: z.string().optional(),
+    subject: z.array(z.string()).max(100).optional(),
+    filterCustomerId: z.array(z.string()).max(100).optional().meta({ description: 'accounts' }),
+    filterGroupBy: z.record(z.string(), z.array(z.string()).max(100)).optional(),
+    advancedMeterGroupByFilters: z.record(z.string(), z.record(z.string(), z.unknown())).optional(),
+    groupBy: z.array(z.string()).max(100).optional(),
+    accountId: z.string().optional().meta({ description: 'only this account’s usage (Tally’s own)' }),
+  })
+  .meta({
+    id: 'MeterQueryRequest',
+    examples: [
+      {
+        from: '2026-11-01T00:00:00Z',
+        to: '2026-11-30T23:59:59Z',
+        windowSize: 'DAY',
+        groupBy: ['region'],
+        advancedMeterGroupByFilters: { region: { $in: ['eu', 'us'] } },
+      },
+    ],
+  });
+export type MeterQueryBody = z.infer<typeof MeterQueryRequest>;
+
+/** A MeterQueryRequest as the GET query's parameters (so both are read by one parser). */
+export const queryParamsOf = (body: MeterQueryBody): Record<string, string | string[] | undefined> => ({
+  from: body.from,
+  to: body.to,
+  windowSize: body.windowSize,
+  windowTimeZone: body.windowTimeZone,
+  subject: body.subject,
+  filterCustomerId: body.filterCustomerId,
+  groupBy: body.groupBy,
+  accountId: body.accountId,
+  ...Object.fromEntries(
+    Object.entries(body.filterGroupBy ?? {}).map(([key, values]) => [`filterGroupBy[${key}]`, values]),
+  ),
+  ...(body.advancedMeterGroupByFilters && {
+    advancedMeterGroupByFilters: JSON.stringify(body.advancedMeterGroupByFilters),
+  }),
+});
 
 export const MeterQueryResult = z
   .object({

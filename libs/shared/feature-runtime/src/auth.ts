@@ -24,7 +24,7 @@ import { actFor } from './tenant-scope';
  * - `producer`: a producer API key; `producer-or-admin`: either, a billing viewer too where the route only reads;
  * - `public`: anyone (health, API descriptions).
  * An unmarked route is `read` when it is a GET (reads) and `admin` otherwise; `AdminOnly()` keeps a GET
- * from billing viewers. The marks are read twice: by the request gate, from the route's Fastify config,
+ * from billing viewers, `ReadOnly()` opens a POST that only reads to them. The marks are read twice: by the request gate, from the route's Fastify config,
  * before the body is read (see request-gate.ts), and by the Nest guard below, which confirms it.
  */
 export type AuthKind = 'public' | 'operator' | 'admin' | 'read' | 'producer' | 'producer-or-admin';
@@ -34,6 +34,8 @@ export const Public = () => mark('public');
 export const ProducerOnly = (options: { admin?: boolean } = {}) =>
   mark(options.admin ? 'producer-or-admin' : 'producer');
 export const AdminOnly = () => mark('admin');
+/** A POST that only reads (a query asked in a body): billing viewers may call it, like a GET. */
+export const ReadOnly = () => mark('read');
 export const OperatorOnly = () => mark('operator');
 
 const reads = (method: string) => method === 'GET' || method === 'HEAD';
