@@ -82,6 +82,12 @@ describe('the API against its OpenAPI document', () => {
     ok(await aggregation.GET('/api/v1/meters'));
     ok(await aggregation.GET('/api/v1/meters/{slug}', { params: { path: { slug: 'fn-gbs' } } }));
     ok(
+      await aggregation.PUT('/api/v1/meters/{slug}', {
+        params: { path: { slug: 'fn-gbs' } },
+        body: { description: 'GB-seconds', groupBy: { region: '$.region' } },
+      }),
+    );
+    ok(
       await invoicing.POST('/v1/plans', {
         body: {
           id: 'metered',

@@ -208,6 +208,50 @@ describe('meters', () => {
       expect((await http('GET', `${apps.aggregation.url}/api/v1/meters/nope/subjects`)).status).toBe(404);
     });
 
+    it('updates a meter (PUT): name, description, metadata, a new group-by key the queries then split by', async () => {
+      await meters('POST', '', {
+        slug: 'tokens_by',
+        eventType: 'llm.tokens',
+        aggregation: 'SUM',
+        valueProperty: '$.tokens.input',
+      });
+      const updated = await meters('PUT', '/tokens_by', {
+        name: 'Input tokens',
+        description: 'by model',
+        metadata: { team: 'ai' },
+        groupBy: { model: '$.model' },
+      });
+      expect(updated).toMatchObject({
+        status: 200,
+        body: {
+          slug: 'tokens_by',
+          name: 'Input tokens',
+          description: 'by model',
+          metadata: { team: 'ai' },
+          groupBy: { model: '$.model' },
+        },
+      });
+      expect(updated.body.updatedAt > updated.body.createdAt).toBe(true);
+      // Queries split by the new key at once (the facts keep the whole data; the hourly buckets are cut again).
+      const byModel = await eventually(
+        () => http('GET', queryUrl('tokens_by', 'accountId=acme&groupBy=model')),
+        (r) => r.body?.data?.length === 2,
+        10_000,
+      );
+      expect(
+        byModel.body.data.map((d: { groupBy: { model: string }; value: number }) => [d.groupBy.model, d.value]).sort(),
+      ).toEqual([
+        ['large', 0.25],
+        ['small', 1100.5],
+      ]);
+      expect((await meters('PUT', '/tokens_by', { groupBy: { model: '$.other' } })).body).toMatchObject({
+        status: 400,
+        type: 'https://tally.dev/problems/group-by-fixed',
+      });
+      expect((await meters('PUT', '/tokens_by', { name: '' })).status).toBe(400);
+      expect((await meters('PUT', '/nope', { name: 'x' })).status).toBe(404);
+    });
+
     it('windows by hour and groups by a key, as the OpenMeter SDK asks', async () => {
       const { OpenMeter } = await import('@openmeter/sdk');
       const client = new OpenMeter({ baseUrl: apps.aggregation.url, token: 'test-admin-token-0123456789abcdef' });

@@ -30,6 +30,7 @@ export const expectedKind: Record<string, AuthKind> = {
   'post /api/v1/meters': 'admin',
   'get /api/v1/meters': 'read',
   'get /api/v1/meters/{slug}': 'read',
+  'put /api/v1/meters/{slug}': 'admin',
   'get /api/v1/meters/{slug}/query': 'read',
   'post /api/v1/meters/{slug}/query': 'read',
   'get /api/v1/meters/{slug}/subjects': 'read',

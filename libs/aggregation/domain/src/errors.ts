@@ -8,6 +8,7 @@ export const aggregationRefusals = refusals({
   unknown_account: 'unknown-reference',
   unknown_meter_reference: 'unknown-reference',
   unknown_command: 'invalid',
+  group_by_fixed: 'invalid',
 });
 export type AggregationRefusal = keyof typeof aggregationRefusals.codes;
 

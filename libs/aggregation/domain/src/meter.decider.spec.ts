@@ -47,6 +47,47 @@ describe('Meter', () => {
       'meter_exists',
     );
   });
+  it('takes updates of name, description, metadata and new group-by keys, with the whole definition after', () => {
+    const update: MeterCommand = {
+      type: 'UpdateMeter',
+      data: {
+        tenant: 't1',
+        slug: 'gb_seconds',
+        name: 'GB-s',
+        metadata: { team: 'fn' },
+        groupBy: { ...meter.groupBy, region: '$.region' },
+      },
+      metadata: { now: '2026-11-26T00:00:00.000Z' },
+    };
+    expect(decideMeter(update, given(create()))).toEqual([
+      {
+        type: 'MeterUpdated',
+        data: {
+          tenant: 't1',
+          ...meter,
+          name: 'GB-s',
+          metadata: { team: 'fn' },
+          groupBy: { app: '$.app', region: '$.region' },
+          id: meterIdOf('t1', 'gb_seconds', now),
+          createdAt: now,
+          updatedAt: '2026-11-26T00:00:00.000Z',
+        },
+      },
+    ]);
+    expect(decideMeter(update, given(create(), update)), 'the same update again changes nothing').toEqual([]);
+  });
+
+  it('refuses an update that changes or removes a group-by key, or of a meter that is not there', () => {
+    const update = (groupBy: Record<string, string>): MeterCommand => ({
+      type: 'UpdateMeter',
+      data: { tenant: 't1', slug: 'gb_seconds', groupBy },
+      metadata: { now },
+    });
+    expect(code(() => decideMeter(update({ app: '$.application' }), given(create())))).toBe('group_by_fixed');
+    expect(code(() => decideMeter(update({ region: '$.region' }), given(create())))).toBe('group_by_fixed');
+    expect(code(() => decideMeter(update({ app: '$.app' }), initialMeter()))).toBe('unknown_meter');
+  });
+
   it('is immutable: another definition under the same slug is refused', () =>
     expect(code(() => decideMeter(create({ ...meter, aggregation: 'MAX' }), given(create())))).toBe('meter_exists'));
   it('can be deleted, and the slug used again', () => {

@@ -155,3 +155,62 @@ export const sameMeterDefinition = (a: Meter, b: Meter): boolean => {
     ]);
   return key(a) === key(b);
 };
+
+/** What OpenMeter's MeterUpdate may change: absent fields stay as they are; null clears description or metadata. */
+export interface MeterUpdate {
+  name?: string;
+  description?: string | null;
+  metadata?: Record<string, string> | null;
+  groupBy?: Record<string, string>;
+}
+
+/**
+ * The meter after an update. Group-by keys may be added — none changed or removed: what a key reads is part of
+ * every number already produced by it (the decider refuses before this is called with such a change).
+ */
+export const updatedMeter = (meter: Meter, update: MeterUpdate): Meter => ({
+  ...meter,
+  ...(update.name !== undefined && { name: update.name }),
+  ...(update.description !== undefined && { description: update.description }),
+  ...(update.metadata !== undefined && { metadata: update.metadata }),
+  ...(update.groupBy !== undefined && { groupBy: { ...meter.groupBy, ...update.groupBy } }),
+});
+
+/** Group-by keys an update would change or remove (it may only add). */
+export const changedGroupByKeys = (meter: Meter, update: MeterUpdate): string[] =>
+  update.groupBy === undefined
+    ? []
+    : Object.entries(meter.groupBy)
+        .filter(([key, path]) => update.groupBy?.[key] !== path)
+        .map(([key]) => key);
+
+/** Reads a MeterUpdate; every problem is named with its field. */
+export const validateMeterUpdate = (
+  input: unknown,
+): { ok: true; update: MeterUpdate } | { ok: false; errors: FieldError[] } => {
+  if (typeof input !== 'object' || input === null || Array.isArray(input))
+    return { ok: false, errors: [{ field: '', message: 'a meter update must be a JSON object' }] };
+  const body = input as Record<string, unknown>;
+  // The same rules as creation, on a definition made of the fields given (and placeholders for the rest).
+  const checked = validateMeter({
+    slug: 'x',
+    eventType: 'x',
+    aggregation: 'COUNT',
+    ...(body.name !== undefined && { name: body.name }),
+    ...(body.description !== undefined && { description: body.description }),
+    ...(body.metadata !== undefined && { metadata: body.metadata }),
+    ...(body.groupBy !== undefined && { groupBy: body.groupBy }),
+  });
+  const errors = checked.ok ? [] : checked.errors;
+  if (body.name === null) errors.push({ field: 'name', message: 'name must be a non-empty string' });
+  if (errors.length > 0 || !checked.ok) return { ok: false, errors };
+  return {
+    ok: true,
+    update: {
+      ...(body.name !== undefined && { name: checked.meter.name }),
+      ...(body.description !== undefined && { description: checked.meter.description }),
+      ...(body.metadata !== undefined && { metadata: checked.meter.metadata ?? null }),
+      ...(body.groupBy !== undefined && body.groupBy !== null && { groupBy: checked.meter.groupBy }),
+    },
+  };
+};

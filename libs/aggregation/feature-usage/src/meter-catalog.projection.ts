@@ -16,6 +16,11 @@ export const meterCatalogProjection = (tables: MeterTables): Projection<MeterEve
           await tables.created(tx, tenant, meter, createdAt, event.globalPosition);
           break;
         }
+        case 'MeterUpdated': {
+          const { tenant, createdAt, ...meter } = event.data;
+          await tables.created(tx, tenant, meter, createdAt, event.globalPosition);
+          break;
+        }
         case 'MeterDeleted': {
           const { tenant, slug, deletedAt } = event.data;
           await tables.deleted(tx, tenant, slug, deletedAt, event.globalPosition);

@@ -1,7 +1,7 @@
-import { Body, Controller, Delete, Get, Headers, HttpCode, Inject, Param, Post, Query, Res } from '@nestjs/common';
+import { Body, Controller, Delete, Get, Headers, HttpCode, Inject, Param, Post, Put, Query, Res } from '@nestjs/common';
 import type { FastifyReply } from 'fastify';
 import { DataSource } from 'typeorm';
-import { validateMeter } from '@tally/aggregation/domain';
+import { validateMeter, validateMeterUpdate } from '@tally/aggregation/domain';
 import { maxListedValues, MeterTables, MeterValue } from '@tally/aggregation/data-access-usage';
 import { ApiDoc, badRequest, notFound, ReadOnly, ReadsFrom, Tenancy, z } from '@tally/shared/feature-runtime';
 import { MetersService } from './meters.service';
@@ -18,13 +18,14 @@ import {
   listingRange,
   meterListQuery,
   MeterQueryBody,
+  MeterUpdateRequest,
   MeterQueryRequest,
   queryParamsOf,
   meterQuery,
   slugParam,
 } from './usage.schemas';
 
-/** OpenMeter-compatible meters: POST/GET/DELETE /api/v1/meters. Slug and definition are immutable. */
+/** OpenMeter-compatible meters under /api/v1/meters. What a meter measures never changes; its name, description, metadata and group-by keys (added) may. */
 @Controller()
 export class MetersController {
   constructor(
@@ -193,6 +194,26 @@ export class MetersController {
     @Query() params: Record<string, string | undefined>,
   ) {
     return this.meterQuery.groupByValues(slug, key, params);
+  }
+
+  @ApiDoc({
+    summary: 'Update a meter: its name, description, metadata, new group-by keys (OpenMeter’s updateMeter)',
+    description:
+      'Nothing that changes a number the meter has produced: its slug, event type, aggregation, value and existing ' +
+      'group-by keys stay (changing or removing a key is refused: create another meter). Fields not given stay.',
+    params: slugParam,
+    body: MeterUpdateRequest,
+    responses: { 200: { description: 'the meter after the update', schema: Meter } },
+  })
+  @Put('api/v1/meters/:slug')
+  async update(@Param('slug') slug: string, @Body() body: unknown) {
+    const checked = validateMeterUpdate(body);
+    if (!checked.ok) throw badRequest('the meter update is invalid', checked.errors);
+    const meter = await this.meters.find(slug);
+    if (!meter) throw notFound(`no meter ${slug}`);
+    const updated = await this.meters.update(meter.slug, checked.update);
+    if (!updated) throw notFound(`no meter ${slug}`);
+    return openMeterMeter(updated);
   }
 
   @ApiDoc({

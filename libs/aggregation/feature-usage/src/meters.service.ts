@@ -1,6 +1,6 @@
 import { Inject, Injectable } from '@nestjs/common';
 import { DataSource } from 'typeorm';
-import { Meter, MeterCommand, meterDecider, meterIdOf, meterIdPattern } from '@tally/aggregation/domain';
+import { Meter, MeterCommand, meterDecider, meterIdOf, meterIdPattern, MeterUpdate } from '@tally/aggregation/domain';
 import { MeterTables } from '@tally/aggregation/data-access-usage';
 import { meterStream } from '@tally/contracts/meters';
 import { aggregateStream, EventStore, handleCommand } from '@tally/shared/data-access-event-store';
@@ -8,7 +8,7 @@ import { Clock, CLOCK, EVENT_STORE, Tenancy } from '@tally/shared/feature-runtim
 import { AGGREGATION_DB, METER_TABLES } from './tokens';
 
 /** A live meter as read: its definition, its id (a ULID) and when it was created. */
-export type MeterRecord = Meter & { id: string; createdAt: string; deletedAt?: string };
+export type MeterRecord = Meter & { id: string; createdAt: string; updatedAt?: string; deletedAt?: string };
 
 /** Meters, event-sourced in the ledger (`meter-{tenant}_{slug}`); reads of one meter fold its stream. */
 @Injectable()
@@ -39,6 +39,16 @@ export class MetersService {
     return { created: changed, meter: await this.meter(meter.slug) };
   }
 
+  /** Applies OpenMeter's MeterUpdate (name, description, metadata, new group-by keys); the meter as it is after. */
+  async update(slug: string, update: MeterUpdate): Promise<MeterRecord | undefined> {
+    await this.decide(slug, {
+      type: 'UpdateMeter',
+      data: { tenant: this.tenancy.current, slug, ...update },
+      metadata: { now: this.clock().toISOString() },
+    });
+    return this.meter(slug);
+  }
+
   async delete(slug: string): Promise<void> {
     await this.decide(slug, {
       type: 'DeleteMeter',
@@ -50,10 +60,15 @@ export class MetersService {
   /** The live meter with this slug, read from its stream (so a meter just created is there at once). */
   async meter(slug: string): Promise<MeterRecord | undefined> {
     const { state, events } = await aggregateStream(this.ledger, meterDecider, this.stream(slug));
-    const created = events.findLast((e) => e.type === 'MeterCreated');
-    if (state.status !== 'active' || created?.type !== 'MeterCreated') return undefined;
-    const { createdAt, id } = created.data;
-    return { ...state.meter, id: id ?? meterIdOf(this.tenancy.current, slug, createdAt), createdAt };
+    if (state.status !== 'active') return undefined;
+    const { createdAt, id } = state;
+    const updated = events.at(-1)?.type === 'MeterUpdated' ? events.at(-1) : undefined;
+    return {
+      ...state.meter,
+      id: id ?? meterIdOf(this.tenancy.current, slug, createdAt),
+      createdAt,
+      ...(updated?.type === 'MeterUpdated' && { updatedAt: updated.data.updatedAt }),
+    };
   }
 
   /**

@@ -3,8 +3,8 @@ import type { MeterValue } from '@tally/aggregation/data-access-usage';
 import type { MeterRecord } from './meters.service';
 
 /**
- * A meter as OpenMeter's `Meter` schema has it: optional strings left out rather than null, `updatedAt` (a
- * meter never changes after it is created, so it is `createdAt`), eventFrom and metadata when set.
+ * A meter as OpenMeter's `Meter` schema has it: optional strings left out rather than null, `updatedAt` (its
+ * last update, deletion or creation), eventFrom and metadata when set.
  */
 export const openMeterMeter = (meter: MeterRecord) => ({
   id: meter.id,
@@ -18,7 +18,7 @@ export const openMeterMeter = (meter: MeterRecord) => ({
   ...(meter.eventFrom && { eventFrom: meter.eventFrom }),
   ...(meter.metadata && { metadata: meter.metadata }),
   createdAt: meter.createdAt,
-  updatedAt: meter.deletedAt ?? meter.createdAt,
+  updatedAt: meter.deletedAt ?? meter.updatedAt ?? meter.createdAt,
   ...(meter.deletedAt && { deletedAt: meter.deletedAt }),
 });
 

@@ -18,6 +18,7 @@ const usageRollupEvents = eventsOf<UsageRollupEvent>({
   BudgetSet: true,
   BudgetRemoved: true,
   MeterCreated: true,
+  MeterUpdated: true,
   MeterDeleted: true,
 });
 
@@ -134,6 +135,13 @@ export const usageRollupProjection = (
         case 'MeterCreated': {
           await flush();
           const { tenant, createdAt: _createdAt, ...meter } = event.data;
+          await hours?.meterCreated(tx, tenant, meter, event.globalPosition);
+          break;
+        }
+        case 'MeterUpdated': {
+          // New group-by keys: the meter's hourly buckets are cut again from the facts, as when it was created.
+          await flush();
+          const { tenant, createdAt: _createdAt, updatedAt: _updatedAt, ...meter } = event.data;
           await hours?.meterCreated(tx, tenant, meter, event.globalPosition);
           break;
         }

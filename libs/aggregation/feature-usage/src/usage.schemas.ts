@@ -160,13 +160,31 @@ export const Meter = z
     metadata: z.record(z.string(), z.string()).optional(),
     createdAt: Instant,
     updatedAt: Instant.meta({
-      description: 'a meter does not change once created: its createdAt (deletedAt once deleted)',
+      description: 'its last update (or its creation; its deletion once deleted)',
     }),
     deletedAt: Instant.optional(),
   })
   .meta({ id: 'Meter' });
 
 export const MeterList = z.array(Meter);
+
+/** OpenMeter's MeterUpdate: what may change once a meter exists. */
+export const MeterUpdateRequest = z
+  .object({
+    name: text(meterLimits.name).optional(),
+    description: text(meterLimits.description).nullable().optional().meta({ description: 'null clears it' }),
+    metadata: z.record(z.string().max(256), z.string().max(1_024)).nullable().optional(),
+    groupBy: z
+      .record(z.string(), z.string().superRefine(isJsonPath))
+      .optional()
+      .meta({ description: 'the group-by keys after the update: the existing ones as they are, and new ones' }),
+  })
+  .meta({
+    id: 'MeterUpdateRequest',
+    examples: [
+      { name: 'Function GB-seconds', description: 'GB-seconds of every invocation', groupBy: { region: '$.region' } },
+    ],
+  });
 
 /** An inclusive range for OpenMeter's listings (subjects, group-by values). */
 export const listingRange = (defaultFrom: string) =>

@@ -2,10 +2,12 @@ import { eventsOf, LedgerEvent } from '@tally/shared/util-core';
 
 /**
  * Meters as the published language: aggregation owns them; invoicing prices usage by meter slug.
- * Stream `meter-{tenant}_{slug}`: MeterCreated, then possibly MeterDeleted (a slug can be created again after).
+ * Stream `meter-{tenant}_{slug}`: MeterCreated, MeterUpdated (name, description, metadata, new group-by keys),
+ * then possibly MeterDeleted (a slug can be created again after).
  */
 export const meterCreatedType = 'MeterCreated';
 export const meterDeletedType = 'MeterDeleted';
+export const meterUpdatedType = 'MeterUpdated';
 
 export interface MeterCreatedV1 {
   tenant: string;
@@ -24,6 +26,15 @@ export interface MeterCreatedV1 {
   createdAt: string;
 }
 
+/**
+ * What may change once a meter exists (OpenMeter's MeterUpdate): its name, description and metadata, and new
+ * group-by keys — nothing that changes a number it has produced. The event carries the whole definition after
+ * the change, so that a reader needs no earlier event.
+ */
+export interface MeterUpdatedV1 extends MeterCreatedV1 {
+  updatedAt: string;
+}
+
 export interface MeterDeletedV1 {
   tenant: string;
   slug: string;
@@ -34,5 +45,6 @@ export const meterStream = (tenant: string, slug: string): string => `meter-${te
 
 export type MeterCreated = LedgerEvent<typeof meterCreatedType, MeterCreatedV1>;
 export type MeterDeleted = LedgerEvent<typeof meterDeletedType, MeterDeletedV1>;
-export type MeterEvent = MeterCreated | MeterDeleted;
-export const isMeterEvent = eventsOf<MeterEvent>({ MeterCreated: true, MeterDeleted: true });
+export type MeterUpdated = LedgerEvent<typeof meterUpdatedType, MeterUpdatedV1>;
+export type MeterEvent = MeterCreated | MeterUpdated | MeterDeleted;
+export const isMeterEvent = eventsOf<MeterEvent>({ MeterCreated: true, MeterUpdated: true, MeterDeleted: true });

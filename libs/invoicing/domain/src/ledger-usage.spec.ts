@@ -244,6 +244,7 @@ describe('foldLedger', () => {
     expect([...ledgerEventTypes].sort()).toEqual([
       'MeterCreated',
       'MeterDeleted',
+      'MeterUpdated',
       'UsageAmended',
       'UsageReattributed',
       'UsageRecorded',

@@ -37,6 +37,7 @@ export const reconciledEvents = eventsOf<ReconciledEvent>({
   UsageVoided: true,
   UsageAmended: true,
   MeterCreated: true,
+  MeterUpdated: true,
   MeterDeleted: true,
 });
 export const ledgerEventTypes = reconciledEvents.types;
@@ -95,7 +96,8 @@ export const foldLedger = (state: LedgerState, event: LedgerEventLike): LedgerSt
       u.lastPosition = p;
       return state;
     }
-    case 'MeterCreated': {
+    case 'MeterCreated':
+    case 'MeterUpdated': {
       const m = event.data;
       state.meters.set(m.slug, m);
       return state;

@@ -1,5 +1,5 @@
 import { Inject, Injectable } from '@nestjs/common';
-import { meterCreatedType, meterStream } from '@tally/contracts/meters';
+import { meterCreatedType, meterStream, meterUpdatedType } from '@tally/contracts/meters';
 import { ChargeV1, planStream } from '@tally/contracts/plans';
 import { MeterFacts, PlanCommand, planDecider, PlanView } from '@tally/invoicing/domain';
 import { aggregateStream, EventStore, handleCommand } from '@tally/shared/data-access-event-store';
@@ -51,7 +51,9 @@ export class PlansService {
     const unknownMeters: MeterFacts['unknownMeters'] = [];
     for (const [index, charge] of charges.entries()) {
       const events = await this.ledger.readStream(meterStream(this.tenancy.current, charge.meter));
-      if (events.at(-1)?.type !== meterCreatedType) unknownMeters.push({ index, meter: charge.meter });
+      // Live: created (and maybe updated since), not deleted after.
+      const last = events.at(-1)?.type;
+      if (last !== meterCreatedType && last !== meterUpdatedType) unknownMeters.push({ index, meter: charge.meter });
     }
     return { unknownMeters };
   }
