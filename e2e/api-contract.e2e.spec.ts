@@ -170,6 +170,17 @@ describe('the API against its OpenAPI document', () => {
         body: { action: 'void', source: '//fn-runtime', id: 'e2', reason: 'a test' },
       }),
     );
+    // OpenMeter's listEvents: the accepted events with their content; the parked one says why it does not count.
+    const listed = await eventually(
+      async () => ok(await ingestion.GET('/api/v1/events', { params: { query: { subject: 'nobody' } } })),
+      (events) => events.length === 1 && events[0].validationError !== undefined,
+      10_000,
+    );
+    expect(listed[0]).toMatchObject({
+      event: { id: 'e-parked', subject: 'nobody', data: { gbSeconds: '2.5' } },
+      validationError: expect.stringContaining('unknown subject'),
+    });
+    expect(ok(await ingestion.GET('/api/v1/events', { params: { query: { limit: '1' } } }))).toHaveLength(1);
     await eventually(
       async () => ok(await attribution.GET('/v1/parked-usage', { params: { query: { limit: '10' } } })),
       (page) => page.items.length > 0,

@@ -8,6 +8,7 @@ export const expectedKind: Record<string, AuthKind> = {
   // ingestion
   'post /v1/events': 'producer',
   'post /api/v1/events': 'producer',
+  'get /api/v1/events': 'read',
   'post /v1/events/corrections': 'producer',
   'get /v1/events/status': 'producer-or-admin',
   'post /v1/api-keys': 'admin',

@@ -46,6 +46,38 @@ const toRow = (r: Record<string, unknown>): EventStatusRow => ({
   current: (r.current as EventStatusRow['current']) ?? null,
 });
 
+/** What an accepted event was (kept for listing; numbers in data as the decimal text intake keeps). */
+export interface EventContent {
+  type: string;
+  subject: string;
+  time: string;
+  data: Record<string, unknown>;
+}
+
+export interface EventListFilter {
+  from: Date;
+  to: Date;
+  limit: number;
+  id?: string;
+  subject?: string;
+  ingestedAtFrom?: Date;
+  ingestedAtTo?: Date;
+  /** Only events attributed to these accounts (OpenMeter's customers). */
+  accountIds?: string[];
+}
+
+export interface ListedEvent extends EventContent {
+  id: string;
+  source: string;
+  acceptedAt: string | null;
+  recordedAt: string | null;
+  rejectedAt: string | null;
+  rejection: FieldError[] | null;
+  /** Why the event does not count (yet): its subject has no account at its time. */
+  parkedReason: string | null;
+  voidedAt: string | null;
+}
+
 export interface StatusKey {
   usageId: string;
   tenant: string;
@@ -89,14 +121,65 @@ export class EventStatusTables {
     );
   }
 
-  accepted(tx: Queryable, keys: readonly StatusKey[], at: string): Promise<void> {
+  accepted(tx: Queryable, keys: readonly (StatusKey & { content?: EventContent })[], at: string): Promise<void> {
     return this.upsert(
       tx,
       keys,
-      ['accepted_at'],
-      [keys.map(() => at)],
-      'accepted_at = coalesce(event_status.accepted_at, excluded.accepted_at)',
+      ['accepted_at', 'event_type', 'subject', 'event_time', 'data'],
+      [
+        keys.map(() => at),
+        keys.map((k) => k.content?.type ?? null),
+        keys.map((k) => k.content?.subject ?? null),
+        keys.map((k) => k.content?.time ?? null),
+        keys.map((k) => (k.content ? JSON.stringify(k.content.data) : null)),
+      ],
+      `accepted_at = coalesce(event_status.accepted_at, excluded.accepted_at),
+       event_type = coalesce(event_status.event_type, excluded.event_type), subject = coalesce(event_status.subject, excluded.subject),
+       event_time = coalesce(event_status.event_time, excluded.event_time), data = coalesce(event_status.data, excluded.data)`,
     );
+  }
+
+  /**
+   * Accepted (and rejected) events with their content, newest first by event time: OpenMeter's listEvents.
+   * Both ends of each range inclusive; `id` and `subject` match in part (case-insensitive).
+   */
+  async list(tx: Queryable, tenant: string, filter: EventListFilter): Promise<ListedEvent[]> {
+    const params: unknown[] = [tenant, filter.from.toISOString(), filter.to.toISOString(), filter.limit];
+    const param = (value: unknown) => {
+      params.push(value);
+      return `$${params.length}`;
+    };
+    const like = (text: string) => `%${text.replace(/[\\%_]/g, (c) => `\\${c}`)}%`;
+    const conditions = [
+      filter.id !== undefined ? `event_id ilike ${param(like(filter.id))}` : '',
+      filter.subject !== undefined ? `subject ilike ${param(like(filter.subject))}` : '',
+      filter.ingestedAtFrom ? `accepted_at >= ${param(filter.ingestedAtFrom.toISOString())}` : '',
+      filter.ingestedAtTo ? `accepted_at <= ${param(filter.ingestedAtTo.toISOString())}` : '',
+      filter.accountIds ? `account_id = any(${param(filter.accountIds)}::text[])` : '',
+    ].filter(Boolean);
+    const rows: Record<string, unknown>[] = await tx.query(
+      `select event_id, source, event_type, subject, event_time, data, accepted_at, rejected_at, rejection, recorded_at,
+              voided_at, case when current = 'parked' then parked_reason end as parked_reason
+         from "${this.schema}".event_status
+        where tenant = $1 and event_type is not null and event_time >= $2 and event_time <= $3
+              ${conditions.map((c) => `and ${c}`).join(' ')}
+        order by event_time desc, usage_id limit $4`,
+      params,
+    );
+    return rows.map((r) => ({
+      id: String(r.event_id),
+      source: String(r.source),
+      type: String(r.event_type),
+      subject: String(r.subject),
+      time: (r.event_time as Date).toISOString(),
+      data: (r.data as Record<string, unknown> | null) ?? {},
+      acceptedAt: iso(r.accepted_at),
+      recordedAt: iso(r.recorded_at),
+      rejectedAt: iso(r.rejected_at),
+      rejection: (r.rejection as FieldError[] | null) ?? null,
+      parkedReason: (r.parked_reason as string | null) ?? null,
+      voidedAt: iso(r.voided_at),
+    }));
   }
 
   rejected(tx: Queryable, rejections: readonly (StatusKey & { errors: unknown[] })[], at: string): Promise<void> {
@@ -191,9 +274,10 @@ export class EventStatusTables {
    */
   static async carryOverIntake(tx: Queryable, from: string, to: string): Promise<void> {
     await tx.query(
-      `insert into "${to}".event_status (usage_id, tenant, source, event_id, accepted_at, rejected_at, rejection)
-       select usage_id, tenant, source, event_id, accepted_at, rejected_at, rejection from "${from}".event_status
-       on conflict (usage_id) do update set accepted_at = excluded.accepted_at, rejected_at = excluded.rejected_at, rejection = excluded.rejection`,
+      `insert into "${to}".event_status (usage_id, tenant, source, event_id, accepted_at, rejected_at, rejection, event_type, subject, event_time, data)
+       select usage_id, tenant, source, event_id, accepted_at, rejected_at, rejection, event_type, subject, event_time, data from "${from}".event_status
+       on conflict (usage_id) do update set accepted_at = excluded.accepted_at, rejected_at = excluded.rejected_at, rejection = excluded.rejection,
+         event_type = excluded.event_type, subject = excluded.subject, event_time = excluded.event_time, data = excluded.data`,
     );
   }
 }
@@ -212,4 +296,8 @@ const columnTypes: Record<string, string> = {
   amended_at: 'timestamptz',
   amend_reason: 'text',
   current: 'text',
+  event_type: 'text',
+  subject: 'text',
+  event_time: 'timestamptz',
+  data: 'jsonb',
 };

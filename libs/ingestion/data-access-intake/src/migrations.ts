@@ -55,8 +55,32 @@ export class EventStatusCurrent1764400000002 implements MigrationInterface {
   }
 }
 
+/**
+ * What each accepted event was (type, subject, time, data), written by the status consumer off the request
+ * path, for OpenMeter's listEvents; listed newest first by event time. Rows from before have none and are not
+ * listed.
+ */
+export class EventStatusContent1764700000003 implements MigrationInterface {
+  name = 'EventStatusContent1764700000003';
+
+  async up(queryRunner: QueryRunner): Promise<void> {
+    const s = schemaOf(queryRunner);
+    await queryRunner.query(`
+      alter table "${s}".event_status add column event_type text, add column subject text,
+        add column event_time timestamptz, add column data jsonb;
+      create index event_status_listing_idx on "${s}".event_status (tenant, event_time desc) where event_type is not null;`);
+  }
+
+  async down(queryRunner: QueryRunner): Promise<void> {
+    const s = schemaOf(queryRunner);
+    await queryRunner.query(`drop index "${s}".event_status_listing_idx;
+      alter table "${s}".event_status drop column event_type, drop column subject, drop column event_time, drop column data`);
+  }
+}
+
 export const intakeMigrations = [
   CreateApiKeys1764200000000,
   CreateEventStatus1764200000001,
   EventStatusCurrent1764400000002,
+  EventStatusContent1764700000003,
 ];

@@ -1,5 +1,5 @@
 import { usageLimits } from '@tally/contracts/usage';
-import { Instant, queryText, z } from '@tally/shared/feature-runtime';
+import { Instant, queryInteger, queryText, z } from '@tally/shared/feature-runtime';
 import { parseRfc3339 } from '@tally/shared/util-core';
 
 /**
@@ -343,3 +343,41 @@ export const ApiKeyList = z.object({ items: z.array(ApiKey).meta({ description: 
 export const apiKeyIdParam = z.object({
   id: z.string().meta({ description: "the key's id (a UUID; any other text answers 404)" }),
 });
+
+// ---- GET /api/v1/events (OpenMeter's listEvents) ----
+
+const listedInstant = () => Instant.optional();
+
+export const listEventsQuery = z.object({
+  from: listedInstant().meta({ description: 'event time, inclusive; by default 72 hours before `to`' }),
+  to: listedInstant().meta({ description: 'event time, inclusive; by default now' }),
+  ingestedAtFrom: listedInstant().meta({ description: 'acceptance time, inclusive' }),
+  ingestedAtTo: listedInstant().meta({ description: 'acceptance time, inclusive' }),
+  id: queryText().max(usageLimits.idLength).optional().meta({ description: 'the event id, or part of it' }),
+  subject: queryText().max(usageLimits.subjectLength).optional().meta({ description: 'the subject, or part of it' }),
+  customerId: z
+    .union([queryText(), z.array(queryText()).max(100)])
+    .optional()
+    .meta({ description: 'accounts (OpenMeter’s customers): only events attributed to them' }),
+  limit: queryInteger(1, 100).optional().meta({ description: 'at most this many (100 by default)' }),
+  clientId: queryText().max(36).optional().meta({ description: 'accepted and unused' }),
+});
+
+export const IngestedEvents = z.array(
+  z
+    .object({
+      event: z.object({
+        id: z.string(),
+        source: z.string(),
+        specversion: z.literal('1.0'),
+        type: z.string(),
+        subject: z.string(),
+        time: Instant,
+        data: z.record(z.string(), z.unknown()),
+      }),
+      validationError: z.string().optional().meta({ description: 'why the event does not count, if it does not' }),
+      ingestedAt: Instant,
+      storedAt: Instant.meta({ description: 'when it was recorded in the ledger (its acceptance until then)' }),
+    })
+    .meta({ id: 'IngestedEvent' }),
+);

@@ -51,7 +51,10 @@ export class StatusIntakeConsumer {
           const { tenant, receivedAt, events } = decodeJson<UsageBatchV1>(message.data, isUsageBatchV1, 'usage batch');
           await this.tables.accepted(
             tx,
-            events.map((e) => key(tenant, e.source, e.id)),
+            events.map((e) => ({
+              ...key(tenant, e.source, e.id),
+              content: { type: e.type, subject: e.subject, time: e.time, data: e.data },
+            })),
             receivedAt,
           );
         } else if (message.subject === usageRejectedSubject) {
