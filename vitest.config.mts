@@ -14,7 +14,7 @@ const alias = Object.entries<string[]>(tsconfig.compilerOptions.paths).map(([nam
 }));
 
 const chaos = 'e2e/chaos.e2e.spec.ts';
-// OpenMeter conformance needs ../shared/openmeter beside the checkout: its own run (vitest.openmeter.config.ts).
+// OpenMeter conformance needs ../shared/openmeter beside the checkout: its own run (vitest.openmeter.config.mts).
 const openMeter = 'tools/openmeter/**';
 
 export default defineConfig({

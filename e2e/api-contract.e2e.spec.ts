@@ -164,7 +164,12 @@ describe('the API against its OpenAPI document', () => {
     });
     ok(await producer.POST('/v1/events', { body: [event('e1', 'inst-1'), event('e-parked', 'nobody')] }));
     ok(await producer.POST('/api/v1/events', { body: event('e2', 'inst-1') }));
-    ok(await producer.GET('/v1/events/status', { params: { query: { source: '//fn-runtime', id: 'e1' } } }));
+    // The status is kept off the request path: it appears within moments of the acceptance.
+    await eventually(
+      () => producer.GET('/v1/events/status', { params: { query: { source: '//fn-runtime', id: 'e1' } } }),
+      (answer) => answer.response.ok,
+      10_000,
+    );
     ok(
       await producer.POST('/v1/events/corrections', {
         body: { action: 'void', source: '//fn-runtime', id: 'e2', reason: 'a test' },

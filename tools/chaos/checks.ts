@@ -1,3 +1,4 @@
+import { parse as parseLossless } from 'lossless-json';
 import { ExactDecimal, messageOf } from '@tally/shared/util-core';
 import { App, chaosAdminToken, chaosNamespace, Cluster } from './cluster';
 import { Producer } from './producer';
@@ -27,8 +28,11 @@ export const admin = async (url: string, path: string, init: { method?: string; 
     signal: AbortSignal.timeout(15_000),
   });
   const text = await response.text();
-  return { status: response.status, body: text ? JSON.parse(text) : undefined };
+  return { status: response.status, body: text ? JSON.parse(text) : undefined, text };
 };
+
+/** A JSON answer with every number as its text (the OpenMeter query writes exact decimals as JSON numbers). */
+const exactJson = (text: string): unknown => parseLossless(text, null, (digits) => digits);
 
 const same = (actual: unknown, expected: ExactDecimal): boolean =>
   typeof actual === 'string' && new ExactDecimal(actual).equals(expected);
@@ -88,11 +92,13 @@ export const checkReadPaths = async (
           );
         }
       }
+      // OpenMeter's `to` is inclusive: the period ends the millisecond before the next one begins.
+      const lastInstant = new Date(period.to.getTime() - 1).toISOString();
       const query = await admin(
         instance.url,
-        `/api/v1/meters/gb_seconds/query?from=${period.from.toISOString()}&to=${period.to.toISOString()}`,
+        `/api/v1/meters/gb_seconds/query?from=${period.from.toISOString()}&to=${lastInstant}`,
       );
-      const total = query.body?.data?.[0]?.value;
+      const total = (exactJson(query.text) as { data?: { value?: string }[] } | undefined)?.data?.[0]?.value;
       if (!same(total, expected.gbSeconds))
         wrong.push(`meter query total ${total}, owed ${expected.gbSeconds.toFixed()}`);
       add(

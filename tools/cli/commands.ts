@@ -30,6 +30,16 @@ export interface Command {
 
 const text = (value: string | boolean | undefined) => (typeof value === 'string' ? value : undefined);
 
+/**
+ * The OpenMeter route reads `to` inclusively (as OpenMeter's specification says); the CLI's `--to` is exclusive, so
+ * that one month's export ends where the next begins. Event times are kept to the millisecond: everything before
+ * `to` is everything up to and including the millisecond before it. Text Tally cannot read goes as it is (refused).
+ */
+const exclusiveEnd = (to: string | undefined): string | undefined => {
+  const time = to === undefined ? Number.NaN : Date.parse(to);
+  return Number.isFinite(time) ? new Date(time - 1).toISOString() : to;
+};
+
 /** Starts a reconciliation and polls it: 0 when it completed without drift, 1 otherwise. */
 const reconcile = async (api: TallyHttpClient, period: string): Promise<Answer> => {
   const started = await api.POST('/v1/reconciliations', { body: { period } });
@@ -165,15 +175,15 @@ export const commands: Record<string, Command> = {
     usage: 'usage export <meter> [--from <t>] [--to <t>] [--window-size MINUTE|HOUR|DAY] [--subject <s>]',
     summary: 'a meter’s values as CSV (exact decimals), for a spreadsheet or a finance system',
     options: {
-      from: { type: 'string', description: 'RFC 3339, inclusive' },
-      to: { type: 'string', description: 'RFC 3339, exclusive' },
+      from: { type: 'string', description: 'RFC 3339, inclusive (default: the beginning of time)' },
+      to: { type: 'string', description: 'RFC 3339, exclusive: consecutive exports never count an event twice' },
       'window-size': { type: 'string', description: 'MINUTE, HOUR or DAY' },
       subject: { type: 'string', description: 'one subject only' },
     },
     run: async (api, [meter], options) => {
       const query = {
         from: text(options.from),
-        to: text(options.to),
+        to: exclusiveEnd(text(options.to)),
         // Tally refuses a window size it does not know, with the ones it takes.
         windowSize: text(options['window-size']) as 'HOUR' | undefined,
         subject: text(options.subject),

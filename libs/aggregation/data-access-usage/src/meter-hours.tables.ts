@@ -155,6 +155,22 @@ export class MeterHourTables {
   }
 
   /** A meter starts: its buckets are computed from all history at once (its back-fill). */
+  /**
+   * A meter updated: new group-by keys cut its buckets again from the facts (as at creation); a new name,
+   * description or metadata changes no bucket, so only the definition is kept.
+   */
+  async meterUpdated(tx: Queryable, tenant: string, meter: Meter, position: bigint): Promise<void> {
+    const groupPaths = Object.fromEntries(
+      Object.entries(meter.groupBy).map(([key, path]) => [key, pathTextArray(path)]),
+    );
+    const same: unknown[] = await tx.query(
+      `update "${this.schema}".rollup_meters set definition = $3, last_position = $4
+        where tenant = $1 and slug = $2 and group_paths = $5::jsonb and last_position < $4 returning slug`,
+      [tenant, meter.slug, JSON.stringify(meter), position.toString(), JSON.stringify(groupPaths)],
+    );
+    if (same.length === 0) await this.meterCreated(tx, tenant, meter, position);
+  }
+
   async meterCreated(tx: Queryable, tenant: string, meter: Meter, position: bigint): Promise<void> {
     const s = this.schema;
     const groupPaths = Object.fromEntries(

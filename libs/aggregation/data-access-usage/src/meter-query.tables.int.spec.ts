@@ -248,6 +248,9 @@ describe('meter queries on real Postgres', () => {
       const range = { from: new Date('2026-10-24T00:00:00Z'), to: new Date('2026-10-26T00:00:00Z') };
       expect((await values(meter('SUM'), range))[0][2]).toBe('0.6');
       expect((await values(meter('SUM'), { ...range, since }))[0][2]).toBe('0.5');
+      // Every reader of the tables (billing, budgets) gets the same: the meter's own eventFrom applies unasked.
+      const fromOct25 = { ...meter('SUM'), eventFrom: since.toISOString() };
+      expect((await values(fromOct25, range))[0][2]).toBe('0.5');
     });
 
     it('answers nothing rather than 0 when no event carries a value', async () =>

@@ -51,7 +51,9 @@ export class MeterQueryTables {
     private readonly options: { buckets?: boolean } = {},
   ) {}
 
-  async query(tx: Queryable, tenant: string, meter: Meter, q: MeterQuery): Promise<MeterValue[]> {
+  async query(tx: Queryable, tenant: string, meter: Meter, asked: MeterQuery): Promise<MeterValue[]> {
+    // The meter's eventFrom holds for every reader (billing, budgets, account usage), not only the meter API.
+    const q = meter.eventFrom && !asked.since ? { ...asked, since: new Date(meter.eventFrom) } : asked;
     return this.options.buckets !== false && bucketable(meter, q)
       ? this.fromBuckets(tx, tenant, meter, q)
       : this.fromFacts(tx, tenant, meter, q);

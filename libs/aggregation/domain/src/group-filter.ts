@@ -27,18 +27,34 @@ const listOperators = ['$in', '$nin'] as const;
 const nestedOperators = ['$and', '$or'] as const;
 const maxDepth = 5;
 const maxValues = 100;
+/** Operators and listed values in one filter, all levels together (each is a bind parameter in SQL). */
+const maxTerms = 1_000;
 const maxLength = 1_024;
 
 const isObject = (value: unknown): value is Record<string, unknown> =>
   typeof value === 'object' && value !== null && !Array.isArray(value);
 
 /** Reads one FilterString; every problem is named with where it is (`advancedMeterGroupByFilters.model.$in`). */
-export const parseStringFilter = (
-  value: unknown,
-  field: string,
-  errors: QueryError[],
-  depth = 0,
-): StringFilter | undefined => {
+export const parseStringFilter = (value: unknown, field: string, errors: QueryError[]): StringFilter | undefined => {
+  const filter = parseLevel(value, field, errors, 0);
+  if (filter && termsOf(filter) > maxTerms)
+    errors.push({ field, message: `${field} has more than ${maxTerms} operators and values in all` });
+  return filter;
+};
+
+const termsOf = (filter: StringFilter): number =>
+  Object.entries(filter).reduce(
+    (n, [operator, operand]) =>
+      n +
+      (operator === '$and' || operator === '$or'
+        ? (operand as StringFilter[]).reduce((m, f) => m + termsOf(f), 1)
+        : Array.isArray(operand)
+          ? operand.length
+          : 1),
+    0,
+  );
+
+const parseLevel = (value: unknown, field: string, errors: QueryError[], depth: number): StringFilter | undefined => {
   if (!isObject(value)) {
     errors.push({ field, message: `${field} must be an object of operators ($eq, $in, $like, $and …)` });
     return undefined;
@@ -62,7 +78,7 @@ export const parseStringFilter = (
       if (!Array.isArray(operand) || operand.length === 0 || operand.length > maxValues)
         errors.push({ field: at, message: `${at} must be a list of 1 to ${maxValues} filters` });
       else {
-        const nested = operand.map((item, i) => parseStringFilter(item, `${at}.${i}`, errors, depth + 1));
+        const nested = operand.map((item, i) => parseLevel(item, `${at}.${i}`, errors, depth + 1));
         if (nested.every((n): n is StringFilter => n !== undefined))
           filter[operator as (typeof nestedOperators)[number]] = nested;
       }

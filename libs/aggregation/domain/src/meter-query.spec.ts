@@ -104,6 +104,25 @@ describe('parseMeterQuery', () => {
       });
     });
 
+    it('holds every condition on one key: filterGroupBy values and an advanced filter together', () =>
+      expect(
+        parseMeterQuery(
+          meter,
+          { 'filterGroupBy[region]': ['eu', 'us'], advancedMeterGroupByFilters: '{"region":{"$ne":"us"}}' },
+          now,
+          'openmeter',
+        ),
+      ).toMatchObject({
+        ok: true,
+        query: { groupFilters: { region: { $and: [{ $in: ['eu', 'us'] }, { $ne: 'us' }] } } },
+      }));
+
+    it('bounds a filter by its operators and values in all (each is a SQL parameter)', () => {
+      const wide = { $or: Array.from({ length: 20 }, () => ({ $in: Array.from({ length: 60 }, (_, i) => `v${i}`) })) };
+      const result = read({ advancedMeterGroupByFilters: JSON.stringify({ region: wide }) });
+      expect(!result.ok && result.errors.map((e) => e.field)).toContain('advancedMeterGroupByFilters.region');
+    });
+
     it.each([
       ['not JSON', '{region', 'advancedMeterGroupByFilters'],
       ['a key the meter lacks', '{"colour":{"$eq":"red"}}', 'advancedMeterGroupByFilters.colour'],

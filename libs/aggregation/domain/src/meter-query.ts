@@ -135,7 +135,7 @@ export const parseMeterQuery = (
       subjects: list(params.subject),
       groupBy,
       filterGroupBy,
-      ...(groupFilters.length > 0 && { groupFilters: Object.fromEntries(groupFilters) }),
+      ...(groupFilters.length > 0 && { groupFilters: combinedByKey(groupFilters) }),
       ...(customers.length > 0 && { accountIds: customers }),
     },
   };
@@ -165,4 +165,13 @@ const parseAdvancedFilters = (meter: Meter, text: string, errors: QueryError[]):
     if (read) parsed.push([key, read]);
   }
   return parsed;
+};
+
+/** Several conditions on one key (filterGroupBy values and an advanced filter) must all hold. */
+const combinedByKey = (filters: readonly [string, StringFilter][]): Record<string, StringFilter> => {
+  const byKey = new Map<string, StringFilter[]>();
+  for (const [key, filter] of filters) byKey.set(key, [...(byKey.get(key) ?? []), filter]);
+  return Object.fromEntries(
+    [...byKey].map(([key, list]) => [key, list.length === 1 ? list[0] : { $and: list }] as const),
+  );
 };

@@ -94,7 +94,7 @@ export class MetersController {
   @ApiDoc({
     summary: 'Query a meter: values by window, subject and group (JSON or CSV)',
     description:
-      'Filter by a group-by value with `filterGroupBy[key]=value` (one value per key of the meter), by conditions ' +
+      'Filter by a group-by value with `filterGroupBy[key]=value` (repeated: any of the values), by conditions ' +
       'with `advancedMeterGroupByFilters` (a JSON object: key → `{"$in": [...]}`, `$eq`, `$ne`, `$like`, `$and`, ' +
       '`$or` …), by accounts with `filterCustomerId` (a customer is an account). `clientId` is accepted and unused. ' +
       'With `Accept: text/csv` the answer is CSV (`text/csv; charset=utf-8`): a header ' +

@@ -78,10 +78,9 @@ export class MetersService {
   async find(idOrSlug: string): Promise<MeterRecord | undefined> {
     if (meterIdPattern.test(idOrSlug)) {
       const id = idOrSlug.toUpperCase();
-      const byId = (await this.list()).find((m) => m.id === id);
-      if (byId) return byId;
-      // The catalogue follows the ledger a moment behind: a meter created just now is found in the ledger.
-      const slug = await this.slugInLedger(id);
+      // The catalogue turns the id into a slug; the meter itself is read from its stream (the catalogue follows
+      // the ledger a moment behind: a meter just created, updated or deleted and created again is as it is now).
+      const slug = (await this.list()).find((m) => m.id === id)?.slug ?? (await this.slugInLedger(id));
       const meter = slug === undefined ? undefined : await this.meter(slug);
       if (meter?.id === id) return meter;
     }

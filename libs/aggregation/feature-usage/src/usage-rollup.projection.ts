@@ -142,7 +142,7 @@ export const usageRollupProjection = (
           // New group-by keys: the meter's hourly buckets are cut again from the facts, as when it was created.
           await flush();
           const { tenant, createdAt: _createdAt, updatedAt: _updatedAt, ...meter } = event.data;
-          await hours?.meterCreated(tx, tenant, meter, event.globalPosition);
+          await hours?.meterUpdated(tx, tenant, meter, event.globalPosition);
           break;
         }
         case 'MeterDeleted': {

@@ -257,7 +257,7 @@ export const MeterQueryRequest = z
     windowTimeZone: z.string().optional(),
     subject: z.array(z.string()).max(100).optional(),
     filterCustomerId: z.array(z.string()).max(100).optional().meta({ description: 'accounts' }),
-    filterGroupBy: z.record(z.string(), z.array(z.string()).max(100)).optional(),
+    filterGroupBy: z.record(z.string(), z.array(z.string()).min(1).max(100)).optional(),
     advancedMeterGroupByFilters: z.record(z.string(), z.record(z.string(), z.unknown())).optional(),
     groupBy: z.array(z.string()).max(100).optional(),
     accountId: z.string().optional().meta({ description: 'only this account’s usage (Tally’s own)' }),

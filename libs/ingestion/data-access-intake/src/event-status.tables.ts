@@ -140,7 +140,7 @@ export class EventStatusTables {
   }
 
   /**
-   * Accepted (and rejected) events with their content, newest first by event time: OpenMeter's listEvents.
+   * Accepted events with their content (refused ones have none), newest first by event time: OpenMeter's listEvents.
    * Both ends of each range inclusive; `id` and `subject` match in part (case-insensitive).
    */
   async list(tx: Queryable, tenant: string, filter: EventListFilter): Promise<ListedEvent[]> {

@@ -166,7 +166,9 @@ export class ReconciliationService {
               u.attribution?.status === 'attributed' &&
               u.attribution.accountId === account.accountId &&
               u.time >= segment.from &&
-              u.time < segment.to,
+              u.time < segment.to &&
+              // The meter counts nothing before its eventFrom (as the rollups read it).
+              (!meter.eventFrom || Date.parse(u.time) >= Date.parse(meter.eventFrom)),
           );
           const byGroup = new Map<string | null, typeof usage>();
           for (const u of usage) {

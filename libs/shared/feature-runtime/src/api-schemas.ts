@@ -1,4 +1,5 @@
 import * as z from 'zod';
+import { parseRfc3339 } from '@tally/shared/util-core';
 
 /**
  * Building blocks of the request and response schemas (zod). Each route declares its schemas beside its
@@ -31,7 +32,9 @@ export const ResourceKey = z
 /** An instant as RFC 3339 with an offset; the domain parses it exactly. */
 export const Instant = z
   .string()
-  .min(1)
+  .refine((text) => parseRfc3339(text) !== undefined, {
+    error: 'must be an RFC 3339 timestamp with an offset, e.g. 2026-11-01T00:00:00Z',
+  })
   .meta({
     id: 'Instant',
     format: 'date-time',

@@ -1,7 +1,10 @@
 import swc from 'unplugin-swc';
 import { defineConfig } from 'vitest/config';
 import { readFileSync } from 'node:fs';
-import { resolve } from 'node:path';
+import { dirname, resolve } from 'node:path';
+import { fileURLToPath } from 'node:url';
+
+const __dirname = dirname(fileURLToPath(import.meta.url));
 
 // The @tally/* aliases from tsconfig.base.json, as in vitest.config.mts.
 const tsconfig = JSON.parse(readFileSync(resolve(__dirname, 'tsconfig.base.json'), 'utf8'));
