@@ -217,8 +217,13 @@ export const meterListQuery = z.object({
  */
 export const meterQuery = z
   .object({
-    from: Instant.optional().meta({ description: 'inclusive; by default the beginning of time' }),
-    to: Instant.optional().meta({ description: 'inclusive (as OpenMeter’s specification says); by default now' }),
+    // Checked by parseMeterQuery (as windowSize, see above): it names a bad instant with every other bad field.
+    from: queryText()
+      .optional()
+      .meta({ format: 'date-time', description: 'inclusive; by default the beginning of time' }),
+    to: queryText()
+      .optional()
+      .meta({ format: 'date-time', description: 'inclusive (as OpenMeter’s specification says); by default now' }),
     windowSize: queryText()
       .optional()
       .meta({
