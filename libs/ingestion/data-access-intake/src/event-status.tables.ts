@@ -172,7 +172,7 @@ export class EventStatusTables {
       type: String(r.event_type),
       subject: String(r.subject),
       time: (r.event_time as Date).toISOString(),
-      data: (r.data as Record<string, unknown> | null) ?? {},
+      data: typeof r.data === 'string' ? (JSON.parse(r.data) as Record<string, unknown>) : {},
       acceptedAt: iso(r.accepted_at),
       recordedAt: iso(r.recorded_at),
       rejectedAt: iso(r.rejected_at),
@@ -299,5 +299,5 @@ const columnTypes: Record<string, string> = {
   event_type: 'text',
   subject: 'text',
   event_time: 'timestamptz',
-  data: 'jsonb',
+  data: 'text',
 };
