@@ -239,6 +239,13 @@ describe('the API against its OpenAPI document', () => {
       }),
     );
     ok(await aggregation.GET('/v1/budgets/{id}', { params: { path: { id: budget.budgetId } } }));
+    // The list is the budgets projection's: it follows the ledger within moments.
+    await eventually(
+      async () => ok(await aggregation.GET('/v1/budgets', { params: { query: { accountId: 'acme' } } })),
+      ({ items }) => items.map((b) => b.budgetId).join() === budget.budgetId,
+      10_000,
+    );
+    ok(await aggregation.GET('/v1/budgets'));
     ok(await aggregation.DELETE('/v1/budgets/{id}', { params: { path: { id: budget.budgetId } } }));
 
     // Billing: the upcoming invoice, a run, the invoices, a void, credit notes, a reconciliation.

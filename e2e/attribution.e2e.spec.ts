@@ -230,6 +230,15 @@ describe('attribution', () => {
         'validation',
       ],
       [
+        // Three capitals that are no currency: plans refuse it, so such an account could never subscribe.
+        'an account in a currency ISO 4217 does not have',
+        'POST',
+        '/v1/accounts',
+        () => ({ id: 'bad-acct', name: 'Bad', currency: 'XYZ', timezone: 'UTC' }),
+        400,
+        'validation',
+      ],
+      [
         'an account with a bad timezone',
         'POST',
         '/v1/accounts',

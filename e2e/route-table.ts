@@ -40,6 +40,7 @@ export const expectedKind: Record<string, AuthKind> = {
   'get /v1/unmetered-event-types': 'read',
   'get /v1/accounts/{id}/usage': 'read',
   'post /v1/budgets': 'admin',
+  'get /v1/budgets': 'read',
   'get /v1/budgets/{id}': 'read',
   'delete /v1/budgets/{id}': 'admin',
   // invoicing

@@ -33,6 +33,15 @@ export class BudgetTables {
     return rows.map((r) => r.definition);
   }
 
+  /** The tenant's budgets by id (at most `limit`). */
+  async all(tx: Queryable, tenant: string, limit: number): Promise<Budget[]> {
+    const rows: { definition: Budget }[] = await tx.query(
+      `select definition from "${this.schema}".budgets where tenant = $1 and not removed order by budget_id limit $2`,
+      [tenant, limit],
+    );
+    return rows.map((r) => r.definition);
+  }
+
   async get(tx: Queryable, tenant: string, budgetId: string): Promise<Budget | undefined> {
     const rows: { definition: Budget }[] = await tx.query(
       `select definition from "${this.schema}".budgets where tenant = $1 and budget_id = $2 and not removed`,

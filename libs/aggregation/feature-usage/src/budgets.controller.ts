@@ -1,8 +1,11 @@
-import { Body, Controller, Delete, Get, HttpCode, Param, Post } from '@nestjs/common';
+import { Body, Controller, Delete, Get, HttpCode, Inject, Param, Post, Query } from '@nestjs/common';
+import { DataSource } from 'typeorm';
 import { validateBudget } from '@tally/aggregation/domain';
-import { ApiDoc, badRequest, notFound, ReadsFrom } from '@tally/shared/feature-runtime';
+import { BudgetTables } from '@tally/aggregation/data-access-usage';
+import { ApiDoc, badRequest, notFound, ReadsFrom, Tenancy } from '@tally/shared/feature-runtime';
 import { BudgetsService } from './budgets.service';
-import { Budget, BudgetRequest, budgetIdParam } from './usage.schemas';
+import { AGGREGATION_DB, BUDGET_TABLES } from './tokens';
+import { Budget, BudgetList, budgetListQuery, BudgetRequest, budgetIdParam, maxListedBudgets } from './usage.schemas';
 
 /**
  * Budgets on an account's usage of a meter per billing period, optionally for one app; thresholds in
@@ -10,7 +13,27 @@ import { Budget, BudgetRequest, budgetIdParam } from './usage.schemas';
  */
 @Controller('v1/budgets')
 export class BudgetsController {
-  constructor(private readonly budgets: BudgetsService) {}
+  constructor(
+    private readonly budgets: BudgetsService,
+    private readonly tenancy: Tenancy,
+    @Inject(AGGREGATION_DB) private readonly db: DataSource,
+    @Inject(BUDGET_TABLES) private readonly tables: BudgetTables,
+  ) {}
+
+  @ApiDoc({
+    summary: 'The budgets, of one account or all',
+    query: budgetListQuery,
+    responses: { 200: { description: `the budgets by id (at most ${maxListedBudgets})`, schema: BudgetList } },
+  })
+  @Get()
+  @ReadsFrom('aggregation_usage_rollup')
+  async list(@Query() params: { accountId?: string }) {
+    const tenant = this.tenancy.current;
+    const items = params.accountId
+      ? await this.tables.ofAccount(this.db, tenant, params.accountId)
+      : await this.tables.all(this.db, tenant, maxListedBudgets);
+    return { items };
+  }
 
   @ApiDoc({
     summary: 'Set a usage budget with alert thresholds',

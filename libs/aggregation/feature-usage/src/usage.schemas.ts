@@ -406,3 +406,10 @@ export const Budget = z
     thresholds: z.array(z.int().min(1).max(1_000)),
   })
   .meta({ id: 'Budget' });
+
+/** GET /v1/budgets: one account's, or the tenant's first ones by id. */
+export const maxListedBudgets = 1_000;
+export const budgetListQuery = z.object({
+  accountId: queryText().min(1).optional().meta({ description: 'only this account’s budgets' }),
+});
+export const BudgetList = z.object({ items: z.array(Budget) });

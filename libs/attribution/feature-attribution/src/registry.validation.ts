@@ -1,9 +1,8 @@
 import { ProblemError } from '@tally/shared/feature-runtime';
-import { parseRfc3339 } from '@tally/shared/util-core';
+import { isCurrency, parseRfc3339 } from '@tally/shared/util-core';
 
 /** Keys that appear in stream names: no '-'/'_' ambiguity issues for readers, no whitespace, bounded. */
 const keyPattern = /^[A-Za-z0-9][A-Za-z0-9.:@+-]{0,127}$/;
-const iso4217 = /^[A-Z]{3}$/;
 
 const isTimeZone = (zone: string): boolean => {
   try {
@@ -50,7 +49,9 @@ export const validateAccount = (input: unknown) => {
   const accountId = text(body, 'id', errors);
   if (accountId) validateKey(accountId, 'id', errors);
   const name = text(body, 'name', errors);
-  const currency = text(body, 'currency', errors, iso4217, 'currency must be an ISO 4217 code such as USD or EUR');
+  const currency = text(body, 'currency', errors);
+  if (currency && !isCurrency(currency))
+    errors.push({ field: 'currency', message: 'currency must be an ISO 4217 code such as USD or EUR' });
   const timezone = text(body, 'timezone', errors);
   if (timezone && !isTimeZone(timezone))
     errors.push({ field: 'timezone', message: 'timezone must be an IANA time zone such as Europe/Berlin or UTC' });

@@ -1,19 +1,12 @@
-import { ExactDecimal } from '@tally/shared/util-core';
+import { ExactDecimal, isCurrency } from '@tally/shared/util-core';
+
+// The one currency rule lives in util-core (accounts use it too); invoicing's callers import it from here.
+export { isCurrency };
 
 /**
  * Money and decimal text. Amounts travel as decimal strings and are computed with ExactDecimal; this file is
  * the only place that rounds money, and it rounds exactly once, at the invoice total.
  */
-
-const currencyPattern = /^[A-Z]{3}$/;
-let supportedCurrencies: ReadonlySet<string> | undefined;
-
-/**
- * An ISO 4217 code that this runtime's Intl knows. Intl.NumberFormat accepts any three letters (it would format
- * "XYZ" with 2 decimals), so the check is against Intl's list of supported currencies.
- */
-export const isCurrency = (code: string): boolean =>
-  currencyPattern.test(code) && (supportedCurrencies ??= new Set(Intl.supportedValuesOf('currency'))).has(code);
 
 /**
  * ISO 4217 minor units that are not 2 (ISO 4217 list one, amendment 176). Not Intl's: ICU formats by CLDR's

@@ -1,5 +1,5 @@
 import * as z from 'zod';
-import { parseRfc3339 } from '@tally/shared/util-core';
+import { isCurrency, parseRfc3339 } from '@tally/shared/util-core';
 
 /**
  * Building blocks of the request and response schemas (zod). Each route declares its schemas beside its
@@ -51,8 +51,9 @@ export const Decimal = z
 /** An ISO 4217 currency code. */
 export const Currency = z
   .string()
-  .regex(/^[A-Z]{3}$/, { error: 'must be an ISO 4217 code such as USD or EUR' })
-  .meta({ id: 'Currency', examples: ['USD'] });
+  // One rule for accounts and plans: three capitals is not enough (XYZ is none). The pattern is for the document.
+  .refine(isCurrency, { error: 'must be an ISO 4217 code such as USD or EUR' })
+  .meta({ id: 'Currency', pattern: '^[A-Z]{3}$', examples: ['USD'] });
 
 /** A month as `YYYY-MM` (billing periods, reconciliations). */
 export const Month = z

@@ -33,6 +33,14 @@ describe('request schema errors', () => {
     ]);
   });
 
+  it('takes only currencies ISO 4217 has (the rule plans follow), not any three capitals', () => {
+    const body = { id: 'acme', name: 'Acme' };
+    expect(schemaErrors(account, { ...body, currency: 'EUR' }, '')).toEqual([]);
+    expect(schemaErrors(account, { ...body, currency: 'XYZ' }, '')).toEqual([
+      { field: 'currency', message: 'currency must be an ISO 4217 code such as USD or EUR' },
+    ]);
+  });
+
   it('says what is missing, and a body that is not an object', () => {
     expect(schemaErrors(account, { id: 'acme' }, '')).toEqual([
       { field: 'name', message: 'name is required' },

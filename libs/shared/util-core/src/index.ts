@@ -8,3 +8,4 @@ export * from './sleep';
 export * from './errors';
 export * from './ledger-event';
 export * from './field-error';
+export * from './currency';
