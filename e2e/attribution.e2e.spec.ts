@@ -230,6 +230,14 @@ describe('attribution', () => {
         'validation',
       ],
       [
+        'an account with a name of a megabyte',
+        'POST',
+        '/v1/accounts',
+        () => ({ id: 'bad-acct', name: 'n'.repeat(1024 * 1024), currency: 'USD', timezone: 'UTC' }),
+        400,
+        'validation',
+      ],
+      [
         // Three capitals that are no currency: plans refuse it, so such an account could never subscribe.
         'an account in a currency ISO 4217 does not have',
         'POST',

@@ -6,6 +6,9 @@ import { Instant, Currency, ResourceKey, queryInteger, queryText, z } from '@tal
  * schema cannot say (a time zone that exists, an offset on every instant) and build the commands.
  */
 
+/** Names of things people read (accounts), bounded like plans', tenants' and credentials'. */
+export const maxNameLength = 200;
+
 const reason = z.string().trim().min(1).max(1_024).meta({ description: 'why, for the audit trail' });
 const attributes = z
   .record(z.string(), z.string())
@@ -17,7 +20,12 @@ export const idParam = z.object({ id: ResourceKey });
 export const AccountRequest = z
   .object({
     id: ResourceKey,
-    name: z.string().trim().min(1),
+    name: z
+      .string()
+      .max(maxNameLength)
+      .trim()
+      .min(1)
+      .meta({ description: `1 to ${maxNameLength} characters` }),
     currency: Currency,
     timezone: z
       .string()

@@ -49,6 +49,7 @@ export const validateAccount = (input: unknown) => {
   const accountId = text(body, 'id', errors);
   if (accountId) validateKey(accountId, 'id', errors);
   const name = text(body, 'name', errors);
+  if (name.length > 200) errors.push({ field: 'name', message: 'name must be at most 200 characters' });
   const currency = text(body, 'currency', errors);
   if (currency && !isCurrency(currency))
     errors.push({ field: 'currency', message: 'currency must be an ISO 4217 code such as USD or EUR' });

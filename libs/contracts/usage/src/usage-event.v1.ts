@@ -42,6 +42,8 @@ export const usageLimits = {
   typeLength: 256,
   subjectLength: 512,
   dataBytes: 16 * 1024,
+  /** Levels of objects and arrays in `data`, the event's data object itself being the first. */
+  dataDepth: 32,
   batchEvents: 1_000,
   bodyBytes: 5 * 1024 * 1024,
   /** An event's time may be at most this far ahead of the receive time. */

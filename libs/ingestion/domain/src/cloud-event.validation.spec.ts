@@ -58,5 +58,19 @@ describe('validateUsageEvent', () => {
     expect(!result.ok && result.errors.map((e) => e.field)).toEqual(['id', 'source', 'type', 'subject']);
   });
 
+  it('bounds how deep data nests: 32 levels pass, 33 (and 500) are refused once, naming data', () => {
+    const nested = (levels: number): Record<string, unknown> => {
+      let value: Record<string, unknown> = { gbSeconds: '1' };
+      for (let level = 1; level < levels; level += 1) value = { inner: value };
+      return value;
+    };
+    expect(validateUsageEvent({ ...valid, data: nested(32) }, now).ok).toBe(true);
+    for (const levels of [33, 500])
+      expect(validateUsageEvent({ ...valid, data: nested(levels) }, now)).toEqual({
+        ok: false,
+        errors: [{ field: 'data', message: 'data nests deeper than 32 levels' }],
+      });
+  });
+
   it('refuses what is not an object', () => expect(validateUsageEvent('evt', now)).toMatchObject({ ok: false }));
 });

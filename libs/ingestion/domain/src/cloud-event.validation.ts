@@ -46,20 +46,26 @@ const requiredText = (
  * `data` as stored: numbers become their exact decimal text; every string and key must be storable.
  * Returns undefined (with an error) when something cannot be stored faithfully.
  */
-const exactData = (value: unknown, path: string, errors: FieldError[]): unknown => {
+const exactData = (value: unknown, path: string, errors: FieldError[], depth = 1): unknown => {
   if (isExactNumber(value)) return value.text;
+  // Deeper than any meter reads, and every reader (JSONPath, jsonb, logs) walks it recursively: refused, once.
+  if (depth > usageLimits.dataDepth && typeof value === 'object' && value !== null) {
+    if (!errors.some((e) => e.message.startsWith('data nests deeper')))
+      errors.push({ field: 'data', message: `data nests deeper than ${usageLimits.dataDepth} levels` });
+    return null;
+  }
   if (typeof value === 'string') {
     if (!storable(value)) errors.push({ field: path, message: `${path} contains a NUL character or invalid unicode` });
     return value;
   }
-  if (Array.isArray(value)) return value.map((item, i) => exactData(item, `${path}[${i}]`, errors));
+  if (Array.isArray(value)) return value.map((item, i) => exactData(item, `${path}[${i}]`, errors, depth + 1));
   if (typeof value === 'object' && value !== null) {
     // fromEntries defines own properties: a key named __proto__ stays data, never the object's prototype.
     return Object.fromEntries(
       Object.entries(value).map(([key, item]) => {
         if (!storable(key))
           errors.push({ field: path, message: `${path} has a key with a NUL character or invalid unicode` });
-        return [key, exactData(item, `${path}.${key}`, errors)];
+        return [key, exactData(item, `${path}.${key}`, errors, depth + 1)];
       }),
     );
   }

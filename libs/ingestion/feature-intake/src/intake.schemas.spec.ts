@@ -113,6 +113,13 @@ describe('intake schemas and the intake validators agree', () => {
     ['data with a lone surrogate in a key', { ...event, data: { ['\udc00']: 1 } }],
     ['data too large', { ...event, data: { blob: 'x'.repeat(usageLimits.dataBytes) } }],
     ['a datacontenttype other than JSON', { ...event, datacontenttype: 'text/plain' }],
+    [
+      'data nested 33 levels deep',
+      {
+        ...event,
+        data: Array.from({ length: 32 }).reduce<Record<string, unknown>>((inner) => ({ inner }), { v: '1' }),
+      },
+    ],
   ])('refuses an event with %s, in the schema and in validateUsageEvent', (_, malformed) => {
     expect(CloudEvent.safeParse(malformed).success).toBe(false);
     expect(validateUsageEvent(exactly(malformed), receivedAt)).toMatchObject({ ok: false });

@@ -66,6 +66,11 @@ const storableThroughout = (value: unknown): boolean => {
     return Object.entries(value).every(([key, item]) => storable(key) && storableThroughout(item));
   return true;
 };
+/** Levels of objects and arrays, the value itself being the first (as the validator counts them). */
+const depthOf = (value: unknown): number =>
+  typeof value === 'object' && value !== null
+    ? 1 + Math.max(0, ...Object.values(value as Record<string, unknown>).map(depthOf))
+    : 0;
 /** `data` as stored: every number as its decimal text (a JSON string), measured in UTF-8 bytes. */
 const utf8 = new TextEncoder();
 const storedBytes = (data: unknown): number =>
@@ -76,6 +81,9 @@ const storedBytes = (data: unknown): number =>
 export const EventData = z
   .record(z.string(), z.unknown())
   .refine(storableThroughout, { error: 'must not contain NUL characters or invalid unicode in strings or keys' })
+  .refine((data) => depthOf(data) <= usageLimits.dataDepth, {
+    error: `must nest at most ${usageLimits.dataDepth} levels of objects and arrays`,
+  })
   .refine((data) => storedBytes(data) <= usageLimits.dataBytes, {
     error: `must be at most ${usageLimits.dataBytes} bytes as JSON`,
   })
