@@ -163,10 +163,12 @@ export class MeterHourTables {
     const groupPaths = Object.fromEntries(
       Object.entries(meter.groupBy).map(([key, path]) => [key, pathTextArray(path)]),
     );
-    const same: unknown[] = await tx.query(
-      `update "${this.schema}".rollup_meters set definition = $3, last_position = $4
-        where tenant = $1 and slug = $2 and group_paths = $5::jsonb and last_position < $4 returning slug`,
-      [tenant, meter.slug, JSON.stringify(meter), position.toString(), JSON.stringify(groupPaths)],
+    const same = returnedRows(
+      await tx.query(
+        `update "${this.schema}".rollup_meters set definition = $3, last_position = $4
+          where tenant = $1 and slug = $2 and group_paths = $5::jsonb and last_position < $4 returning slug`,
+        [tenant, meter.slug, JSON.stringify(meter), position.toString(), JSON.stringify(groupPaths)],
+      ),
     );
     if (same.length === 0) await this.meterCreated(tx, tenant, meter, position);
   }

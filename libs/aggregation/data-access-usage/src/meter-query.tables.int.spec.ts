@@ -109,6 +109,21 @@ describe('meter queries on real Postgres', () => {
     await dropSchemas(namespace);
   });
 
+  it('cuts a meter’s hourly buckets again when an update adds a group-by key (a rename keeps them)', async () => {
+    const buckets = new MeterQueryTables(schema);
+    const base = meter('SUM');
+    await hours.meterCreated(db, 't1', base, BigInt(++position));
+    await hours.meterUpdated(db, 't1', { ...base, name: 'renamed' }, BigInt(++position));
+    const zoned = { ...base, name: 'renamed', groupBy: { ...base.groupBy, zone: '$.region' } };
+    await hours.meterUpdated(db, 't1', zoned, BigInt(++position));
+    // Read from the buckets (SUM over whole hours in UTC): split by the new key as by the old one.
+    const rows = await buckets.query(db, 't1', zoned, query({ groupBy: ['zone'] }));
+    expect(rows.map((r) => [r.groupBy.zone, r.value])).toEqual([
+      ['eu', '0.7'],
+      ['us', '12345678901234567890.300000001'],
+    ]);
+  });
+
   describe.each(paths)('read from %s', (_name, path) => {
     beforeAll(() => {
       meters = path;
