@@ -1,5 +1,4 @@
 import { CallHandler, ExecutionContext, Injectable, NestInterceptor } from '@nestjs/common';
-import { Reflector } from '@nestjs/core';
 import type { FastifyRequest } from 'fastify';
 import type * as z from 'zod';
 import { apiDocOf } from './openapi';
@@ -65,8 +64,6 @@ export const schemaErrors = (schema: z.ZodType, value: unknown, prefix: string):
  */
 @Injectable()
 export class RequestSchemaInterceptor implements NestInterceptor {
-  constructor(private readonly reflector: Reflector) {}
-
   intercept(context: ExecutionContext, next: CallHandler) {
     const doc = apiDocOf(context.getHandler());
     if (doc && context.getType() === 'http') {
