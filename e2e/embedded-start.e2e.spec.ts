@@ -173,7 +173,8 @@ describe('embedded mode (npm start)', () => {
         source: '//forge',
         type: 'forge.function.invocation',
         subject: app,
-        data: { gbSeconds: '250000' },
+        // Forge's rule: 1024 MiB ÷ 1024 × 250,000 s = 250,000 GB-s
+        data: { memoryMiB: 1024, durationMs: 250_000_000 },
       },
       {
         specversion: '1.0',
@@ -181,7 +182,7 @@ describe('embedded mode (npm start)', () => {
         source: '//forge',
         type: 'forge.kvs.read',
         subject: app,
-        data: { gb: '0.15' },
+        data: { bytes: 150_000_000 }, // 0.15 GB
       },
     ]);
     expect((await http('POST', `${base}/v1/events`, forgeEvents, 'application/json', apiKey)).body.accepted).toBe(4);

@@ -234,9 +234,28 @@ describe('invoice lifecycle', () => {
   });
 
   it('finalizes on request, in period order; voids with a reason; refuses what the state does not allow', async () => {
-    now = new Date('2026-06-01T01:00:00Z'); // April and May ended for "monthly"; both drafts
-    const run = await billingRun();
-    expect(run).toMatchObject({ failed: 0 });
+    now = new Date('2026-06-01T01:00:00Z'); // April and May ended for "monthly"
+    // April's grace period is long over, so a run would draft and finalize it at once — but not while the rollups are
+    // behind the ledger: then it drafts April and May (from the rollups as they are) and finalizes neither.
+    const rollups = apps.aggregation.app.get(ProjectionCatalog).get('aggregation_usage_rollup');
+    await rollups.stop();
+    try {
+      await use('s1', '2026-05-20T12:00:00Z', '100'); // anchored, period from 15 May: in the ledger, not in the rollups
+      await eventually(
+        () => ledgerEvents(apps.attribution.runtime.eventStore, ['UsageRecorded']),
+        (events) => events.length === sent,
+        20_000,
+      );
+      await caughtUp('invoicing');
+      const run = await ok(http('POST', `${apps.invoicing.url}/v1/admin/billing-runs`));
+      // Drafted: April and May of "monthly" and "shortlived", anchored [15 April, 15 May). The three past their grace:
+      // behind (no fresh usage; once a subscription has seen that, the run asks no more).
+      expect(run).toMatchObject({ drafted: 5, finalized: 0, behind: 3, failed: 0 });
+    } finally {
+      void rollups.start();
+    }
+    await caughtUp('aggregation');
+    await caughtUp('invoicing');
     const april = await invoiceOf('monthly', '2026-04');
     const may = await invoiceOf('monthly', '2026-05');
     expect([april.status, may.status]).toEqual(['draft', 'draft']);
@@ -270,8 +289,9 @@ describe('invoice lifecycle', () => {
     expect(
       await problem(http('POST', `${apps.invoicing.url}/v1/invoices/${may.invoiceId}/void`, { reason: 'again' })),
     ).toEqual([409, 'invoice-already-voided']);
-    // A voided invoice stays the period's invoice: the next run does not draft another.
-    expect(await billingRun()).toMatchObject({ drafted: 0, failed: 0 });
+    // A voided invoice stays the period's invoice: the next run does not draft another. It finalizes the drafts past
+    // their grace period now that usage has caught up: shortlived April, anchored [15 April, 15 May).
+    expect(await billingRun()).toMatchObject({ drafted: 0, finalized: 2, failed: 0 });
     expect((await ok(http('GET', `${apps.invoicing.url}/v1/invoices?accountId=monthly`))).invoices).toHaveLength(2);
 
     // Cancelled back to 1 May once April was final and May drafted: May's draft is voided, April stays billed.
@@ -314,10 +334,17 @@ describe('invoice lifecycle', () => {
     ]);
   }, 60_000);
 
-  it('bills the anchored period after it ends, and sends every invoice event to the signed webhook through NATS', async () => {
-    now = new Date('2026-06-16T01:00:00Z'); // the anchored period [15 April, 15 May) ended long ago: drafted and, past its grace, finalized
-    await billingRun();
-    await billingRun();
+  it('one run drafts and finalizes an anchored period past its grace; every invoice event reaches the signed webhook through NATS', async () => {
+    // The anchored period [15 May, 15 June) ended at midnight, its 24 h grace period an hour ago: due in one run.
+    now = new Date('2026-06-16T01:00:00Z');
+    expect(await billingRun()).toMatchObject({ drafted: 1, finalized: 1, behind: 0, waiting: 0, failed: 0 });
+    const may = await invoiceOf('anchored', '2026-05');
+    expect(await ok(http('GET', `${apps.invoicing.url}/v1/invoices/${may.invoiceId}`))).toMatchObject({
+      status: 'finalized',
+      trigger: 'grace_period_ended',
+      total: '0.20', // 100 × 0.002 (price v2)
+      period: { start: '2026-05-15T00:00:00.000Z', end: '2026-06-15T00:00:00.000Z' },
+    });
     const anchored = await invoiceOf('anchored', '2026-04');
     expect(anchored).toMatchObject({
       status: 'finalized',
@@ -341,7 +368,9 @@ describe('invoice lifecycle', () => {
 
   it('never finalizes from a partial view: while the rollups have not applied the ledger, the invoice waits', async () => {
     now = new Date('2026-07-01T01:00:00Z');
-    await billingRun(); // June drafted for "monthly"
+    // June drafted for "monthly", and still in its grace period: a draft, not finalized.
+    expect(await billingRun()).toMatchObject({ drafted: 1, finalized: 0, failed: 0 });
+    expect((await invoiceOf('monthly', '2026-06')).status).toBe('draft');
     const rollups = apps.aggregation.app.get(ProjectionCatalog).get('aggregation_usage_rollup');
     await rollups.stop();
     try {

@@ -65,6 +65,31 @@ describe('meters', () => {
     ]);
   });
 
+  it('takes a derived value (valueExpression) and a time-weighted aggregation; refuses an expression that does not parse, naming where', async () => {
+    const derived = {
+      slug: 'fn-gbs-derived',
+      eventType: 'fn.invocation',
+      aggregation: 'SUM',
+      valueExpression: 'memoryMiB / 1024 * durationMs / 1000',
+    };
+    expect(await meters('POST', '', derived)).toMatchObject({ status: 201, body: derived });
+    const stored = { slug: 'gb-stored', eventType: 'db.size', aggregation: 'TIME_WEIGHTED_SUM', valueProperty: '$.gb' };
+    expect(await meters('POST', '', stored)).toMatchObject({ status: 201, body: stored });
+    const bad = await meters('POST', '', { ...derived, slug: 'bad-expr', valueExpression: 'memoryMiB % 1024' });
+    expect(bad.status).toBe(400);
+    expect(bad.body.errors).toEqual([
+      { field: 'valueExpression', message: "valueExpression is not a value expression: unexpected '%' at position 11" },
+    ]);
+    const both = await meters('POST', '', { ...derived, slug: 'both', valueProperty: '$.gbSeconds' });
+    expect(both.status).toBe(400);
+    expect(both.body.errors.map((e: { field: string }) => e.field)).toEqual(['valueProperty']);
+    const counted = await meters('POST', '', { ...derived, slug: 'counted', aggregation: 'UNIQUE_COUNT' });
+    expect(counted.status).toBe(400);
+    expect(counted.body.errors.map((e: { message: string }) => e.message)).toEqual([
+      'valueExpression derives a number: only for SUM, MIN, MAX, AVG, LATEST, TIME_WEIGHTED_SUM meters',
+    ]);
+  });
+
   it('deletes a meter (204), then it is gone (404), and the slug can be used again', async () => {
     await meters('POST', '', { slug: 'reads', eventType: 'kv.read', aggregation: 'COUNT' });
     expect((await meters('DELETE', '/reads')).status).toBe(204);

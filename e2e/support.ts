@@ -119,10 +119,13 @@ export const openPayingAccount = async (
 };
 
 /** The four apps, each its own Nest application and HTTP server, on one namespace (attribution first: it owns the ledger writer). */
-export const startAllApps = async (namespace: string): Promise<Record<AppName, RunningTally>> => {
+export const startAllApps = async (
+  namespace: string,
+  env: Partial<Record<AppName, Record<string, string>>> = {},
+): Promise<Record<AppName, RunningTally>> => {
   const apps = {} as Record<AppName, RunningTally>;
   for (const app of ['attribution', 'aggregation', 'ingestion', 'invoicing'] as const)
-    apps[app] = await startApp(app, namespace);
+    apps[app] = await startApp(app, namespace, env[app]);
   return apps;
 };
 

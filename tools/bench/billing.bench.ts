@@ -3,7 +3,7 @@
  * apps (distributed mode: Postgres ledger, NATS request/reply between them), with a controllable clock.
  *  1. the ledger is seeded straight through the event store (meters, a plan, accounts with a subscription
  *     each, attributed usage in the previous calendar month), both apps drain it into their projections;
- *  2. first run (`POST /v1/admin/billing-runs`, clock on the 2nd of this month): drafts S invoices;
+ *  2. first run (`POST /v1/admin/billing-runs`, clock on the 1st of this month, 06:00Z): drafts S invoices;
  *  3. second run (clock past every zone's period end + the 24 h grace): finalizes them;
  *  4. third run: nothing left to do (the fixed cost of a pass);
  *  5. where the time goes: the runs' billable-usage requests replayed against aggregation on their own,
@@ -69,8 +69,9 @@ const month = (offset: number, day: number, hour = 0) =>
   new Date(Date.UTC(today.getUTCFullYear(), today.getUTCMonth() + offset, day, hour));
 const previousMonthStart = month(-1, 1);
 // Every previous-month period has ended by then (Sydney's on the last day 13:00Z, Berlin's 22:00/23:00Z, UTC's on the
-// 1st 00:00Z), and so has every 24 h grace — but a pass takes one step per invoice: the first drafts, the next finalizes.
-const firstRunAt = month(0, 2, 6);
+// 1st 00:00Z) and none of their 24 h graces has (the earliest, Sydney's, ends on the 1st at 13:00Z): the first run
+// drafts only, the second finalizes (a run that finds a grace already over drafts and finalizes at once).
+const firstRunAt = month(0, 1, 6);
 // Latest period end (UTC, the 1st 00:00Z) + 24 h grace = the 2nd 00:00Z: long past on the 3rd at noon.
 const secondRunAt = month(0, 3, 12);
 let now = firstRunAt;

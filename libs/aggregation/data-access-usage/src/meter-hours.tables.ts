@@ -1,5 +1,13 @@
 import { DataSource, EntityManager } from 'typeorm';
-import { isDecimalText, Meter, pathTextArray, readPath, segmentsOf } from '@tally/aggregation/domain';
+import {
+  isDecimalText,
+  Meter,
+  pathTextArray,
+  readMeter,
+  readPath,
+  segmentsOf,
+  valueExpressionOf,
+} from '@tally/aggregation/domain';
 import { returnedRows } from '@tally/shared/data-access-postgres';
 import { ExactDecimal } from '@tally/shared/util-core';
 
@@ -7,6 +15,23 @@ type Queryable = Pick<EntityManager, 'query'> | Pick<DataSource, 'query'>;
 
 /** isDecimalText as a Postgres regular expression: the SQL readings follow the same rule. */
 export const decimalPattern = `'^[+-]?([0-9]+\\.?[0-9]*|\\.[0-9]+)([eE][+-]?[0-9]+)?$'`;
+
+/**
+ * A fact's numeric reading for a bucket: the meter contract's rule (readMeter: a property's decimal text, or a
+ * derived value), none for COUNT. UNIQUE_COUNT, MIN, MAX, LATEST and TIME_WEIGHTED_SUM keep no buckets, so
+ * only SUM and AVG readings matter here.
+ */
+const readingOf = (meter: Meter, data: Record<string, unknown>): ExactDecimal | undefined => {
+  if (meter.aggregation === 'COUNT') return undefined;
+  if (!meter.valueExpression) {
+    const raw = meter.valueProperty ? readPath(data, segmentsOf(meter.valueProperty)) : undefined;
+    return (typeof raw === 'string' || typeof raw === 'number') && isDecimalText(String(raw))
+      ? new ExactDecimal(String(raw))
+      : undefined;
+  }
+  const reading = readMeter({ ...meter, groupBy: {} }, data);
+  return reading.ok ? new ExactDecimal(reading.value) : undefined;
+};
 
 /** What countNew needs of a new fact. */
 export interface BucketFact {
@@ -29,7 +54,14 @@ export class MeterHourTables {
   /** The tables this class writes for its projection (a rebuild builds copies of them and swaps them in). */
   static readonly tables = ['meter_hours', 'rollup_meters'] as const;
 
-  constructor(private readonly schema: string) {}
+  /**
+   * `functions`: the schema holding the migrations' SQL functions (meter_value) — the live schema, also while
+   * a rebuild writes copies of the tables into another one.
+   */
+  constructor(
+    private readonly schema: string,
+    private readonly functions: string = schema,
+  ) {}
 
   private deltaSql(where: string, sign: 1 | -1): string {
     const s = this.schema;
@@ -42,7 +74,8 @@ export class MeterHourTables {
         from "${s}".usage_facts f
         join "${s}".rollup_meters m on m.tenant = f.tenant and m.event_type = f.event_type and m.live
         cross join lateral (select f.data #>> m.value_path as raw) x
-        cross join lateral (select case when cardinality(m.value_path) > 0 and x.raw ~ ${decimalPattern} then x.raw::numeric end as value) r
+        cross join lateral (select case when m.value_expression is not null then "${this.functions}".meter_value(m.value_expression, f.data)
+                                        when cardinality(m.value_path) > 0 and x.raw ~ ${decimalPattern} then x.raw::numeric end as value) r
        where not f.voided and f.account_id is not null and ${where}
        group by 1, 2, 3, 4, 5, 6
       on conflict (tenant, meter, account_id, hour, groups, attributes) do update set
@@ -101,14 +134,7 @@ export class MeterHourTables {
           viaSql.push(fact.usageId);
           continue;
         }
-        const raw =
-          meter.aggregation === 'COUNT' || !meter.valueProperty
-            ? undefined
-            : readPath(fact.data, segmentsOf(meter.valueProperty));
-        const reading =
-          (typeof raw === 'string' || typeof raw === 'number') && isDecimalText(String(raw))
-            ? new ExactDecimal(String(raw))
-            : undefined;
+        const reading = readingOf(meter, fact.data);
         const hour = new Date(Math.floor(Date.parse(fact.time) / 3_600_000) * 3_600_000).toISOString();
         const key = JSON.stringify([
           fact.tenant,
@@ -179,9 +205,9 @@ export class MeterHourTables {
       Object.entries(meter.groupBy).map(([key, path]) => [key, pathTextArray(path)]),
     );
     const changed: unknown[] = await tx.query(
-      `insert into "${s}".rollup_meters (tenant, slug, event_type, value_path, group_paths, live, last_position, definition) values ($1, $2, $3, $4, $5, true, $6, $7)
+      `insert into "${s}".rollup_meters (tenant, slug, event_type, value_path, group_paths, live, last_position, definition, value_expression) values ($1, $2, $3, $4, $5, true, $6, $7, $8)
        on conflict (tenant, slug) do update set event_type = excluded.event_type, value_path = excluded.value_path, group_paths = excluded.group_paths,
-         live = true, last_position = excluded.last_position, definition = excluded.definition
+         live = true, last_position = excluded.last_position, definition = excluded.definition, value_expression = excluded.value_expression
        where rollup_meters.last_position < excluded.last_position
        returning slug`,
       [
@@ -192,6 +218,9 @@ export class MeterHourTables {
         JSON.stringify(groupPaths),
         position.toString(),
         JSON.stringify(meter),
+        meter.aggregation !== 'COUNT' && meter.valueExpression
+          ? JSON.stringify(valueExpressionOf(meter.valueExpression))
+          : null,
       ],
     );
     if (changed.length === 0) return;

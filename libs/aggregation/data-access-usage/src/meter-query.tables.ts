@@ -1,5 +1,5 @@
 import { DataSource, EntityManager } from 'typeorm';
-import { Meter, MeterQuery, pathTextArray, StringFilter } from '@tally/aggregation/domain';
+import { Meter, MeterQuery, pathTextArray, StringFilter, valueExpressionOf } from '@tally/aggregation/domain';
 import { decimalPattern } from './meter-hours.tables';
 
 type Queryable = Pick<EntityManager, 'query'> | Pick<DataSource, 'query'>;
@@ -14,8 +14,7 @@ export interface MeterValue {
   attributes?: Record<string, string | null>;
 }
 
-const aggregate = (meter: Meter): string => {
-  const value = `case when (f.data #>> $3::text[]) ~ ${decimalPattern} then (f.data #>> $3::text[])::numeric end`;
+const aggregate = (meter: Meter, value: string): string => {
   switch (meter.aggregation) {
     case 'COUNT':
       return 'count(*)::numeric';
@@ -33,6 +32,8 @@ const aggregate = (meter: Meter): string => {
       return `count(distinct f.data #>> $3::text[])::numeric`;
     case 'LATEST':
       return `(array_agg(${value} order by f.time desc, f.usage_id desc) filter (where ${value} is not null))[1]`;
+    case 'TIME_WEIGHTED_SUM':
+      throw new Error('a time-weighted meter is read by its levels (fromLevels), not by aggregating facts');
     default: {
       const _never: never = meter.aggregation;
       throw new Error('unknown aggregation');
@@ -48,15 +49,120 @@ export class MeterQueryTables {
   /** `buckets: false` forces reading facts (tests hold both paths to the same answers). */
   constructor(
     private readonly schema: string,
-    private readonly options: { buckets?: boolean } = {},
+    private readonly options: {
+      buckets?: boolean;
+      /** Levels of time-weighted meters hold until now at most (tests set the clock). */
+      clock?: () => Date;
+      /** The schema of the migrations' SQL functions (meter_value, exact_div): the live one during a rebuild. */
+      functions?: string;
+    } = {},
   ) {}
+
+  private get functionsSchema(): string {
+    return this.options.functions ?? this.schema;
+  }
 
   async query(tx: Queryable, tenant: string, meter: Meter, asked: MeterQuery): Promise<MeterValue[]> {
     // The meter's eventFrom holds for every reader (billing, budgets, account usage), not only the meter API.
     const q = meter.eventFrom && !asked.since ? { ...asked, since: new Date(meter.eventFrom) } : asked;
+    if (meter.aggregation === 'TIME_WEIGHTED_SUM') return this.fromLevels(tx, tenant, meter, q);
     return this.options.buckets !== false && bucketable(meter, q)
       ? this.fromBuckets(tx, tenant, meter, q)
       : this.fromFacts(tx, tenant, meter, q);
+  }
+
+  /**
+   * A fact's reading in SQL, by the meter contract's rule: the decimal text at the value path ($3), or the
+   * derived value (meter_value, the SQL twin of the TypeScript evaluator); null when the fact has none.
+   */
+  private readingSql(meter: Meter, param: (value: unknown) => string): string {
+    if (meter.valueExpression)
+      return `"${this.functionsSchema}".meter_value(${param(JSON.stringify(valueExpressionOf(meter.valueExpression)))}::jsonb, f.data)`;
+    return `case when (f.data #>> $3::text[]) ~ ${decimalPattern} then (f.data #>> $3::text[])::numeric end`;
+  }
+
+  /**
+   * A time-weighted meter (docs/aggregation.md, "Gauge meters"): each subject's level holds from the report
+   * that sets it until the subject's next report, the query's end, or now, whichever comes first; a window's
+   * value is Σ level × the hours of it inside the window, carried into windows and periods without reports.
+   * The level at the range's start is the subject's last report before it. Per report: the account, group
+   * values and subject attributes of the report that set the level (a parked report ends the level before it
+   * and counts for nobody). Σ level × seconds is exact; the one division (÷ 3600) rounds at 40 places only when
+   * the hours do not end (20 minutes = 0.333… h). Twin: contracts/meters time-weighted.ts (reconciliation).
+   */
+  private async fromLevels(tx: Queryable, tenant: string, meter: Meter, q: MeterQuery): Promise<MeterValue[]> {
+    const start = q.since && q.since > q.from ? q.since : q.from;
+    const now = q.asOf ?? this.options.clock?.() ?? new Date();
+    const end = q.to < now ? q.to : now;
+    if (end <= start) return [];
+    const params: unknown[] = [
+      tenant,
+      meter.eventType,
+      meter.valueProperty ? pathTextArray(meter.valueProperty) : [],
+      start.toISOString(),
+      end.toISOString(),
+      q.windowTimeZone,
+    ];
+    const param = (value: unknown) => {
+      params.push(value);
+      return `$${params.length}`;
+    };
+    const reading = this.readingSql(meter, param);
+    const groups = [
+      ...q.groupBy.map((key) =>
+        key === 'subject'
+          ? { key, kind: 'subject', sql: 'l.subject' }
+          : { key, kind: 'data', sql: `l.data #>> ${param(pathTextArray(meter.groupBy[key]))}::text[]` },
+      ),
+      ...(q.attributeGroups ?? []).map((key) => ({ key, kind: 'attribute', sql: `l.attributes ->> ${param(key)}` })),
+    ];
+    const filters = [
+      q.accountId ? `l.account_id = ${param(q.accountId)}` : '',
+      q.accountIds ? `l.account_id = any(${param(q.accountIds)}::text[])` : '',
+      ...Object.entries(q.groupFilters ?? {}).map(([key, filter]) =>
+        filterSql(filter, `(l.data #>> ${param(pathTextArray(meter.groupBy[key]))}::text[])`, param),
+      ),
+      q.subjects.length > 0 ? `l.subject = any(${param(q.subjects)}::text[])` : '',
+      ...Object.entries(q.filterGroupBy).map(
+        ([key, value]) => `(l.data #>> ${param(pathTextArray(meter.groupBy[key]))}::text[]) = ${param(value)}`,
+      ),
+      ...Object.entries(q.filterAttributes ?? {}).map(
+        ([key, value]) => `(l.attributes ->> ${param(key)}) = ${param(value)}`,
+      ),
+    ].filter(Boolean);
+    // Only subjects the asked accounts ever had reports from can hold one of their levels (index-friendly).
+    const owners = q.accountId
+      ? `and f.subject in (select subject from "${this.schema}".usage_facts where tenant = $1 and event_type = $2 and account_id = ${param(q.accountId)} and time < $5)`
+      : '';
+    const unit = q.windowSize?.toLowerCase();
+    const windows = unit
+      ? `select w at time zone $6 as w_start, (w + interval '1 ${unit}') at time zone $6 as w_end
+           from generate_series(date_trunc('${unit}', $4::timestamptz at time zone $6), $5::timestamptz at time zone $6 - interval '1 microsecond', interval '1 ${unit}') w`
+      : `select $4::timestamptz as w_start, $5::timestamptz as w_end where $6::text is not null`;
+    const facts = `select f.usage_id, f.subject, f.account_id, f.time, f.data, f.attributes, ${reading} as level
+                     from "${this.schema}".usage_facts f
+                    where f.tenant = $1 and f.event_type = $2 and not f.voided and $3::text[] is not null ${owners}`;
+    const rows: Record<string, unknown>[] = await tx.query(
+      `with reports as (
+         select * from (${facts} and f.time >= $4 and f.time < $5) inside where level is not null
+         union all
+         (select distinct on (subject) * from (${facts} and f.time < $4) before where level is not null
+           order by subject, time desc, usage_id desc)),
+       levels as (
+         select r.*, greatest(r.time, $4::timestamptz) as l_from,
+                coalesce(lead(r.time) over (partition by r.subject order by r.time, r.usage_id), $5::timestamptz) as l_to
+           from reports r),
+       windows as (${windows})
+       select w.w_start as window_start, w.w_end as window_end,
+              ${groups.map((g, i) => `${g.sql} as g${i}`).join(', ')}${groups.length > 0 ? ',' : ''}
+              trim_scale("${this.functionsSchema}".exact_div(sum(l.level * extract(epoch from (least(l.l_to, w.w_end) - greatest(l.l_from, w.w_start)))), 3600))::text as value
+         from levels l join windows w on l.l_from < w.w_end and l.l_to > w.w_start
+        where l.account_id is not null and l.l_to > l.l_from ${filters.map((f) => `and ${f}`).join(' ')}
+        group by ${['1', '2', ...groups.map((_, i) => String(i + 3))].join(', ')}
+        order by 1 ${groups.map((_, i) => `, ${i + 3}`).join('')}`,
+      params,
+    );
+    return rows.filter((r) => r.value !== null).map((r) => toValue(r, q, groups, unit));
   }
 
   /**
@@ -149,7 +255,7 @@ export class MeterQueryTables {
     // trim_scale: one canonical text per value (3, not 3.00), whatever the scale of the inputs.
     const rows: Record<string, unknown>[] = await tx.query(
       `select ${local} at time zone $6 as window_start, (${local} + interval '1 ${unit ?? 'day'}') at time zone $6 as window_end,
-              ${groups.map((g, i) => `${g.sql} as g${i}`).join(', ')}${groups.length > 0 ? ',' : ''} trim_scale(${aggregate(meter)})::text as value
+              ${groups.map((g, i) => `${g.sql} as g${i}`).join(', ')}${groups.length > 0 ? ',' : ''} trim_scale(${aggregate(meter, this.readingSql(meter, param))})::text as value
          from "${this.schema}".usage_facts f
         where f.tenant = $1 and f.event_type = $2 and not f.voided and f.account_id is not null and $3::text[] is not null
           and f.time >= $4 and f.time ${q.toInclusive ? '<=' : '<'} $5 ${filters.map((f) => `and ${f}`).join(' ')}

@@ -183,6 +183,75 @@ export class AccountAnchorDays1764900000000 implements MigrationInterface {
   }
 }
 
+/**
+ * Derived meter values (contracts/meters value-expression.ts) read in SQL: `meter_value(expression, data)`
+ * evaluates an expression tree step by step by the same rules as the TypeScript evaluator (a field is decimal
+ * text or not a value; x / 0 is not a value; a quotient that does not end is rounded once, half away from
+ * zero, at 40 places — computed with integer division, so no step rounds on its own). The rollup projection
+ * keeps each meter's parsed expression beside its value path.
+ */
+export class MeterValueExpressions1765000000000 implements MigrationInterface {
+  name = 'MeterValueExpressions1765000000000';
+
+  async up(queryRunner: QueryRunner): Promise<void> {
+    const s = schemaOf(queryRunner);
+    await queryRunner.query(`alter table "${s}".rollup_meters add column value_expression jsonb`);
+    // x ÷ y exact when the quotient ends, else rounded once, half away from zero, at 40 places; null for y = 0.
+    await queryRunner.query(`
+      create or replace function "${s}".exact_div(x numeric, y numeric) returns numeric
+      language sql immutable parallel safe as $fn$
+        select case when y <> 0 then
+          (div(x * 1e40, y) + case when 2 * abs(x * 1e40 - div(x * 1e40, y) * y) >= abs(y) then sign(x) * sign(y) else 0 end) * 1e-40
+        end
+      $fn$`);
+    await queryRunner.query(`
+      create or replace function "${s}".meter_value(e jsonb, d jsonb) returns numeric
+      language plpgsql immutable parallel safe as $fn$
+      declare
+        op text := e ->> 'op';
+        x numeric;
+        y numeric;
+        t text;
+        arg jsonb;
+      begin
+        if e ? 'n' then return (e ->> 'n')::numeric; end if;
+        if e ? 'f' then
+          t := d #>> array(select jsonb_array_elements_text(e -> 'f'));
+          if t is null or t !~ '^[+-]?([0-9]+\\.?[0-9]*|\\.[0-9]+)([eE][+-]?[0-9]+)?$' then return null; end if;
+          return t::numeric;
+        end if;
+        if op in ('min', 'max') then
+          for arg in select value from jsonb_array_elements(e -> 'a') loop
+            y := "${s}".meter_value(arg, d);
+            if y is null then return null; end if;
+            if x is null or (op = 'min' and y < x) or (op = 'max' and y > x) then x := y; end if;
+          end loop;
+          return x;
+        end if;
+        x := "${s}".meter_value(e -> 'a' -> 0, d);
+        if x is null then return null; end if;
+        if op = 'neg' then return -x; end if;
+        if op = 'ceil' then return ceil(x); end if;
+        if op = 'floor' then return floor(x); end if;
+        y := "${s}".meter_value(e -> 'a' -> 1, d);
+        if y is null then return null; end if;
+        if op = '+' then return x + y; end if;
+        if op = '-' then return x - y; end if;
+        if op = '*' then return x * y; end if;
+        if op = '/' then return "${s}".exact_div(x, y); end if;
+        raise exception 'unknown value expression operation %', op;
+      end $fn$`);
+  }
+
+  async down(queryRunner: QueryRunner): Promise<void> {
+    const s = schemaOf(queryRunner);
+    await queryRunner.query(
+      `drop function "${s}".meter_value(jsonb, jsonb); drop function "${s}".exact_div(numeric, numeric)`,
+    );
+    await queryRunner.query(`alter table "${s}".rollup_meters drop column value_expression`);
+  }
+}
+
 export const rollupMigrations = [
   CreateRollups1764100000001,
   UsageVoids1764300000001,
@@ -194,4 +263,5 @@ export const rollupMigrations = [
   MeterHours1764700000000,
   RollupMeterDefinitions1764800000000,
   AccountAnchorDays1764900000000,
+  MeterValueExpressions1765000000000,
 ];

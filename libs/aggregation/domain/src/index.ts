@@ -1,7 +1,17 @@
 export * from './usage-query';
 // The JSONPath subset and the reading rule are the meter contract's (libs/contracts/meters).
-export { parseJsonPath, readPath, segmentsOf, pathTextArray, readMeter, isDecimalText } from '@tally/contracts/meters';
-export type { PathSegment, MeterReading } from '@tally/contracts/meters';
+export {
+  parseJsonPath,
+  readPath,
+  segmentsOf,
+  pathTextArray,
+  readMeter,
+  isDecimalText,
+  parseValueExpression,
+  valueExpressionOf,
+  valueExpressionLimits,
+} from '@tally/contracts/meters';
+export type { PathSegment, MeterReading, ValueExpression } from '@tally/contracts/meters';
 export * from './meter';
 export * from './meter.decider';
 export * from './meter-query';
@@ -11,3 +21,4 @@ export * from './budget.decider';
 export * from './errors';
 export * from './meter-id';
 export * from './group-filter';
+export * from './projection';

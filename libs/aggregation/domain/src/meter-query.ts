@@ -30,6 +30,8 @@ export interface MeterQuery {
   attributeGroups?: string[];
   /** Only usage whose subject attribute equals this (e.g. one app's budget). */
   filterAttributes?: Record<string, string>;
+  /** Time-weighted meters: levels hold until this instant at most (default: now). */
+  asOf?: Date;
 }
 
 import type { QueryError } from './usage-query';

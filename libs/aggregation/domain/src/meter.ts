@@ -1,8 +1,17 @@
-import { parseJsonPath } from '@tally/contracts/meters';
+import { parseJsonPath, parseValueExpression, valueExpressionLimits } from '@tally/contracts/meters';
 import { parseRfc3339 } from '@tally/shared/util-core';
 import type { FieldError } from '@tally/shared/util-core';
 
-export const meterAggregations = ['SUM', 'COUNT', 'UNIQUE_COUNT', 'MIN', 'MAX', 'AVG', 'LATEST'] as const;
+export const meterAggregations = [
+  'SUM',
+  'COUNT',
+  'UNIQUE_COUNT',
+  'MIN',
+  'MAX',
+  'AVG',
+  'LATEST',
+  'TIME_WEIGHTED_SUM',
+] as const;
 export type MeterAggregation = (typeof meterAggregations)[number];
 
 /** A meter, OpenMeter-compatible: what to measure in which events, and how to aggregate it. */
@@ -12,8 +21,10 @@ export interface Meter {
   description: string | null;
   eventType: string;
   aggregation: MeterAggregation;
-  /** JSONPath into data; absent only for COUNT. */
+  /** JSONPath into data; absent for COUNT and for meters with a valueExpression. */
   valueProperty: string | null;
+  /** A derived value over data's fields (contracts/meters value-expression.ts), instead of valueProperty. */
+  valueExpression?: string | null;
   /** Group-by key → JSONPath into data. */
   groupBy: Record<string, string>;
   /** Only events at or after this instant count (OpenMeter's `eventFrom`); absent: all of them. */
@@ -63,11 +74,16 @@ export const validateMeter = (input: unknown): { ok: true; meter: Meter } | { ok
   const aggregation = body.aggregation;
   if (!meterAggregations.includes(aggregation as MeterAggregation))
     errors.push({ field: 'aggregation', message: `aggregation must be one of ${meterAggregations.join(', ')}` });
+  const valueExpression = readValueExpression(body, aggregation, errors);
   const given = text(
     'valueProperty',
     meterLimits.valueProperty,
-    aggregation !== 'COUNT' && meterAggregations.includes(aggregation as MeterAggregation),
+    aggregation !== 'COUNT' &&
+      meterAggregations.includes(aggregation as MeterAggregation) &&
+      (body.valueExpression === undefined || body.valueExpression === null),
   );
+  if (given !== null && valueExpression !== null)
+    errors.push({ field: 'valueProperty', message: 'a meter reads valueProperty or valueExpression, not both' });
   // OpenMeter: "For COUNT aggregation the valueProperty is ignored" — so it is not kept either.
   const valueProperty = aggregation === 'COUNT' ? null : given;
   if (valueProperty) {
@@ -113,12 +129,38 @@ export const validateMeter = (input: unknown): { ok: true; meter: Meter } | { ok
       eventType,
       aggregation: aggregation as MeterAggregation,
       valueProperty,
+      ...(valueExpression !== null && { valueExpression }),
       groupBy,
       // Only when given: a meter created without them reads the same as one from before they existed.
       ...(eventFrom !== null && { eventFrom }),
       ...(metadata !== null && { metadata }),
     },
   };
+};
+
+/** Aggregations whose value is a number an expression may derive (COUNT counts; UNIQUE_COUNT counts identities). */
+const numericAggregations: readonly string[] = ['SUM', 'MIN', 'MAX', 'AVG', 'LATEST', 'TIME_WEIGHTED_SUM'];
+
+const readValueExpression = (body: Record<string, unknown>, aggregation: unknown, errors: FieldError[]) => {
+  const value = body.valueExpression;
+  if (value === undefined || value === null) return null;
+  if (typeof value !== 'string' || value.trim() === '') {
+    errors.push({ field: 'valueExpression', message: 'valueExpression must be a non-empty string' });
+    return null;
+  }
+  if (!numericAggregations.includes(aggregation as string)) {
+    errors.push({
+      field: 'valueExpression',
+      message: `valueExpression derives a number: only for ${numericAggregations.join(', ')} meters`,
+    });
+    return null;
+  }
+  const parsed = parseValueExpression(value);
+  if (!parsed.ok) {
+    errors.push({ field: 'valueExpression', message: `valueExpression: ${parsed.error}` });
+    return null;
+  }
+  return value.length <= valueExpressionLimits.length ? value : null;
 };
 
 const maxMetadata = 50;
@@ -149,6 +191,7 @@ export const sameMeterDefinition = (a: Meter, b: Meter): boolean => {
       m.eventType,
       m.aggregation,
       m.valueProperty,
+      m.valueExpression ?? null,
       Object.entries(m.groupBy).sort(),
       m.eventFrom ?? null,
       Object.entries(m.metadata ?? {}).sort(),

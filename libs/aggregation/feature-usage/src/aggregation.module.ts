@@ -115,8 +115,15 @@ export class AggregationModule {
           (runtime) => (schema) =>
             usageRollupProjection(
               new RollupTables(schema),
-              { budgets: new BudgetTables(schema), queries: new MeterQueryTables(schema), store: runtime.eventStore },
-              new MeterHourTables(schema),
+              {
+                budgets: new BudgetTables(schema),
+                queries: new MeterQueryTables(schema, {
+                  clock: () => runtime.clock(),
+                  functions: runtime.schemaFor('aggregation'),
+                }),
+                store: runtime.eventStore,
+              },
+              new MeterHourTables(schema, runtime.schemaFor('aggregation')),
             ),
         ),
         projectionRunnerProvider(
@@ -140,7 +147,8 @@ export class AggregationModule {
         {
           provide: METER_QUERY_TABLES,
           inject: [RUNTIME],
-          useFactory: (runtime: TallyRuntime) => new MeterQueryTables(runtime.schemaFor('aggregation')),
+          useFactory: (runtime: TallyRuntime) =>
+            new MeterQueryTables(runtime.schemaFor('aggregation'), { clock: () => runtime.clock() }),
         },
         {
           provide: METER_VALUES_TABLES,

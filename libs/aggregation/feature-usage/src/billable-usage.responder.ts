@@ -1,6 +1,7 @@
 import { Inject, Injectable } from '@nestjs/common';
 import { DataSource, EntityManager } from 'typeorm';
-import { MeterQueryTables, MeterTables } from '@tally/aggregation/data-access-usage';
+import { MeterQueryTables, MeterTables, MeterValue } from '@tally/aggregation/data-access-usage';
+import { MeterQuery, projectedQuantity } from '@tally/aggregation/domain';
 import {
   BillableUsageReplyV1,
   BillableUsageRequestV1,
@@ -16,7 +17,7 @@ import {
   Request,
 } from '@tally/shared/data-access-messaging';
 import { ProjectionRunner } from '@tally/shared/data-access-postgres';
-import { Log, LOG, MESSAGE_BUS, POSTGRES, PostgresSettings } from '@tally/shared/feature-runtime';
+import { Clock, CLOCK, Log, LOG, MESSAGE_BUS, POSTGRES, PostgresSettings } from '@tally/shared/feature-runtime';
 import { messageOf, parseRfc3339 } from '@tally/shared/util-core';
 import { AGGREGATION_DB, METER_QUERY_TABLES, METER_TABLES, ROLLUP_RUNNER } from './tokens';
 
@@ -36,6 +37,7 @@ export class BillableUsageResponder {
     @Inject(METER_TABLES) private readonly meters: MeterTables,
     @Inject(METER_QUERY_TABLES) private readonly queries: MeterQueryTables,
     @Inject(ROLLUP_RUNNER) private readonly rollups: ProjectionRunner,
+    @Inject(CLOCK) private readonly clock: Clock,
   ) {}
 
   async start(): Promise<void> {
@@ -65,6 +67,8 @@ export class BillableUsageResponder {
     const intervals = request.intervals.map((i) => ({ from: parseRfc3339(i.from), to: parseRfc3339(i.to) }));
     if (intervals.some((i) => !i.from || !i.to || i.from > i.to))
       return { ok: false, error: { type: 'bad_request', detail: 'every interval needs RFC 3339 from ≤ to' } };
+    if (request.asOf !== undefined && !parseRfc3339(request.asOf))
+      return { ok: false, error: { type: 'bad_request', detail: 'asOf must be an RFC 3339 instant' } };
     if (request.fresh && !(await this.rollups.reachedLedgerHead()))
       return {
         ok: false,
@@ -94,7 +98,7 @@ export class BillableUsageResponder {
       const meter = catalog.get(slug);
       if (!meter) return { ok: false, error: { type: 'unknown_meter', detail: `no live meter ${slug}` } };
       for (const [index, { from, to }] of intervals.entries()) {
-        const rows = await this.queries.query(tx, request.tenant, meter, {
+        const query: MeterQuery = {
           from,
           to,
           windowTimeZone: 'UTC',
@@ -103,15 +107,40 @@ export class BillableUsageResponder {
           groupBy: [],
           filterGroupBy: {},
           attributeGroups: per ? [per] : [],
-        });
-        for (const row of rows)
+          ...(request.asOf !== undefined && { asOf: parseRfc3339(request.asOf) }),
+        };
+        const rows = await this.queries.query(tx, request.tenant, meter, query);
+        const group = (row: MeterValue) => (per ? (row.attributes?.[per] ?? null) : null);
+        const asOf = request.asOf !== undefined ? (parseRfc3339(request.asOf) as Date) : this.clock();
+        // A gauge's projection is its levels held to the interval's end: the same query, read up to `to`.
+        const held =
+          request.project && projectedQuantity(meter.aggregation, '0', { from, to }, asOf) === 'levels'
+            ? new Map(
+                (await this.queries.query(tx, request.tenant, meter, { ...query, asOf: to })).map((r) => [
+                  group(r),
+                  r.value,
+                ]),
+              )
+            : undefined;
+        for (const row of rows) {
+          const projected = request.project
+            ? projectedQuantity(meter.aggregation, row.value, { from, to }, asOf)
+            : undefined;
           values.push({
             interval: index,
             meter: slug,
             per,
-            perValue: per ? (row.attributes?.[per] ?? null) : null,
+            perValue: group(row),
             quantity: row.value,
+            ...(projected !== undefined && {
+              projected: projected === 'levels' ? (held?.get(group(row)) ?? row.value) : projected,
+            }),
           });
+        }
+        // A subject whose level is held but reported nothing yet in the interval has no row so far: its projection does.
+        for (const [perValue, value] of held ?? [])
+          if (!rows.some((r) => group(r) === perValue))
+            values.push({ interval: index, meter: slug, per, perValue, quantity: '0', projected: value });
       }
     }
     return { ok: true, values, position };

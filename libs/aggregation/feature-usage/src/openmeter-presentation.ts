@@ -14,6 +14,7 @@ export const openMeterMeter = (meter: MeterRecord) => ({
   aggregation: meter.aggregation,
   eventType: meter.eventType,
   ...(meter.valueProperty !== null && { valueProperty: meter.valueProperty }),
+  ...(meter.valueExpression && { valueExpression: meter.valueExpression }),
   groupBy: meter.groupBy,
   ...(meter.eventFrom && { eventFrom: meter.eventFrom }),
   ...(meter.metadata && { metadata: meter.metadata }),
@@ -31,6 +32,8 @@ const orderKeys = {
   updatedAt: (m: Listed) => m.updatedAt,
 } as const;
 
+const byCodeUnit = (a: string, b: string): number => (a < b ? -1 : a > b ? 1 : 0);
+
 /** listMeters' ordering and paging, over a tenant's meters (a catalogue, not a table of usage: in memory). */
 export const pageOfMeters = (
   meters: readonly Listed[],
@@ -38,8 +41,9 @@ export const pageOfMeters = (
 ): Listed[] => {
   const key = orderKeys[options.orderBy];
   const direction = options.order === 'DESC' ? -1 : 1;
-  // The slug breaks ties, so that pages never overlap.
-  const sorted = [...meters].sort((a, b) => direction * (key(a).localeCompare(key(b)) || a.slug.localeCompare(b.slug)));
+  // By code unit, not localeCompare: ICU's collation ignores punctuation (gb-stored after gb_seconds) and changes
+  // with the Node version; a page boundary must not. The slug breaks ties, so that pages never overlap.
+  const sorted = [...meters].sort((a, b) => direction * (byCodeUnit(key(a), key(b)) || byCodeUnit(a.slug, b.slug)));
   return sorted.slice((options.page - 1) * options.pageSize, options.page * options.pageSize);
 };
 

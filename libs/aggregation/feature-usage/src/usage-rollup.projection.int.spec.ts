@@ -73,7 +73,7 @@ describe('aggregation_usage_rollup projection', () => {
     await store.init();
     db = await openAppDataSource({ connectionString: testDatabaseUrl(), schema, migrations: rollupMigrations });
     runner = new ProjectionRunner(
-      (s) => usageRollupProjection(new RollupTables(s), undefined, new MeterHourTables(s)),
+      (s) => usageRollupProjection(new RollupTables(s), undefined, new MeterHourTables(s, schema)),
       db,
       store,
       { connectionString: testDatabaseUrl(), schema, onError: (error) => console.error(error) },

@@ -5,6 +5,8 @@ import {
   meterLimits,
   meterWindowSizes,
   parseJsonPath,
+  parseValueExpression,
+  valueExpressionLimits,
   windowSizes,
 } from '@tally/aggregation/domain';
 import { Decimal, Instant, Month, ResourceKey, queryInteger, queryText, z } from '@tally/shared/feature-runtime';
@@ -90,6 +92,11 @@ const isJsonPath = (path: string, context: z.RefinementCtx) => {
   if (!parsed.ok) context.addIssue({ code: 'custom', message: `is not a supported JSONPath: ${parsed.error}` });
 };
 
+const isValueExpression = (expression: string, context: z.RefinementCtx) => {
+  const parsed = parseValueExpression(expression);
+  if (!parsed.ok) context.addIssue({ code: 'custom', message: `is not a value expression: ${parsed.error}` });
+};
+
 const meterSlug = z.string().regex(/^[a-z0-9]+(?:[_-][a-z0-9]+)*$/, {
   error: 'must be lower-case letters and digits, joined by - or _ (e.g. gb_seconds)',
 });
@@ -102,8 +109,18 @@ export const MeterRequest = z
     eventType: text(meterLimits.eventType).meta({ description: 'the CloudEvents type the meter measures' }),
     aggregation: z.enum(meterAggregations),
     valueProperty: text(meterLimits.valueProperty).superRefine(isJsonPath).nullable().optional().meta({
-      description: 'JSONPath into the event’s data, such as $.gbSeconds: required unless COUNT (ignored for COUNT)',
+      description:
+        'JSONPath into the event’s data, such as $.gbSeconds: required unless COUNT (ignored for COUNT) or valueExpression is given',
     }),
+    valueExpression: text(valueExpressionLimits.length)
+      .superRefine(isValueExpression)
+      .nullable()
+      .optional()
+      .meta({
+        description:
+          'Tally: a derived value instead of valueProperty — exact arithmetic (+ - * /, min, max, ceil, floor, parentheses) over data’s fields, e.g. `memoryMiB / 1024 * durationMs / 1000`; for SUM, MIN, MAX, AVG, LATEST and TIME_WEIGHTED_SUM (docs/aggregation.md)',
+        examples: ['memoryMiB / 1024 * durationMs / 1000'],
+      }),
     eventFrom: Instant.nullable().optional().meta({ description: 'only usage at or after this instant counts' }),
     metadata: z
       .record(z.string().max(256), z.string().max(1_024))
@@ -129,8 +146,15 @@ export const MeterRequest = z
   })
   .superRefine((meter, context) => {
     const reads = meter.valueProperty !== undefined && meter.valueProperty !== null;
-    if (meter.aggregation !== 'COUNT' && !reads)
+    const derives = meter.valueExpression !== undefined && meter.valueExpression !== null;
+    if (meter.aggregation !== 'COUNT' && !reads && !derives)
       context.addIssue({ code: 'custom', path: ['valueProperty'], message: `is required for ${meter.aggregation}` });
+    if (reads && derives)
+      context.addIssue({
+        code: 'custom',
+        path: ['valueProperty'],
+        message: 'a meter reads valueProperty or valueExpression, not both',
+      });
   })
   .meta({
     id: 'MeterRequest',
@@ -154,7 +178,8 @@ export const Meter = z
     description: z.string().optional(),
     eventType: z.string(),
     aggregation: z.enum(meterAggregations),
-    valueProperty: z.string().optional().meta({ description: 'absent for COUNT' }),
+    valueProperty: z.string().optional().meta({ description: 'absent for COUNT and derived values' }),
+    valueExpression: z.string().optional().meta({ description: 'Tally: the derived value the meter reads' }),
     groupBy: z.record(z.string(), z.string()),
     eventFrom: Instant.optional(),
     metadata: z.record(z.string(), z.string()).optional(),

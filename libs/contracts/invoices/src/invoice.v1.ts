@@ -56,8 +56,10 @@ export interface UsageLineV1 {
   /** Units priced on this line (for package: the number of packages). */
   units: string;
   unitPrice: string;
+  /** The number of units unitPrice is for (1000000: a price per million); absent: 1. */
+  unitPricePer?: string;
   flatPrice: string;
-  /** Precise amount, never rounded: units × unitPrice + flatPrice. */
+  /** Precise amount, never rounded: units × unitPrice ÷ unitPricePer + flatPrice. */
   amount: string;
 }
 

@@ -16,6 +16,16 @@ export interface BillableUsageRequestV1 {
    * `rollups_behind` (a rebuild or a stalled projection). Invoicing asks this before it finalizes anything.
    */
   fresh?: boolean;
+  /**
+   * Time-weighted meters' levels hold until this instant at most (RFC 3339; default: aggregation's now) — the
+   * asker's clock, so that what it bills and what it re-derives (reconciliation) cover the same hours.
+   */
+  asOf?: string;
+  /**
+   * Also answer each value projected to its interval's end (`projected`): the upcoming invoice's projected cost.
+   * The method is aggregation's (projectedQuantity: a sum's rate carried on, a gauge's levels held to the end).
+   */
+  project?: boolean;
 }
 
 export interface BillableUsageValueV1 {
@@ -28,6 +38,8 @@ export interface BillableUsageValueV1 {
   perValue: string | null;
   /** Exact decimal text. */
   quantity: string;
+  /** Asked with `project`: the quantity projected to the interval's end (exact decimal text). */
+  projected?: string;
 }
 
 export type BillableUsageReplyV1 =

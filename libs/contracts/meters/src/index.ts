@@ -4,3 +4,5 @@ export * from './json-path';
 export * from './meter-reading';
 export * from './billable-usage.v1';
 export * from './meter-query.v1';
+export * from './value-expression';
+export * from './time-weighted';

@@ -1,16 +1,17 @@
 import { ExactDecimal as Decimal } from '@tally/shared/util-core';
 import { readPath, segmentsOf } from './json-path';
+import { evaluateValueExpression, valueExpressionOf } from './value-expression';
 import type { MeterCreatedV1 } from './meter.v1';
 
 /**
  * How a meter reads a usage event — part of the meter contract, so every reader agrees: aggregation's
  * rollups (and their SQL twin) and invoicing's reconciliation, which re-derives quantities from the ledger.
  */
-export type MeterDefinition = Pick<MeterCreatedV1, 'aggregation' | 'valueProperty' | 'groupBy'>;
+export type MeterDefinition = Pick<MeterCreatedV1, 'aggregation' | 'valueProperty' | 'groupBy' | 'valueExpression'>;
 
 export type MeterReading =
   | { ok: true; value: string; groups: Record<string, string | null> }
-  | { ok: false; reason: 'missing_value' | 'not_a_number'; path: string };
+  | { ok: false; reason: 'missing_value' | 'not_a_number' | 'division_by_zero'; path: string };
 
 /**
  * What a usage event contributes to a meter: its value as an exact decimal string (1 for COUNT; for
@@ -23,6 +24,10 @@ export const readMeter = (meter: MeterDefinition, data: Record<string, unknown>)
     const value = readPath(data, segmentsOf(path));
     groups[key] =
       value === undefined || value === null ? null : typeof value === 'object' ? JSON.stringify(value) : String(value);
+  }
+  if (meter.aggregation !== 'COUNT' && meter.valueExpression) {
+    const result = evaluateValueExpression(valueExpressionOf(meter.valueExpression), data);
+    return result.ok ? { ok: true, value: result.value.toFixed(), groups } : result;
   }
   if (meter.aggregation === 'COUNT' || !meter.valueProperty) return { ok: true, value: '1', groups };
   const raw = readPath(data, segmentsOf(meter.valueProperty));

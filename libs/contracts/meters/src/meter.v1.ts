@@ -17,8 +17,11 @@ export interface MeterCreatedV1 {
   name: string;
   description: string | null;
   eventType: string;
-  aggregation: 'SUM' | 'COUNT' | 'UNIQUE_COUNT' | 'MIN' | 'MAX' | 'AVG' | 'LATEST';
+  /** TIME_WEIGHTED_SUM: a level carried over time, in level-hours (docs/aggregation.md, "Gauge meters"). */
+  aggregation: 'SUM' | 'COUNT' | 'UNIQUE_COUNT' | 'MIN' | 'MAX' | 'AVG' | 'LATEST' | 'TIME_WEIGHTED_SUM';
   valueProperty: string | null;
+  /** A derived value (value-expression.ts), instead of valueProperty; absent on meters that read one property. */
+  valueExpression?: string | null;
   groupBy: Record<string, string>;
   /** Only usage at or after this instant counts (absent: all). */
   eventFrom?: string | null;

@@ -30,6 +30,11 @@ export interface ChargeV1 {
   unitPrice: string | null;
   /** graduated and volume models */
   tiers: TierV1[] | null;
+  /**
+   * unit, graduated and volume models: how many units `unitPrice` (each tier's too) is the price of — a power of
+   * ten (1000: per thousand requests, 1000000: per million), so the amount stays an exact decimal. Absent: 1.
+   */
+  unitPricePer?: string;
   /** package model */
   packageSize: string | null;
   packagePrice: string | null;

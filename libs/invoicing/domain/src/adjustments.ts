@@ -144,6 +144,7 @@ const adjustment = (
   tier: line.tier,
   units: canonicalDecimal(v.units.toFixed()),
   unitPrice: line.unitPrice,
+  ...(line.unitPricePer !== undefined && { unitPricePer: line.unitPricePer }),
   flatPrice: canonicalDecimal(v.flat.toFixed()),
   amount: canonicalDecimal(v.amount.toFixed()),
   adjusts,

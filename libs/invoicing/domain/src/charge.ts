@@ -14,6 +14,8 @@ import type { FieldError } from '@tally/shared/util-core';
  * billable = max(0, quantity − allowance): the free allowance is taken off first, then the model applies.
  * Tiers: `upTo` is inclusive (a quantity equal to upTo is in that tier), the last tier's upTo is null (∞).
  * Zero billable units cost nothing under every model (no flat fee for an unused tier).
+ * unitPricePer (unit, graduated, volume): a price for that many units — "1.929" per "1000000" requests; a power
+ * of ten, so units × unitPrice ÷ unitPricePer is exact. Lines carry it, so an invoice reads "1.929 per 1M".
  * `per`: the name of a subject attribute (e.g. "app"): usage is grouped by its value and each group gets
  * the allowance and the tiers on its own, as Forge's free tier is per app. Null: the charge applies to
  * the subscription's usage as a whole.

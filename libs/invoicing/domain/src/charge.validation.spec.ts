@@ -97,6 +97,23 @@ describe('validateCharges', () => {
     });
   });
 
+  describe('unitPricePer', () => {
+    it('keeps a power of ten, and leaves 1 out (a charge per unit reads as before)', () => {
+      const result = validateCharges([
+        { ...unit, unitPricePer: '1000000' },
+        { ...graduated, unitPricePer: '1' },
+      ]);
+      expect(result.ok && result.charges.map((c) => c.unitPricePer)).toEqual(['1000000', undefined]);
+    });
+
+    it.each(['3', '0', '1e6', '1000.0', '', 1000])('refuses %j: a price per N units needs N a power of ten', (n) =>
+      expect(errorsOf([{ ...unit, unitPricePer: n }]).map((e) => e.field)).toEqual(['charges[0].unitPricePer']),
+    );
+
+    it('refuses it on a package charge (packageSize says how many units a price is for)', () =>
+      expect(fieldsOf([{ ...packaged, unitPricePer: '1000' }])).toEqual(['charges[0].unitPricePer']));
+  });
+
   describe('refuses', () => {
     it.each([
       ['not an array', { charges: [] }, 'charges'],

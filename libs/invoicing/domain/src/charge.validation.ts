@@ -14,6 +14,7 @@ const chargeKeys = [
   'per',
   'allowance',
   'unitPrice',
+  'unitPricePer',
   'tiers',
   'packageSize',
   'packagePrice',
@@ -27,6 +28,7 @@ const maxDescriptionLength = 200;
 /** The models each model-specific field belongs to: a field of another model is refused, never silently ignored. */
 const fieldModels: Record<string, readonly ChargeModel[]> = {
   unitPrice: ['unit'],
+  unitPricePer: ['unit', 'graduated', 'volume'],
   tiers: ['graduated', 'volume'],
   packageSize: ['package'],
   packagePrice: ['package'],
@@ -79,8 +81,10 @@ const readCharge = (item: unknown, path: string, errors: FieldError[]): Charge |
   const description = readText(reader, 'description', maxDescriptionLength, false);
   const allowance = readDecimal(reader, 'allowance', { required: false }) ?? '0';
   const pricing = model === null ? null : readPricing(reader, model);
+  const unitPricePer = readUnitPricePer(reader);
   if (errors.length > before || meter === null || model === null || pricing === null) return null;
-  return { meter, model, per, allowance, ...pricing, description };
+  // Only when it says something: a charge priced per unit reads (and is stored) as it did before the field existed.
+  return { meter, model, per, allowance, ...pricing, ...(unitPricePer !== '1' && { unitPricePer }), description };
 };
 
 const readMeter = (reader: Reader): string | null => {
@@ -90,6 +94,20 @@ const readMeter = (reader: Reader): string | null => {
     ? 'meter must be a meter slug: 1 to 63 letters, digits, - or _, starting with a letter or digit'
     : 'meter is required';
   return fail(reader, 'meter', message);
+};
+
+/** A power of ten: dividing by it keeps every amount an exact decimal (a price per 3 units would not). */
+const readUnitPricePer = (reader: Reader): string => {
+  const value = reader.body.unitPricePer;
+  if (!present(value)) return '1';
+  if (typeof value === 'string' && /^10*$/.test(value) && value.length <= 19) return value;
+  return (
+    fail(
+      reader,
+      'unitPricePer',
+      'unitPricePer must be a power of ten as a string ("1", "1000", "1000000"): the number of units the unit price is for',
+    ) ?? '1'
+  );
 };
 
 const readModel = (reader: Reader): ChargeModel | null => {

@@ -105,6 +105,7 @@ describe('foldLedger', () => {
       expect(usageOf(fold(recorded(10n, 'u1', { tokens: 5 })))).toEqual({
         usageId: 'u1',
         eventType: 'fn.invocation',
+        subject: 'installation-42',
         time: '2026-11-25T10:00:00.000Z',
         data: { tokens: 5 },
         attribution: attributed('acct-1'),
@@ -267,6 +268,7 @@ describe('meterValue', () => {
     return {
       usageId: usageId ?? `u${String(n).padStart(4, '0')}`,
       eventType: 'fn.invocation',
+      subject: 'installation-1',
       time: time ?? new Date(Date.UTC(2026, 10, 25, 10, n)).toISOString(),
       data,
       attribution: attributed('acct-1'),

@@ -1,4 +1,4 @@
-import { MeterCreatedV1, MeterEvent, readMeter } from '@tally/contracts/meters';
+import { levelHours, levelSpans, MeterCreatedV1, MeterEvent, readMeter } from '@tally/contracts/meters';
 import type { Attribution, UsageLedgerEvent } from '@tally/contracts/usage';
 import { eventsOf, ExactDecimal, unhandledEvent } from '@tally/shared/util-core';
 import { canonicalDecimal } from './money';
@@ -10,6 +10,7 @@ import { canonicalDecimal } from './money';
 export interface LedgerUsage {
   usageId: string;
   eventType: string;
+  subject: string;
   time: string;
   data: Record<string, unknown>;
   attribution: Attribution | null;
@@ -56,6 +57,7 @@ export const foldLedger = (state: LedgerState, event: LedgerEventLike): LedgerSt
       const u: LedgerUsage = {
         usageId: r.usageId,
         eventType: r.eventType,
+        subject: r.subject,
         time: r.time,
         data: pending?.data ?? r.data,
         attribution: r.attribution,
@@ -152,4 +154,34 @@ export const meterValue = (
     default:
       return undefined;
   }
+};
+
+/**
+ * A time-weighted meter's values for one account in [from, to), per value of the `per` attribute (null: the
+ * account as a whole), by the meter contract's twin of the rollups' SQL (contracts/meters time-weighted.ts).
+ * `usage`: every report of the meter's event type, whoever it was attributed to — a subject's report under
+ * another account (or parked) ends the level before it.
+ */
+export const timeWeightedValues = (
+  meter: Pick<MeterCreatedV1, 'aggregation' | 'valueProperty' | 'valueExpression' | 'groupBy'>,
+  usage: readonly LedgerUsage[],
+  accountId: string,
+  per: string | null,
+  from: Date,
+  to: Date,
+): Map<string | null, string> => {
+  const reports = usage
+    .filter((u) => !u.voided)
+    .map((u) => {
+      const reading = readMeter({ ...meter, groupBy: {} }, u.data);
+      return { usageId: u.usageId, subject: u.subject, time: u.time, level: reading.ok ? reading.value : null, of: u };
+    });
+  const byGroup = new Map<string | null, ReturnType<typeof levelSpans<LedgerUsage>>>();
+  for (const span of levelSpans(reports, from, to)) {
+    const a = span.report.of.attribution;
+    if (a?.status !== 'attributed' || a.accountId !== accountId) continue;
+    const group = per === null ? null : (a.attributes[per] ?? null);
+    byGroup.set(group, [...(byGroup.get(group) ?? []), span]);
+  }
+  return new Map([...byGroup].map(([group, spans]) => [group, canonicalDecimal(levelHours(spans))]));
 };

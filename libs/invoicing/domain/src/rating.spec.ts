@@ -230,6 +230,42 @@ describe('rateCharge', () => {
   });
 });
 
+describe('prices per N units (unitPricePer)', () => {
+  it('rates 1.929 per million requests exactly and shows the price as such on the line', () =>
+    // 3,500,000 − 100,000 free = 3,400,000 requests × 1.929 ÷ 1,000,000 = 6.5586
+    expect(
+      rateCharge(charge({ allowance: '100000', unitPrice: '1.929', unitPricePer: '1000000' }), '3500000', null),
+    ).toEqual([
+      {
+        meter: 'api-calls',
+        model: 'unit',
+        per: null,
+        perValue: null,
+        quantity: '3500000',
+        allowanceApplied: '100000',
+        tier: null,
+        units: '3400000',
+        unitPrice: '1.929',
+        unitPricePer: '1000000',
+        flatPrice: '0',
+        amount: '6.5586',
+      },
+    ]));
+
+  it('keeps a fraction of the N units exact: 1 request at 0.001353 per thousand is 0.000001353', () =>
+    expect(rateCharge(charge({ unitPrice: '0.001353', unitPricePer: '1000' }), '1', null).map((l) => l.amount)).toEqual(
+      ['0.000001353'],
+    ));
+
+  it('applies to every tier of a graduated charge; flat prices are not divided', () =>
+    // tier 1: 100 × 0.1 ÷ 1000 = 0.01; tier 2: 900 × 0.08 ÷ 1000 + 5 = 5.072; tier 3: 500 × 0.05 ÷ 1000 = 0.025
+    expect(
+      priced(rateCharge(charge({ model: 'graduated', tiers, unitPricePer: '1000' }), '1500', null)).map(
+        (l) => l.amount,
+      ),
+    ).toEqual(['0.01', '5.072', '0.025']));
+});
+
 describe('rateUsage', () => {
   // Atlassian Forge's published pricing: functions 200,000 GB-s free then 0.000025 / GB-s; KVS reads 0.1 GB free
   // then 0.055 / GB; KVS writes 0.1 GB free then 1.09 / GB; logs 1 GB free then 1.005 / GB; free tier per app.

@@ -31,6 +31,7 @@ export const rateCharge = (charge: Charge, quantity: string, perValue: string | 
   const allowanceApplied = ExactDecimal.max(zero, ExactDecimal.min(measured, allowance));
   const billable = ExactDecimal.max(zero, measured.minus(allowance));
   const priced = billable.isZero() ? [uncharged(charge)] : price(charge, billable);
+  const per = charge.unitPricePer ?? '1';
   return priced.map(({ tier, units, unitPrice, flatPrice }) => ({
     meter: charge.meter,
     model: charge.model,
@@ -41,8 +42,15 @@ export const rateCharge = (charge: Charge, quantity: string, perValue: string | 
     tier,
     units: canonicalDecimal(units),
     unitPrice: canonicalDecimal(unitPrice),
+    ...(per !== '1' && charge.model !== 'package' && { unitPricePer: per }),
     flatPrice: canonicalDecimal(flatPrice),
-    amount: canonicalDecimal(units.times(unitPrice).plus(flatPrice)),
+    // unitPricePer is a power of ten (charge.validation.ts): the division is exact.
+    amount: canonicalDecimal(
+      units
+        .times(unitPrice)
+        .dividedBy(charge.model === 'package' ? 1 : per)
+        .plus(flatPrice),
+    ),
   }));
 };
 

@@ -13,6 +13,8 @@ export class BillableUsageClient {
   constructor(
     private readonly bus: MessageBus,
     private readonly tenancy: Pick<Tenancy, 'current'>,
+    /** Invoicing's clock: time-weighted levels are asked up to its now (asOf), unless the request says. */
+    private readonly clock: () => Date = () => new Date(),
   ) {}
 
   async quantities(request: Omit<BillableUsageRequestV1, 'tenant'>): Promise<BillableUsageValueV1[]> {
@@ -28,7 +30,7 @@ export class BillableUsageClient {
     try {
       const answer = await this.bus.request(
         billableUsageSubject,
-        encodeJson({ tenant: this.tenancy.current, ...request }),
+        encodeJson({ tenant: this.tenancy.current, asOf: this.clock().toISOString(), ...request }),
         { timeoutMs: 30_000 },
       );
       reply = decodeJson<BillableUsageReplyV1>(answer.data);

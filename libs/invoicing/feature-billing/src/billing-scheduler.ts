@@ -33,8 +33,9 @@ export type BillingRunSummary = Record<BillingOutcome | 'failed' | 'voided', num
 /**
  * The billing clock: every TALLY_BILLING_INTERVAL_MS it walks every tenant (on `POST /v1/admin/billing-runs`, the
  * caller's), and in each every subscription's ended periods in order — drafts the missing invoices, re-rates
- * drafts (late usage), and finalizes those past their grace period. One process runs it at a time (a Postgres advisory lock on a
- * connection of its own); the invoice streams' ids and revisions keep it exact even if two ever did.
+ * drafts (late usage), and finalizes those past their grace period (drafted after it: in the same run). One
+ * process runs it at a time (a Postgres advisory lock on a connection of its own); the invoice streams' ids and
+ * revisions keep it exact even if two ever did.
  */
 @Injectable()
 export class BillingScheduler {
@@ -201,10 +202,11 @@ export class BillingScheduler {
         // In period order: an invoice finalizes only after the ones before it (adjustments are billed forward).
         for (const period of periods) {
           if (settled.has(`${subscription.subscriptionId}@${period.start}`)) continue;
-          const outcome = await this.service.advance(account, subscription, period, plans, { mayFinalize: !behind });
+          // Drafted and finalized in one go when the grace period is already over: both are counted.
+          const outcomes = await this.service.advance(account, subscription, period, plans, { mayFinalize: !behind });
           // Usage or the registry not caught up (a rebuild, a stall) holds for every invoice: no more waiting on it this run.
-          if (outcome === 'behind') behind = true;
-          summary[outcome] += 1;
+          if (outcomes.includes('behind')) behind = true;
+          for (const outcome of outcomes) summary[outcome] += 1;
         }
         // A draft for a period the subscription no longer covers (cancelled or rescheduled back past it) is voided.
         const covered = new Set(periods.map((p) => p.start));

@@ -75,6 +75,16 @@ const chargeCommon = {
   description: z.string().max(200).nullable().optional(),
 };
 
+const unitPricePer = z
+  .string()
+  .regex(/^10{0,18}$/, { error: 'must be a power of ten as a string ("1", "1000", "1000000")' })
+  .optional()
+  .meta({
+    description:
+      'how many units the unit price (each tier’s too) is for: "1000000" prices per million; a power of ten, so amounts stay exact; 1 by default',
+    examples: ['1000000'],
+  });
+
 const tiers = z
   .array(ChargeTierRequest)
   .min(1)
@@ -90,13 +100,14 @@ export const ChargeRequest = z
       .object({
         ...chargeCommon,
         model: z.literal('unit'),
-        unitPrice: PriceDecimal.meta({ description: 'billable × unitPrice' }),
+        unitPrice: PriceDecimal.meta({ description: 'billable × unitPrice ÷ unitPricePer' }),
+        unitPricePer,
       })
       .meta({ title: 'unit' }),
     z
-      .object({ ...chargeCommon, model: z.literal('graduated'), tiers })
+      .object({ ...chargeCommon, model: z.literal('graduated'), tiers, unitPricePer })
       .meta({ title: 'graduated', description: 'billable split over the tiers, each part at its own tier’s price' }),
-    z.object({ ...chargeCommon, model: z.literal('volume'), tiers }).meta({
+    z.object({ ...chargeCommon, model: z.literal('volume'), tiers, unitPricePer }).meta({
       title: 'volume',
       description: 'all billable units at the price of the tier the billable quantity falls in',
     }),
@@ -124,6 +135,7 @@ const chargesExample = [
     description: 'Function compute, per app',
   },
   { meter: 'kvs-reads', model: 'unit', allowance: '0.1', unitPrice: '0.055' },
+  { meter: 'sql-requests', model: 'unit', allowance: '100000', unitPrice: '1.929', unitPricePer: '1000000' },
 ];
 
 export const PlanRequest = z
@@ -160,6 +172,9 @@ export const Charge = z
     per: z.string().nullable(),
     allowance: Decimal,
     unitPrice: Decimal.nullable().meta({ description: 'unit model' }),
+    unitPricePer: Decimal.optional().meta({
+      description: 'the number of units unitPrice (and each tier’s) is for; absent: 1',
+    }),
     tiers: z.array(ChargeTier).nullable().meta({ description: 'graduated and volume models' }),
     packageSize: Decimal.nullable().meta({ description: 'package model' }),
     packagePrice: Decimal.nullable().meta({ description: 'package model' }),
@@ -210,8 +225,9 @@ const lineCommon = {
   tier: z.int().nullable().meta({ description: '1-based tier of graduated and volume lines' }),
   units: Decimal.meta({ description: 'units priced on the line (package: packages)' }),
   unitPrice: Decimal,
+  unitPricePer: Decimal.optional().meta({ description: 'the number of units unitPrice is for; absent: 1' }),
   flatPrice: Decimal,
-  amount: Decimal.meta({ description: 'precise, never rounded: units × unitPrice + flatPrice' }),
+  amount: Decimal.meta({ description: 'precise, never rounded: units × unitPrice ÷ unitPricePer + flatPrice' }),
 };
 
 export const UsageLine = z.object({ kind: z.literal('usage'), ...lineCommon }).meta({ id: 'UsageLine' });
@@ -278,6 +294,19 @@ export const UpcomingInvoice = z
       .array(z.object({ invoiceId: z.uuid(), period: Month, lines: z.array(AdjustmentLine) }))
       .meta({ description: 'finalized periods that now come to less: credited when this invoice finalizes' }),
     ratedAt: Instant,
+    projection: z
+      .object({
+        to: Instant.meta({ description: 'the period’s end, projected to' }),
+        lines: z.array(UsageLine).meta({ description: 'each charge and group rated from its projected quantity' }),
+        subtotal: Decimal.meta({
+          description: 'projected usage lines and the adjustment lines already on the invoice',
+        }),
+        total: Decimal.meta({ description: 'subtotal rounded half-even to the currency’s minor unit' }),
+      })
+      .meta({
+        description:
+          'the period’s cost projected to its end: sums and counts at their rate so far, time-weighted levels held to the end, other aggregations as measured (docs/invoicing.md)',
+      }),
   })
   .meta({ id: 'UpcomingInvoice' });
 

@@ -24,6 +24,29 @@ export class InvoiceRater {
     plans: ReadonlyMap<string, PlanHistory>,
     fresh = false,
   ): Promise<UsageLineV1[]> {
+    return this.rate(accountId, subscription, period, plans, { fresh, project: false });
+  }
+
+  /**
+   * The period's usage projected to its end (each segment's quantities by aggregation's projectedQuantity), rated
+   * as the invoice would be: the upcoming invoice's projected cost.
+   */
+  async projectedLines(
+    accountId: string,
+    subscription: SubscriptionTimeline,
+    period: BillingPeriod,
+    plans: ReadonlyMap<string, PlanHistory>,
+  ): Promise<UsageLineV1[]> {
+    return this.rate(accountId, subscription, period, plans, { fresh: false, project: true });
+  }
+
+  private async rate(
+    accountId: string,
+    subscription: SubscriptionTimeline,
+    period: BillingPeriod,
+    plans: ReadonlyMap<string, PlanHistory>,
+    { fresh, project }: { fresh: boolean; project: boolean },
+  ): Promise<UsageLineV1[]> {
     const segments = planSegments(subscription, period, plans);
     const chargesOf = (s: PlanSegmentV1) =>
       plans.get(s.planId)?.versions.find((v) => v.version === s.planVersion)?.charges ?? [];
@@ -35,12 +58,13 @@ export class InvoiceRater {
       intervals: segments.map((s) => ({ from: s.from, to: s.to })),
       meters: [...meters.values()],
       fresh,
+      ...(project && { project }),
     });
     return segments.flatMap((segment, index) => {
       const charges = chargesOf(segment);
-      const rows = values.filter(
-        (v) => v.interval === index && charges.some((c) => c.meter === v.meter && c.per === v.per),
-      );
+      const rows = values
+        .filter((v) => v.interval === index && charges.some((c) => c.meter === v.meter && c.per === v.per))
+        .map((v) => (project ? { ...v, quantity: v.projected ?? v.quantity } : v));
       return rateUsage(charges, rows).map((line) => ({ kind: 'usage' as const, segment, ...line }));
     });
   }

@@ -58,6 +58,7 @@ export class InvoicesController {
       earlierOpen: _open,
       ...content
     } = await this.invoices.content(account, subscription, period, plans);
+    const projection = await this.invoices.projection(account, subscription, period, plans, content.lines);
     return {
       status: 'upcoming',
       invoiceId: this.invoices.invoiceIdFor(subscription.subscriptionId, period),
@@ -72,6 +73,7 @@ export class InvoicesController {
         lines: c.lines,
       })),
       ratedAt: now.toISOString(),
+      projection: { to: period.end, ...projection },
     };
   }
 

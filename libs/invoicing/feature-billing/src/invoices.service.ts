@@ -268,6 +268,23 @@ export class InvoicesService {
   }
 
   /**
+   * The current period's cost projected to its end, charge by charge (docs/invoicing.md, "Projected cost"): the
+   * usage lines rated from projected quantities, plus the adjustment lines the invoice already carries (they do
+   * not grow); rounded as an invoice is.
+   */
+  async projection(
+    account: BillingAccount,
+    subscription: SubscriptionTimeline,
+    period: BillingPeriodV1,
+    plans: ReadonlyMap<string, PlanRow>,
+    current: readonly InvoiceLineV1[],
+  ) {
+    const lines = await this.rater.projectedLines(account.accountId, subscription, period, plans);
+    const amounts = [...lines, ...current.filter((l) => l.kind === 'adjustment')].map((l) => l.amount);
+    return { lines, subtotal: sumAmounts(amounts), total: invoiceTotal(amounts, account.currency) };
+  }
+
+  /**
    * The content to freeze: only from views that have applied the whole ledger — the rollups (asked fresh)
    * and this app's billing registry — so a rebuild or a stalled projection never finalizes a partial invoice.
    */
@@ -286,13 +303,37 @@ export class InvoicesService {
     }
   }
 
-  /** One step of an ended period's invoice: draft it, re-rate the draft, or finalize it once its grace period is over. */
+  /**
+   * Everything due on an ended period's invoice now, in order: draft it or re-rate the draft, then finalize it once
+   * its grace period is over. A period first drafted after its grace period ended (billing caught up late) is
+   * finalized in the same call, by the same rules as any other (fresh usage, period order), not a run later.
+   * Returns the outcome of each step taken.
+   */
   async advance(
     account: BillingAccount,
     subscription: SubscriptionTimeline,
     period: BillingPeriodV1,
     plans: ReadonlyMap<string, PlanRow>,
     options = { mayFinalize: true },
+  ): Promise<BillingOutcome[]> {
+    const first = await this.step(account, subscription, period, plans, options);
+    if (first !== 'drafted' || this.clock().getTime() < Date.parse(this.finalizesAt(period))) return [first];
+    // The draft's stream read again: the finalization appends at the revision after InvoiceDrafted.
+    return [first, await this.step(account, subscription, period, plans, options)];
+  }
+
+  /** When a period's invoice finalizes by itself: its grace period after the period's end. */
+  private finalizesAt(period: BillingPeriodV1): string {
+    return new Date(Date.parse(period.end) + this.graceMs).toISOString();
+  }
+
+  /** One step of an ended period's invoice: draft it, re-rate the draft, or finalize it once its grace period is over. */
+  private async step(
+    account: BillingAccount,
+    subscription: SubscriptionTimeline,
+    period: BillingPeriodV1,
+    plans: ReadonlyMap<string, PlanRow>,
+    options: { mayFinalize: boolean },
   ): Promise<BillingOutcome> {
     const id = this.invoiceIdFor(subscription.subscriptionId, period);
     const read = await this.read(id);
@@ -324,7 +365,7 @@ export class InvoicesService {
               lines,
               subtotal,
               total,
-              finalizesAt: new Date(Date.parse(period.end) + this.graceMs).toISOString(),
+              finalizesAt: this.finalizesAt(period),
               draftedAt: now.toISOString(),
             },
           }

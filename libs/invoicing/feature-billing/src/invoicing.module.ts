@@ -118,8 +118,9 @@ export class InvoicingModule {
         },
         {
           provide: BILLABLE_USAGE,
-          inject: [MESSAGE_BUS, Tenancy],
-          useFactory: (bus: MessageBus, tenancy: Tenancy) => new BillableUsageClient(bus, tenancy),
+          inject: [MESSAGE_BUS, Tenancy, RUNTIME],
+          useFactory: (bus: MessageBus, tenancy: Tenancy, runtime: TallyRuntime) =>
+            new BillableUsageClient(bus, tenancy, () => runtime.clock()),
         },
         {
           provide: INVOICE_RATER,

@@ -11,6 +11,7 @@ import {
   ledgerEventTypes,
   reconciledEvents,
   meterValue,
+  timeWeightedValues,
   planSegments,
 } from '@tally/invoicing/domain';
 import { Clock, CLOCK, EVENT_STORE, Log, LOG, Tenancy } from '@tally/shared/feature-runtime';
@@ -111,6 +112,8 @@ export class ReconciliationService {
     ]);
     // 1. The rollups, account by account, each with the ledger position it reflects.
     const work = [];
+    // Time-weighted levels held until now at most: the rollups are asked, and the ledger re-derived, up to this instant.
+    const asOf = this.clock();
     for (const account of accounts) {
       const bounds = billingPeriodByLabel(period, account.timezone, account.anchorDay);
       for (const subscription of account.subscriptions) {
@@ -132,6 +135,7 @@ export class ReconciliationService {
           accountId: account.accountId,
           intervals: segments.map((s) => ({ from: s.from, to: s.to })),
           meters,
+          asOf: asOf.toISOString(),
         });
         work.push({ account, subscription, bounds, segments, charges, snapshot });
       }
@@ -142,6 +146,13 @@ export class ReconciliationService {
       0n,
     );
     const ledger = await this.readLedger(upTo);
+    const reportsByType = new Map<string, LedgerUsage[]>();
+    const reportsOf = (eventType: string): LedgerUsage[] => {
+      let list = reportsByType.get(eventType);
+      if (!list)
+        reportsByType.set(eventType, (list = [...ledger.usage.values()].filter((u) => u.eventType === eventType)));
+      return list;
+    };
     const byAccount = new Map<string, LedgerUsageList>();
     for (const u of ledger.usage.values()) for (const a of u.accounts) listIn(byAccount, a).push(u);
     const drifts: Drift[] = [];
@@ -159,6 +170,23 @@ export class ReconciliationService {
         for (const charge of charges[i]) {
           const meter = ledger.meters.get(charge.meter);
           if (!meter) continue;
+          if (meter.aggregation === 'TIME_WEIGHTED_SUM') {
+            // Levels carry in from before the segment and from other accounts' reports: every report of the type.
+            const from = new Date(Math.max(Date.parse(segment.from), Date.parse(meter.eventFrom ?? segment.from)));
+            const to = new Date(Math.min(Date.parse(segment.to), asOf.getTime()));
+            const reports = reportsOf(meter.eventType);
+            if (to > from)
+              for (const [perValue, value] of timeWeightedValues(
+                meter,
+                reports,
+                account.accountId,
+                charge.per,
+                from,
+                to,
+              ))
+                fromLedger.set(key(segment, charge.meter, perValue), value);
+            continue;
+          }
           const usage = (byAccount.get(account.accountId) ?? []).filter(
             (u) =>
               !u.voided &&
