@@ -44,11 +44,11 @@ describe('account usage by billing period', () => {
     });
     await http('PUT', `${apps.attribution.url}/v1/subjects/fn-a`, {
       accountId: 'syd',
-      attributes: { app: 'forge-a', environment: 'production' },
+      attributes: { app: 'forge-a', environment: 'production', site: 'acme.atlassian.net' },
     });
     await http('PUT', `${apps.attribution.url}/v1/subjects/fn-b`, {
       accountId: 'syd',
-      attributes: { app: 'forge-b', environment: 'staging' },
+      attributes: { app: 'forge-b', environment: 'staging', site: 'acme.atlassian.net' },
     });
     await http('POST', `${apps.aggregation.url}/api/v1/meters`, {
       slug: 'gb_seconds',
@@ -111,6 +111,31 @@ describe('account usage by billing period', () => {
     ]);
     const before = await http('GET', `${apps.aggregation.url}/v1/accounts/syd/usage?period=${previous}`);
     expect(before.body.meters[0].total).toBe('1.5');
+  });
+
+  it('breaks usage down by any subject attributes (Forge’s site breakdown), with attribute filters', async () => {
+    const url = `${apps.aggregation.url}/v1/accounts/syd/usage?period=${current}`;
+    await eventually(
+      () => http('GET', url),
+      (r) => r.body?.meters?.[0]?.total === '3',
+      10_000,
+    );
+    const bySite = await http('GET', `${url}&breakdownBy=site,app`);
+    expect(bySite.body.breakdownBy).toEqual(['site', 'app']);
+    expect(bySite.body.meters[0].breakdown).toEqual([
+      { site: 'acme.atlassian.net', app: 'forge-a', value: '2.25' },
+      { site: 'acme.atlassian.net', app: 'forge-b', value: '0.75' },
+    ]);
+    // Only production: the total follows the filter (2.25), the staging app is gone.
+    const production = await http('GET', `${url}&breakdownBy=site&filterAttribute[environment]=production`);
+    expect(production.body.filters).toEqual({ environment: 'production' });
+    expect(production.body.meters[0]).toMatchObject({
+      total: '2.25',
+      breakdown: [{ site: 'acme.atlassian.net', value: '2.25' }],
+    });
+    const bad = await http('GET', `${url}&breakdownBy=value&colour=red`);
+    expect(bad.status).toBe(400);
+    expect(bad.body.errors.map((e: { field: string }) => e.field).sort()).toEqual(['breakdownBy', 'colour']);
   });
 
   it('defaults to the current period, refuses a malformed one, and 404s an unknown account', async () => {

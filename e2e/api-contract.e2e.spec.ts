@@ -250,9 +250,22 @@ describe('the API against its OpenAPI document', () => {
     ok(await aggregation.GET('/v1/budgets'));
     ok(await aggregation.DELETE('/v1/budgets/{id}', { params: { path: { id: budget.budgetId } } }));
 
-    // Billing: the upcoming invoice, a run, the invoices, a void, credit notes, a reconciliation.
+    // Billing: the upcoming invoice, a cost budget, a run, the invoices, a void, credit notes, a reconciliation.
     ok(await invoicing.GET('/v1/accounts/{id}/upcoming-invoice', { params: { path: { id: 'acme' } } }));
+    const costBudget = ok(
+      await invoicing.POST('/v1/cost-budgets', {
+        body: { id: 'acme-cost', accountId: 'acme', limit: '0.01', allowances: true, thresholds: [50, 100] },
+      }),
+    );
+    await eventually(
+      async () => ok(await invoicing.GET('/v1/cost-budgets', { params: { query: { accountId: 'acme' } } })),
+      ({ items }) => items.map((b) => b.budgetId).join() === costBudget.budgetId,
+      10_000,
+    );
+    ok(await invoicing.GET('/v1/cost-budgets'));
     ok(await invoicing.POST('/v1/admin/billing-runs'));
+    ok(await invoicing.GET('/v1/cost-budgets/{id}', { params: { path: { id: costBudget.budgetId } } }));
+    ok(await invoicing.DELETE('/v1/cost-budgets/{id}', { params: { path: { id: costBudget.budgetId } } }));
     const { invoices } = ok(await invoicing.GET('/v1/invoices', { params: { query: { accountId: 'acme' } } }));
     expect(invoices.length).toBeGreaterThan(0);
     const id = invoices[0].invoiceId;

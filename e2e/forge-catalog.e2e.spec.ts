@@ -133,6 +133,45 @@ describe('GOLDEN: Forge’s whole published example, billed through the API', ()
     expect(upcoming.projection.subtotal).toBe('1.81644915254237288135593220338983050847457701704');
     expect(upcoming.projection.total).toBe('1.82');
 
+    // Budgets on cost, measured by the billing run against the rated period.
+    const inv = apps.invoicing.url;
+    await ok(
+      http('POST', `${inv}/v1/cost-budgets`, {
+        id: 'acme-cost',
+        accountId: 'acme',
+        limit: '1.5',
+        thresholds: [50, 100],
+      }),
+    );
+    await ok(http('POST', `${inv}/v1/cost-budgets`, { id: 'acme-app', accountId: 'acme', app: 'app-1', limit: '10' }));
+    await ok(http('POST', `${inv}/v1/cost-budgets`, { id: 'acme-free', accountId: 'acme', allowances: true }));
+    await eventually(
+      () => http('GET', `${inv}/v1/cost-budgets?accountId=acme`),
+      (r) => r.body.items?.length === 3,
+      10_000,
+    );
+    // 1.70275 ≥ 1.5 × 50 % and × 100 %: 2 alerts; app-1's 1.70275 is 17 % of 10: none; the free allowances —
+    // functions 250,000 / 200,000 = 125 % and KVS reads 0.15 / 0.1 = 150 % (50, 75, 90, 100 each), SQL stored
+    // 694.3 / 730 = 95.1 % (50, 75, 90): 11 alerts. 13 in all; a second run finds nothing new.
+    expect((await ok(http('POST', `${inv}/v1/admin/billing-runs`))).costAlerts).toBe(13);
+    expect((await ok(http('POST', `${inv}/v1/admin/billing-runs`))).costAlerts).toBe(0);
+    const cost = await ok(http('GET', `${inv}/v1/cost-budgets/acme-cost`));
+    expect(cost.alerts.map((a: Record<string, unknown>) => [a.kind, a.period, a.threshold, a.value])).toEqual([
+      ['cost', '2026-11', 50, '1.70275'],
+      ['cost', '2026-11', 100, '1.70275'],
+    ]);
+    expect((await ok(http('GET', `${inv}/v1/cost-budgets/acme-app`))).alerts).toEqual([]);
+    const free = await ok(http('GET', `${inv}/v1/cost-budgets/acme-free`));
+    expect(
+      free.alerts
+        .filter((a: { meter: string }) => a.meter === 'forge-sql-storage')
+        .map((a: { threshold: number }) => a.threshold),
+    ).toEqual([50, 75, 90]);
+    expect(free.alerts).toHaveLength(11);
+    // Alerts are ledger events relayed like invoice events (NATS, the invoice webhook).
+    const alerts = await ledgerEvents(apps.attribution.runtime.eventStore, ['CostThresholdCrossed']);
+    expect(alerts).toHaveLength(13);
+
     // One billing run after the grace period drafts and finalizes November.
     now = new Date('2026-12-02T01:00:00Z');
     await ok(http('POST', `${apps.invoicing.url}/v1/admin/billing-runs`));

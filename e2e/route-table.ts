@@ -55,6 +55,10 @@ export const expectedKind: Record<string, AuthKind> = {
   'get /v1/credit-notes': 'read',
   'get /v1/credit-notes/{id}': 'read',
   'post /v1/admin/billing-runs': 'admin',
+  'post /v1/cost-budgets': 'admin',
+  'get /v1/cost-budgets': 'read',
+  'get /v1/cost-budgets/{id}': 'read',
+  'delete /v1/cost-budgets/{id}': 'admin',
   'post /v1/reconciliations': 'admin',
   'get /v1/reconciliations/{id}': 'read',
   // every app: health, platform operations (the operator's), tenants and credentials

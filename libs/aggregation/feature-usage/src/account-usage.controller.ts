@@ -1,13 +1,13 @@
-import { Controller, Get, Inject, Param } from '@nestjs/common';
+import { Controller, Get, Inject, Param, Query } from '@nestjs/common';
 import { DataSource } from 'typeorm';
 import { periodAt, periodBounds } from '@tally/aggregation/domain';
 import { MeterQueryTables, MeterTables, RollupTables } from '@tally/aggregation/data-access-usage';
-import { ApiDoc, CLOCK, Clock, notFound, QueryText, ReadsFrom, Tenancy } from '@tally/shared/feature-runtime';
+import { ApiDoc, CLOCK, Clock, notFound, ReadsFrom, Tenancy } from '@tally/shared/feature-runtime';
 import { AGGREGATION_DB, METER_QUERY_TABLES, METER_TABLES, ROLLUP_TABLES } from './tokens';
 import { AccountUsage, accountIdParam, accountUsageQuery } from './usage.schemas';
 
-/** What the breakdown splits by: the subject attributes Forge-style platforms bill by. */
-const breakdownAttributes = ['app', 'environment'];
+/** What the breakdown splits by unless asked: the subject attributes Forge-style platforms bill by. */
+const defaultBreakdown = ['app', 'environment'];
 
 @Controller('v1/accounts')
 export class AccountUsageController {
@@ -26,7 +26,11 @@ export class AccountUsageController {
    * the subject attributes app and environment. Exact decimal strings.
    */
   @ApiDoc({
-    summary: 'An account’s usage in a billing period, by meter and app',
+    summary: 'An account’s usage in a billing period, by meter and by any subject attributes',
+    description:
+      'Every live meter’s total for the period, and broken down by subject attributes (`breakdownBy=site,app`; app and ' +
+      'environment by default) — Forge’s site breakdown. `filterAttribute[name]=value` keeps only the usage of subjects ' +
+      'whose attribute has that value (several: all must hold); totals follow the filters.',
     params: accountIdParam,
     query: accountUsageQuery,
     responses: {
@@ -35,7 +39,15 @@ export class AccountUsageController {
   })
   @Get(':id/usage')
   @ReadsFrom('aggregation_usage_rollup')
-  async usage(@Param('id') accountId: string, @QueryText('period') requested?: string) {
+  async usage(@Param('id') accountId: string, @Query() params: Record<string, string | undefined>) {
+    const requested = params.period;
+    // The query's schema has checked every name; only filterAttribute[name] keys remain besides these two.
+    const breakdownBy = params.breakdownBy?.split(',') ?? defaultBreakdown;
+    const filters = Object.fromEntries(
+      Object.entries(params)
+        .filter(([key, value]) => key.startsWith('filterAttribute[') && value !== undefined)
+        .map(([key, value]) => [key.slice('filterAttribute['.length, -1), value as string]),
+    );
     const tenant = this.tenancy.current;
     const account = await this.rollups.account(this.db, tenant, accountId);
     if (!account) throw notFound(`no account ${accountId} (accounts appear here moments after they are opened)`);
@@ -50,13 +62,14 @@ export class AccountUsageController {
       subjects: [],
       groupBy: [],
       filterGroupBy: {},
+      filterAttributes: filters,
     };
     const meters = await Promise.all(
       (await this.meters.active(this.db, tenant)).map(async (meter) => {
         const [total] = await this.queries.query(this.db, tenant, meter, base);
         const breakdown = await this.queries.query(this.db, tenant, meter, {
           ...base,
-          attributeGroups: breakdownAttributes,
+          attributeGroups: breakdownBy,
         });
         return {
           slug: meter.slug,
@@ -75,6 +88,8 @@ export class AccountUsageController {
       from: from.toISOString(),
       to: to.toISOString(),
       meters,
+      breakdownBy,
+      filters,
     };
   }
 }

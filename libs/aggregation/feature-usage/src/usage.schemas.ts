@@ -360,9 +360,47 @@ export const UnmeteredEventTypes = z.object({
 
 // ---- GET /v1/accounts/{id}/usage ----
 
-export const accountUsageQuery = z.object({
-  period: Month.optional().meta({ description: 'the billing period; by default the current one' }),
-});
+/** A subject attribute's name as the breakdown and its filters take it. */
+const attributeName = /^[A-Za-z0-9_][A-Za-z0-9_.:-]{0,63}$/;
+export const maxBreakdownAttributes = 5;
+
+export const accountUsageQuery = z
+  .object({
+    period: Month.optional().meta({ description: 'the billing period; by default the current one' }),
+    breakdownBy: queryText()
+      .refine(
+        (text) => {
+          const names = text.split(',');
+          return (
+            names.length <= maxBreakdownAttributes &&
+            names.every((n) => attributeName.test(n) && n !== 'value') &&
+            new Set(names).size === names.length
+          );
+        },
+        {
+          error: `must be 1 to ${maxBreakdownAttributes} distinct subject attribute names, comma-separated (letters, digits, _ . : -; not "value")`,
+        },
+      )
+      .optional()
+      .meta({
+        description: 'the subject attributes to break usage down by (Forge’s site breakdown); app,environment by default',
+        examples: ['site,app'],
+      }),
+  })
+  // `filterAttribute[name]=value`: only usage of subjects whose attribute has that value (every filter must hold).
+  .catchall(queryText())
+  .superRefine((query, context) => {
+    for (const key of Object.keys(query))
+      if (key !== 'period' && key !== 'breakdownBy') {
+        const name = /^filterAttribute\[(.+)\]$/.exec(key)?.[1];
+        if (name === undefined || !attributeName.test(name))
+          context.addIssue({
+            code: 'custom',
+            path: [key],
+            message: 'is not a parameter here: period, breakdownBy and filterAttribute[name]=value are',
+          });
+      }
+  });
 
 export const AccountUsage = z
   .object({
@@ -378,11 +416,17 @@ export const AccountUsage = z
         name: z.string(),
         aggregation: z.enum(meterAggregations),
         total: Decimal.nullable().meta({ description: 'null when the period has no usage of the meter' }),
-        breakdown: z.array(
-          z.object({ app: z.string().nullable(), environment: z.string().nullable(), value: Decimal }),
-        ),
+        breakdown: z
+          .array(z.record(z.string(), z.string().nullable()))
+          .meta({
+            description:
+              'one row per combination of the breakdown’s attribute values (null: subjects without it), and `value`',
+            examples: [[{ app: 'app-1', environment: 'production', value: '250000' }]],
+          }),
       }),
     ),
+    breakdownBy: z.array(z.string()).meta({ description: 'the attributes the breakdown is by' }),
+    filters: z.record(z.string(), z.string()).meta({ description: 'the attribute filters applied (filterAttribute)' }),
   })
   .meta({ id: 'AccountUsage' });
 

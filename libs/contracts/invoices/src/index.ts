@@ -1,1 +1,2 @@
 export * from './invoice.v1';
+export * from './cost-budget.v1';

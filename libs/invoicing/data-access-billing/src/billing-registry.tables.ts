@@ -1,5 +1,5 @@
 import { DataSource, EntityManager } from 'typeorm';
-import type { PlanHistory, SubscriptionTimeline } from '@tally/invoicing/domain';
+import type { CostBudget, PlanHistory, SubscriptionTimeline } from '@tally/invoicing/domain';
 
 type Queryable = Pick<EntityManager, 'query'> | Pick<DataSource, 'query'>;
 
@@ -28,7 +28,7 @@ const toAccount = (r: Record<string, unknown>): BillingAccount => ({
 /** Accounts with their subscriptions and plans with their versions, as invoicing bills them. */
 export class BillingRegistryTables {
   /** The tables this class writes for its projection (a rebuild builds copies of them and swaps them in). */
-  static readonly tables = ['billing_accounts', 'billing_plans'] as const;
+  static readonly tables = ['billing_accounts', 'billing_plans', 'cost_budgets'] as const;
 
   constructor(private readonly schema: string) {}
 
@@ -91,5 +91,32 @@ export class BillingRegistryTables {
         },
       ]),
     );
+  }
+
+  async setCostBudget(tx: Queryable, tenant: string, budget: CostBudget, position: bigint): Promise<void> {
+    await tx.query(
+      `insert into "${this.schema}".cost_budgets (tenant, budget_id, account_id, definition, removed, last_position) values ($1, $2, $3, $4, false, $5)
+       on conflict (tenant, budget_id) do update set account_id = excluded.account_id, definition = excluded.definition, removed = false,
+         last_position = excluded.last_position
+       where cost_budgets.last_position < excluded.last_position`,
+      [tenant, budget.budgetId, budget.accountId, JSON.stringify(budget), position.toString()],
+    );
+  }
+
+  async removeCostBudget(tx: Queryable, tenant: string, budgetId: string, position: bigint): Promise<void> {
+    await tx.query(
+      `update "${this.schema}".cost_budgets set removed = true, last_position = $3 where tenant = $1 and budget_id = $2 and last_position < $3`,
+      [tenant, budgetId, position.toString()],
+    );
+  }
+
+  /** The tenant's cost budgets (of one account), by id, at most `limit`. */
+  async costBudgets(tx: Queryable, tenant: string, limit: number, accountId?: string): Promise<CostBudget[]> {
+    const rows: { definition: CostBudget }[] = await tx.query(
+      `select definition from "${this.schema}".cost_budgets where tenant = $1 and not removed and ($2::text is null or account_id = $2)
+        order by budget_id limit $3`,
+      [tenant, accountId ?? null, limit],
+    );
+    return rows.map((r) => r.definition);
   }
 }

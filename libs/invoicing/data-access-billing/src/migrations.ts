@@ -40,4 +40,20 @@ export class CreateBilling1764900000000 implements MigrationInterface {
   }
 }
 
-export const billingMigrations = [CreateBilling1764900000000];
+/** Cost budgets, folded by the billing registry projection (the billing run measures them). */
+export class CostBudgets1765000000001 implements MigrationInterface {
+  name = 'CostBudgets1765000000001';
+
+  async up(queryRunner: QueryRunner): Promise<void> {
+    await queryRunner.query(`
+      create table "${schemaOf(queryRunner)}".cost_budgets (
+        tenant text not null, budget_id text not null, account_id text not null, definition jsonb not null,
+        removed boolean not null default false, last_position bigint not null, primary key (tenant, budget_id))`);
+  }
+
+  async down(queryRunner: QueryRunner): Promise<void> {
+    await queryRunner.query(`drop table "${schemaOf(queryRunner)}".cost_budgets`);
+  }
+}
+
+export const billingMigrations = [CreateBilling1764900000000, CostBudgets1765000000001];

@@ -15,6 +15,8 @@ export const invoicingRefusals = refusals({
   account_not_found: 'not-found',
   unknown_reconciliation: 'not-found',
   usage_unavailable: 'unavailable',
+  unknown_cost_budget: 'not-found',
+  cost_budget_account_unknown: 'unknown-reference',
 });
 export type InvoicingRefusal = keyof typeof invoicingRefusals.codes;
 

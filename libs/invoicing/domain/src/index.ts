@@ -10,3 +10,4 @@ export * from './ledger-usage';
 export * from './credit-note.decider';
 export * from './plan.decider';
 export * from './errors';
+export * from './cost-budget';

@@ -1,4 +1,5 @@
 import { AccountEvent, billingAnchorDayOf } from '@tally/contracts/accounts';
+import { CostBudgetEvent } from '@tally/contracts/invoices';
 import { PlanEvent } from '@tally/contracts/plans';
 import { BillingRegistryTables } from '@tally/invoicing/data-access-billing';
 import { evolveTimelines } from '@tally/invoicing/domain';
@@ -6,7 +7,7 @@ import { Projection } from '@tally/shared/data-access-postgres';
 import { eventsOf, unhandledEvent } from '@tally/shared/util-core';
 
 /** What invoicing bills from: accounts with their subscriptions, and plans. */
-export type BillingRegistryEvent = AccountEvent | PlanEvent;
+export type BillingRegistryEvent = AccountEvent | PlanEvent | CostBudgetEvent;
 const billingRegistryEvents = eventsOf<BillingRegistryEvent>({
   AccountOpened: true,
   SubscriptionStarted: true,
@@ -15,6 +16,8 @@ const billingRegistryEvents = eventsOf<BillingRegistryEvent>({
   SubscriptionRescheduled: true,
   PlanCreated: true,
   PlanRevised: true,
+  CostBudgetSet: true,
+  CostBudgetRemoved: true,
 });
 
 /**
@@ -69,6 +72,14 @@ export const billingRegistryProjection = (tables: BillingRegistryTables): Projec
             });
           break;
         }
+        case 'CostBudgetSet': {
+          const { tenant, ...budget } = event.data;
+          await tables.setCostBudget(tx, tenant, budget, event.globalPosition);
+          break;
+        }
+        case 'CostBudgetRemoved':
+          await tables.removeCostBudget(tx, event.data.tenant, event.data.budgetId, event.globalPosition);
+          break;
         default:
           unhandledEvent(event);
       }

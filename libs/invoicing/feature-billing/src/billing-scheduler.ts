@@ -17,6 +17,7 @@ import {
   Tenancy,
 } from '@tally/shared/feature-runtime';
 import { BillingOutcome, InvoicesService } from './invoices.service';
+import { CostBudgetsService } from './cost-budgets.service';
 import { BILLING_REGISTRY_TABLES, INVOICE_TABLES, INVOICING_DB } from './tokens';
 import { TallyConfig } from '@tally/shared/util-config';
 import { AccessStore } from '@tally/shared/data-access-access';
@@ -26,6 +27,7 @@ const billingConcurrency = 4;
 
 export type BillingRunSummary = Record<BillingOutcome | 'failed' | 'voided', number> & {
   subscriptions: number;
+  costAlerts: number;
   startedAt: string;
   durationMs: number;
 };
@@ -53,6 +55,7 @@ export class BillingScheduler {
     @Inject(INVOICE_TABLES) private readonly invoices: InvoiceTables,
     private readonly service: InvoicesService,
     private readonly metrics: Metrics,
+    private readonly costBudgets: CostBudgetsService,
   ) {}
 
   private stopped = false;
@@ -112,7 +115,7 @@ export class BillingScheduler {
     this.metrics.billingRuns.inc({ outcome: 'completed' });
     for (const summary of summaries.values())
       for (const [outcome, n] of Object.entries(summary))
-        if (typeof n === 'number' && !['subscriptions', 'durationMs'].includes(outcome) && n > 0)
+        if (typeof n === 'number' && !['subscriptions', 'durationMs', 'costAlerts'].includes(outcome) && n > 0)
           this.metrics.billingSubscriptions.inc({ outcome }, n);
   }
 
@@ -167,6 +170,7 @@ export class BillingScheduler {
       voided: 0,
       failed: 0,
       subscriptions: 0,
+      costAlerts: 0,
       startedAt: now.toISOString(),
       durationMs: 0,
     };
@@ -242,6 +246,13 @@ export class BillingScheduler {
       }
     };
     await Promise.all(Array.from({ length: billingConcurrency }, worker));
+    // Cost budgets, against each budgeted account's current period as rated now (a failure waits for the next run).
+    if (!lost.aborted)
+      try {
+        summary.costAlerts = await this.costBudgets.evaluate();
+      } catch (error) {
+        this.log.warn({ reason: messageOf(error) }, 'measuring cost budgets failed (retried next run)');
+      }
     summary.durationMs = Date.now() - started;
     return summary;
   }

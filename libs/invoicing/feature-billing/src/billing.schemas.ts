@@ -346,6 +346,7 @@ export const BillingRun = z
     voided: count,
     failed: count,
     subscriptions: count,
+    costAlerts: count.meta({ description: 'cost budget thresholds crossed for the first time in this run' }),
     startedAt: Instant,
     durationMs: count,
   })

@@ -38,6 +38,8 @@ import { PlansController } from './plans.controller';
 import { PlansService } from './plans.service';
 import { ReconciliationService } from './reconciliation.service';
 import { ReconciliationsController } from './reconciliations.controller';
+import { CostBudgetsController } from './cost-budgets.controller';
+import { CostBudgetsService } from './cost-budgets.service';
 import {
   BILLABLE_USAGE,
   BILLING_REGISTRY_TABLES,
@@ -98,7 +100,7 @@ export class InvoicingModule {
   static register(): DynamicModule {
     return {
       module: InvoicingModule,
-      controllers: [PlansController, InvoicesController, ReconciliationsController],
+      controllers: [PlansController, InvoicesController, ReconciliationsController, CostBudgetsController],
       providers: [
         appDataSourceProvider(INVOICING_DB, 'invoicing', billingMigrations),
         {
@@ -148,6 +150,7 @@ export class InvoicingModule {
         PlansService,
         InvoicesService,
         BillingScheduler,
+        CostBudgetsService,
         ReconciliationService,
         InvoicingLifecycle,
       ],
