@@ -91,10 +91,20 @@ export class MeterQueryTables {
    * the hours do not end (20 minutes = 0.333… h). Twin: contracts/meters time-weighted.ts (reconciliation).
    */
   private async fromLevels(tx: Queryable, tenant: string, meter: Meter, q: MeterQuery): Promise<MeterValue[]> {
-    const start = q.since && q.since > q.from ? q.since : q.from;
+    let start = q.since && q.since > q.from ? q.since : q.from;
     const now = q.asOf ?? this.options.clock?.() ?? new Date();
     const end = q.to < now ? q.to : now;
     if (end <= start) return [];
+    if (q.windowSize) {
+      // Windows start no earlier than the first report: an OpenMeter query from the beginning of time cut in
+      // minutes would otherwise generate decades of empty windows before joining them to nothing.
+      const [first] = (await tx.query(
+        `select min(time) as time from "${this.schema}".usage_facts where tenant = $1 and event_type = $2 and not voided`,
+        [tenant, meter.eventType],
+      )) as { time: Date | null }[];
+      if (!first?.time || first.time >= end) return [];
+      if (first.time > start) start = first.time;
+    }
     const params: unknown[] = [
       tenant,
       meter.eventType,
