@@ -135,7 +135,7 @@ describe('embedded mode (npm start)', () => {
     // The shipped Forge catalog, loaded at start, reproduces Atlassian's published example through the API and
     // the in-process bus (invoicing asks aggregation for usage): 250,000 GB-s and 0.15 GB of KVS reads in a month
     // cost 1.25 + 0.00275 USD for one app; a second app with the same usage gets its own free allowance.
-    expect(output).toContain('loaded catalog forge: 4 meters, 1 plans (forge)');
+    expect(output).toContain('loaded catalog forge: 12 meters, 1 plans (forge)');
     expect(
       (
         await http(

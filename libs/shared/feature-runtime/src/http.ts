@@ -11,11 +11,13 @@ import { parseExactJson } from './exact-json';
 import { ProblemJsonFilter } from './problem';
 import { Metrics } from './metrics';
 import { installRequestGate, ProducerKeys } from './request-gate';
+import { installOversizedBodyAnswer } from './oversized-body';
 import { TallyRuntime } from './runtime';
 import { messageOf } from '@tally/shared/util-core';
 
 /** Largest request body accepted (bytes). */
 export const maxBodyBytes = 5 * 1024 * 1024; // = usageLimits.bodyBytes of the telemetry contract
+export { discardBodyBytes } from './oversized-body';
 
 /** CloudEvents media types are JSON too. */
 const jsonMediaTypes = ['application/json', 'application/cloudevents+json', 'application/cloudevents-batch+json'];
@@ -62,6 +64,8 @@ export const createHttpApp = async (rootModule: Type<unknown>, runtime: TallyRun
   installHttpTelemetry(fastify, runtime.log);
   app.get(Metrics).instrument(fastify);
   installRequestGate(fastify, runtime, () => app.get(ProducerKeys), maxBodyBytes);
+  // After the gate: a body over the limit is read and dropped (or not asked for) only once the gate let it in.
+  installOversizedBodyAnswer(fastify);
   fastify.removeContentTypeParser('application/json');
   fastify.addContentTypeParser(jsonMediaTypes, { parseAs: 'string' }, (request, body, done) => {
     if (body === '') return done(null, undefined);
