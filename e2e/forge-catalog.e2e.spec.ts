@@ -188,9 +188,9 @@ describe('GOLDEN: Forge’s whole published example, billed through the API', ()
       'forge-kvs-writes': ['0', '0', '1.09', '0'],
       'forge-logs': ['0', '0', '1.005', '0'],
       'forge-sql-compute': ['0', '0', '0.143', '0'],
-      'forge-sql-requests': ['0', '0', '1.929', '0'],
+      'forge-sql-requests': ['0', '0', '0.000001929', '0'],
       'forge-sql-storage': ['694.3', '0', '0.0007685', '0'],
-      'forge-object-store-requests': ['0', '0', '0.001353', '0'],
+      'forge-object-store-requests': ['0', '0', '0.000001353', '0'],
       'forge-llm-input': ['2000000', '2000000', '0.0000001', '0.2'],
       'forge-llm-output': ['500000', '500000', '0.0000005', '0.25'],
       'forge-containers-vcpu': ['0', '0', '0.07177', '0'],
@@ -199,7 +199,10 @@ describe('GOLDEN: Forge’s whole published example, billed through the API', ()
     expect(invoice.subtotal).toBe('1.70275');
     expect(invoice.total).toBe('1.70');
     // The per-million price shows as such on its line.
-    expect(invoice.lines.find((l: { meter: string }) => l.meter === 'forge-sql-requests').unitPricePer).toBe('1000000');
+    expect(invoice.lines.find((l: { meter: string }) => l.meter === 'forge-sql-requests')).toMatchObject({
+      unitPrice: '0.000001929',
+      quotedPrice: { price: '1.929', per: '1000000' },
+    });
 
     // Reconciliation re-derives every number from the ledger (gauge and derived values included): no drift.
     const started = await ok(http('POST', `${apps.invoicing.url}/v1/reconciliations`, { period: '2026-11' }));

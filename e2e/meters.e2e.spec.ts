@@ -75,6 +75,11 @@ describe('meters', () => {
     expect(await meters('POST', '', derived)).toMatchObject({ status: 201, body: derived });
     const stored = { slug: 'gb-stored', eventType: 'db.size', aggregation: 'TIME_WEIGHTED_SUM', valueProperty: '$.gb' };
     expect(await meters('POST', '', stored)).toMatchObject({ status: 201, body: stored });
+    // From the beginning of time in hours: over 10,000 windows, each of which a level may fill — refused, not scanned.
+    const decades = await meters('GET', '/gb-stored/query?windowSize=HOUR');
+    expect(decades.status).toBe(400);
+    expect(decades.body.errors.map((e: { field: string }) => e.field)).toEqual(['windowSize']);
+    expect((await meters('GET', '/gb-stored/query?windowSize=DAY&from=2026-11-01T00:00:00Z')).status).toBe(200);
     const bad = await meters('POST', '', { ...derived, slug: 'bad-expr', valueExpression: 'memoryMiB % 1024' });
     expect(bad.status).toBe(400);
     expect(bad.body.errors).toEqual([

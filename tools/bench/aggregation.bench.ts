@@ -4,7 +4,9 @@
  *     its facts and minute rollups (beside the raw Postgres multi-row insert rate of the same rows);
  *  2. usage query: p50/p99 of the OpenMeter-style meter query (a month of hourly windows, one account)
  *     over a history of H usage facts (generated in SQL).
- *   npm run bench:aggregation [-- --events 200000 --history 10000000 --queries 200]
+ *   npm run bench:aggregation [-- --events 200000 --history 10000000 --queries 200] [--expression]
+ * `--expression`: both meters read a derived value (`gbSeconds * 1024 / 1024`, the same numbers) instead of the
+ * property — the cost of value expressions in the projection (TypeScript) and the back-fill (SQL meter_value).
  */
 import { randomUUID } from 'node:crypto';
 import { Client } from 'pg';
@@ -20,6 +22,9 @@ import { numberArg, percentile, runBenchmark } from './bench-support';
 const events = numberArg('events', 200_000);
 const history = numberArg('history', 10_000_000);
 const queries = numberArg('queries', 200);
+const reading = process.argv.includes('--expression')
+  ? { valueProperty: null, valueExpression: 'gbSeconds * 1024 / 1024' }
+  : { valueProperty: '$.gbSeconds' };
 const namespace = uniqueName('benchagg');
 const env = {
   DATABASE_URL: testDatabaseUrl(),
@@ -92,7 +97,7 @@ const rollupThroughput = async (client: Client) => {
         description: null,
         eventType: 'fn.invocation',
         aggregation: 'SUM',
-        valueProperty: '$.gbSeconds',
+        ...reading,
         groupBy: { region: '$.region' },
         createdAt: new Date().toISOString(),
       },
@@ -144,7 +149,7 @@ const queryLatency = async (client: Client) => {
     description: null,
     eventType: 'fn.invocation',
     aggregation: 'SUM',
-    valueProperty: '$.gbSeconds',
+    ...reading,
     groupBy: { region: '$.region' },
   };
   const tables = new MeterQueryTables(schema);

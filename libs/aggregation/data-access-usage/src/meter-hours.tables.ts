@@ -1,5 +1,6 @@
 import { DataSource, EntityManager } from 'typeorm';
 import {
+  decimalTextSqlPattern,
   isDecimalText,
   Meter,
   pathTextArray,
@@ -14,7 +15,7 @@ import { ExactDecimal } from '@tally/shared/util-core';
 type Queryable = Pick<EntityManager, 'query'> | Pick<DataSource, 'query'>;
 
 /** isDecimalText as a Postgres regular expression: the SQL readings follow the same rule. */
-export const decimalPattern = `'^[+-]?([0-9]+\\.?[0-9]*|\\.[0-9]+)([eE][+-]?[0-9]+)?$'`;
+export const decimalPattern = decimalTextSqlPattern;
 
 /**
  * A fact's numeric reading for a bucket: the meter contract's rule (readMeter: a property's decimal text, or a

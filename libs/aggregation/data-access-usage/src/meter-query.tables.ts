@@ -156,8 +156,13 @@ export class MeterQueryTables {
       `with reports as (
          select * from (${facts} and f.time >= $4 and f.time < $5) inside where level is not null
          union all
-         (select distinct on (subject) * from (${facts} and f.time < $4) before where level is not null
-           order by subject, time desc, usage_id desc)),
+         -- Each subject's level at the start: its newest report before it, found through the (subject, time) index
+         -- — one short index walk per subject, not a reading of the type's whole history.
+         select carried.* from (select distinct f.subject from "${this.schema}".usage_facts f
+                                 where f.tenant = $1 and f.event_type = $2 and not f.voided and f.time < $4 ${owners}) s
+         cross join lateral (select * from (${facts} and f.subject = s.subject and f.time < $4
+                                              order by f.time desc, f.usage_id desc) before
+                              where level is not null limit 1) carried),
        levels as (
          select r.*, greatest(r.time, $4::timestamptz) as l_from,
                 coalesce(lead(r.time) over (partition by r.subject order by r.time, r.usage_id), $5::timestamptz) as l_to

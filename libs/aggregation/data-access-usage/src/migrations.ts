@@ -196,6 +196,10 @@ export class MeterValueExpressions1765000000000 implements MigrationInterface {
   async up(queryRunner: QueryRunner): Promise<void> {
     const s = schemaOf(queryRunner);
     await queryRunner.query(`alter table "${s}".rollup_meters add column value_expression jsonb`);
+    // Time-weighted meters find each subject's level at a range's start by walking this index backwards.
+    await queryRunner.query(
+      `create index usage_facts_subject_time_idx on "${s}".usage_facts (tenant, event_type, subject, time) where not voided`,
+    );
     // x ÷ y exact when the quotient ends, else rounded once, half away from zero, at 40 places; null for y = 0.
     await queryRunner.query(`
       create or replace function "${s}".exact_div(x numeric, y numeric) returns numeric
@@ -217,7 +221,8 @@ export class MeterValueExpressions1765000000000 implements MigrationInterface {
         if e ? 'n' then return (e ->> 'n')::numeric; end if;
         if e ? 'f' then
           t := d #>> array(select jsonb_array_elements_text(e -> 'f'));
-          if t is null or t !~ '^[+-]?([0-9]+\\.?[0-9]*|\\.[0-9]+)([eE][+-]?[0-9]+)?$' then return null; end if;
+          -- isDecimalText's rule (contracts/meters meter-reading.ts): bounded length and exponent.
+          if t is null or t !~ '^(?=.{1,64}$)[+-]?([0-9]+\\.?[0-9]*|\\.[0-9]+)([eE][+-]?[0-9]{1,2})?$' then return null; end if;
           return t::numeric;
         end if;
         if op in ('min', 'max') then
@@ -248,6 +253,7 @@ export class MeterValueExpressions1765000000000 implements MigrationInterface {
     await queryRunner.query(
       `drop function "${s}".meter_value(jsonb, jsonb); drop function "${s}".exact_div(numeric, numeric)`,
     );
+    await queryRunner.query(`drop index "${s}".usage_facts_subject_time_idx`);
     await queryRunner.query(`alter table "${s}".rollup_meters drop column value_expression`);
   }
 }

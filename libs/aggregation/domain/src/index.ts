@@ -7,6 +7,7 @@ export {
   pathTextArray,
   readMeter,
   isDecimalText,
+  decimalTextSqlPattern,
   parseValueExpression,
   valueExpressionOf,
   valueExpressionLimits,

@@ -47,6 +47,9 @@ export const evaluateBudgets = async (tx: EntityManager, deps: BudgetDeps, touch
     const account = budgets.length > 0 ? await deps.rollups.account(tx, tenant, accountId) : undefined;
     if (!account) continue;
     const periods = new Set([...instants].map((i) => periodAt(new Date(i), account.timezone, account.anchorDay)));
+    // Time-weighted levels are held up to the newest usage of the batch, not to the wall clock: a replay or a
+    // rebuild measures what the live projection measured (the same crossings, the same alerts).
+    const asOf = new Date(Math.max(...[...instants].map((i) => Date.parse(i))));
     for (const budget of budgets) {
       const meter = await meterOf(deps.store, tenant, budget.meter);
       if (!meter) continue;
@@ -61,6 +64,7 @@ export const evaluateBudgets = async (tx: EntityManager, deps: BudgetDeps, touch
           groupBy: [],
           filterGroupBy: {},
           filterAttributes: budget.app ? { app: budget.app } : {},
+          asOf,
         });
         const usage = value?.value ?? '0';
         const fresh = await deps.budgets.cross(tx, tenant, budget.budgetId, period, reachedThresholds(budget, usage));

@@ -7,6 +7,9 @@ import { badRequest, Clock, CLOCK, notFound, Tenancy } from '@tally/shared/featu
 import { MetersService } from './meters.service';
 import { AGGREGATION_DB, METER_QUERY_TABLES, METER_VALUES_TABLES } from './tokens';
 
+/** The most windows a time-weighted meter's query answers (a year of hours is 8,760). */
+export const maxLevelWindows = 10_000;
+
 /** The OpenMeter-compatible meter query, for HTTP (MetersController) and NATS (MeterQueryResponder) alike. */
 @Injectable()
 export class MeterQueryService {
@@ -72,6 +75,16 @@ export class MeterQueryService {
     const parsed = parseMeterQuery(meter, params, this.clock(), dialect);
     if (!parsed.ok) throw badRequest('the meter query is invalid', parsed.errors);
     const { query } = parsed;
+    // A time-weighted meter fills every window its levels cover, used or not: the windows are bounded.
+    const unitMs = { MINUTE: 60_000, HOUR: 3_600_000, DAY: 86_400_000, MONTH: 28 * 86_400_000 };
+    if (
+      meter.aggregation === 'TIME_WEIGHTED_SUM' &&
+      query.windowSize &&
+      (query.to.getTime() - query.from.getTime()) / unitMs[query.windowSize] > maxLevelWindows
+    )
+      throw badRequest(`a time-weighted meter's query answers at most ${maxLevelWindows} windows`, [
+        { field: 'windowSize', message: `more than ${maxLevelWindows} ${query.windowSize} windows from from to to` },
+      ]);
     const data = await this.queries.query(this.db, this.tenancy.current, meter, query);
     const asked = (field: string) => params[field] !== undefined;
     return {

@@ -383,7 +383,8 @@ export const accountUsageQuery = z
       )
       .optional()
       .meta({
-        description: 'the subject attributes to break usage down by (Forge’s site breakdown); app,environment by default',
+        description:
+          'the subject attributes to break usage down by (Forge’s site breakdown); app,environment by default',
         examples: ['site,app'],
       }),
   })
@@ -416,13 +417,11 @@ export const AccountUsage = z
         name: z.string(),
         aggregation: z.enum(meterAggregations),
         total: Decimal.nullable().meta({ description: 'null when the period has no usage of the meter' }),
-        breakdown: z
-          .array(z.record(z.string(), z.string().nullable()))
-          .meta({
-            description:
-              'one row per combination of the breakdown’s attribute values (null: subjects without it), and `value`',
-            examples: [[{ app: 'app-1', environment: 'production', value: '250000' }]],
-          }),
+        breakdown: z.array(z.record(z.string(), z.string().nullable())).meta({
+          description:
+            'one row per combination of the breakdown’s attribute values (null: subjects without it), and `value`',
+          examples: [[{ app: 'app-1', environment: 'production', value: '250000' }]],
+        }),
       }),
     ),
     breakdownBy: z.array(z.string()).meta({ description: 'the attributes the breakdown is by' }),

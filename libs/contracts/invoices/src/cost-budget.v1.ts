@@ -44,9 +44,10 @@ export interface CostThresholdCrossedV1 {
   /** cost: the rated amount when seen; allowance: the quantity. */
   value: string;
   currency: string;
-  /** allowance alerts: the charge's meter and group (its `per` value). */
+  /** allowance alerts: the charge's meter and group (its `per` value), and the plan segment's start. */
   meter: string | null;
   perValue: string | null;
+  segmentFrom: string | null;
 }
 
 export const costBudgetStream = (tenant: string, budgetId: string): string => `costbudget-${tenant}_${budgetId}`;

@@ -55,11 +55,12 @@ export interface UsageLineV1 {
   tier: number | null;
   /** Units priced on this line (for package: the number of packages). */
   units: string;
+  /** The price of one unit (exact; for a price per N units: that price ÷ N). */
   unitPrice: string;
-  /** The number of units unitPrice is for (1000000: a price per million); absent: 1. */
-  unitPricePer?: string;
+  /** A charge priced per N units: its price as quoted (1.929 per 1000000) — unitPrice is price ÷ per. */
+  quotedPrice?: { price: string; per: string };
   flatPrice: string;
-  /** Precise amount, never rounded: units × unitPrice ÷ unitPricePer + flatPrice. */
+  /** Precise amount, never rounded: units × unitPrice + flatPrice. */
   amount: string;
 }
 

@@ -1,5 +1,6 @@
 import { describe, expect, it } from 'vitest';
 import { ExactDecimal } from '@tally/shared/util-core';
+import { readMeter } from './meter-reading';
 import { evaluateValueExpression, exactDivide, parseValueExpression, type ValueExpression } from './value-expression';
 
 const parsed = (text: string): ValueExpression => {
@@ -47,6 +48,11 @@ describe('value expressions', () => {
       expect(value('floor(a)', { a: '-1.5' })).toBe('-2');
     });
 
+    it('counts nesting by parentheses and calls: five nested calls and a long chain are fine', () => {
+      expect(value('max(min(max(min(max(a, 1), 2), 3), 4), 5)', { a: 0 })).toBe('5');
+      expect(value(Array.from({ length: 30 }, () => 'a').join(' + '), { a: 1 })).toBe('30');
+    });
+
     it.each([
       ['', 'expected a number, a field or ( at the end'],
       ['a +', 'expected a number, a field or ( at the end'],
@@ -92,7 +98,16 @@ describe('value expressions', () => {
       ['a * 2', { a: true }, { ok: false, reason: 'not_a_number', path: 'a' }],
       ['a.b', { a: [{ b: 1 }] }, { ok: false, reason: 'missing_value', path: 'a.b' }],
       ['a / b', { a: 1, b: 0 }, { ok: false, reason: 'division_by_zero', path: 'b' }],
+      // Bounded readings: 13 characters could otherwise ask for two billion digits.
+      ['a * 2', { a: '1e2000000000' }, { ok: false, reason: 'not_a_number', path: 'a' }],
+      ['a * 2', { a: '9'.repeat(65) }, { ok: false, reason: 'not_a_number', path: 'a' }],
     ])('%s over %j', (text, data, expected) => expect(value(text, data)).toEqual(expected));
+
+    it('a property reading (valueProperty) keeps the same bounds', () => {
+      const meter = { aggregation: 'SUM' as const, valueProperty: '$.a', groupBy: {} };
+      expect(readMeter(meter, { a: '1e2000000000' })).toEqual({ ok: false, reason: 'not_a_number', path: '$.a' });
+      expect(readMeter(meter, { a: '1e99' })).toMatchObject({ ok: true });
+    });
 
     it('never reads an inherited property as a field', () =>
       expect(value('constructor * 1', {})).toEqual({ ok: false, reason: 'missing_value', path: 'constructor' }));

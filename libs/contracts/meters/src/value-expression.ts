@@ -19,7 +19,8 @@ import { ExactDecimal as Decimal } from '@tally/shared/util-core';
  * Rules: a field must hold a decimal number (a JSON number or decimal text, as valueProperty reads them); a
  * missing or non-numeric field makes the event "not a value" (never 0). `/` divides exactly when the quotient
  * is a finite decimal and otherwise rounds once, half away from zero, at 40 decimal places (1 / 3 =
- * 0.3333…3 with 40 digits); dividing by zero makes the event not a value. Nothing else rounds.
+ * 0.3333…3 with 40 digits) — so a quotient is exact to 40 decimal places; dividing by zero makes the event not a
+ * value. Nothing else rounds (readings are bounded: isDecimalText).
  */
 export type ValueExpression =
   | { n: string }
@@ -86,30 +87,31 @@ export const parseValueExpression = (text: string): ValueExpressionParse => {
     nodes += 1;
     if (nodes > valueExpressionLimits.nodes)
       throw new ParseError(`at most ${valueExpressionLimits.nodes} numbers, fields and operations`);
+    // Depth counts parentheses and function calls around a node (a + b + c is one level, max(min(a, b), c) two).
     if (depth > valueExpressionLimits.depth)
       throw new ParseError(`nested at most ${valueExpressionLimits.depth} levels deep`);
     return value;
   };
   const expression = (depth: number): ValueExpression => {
-    let left = term(depth + 1);
+    let left = term(depth);
     while (peek()?.kind === 'symbol' && (peek()?.text === '+' || peek()?.text === '-')) {
       const op = (tokens[index++] as Token).text as '+' | '-';
-      left = node({ op, a: [left, term(depth + 1)] }, depth);
+      left = node({ op, a: [left, term(depth)] }, depth);
     }
     return left;
   };
   const term = (depth: number): ValueExpression => {
-    let left = unary(depth + 1);
+    let left = unary(depth);
     while (peek()?.kind === 'symbol' && (peek()?.text === '*' || peek()?.text === '/')) {
       const op = (tokens[index++] as Token).text as '*' | '/';
-      left = node({ op, a: [left, unary(depth + 1)] }, depth);
+      left = node({ op, a: [left, unary(depth)] }, depth);
     }
     return left;
   };
   const unary = (depth: number): ValueExpression => {
     if (peek()?.kind === 'symbol' && peek()?.text === '-') {
       index += 1;
-      return node({ op: 'neg', a: [unary(depth + 1)] }, depth);
+      return node({ op: 'neg', a: [unary(depth)] }, depth);
     }
     return primary(depth);
   };
@@ -174,7 +176,8 @@ export type ValueExpressionResult =
   | { ok: true; value: InstanceType<typeof Decimal> }
   | { ok: false; reason: 'missing_value' | 'not_a_number' | 'division_by_zero'; path: string };
 
-const decimalText = /^[+-]?(?:\d+\.?\d*|\.\d+)(?:[eE][+-]?\d+)?$/;
+// isDecimalText's rule (meter-reading.ts), repeated here: that file imports this one.
+const decimalText = /^(?=.{1,64}$)[+-]?(?:\d+\.?\d*|\.\d+)(?:[eE][+-]?\d{1,2})?$/;
 const scale = new Decimal(10).pow(divisionDecimalPlaces);
 
 /** x ÷ y, exact when the quotient ends, else rounded half away from zero at 40 places: integer steps only. */

@@ -144,7 +144,7 @@ const adjustment = (
   tier: line.tier,
   units: canonicalDecimal(v.units.toFixed()),
   unitPrice: line.unitPrice,
-  ...(line.unitPricePer !== undefined && { unitPricePer: line.unitPricePer }),
+  ...(line.quotedPrice !== undefined && { quotedPrice: line.quotedPrice }),
   flatPrice: canonicalDecimal(v.flat.toFixed()),
   amount: canonicalDecimal(v.amount.toFixed()),
   adjusts,

@@ -15,7 +15,8 @@ import type { FieldError } from '@tally/shared/util-core';
  * Tiers: `upTo` is inclusive (a quantity equal to upTo is in that tier), the last tier's upTo is null (∞).
  * Zero billable units cost nothing under every model (no flat fee for an unused tier).
  * unitPricePer (unit, graduated, volume): a price for that many units — "1.929" per "1000000" requests; a power
- * of ten, so units × unitPrice ÷ unitPricePer is exact. Lines carry it, so an invoice reads "1.929 per 1M".
+ * of ten, so the price of one unit (1.929 ÷ 1000000) is exact. Lines price per unit (units × unitPrice, as every
+ * line) and carry the price as quoted (`quotedPrice: {price: "1.929", per: "1000000"}`) to show it as such.
  * `per`: the name of a subject attribute (e.g. "app"): usage is grouped by its value and each group gets
  * the allowance and the tiers on its own, as Forge's free tier is per app. Null: the charge applies to
  * the subscription's usage as a whole.

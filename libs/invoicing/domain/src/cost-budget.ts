@@ -76,7 +76,15 @@ export const costCrossings = (
   if (budget.limit !== null) {
     const cost = sumAmounts(mine.map((l) => l.amount));
     for (const threshold of reached(budget.thresholds, cost, budget.limit))
-      crossings.push({ kind: 'cost', threshold, limit: budget.limit, value: cost, meter: null, perValue: null });
+      crossings.push({
+        kind: 'cost',
+        threshold,
+        limit: budget.limit,
+        value: cost,
+        meter: null,
+        perValue: null,
+        segmentFrom: null,
+      });
   }
   if (budget.allowances) {
     // Graduated and volume charges have one line per tier, all with the group's quantity: one reading per group.
@@ -96,6 +104,7 @@ export const costCrossings = (
           value: line.quantity,
           meter: line.meter,
           perValue: line.perValue,
+          segmentFrom: line.segment.from,
         });
     }
   }

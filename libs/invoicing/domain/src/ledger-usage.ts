@@ -157,31 +157,46 @@ export const meterValue = (
 };
 
 /**
- * A time-weighted meter's values for one account in [from, to), per value of the `per` attribute (null: the
- * account as a whole), by the meter contract's twin of the rollups' SQL (contracts/meters time-weighted.ts).
- * `usage`: every report of the meter's event type, whoever it was attributed to — a subject's report under
- * another account (or parked) ends the level before it.
+ * A time-weighted meter's level spans in [from, to), by the meter contract's twin of the rollups' SQL
+ * (contracts/meters time-weighted.ts). `usage`: every report of the meter's event type, whoever it was attributed
+ * to — a subject's report under another account (or parked) ends the level before it. Computed once per meter and
+ * interval, then read per account (timeWeightedValues).
  */
-export const timeWeightedValues = (
+export const timeWeightedSpans = (
   meter: Pick<MeterCreatedV1, 'aggregation' | 'valueProperty' | 'valueExpression' | 'groupBy'>,
   usage: readonly LedgerUsage[],
-  accountId: string,
-  per: string | null,
   from: Date,
   to: Date,
+) =>
+  levelSpans(
+    usage
+      .filter((u) => !u.voided)
+      .map((u) => {
+        const reading = readMeter({ ...meter, groupBy: {} }, u.data);
+        return {
+          usageId: u.usageId,
+          subject: u.subject,
+          time: u.time,
+          level: reading.ok ? reading.value : null,
+          of: u,
+        };
+      }),
+    from,
+    to,
+  );
+
+/** One account's values of a time-weighted meter, per value of the `per` attribute (null: the account as a whole). */
+export const timeWeightedValues = (
+  spans: ReturnType<typeof timeWeightedSpans>,
+  accountId: string,
+  per: string | null,
 ): Map<string | null, string> => {
-  const reports = usage
-    .filter((u) => !u.voided)
-    .map((u) => {
-      const reading = readMeter({ ...meter, groupBy: {} }, u.data);
-      return { usageId: u.usageId, subject: u.subject, time: u.time, level: reading.ok ? reading.value : null, of: u };
-    });
-  const byGroup = new Map<string | null, ReturnType<typeof levelSpans<LedgerUsage>>>();
-  for (const span of levelSpans(reports, from, to)) {
+  const byGroup = new Map<string | null, typeof spans>();
+  for (const span of spans) {
     const a = span.report.of.attribution;
     if (a?.status !== 'attributed' || a.accountId !== accountId) continue;
     const group = per === null ? null : (a.attributes[per] ?? null);
     byGroup.set(group, [...(byGroup.get(group) ?? []), span]);
   }
-  return new Map([...byGroup].map(([group, spans]) => [group, canonicalDecimal(levelHours(spans))]));
+  return new Map([...byGroup].map(([group, list]) => [group, canonicalDecimal(levelHours(list))]));
 };

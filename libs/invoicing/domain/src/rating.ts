@@ -31,7 +31,7 @@ export const rateCharge = (charge: Charge, quantity: string, perValue: string | 
   const allowanceApplied = ExactDecimal.max(zero, ExactDecimal.min(measured, allowance));
   const billable = ExactDecimal.max(zero, measured.minus(allowance));
   const priced = billable.isZero() ? [uncharged(charge)] : price(charge, billable);
-  const per = charge.unitPricePer ?? '1';
+  const per = charge.model === 'package' ? '1' : (charge.unitPricePer ?? '1');
   return priced.map(({ tier, units, unitPrice, flatPrice }) => ({
     meter: charge.meter,
     model: charge.model,
@@ -41,16 +41,12 @@ export const rateCharge = (charge: Charge, quantity: string, perValue: string | 
     allowanceApplied: canonicalDecimal(allowanceApplied),
     tier,
     units: canonicalDecimal(units),
-    unitPrice: canonicalDecimal(unitPrice),
-    ...(per !== '1' && charge.model !== 'package' && { unitPricePer: per }),
+    // A price per N units becomes the price of one: N is a power of ten (charge.validation.ts), so ÷ N is exact,
+    // and a reader that multiplies units by unitPrice gets the amount whether or not it knows quotedPrice.
+    unitPrice: canonicalDecimal(new ExactDecimal(unitPrice).dividedBy(per)),
+    ...(per !== '1' && { quotedPrice: { price: canonicalDecimal(unitPrice), per } }),
     flatPrice: canonicalDecimal(flatPrice),
-    // unitPricePer is a power of ten (charge.validation.ts): the division is exact.
-    amount: canonicalDecimal(
-      units
-        .times(unitPrice)
-        .dividedBy(charge.model === 'package' ? 1 : per)
-        .plus(flatPrice),
-    ),
+    amount: canonicalDecimal(new ExactDecimal(unitPrice).dividedBy(per).times(units).plus(flatPrice)),
   }));
 };
 

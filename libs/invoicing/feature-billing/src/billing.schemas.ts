@@ -100,7 +100,7 @@ export const ChargeRequest = z
       .object({
         ...chargeCommon,
         model: z.literal('unit'),
-        unitPrice: PriceDecimal.meta({ description: 'billable × unitPrice ÷ unitPricePer' }),
+        unitPrice: PriceDecimal.meta({ description: 'billable × unitPrice (÷ unitPricePer)' }),
         unitPricePer,
       })
       .meta({ title: 'unit' }),
@@ -225,9 +225,12 @@ const lineCommon = {
   tier: z.int().nullable().meta({ description: '1-based tier of graduated and volume lines' }),
   units: Decimal.meta({ description: 'units priced on the line (package: packages)' }),
   unitPrice: Decimal,
-  unitPricePer: Decimal.optional().meta({ description: 'the number of units unitPrice is for; absent: 1' }),
+  quotedPrice: z
+    .object({ price: Decimal, per: Decimal })
+    .optional()
+    .meta({ description: 'a charge priced per N units: its price as quoted (unitPrice is price ÷ per)' }),
   flatPrice: Decimal,
-  amount: Decimal.meta({ description: 'precise, never rounded: units × unitPrice ÷ unitPricePer + flatPrice' }),
+  amount: Decimal.meta({ description: 'precise, never rounded: units × unitPrice + flatPrice' }),
 };
 
 export const UsageLine = z.object({ kind: z.literal('usage'), ...lineCommon }).meta({ id: 'UsageLine' });

@@ -91,20 +91,48 @@ export class CostBudgetsService {
     const byAccount = new Map<string, CostBudget[]>();
     for (const budget of budgets) byAccount.set(budget.accountId, [...(byAccount.get(budget.accountId) ?? []), budget]);
     let recorded = 0;
+    let failed: unknown;
     for (const [accountId, list] of byAccount) {
-      let context: Awaited<ReturnType<InvoicesService['billingContext']>>;
+      // One account's failure (usage unavailable for it) leaves the others measured; the run reports it after.
       try {
-        context = await this.invoices.billingContext(accountId);
+        recorded += await this.evaluateAccount(tenant, accountId, list);
       } catch (error) {
-        if (invoicingRefusals.is(error, 'no_active_subscription') || invoicingRefusals.is(error, 'account_not_found'))
-          continue;
-        throw error;
+        failed ??= error;
       }
-      const { account, subscription, plans } = context;
-      const period = billingPeriodAt(this.clock(), account.timezone, account.anchorDay);
+    }
+    if (failed !== undefined) throw failed;
+    return recorded;
+  }
+
+  /**
+   * The account's current period, and the one before while its invoice is in its grace period: usage of a
+   * period's last hours, or late usage, can still cross a threshold of that period after it has ended.
+   */
+  private async evaluateAccount(tenant: string, accountId: string, list: CostBudget[]): Promise<number> {
+    let context: Awaited<ReturnType<InvoicesService['billingContext']>>;
+    try {
+      context = await this.invoices.billingContext(accountId);
+    } catch (error) {
+      if (invoicingRefusals.is(error, 'no_active_subscription') || invoicingRefusals.is(error, 'account_not_found'))
+        return 0;
+      throw error;
+    }
+    const { account, subscription, plans } = context;
+    const now = this.clock();
+    const current = billingPeriodAt(now, account.timezone, account.anchorDay);
+    const previous = billingPeriodAt(new Date(Date.parse(current.start) - 1), account.timezone, account.anchorDay);
+    const periods = [
+      ...(Date.parse(previous.end) > Date.parse(subscription.startsAt) &&
+      now.getTime() < Date.parse(this.invoices.finalizesAt(previous))
+        ? [previous]
+        : []),
+      current,
+    ];
+    const chargesOf = (line: { segment: { planId: string; planVersion: number } }) =>
+      plans.get(line.segment.planId)?.versions.find((v) => v.version === line.segment.planVersion)?.charges ?? [];
+    let recorded = 0;
+    for (const period of periods) {
       const { lines } = await this.invoices.content(account, subscription, period, plans);
-      const chargesOf = (line: { segment: { planId: string; planVersion: number } }) =>
-        plans.get(line.segment.planId)?.versions.find((v) => v.version === line.segment.planVersion)?.charges ?? [];
       for (const budget of list)
         recorded += await this.record(tenant, account, budget, period.label, costCrossings(budget, lines, chargesOf));
     }
@@ -132,19 +160,23 @@ export class CostBudgetsService {
           currency: account.currency,
           ...crossing,
         };
+        // The definition is part of the id: a budget set again (another limit, account or thresholds) alerts afresh.
         const id = deterministicUuid(
           'tally.cost-threshold-crossed.v1',
           tenant,
           budget.budgetId,
+          JSON.stringify(budget),
           period,
           crossing.kind,
+          crossing.segmentFrom ?? '',
           crossing.meter ?? '',
           crossing.perValue ?? '',
           String(crossing.threshold),
         );
         return { id, type: costThresholdCrossedType, data: { ...data } };
       })
-      .filter((event) => !known.has(event.id));
+      // Unknown ids once each (two crossings never share one, but a duplicate id in one append would fail it).
+      .filter((event) => !known.has(event.id) && (known.add(event.id), true));
     // Appends are idempotent by event id: a run that races another (or retries) writes each alert once.
     if (fresh.length > 0) await this.ledger.appendToStream(stream, fresh, { expectedRevision: 'any' });
     return fresh.length;

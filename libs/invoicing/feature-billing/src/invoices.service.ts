@@ -323,7 +323,7 @@ export class InvoicesService {
   }
 
   /** When a period's invoice finalizes by itself: its grace period after the period's end. */
-  private finalizesAt(period: BillingPeriodV1): string {
+  finalizesAt(period: BillingPeriodV1): string {
     return new Date(Date.parse(period.end) + this.graceMs).toISOString();
   }
 

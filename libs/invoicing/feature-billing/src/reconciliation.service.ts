@@ -1,6 +1,7 @@
 import { randomUUID } from 'node:crypto';
 import { Inject, Injectable } from '@nestjs/common';
 import { DataSource } from 'typeorm';
+import type { MeterCreatedV1 } from '@tally/contracts/meters';
 import { BillingRegistryTables, ReconciliationTables } from '@tally/invoicing/data-access-billing';
 import {
   billedQuantities,
@@ -11,6 +12,7 @@ import {
   ledgerEventTypes,
   reconciledEvents,
   meterValue,
+  timeWeightedSpans,
   timeWeightedValues,
   planSegments,
 } from '@tally/invoicing/domain';
@@ -153,6 +155,14 @@ export class ReconciliationService {
         reportsByType.set(eventType, (list = [...ledger.usage.values()].filter((u) => u.eventType === eventType)));
       return list;
     };
+    // A meter's spans over an interval are the same for every account: computed once, read per account.
+    const spans = new Map<string, ReturnType<typeof timeWeightedSpans>>();
+    const spansOf = (meter: MeterCreatedV1, from: Date, to: Date) => {
+      const key = JSON.stringify([meter.slug, from, to]);
+      let found = spans.get(key);
+      if (!found) spans.set(key, (found = timeWeightedSpans(meter, reportsOf(meter.eventType), from, to)));
+      return found;
+    };
     const byAccount = new Map<string, LedgerUsageList>();
     for (const u of ledger.usage.values()) for (const a of u.accounts) listIn(byAccount, a).push(u);
     const drifts: Drift[] = [];
@@ -174,15 +184,11 @@ export class ReconciliationService {
             // Levels carry in from before the segment and from other accounts' reports: every report of the type.
             const from = new Date(Math.max(Date.parse(segment.from), Date.parse(meter.eventFrom ?? segment.from)));
             const to = new Date(Math.min(Date.parse(segment.to), asOf.getTime()));
-            const reports = reportsOf(meter.eventType);
             if (to > from)
               for (const [perValue, value] of timeWeightedValues(
-                meter,
-                reports,
+                spansOf(meter, from, to),
                 account.accountId,
                 charge.per,
-                from,
-                to,
               ))
                 fromLedger.set(key(segment, charge.meter, perValue), value);
             continue;
@@ -301,12 +307,15 @@ export class ReconciliationService {
 
   private async readLedger(upTo: bigint): Promise<LedgerState> {
     const state = emptyLedgerState();
+    const tenant = this.tenancy.current;
     let after: bigint | undefined;
     for (;;) {
       const events = await this.ledger.readAll({ after, maxCount: 5_000, eventTypes: ledgerEventTypes });
       for (const event of events) {
         if (event.globalPosition > upTo) return state;
-        if (reconciledEvents(event)) foldLedger(state, event);
+        // The ledger is every tenant's: another tenant's meter of the same slug, or its subject of the same name,
+        // is not this one's.
+        if (reconciledEvents(event) && event.data.tenant === tenant) foldLedger(state, event);
       }
       if (events.length < 5_000) return state;
       after = events[events.length - 1].globalPosition;
