@@ -72,6 +72,18 @@ describe('costCrossings', () => {
     ).toHaveLength(1));
 });
 
+describe('costCrossings across plan segments', () => {
+  it('names each segment: a mid-period plan change gives each segment its own allowance alerts', () => {
+    const second = { ...segment, from: '2026-11-16T00:00:00.000Z', planVersion: 2 };
+    const crossings = costCrossings(
+      budget({ allowances: true, thresholds: [50] }),
+      [line('fn', 'app-1', '150000', '0'), { ...line('fn', 'app-1', '150000', '0'), segment: second }],
+      () => charges,
+    );
+    expect(crossings.map((c) => c.segmentFrom)).toEqual([segment.from, second.from]);
+  });
+});
+
 describe('decideCostBudget', () => {
   const data = { tenant: 't', ...budget({ limit: '10' }) };
   it('refuses a budget for an unknown account, and sets the same definition once', () => {
