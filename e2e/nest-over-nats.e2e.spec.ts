@@ -58,13 +58,15 @@ describe('a NestJS service over NATS (ClientProxy, Transport.NATS)', () => {
   it('sends usage through its ClientProxy: Tally answers in Nest’s envelope once the events are stored', async () => {
     const answer = await reporter.report([event('nest-1', '0.5'), event('nest-2', 1.25)]);
     expect(answer).toMatchObject({ accepted: 2, duplicate: 0, rejected: 0 });
-    // The same request again: a duplicate at the door. One of its events in another request: accepted at the
-    // door, counted once in the ledger (the meter query below still says 1.75).
+    // The same request again: a duplicate at the door. One of its events in another request: a duplicate once
+    // intake knows the first copy (its status, within about a second), accepted before that — counted once in the
+    // ledger either way (the meter query below still says 1.75).
     expect(await reporter.report([event('nest-1', '0.5'), event('nest-2', 1.25)])).toMatchObject({
       accepted: 0,
       duplicate: 2,
     });
-    expect(await reporter.report([event('nest-1', '0.5')])).toMatchObject({ accepted: 1 });
+    const again = await reporter.report([event('nest-1', '0.5')]);
+    expect(again.accepted + again.duplicate).toBe(1);
     // An invalid event is refused on its own, with why.
     const partly = await reporter.report([event('nest-3', '0.25'), { ...event('nest-bad', '1'), type: '' }]);
     expect(partly).toMatchObject({ accepted: 1, rejected: 1 });

@@ -2,6 +2,8 @@ import { DataSource, EntityManager } from 'typeorm';
 import type { FieldError } from '@tally/shared/util-core';
 
 type Queryable = Pick<EntityManager, 'query'> | Pick<DataSource, 'query'>;
+/** What gives a statement's rows: a DataSource or EntityManager, or a plain pg client's `query` mapped to its rows. */
+type RowsQueryable = { query(sql: string, params: unknown[]): Promise<Record<string, unknown>[]> };
 
 export interface EventStatusRow {
   usageId: string;
@@ -256,6 +258,22 @@ export class EventStatusTables {
       [[at], [reason]],
       'amended_at = excluded.amended_at, amend_reason = excluded.amend_reason',
     );
+  }
+
+  /**
+   * Which of these events (by ledger id) Tally had before `before`: accepted into the stream (the status consumer
+   * saw it) or recorded in the ledger. One statement, one probe of the primary key per id. Strictly before: the
+   * copy stamped `before` itself — the asking request's own, which the status consumer may have recorded by the
+   * time this runs — is never taken for an earlier one.
+   */
+  async knownBefore(tx: RowsQueryable, usageIds: readonly string[], before: string): Promise<string[]> {
+    if (usageIds.length === 0) return [];
+    const rows = await tx.query(
+      `select usage_id from "${this.schema}".event_status
+        where usage_id = any($1::uuid[]) and (accepted_at < $2 or recorded_at < $2)`,
+      [usageIds, before],
+    );
+    return rows.map((r) => String(r.usage_id));
   }
 
   async byUsageId(tx: Queryable, usageId: string): Promise<EventStatusRow | undefined> {

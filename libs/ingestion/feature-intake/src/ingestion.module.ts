@@ -26,6 +26,7 @@ import { ApiKeysController } from './api-keys.controller';
 import { ApiKeysService } from './api-keys.service';
 import { IntakeController } from './intake.controller';
 import { IntakeService } from './intake.service';
+import { EarlierCopiesLookup } from './earlier-copies.lookup';
 import { OpenMeterIntakeController } from './openmeter-intake.controller';
 import { API_KEY_TABLES, EVENT_STATUS_RUNNER, EVENT_STATUS_TABLES, INGESTION_DB } from './tokens';
 
@@ -96,6 +97,7 @@ export class IngestionModule {
         StatusIntakeConsumer,
         NatsIntakeResponder,
         ApiKeysService,
+        EarlierCopiesLookup,
         IntakeService,
         IngestionLifecycle,
       ],

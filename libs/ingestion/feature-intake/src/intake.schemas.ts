@@ -177,7 +177,8 @@ export const EventResult = z
     status: z.enum(['accepted', 'duplicate', 'rejected']).meta({
       description:
         'accepted: stored in the stream (not a promise that it is new: the ledger decides exactly); duplicate: ' +
-        'the same event earlier in this request, or a request the stream already stored; rejected: see errors',
+        'Tally already has an event with this source and id — earlier in this request, a request the stream already ' +
+        'stored, or an earlier request whose copy was accepted (counted once either way); rejected: see errors',
     }),
     errors: z.array(FieldError).optional().meta({ description: 'why, when rejected' }),
     forbidden: z

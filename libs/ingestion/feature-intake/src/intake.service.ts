@@ -27,6 +27,7 @@ import {
   problemType,
 } from '@tally/shared/feature-runtime';
 import { encodeUsageBatches } from './usage-batches';
+import { EarlierCopiesLookup, lookupGraceMs } from './earlier-copies.lookup';
 import { messageOf } from '@tally/shared/util-core';
 import { TallyConfig } from '@tally/shared/util-config';
 
@@ -79,6 +80,8 @@ const unavailable = (detail: string) =>
  * Intake: validate each event on its own, publish the valid ones to JetStream and answer only
  * after JetStream persisted them. If the bus cannot persist, the request fails as a whole (503,
  * retry): re-sent events are deduplicated in the ledger, so a retry never double counts.
+ * An event is answered `duplicate` when Tally already has it: twice in the request, a message JetStream
+ * had (its duplicate window), or an earlier request's copy the status table knows (EarlierCopiesLookup).
  * In-flight events are bounded: past the bound intake sheds load (503) instead of growing memory.
  */
 @Injectable()
@@ -91,6 +94,7 @@ export class IntakeService implements OnApplicationBootstrap {
     @Inject(CONFIG) private readonly config: TallyConfig,
     @Inject(LOG) private readonly log: Log,
     private readonly metrics: Metrics,
+    private readonly earlierCopies: EarlierCopiesLookup,
   ) {}
 
   async onApplicationBootstrap(): Promise<void> {
@@ -100,11 +104,13 @@ export class IntakeService implements OnApplicationBootstrap {
   /**
    * `allOrNothing` (the OpenMeter-compatible endpoint): if any event is invalid, nothing is published
    * and the request fails with every problem listed; otherwise each event stands on its own.
+   * `lookUpEarlierCopies` (default true): answer `duplicate` for events Tally had from an earlier request
+   * (EarlierCopiesLookup); off where nobody reads per-event answers (the OpenMeter endpoint answers 204).
    */
   async ingest(
     inputs: readonly unknown[],
     producer: Producer,
-    options: { allOrNothing?: boolean } = {},
+    options: { allOrNothing?: boolean; lookUpEarlierCopies?: boolean } = {},
   ): Promise<EventResult[]> {
     const limit = this.config.TALLY_INTAKE_MAX_IN_FLIGHT_EVENTS;
     if (this.inFlight + inputs.length > limit && this.inFlight > 0) {
@@ -112,7 +118,12 @@ export class IntakeService implements OnApplicationBootstrap {
     }
     this.inFlight += inputs.length;
     try {
-      const results = await this.validateAndPublish(inputs, producer, options.allOrNothing ?? false);
+      const results = await this.validateAndPublish(
+        inputs,
+        producer,
+        options.allOrNothing ?? false,
+        options.lookUpEarlierCopies ?? true,
+      );
       for (const outcome of ['accepted', 'duplicate', 'rejected'] as const) {
         const count = results.filter((r) => r.status === outcome).length;
         if (count > 0) this.metrics.intakeEvents.inc({ tenant: producer.tenant, outcome }, count);
@@ -127,6 +138,7 @@ export class IntakeService implements OnApplicationBootstrap {
     inputs: readonly unknown[],
     producer: Producer,
     allOrNothing: boolean,
+    lookUpEarlierCopies: boolean,
   ): Promise<EventResult[]> {
     const receivedAt = this.clock();
     const results: EventResult[] = [];
@@ -154,16 +166,18 @@ export class IntakeService implements OnApplicationBootstrap {
       results[index] = { index, id, source, status: 'accepted' };
     });
     if (allOrNothing) refuseUnlessAllValid(results);
+    // Sent now, it travels while the events are encoded and stored. Every valid event is published all the same,
+    // even one known from an earlier request: no event depends on the lookup, and the ledger counts it once.
+    const earlier = lookUpEarlierCopies ? this.earlierCopies.start(producer.tenant, receivedAt, valid) : undefined;
     const batches = encodeUsageBatches(producer.tenant, receivedAt.toISOString(), valid);
     void this.recordRejections(producer.tenant, receivedAt, results);
     try {
       const acks = await Promise.all(
         batches.map((b) => this.bus.publish(usageReceivedSubject, b.payload, { msgId: b.msgId })),
       );
+      // JetStream had this very message (the same events, a retry inside its duplicate window).
       acks.forEach((ack, i) => {
-        if (ack.duplicate)
-          for (const index of batches[i].indexes)
-            results[index] = { ...results[index], status: 'duplicate' } as EventResult;
+        if (ack.duplicate) for (const index of batches[i].indexes) markDuplicate(results, index);
       });
     } catch (error) {
       this.log.warn({ reason: messageOf(error) }, 'could not persist events: answering 503');
@@ -171,6 +185,10 @@ export class IntakeService implements OnApplicationBootstrap {
         'events could not be persisted; nothing in this request is acknowledged — retry it (duplicates are counted once)',
       );
     }
+    // Tally had the event from an earlier request, as far as the lookup can tell in time (else: accepted) — waiting
+    // for it only while no other request is in this process (see lookupGraceMs).
+    const graceMs = this.inFlight > inputs.length ? 0 : lookupGraceMs;
+    if (earlier) for (const index of await earlier.found(graceMs)) markDuplicate(results, index);
     return results;
   }
 
@@ -237,6 +255,10 @@ export class IntakeService implements OnApplicationBootstrap {
 export type CorrectionResult =
   | { index: number; id: string | null; source: string | null; status: 'accepted' }
   | { index: number; id: string | null; source: string | null; status: 'rejected'; errors: FieldError[] };
+
+const markDuplicate = (results: EventResult[], index: number): void => {
+  results[index] = { ...results[index], status: 'duplicate' } as EventResult;
+};
 
 const identity = (input: unknown) => {
   const body = (typeof input === 'object' && input !== null ? input : {}) as Record<string, unknown>;

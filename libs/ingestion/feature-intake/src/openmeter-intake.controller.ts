@@ -91,7 +91,11 @@ export class OpenMeterIntakeController {
         { field: '', message: 'object given' },
       ]);
     }
-    await this.intake.ingest(batchOf(body, 'event'), request.producer, { allOrNothing: true });
+    // 204 carries no per-event answer: no lookup of earlier copies (duplicates are accepted silently).
+    await this.intake.ingest(batchOf(body, 'event'), request.producer, {
+      allOrNothing: true,
+      lookUpEarlierCopies: false,
+    });
   }
 }
 

@@ -6,13 +6,13 @@ import {
   isUsageBatchV1,
   isUsageRejectedV1,
   UsageBatchV1,
-  usageLedgerId,
   usageReceivedSubject,
   UsageRejectedV1,
   usageRejectedSubject,
 } from '@tally/contracts/usage';
 import { Consumer, decodeJson, Delivery, MessageBus } from '@tally/shared/data-access-messaging';
 import { CONFIG, MESSAGE_BUS } from '@tally/shared/feature-runtime';
+import { ledgerIdOf } from './ledger-ids';
 import { EVENT_STATUS_TABLES, INGESTION_DB } from './tokens';
 import { TallyConfig } from '@tally/shared/util-config';
 
@@ -78,8 +78,9 @@ export class StatusIntakeConsumer {
   }
 }
 
+// One per accepted event, on the thread that also parses intake's requests: the fast derivation (ledger-ids.ts).
 const key = (tenant: string, source: string, eventId: string): StatusKey => ({
-  usageId: usageLedgerId(tenant, source, eventId),
+  usageId: ledgerIdOf(tenant, source, eventId),
   tenant,
   source,
   eventId,
