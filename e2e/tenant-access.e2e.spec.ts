@@ -353,4 +353,51 @@ describe('tenants, roles and credentials', () => {
       400,
     );
   });
+
+  it("reconciliation reads its own tenant's ledger: another tenant's meter of the same slug is not this one's", async () => {
+    const [acme, globex] = [tokens.acme.admin, tokens.globex.admin];
+    const meter = { slug: 'rec', eventType: 'rec.usage', aggregation: 'SUM' };
+    expect((await call('aggregation', 'post', '/api/v1/meters', acme, { ...meter, valueProperty: '$.a' })).status).toBe(
+      201,
+    );
+    // globex's meter comes later in the ledger: a reading of every tenant's ledger would take it for acme's.
+    expect(
+      (await call('aggregation', 'post', '/api/v1/meters', globex, { ...meter, valueProperty: '$.b' })).status,
+    ).toBe(201);
+    const plan = {
+      id: 'rplan',
+      name: 'R',
+      currency: 'USD',
+      charges: [{ meter: 'rec', model: 'unit', unitPrice: '1' }],
+    };
+    expect((await call('invoicing', 'post', '/v1/plans', acme, plan)).status).toBe(201);
+    const account = { id: 'racct', name: 'R', currency: 'USD', timezone: 'UTC' };
+    expect((await call('attribution', 'post', '/v1/accounts', acme, account)).status).toBe(201);
+    const subscription = { id: 'rsub', accountId: 'racct', planId: 'rplan', startsAt: '2026-01-01T00:00:00Z' };
+    expect((await call('attribution', 'post', '/v1/subscriptions', acme, subscription)).status).toBe(201);
+    expect((await call('attribution', 'put', '/v1/subjects/rsubject', acme, { accountId: 'racct' })).status).toBe(201);
+    await eventually(
+      () => call('invoicing', 'get', '/v1/accounts/racct/upcoming-invoice', acme),
+      (r) => r.status === 200,
+      10_000,
+    );
+    const event = { ...usageEvent('r-1', 'rsubject'), type: 'rec.usage', data: { a: '3' } };
+    expect((await call('ingestion', 'post', '/v1/events', tokens.acme.producer, [event])).body.results[0].status).toBe(
+      'accepted',
+    );
+    await eventually(
+      () => call('invoicing', 'get', '/v1/accounts/racct/upcoming-invoice', acme),
+      (r) => r.body.subtotal === '3',
+      10_000,
+    );
+    const period = new Date().toISOString().slice(0, 7);
+    const started = await call('invoicing', 'post', '/v1/reconciliations', acme, { period });
+    const run = await eventually(
+      () => call('invoicing', 'get', `/v1/reconciliations/${started.body.id}`, acme),
+      (r) => r.body.status !== 'running',
+      20_000,
+    );
+    expect(run.body).toMatchObject({ status: 'completed', drifts: [] });
+    expect(run.body.groupsCompared).toBeGreaterThan(0);
+  });
 });
