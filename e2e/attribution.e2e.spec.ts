@@ -247,6 +247,26 @@ describe('attribution', () => {
         'validation',
       ],
       [
+        // Attributes are copied onto every usage event of the subject: bounded like every free text.
+        'a subject with an attribute value of a megabyte',
+        'PUT',
+        '/v1/subjects/big-attrs',
+        () => ({ accountId: 'acme', attributes: { app: 'a'.repeat(1024 * 1024) } }),
+        400,
+        'validation',
+      ],
+      [
+        'a subject with 33 attributes',
+        'PUT',
+        '/v1/subjects/many-attrs',
+        () => ({
+          accountId: 'acme',
+          attributes: Object.fromEntries(Array.from({ length: 33 }, (_, i) => [`k${i}`, 'v'])),
+        }),
+        400,
+        'validation',
+      ],
+      [
         'an account with a bad timezone',
         'POST',
         '/v1/accounts',

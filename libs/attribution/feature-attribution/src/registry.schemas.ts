@@ -10,9 +10,17 @@ import { Instant, Currency, ResourceKey, queryInteger, queryText, z } from '@tal
 export const maxNameLength = 200;
 
 const reason = z.string().trim().min(1).max(1_024).meta({ description: 'why, for the audit trail' });
+/** Bounded like every free text: they are stored with each registration and copied onto every usage event. */
+export const attributeLimits = { count: 32, key: 64, value: 256 } as const;
 const attributes = z
-  .record(z.string(), z.string())
-  .meta({ description: 'free attributes of the subject (site, environment, app …)', examples: [{ site: 'eu-1' }] });
+  .record(z.string().min(1).max(attributeLimits.key), z.string().max(attributeLimits.value))
+  .refine((pairs) => Object.keys(pairs).length <= attributeLimits.count, {
+    error: `must have at most ${attributeLimits.count} attributes`,
+  })
+  .meta({
+    description: `free attributes of the subject (site, environment, app …): at most ${attributeLimits.count}, names of 1–${attributeLimits.key} characters, values of at most ${attributeLimits.value}`,
+    examples: [{ site: 'eu-1' }],
+  });
 
 export const keyParam = z.object({ key: ResourceKey });
 export const idParam = z.object({ id: ResourceKey });
