@@ -12,7 +12,7 @@ export const consoleClient = (token: string): TallyHttpClient =>
     token,
     fetch: async (request) => {
       const response = await fetch(request);
-      if (response.status === 401) {
+      if (response.status === 401 && location.pathname !== '/sign-in') {
         session.signOut();
         navigate(signInPath(location.pathname + location.search), { replace: true });
       }

@@ -16,7 +16,9 @@ export const App = () => {
   const signedOut = route.screen !== 'sign-in' && !client;
 
   useEffect(() => {
-    if (signedOut) navigate(signInPath(location.pathname + location.search), { replace: true });
+    // Once only: the effect may run again (StrictMode) after the address is sign-in's already.
+    if (signedOut && location.pathname !== '/sign-in')
+      navigate(signInPath(location.pathname + location.search), { replace: true });
   }, [signedOut]);
 
   useEffect(() => {

@@ -1,5 +1,5 @@
 import { describe, expect, it } from 'vitest';
-import { formatMoney, formatQuantity } from './format';
+import { formatInstant, formatMoney, formatQuantity } from './format';
 
 describe('formatting exact decimals', () => {
   it.each([
@@ -19,4 +19,9 @@ describe('formatting exact decimals', () => {
   ])('shows $value $currency as $shown', ({ value, currency, shown }) =>
     expect(formatMoney(value, currency, 'en-US')).toBe(shown),
   );
+
+  it('shows an instant in the account’s time zone', () => {
+    expect(formatInstant('2026-07-01T00:00:00Z', 'UTC', 'en-US')).toBe('Jul 1, 2026, 12:00 AM UTC');
+    expect(formatInstant('2026-07-01T00:00:00Z', 'Asia/Tokyo', 'en-US')).toBe('Jul 1, 2026, 09:00 AM GMT+9');
+  });
 });

@@ -25,8 +25,14 @@ export const formatMoney = (value: string, currency: string, locale?: string) =>
   }).format(decimal(value));
 };
 
-/** An instant in a time zone, e.g. "Jan 5, 2026, 14:03 UTC". */
+/** An instant in a time zone, e.g. "Jan 5, 2026, 02:03 PM UTC" (dateStyle cannot be combined with a zone name). */
 export const formatInstant = (iso: string, timeZone?: string, locale?: string) =>
-  new Intl.DateTimeFormat(locale, { dateStyle: 'medium', timeStyle: 'short', timeZone, timeZoneName: 'short' }).format(
-    new Date(iso),
-  );
+  new Intl.DateTimeFormat(locale, {
+    year: 'numeric',
+    month: 'short',
+    day: 'numeric',
+    hour: '2-digit',
+    minute: '2-digit',
+    timeZone,
+    timeZoneName: 'short',
+  }).format(new Date(iso));

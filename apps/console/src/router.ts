@@ -16,7 +16,9 @@ export const routeOf = (location: { pathname: string; search: string }): Route =
   if (pathname === '/') return { screen: 'overview' };
   if (pathname === '/sign-in') {
     const next = new URLSearchParams(location.search).get('next') ?? undefined;
-    return { screen: 'sign-in', next: next?.startsWith('/') ? next : undefined };
+    // Only a path of this console (not `//elsewhere`, not sign-in itself) is a place to return to.
+    const local = next?.startsWith('/') && !next.startsWith('//') && !next.startsWith('/sign-in');
+    return { screen: 'sign-in', next: local ? next : undefined };
   }
   const account = /^\/accounts\/([^/]+)$/.exec(pathname);
   if (account) return { screen: 'account', accountId: decodeURIComponent(account[1]) };

@@ -1,6 +1,7 @@
 import type { ReactNode } from 'react';
 import { navigate } from '../router';
 import { session } from '../session';
+import { ErrorBoundary } from './error-boundary';
 import { Link } from './link';
 
 /** The frame of every signed-in screen: a skip link, the navigation, sign-out, and the screen as <main>. */
@@ -26,7 +27,7 @@ export const Layout = ({ current, children }: { current: string; children: React
         </button>
       </header>
       <main id="main" tabIndex={-1}>
-        {children}
+        <ErrorBoundary key={current}>{children}</ErrorBoundary>
       </main>
     </>
   );
