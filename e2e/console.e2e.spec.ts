@@ -124,6 +124,20 @@ describe('Tally Console (npm start, Chromium)', () => {
 
   afterEach(() => expect(pageErrors, 'errors in the page').toEqual([]));
 
+  it('is served at / without a credential; every other path stays the API’s', async () => {
+    for (const path of ['/', '/sign-in', '/accounts/vendor']) {
+      const answer = await fetch(`${base}${path}`);
+      expect([path, answer.status, answer.headers.get('content-type')]).toEqual([
+        path,
+        200,
+        'text/html; charset=utf-8',
+      ]);
+      expect(await answer.text()).toContain('<div id="root">');
+    }
+    for (const path of ['/v1/admin/projections', '/accounts', '/accounts/vendor/usage', '/assets/missing.js', '/nope'])
+      expect([path, (await fetch(`${base}${path}`)).status]).toEqual([path, 401]);
+  });
+
   it('asks for the token first, then opens the bookmarked account page', async () => {
     await page.goto(`${base}/accounts/vendor`);
     await page.waitForURL(`${base}/sign-in?next=%2Faccounts%2Fvendor`);
