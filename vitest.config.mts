@@ -28,9 +28,11 @@ export default defineConfig({
         test: {
           name: 'tally',
           include: ['libs/**/*.spec.ts', 'apps/**/*.spec.ts', 'e2e/**/*.spec.ts', 'tools/**/*.spec.ts'],
-          exclude: [chaos, openMeter],
+          exclude: [chaos, openMeter, 'apps/console/**'],
         },
       },
+      // The console's component tests: React in a DOM (happy-dom), with the console's own Vite configuration.
+      'apps/console/vite.config.mts',
       // The chaos run has the machine to itself (its own Postgres, a NATS cluster, eight app processes): after the rest.
       { extends: true, test: { name: 'chaos', include: [chaos], sequence: { groupOrder: 1 } } },
     ],

@@ -6,6 +6,7 @@ import { InvoicingModule } from '@tally/invoicing/feature-billing';
 import { runMain } from '@tally/shared/feature-runtime';
 import { loadTallyConfig } from '@tally/shared/util-config';
 import { banner } from './banner';
+import { consoleBuild } from './console-build';
 import { loadCatalog } from './catalog';
 import { embeddedAdminToken, embeddedDevApiKey } from './embedded-credentials';
 
@@ -20,6 +21,12 @@ const env = {
   TALLY_LOG_FORMAT: process.env.TALLY_LOG_FORMAT ?? 'pretty',
 };
 
+// The console (apps/console) is built, when stale, while the embedded Postgres starts; served at `/`.
+const consoleRoot = consoleBuild({
+  info: (message) => console.log(`[tally] ${message}`),
+  warn: (message) => console.warn(`[tally] ${message}`),
+});
+
 void runMain(
   {
     apps: ['ingestion', 'attribution', 'aggregation', 'invoicing'],
@@ -31,6 +38,7 @@ void runMain(
     ],
     allowEmbeddedPostgres: true,
     env,
+    consoleRoot,
   },
   async (tally) => {
     const apiKey = await embeddedDevApiKey(dataDir, tally.app.get(ApiKeysService));

@@ -6,6 +6,7 @@ import { installHttpTelemetry, nestLogger, requestIdOf } from './http-telemetry'
 import fastifySwagger from '@fastify/swagger';
 import fastifySwaggerUi from '@fastify/swagger-ui';
 import { OpenApiDocument } from './openapi';
+import { serveConsole } from './console-site';
 import { docsPrefix } from './request-gate';
 import { parseExactJson } from './exact-json';
 import { ProblemJsonFilter } from './problem';
@@ -46,8 +47,15 @@ const serveApiReference = async (app: NestFastifyApplication) => {
   });
 };
 
-/** Builds the HTTP application (Fastify) for a root module, with problem+json errors everywhere. */
-export const createHttpApp = async (rootModule: Type<unknown>, runtime: TallyRuntime): Promise<INestApplication> => {
+/**
+ * Builds the HTTP application (Fastify) for a root module, with problem+json errors everywhere; with
+ * `consoleRoot`, the built console's static files at `/` too (embedded mode: see console-site.ts).
+ */
+export const createHttpApp = async (
+  rootModule: Type<unknown>,
+  runtime: TallyRuntime,
+  consoleRoot?: Promise<string | undefined>,
+): Promise<INestApplication> => {
   // Fastify logs through the process's pino logger; its per-request lines are ours (debug, in http-telemetry).
   const adapter = new FastifyAdapter({
     bodyLimit: maxBodyBytes,
@@ -88,5 +96,7 @@ export const createHttpApp = async (rootModule: Type<unknown>, runtime: TallyRun
   fastify.removeContentTypeParser('text/plain');
   app.useGlobalFilters(new ProblemJsonFilter(runtime.log));
   await serveApiReference(app);
+  const site = await consoleRoot;
+  if (site && (await serveConsole(fastify, site))) runtime.log.info({ root: site }, 'serving the console at /');
   return app;
 };

@@ -22,3 +22,4 @@ export * from './process-logger';
 export * from './openapi';
 export * from './api-schemas';
 export * from './request-schemas';
+export * from './console-site';

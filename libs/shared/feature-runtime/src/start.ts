@@ -15,6 +15,8 @@ export interface StartOptions extends RuntimeOptions {
   /** Variables this process cannot run without (distributed apps need DATABASE_URL and NATS_URL). */
   required?: readonly (keyof TallyConfig)[];
   env?: Record<string, string | undefined>;
+  /** The built console's directory, served at `/` (embedded mode); awaited just before the routes are fixed. */
+  consoleRoot?: Promise<string | undefined>;
 }
 
 export interface RunningTally {
@@ -32,7 +34,7 @@ export const startTally = async (options: StartOptions): Promise<RunningTally> =
     const appControllers = options.modules.flatMap((m) => m.controllers ?? []);
     @Module({ imports: [RuntimeModule.forRoot(runtime, options.apps, appControllers), ...options.modules] })
     class TallyRoot {}
-    const app = await createHttpApp(TallyRoot, runtime);
+    const app = await createHttpApp(TallyRoot, runtime, options.consoleRoot);
     await app.listen(config.PORT, config.HOST);
     const address = app.getHttpServer().address();
     const port = typeof address === 'object' && address ? address.port : config.PORT;

@@ -1,0 +1,39 @@
+import { useEffect, useMemo } from 'react';
+import { consoleClient } from './api';
+import { Layout } from './components/layout';
+import { navigate, signInPath, useRoute } from './router';
+import { AccountScreen } from './screens/account.screen';
+import { NotFoundScreen } from './screens/not-found.screen';
+import { OverviewScreen } from './screens/overview.screen';
+import { SignInScreen } from './screens/sign-in.screen';
+import { session } from './session';
+
+/** Picks the screen for the address; every screen but sign-in needs a credential of this session. */
+export const App = () => {
+  const route = useRoute();
+  const token = session.token();
+  const client = useMemo(() => (token ? consoleClient(token) : undefined), [token]);
+  const signedOut = route.screen !== 'sign-in' && !client;
+
+  useEffect(() => {
+    // Once only: the effect may run again (StrictMode) after the address is sign-in's already.
+    if (signedOut && location.pathname !== '/sign-in')
+      navigate(signInPath(location.pathname + location.search), { replace: true });
+  }, [signedOut]);
+
+  useEffect(() => {
+    document.title = `${titles[route.screen]} · Tally Console`;
+  }, [route.screen]);
+
+  if (route.screen === 'sign-in') return <SignInScreen next={route.next} />;
+  if (!client) return null;
+  return (
+    <Layout current={route.screen}>
+      {route.screen === 'overview' && <OverviewScreen client={client} />}
+      {route.screen === 'account' && <AccountScreen client={client} accountId={route.accountId} />}
+      {route.screen === 'not-found' && <NotFoundScreen />}
+    </Layout>
+  );
+};
+
+const titles = { 'sign-in': 'Sign in', overview: 'Overview', account: 'Account', 'not-found': 'Not found' } as const;

@@ -1,0 +1,34 @@
+import type { ReactNode } from 'react';
+import { navigate } from '../router';
+import { session } from '../session';
+import { ErrorBoundary } from './error-boundary';
+import { Link } from './link';
+
+/** The frame of every signed-in screen: a skip link, the navigation, sign-out, and the screen as <main>. */
+export const Layout = ({ current, children }: { current: string; children: ReactNode }) => {
+  const signOut = () => {
+    session.signOut();
+    navigate('/sign-in');
+  };
+  return (
+    <>
+      <a className="skip-link" href="#main">
+        Skip to content
+      </a>
+      <header className="top-bar">
+        <span className="brand">Tally Console</span>
+        <nav aria-label="Main">
+          <Link href="/" aria-current={current === 'overview' ? 'page' : undefined}>
+            Overview
+          </Link>
+        </nav>
+        <button type="button" className="quiet" onClick={signOut}>
+          Sign out
+        </button>
+      </header>
+      <main id="main" tabIndex={-1}>
+        <ErrorBoundary key={current}>{children}</ErrorBoundary>
+      </main>
+    </>
+  );
+};

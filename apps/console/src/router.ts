@@ -1,0 +1,54 @@
+import { useSyncExternalStore } from 'react';
+
+/** The console's screens, by URL: the account id and the period live in the address, so a view can be bookmarked. */
+export type Route =
+  | { screen: 'sign-in'; next?: string }
+  | { screen: 'overview' }
+  | { screen: 'account'; accountId: string }
+  | { screen: 'not-found' };
+
+/**
+ * Paths the platform answers with index.html (apps/platform serves the same list: see console-site.ts in
+ * libs/shared/feature-runtime); everything else under `/` is the API's.
+ */
+export const routeOf = (location: { pathname: string; search: string }): Route => {
+  const { pathname } = location;
+  if (pathname === '/') return { screen: 'overview' };
+  if (pathname === '/sign-in') {
+    const next = new URLSearchParams(location.search).get('next') ?? undefined;
+    // Only a path of this console (not `//elsewhere`, not sign-in itself) is a place to return to.
+    const local = next?.startsWith('/') && !next.startsWith('//') && !next.startsWith('/sign-in');
+    return { screen: 'sign-in', next: local ? next : undefined };
+  }
+  const account = /^\/accounts\/([^/]+)$/.exec(pathname);
+  if (account) return { screen: 'account', accountId: decodeURIComponent(account[1]) };
+  return { screen: 'not-found' };
+};
+
+export const accountPath = (accountId: string) => `/accounts/${encodeURIComponent(accountId)}`;
+export const signInPath = (next?: string) => (next ? `/sign-in?next=${encodeURIComponent(next)}` : '/sign-in');
+
+const changed = 'tally:navigate';
+
+/** Moves to a path of the console without reloading the page. */
+export const navigate = (path: string, options: { replace?: boolean } = {}) => {
+  if (options.replace) history.replaceState(null, '', path);
+  else history.pushState(null, '', path);
+  window.dispatchEvent(new Event(changed));
+};
+
+const subscribe = (onChange: () => void) => {
+  window.addEventListener('popstate', onChange);
+  window.addEventListener(changed, onChange);
+  return () => {
+    window.removeEventListener('popstate', onChange);
+    window.removeEventListener(changed, onChange);
+  };
+};
+
+/** The current route; re-renders on navigate() and on the browser's back and forward. */
+export const useRoute = (): Route => {
+  const href = useSyncExternalStore(subscribe, () => location.pathname + location.search);
+  const url = new URL(href, location.origin);
+  return routeOf(url);
+};

@@ -1,0 +1,216 @@
+import { ChildProcess, spawn } from 'node:child_process';
+import { existsSync, mkdtempSync, rmSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join, resolve } from 'node:path';
+import type { Browser, BrowserContext, Page } from 'playwright-core';
+import { afterAll, afterEach, beforeAll, describe, expect, it } from 'vitest';
+import { eventually } from '@tally/shared/testing';
+import { chromiumPath, launchChromium, screenshot, seriousViolations } from './browser';
+import { http } from './support';
+
+const root = resolve(__dirname, '..');
+
+/**
+ * The console in a real browser (Debian's Chromium through playwright-core), against `npm start` with the
+ * Forge catalog: sign in with the printed token, open the account page, and see the API's numbers.
+ */
+describe('Tally Console (npm start, Chromium)', () => {
+  const dataDir = mkdtempSync(join(tmpdir(), 'tally-console-'));
+  const port = 20_000 + Math.floor(Math.random() * 20_000);
+  const base = `http://127.0.0.1:${port}`;
+  let platform: ChildProcess | undefined;
+  let output = '';
+  let browser: Browser | undefined;
+  let context: BrowserContext;
+  let page: Page;
+  let admin: string;
+  const pageErrors: string[] = [];
+
+  const printed = (name: string) => {
+    const match = new RegExp(`export ${name}=(\\S+)`).exec(output);
+    if (!match) throw new Error(`${name} not printed:\n${output}`);
+    return match[1];
+  };
+  const api = async (method: string, path: string, body?: unknown, token = admin) => {
+    const answer = await http(method, `${base}${path}`, body, 'application/json', token);
+    if (answer.status >= 300) throw new Error(`${method} ${path}: ${answer.status} ${JSON.stringify(answer.body)}`);
+    return answer.body;
+  };
+
+  beforeAll(async () => {
+    if (!existsSync(chromiumPath))
+      throw new Error(
+        `no Chromium at ${chromiumPath}: apt-get install -y chromium (.ci/run does), or set CHROMIUM_PATH`,
+      );
+    const env: NodeJS.ProcessEnv = {
+      ...process.env,
+      PORT: String(port),
+      TALLY_DATA_DIR: dataDir,
+      TALLY_EMBEDDED_PG_PORT: String(port + 1),
+      TALLY_CATALOG: 'forge',
+    };
+    delete env.DATABASE_URL;
+    delete env.NATS_URL;
+    platform = spawn(process.execPath, ['tools/run-ts.cjs', 'apps/platform/src/main.ts'], {
+      cwd: root,
+      env,
+      stdio: ['ignore', 'pipe', 'pipe'],
+    });
+    platform.stdout?.on('data', (chunk) => (output += chunk));
+    platform.stderr?.on('data', (chunk) => (output += chunk));
+    await eventually(
+      () => Promise.resolve(output),
+      (text) => text.includes('Tally is running') || text.includes('failed to start'),
+      90_000,
+    );
+    expect(output).toContain('serving the console at /');
+    admin = printed('TALLY_ADMIN_TOKEN');
+
+    // An account on the Forge plan, one app, and one function invocation:
+    // 1024 MiB ÷ 1024 × 250,000 s = 250,000 GB-s; 200,000 free, 50,000 × 0.000025 = 1.25 USD.
+    await api('POST', '/v1/accounts', { id: 'vendor', name: 'Vendor Ltd', currency: 'USD', timezone: 'UTC' });
+    await api('POST', '/v1/subscriptions', {
+      id: 'vendor-forge',
+      accountId: 'vendor',
+      planId: 'forge',
+      startsAt: '2026-01-01T00:00:00Z',
+    });
+    await api('PUT', '/v1/subjects/app-1', { accountId: 'vendor', attributes: { app: 'app-1' } });
+    const sent = await api(
+      'POST',
+      '/v1/events',
+      [
+        {
+          specversion: '1.0',
+          id: 'console-fn-1',
+          source: '//forge',
+          type: 'forge.function.invocation',
+          subject: 'app-1',
+          data: { memoryMiB: 1024, durationMs: 250_000_000 },
+        },
+      ],
+      printed('TALLY_API_KEY'),
+    );
+    expect(sent.accepted).toBe(1);
+    await eventually(
+      () => api('GET', '/v1/accounts/vendor/upcoming-invoice'),
+      (invoice) => invoice.total === '1.25',
+      15_000,
+    );
+
+    browser = await launchChromium();
+    context = await browser.newContext({
+      viewport: { width: 1280, height: 800 },
+      locale: 'en-US',
+      colorScheme: 'light',
+    });
+    // Shorter than a test's timeout, so a missing element is reported by name.
+    context.setDefaultTimeout(10_000);
+    page = await context.newPage();
+    page.on('pageerror', (error) => pageErrors.push(error.message));
+  }, 150_000);
+
+  afterAll(async () => {
+    await browser?.close();
+    if (platform && platform.exitCode === null) {
+      const exited = new Promise((resolve) => platform?.once('exit', resolve));
+      platform.kill('SIGTERM');
+      await exited;
+    }
+    rmSync(dataDir, { recursive: true, force: true });
+  }, 60_000);
+
+  const noSeriousViolations = async () => expect(await seriousViolations(page)).toEqual([]);
+
+  afterEach(() => expect(pageErrors, 'errors in the page').toEqual([]));
+
+  it('is served at / without a credential; every other path stays the API’s', async () => {
+    for (const path of ['/', '/sign-in', '/accounts/vendor']) {
+      const answer = await fetch(`${base}${path}`);
+      expect([path, answer.status, answer.headers.get('content-type')]).toEqual([
+        path,
+        200,
+        'text/html; charset=utf-8',
+      ]);
+      expect(await answer.text()).toContain('<div id="root">');
+    }
+    for (const path of ['/v1/admin/projections', '/accounts', '/accounts/vendor/usage', '/assets/missing.js', '/nope'])
+      expect([path, (await fetch(`${base}${path}`)).status]).toEqual([path, 401]);
+  });
+
+  it('asks for the token first, then opens the bookmarked account page', async () => {
+    await page.goto(`${base}/accounts/vendor`);
+    await page.waitForURL(`${base}/sign-in?next=%2Faccounts%2Fvendor`);
+    await page.getByLabel('Admin token').waitFor();
+    await noSeriousViolations();
+    await screenshot(page, 'sign-in');
+
+    await page.getByLabel('Admin token').fill('not-the-token');
+    await page.getByRole('button', { name: 'Sign in' }).click();
+    await page.getByRole('alert').filter({ hasText: 'Tally did not accept this token.' }).waitFor();
+
+    // Keyboard only: the token field has the focus, Enter submits.
+    await page.getByLabel('Admin token').fill(admin);
+    await page.keyboard.press('Enter');
+    await page.waitForURL(`${base}/accounts/vendor`);
+    await page.getByRole('heading', { level: 1, name: 'Vendor Ltd' }).waitFor();
+  });
+
+  it('shows the usage total and the upcoming invoice the API answers, in the account’s currency', async () => {
+    const usage = await api('GET', '/v1/accounts/vendor/usage');
+    const invoice = await api('GET', '/v1/accounts/vendor/upcoming-invoice');
+    const functions = usage.meters.find((m: { slug: string }) => m.slug === 'forge-functions');
+    expect(functions.total).toBe('250000');
+
+    const shownTotal = page.locator('[data-meter=forge-functions] [data-testid=meter-total]');
+    await shownTotal.waitFor();
+    expect(await shownTotal.textContent()).toBe(new Intl.NumberFormat('en-US').format(functions.total)); // 250,000
+    const usd = (value: string) =>
+      new Intl.NumberFormat('en-US', { style: 'currency', currency: 'USD', maximumFractionDigits: 20 }).format(
+        value as `${number}`,
+      );
+    expect(await page.getByTestId('invoice-total').textContent()).toBe(usd(invoice.total)); // $1.25
+    expect(await page.getByTestId('invoice-subtotal').textContent()).toBe(usd(invoice.subtotal));
+    expect(await page.getByTestId('invoice-line').count()).toBe(invoice.lines.length);
+    const billed = page.getByTestId('invoice-line').filter({ hasText: 'forge-functions' });
+    expect(await billed.locator('td').last().textContent()).toBe('$1.25');
+    await page.locator('.chart svg').first().waitFor(); // the chart chunk loaded and drew
+    await noSeriousViolations();
+    await screenshot(page, 'account');
+  });
+
+  it('is usable with the keyboard and in dark mode', async () => {
+    await page.keyboard.press('Tab');
+    expect(await page.evaluate('document.activeElement?.textContent')).toBe('Skip to content');
+    await page.emulateMedia({ colorScheme: 'dark' });
+    expect(await page.evaluate('getComputedStyle(document.documentElement).backgroundColor')).toBe('rgb(20, 22, 27)');
+    await noSeriousViolations();
+    await screenshot(page, 'account-dark');
+    await page.emulateMedia({ colorScheme: 'light' });
+  });
+
+  it('shows the projections with their status and lag on the overview', async () => {
+    await page.getByRole('link', { name: 'Overview' }).click();
+    await page.waitForURL(`${base}/`);
+    const names: string[] = (await api('GET', '/v1/admin/projections')).projections.map(
+      (p: { name: string }) => p.name,
+    );
+    expect(names.length).toBeGreaterThan(0);
+    await page.locator('tbody th code').first().waitFor();
+    expect((await page.locator('tbody th code').allTextContents()).sort()).toEqual([...names].sort());
+    await noSeriousViolations();
+    await screenshot(page, 'overview');
+
+    // The account form leads to the same bookmarkable page.
+    await page.getByLabel('Account id').fill('vendor');
+    await page.keyboard.press('Enter');
+    await page.waitForURL(`${base}/accounts/vendor`);
+  });
+
+  it('returns to sign-in when a call answers 401', async () => {
+    await page.evaluate("sessionStorage.setItem('tally.console.token', 'revoked-token')");
+    await page.reload();
+    await page.waitForURL(`${base}/sign-in?next=%2Faccounts%2Fvendor`);
+    expect(await page.evaluate("sessionStorage.getItem('tally.console.token')")).toBeNull();
+  });
+});
