@@ -179,6 +179,43 @@ describe('Tally Console (npm start, Chromium)', () => {
     await screenshot(page, 'account');
   });
 
+  it('shows the projection to the period’s end the API answers', async () => {
+    const invoice = await api('GET', '/v1/accounts/vendor/upcoming-invoice');
+    const usd = new Intl.NumberFormat('en-US', { style: 'currency', currency: 'USD', maximumFractionDigits: 20 });
+    await page.getByTestId('invoice-projection').waitFor();
+    expect(await page.getByTestId('invoice-projection').textContent()).toContain(
+      usd.format(invoice.projection.total as `${number}`),
+    );
+  });
+
+  it('shows new usage live: an event accepted while the page is open appears within 5 seconds, without a reload', async () => {
+    const shownTotal = page.locator('[data-meter=forge-functions] [data-testid=meter-total]');
+    expect(await shownTotal.textContent()).toBe('250,000');
+    const acceptedAt = Date.now();
+    // 1024 MiB ÷ 1024 × 10,000 s = 10,000 GB-s more
+    const sent = await api(
+      'POST',
+      '/v1/events',
+      [
+        {
+          specversion: '1.0',
+          id: 'console-fn-live',
+          source: '//forge',
+          type: 'forge.function.invocation',
+          subject: 'app-1',
+          data: { memoryMiB: 1024, durationMs: 10_000_000 },
+        },
+      ],
+      printed('TALLY_API_KEY'),
+    );
+    expect(sent.accepted).toBe(1);
+    await page
+      .locator('[data-meter=forge-functions] [data-testid=meter-total]', { hasText: '260,000' })
+      .waitFor({ timeout: 5_000 });
+    // How long it took is the test's figure, not its assertion (the 5 s above is the promise).
+    console.log(`console: new usage shown ${Date.now() - acceptedAt} ms after it was accepted`);
+  });
+
   it('is usable with the keyboard and in dark mode', async () => {
     await page.keyboard.press('Tab');
     expect(await page.evaluate('document.activeElement?.textContent')).toBe('Skip to content');

@@ -1,22 +1,42 @@
 import { useEffect, useState } from 'react';
 import type { Loaded } from './api';
 
-/** Runs a request when its key changes and holds the answer; a newer key discards an older answer. */
-export const useLoaded = <T>(key: string, load: () => Promise<Loaded<T>>): Loaded<T> => {
+/**
+ * Runs a request when its key changes and holds the answer; a newer key discards an older answer. With
+ * `refreshMs`, asks again that often while the screen is shown (live usage): the last answer stays on screen while
+ * the next one is asked, a refusal replaces it (a 401 has already returned to sign-in), a request never overlaps
+ * the one before.
+ */
+export const useLoaded = <T>(
+  key: string,
+  load: () => Promise<Loaded<T>>,
+  options: { refreshMs?: number } = {},
+): Loaded<T> => {
   const [value, setValue] = useState<{ key: string; loaded: Loaded<T> }>({ key, loaded: { state: 'loading' } });
   useEffect(() => {
     let current = true;
+    let timer: ReturnType<typeof setTimeout> | undefined;
+    const ask = () =>
+      load()
+        .then(
+          (loaded) => current && setValue({ key, loaded }),
+          (error: unknown) =>
+            current &&
+            setValue({
+              key,
+              loaded: { state: 'refused', status: 0, detail: `Tally did not answer: ${String(error)}` },
+            }),
+        )
+        .finally(() => {
+          if (current && options.refreshMs) timer = setTimeout(ask, options.refreshMs);
+        });
     setValue({ key, loaded: { state: 'loading' } });
-    load().then(
-      (loaded) => current && setValue({ key, loaded }),
-      (error: unknown) =>
-        current &&
-        setValue({ key, loaded: { state: 'refused', status: 0, detail: `Tally did not answer: ${String(error)}` } }),
-    );
+    void ask();
     return () => {
       current = false;
+      clearTimeout(timer);
     };
     // The key names the request (load is a new function on every render).
-  }, [key]);
+  }, [key, options.refreshMs]);
   return value.key === key ? value.loaded : { state: 'loading' };
 };

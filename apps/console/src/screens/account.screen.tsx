@@ -4,8 +4,11 @@ import { loaded } from '../api';
 import { InvoiceLines } from '../components/invoice-lines';
 import { Pending } from '../components/notice';
 import { UsageTable } from '../components/usage-table';
-import { formatInstant } from '../format';
+import { formatInstant, formatMoney } from '../format';
 import { useLoaded } from '../use-loaded';
+
+/** How often the account's usage and invoice are asked again: new usage shows within seconds of its acceptance. */
+export const liveRefreshMs = 2_000;
 
 // ECharts is most of the console's JavaScript: loaded with the first chart, not with the first screen.
 const UsageCharts = lazy(() => import('../components/usage-charts'));
@@ -17,9 +20,17 @@ const UsageCharts = lazy(() => import('../components/usage-charts'));
 export const AccountScreen = ({ client, accountId }: { client: TallyHttpClient; accountId: string }) => {
   const path = { params: { path: { id: accountId } } };
   const account = useLoaded(`account:${accountId}`, async () => loaded(await client.GET('/v1/accounts/{id}', path)));
-  const usage = useLoaded(`usage:${accountId}`, async () => loaded(await client.GET('/v1/accounts/{id}/usage', path)));
-  const invoice = useLoaded(`invoice:${accountId}`, async () =>
-    loaded(await client.GET('/v1/accounts/{id}/upcoming-invoice', path)),
+  // Live: usage and the invoice are asked again every few seconds (polling: one request each, no open connection).
+  const live = { refreshMs: liveRefreshMs };
+  const usage = useLoaded(
+    `usage:${accountId}`,
+    async () => loaded(await client.GET('/v1/accounts/{id}/usage', path)),
+    live,
+  );
+  const invoice = useLoaded(
+    `invoice:${accountId}`,
+    async () => loaded(await client.GET('/v1/accounts/{id}/upcoming-invoice', path)),
+    live,
   );
 
   if (account.state !== 'ready')
@@ -74,7 +85,14 @@ export const AccountScreen = ({ client, accountId }: { client: TallyHttpClient; 
       <section aria-labelledby="invoice-heading">
         <h2 id="invoice-heading">Upcoming invoice</h2>
         {invoice.state === 'ready' ? (
-          <InvoiceLines invoice={invoice.data} />
+          <>
+            <InvoiceLines invoice={invoice.data} />
+            <p data-testid="invoice-projection">
+              Projected to the end of the period ({formatInstant(invoice.data.projection.to, timezone)}):{' '}
+              <strong>{formatMoney(invoice.data.projection.total, currency)}</strong> — sums at their rate so far,
+              stored levels held to the end.
+            </p>
+          </>
         ) : (
           <Pending loaded={invoice} what="the upcoming invoice" />
         )}
