@@ -244,6 +244,42 @@ describe('Tally Console (npm start, Chromium)', () => {
     await page.waitForURL(`${base}/accounts/vendor`);
   });
 
+  it('lists parked usage with its reason and what fixes it', async () => {
+    // A subject no account owns: the event is kept, parked, and listed.
+    const sent = await api(
+      'POST',
+      '/v1/events',
+      [
+        {
+          specversion: '1.0',
+          id: 'console-ghost-1',
+          source: '//forge',
+          type: 'forge.function.invocation',
+          subject: 'ghost-1',
+          data: { memoryMiB: 128, durationMs: 1_000 },
+        },
+      ],
+      printed('TALLY_API_KEY'),
+    );
+    expect(sent.accepted).toBe(1);
+    const listed = await eventually(
+      () => api('GET', '/v1/parked-usage'),
+      (page) => page.items.some((i: { subject: string }) => i.subject === 'ghost-1'),
+      10_000,
+    );
+    await page.getByRole('link', { name: 'Parked usage' }).click();
+    await page.waitForURL(`${base}/parked`);
+    const row = page.getByTestId('parked-event').filter({ hasText: 'ghost-1' });
+    await row.waitFor({ timeout: 10_000 });
+    expect(await row.getByTestId('parked-reason').textContent()).toBe('No account owns this subject');
+    expect(await row.textContent()).toContain('PUT /v1/subjects/{subject}');
+    expect(await page.getByTestId('parked-event').count()).toBe(listed.items.length);
+    await noSeriousViolations();
+    await screenshot(page, 'parked');
+    await page.goto(`${base}/accounts/vendor`);
+    await page.getByRole('heading', { level: 1, name: 'Vendor Ltd' }).waitFor();
+  });
+
   it('returns to sign-in when a call answers 401', async () => {
     await page.evaluate("sessionStorage.setItem('tally.console.token', 'revoked-token')");
     await page.reload();

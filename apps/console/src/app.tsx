@@ -1,10 +1,11 @@
 import { useEffect, useMemo } from 'react';
 import { consoleClient } from './api';
 import { Layout } from './components/layout';
-import { navigate, signInPath, useRoute } from './router';
+import { navigate, type Route, signInPath, useRoute } from './router';
 import { AccountScreen } from './screens/account.screen';
 import { NotFoundScreen } from './screens/not-found.screen';
 import { OverviewScreen } from './screens/overview.screen';
+import { ParkedScreen } from './screens/parked.screen';
 import { SignInScreen } from './screens/sign-in.screen';
 import { session } from './session';
 
@@ -31,9 +32,16 @@ export const App = () => {
     <Layout current={route.screen}>
       {route.screen === 'overview' && <OverviewScreen client={client} />}
       {route.screen === 'account' && <AccountScreen client={client} accountId={route.accountId} />}
+      {route.screen === 'parked' && <ParkedScreen client={client} />}
       {route.screen === 'not-found' && <NotFoundScreen />}
     </Layout>
   );
 };
 
-const titles = { 'sign-in': 'Sign in', overview: 'Overview', account: 'Account', 'not-found': 'Not found' } as const;
+const titles: Record<Route['screen'], string> = {
+  'sign-in': 'Sign in',
+  overview: 'Overview',
+  account: 'Account',
+  parked: 'Parked usage',
+  'not-found': 'Not found',
+};

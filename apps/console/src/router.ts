@@ -5,6 +5,7 @@ export type Route =
   | { screen: 'sign-in'; next?: string }
   | { screen: 'overview' }
   | { screen: 'account'; accountId: string }
+  | { screen: 'parked' }
   | { screen: 'not-found' };
 
 /**
@@ -20,11 +21,13 @@ export const routeOf = (location: { pathname: string; search: string }): Route =
     const local = next?.startsWith('/') && !next.startsWith('//') && !next.startsWith('/sign-in');
     return { screen: 'sign-in', next: local ? next : undefined };
   }
+  if (pathname === parkedPath) return { screen: 'parked' };
   const account = /^\/accounts\/([^/]+)$/.exec(pathname);
   if (account) return { screen: 'account', accountId: decodeURIComponent(account[1]) };
   return { screen: 'not-found' };
 };
 
+export const parkedPath = '/parked';
 export const accountPath = (accountId: string) => `/accounts/${encodeURIComponent(accountId)}`;
 export const signInPath = (next?: string) => (next ? `/sign-in?next=${encodeURIComponent(next)}` : '/sign-in');
 

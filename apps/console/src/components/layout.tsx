@@ -1,5 +1,5 @@
 import type { ReactNode } from 'react';
-import { navigate } from '../router';
+import { navigate, parkedPath } from '../router';
 import { session } from '../session';
 import { ErrorBoundary } from './error-boundary';
 import { Link } from './link';
@@ -20,6 +20,9 @@ export const Layout = ({ current, children }: { current: string; children: React
         <nav aria-label="Main">
           <Link href="/" aria-current={current === 'overview' ? 'page' : undefined}>
             Overview
+          </Link>
+          <Link href={parkedPath} aria-current={current === 'parked' ? 'page' : undefined}>
+            Parked usage
           </Link>
         </nav>
         <button type="button" className="quiet" onClick={signOut}>
