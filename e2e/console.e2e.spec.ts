@@ -280,6 +280,27 @@ describe('Tally Console (npm start, Chromium)', () => {
     await page.getByRole('heading', { level: 1, name: 'Vendor Ltd' }).waitFor();
   });
 
+  it('looks an event up by source and id; a bookmarked lookup restores itself', async () => {
+    // A bookmark: the lookup is in the address, the form filled from it.
+    await page.goto(`${base}/events?source=${encodeURIComponent('//forge')}&id=console-ghost-1`);
+    await page.getByTestId('event-status').waitFor();
+    expect(await page.getByLabel('Source').inputValue()).toBe('//forge');
+    expect(await page.getByLabel('Event id').inputValue()).toBe('console-ghost-1');
+    const ghost = await api('GET', `/v1/events/status?source=${encodeURIComponent('//forge')}&id=console-ghost-1`);
+    expect(await page.getByTestId('event-status').textContent()).toBe(ghost.status); // parked
+    expect(await page.getByTestId('event-parked').textContent()).toContain('No account owns this subject');
+    // Another lookup by keyboard: the address follows, the answer is the API's.
+    await page.getByLabel('Event id').fill('console-fn-1');
+    await page.keyboard.press('Enter');
+    await page.waitForURL(`${base}/events?source=${encodeURIComponent('//forge')}&id=console-fn-1`);
+    await page.getByTestId('event-status').filter({ hasText: 'attributed' }).waitFor();
+    await page.getByRole('link', { name: 'vendor' }).waitFor();
+    await noSeriousViolations();
+    await screenshot(page, 'event');
+    await page.goto(`${base}/accounts/vendor`);
+    await page.getByRole('heading', { level: 1, name: 'Vendor Ltd' }).waitFor();
+  });
+
   it('returns to sign-in when a call answers 401', async () => {
     await page.evaluate("sessionStorage.setItem('tally.console.token', 'revoked-token')");
     await page.reload();

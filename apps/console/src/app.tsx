@@ -6,6 +6,7 @@ import { AccountScreen } from './screens/account.screen';
 import { NotFoundScreen } from './screens/not-found.screen';
 import { OverviewScreen } from './screens/overview.screen';
 import { ParkedScreen } from './screens/parked.screen';
+import { EventScreen } from './screens/event.screen';
 import { SignInScreen } from './screens/sign-in.screen';
 import { session } from './session';
 
@@ -33,6 +34,7 @@ export const App = () => {
       {route.screen === 'overview' && <OverviewScreen client={client} />}
       {route.screen === 'account' && <AccountScreen client={client} accountId={route.accountId} />}
       {route.screen === 'parked' && <ParkedScreen client={client} />}
+      {route.screen === 'event' && <EventScreen client={client} source={route.source} id={route.id} />}
       {route.screen === 'not-found' && <NotFoundScreen />}
     </Layout>
   );
@@ -43,5 +45,6 @@ const titles: Record<Route['screen'], string> = {
   overview: 'Overview',
   account: 'Account',
   parked: 'Parked usage',
+  event: 'Event lookup',
   'not-found': 'Not found',
 };

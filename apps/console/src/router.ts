@@ -6,6 +6,7 @@ export type Route =
   | { screen: 'overview' }
   | { screen: 'account'; accountId: string }
   | { screen: 'parked' }
+  | { screen: 'event'; source?: string; id?: string }
   | { screen: 'not-found' };
 
 /**
@@ -22,12 +23,18 @@ export const routeOf = (location: { pathname: string; search: string }): Route =
     return { screen: 'sign-in', next: local ? next : undefined };
   }
   if (pathname === parkedPath) return { screen: 'parked' };
+  if (pathname === '/events') {
+    const query = new URLSearchParams(location.search);
+    return { screen: 'event', source: query.get('source') ?? undefined, id: query.get('id') ?? undefined };
+  }
   const account = /^\/accounts\/([^/]+)$/.exec(pathname);
   if (account) return { screen: 'account', accountId: decodeURIComponent(account[1]) };
   return { screen: 'not-found' };
 };
 
 export const parkedPath = '/parked';
+export const eventPath = (source?: string, id?: string) =>
+  source && id ? `/events?${new URLSearchParams({ source, id })}` : '/events';
 export const accountPath = (accountId: string) => `/accounts/${encodeURIComponent(accountId)}`;
 export const signInPath = (next?: string) => (next ? `/sign-in?next=${encodeURIComponent(next)}` : '/sign-in');
 

@@ -1,5 +1,5 @@
 import type { ReactNode } from 'react';
-import { navigate, parkedPath } from '../router';
+import { eventPath, navigate, parkedPath } from '../router';
 import { session } from '../session';
 import { ErrorBoundary } from './error-boundary';
 import { Link } from './link';
@@ -23,6 +23,9 @@ export const Layout = ({ current, children }: { current: string; children: React
           </Link>
           <Link href={parkedPath} aria-current={current === 'parked' ? 'page' : undefined}>
             Parked usage
+          </Link>
+          <Link href={eventPath()} aria-current={current === 'event' ? 'page' : undefined}>
+            Event lookup
           </Link>
         </nav>
         <button type="button" className="quiet" onClick={signOut}>
