@@ -1,14 +1,14 @@
-import { ChildProcess, spawn } from 'node:child_process';
+import type { ChildProcess } from 'node:child_process';
 import { existsSync, mkdtempSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
-import { join, resolve } from 'node:path';
+import { join } from 'node:path';
 import type { Browser, BrowserContext, Page } from 'playwright-core';
 import { afterAll, afterEach, beforeAll, describe, expect, it } from 'vitest';
 import { eventually } from '@tally/shared/testing';
+import { ExactDecimal } from '@tally/shared/util-core';
 import { chromiumPath, launchChromium, screenshot, seriousViolations } from './browser';
+import { startEmbeddedPlatform } from './embedded-platform';
 import { http } from './support';
-
-const root = resolve(__dirname, '..');
 
 /**
  * The console in a real browser (Debian's Chromium through playwright-core), against `npm start` with the
@@ -42,27 +42,7 @@ describe('Tally Console (npm start, Chromium)', () => {
       throw new Error(
         `no Chromium at ${chromiumPath}: apt-get install -y chromium (.ci/run does), or set CHROMIUM_PATH`,
       );
-    const env: NodeJS.ProcessEnv = {
-      ...process.env,
-      PORT: String(port),
-      TALLY_DATA_DIR: dataDir,
-      TALLY_EMBEDDED_PG_PORT: String(port + 1),
-      TALLY_CATALOG: 'forge',
-    };
-    delete env.DATABASE_URL;
-    delete env.NATS_URL;
-    platform = spawn(process.execPath, ['tools/run-ts.cjs', 'apps/platform/src/main.ts'], {
-      cwd: root,
-      env,
-      stdio: ['ignore', 'pipe', 'pipe'],
-    });
-    platform.stdout?.on('data', (chunk) => (output += chunk));
-    platform.stderr?.on('data', (chunk) => (output += chunk));
-    await eventually(
-      () => Promise.resolve(output),
-      (text) => text.includes('Tally is running') || text.includes('failed to start'),
-      90_000,
-    );
+    platform = await startEmbeddedPlatform({ port, dataDir, onOutput: (text) => (output += text) });
     expect(output).toContain('serving the console at /');
     admin = printed('TALLY_ADMIN_TOKEN');
 
@@ -180,12 +160,18 @@ describe('Tally Console (npm start, Chromium)', () => {
   });
 
   it('shows the projection to the period’s end the API answers', async () => {
-    const invoice = await api('GET', '/v1/accounts/vendor/upcoming-invoice');
-    const usd = new Intl.NumberFormat('en-US', { style: 'currency', currency: 'USD', maximumFractionDigits: 20 });
+    // A sum's projection falls as the period goes by (the same usage over more elapsed time): the page's figure,
+    // asked by a refresh after `before` (it refreshes every 2 s), lies between the API's answers around it.
+    const total = async () =>
+      new ExactDecimal((await api('GET', '/v1/accounts/vendor/upcoming-invoice')).projection.total);
     await page.getByTestId('invoice-projection').waitFor();
-    expect(await page.getByTestId('invoice-projection').textContent()).toContain(
-      usd.format(invoice.projection.total as `${number}`),
-    );
+    const before = await total();
+    await new Promise((resolve) => setTimeout(resolve, 2_500)); // a refresh asked after `before`
+    const text = (await page.getByTestId('invoice-projection').textContent()) ?? '';
+    const after = await total();
+    const shown = new ExactDecimal((/\$([\d,]+\.\d+)/.exec(text)?.[1] ?? 'NaN').replaceAll(',', ''));
+    expect(shown.lte(before.toDecimalPlaces(2, ExactDecimal.ROUND_HALF_EVEN)), `${shown} ≤ ${before}`).toBe(true);
+    expect(shown.gte(after.toDecimalPlaces(2, ExactDecimal.ROUND_HALF_EVEN)), `${shown} ≥ ${after}`).toBe(true);
   });
 
   it('shows new usage live: an event accepted while the page is open appears within 5 seconds, without a reload', async () => {

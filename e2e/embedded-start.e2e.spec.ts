@@ -1,12 +1,11 @@
-import { ChildProcess, spawn } from 'node:child_process';
+import type { ChildProcess } from 'node:child_process';
 import { mkdtempSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
-import { join, resolve } from 'node:path';
+import { join } from 'node:path';
 import { afterAll, describe, expect, it } from 'vitest';
 import { eventually } from '@tally/shared/testing';
+import { startEmbeddedPlatform } from './embedded-platform';
 import { http, usageEvent } from './support';
-
-const root = resolve(__dirname, '..');
 
 /**
  * `npm start` as a user runs it: nothing configured, so an embedded Postgres under the data
@@ -21,29 +20,8 @@ describe('embedded mode (npm start)', () => {
 
   const start = async () => {
     output = '';
-    const env: NodeJS.ProcessEnv = {
-      ...process.env,
-      PORT: String(port),
-      TALLY_DATA_DIR: dataDir,
-      TALLY_EMBEDDED_PG_PORT: String(port + 1),
-      TALLY_CATALOG: 'forge',
-    };
-    delete env.DATABASE_URL;
-    delete env.NATS_URL;
-    child = spawn(process.execPath, ['tools/run-ts.cjs', 'apps/platform/src/main.ts'], {
-      cwd: root,
-      env,
-      stdio: ['ignore', 'pipe', 'pipe'],
-      // A process group of its own, as `npm start` in a terminal is: Ctrl-C signals the whole group.
-      detached: true,
-    });
-    child.stdout?.on('data', (chunk) => (output += chunk));
-    child.stderr?.on('data', (chunk) => (output += chunk));
-    await eventually(
-      () => Promise.resolve(output),
-      (text) => text.includes('Tally is running') || text.includes('failed to start'),
-      60_000,
-    );
+    // A process group of its own, as `npm start` in a terminal is: Ctrl-C signals the whole group.
+    child = await startEmbeddedPlatform({ port, dataDir, detached: true, onOutput: (text) => (output += text) });
     expect(output).toContain(`Tally is running — all four apps on ${base}`);
   };
 

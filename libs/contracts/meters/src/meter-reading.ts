@@ -1,6 +1,9 @@
 import { ExactDecimal as Decimal } from '@tally/shared/util-core';
 import { readPath, segmentsOf } from './json-path';
+import { isDecimalText } from './decimal-text';
 import { evaluateValueExpression, valueExpressionOf } from './value-expression';
+
+export { decimalTextSqlPattern, isDecimalText } from './decimal-text';
 import type { MeterCreatedV1 } from './meter.v1';
 
 /**
@@ -41,15 +44,3 @@ export const readMeter = (meter: MeterDefinition, data: Record<string, unknown>)
     return { ok: false, reason: 'not_a_number', path: meter.valueProperty };
   return { ok: true, value: new Decimal(String(raw)).toFixed(), groups };
 };
-
-/**
- * Decimal text, the only form a reading may take (the SQL paths use the same rule, decimalTextSqlPattern): at most
- * 64 characters and an exponent of at most two digits. Bounded so that no reading can exhaust memory (`1e2000000000`
- * is 13 characters and two billion digits), overflow Postgres' numeric, or outgrow the 1,000 significant digits the
- * TypeScript twins compute with while Postgres stays exact.
- */
-export const isDecimalText = (text: string): boolean => decimalText.test(text);
-const decimalText = /^(?=.{1,64}$)[+-]?(?:\d+\.?\d*|\.\d+)(?:[eE][+-]?\d{1,2})?$/;
-
-/** isDecimalText as a Postgres regular expression (a SQL string literal). */
-export const decimalTextSqlPattern = `'^(?=.{1,64}$)[+-]?([0-9]+\\.?[0-9]*|\\.[0-9]+)([eE][+-]?[0-9]{1,2})?$'`;

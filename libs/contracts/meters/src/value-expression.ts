@@ -1,4 +1,5 @@
 import { ExactDecimal as Decimal } from '@tally/shared/util-core';
+import { isDecimalText } from './decimal-text';
 
 /**
  * A meter's derived value: an exact expression over the fields of an event's data, e.g.
@@ -176,8 +177,6 @@ export type ValueExpressionResult =
   | { ok: true; value: InstanceType<typeof Decimal> }
   | { ok: false; reason: 'missing_value' | 'not_a_number' | 'division_by_zero'; path: string };
 
-// isDecimalText's rule (meter-reading.ts), repeated here: that file imports this one.
-const decimalText = /^(?=.{1,64}$)[+-]?(?:\d+\.?\d*|\.\d+)(?:[eE][+-]?\d{1,2})?$/;
 const scale = new Decimal(10).pow(divisionDecimalPlaces);
 
 /** x ÷ y, exact when the quotient ends, else rounded half away from zero at 40 places: integer steps only. */
@@ -211,7 +210,7 @@ export const evaluateValueExpression = (
             : undefined;
       const path = e.f.join('.');
       if (current === undefined || current === null) return { ok: false, reason: 'missing_value', path };
-      if ((typeof current !== 'string' && typeof current !== 'number') || !decimalText.test(String(current)))
+      if ((typeof current !== 'string' && typeof current !== 'number') || !isDecimalText(String(current)))
         return { ok: false, reason: 'not_a_number', path };
       return { ok: true, value: new Decimal(String(current)) };
     }

@@ -1,0 +1,47 @@
+import { ChildProcess, spawn } from 'node:child_process';
+import { resolve } from 'node:path';
+import { eventually } from '@tally/shared/testing';
+
+const root = resolve(__dirname, '..');
+
+/**
+ * `npm start` as a user runs it — nothing configured, so an embedded Postgres under `dataDir` and the in-process
+ * bus, with the Forge catalog — as a child process; answered once it says it is running (or could not start).
+ * Its output goes to `onOutput` as it comes. `detached`: a process group of its own, as `npm start` in a terminal
+ * is, so that Ctrl-C (SIGINT to the group) can be sent.
+ */
+export const startEmbeddedPlatform = async (options: {
+  port: number;
+  dataDir: string;
+  onOutput: (text: string) => void;
+  detached?: boolean;
+}): Promise<ChildProcess> => {
+  const env: NodeJS.ProcessEnv = {
+    ...process.env,
+    PORT: String(options.port),
+    TALLY_DATA_DIR: options.dataDir,
+    TALLY_EMBEDDED_PG_PORT: String(options.port + 1),
+    TALLY_CATALOG: 'forge',
+  };
+  delete env.DATABASE_URL;
+  delete env.NATS_URL;
+  const child = spawn(process.execPath, ['tools/run-ts.cjs', 'apps/platform/src/main.ts'], {
+    cwd: root,
+    env,
+    stdio: ['ignore', 'pipe', 'pipe'],
+    detached: options.detached ?? false,
+  });
+  let output = '';
+  const take = (chunk: Buffer) => {
+    output += chunk;
+    options.onOutput(String(chunk));
+  };
+  child.stdout?.on('data', take);
+  child.stderr?.on('data', take);
+  await eventually(
+    () => Promise.resolve(output),
+    (text) => text.includes('Tally is running') || text.includes('failed to start'),
+    90_000,
+  );
+  return child;
+};
