@@ -93,6 +93,16 @@ export class BillingRegistryTables {
     );
   }
 
+  /** The tenant's plan ids in byte order (the same on every installation), `limit` of them after `after`. */
+  async planIds(tx: Queryable, tenant: string, limit: number, after?: string): Promise<string[]> {
+    const rows: { plan_id: string }[] = await tx.query(
+      `select plan_id from "${this.schema}".billing_plans where tenant = $1 and ($2::text is null or plan_id collate "C" > $2)
+        order by plan_id collate "C" limit $3`,
+      [tenant, after ?? null, limit],
+    );
+    return rows.map((r) => r.plan_id);
+  }
+
   async setCostBudget(tx: Queryable, tenant: string, budget: CostBudget, position: bigint): Promise<void> {
     await tx.query(
       `insert into "${this.schema}".cost_budgets (tenant, budget_id, account_id, definition, removed, last_position) values ($1, $2, $3, $4, false, $5)

@@ -2,3 +2,4 @@ export * from './migrations';
 export * from './billing-registry.tables';
 export * from './invoice.tables';
 export * from './reconciliation.tables';
+export * from './billing-run.tables';

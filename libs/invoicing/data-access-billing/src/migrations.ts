@@ -56,4 +56,27 @@ export class CostBudgets1765000000001 implements MigrationInterface {
   }
 }
 
-export const billingMigrations = [CreateBilling1764900000000, CostBudgets1765000000001];
+/**
+ * The billing runs' history (an operational record, like reconciliations: not rebuilt from the ledger), and
+ * reconciliations listed newest first.
+ */
+export class BillingRunHistory1766000000000 implements MigrationInterface {
+  name = 'BillingRunHistory1766000000000';
+
+  async up(queryRunner: QueryRunner): Promise<void> {
+    const s = schemaOf(queryRunner);
+    await queryRunner.query(`
+      create table "${s}".billing_runs (
+        tenant text not null, run_id bigint generated always as identity, trigger text not null,
+        started_at timestamptz not null, duration_ms integer not null, outcome jsonb not null, cost_alerts integer not null,
+        error text, primary key (tenant, run_id));
+      create index reconciliations_requested_idx on "${s}".reconciliations (tenant, requested_at desc, reconciliation_id desc);`);
+  }
+
+  async down(queryRunner: QueryRunner): Promise<void> {
+    const s = schemaOf(queryRunner);
+    await queryRunner.query(`drop index "${s}".reconciliations_requested_idx; drop table "${s}".billing_runs`);
+  }
+}
+
+export const billingMigrations = [CreateBilling1764900000000, CostBudgets1765000000001, BillingRunHistory1766000000000];

@@ -11,6 +11,20 @@ export interface ReconciliationRow {
   report: Record<string, unknown> | null;
 }
 
+/** A reconciliation without its drifts (they may be many): their number instead, null until it has completed. */
+export interface ReconciliationSummaryRow extends ReconciliationRow {
+  driftCount: number | null;
+}
+
+const toRow = (r: Record<string, unknown>): ReconciliationRow => ({
+  reconciliationId: String(r.reconciliation_id),
+  period: String(r.period),
+  status: r.status as ReconciliationRow['status'],
+  requestedAt: (r.requested_at as Date).toISOString(),
+  completedAt: r.completed_at ? (r.completed_at as Date).toISOString() : null,
+  report: (r.report as Record<string, unknown>) ?? null,
+});
+
 export class ReconciliationTables {
   constructor(private readonly schema: string) {}
 
@@ -40,15 +54,35 @@ export class ReconciliationTables {
       `select * from "${this.schema}".reconciliations where tenant = $1 and reconciliation_id = $2`,
       [tenant, id],
     );
-    const r = rows[0];
-    if (!r) return undefined;
-    return {
-      reconciliationId: String(r.reconciliation_id),
-      period: String(r.period),
-      status: r.status as ReconciliationRow['status'],
-      requestedAt: (r.requested_at as Date).toISOString(),
-      completedAt: r.completed_at ? (r.completed_at as Date).toISOString() : null,
-      report: (r.report as Record<string, unknown>) ?? null,
-    };
+    return rows[0] ? toRow(rows[0]) : undefined;
+  }
+
+  /**
+   * The tenant's reconciliations, newest request first, `limit` of them after (older than) `before`; undefined
+   * when `before` names none of the tenant's. The drifts stay in the database: only their number is read.
+   */
+  async newest(
+    tx: Queryable,
+    tenant: string,
+    limit: number,
+    before?: string,
+  ): Promise<ReconciliationSummaryRow[] | undefined> {
+    if (before !== undefined) {
+      const found: unknown[] = await tx.query(
+        `select 1 from "${this.schema}".reconciliations where tenant = $1 and reconciliation_id = $2`,
+        [tenant, before],
+      );
+      if (found.length === 0) return undefined;
+    }
+    const rows: Record<string, unknown>[] = await tx.query(
+      `select tenant, reconciliation_id, period, status, requested_at, completed_at, report - 'drifts' as report,
+              jsonb_array_length(report -> 'drifts') as drift_count
+         from "${this.schema}".reconciliations
+        where tenant = $1 and ($3::uuid is null or (requested_at, reconciliation_id) <
+              (select requested_at, reconciliation_id from "${this.schema}".reconciliations where tenant = $1 and reconciliation_id = $3))
+        order by requested_at desc, reconciliation_id desc limit $2`,
+      [tenant, limit, before ?? null],
+    );
+    return rows.map((r) => ({ ...toRow(r), driftCount: r.drift_count === null ? null : Number(r.drift_count) }));
   }
 }
