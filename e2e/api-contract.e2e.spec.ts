@@ -281,6 +281,18 @@ describe('the API against its OpenAPI document', () => {
     expect(creditNotes).toEqual([]);
     const reconciliation = ok(await invoicing.POST('/v1/reconciliations', { body: { period: '2026-01' } }));
     ok(await invoicing.GET('/v1/reconciliations/{id}', { params: { path: { id: reconciliation.id } } }));
+    // The console's lists (issue 16): each answered non-empty, so that its items meet the document too.
+    await eventually(
+      async () => ok(await invoicing.GET('/v1/plans', { params: { query: { limit: '1' } } })),
+      (page) => page.plans.length === 1,
+      10_000,
+    );
+    ok(await invoicing.GET('/v1/reconciliations', { params: { query: { limit: '1' } } }));
+    await eventually(
+      async () => ok(await invoicing.GET('/v1/admin/billing-runs')),
+      ({ runs }) => runs.length > 0,
+      10_000,
+    );
 
     // Ending things last: the subscription, the producer key.
     ok(

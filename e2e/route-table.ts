@@ -61,6 +61,10 @@ export const expectedKind: Record<string, AuthKind> = {
   'delete /v1/cost-budgets/{id}': 'admin',
   'post /v1/reconciliations': 'admin',
   'get /v1/reconciliations/{id}': 'read',
+  // invoicing: the console's lists (issue 16)
+  'get /v1/plans': 'read',
+  'get /v1/reconciliations': 'read',
+  'get /v1/admin/billing-runs': 'read',
   // every app: health, platform operations (the operator's), tenants and credentials
   'get /openapi.json': 'public',
   'get /health': 'public',

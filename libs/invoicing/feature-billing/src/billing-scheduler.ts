@@ -18,6 +18,7 @@ import {
 } from '@tally/shared/feature-runtime';
 import { BillingOutcome, InvoicesService } from './invoices.service';
 import { CostBudgetsService } from './cost-budgets.service';
+import { BillingRunHistory } from './billing-run-history';
 import { BILLING_REGISTRY_TABLES, INVOICE_TABLES, INVOICING_DB } from './tokens';
 import { TallyConfig } from '@tally/shared/util-config';
 import { AccessStore } from '@tally/shared/data-access-access';
@@ -31,6 +32,22 @@ export type BillingRunSummary = Record<BillingOutcome | 'failed' | 'voided', num
   startedAt: string;
   durationMs: number;
 };
+
+/** Nothing done yet: every count of a run's summary at zero. */
+const noCounts = () => ({
+  drafted: 0,
+  redrafted: 0,
+  finalized: 0,
+  unchanged: 0,
+  waiting: 0,
+  behind: 0,
+  voided: 0,
+  failed: 0,
+  subscriptions: 0,
+});
+
+/** The billing clock's pass, or one asked for with `POST /v1/admin/billing-runs`. */
+export type BillingTrigger = 'scheduled' | 'manual';
 
 /**
  * The billing clock: every TALLY_BILLING_INTERVAL_MS it walks every tenant (on `POST /v1/admin/billing-runs`, the
@@ -56,6 +73,7 @@ export class BillingScheduler {
     private readonly service: InvoicesService,
     private readonly metrics: Metrics,
     private readonly costBudgets: CostBudgetsService,
+    private readonly history: BillingRunHistory,
   ) {}
 
   private stopped = false;
@@ -87,6 +105,7 @@ export class BillingScheduler {
     this.timer = undefined;
     await this.ticking;
     await this.running?.done.catch(() => undefined);
+    await this.history.drain();
   }
 
   private ticking?: Promise<void>;
@@ -94,7 +113,7 @@ export class BillingScheduler {
   /** The clock's pass: every tenant of the installation, one after another. */
   async runEveryTenant(): Promise<Map<string, BillingRunSummary> | undefined> {
     const tenants = (await this.access.tenants()).map((t) => t.id);
-    return this.passOver(tenants);
+    return this.passOver(tenants, 'scheduled');
   }
 
   /**
@@ -106,7 +125,7 @@ export class BillingScheduler {
     const current = this.running;
     if (current?.tenants.includes(tenant)) return (await current.done)?.get(tenant);
     await current?.done.catch(() => undefined);
-    return (await this.passOver([tenant]))?.get(tenant);
+    return (await this.passOver([tenant], 'manual'))?.get(tenant);
   }
 
   /** A pass's outcome in the metrics (none when another process held the lock). */
@@ -121,9 +140,12 @@ export class BillingScheduler {
 
   private running?: { tenants: readonly string[]; done: Promise<Map<string, BillingRunSummary> | undefined> };
 
-  private passOver(tenants: readonly string[]): Promise<Map<string, BillingRunSummary> | undefined> {
-    if (this.running) return this.running.done.catch(() => undefined).then(() => this.passOver(tenants));
-    const done = this.pass(tenants)
+  private passOver(
+    tenants: readonly string[],
+    trigger: BillingTrigger,
+  ): Promise<Map<string, BillingRunSummary> | undefined> {
+    if (this.running) return this.running.done.catch(() => undefined).then(() => this.passOver(tenants, trigger));
+    const done = this.pass(tenants, trigger)
       .then(
         (summaries) => (this.count(summaries), summaries),
         (error: unknown) => {
@@ -142,18 +164,48 @@ export class BillingScheduler {
    * in flight cannot double-bill, as every invoice append names the stream revision it read. Each tenant
    * is billed as itself (its invoices, plans and usage requests carry its id).
    */
-  private pass(tenants: readonly string[]): Promise<Map<string, BillingRunSummary> | undefined> {
+  private pass(
+    tenants: readonly string[],
+    trigger: BillingTrigger,
+  ): Promise<Map<string, BillingRunSummary> | undefined> {
     return whileHoldingLock(
       this.postgres.connectionString,
       `${this.postgres.schemaFor('invoicing')}.billing`,
       async (lost) => {
         const summaries = new Map<string, BillingRunSummary>();
         for (const tenant of tenants)
-          if (!lost.aborted) summaries.set(tenant, await actFor(tenant, () => this.bill(lost)));
+          if (!lost.aborted) summaries.set(tenant, await this.billAndRecord(tenant, trigger, lost));
         return summaries;
       },
       (error) => this.log.warn({ reason: messageOf(error) }, 'billing lock connection lost'),
     );
+  }
+
+  /**
+   * One tenant's run, recorded on the side (BillingRunHistory: never awaited, never failing the run). A run
+   * that fails as a whole is recorded with its error, then fails the pass as before.
+   */
+  private async billAndRecord(tenant: string, trigger: BillingTrigger, lost: AbortSignal) {
+    const started = Date.now();
+    const startedAt = this.clock().toISOString();
+    try {
+      const summary = await actFor(tenant, () => this.bill(lost));
+      const { costAlerts, startedAt: runStartedAt, durationMs, ...outcome } = summary;
+      this.history.record({ tenant, trigger, startedAt: runStartedAt, durationMs, outcome, costAlerts, error: null });
+      return summary;
+    } catch (error) {
+      const durationMs = Date.now() - started;
+      this.history.record({
+        tenant,
+        trigger,
+        startedAt,
+        durationMs,
+        outcome: noCounts(),
+        costAlerts: 0,
+        error: messageOf(error),
+      });
+      throw error;
+    }
   }
 
   private async bill(lost: AbortSignal): Promise<BillingRunSummary> {
@@ -161,15 +213,7 @@ export class BillingScheduler {
     const now = this.clock();
     const tenant = this.tenancy.current;
     const summary: BillingRunSummary = {
-      drafted: 0,
-      redrafted: 0,
-      finalized: 0,
-      unchanged: 0,
-      waiting: 0,
-      behind: 0,
-      voided: 0,
-      failed: 0,
-      subscriptions: 0,
+      ...noCounts(),
       costAlerts: 0,
       startedAt: now.toISOString(),
       durationMs: 0,

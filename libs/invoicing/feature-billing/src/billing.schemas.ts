@@ -1,4 +1,13 @@
-import { Currency, Decimal, Instant, Month, queryText, ResourceKey, z } from '@tally/shared/feature-runtime';
+import {
+  Currency,
+  Decimal,
+  Instant,
+  Month,
+  queryInteger,
+  queryText,
+  ResourceKey,
+  z,
+} from '@tally/shared/feature-runtime';
 
 /**
  * Invoicing's request and answer schemas: they validate the requests' shape (types, required fields,
@@ -200,6 +209,16 @@ export const Plan = z
   })
   .meta({ id: 'Plan' });
 
+export const planListQuery = z.object({
+  limit: queryInteger(1, 200).optional().meta({ description: 'page size; 50 by default' }),
+  after: ResourceKey.optional().meta({ description: 'the `next` of the previous page' }),
+});
+
+export const PlanList = z.object({
+  plans: z.array(Plan).meta({ description: 'by id (byte order), each as GET /v1/plans/{id} answers it' }),
+  next: z.string().nullable().meta({ description: 'give as `after` for the next page; null on the last' }),
+});
+
 // ---------------------------------------------------------------- invoices and credit notes
 
 export const InvoicePeriod = z
@@ -355,6 +374,25 @@ export const BillingRun = z
   })
   .meta({ id: 'BillingRun' });
 
+export const billingRunListQuery = z.object({
+  limit: queryInteger(1, 100).optional().meta({ description: 'at most this many; 20 by default' }),
+});
+
+export const BillingRunRecord = BillingRun.extend({
+  tenant: z.string(),
+  trigger: z.enum(['scheduled', 'manual']).meta({ description: 'the billing clock, or POST /v1/admin/billing-runs' }),
+  error: z.string().nullable().meta({
+    description:
+      'why the tenant’s run failed as a whole (its counts are then zero); null when it ran — single subscriptions that failed are counted in `failed`',
+  }),
+}).meta({ id: 'BillingRunRecord' });
+
+export const BillingRunList = z.object({
+  runs: z
+    .array(BillingRunRecord)
+    .meta({ description: 'the tenant’s runs, newest first (the newest 1,000 are kept; docs/invoicing.md)' }),
+});
+
 // ---------------------------------------------------------------- reconciliations
 
 export const ReconciliationRequest = z
@@ -401,3 +439,19 @@ export const Reconciliation = z
     error: z.string().optional().meta({ description: 'failed: why' }),
   })
   .meta({ id: 'Reconciliation' });
+
+export const reconciliationListQuery = z.object({
+  limit: queryInteger(1, 100).optional().meta({ description: 'page size; 20 by default' }),
+  before: queryText().uuid().optional().meta({ description: 'the `next` of the previous page' }),
+});
+
+export const ReconciliationSummary = Reconciliation.omit({ drifts: true })
+  .extend({
+    driftCount: count.nullable().meta({ description: 'the drifts found; null unless completed' }),
+  })
+  .meta({ id: 'ReconciliationSummary', description: 'a reconciliation report without its drifts' });
+
+export const ReconciliationList = z.object({
+  reconciliations: z.array(ReconciliationSummary).meta({ description: 'newest request first' }),
+  next: z.uuid().nullable().meta({ description: 'give as `before` for the next (older) page; null on the last' }),
+});

@@ -1,1 +1,2 @@
 export * from './invoicing.module';
+export { BillingScheduler } from './billing-scheduler';

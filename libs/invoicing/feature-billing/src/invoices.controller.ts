@@ -18,6 +18,8 @@ import {
   accountIdParam,
   accountQuery,
   BillingRun,
+  BillingRunList,
+  billingRunListQuery,
   CreditNote,
   CreditNoteList,
   Invoice,
@@ -26,6 +28,7 @@ import {
   uuidIdParam,
   VoidRequest,
 } from './billing.schemas';
+import { BillingRunHistory } from './billing-run-history';
 import { BillingScheduler } from './billing-scheduler';
 import { InvoicesService } from './invoices.service';
 import { INVOICE_TABLES, INVOICING_DB } from './tokens';
@@ -39,6 +42,7 @@ export class InvoicesController {
     @Inject(INVOICE_TABLES) private readonly tables: InvoiceTables,
     private readonly invoices: InvoicesService,
     private readonly scheduler: BillingScheduler,
+    private readonly history: BillingRunHistory,
   ) {}
 
   /** The invoice the running subscription's current period would get now: rated live from current usage. */
@@ -172,5 +176,30 @@ export class InvoicesController {
         detail: 'another process is running billing right now; try again shortly',
       });
     return summary;
+  }
+
+  @ApiDoc({
+    summary: 'The billing runs’ history (the caller’s tenant)',
+    description:
+      'Each run’s summary, scheduled or asked for, newest first. Recorded on the side of the run: a record that could not be written (Postgres away) is missing, never the run.',
+    query: billingRunListQuery,
+    responses: { 200: { description: 'the newest runs first', schema: BillingRunList } },
+  })
+  @Get('v1/admin/billing-runs')
+  async billingRuns(@QueryText('limit') limitText?: string) {
+    // The query's schema (billingRunListQuery) has checked the limit before this runs.
+    const limit = limitText === undefined ? 20 : Number(limitText);
+    const runs = await this.history.newest(this.tenancy.current, limit);
+    return {
+      runs: runs.map(({ outcome, ...run }) => ({
+        tenant: run.tenant,
+        trigger: run.trigger,
+        ...outcome,
+        costAlerts: run.costAlerts,
+        startedAt: run.startedAt,
+        durationMs: run.durationMs,
+        error: run.error,
+      })),
+    };
   }
 }

@@ -12,6 +12,7 @@ import { invoicingStream } from '@tally/contracts/invoices';
 import {
   billingMigrations,
   BillingRegistryTables,
+  BillingRunTables,
   InvoiceTables,
   ReconciliationTables,
 } from '@tally/invoicing/data-access-billing';
@@ -27,6 +28,7 @@ import {
   Tenancy,
 } from '@tally/shared/feature-runtime';
 import { BillableUsageClient } from './billable-usage.client';
+import { BillingRunHistory } from './billing-run-history';
 import { BillingScheduler } from './billing-scheduler';
 import { billingRegistryProjection } from './billing-registry.projection';
 import { invoiceEventRelay, startInvoiceWebhooks } from './invoice-events';
@@ -43,6 +45,7 @@ import { CostBudgetsService } from './cost-budgets.service';
 import {
   BILLABLE_USAGE,
   BILLING_REGISTRY_TABLES,
+  BILLING_RUN_TABLES,
   INVOICE_RATER,
   INVOICE_RELAY_RUNNER,
   INVOICE_TABLES,
@@ -119,6 +122,11 @@ export class InvoicingModule {
           useFactory: (runtime: TallyRuntime) => new ReconciliationTables(runtime.schemaFor('invoicing')),
         },
         {
+          provide: BILLING_RUN_TABLES,
+          inject: [RUNTIME],
+          useFactory: (runtime: TallyRuntime) => new BillingRunTables(runtime.schemaFor('invoicing')),
+        },
+        {
           provide: BILLABLE_USAGE,
           inject: [MESSAGE_BUS, Tenancy, RUNTIME],
           useFactory: (bus: MessageBus, tenancy: Tenancy, runtime: TallyRuntime) =>
@@ -150,6 +158,7 @@ export class InvoicingModule {
         PlansService,
         InvoicesService,
         BillingScheduler,
+        BillingRunHistory,
         CostBudgetsService,
         ReconciliationService,
         InvoicingLifecycle,

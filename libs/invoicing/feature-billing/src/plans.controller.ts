@@ -1,9 +1,9 @@
 import { Body, Controller, Get, Param, Post, Res } from '@nestjs/common';
 import type { FastifyReply } from 'fastify';
 import { isCurrency, validateCharges } from '@tally/invoicing/domain';
-import { ApiDoc, badRequest, notFound, ProblemError, z } from '@tally/shared/feature-runtime';
+import { ApiDoc, badRequest, notFound, ProblemError, QueryText, ReadsFrom, z } from '@tally/shared/feature-runtime';
 import { parseRfc3339 } from '@tally/shared/util-core';
-import { Plan, planIdParam, PlanRequest, PlanVersionRequest } from './billing.schemas';
+import { Plan, planIdParam, PlanList, planListQuery, PlanRequest, PlanVersionRequest } from './billing.schemas';
 import { PlansService, PlanView } from './plans.service';
 
 /** The charges' rules (libs/invoicing/domain charge.validation.ts), beyond the shape the body's schema checked. */
@@ -84,6 +84,21 @@ export class PlansController {
     const { created, plan } = await this.plans.revise(id, validateRevision(body));
     void reply.status(created ? 201 : 200);
     return present(plan);
+  }
+
+  @ApiDoc({
+    summary: 'List price plans',
+    description: 'By id, a page at a time (`next` → `after`); each plan with all its versions.',
+    query: planListQuery,
+    responses: { 200: { description: 'a page of plans', schema: PlanList } },
+  })
+  @Get()
+  @ReadsFrom('invoicing_registry')
+  async list(@QueryText('limit') limitText?: string, @QueryText('after') after?: string) {
+    // The query's schema (planListQuery) has checked both before this runs.
+    const limit = limitText === undefined ? 50 : Number(limitText);
+    const { plans, next } = await this.plans.page(limit, after);
+    return { plans: plans.map(present), next };
   }
 
   @ApiDoc({

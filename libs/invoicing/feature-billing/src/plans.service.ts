@@ -4,6 +4,9 @@ import { ChargeV1, planStream } from '@tally/contracts/plans';
 import { MeterFacts, PlanCommand, planDecider, PlanView } from '@tally/invoicing/domain';
 import { aggregateStream, EventStore, handleCommand } from '@tally/shared/data-access-event-store';
 import { Clock, CLOCK, EVENT_STORE, Tenancy } from '@tally/shared/feature-runtime';
+import { DataSource } from 'typeorm';
+import { BillingRegistryTables } from '@tally/invoicing/data-access-billing';
+import { BILLING_REGISTRY_TABLES, INVOICING_DB } from './tokens';
 
 export type { PlanView };
 
@@ -14,6 +17,8 @@ export class PlansService {
     @Inject(EVENT_STORE) private readonly ledger: EventStore,
     @Inject(CLOCK) private readonly clock: Clock,
     private readonly tenancy: Tenancy,
+    @Inject(INVOICING_DB) private readonly db: DataSource,
+    @Inject(BILLING_REGISTRY_TABLES) private readonly registry: BillingRegistryTables,
   ) {}
 
   private async decide(planId: string, command: PlanCommand) {
@@ -44,6 +49,19 @@ export class PlansService {
   async plan(planId: string): Promise<PlanView | undefined> {
     const { state } = await aggregateStream(this.ledger, planDecider, planStream(this.tenancy.current, planId));
     return state ?? undefined;
+  }
+
+  /**
+   * A page of the tenant's plans by id, and the id to continue after when more remain. The ids come from the billing registry (a
+   * projection: a plan just created is listed once it has applied it); each plan is folded from its stream, as
+   * `plan(id)` answers it (its creation and publishing times live there, not in the registry).
+   */
+  async page(limit: number, after?: string): Promise<{ plans: PlanView[]; next: string | null }> {
+    const ids = await this.registry.planIds(this.db, this.tenancy.current, limit + 1, after);
+    const plans = await Promise.all(ids.slice(0, limit).map((id) => this.plan(id)));
+    // `next` only when a plan follows: a last page that happens to be full says so.
+    const next = ids.length > limit ? ids[limit - 1] : null;
+    return { plans: plans.filter((p): p is PlanView => p !== undefined), next };
   }
 
   /** Which charges name a meter that is not live in the ledger (aggregation's, published there). */

@@ -106,6 +106,11 @@ export class ReconciliationService {
     return this.tables.get(this.db, this.tenancy.current, id);
   }
 
+  /** Newest first, without their drifts; undefined when `before` names none of the tenant's. */
+  newest(limit: number, before?: string) {
+    return this.tables.newest(this.db, this.tenancy.current, limit, before);
+  }
+
   async reconcile(period: string) {
     const tenant = this.tenancy.current;
     const [accounts, plans] = await Promise.all([
