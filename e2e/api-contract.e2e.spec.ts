@@ -288,6 +288,7 @@ describe('the API against its OpenAPI document', () => {
       10_000,
     );
     ok(await invoicing.GET('/v1/reconciliations', { params: { query: { limit: '1' } } }));
+    ok(await invoicing.GET('/v1/invoices', { params: { query: { accountId: 'acme', order: 'desc' } } }));
     await eventually(
       async () => ok(await invoicing.GET('/v1/admin/billing-runs')),
       ({ runs }) => runs.length > 0,

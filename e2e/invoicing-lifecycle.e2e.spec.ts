@@ -292,7 +292,12 @@ describe('invoice lifecycle', () => {
     // A voided invoice stays the period's invoice: the next run does not draft another. It finalizes the drafts past
     // their grace period now that usage has caught up: shortlived April, anchored [15 April, 15 May).
     expect(await billingRun()).toMatchObject({ drafted: 0, finalized: 2, failed: 0 });
-    expect((await ok(http('GET', `${apps.invoicing.url}/v1/invoices?accountId=monthly`))).invoices).toHaveLength(2);
+    const monthly = (await ok(http('GET', `${apps.invoicing.url}/v1/invoices?accountId=monthly`))).invoices;
+    expect(monthly).toHaveLength(2);
+    // Newest period first on request; the same invoices.
+    expect((await ok(http('GET', `${apps.invoicing.url}/v1/invoices?accountId=monthly&order=desc`))).invoices).toEqual(
+      [...monthly].reverse(),
+    );
 
     // Cancelled back to 1 May once April was final and May drafted: May's draft is voided, April stays billed.
     expect([

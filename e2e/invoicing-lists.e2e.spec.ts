@@ -153,6 +153,14 @@ describe('invoicing lists: plans, reconciliations, billing runs', () => {
     });
   });
 
+  describe('GET /v1/invoices?order', () => {
+    it('refuses an invoice order other than asc or desc', async () => {
+      const { status, body } = await call('GET', '/v1/invoices?accountId=acme&order=newest');
+      expect(status).toBe(400);
+      expect(body.type).toMatch(/validation$/);
+    });
+  });
+
   describe('GET /v1/admin/billing-runs', () => {
     /** The tenant's runs once `count` are recorded (recording is on the side of the run: it may land just after). */
     const runs = (count: number, tenant?: string) =>

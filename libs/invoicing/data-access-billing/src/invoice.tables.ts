@@ -62,9 +62,17 @@ export class InvoiceTables {
     return rows[0] ? toInvoice(rows[0]) : undefined;
   }
 
-  async byAccount(tx: Queryable, tenant: string, accountId: string): Promise<InvoiceRow[]> {
+  /** The account's invoices by period, oldest first unless `order` is desc. */
+  async byAccount(
+    tx: Queryable,
+    tenant: string,
+    accountId: string,
+    order: 'asc' | 'desc' = 'asc',
+  ): Promise<InvoiceRow[]> {
+    const direction = order === 'desc' ? 'desc' : 'asc';
     const rows: Record<string, unknown>[] = await tx.query(
-      `select * from "${this.schema}".invoices where tenant = $1 and account_id = $2 order by period_start, subscription_id`,
+      `select * from "${this.schema}".invoices where tenant = $1 and account_id = $2
+        order by period_start ${direction}, subscription_id ${direction}`,
       [tenant, accountId],
     );
     return rows.map(toInvoice);

@@ -301,6 +301,10 @@ export const Invoice = z
   })
   .meta({ id: 'Invoice' });
 
+export const invoiceListQuery = accountQuery.extend({
+  order: z.enum(['asc', 'desc']).optional().meta({ description: 'by period: asc (oldest first, the default) or desc' }),
+});
+
 export const InvoiceList = z.object({ accountId: z.string(), invoices: z.array(Invoice) });
 
 export const UpcomingInvoice = z

@@ -24,6 +24,7 @@ import {
   CreditNoteList,
   Invoice,
   InvoiceList,
+  invoiceListQuery,
   UpcomingInvoice,
   uuidIdParam,
   VoidRequest,
@@ -83,14 +84,16 @@ export class InvoicesController {
 
   @ApiDoc({
     summary: 'List invoices',
-    query: accountQuery,
-    responses: { 200: { description: 'the account’s invoices, oldest period first', schema: InvoiceList } },
+    query: invoiceListQuery,
+    responses: {
+      200: { description: 'the account’s invoices, oldest period first (`order=desc`: newest)', schema: InvoiceList },
+    },
   })
   @Get('v1/invoices')
   @ReadsFrom('invoicing_invoices')
-  async list(@QueryText('accountId') accountId: string) {
-    // The query's schema (accountQuery) has checked accountId before this runs.
-    const rows = await this.tables.byAccount(this.db, this.tenancy.current, accountId);
+  async list(@QueryText('accountId') accountId: string, @QueryText('order') order?: 'asc' | 'desc') {
+    // The query's schema (invoiceListQuery) has checked accountId and order before this runs.
+    const rows = await this.tables.byAccount(this.db, this.tenancy.current, accountId, order);
     return { accountId, invoices: rows.map((r) => r.document) };
   }
 
