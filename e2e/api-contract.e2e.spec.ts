@@ -233,6 +233,18 @@ describe('the API against its OpenAPI document', () => {
     ok(await aggregation.GET('/v1/usage', { params: { query: { accountId: 'acme', windowSize: 'HOUR' } } }));
     ok(await aggregation.GET('/v1/accounts/{id}/usage', { params: { path: { id: 'acme' } } }));
     ok(await aggregation.GET('/v1/unmetered-event-types'));
+    // Console reads (issue 16): accounts found by a part of their name, usage over time, the intake rate.
+    await eventually(
+      async () => ok(await attribution.GET('/v1/accounts', { params: { query: { search: 'ACM', limit: '10' } } })),
+      (page) => page.accounts.some((a) => a.id === 'acme'),
+      10_000,
+    );
+    ok(
+      await aggregation.GET('/v1/accounts/{id}/usage', {
+        params: { path: { id: 'acme' }, query: { windowSize: 'DAY', meters: 'fn-gbs', breakdownBy: 'app' } },
+      }),
+    );
+    ok(await ingestion.GET('/v1/admin/intake'));
 
     // Budgets.
     const budget = ok(

@@ -120,6 +120,12 @@ describe('Postgres stopped under load', () => {
     });
     expect(read.status).toBe(503);
     expect(read.headers.get('retry-after')).toBe('1');
+    // The intake rate is counted in Postgres (shared by every ingestion process): 503 too, not a stale or zero count.
+    const intakeRate = await fetch(`${ingestion.url}/v1/admin/intake`, {
+      headers: { authorization: `Bearer ${adminToken}` },
+    });
+    expect(intakeRate.status).toBe(503);
+    expect(intakeRate.headers.get('retry-after')).toBe('1');
     // Readiness says degraded while Postgres is away.
     expect(
       (await http('GET', `${ingestion.url}/health/ready`, undefined, 'application/json', null)).body,

@@ -43,6 +43,9 @@ export const expectedKind: Record<string, AuthKind> = {
   'get /v1/budgets': 'read',
   'get /v1/budgets/{id}': 'read',
   'delete /v1/budgets/{id}': 'admin',
+  // console reads (issue 16)
+  'get /v1/accounts': 'read',
+  'get /v1/admin/intake': 'read',
   // invoicing
   'post /v1/plans': 'admin',
   'post /v1/plans/{id}/versions': 'admin',

@@ -268,6 +268,12 @@ describe('tenants, roles and credentials', () => {
     expect(
       (await call('ingestion', 'get', '/v1/api-keys', acme)).body.items.map((k: { tenant: string }) => k.tenant),
     ).toEqual(['acme']);
+    await eventually(
+      () => call('attribution', 'get', '/v1/accounts?search=gacct', globex),
+      (r) => r.body.accounts?.length === 1,
+      5_000,
+    );
+    expect((await call('attribution', 'get', '/v1/accounts?search=gacct', acme)).body.accounts).toEqual([]);
     const acmeMeters = (await call('aggregation', 'get', '/api/v1/meters', acme)).body;
     expect(acmeMeters.map((m: { name: string }) => m.name)).toEqual(['acme GB-seconds']);
   });
@@ -288,6 +294,15 @@ describe('tenants, roles and credentials', () => {
       10_000,
     );
     expect(await total(tokens.acme['billing-viewer'])).toEqual([]);
+    // The intake rate too: globex's acceptance, not acme's.
+    const accepted = (token: string) =>
+      call('ingestion', 'get', '/v1/admin/intake', token).then((r) => r.body.lastHour.accepted);
+    await eventually(
+      () => accepted(tokens.globex['billing-viewer']),
+      (n) => n === 1,
+      10_000,
+    );
+    expect(await accepted(tokens.acme['billing-viewer'])).toBe(0);
     // acme's producer key cannot read globex's event, nor can acme's admin.
     const status = (token: string) =>
       call('ingestion', 'get', `/v1/events/status?source=${encodeURIComponent('//fn-runtime/eu-1')}&id=g-1`, token);

@@ -145,10 +145,13 @@ export class MeterQueryTables {
       ? `and f.subject in (select subject from "${this.schema}".usage_facts where tenant = $1 and event_type = $2 and account_id = ${param(q.accountId)} and time < $5)`
       : '';
     const unit = q.windowSize?.toLowerCase();
-    const windows = unit
-      ? `select w at time zone $6 as w_start, (w + interval '1 ${unit}') at time zone $6 as w_end
+    const windows = !unit
+      ? `select $4::timestamptz as w_start, $5::timestamptz as w_end where $6::text is not null`
+      : wallClockUnits.has(unit)
+        ? `select w at time zone $6 as w_start, (w + interval '1 ${unit}') at time zone $6 as w_end
            from generate_series(date_trunc('${unit}', $4::timestamptz at time zone $6), $5::timestamptz at time zone $6 - interval '1 microsecond', interval '1 ${unit}') w`
-      : `select $4::timestamptz as w_start, $5::timestamptz as w_end where $6::text is not null`;
+        : `select w as w_start, w + interval '1 ${unit}' as w_end
+           from generate_series(${windowOf(unit, '$4::timestamptz', '$6').start}, $5::timestamptz - interval '1 microsecond', interval '1 ${unit}') w`;
     const facts = `select f.usage_id, f.subject, f.account_id, f.time, f.data, f.attributes, ${reading} as level
                      from "${this.schema}".usage_facts f
                     where f.tenant = $1 and f.event_type = $2 and not f.voided and $3::text[] is not null ${owners}`;
@@ -214,9 +217,9 @@ export class MeterQueryTables {
           ? 'coalesce(sum(b.total), 0)'
           : 'sum(b.total)::numeric(1000, 40) / nullif(sum(b.readings), 0)';
     const unit = q.windowSize?.toLowerCase();
-    const local = unit ? `date_trunc('${unit}', b.hour at time zone $5)` : 'null::timestamp';
+    const window = windowOf(unit, 'b.hour', '$5');
     const rows: Record<string, unknown>[] = await tx.query(
-      `select ${local} at time zone $5 as window_start, (${local} + interval '1 ${unit ?? 'day'}') at time zone $5 as window_end,
+      `select ${window.start} as window_start, ${window.end} as window_end,
               ${groups.map((g, i) => `${g.sql} as g${i}`).join(', ')}${groups.length > 0 ? ',' : ''} trim_scale(${value})::text as value
          from "${this.schema}".meter_hours b
         where b.tenant = $1 and b.meter = $2 and b.hour >= $3 and b.hour < $4 ${filters.map((f) => `and ${f}`).join(' ')}
@@ -265,11 +268,10 @@ export class MeterQueryTables {
       ),
     ].filter(Boolean);
     const unit = q.windowSize?.toLowerCase();
-    // The window in local time of the zone, turned back into instants: a local day across a DST change is 23 or 25 hours.
-    const local = unit ? `date_trunc('${unit}', f.time at time zone $6)` : 'null::timestamp';
+    const window = windowOf(unit, 'f.time', '$6');
     // trim_scale: one canonical text per value (3, not 3.00), whatever the scale of the inputs.
     const rows: Record<string, unknown>[] = await tx.query(
-      `select ${local} at time zone $6 as window_start, (${local} + interval '1 ${unit ?? 'day'}') at time zone $6 as window_end,
+      `select ${window.start} as window_start, ${window.end} as window_end,
               ${groups.map((g, i) => `${g.sql} as g${i}`).join(', ')}${groups.length > 0 ? ',' : ''} trim_scale(${aggregate(meter, this.readingSql(meter, param))})::text as value
          from "${this.schema}".usage_facts f
         where f.tenant = $1 and f.event_type = $2 and not f.voided and f.account_id is not null and $3::text[] is not null
@@ -378,6 +380,25 @@ const toValue = (
 });
 
 const hourMs = 3_600_000;
+
+/** Windows cut on the zone's wall clock: a local day across a DST change is 23 or 25 hours, a month starts at local midnight. */
+const wallClockUnits = new Set(['day', 'month']);
+
+/**
+ * SQL for the window an instant lies in, as instants. Days and months: truncated on the wall clock and turned back
+ * into instants. Hours and minutes: the instant less the local minutes (and seconds) past the hour — not truncated
+ * on the wall clock, which repeats an hour when clocks go back (01:00–02:00 twice on 1 Nov 2026 in New York): two
+ * hours would merge into one window and the hour before it would end an hour late. Half-hour zones keep their :30.
+ */
+const windowOf = (unit: string | undefined, instant: string, zone: string): { start: string; end: string } => {
+  // No windows: the zone is still named, so that its parameter has a type (Postgres refuses an unused untyped one).
+  if (!unit) return { start: `null::timestamp at time zone ${zone}`, end: `null::timestamp at time zone ${zone}` };
+  const local = `date_trunc('${unit}', ${instant} at time zone ${zone})`;
+  if (wallClockUnits.has(unit))
+    return { start: `${local} at time zone ${zone}`, end: `(${local} + interval '1 ${unit}') at time zone ${zone}` };
+  const start = `(${instant} - ((${instant} at time zone ${zone}) - ${local}))`;
+  return { start, end: `(${start} + interval '1 ${unit}')` };
+};
 
 const offsetFormats = new Map<string, Intl.DateTimeFormat>();
 

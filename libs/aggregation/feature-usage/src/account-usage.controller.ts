@@ -1,10 +1,10 @@
 import { Controller, Get, Inject, Param, Query } from '@nestjs/common';
 import { DataSource } from 'typeorm';
-import { periodAt, periodBounds } from '@tally/aggregation/domain';
+import { Meter, MeterQuery, periodAt, periodBounds } from '@tally/aggregation/domain';
 import { MeterQueryTables, MeterTables, RollupTables } from '@tally/aggregation/data-access-usage';
-import { ApiDoc, CLOCK, Clock, notFound, ReadsFrom, Tenancy } from '@tally/shared/feature-runtime';
+import { ApiDoc, badRequest, CLOCK, Clock, notFound, ReadsFrom, Tenancy } from '@tally/shared/feature-runtime';
 import { AGGREGATION_DB, METER_QUERY_TABLES, METER_TABLES, ROLLUP_TABLES } from './tokens';
-import { AccountUsage, accountIdParam, accountUsageQuery } from './usage.schemas';
+import { AccountUsage, accountIdParam, accountUsageQuery, AccountUsageWindowSize } from './usage.schemas';
 
 /** What the breakdown splits by unless asked: the subject attributes Forge-style platforms bill by. */
 const defaultBreakdown = ['app', 'environment'];
@@ -30,7 +30,9 @@ export class AccountUsageController {
     description:
       'Every live meter’s total for the period, and broken down by subject attributes (`breakdownBy=site,app`; app and ' +
       'environment by default) — Forge’s site breakdown. `filterAttribute[name]=value` keeps only the usage of subjects ' +
-      'whose attribute has that value (several: all must hold); totals follow the filters.',
+      'whose attribute has that value (several: all must hold); totals follow the filters. `windowSize=HOUR|DAY` adds ' +
+      'each meter’s usage over time (`windows`), cut in the account’s time zone and split like the breakdown; ' +
+      '`meters=a,b` answers only those meters.',
     params: accountIdParam,
     query: accountUsageQuery,
     responses: {
@@ -41,6 +43,8 @@ export class AccountUsageController {
   @ReadsFrom('aggregation_usage_rollup')
   async usage(@Param('id') accountId: string, @Query() params: Record<string, string | undefined>) {
     const requested = params.period;
+    // The query's schema has checked windowSize is HOUR or DAY.
+    const windowSize = params.windowSize as AccountUsageWindowSize | undefined;
     // The query's schema has checked every name; only filterAttribute[name] keys remain besides these two.
     const breakdownBy = params.breakdownBy?.split(',') ?? defaultBreakdown;
     const filters = Object.fromEntries(
@@ -65,7 +69,7 @@ export class AccountUsageController {
       filterAttributes: filters,
     };
     const meters = await Promise.all(
-      (await this.meters.active(this.db, tenant)).map(async (meter) => {
+      (await this.chosenMeters(tenant, params.meters)).map(async (meter) => {
         const [total] = await this.queries.query(this.db, tenant, meter, base);
         const breakdown = await this.queries.query(this.db, tenant, meter, {
           ...base,
@@ -77,6 +81,9 @@ export class AccountUsageController {
           aggregation: meter.aggregation,
           total: total?.value ?? null,
           breakdown: breakdown.map((b) => ({ ...b.attributes, value: b.value })),
+          ...(windowSize
+            ? { windows: await this.windows(tenant, meter, { ...base, windowSize, attributeGroups: breakdownBy }) }
+            : {}),
         };
       }),
     );
@@ -85,6 +92,7 @@ export class AccountUsageController {
       period,
       timezone: account.timezone,
       billingAnchorDay: account.anchorDay,
+      ...(windowSize ? { windowSize } : {}),
       from: from.toISOString(),
       to: to.toISOString(),
       meters,
@@ -92,4 +100,33 @@ export class AccountUsageController {
       filters,
     };
   }
+
+  /** The tenant's live meters, or those named (`meters=a,b`): a slug that names none is refused, by name. */
+  private async chosenMeters(tenant: string, named: string | undefined): Promise<Meter[]> {
+    const live = await this.meters.active(this.db, tenant);
+    if (named === undefined) return live;
+    const slugs = named.split(',');
+    const unknown = slugs.filter((slug) => !live.some((m) => m.slug === slug));
+    if (unknown.length > 0)
+      throw badRequest(
+        `no live meter ${unknown.join(', ')}`,
+        unknown.map((slug) => ({ field: 'meters', message: `${slug} is not a live meter of this tenant` })),
+      );
+    return live.filter((m) => slugs.includes(m.slug));
+  }
+
+  /**
+   * The period cut into the windows of the account's zone (MeterQueryTables cuts them: DST days are 23 or 25
+   * hours), one row per window and breakdown combination with usage, in time order. A gauge's level carries
+   * through windows without reports, so a zero there is "no usage" and left out like an empty window.
+   */
+  private async windows(tenant: string, meter: Meter, query: MeterQuery) {
+    const rows = await this.queries.query(this.db, tenant, meter, query);
+    return rows
+      .filter((w) => meter.aggregation !== 'TIME_WEIGHTED_SUM' || !isZero(w.value))
+      .sort((a, b) => a.windowStart.localeCompare(b.windowStart))
+      .map((w) => ({ windowStart: w.windowStart, windowEnd: w.windowEnd, ...w.attributes, value: w.value }));
+  }
 }
+
+const isZero = (decimal: string): boolean => /^-?0*\.?0*$/.test(decimal);

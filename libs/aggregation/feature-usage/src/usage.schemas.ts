@@ -364,6 +364,12 @@ export const UnmeteredEventTypes = z.object({
 const attributeName = /^[A-Za-z0-9_][A-Za-z0-9_.:-]{0,63}$/;
 export const maxBreakdownAttributes = 5;
 
+/** The keys a breakdown or window row has besides the attributes: no attribute may take their name. */
+const answerKeys = ['value', 'windowStart', 'windowEnd'];
+export const accountUsageWindowSizes = ['HOUR', 'DAY'] as const;
+export type AccountUsageWindowSize = (typeof accountUsageWindowSizes)[number];
+const accountUsageParameters = new Set(['period', 'breakdownBy', 'windowSize', 'meters']);
+
 export const accountUsageQuery = z
   .object({
     period: Month.optional().meta({ description: 'the billing period; by default the current one' }),
@@ -373,12 +379,12 @@ export const accountUsageQuery = z
           const names = text.split(',');
           return (
             names.length <= maxBreakdownAttributes &&
-            names.every((n) => attributeName.test(n) && n !== 'value') &&
+            names.every((n) => attributeName.test(n) && !answerKeys.includes(n)) &&
             new Set(names).size === names.length
           );
         },
         {
-          error: `must be 1 to ${maxBreakdownAttributes} distinct subject attribute names, comma-separated (letters, digits, _ . : -; not "value")`,
+          error: `must be 1 to ${maxBreakdownAttributes} distinct subject attribute names, comma-separated (letters, digits, _ . : -; not ${answerKeys.join(', ')})`,
         },
       )
       .optional()
@@ -387,18 +393,33 @@ export const accountUsageQuery = z
           'the subject attributes to break usage down by (Forge’s site breakdown); app,environment by default',
         examples: ['site,app'],
       }),
+    windowSize: z.enum(accountUsageWindowSizes).optional().meta({
+      description:
+        'split each meter’s usage into hours or days of the account’s time zone (a DAY starts at local midnight: 23 or 25 hours on DST days); only windows with usage are listed',
+    }),
+    meters: queryText()
+      .refine(
+        (text) => {
+          const slugs = text.split(',');
+          return slugs.every((slug) => meterSlug.safeParse(slug).success) && new Set(slugs).size === slugs.length;
+        },
+        { error: 'must be distinct meter slugs, comma-separated (e.g. gb_seconds,api_calls)' },
+      )
+      .optional()
+      .meta({ description: 'only these meters (every live meter by default)', examples: ['gb_seconds'] }),
   })
   // `filterAttribute[name]=value`: only usage of subjects whose attribute has that value (every filter must hold).
   .catchall(queryText())
   .superRefine((query, context) => {
     for (const key of Object.keys(query))
-      if (key !== 'period' && key !== 'breakdownBy') {
+      if (!accountUsageParameters.has(key)) {
         const name = /^filterAttribute\[(.+)\]$/.exec(key)?.[1];
         if (name === undefined || !attributeName.test(name))
           context.addIssue({
             code: 'custom',
             path: [key],
-            message: 'is not a parameter here: period, breakdownBy and filterAttribute[name]=value are',
+            message:
+              'is not a parameter here: period, breakdownBy, windowSize, meters and filterAttribute[name]=value are',
           });
       }
   });
@@ -409,6 +430,7 @@ export const AccountUsage = z
     period: Month,
     timezone: z.string(),
     billingAnchorDay: z.int().min(1).max(31),
+    windowSize: z.enum(accountUsageWindowSizes).optional().meta({ description: 'only when asked' }),
     from: Instant,
     to: Instant,
     meters: z.array(
@@ -422,6 +444,24 @@ export const AccountUsage = z
             'one row per combination of the breakdown’s attribute values (null: subjects without it), and `value`',
           examples: [[{ app: 'app-1', environment: 'production', value: '250000' }]],
         }),
+        windows: z
+          .array(z.record(z.string(), z.string().nullable()))
+          .optional()
+          .meta({
+            description:
+              'only with windowSize: one row per window with usage and combination of the breakdown’s attribute values — `windowStart`, `windowEnd`, the attributes and `value`, by windowStart',
+            examples: [
+              [
+                {
+                  windowStart: '2026-11-01T23:00:00.000Z',
+                  windowEnd: '2026-11-02T23:00:00.000Z',
+                  app: 'app-1',
+                  environment: 'production',
+                  value: '1200',
+                },
+              ],
+            ],
+          }),
       }),
     ),
     breakdownBy: z.array(z.string()).meta({ description: 'the attributes the breakdown is by' }),

@@ -73,8 +73,29 @@ export class TemporalRegistry1764400000000 implements MigrationInterface {
   }
 }
 
+/**
+ * What the account list shows besides name and zone. Nullable: rows projected before this have neither until the
+ * AccountOpened is applied again (a rebuild of attribution_registry fills them; until then they read as 1 and en-US).
+ */
+export class AccountListing1765100000000 implements MigrationInterface {
+  name = 'AccountListing1765100000000';
+
+  async up(queryRunner: QueryRunner): Promise<void> {
+    await queryRunner.query(
+      `alter table "${schemaOf(queryRunner)}".accounts add column billing_anchor_day int, add column locale text`,
+    );
+  }
+
+  async down(queryRunner: QueryRunner): Promise<void> {
+    await queryRunner.query(
+      `alter table "${schemaOf(queryRunner)}".accounts drop column billing_anchor_day, drop column locale`,
+    );
+  }
+}
+
 export const registryMigrations = [
   CreateRegistry1764100000000,
   ParkedUsageVoids1764300000000,
   TemporalRegistry1764400000000,
+  AccountListing1765100000000,
 ];

@@ -10,9 +10,27 @@ export interface AccountRow {
   name: string;
   currency: string;
   timezone: string;
+  /** Null in rows projected before the column existed, until the projection is rebuilt: read as 1 and en-US. */
+  billingAnchorDay: number;
+  locale: string;
   openedAt: string;
   subscriptions: Subscription[];
 }
+
+export type AccountSummaryRow = Omit<AccountRow, 'tenant' | 'subscriptions'>;
+
+/** `%`, `_` and `\` match themselves in the LIKE pattern built from a search text. */
+export const likeContaining = (text: string): string => `%${text.replace(/[\\%_]/g, (c) => `\\${c}`)}%`;
+
+const toSummary = (r: Record<string, unknown>): AccountSummaryRow => ({
+  accountId: String(r.account_id),
+  name: String(r.name),
+  currency: String(r.currency),
+  timezone: String(r.timezone),
+  billingAnchorDay: r.billing_anchor_day === null ? 1 : Number(r.billing_anchor_day),
+  locale: r.locale === null ? 'en-US' : String(r.locale),
+  openedAt: iso(r.opened_at),
+});
 
 /** A recorded usage event as attribution indexes it. */
 export interface UsageRow {
@@ -47,11 +65,34 @@ export class RegistryTables {
 
   constructor(private readonly schema: string) {}
 
+  /** An account opens once: a replay writes the same values (the update only fills rows projected before the columns). */
   async upsertAccount(tx: Queryable, a: Omit<AccountRow, 'subscriptions'>): Promise<void> {
     await tx.query(
-      `insert into "${this.schema}".accounts (tenant, account_id, name, currency, timezone, opened_at) values ($1, $2, $3, $4, $5, $6) on conflict do nothing`,
-      [a.tenant, a.accountId, a.name, a.currency, a.timezone, a.openedAt],
+      `insert into "${this.schema}".accounts (tenant, account_id, name, currency, timezone, opened_at, billing_anchor_day, locale)
+       values ($1, $2, $3, $4, $5, $6, $7, $8)
+       on conflict (tenant, account_id) do update set billing_anchor_day = excluded.billing_anchor_day, locale = excluded.locale
+       where accounts.locale is null`,
+      [a.tenant, a.accountId, a.name, a.currency, a.timezone, a.openedAt, a.billingAnchorDay, a.locale],
     );
+  }
+
+  /**
+   * A page of the tenant's accounts by id, after `after`, whose id or name contains `search` (case-insensitive).
+   * Walks the primary key (tenant, account_id) in order and stops at `limit` matches (docs/attribution.md: cost).
+   */
+  async searchAccounts(
+    tx: Queryable,
+    tenant: string,
+    page: { search?: string; after?: string; limit: number },
+  ): Promise<AccountSummaryRow[]> {
+    const rows: Record<string, unknown>[] = await tx.query(
+      `select account_id, name, currency, timezone, billing_anchor_day, locale, opened_at from "${this.schema}".accounts
+        where tenant = $1 and ($2::text is null or account_id > $2)
+          and ($3::text is null or account_id ilike $3 or name ilike $3)
+        order by account_id limit $4`,
+      [tenant, page.after ?? null, page.search === undefined ? null : likeContaining(page.search), page.limit],
+    );
+    return rows.map(toSummary);
   }
 
   async account(tx: Queryable, tenant: string, accountId: string): Promise<AccountRow | undefined> {
@@ -63,11 +104,7 @@ export class RegistryTables {
     return (
       r && {
         tenant,
-        accountId,
-        name: String(r.name),
-        currency: String(r.currency),
-        timezone: String(r.timezone),
-        openedAt: iso(r.opened_at),
+        ...toSummary(r),
         subscriptions: r.subscriptions as Subscription[],
       }
     );

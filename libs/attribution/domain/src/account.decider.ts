@@ -1,3 +1,4 @@
+import { billingAnchorDayOf, localeOf } from '@tally/contracts/accounts';
 import { StreamDecider } from '@tally/shared/util-core';
 import { AccountEvent, AccountOpened, isAccountEvent } from './registry.events';
 import { evolveSubscriptions, overlaps, Subscription } from './subscriptions';
@@ -18,6 +19,8 @@ export type AccountCommand =
         currency: string;
         timezone: string;
         billingAnchorDay: number;
+        /** Canonical BCP 47 (the edge canonicalizes it). */
+        locale: string;
       };
       metadata: { now: string };
     }
@@ -151,7 +154,8 @@ const openAccount = (command: Extract<AccountCommand, { type: 'OpenAccount' }>, 
       name === command.data.name &&
       currency === command.data.currency &&
       timezone === command.data.timezone &&
-      (state.opened.billingAnchorDay ?? 1) === command.data.billingAnchorDay;
+      billingAnchorDayOf(state.opened) === command.data.billingAnchorDay &&
+      localeOf(state.opened) === command.data.locale;
     return same
       ? []
       : refuse('account_exists', `account ${command.data.accountId} already exists with other details`, 'id');

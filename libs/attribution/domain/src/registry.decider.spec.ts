@@ -9,7 +9,15 @@ const now = '2026-11-25T10:00:00.000Z';
 const day = (d: number) => `2026-11-${String(d).padStart(2, '0')}T00:00:00.000Z`;
 const open: AccountCommand = {
   type: 'OpenAccount',
-  data: { tenant: 't1', accountId: 'acme', name: 'Acme', currency: 'USD', timezone: 'UTC', billingAnchorDay: 1 },
+  data: {
+    tenant: 't1',
+    accountId: 'acme',
+    name: 'Acme',
+    currency: 'USD',
+    timezone: 'UTC',
+    billingAnchorDay: 1,
+    locale: 'en-US',
+  },
   metadata: { now },
 };
 const usd = { plan: { currency: 'USD' } };
@@ -43,6 +51,18 @@ describe('Account', () => {
     expect(
       refusal(() => decideAccount({ ...open, data: { ...open.data, name: 'Other' } } as AccountCommand, given(open))),
     ).toBe('account_exists');
+  });
+
+  it('records the locale; another locale is other details', () => {
+    const german = { ...open, data: { ...open.data, locale: 'de-DE' } } as AccountCommand;
+    expect(decideAccount(german, initialAccount())).toMatchObject([{ data: { locale: 'de-DE' } }]);
+    expect(refusal(() => decideAccount(german, given(open)))).toBe('account_exists');
+  });
+
+  it('folds an account opened before locales existed (no locale in its event) as en-US', () => {
+    const { locale: _, ...before } = { ...open.data, openedAt: now };
+    const state = evolveAccount(initialAccount(), { type: 'AccountOpened', data: before });
+    expect(decideAccount(open, state)).toEqual([]);
   });
 });
 

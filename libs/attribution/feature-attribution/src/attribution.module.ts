@@ -21,6 +21,7 @@ import { RegistryController } from './registry.controller';
 import { registryProjection } from './registry.projection';
 import { RegistryService } from './registry.service';
 import { ATTRIBUTION_DB, REGISTRY_TABLES } from './tokens';
+import { AccountsController } from './accounts.controller';
 import { UsageCorrectionsConsumer } from './usage-corrections.consumer';
 import { UsageLedgerConsumer } from './usage-ledger.consumer';
 
@@ -58,7 +59,7 @@ export class AttributionModule {
   static register(): DynamicModule {
     return {
       module: AttributionModule,
-      controllers: [RegistryController, ParkedUsageController],
+      controllers: [AccountsController, RegistryController, ParkedUsageController],
       providers: [
         appDataSourceProvider(ATTRIBUTION_DB, 'attribution', registryMigrations),
         {

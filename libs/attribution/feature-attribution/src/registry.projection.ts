@@ -8,6 +8,7 @@ import {
   Subscription,
 } from '@tally/attribution/domain';
 import { RegistryTables, UsageRow } from '@tally/attribution/data-access-registry';
+import { billingAnchorDayOf, localeOf } from '@tally/contracts/accounts';
 import {
   accountUsageStream,
   parkedUsageStream,
@@ -149,6 +150,8 @@ export const registryProjection = (tables: RegistryTables, store: EventStore): P
             name: a.name,
             currency: a.currency,
             timezone: a.timezone,
+            billingAnchorDay: billingAnchorDayOf(a),
+            locale: localeOf(a),
             openedAt: a.openedAt,
           });
           break;

@@ -43,10 +43,29 @@ export const AccountRequest = z
       description:
         "the day billing periods start, 00:00 in the time zone (beyond a month's length: its last day); 1 by default",
     }),
+    locale: z
+      .string()
+      .min(1)
+      .max(35)
+      .optional()
+      .meta({
+        description:
+          'a BCP 47 language tag the account’s money is shown in (canonicalized: en-au → en-AU); en-US by default',
+        examples: ['en-AU'],
+      }),
   })
   .meta({
     id: 'AccountRequest',
-    examples: [{ id: 'acme-corp', name: 'Acme Corp', currency: 'USD', timezone: 'Europe/Berlin', billingAnchorDay: 1 }],
+    examples: [
+      {
+        id: 'acme-corp',
+        name: 'Acme Corp',
+        currency: 'USD',
+        timezone: 'Europe/Berlin',
+        billingAnchorDay: 1,
+        locale: 'de-DE',
+      },
+    ],
   });
 
 export const SubscriptionRequest = z
@@ -75,17 +94,39 @@ export const Subscription = z
   })
   .meta({ id: 'Subscription' });
 
-export const Account = z
+const accountFields = {
+  id: ResourceKey,
+  name: z.string(),
+  currency: Currency,
+  timezone: z.string(),
+  locale: z.string().meta({ description: 'canonical BCP 47; en-US for accounts opened before locales existed' }),
+  billingAnchorDay: z.int(),
+  openedAt: Instant,
+};
+
+export const Account = z.object({ ...accountFields, subscriptions: z.array(Subscription) }).meta({ id: 'Account' });
+
+export const AccountSummary = z.object(accountFields).meta({ id: 'AccountSummary' });
+
+export const accountSearchQuery = z.object({
+  search: queryText()
+    .min(1)
+    .max(200)
+    .optional()
+    .meta({
+      description: 'a case-insensitive part of the id or the name (`%` and `_` match themselves)',
+      examples: ['acme'],
+    }),
+  limit: queryInteger(1, 200).optional().meta({ description: 'page size; 50 by default' }),
+  after: queryText().max(128).optional().meta({ description: 'the `next` of the previous page' }),
+});
+
+export const AccountPage = z
   .object({
-    id: ResourceKey,
-    name: z.string(),
-    currency: Currency,
-    timezone: z.string(),
-    billingAnchorDay: z.int(),
-    openedAt: Instant,
-    subscriptions: z.array(Subscription),
+    accounts: z.array(AccountSummary).meta({ description: 'ordered by id' }),
+    next: z.string().nullable().meta({ description: 'give as `after` for the next page; null on the last' }),
   })
-  .meta({ id: 'Account' });
+  .meta({ id: 'AccountPage' });
 
 export const Cancellation = z
   .object({ at: Instant, reason })

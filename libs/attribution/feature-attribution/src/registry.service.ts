@@ -12,6 +12,7 @@ import {
   subscriptionClaimDecider,
   subscriptionStream,
 } from '@tally/attribution/domain';
+import { billingAnchorDayOf, localeOf } from '@tally/contracts/accounts';
 import { isPlanEvent, planStream } from '@tally/contracts/plans';
 import {
   aggregateStream,
@@ -75,6 +76,7 @@ export class RegistryService {
     currency: string;
     timezone: string;
     billingAnchorDay: number;
+    locale: string;
   }) {
     const { changed, state } = await this.onAccount(data.accountId, {
       type: 'OpenAccount',
@@ -225,7 +227,8 @@ const presentAccount = (state: Account) =>
         name: state.opened.name,
         currency: state.opened.currency,
         timezone: state.opened.timezone,
-        billingAnchorDay: state.opened.billingAnchorDay ?? 1,
+        billingAnchorDay: billingAnchorDayOf(state.opened),
+        locale: localeOf(state.opened),
         openedAt: state.opened.openedAt,
         subscriptions: state.subscriptions.map((s) => presentSubscription(state, s.subscriptionId)),
       }

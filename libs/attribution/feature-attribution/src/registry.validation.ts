@@ -1,4 +1,5 @@
 import { ProblemError } from '@tally/shared/feature-runtime';
+import { defaultLocale } from '@tally/contracts/accounts';
 import { isCurrency, parseRfc3339 } from '@tally/shared/util-core';
 
 /** Keys that appear in stream names: no '-'/'_' ambiguity issues for readers, no whitespace, bounded. */
@@ -43,6 +44,39 @@ export const validateKey = (value: string, field: string, errors: ProblemError[]
     });
 };
 
+/** Long enough for any real tag (language-script-region-variant); RFC 5646 asks implementations for at least 35. */
+export const maxLocaleLength = 35;
+
+/**
+ * A BCP 47 tag in its canonical form ('en-au' → 'en-AU'), or undefined when it is malformed or no number
+ * format of this runtime supports it (the console formats money with it: a tag Intl falls back from would
+ * show another locale's money without a word).
+ */
+export const canonicalLocale = (tag: string): string | undefined => {
+  if (tag.length > maxLocaleLength) return undefined;
+  try {
+    const [canonical] = Intl.getCanonicalLocales(tag);
+    return canonical !== undefined &&
+      Intl.NumberFormat.supportedLocalesOf(canonical, { localeMatcher: 'lookup' }).length === 1
+      ? canonical
+      : undefined;
+  } catch {
+    return undefined;
+  }
+};
+
+const localeField = (body: Record<string, unknown>, errors: ProblemError[]): string => {
+  const value = body.locale;
+  if (value === undefined) return defaultLocale;
+  const canonical = typeof value === 'string' ? canonicalLocale(value) : undefined;
+  if (canonical === undefined)
+    errors.push({
+      field: 'locale',
+      message: `locale must be a BCP 47 language tag of at most ${maxLocaleLength} characters that this server can format numbers in, such as en-AU or de-DE`,
+    });
+  return canonical ?? defaultLocale;
+};
+
 export const validateAccount = (input: unknown) => {
   const errors: ProblemError[] = [];
   const body = objectBody(input, errors);
@@ -63,9 +97,10 @@ export const validateAccount = (input: unknown) => {
       message:
         'billingAnchorDay must be a whole number from 1 to 31 (the day billing periods start; 1 = calendar months)',
     });
+  const locale = localeField(body, errors);
   return {
     errors,
-    value: { accountId, name, currency, timezone, billingAnchorDay: typeof anchor === 'number' ? anchor : 1 },
+    value: { accountId, name, currency, timezone, billingAnchorDay: typeof anchor === 'number' ? anchor : 1, locale },
   };
 };
 

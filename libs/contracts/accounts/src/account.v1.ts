@@ -19,11 +19,20 @@ export interface AccountOpenedV1 {
    * `timezone`. Absent in events written before it existed: 1, calendar months.
    */
   billingAnchorDay?: number;
+  /**
+   * BCP 47 locale, canonical (`Intl.getCanonicalLocales`): how the account's money and numbers are shown.
+   * Absent in events written before it existed: en-US.
+   */
+  locale?: string;
   openedAt: string;
 }
 
 export const billingAnchorDayOf = (account: Pick<AccountOpenedV1, 'billingAnchorDay'>): number =>
   account.billingAnchorDay ?? 1;
+
+export const defaultLocale = 'en-US';
+
+export const localeOf = (account: Pick<AccountOpenedV1, 'locale'>): string => account.locale ?? defaultLocale;
 
 /**
  * Subscriptions, published too: invoicing bills each subscription per period. They live in the account's

@@ -276,6 +276,34 @@ export class EventStatusTables {
     return rows.map((r) => String(r.usage_id));
   }
 
+  /**
+   * The tenant's events first accepted in (at − 1 min, at], (at − 15 min, at] and (at − 1 h, at], and its newest
+   * acceptance ever: two walks of (tenant, accepted_at). Shared state, so every ingestion process counts for it.
+   */
+  async acceptedSince(
+    tx: Queryable,
+    tenant: string,
+    at: Date,
+  ): Promise<{ lastMinute: bigint; last15Minutes: bigint; lastHour: bigint; newest: string | null }> {
+    const rows: { last_minute: string; last_15_minutes: string; last_hour: string; newest: Date | null }[] =
+      await tx.query(
+        `select count(*) filter (where accepted_at > $2::timestamptz - interval '1 minute') as last_minute,
+                count(*) filter (where accepted_at > $2::timestamptz - interval '15 minutes') as last_15_minutes,
+                count(*) as last_hour,
+                (select max(accepted_at) from "${this.schema}".event_status where tenant = $1 and accepted_at is not null) as newest
+           from "${this.schema}".event_status
+          where tenant = $1 and accepted_at > $2::timestamptz - interval '1 hour' and accepted_at <= $2`,
+        [tenant, at.toISOString()],
+      );
+    const r = rows[0];
+    return {
+      lastMinute: BigInt(r.last_minute),
+      last15Minutes: BigInt(r.last_15_minutes),
+      lastHour: BigInt(r.last_hour),
+      newest: iso(r.newest),
+    };
+  }
+
   async byUsageId(tx: Queryable, usageId: string): Promise<EventStatusRow | undefined> {
     const rows: Record<string, unknown>[] = await tx.query(
       `select * from "${this.schema}".event_status where usage_id = $1`,

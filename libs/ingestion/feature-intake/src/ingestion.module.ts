@@ -19,6 +19,7 @@ import {
 } from '@tally/shared/feature-runtime';
 import { CorrectionsController } from './corrections.controller';
 import { EventStatusController } from './event-status.controller';
+import { IntakeRateController } from './intake-rate.controller';
 import { eventStatusProjection } from './event-status.projection';
 import { NatsIntakeResponder } from './nats-intake.responder';
 import { StatusIntakeConsumer } from './status-intake.consumer';
@@ -75,6 +76,7 @@ export class IngestionModule {
         ApiKeysController,
         EventStatusController,
         CorrectionsController,
+        IntakeRateController,
       ],
       providers: [
         appDataSourceProvider(INGESTION_DB, 'ingestion', intakeMigrations),

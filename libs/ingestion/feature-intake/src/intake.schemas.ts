@@ -390,3 +390,23 @@ export const IngestedEvents = z.array(
     })
     .meta({ id: 'IngestedEvent' }),
 );
+
+// ---- GET /v1/admin/intake ----
+
+const intakeWindowRate = z.object({
+  accepted: z.int().min(0).meta({ description: 'events first accepted in the window' }),
+  perSecond: z
+    .string()
+    .regex(/^\d+\.\d$/)
+    .meta({ description: 'accepted ÷ the window’s seconds, one decimal (half up)', examples: ['12.5'] }),
+});
+
+export const IntakeRate = z
+  .object({
+    lastMinute: intakeWindowRate,
+    last15Minutes: intakeWindowRate,
+    lastHour: intakeWindowRate,
+    newestAcceptedAt: Instant.nullable().meta({ description: 'the newest acceptance ever; null before the first' }),
+    at: Instant.meta({ description: 'the moment every window ends at' }),
+  })
+  .meta({ id: 'IntakeRate' });
