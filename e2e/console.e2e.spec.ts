@@ -137,7 +137,7 @@ describe('Tally Console (npm start, Chromium)', () => {
 
   afterAll(async () => {
     await browser?.close();
-    if (platform && platform.exitCode === null) {
+    if (platform && platform.exitCode === null && platform.signalCode === null) {
       const exited = new Promise((resolve) => platform?.once('exit', resolve));
       platform.kill('SIGTERM');
       await exited;
@@ -620,5 +620,19 @@ describe('Tally Console (npm start, Chromium)', () => {
     expect(page.url()).toBe(`${base}/reconciliations`);
     await noSeriousViolations();
     await screenshot(page, 'viewer-reconciliation-refused');
+  });
+
+  it('says so in words when Tally stops answering, without a crash; the navigation stays', async () => {
+    await page.goto(`${base}/accounts/vendor`);
+    await page.locator('[data-meter=forge-functions] [data-testid=meter-total]').waitFor();
+    // The whole platform goes (its Postgres with it): the live refresh's next request fails.
+    const exited = new Promise((resolve) => platform?.once('exit', resolve));
+    platform?.kill('SIGTERM');
+    await exited;
+    const refusal = page.getByRole('alert').filter({ hasText: 'Could not load the usage: Tally did not answer' });
+    await refusal.waitFor();
+    expect(await page.getByRole('heading', { level: 1 }).textContent()).toBe('Vendor Ltd');
+    expect(await page.getByRole('navigation', { name: 'Main' }).getByRole('link').count()).toBe(5);
+    await screenshot(page, 'account-tally-gone');
   });
 });

@@ -102,7 +102,11 @@ export const BudgetsSection = ({
             return (
               <tr key={`cost:${budget.budgetId}`}>
                 <th scope="row">{budget.budgetId}</th>
-                <td colSpan={4}>Waiting for the upcoming invoice…</td>
+                <td colSpan={4}>
+                  {invoice.state === 'loading'
+                    ? 'Waiting for the upcoming invoice…'
+                    : 'Not measured: the upcoming invoice it is held against could not be loaded.'}
+                </td>
               </tr>
             );
           const use = costBudgetUse(budget, invoice.data);
