@@ -26,6 +26,36 @@ describe('Tally Console (npm start, Chromium)', () => {
   let admin: string;
   const pageErrors: string[] = [];
 
+  // The account is in UTC: its periods are the UTC months.
+  const now = new Date();
+  const currentPeriod = now.toISOString().slice(0, 7);
+  const previousPeriod = new Date(Date.UTC(now.getUTCFullYear(), now.getUTCMonth() - 1, 1)).toISOString().slice(0, 7);
+  const quantity = (value: string) => new Intl.NumberFormat('en-US').format(value as `${number}`);
+  const usd = (value: string) =>
+    new Intl.NumberFormat('en-US', { style: 'currency', currency: 'USD', maximumFractionDigits: 20 }).format(
+      value as `${number}`,
+    );
+  /** A function call of app-1 that ended `beforeMs` before `end`, `durationMs` long at 1024 MiB. */
+  const sendFunctionCall = async (id: string, end: string, beforeMs: number, durationMs: number) => {
+    const sent = await api(
+      'POST',
+      '/v1/events',
+      [
+        {
+          specversion: '1.0',
+          id,
+          source: '//forge',
+          type: 'forge.function.invocation',
+          subject: 'app-1',
+          time: new Date(Date.parse(end) - beforeMs).toISOString(),
+          data: { memoryMiB: 1024, durationMs },
+        },
+      ],
+      printed('TALLY_API_KEY'),
+    );
+    expect(sent.accepted).toBe(1);
+  };
+
   const printed = (name: string) => {
     const match = new RegExp(`export ${name}=(\\S+)`).exec(output);
     if (!match) throw new Error(`${name} not printed:\n${output}`);
@@ -42,7 +72,13 @@ describe('Tally Console (npm start, Chromium)', () => {
       throw new Error(
         `no Chromium at ${chromiumPath}: apt-get install -y chromium (.ci/run does), or set CHROMIUM_PATH`,
       );
-    platform = await startEmbeddedPlatform({ port, dataDir, onOutput: (text) => (output += text) });
+    // Only the test's billing runs bill (POST /v1/admin/billing-runs): no run of the clock between its steps.
+    platform = await startEmbeddedPlatform({
+      port,
+      dataDir,
+      onOutput: (text) => (output += text),
+      env: { TALLY_BILLING_INTERVAL_MS: '86400000' },
+    });
     expect(output).toContain('serving the console at /');
     admin = printed('TALLY_ADMIN_TOKEN');
 
@@ -53,7 +89,8 @@ describe('Tally Console (npm start, Chromium)', () => {
       id: 'vendor-forge',
       accountId: 'vendor',
       planId: 'forge',
-      startsAt: '2026-01-01T00:00:00Z',
+      // From the previous period's start: that period gets an invoice (the history, the invoice screen, drill-down).
+      startsAt: `${previousPeriod}-01T00:00:00Z`,
     });
     await api('PUT', '/v1/subjects/app-1', { accountId: 'vendor', attributes: { app: 'app-1' } });
     const sent = await api(
@@ -77,6 +114,14 @@ describe('Tally Console (npm start, Chromium)', () => {
       (invoice) => invoice.total === '1.25',
       15_000,
     );
+    // The previous period, an hour before its end: 1024 MiB ÷ 1024 × 300,000 s = 300,000 GB-s;
+    // 100,000 over the 200,000 free × 0.000025 = 2.50 USD on its invoice.
+    await sendFunctionCall('console-fn-previous', `${currentPeriod}-01T00:00:00Z`, 60 * 60_000, 300_000_000);
+    await eventually(
+      () => api('GET', `/v1/accounts/vendor/usage?period=${previousPeriod}`),
+      (usage) => usage.meters.some((m: { total: string }) => m.total === '300000'),
+      15_000,
+    );
 
     browser = await launchChromium();
     context = await browser.newContext({
@@ -92,7 +137,7 @@ describe('Tally Console (npm start, Chromium)', () => {
 
   afterAll(async () => {
     await browser?.close();
-    if (platform && platform.exitCode === null) {
+    if (platform && platform.exitCode === null && platform.signalCode === null) {
       const exited = new Promise((resolve) => platform?.once('exit', resolve));
       platform.kill('SIGTERM');
       await exited;
@@ -105,7 +150,16 @@ describe('Tally Console (npm start, Chromium)', () => {
   afterEach(() => expect(pageErrors, 'errors in the page').toEqual([]));
 
   it('is served at / without a credential; every other path stays the API’s', async () => {
-    for (const path of ['/', '/sign-in', '/accounts/vendor']) {
+    for (const path of [
+      '/',
+      '/sign-in',
+      '/accounts/vendor',
+      '/invoices/0190c7a4-0000-7000-8000-000000000001',
+      '/catalog',
+      '/plans/forge',
+      '/reconciliations',
+      '/reconciliations/0190c7a4-0000-7000-8000-000000000001',
+    ]) {
       const answer = await fetch(`${base}${path}`);
       expect([path, answer.status, answer.headers.get('content-type')]).toEqual([
         path,
@@ -145,10 +199,6 @@ describe('Tally Console (npm start, Chromium)', () => {
     const shownTotal = page.locator('[data-meter=forge-functions] [data-testid=meter-total]');
     await shownTotal.waitFor();
     expect(await shownTotal.textContent()).toBe(new Intl.NumberFormat('en-US').format(functions.total)); // 250,000
-    const usd = (value: string) =>
-      new Intl.NumberFormat('en-US', { style: 'currency', currency: 'USD', maximumFractionDigits: 20 }).format(
-        value as `${number}`,
-      );
     expect(await page.getByTestId('invoice-total').textContent()).toBe(usd(invoice.total)); // $1.25
     expect(await page.getByTestId('invoice-subtotal').textContent()).toBe(usd(invoice.subtotal));
     expect(await page.getByTestId('invoice-line').count()).toBe(invoice.lines.length);
@@ -287,10 +337,302 @@ describe('Tally Console (npm start, Chromium)', () => {
     await page.getByRole('heading', { level: 1, name: 'Vendor Ltd' }).waitFor();
   });
 
+  it('restores a bookmarked view from its address, and keeps a changed filter in it', async () => {
+    const query = `period=${currentPeriod}&breakdownBy=app&filterAttribute[app]=app-1`;
+    await page.goto(`${base}/accounts/vendor?${query}`);
+    await page.locator('[data-meter=forge-functions] [data-testid=meter-total]').waitFor();
+    // The controls show the bookmark's filters…
+    expect(await page.getByLabel('Billing period').inputValue()).toBe(currentPeriod);
+    expect(await page.getByLabel('Break down by').inputValue()).toBe('app');
+    expect(await page.getByLabel('Only app').inputValue()).toBe('app-1');
+    // …and the totals are the API's answer to the same query.
+    const usage = await api('GET', `/v1/accounts/vendor/usage?${query}`);
+    expect(usage.breakdownBy).toEqual(['app']);
+    const measured = usage.meters.filter((m: { total: string | null }) => m.total !== null);
+    expect(measured.length).toBeGreaterThan(0);
+    for (const meter of measured)
+      expect([
+        meter.slug,
+        await page.locator(`[data-meter=${meter.slug}] [data-testid=meter-total]`).textContent(),
+      ]).toEqual([meter.slug, quantity(meter.total)]);
+    expect(await page.locator('table.usage thead th').nth(1).textContent()).toBe('By app');
+
+    // A filter changed with the keyboard goes into the address (a bookmark of it restores it).
+    await page.getByLabel('Meter').focus();
+    await page.getByLabel('Meter').selectOption('forge-functions');
+    await page.waitForURL(`${base}/accounts/vendor?${query}&meter=forge-functions`);
+    await page.locator('table.usage tbody').nth(1).waitFor({ state: 'detached' });
+    expect(await page.locator('table.usage tbody[data-meter]').count()).toBe(1);
+    expect(await page.getByLabel('Billing period').locator('option').allTextContents()).toEqual([
+      `${currentPeriod} (current)`,
+      previousPeriod,
+    ]);
+    await noSeriousViolations();
+    await screenshot(page, 'account-filtered');
+  });
+
+  it('shows each app’s free allowance used, as the upcoming invoice and the plan answer', async () => {
+    await page.goto(`${base}/accounts/vendor`);
+    const invoice = await api('GET', '/v1/accounts/vendor/upcoming-invoice');
+    const plan = await api('GET', '/v1/plans/forge');
+    const line = invoice.lines.find(
+      (l: { meter: string; perValue: string }) => l.meter === 'forge-functions' && l.perValue === 'app-1',
+    );
+    const charge = plan.versions
+      .find((v: { version: number }) => v.version === line.segment.planVersion)
+      .charges.find((c: { meter: string }) => c.meter === 'forge-functions');
+    // 260,000 GB-s of 200,000 free: 130 %
+    expect([line.quantity, charge.allowance]).toEqual(['260000', '200000']);
+    const bar = page.locator('[data-testid=allowance][data-meter=forge-functions][data-app=app-1]');
+    await bar.waitFor();
+    expect(await bar.getByTestId('allowance-text').textContent()).toBe(
+      `${quantity(line.quantity)} of ${quantity(charge.allowance)} free used ⚠ exceeded (130.0 %)`,
+    );
+    expect(await bar.getByRole('progressbar').getAttribute('aria-valuenow')).toBe('100');
+    // One bar per charge with an allowance, for app-1 (the only app).
+    const withAllowance = plan.versions[0].charges.filter((c: { allowance: string }) => c.allowance !== '0');
+    expect(await page.getByTestId('allowance').count()).toBe(withAllowance.length);
+    await screenshot(page, 'account-allowances');
+  });
+
+  it('shows each budget’s consumption and the thresholds crossed', async () => {
+    // 260,000 of 400,000 GB-s: 65 %, past 50 only. Cost: 60,000 × 0.000025 = 1.50 of 1.00: all four alerted.
+    await api('POST', '/v1/budgets', {
+      id: 'vendor-compute',
+      accountId: 'vendor',
+      meter: 'forge-functions',
+      app: 'app-1',
+      limit: '400000',
+    });
+    await api('POST', '/v1/cost-budgets', { id: 'vendor-cost', accountId: 'vendor', limit: '1' });
+    await eventually(
+      () => api('GET', '/v1/cost-budgets?accountId=vendor'),
+      (list) => list.items.length === 1,
+      10_000,
+    );
+    await eventually(
+      () => api('GET', '/v1/budgets?accountId=vendor'),
+      (list) => list.items.length === 1,
+      10_000,
+    );
+    await api('POST', '/v1/admin/billing-runs');
+    const cost = await api('GET', '/v1/cost-budgets/vendor-cost');
+    expect(cost.alerts.map((a: { threshold: number }) => a.threshold)).toEqual([50, 75, 90, 100]);
+    const invoice = await api('GET', '/v1/accounts/vendor/upcoming-invoice');
+
+    await page.reload();
+    const usageBudget = page.locator('[data-budget=vendor-compute]');
+    await usageBudget.waitFor();
+    expect(await usageBudget.getByTestId('budget-used').textContent()).toBe('260,00065.0 %');
+    expect(await usageBudget.getByTestId('budget-crossed').textContent()).toBe('⚑ 50 %');
+    const costBudget = page.locator('[data-budget=vendor-cost]');
+    expect(await costBudget.getByTestId('budget-used').textContent()).toBe(`${usd(invoice.subtotal)}150.0 %`);
+    expect(await costBudget.getByTestId('budget-crossed').textContent()).toBe('⚑ 50 %, ⚑ 75 %, ⚑ 90 %, ⚑ 100 %');
+    await noSeriousViolations();
+  });
+
+  it('lists the issued invoices; an invoice’s screen; a line leads to the usage behind it', async () => {
+    await api('POST', '/v1/admin/billing-runs');
+    const listed = await eventually(
+      () => api('GET', '/v1/invoices?accountId=vendor'),
+      (answer) => answer.invoices.some((i: { period: { label: string } }) => i.period.label === previousPeriod),
+      10_000,
+    );
+    const { invoiceId } = listed.invoices.find((i: { period: { label: string } }) => i.period.label === previousPeriod);
+    // Inside its grace period (the first day of a month) the draft is finalized on request.
+    if ((await api('GET', `/v1/invoices/${invoiceId}`)).status === 'draft')
+      await api('POST', `/v1/invoices/${invoiceId}/finalize`);
+    const issued = await api('GET', `/v1/invoices/${invoiceId}`);
+    expect([issued.status, issued.total]).toEqual(['finalized', '2.50']);
+    await eventually(
+      () => api('GET', '/v1/invoices?accountId=vendor'),
+      (answer) => answer.invoices.some((i: { status: string }) => i.status === 'finalized'),
+      10_000,
+    );
+
+    await page.reload();
+    const row = page.getByTestId('invoice-row').filter({ hasText: previousPeriod });
+    await row.getByTestId('invoice-status').filter({ hasText: 'finalized' }).waitFor({ timeout: 15_000 });
+    expect(await row.getByTestId('invoice-row-total').textContent()).toBe(usd(issued.total)); // $2.50
+    expect(await page.getByTestId('credit-note').count()).toBe(
+      (await api('GET', '/v1/credit-notes?accountId=vendor')).creditNotes.length,
+    );
+    await row.getByRole('link', { name: previousPeriod }).click();
+    await page.waitForURL(`${base}/invoices/${invoiceId}`);
+    await page.getByTestId('invoice-status').filter({ hasText: 'finalized' }).waitFor();
+    expect(await page.getByTestId('invoice-total').textContent()).toBe(usd(issued.total));
+    expect(await page.getByTestId('invoice-subtotal').textContent()).toBe(usd(issued.subtotal));
+    expect(await page.getByTestId('invoice-line').count()).toBe(issued.lines.length);
+    await noSeriousViolations();
+    await screenshot(page, 'invoice');
+
+    // Drill-down: the functions line of app-1 → that period's usage of that meter and app.
+    const line = issued.lines.find((l: { meter: string; perValue: string }) => l.meter === 'forge-functions');
+    expect(line.quantity).toBe('300000');
+    await page.getByTestId('invoice-line').filter({ hasText: 'forge-functions' }).getByTestId('usage-behind').click();
+    await page.waitForURL(
+      `${base}/accounts/vendor?period=${previousPeriod}&filterAttribute[app]=app-1&meter=forge-functions`,
+    );
+    const shown = page.locator(`[data-meter=forge-functions] [data-testid=meter-total]`);
+    await shown.waitFor();
+    const behind = await api('GET', `/v1/accounts/vendor/usage?period=${previousPeriod}&filterAttribute[app]=app-1`);
+    const meter = behind.meters.find((m: { slug: string }) => m.slug === 'forge-functions');
+    expect([await shown.textContent(), meter.total]).toEqual([quantity(line.quantity), line.quantity]);
+  });
+
+  it('shows the catalog’s meters and a plan’s price tables', async () => {
+    await page.getByRole('link', { name: 'Catalog' }).click();
+    await page.waitForURL(`${base}/catalog`);
+    const meters = await api('GET', '/api/v1/meters');
+    await page.getByTestId('meter').first().waitFor();
+    expect(await page.getByTestId('meter').count()).toBe(meters.length);
+    const functions = meters.find((m: { slug: string }) => m.slug === 'forge-functions');
+    expect(await page.locator('[data-testid=meter][data-meter=forge-functions]').textContent()).toContain(
+      functions.valueExpression,
+    );
+    await noSeriousViolations();
+    await screenshot(page, 'catalog');
+
+    await page.getByLabel('Plan id').fill('forge');
+    await page.keyboard.press('Enter');
+    await page.waitForURL(`${base}/plans/forge`);
+    const plan = await api('GET', '/v1/plans/forge');
+    const sql = page.locator('[data-testid=charge][data-meter=forge-sql-requests]');
+    await sql.waitFor();
+    const quoted = plan.versions[0].charges.find((c: { meter: string }) => c.meter === 'forge-sql-requests');
+    expect([quoted.unitPrice, quoted.unitPricePer, quoted.allowance]).toEqual(['1.929', '1000000', '100000']);
+    expect(await sql.getByTestId('charge-price').textContent()).toBe('1.929 USD per 1,000,000');
+    expect(await sql.getByTestId('charge-allowance').textContent()).toBe('100,000 free per app, each billing period');
+    expect(await page.getByTestId('charge').count()).toBe(
+      plan.versions.reduce((n: number, v: { charges: unknown[] }) => n + v.charges.length, 0),
+    );
+    await noSeriousViolations();
+    await screenshot(page, 'plan');
+  });
+
+  let reconciliationPage = '';
+  it('starts a reconciliation and reads its report: no drift, then a late event’s drift explained', async () => {
+    await page.getByRole('link', { name: 'Reconciliation' }).click();
+    await page.waitForURL(`${base}/reconciliations`);
+    const start = async () => {
+      await page.getByLabel('Billing period (YYYY-MM)').fill(previousPeriod);
+      await page.getByRole('button', { name: 'Start a reconciliation' }).click();
+      await page.waitForURL(/\/reconciliations\/[0-9a-f-]{36}$/);
+      await page
+        .getByTestId('reconciliation-status')
+        .filter({ hasText: /completed|failed/ })
+        .waitFor({ timeout: 30_000 });
+      return api('GET', new URL(page.url()).pathname.replace('/reconciliations', '/v1/reconciliations'));
+    };
+    const clean = await start();
+    expect([clean.status, clean.drifts]).toEqual(['completed', []]);
+    await page.getByTestId('no-drift').waitFor();
+    expect(await page.getByTestId('reconciliation-compared').textContent()).toContain(
+      `${clean.groupsCompared} meter groups`,
+    );
+    reconciliationPage = page.url();
+    await noSeriousViolations();
+    await screenshot(page, 'reconciliation');
+
+    // A late event for the finalized period: 1,000 GB-s more in the ledger than the final invoice bills.
+    await sendFunctionCall('console-fn-late', `${currentPeriod}-01T00:00:00Z`, 30 * 60_000, 1_000_000);
+    await eventually(
+      () => api('GET', `/v1/accounts/vendor/usage?period=${previousPeriod}`),
+      (usage) => usage.meters.some((m: { total: string }) => m.total === '301000'),
+      15_000,
+    );
+    const drifted = await start();
+    expect(drifted.drifts.map((d: { cause: string }) => d.cause)).toEqual(['changed_after_finalization']);
+    const drift = page.getByTestId('drift');
+    await drift.first().waitFor();
+    expect(await drift.count()).toBe(1);
+    expect(await drift.getByRole('heading').textContent()).toBe('⚠ Drift: Usage changed after the invoice was final');
+    expect(await drift.textContent()).toContain('ledger 301,000');
+    expect(await drift.textContent()).toContain('What to do:');
+    await noSeriousViolations();
+    await screenshot(page, 'reconciliation-drift');
+  });
+
+  it('every screen: keyboard first, no serious axe violation in light and dark, no sideways scroll at 1024 × 768', async () => {
+    const invoiceId = (await api('GET', '/v1/invoices?accountId=vendor')).invoices[0].invoiceId;
+    const screens: [string, string][] = [
+      ['overview', '/'],
+      ['account', '/accounts/vendor'],
+      ['invoice', `/invoices/${invoiceId}`],
+      ['parked', '/parked'],
+      ['event', `/events?source=${encodeURIComponent('//forge')}&id=console-fn-1`],
+      ['catalog', '/catalog'],
+      ['plan', '/plans/forge'],
+      ['reconciliations', '/reconciliations'],
+      ['reconciliation', new URL(reconciliationPage).pathname],
+    ];
+    await page.setViewportSize({ width: 1024, height: 768 });
+    try {
+      for (const [name, path] of screens) {
+        await page.goto(`${base}${path}`);
+        await page.getByRole('heading', { level: 1 }).waitFor();
+        await page.waitForFunction("!document.querySelector('main [role=status]')");
+        await page.keyboard.press('Tab');
+        expect([name, await page.evaluate('document.activeElement?.textContent')]).toEqual([name, 'Skip to content']);
+        expect([name, await page.evaluate('document.documentElement.scrollWidth')]).toEqual([
+          name,
+          expect.toSatisfy((width: number) => width <= 1024),
+        ]);
+        for (const colorScheme of ['light', 'dark'] as const) {
+          await page.emulateMedia({ colorScheme });
+          expect([name, colorScheme, await seriousViolations(page)]).toEqual([name, colorScheme, []]);
+        }
+        await page.emulateMedia({ colorScheme: 'light' });
+        await screenshot(page, `1024-${name}`);
+      }
+    } finally {
+      await page.setViewportSize({ width: 1280, height: 800 });
+      await page.goto(`${base}/accounts/vendor`);
+      await page.getByRole('heading', { level: 1, name: 'Vendor Ltd' }).waitFor();
+    }
+  });
+
   it('returns to sign-in when a call answers 401', async () => {
     await page.evaluate("sessionStorage.setItem('tally.console.token', 'revoked-token')");
     await page.reload();
     await page.waitForURL(`${base}/sign-in?next=%2Faccounts%2Fvendor`);
     expect(await page.evaluate("sessionStorage.getItem('tally.console.token')")).toBeNull();
+  });
+
+  it('signs in read-only (a billing viewer): sees the account page; starting a reconciliation is refused in words', async () => {
+    const viewer = await api('POST', '/v1/admin/credentials', { name: 'console finance', role: 'billing-viewer' });
+    expect(viewer.role).toBe('billing-viewer');
+    await page.goto(`${base}/accounts/vendor`);
+    await page.waitForURL(`${base}/sign-in?next=%2Faccounts%2Fvendor`);
+    await page.getByLabel('Admin token').fill(viewer.token);
+    await page.keyboard.press('Enter');
+    await page.waitForURL(`${base}/accounts/vendor`);
+    await page.getByRole('heading', { level: 1, name: 'Vendor Ltd' }).waitFor();
+    await page.locator('[data-meter=forge-functions] [data-testid=meter-total]').waitFor();
+    await page.getByTestId('invoice-row').first().waitFor();
+    await noSeriousViolations();
+    await screenshot(page, 'viewer-account');
+
+    await page.getByRole('link', { name: 'Reconciliation' }).click();
+    await page.getByLabel('Billing period (YYYY-MM)').fill(previousPeriod);
+    await page.getByRole('button', { name: 'Start a reconciliation' }).click();
+    expect(await page.getByTestId('start-refused').textContent()).toContain('Only an admin may start a reconciliation');
+    expect(page.url()).toBe(`${base}/reconciliations`);
+    await noSeriousViolations();
+    await screenshot(page, 'viewer-reconciliation-refused');
+  });
+
+  it('says so in words when Tally stops answering, without a crash; the navigation stays', async () => {
+    await page.goto(`${base}/accounts/vendor`);
+    await page.locator('[data-meter=forge-functions] [data-testid=meter-total]').waitFor();
+    // The whole platform goes (its Postgres with it): the live refresh's next request fails.
+    const exited = new Promise((resolve) => platform?.once('exit', resolve));
+    platform?.kill('SIGTERM');
+    await exited;
+    const refusal = page.getByRole('alert').filter({ hasText: 'Could not load the usage: Tally did not answer' });
+    await refusal.waitFor();
+    expect(await page.getByRole('heading', { level: 1 }).textContent()).toBe('Vendor Ltd');
+    expect(await page.getByRole('navigation', { name: 'Main' }).getByRole('link').count()).toBe(5);
+    await screenshot(page, 'account-tally-gone');
   });
 });

@@ -15,9 +15,12 @@ export const startEmbeddedPlatform = async (options: {
   dataDir: string;
   onOutput: (text: string) => void;
   detached?: boolean;
+  /** More settings, e.g. a billing interval longer than the test, so that only the test's runs bill. */
+  env?: Record<string, string>;
 }): Promise<ChildProcess> => {
   const env: NodeJS.ProcessEnv = {
     ...process.env,
+    ...options.env,
     PORT: String(options.port),
     TALLY_DATA_DIR: options.dataDir,
     TALLY_EMBEDDED_PG_PORT: String(options.port + 1),

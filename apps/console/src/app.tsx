@@ -3,6 +3,10 @@ import { consoleClient } from './api';
 import { Layout } from './components/layout';
 import { navigate, type Route, signInPath, useRoute } from './router';
 import { AccountScreen } from './screens/account.screen';
+import { CatalogScreen } from './screens/catalog.screen';
+import { InvoiceScreen } from './screens/invoice.screen';
+import { PlanScreen } from './screens/plan.screen';
+import { ReconciliationScreen } from './screens/reconciliation.screen';
 import { NotFoundScreen } from './screens/not-found.screen';
 import { OverviewScreen } from './screens/overview.screen';
 import { ParkedScreen } from './screens/parked.screen';
@@ -32,7 +36,15 @@ export const App = () => {
   return (
     <Layout current={route.screen}>
       {route.screen === 'overview' && <OverviewScreen client={client} />}
-      {route.screen === 'account' && <AccountScreen client={client} accountId={route.accountId} />}
+      {route.screen === 'account' && (
+        <AccountScreen client={client} accountId={route.accountId} filters={route.filters} />
+      )}
+      {route.screen === 'invoice' && <InvoiceScreen client={client} invoiceId={route.invoiceId} />}
+      {route.screen === 'catalog' && <CatalogScreen client={client} />}
+      {route.screen === 'plan' && <PlanScreen client={client} planId={route.planId} />}
+      {route.screen === 'reconciliation' && (
+        <ReconciliationScreen client={client} reconciliationId={route.reconciliationId} />
+      )}
       {route.screen === 'parked' && <ParkedScreen client={client} />}
       {route.screen === 'event' && <EventScreen client={client} source={route.source} id={route.id} />}
       {route.screen === 'not-found' && <NotFoundScreen />}
@@ -44,6 +56,10 @@ const titles: Record<Route['screen'], string> = {
   'sign-in': 'Sign in',
   overview: 'Overview',
   account: 'Account',
+  invoice: 'Invoice',
+  catalog: 'Catalog',
+  plan: 'Plan',
+  reconciliation: 'Reconciliation',
   parked: 'Parked usage',
   event: 'Event lookup',
   'not-found': 'Not found',

@@ -36,3 +36,9 @@ export const formatInstant = (iso: string, timeZone?: string, locale?: string) =
     timeZone,
     timeZoneName: 'short',
   }).format(new Date(iso));
+
+/**
+ * The locale an account's amounts are shown in: the account's own once the API answers one (`account.locale`,
+ * coming), American English until then. The one place that decides it.
+ */
+export const localeOf = (account: object): string => (account as { locale?: string }).locale ?? 'en-US';

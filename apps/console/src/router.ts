@@ -1,10 +1,15 @@
 import { useSyncExternalStore } from 'react';
+import { filtersOf, searchOf, type AccountFilters } from './account-filters';
 
 /** The console's screens, by URL: the account id and the period live in the address, so a view can be bookmarked. */
 export type Route =
   | { screen: 'sign-in'; next?: string }
   | { screen: 'overview' }
-  | { screen: 'account'; accountId: string }
+  | { screen: 'account'; accountId: string; filters: AccountFilters }
+  | { screen: 'invoice'; invoiceId: string }
+  | { screen: 'catalog' }
+  | { screen: 'plan'; planId: string }
+  | { screen: 'reconciliation'; reconciliationId?: string }
   | { screen: 'parked' }
   | { screen: 'event'; source?: string; id?: string }
   | { screen: 'not-found' };
@@ -27,15 +32,36 @@ export const routeOf = (location: { pathname: string; search: string }): Route =
     const query = new URLSearchParams(location.search);
     return { screen: 'event', source: query.get('source') ?? undefined, id: query.get('id') ?? undefined };
   }
-  const account = /^\/accounts\/([^/]+)$/.exec(pathname);
-  if (account) return { screen: 'account', accountId: decodeURIComponent(account[1]) };
-  return { screen: 'not-found' };
+  if (pathname === catalogPath) return { screen: 'catalog' };
+  if (pathname === reconciliationsPath) return { screen: 'reconciliation' };
+  const [, section, id] = /^\/([a-z]+)\/([^/]+)$/.exec(pathname) ?? [];
+  if (!id) return { screen: 'not-found' };
+  const key = decodeURIComponent(id);
+  switch (section) {
+    case 'accounts':
+      return { screen: 'account', accountId: key, filters: filtersOf(location.search) };
+    case 'invoices':
+      return { screen: 'invoice', invoiceId: key };
+    case 'plans':
+      return { screen: 'plan', planId: key };
+    case 'reconciliations':
+      return { screen: 'reconciliation', reconciliationId: key };
+    default:
+      return { screen: 'not-found' };
+  }
 };
 
 export const parkedPath = '/parked';
 export const eventPath = (source?: string, id?: string) =>
   source && id ? `/events?${new URLSearchParams({ source, id })}` : '/events';
-export const accountPath = (accountId: string) => `/accounts/${encodeURIComponent(accountId)}`;
+/** An account's page, with the filters of its view (a bookmark, or an invoice line's drill-down). */
+export const accountPath = (accountId: string, filters?: AccountFilters) =>
+  `/accounts/${encodeURIComponent(accountId)}${filters ? searchOf(filters) : ''}`;
+export const invoicePath = (invoiceId: string) => `/invoices/${encodeURIComponent(invoiceId)}`;
+export const catalogPath = '/catalog';
+export const planPath = (planId: string) => `/plans/${encodeURIComponent(planId)}`;
+export const reconciliationsPath = '/reconciliations';
+export const reconciliationPath = (id: string) => `${reconciliationsPath}/${encodeURIComponent(id)}`;
 export const signInPath = (next?: string) => (next ? `/sign-in?next=${encodeURIComponent(next)}` : '/sign-in');
 
 const changed = 'tally:navigate';

@@ -56,6 +56,21 @@ describe('InvoiceLines', () => {
     expect(texts(page, '[data-testid=invoice-line] td:nth-child(4)')).toEqual(['250,000', '0.15']);
     expect(texts(page, '[data-testid=invoice-subtotal]')).toEqual(['$1.25275']);
     expect(texts(page, '[data-testid=invoice-total]')).toEqual(['$1.25']);
+    expect([...page.querySelectorAll('[data-testid=usage-behind]')].map((a) => a.getAttribute('href'))).toEqual([
+      '/accounts/vendor?period=2026-07&filterAttribute[app]=app-1&meter=forge-functions',
+      '/accounts/vendor?period=2026-07&filterAttribute[app]=app-1&meter=forge-kvs-reads',
+    ]);
+  });
+
+  it('formats in the locale it is given', () => {
+    const page = render(
+      <InvoiceLines
+        invoice={invoice([line('forge-functions', 'app-1', '250000', '200000', '1.25')], '1.25', '1.25')}
+        locale="de-DE"
+      />,
+    );
+    expect(texts(page, '[data-testid=invoice-line] td:nth-child(4)')).toEqual(['250.000']);
+    expect(texts(page, '[data-testid=invoice-total]')).toEqual(['1,25\u00a0$']);
   });
 
   it('says so when the period has no line yet', () => {

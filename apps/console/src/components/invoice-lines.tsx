@@ -1,14 +1,23 @@
 import type { components } from '@tally/client/http';
+import { usageBehindPath } from '../drill-down';
 import { formatMoney, formatQuantity } from '../format';
+import { Link } from './link';
 
-type UpcomingInvoice = components['schemas']['UpcomingInvoice'];
-type Line = UpcomingInvoice['lines'][number];
+/** What the upcoming invoice and an issued one share: enough to list the lines. */
+export type InvoiceLike = Pick<
+  components['schemas']['Invoice'],
+  'invoiceId' | 'accountId' | 'subscriptionId' | 'currency' | 'period' | 'lines' | 'subtotal' | 'total'
+>;
+type Line = InvoiceLike['lines'][number];
 
 const describe = (line: Line) => (line.kind === 'adjustment' ? `adjusts ${line.adjusts.period}` : line.segment.planId);
 
-/** The upcoming invoice: every line's quantity and precise amount, the exact subtotal and the rounded total. */
-export const InvoiceLines = ({ invoice }: { invoice: UpcomingInvoice }) => {
-  const money = (value: string) => formatMoney(value, invoice.currency);
+/**
+ * An invoice (upcoming or issued): every line's quantity and precise amount, the exact subtotal and the rounded
+ * total. Each quantity links to the usage behind it (the account page filtered to the line's period, meter and app).
+ */
+export const InvoiceLines = ({ invoice, locale }: { invoice: InvoiceLike; locale?: string }) => {
+  const money = (value: string) => formatMoney(value, invoice.currency, locale);
   return (
     <table className="invoice" data-invoice={invoice.invoiceId}>
       <caption>
@@ -44,8 +53,16 @@ export const InvoiceLines = ({ invoice }: { invoice: UpcomingInvoice }) => {
             </td>
             <td>{line.perValue ?? '—'}</td>
             <td>{describe(line)}</td>
-            <td className="number">{formatQuantity(line.quantity)}</td>
-            <td className="number">{formatQuantity(line.allowanceApplied)}</td>
+            <td className="number">
+              <Link
+                href={usageBehindPath(invoice.accountId, invoice.period.label, line)}
+                aria-label={`${formatQuantity(line.quantity, locale)}: the usage behind ${line.meter}${line.perValue ? ` for ${line.perValue}` : ''}`}
+                data-testid="usage-behind"
+              >
+                {formatQuantity(line.quantity, locale)}
+              </Link>
+            </td>
+            <td className="number">{formatQuantity(line.allowanceApplied, locale)}</td>
             <td className="number">{money(line.amount)}</td>
           </tr>
         ))}

@@ -1,5 +1,5 @@
 import type { ReactNode } from 'react';
-import { eventPath, navigate, parkedPath } from '../router';
+import { catalogPath, eventPath, navigate, parkedPath, reconciliationsPath } from '../router';
 import { session } from '../session';
 import { ErrorBoundary } from './error-boundary';
 import { Link } from './link';
@@ -26,6 +26,12 @@ export const Layout = ({ current, children }: { current: string; children: React
           </Link>
           <Link href={eventPath()} aria-current={current === 'event' ? 'page' : undefined}>
             Event lookup
+          </Link>
+          <Link href={catalogPath} aria-current={current === 'catalog' ? 'page' : undefined}>
+            Catalog
+          </Link>
+          <Link href={reconciliationsPath} aria-current={current === 'reconciliation' ? 'page' : undefined}>
+            Reconciliation
           </Link>
         </nav>
         <button type="button" className="quiet" onClick={signOut}>

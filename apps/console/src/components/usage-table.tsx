@@ -11,7 +11,15 @@ export const breakdownLabel = (row: Record<string, string | null>) =>
     .join(' · ');
 
 /** Each meter with usage this period, its exact total, and the total split by the breakdown's attributes. */
-export const UsageTable = ({ meters }: { meters: readonly MeterUsage[] }) => {
+export const UsageTable = ({
+  meters,
+  breakdownBy = ['app', 'environment'],
+  locale,
+}: {
+  meters: readonly MeterUsage[];
+  breakdownBy?: readonly string[];
+  locale?: string;
+}) => {
   const measured = meters.filter((m) => m.total !== null);
   const idle = meters.length - measured.length;
   if (measured.length === 0) return <p>No usage this period yet.</p>;
@@ -21,7 +29,7 @@ export const UsageTable = ({ meters }: { meters: readonly MeterUsage[] }) => {
         <thead>
           <tr>
             <th scope="col">Meter</th>
-            <th scope="col">By app · environment</th>
+            <th scope="col">By {breakdownBy.join(' · ')}</th>
             <th scope="col" className="number">
               Usage
             </th>
@@ -38,13 +46,13 @@ export const UsageTable = ({ meters }: { meters: readonly MeterUsage[] }) => {
               </th>
               <td>Total</td>
               <td className="number" data-testid="meter-total">
-                {formatQuantity(meter.total as string)}
+                {formatQuantity(meter.total as string, locale)}
               </td>
             </tr>
             {meter.breakdown.map((row) => (
               <tr key={breakdownLabel(row)}>
                 <td>{breakdownLabel(row)}</td>
-                <td className="number">{row.value === null ? '—' : formatQuantity(row.value)}</td>
+                <td className="number">{row.value === null ? '—' : formatQuantity(row.value, locale)}</td>
               </tr>
             ))}
           </tbody>

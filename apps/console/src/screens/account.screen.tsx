@@ -1,10 +1,17 @@
 import { lazy, Suspense } from 'react';
 import type { TallyHttpClient } from '@tally/client/http';
+import { searchOf, usageQueryOf, type AccountFilters } from '../account-filters';
 import { loaded } from '../api';
+import { AllowancesSection, HistorySection } from '../components/account-billing';
+import { BudgetsSection } from '../components/budgets-section';
+import { FilterBar } from '../components/filter-bar';
 import { InvoiceLines } from '../components/invoice-lines';
+import { Link } from '../components/link';
 import { Pending } from '../components/notice';
 import { UsageTable } from '../components/usage-table';
-import { formatInstant, formatMoney } from '../format';
+import { formatInstant, formatMoney, localeOf } from '../format';
+import { periodAt, periodsBack } from '../periods';
+import { accountPath, navigate, planPath } from '../router';
 import { useLoaded } from '../use-loaded';
 
 /** How often the account's usage and invoice are asked again: new usage shows within seconds of its acceptance. */
@@ -14,17 +21,27 @@ export const liveRefreshMs = 2_000;
 const UsageCharts = lazy(() => import('../components/usage-charts'));
 
 /**
- * One account (its id in the address): this period's usage per meter with its breakdown by app and
- * environment, and the upcoming invoice's lines, in the account's currency and time zone.
+ * One account (its id and the view's filters in the address): usage per meter for a period with its breakdown,
+ * the free allowances, budgets, the upcoming invoice, and the invoices and credit notes issued.
  */
-export const AccountScreen = ({ client, accountId }: { client: TallyHttpClient; accountId: string }) => {
+export const AccountScreen = ({
+  client,
+  accountId,
+  filters,
+}: {
+  client: TallyHttpClient;
+  accountId: string;
+  filters: AccountFilters;
+}) => {
   const path = { params: { path: { id: accountId } } };
   const account = useLoaded(`account:${accountId}`, async () => loaded(await client.GET('/v1/accounts/{id}', path)));
   // Live: usage and the invoice are asked again every few seconds (polling: one request each, no open connection).
   const live = { refreshMs: liveRefreshMs };
+  // filterAttribute[name] is read by the route's own query check; the generated type names only the fixed two.
+  const query = usageQueryOf(filters) as { period?: string; breakdownBy?: string };
   const usage = useLoaded(
-    `usage:${accountId}`,
-    async () => loaded(await client.GET('/v1/accounts/{id}/usage', path)),
+    `usage:${accountId}${searchOf({ ...filters, meter: undefined })}`,
+    async () => loaded(await client.GET('/v1/accounts/{id}/usage', { params: { path: { id: accountId }, query } })),
     live,
   );
   const invoice = useLoaded(
@@ -40,8 +57,17 @@ export const AccountScreen = ({ client, accountId }: { client: TallyHttpClient; 
         <Pending loaded={account} what="the account" />
       </>
     );
-  const { name, currency, timezone } = account.data;
-  const measured = usage.state === 'ready' ? usage.data.meters.filter((m) => m.total !== null) : [];
+  const { name, currency, timezone, billingAnchorDay, subscriptions } = account.data;
+  const locale = localeOf(account.data);
+  // The periods to pick: this one back to the first the account could have usage in (opened, or subscribed).
+  const earliest = [account.data.openedAt, ...subscriptions.map((s) => s.startsAt)].sort()[0];
+  const periods = periodsBack(
+    periodAt(new Date().toISOString(), timezone, billingAnchorDay),
+    periodAt(earliest, timezone, billingAnchorDay),
+  );
+  const allMeters = usage.state === 'ready' ? usage.data.meters : [];
+  const shown = allMeters.filter((m) => !filters.meter || m.slug === filters.meter);
+  const measured = shown.filter((m) => m.total !== null);
 
   return (
     <>
@@ -55,22 +81,39 @@ export const AccountScreen = ({ client, accountId }: { client: TallyHttpClient; 
         <dd>{currency}</dd>
         <dt>Time zone</dt>
         <dd>{timezone}</dd>
+        <dt>Subscriptions</dt>
+        <dd>
+          {subscriptions.length === 0
+            ? 'none'
+            : subscriptions.map((s) => (
+                <span key={s.id} className="subscription">
+                  <code>{s.id}</code> on plan <Link href={planPath(s.planId)}>{s.planId}</Link>{' '}
+                </span>
+              ))}
+        </dd>
         {usage.state === 'ready' && (
           <>
-            <dt>Billing period</dt>
+            <dt>Billing period shown</dt>
             <dd>
-              {usage.data.period} ({formatInstant(usage.data.from, timezone)} – {formatInstant(usage.data.to, timezone)}
-              )
+              {usage.data.period} ({formatInstant(usage.data.from, timezone, locale)} –{' '}
+              {formatInstant(usage.data.to, timezone, locale)})
             </dd>
           </>
         )}
       </dl>
 
       <section aria-labelledby="usage-heading">
-        <h2 id="usage-heading">Usage this period</h2>
+        <h2 id="usage-heading">Usage</h2>
+        <FilterBar
+          key={searchOf(filters)}
+          filters={filters}
+          periods={periods}
+          meters={allMeters}
+          onChange={(next) => navigate(accountPath(accountId, next), { replace: true })}
+        />
         {usage.state === 'ready' ? (
           <>
-            <UsageTable meters={usage.data.meters} />
+            <UsageTable meters={shown} breakdownBy={usage.data.breakdownBy} locale={locale} />
             {measured.length > 0 && (
               <Suspense fallback={<p role="status">Loading charts…</p>}>
                 <UsageCharts meters={measured} />
@@ -82,21 +125,33 @@ export const AccountScreen = ({ client, accountId }: { client: TallyHttpClient; 
         )}
       </section>
 
+      <section aria-labelledby="allowances-heading">
+        <h2 id="allowances-heading">Free allowances this period</h2>
+        <AllowancesSection client={client} invoice={invoice} usage={usage} locale={locale} />
+      </section>
+
+      <section aria-labelledby="budgets-heading">
+        <h2 id="budgets-heading">Budgets</h2>
+        <BudgetsSection client={client} accountId={accountId} invoice={invoice} locale={locale} />
+      </section>
+
       <section aria-labelledby="invoice-heading">
         <h2 id="invoice-heading">Upcoming invoice</h2>
         {invoice.state === 'ready' ? (
           <>
-            <InvoiceLines invoice={invoice.data} />
+            <InvoiceLines invoice={invoice.data} locale={locale} />
             <p data-testid="invoice-projection">
-              Projected to the end of the period ({formatInstant(invoice.data.projection.to, timezone)}):{' '}
-              <strong>{formatMoney(invoice.data.projection.total, currency)}</strong> — sums at their rate so far,
-              stored levels held to the end.
+              Projected to the end of the period ({formatInstant(invoice.data.projection.to, timezone, locale)}):{' '}
+              <strong>{formatMoney(invoice.data.projection.total, currency, locale)}</strong> — sums at their rate so
+              far, stored levels held to the end.
             </p>
           </>
         ) : (
           <Pending loaded={invoice} what="the upcoming invoice" />
         )}
       </section>
+
+      <HistorySection client={client} accountId={accountId} timeZone={timezone} locale={locale} />
     </>
   );
 };

@@ -7,7 +7,17 @@ import { join } from 'node:path';
  * The console's client-side routes (apps/console/src/router.ts): each answers index.html, so a bookmarked
  * address opens its screen. Any other path is the API's.
  */
-export const consolePages = ['/sign-in', '/accounts/:accountId', '/parked', '/events'] as const;
+export const consolePages = [
+  '/sign-in',
+  '/accounts/:accountId',
+  '/invoices/:invoiceId',
+  '/parked',
+  '/events',
+  '/catalog',
+  '/plans/:planId',
+  '/reconciliations',
+  '/reconciliations/:reconciliationId',
+] as const;
 
 /**
  * Serves the built console (`npm run build:console`, dist/apps/console) at `/`: its files (index.html at `/`,
