@@ -371,6 +371,41 @@ describe('Tally Console (npm start, Chromium)', () => {
     await screenshot(page, 'account-filtered');
   });
 
+  it('draws each meter’s usage over time, by hour or by day in the account’s zone: the charts’ sums are the API’s', async () => {
+    for (const window of ['hour', 'day'] as const) {
+      const query = `breakdownBy=app&window=${window}`;
+      await page.goto(`${base}/accounts/vendor?${query}`);
+      const usage = await api('GET', `/v1/accounts/vendor/usage?breakdownBy=app&windowSize=${window.toUpperCase()}`);
+      const measured = usage.meters.filter((m: { total: string | null }) => m.total !== null);
+      expect(measured.length).toBeGreaterThan(0);
+      expect(await page.getByLabel('Charts by').inputValue()).toBe(window);
+      for (const meter of measured) {
+        const figure = page.locator(`figure[data-meter=${meter.slug}]`);
+        await figure.waitFor();
+        const windows: { windowStart: string; value: string }[] = meter.windows;
+        const sum = windows.reduce((total, w) => total.plus(w.value), new ExactDecimal(0));
+        // The chart draws every window the API answers, and they add up to the meter's total.
+        expect([meter.slug, await figure.getAttribute('data-total'), await figure.getAttribute('data-values')]).toEqual(
+          [meter.slug, sum.toFixed(), String(windows.length)],
+        );
+        expect(sum.equals(meter.total), `${meter.slug}: ${sum.toFixed()} = ${meter.total}`).toBe(true);
+        expect(await figure.locator('figcaption').textContent()).toBe(`${meter.name} per ${window}`);
+        // The exact values behind the chart, window by window, labelled in the account's time zone.
+        await figure.getByText(`Values by ${window}`).click();
+        const first = windows[0];
+        const label = new Intl.DateTimeFormat('en-US', {
+          timeZone: usage.timezone,
+          month: 'short',
+          day: 'numeric',
+          ...(window === 'hour' && { hour: '2-digit', minute: '2-digit', hourCycle: 'h23' }),
+        }).format(new Date(first.windowStart));
+        expect(await figure.locator('table.windows tbody th').first().textContent()).toBe(label);
+      }
+      await noSeriousViolations();
+      await screenshot(page, `account-over-time-${window}`);
+    }
+  });
+
   it('shows each app’s free allowance used, as the upcoming invoice and the plan answer', async () => {
     await page.goto(`${base}/accounts/vendor`);
     const invoice = await api('GET', '/v1/accounts/vendor/upcoming-invoice');
@@ -515,9 +550,11 @@ describe('Tally Console (npm start, Chromium)', () => {
     await page.getByRole('link', { name: 'Reconciliation' }).click();
     await page.waitForURL(`${base}/reconciliations`);
     const start = async () => {
+      // The second start is made from the first report's page: wait for another report, not the one shown.
+      const shown = page.url();
       await page.getByLabel('Billing period (YYYY-MM)').fill(previousPeriod);
       await page.getByRole('button', { name: 'Start a reconciliation' }).click();
-      await page.waitForURL(/\/reconciliations\/[0-9a-f-]{36}$/);
+      await page.waitForURL((url) => /\/reconciliations\/[0-9a-f-]{36}$/.test(url.pathname) && url.href !== shown);
       await page
         .getByTestId('reconciliation-status')
         .filter({ hasText: /completed|failed/ })

@@ -1,5 +1,5 @@
 import { describe, expect, it } from 'vitest';
-import { filtersOf, searchOf, usageQueryOf } from './account-filters';
+import { filtersOf, searchOf, usageQueryOf, windowSizeOf } from './account-filters';
 
 describe('account filters in the address', () => {
   const bookmarked = '?period=2026-11&breakdownBy=site&filterAttribute[app]=app-1&meter=forge-functions';
@@ -24,6 +24,14 @@ describe('account filters in the address', () => {
   it('has no query without filters, and ignores empty values', () => {
     expect(searchOf(filtersOf('?period=&filterAttribute[app]='))).toBe('');
     expect(filtersOf('').attributes).toEqual({});
+  });
+
+  it('keeps the charts’ window, days unless hours are asked', () => {
+    expect(filtersOf('?window=hour')).toMatchObject({ window: 'hour' });
+    expect(searchOf(filtersOf('?meter=m&window=hour'))).toBe('?meter=m&window=hour');
+    expect(windowSizeOf(filtersOf('?window=hour'))).toBe('HOUR');
+    expect(windowSizeOf(filtersOf('?window=week'))).toBe('DAY');
+    expect(windowSizeOf(filtersOf(''))).toBe('DAY');
   });
 
   it('keeps values that need escaping', () =>

@@ -1,7 +1,8 @@
 /**
  * The account page's filters, kept in its address so a view can be bookmarked and shared:
- * `?period=2026-11&breakdownBy=app&filterAttribute[app]=app-1&meter=forge-functions`. All but `meter` are the
- * query of GET /v1/accounts/{id}/usage as they are; `meter` focuses the page on one meter.
+ * `?period=2026-11&breakdownBy=app&filterAttribute[app]=app-1&meter=forge-functions&window=hour`. The first three
+ * are the query of GET /v1/accounts/{id}/usage as they are; `meter` focuses the page on one meter; `window` is
+ * the charts' window (the query's windowSize: days unless hours are asked).
  */
 export interface AccountFilters {
   /** A billing period (YYYY-MM); absent: the current one. */
@@ -12,10 +13,18 @@ export interface AccountFilters {
   attributes: Record<string, string>;
   /** One meter's slug: only it is shown. */
   meter?: string;
+  /** The charts' windows: hours, or days (absent). */
+  window?: 'hour' | 'day';
 }
 
 /** The breakdowns offered: Forge's by app, by environment and by site. */
 export const breakdowns = ['app', 'environment', 'site'] as const;
+
+const windowOf = (text: string | null): AccountFilters['window'] =>
+  text === 'hour' || text === 'day' ? text : undefined;
+
+/** The usage query's windowSize for the filters: days unless hours are asked. */
+export const windowSizeOf = (filters: AccountFilters): 'HOUR' | 'DAY' => (filters.window === 'hour' ? 'HOUR' : 'DAY');
 
 const attributeKey = /^filterAttribute\[(.+)\]$/;
 
@@ -31,6 +40,7 @@ export const filtersOf = (search: string | URLSearchParams): AccountFilters => {
     breakdownBy: query.get('breakdownBy') || undefined,
     attributes,
     meter: query.get('meter') || undefined,
+    window: windowOf(query.get('window')),
   };
 };
 
@@ -43,7 +53,11 @@ export const usageQueryOf = (filters: AccountFilters): Record<string, string> =>
 
 /** The address's query for the filters ('' when none), brackets kept readable: `filterAttribute[app]=app-1`. */
 export const searchOf = (filters: AccountFilters): string => {
-  const query = new URLSearchParams({ ...usageQueryOf(filters), ...(filters.meter && { meter: filters.meter }) });
+  const query = new URLSearchParams({
+    ...usageQueryOf(filters),
+    ...(filters.meter && { meter: filters.meter }),
+    ...(filters.window && { window: filters.window }),
+  });
   const text = query.toString().replaceAll('%5B', '[').replaceAll('%5D', ']');
   return text ? `?${text}` : '';
 };

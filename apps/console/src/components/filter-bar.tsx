@@ -66,6 +66,17 @@ export const FilterBar = ({
         </select>
       </div>
       <div>
+        <label htmlFor={`${id}-window`}>Charts by</label>
+        <select
+          id={`${id}-window`}
+          value={filters.window ?? 'day'}
+          onChange={(e) => onChange({ ...filters, window: e.target.value === 'hour' ? 'hour' : undefined })}
+        >
+          <option value="day">day</option>
+          <option value="hour">hour</option>
+        </select>
+      </div>
+      <div>
         <label htmlFor={`${id}-meter`}>Meter</label>
         <select
           id={`${id}-meter`}

@@ -1,79 +1,201 @@
-import { useEffect, useRef } from 'react';
+import { useEffect, useMemo, useRef, useState } from 'react';
 import { BarChart } from 'echarts/charts';
-import { AriaComponent, GridComponent, TooltipComponent } from 'echarts/components';
-import { init, use, type ComposeOption } from 'echarts/core';
+import { AriaComponent, GridComponent, LegendComponent, TooltipComponent } from 'echarts/components';
+import { init, use, type ComposeOption, type ECharts } from 'echarts/core';
 import type { BarSeriesOption } from 'echarts/charts';
-import type { GridComponentOption, TooltipComponentOption } from 'echarts/components';
+import type { GridComponentOption, LegendComponentOption, TooltipComponentOption } from 'echarts/components';
 import { SVGRenderer } from 'echarts/renderers';
 import { formatQuantity } from '../format';
-import { breakdownLabel, type MeterUsage } from './usage-table';
+import { seriesOf, type UsageSeries } from '../usage-series';
+import type { MeterUsage } from './usage-table';
 
-// Only what these charts draw: bars, axes, tooltips, an accessible description; SVG keeps text crisp.
-use([BarChart, GridComponent, TooltipComponent, AriaComponent, SVGRenderer]);
+// Only what these charts draw: stacked bars on a time axis, a legend, tooltips, an accessible description.
+use([BarChart, GridComponent, LegendComponent, TooltipComponent, AriaComponent, SVGRenderer]);
 
-type Option = ComposeOption<BarSeriesOption | GridComponentOption | TooltipComponentOption>;
+type Option = ComposeOption<BarSeriesOption | GridComponentOption | LegendComponentOption | TooltipComponentOption>;
+
+export type WindowSize = 'HOUR' | 'DAY';
+
+/** Where a chart is drawn: the period (its axis, whole), the account's time zone and locale, the windows' size. */
+export interface ChartFrame {
+  from: string;
+  to: string;
+  timeZone: string;
+  locale: string;
+  windowSize: WindowSize;
+}
 
 const cssColor = (name: string) => getComputedStyle(document.documentElement).getPropertyValue(name).trim();
 
-/** The chart's picture of a meter's breakdown (the table beside it holds the exact numbers). */
-export const breakdownOption = (meter: MeterUsage): Option => {
-  const rows = meter.breakdown.filter((row) => row.value !== null);
+/** A window's start as the account reads it: "Nov 3" for days, "Nov 3, 14:00" for hours, in its time zone. */
+export const windowLabel = (frame: ChartFrame) => {
+  const format = new Intl.DateTimeFormat(frame.locale, {
+    timeZone: frame.timeZone,
+    month: 'short',
+    day: 'numeric',
+    ...(frame.windowSize === 'HOUR' && { hour: '2-digit', minute: '2-digit', hourCycle: 'h23' }),
+  });
+  return (instant: number | string) => format.format(new Date(instant));
+};
+
+/**
+ * The chart's picture of a meter's usage over time: one bar per window, stacked by the breakdown's groups. The
+ * bars are floats (a picture); the tooltip and the table beside the chart show the exact decimal strings.
+ */
+export const timeOption = (series: UsageSeries, frame: ChartFrame): Option => {
   const text = cssColor('--text') || '#222';
+  const label = windowLabel(frame);
+  const times = series.starts.map((start) => Date.parse(start));
   return {
     aria: { enabled: true },
     animation: false,
     backgroundColor: 'transparent',
     textStyle: { color: text },
-    grid: { left: 8, right: 16, top: 8, bottom: 8, containLabel: true },
-    tooltip: { trigger: 'axis', valueFormatter: (value) => formatQuantity(String(value)) },
-    xAxis: { type: 'value', axisLabel: { color: text }, splitLine: { lineStyle: { color: cssColor('--rule') } } },
-    yAxis: { type: 'category', data: rows.map(breakdownLabel), axisLabel: { color: text } },
-    series: [
-      {
-        type: 'bar',
-        name: meter.name,
-        // A picture only: the exact decimal strings are in the table.
-        data: rows.map((row) => Number(row.value)),
-        itemStyle: { color: cssColor('--accent') || '#3559e0' },
-        barMaxWidth: 24,
+    grid: { left: 8, right: 16, top: 32, bottom: 8, containLabel: true },
+    legend: { type: 'scroll', top: 0, textStyle: { color: text } },
+    tooltip: {
+      trigger: 'axis',
+      formatter: (params) => {
+        const points = Array.isArray(params) ? params : [params];
+        const at = points[0]?.dataIndex ?? 0;
+        const lines = series.groups
+          .filter((group) => group.values[at] !== null)
+          .map((group) => `${group.label}: ${formatQuantity(group.values[at] as string, frame.locale)}`);
+        return [label(times[at]), ...lines].join('<br>');
       },
-    ],
+    },
+    xAxis: {
+      type: 'time',
+      // The whole period, so that quiet days show as quiet rather than the axis shrinking to the busy ones.
+      min: Date.parse(frame.from),
+      max: Date.parse(frame.to),
+      axisLabel: { color: text, formatter: (value: number) => label(value), hideOverlap: true },
+      splitLine: { show: false },
+    },
+    yAxis: { type: 'value', axisLabel: { color: text }, splitLine: { lineStyle: { color: cssColor('--rule') } } },
+    series: series.groups.map((group) => ({
+      type: 'bar',
+      name: group.label,
+      stack: 'usage',
+      data: group.values.map((value, i) => [times[i], value === null ? null : Number(value)]),
+      barMaxWidth: 24,
+      large: true,
+    })),
   };
 };
 
-const MeterChart = ({ meter }: { meter: MeterUsage }) => {
+/** The exact values behind a chart, window by window: built only when opened (a month of hours is thousands). */
+const ValuesTable = ({ series, frame }: { series: UsageSeries; frame: ChartFrame }) => {
+  const [open, setOpen] = useState(false);
+  const label = windowLabel(frame);
+  return (
+    <details onToggle={(event) => setOpen((event.target as HTMLDetailsElement).open)}>
+      <summary>Values by {frame.windowSize === 'HOUR' ? 'hour' : 'day'}</summary>
+      {open && (
+        <table className="usage windows">
+          <thead>
+            <tr>
+              <th scope="col">Window from</th>
+              {series.groups.map((group) => (
+                <th key={group.label} scope="col" className="number">
+                  {group.label}
+                </th>
+              ))}
+            </tr>
+          </thead>
+          <tbody>
+            {series.starts.map((start, i) => (
+              <tr key={start}>
+                <th scope="row">{label(start)}</th>
+                {series.groups.map((group) => (
+                  <td key={group.label} className="number">
+                    {group.values[i] === null ? '—' : formatQuantity(group.values[i] as string, frame.locale)}
+                  </td>
+                ))}
+              </tr>
+            ))}
+          </tbody>
+        </table>
+      )}
+    </details>
+  );
+};
+
+const MeterChart = ({ meter, series, frame }: { meter: MeterUsage; series: UsageSeries; frame: ChartFrame }) => {
   const element = useRef<HTMLDivElement>(null);
+  const chart = useRef<ECharts>(undefined);
+  // One chart per meter for the page's life: a live refresh replaces its option, it does not rebuild it.
   useEffect(() => {
     if (!element.current) return;
-    const chart = init(element.current, undefined, { renderer: 'svg' });
-    chart.setOption(breakdownOption(meter));
-    const dark = matchMedia('(prefers-color-scheme: dark)');
-    const restyle = () => chart.setOption(breakdownOption(meter));
-    const resize = () => chart.resize();
-    dark.addEventListener('change', restyle);
+    const instance = init(element.current, undefined, { renderer: 'svg' });
+    chart.current = instance;
+    const resize = () => instance.resize();
     window.addEventListener('resize', resize);
     return () => {
-      dark.removeEventListener('change', restyle);
       window.removeEventListener('resize', resize);
-      chart.dispose();
+      instance.dispose();
+      chart.current = undefined;
     };
-  }, [meter]);
-  const height = 40 + 32 * Math.max(1, meter.breakdown.length);
+  }, []);
+  useEffect(() => {
+    const draw = () => chart.current?.setOption(timeOption(series, frame), { notMerge: true });
+    draw();
+    const dark = matchMedia('(prefers-color-scheme: dark)');
+    dark.addEventListener('change', draw);
+    return () => dark.removeEventListener('change', draw);
+  }, [series, frame]);
+  const per = frame.windowSize === 'HOUR' ? 'hour' : 'day';
   return (
-    <figure className="chart">
-      <figcaption>{meter.name}</figcaption>
-      <div ref={element} role="img" aria-label={`${meter.name} by app and environment`} style={{ height }} />
+    <figure className="chart" data-meter={meter.slug} data-total={series.total} data-values={series.values}>
+      <figcaption>
+        {meter.name} per {per}
+      </figcaption>
+      <div
+        ref={element}
+        role="img"
+        aria-label={`${meter.name} per ${per}, stacked by ${series.groups.length} groups: ${formatQuantity(series.total, frame.locale)} in all`}
+        style={{ height: 260 }}
+      />
+      <ValuesTable series={series} frame={frame} />
     </figure>
   );
 };
 
-/** One bar chart per meter with usage: its total split by app and environment. */
-const UsageCharts = ({ meters }: { meters: readonly MeterUsage[] }) => (
-  <div className="charts">
-    {meters.map((meter) => (
-      <MeterChart key={meter.slug} meter={meter} />
-    ))}
-  </div>
-);
+/**
+ * One stacked bar chart per meter with usage: its usage window by window, split by the breakdown. Marks
+ * `tally:usage-drawn` (with the number of values drawn) once every chart has its option and a frame has passed:
+ * the console benchmark (tools/bench/console.bench.ts) measures from the usage answer's arrival to it.
+ */
+const UsageCharts = ({
+  meters,
+  breakdownBy,
+  from,
+  to,
+  timeZone,
+  locale,
+  windowSize,
+}: {
+  meters: readonly MeterUsage[];
+  breakdownBy: readonly string[];
+} & ChartFrame) => {
+  const frame = useMemo(() => ({ from, to, timeZone, locale, windowSize }), [from, to, timeZone, locale, windowSize]);
+  const drawn = useMemo(
+    () => meters.map((meter) => ({ meter, series: seriesOf(meter.windows ?? [], breakdownBy) })),
+    [meters, breakdownBy],
+  );
+  // A parent's effect runs after its children's: every chart has drawn its option when this runs.
+  useEffect(() => {
+    const values = drawn.reduce((sum, { series }) => sum + series.values, 0);
+    const frameId = requestAnimationFrame(() => performance.mark('tally:usage-drawn', { detail: { values } }));
+    return () => cancelAnimationFrame(frameId);
+  }, [drawn]);
+  return (
+    <div className="charts">
+      {drawn.map(({ meter, series }) => (
+        <MeterChart key={meter.slug} meter={meter} series={series} frame={frame} />
+      ))}
+    </div>
+  );
+};
 
 export default UsageCharts;
