@@ -20,6 +20,8 @@ export const startEmbeddedPlatform = async (options: {
 }): Promise<ChildProcess> => {
   const env: NodeJS.ProcessEnv = {
     ...process.env,
+    // Tests bring their own accounts; the example account is the newcomer's (e2e/console-newcomer).
+    TALLY_EXAMPLE: 'off',
     ...options.env,
     PORT: String(options.port),
     TALLY_DATA_DIR: options.dataDir,

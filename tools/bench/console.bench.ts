@@ -201,13 +201,14 @@ const rawEcharts = async (page: Page, values: number, renderer: 'svg' | 'canvas'
         }
       ).echarts;
       const perSeries = Math.max(1, Math.floor(values / 12));
+      const container = document.getElementById('c') as HTMLElement;
       const ms: number[] = [];
       for (let run = 0; run < runs; run++) {
         const started = performance.now();
         for (let chart = 0; chart < 4; chart++) {
           const element = document.createElement('div');
           element.style.cssText = 'width:1200px;height:260px';
-          document.getElementById('c')!.append(element);
+          container.append(element);
           const instance = echarts.init(element, undefined, { renderer });
           instance.setOption({
             animation: false,
@@ -221,7 +222,7 @@ const rawEcharts = async (page: Page, values: number, renderer: 'svg' | 'canvas'
           });
         }
         ms.push(performance.now() - started);
-        document.getElementById('c')!.replaceChildren();
+        container.replaceChildren();
       }
       return ms.sort((a, b) => a - b);
     },

@@ -6,10 +6,13 @@ export const banner = (
   runtime: TallyRuntime,
   credentials: { adminToken?: string; apiKey: string },
   catalog?: string,
+  example?: string,
 ): string => `
 Tally is running — all four apps on ${url}
   ledger: ${runtime.config.KURRENTDB_URL ? 'KurrentDB' : 'Postgres'}   bus: ${runtime.bus.kind === 'jetstream' ? 'NATS JetStream' : 'in-process (Postgres-backed)'}   default tenant: ${runtime.config.TALLY_TENANT}
-  ${catalog ? `loaded ${catalog}` : 'no catalog loaded (TALLY_CATALOG=forge npm start loads the Forge example meters and plan)'}
+  ${catalog ? `loaded ${catalog}` : 'no catalog loaded (TALLY_CATALOG=forge npm start loads the Forge example meters and plan)'}${example ? `\n  ${example}` : ''}
+
+Console: ${url}/   (sign in with TALLY_ADMIN_TOKEN below)${example?.startsWith('example account:') ? `   the example account: ${url}/accounts/example` : ''}
 
 API reference: ${url}/docs   (every route; "Authorize" with a token below to try them)   OpenAPI: ${url}/openapi.json
 

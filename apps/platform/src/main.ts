@@ -4,11 +4,13 @@ import { AttributionModule } from '@tally/attribution/feature-attribution';
 import { ApiKeysService, IngestionModule } from '@tally/ingestion/feature-intake';
 import { InvoicingModule } from '@tally/invoicing/feature-billing';
 import { runMain } from '@tally/shared/feature-runtime';
+import { messageOf } from '@tally/shared/util-core';
 import { loadTallyConfig } from '@tally/shared/util-config';
 import { banner } from './banner';
 import { consoleBuild } from './console-build';
 import { loadCatalog } from './catalog';
 import { embeddedAdminToken, embeddedDevApiKey } from './embedded-credentials';
+import { loadExampleAccount } from './example-account';
 
 // Embedded mode (`npm start`): all four apps in one process on one port. Without DATABASE_URL an
 // embedded Postgres starts under TALLY_DATA_DIR; without NATS_URL the bus lives in Postgres too.
@@ -42,10 +44,31 @@ void runMain(
   },
   async (tally) => {
     const apiKey = await embeddedDevApiKey(dataDir, tally.app.get(ApiKeysService));
-    const catalog = tally.runtime.config.TALLY_CATALOG;
-    const loaded = catalog
-      ? await loadCatalog(tally.url, tally.runtime.config.TALLY_ADMIN_TOKEN as string, catalog)
-      : undefined;
-    console.log(banner(tally.url, tally.runtime, { adminToken: generatedAdminToken, apiKey }, loaded));
+    const { config } = tally.runtime;
+    const adminToken = config.TALLY_ADMIN_TOKEN as string;
+    // The example account is priced by the Forge plan: with it on, the Forge catalog loads unless another is named.
+    const catalog = config.TALLY_CATALOG ?? (config.TALLY_EXAMPLE === 'on' ? 'forge' : undefined);
+    const loaded = catalog ? await loadCatalog(tally.url, adminToken, catalog) : undefined;
+    const example =
+      config.TALLY_EXAMPLE !== 'on'
+        ? undefined
+        : catalog === 'forge'
+          ? await loadExampleAccount(
+              (method, path, body, token) =>
+                fetch(`${tally.url}${path}`, {
+                  method,
+                  headers: { authorization: `Bearer ${token}`, 'content-type': 'application/json' },
+                  body: body === undefined ? undefined : JSON.stringify(body),
+                }),
+              { adminToken, apiKey },
+              new Date(),
+              config.TALLY_LATENESS_HORIZON_DAYS,
+            ).catch((error: unknown) => {
+              // Tally itself is fine: say what failed in the banner rather than stop a start that worked.
+              console.warn(`[tally] the example account was not loaded: ${messageOf(error)}`);
+              return `example account not loaded: ${messageOf(error)}`;
+            })
+          : `no example account: it is priced by the forge catalog, and TALLY_CATALOG=${catalog}`;
+    console.log(banner(tally.url, tally.runtime, { adminToken: generatedAdminToken, apiKey }, loaded, example));
   },
 );

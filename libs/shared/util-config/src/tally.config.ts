@@ -160,6 +160,12 @@ export const tallySchema = {
       'Embedded mode: meters and plans to create at start-up — a shipped catalog name (forge) or a path to a catalog JSON file.',
     parse: text,
   },
+  TALLY_EXAMPLE: {
+    description:
+      'Embedded mode: on: the first start opens an example account (`example`) with its usage since the previous month began, so the console has something to show (with the forge catalog, loaded when TALLY_CATALOG is unset); off: start empty.',
+    default: 'on',
+    parse: oneOf('on', 'off'),
+  },
   TALLY_INVOICE_GRACE_HOURS: {
     description:
       'How long an invoice stays draft after its period ends, absorbing late usage, before it finalizes on its own.',

@@ -1,0 +1,114 @@
+/**
+ * The example account `npm start` opens on its first start (TALLY_EXAMPLE=on, the default in embedded mode), so
+ * that a newcomer who opens the console sees usage, charts and an invoice at once: a Forge app developer with two
+ * apps on the Forge plan, and their usage hour by hour since the previous month began. Everything goes through
+ * the API (the same validation as any client); nothing is written behind its back.
+ */
+
+export const exampleAccountId = 'example';
+
+/** The apps the example developer runs: each a subject with the attributes the console breaks usage down by. */
+export const exampleApps = [
+  { subject: 'weather-app', attributes: { app: 'weather-app', environment: 'production', site: 'acme.atlassian.net' } },
+  { subject: 'todo-app', attributes: { app: 'todo-app', environment: 'staging', site: 'acme.atlassian.net' } },
+] as const;
+
+const hourMs = 3_600_000;
+
+interface ExampleEvent {
+  specversion: '1.0';
+  id: string;
+  source: string;
+  type: string;
+  subject: string;
+  time: string;
+  data: Record<string, number>;
+}
+
+/** Busier by day than by night (UTC), the same every run: a picture with a shape, no randomness. */
+const dayCurve = (hour: number) => 1 + Math.round(10 * Math.sin((Math.PI * ((hour + 18) % 24)) / 24)) / 10;
+
+/**
+ * The example's usage from the previous month's first hour (UTC; at most the lateness horizon less two days back:
+ * older usage would be refused) to the last whole hour
+ * before `now`: each app's function compute, key-value reads, logs and object store requests every hour, and its
+ * SQL database's size once a day. The weather app uses more than the free allowances (an invoice with amounts);
+ * the todo app stays inside them. Ids are stable, so the same hour sent twice is one event.
+ */
+export const exampleEvents = (now: Date, latenessHorizonDays: number): ExampleEvent[] => {
+  const previousMonth = Date.UTC(now.getUTCFullYear(), now.getUTCMonth() - 1, 1);
+  const oldest = now.getTime() - Math.max(0, latenessHorizonDays - 2) * 24 * hourMs;
+  const from = Math.max(previousMonth, Math.ceil(oldest / hourMs) * hourMs);
+  const to = Math.floor(now.getTime() / hourMs) * hourMs;
+  const events: ExampleEvent[] = [];
+  for (let at = from; at < to; at += hourMs) {
+    const hour = new Date(at).getUTCHours();
+    const time = new Date(at + 17 * 60_000).toISOString();
+    exampleApps.forEach(({ subject }, index) => {
+      const scale = index === 0 ? 1 : 0.1;
+      const event = (type: string, data: Record<string, number>) =>
+        events.push({
+          specversion: '1.0',
+          id: `${type}-${subject}-${new Date(at).toISOString()}`,
+          source: '//tally-example',
+          type,
+          subject,
+          time,
+          data,
+        });
+      // 1024 MiB for 400 s × the day's curve: ≈ 420 GB-s an hour for the weather app, over its 200,000 a month.
+      event('forge.function.invocation', { memoryMiB: 1024, durationMs: Math.round(400_000 * scale * dayCurve(hour)) });
+      event('forge.kvs.read', { bytes: Math.round(150_000_000 * scale * dayCurve(hour)) });
+      event('forge.log', { bytes: Math.round(2_000_000 * scale * dayCurve(hour)) });
+      event('forge.objectstore.request', {});
+      if (hour === 0)
+        event('forge.sql.storage', { bytes: Math.round((1 + (at - from) / (40 * 24 * hourMs)) * 1e9 * scale) });
+    });
+  }
+  return events;
+};
+
+type Call = (method: string, path: string, body: unknown, token: string) => Promise<Response>;
+
+/**
+ * Opens the example account, its subscription and subjects, and sends its usage — unless the account exists
+ * already (a later start, or someone opened their own `example`): then nothing. Answers what it did, for the banner.
+ */
+export const loadExampleAccount = async (
+  call: Call,
+  credentials: { adminToken: string; apiKey: string },
+  now: Date,
+  latenessHorizonDays: number,
+): Promise<string> => {
+  const admin = async (method: string, path: string, body?: unknown) => {
+    const response = await call(method, path, body, credentials.adminToken);
+    if (!response.ok)
+      throw new Error(`example account: ${method} ${path} answered ${response.status}: ${await response.text()}`);
+    return response;
+  };
+  const existing = await call('GET', `/v1/accounts/${exampleAccountId}`, undefined, credentials.adminToken);
+  if (existing.ok) return `example account: ${exampleAccountId} (opened on an earlier start)`;
+  const previousMonth = new Date(Date.UTC(now.getUTCFullYear(), now.getUTCMonth() - 1, 1)).toISOString();
+  await admin('POST', '/v1/accounts', {
+    id: exampleAccountId,
+    name: 'Example Forge developer',
+    currency: 'USD',
+    timezone: 'UTC',
+    locale: 'en-US',
+  });
+  await admin('POST', '/v1/subscriptions', {
+    id: `${exampleAccountId}-forge`,
+    accountId: exampleAccountId,
+    planId: 'forge',
+    startsAt: previousMonth,
+  });
+  for (const app of exampleApps)
+    await admin('PUT', `/v1/subjects/${app.subject}`, { accountId: exampleAccountId, attributes: app.attributes });
+  const events = exampleEvents(now, latenessHorizonDays);
+  for (let i = 0; i < events.length; i += 1_000) {
+    const response = await call('POST', '/v1/events', events.slice(i, i + 1_000), credentials.apiKey);
+    if (!response.ok)
+      throw new Error(`example account: POST /v1/events answered ${response.status}: ${await response.text()}`);
+  }
+  return `example account: ${exampleAccountId} (${events.length.toLocaleString('en-US')} usage events since ${previousMonth.slice(0, 10)})`;
+};
