@@ -153,6 +153,9 @@ describe('Tally Console (npm start, Chromium)', () => {
     for (const path of [
       '/',
       '/sign-in',
+      // the accounts search is the console's; GET /v1/accounts stays the API's (401 below)
+      '/accounts',
+      '/accounts?search=vendor',
       '/accounts/vendor',
       '/invoices/0190c7a4-0000-7000-8000-000000000001',
       '/catalog',
@@ -168,7 +171,13 @@ describe('Tally Console (npm start, Chromium)', () => {
       ]);
       expect(await answer.text()).toContain('<div id="root">');
     }
-    for (const path of ['/v1/admin/projections', '/accounts', '/accounts/vendor/usage', '/assets/missing.js', '/nope'])
+    for (const path of [
+      '/v1/admin/projections',
+      '/v1/accounts',
+      '/accounts/vendor/usage',
+      '/assets/missing.js',
+      '/nope',
+    ])
       expect([path, (await fetch(`${base}${path}`)).status]).toEqual([path, 401]);
   });
 
@@ -274,9 +283,11 @@ describe('Tally Console (npm start, Chromium)', () => {
     await noSeriousViolations();
     await screenshot(page, 'overview');
 
-    // The account form leads to the same bookmarkable page.
-    await page.getByLabel('Account id').fill('vendor');
+    // The search box leads to the accounts search, a bookmarkable address.
+    await page.getByLabel('Find an account (name or id)').fill('vendor');
     await page.keyboard.press('Enter');
+    await page.waitForURL(`${base}/accounts?search=vendor`);
+    await page.getByRole('link', { name: 'Vendor Ltd' }).click();
     await page.waitForURL(`${base}/accounts/vendor`);
   });
 
@@ -335,6 +346,123 @@ describe('Tally Console (npm start, Chromium)', () => {
     await screenshot(page, 'event');
     await page.goto(`${base}/accounts/vendor`);
     await page.getByRole('heading', { level: 1, name: 'Vendor Ltd' }).waitFor();
+  });
+
+  it('searches accounts by a word their names share: exactly the API’s answer, a page at a time, each leading to its page', async () => {
+    for (const [id, name] of [
+      ['nw-analytics', 'Quokka Analytics'],
+      ['nw-bakery', 'Quokka Bakery'],
+      ['nw-cycles', 'Quokka Cycles'],
+    ])
+      await api('POST', '/v1/accounts', { id, name, currency: 'USD', timezone: 'Australia/Perth' });
+    // The accounts list is a projection: it has them within moments.
+    const found = await eventually(
+      () => api('GET', '/v1/accounts?search=quokka'),
+      (answer) => answer.accounts.length === 3,
+      10_000,
+    );
+    expect(found.accounts.map((a: { id: string }) => a.id)).toEqual(['nw-analytics', 'nw-bakery', 'nw-cycles']);
+
+    await page.getByRole('link', { name: 'Accounts' }).click();
+    await page.waitForURL(`${base}/accounts`);
+    await page.getByLabel('Name or id contains').fill('quokka');
+    await page.keyboard.press('Enter');
+    await page.waitForURL(`${base}/accounts?search=quokka`);
+    const rows = page.getByTestId('account-row');
+    await page.locator('[data-testid=account-row][data-account=nw-analytics]').waitFor();
+    expect(await rows.count()).toBe(found.accounts.length);
+    for (const [i, account] of found.accounts.entries())
+      expect(await rows.nth(i).locator('th, td').allTextContents()).toEqual([
+        account.name,
+        account.id,
+        account.currency,
+        account.timezone,
+      ]);
+    await noSeriousViolations();
+    await screenshot(page, 'accounts');
+
+    // A page at a time (the page size in the address, as the API takes it): the next page is the API's next page.
+    const first = await api('GET', '/v1/accounts?search=quokka&limit=2');
+    const second = await api('GET', `/v1/accounts?search=quokka&limit=2&after=${first.next}`);
+    await page.goto(`${base}/accounts?search=quokka&limit=2`);
+    expect(await page.getByLabel('Name or id contains').inputValue()).toBe('quokka');
+    await page.locator('[data-testid=account-row][data-account=nw-bakery]').waitFor();
+    expect(await rows.evaluateAll((all) => all.map((r) => r.getAttribute('data-account')))).toEqual(
+      first.accounts.map((a: { id: string }) => a.id),
+    );
+    await page.getByRole('link', { name: 'Next page' }).click();
+    await page.waitForURL(`${base}/accounts?search=quokka&limit=2&after=${first.next}`);
+    await page.locator('[data-testid=account-row][data-account=nw-cycles]').waitFor();
+    expect(await rows.evaluateAll((all) => all.map((r) => r.getAttribute('data-account')))).toEqual(
+      second.accounts.map((a: { id: string }) => a.id),
+    );
+    expect(second.next).toBeNull();
+    expect(await page.getByRole('link', { name: 'Next page' }).count()).toBe(0);
+
+    await page.getByRole('link', { name: 'Quokka Cycles' }).click();
+    await page.waitForURL(`${base}/accounts/nw-cycles`);
+    await page.getByRole('heading', { level: 1, name: 'Quokka Cycles' }).waitFor();
+  });
+
+  it('shows an account’s amounts in its locale: a de-DE account billed in EUR', async () => {
+    // 1024 MiB ÷ 1024 × 250,000 s = 250,000 GB-s × 0.000005 EUR = 1.25 EUR
+    await api('POST', '/v1/plans', {
+      id: 'forge-eur',
+      name: 'Forge EUR',
+      currency: 'EUR',
+      charges: [{ meter: 'forge-functions', model: 'unit', unitPrice: '0.000005' }],
+    });
+    const opened = await api('POST', '/v1/accounts', {
+      id: 'werkstatt',
+      name: 'Berliner Werkstatt',
+      currency: 'EUR',
+      timezone: 'UTC',
+      locale: 'de-DE',
+    });
+    expect(opened.locale).toBe('de-DE');
+    await api('POST', '/v1/subscriptions', {
+      id: 'werkstatt-forge',
+      accountId: 'werkstatt',
+      planId: 'forge-eur',
+      startsAt: `${currentPeriod}-01T00:00:00Z`,
+    });
+    await api('PUT', '/v1/subjects/app-de', { accountId: 'werkstatt', attributes: { app: 'app-de' } });
+    const sent = await api(
+      'POST',
+      '/v1/events',
+      [
+        {
+          specversion: '1.0',
+          id: 'console-fn-de',
+          source: '//forge',
+          type: 'forge.function.invocation',
+          subject: 'app-de',
+          data: { memoryMiB: 1024, durationMs: 250_000_000 },
+        },
+      ],
+      printed('TALLY_API_KEY'),
+    );
+    expect(sent.accepted).toBe(1);
+    const invoice = await eventually(
+      () => api('GET', '/v1/accounts/werkstatt/upcoming-invoice'),
+      (upcoming) => upcoming.total === '1.25',
+      15_000,
+    );
+    const usage = await api('GET', '/v1/accounts/werkstatt/usage');
+    const functions = usage.meters.find((m: { slug: string }) => m.slug === 'forge-functions');
+
+    await page.goto(`${base}/accounts/werkstatt`);
+    await page.getByRole('heading', { level: 1, name: 'Berliner Werkstatt' }).waitFor();
+    const euros = new Intl.NumberFormat('de-DE', { style: 'currency', currency: 'EUR' }).format(
+      invoice.total as `${number}`,
+    );
+    await page.getByTestId('invoice-total').waitFor();
+    expect(await page.getByTestId('invoice-total').textContent()).toBe(euros); // 1,25 €
+    expect(await page.locator('[data-meter=forge-functions] [data-testid=meter-total]').textContent()).toBe(
+      new Intl.NumberFormat('de-DE').format(functions.total as `${number}`), // 250.000
+    );
+    await noSeriousViolations();
+    await screenshot(page, 'account-de-DE');
   });
 
   it('restores a bookmarked view from its address, and keeps a changed filter in it', async () => {
@@ -528,8 +656,14 @@ describe('Tally Console (npm start, Chromium)', () => {
     await noSeriousViolations();
     await screenshot(page, 'catalog');
 
-    await page.getByLabel('Plan id').fill('forge');
-    await page.keyboard.press('Enter');
+    // The plans, as GET /v1/plans answers them, each leading to its price tables.
+    const plans = await api('GET', '/v1/plans');
+    expect(plans.next).toBeNull();
+    await page.locator('[data-testid=plan-row][data-plan=forge]').waitFor();
+    expect(
+      await page.getByTestId('plan-row').evaluateAll((rows) => rows.map((r) => r.getAttribute('data-plan'))),
+    ).toEqual(plans.plans.map((p: { id: string }) => p.id));
+    await page.locator('[data-testid=plan-row][data-plan=forge]').getByRole('link').click();
     await page.waitForURL(`${base}/plans/forge`);
     const plan = await api('GET', '/v1/plans/forge');
     const sql = page.locator('[data-testid=charge][data-meter=forge-sql-requests]');
@@ -550,11 +684,11 @@ describe('Tally Console (npm start, Chromium)', () => {
     await page.getByRole('link', { name: 'Reconciliation' }).click();
     await page.waitForURL(`${base}/reconciliations`);
     const start = async () => {
-      // The second start is made from the first report's page: wait for another report, not the one shown.
-      const shown = page.url();
       await page.getByLabel('Billing period (YYYY-MM)').fill(previousPeriod);
+      const from = page.url();
       await page.getByRole('button', { name: 'Start a reconciliation' }).click();
-      await page.waitForURL((url) => /\/reconciliations\/[0-9a-f-]{36}$/.test(url.pathname) && url.href !== shown);
+      // The new run's report (the second run starts from the first one's report: not that address again).
+      await page.waitForURL((url) => /\/reconciliations\/[0-9a-f-]{36}$/.test(url.pathname) && url.href !== from);
       await page
         .getByTestId('reconciliation-status')
         .filter({ hasText: /completed|failed/ })
@@ -590,10 +724,115 @@ describe('Tally Console (npm start, Chromium)', () => {
     await screenshot(page, 'reconciliation-drift');
   });
 
+  it('lists the reconciliations newest first, each drift count marked, a page at a time, each leading to its report', async () => {
+    await page.getByRole('link', { name: 'Reconciliation', exact: true }).click();
+    await page.waitForURL(`${base}/reconciliations`);
+    const listed = await api('GET', '/v1/reconciliations');
+    // the drifted run, then the clean one
+    expect(listed.reconciliations.map((r: { driftCount: number }) => r.driftCount)).toEqual([1, 0]);
+    const rows = page.getByTestId('reconciliation-row');
+    await rows.first().waitFor();
+    expect(await rows.evaluateAll((all) => all.map((r) => r.getAttribute('data-reconciliation')))).toEqual(
+      listed.reconciliations.map((r: { id: string }) => r.id),
+    );
+    expect(await rows.getByTestId('drift-count').allTextContents()).toEqual(['⚠ 1 drift', '✓ no drift']);
+    expect(await rows.first().textContent()).toContain(`${listed.reconciliations[0].groupsCompared} meter group`);
+    await noSeriousViolations();
+    await screenshot(page, 'reconciliations');
+
+    // One a page: the older page is the API's next.
+    await page.goto(`${base}/reconciliations?limit=1`);
+    await rows.first().waitFor();
+    expect(await rows.count()).toBe(1);
+    const newest = await api('GET', '/v1/reconciliations?limit=1');
+    await page.getByRole('link', { name: 'Older' }).click();
+    await page.waitForURL(`${base}/reconciliations?limit=1&before=${newest.next}`);
+    await page.locator(`[data-reconciliation="${listed.reconciliations[1].id}"]`).waitFor();
+    expect(await rows.count()).toBe(1);
+
+    await page.getByRole('link', { name: 'Newest' }).click();
+    await page.locator(`[data-reconciliation="${listed.reconciliations[0].id}"]`).getByRole('link').click();
+    await page.waitForURL(`${base}/reconciliations/${listed.reconciliations[0].id}`);
+    await page.getByTestId('drift').first().waitFor();
+  });
+
+  it('overview: the intake count, parked usage, dead letters, the last billing run and the last reconciliation are the API’s', async () => {
+    // Three events more (1 GB-s each); the last hour's count only grows while the test runs.
+    const lastHour = async (): Promise<number> => (await api('GET', '/v1/admin/intake')).lastHour.accepted;
+    const earlier = await lastHour();
+    const sent = await api(
+      'POST',
+      '/v1/events',
+      [1, 2, 3].map((n) => ({
+        specversion: '1.0',
+        id: `console-intake-${n}`,
+        source: '//forge',
+        type: 'forge.function.invocation',
+        subject: 'app-1',
+        data: { memoryMiB: 1024, durationMs: 1_000 },
+      })),
+      printed('TALLY_API_KEY'),
+    );
+    expect(sent.accepted).toBe(3);
+    // Acceptances are counted off the request path: wait until the API counts these three.
+    await eventually(lastHour, (count) => count >= earlier + 3, 10_000);
+
+    await page.getByRole('link', { name: 'Overview' }).click();
+    await page.waitForURL(`${base}/`);
+    const shownCount = page.locator('[data-window=lastHour] [data-testid=intake-accepted]');
+    await shownCount.waitFor();
+    const before = await lastHour();
+    // The page asks every few seconds: wait for an answer at least as new as `before`, then read the API again.
+    await page.waitForFunction(
+      `Number(document.querySelector('[data-window=lastHour] [data-testid=intake-accepted]')?.textContent?.replaceAll(',', '')) >= ${before}`,
+    );
+    const shown = Number((await shownCount.textContent())?.replaceAll(',', ''));
+    const after = await lastHour();
+    expect(before, 'the three events are counted').toBeGreaterThanOrEqual(3);
+    expect([before <= shown, shown <= after], `${before} ≤ ${shown} ≤ ${after}`).toEqual([true, true]);
+
+    // Parked usage and dead letters: the counts of the API's lists.
+    const parked = await api('GET', '/v1/parked-usage?limit=1000');
+    const deadLetters = await api('GET', '/v1/admin/dead-letters?limit=1000');
+    expect([parked.next, deadLetters.next]).toEqual([null, null]);
+    expect(await page.getByTestId('parked-count').textContent()).toBe(String(parked.items.length));
+    expect(await page.getByTestId('dead-letter-count').textContent()).toBe(String(deadLetters.deadLetters.length));
+    await page.getByTestId('panel-parked').getByRole('link').waitFor();
+
+    // The last reconciliation: the drifted one, linked, its drift marked.
+    const [newest] = (await api('GET', '/v1/reconciliations?limit=1')).reconciliations;
+    const reconciliation = page.getByTestId('last-reconciliation');
+    expect(await reconciliation.getByRole('link').getAttribute('href')).toBe(`/reconciliations/${newest.id}`);
+    expect([newest.driftCount, await reconciliation.getByTestId('drift-count').textContent()]).toEqual([
+      1,
+      '⚠ 1 drift',
+    ]);
+
+    // A billing run started now becomes the last run on the page (it asks again every few seconds).
+    await api('POST', '/v1/admin/billing-runs');
+    const [run] = (await api('GET', '/v1/admin/billing-runs?limit=1')).runs;
+    expect([run.trigger, run.error]).toEqual(['manual', null]);
+    const shownRun = page.locator(`[data-testid=billing-run][data-started-at="${run.startedAt}"]`);
+    await shownRun.waitFor();
+    expect(await shownRun.getByTestId('billing-run-started').textContent()).toContain(
+      `started by hand, ${run.durationMs.toLocaleString('en-US')} ms`,
+    );
+    expect(await shownRun.getByTestId('billing-run-outcome').textContent()).toMatch(
+      new RegExp(`^${run.subscriptions} subscriptions?: `),
+    );
+    await noSeriousViolations();
+    await screenshot(page, 'overview-pipeline');
+    await page.emulateMedia({ colorScheme: 'dark' });
+    await noSeriousViolations();
+    await screenshot(page, 'overview-dark');
+    await page.emulateMedia({ colorScheme: 'light' });
+  });
+
   it('every screen: keyboard first, no serious axe violation in light and dark, no sideways scroll at 1024 × 768', async () => {
     const invoiceId = (await api('GET', '/v1/invoices?accountId=vendor')).invoices[0].invoiceId;
     const screens: [string, string][] = [
       ['overview', '/'],
+      ['accounts', '/accounts?search=quokka'],
       ['account', '/accounts/vendor'],
       ['invoice', `/invoices/${invoiceId}`],
       ['parked', '/parked'],
@@ -659,6 +898,24 @@ describe('Tally Console (npm start, Chromium)', () => {
     await screenshot(page, 'viewer-reconciliation-refused');
   });
 
+  it('a billing viewer’s overview: all the credential may read, and a sentence for the rest', async () => {
+    await page.getByRole('link', { name: 'Overview' }).click();
+    await page.waitForURL(`${base}/`);
+    await page.locator('[data-window=lastHour] [data-testid=intake-accepted]').waitFor();
+    await page.getByTestId('parked-count').waitFor();
+    await page.getByTestId('billing-run').waitFor();
+    await page.getByTestId('last-reconciliation').waitFor();
+    const sentences = page.getByTestId('not-for-this-credential');
+    await sentences.nth(1).waitFor();
+    expect(await sentences.allTextContents()).toEqual([
+      expect.stringContaining('Dead letters are the platform’s, not a tenant’s'),
+      expect.stringContaining('Projections are the platform’s, not a tenant’s'),
+    ]);
+    expect(await page.getByRole('alert').count()).toBe(0);
+    await noSeriousViolations();
+    await screenshot(page, 'viewer-overview');
+  });
+
   it('says so in words when Tally stops answering, without a crash; the navigation stays', async () => {
     await page.goto(`${base}/accounts/vendor`);
     await page.locator('[data-meter=forge-functions] [data-testid=meter-total]').waitFor();
@@ -669,7 +926,21 @@ describe('Tally Console (npm start, Chromium)', () => {
     const refusal = page.getByRole('alert').filter({ hasText: 'Could not load the usage: Tally did not answer' });
     await refusal.waitFor();
     expect(await page.getByRole('heading', { level: 1 }).textContent()).toBe('Vendor Ltd');
-    expect(await page.getByRole('navigation', { name: 'Main' }).getByRole('link').count()).toBe(5);
+    expect(await page.getByRole('navigation', { name: 'Main' }).getByRole('link').count()).toBe(6);
     await screenshot(page, 'account-tally-gone');
+  });
+
+  it('the overview says so in words, part by part, while Tally is gone; the navigation stays', async () => {
+    // Tally stopped in the test before; the console moves without a reload.
+    await page.getByRole('link', { name: 'Overview' }).click();
+    await page.waitForURL(`${base}/`);
+    for (const what of ['the intake rate', 'the parked usage', 'the billing runs', 'the reconciliations'])
+      await page
+        .getByRole('alert')
+        .filter({ hasText: `Could not load ${what}: Tally did not answer` })
+        .waitFor();
+    expect(await page.getByRole('heading', { level: 1 }).textContent()).toBe('Overview');
+    expect(await page.getByRole('navigation', { name: 'Main' }).getByRole('link').count()).toBe(6);
+    await screenshot(page, 'overview-tally-gone');
   });
 });

@@ -3,6 +3,7 @@ import { consoleClient } from './api';
 import { Layout } from './components/layout';
 import { navigate, type Route, signInPath, useRoute } from './router';
 import { AccountScreen } from './screens/account.screen';
+import { AccountsScreen } from './screens/accounts.screen';
 import { CatalogScreen } from './screens/catalog.screen';
 import { InvoiceScreen } from './screens/invoice.screen';
 import { PlanScreen } from './screens/plan.screen';
@@ -36,14 +37,15 @@ export const App = () => {
   return (
     <Layout current={route.screen}>
       {route.screen === 'overview' && <OverviewScreen client={client} />}
+      {route.screen === 'accounts' && <AccountsScreen client={client} query={route.query} />}
       {route.screen === 'account' && (
         <AccountScreen client={client} accountId={route.accountId} filters={route.filters} />
       )}
       {route.screen === 'invoice' && <InvoiceScreen client={client} invoiceId={route.invoiceId} />}
-      {route.screen === 'catalog' && <CatalogScreen client={client} />}
+      {route.screen === 'catalog' && <CatalogScreen client={client} query={route.query} />}
       {route.screen === 'plan' && <PlanScreen client={client} planId={route.planId} />}
       {route.screen === 'reconciliation' && (
-        <ReconciliationScreen client={client} reconciliationId={route.reconciliationId} />
+        <ReconciliationScreen client={client} reconciliationId={route.reconciliationId} query={route.query} />
       )}
       {route.screen === 'parked' && <ParkedScreen client={client} />}
       {route.screen === 'event' && <EventScreen client={client} source={route.source} id={route.id} />}
@@ -55,6 +57,7 @@ export const App = () => {
 const titles: Record<Route['screen'], string> = {
   'sign-in': 'Sign in',
   overview: 'Overview',
+  accounts: 'Accounts',
   account: 'Account',
   invoice: 'Invoice',
   catalog: 'Catalog',

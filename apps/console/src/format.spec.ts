@@ -1,5 +1,5 @@
 import { describe, expect, it } from 'vitest';
-import { formatInstant, formatMoney, formatQuantity } from './format';
+import { formatInstant, formatMoney, formatQuantity, localeOf } from './format';
 
 describe('formatting exact decimals', () => {
   it.each([
@@ -23,5 +23,13 @@ describe('formatting exact decimals', () => {
   it('shows an instant in the account’s time zone', () => {
     expect(formatInstant('2026-07-01T00:00:00Z', 'UTC', 'en-US')).toBe('Jul 1, 2026, 12:00 AM UTC');
     expect(formatInstant('2026-07-01T00:00:00Z', 'Asia/Tokyo', 'en-US')).toBe('Jul 1, 2026, 09:00 AM GMT+9');
+  });
+
+  it('shows an account’s amounts in the account’s locale, whoever looks at it', () => {
+    const locale = localeOf({ locale: 'de-DE' });
+    expect(locale).toBe('de-DE');
+    // German: a decimal comma, the sign after the amount (a no-break space between)
+    expect(formatMoney('1.25', 'EUR', locale)).toBe('1,25\u00a0€');
+    expect(formatQuantity('250000', locale)).toBe('250.000');
   });
 });

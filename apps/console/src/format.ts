@@ -38,7 +38,7 @@ export const formatInstant = (iso: string, timeZone?: string, locale?: string) =
   }).format(new Date(iso));
 
 /**
- * The locale an account's amounts are shown in: the account's own once the API answers one (`account.locale`,
- * coming), American English until then. The one place that decides it.
+ * The locale an account's amounts, quantities and times are shown in: the account's own (BCP 47, `en-US` for
+ * accounts opened before locales existed), whoever looks at it. The one place that decides it.
  */
-export const localeOf = (account: object): string => (account as { locale?: string }).locale ?? 'en-US';
+export const localeOf = (account: { locale: string }): string => account.locale;

@@ -1,5 +1,5 @@
 import type { ReactNode } from 'react';
-import { catalogPath, eventPath, navigate, parkedPath, reconciliationsPath } from '../router';
+import { accountsPath, catalogPath, eventPath, navigate, parkedPath, reconciliationsPath } from '../router';
 import { session } from '../session';
 import { ErrorBoundary } from './error-boundary';
 import { Link } from './link';
@@ -20,6 +20,12 @@ export const Layout = ({ current, children }: { current: string; children: React
         <nav aria-label="Main">
           <Link href="/" aria-current={current === 'overview' ? 'page' : undefined}>
             Overview
+          </Link>
+          <Link
+            href={accountsPath()}
+            aria-current={current === 'accounts' || current === 'account' ? 'page' : undefined}
+          >
+            Accounts
           </Link>
           <Link href={parkedPath} aria-current={current === 'parked' ? 'page' : undefined}>
             Parked usage

@@ -1,20 +1,30 @@
-import { useId, useState, type FormEvent } from 'react';
 import type { TallyHttpClient } from '@tally/client/http';
 import { loaded } from '../api';
+import { PlanList } from '../components/plan-list';
 import { Pending } from '../components/notice';
-import { navigate, planPath } from '../router';
+import type { PageQuery } from '../router';
 import { useLoaded } from '../use-loaded';
 
 /**
- * The catalog: every live meter (GET /api/v1/meters) with what it reads and how it aggregates, and a way to a
- * plan's price tables. There is no plans list in the API yet: a plan is opened by its id.
+ * The catalog: the plans (GET /v1/plans, a page at a time, the page in the address), each leading to its price
+ * tables, and every live meter (GET /api/v1/meters) with what it reads and how it aggregates.
  */
-export const CatalogScreen = ({ client }: { client: TallyHttpClient }) => {
+export const CatalogScreen = ({ client, query }: { client: TallyHttpClient; query: PageQuery }) => {
   const meters = useLoaded('meters', async () => loaded(await client.GET('/api/v1/meters')));
+  const plans = useLoaded(`plans:${query.limit ?? ''}:${query.after ?? ''}`, async () =>
+    loaded(await client.GET('/v1/plans', { params: { query: { limit: query.limit, after: query.after } } })),
+  );
   return (
     <>
       <h1>Catalog</h1>
-      <OpenPlan />
+      <section aria-labelledby="plans-heading">
+        <h2 id="plans-heading">Plans</h2>
+        {plans.state !== 'ready' ? (
+          <Pending loaded={plans} what="the plans" />
+        ) : (
+          <PlanList plans={plans.data.plans} next={plans.data.next} query={query} />
+        )}
+      </section>
       <section aria-labelledby="meters-heading">
         <h2 id="meters-heading">Meters</h2>
         {meters.state !== 'ready' ? (
@@ -70,25 +80,5 @@ export const CatalogScreen = ({ client }: { client: TallyHttpClient }) => {
         )}
       </section>
     </>
-  );
-};
-
-const OpenPlan = () => {
-  const [planId, setPlanId] = useState('');
-  const inputId = useId();
-  const open = (event: FormEvent) => {
-    event.preventDefault();
-    if (planId.trim()) navigate(planPath(planId.trim()));
-  };
-  return (
-    <section aria-labelledby="plans-heading">
-      <h2 id="plans-heading">Plans</h2>
-      <form className="inline" onSubmit={open}>
-        <label htmlFor={inputId}>Plan id</label>
-        <input id={inputId} value={planId} onChange={(e) => setPlanId(e.target.value)} />
-        <button type="submit">Open plan</button>
-      </form>
-      <p className="hint">An account’s page links the plans of its subscriptions.</p>
-    </section>
   );
 };

@@ -3,7 +3,7 @@ import { loaded } from '../api';
 import { InvoiceLines } from '../components/invoice-lines';
 import { Link } from '../components/link';
 import { Pending } from '../components/notice';
-import { formatInstant } from '../format';
+import { formatInstant, localeOf } from '../format';
 import { accountPath } from '../router';
 import { useLoaded } from '../use-loaded';
 
@@ -31,7 +31,7 @@ export const InvoiceScreen = ({ client, invoiceId }: { client: TallyHttpClient; 
     );
   const data = invoice.data;
   const timeZone = account.state === 'ready' ? account.data.timezone : 'UTC';
-  const locale = account.state === 'ready' ? (account.data as { locale?: string }).locale : undefined;
+  const locale = account.state === 'ready' ? localeOf(account.data) : undefined;
   const at = (iso: string) => formatInstant(iso, timeZone, locale ?? 'en-US');
   return (
     <>

@@ -2,29 +2,69 @@ import { useId, useState, type FormEvent } from 'react';
 import type { TallyHttpClient } from '@tally/client/http';
 import { loaded } from '../api';
 import { DriftList } from '../components/drift-list';
+import { ReconciliationList } from '../components/reconciliation-list';
 import { Pending } from '../components/notice';
 import { formatInstant } from '../format';
 import { shift } from '../periods';
-import { navigate, reconciliationPath } from '../router';
+import { navigate, reconciliationPath, reconciliationsPath, type PageQuery } from '../router';
+import { Link } from '../components/link';
 import { useLoaded } from '../use-loaded';
 
 /**
- * Reconciliation: start one for a billing period (`/reconciliations`, POST /v1/reconciliations — an admin's) and
- * read its report (`/reconciliations/<id>`, asked again while it runs): what was compared, and each drift explained.
+ * Reconciliation: start one for a billing period (POST /v1/reconciliations — an admin's), the runs newest first
+ * (`/reconciliations?before=`, GET /v1/reconciliations) and a run's report (`/reconciliations/<id>`, asked again
+ * while it runs): what was compared, and each drift explained.
  */
 export const ReconciliationScreen = ({
   client,
   reconciliationId,
+  query,
 }: {
   client: TallyHttpClient;
   reconciliationId?: string;
+  query: PageQuery;
 }) => (
   <>
     <h1>Reconciliation</h1>
     <StartForm client={client} />
-    {reconciliationId && <Report client={client} id={reconciliationId} />}
+    {reconciliationId ? (
+      <>
+        <Report client={client} id={reconciliationId} />
+        <p>
+          <Link href={reconciliationsPath}>All reconciliations</Link>
+        </p>
+      </>
+    ) : (
+      <Runs client={client} query={query} />
+    )}
   </>
 );
+
+/** The runs, a page at a time, asked again while one on it is running (its drift count comes when it completes). */
+const Runs = ({ client, query }: { client: TallyHttpClient; query: PageQuery }) => {
+  const runs = useLoaded(
+    `reconciliations:${query.limit ?? ''}:${query.before ?? ''}`,
+    async () =>
+      loaded(
+        await client.GET('/v1/reconciliations', { params: { query: { limit: query.limit, before: query.before } } }),
+      ),
+    {
+      refreshMs: 2_000,
+      refreshWhile: (answer) =>
+        answer.state !== 'ready' || answer.data.reconciliations.some((r) => r.status === 'running'),
+    },
+  );
+  return (
+    <section aria-labelledby="runs-heading">
+      <h2 id="runs-heading">Runs</h2>
+      {runs.state !== 'ready' ? (
+        <Pending loaded={runs} what="the reconciliations" />
+      ) : (
+        <ReconciliationList reconciliations={runs.data.reconciliations} next={runs.data.next} query={query} />
+      )}
+    </section>
+  );
+};
 
 const lastPeriod = () => shift(new Date().toISOString().slice(0, 7), -1);
 

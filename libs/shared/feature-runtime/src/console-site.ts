@@ -9,6 +9,7 @@ import { join } from 'node:path';
  */
 export const consolePages = [
   '/sign-in',
+  '/accounts',
   '/accounts/:accountId',
   '/invoices/:invoiceId',
   '/parked',
