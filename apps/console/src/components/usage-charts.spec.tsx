@@ -46,6 +46,13 @@ describe('usage over time, drawn', () => {
     // 05:00 UTC is 16:00 in Sydney (UTC+11 in November).
     expect(option.tooltip.formatter([{ dataIndex: 1 }])).toBe('Nov 1, 16:00<br>b: 123,456.000001'));
 
+  it('labels the value axis in the account’s locale', () => {
+    const german = timeOption(series, { ...frame, locale: 'de-DE' }) as unknown as {
+      yAxis: { axisLabel: { formatter: (value: number) => string } };
+    };
+    expect(german.yAxis.axisLabel.formatter(1234.5)).toBe('1.234,5');
+  });
+
   it('labels days without hours', () =>
     expect(windowLabel({ ...frame, windowSize: 'DAY' })('2026-11-01T13:30:00.000Z')).toBe('Nov 2'));
 });

@@ -9,7 +9,8 @@ import { formatQuantity } from '../format';
 import { seriesOf, type UsageSeries } from '../usage-series';
 import type { MeterUsage } from './usage-table';
 
-// Only what these charts draw: stacked bars on a time axis, a legend, tooltips, an accessible description.
+// Only what these charts draw: stacked bars on a time axis, a legend, tooltips, an accessible description. As SVG:
+// with these charts' options the canvas renderer took ≈ 700 ms where SVG takes ≈ 165 ms (bench:console, 8,928 values).
 use([BarChart, GridComponent, LegendComponent, TooltipComponent, AriaComponent, SVGRenderer]);
 
 type Option = ComposeOption<BarSeriesOption | GridComponentOption | LegendComponentOption | TooltipComponentOption>;
@@ -45,6 +46,7 @@ export const windowLabel = (frame: ChartFrame) => {
 export const timeOption = (series: UsageSeries, frame: ChartFrame): Option => {
   const text = cssColor('--text') || '#222';
   const label = windowLabel(frame);
+  const quantity = new Intl.NumberFormat(frame.locale, { maximumFractionDigits: 6 });
   const times = series.starts.map((start) => Date.parse(start));
   return {
     aria: { enabled: true },
@@ -72,7 +74,12 @@ export const timeOption = (series: UsageSeries, frame: ChartFrame): Option => {
       axisLabel: { color: text, formatter: (value: number) => label(value), hideOverlap: true },
       splitLine: { show: false },
     },
-    yAxis: { type: 'value', axisLabel: { color: text }, splitLine: { lineStyle: { color: cssColor('--rule') } } },
+    yAxis: {
+      type: 'value',
+      // The account's locale, as the table's numbers (1.234,5 for de-DE), not the chart library's English.
+      axisLabel: { color: text, formatter: (value: number) => quantity.format(value) },
+      splitLine: { lineStyle: { color: cssColor('--rule') } },
+    },
     series: series.groups.map((group) => ({
       type: 'bar',
       name: group.label,
