@@ -6,8 +6,7 @@ import type { Browser } from 'playwright-core';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { eventually } from '@tally/shared/testing';
 import { ExactDecimal } from '@tally/shared/util-core';
-import { chromiumPath, launchChromium, screenshot } from './browser';
-import { startEmbeddedPlatform } from './embedded-platform';
+import { chromiumPath, launchChromium, screenshot, startEmbeddedPlatform } from '@tally/shared/testing-browser';
 import { http } from './support';
 
 /**
@@ -80,7 +79,8 @@ describe('a newcomer after `npm start` (Chromium)', () => {
       60_000,
     );
 
-    const context = await browser!.newContext({ viewport: { width: 1280, height: 800 } });
+    if (!browser) throw new Error('no browser');
+    const context = await browser.newContext({ viewport: { width: 1280, height: 800 } });
     const page = await context.newPage();
     await page.goto(`${base}/`);
     await page.waitForURL(`${base}/sign-in?next=%2F`);

@@ -6,8 +6,13 @@ import type { Browser, BrowserContext, Page } from 'playwright-core';
 import { afterAll, afterEach, beforeAll, describe, expect, it } from 'vitest';
 import { eventually } from '@tally/shared/testing';
 import { ExactDecimal } from '@tally/shared/util-core';
-import { chromiumPath, launchChromium, screenshot, seriousViolations } from './browser';
-import { startEmbeddedPlatform } from './embedded-platform';
+import {
+  chromiumPath,
+  launchChromium,
+  screenshot,
+  seriousViolations,
+  startEmbeddedPlatform,
+} from '@tally/shared/testing-browser';
 import { http } from './support';
 
 /**
@@ -525,7 +530,7 @@ describe('Tally Console (npm start, Chromium)', () => {
           timeZone: usage.timezone,
           month: 'short',
           day: 'numeric',
-          ...(window === 'hour' && { hour: '2-digit', minute: '2-digit', hourCycle: 'h23' }),
+          ...(window === 'hour' && { hour: '2-digit', minute: '2-digit', hourCycle: 'h23', timeZoneName: 'short' }),
         }).format(new Date(first.windowStart));
         expect(await figure.locator('table.windows tbody th').first().textContent()).toBe(label);
       }
@@ -809,8 +814,14 @@ describe('Tally Console (npm start, Chromium)', () => {
     ]);
 
     // A billing run started now becomes the last run on the page (it asks again every few seconds).
-    await api('POST', '/v1/admin/billing-runs');
-    const [run] = (await api('GET', '/v1/admin/billing-runs?limit=1')).runs;
+    // Its record is written beside the run (not awaited by it): wait for this run's, not an earlier test's.
+    const started = await api('POST', '/v1/admin/billing-runs');
+    type Run = { startedAt: string; trigger: string; error: string | null; durationMs: number; subscriptions: number };
+    const run = await eventually(
+      async (): Promise<Run> => (await api('GET', '/v1/admin/billing-runs?limit=1')).runs[0],
+      (newest) => newest?.startedAt === started.startedAt,
+      10_000,
+    );
     expect([run.trigger, run.error]).toEqual(['manual', null]);
     const shownRun = page.locator(`[data-testid=billing-run][data-started-at="${run.startedAt}"]`);
     await shownRun.waitFor();

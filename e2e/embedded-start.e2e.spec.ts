@@ -4,7 +4,7 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { afterAll, describe, expect, it } from 'vitest';
 import { eventually } from '@tally/shared/testing';
-import { startEmbeddedPlatform } from './embedded-platform';
+import { startEmbeddedPlatform } from '@tally/shared/testing-browser';
 import { http, usageEvent } from './support';
 
 /**

@@ -13,8 +13,7 @@ import { tmpdir } from 'node:os';
 import { join, resolve } from 'node:path';
 import type { Page } from 'playwright-core';
 import { eventually } from '@tally/shared/testing';
-import { launchChromium } from '../../e2e/browser';
-import { startEmbeddedPlatform } from '../../e2e/embedded-platform';
+import { launchChromium, startEmbeddedPlatform } from '@tally/shared/testing-browser';
 import { numberArg, percentile } from './bench-support';
 
 const runs = numberArg('runs', 7);
@@ -78,8 +77,11 @@ const main = async () => {
     for (let i = 0; i < events.length; i += 1_000)
       await call('POST', '/v1/events', events.slice(i, i + 1_000), printed('TALLY_API_KEY'));
     await eventually(
-      () => call('GET', `/v1/accounts/bench/usage?period=${period}`),
-      (usage: { meters: { slug: string; total: string | null }[] }) =>
+      () =>
+        call('GET', `/v1/accounts/bench/usage?period=${period}`) as Promise<{
+          meters: { slug: string; total: string | null }[];
+        }>,
+      (usage) =>
         usage.meters.find((m) => m.slug === 'forge-object-store-requests')?.total === String(hours * apps.length),
       120_000,
     );
@@ -169,6 +171,18 @@ const main = async () => {
   }
 };
 
+// The page functions below run in Chromium; this file is typed for Node: the few browser globals they use.
+interface PageElement {
+  style: { cssText: string };
+  append(element: PageElement): void;
+  replaceChildren(): void;
+}
+declare const document: { getElementById(id: string): PageElement | null; createElement(tag: string): PageElement };
+interface PageMark {
+  startTime: number;
+  detail?: { values?: number };
+}
+
 /** Waits for the console's marks of one account-page load; the values drawn are the console's count. */
 const drawn = async (page: Page): Promise<{ ms: number; sinceNavigation: number; points: number }> => {
   await page.waitForFunction(() => performance.getEntriesByName('tally:usage-drawn').length > 0, undefined, {
@@ -176,8 +190,8 @@ const drawn = async (page: Page): Promise<{ ms: number; sinceNavigation: number;
   });
   return page.evaluate(() => {
     // The first of each: a live refresh (every 2 s) marks again.
-    const answered = performance.getEntriesByName('tally:usage-answered')[0] as PerformanceMark;
-    const drawnMark = performance.getEntriesByName('tally:usage-drawn')[0] as PerformanceMark;
+    const answered = performance.getEntriesByName('tally:usage-answered')[0] as unknown as PageMark;
+    const drawnMark = performance.getEntriesByName('tally:usage-drawn')[0] as unknown as PageMark;
     return {
       ms: drawnMark.startTime - answered.startTime,
       sinceNavigation: drawnMark.startTime,
@@ -197,11 +211,11 @@ const rawEcharts = async (page: Page, values: number, renderer: 'svg' | 'canvas'
     ({ values, runs, renderer }) => {
       const echarts = (
         globalThis as unknown as {
-          echarts: { init(el: HTMLElement, theme: undefined, o: object): { setOption(o: unknown): void } };
+          echarts: { init(el: PageElement, theme: undefined, o: object): { setOption(o: unknown): void } };
         }
       ).echarts;
       const perSeries = Math.max(1, Math.floor(values / 12));
-      const container = document.getElementById('c') as HTMLElement;
+      const container = document.getElementById('c') as PageElement;
       const ms: number[] = [];
       for (let run = 0; run < runs; run++) {
         const started = performance.now();

@@ -1,5 +1,5 @@
 import type { components } from '@tally/client/http';
-import { percentOf } from './decimal';
+import { exceeds, percentOf } from './decimal';
 
 type Line = components['schemas']['InvoiceLine'];
 type Plan = components['schemas']['Plan'];
@@ -44,7 +44,8 @@ export const allowanceUses = (lines: readonly Line[], plans: ReadonlyMap<string,
       used: line.quantity,
       allowance: charge.allowance,
       percent,
-      exceeded: percent.startsWith('-') ? false : Number(percent) > 100,
+      // Decided on the exact numbers, not on the rounded share: a single unit over is billed, so it shows.
+      exceeded: exceeds(line.quantity, charge.allowance),
     });
   }
   return [...uses.values()];

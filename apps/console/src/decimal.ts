@@ -56,3 +56,9 @@ export const reaches = (used: string, limit: string, threshold: number): boolean
   const [u, l] = aligned(used, limit);
   return u * 100n >= l * BigInt(threshold);
 };
+
+/** a > b, exactly (a share rounded for display can hide it: 200,050 of 200,000 shows 100.0 %). */
+export const exceeds = (a: string, b: string): boolean => {
+  const [x, y] = aligned(a, b);
+  return x > y;
+};

@@ -1,4 +1,6 @@
 import 'reflect-metadata';
+import { existsSync, writeFileSync } from 'node:fs';
+import { join } from 'node:path';
 import { AggregationModule } from '@tally/aggregation/feature-usage';
 import { AttributionModule } from '@tally/attribution/feature-attribution';
 import { ApiKeysService, IngestionModule } from '@tally/ingestion/feature-intake';
@@ -49,26 +51,36 @@ void runMain(
     // The example account is priced by the Forge plan: with it on, the Forge catalog loads unless another is named.
     const catalog = config.TALLY_CATALOG ?? (config.TALLY_EXAMPLE === 'on' ? 'forge' : undefined);
     const loaded = catalog ? await loadCatalog(tally.url, adminToken, catalog) : undefined;
+    const exampleLoaded = join(dataDir, 'example-account.loaded');
     const example =
       config.TALLY_EXAMPLE !== 'on'
         ? undefined
-        : catalog === 'forge'
-          ? await loadExampleAccount(
-              (method, path, body, token) =>
-                fetch(`${tally.url}${path}`, {
-                  method,
-                  headers: { authorization: `Bearer ${token}`, 'content-type': 'application/json' },
-                  body: body === undefined ? undefined : JSON.stringify(body),
-                }),
-              { adminToken, apiKey },
-              new Date(),
-              config.TALLY_LATENESS_HORIZON_DAYS,
-            ).catch((error: unknown) => {
-              // Tally itself is fine: say what failed in the banner rather than stop a start that worked.
-              console.warn(`[tally] the example account was not loaded: ${messageOf(error)}`);
-              return `example account not loaded: ${messageOf(error)}`;
-            })
-          : `no example account: it is priced by the forge catalog, and TALLY_CATALOG=${catalog}`;
+        : catalog !== 'forge'
+          ? `no example account: it is priced by the forge catalog, and TALLY_CATALOG=${catalog}`
+          : existsSync(exampleLoaded)
+            ? 'example account: example (opened on an earlier start)'
+            : await loadExampleAccount(
+                (method, path, body, token) =>
+                  fetch(`${tally.url}${path}`, {
+                    method,
+                    headers: { authorization: `Bearer ${token}`, 'content-type': 'application/json' },
+                    body: body === undefined ? undefined : JSON.stringify(body),
+                  }),
+                { adminToken, apiKey },
+                new Date(),
+                config.TALLY_LATENESS_HORIZON_DAYS,
+              ).then(
+                (loaded) => {
+                  // The mark of a finished load: later starts leave the example as it is.
+                  writeFileSync(exampleLoaded, `${new Date().toISOString()}\n`);
+                  return loaded;
+                },
+                (error: unknown) => {
+                  // Tally itself is fine: say what failed (the next start tries again) rather than stop a start that worked.
+                  console.warn(`[tally] the example account was not loaded: ${messageOf(error)}`);
+                  return `example account not loaded: ${messageOf(error)}`;
+                },
+              );
     console.log(banner(tally.url, tally.runtime, { adminToken: generatedAdminToken, apiKey }, loaded, example));
   },
 );

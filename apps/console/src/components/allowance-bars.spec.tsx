@@ -52,6 +52,15 @@ const forge: Plan = {
 const plans = new Map([['forge', forge]]);
 
 describe('AllowanceBars', () => {
+  it('marks an allowance exceeded by a single unit, though its share shows 100.0 %', () => {
+    const exceeded = (quantity: string) => allowanceUses([line('forge-functions', 'app-1', quantity)], plans)[0];
+    // 200,050 of 200,000: 100.025 %, shown 100.0 % — and 50 GB-s are billed.
+    expect(exceeded('200050')).toMatchObject({ percent: '100.0', exceeded: true });
+    expect(exceeded('200000.000001').exceeded).toBe(true);
+    expect(exceeded('200000').exceeded).toBe(false);
+    expect(exceeded('199999.999999').exceeded).toBe(false);
+  });
+
   it('shows each app’s use of each free allowance, and marks the ones exceeded', () => {
     const uses = allowanceUses(
       [

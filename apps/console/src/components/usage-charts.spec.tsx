@@ -44,7 +44,20 @@ describe('usage over time, drawn', () => {
 
   it('tells the exact values in the tooltip, the window in the account’s zone', () =>
     // 05:00 UTC is 16:00 in Sydney (UTC+11 in November).
-    expect(option.tooltip.formatter([{ dataIndex: 1 }])).toBe('Nov 1, 16:00<br>b: 123,456.000001'));
+    expect(option.tooltip.formatter([{ dataIndex: 1 }])).toBe('Nov 1, 16:00 GMT+11<br>b: 123,456.000001'));
+
+  it('tells the two 01:00s apart on the night the clocks go back', () => {
+    const label = windowLabel({ ...frame, timeZone: 'America/New_York' });
+    expect([label('2026-11-01T05:00:00.000Z'), label('2026-11-01T06:00:00.000Z')]).toEqual([
+      'Nov 1, 01:00 EDT',
+      'Nov 1, 01:00 EST',
+    ]);
+  });
+
+  it('stacks only what adds up: a maximum is drawn side by side', () => {
+    const unstacked = timeOption(series, frame, false) as unknown as { series: { stack?: string }[] };
+    expect(unstacked.series.map((s) => s.stack)).toEqual([undefined, undefined]);
+  });
 
   it('labels the value axis in the account’s locale', () => {
     const german = timeOption(series, { ...frame, locale: 'de-DE' }) as unknown as {

@@ -28,13 +28,14 @@ export interface ChartFrame {
 
 const cssColor = (name: string) => getComputedStyle(document.documentElement).getPropertyValue(name).trim();
 
-/** A window's start as the account reads it: "Nov 3" for days, "Nov 3, 14:00" for hours, in its time zone. */
+/** A window's start as the account reads it: "Nov 3" for days, "Nov 3, 14:00 UTC" for hours, in its time zone. */
 export const windowLabel = (frame: ChartFrame) => {
   const format = new Intl.DateTimeFormat(frame.locale, {
     timeZone: frame.timeZone,
     month: 'short',
     day: 'numeric',
-    ...(frame.windowSize === 'HOUR' && { hour: '2-digit', minute: '2-digit', hourCycle: 'h23' }),
+    // With the zone's name: on the night clocks go back, 01:00 comes twice (01:00 EDT, then 01:00 EST).
+    ...(frame.windowSize === 'HOUR' && { hour: '2-digit', minute: '2-digit', hourCycle: 'h23', timeZoneName: 'short' }),
   });
   return (instant: number | string) => format.format(new Date(instant));
 };
@@ -43,7 +44,7 @@ export const windowLabel = (frame: ChartFrame) => {
  * The chart's picture of a meter's usage over time: one bar per window, stacked by the breakdown's groups. The
  * bars are floats (a picture); the tooltip and the table beside the chart show the exact decimal strings.
  */
-export const timeOption = (series: UsageSeries, frame: ChartFrame): Option => {
+export const timeOption = (series: UsageSeries, frame: ChartFrame, stacked = true): Option => {
   const text = cssColor('--text') || '#222';
   const label = windowLabel(frame);
   const quantity = new Intl.NumberFormat(frame.locale, { maximumFractionDigits: 6 });
@@ -83,7 +84,8 @@ export const timeOption = (series: UsageSeries, frame: ChartFrame): Option => {
     series: series.groups.map((group) => ({
       type: 'bar',
       name: group.label,
-      stack: 'usage',
+      // Sums, counts and stored levels add up across groups; a maximum, an average or a unique count does not.
+      ...(stacked && { stack: 'usage' }),
       data: group.values.map((value, i) => [times[i], value === null ? null : Number(value)]),
       barMaxWidth: 24,
       large: true,
@@ -128,7 +130,11 @@ const ValuesTable = ({ series, frame }: { series: UsageSeries; frame: ChartFrame
   );
 };
 
+/** Aggregations whose windows and groups add up to the meter's total: only these are stacked and summed. */
+export const additiveAggregations: readonly string[] = ['SUM', 'COUNT', 'TIME_WEIGHTED_SUM'];
+
 const MeterChart = ({ meter, series, frame }: { meter: MeterUsage; series: UsageSeries; frame: ChartFrame }) => {
+  const additive = additiveAggregations.includes(meter.aggregation);
   const element = useRef<HTMLDivElement>(null);
   const chart = useRef<ECharts>(undefined);
   // One chart per meter for the page's life: a live refresh replaces its option, it does not rebuild it.
@@ -145,22 +151,31 @@ const MeterChart = ({ meter, series, frame }: { meter: MeterUsage; series: Usage
     };
   }, []);
   useEffect(() => {
-    const draw = () => chart.current?.setOption(timeOption(series, frame), { notMerge: true });
+    const draw = () => chart.current?.setOption(timeOption(series, frame, additive), { notMerge: true });
     draw();
     const dark = matchMedia('(prefers-color-scheme: dark)');
     dark.addEventListener('change', draw);
     return () => dark.removeEventListener('change', draw);
-  }, [series, frame]);
+  }, [series, frame, additive]);
   const per = frame.windowSize === 'HOUR' ? 'hour' : 'day';
   return (
-    <figure className="chart" data-meter={meter.slug} data-total={series.total} data-values={series.values}>
+    <figure
+      className="chart"
+      data-meter={meter.slug}
+      data-total={additive ? series.total : undefined}
+      data-values={series.values}
+    >
       <figcaption>
         {meter.name} per {per}
       </figcaption>
       <div
         ref={element}
         role="img"
-        aria-label={`${meter.name} per ${per}, stacked by ${series.groups.length} groups: ${formatQuantity(series.total, frame.locale)} in all`}
+        aria-label={
+          additive
+            ? `${meter.name} per ${per}, stacked by ${series.groups.length} groups: ${formatQuantity(series.total, frame.locale)} in all`
+            : `${meter.name} per ${per}, ${series.groups.length} groups side by side (${meter.aggregation.toLowerCase()}: windows do not add up)`
+        }
         style={{ height: 260 }}
       />
       <ValuesTable series={series} frame={frame} />

@@ -56,8 +56,8 @@ export const canonicalLocale = (tag: string): string | undefined => {
   if (tag.length > maxLocaleLength) return undefined;
   try {
     const [canonical] = Intl.getCanonicalLocales(tag);
-    return canonical !== undefined &&
-      Intl.NumberFormat.supportedLocalesOf(canonical, { localeMatcher: 'lookup' }).length === 1
+    // supportedLocalesOf answers a tag it would fall back from ('en-ZZ' → 'en'): the resolved locale must be the tag.
+    return canonical !== undefined && new Intl.NumberFormat(canonical).resolvedOptions().locale === canonical
       ? canonical
       : undefined;
   } catch {

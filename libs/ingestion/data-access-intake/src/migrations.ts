@@ -86,11 +86,22 @@ export class EventStatusContent1764700000003 implements MigrationInterface {
  */
 export class EventStatusAcceptedIndex1765100000001 implements MigrationInterface {
   name = 'EventStatusAcceptedIndex1765100000001';
+  // Built concurrently, so outside a transaction: on an installation with months of status rows a plain build
+  // would hold off every status write (acceptances, the ledger's updates) until it ended.
+  transaction = false as const;
 
   async up(queryRunner: QueryRunner): Promise<void> {
     const s = schemaOf(queryRunner);
+    // A concurrent build that was interrupted leaves an invalid index behind: drop it and build again.
+    const [leftover] = await queryRunner.query(
+      `select 1 from pg_index i join pg_class c on c.oid = i.indexrelid join pg_namespace n on n.oid = c.relnamespace
+        where n.nspname = $1 and c.relname = 'event_status_accepted_idx' and not i.indisvalid`,
+      [s],
+    );
+    if (leftover) await queryRunner.query(`drop index concurrently "${s}".event_status_accepted_idx`);
     await queryRunner.query(
-      `create index event_status_accepted_idx on "${s}".event_status (tenant, accepted_at) where accepted_at is not null`,
+      `create index concurrently if not exists event_status_accepted_idx on "${s}".event_status (tenant, accepted_at)
+        where accepted_at is not null`,
     );
   }
 

@@ -70,12 +70,19 @@ export class BillingRunHistory1766000000000 implements MigrationInterface {
         tenant text not null, run_id bigint generated always as identity, trigger text not null,
         started_at timestamptz not null, duration_ms integer not null, outcome jsonb not null, cost_alerts integer not null,
         error text, primary key (tenant, run_id));
-      create index reconciliations_requested_idx on "${s}".reconciliations (tenant, requested_at desc, reconciliation_id desc);`);
+      create index reconciliations_requested_idx on "${s}".reconciliations (tenant, requested_at desc, reconciliation_id desc);
+      -- A list reads these, never the report: its drifts may be thousands (a megabyte each time the console asks).
+      alter table "${s}".reconciliations add column summary jsonb, add column drift_count integer;
+      update "${s}".reconciliations set summary = report - 'drifts', drift_count = jsonb_array_length(report -> 'drifts')
+       where report is not null;`);
   }
 
   async down(queryRunner: QueryRunner): Promise<void> {
     const s = schemaOf(queryRunner);
-    await queryRunner.query(`drop index "${s}".reconciliations_requested_idx; drop table "${s}".billing_runs`);
+    await queryRunner.query(
+      `alter table "${s}".reconciliations drop column summary, drop column drift_count;
+       drop index "${s}".reconciliations_requested_idx; drop table "${s}".billing_runs`,
+    );
   }
 }
 

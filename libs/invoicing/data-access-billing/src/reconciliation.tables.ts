@@ -44,7 +44,11 @@ export class ReconciliationTables {
     report: Record<string, unknown>,
   ): Promise<void> {
     await tx.query(
-      `update "${this.schema}".reconciliations set status = $3, completed_at = $4, report = $5 where tenant = $1 and reconciliation_id = $2`,
+      // The summary and the drifts' number beside the report: the list reads those, never the drifts.
+      `update "${this.schema}".reconciliations
+          set status = $3, completed_at = $4, report = $5, summary = $5::jsonb - 'drifts',
+              drift_count = jsonb_array_length($5::jsonb -> 'drifts')
+        where tenant = $1 and reconciliation_id = $2`,
       [tenant, id, status, completedAt, JSON.stringify(report)],
     );
   }
@@ -59,7 +63,8 @@ export class ReconciliationTables {
 
   /**
    * The tenant's reconciliations, newest request first, `limit` of them after (older than) `before`; undefined
-   * when `before` names none of the tenant's. The drifts stay in the database: only their number is read.
+   * when `before` names none of the tenant's. Reads each one's summary and the drifts' number (written beside the
+   * report when it finished), never the report itself.
    */
   async newest(
     tx: Queryable,
@@ -75,8 +80,7 @@ export class ReconciliationTables {
       if (found.length === 0) return undefined;
     }
     const rows: Record<string, unknown>[] = await tx.query(
-      `select tenant, reconciliation_id, period, status, requested_at, completed_at, report - 'drifts' as report,
-              jsonb_array_length(report -> 'drifts') as drift_count
+      `select tenant, reconciliation_id, period, status, requested_at, completed_at, summary as report, drift_count
          from "${this.schema}".reconciliations
         where tenant = $1 and ($3::uuid is null or (requested_at, reconciliation_id) <
               (select requested_at, reconciliation_id from "${this.schema}".reconciliations where tenant = $1 and reconciliation_id = $3))

@@ -15,6 +15,7 @@ import {
   Metrics,
   PostgresSettings,
   Tenancy,
+  toProblem,
 } from '@tally/shared/feature-runtime';
 import { BillingOutcome, InvoicesService } from './invoices.service';
 import { CostBudgetsService } from './cost-budgets.service';
@@ -202,7 +203,9 @@ export class BillingScheduler {
         durationMs,
         outcome: noCounts(),
         costAlerts: 0,
-        error: messageOf(error),
+        // What an API answer would say of it (its problem's detail), never the raw message: the history is read by
+        // billing viewers, and a driver's message names schemas and tables. The raw one is in the log.
+        error: publicReason(error),
       });
       throw error;
     }
@@ -301,3 +304,9 @@ export class BillingScheduler {
     return summary;
   }
 }
+
+/** A failed run's reason as the API would answer it: its problem's detail ("…unreachable right now…"), or its title. */
+const publicReason = (error: unknown): string => {
+  const problem = toProblem(error);
+  return problem.detail ?? problem.title;
+};

@@ -387,7 +387,7 @@ export const BillingRunRecord = BillingRun.extend({
   trigger: z.enum(['scheduled', 'manual']).meta({ description: 'the billing clock, or POST /v1/admin/billing-runs' }),
   error: z.string().nullable().meta({
     description:
-      'why the tenant’s run failed as a whole (its counts are then zero); null when it ran — single subscriptions that failed are counted in `failed`',
+      'why the tenant’s run failed as a whole, as an API problem’s detail would say it (the raw cause is in the log; its counts are then zero); null when it ran — single subscriptions that failed are counted in `failed`',
   }),
 }).meta({ id: 'BillingRunRecord' });
 

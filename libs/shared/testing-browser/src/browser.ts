@@ -9,14 +9,16 @@ export const launchChromium = (): Promise<Browser> =>
   // As root (CI) Chromium's sandbox cannot start; the pages are the console's own.
   chromium.launch({ executablePath: chromiumPath, args: ['--no-sandbox'] });
 
+const root = resolve(__dirname, '../../../..');
+
 /** Screenshots for people to look at (gitignored): e2e/artifacts/<name>.png. */
-export const artifacts = resolve(__dirname, 'artifacts');
+export const artifacts = resolve(root, 'e2e/artifacts');
 export const screenshot = async (page: Page, name: string) => {
   mkdirSync(artifacts, { recursive: true });
   await page.screenshot({ path: join(artifacts, `${name}.png`), fullPage: true });
 };
 
-const axeSource = readFileSync(resolve(__dirname, '../node_modules/axe-core/axe.min.js'), 'utf8');
+const axeSource = readFileSync(resolve(root, 'node_modules/axe-core/axe.min.js'), 'utf8');
 
 export interface AxeViolation {
   id: string;

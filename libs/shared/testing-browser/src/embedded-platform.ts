@@ -1,8 +1,7 @@
 import { ChildProcess, spawn } from 'node:child_process';
 import { resolve } from 'node:path';
-import { eventually } from '@tally/shared/testing';
 
-const root = resolve(__dirname, '..');
+const root = resolve(__dirname, '../../../..');
 
 /**
  * `npm start` as a user runs it — nothing configured, so an embedded Postgres under `dataDir` and the in-process
@@ -37,16 +36,23 @@ export const startEmbeddedPlatform = async (options: {
     detached: options.detached ?? false,
   });
   let output = '';
-  const take = (chunk: Buffer) => {
-    output += chunk;
-    options.onOutput(String(chunk));
-  };
-  child.stdout?.on('data', take);
-  child.stderr?.on('data', take);
-  await eventually(
-    () => Promise.resolve(output),
-    (text) => text.includes('Tally is running') || text.includes('failed to start'),
-    90_000,
-  );
+  // Answered once the platform says it is running, or could not start; refused after 90 s or if it exits first.
+  await new Promise<void>((started, failed) => {
+    const timer = setTimeout(() => failed(new Error(`npm start said nothing in 90 s:\n${output}`)), 90_000);
+    const take = (chunk: Buffer) => {
+      output += chunk;
+      options.onOutput(String(chunk));
+      if (output.includes('Tally is running') || output.includes('failed to start')) {
+        clearTimeout(timer);
+        started();
+      }
+    };
+    child.stdout?.on('data', take);
+    child.stderr?.on('data', take);
+    child.once('exit', (code) => {
+      clearTimeout(timer);
+      failed(new Error(`npm start exited (${code}) before it was running:\n${output}`));
+    });
+  });
   return child;
 };
