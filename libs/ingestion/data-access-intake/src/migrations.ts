@@ -86,22 +86,15 @@ export class EventStatusContent1764700000003 implements MigrationInterface {
  */
 export class EventStatusAcceptedIndex1765100000001 implements MigrationInterface {
   name = 'EventStatusAcceptedIndex1765100000001';
-  // Built concurrently, so outside a transaction: on an installation with months of status rows a plain build
-  // would hold off every status write (acceptances, the ledger's updates) until it ended.
-  transaction = false as const;
 
+  // Built in the migration's transaction, not concurrently: a concurrent build waits for every older snapshot in the
+  // database, and a second instance starting beside this one waits in the migration lock with one — neither would
+  // ever finish (the chaos run's two ingestion instances did not start). While it builds, status writes wait; they
+  // are the status consumer's, off intake's path, and catch up from JetStream afterwards.
   async up(queryRunner: QueryRunner): Promise<void> {
     const s = schemaOf(queryRunner);
-    // A concurrent build that was interrupted leaves an invalid index behind: drop it and build again.
-    const [leftover] = await queryRunner.query(
-      `select 1 from pg_index i join pg_class c on c.oid = i.indexrelid join pg_namespace n on n.oid = c.relnamespace
-        where n.nspname = $1 and c.relname = 'event_status_accepted_idx' and not i.indisvalid`,
-      [s],
-    );
-    if (leftover) await queryRunner.query(`drop index concurrently "${s}".event_status_accepted_idx`);
     await queryRunner.query(
-      `create index concurrently if not exists event_status_accepted_idx on "${s}".event_status (tenant, accepted_at)
-        where accepted_at is not null`,
+      `create index event_status_accepted_idx on "${s}".event_status (tenant, accepted_at) where accepted_at is not null`,
     );
   }
 
