@@ -1,2 +1,3 @@
 export * from './invoicing.module';
 export { BillingScheduler } from './billing-scheduler';
+export { BillingRunHistory } from './billing-run-history';
