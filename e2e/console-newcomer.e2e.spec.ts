@@ -92,20 +92,28 @@ describe('a newcomer after `npm start` (Chromium)', () => {
     await page.goto(`${base}/accounts/example`);
     await page.getByRole('heading', { name: 'Example Forge developer' }).waitFor();
 
-    const usage = await api('/v1/accounts/example/usage?windowSize=DAY');
-    const measured = usage.meters.filter((m: { total: string | null }) => m.total !== null);
-    expect(measured.map((m: { slug: string }) => m.slug)).toEqual(
+    type Meter = { slug: string; aggregation: string; total: string | null };
+    const measured: Meter[] = before.meters.filter((m: Meter) => m.total !== null);
+    expect(measured.map((m) => m.slug)).toEqual(
       expect.arrayContaining(['forge-functions', 'forge-kvs-reads', 'forge-logs', 'forge-object-store-requests']),
     );
+    // The page's numbers first, then the API's answer after them (the page asks again every 2 s).
+    const shown = new Map<string, string>();
     for (const meter of measured) {
       const chart = page.locator(`figure[data-meter=${meter.slug}]`);
       await chart.locator('svg').first().waitFor();
-      const shown = (await chart.getAttribute('data-total')) as string;
-      if (meter.aggregation !== 'TIME_WEIGHTED_SUM') expect([meter.slug, shown]).toEqual([meter.slug, meter.total]);
-      else {
-        const earlier = before.meters.find((m: { slug: string }) => m.slug === meter.slug).total;
-        expect(new ExactDecimal(shown).gte(earlier) && new ExactDecimal(shown).lte(meter.total)).toBe(true);
-      }
+      shown.set(meter.slug, (await chart.getAttribute('data-total')) as string);
+    }
+    const after = await api('/v1/accounts/example/usage?windowSize=DAY');
+    for (const meter of measured) {
+      const later = after.meters.find((m: Meter) => m.slug === meter.slug).total;
+      const total = shown.get(meter.slug) as string;
+      if (meter.aggregation !== 'TIME_WEIGHTED_SUM') expect([meter.slug, total]).toEqual([meter.slug, later]);
+      else
+        expect(
+          new ExactDecimal(total).gte(meter.total as string) && new ExactDecimal(total).lte(later),
+          `${meter.slug}: ${meter.total} ≤ ${total} ≤ ${later}`,
+        ).toBe(true);
     }
     // The upcoming invoice: the weather app is over its free compute, so there is something to pay.
     const invoice = await api('/v1/accounts/example/upcoming-invoice');

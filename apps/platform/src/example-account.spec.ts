@@ -27,12 +27,19 @@ describe('the example account’s usage', () => {
     expect(exampleEvents(now, 35)).toEqual(events);
   });
 
-  it('gives the weather app more compute than its free 200,000 GB-s a month, the todo app less', () => {
+  it('gives the weather app more compute and key-value reads than Forge gives free a month, the todo app less', () => {
+    const november = (type: string, subject: string) =>
+      events.filter((e) => e.type === type && e.subject === subject && e.time.startsWith('2026-11'));
     const gbSeconds = (subject: string) =>
-      events
-        .filter((e) => e.type === 'forge.function.invocation' && e.subject === subject && e.time.startsWith('2026-11'))
-        .reduce((sum, e) => sum + (e.data.memoryMiB / 1024) * (e.data.durationMs / 1000), 0);
+      november('forge.function.invocation', subject).reduce(
+        (sum, e) => sum + (e.data.memoryMiB / 1024) * (e.data.durationMs / 1000),
+        0,
+      );
+    const gbRead = (subject: string) =>
+      november('forge.kvs.read', subject).reduce((sum, e) => sum + Math.max(e.data.bytes, 1000) / 1e9, 0);
     expect(gbSeconds('weather-app')).toBeGreaterThan(200_000);
     expect(gbSeconds('todo-app')).toBeLessThan(200_000);
+    expect(gbRead('weather-app')).toBeGreaterThan(0.1);
+    expect(gbRead('todo-app')).toBeLessThan(0.1);
   });
 });

@@ -58,7 +58,8 @@ export const exampleEvents = (now: Date, latenessHorizonDays: number): ExampleEv
         });
       // 1024 MiB for 400 s × the day's curve: ≈ 420 GB-s an hour for the weather app, over its 200,000 a month.
       event('forge.function.invocation', { memoryMiB: 1024, durationMs: Math.round(400_000 * scale * dayCurve(hour)) });
-      event('forge.kvs.read', { bytes: Math.round(150_000_000 * scale * dayCurve(hour)) });
+      // Forge gives 0.1 GB of key-value reads a month per app: the weather app reads far more, the todo app less.
+      event('forge.kvs.read', { bytes: Math.round((index === 0 ? 150_000_000 : 80_000) * dayCurve(hour)) });
       event('forge.log', { bytes: Math.round(2_000_000 * scale * dayCurve(hour)) });
       event('forge.objectstore.request', {});
       if (hour === 0)
