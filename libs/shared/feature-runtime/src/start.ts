@@ -4,6 +4,8 @@ import { messageOf, sleep } from '@tally/shared/util-core';
 import { isConnectionError } from '@tally/shared/data-access-pg-client';
 import { createHttpApp } from './http';
 import { createProcessLogger } from './process-logger';
+import { surviveLostPostgresConnections } from './connection-error-guard';
+import type { Logger } from '@tally/shared/util-telemetry';
 import { startTracing } from './tracing';
 import { openRuntime, RuntimeOptions, TallyRuntime } from './runtime';
 import { RuntimeModule } from './runtime.module';
@@ -90,9 +92,12 @@ const startupLogger = (options: StartOptions) =>
 
 /** For main.ts files: start, close gracefully on SIGTERM/SIGINT, and turn configuration errors into one clear message. */
 export const runMain = async (options: StartOptions, onStarted: (tally: RunningTally) => void): Promise<void> => {
+  let log: () => Logger = () => startupLogger(options);
+  surviveLostPostgresConnections(() => log());
   try {
     const tracing = startTracing(`tally-${options.apps.join('-')}`, { env: options.env });
     const tally = await startPatiently(options);
+    log = () => tally.runtime.log;
     const stop = (signal: string) => {
       tally.runtime.log.info({ signal }, 'draining and stopping');
       void tally
