@@ -97,14 +97,22 @@ describe.each([
     await close();
   });
 
-  it('seals a long ledger in runs of the batch size, each position in exactly one file', async () => {
+  it('seals a long ledger in runs of the batch size, each position in exactly one file, in number order', async () => {
     const { ledger, manifest, dbNow, seal, close } = await setUp(target);
-    for (let i = 0; i < 7; i++) await ledger.appendToStreams([usage(`t${i % 2}`, `a${i}`, String(i))]);
-    const report = await seal(await dbNow(), 3);
-    expect(report.rows).toBe(7);
-    const ranges = (await manifest.list()).flatMap((e) => [e.fromPosition, e.toPosition]);
-    // runs [1..3] [4..6] [7]: tenants alternate, so each run has a t0 and (but the last) a t1 file
-    expect(ranges).toEqual([1n, 3n, 2n, 2n, 4n, 6n, 5n, 5n, 7n, 7n]);
+    for (let i = 0; i < 12; i++) await ledger.appendToStreams([usage(`t${i % 2}`, `a${i}`, String(i))]);
+    const report = await seal(await dbNow(), 5);
+    expect(report.rows).toBe(12);
+    const ranges = (await manifest.list()).map((e) => [e.tenant, e.fromPosition, e.toPosition, e.rowCount]);
+    // runs [1..5] [6..10] [11..12]; tenants alternate, so each run has a t0 file and a t1 file (positions past 9
+    // are where ordering by text rather than by number would show)
+    expect(ranges).toEqual([
+      ['t0', 1n, 5n, 3],
+      ['t1', 2n, 4n, 2],
+      ['t1', 6n, 10n, 3],
+      ['t0', 7n, 9n, 2],
+      ['t0', 11n, 11n, 1],
+      ['t1', 12n, 12n, 1],
+    ]);
     await close();
   });
 

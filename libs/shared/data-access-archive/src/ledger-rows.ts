@@ -26,7 +26,9 @@ export const readLedgerRows = async (
     `select global_position::text, stream_name, stream_revision::text, event_id::text, event_type,
             data::text as data, metadata::text as metadata,
             (extract(epoch from recorded_at) * 1000000)::bigint::text as recorded_at_us
-       from "${ledgerSchema}".events where global_position > $1 order by global_position limit $2`,
+       from "${ledgerSchema}".events e where e.global_position > $1
+      -- qualified: a bare name would order by the text output column of the same name ('10' < '9')
+      order by e.global_position limit $2`,
     [after.toString(), limit],
   );
   return rows.map((r) => ({
