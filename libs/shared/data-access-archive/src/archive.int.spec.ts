@@ -84,6 +84,24 @@ describe.each([
     await close();
   });
 
+  it('keeps a JSON number of any length as its digits and recorded_at to the microsecond, in its UTC month', async () => {
+    const { ledgerSchema, pool, manifest, store, dbNow, seal, close } = await setUp(target);
+    // Only SQL can store such a number (a JS value cannot hold it); the ledger keeps it exactly in jsonb.
+    await pool.query(
+      `insert into "${ledgerSchema}".events (stream_name, stream_revision, event_id, event_type, data, recorded_at)
+       values ('usage-t1_a1.2026-11', 0, $1, 'UsageRecorded', '{"amount": 12345678901234567890.123456789}',
+               '2026-11-30 23:59:59.999999+00')`,
+      [randomUUID()],
+    );
+    await seal(await dbNow());
+    const [entry] = await manifest.list();
+    expect(entry.month).toBe('2026-11');
+    const [row] = await readSegment(store, entry);
+    expect(row.data).toBe('{"amount": 12345678901234567890.123456789}');
+    expect(row.recordedAtMicros).toBe(BigInt(Date.UTC(2026, 10, 30, 23, 59, 59, 999)) * 1000n + 999n);
+    await close();
+  });
+
   it('seals nothing new when sealed again, and the rest once the cutoff passes them', async () => {
     const { ledger, manifest, dbNow, seal, close } = await setUp(target);
     await ledger.appendToStreams([usage('t1', 'a1', '1'), usage('t1', 'a2', '2')]);
@@ -141,6 +159,29 @@ describe.each([
       /^archive-key-conflict: archive\/t1\/usage\/.* is left as it is$/,
     );
     expect(await manifest.list()).toEqual([]);
+    await close();
+  });
+
+  it('refuses to record a run when another seal recorded one since it began (archive-concurrent-seal)', async () => {
+    const { ledger, ledgerSchema, pool, manifest, dbNow, seal, close } = await setUp(target);
+    await ledger.appendToStreams([usage('t1', 'a1', '1')]);
+    const cutoff = await dbNow();
+    const [segment] = segmentsOf(await readLedgerRows(pool, ledgerSchema, 0n, 10));
+    const entry = {
+      tenant: 't1',
+      category: 'usage',
+      month: segment.month,
+      fromPosition: 1n,
+      toPosition: 1n,
+      rowCount: 1,
+      sha256: 'a'.repeat(64),
+      objectKey: 'archive/t1/usage/other.parquet',
+    };
+    await seal(cutoff); // the other seal: records positions up to 1
+    await expect(manifest.record(0n, [entry])).rejects.toThrow(
+      'archive-concurrent-seal: positions up to 1 were sealed while this seal wrote files after 0',
+    );
+    expect(await manifest.list()).toHaveLength(1);
     await close();
   });
 
