@@ -5,17 +5,26 @@
  *  2. Parquet read: every sealed file fetched, verified (sha256, count, range) and decoded to rows (events/s)
  *     — the raw limit for a later replay from the archive;
  *  3. Postgres read: `select * from events order by global_position`, streamed through a cursor (events/s).
- *   npm run bench:archive [-- --events 1000000 --batch 100000]
+ *   npm run bench:archive [-- --events 1000000 --batch 100000] [--s3]
+ * `--s3`: seal into a local S3-compatible server (s3rver, started here on a free port) instead of the filesystem.
  */
 import { randomUUID } from 'node:crypto';
 import { mkdtempSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
+import { createRequire } from 'node:module';
 import { join } from 'node:path';
 import { UsageRecordedV1 } from '@tally/contracts/usage';
-import { ArchiveManifest, FilesystemObjectStore, readSegment, sealRange } from '@tally/shared/data-access-archive';
+import {
+  ArchiveManifest,
+  FilesystemObjectStore,
+  ObjectStore,
+  readSegment,
+  S3ObjectStore,
+  sealRange,
+} from '@tally/shared/data-access-archive';
 import { PostgresEventStore, StreamAppend } from '@tally/shared/data-access-event-store';
 import { openPool, withClient } from '@tally/shared/data-access-pg-client';
-import { testDatabaseUrl, uniqueName } from '@tally/shared/testing';
+import { freePort, testDatabaseUrl, uniqueName } from '@tally/shared/testing';
 import { numberArg, runBenchmark } from './bench-support';
 
 const events = numberArg('events', 1_000_000);
@@ -64,6 +73,29 @@ const appendLedger = async (ledger: PostgresEventStore) => {
   }
 };
 
+/** The filesystem store under root, or (--s3) an s3rver of this run's own keeping its objects under root. */
+const openStore = async (root: string): Promise<{ store: ObjectStore; stop: () => Promise<void> }> => {
+  if (!process.argv.includes('--s3')) return { store: new FilesystemObjectStore(root), stop: async () => undefined };
+  type S3rver = new (options: object) => { run(): Promise<unknown>; close(): Promise<void> };
+  const S3rver = createRequire(__filename)('s3rver') as S3rver;
+  const port = await freePort();
+  const server = new S3rver({
+    port,
+    address: '127.0.0.1',
+    silent: true,
+    directory: root,
+    configureBuckets: [{ name: 'bench' }],
+  });
+  await server.run();
+  const store = new S3ObjectStore({
+    endpoint: `http://127.0.0.1:${port}`,
+    bucket: 'bench',
+    accessKeyId: 'S3RVER',
+    secretAccessKey: 'S3RVER',
+  });
+  return { store, stop: async () => (await store.close(), await server.close()) };
+};
+
 const rate = (n: number, ms: number) => `${Math.round(n / (ms / 1000)).toLocaleString('en-US')} events/s`;
 const mib = (bytes: number) => `${(bytes / 1024 / 1024).toFixed(1)} MiB`;
 
@@ -74,7 +106,8 @@ runBenchmark(namespace, async () => {
   const pool = openPool({ connectionString: testDatabaseUrl(), max: 3 });
   const manifest = new ArchiveManifest(pool, `${namespace}_archive`);
   await manifest.init();
-  const store = new FilesystemObjectStore(root);
+  const { store, stop } = await openStore(root);
+  console.log(`store: ${process.argv.includes('--s3') ? 's3rver (S3-compatible, local)' : 'filesystem'}`);
   try {
     let started = performance.now();
     await appendLedger(ledger);
@@ -118,6 +151,7 @@ runBenchmark(namespace, async () => {
   } finally {
     await ledger.close();
     await pool.end();
+    await stop();
     rmSync(root, { recursive: true, force: true });
   }
 });

@@ -18,19 +18,20 @@ export class FilesystemObjectStore implements ObjectStore {
     const folder = dirname(target);
     await mkdir(folder, { recursive: true });
     const temporary = join(folder, `.tmp-${randomBytes(8).toString('hex')}`);
-    const handle = await open(temporary, 'wx');
     try {
-      await handle.writeFile(bytes);
-      await handle.sync();
-    } finally {
-      await handle.close();
-    }
-    try {
+      const handle = await open(temporary, 'wx');
+      try {
+        await handle.writeFile(bytes);
+        await handle.sync();
+      } finally {
+        await handle.close();
+      }
       await link(temporary, target);
     } catch (error) {
       if ((error as NodeJS.ErrnoException).code === 'EEXIST') throw new ObjectExistsError(key);
       throw error;
     } finally {
+      // Gone on every path: after a link the key holds the bytes; after a failed write nothing was published.
       await unlink(temporary).catch(() => undefined);
     }
     const directory = await open(folder, 'r');
