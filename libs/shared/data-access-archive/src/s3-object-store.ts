@@ -17,6 +17,8 @@ export interface S3ObjectStoreOptions {
   prefix?: string;
   /** Path-style addressing (`endpoint/bucket/key`), which local S3-compatible servers need. Default true. */
   forcePathStyle?: boolean;
+  /** How long a request may wait on a silent connection (no byte either way) before it fails (default 30 s). */
+  requestTimeoutMs?: number;
   /**
    * Send `If-None-Match: *` on put so the server itself refuses an existing key (AWS S3 and recent MinIO do).
    * s3rver ignores the header, so by default the store heads the key first — see put().
@@ -40,8 +42,11 @@ export class S3ObjectStore implements ObjectStore {
       // Checksums only where the API requires them: older S3-compatible servers reject the default trailers.
       requestChecksumCalculation: 'WHEN_REQUIRED',
       responseChecksumValidation: 'WHEN_REQUIRED',
-      // A store that is gone fails the seal promptly; the caller decides when to try again.
+      // A store that is gone fails the seal promptly; the caller decides when to try again. A server that
+      // accepts the connection and then goes silent fails it too (socketTimeout: that long without a byte)
+      // instead of holding it: the SDK's requestTimeout alone only logs a warning.
       maxAttempts: 2,
+      requestHandler: { connectionTimeout: 5_000, socketTimeout: options.requestTimeoutMs ?? 30_000 },
     });
   }
 
