@@ -1,0 +1,19 @@
+export type ArchiveErrorCode =
+  /** The manifest names a file the store does not have. */
+  | 'archive-file-missing'
+  /** The file's bytes differ from what was sealed (checksum, row count or position range). */
+  | 'archive-file-altered'
+  /** A seal found another file, with other bytes, already under the key it must write. */
+  | 'archive-key-conflict'
+  /** Another seal recorded ranges while this one was writing its files. */
+  | 'archive-concurrent-seal';
+
+export class ArchiveError extends Error {
+  constructor(
+    readonly code: ArchiveErrorCode,
+    message: string,
+  ) {
+    super(`${code}: ${message}`);
+    this.name = 'ArchiveError';
+  }
+}
