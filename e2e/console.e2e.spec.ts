@@ -41,7 +41,12 @@ describe('Tally Console (npm start, Chromium)', () => {
       value as `${number}`,
     );
   /** A function call of app-1 that ended `beforeMs` before `end`, `durationMs` long at 1024 MiB. */
-  const sendFunctionCall = async (id: string, end: string, beforeMs: number, durationMs: number) => {
+  /** One function invocation through intake (1024 MiB unless said: durationMs ÷ 1000 GB-s), accepted. */
+  const invoke = async (
+    id: string,
+    event: { durationMs: number; subject?: string; memoryMiB?: number; time?: string },
+  ) => {
+    const { durationMs, subject = 'app-1', memoryMiB = 1024, time } = event;
     const sent = await api(
       'POST',
       '/v1/events',
@@ -51,15 +56,18 @@ describe('Tally Console (npm start, Chromium)', () => {
           id,
           source: '//forge',
           type: 'forge.function.invocation',
-          subject: 'app-1',
-          time: new Date(Date.parse(end) - beforeMs).toISOString(),
-          data: { memoryMiB: 1024, durationMs },
+          subject,
+          ...(time && { time }),
+          data: { memoryMiB, durationMs },
         },
       ],
       printed('TALLY_API_KEY'),
     );
     expect(sent.accepted).toBe(1);
   };
+  /** An invocation `beforeMs` before `end`. */
+  const sendFunctionCall = (id: string, end: string, beforeMs: number, durationMs: number) =>
+    invoke(id, { durationMs, time: new Date(Date.parse(end) - beforeMs).toISOString() });
 
   const printed = (name: string) => {
     const match = new RegExp(`export ${name}=(\\S+)`).exec(output);
@@ -98,22 +106,7 @@ describe('Tally Console (npm start, Chromium)', () => {
       startsAt: `${previousPeriod}-01T00:00:00Z`,
     });
     await api('PUT', '/v1/subjects/app-1', { accountId: 'vendor', attributes: { app: 'app-1' } });
-    const sent = await api(
-      'POST',
-      '/v1/events',
-      [
-        {
-          specversion: '1.0',
-          id: 'console-fn-1',
-          source: '//forge',
-          type: 'forge.function.invocation',
-          subject: 'app-1',
-          data: { memoryMiB: 1024, durationMs: 250_000_000 },
-        },
-      ],
-      printed('TALLY_API_KEY'),
-    );
-    expect(sent.accepted).toBe(1);
+    await invoke('console-fn-1', { durationMs: 250_000_000 });
     await eventually(
       () => api('GET', '/v1/accounts/vendor/upcoming-invoice'),
       (invoice) => invoice.total === '1.25',
@@ -243,22 +236,7 @@ describe('Tally Console (npm start, Chromium)', () => {
     expect(await shownTotal.textContent()).toBe('250,000');
     const acceptedAt = Date.now();
     // 1024 MiB ÷ 1024 × 10,000 s = 10,000 GB-s more
-    const sent = await api(
-      'POST',
-      '/v1/events',
-      [
-        {
-          specversion: '1.0',
-          id: 'console-fn-live',
-          source: '//forge',
-          type: 'forge.function.invocation',
-          subject: 'app-1',
-          data: { memoryMiB: 1024, durationMs: 10_000_000 },
-        },
-      ],
-      printed('TALLY_API_KEY'),
-    );
-    expect(sent.accepted).toBe(1);
+    await invoke('console-fn-live', { durationMs: 10_000_000 });
     await page
       .locator('[data-meter=forge-functions] [data-testid=meter-total]', { hasText: '260,000' })
       .waitFor({ timeout: 5_000 });
@@ -298,22 +276,7 @@ describe('Tally Console (npm start, Chromium)', () => {
 
   it('lists parked usage with its reason and what fixes it', async () => {
     // A subject no account owns: the event is kept, parked, and listed.
-    const sent = await api(
-      'POST',
-      '/v1/events',
-      [
-        {
-          specversion: '1.0',
-          id: 'console-ghost-1',
-          source: '//forge',
-          type: 'forge.function.invocation',
-          subject: 'ghost-1',
-          data: { memoryMiB: 128, durationMs: 1_000 },
-        },
-      ],
-      printed('TALLY_API_KEY'),
-    );
-    expect(sent.accepted).toBe(1);
+    await invoke('console-ghost-1', { durationMs: 1_000, subject: 'ghost-1', memoryMiB: 128 });
     const listed = await eventually(
       () => api('GET', '/v1/parked-usage'),
       (page) => page.items.some((i: { subject: string }) => i.subject === 'ghost-1'),
@@ -432,22 +395,7 @@ describe('Tally Console (npm start, Chromium)', () => {
       startsAt: `${currentPeriod}-01T00:00:00Z`,
     });
     await api('PUT', '/v1/subjects/app-de', { accountId: 'werkstatt', attributes: { app: 'app-de' } });
-    const sent = await api(
-      'POST',
-      '/v1/events',
-      [
-        {
-          specversion: '1.0',
-          id: 'console-fn-de',
-          source: '//forge',
-          type: 'forge.function.invocation',
-          subject: 'app-de',
-          data: { memoryMiB: 1024, durationMs: 250_000_000 },
-        },
-      ],
-      printed('TALLY_API_KEY'),
-    );
-    expect(sent.accepted).toBe(1);
+    await invoke('console-fn-de', { durationMs: 250_000_000, subject: 'app-de' });
     const invoice = await eventually(
       () => api('GET', '/v1/accounts/werkstatt/upcoming-invoice'),
       (upcoming) => upcoming.total === '1.25',
