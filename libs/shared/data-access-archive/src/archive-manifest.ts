@@ -13,7 +13,11 @@ export interface ManifestEntry {
   rowCount: number;
   sha256: string;
   objectKey: string;
+  /** The distinct event types in the file (null: sealed before types were recorded; read it to know). */
+  eventTypes: readonly string[] | null;
   sealedAt: Date;
+  /** When its rows were removed from the hot ledger (null: still there too). */
+  prunedAt: Date | null;
 }
 
 interface Row {
@@ -25,7 +29,9 @@ interface Row {
   row_count: string;
   sha256: string;
   object_key: string;
+  event_types: string[] | null;
   sealed_at: Date;
+  pruned_at: Date | null;
 }
 
 const toEntry = (row: Row): ManifestEntry => ({
@@ -37,7 +43,9 @@ const toEntry = (row: Row): ManifestEntry => ({
   rowCount: Number(row.row_count),
   sha256: row.sha256,
   objectKey: row.object_key,
+  eventTypes: row.event_types,
   sealedAt: row.sealed_at,
+  prunedAt: row.pruned_at,
 });
 
 /** The archive's manifest: a table `archive_segments` in the given schema. */
@@ -66,7 +74,10 @@ export class ArchiveManifest {
    * Records the files of one sealed run in one transaction, only if nothing was sealed since `after` was
    * read: two sealers at once cannot both record a run (the second fails with archive-concurrent-seal).
    */
-  async record(after: bigint, entries: readonly Omit<ManifestEntry, 'sealedAt'>[]): Promise<ManifestEntry[]> {
+  async record(
+    after: bigint,
+    entries: readonly Omit<ManifestEntry, 'sealedAt' | 'prunedAt'>[],
+  ): Promise<ManifestEntry[]> {
     return inTransaction(this.pool, async (client) => {
       await client.query('select pg_advisory_xact_lock(hashtext($1))', [`${this.schema}.archive-seal`]);
       const through = await this.sealedThrough(client);
@@ -78,9 +89,9 @@ export class ArchiveManifest {
       }
       const { rows } = await client.query<Row>(
         `insert into "${this.schema}".archive_segments
-           (tenant, category, month, from_position, to_position, row_count, sha256, object_key)
+           (tenant, category, month, from_position, to_position, row_count, sha256, object_key, event_types)
          select * from jsonb_to_recordset($1::jsonb) as x(tenant text, category text, month text,
-           from_position bigint, to_position bigint, row_count bigint, sha256 text, object_key text)
+           from_position bigint, to_position bigint, row_count bigint, sha256 text, object_key text, event_types text[])
          returning *`,
         [
           JSON.stringify(
@@ -93,12 +104,36 @@ export class ArchiveManifest {
               row_count: e.rowCount,
               sha256: e.sha256,
               object_key: e.objectKey,
+              // text[] from JSON: a Postgres array literal, its elements quoted (types are plain names).
+              event_types: e.eventTypes && `{${e.eventTypes.map((t) => JSON.stringify(t)).join(',')}}`,
             })),
           ),
         ],
       );
       return rows.map(toEntry);
     });
+  }
+
+  /** The files whose rows are sealed but still in the hot ledger, oldest first, sealed before `sealedBefore`. */
+  async unpruned(options: {
+    categories: readonly string[];
+    sealedBefore: Date;
+    limit: number;
+  }): Promise<ManifestEntry[]> {
+    const { rows } = await this.pool.query<Row>(
+      `select * from "${this.schema}".archive_segments
+        where pruned_at is null and category = any($1::text[]) and sealed_at < $2 order by from_position limit $3`,
+      [options.categories, options.sealedBefore, options.limit],
+    );
+    return rows.map(toEntry);
+  }
+
+  /** Marks a file's rows pruned from the hot ledger, in the pruning transaction. */
+  async markPruned(client: Pick<PoolClient, 'query'>, entry: ManifestEntry): Promise<void> {
+    await client.query(
+      `update "${this.schema}".archive_segments set pruned_at = now() where object_key = $1 and pruned_at is null`,
+      [entry.objectKey],
+    );
   }
 
   /** Every sealed file, optionally of one tenant, in position order. */

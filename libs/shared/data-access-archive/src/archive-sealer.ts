@@ -69,5 +69,16 @@ const writeSegment = async (store: ObjectStore, segment: Segment, report: SealRe
   }
   report.bytes += bytes.byteLength;
   const { tenant, category, month, fromPosition, toPosition } = segment;
-  return { tenant, category, month, fromPosition, toPosition, rowCount: segment.rows.length, sha256, objectKey };
+  const eventTypes = [...new Set(segment.rows.map((row) => row.eventType))].sort();
+  return {
+    tenant,
+    category,
+    month,
+    fromPosition,
+    toPosition,
+    rowCount: segment.rows.length,
+    sha256,
+    objectKey,
+    eventTypes,
+  };
 };

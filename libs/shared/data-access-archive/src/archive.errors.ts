@@ -6,7 +6,9 @@ export type ArchiveErrorCode =
   /** A seal found another file, with other bytes, already under the key it must write. */
   | 'archive-key-conflict'
   /** Another seal recorded ranges while this one was writing its files. */
-  | 'archive-concurrent-seal';
+  | 'archive-concurrent-seal'
+  /** The hot ledger's rows in a file's range are not the file's rows: nothing was pruned. */
+  | 'archive-prune-mismatch';
 
 export class ArchiveError extends Error {
   constructor(

@@ -176,6 +176,7 @@ describe.each([
       rowCount: 1,
       sha256: 'a'.repeat(64),
       objectKey: 'archive/t1/usage/other.parquet',
+      eventTypes: ['UsageRecorded'],
     };
     await seal(cutoff); // the other seal: records positions up to 1
     await expect(manifest.record(0n, [entry])).rejects.toThrow(

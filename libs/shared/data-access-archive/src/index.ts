@@ -8,3 +8,6 @@ export * from './segment.parquet';
 export * from './object-store.port';
 export * from './filesystem-object-store';
 export * from './s3-object-store';
+export * from './ledger-pruner';
+export * from './archive-reader';
+export * from './tiered-event-store';

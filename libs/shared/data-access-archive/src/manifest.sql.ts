@@ -16,4 +16,8 @@ export const manifestSchemaSql = (schema: string): string => `
     constraint archive_segments_pkey primary key (tenant, category, month, from_position)
   );
   create index if not exists archive_segments_to_position_idx on "${schema}".archive_segments (to_position);
+  -- The event types a file holds (a reader interested in others skips it without fetching it), and when its
+  -- rows left the hot ledger (pruned: from then on the file is their only copy). Added after the first slice.
+  alter table "${schema}".archive_segments add column if not exists event_types text[],
+    add column if not exists pruned_at timestamptz;
 `;

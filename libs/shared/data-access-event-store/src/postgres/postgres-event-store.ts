@@ -103,7 +103,8 @@ export class PostgresEventStore implements EventStore {
     const stored = new Set(
       (
         await client.query<{ event_id: string }>(
-          `select event_id from "${this.schema}".events where event_id = any($1::uuid[])`,
+          `select event_id from "${this.schema}".events where event_id = any($1::uuid[])
+           union all select event_id from "${this.schema}".pruned_event_ids where event_id = any($1::uuid[])`,
           [allIds],
         )
       ).rows.map((r) => r.event_id),
@@ -112,7 +113,9 @@ export class PostgresEventStore implements EventStore {
     const current = new Map<string, bigint | undefined>(
       (
         await client.query<{ name: string; revision: string | null }>(
-          `select s.name, (select max(stream_revision) from "${this.schema}".events e where e.stream_name = s.name) as revision
+          // greatest() skips nulls: a stream whose oldest rows were pruned goes on from its last pruned revision.
+          `select s.name, greatest((select max(stream_revision) from "${this.schema}".events e where e.stream_name = s.name),
+                                   (select last_revision from "${this.schema}".pruned_streams p where p.stream_name = s.name)) as revision
              from unnest($1::text[]) as s(name)`,
           [streams],
         )
@@ -252,7 +255,12 @@ export class PostgresEventStore implements EventStore {
     this.waiters.clear();
   }
 
-  private async waitForAppend(maxWaitMs: number, signal: AbortSignal): Promise<void> {
+  /**
+   * Resolves at the next append (a notification), after maxWaitMs, or when the signal aborts: what a
+   * subscription built elsewhere on readAll (the archive's TieredEventStore) waits on when caught up.
+   */
+  async waitForAppend(maxWaitMs: number, signal: AbortSignal): Promise<void> {
+    this.listen();
     const woken = new AbortController();
     const wake = () => woken.abort();
     this.waiters.add(wake);

@@ -16,9 +16,17 @@ export const ledgerSchemaSql = (schema: string): string => `
     constraint events_stream_revision_key unique (stream_name, stream_revision)
   );
   create index if not exists events_type_position_idx on "${schema}".events (event_type, global_position);
-  -- Nothing ever updates or deletes a ledger row.
+  -- Rows pruned from the hot ledger after their archive file was verified (docs/storage.md): their ids, so an
+  -- event id stays appendable once only, and each stream's last pruned revision, so revisions go on from it.
+  create table if not exists "${schema}".pruned_event_ids (event_id uuid primary key);
+  create table if not exists "${schema}".pruned_streams (stream_name text primary key, last_revision bigint not null);
+  -- Nothing ever updates a ledger row, and nothing deletes one but the archive's pruning, which says so for
+  -- its own transaction (set local tally.ledger_prune = 'on') after checking the rows against their file.
   create or replace function "${schema}".refuse_change() returns trigger language plpgsql as
-    $$ begin raise exception 'the ledger is append-only (% refused)', tg_op; end $$;
+    $$ begin
+      if tg_op = 'DELETE' and current_setting('tally.ledger_prune', true) = 'on' then return old; end if;
+      raise exception 'the ledger is append-only (% refused)', tg_op;
+    end $$;
   drop trigger if exists events_append_only on "${schema}".events;
   create trigger events_append_only before update or delete on "${schema}".events
     for each row execute function "${schema}".refuse_change();
