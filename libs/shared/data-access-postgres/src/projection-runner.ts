@@ -124,6 +124,8 @@ export class ProjectionRunner {
       /** After each applied batch: how many events, in how many seconds (the apply-duration metric). */
       onApplied?: (projection: string, events: number, seconds: number) => void;
       batchSize?: number;
+      /** Events per transaction while a rebuild fills the copies (default: batchSize). */
+      rebuildBatchSize?: number;
     },
   ) {
     this.projection = definition(options.schema);
@@ -358,7 +360,7 @@ export class ProjectionRunner {
         throw new Error(`projection ${this.name}: leadership lost during the rebuild; the next leader starts it again`);
       const events = await this.store.readAll({
         after: position,
-        maxCount: this.options.batchSize ?? 1_000,
+        maxCount: this.options.rebuildBatchSize ?? this.options.batchSize ?? 1_000,
         eventTypes: this.projection.eventTypes,
       });
       if (events.length === 0) return position;

@@ -36,6 +36,7 @@ export const projectionRunnerProvider = (
       connectionString: runtime.connectionString,
       schema: runtime.schemaFor(app),
       onApplied: runtime.metrics.projectionApplied,
+      rebuildBatchSize: runtime.config.TALLY_PROJECTION_REBUILD_BATCH,
       onError: (error) =>
         runtime.log.warn({ app, projection: runner.projection.name, reason: messageOf(error) }, 'projection failing'),
     });

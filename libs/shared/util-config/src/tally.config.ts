@@ -172,6 +172,12 @@ export const tallySchema = {
     default: '24',
     parse: positiveInteger,
   },
+  TALLY_PROJECTION_REBUILD_BATCH: {
+    description:
+      'Events per transaction while a projection rebuild fills its copies (the live subscription applies batches of 1,000): larger batches replay faster.',
+    default: '10000',
+    parse: positiveInteger,
+  },
   TALLY_BILLING_INTERVAL_MS: {
     description:
       'How often invoicing drafts invoices for ended periods, re-rates drafts and finalizes those past their grace period.',
