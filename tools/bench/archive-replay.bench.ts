@@ -7,11 +7,14 @@
  *  4. a rebuild from the full hot ledger (the rebuild path: copies, swap), timed;
  *  5. the sealed usage rows pruned from the hot ledger; a rebuild from archive + hot tail, timed, and its
  *     tables fingerprinted again: they must equal step 3's, table by table.
- *   npm run bench:archive-replay [-- --events 1000000 --batch 10000]
+ *   npm run bench:archive-replay [-- --events 1000000 --batch 10000] [--cpu-profile <file>]
+ * `--cpu-profile`: a V8 CPU profile of this process (the app's side) during the rebuild from the hot ledger.
  */
 import { randomUUID } from 'node:crypto';
 import { mkdtempSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
+import { Session } from 'node:inspector/promises';
+import { writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { Client } from 'pg';
 import { AggregationModule } from '@tally/aggregation/feature-usage';
@@ -157,7 +160,13 @@ const checkpoint = async (client: Client) =>
   ).rows[0];
 
 /** Asks the app for a rebuild and waits until the rebuilt tables are live: the time it took. */
-const timedRebuild = async (app: RunningTally, client: Client): Promise<number> => {
+const timedRebuild = async (app: RunningTally, client: Client, profile?: string): Promise<number> => {
+  const session = profile ? new Session() : undefined;
+  if (session) {
+    session.connect();
+    await session.post('Profiler.enable');
+    await session.post('Profiler.start');
+  }
   const started = performance.now();
   const response = await fetch(`${app.url}/v1/admin/projections/${projection}/rebuild`, {
     method: 'POST',
@@ -170,7 +179,13 @@ const timedRebuild = async (app: RunningTally, client: Client): Promise<number> 
     if (row?.rebuilt_at && row.rebuilt_at.getTime() >= requestedAt.getTime() - 1_000) break;
     await new Promise((resolve) => setTimeout(resolve, 200));
   }
-  return performance.now() - started;
+  const took = performance.now() - started;
+  if (session && profile) {
+    const { profile: cpu } = await session.post('Profiler.stop');
+    writeFileSync(profile, JSON.stringify(cpu));
+    session.disconnect();
+  }
+  return took;
 };
 
 runBenchmark(namespace, async () => {
@@ -240,7 +255,8 @@ runBenchmark(namespace, async () => {
     console.log(`live build from the hot ledger (batches of 1,000): ${fmt(rate(total, buildMs))} events/s`);
     const built = await fingerprint(client);
 
-    const hotMs = await timedRebuild(app, client);
+    const profileAt = process.argv.indexOf('--cpu-profile');
+    const hotMs = await timedRebuild(app, client, profileAt > 0 ? process.argv[profileAt + 1] : undefined);
     console.log(
       `rebuild from the full hot ledger (batches of ${fmt(rebuildBatch)}): ${fmt(rate(total, hotMs))} events/s (${fmt(Math.round(hotMs / 1000))} s)`,
     );
