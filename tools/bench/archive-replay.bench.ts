@@ -2,12 +2,14 @@
  * Replay from the archive (issue 17), every figure from the same run over the same ledger:
  *  1. a ledger of N attributed UsageRecorded (40 accounts, one live meter), generated in SQL;
  *  2. sealed into Parquet files (filesystem store); the raw limit: every file fetched, verified and decoded;
- *  3. a real aggregation app builds `aggregation_usage_rollup` from the full hot ledger; its tables are
+ *  3. the apps build their projections from the full hot ledger; every table of every app schema is
  *     fingerprinted (row count and an order-free sum of row hashes, table by table);
- *  4. a rebuild from the full hot ledger (the rebuild path: copies, swap), timed;
- *  5. the sealed usage rows pruned from the hot ledger; a rebuild from archive + hot tail, timed, and its
- *     tables fingerprinted again: they must equal step 3's, table by table.
- *   npm run bench:archive-replay [-- --events 1000000 --batch 10000] [--cpu-profile <file>]
+ *  4. `aggregation_usage_rollup` rebuilt from the full hot ledger (the rebuild path: copies, swap), timed;
+ *  5. the sealed usage rows pruned from the hot ledger; every projection rebuilt from archive + hot tail, one
+ *     after another, timed, and every table fingerprinted again: they must equal step 3's, table by table.
+ *   npm run bench:archive-replay [-- --events 1000000 --batch 10000] [--apps all] [--skip-hot-rebuild] [--cpu-profile <file>]
+ * `--apps all`: all four apps in this process (default: aggregation alone, whose rollups are the heaviest replay).
+ * `--skip-hot-rebuild`: no step 4 (the live build of step 3 is the reference either way).
  * `--cpu-profile`: a V8 CPU profile of this process (the app's side) during the rebuild from the hot ledger.
  */
 import { randomUUID } from 'node:crypto';
@@ -18,6 +20,9 @@ import { writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { Client } from 'pg';
 import { AggregationModule } from '@tally/aggregation/feature-usage';
+import { AttributionModule } from '@tally/attribution/feature-attribution';
+import { IngestionModule } from '@tally/ingestion/feature-intake';
+import { InvoicingModule } from '@tally/invoicing/feature-billing';
 import {
   ArchiveManifest,
   FilesystemObjectStore,
@@ -36,7 +41,10 @@ const rebuildBatch = numberArg('batch', 10_000);
 const namespace = uniqueName('benchreplay');
 const ledgerSchema = `${namespace}_ledger`;
 const aggregationSchema = `${namespace}_aggregation`;
-const projection = 'aggregation_usage_rollup';
+const rollup = 'aggregation_usage_rollup';
+const allApps = process.argv.includes('--apps') && process.argv[process.argv.indexOf('--apps') + 1] === 'all';
+const apps = allApps ? (['ingestion', 'attribution', 'aggregation', 'invoicing'] as const) : (['aggregation'] as const);
+const appSchemas = apps.map((app) => `${namespace}_${app}`);
 const admin = `bench-admin-${namespace}-0123456789`;
 
 const rate = (n: number, ms: number) => Math.round(n / (ms / 1000));
@@ -107,35 +115,42 @@ const generateLedger = async (client: Client) => {
 
 /** Per table of the app's schema: rows and an order-free sum of their hashes (row text, md5). */
 const fingerprint = async (client: Client): Promise<Record<string, string>> => {
-  const { rows: tables } = await client.query<{ table_name: string }>(
-    `select table_name from information_schema.tables where table_schema = $1 and table_type = 'BASE TABLE'
-        and table_name not in ('projection_checkpoints', 'migrations') order by 1`,
-    [aggregationSchema],
+  const { rows: tables } = await client.query<{ table_schema: string; table_name: string }>(
+    `select table_schema, table_name from information_schema.tables where table_schema = any($1) and table_type = 'BASE TABLE'
+        and table_name not in ('projection_checkpoints', 'migrations') order by 1, 2`,
+    [appSchemas],
   );
   const prints: Record<string, string> = {};
-  for (const { table_name } of tables) {
+  for (const { table_schema, table_name } of tables) {
     // A numeric's scale depends on how its sum was split into batches (1.50 + 1.50 = 3.00, one batch of 3.0):
     // equal values, and every query answers trim_scale()'s one text, so the fingerprint compares values.
     const { rows: columns } = await client.query<{ column_name: string; data_type: string }>(
       `select column_name, data_type from information_schema.columns where table_schema = $1 and table_name = $2 order by ordinal_position`,
-      [aggregationSchema, table_name],
+      [table_schema, table_name],
     );
     const row = columns
       .map((c) => (c.data_type === 'numeric' ? `trim_scale("${c.column_name}")` : `"${c.column_name}"`))
       .join(', ');
     const { rows } = await client.query<{ n: string; h: string }>(
       `select count(*)::text as n, coalesce(sum(('x' || substr(md5(row(${row})::text), 1, 15))::bit(60)::bigint), 0)::text as h
-         from "${aggregationSchema}"."${table_name}" t`,
+         from "${table_schema}"."${table_name}" t`,
     );
-    prints[table_name] = `${rows[0].n} rows, hash ${rows[0].h}`;
+    prints[`${table_schema.slice(namespace.length + 1)}.${table_name}`] = `${rows[0].n} rows, hash ${rows[0].h}`;
   }
   return prints;
 };
 
-const startAggregation = (archiveDir?: string) =>
+const startApps = (archiveDir?: string) =>
   startTally({
-    apps: ['aggregation'],
-    modules: [AggregationModule.register()],
+    modules: allApps
+      ? [
+          IngestionModule.register(),
+          AttributionModule.register(),
+          AggregationModule.register(),
+          InvoicingModule.register(),
+        ]
+      : [AggregationModule.register()],
+    apps: [...apps],
     required: ['DATABASE_URL'],
     env: {
       DATABASE_URL: testDatabaseUrl(),
@@ -151,16 +166,30 @@ const startAggregation = (archiveDir?: string) =>
     log: () => undefined,
   });
 
-const checkpoint = async (client: Client) =>
-  (
-    await client.query<{ position: string; rebuilt_at: Date | null }>(
-      `select position::text, rebuilt_at from "${aggregationSchema}".projection_checkpoints where name = $1`,
-      [projection],
-    )
-  ).rows[0];
+interface ProjectionView {
+  name: string;
+  behind: number;
+  position: string | null;
+  rebuildRequested: boolean;
+}
+
+const projections = async (app: RunningTally): Promise<ProjectionView[]> => {
+  const response = await fetch(`${app.url}/v1/admin/projections`, { headers: { authorization: `Bearer ${admin}` } });
+  if (!response.ok) throw new Error(`projections: ${response.status} ${await response.text()}`);
+  return ((await response.json()) as { projections: ProjectionView[] }).projections;
+};
+
+/** Waits until every projection has reached the ledger's head: the time it took. */
+const caughtUp = async (app: RunningTally): Promise<void> => {
+  for (;;) {
+    const views = await projections(app).catch(() => undefined);
+    if (views && views.every((p) => p.behind === 0 && p.position !== null)) return;
+    await new Promise((resolve) => setTimeout(resolve, 500));
+  }
+};
 
 /** Asks the app for a rebuild and waits until the rebuilt tables are live: the time it took. */
-const timedRebuild = async (app: RunningTally, client: Client, profile?: string): Promise<number> => {
+const timedRebuild = async (app: RunningTally, projection: string, profile?: string): Promise<number> => {
   const session = profile ? new Session() : undefined;
   if (session) {
     session.connect();
@@ -173,10 +202,9 @@ const timedRebuild = async (app: RunningTally, client: Client, profile?: string)
     headers: { authorization: `Bearer ${admin}` },
   });
   if (!response.ok) throw new Error(`rebuild refused: ${response.status} ${await response.text()}`);
-  const requestedAt = new Date();
   for (;;) {
-    const row = await checkpoint(client);
-    if (row?.rebuilt_at && row.rebuilt_at.getTime() >= requestedAt.getTime() - 1_000) break;
+    const view = (await projections(app)).find((p) => p.name === projection);
+    if (view && !view.rebuildRequested) break;
     await new Promise((resolve) => setTimeout(resolve, 200));
   }
   const took = performance.now() - started;
@@ -246,21 +274,25 @@ runBenchmark(namespace, async () => {
     );
 
     started = performance.now();
-    let app = await startAggregation();
+    let app = await startApps();
+    await caughtUp(app);
     const total = events + 1;
-    const facts = async () =>
-      Number((await client.query(`select count(*) from "${aggregationSchema}".usage_facts`)).rows[0].count);
-    while ((await facts().catch(() => 0)) < total) await new Promise((resolve) => setTimeout(resolve, 500));
     const buildMs = performance.now() - started;
-    console.log(`live build from the hot ledger (batches of 1,000): ${fmt(rate(total, buildMs))} events/s`);
+    const names = (await projections(app)).map((p) => p.name);
+    console.log(
+      `live build from the hot ledger (${apps.join(', ')}; ${names.length} projections at once, batches of 1,000): ${fmt(rate(total, buildMs))} events/s (${fmt(Math.round(buildMs / 1000))} s)`,
+    );
     const built = await fingerprint(client);
 
-    const profileAt = process.argv.indexOf('--cpu-profile');
-    const hotMs = await timedRebuild(app, client, profileAt > 0 ? process.argv[profileAt + 1] : undefined);
-    console.log(
-      `rebuild from the full hot ledger (batches of ${fmt(rebuildBatch)}): ${fmt(rate(total, hotMs))} events/s (${fmt(Math.round(hotMs / 1000))} s)`,
-    );
-    const afterHot = await fingerprint(client);
+    let afterHot = built;
+    if (!process.argv.includes('--skip-hot-rebuild')) {
+      const profileAt = process.argv.indexOf('--cpu-profile');
+      const hotMs = await timedRebuild(app, rollup, profileAt > 0 ? process.argv[profileAt + 1] : undefined);
+      console.log(
+        `${rollup} rebuilt from the full hot ledger (batches of ${fmt(rebuildBatch)}): ${fmt(rate(total, hotMs))} events/s (${fmt(Math.round(hotMs / 1000))} s)`,
+      );
+      afterHot = await fingerprint(client);
+    }
     await app.close();
 
     started = performance.now();
@@ -271,11 +303,17 @@ runBenchmark(namespace, async () => {
       `prune: ${fmt(pruned.rows)} rows of ${pruned.files} files in ${fmt(Math.round(pruneMs / 1000))} s = ${fmt(rate(pruned.rows, pruneMs))} rows/s; hot ledger keeps ${fmt(hotLeft)} rows`,
     );
 
-    app = await startAggregation(root);
-    const archiveMs = await timedRebuild(app, client);
-    console.log(
-      `rebuild from archive + hot tail (batches of ${fmt(rebuildBatch)}): ${fmt(rate(total, archiveMs))} events/s (${fmt(Math.round(archiveMs / 1000))} s); ratio to the parquet read ${(parquetMs / archiveMs).toFixed(2)}`,
-    );
+    app = await startApps(root);
+    await caughtUp(app);
+    for (const name of names) {
+      const ms = await timedRebuild(app, name);
+      console.log(
+        `${name} rebuilt from archive + hot tail (batches of ${fmt(rebuildBatch)}): ${fmt(Math.round(ms / 1000))} s` +
+          (name === rollup
+            ? `, ${fmt(rate(total, ms))} events/s; ratio to the parquet read ${(parquetMs / ms).toFixed(2)}`
+            : ''),
+      );
+    }
     const afterArchive = await fingerprint(client);
     await app.close();
 
