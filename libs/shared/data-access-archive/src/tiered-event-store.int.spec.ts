@@ -107,7 +107,7 @@ describe('the ledger across archive and hot tail', () => {
     expect(await prune()).toEqual({ files: 0, rows: 0 }); // nothing left to prune
     const files = await manifest.list();
     expect(await manifest.summary()).toEqual({
-      sealedThrough: before.at(-1)!.globalPosition,
+      sealedThrough: before[before.length - 1].globalPosition,
       files: files.length,
       rows: 20,
       prunedFiles: files.filter((e) => e.category === 'usage').length,

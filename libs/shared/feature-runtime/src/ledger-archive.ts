@@ -42,7 +42,7 @@ export const openLedgerArchive = async (
   const store = objectStoreOf(settings);
   const pool = openPool({
     connectionString,
-    max: 2,
+    max: 1,
     onError: (error) => log.warn({ reason: messageOf(error) }, 'archive pool connection lost'),
   });
   const close = async () => {

@@ -121,6 +121,15 @@ describe('Tally configuration', () => {
       }),
     );
 
+    it('refuses to prune files sealed less than 2 s ago: readers trust the manifest for 1 s', () => {
+      expect(() => loadTallyConfig({ TALLY_ARCHIVE_PRUNE_MIN_AGE_SECONDS: '1' })).toThrow(
+        /TALLY_ARCHIVE_PRUNE_MIN_AGE_SECONDS="1" is invalid: expected at least 2/,
+      );
+      expect(archiveSettings(loadTallyConfig({ TALLY_ARCHIVE_PRUNE_MIN_AGE_SECONDS: '2' }))).toMatchObject({
+        pruneMinAgeMs: 2_000,
+      });
+    });
+
     it('refuses a negative or wordy age', () => {
       expect(() => loadTallyConfig({ TALLY_ARCHIVE_AFTER_DAYS: '-1' })).toThrow(
         /TALLY_ARCHIVE_AFTER_DAYS="-1" is invalid/,

@@ -18,6 +18,22 @@ import {
 } from './config';
 
 /**
+ * Seconds a sealed file waits before its rows may leave the hot ledger: more than the second for which every
+ * process's archive reader trusts its last look at the manifest (ArchiveReader's manifestTtlMs). Below that, a
+ * projection of another process could read a position from the hot ledger just after it was pruned there, and
+ * skip it without knowing.
+ */
+const pruneMinAge = (raw: string): number | { error: string } => {
+  const seconds = nonNegativeInteger(raw);
+  if (typeof seconds === 'number' && seconds < 2)
+    return {
+      error:
+        'expected at least 2: readers trust their look at the archive manifest for 1 s, and a row pruned sooner could be skipped by one',
+    };
+  return seconds;
+};
+
+/**
  * The variables every Tally process reads. The README's configuration table and the
  * docker-compose check are held to this list.
  */
@@ -235,9 +251,9 @@ export const tallySchema = {
   },
   TALLY_ARCHIVE_PRUNE_MIN_AGE_SECONDS: {
     description:
-      'A sealed file is pruned only this long after it was sealed, so that no reader that chose the hot ledger for a position (readers trust the manifest for 1 s) finds it gone.',
+      'A sealed file is pruned only this long after it was sealed, so that no reader that chose the hot ledger for a position (readers trust the manifest for 1 s) finds it gone; at least 2.',
     default: '3600',
-    parse: nonNegativeInteger,
+    parse: pruneMinAge,
   },
 } satisfies Schema;
 
