@@ -7,7 +7,8 @@ const archiveOff = () =>
   new ProblemException({
     type: problemType('archive-off'),
     title: 'Archive off',
-    status: 503,
+    // Not a 5xx: nothing failed, there is no archive here to show or to seal into (as a 404 is for a resource).
+    status: 404,
     detail:
       'this installation keeps no archive (TALLY_ARCHIVE=off, or unset beside an operator’s Postgres or KurrentDB): see docs/storage.md',
   });
