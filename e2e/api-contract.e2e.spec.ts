@@ -1,3 +1,6 @@
+import { mkdtempSync, rmSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { createTallyClient, ok, TallyHttpClient } from '@tally/client';
 import { RunningTally } from '@tally/shared/feature-runtime';
@@ -15,6 +18,7 @@ const apps4 = ['attribution', 'aggregation', 'ingestion', 'invoicing'] as const;
  */
 describe('the API against its OpenAPI document', () => {
   const namespace = uniqueName('contract');
+  const archiveDir = mkdtempSync(join(tmpdir(), 'tally-contract-archive-'));
   let apps = {} as Record<AppName, RunningTally>;
   let api: ApiDocument;
   const exchanges: Exchange[] = [];
@@ -25,12 +29,17 @@ describe('the API against its OpenAPI document', () => {
   beforeAll(async () => {
     // A grace period longer than the subscription's history: the billing run drafts its periods and leaves them
     // draft (one run finalizes what is past its grace), so the walk can finalize one by hand.
-    apps = await startAllApps(namespace, { invoicing: { TALLY_INVOICE_GRACE_HOURS: '100000' } });
+    // The archive on in attribution (it serves the archive's routes); nothing is old enough to seal by default.
+    apps = await startAllApps(namespace, {
+      invoicing: { TALLY_INVOICE_GRACE_HOURS: '100000' },
+      attribution: { TALLY_ARCHIVE: 'filesystem', TALLY_ARCHIVE_DIR: archiveDir },
+    });
     api = await ApiDocument.of(Object.fromEntries(apps4.map((app) => [app, apps[app].url])));
   });
 
   afterAll(async () => {
     await stopAllApps(apps, namespace);
+    rmSync(archiveDir, { recursive: true, force: true });
   });
 
   it('walks every route through the typed client', async () => {
@@ -329,6 +338,8 @@ describe('the API against its OpenAPI document', () => {
       }),
     );
     ok(await ingestion.POST('/v1/admin/dead-letters/replay', { body: {} }));
+    ok(await attribution.POST('/v1/admin/archive/passes'));
+    expect(ok(await attribution.GET('/v1/admin/archive')).lastPass).not.toBeNull();
     const unknown = '00000000-0000-4000-8000-000000000000';
     expect(
       (await ingestion.POST('/v1/admin/dead-letters/{id}/replay', { params: { path: { id: '999999' } } })).response

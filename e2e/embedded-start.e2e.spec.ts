@@ -109,6 +109,12 @@ describe('embedded mode (npm start)', () => {
       (await http('GET', `${base}/v1/usage?accountId=acme&windowSize=HOUR`, undefined, 'application/json', admin)).body
         .totalEvents;
     await eventually(total, (t) => t === '1', 5_000);
+    // Embedded mode keeps an archive by default (TALLY_DATA_DIR/archive), sealing after 43 days, pruning off.
+    expect((await http('GET', `${base}/v1/admin/archive`, undefined, 'application/json', admin)).body).toMatchObject({
+      store: 'filesystem',
+      afterDays: 43,
+      prune: false,
+    });
 
     // The shipped Forge catalog, loaded at start, reproduces Atlassian's published example through the API and
     // the in-process bus (invoicing asks aggregation for usage): 250,000 GB-s and 0.15 GB of KVS reads in a month

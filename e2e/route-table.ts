@@ -26,6 +26,9 @@ export const expectedKind: Record<string, AuthKind> = {
   'post /v1/subjects/{key}/corrections': 'admin',
   'get /v1/subjects/{key}': 'read',
   'get /v1/parked-usage': 'read',
+  // attribution: the ledger's archive (issue 17), every tenant's: the operator's
+  'get /v1/admin/archive': 'operator',
+  'post /v1/admin/archive/passes': 'operator',
   // aggregation
   'get /v1/usage': 'read',
   'post /api/v1/meters': 'admin',

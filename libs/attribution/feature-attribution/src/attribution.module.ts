@@ -16,6 +16,8 @@ import {
   RUNTIME,
   TallyRuntime,
 } from '@tally/shared/feature-runtime';
+import { ArchiveController } from './archive.controller';
+import { ArchivePasses } from './archive-passes';
 import { ParkedUsageController } from './parked-usage.controller';
 import { RegistryController } from './registry.controller';
 import { registryProjection } from './registry.projection';
@@ -36,6 +38,7 @@ class AttributionLifecycle implements OnApplicationBootstrap, OnApplicationShutd
     @Inject(REGISTRY_RUNNER) private readonly runner: ProjectionRunner,
     @Inject(ATTRIBUTION_DB) private readonly db: DataSource,
     private readonly catalog: ProjectionCatalog,
+    private readonly archive: ArchivePasses,
   ) {}
 
   async onApplicationBootstrap(): Promise<void> {
@@ -43,9 +46,11 @@ class AttributionLifecycle implements OnApplicationBootstrap, OnApplicationShutd
     await this.consumer.start();
     await this.corrections.start();
     void this.runner.start();
+    this.archive.start();
   }
 
   async onApplicationShutdown(): Promise<void> {
+    await this.archive.stop();
     await this.consumer.stop();
     await this.corrections.stop();
     await this.runner.stop();
@@ -53,13 +58,13 @@ class AttributionLifecycle implements OnApplicationBootstrap, OnApplicationShutd
   }
 }
 
-/** The attribution app: registry (accounts, subjects), the usage ledger writer, parking and re-attribution. */
+/** The attribution app: registry (accounts, subjects), the usage ledger writer, parking and re-attribution, the archive's passes. */
 @Module({})
 export class AttributionModule {
   static register(): DynamicModule {
     return {
       module: AttributionModule,
-      controllers: [AccountsController, RegistryController, ParkedUsageController],
+      controllers: [AccountsController, RegistryController, ParkedUsageController, ArchiveController],
       providers: [
         appDataSourceProvider(ATTRIBUTION_DB, 'attribution', registryMigrations),
         {
@@ -76,6 +81,7 @@ export class AttributionModule {
         RegistryService,
         UsageLedgerConsumer,
         UsageCorrectionsConsumer,
+        ArchivePasses,
         AttributionLifecycle,
       ],
     };

@@ -20,6 +20,15 @@ export interface ManifestEntry {
   prunedAt: Date | null;
 }
 
+/** The manifest in figures: the last sealed position, files and rows sealed, and of them pruned from the hot ledger. */
+export interface ManifestSummary {
+  sealedThrough: bigint;
+  files: number;
+  rows: number;
+  prunedFiles: number;
+  prunedRows: number;
+}
+
 interface Row {
   tenant: string;
   category: string;
@@ -134,6 +143,25 @@ export class ArchiveManifest {
       `update "${this.schema}".archive_segments set pruned_at = now() where object_key = $1 and pruned_at is null`,
       [entry.objectKey],
     );
+  }
+
+  /** What the archive holds, in one aggregate over the manifest (the admin status route). */
+  async summary(): Promise<ManifestSummary> {
+    const { rows } = await this.pool.query<Record<keyof ManifestSummary, string>>(
+      `select coalesce(max(to_position), 0)::text as "sealedThrough", count(*)::text as files,
+              coalesce(sum(row_count), 0)::text as rows,
+              count(*) filter (where pruned_at is not null)::text as "prunedFiles",
+              coalesce(sum(row_count) filter (where pruned_at is not null), 0)::text as "prunedRows"
+         from "${this.schema}".archive_segments`,
+    );
+    const [row] = rows;
+    return {
+      sealedThrough: BigInt(row.sealedThrough),
+      files: Number(row.files),
+      rows: Number(row.rows),
+      prunedFiles: Number(row.prunedFiles),
+      prunedRows: Number(row.prunedRows),
+    };
   }
 
   /** Every sealed file, optionally of one tenant, in position order. */

@@ -105,6 +105,14 @@ describe('the ledger across archive and hot tail', () => {
     expect((await manifest.list()).filter((e) => e.category !== 'usage').every((e) => e.prunedAt === null)).toBe(true);
     expect(await readEverything(tiered, 5)).toEqual(before);
     expect(await prune()).toEqual({ files: 0, rows: 0 }); // nothing left to prune
+    const files = await manifest.list();
+    expect(await manifest.summary()).toEqual({
+      sealedThrough: before[before.length - 1].globalPosition,
+      files: files.length,
+      rows: 20,
+      prunedFiles: files.filter((e) => e.category === 'usage').length,
+      prunedRows: 12,
+    });
 
     // An event id that was pruned is still stored once: appending it again writes nothing.
     const pruned = before.find((e) => e.streamName === 'usage-t2_a1.2026-11')!;

@@ -23,3 +23,4 @@ export * from './openapi';
 export * from './api-schemas';
 export * from './request-schemas';
 export * from './console-site';
+export * from './ledger-archive';

@@ -77,6 +77,33 @@ export class Metrics {
     'What billing did with each subscription period it looked at (drafted, redrafted, finalized, unchanged, waiting, behind, voided, failed).',
     ['outcome'],
   );
+  /** The archive's seal (+ prune) passes: those this process ran (another holding the lock is not counted). */
+  readonly archivePasses = this.counter(
+    'tally_archive_passes_total',
+    'Archive passes (seal, then prune if on) this process ran, by outcome (completed, failed).',
+    ['outcome'],
+  );
+  readonly archiveSealFailures = this.counter(
+    'tally_archive_seal_failures_total',
+    'Archive passes that failed (Postgres or the object store away, a file altered): retried at the next pass.',
+    [],
+  );
+  readonly archiveRows = this.counter(
+    'tally_archive_rows_total',
+    'Ledger rows sealed into the archive, or pruned from the hot ledger, by this process.',
+    ['action'],
+  );
+  readonly archiveSealedBytes = this.counter(
+    'tally_archive_sealed_bytes_total',
+    'Bytes of Parquet files written to the archive by this process.',
+    [],
+  );
+  readonly archiveSealedThrough = this.gauge(
+    'tally_archive_sealed_through',
+    'The last ledger position sealed into the archive, as its manifest said after this process’s last pass.',
+    [],
+  );
+
   readonly webhookDeliveries = this.counter(
     'tally_webhook_deliveries_total',
     'Webhook delivery attempts by kind and outcome (delivered; retried: down, slow or 5xx; refused: 4xx or a redirect, dead-lettered).',

@@ -3,11 +3,13 @@ import { EventStore, KurrentDbEventStore, PostgresEventStore } from '@tally/shar
 import { Delivery, JetStreamBus, MessageBus, PostgresBus } from '@tally/shared/data-access-messaging';
 import { openPool } from '@tally/shared/data-access-pg-client';
 import { EmbeddedPostgres, startEmbeddedPostgres } from '@tally/shared/data-access-postgres';
-import { TallyConfig } from '@tally/shared/util-config';
+import { TieredEventStore } from '@tally/shared/data-access-archive';
+import { archiveAgeWarning, archiveSettings, TallyConfig } from '@tally/shared/util-config';
 import { messageOf } from '@tally/shared/util-core';
 import { Logger } from '@tally/shared/util-telemetry';
 import { createProcessLogger, LineSink } from './process-logger';
 import { Metrics } from './metrics';
+import { LedgerArchive, openLedgerArchive } from './ledger-archive';
 
 /** What every Tally process shares: configuration, the ledger, the bus, a clock. */
 export interface TallyRuntime {
@@ -17,7 +19,14 @@ export interface TallyRuntime {
   namespace: string;
   /** Tenants and administrative credentials, shared by every app. */
   access: AccessStore;
+  /**
+   * The ledger every app reads and appends through. With the archive on, reads across all streams span the
+   * archive (positions up to the last sealed one) and the hot ledger (the rest): projections, rebuilds and
+   * reconciliations need not know which tier a row is in.
+   */
   eventStore: EventStore;
+  /** The ledger's archive tier (TALLY_ARCHIVE not off): its store, manifest and the pool its passes use. */
+  archive?: LedgerArchive;
   bus: MessageBus;
   clock: () => Date;
   /** The process's logger (pino): structured, leveled, credentials masked. */
@@ -53,20 +62,30 @@ export const openRuntime = async (config: TallyConfig, options: RuntimeOptions =
     connectionString = embedded.connectionString;
   }
 
-  const eventStore: EventStore = config.KURRENTDB_URL
+  const ledgerSchema = `${namespace}_ledger`;
+  const hot: EventStore = config.KURRENTDB_URL
     ? new KurrentDbEventStore({
         connectionString: config.KURRENTDB_URL,
         index: { connectionString, schema: `${namespace}_ledger_index` },
         retentionDays: config.TALLY_LATENESS_HORIZON_DAYS + 5,
       })
-    : new PostgresEventStore({ connectionString, schema: `${namespace}_ledger` });
+    : new PostgresEventStore({ connectionString, schema: ledgerSchema });
+  // loadTallyConfig has refused an archive beside KurrentDB: when on, the hot ledger is Postgres.
+  const settings = archiveSettings(config);
+  let archive: LedgerArchive | undefined;
   try {
-    await eventStore.init();
+    await hot.init();
+    if (settings.store !== 'off') {
+      archive = await openLedgerArchive(settings, connectionString, ledgerSchema, log);
+      const warning = archiveAgeWarning(config);
+      if (warning) log.warn({ afterDays: settings.afterDays }, warning);
+    }
   } catch (error) {
-    await eventStore.close().catch(() => undefined);
+    await hot.close().catch(() => undefined);
     await embedded?.stop().catch(() => undefined);
     throw error;
   }
+  const eventStore: EventStore = archive ? new TieredEventStore(hot, archive.reader) : hot;
 
   const onError = (error: unknown, delivery?: Delivery) =>
     log.warn(
@@ -115,6 +134,7 @@ export const openRuntime = async (config: TallyConfig, options: RuntimeOptions =
     }
   } catch (error) {
     await eventStore.close().catch(() => undefined);
+    await archive?.close();
     await embedded?.stop().catch(() => undefined);
     throw error;
   }
@@ -130,6 +150,7 @@ export const openRuntime = async (config: TallyConfig, options: RuntimeOptions =
     await access.close();
     await bus.close().catch(() => undefined);
     await eventStore.close().catch(() => undefined);
+    await archive?.close();
     await embedded?.stop().catch(() => undefined);
     throw error;
   }
@@ -142,6 +163,7 @@ export const openRuntime = async (config: TallyConfig, options: RuntimeOptions =
     namespace,
     access,
     eventStore,
+    archive,
     bus,
     clock: options.clock ?? (() => new Date()),
     log,
@@ -155,6 +177,7 @@ export const openRuntime = async (config: TallyConfig, options: RuntimeOptions =
     close: async () => {
       await bus.close();
       await eventStore.close();
+      await archive?.close();
       await access.close();
       await probe.end().catch(() => undefined);
       await embedded?.stop();

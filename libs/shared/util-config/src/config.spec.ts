@@ -1,6 +1,6 @@
 import { describe, expect, it } from 'vitest';
 import { ConfigError } from './config';
-import { loadTallyConfig } from './tally.config';
+import { archiveAgeWarning, archiveSettings, loadTallyConfig } from './tally.config';
 
 describe('Tally configuration', () => {
   it('applies defaults when nothing is set', () => {
@@ -81,5 +81,102 @@ describe('Tally configuration', () => {
   it('refuses a tenant id that could break stream names (`account-<tenant>_<id>`)', () => {
     expect(() => loadTallyConfig({ TALLY_TENANT: 'acme_eu' })).toThrow(/TALLY_TENANT.*separates tenant and id/s);
     expect(loadTallyConfig({ TALLY_TENANT: 'acmeeu2' }).TALLY_TENANT).toBe('acmeeu2');
+  });
+
+  describe('the archive', () => {
+    const postgres = { DATABASE_URL: 'postgres://tally@db:5432/tally' };
+    const s3 = {
+      TALLY_ARCHIVE: 's3',
+      TALLY_ARCHIVE_S3_ENDPOINT: 'http://minio:9000',
+      TALLY_ARCHIVE_S3_BUCKET: 'archive',
+      TALLY_ARCHIVE_S3_ACCESS_KEY_ID: 'tally',
+      TALLY_ARCHIVE_S3_SECRET_ACCESS_KEY: 'a-secret-key',
+    };
+
+    it('is on, in TALLY_DATA_DIR/archive, in embedded mode, and off with a Postgres of the operator’s', () => {
+      expect(archiveSettings(loadTallyConfig({ TALLY_DATA_DIR: '/var/tally/' }))).toMatchObject({
+        store: 'filesystem',
+        dir: '/var/tally/archive',
+      });
+      expect(archiveSettings(loadTallyConfig(postgres))).toEqual({ store: 'off' });
+      expect(
+        archiveSettings(loadTallyConfig({ ...postgres, TALLY_ARCHIVE: 'filesystem', TALLY_ARCHIVE_DIR: '/a' })),
+      ).toMatchObject({ store: 'filesystem', dir: '/a' });
+    });
+
+    it.each([
+      // 35 days of lateness + 24 h of grace (1 day) + 7 days of margin
+      [{}, 43],
+      // 25 h of grace round up to 2 days: 35 + 2 + 7
+      [{ TALLY_INVOICE_GRACE_HOURS: '25' }, 44],
+      [{ TALLY_LATENESS_HORIZON_DAYS: '10', TALLY_INVOICE_GRACE_HOURS: '48' }, 19],
+      [{ TALLY_ARCHIVE_AFTER_DAYS: '0' }, 0],
+      [{ TALLY_ARCHIVE_AFTER_DAYS: '0.5' }, 0.5],
+    ])('seals rows recorded more than the age of %j ago: %d days', (env, days) =>
+      expect(archiveSettings(loadTallyConfig({ TALLY_ARCHIVE: 'filesystem', ...env }))).toMatchObject({
+        afterDays: days,
+        intervalMs: 3_600_000,
+        prune: false,
+        pruneMinAgeMs: 3_600_000,
+      }),
+    );
+
+    it('refuses to prune files sealed less than 2 s ago: readers trust the manifest for 1 s', () => {
+      expect(() => loadTallyConfig({ TALLY_ARCHIVE_PRUNE_MIN_AGE_SECONDS: '1' })).toThrow(
+        /TALLY_ARCHIVE_PRUNE_MIN_AGE_SECONDS="1" is invalid: expected at least 2/,
+      );
+      expect(archiveSettings(loadTallyConfig({ TALLY_ARCHIVE_PRUNE_MIN_AGE_SECONDS: '2' }))).toMatchObject({
+        pruneMinAgeMs: 2_000,
+      });
+    });
+
+    it('refuses a negative or wordy age', () => {
+      expect(() => loadTallyConfig({ TALLY_ARCHIVE_AFTER_DAYS: '-1' })).toThrow(
+        /TALLY_ARCHIVE_AFTER_DAYS="-1" is invalid/,
+      );
+      expect(() => loadTallyConfig({ TALLY_ARCHIVE_AFTER_DAYS: 'ten' })).toThrow(/TALLY_ARCHIVE_AFTER_DAYS/);
+    });
+
+    it('warns below the lateness horizon + grace, and says nothing at or above it', () => {
+      expect(archiveAgeWarning(loadTallyConfig({ TALLY_ARCHIVE_AFTER_DAYS: '35.5' }))).toMatch(
+        /TALLY_ARCHIVE_AFTER_DAYS=35.5 is below the lateness horizon \+ invoice grace \(36 days\)/,
+      );
+      expect(archiveAgeWarning(loadTallyConfig({ TALLY_ARCHIVE_AFTER_DAYS: '36' }))).toBeUndefined();
+      expect(archiveAgeWarning(loadTallyConfig({ ...postgres, TALLY_ARCHIVE_AFTER_DAYS: '0' }))).toBeUndefined();
+    });
+
+    it('takes S3 with its endpoint, bucket and credentials, the namespace as prefix unless one is given', () => {
+      expect(archiveSettings(loadTallyConfig({ ...postgres, ...s3, TALLY_NAMESPACE: 'acme' }))).toMatchObject({
+        store: 's3',
+        s3: { endpoint: 'http://minio:9000', bucket: 'archive', prefix: 'acme', region: 'us-east-1' },
+      });
+      expect(archiveSettings(loadTallyConfig({ ...s3, TALLY_ARCHIVE_S3_PREFIX: 'p' }))).toMatchObject({
+        s3: { prefix: 'p' },
+      });
+    });
+
+    it.each([
+      'TALLY_ARCHIVE_S3_ENDPOINT',
+      'TALLY_ARCHIVE_S3_BUCKET',
+      'TALLY_ARCHIVE_S3_ACCESS_KEY_ID',
+      'TALLY_ARCHIVE_S3_SECRET_ACCESS_KEY',
+    ])('refuses S3 without %s, naming it', (missing) =>
+      expect(() => loadTallyConfig({ ...s3, [missing]: undefined })).toThrow(
+        new RegExp(`${missing} is required with TALLY_ARCHIVE=s3`),
+      ),
+    );
+
+    it('never echoes the S3 secret', () =>
+      expect(() =>
+        loadTallyConfig({ ...s3, TALLY_ARCHIVE_S3_SECRET_ACCESS_KEY: 'x', TALLY_ARCHIVE: 'tape' }),
+      ).not.toThrow(/a-secret-key/));
+
+    it('refuses an archive beside a KurrentDB ledger, and is off with one by default', () => {
+      const kurrent = { KURRENTDB_URL: 'kurrentdb://k:2113' };
+      expect(() => loadTallyConfig({ ...kurrent, TALLY_ARCHIVE: 'filesystem' })).toThrow(
+        /TALLY_ARCHIVE=filesystem needs the Postgres ledger: with KURRENTDB_URL/,
+      );
+      expect(archiveSettings(loadTallyConfig(kurrent))).toEqual({ store: 'off' });
+    });
   });
 });

@@ -73,6 +73,10 @@ export const positiveInteger = (raw: string): number | { error: string } =>
 export const nonNegativeInteger = (raw: string): number | { error: string } =>
   /^(0|[1-9]\d*)$/.test(raw) ? Number(raw) : { error: 'expected a whole number, 0 or more' };
 
+/** A decimal number, 0 or more (fractions allowed: `0.5` days). */
+export const nonNegativeNumber = (raw: string): number | { error: string } =>
+  /^(0|[1-9]\d*)(\.\d+)?$/.test(raw) ? Number(raw) : { error: 'expected a number, 0 or more (such as 43 or 0.5)' };
+
 export const url =
   (...protocols: string[]) =>
   (raw: string): string | { error: string } => {

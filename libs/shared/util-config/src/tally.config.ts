@@ -1,4 +1,5 @@
 import {
+  ConfigError,
   ConfigOf,
   tenantId,
   identifier,
@@ -6,6 +7,7 @@ import {
   loadConfig,
   natsServers,
   nonNegativeInteger,
+  nonNegativeNumber,
   oneOf,
   port,
   positiveInteger,
@@ -14,6 +16,22 @@ import {
   url,
   webhookSecrets,
 } from './config';
+
+/**
+ * Seconds a sealed file waits before its rows may leave the hot ledger: more than the second for which every
+ * process's archive reader trusts its last look at the manifest (ArchiveReader's manifestTtlMs). Below that, a
+ * projection of another process could read a position from the hot ledger just after it was pruned there, and
+ * skip it without knowing.
+ */
+const pruneMinAge = (raw: string): number | { error: string } => {
+  const seconds = nonNegativeInteger(raw);
+  if (typeof seconds === 'number' && seconds < 2)
+    return {
+      error:
+        'expected at least 2: readers trust their look at the archive manifest for 1 s, and a row pruned sooner could be skipped by one',
+    };
+  return seconds;
+};
 
 /**
  * The variables every Tally process reads. The README's configuration table and the
@@ -195,6 +213,54 @@ export const tallySchema = {
     sensitive: true,
     parse: webhookSecrets,
   },
+  TALLY_ARCHIVE: {
+    description:
+      'Where sealed ranges of the Postgres ledger go as Parquet files (docs/storage.md): off, filesystem (TALLY_ARCHIVE_DIR) or s3 (TALLY_ARCHIVE_S3_*). Unset: filesystem in embedded mode (DATABASE_URL unset), off otherwise and with KURRENTDB_URL (KurrentDB archives its own ledger; an archive with it is refused at start-up).',
+    parse: oneOf('off', 'filesystem', 's3'),
+  },
+  TALLY_ARCHIVE_DIR: {
+    description: 'The archive directory of TALLY_ARCHIVE=filesystem. Unset: TALLY_DATA_DIR/archive.',
+    parse: text,
+  },
+  TALLY_ARCHIVE_S3_ENDPOINT: {
+    description:
+      'TALLY_ARCHIVE=s3: the S3-compatible endpoint, e.g. https://s3.eu-west-1.amazonaws.com or http://minio:9000 (path-style addressing).',
+    parse: url('http', 'https'),
+  },
+  TALLY_ARCHIVE_S3_BUCKET: { description: 'TALLY_ARCHIVE=s3: the bucket (it must exist).', parse: text },
+  TALLY_ARCHIVE_S3_PREFIX: {
+    description: 'TALLY_ARCHIVE=s3: a folder in the bucket for this installation. Unset: TALLY_NAMESPACE.',
+    parse: text,
+  },
+  TALLY_ARCHIVE_S3_REGION: { description: 'TALLY_ARCHIVE=s3: the region.', default: 'us-east-1', parse: text },
+  TALLY_ARCHIVE_S3_ACCESS_KEY_ID: { description: 'TALLY_ARCHIVE=s3: the access key id.', parse: text },
+  TALLY_ARCHIVE_S3_SECRET_ACCESS_KEY: {
+    description: 'TALLY_ARCHIVE=s3: the secret access key of TALLY_ARCHIVE_S3_ACCESS_KEY_ID.',
+    sensitive: true,
+    parse: text,
+  },
+  TALLY_ARCHIVE_AFTER_DAYS: {
+    description:
+      'Ledger rows recorded more than this many days ago are sealed into the archive (fractions allowed; 0: everything recorded so far). Unset: TALLY_LATENESS_HORIZON_DAYS + TALLY_INVOICE_GRACE_HOURS in whole days rounded up + 7 (43 by default); below horizon + grace a warning is logged (docs/storage.md).',
+    parse: nonNegativeNumber,
+  },
+  TALLY_ARCHIVE_INTERVAL_SECONDS: {
+    description: 'How often the attribution app seals (and prunes, if on) the ledger; the first pass runs at start.',
+    default: '3600',
+    parse: positiveInteger,
+  },
+  TALLY_ARCHIVE_PRUNE: {
+    description:
+      'on: sealed usage rows leave the hot ledger once their files are verified (reads span archive + hot tail); off: the archive is a copy and the ledger keeps everything.',
+    default: 'off',
+    parse: oneOf('on', 'off'),
+  },
+  TALLY_ARCHIVE_PRUNE_MIN_AGE_SECONDS: {
+    description:
+      'A sealed file is pruned only this long after it was sealed, so that no reader that chose the hot ledger for a position (readers trust the manifest for 1 s) finds it gone; at least 2.',
+    default: '3600',
+    parse: pruneMinAge,
+  },
 } satisfies Schema;
 
 export type TallyConfig = ConfigOf<typeof tallySchema>;
@@ -202,7 +268,112 @@ export type TallyConfig = ConfigOf<typeof tallySchema>;
 export const loadTallyConfig = (
   env: Record<string, string | undefined>,
   required: readonly (keyof TallyConfig)[] = [],
-): TallyConfig => loadConfig(withRequired(tallySchema, required), env);
+): TallyConfig => {
+  const config = loadConfig(withRequired(tallySchema, required), env);
+  const problems = archiveProblems(config);
+  if (problems.length > 0) throw new ConfigError(problems);
+  return config;
+};
+
+/** How and when the ledger is sealed into the archive (and pruned), the settings resolved. */
+export interface ArchiveSchedule {
+  afterDays: number;
+  intervalMs: number;
+  prune: boolean;
+  pruneMinAgeMs: number;
+}
+export type ArchiveSettings =
+  | { store: 'off' }
+  | ({ store: 'filesystem'; dir: string } & ArchiveSchedule)
+  | ({
+      store: 's3';
+      s3: {
+        endpoint: string;
+        bucket: string;
+        prefix: string;
+        region: string;
+        accessKeyId: string;
+        secretAccessKey: string;
+      };
+    } & ArchiveSchedule);
+
+/** TALLY_ARCHIVE, or its default: filesystem in embedded mode (no DATABASE_URL), off otherwise and with KurrentDB. */
+const archiveStore = (config: TallyConfig): 'off' | 'filesystem' | 's3' =>
+  config.TALLY_ARCHIVE ?? (config.DATABASE_URL || config.KURRENTDB_URL ? 'off' : 'filesystem');
+
+/**
+ * The default age of sealing: no row is sealed while its period can still change — late usage is accepted up to
+ * the lateness horizon and a draft absorbs it through the grace — plus a week's margin.
+ */
+export const defaultArchiveAfterDays = (config: TallyConfig): number =>
+  config.TALLY_LATENESS_HORIZON_DAYS + Math.ceil(config.TALLY_INVOICE_GRACE_HOURS / 24) + 7;
+
+const s3Settings = [
+  'TALLY_ARCHIVE_S3_ENDPOINT',
+  'TALLY_ARCHIVE_S3_BUCKET',
+  'TALLY_ARCHIVE_S3_ACCESS_KEY_ID',
+  'TALLY_ARCHIVE_S3_SECRET_ACCESS_KEY',
+] as const;
+
+/** Settings that contradict each other (each check of one variable alone is loadConfig's). */
+const archiveProblems = (config: TallyConfig): string[] => {
+  const store = archiveStore(config);
+  if (store === 'off') return [];
+  if (config.KURRENTDB_URL)
+    return [
+      `TALLY_ARCHIVE=${store} needs the Postgres ledger: with KURRENTDB_URL the ledger is KurrentDB's, which archives on its own (set TALLY_ARCHIVE=off)`,
+    ];
+  if (store === 's3')
+    return s3Settings
+      .filter((name) => !config[name])
+      .map((name) => `${name} is required with TALLY_ARCHIVE=s3: ${tallySchema[name].description}`);
+  return [];
+};
+
+/** The archive's settings, resolved (defaults applied); loadTallyConfig has refused contradictory ones. */
+export const archiveSettings = (config: TallyConfig): ArchiveSettings => {
+  const store = archiveStore(config);
+  if (store === 'off') return { store };
+  const schedule: ArchiveSchedule = {
+    afterDays: config.TALLY_ARCHIVE_AFTER_DAYS ?? defaultArchiveAfterDays(config),
+    intervalMs: config.TALLY_ARCHIVE_INTERVAL_SECONDS * 1_000,
+    prune: config.TALLY_ARCHIVE_PRUNE === 'on',
+    pruneMinAgeMs: config.TALLY_ARCHIVE_PRUNE_MIN_AGE_SECONDS * 1_000,
+  };
+  if (store === 'filesystem')
+    return {
+      store,
+      dir: config.TALLY_ARCHIVE_DIR ?? `${config.TALLY_DATA_DIR.replace(/\/+$/, '')}/archive`,
+      ...schedule,
+    };
+  return {
+    store,
+    s3: {
+      endpoint: config.TALLY_ARCHIVE_S3_ENDPOINT as string,
+      bucket: config.TALLY_ARCHIVE_S3_BUCKET as string,
+      prefix: config.TALLY_ARCHIVE_S3_PREFIX ?? config.TALLY_NAMESPACE,
+      region: config.TALLY_ARCHIVE_S3_REGION,
+      accessKeyId: config.TALLY_ARCHIVE_S3_ACCESS_KEY_ID as string,
+      secretAccessKey: config.TALLY_ARCHIVE_S3_SECRET_ACCESS_KEY as string,
+    },
+    ...schedule,
+  };
+};
+
+/**
+ * Why an age of sealing below horizon + grace deserves a word at start-up (it is allowed: tests use 0). Sealing
+ * goes by recorded_at, so a late event is simply appended to the hot tail and every read still spans both
+ * tiers: nothing is counted wrong. But a period that can still change then has its usage in both tiers, and
+ * with pruning on its rows leave the hot ledger while its invoice is still a draft.
+ */
+export const archiveAgeWarning = (config: TallyConfig): string | undefined => {
+  const settings = archiveSettings(config);
+  if (settings.store === 'off') return undefined;
+  const open = config.TALLY_LATENESS_HORIZON_DAYS + config.TALLY_INVOICE_GRACE_HOURS / 24;
+  return settings.afterDays < open
+    ? `TALLY_ARCHIVE_AFTER_DAYS=${settings.afterDays} is below the lateness horizon + invoice grace (${open} days): usage of periods that can still change is sealed${settings.prune ? ' and pruned from the hot ledger' : ''}; reads span archive and hot tail, so counts stay exact`
+    : undefined;
+};
 
 /** The schema with `required` set on the named variables (a process says which it cannot run without). */
 const withRequired = <S extends Schema>(schema: S, required: readonly PropertyKey[]): S => {
