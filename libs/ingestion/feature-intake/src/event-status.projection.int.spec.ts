@@ -116,6 +116,20 @@ describe('ingestion_event_status projection', () => {
     expect(await rows()).toEqual(before);
   });
 
+  it('takes consecutive records in one statement, even when one usage is recorded twice in a batch', async () => {
+    // Never written by the ledger writer (a usage id is recorded once), but one upsert may not touch a row twice:
+    // the batch is split at the repeat, and the first record keeps its place as if applied one by one.
+    const twice = usage('e-twice', parked);
+    const first = await store.appendToStream('usage-t1_acme.2026-11', [
+      { id: randomUUID(), type: 'UsageRecorded', data: { ...twice.data } },
+      { id: randomUUID(), type: 'UsageRecorded', data: { ...twice.data, attribution: attributed('acme') } },
+    ]);
+    expect(first.written).toBe(2);
+    await runner.caughtUp();
+    const [row] = (await rows()).filter((r: { event_id: string }) => r.event_id === 'e-twice');
+    expect(row).toMatchObject({ parked_reason: 'unknown_subject', account_id: 'acme', current: 'parked' });
+  });
+
   it('rebuilt from zero gives the same rows', async () => {
     const before = await rows();
     await runner.rebuild();

@@ -12,22 +12,31 @@ export const eventStatusProjection = (tables: EventStatusTables): Projection<Usa
   tables: EventStatusTables.tables,
   carryOver: (tx, from, to) => EventStatusTables.carryOverIntake(tx, from, to),
   apply: async (tx, events) => {
+    // Consecutive UsageRecorded go in one statement (one per event made a rebuild crawl: ≈1,700 events/s);
+    // anything else, or a usage id already pending (one upsert may not touch a row twice), flushes them first.
+    let pending: Parameters<EventStatusTables['recorded']>[1][number][] = [];
+    const pendingIds = new Set<string>();
+    const flush = async () => {
+      await tables.recorded(tx, pending);
+      pending = [];
+      pendingIds.clear();
+    };
     for (const event of events) {
       const at = event.recordedAt.toISOString();
+      if (event.type !== 'UsageRecorded' || pendingIds.has(event.data.usageId)) await flush();
       switch (event.type) {
         case 'UsageRecorded': {
           const u = event.data;
-          await tables.recorded(tx, [
-            {
-              usageId: u.usageId,
-              tenant: u.tenant,
-              source: u.source,
-              eventId: u.eventId,
-              at,
-              parkedReason: u.attribution.status === 'parked' ? u.attribution.reason : null,
-              accountId: u.attribution.status === 'attributed' ? u.attribution.accountId : null,
-            },
-          ]);
+          pending.push({
+            usageId: u.usageId,
+            tenant: u.tenant,
+            source: u.source,
+            eventId: u.eventId,
+            at,
+            parkedReason: u.attribution.status === 'parked' ? u.attribution.reason : null,
+            accountId: u.attribution.status === 'attributed' ? u.attribution.accountId : null,
+          });
+          pendingIds.add(u.usageId);
           break;
         }
         case 'UsageReattributed': {
@@ -64,5 +73,6 @@ export const eventStatusProjection = (tables: EventStatusTables): Projection<Usa
           unhandledEvent(event);
       }
     }
+    await flush();
   },
 });
