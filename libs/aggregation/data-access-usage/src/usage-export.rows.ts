@@ -58,6 +58,7 @@ export async function* readExportBatches(
   const onError = (error: Error) => (broken = error);
   client.on('error', onError);
   let open = false;
+  let pending: Promise<unknown> | undefined;
   try {
     await client.query('begin isolation level repeatable read read only');
     open = true;
@@ -73,11 +74,21 @@ export async function* readExportBatches(
         order by f.time, f.usage_id`,
       [range.tenant, range.from.toISOString(), range.to.toISOString(), range.accountId ?? null],
     );
-    for (;;) {
-      const { rows } = await client.query<Row>(`fetch forward ${Math.trunc(batchSize)} from usage_export`);
+    const fetchBatch = () => client.query<Row>(`fetch forward ${Math.trunc(batchSize)} from usage_export`);
+    for (let fetching = fetchBatch(); ;) {
+      const { rows } = await fetching;
       if (rows.length === 0) break;
+      const more = rows.length === batchSize;
+      // The next batch is read while this one is written out: at most two batches in memory, Postgres and the
+      // encoder working at the same time.
+      if (more) {
+        fetching = fetchBatch();
+        // Handled at once: a fetch that fails while the consumer is still busy with this batch must not be an
+        // unhandled rejection; the loop's `await fetching` still throws its error.
+        pending = fetching.catch(() => undefined);
+      }
       yield rows.map(exportRow);
-      if (rows.length < batchSize) break;
+      if (!more) break;
     }
     await client.query('commit');
     open = false;
@@ -85,7 +96,9 @@ export async function* readExportBatches(
     if (isConnectionError(error)) broken ??= error as Error;
     throw error;
   } finally {
-    // Stopped early (the reader went away) or failed: end the transaction, which closes the cursor.
+    // Stopped early (the reader went away) or failed: end the transaction, which closes the cursor. A fetch still
+    // under way finishes first (pg runs a client's queries in order); its outcome no longer matters.
+    await pending;
     if (open && !broken) await client.query('rollback').catch((error: Error) => (broken = error));
     client.removeListener('error', onError);
     client.release(broken);

@@ -26,12 +26,12 @@ export interface UsageExportOptions {
 export async function* usageExportChunks(options: UsageExportOptions): AsyncGenerator<Uint8Array> {
   const batches = readExportBatches(options.pool, options.schema, options.range, options.batchSize);
   if (options.format === 'csv') {
-    let header: string | undefined = csvHeader();
+    let header: Buffer | undefined = Buffer.from(csvHeader(), 'utf8');
     for await (const rows of batches) {
-      yield Buffer.from((header ?? '') + csvLines(rows), 'utf8');
+      yield header ? concat(header, csvLines(rows)) : csvLines(rows);
       header = undefined;
     }
-    if (header !== undefined) yield Buffer.from(header, 'utf8');
+    if (header) yield header;
     return;
   }
   const parquet = new ParquetExportWriter();
