@@ -297,7 +297,7 @@ describe('GET /v1/exports/usage', () => {
     expect((await readParquetWithDuckDb(file)).rows).toEqual([]);
   });
 
-  it.each([
+  it.each<{ query: Record<string, string>; type: string; field: string }>([
     { query: { from: '' }, type: 'validation', field: 'from' },
     { query: { to: 'tomorrow' }, type: 'validation', field: 'to' },
     { query: { format: 'xlsx' }, type: 'validation', field: 'format' },
@@ -308,15 +308,15 @@ describe('GET /v1/exports/usage', () => {
     const answer = await get(query);
     expect(answer.status).toBe(400);
     expect(answer.headers.get('content-type')).toBe('application/problem+json');
-    const problem = await answer.json();
+    const problem = (await answer.json()) as { type: string; errors: { field: string }[] };
     expect(problem.type).toBe(`https://tally.dev/problems/${type}`);
-    expect(problem.errors.map((e: { field: string }) => e.field)).toContain(field);
+    expect(problem.errors.map((e) => e.field)).toContain(field);
   });
 
   it('answers 404 for an account it does not know', async () => {
     const answer = await get({ accountId: 'initech' });
     expect(answer.status).toBe(404);
-    expect((await answer.json()).type).toBe('https://tally.dev/problems/not-found');
+    expect(((await answer.json()) as { type: string }).type).toBe('https://tally.dev/problems/not-found');
   });
 
   it('shows another tenant nothing of this one', async () => {
@@ -327,7 +327,7 @@ describe('GET /v1/exports/usage', () => {
       headers: { authorization: `Bearer ${adminToken}`, 'content-type': 'application/json', 'tally-tenant': other },
       body: JSON.stringify({ role: 'billing-viewer', name: 'their viewer' }),
     });
-    const { token } = await issued.json();
+    const { token } = (await issued.json()) as { token: string };
     const theirs = await get({}, {}, token);
     expect(theirs.status).toBe(200);
     expect(theirs.headers.get('content-disposition')).toContain(`usage-${other}-`);
