@@ -276,6 +276,16 @@ describe('GET /v1/exports/usage', () => {
     await csv.text();
   });
 
+  it('answers HEAD with the headers only', async () => {
+    const answer = await fetch(exportUrl({ format: 'parquet' }), {
+      method: 'HEAD',
+      headers: { authorization: `Bearer ${adminToken}` },
+    });
+    expect(answer.status).toBe(200);
+    expect(answer.headers.get('content-type')).toBe('application/vnd.apache.parquet');
+    expect(await answer.text()).toBe('');
+  });
+
   it('exports one account only', async () => {
     const answer = await get({ accountId: 'acme' });
     expect(answer.headers.get('content-disposition')).toContain('usage-default-acme-');

@@ -57,6 +57,17 @@ export class UsageExportController {
     const tenant = this.tenancy.current;
     if (query.accountId !== undefined && !(await this.rollups.account(this.db, tenant, query.accountId)))
       throw notFound(`no account ${query.accountId} (accounts appear here moments after they are opened)`);
+    const headers = {
+      'content-type': exportMediaTypes[query.format],
+      'content-disposition': `attachment; filename="${exportFileName(tenant, query)}"`,
+      'cache-control': 'no-store',
+    };
+    // HEAD (Fastify answers it with the GET route): the headers, without reading a row — Fastify would otherwise
+    // read the whole export to throw it away.
+    if (reply.request.method === 'HEAD') {
+      await reply.headers(headers).send();
+      return;
+    }
     const chunks = usageExportChunks({
       pool: this.pool,
       schema: this.runtime.schemaFor('aggregation'),
@@ -66,10 +77,7 @@ export class UsageExportController {
     })[Symbol.asyncIterator]();
     // The first chunk is read before anything is sent: Postgres unreachable at the start is still a 503 problem.
     const first = await chunks.next();
-    void reply
-      .header('content-type', exportMediaTypes[query.format])
-      .header('content-disposition', `attachment; filename="${exportFileName(tenant, query)}"`)
-      .header('cache-control', 'no-store');
+    void reply.headers(headers);
     // One chunk (a batch of rows) buffered at most: the cursor advances as fast as the client reads. An error
     // after the first bytes makes Fastify destroy the socket, so the chunked answer never gets its last chunk.
     await reply.send(Readable.from(resumed(first, chunks), { highWaterMark: 1 }));
