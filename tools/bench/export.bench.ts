@@ -4,15 +4,19 @@
  *     generate_series: this measures reading them out, not the projection);
  *  2. the raw limit: the same rows, in the export's order, through a server-side cursor (10,000 a fetch) —
  *     once with pg's own parsing of the columns, once as the export reads them (text, epoch microseconds);
- *  3. GET /v1/exports/usage over HTTP from the aggregation app (started here, in this process) to curl (a process
+ *  3. the export's chunks made in this process without HTTP, the V8 heap measured after a forced collection at
+ *     every chunk: what the export holds — it must not grow with the export's size (no rate: the collections cost);
+ *  4. GET /v1/exports/usage over HTTP from the aggregation app (started here, in this process) to curl (a process
  *     of its own), as CSV and as Parquet: rows/s, MB/s, time to the first byte, and this process's peak RSS
  *     while it streams (the export's memory: it must not grow with the export's size).
  *   npm run bench:export [-- --facts 1000000 --batch 10000]
  */
 import { execFile } from 'node:child_process';
 import { promisify } from 'node:util';
+import { setFlagsFromString } from 'node:v8';
+import { runInNewContext } from 'node:vm';
 import { AggregationModule } from '@tally/aggregation/feature-usage';
-import { readExportBatches } from '@tally/aggregation/data-access-usage';
+import { readExportBatches, usageExportChunks } from '@tally/aggregation/data-access-usage';
 import { openPool, withClient } from '@tally/shared/data-access-pg-client';
 import { startTally } from '@tally/shared/feature-runtime';
 import { testDatabaseUrl, testNatsUrl, uniqueName } from '@tally/shared/testing';
@@ -25,6 +29,10 @@ const schema = `${namespace}_aggregation`;
 const token = 'bench-admin-token-0123456789abcdef';
 const from = new Date('2026-10-01T00:00:00Z');
 const to = new Date('2026-11-01T00:00:00Z');
+
+// A forced collection between chunks, so the heap measured is what is still referenced (not garbage not yet collected).
+setFlagsFromString('--expose-gc');
+const collect = runInNewContext('gc') as () => void;
 
 const perSecond = (n: number, ms: number) => Math.round(n / (ms / 1000)).toLocaleString('en-US');
 const mb = (bytes: number) => (bytes / 1_000_000).toFixed(1);
@@ -103,6 +111,26 @@ runBenchmark(namespace, async () => {
     console.log(
       `postgres cursor (the export's read: text columns): ${asExported.toLocaleString('en-US')} rows in ${Math.round(readMs)} ms = ${perSecond(asExported, readMs)} rows/s`,
     );
+
+    for (const format of ['csv', 'parquet'] as const) {
+      let [bytes, chunks, heapPeak] = [0, 0, 0];
+      for await (const chunk of usageExportChunks({
+        pool,
+        schema,
+        range: { tenant: 'default', from, to },
+        format,
+        batchSize: batch,
+      })) {
+        bytes += chunk.length;
+        chunks += 1;
+        collect();
+        heapPeak = Math.max(heapPeak, process.memoryUsage().heapUsed);
+      }
+      console.log(
+        `export ${format.padEnd(7)} in process (no HTTP, a collection after every chunk): ${mb(bytes)} MB in ${chunks} chunks; ` +
+          `heap at most ${mb(heapPeak)} MB`,
+      );
+    }
 
     for (const format of ['csv', 'parquet'] as const) {
       const rssBefore = process.memoryUsage().rss;
