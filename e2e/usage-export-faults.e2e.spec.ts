@@ -1,3 +1,8 @@
+import { execFile } from 'node:child_process';
+import { existsSync, mkdtempSync, rmSync, statSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join, resolve } from 'node:path';
+import { promisify } from 'node:util';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { RunningTally } from '@tally/shared/feature-runtime';
 import { eventually, ScratchPostgres, uniqueName } from '@tally/shared/testing';
@@ -94,5 +99,58 @@ describe('a usage export whose database goes away', () => {
     });
     const text = await again.text();
     expect(text.split('\r\n').filter(Boolean)).toHaveLength(rows + 1);
+  }, 60_000);
+  it('answers 503, and no file, when Postgres is down before the export starts', async () => {
+    await postgres.stop();
+    try {
+      const answer = await fetch(`${aggregation.url}/v1/exports/usage?from=${from}&to=${to}`, {
+        headers: { authorization: `Bearer ${adminToken}` },
+      });
+      expect(answer.status).toBe(503);
+      expect(answer.headers.get('content-disposition')).toBeNull();
+      expect(((await answer.json()) as { type: string }).type).toBe(
+        'https://tally.dev/problems/dependency-unavailable',
+      );
+    } finally {
+      await postgres.start();
+    }
+  }, 60_000);
+
+  it('leaves no file behind from the CLI when the export breaks off', async () => {
+    const dir = mkdtempSync(join(tmpdir(), 'tally-export-fault-'));
+    const output = join(dir, 'usage.csv');
+    try {
+      const cli = promisify(execFile)(
+        process.execPath,
+        [
+          'tools/run-ts.cjs',
+          'tools/cli/main.ts',
+          'usage',
+          'export-events',
+          '--from',
+          from,
+          '--to',
+          to,
+          '--output',
+          output,
+          '--url',
+          aggregation.url,
+        ],
+        { cwd: resolve(__dirname, '..'), env: { ...process.env, TALLY_ADMIN_TOKEN: adminToken } },
+      ).catch((error: { code: number; stderr: string }) => error);
+      // Postgres stops once the first bytes are in the partial file (≈60 MB to come, 100 rows a fetch: seconds).
+      await eventually(
+        async () => statSync(`${output}.partial`, { throwIfNoEntry: false })?.size ?? 0,
+        (size) => size > 0,
+        30_000,
+      );
+      await postgres.stop();
+      expect(await cli).toMatchObject({ code: 1, stderr: expect.stringContaining('the export broke off') });
+      expect(existsSync(output)).toBe(false);
+      expect(existsSync(`${output}.partial`)).toBe(false);
+    } finally {
+      await postgres.start();
+      rmSync(dir, { recursive: true, force: true });
+    }
   }, 60_000);
 });
