@@ -242,6 +242,17 @@ describe('the API against its OpenAPI document', () => {
     ok(await aggregation.GET('/v1/usage', { params: { query: { accountId: 'acme', windowSize: 'HOUR' } } }));
     ok(await aggregation.GET('/v1/accounts/{id}/usage', { params: { path: { id: 'acme' } } }));
     ok(await aggregation.GET('/v1/unmetered-event-types'));
+    // The usage export (issue 17), both forms: the body is the file itself.
+    const exported = ok(
+      await aggregation.GET('/v1/exports/usage', { params: { query: { from, to } }, parseAs: 'text' }),
+    );
+    expect(String(exported)).toContain('inst-1');
+    ok(
+      await aggregation.GET('/v1/exports/usage', {
+        params: { query: { from, to, accountId: 'acme', format: 'parquet' } },
+        parseAs: 'arrayBuffer',
+      }),
+    );
     // Console reads (issue 16): accounts found by a part of their name, usage over time, the intake rate.
     await eventually(
       async () => ok(await attribution.GET('/v1/accounts', { params: { query: { search: 'ACM', limit: '10' } } })),

@@ -46,6 +46,8 @@ export const expectedKind: Record<string, AuthKind> = {
   'get /v1/budgets': 'read',
   'get /v1/budgets/{id}': 'read',
   'delete /v1/budgets/{id}': 'admin',
+  // the usage export for finance (issue 17)
+  'get /v1/exports/usage': 'read',
   // console reads (issue 16)
   'get /v1/accounts': 'read',
   'get /v1/admin/intake': 'read',

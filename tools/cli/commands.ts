@@ -1,4 +1,10 @@
+import { createWriteStream } from 'node:fs';
+import { rename, rm } from 'node:fs/promises';
+import { Readable } from 'node:stream';
+import { pipeline } from 'node:stream/promises';
+import type { ReadableStream as NodeReadableStream } from 'node:stream/web';
 import type { TallyHttpClient } from '@tally/client';
+import { messageOf } from '@tally/shared/util-core';
 
 /** What a command got from the API: its status, whether it succeeded, and the body (data or problem). */
 export interface Answer {
@@ -38,6 +44,23 @@ const text = (value: string | boolean | undefined) => (typeof value === 'string'
 const exclusiveEnd = (to: string | undefined): string | undefined => {
   const time = to === undefined ? Number.NaN : Date.parse(to);
   return Number.isFinite(time) ? new Date(time - 1).toISOString() : to;
+};
+
+/**
+ * Streams an answer's body into a file beside the target and renames it into place once the body ended as
+ * it should: an export that breaks off (the server aborts it) leaves no file that looks complete.
+ */
+const saveWhole = async (body: ReadableStream<Uint8Array>, output: string): Promise<boolean> => {
+  const partial = `${output}.partial`;
+  try {
+    await pipeline(Readable.fromWeb(body as NodeReadableStream<Uint8Array>), createWriteStream(partial));
+    await rename(partial, output);
+    return true;
+  } catch (error) {
+    await rm(partial, { force: true });
+    console.error(`tally: the export broke off (${messageOf(error)}); nothing was written to ${output}`);
+    return false;
+  }
 };
 
 /** Starts a reconciliation and polls it: 0 when it completed without drift, 1 otherwise. */
@@ -195,6 +218,29 @@ export const commands: Record<string, Command> = {
       });
       const printed = answer(csv);
       return printed.ok ? { ...printed, body: String(csv.data).trimEnd() } : printed;
+    },
+  },
+  'usage export-events': {
+    // Options first in the usage line: requiredArgs counts the <…> before the first `[` as positional arguments.
+    usage: 'usage export-events [--account <id>] [--format csv|parquet] --from <t> --to <t> --output <file>',
+    summary: 'every usage event in a range (exact decimals, corrections applied) as CSV or Parquet, into a file',
+    options: {
+      account: { type: 'string', description: 'one account only (default: every account of the tenant)' },
+      format: { type: 'string', description: 'csv (the default) or parquet' },
+      output: { type: 'string', description: 'the file to write (written whole or not at all)' },
+    },
+    run: async (api, _args, options) => {
+      const [from, to, output] = [text(options.from), text(options.to), text(options.output)];
+      if (!from || !to || !output) {
+        console.error('tally: usage export-events needs --from, --to and --output');
+        return 2;
+      }
+      const exported = await api.GET('/v1/exports/usage', {
+        params: { query: { from, to, accountId: text(options.account), format: text(options.format) } },
+        parseAs: 'stream',
+      });
+      if (!exported.response.ok || !exported.data) return answer(exported);
+      return (await saveWhole(exported.data, output)) ? 0 : 1;
     },
   },
   'invoices list': {

@@ -4,3 +4,7 @@ export * from './meter.tables';
 export * from './meter-query.tables';
 export * from './budget.tables';
 export * from './meter-hours.tables';
+export * from './usage-export';
+export * from './usage-export.rows';
+export * from './usage-export.csv';
+export * from './usage-export.parquet';

@@ -23,3 +23,4 @@ export * from './errors';
 export * from './meter-id';
 export * from './group-filter';
 export * from './projection';
+export * from './usage-export';

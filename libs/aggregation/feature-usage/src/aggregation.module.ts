@@ -6,6 +6,7 @@ import {
   OnApplicationBootstrap,
   OnApplicationShutdown,
 } from '@nestjs/common';
+import type { Pool } from 'pg';
 import { DataSource } from 'typeorm';
 import {
   BudgetTables,
@@ -18,7 +19,9 @@ import {
 } from '@tally/aggregation/data-access-usage';
 import { aggregationStream } from '@tally/contracts/meters';
 import { Consumer } from '@tally/shared/data-access-messaging';
+import { openPool } from '@tally/shared/data-access-pg-client';
 import { ProjectionRunner } from '@tally/shared/data-access-postgres';
+import { messageOf } from '@tally/shared/util-core';
 import {
   appDataSourceProvider,
   ProjectionCatalog,
@@ -40,6 +43,7 @@ import {
   AGGREGATION_DB,
   BUDGET_RELAY_RUNNER,
   BUDGET_TABLES,
+  EXPORT_POOL,
   METER_CATALOG_RUNNER,
   METER_QUERY_TABLES,
   METER_VALUES_TABLES,
@@ -48,6 +52,7 @@ import {
   ROLLUP_TABLES,
 } from './tokens';
 import { UsageController } from './usage.controller';
+import { UsageExportController } from './usage-export.controller';
 import { usageRollupProjection } from './usage-rollup.projection';
 
 @Injectable()
@@ -58,6 +63,7 @@ class AggregationLifecycle implements OnApplicationBootstrap, OnApplicationShutd
     @Inject(BUDGET_RELAY_RUNNER) private readonly alertRelay: ProjectionRunner,
     @Inject(RUNTIME) private readonly runtime: TallyRuntime,
     @Inject(AGGREGATION_DB) private readonly db: DataSource,
+    @Inject(EXPORT_POOL) private readonly exportPool: Pool,
     private readonly catalog: ProjectionCatalog,
     private readonly billableUsage: BillableUsageResponder,
     private readonly meterQuery: MeterQueryResponder,
@@ -85,6 +91,7 @@ class AggregationLifecycle implements OnApplicationBootstrap, OnApplicationShutd
     await this.runner.stop();
     await this.meterCatalog.stop();
     await this.alertRelay.stop();
+    await this.exportPool.end();
     await this.db.destroy();
   }
 }
@@ -95,9 +102,26 @@ export class AggregationModule {
   static register(): DynamicModule {
     return {
       module: AggregationModule,
-      controllers: [UsageController, MetersController, AccountUsageController, BudgetsController],
+      controllers: [
+        UsageController,
+        MetersController,
+        AccountUsageController,
+        BudgetsController,
+        UsageExportController,
+      ],
       providers: [
         appDataSourceProvider(AGGREGATION_DB, 'aggregation', rollupMigrations),
+        {
+          // Four exports stream at once per process; a fifth waits for a client (and fails after 5 s with a 503).
+          provide: EXPORT_POOL,
+          inject: [RUNTIME],
+          useFactory: (runtime: TallyRuntime) =>
+            openPool({
+              connectionString: runtime.connectionString,
+              max: 4,
+              onError: (error) => runtime.log.warn({ reason: messageOf(error) }, 'usage export connection lost'),
+            }),
+        },
         {
           provide: ROLLUP_TABLES,
           inject: [RUNTIME],

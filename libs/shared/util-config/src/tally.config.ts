@@ -184,6 +184,12 @@ export const tallySchema = {
     default: 'on',
     parse: oneOf('on', 'off'),
   },
+  TALLY_EXPORT_BATCH_ROWS: {
+    description:
+      'Usage exports (GET /v1/exports/usage) read this many rows per cursor fetch and write them as one Parquet row group: what one export holds in memory at once.',
+    default: '10000',
+    parse: positiveInteger,
+  },
   TALLY_INVOICE_GRACE_HOURS: {
     description:
       'How long an invoice stays draft after its period ends, absorbing late usage, before it finalizes on its own.',
