@@ -5,23 +5,32 @@ import type { ObjectStore } from './object-store.port';
 import { readSegment } from './segment-reader';
 
 export interface ArchiveReaderOptions {
-  /** How long a look at the manifest is trusted (default 1 s); pruning waits far longer (PruneOptions). */
+  /** How long a look at the manifest is trusted (default 1 s). */
   manifestTtlMs?: number;
-  /** Decoded files kept in memory (default 4; a file holds up to 100,000 rows). */
-  cachedFiles?: number;
+  /**
+   * Decoded rows kept in memory (default 300,000: a seal run's files hold 100,000 rows between them, however
+   * many tenants they are split into, so a replay keeps every file its cursor overlaps).
+   */
+  cachedRows?: number;
+}
+
+/** The sealed files as the manifest listed them at one moment, and the last position they cover. */
+export interface ArchiveView {
+  readonly through: bigint;
+  readonly entries: readonly ManifestEntry[];
 }
 
 /**
  * Reads the sealed part of the ledger from the archive, in global-position order, as the ledger's own
  * readAll does: a seal's files interleave (one per tenant, category and month), so a read merges the files
- * that overlap the positions asked for. Files are verified when fetched (readSegment) and the last few
- * decoded are kept, so a replay reading batch after batch decodes each file once.
+ * that overlap the positions asked for. Files are verified when fetched (readSegment) and the most recently
+ * used are kept decoded, so a replay reading batch after batch decodes each file once.
  */
 export class ArchiveReader {
-  private entries: ManifestEntry[] = [];
-  private through = 0n;
+  private view: ArchiveView = { through: 0n, entries: [] };
   private lookedAt = 0;
-  private readonly decoded = new Map<string, Promise<ArchiveRow[]>>();
+  private looking?: Promise<ArchiveView>;
+  private readonly decoded = new Map<string, { rows: Promise<ArchiveRow[]>; count: number }>();
 
   constructor(
     private readonly manifest: ArchiveManifest,
@@ -29,25 +38,44 @@ export class ArchiveReader {
     private readonly options: ArchiveReaderOptions = {},
   ) {}
 
-  /** The last sealed position (0: nothing sealed), as the manifest said at most manifestTtlMs ago. */
-  async sealedThrough(): Promise<bigint> {
-    if (Date.now() - this.lookedAt > (this.options.manifestTtlMs ?? 1_000)) {
-      // One indexed max() per second; the whole list only when something was sealed since.
-      const through = await this.manifest.sealedThrough();
-      if (through !== this.through) {
-        this.entries = await this.manifest.list();
-        this.through = this.entries.reduce((max, e) => (e.toPosition > max ? e.toPosition : max), 0n);
-      }
-      this.lookedAt = Date.now();
-    }
-    return this.through;
+  /**
+   * The manifest as listed at most manifestTtlMs ago (`fresh`: listed now). One object, replaced whole: a read
+   * that uses one view never mixes two listings (its files and its last position agree).
+   */
+  async current(fresh = false): Promise<ArchiveView> {
+    if (!fresh && Date.now() - this.lookedAt <= (this.options.manifestTtlMs ?? 1_000)) return this.view;
+    // One look at a time; callers meanwhile share it.
+    this.looking ??= this.look().finally(() => (this.looking = undefined));
+    return this.looking;
   }
 
-  /** Up to maxCount sealed events after `after` (of these types), in position order. */
-  async read(after: bigint, maxCount: number, eventTypes?: readonly string[]): Promise<RecordedEvent[]> {
-    await this.sealedThrough();
+  private async look(): Promise<ArchiveView> {
+    // One indexed max() a second; the whole list only when something was sealed since.
+    const through = await this.manifest.sealedThrough();
+    if (through !== this.view.through) {
+      const entries = await this.manifest.list();
+      const listed = entries.reduce((max, e) => (e.toPosition > max ? e.toPosition : max), 0n);
+      // Positions only grow: a listing older than the one held never replaces it.
+      if (listed >= this.view.through) this.view = { through: listed, entries };
+    }
+    this.lookedAt = Date.now();
+    return this.view;
+  }
+
+  /** The last sealed position (0: nothing sealed), as the manifest said at most manifestTtlMs ago. */
+  async sealedThrough(): Promise<bigint> {
+    return (await this.current()).through;
+  }
+
+  /** Up to maxCount events of the view's files after `after` (of these types), in position order. */
+  async read(
+    view: ArchiveView,
+    after: bigint,
+    maxCount: number,
+    eventTypes?: readonly string[],
+  ): Promise<RecordedEvent[]> {
     const wanted = eventTypes && new Set(eventTypes);
-    const files = this.entries.filter(
+    const files = view.entries.filter(
       (e) => e.toPosition > after && (!wanted || !e.eventTypes || e.eventTypes.some((t) => wanted.has(t))),
     );
     const picked: ArchiveRow[] = [];
@@ -67,20 +95,20 @@ export class ArchiveReader {
   }
 
   private rowsOf(entry: ManifestEntry): Promise<ArchiveRow[]> {
-    let rows = this.decoded.get(entry.objectKey);
-    if (!rows) {
-      rows = readSegment(this.store, entry);
-      // A failed fetch is not kept: the next read tries again.
-      rows.catch(() => this.decoded.delete(entry.objectKey));
-      this.decoded.set(entry.objectKey, rows);
-      const limit = this.options.cachedFiles ?? 4;
-      for (const key of this.decoded.keys()) if (this.decoded.size > limit) this.decoded.delete(key);
-    } else {
-      // Most recently used last.
-      this.decoded.delete(entry.objectKey);
-      this.decoded.set(entry.objectKey, rows);
+    const cached = this.decoded.get(entry.objectKey);
+    // Most recently used last.
+    if (cached) this.decoded.delete(entry.objectKey);
+    const held = cached ?? { rows: readSegment(this.store, entry), count: entry.rowCount };
+    // A failed fetch is not kept: the next read tries again.
+    if (!cached) held.rows.catch(() => this.decoded.delete(entry.objectKey));
+    this.decoded.set(entry.objectKey, held);
+    let rows = [...this.decoded.values()].reduce((sum, file) => sum + file.count, 0);
+    for (const [key, file] of this.decoded) {
+      if (rows <= (this.options.cachedRows ?? 300_000) || key === entry.objectKey) break;
+      this.decoded.delete(key);
+      rows -= file.count;
     }
-    return rows;
+    return held.rows;
   }
 }
 

@@ -31,12 +31,15 @@ interface Deleted {
   event_id: string;
   stream_name: string;
   stream_revision: string;
+  event_type: string;
+  data: string;
+  metadata: string;
 }
 
 /**
  * Removes the rows of sealed files from the hot ledger, file by file. Each file is fetched and verified first
  * (checksum, row count, positions: readSegment); then one transaction deletes exactly the file's positions,
- * checks that what it deleted is the file's rows (ids and streams), keeps the ids and each stream's last
+ * checks that what it deleted is the file's rows (every column), keeps the ids and each stream's last
  * revision (so an id is still appended once only, and revisions go on), and marks the file pruned. Any
  * difference rolls it all back (archive-prune-mismatch): a row is never gone from both the ledger and a file.
  */
@@ -63,13 +66,24 @@ const pruneFile = async (options: PruneOptions, entry: ManifestEntry): Promise<n
     await client.query(`set local tally.ledger_prune = 'on'`);
     const { rows: deleted } = await client.query<Deleted>(
       `delete from "${s}".events where global_position = any($1::bigint[])
-        returning global_position::text, event_id::text, stream_name, stream_revision::text`,
+        returning global_position::text, event_id::text, stream_name, stream_revision::text, event_type,
+                  data::text as data, metadata::text as metadata`,
       [fileRows.map((row) => row.globalPosition.toString())],
     );
     const byPosition = new Map(deleted.map((row) => [row.global_position, row]));
     const differs = fileRows.find((row) => {
       const hot = byPosition.get(row.globalPosition.toString());
-      return !hot || hot.event_id !== row.eventId || hot.stream_name !== row.streamName;
+      // Every column the file keeps, the JSON as the same text it was sealed from: an encoding fault is caught
+      // here, while the hot copy still exists.
+      return (
+        !hot ||
+        hot.event_id !== row.eventId ||
+        hot.stream_name !== row.streamName ||
+        hot.stream_revision !== row.streamRevision.toString() ||
+        hot.event_type !== row.eventType ||
+        hot.data !== row.data ||
+        hot.metadata !== row.metadata
+      );
     });
     if (differs || deleted.length !== fileRows.length) {
       throw new ArchiveError(
@@ -88,6 +102,11 @@ const pruneFile = async (options: PruneOptions, entry: ManifestEntry): Promise<n
        select stream_name, max(revision) from unnest($1::text[], $2::bigint[]) as x(stream_name, revision) group by 1
        on conflict (stream_name) do update set last_revision = greatest(pruned_streams.last_revision, excluded.last_revision)`,
       [deleted.map((row) => row.stream_name), deleted.map((row) => row.stream_revision)],
+    );
+    await client.query(
+      `insert into "${s}".pruned_through (through) values ($1)
+       on conflict (one) do update set through = greatest(pruned_through.through, excluded.through)`,
+      [entry.toPosition.toString()],
     );
     await options.manifest.markPruned(client, entry);
     return deleted.length;

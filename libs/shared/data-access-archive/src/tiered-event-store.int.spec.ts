@@ -39,7 +39,7 @@ const setUp = async () => {
   const pool = openPool({ connectionString: testDatabaseUrl(), max: 3 });
   const manifest = new ArchiveManifest(pool, ledgerSchema);
   await manifest.init();
-  const reader = new ArchiveReader(manifest, store, { manifestTtlMs: 0, cachedFiles: 2 });
+  const reader = new ArchiveReader(manifest, store, { manifestTtlMs: 0, cachedRows: 5 });
   const tiered = new TieredEventStore(hot, reader);
   const dbNow = async () => (await pool.query<{ now: Date }>('select clock_timestamp() as now')).rows[0].now;
   const seal = async (batchSize = 7) =>
@@ -166,6 +166,32 @@ describe('the ledger across archive and hot tail', () => {
     const pruned = new Map((await manifest.list()).map((e) => [e.objectKey, e.prunedAt]));
     expect(pruned.get(t1Usage.objectKey)).not.toBeNull();
     expect(pruned.get(t2Usage.objectKey)).toBeNull();
+    await close();
+  });
+
+  it('refuses a hot-ledger read from below what was pruned (ledger-pruned), and the tiered store then lists the manifest again', async () => {
+    const { hot, pool, ledgerSchema, manifest, store, seal, prune, close } = await setUp();
+    // A reader that trusts its last look at the manifest for an hour, and looked before anything was sealed.
+    const tiered = new TieredEventStore(hot, new ArchiveReader(manifest, store, { manifestTtlMs: 3_600_000 }));
+    for (let round = 0; round < 3; round++) await hot.appendToStreams(history(round));
+    const before = await readEverything(hot, 1_000);
+    expect(await readEverything(tiered, 4)).toEqual(before);
+    await seal();
+    await prune();
+    const prunedThrough = (await pool.query(`select through from "${ledgerSchema}".pruned_through`)).rows[0]
+      .through as string;
+
+    // The ledger alone cannot serve a read that starts below the pruned rows (a process without the archive).
+    await expect(hot.readAll({ after: 0n })).rejects.toThrow(
+      `ledger-pruned: positions up to ${prunedThrough} were pruned from the hot ledger into the archive; a read after 0 must go through the archive (TALLY_ARCHIVE)`,
+    );
+    await expect(hot.countAfter({ after: 3n, limit: 100 })).rejects.toThrow('ledger-pruned');
+    await expect(hot.readAll({ after: BigInt(prunedThrough) })).resolves.toEqual(
+      before.filter((e) => e.globalPosition > BigInt(prunedThrough)),
+    );
+    // The stale reader is told in the same statement as its hot read, looks at the manifest again, and misses nothing.
+    expect(await readEverything(tiered, 4)).toEqual(before);
+    expect(await tiered.countAfter({ after: 0n, limit: 1_000 })).toBe(before.length);
     await close();
   });
 

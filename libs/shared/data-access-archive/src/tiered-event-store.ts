@@ -2,6 +2,7 @@ import {
   AppendResult,
   EventStore,
   ExpectedRevision,
+  LedgerPrunedError,
   NewEvent,
   pollingSubscription,
   ReadAllOptions,
@@ -11,7 +12,7 @@ import {
   Subscription,
 } from '@tally/shared/data-access-event-store';
 import { sleep } from '@tally/shared/util-core';
-import type { ArchiveReader } from './archive-reader';
+import type { ArchiveReader, ArchiveView } from './archive-reader';
 
 /** A hot ledger that can say when something was appended (PostgresEventStore); others are polled. */
 interface Wakeable {
@@ -52,25 +53,42 @@ export class TieredEventStore implements EventStore {
   }
 
   async readAll(options: ReadAllOptions = {}): Promise<RecordedEvent[]> {
-    const after = options.after ?? 0n;
-    const maxCount = options.maxCount ?? 1_000;
-    const sealed = await this.archive.sealedThrough();
-    if (after >= sealed) return this.hot.readAll(options);
-    const archived = await this.archive.read(after, maxCount, options.eventTypes);
-    if (archived.length === maxCount) return archived;
-    // The archive ran out below its last sealed position: the rest comes from the hot tail beyond it.
-    const tail = await this.hot.readAll({ ...options, after: sealed, maxCount: maxCount - archived.length });
-    return [...archived, ...tail];
+    return this.tiered(options.after ?? 0n, async (view, after) => {
+      const maxCount = options.maxCount ?? 1_000;
+      if (after >= view.through) return this.hot.readAll(options);
+      // Only the view's files, and the hot tail strictly after the last position they cover: a seal committed
+      // meanwhile can neither hide a row nor hand one over twice.
+      const archived = await this.archive.read(view, after, maxCount, options.eventTypes);
+      if (archived.length === maxCount) return archived;
+      const tail = await this.hot.readAll({ ...options, after: view.through, maxCount: maxCount - archived.length });
+      return [...archived, ...tail];
+    });
   }
 
   async countAfter(options: { after?: bigint; eventTypes?: readonly string[]; limit: number }): Promise<number> {
-    const after = options.after ?? 0n;
-    const sealed = await this.archive.sealedThrough();
-    if (after >= sealed) return this.hot.countAfter(options);
-    // Far behind (a projection rebuilding from the start): counted by reading, up to the limit.
-    const archived = (await this.archive.read(after, options.limit, options.eventTypes)).length;
-    if (archived >= options.limit) return options.limit;
-    return archived + (await this.hot.countAfter({ ...options, after: sealed, limit: options.limit - archived }));
+    return this.tiered(options.after ?? 0n, async (view, after) => {
+      if (after >= view.through) return this.hot.countAfter(options);
+      // Far behind (a projection rebuilding from the start): counted by reading, up to the limit.
+      const archived = (await this.archive.read(view, after, options.limit, options.eventTypes)).length;
+      if (archived >= options.limit) return options.limit;
+      return (
+        archived + (await this.hot.countAfter({ ...options, after: view.through, limit: options.limit - archived }))
+      );
+    });
+  }
+
+  /**
+   * Runs a read against the manifest as last seen; if the hot ledger says positions after it were pruned since
+   * (LedgerPrunedError: checked in the same statement as its read), the manifest is listed again — whatever was
+   * pruned was sealed first — and the read runs once more.
+   */
+  private async tiered<T>(after: bigint, read: (view: ArchiveView, after: bigint) => Promise<T>): Promise<T> {
+    try {
+      return await read(await this.archive.current(), after);
+    } catch (error) {
+      if (!(error instanceof LedgerPrunedError)) throw error;
+      return read(await this.archive.current(true), after);
+    }
   }
 
   /**

@@ -110,6 +110,22 @@ export class WrongExpectedRevisionError extends Error {
   }
 }
 
+/**
+ * A read of the hot ledger from a position below what was pruned to the archive: it would miss the pruned rows,
+ * so it is refused. Read through the archive (TieredEventStore), which every app does when TALLY_ARCHIVE is on.
+ */
+export class LedgerPrunedError extends Error {
+  constructor(
+    readonly after: bigint,
+    readonly prunedThrough: bigint,
+  ) {
+    super(
+      `ledger-pruned: positions up to ${prunedThrough} were pruned from the hot ledger into the archive; a read after ${after} must go through the archive (TALLY_ARCHIVE)`,
+    );
+    this.name = 'LedgerPrunedError';
+  }
+}
+
 export const revisionMatches = (expected: ExpectedRevision, actual: bigint | undefined): boolean => {
   switch (expected) {
     case 'any':

@@ -40,9 +40,10 @@ export const openLedgerArchive = async (
   log: Logger,
 ): Promise<LedgerArchive> => {
   const store = objectStoreOf(settings);
+  // Two: a pass holds one through a prune's transaction, and the readers' manifest looks must not wait behind it.
   const pool = openPool({
     connectionString,
-    max: 1,
+    max: 2,
     onError: (error) => log.warn({ reason: messageOf(error) }, 'archive pool connection lost'),
   });
   const close = async () => {

@@ -6,6 +6,7 @@ import {
   AppendResult,
   EventStore,
   JsonObject,
+  LedgerPrunedError,
   NewEvent,
   ReadAllOptions,
   RecordedEvent,
@@ -42,6 +43,11 @@ const toRecorded = (row: Row): RecordedEvent => ({
 });
 
 const columns = 'global_position, stream_name, stream_revision, event_id, event_type, data, metadata, recorded_at';
+
+/** The position the hot ledger was pruned up to, beside every read (LedgerPrunedError). */
+interface PrunedColumn {
+  pruned_through: string;
+}
 
 export interface PostgresEventStoreOptions {
   connectionString: string;
@@ -170,45 +176,73 @@ export class PostgresEventStore implements EventStore {
   async readAll(options?: ReadAllOptions): Promise<RecordedEvent[]> {
     const params = [(options?.after ?? 0n).toString(), options?.maxCount ?? 1_000];
     if (!options?.eventTypes) {
-      const { rows } = await this.pool.query<Row>(
-        `select ${columns} from "${this.schema}".events where global_position > $1 order by global_position limit $2`,
+      const { rows } = await this.pool.query<Row & PrunedColumn>(
+        this.guarded(
+          `select ${columns} from "${this.schema}".events where global_position > $1 order by global_position limit $2`,
+        ),
         params,
       );
-      return rows.map(toRecorded);
+      return this.unlessPruned(options?.after, rows).map(toRecorded);
     }
     // One range scan per type of the (event_type, global_position) index, merged. A plain `event_type = any(…)`
     // ordered by position is planned as a walk of the primary key, which reads every event after `after`: a
     // projection parked before a long tail of other types (invoice events after the last usage) read the whole
     // tail on every poll (15 ms per 100,000 events). The row comparison is what makes the planner take the range.
-    const { rows } = await this.pool.query<Row>(
-      `select e.* from unnest($3::text[]) as t(event_type)
-         cross join lateral (
-           select ${columns} from "${this.schema}".events x
-            where (x.event_type, x.global_position) > (t.event_type, $1::bigint) and x.event_type <= t.event_type
-            order by x.event_type, x.global_position limit $2) e
-        order by e.global_position limit $2`,
+    const { rows } = await this.pool.query<Row & PrunedColumn>(
+      this.guarded(
+        `select e.* from unnest($3::text[]) as t(event_type)
+           cross join lateral (
+             select ${columns} from "${this.schema}".events x
+              where (x.event_type, x.global_position) > (t.event_type, $1::bigint) and x.event_type <= t.event_type
+              order by x.event_type, x.global_position limit $2) e
+          order by e.global_position limit $2`,
+      ),
       [...params, [...new Set(options.eventTypes)]],
     );
-    return rows.map(toRecorded);
+    return this.unlessPruned(options.after, rows).map(toRecorded);
+  }
+
+  /**
+   * A read and the position pruned up to, in one statement (one snapshot): rows are only trusted from a read
+   * whose `after` is not below it. Always one row at least (the watermark), with null columns when no event follows.
+   */
+  private guarded(read: string): string {
+    return `select w.pruned_through, r.* from
+              (select coalesce((select through from "${this.schema}".pruned_through), 0)::text as pruned_through) w
+              left join lateral (${read}) r on true`;
+  }
+
+  private unlessPruned<R extends PrunedColumn & { global_position: string | null }>(
+    after: bigint | undefined,
+    rows: R[],
+  ): R[] {
+    const pruned = BigInt(rows[0]?.pruned_through ?? '0');
+    if ((after ?? 0n) < pruned) throw new LedgerPrunedError(after ?? 0n, pruned);
+    return rows.filter((row) => row.global_position !== null);
   }
 
   async countAfter(options: { after?: bigint; eventTypes?: readonly string[]; limit: number }): Promise<number> {
     const after = (options.after ?? 0n).toString();
     // Index-only range scans (per type, as in readAll), each stopped at the limit.
     const { rows } = options.eventTypes
-      ? await this.pool.query<{ n: string }>(
-          `select least(coalesce(sum(c), 0), $2)::text as n from unnest($3::text[]) as t(event_type)
-             cross join lateral (
-               select count(*) as c from (
-                 select 1 from "${this.schema}".events x
-                  where (x.event_type, x.global_position) > (t.event_type, $1::bigint) and x.event_type <= t.event_type
-                  limit $2) one_type) counted`,
+      ? await this.pool.query<{ n: string; pruned_through: string; global_position: null }>(
+          this.guarded(
+            `select null as global_position, least(coalesce(sum(c), 0), $2)::text as n from unnest($3::text[]) as t(event_type)
+               cross join lateral (
+                 select count(*) as c from (
+                   select 1 from "${this.schema}".events x
+                    where (x.event_type, x.global_position) > (t.event_type, $1::bigint) and x.event_type <= t.event_type
+                    limit $2) one_type) counted`,
+          ),
           [after, options.limit, [...new Set(options.eventTypes)]],
         )
-      : await this.pool.query<{ n: string }>(
-          `select count(*)::text as n from (select 1 from "${this.schema}".events where global_position > $1 limit $2) x`,
+      : await this.pool.query<{ n: string; pruned_through: string; global_position: null }>(
+          this.guarded(
+            `select null as global_position, count(*)::text as n from (select 1 from "${this.schema}".events where global_position > $1 limit $2) x`,
+          ),
           [after, options.limit],
         );
+    this.unlessPruned(options.after, rows);
     return Number(rows[0]?.n ?? 0);
   }
 

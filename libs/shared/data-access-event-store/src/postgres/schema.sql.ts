@@ -20,6 +20,8 @@ export const ledgerSchemaSql = (schema: string): string => `
   -- event id stays appendable once only, and each stream's last pruned revision, so revisions go on from it.
   create table if not exists "${schema}".pruned_event_ids (event_id uuid primary key);
   create table if not exists "${schema}".pruned_streams (stream_name text primary key, last_revision bigint not null);
+  -- The highest position pruned: a read of the hot ledger from below it would miss rows (LedgerPrunedError).
+  create table if not exists "${schema}".pruned_through (one boolean primary key default true check (one), through bigint not null);
   -- Nothing ever updates a ledger row, and nothing deletes one but the archive's pruning, which says so for
   -- its own transaction (set local tally.ledger_prune = 'on') after checking the rows against their file.
   create or replace function "${schema}".refuse_change() returns trigger language plpgsql as
