@@ -80,7 +80,11 @@ export class UsageExportController {
     void reply.headers(headers);
     // One chunk (a batch of rows) buffered at most: the cursor advances as fast as the client reads. An error
     // after the first bytes makes Fastify destroy the socket, so the chunked answer never gets its last chunk.
-    await reply.send(Readable.from(resumed(first, chunks), { highWaterMark: 1 }));
+    const body = Readable.from(resumed(first, chunks), { highWaterMark: 1 });
+    // A client gone before the stream's first read never starts `resumed`, whose return would close the export:
+    // close it here too (its cursor, its transaction, its pooled connection). Twice is harmless.
+    body.once('close', () => void chunks.return?.(undefined)?.catch(() => undefined));
+    await reply.send(body);
   }
 }
 
