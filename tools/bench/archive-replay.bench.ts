@@ -40,7 +40,6 @@ const events = numberArg('events', 1_000_000);
 const rebuildBatch = numberArg('batch', 10_000);
 const namespace = uniqueName('benchreplay');
 const ledgerSchema = `${namespace}_ledger`;
-const aggregationSchema = `${namespace}_aggregation`;
 const rollup = 'aggregation_usage_rollup';
 const allApps = process.argv.includes('--apps') && process.argv[process.argv.indexOf('--apps') + 1] === 'all';
 const apps = allApps ? (['ingestion', 'attribution', 'aggregation', 'invoicing'] as const) : (['aggregation'] as const);

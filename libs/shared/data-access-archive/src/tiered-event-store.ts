@@ -96,10 +96,8 @@ export class TieredEventStore implements EventStore {
    * behind (a projection failing for days) still finds, in the archive, rows pruned after it started.
    */
   subscribeToAll(options: SubscribeToAllOptions): Subscription {
-    const hot = this.hot as Partial<Wakeable>;
-    const waitForNews: Wakeable['waitForAppend'] = hot.waitForAppend
-      ? (ms, signal) => hot.waitForAppend!(ms, signal)
-      : (ms, signal) => sleep(ms, signal);
+    const wake = (this.hot as Partial<Wakeable>).waitForAppend?.bind(this.hot);
+    const waitForNews: Wakeable['waitForAppend'] = wake ?? ((ms, signal) => sleep(ms, signal));
     return pollingSubscription(
       (after, maxCount) => this.readAll({ after, maxCount, eventTypes: options.eventTypes }),
       waitForNews,
