@@ -89,7 +89,7 @@ export class ArchivePasses {
     const running = whileHoldingLock(
       this.runtime.connectionString,
       `${archive.ledgerSchema}.archive-pass`,
-      () => this.pass(archive, trigger),
+      (lockLost) => this.pass(archive, trigger, lockLost),
       (error) => this.log.warn({ reason: messageOf(error) }, 'archive lock connection lost'),
     )
       .then((report) => report ?? ('busy' as const))
@@ -99,7 +99,12 @@ export class ArchivePasses {
     return running;
   }
 
-  private async pass(archive: LedgerArchive, trigger: ArchivePassReport['trigger']): Promise<ArchivePassReport> {
+  /** lockLost aborts when the lock's connection is gone: the seal and the prune stop at their next step. */
+  private async pass(
+    archive: LedgerArchive,
+    trigger: ArchivePassReport['trigger'],
+    lockLost: AbortSignal,
+  ): Promise<ArchivePassReport> {
     const started = Date.now();
     const counts = emptyCounts(archive);
     let cutoff: Date | null = null;
@@ -111,7 +116,7 @@ export class ArchivePasses {
       );
       cutoff = rows[0].cutoff;
       const { pool, ledgerSchema, manifest, store } = archive;
-      const sealed = await sealRange({ pool, ledgerSchema, manifest, store, cutoff });
+      const sealed = await sealRange({ pool, ledgerSchema, manifest, store, cutoff, signal: lockLost });
       counts.sealedFiles = sealed.sealed.length;
       counts.sealedRows = sealed.rows;
       counts.sealedBytes = sealed.bytes;
@@ -120,7 +125,7 @@ export class ArchivePasses {
       this.metrics.archiveSealedBytes.inc(sealed.bytes);
       if (archive.settings.prune) {
         const minSealedAgeMs = archive.settings.pruneMinAgeMs;
-        const pruned = await pruneSealed({ pool, ledgerSchema, manifest, store, minSealedAgeMs });
+        const pruned = await pruneSealed({ pool, ledgerSchema, manifest, store, minSealedAgeMs, signal: lockLost });
         counts.prunedFiles = pruned.files;
         counts.prunedRows = pruned.rows;
         this.metrics.archiveRows.inc({ action: 'pruned' }, pruned.rows);

@@ -1,5 +1,5 @@
 import type { Pool } from 'pg';
-import { ArchiveError } from './archive.errors';
+import { ArchiveError, stopIfAborted } from './archive.errors';
 import { ArchiveManifest, ManifestEntry } from './archive-manifest';
 import { Segment, sealableRun, segmentKey, segmentsOf, sha256Hex } from './archive-partition';
 import { readLedgerRows } from './ledger-rows';
@@ -16,6 +16,11 @@ export interface SealOptions {
   cutoff: Date;
   /** Ledger rows read per run; each run writes its files then records them in one transaction. */
   batchSize?: number;
+  /**
+   * Checked before every run (a run is whole: its files, then its manifest rows): once aborted — the pass
+   * lost the lock that made it the only sealer — the seal stops with archive-interrupted.
+   */
+  signal?: AbortSignal;
 }
 
 export interface SealReport {
@@ -38,6 +43,7 @@ export const sealRange = async (options: SealOptions): Promise<SealReport> => {
   const cutoffMicros = BigInt(options.cutoff.getTime()) * 1000n;
   const report: SealReport = { sealed: [], rows: 0, bytes: 0, reused: 0 };
   for (;;) {
+    stopIfAborted(options.signal, `sealing ${report.rows} rows`);
     const after = await options.manifest.sealedThrough();
     const rows = await readLedgerRows(options.pool, options.ledgerSchema, after, batchSize);
     const run = sealableRun(rows, cutoffMicros);

@@ -8,7 +8,9 @@ export type ArchiveErrorCode =
   /** Another seal recorded ranges while this one was writing its files. */
   | 'archive-concurrent-seal'
   /** The hot ledger's rows in a file's range are not the file's rows: nothing was pruned. */
-  | 'archive-prune-mismatch';
+  | 'archive-prune-mismatch'
+  /** The caller's signal aborted (a pass's lock was lost): stopped between files, what was done stays done. */
+  | 'archive-interrupted';
 
 export class ArchiveError extends Error {
   constructor(
@@ -19,3 +21,9 @@ export class ArchiveError extends Error {
     this.name = 'ArchiveError';
   }
 }
+
+/** Stops a seal or a prune between two steps once its signal has aborted (each step is whole on its own). */
+export const stopIfAborted = (signal: AbortSignal | undefined, done: string): void => {
+  if (signal?.aborted)
+    throw new ArchiveError('archive-interrupted', `stopped (${signal.reason ?? 'aborted'}) after ${done}`);
+};

@@ -134,6 +134,30 @@ describe.each([
     await close();
   });
 
+  it('stops between runs once its signal aborts (archive-interrupted); the runs recorded before stay, the rest seal next time', async () => {
+    const { ledger, ledgerSchema, pool, manifest, store, dbNow, close } = await setUp(target);
+    for (let i = 0; i < 12; i++) await ledger.appendToStreams([usage('t1', `a${i}`, String(i))]);
+    const cutoff = await dbNow();
+    // the lock is lost while the first run writes its file: that run completes, no second one starts
+    const lockLost = new AbortController();
+    const losingStore = {
+      ...store,
+      put: async (key: string, bytes: Uint8Array) => {
+        await store.put(key, bytes);
+        lockLost.abort('the archive lock connection was lost');
+      },
+    };
+    await expect(
+      sealRange({ pool, ledgerSchema, manifest, store: losingStore, cutoff, batchSize: 5, signal: lockLost.signal }),
+    ).rejects.toThrow(/^archive-interrupted: stopped \(the archive lock connection was lost\) after sealing 5 rows$/);
+    expect((await manifest.list()).map((e) => [e.fromPosition, e.toPosition])).toEqual([[1n, 5n]]);
+
+    const rest = await sealRange({ pool, ledgerSchema, manifest, store, cutoff, batchSize: 5 });
+    expect(rest.rows).toBe(7);
+    expect(await manifest.sealedThrough()).toBe(12n);
+    await close();
+  });
+
   it('finds a file an interrupted seal left behind (same bytes) and records it', async () => {
     const { ledger, ledgerSchema, pool, manifest, store, dbNow, seal, close } = await setUp(target);
     await ledger.appendToStreams([usage('t1', 'a1', '1'), usage('t1', 'a2', '2')]);

@@ -1,6 +1,6 @@
 import type { Pool } from 'pg';
 import { inTransaction } from '@tally/shared/data-access-pg-client';
-import { ArchiveError } from './archive.errors';
+import { ArchiveError, stopIfAborted } from './archive.errors';
 import type { ArchiveManifest, ManifestEntry } from './archive-manifest';
 import type { ObjectStore } from './object-store.port';
 import { readSegment } from './segment-reader';
@@ -19,6 +19,8 @@ export interface PruneOptions {
   minSealedAgeMs?: number;
   /** Files handled per call (each in a transaction of its own). */
   limit?: number;
+  /** Checked before every file (each file's prune is one transaction): once aborted, archive-interrupted. */
+  signal?: AbortSignal;
 }
 
 export interface PruneReport {
@@ -53,6 +55,7 @@ export const pruneSealed = async (options: PruneOptions): Promise<PruneReport> =
     limit: options.limit ?? 1_000,
   });
   for (const entry of entries) {
+    stopIfAborted(options.signal, `pruning ${report.files} files (${report.rows} rows)`);
     report.rows += await pruneFile(options, entry);
     report.files += 1;
   }

@@ -133,6 +133,33 @@ describe('the ledger across archive and hot tail', () => {
     await close();
   });
 
+  it('stops between files once its signal aborts (archive-interrupted): the file it was pruning is whole, the rest stay hot', async () => {
+    const { hot, pool, ledgerSchema, manifest, store, seal, hotCount, close } = await setUp();
+    for (let round = 0; round < 2; round++) await hot.appendToStreams(history(round));
+    await seal(1_000);
+    const usageFiles = (await manifest.list()).filter((e) => e.category === 'usage');
+    expect(usageFiles.length).toBeGreaterThan(1);
+    // the lock is lost while the first file is fetched: that file is pruned whole, no other is begun
+    const lockLost = new AbortController();
+    const losingStore = {
+      ...store,
+      get: async (key: string) => {
+        const bytes = await store.get(key);
+        lockLost.abort('the archive lock connection was lost');
+        return bytes;
+      },
+    };
+    await expect(
+      pruneSealed({ pool, ledgerSchema, manifest, store: losingStore, minSealedAgeMs: 0, signal: lockLost.signal }),
+    ).rejects.toThrow(
+      /^archive-interrupted: stopped \(the archive lock connection was lost\) after pruning 1 files \(\d+ rows\)$/,
+    );
+    const prunedFiles = (await manifest.list()).filter((e) => e.prunedAt !== null);
+    expect(prunedFiles).toHaveLength(1);
+    expect(await hotCount()).toBe(10 - prunedFiles[0].rowCount);
+    await close();
+  });
+
   it('prunes nothing from a file that fails verification', async () => {
     const { hot, manifest, alterOneByte, seal, prune, hotCount, close } = await setUp();
     for (let round = 0; round < 2; round++) await hot.appendToStreams(history(round));
