@@ -3,6 +3,7 @@ import { existsSync, mkdtempSync, rmSync, statSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join, resolve } from 'node:path';
 import { promisify } from 'node:util';
+import { Client } from 'pg';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { RunningTally } from '@tally/shared/feature-runtime';
 import { eventually, ScratchPostgres, uniqueName } from '@tally/shared/testing';
@@ -74,6 +75,45 @@ describe('a usage export whose database goes away', () => {
     await eventually(exportConnections, (n) => n === 1, 10_000);
     await reader.cancel();
     await eventually(exportConnections, (n) => n === 0, 10_000);
+  });
+
+  it('gives the connection back when the client is gone before the first bytes', async () => {
+    // The export's first query waits behind this lock; the client leaves meanwhile, so the answer's body is
+    // closed before anything reads it.
+    const locker = new Client({ connectionString: postgres.url() });
+    await locker.connect();
+    await locker.query('begin');
+    await locker.query(`lock table "${schema}".usage_facts in access exclusive mode`);
+    const client = new AbortController();
+    const answer = fetch(`${aggregation.url}/v1/exports/usage?from=${from}&to=${to}`, {
+      headers: { authorization: `Bearer ${adminToken}` },
+      signal: client.signal,
+    }).catch((error: unknown) => error);
+    await eventually(
+      async () =>
+        (
+          await postgres.query<{ n: number }>(
+            `select count(*)::int as n from pg_stat_activity where wait_event_type = 'Lock' and query like 'declare usage_export%'`,
+          )
+        )[0].n,
+      (n) => n === 1,
+      10_000,
+    );
+    client.abort();
+    expect(await answer).toBeInstanceOf(Error);
+    await locker.query('rollback');
+    await locker.end();
+    // The export took its first batch after the client left: its cursor, transaction and connection close.
+    await eventually(
+      async () =>
+        (
+          await postgres.query<{ n: number }>(
+            `select count(*)::int as n from pg_stat_activity where query like 'fetch forward%' or query like 'declare usage_export%'`,
+          )
+        )[0].n,
+      (n) => n === 0,
+      10_000,
+    );
   });
 
   it('breaks the answer off, without its last chunk, when Postgres stops after the first bytes', async () => {
