@@ -9,7 +9,7 @@ export type ArchiveErrorCode =
   | 'archive-concurrent-seal'
   /** The hot ledger's rows in a file's range are not the file's rows: nothing was pruned. */
   | 'archive-prune-mismatch'
-  /** The caller's signal aborted (a pass's lock was lost): stopped between files, what was done stays done. */
+  /** The caller's signal aborted (a pass's lock was lost): stopped between two runs or files; what was done stays. */
   | 'archive-interrupted';
 
 export class ArchiveError extends Error {
