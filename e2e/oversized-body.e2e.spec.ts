@@ -276,8 +276,9 @@ describe('a body over the limit', () => {
       } finally {
         clearInterval(sampler);
       }
-      // Holding the body would show about 64 MiB; socket and parser buffers are a few MiB.
-      expect(peak).toBeLessThan(16 * MiB);
+      // Holding the body would show 64 MiB at least; socket and parser buffers in flight were seen up to ≈ 20 MiB
+      // (21.2 MB once a collection came every 100 ms rather than every 20 ms, which had slowed the reading down).
+      expect(peak).toBeLessThan(32 * MiB);
     },
   );
 });
