@@ -14,7 +14,15 @@ const connectionDefaults = (connectionString: string, connectTimeoutMs = 5_000):
   keepAliveInitialDelayMillis: 10_000,
 });
 
-/** A pool whose idle-client errors are reported, never thrown at the process. */
+/** How long `end()` waits for the pool's connections to close before it gives up on the stragglers. */
+const closeWaitMs = 5_000;
+
+/**
+ * A pool whose idle-client errors are reported, never thrown at the process, and whose `end()` resolves once
+ * every connection has closed. pg's own `end()` resolves as soon as it has *asked* its idle clients to end:
+ * a Postgres stopped right after (embedded mode stops its server last) then terminates connections still
+ * saying goodbye, and each reports "terminating connection due to administrator command" as an error.
+ */
 export const openPool = (options: {
   connectionString: string;
   max?: number;
@@ -26,6 +34,26 @@ export const openPool = (options: {
     max: options.max ?? 5,
   });
   pool.on('error', (error) => options.onError?.(error));
+  const open = new Set<unknown>();
+  let allClosed: (() => void) | undefined;
+  pool.on('connect', (client) => open.add(client));
+  pool.on('remove', (client) => {
+    open.delete(client);
+    if (open.size === 0) allClosed?.();
+  });
+  const end = pool.end.bind(pool) as () => Promise<void>;
+  pool.end = (async () => {
+    await end();
+    if (open.size === 0) return;
+    await new Promise<void>((resolve) => {
+      const timer = setTimeout(resolve, closeWaitMs);
+      timer.unref();
+      allClosed = () => {
+        clearTimeout(timer);
+        resolve();
+      };
+    });
+  }) as Pool['end'];
   return pool;
 };
 

@@ -61,8 +61,9 @@ export const deleteNatsStreams = async (namespace: string, servers = testNatsUrl
  * Reads Nest's route metadata by its keys ('path', 'method'), so this library needs no Nest import.
  */
 export const servedRoutes = (controller: new (...args: never[]) => unknown): string[] => {
-  // reflect-metadata adds getMetadata to Reflect at run time; its typings are Nest's, not this library's.
-  const reflect: { getMetadata?(key: string, target: object): unknown } = Reflect;
+  // reflect-metadata adds getMetadata to Reflect at run time; its typings are Nest's, not this library's
+  // (a project that checks this file without them sees a Reflect with nothing in common: hence the cast).
+  const reflect = Reflect as unknown as { getMetadata?(key: string, target: object): unknown };
   const metadata = (key: string, target: object): unknown => reflect.getMetadata?.(key, target);
   const methods = ['get', 'post', 'put', 'delete', 'patch', 'all', 'options', 'head', 'search'];
   const base = String(metadata('path', controller) ?? '');
