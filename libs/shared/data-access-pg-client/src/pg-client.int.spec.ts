@@ -15,6 +15,18 @@ describe('openPool', () => {
     expect(closed).toHaveLength(3);
   });
 
+  it('waits, too, for a connection checked out when end() was called, closed when it comes back', async () => {
+    const pool = openPool({ connectionString: testDatabaseUrl(), max: 2 });
+    const held = await pool.connect();
+    let ended = false;
+    const ending = pool.end().then(() => (ended = true));
+    await held.query('select 1');
+    expect(ended).toBe(false);
+    held.release();
+    await ending;
+    expect(pool.totalCount).toBe(0);
+  });
+
   it('ends at once when it never opened a connection', async () => {
     const pool = openPool({ connectionString: testDatabaseUrl() });
     await pool.end();

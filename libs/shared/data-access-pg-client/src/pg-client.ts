@@ -14,15 +14,46 @@ const connectionDefaults = (connectionString: string, connectTimeoutMs = 5_000):
   keepAliveInitialDelayMillis: 10_000,
 });
 
-/** How long `end()` waits for the pool's connections to close before it gives up on the stragglers. */
+/** How long `end()` waits for a pool's connections to close before it gives up on the stragglers. */
 const closeWaitMs = 5_000;
 
 /**
- * A pool whose idle-client errors are reported, never thrown at the process, and whose `end()` resolves once
- * every connection has closed. pg's own `end()` resolves as soon as it has *asked* its idle clients to end:
- * a Postgres stopped right after (embedded mode stops its server last) then terminates connections still
- * saying goodbye, and each reports "terminating connection due to administrator command" as an error.
+ * Makes `pool.end()` resolve once every connection has closed. pg's own resolves as soon as it has *asked*
+ * its idle clients to end: a Postgres stopped right after (embedded mode stops its server last) terminates
+ * connections still saying goodbye, and each reports "terminating connection due to administrator command"
+ * as an error. Both forms of `end` (promise and callback, which TypeORM uses) wait.
  */
+export const endAfterConnectionsClose = (pool: Pool): Pool => {
+  const end = pool.end.bind(pool) as () => Promise<void>;
+  const endAndWait = async () => {
+    // Every connection open now, idle or checked out, emits `remove` once its socket has closed.
+    let open = pool.totalCount;
+    const closed = new Promise<void>((resolve) => {
+      if (open === 0) return resolve();
+      const timer = setTimeout(resolve, closeWaitMs);
+      timer.unref();
+      pool.on('remove', () => {
+        open -= 1;
+        if (open > 0) return;
+        clearTimeout(timer);
+        resolve();
+      });
+    });
+    await end();
+    await closed;
+  };
+  pool.end = ((callback?: (error?: Error) => void) => {
+    const ended = endAndWait();
+    if (!callback) return ended;
+    ended.then(
+      () => callback(),
+      (error: Error) => callback(error),
+    );
+  }) as Pool['end'];
+  return pool;
+};
+
+/** A pool whose idle-client errors are reported, never thrown at the process, and whose end() waits for its connections. */
 export const openPool = (options: {
   connectionString: string;
   max?: number;
@@ -34,27 +65,7 @@ export const openPool = (options: {
     max: options.max ?? 5,
   });
   pool.on('error', (error) => options.onError?.(error));
-  const open = new Set<unknown>();
-  let allClosed: (() => void) | undefined;
-  pool.on('connect', (client) => open.add(client));
-  pool.on('remove', (client) => {
-    open.delete(client);
-    if (open.size === 0) allClosed?.();
-  });
-  const end = pool.end.bind(pool) as () => Promise<void>;
-  pool.end = (async () => {
-    await end();
-    if (open.size === 0) return;
-    await new Promise<void>((resolve) => {
-      const timer = setTimeout(resolve, closeWaitMs);
-      timer.unref();
-      allClosed = () => {
-        clearTimeout(timer);
-        resolve();
-      };
-    });
-  }) as Pool['end'];
-  return pool;
+  return endAfterConnectionsClose(pool);
 };
 
 /**

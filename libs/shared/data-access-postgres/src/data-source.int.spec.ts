@@ -1,4 +1,5 @@
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { Pool } from 'pg';
 import { DataSource } from 'typeorm';
 import { dropSchemas, recordingLogger, testDatabaseUrl, uniqueName } from '@tally/shared/testing';
 import { openAppDataSource } from './data-source';
@@ -31,5 +32,17 @@ describe('an app DataSource', () => {
     expect(log.entries[0].fields.statement).toMatch(/^insert into .*nowhere/);
     expect(log.entries[0].fields.reason).toContain('does not exist');
     expect(JSON.stringify(log.entries)).not.toContain('payload-secret-xyz');
+  });
+
+  it("is destroyed only once its pool's connections have closed (embedded mode stops Postgres right after)", async () => {
+    const other = await openAppDataSource({ connectionString: testDatabaseUrl(), schema, migrations: [] });
+    await Promise.all([other.query('select pg_sleep(0.01)'), other.query('select pg_sleep(0.01)')]);
+    const pool = (other.driver as unknown as { master: Pool }).master;
+    const open = pool.totalCount;
+    let closed = 0;
+    pool.on('remove', () => (closed += 1));
+    await other.destroy();
+    expect(open).toBe(2);
+    expect(closed).toBe(open);
   });
 });

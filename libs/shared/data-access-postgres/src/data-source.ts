@@ -1,6 +1,6 @@
 import { Logger as TallyLogger, silentLogger } from '@tally/shared/util-telemetry';
-import { Client } from 'pg';
-import { openClient } from '@tally/shared/data-access-pg-client';
+import { Client, Pool } from 'pg';
+import { endAfterConnectionsClose, openClient } from '@tally/shared/data-access-pg-client';
 import { DataSource, EntitySchema, Logger, MigrationInterface } from 'typeorm';
 
 export interface AppDataSourceOptions {
@@ -55,6 +55,8 @@ export const openAppDataSource = async (options: AppDataSourceOptions): Promise<
     logger: queryErrorLogger(options.log ?? silentLogger),
   });
   await dataSource.initialize();
+  // TypeORM's pool, like any: destroy() waits until its connections have closed (see endAfterConnectionsClose).
+  endAfterConnectionsClose((dataSource.driver as unknown as { master: Pool }).master);
   await withAdvisoryLock(options.connectionString, `${options.schema}.migrate`, () =>
     dataSource.runMigrations().then(() => undefined),
   );
