@@ -107,10 +107,16 @@ export class UsageLedgerConsumer {
           attribution.status === 'attributed'
             ? accountUsageStream(tenant, attribution.accountId, time)
             : parkedUsageStream(tenant, event.subject);
-        appends.set(stream, [
-          ...(appends.get(stream) ?? []),
-          { id: recorded.usageId, type: usageRecordedType, data: { ...recorded }, metadata: { ...metadata } },
-        ]);
+        // Pushed, not spread into a new array: a batch of 20,000 events into ten account streams copied ≈20M
+        // elements that way.
+        const events = appends.get(stream) ?? [];
+        if (events.length === 0) appends.set(stream, events);
+        events.push({
+          id: recorded.usageId,
+          type: usageRecordedType,
+          data: { ...recorded },
+          metadata: { ...metadata },
+        });
       }
     }
     const streamAppends: StreamAppend[] = [...appends].map(([stream, events]) => ({

@@ -1,1 +1,2 @@
 export * from './pg-client';
+export * from './copy-rows';
