@@ -16,7 +16,7 @@ import type { ArchiveReader, ArchiveView } from './archive-reader';
 
 /** A hot ledger that can say when something was appended (PostgresEventStore); others are polled. */
 interface Wakeable {
-  waitForAppend(maxWaitMs: number, signal: AbortSignal): Promise<void>;
+  waitForAppend(maxWaitMs: number, signal: AbortSignal, eventTypes?: readonly string[]): Promise<void>;
 }
 
 /**
@@ -97,7 +97,8 @@ export class TieredEventStore implements EventStore {
    */
   subscribeToAll(options: SubscribeToAllOptions): Subscription {
     const wake = (this.hot as Partial<Wakeable>).waitForAppend?.bind(this.hot);
-    const waitForNews: Wakeable['waitForAppend'] = wake ?? ((ms, signal) => sleep(ms, signal));
+    const waitForNews = (ms: number, signal: AbortSignal) =>
+      wake ? wake(ms, signal, options.eventTypes) : sleep(ms, signal);
     return pollingSubscription(
       (after, maxCount) => this.readAll({ after, maxCount, eventTypes: options.eventTypes }),
       waitForNews,

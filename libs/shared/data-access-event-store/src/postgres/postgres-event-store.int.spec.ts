@@ -15,6 +15,30 @@ afterAll(() => dropSchemas(schema));
 eventStoreContract('Postgres', () => ({ open, checkpointDatabaseUrl: testDatabaseUrl() }));
 
 describe('Postgres ledger specifics', () => {
+  it('wakes a waiter for the types it reads on their appends only, an untyped one on every append', async () => {
+    const store = await open();
+    const stream = `wake-t1_${randomUUID()}`;
+    const never = new AbortController();
+    const woken: string[] = [];
+    const wait = (name: string, types?: string[]) =>
+      store.waitForAppend(60_000, never.signal, types).then(() => woken.push(name));
+    // Listening before anything is appended: the first wait starts the listener, which wakes everyone once.
+    await store.waitForAppend(60_000, never.signal);
+    const typed = wait('invoices', ['InvoiceDrafted', 'InvoiceFinalized']);
+    const untyped = wait('anything');
+    await store.appendToStream(stream, [{ id: randomUUID(), type: 'UsageRecorded', data: {} }]);
+    await untyped;
+    // The usage append's notification has been delivered (the untyped waiter woke on it); the typed one slept through.
+    expect(woken).toEqual(['anything']);
+    await store.appendToStream(stream, [
+      { id: randomUUID(), type: 'UsageRecorded', data: {} },
+      { id: randomUUID(), type: 'InvoiceFinalized', data: {} },
+    ]);
+    await typed;
+    expect(woken).toEqual(['anything', 'invoices']);
+    await store.close();
+  });
+
   it('recognises an event id already stored in another stream (dedup is store-wide)', async () => {
     const store = await open();
     const id = randomUUID();
