@@ -1,4 +1,4 @@
-import { describe, expect, it } from 'vitest';
+import { describe, expect, it, vi } from 'vitest';
 import {
   billingPeriodAt,
   billingPeriodByLabel,
@@ -221,4 +221,30 @@ describe('period labels', () => {
 
   it('refuses to look up a malformed label', () =>
     expect(() => billingPeriodByLabel('2026-13', 'UTC')).toThrow(RangeError));
+});
+
+describe('the cost of computing periods', () => {
+  it("asks the zone database for a period boundary once: the next subscription's periods in that zone are read from memory", () => {
+    const first = billingPeriodsOverlapping(
+      new Date('2024-02-10T08:00:00Z'),
+      new Date('2026-11-03T12:00:00Z'),
+      'Pacific/Chatham',
+      17,
+    );
+    const lookups = vi.spyOn(Intl.DateTimeFormat.prototype, 'formatToParts');
+    try {
+      // Another subscription in the zone with the same anchor day, started later: its boundaries are all known.
+      const next = billingPeriodsOverlapping(
+        new Date('2025-05-20T13:00:00Z'),
+        new Date('2026-11-03T12:00:00Z'),
+        'Pacific/Chatham',
+        17,
+      );
+      expect(next).toEqual(first.slice(first.findIndex((p) => p.label === '2025-05')));
+      // The start instant's own local month (one lookup), never a boundary again: 2 to 4 lookups per boundary before.
+      expect(lookups).toHaveBeenCalledTimes(1);
+    } finally {
+      lookups.mockRestore();
+    }
+  });
 });

@@ -52,6 +52,25 @@ export const billingPeriodsOverlapping = (from: Date, to: Date, timeZone: string
  * the day starts at the first instant after the gap. Where midnight happens twice, the day starts at the first.
  */
 export const localMidnightToInstant = (year: number, month: number, day: number, timeZone: string): Date => {
+  const key = `${timeZone} ${year}-${month}-${day}`;
+  let instant = midnights.get(key);
+  if (instant === undefined) {
+    if (midnights.size >= midnightsKept) midnights.clear();
+    instant = computeLocalMidnight(year, month, day, timeZone);
+    midnights.set(key, instant);
+  }
+  return new Date(instant);
+};
+
+/**
+ * Local midnights already computed, by zone and date: each takes two to four `formatToParts` calls, and a billing
+ * pass asks the same few (its accounts' zones × anchor days × months) for every subscription — 10,000
+ * subscriptions' periods took 6.8 s without it. Exact (a pure function of its key); bounded, cleared when full.
+ */
+const midnights = new Map<string, number>();
+const midnightsKept = 100_000;
+
+const computeLocalMidnight = (year: number, month: number, day: number, timeZone: string): number => {
   const asUtc = Date.UTC(year, month - 1, day);
   // The zone's offsets on either side of the date; any transition near that midnight lies between them.
   const offsetBefore = offsetAt(asUtc - dayMs, timeZone);
@@ -60,7 +79,7 @@ export const localMidnightToInstant = (year: number, month: number, day: number,
     (instant) => wallClockMs(instant, timeZone) === asUtc,
   );
   // No candidate reads 00:00 there: midnight is in a gap, which opens at midnight under the old offset.
-  return new Date(candidates.length > 0 ? Math.min(...candidates) : asUtc - offsetBefore);
+  return candidates.length > 0 ? Math.min(...candidates) : asUtc - offsetBefore;
 };
 
 /** The month whose period contains the instant: the local month, or the one before when its anchor day is still to come. */
