@@ -70,11 +70,11 @@ describe('summaryTable', () => {
     expect(table.split('\n')[0]).toBe('| stage | figure | raw limit in the same run | ratio | goal (issue 18) | run |');
   });
 
-  it('says why a stage has no figure: its benchmark failed, was skipped, or reported none', () => {
+  it('says why a stage has no figure: its benchmark failed (even after reporting one), was skipped, or reported none', () => {
     const failed = summaryTable({
-      results: [],
+      results: [{ ...intake, stage: 'billing-draft' }],
       outcomes: {
-        billing: { status: 'failed', exitCode: 1 },
+        billing: { status: 'failed', exit: 1 },
         console: { status: 'skipped', reason: 'no Chromium' },
         scrape: { status: 'passed' },
       },

@@ -101,7 +101,10 @@ export const stages: readonly Stage[] = [
 
 /** How a benchmark's child process ended; `skipped`: not started, for the reason given (a missing prerequisite). */
 export type Outcome =
-  { status: 'passed' } | { status: 'failed'; exitCode: number | null } | { status: 'skipped'; reason: string };
+  { status: 'passed' } | { status: 'failed'; exit: number | string } | { status: 'skipped'; reason: string };
+
+/** The file `npm run bench` has each benchmark append its result lines to (unset: a benchmark run alone). */
+export const benchResultsEnv = 'TALLY_BENCH_RESULTS';
 
 export const summaryStart = '<!-- bench:summary:start -->';
 export const summaryEnd = '<!-- bench:summary:end -->';
@@ -187,12 +190,13 @@ export const summaryTable = ({ results, outcomes, run, previous = '' }: SummaryI
   const unknown = [...latest.keys()].filter((id) => !known.has(id)).map((id) => ({ id, label: id, benchmark: null }));
   const rows = [...stages, ...unknown].map((stage: Stage) => {
     const result = latest.get(stage.id);
-    if (result) return resultRow(stage, result, run);
+    const outcome = stage.benchmark === null ? undefined : outcomes[stage.benchmark];
+    // A benchmark that failed after it reported a figure (a check after the timing) has no figure to stand by.
+    if (result && outcome?.status !== 'failed') return resultRow(stage, result, run);
     if (stage.benchmark === null) return missingRow(stage, 'not measured yet (no benchmark)', '—');
-    const outcome = outcomes[stage.benchmark];
     if (!outcome) return kept.get(stageCell(stage)) ?? missingRow(stage, 'not run yet', '—');
     if (outcome.status === 'failed')
-      return missingRow(stage, `no figure: the benchmark failed (exit ${outcome.exitCode})`, run);
+      return missingRow(stage, `no figure: the benchmark failed (exit ${outcome.exit})`, run);
     if (outcome.status === 'skipped') return missingRow(stage, `not run: ${outcome.reason}`, run);
     return missingRow(stage, 'no figure reported', run);
   });
