@@ -5,7 +5,7 @@
  * `--quick`: small sizes, a few minutes in all. A benchmark that fails is reported (exit code, last lines of its
  * stderr) and the others still run; the exit code is 1 if any failed.
  */
-import { spawn } from 'node:child_process';
+import { ChildProcess, spawn } from 'node:child_process';
 import { existsSync, mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join, resolve } from 'node:path';
@@ -69,6 +69,15 @@ const chosen = (): Plan[] => {
   return plans.filter((p) => names.includes(p.name));
 };
 
+/** Set by SIGINT or SIGTERM: the running benchmark gets the signal, no other starts, the table stays as it was. */
+let stopping: NodeJS.Signals | undefined;
+let current: ChildProcess | undefined;
+for (const signal of ['SIGINT', 'SIGTERM'] as const)
+  process.on(signal, () => {
+    stopping = signal;
+    current?.kill(signal);
+  });
+
 interface Ran {
   outcome: Outcome;
   seconds: number;
@@ -84,6 +93,7 @@ const run = (plan: Plan, resultsFile: string): Promise<Ran> =>
       ['tools/run-ts.cjs', `tools/bench/${plan.name}.bench.ts`, ...(options.quick ? plan.quick : plan.full)],
       { cwd: root, env: { ...process.env, [benchResultsEnv]: resultsFile }, stdio: ['ignore', 'inherit', 'pipe'] },
     );
+    current = child;
     let stderr = '';
     child.stderr.on('data', (chunk: Buffer) => {
       process.stderr.write(chunk);
@@ -111,6 +121,7 @@ const main = async () => {
   const runStarted = performance.now();
   try {
     for (const plan of todo) {
+      if (stopping) break;
       const args = options.quick ? plan.quick : plan.full;
       const reason = plan.cannotRun?.();
       if (reason) {
@@ -122,6 +133,14 @@ const main = async () => {
       const result = await run(plan, resultsFile);
       ran.set(plan.name, result);
       console.log(`=== ${plan.name}: ${result.outcome.status} after ${result.seconds.toFixed(0)} s`);
+    }
+    if (stopping) {
+      // A benchmark killed mid-run has not dropped its schemas and streams (its clean-up runs when it ends).
+      console.log(
+        `\n${stopping}: stopped; the summary table is left as it was. Drop the killed benchmark's bench* schemas in the test database.`,
+      );
+      process.exitCode = 130;
+      return;
     }
     const results = parseResults(readFileSync(resultsFile, 'utf8'));
     const outcomes = Object.fromEntries([...ran].map(([name, r]) => [name, r.outcome]));
