@@ -12,7 +12,7 @@ import { PostgresEventStore } from '@tally/shared/data-access-event-store';
 import { JetStreamBus } from '@tally/shared/data-access-messaging';
 import { startTally } from '@tally/shared/feature-runtime';
 import { testDatabaseUrl, testNatsUrl, uniqueName } from '@tally/shared/testing';
-import { numberArg, runBenchmark } from './bench-support';
+import { numberArg, reportResult, runBenchmark } from './bench-support';
 
 const total = numberArg('events', 200_000);
 const perMessage = 1_000;
@@ -172,6 +172,16 @@ const main = async () => {
     `registry projection (attribution index, re-attribution checks) caught up after ${indexedSeconds.toFixed(1)}s = ${Math.round(total / indexedSeconds).toLocaleString('en')} events/s; ${reattributed} re-attributions`,
   );
   console.log(`ratio of the attribution stage to the raw event-store append rate: ${(rate / raw).toFixed(2)}`);
+  const rawAppend = [{ what: 'event-store append, 1,000-event batches', value: raw, unit: 'events/s' }];
+  const size = `${total.toLocaleString('en')} events`;
+  reportResult({ stage: 'ledger-writer', figure: rate, unit: 'events/s', raw: rawAppend, note: size });
+  reportResult({
+    stage: 'registry-projection',
+    figure: total / indexedSeconds,
+    unit: 'events/s',
+    raw: rawAppend,
+    note: `${size}, caught up after ${indexedSeconds.toFixed(1)} s`,
+  });
 };
 
 runBenchmark(namespace, main);

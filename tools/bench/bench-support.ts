@@ -1,4 +1,6 @@
+import { appendFileSync } from 'node:fs';
 import { deleteNatsStreams, dropSchemas } from '@tally/shared/testing';
+import { benchResultsEnv, BenchResult } from './bench-summary';
 
 /** Command-line number `--name N`, or the fallback. */
 export const numberArg = (name: string, fallback: number): number => {
@@ -23,4 +25,14 @@ export const runBenchmark = (namespace: string, main: () => Promise<void>): void
         process.exit(1);
       },
     );
+};
+
+/**
+ * One headline figure and the raw limit(s) measured beside it in the same run, for `npm run bench`'s summary table:
+ * appended as one JSON line to the file TALLY_BENCH_RESULTS names, nothing otherwise (the printed lines stay the
+ * benchmark's human output either way).
+ */
+export const reportResult = (result: BenchResult): void => {
+  const file = process.env[benchResultsEnv];
+  if (file) appendFileSync(file, `${JSON.stringify(result)}\n`);
 };

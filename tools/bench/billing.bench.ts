@@ -43,7 +43,7 @@ import { decodeJson, encodeJson, JetStreamBus } from '@tally/shared/data-access-
 import { RunningTally, startTally } from '@tally/shared/feature-runtime';
 import { testDatabaseUrl, testNatsUrl, uniqueName } from '@tally/shared/testing';
 import { billingPeriodAt, ExactDecimal } from '@tally/shared/util-core';
-import { numberArg, runBenchmark } from './bench-support';
+import { numberArg, reportResult, runBenchmark } from './bench-support';
 
 const subscriptions = numberArg('subscriptions', 10_000);
 const meters = numberArg('meters', 5);
@@ -531,6 +531,20 @@ const main = async () => {
     console.log(
       `  ratio to raw NATS round trips ${(first.perSecond / nats).toFixed(2)}, to raw appends ${(first.perSecond / appends).toFixed(2)}`,
     );
+    // A billing run's per-subscription floor: one NATS round trip and one append, each sequential.
+    const raw = [
+      { what: 'NATS request/reply, sequential', value: nats, unit: 'round trips/s' },
+      { what: 'event-store append to a new stream, sequential', value: appends, unit: 'appends/s' },
+    ];
+    const size = `${fmt(subscriptions)} subscriptions × ${meters} meters`;
+    reportResult({
+      stage: 'billing-draft',
+      figure: first.perSecond,
+      unit: 'invoices/s',
+      raw,
+      scale: subscriptions,
+      note: `${size} in ${fmt(first.ms / 1_000, 1)} s`,
+    });
     await caughtUp([invoicing]);
     await checkInvoices(db, invoicing, 'draft');
 
@@ -539,6 +553,14 @@ const main = async () => {
     console.log(
       `  ratio to raw NATS round trips ${(second.perSecond / nats).toFixed(2)}, to raw appends ${(second.perSecond / appends).toFixed(2)}`,
     );
+    reportResult({
+      stage: 'billing-finalize',
+      figure: second.perSecond,
+      unit: 'invoices/s',
+      raw,
+      scale: subscriptions,
+      note: `${size} in ${fmt(second.ms / 1_000, 1)} s`,
+    });
     await caughtUp([invoicing]);
     await checkInvoices(db, invoicing, 'finalized');
 

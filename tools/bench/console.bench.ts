@@ -14,7 +14,7 @@ import { join, resolve } from 'node:path';
 import type { Page } from 'playwright-core';
 import { eventually } from '@tally/shared/testing';
 import { launchChromium, startEmbeddedPlatform } from '@tally/shared/testing-browser';
-import { numberArg, percentile } from './bench-support';
+import { numberArg, percentile, reportResult } from './bench-support';
 
 const runs = numberArg('runs', 7);
 const period = '2026-10'; // 31 days in UTC
@@ -163,6 +163,20 @@ const main = async () => {
         2,
       ),
     );
+    reportResult({
+      stage: 'console-first-screen',
+      figure: percentile(firstScreen, 50),
+      unit: 'ms',
+      raw: [],
+      note: `${(firstScreenGzip / 1024).toFixed(1)} kB of gzipped JavaScript; ${runs} runs`,
+    });
+    reportResult({
+      stage: 'console-render',
+      figure: percentile(render, 50),
+      unit: 'ms',
+      raw: [{ what: 'ECharts alone, same values (SVG)', value: rawSvg, unit: 'ms' }],
+      note: `${points.toLocaleString('en-US')} values, answer → drawn; ${runs} runs`,
+    });
   } finally {
     await browser.close();
     platform.kill('SIGTERM');

@@ -20,7 +20,7 @@ import { readExportBatches, usageExportChunks } from '@tally/aggregation/data-ac
 import { openPool, withClient } from '@tally/shared/data-access-pg-client';
 import { startTally } from '@tally/shared/feature-runtime';
 import { testDatabaseUrl, testNatsUrl, uniqueName } from '@tally/shared/testing';
-import { numberArg, runBenchmark } from './bench-support';
+import { numberArg, reportResult, runBenchmark } from './bench-support';
 
 const facts = numberArg('facts', 1_000_000);
 const batch = numberArg('batch', 10_000);
@@ -99,6 +99,7 @@ runBenchmark(namespace, async () => {
       await client.query('commit');
     });
     const rawMs = performance.now() - started;
+    const rawRate = raw / (rawMs / 1000);
     console.log(
       `postgres cursor (select *, pg's parsing): ${raw.toLocaleString('en-US')} rows in ${Math.round(rawMs)} ms = ${perSecond(raw, rawMs)} rows/s`,
     );
@@ -108,6 +109,10 @@ runBenchmark(namespace, async () => {
     for await (const rows of readExportBatches(pool, schema, { tenant: 'default', from, to }, batch))
       asExported += rows.length;
     const readMs = performance.now() - started;
+    const cursors = [
+      { what: "Postgres cursor, select * (pg's parsing)", value: rawRate, unit: 'rows/s' },
+      { what: "Postgres cursor, the export's read", value: asExported / (readMs / 1000), unit: 'rows/s' },
+    ];
     console.log(
       `postgres cursor (the export's read: text columns): ${asExported.toLocaleString('en-US')} rows in ${Math.round(readMs)} ms = ${perSecond(asExported, readMs)} rows/s`,
     );
@@ -155,6 +160,13 @@ runBenchmark(namespace, async () => {
           `${mb(bytes)} MB = ${mb(bytes / (ms / 1000))} MB/s, ${(bytes / facts).toFixed(1)} bytes/row; first byte after ${Math.round(firstByteMs)} ms; ` +
           `peak RSS ${mb(peak)} MB (${mb(rssBefore)} MB before)`,
       );
+      reportResult({
+        stage: `export-${format}`,
+        figure: facts / (ms / 1000),
+        unit: 'rows/s',
+        raw: cursors,
+        note: `${facts.toLocaleString('en-US')} rows, ${mb(bytes / (ms / 1000))} MB/s, peak RSS ${mb(peak)} MB`,
+      });
     }
   } finally {
     await pool.end();

@@ -9,7 +9,7 @@ import { readFileSync } from 'node:fs';
 import { resolve } from 'node:path';
 import { Worker } from 'node:worker_threads';
 import { testDatabaseUrl, testNatsUrl, uniqueName } from '@tally/shared/testing';
-import { numberArg, percentile, runBenchmark } from './bench-support';
+import { numberArg, percentile, reportResult, runBenchmark } from './bench-support';
 
 const seconds = numberArg('seconds', 10);
 const flooders = numberArg('flooders', 12);
@@ -129,6 +129,8 @@ runBenchmark(namespace, async () => {
     console.log(
       `${describe('no flood (the raw limit of this run)', quiet)}; ingestion peak RSS ${peakRssMb(child.pid as number).toFixed(0)} MB`,
     );
+    // The producer's own p99 with no flood is what the flooded ones are compared with.
+    const quietP99 = [{ what: 'the same producer, no flood, p99', value: percentile(quiet, 99), unit: 'ms' }];
     const [unauthenticated, floodedAnon] = await Promise.all([
       produce(key, seconds * 1_000, 'anon'),
       floodWhile(undefined, seconds * 1_000),
@@ -136,6 +138,13 @@ runBenchmark(namespace, async () => {
     console.log(
       `${describe('flood without a credential', unauthenticated)}; flood answers ${floodedAnon}; ingestion peak RSS ${peakRssMb(child.pid as number).toFixed(0)} MB`,
     );
+    reportResult({
+      stage: 'flood-anonymous',
+      figure: percentile(unauthenticated, 99),
+      unit: 'ms',
+      raw: quietP99,
+      note: `${seconds} s, ${flooders} flooders of 5 MB bodies`,
+    });
     const [authenticated, floodedKey] = await Promise.all([
       produce(key, seconds * 1_000, 'keyed'),
       floodWhile(`Bearer ${flooderKey}`, seconds * 1_000),
@@ -143,6 +152,13 @@ runBenchmark(namespace, async () => {
     console.log(
       `${describe('flood with a valid key, bodies not JSON', authenticated)}; flood answers ${floodedKey}; ingestion peak RSS ${peakRssMb(child.pid as number).toFixed(0)} MB`,
     );
+    reportResult({
+      stage: 'flood-keyed',
+      figure: percentile(authenticated, 99),
+      unit: 'ms',
+      raw: quietP99,
+      note: `${seconds} s, ${flooders} flooders; ingestion peak RSS ${peakRssMb(child.pid as number).toFixed(0)} MB`,
+    });
   } finally {
     child.kill('SIGKILL');
   }

@@ -9,7 +9,7 @@ import { resolve } from 'node:path';
 import { jetstream, jetstreamManager } from '@nats-io/jetstream';
 import { connect } from '@nats-io/transport-node';
 import { testDatabaseUrl, testNatsUrl, uniqueName } from '@tally/shared/testing';
-import { numberArg, percentile, runBenchmark } from './bench-support';
+import { numberArg, percentile, reportResult, runBenchmark } from './bench-support';
 
 const seconds = numberArg('seconds', 20);
 const concurrency = numberArg('concurrency', 8);
@@ -161,6 +161,13 @@ const main = async () => {
     `request latency: p50 ${percentile(latencies, 50).toFixed(1)} ms, p99 ${percentile(latencies, 99).toFixed(1)} ms`,
   );
   console.log(`ratio to raw single-message publish rate: ${(rate / raw).toFixed(2)}×`);
+  reportResult({
+    stage: 'intake',
+    figure: rate,
+    unit: 'events/s',
+    raw: [{ what: 'JetStream async publish, one message per event', value: raw, unit: 'msgs/s' }],
+    note: `${seconds} s, ${concurrency} × 1,000-event batches; p99 ${percentile(latencies, 99).toFixed(1)} ms; ${persisted === accepted ? 'all persisted' : 'persisted MISMATCH'}`,
+  });
 };
 
 runBenchmark(namespace, main);

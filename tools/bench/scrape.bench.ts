@@ -10,7 +10,7 @@ import { AggregationModule } from '@tally/aggregation/feature-usage';
 import { PostgresEventStore } from '@tally/shared/data-access-event-store';
 import { startTally } from '@tally/shared/feature-runtime';
 import { testDatabaseUrl, uniqueName } from '@tally/shared/testing';
-import { numberArg, percentile, runBenchmark } from './bench-support';
+import { numberArg, percentile, reportResult, runBenchmark } from './bench-support';
 
 const events = numberArg('events', 200_000);
 const scrapes = numberArg('scrapes', 50);
@@ -87,6 +87,13 @@ runBenchmark(namespace, async () => {
   console.log(
     `scrape while the rollups work through the backlog (lag ${lag ?? '?'} events at the end): ${show(during)}`,
   );
+  reportResult({
+    stage: 'scrape',
+    figure: during.p99,
+    unit: 'ms',
+    raw: [{ what: 'Postgres round trip p99', value: roundTrip.p99, unit: 'ms' }],
+    note: `p50 ${during.p50.toFixed(1)} ms; ${events.toLocaleString('en')} events backlog, ${scrapes} scrapes`,
+  });
   const facts = async () =>
     Number((await client.query(`select count(*) from "${namespace}_aggregation".usage_facts`)).rows[0].count);
   while ((await facts().catch(() => 0)) < events) await new Promise((resolve) => setTimeout(resolve, 200));
