@@ -16,7 +16,7 @@ import {
   PoisonMessageError,
   Request,
 } from '@tally/shared/data-access-messaging';
-import { ProjectionRunner } from '@tally/shared/data-access-postgres';
+import { inReadOnlySnapshot, ProjectionRunner } from '@tally/shared/data-access-postgres';
 import { Clock, CLOCK, Log, LOG, MESSAGE_BUS, POSTGRES, PostgresSettings } from '@tally/shared/feature-runtime';
 import { messageOf, parseRfc3339 } from '@tally/shared/util-core';
 import { AGGREGATION_DB, METER_QUERY_TABLES, METER_TABLES, ROLLUP_RUNNER } from './tokens';
@@ -78,7 +78,7 @@ export class BillableUsageResponder {
         },
       };
     // One snapshot: the values and the rollup checkpoint they correspond to (reconciliation compares the ledger up to it).
-    return this.db.transaction('REPEATABLE READ', async (tx) => {
+    return inReadOnlySnapshot(this.db, async (tx) => {
       const [checkpoint] = (await tx.query(
         `select position::text as position from "${this.postgres.schemaFor('aggregation')}".projection_checkpoints where name = 'aggregation_usage_rollup'`,
       )) as { position: string }[];

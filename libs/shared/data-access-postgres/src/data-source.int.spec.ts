@@ -2,7 +2,7 @@ import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { Pool } from 'pg';
 import { DataSource } from 'typeorm';
 import { dropSchemas, recordingLogger, testDatabaseUrl, uniqueName } from '@tally/shared/testing';
-import { openAppDataSource } from './data-source';
+import { inReadOnlySnapshot, openAppDataSource } from './data-source';
 
 describe('an app DataSource', () => {
   const schema = uniqueName('ds');
@@ -44,5 +44,22 @@ describe('an app DataSource', () => {
     await other.destroy();
     expect(open).toBe(2);
     expect(closed).toBe(open);
+  });
+
+  it('reads in one snapshot, refuses writes, and hands the connection back after a failure', async () => {
+    await db.query(`create table if not exists "${schema}".snap (n int)`);
+    const seen = await inReadOnlySnapshot(db, async (tx) => {
+      const before = await tx.query(`select count(*)::int as n from "${schema}".snap`);
+      await db.query(`insert into "${schema}".snap values (1)`); // another connection, committed
+      const after = await tx.query(`select count(*)::int as n from "${schema}".snap`);
+      return [before[0].n, after[0].n];
+    });
+    expect(seen).toEqual([0, 0]);
+    await expect(inReadOnlySnapshot(db, (tx) => tx.query(`insert into "${schema}".snap values (2)`))).rejects.toThrow(
+      /read-only transaction/,
+    );
+    const pool = (db.driver as unknown as { master: Pool }).master;
+    expect(pool.totalCount - pool.idleCount).toBe(0);
+    expect((await db.query(`select count(*)::int as n from "${schema}".snap`))[0].n).toBe(1);
   });
 });

@@ -1,7 +1,7 @@
 import { Logger as TallyLogger, silentLogger } from '@tally/shared/util-telemetry';
 import { Client, Pool } from 'pg';
 import { endAfterConnectionsClose, openClient } from '@tally/shared/data-access-pg-client';
-import { DataSource, EntitySchema, Logger, MigrationInterface } from 'typeorm';
+import { DataSource, EntityManager, EntitySchema, Logger, MigrationInterface } from 'typeorm';
 
 export interface AppDataSourceOptions {
   connectionString: string;
@@ -93,3 +93,24 @@ export const returnedRows = <T>(result: unknown): T[] =>
   Array.isArray(result) && result.length === 2 && Array.isArray(result[0]) && typeof result[1] === 'number'
     ? (result[0] as T[])
     : (result as T[]);
+
+/**
+ * Read-only work in one snapshot (REPEATABLE READ), begun with one statement: TypeORM's
+ * `transaction('REPEATABLE READ')` sends START TRANSACTION and SET TRANSACTION apart, a round trip more on
+ * every read that needs a snapshot (a billable-usage request is about ten statements in all).
+ */
+export const inReadOnlySnapshot = async <T>(db: DataSource, work: (tx: EntityManager) => Promise<T>): Promise<T> => {
+  const runner = db.createQueryRunner();
+  await runner.connect();
+  try {
+    await runner.query('start transaction isolation level repeatable read, read only');
+    const result = await work(runner.manager);
+    await runner.query('commit');
+    return result;
+  } catch (error) {
+    await runner.query('rollback').catch(() => undefined);
+    throw error;
+  } finally {
+    await runner.release();
+  }
+};
