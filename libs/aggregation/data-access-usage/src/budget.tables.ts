@@ -33,6 +33,27 @@ export class BudgetTables {
     return rows.map((r) => r.definition);
   }
 
+  /**
+   * The budgets of several accounts at once, by account (accounts without one are absent): one statement for
+   * a batch of usage however many accounts it touched — it was one per account, a thousand for a batch across
+   * a thousand accounts.
+   */
+  async ofAccounts(tx: Queryable, tenant: string, accountIds: readonly string[]): Promise<Map<string, Budget[]>> {
+    const byAccount = new Map<string, Budget[]>();
+    if (accountIds.length === 0) return byAccount;
+    const rows: { account_id: string; definition: Budget }[] = await tx.query(
+      `select account_id, definition from "${this.schema}".budgets
+        where tenant = $1 and account_id = any($2::text[]) and not removed order by account_id, budget_id`,
+      [tenant, [...new Set(accountIds)]],
+    );
+    for (const { account_id, definition } of rows) {
+      const list = byAccount.get(account_id);
+      if (list) list.push(definition);
+      else byAccount.set(account_id, [definition]);
+    }
+    return byAccount;
+  }
+
   /** The tenant's budgets by id (at most `limit`). */
   async all(tx: Queryable, tenant: string, limit: number): Promise<Budget[]> {
     const rows: { definition: Budget }[] = await tx.query(

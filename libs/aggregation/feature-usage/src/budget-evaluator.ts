@@ -42,8 +42,19 @@ export class TouchedPeriods {
  */
 export const evaluateBudgets = async (tx: EntityManager, deps: BudgetDeps, touched: TouchedPeriods): Promise<void> => {
   const alerts: StreamAppend[] = [];
-  for (const { tenant, accountId, instants } of touched.entries()) {
-    const budgets = await deps.budgets.ofAccount(tx, tenant, accountId);
+  const entries = touched.entries();
+  const budgetsOf = new Map<string, Map<string, Budget[]>>();
+  for (const tenant of new Set(entries.map((e) => e.tenant)))
+    budgetsOf.set(
+      tenant,
+      await deps.budgets.ofAccounts(
+        tx,
+        tenant,
+        entries.filter((e) => e.tenant === tenant).map((e) => e.accountId),
+      ),
+    );
+  for (const { tenant, accountId, instants } of entries) {
+    const budgets = budgetsOf.get(tenant)?.get(accountId) ?? [];
     const account = budgets.length > 0 ? await deps.rollups.account(tx, tenant, accountId) : undefined;
     if (!account) continue;
     const periods = new Set([...instants].map((i) => periodAt(new Date(i), account.timezone, account.anchorDay)));
