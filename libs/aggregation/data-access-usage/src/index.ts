@@ -8,3 +8,4 @@ export * from './usage-export';
 export * from './usage-export.rows';
 export * from './usage-export.csv';
 export * from './usage-export.parquet';
+export * from './bucket-totals';

@@ -273,4 +273,46 @@ describe('meter queries on real Postgres', () => {
         await values(meter('MAX'), { from: new Date('2026-11-11T00:00:00Z'), to: new Date('2026-11-13T00:00:00Z') }),
       ).toEqual([]));
   });
+
+  it('answers many totals from the buckets in one statement exactly as one query per meter and interval does', async () => {
+    const meters: Meter[] = [
+      { ...meter('SUM'), slug: 'total-sum' },
+      { ...meter('COUNT'), slug: 'total-count' },
+      { ...meter('AVG'), slug: 'total-avg' },
+      { ...meter('SUM'), slug: 'total-since', eventFrom: '2026-10-26T00:00:00.000Z' },
+    ];
+    // Two events of one subject in one hour: one bucket holding two (COUNT sums the buckets' counts, not their rows).
+    await record('2026-11-20T10:05:00Z', { gbSeconds: '1.5', region: 'eu' }, 'twice');
+    await record('2026-11-20T10:45:00Z', { gbSeconds: '2.5', region: 'eu' }, 'twice');
+    for (const m of meters) await created(m);
+    const intervals = [
+      [new Date('2026-10-01T00:00:00Z'), new Date('2026-11-01T00:00:00Z')],
+      [new Date('2026-11-01T00:00:00Z'), new Date('2026-12-01T00:00:00Z')],
+      [new Date('2026-10-25T22:00:00Z'), new Date('2026-11-12T13:00:00Z')],
+      [new Date('2027-01-01T00:00:00Z'), new Date('2027-02-01T00:00:00Z')],
+    ];
+    const asks = meters.flatMap((m) =>
+      ['acme', 'sydney', 'globex', 'twice', 'nobody'].flatMap((accountId) =>
+        intervals.flatMap(([from, to]) => [null, 'app'].map((per) => ({ meter: m, accountId, from, to, per }))),
+      ),
+    );
+    const one = paths[0][1];
+    const queries = asks.map((a) =>
+      query({ from: a.from, to: a.to, accountId: a.accountId, attributeGroups: a.per ? [a.per] : [] }),
+    );
+    expect(asks.every((a, i) => one.answersFromBuckets(a.meter, queries[i]))).toBe(true);
+    const separately: [number, string | null, string][] = [];
+    for (const [key, a] of asks.entries())
+      for (const row of await one.query(db, 't1', a.meter, queries[key]))
+        separately.push([key, a.per ? (row.attributes?.[a.per] ?? null) : null, row.value]);
+    const together = await one.totalsFromBuckets(
+      db,
+      't1',
+      asks.map((a, key) => ({ key, ...a, ...(a.meter.eventFrom && { since: new Date(a.meter.eventFrom) }) })),
+    );
+    expect(together.map((t) => [t.key, t.perValue, t.value])).toEqual(separately);
+    // Not an empty comparison: every meter and both splits answered something.
+    expect(new Set(together.map((t) => asks[t.key].meter.slug)).size).toBe(4);
+    expect(together.some((t) => t.perValue === 'forge-b')).toBe(true);
+  });
 });

@@ -1,6 +1,7 @@
 import { DataSource, EntityManager } from 'typeorm';
 import { Meter, MeterQuery, pathTextArray, StringFilter, valueExpressionOf } from '@tally/aggregation/domain';
 import { decimalPattern } from './meter-hours.tables';
+import { BucketTotal, BucketTotalAsk, bucketTotals } from './bucket-totals';
 
 type Queryable = Pick<EntityManager, 'query'> | Pick<DataSource, 'query'>;
 
@@ -69,6 +70,17 @@ export class MeterQueryTables {
     return this.options.buckets !== false && bucketable(meter, q)
       ? this.fromBuckets(tx, tenant, meter, q)
       : this.fromFacts(tx, tenant, meter, q);
+  }
+
+  /** Whether `query` answers this from the hourly buckets (the meter's eventFrom applied as `query` applies it). */
+  answersFromBuckets(meter: Meter, asked: MeterQuery): boolean {
+    const q = meter.eventFrom && !asked.since ? { ...asked, since: new Date(meter.eventFrom) } : asked;
+    return meter.aggregation !== 'TIME_WEIGHTED_SUM' && this.options.buckets !== false && bucketable(meter, q);
+  }
+
+  /** Many window-less totals from the hourly buckets in one statement (each ask one `answersFromBuckets` allows). */
+  totalsFromBuckets(tx: Queryable, tenant: string, asks: readonly BucketTotalAsk[]): Promise<BucketTotal[]> {
+    return bucketTotals(tx, this.schema, tenant, asks);
   }
 
   /**
