@@ -2,6 +2,9 @@
  * Freshness benchmark (issue 18): how long after intake answers 2xx a usage event is visible in a meter query,
  * while a paced load flows through the same pipeline, with each app process's memory and CPU beside it.
  *   npm run bench:freshness [-- --rate 10000 --seconds 600 --mode distributed|embedded --probes-per-second 2]
+ *     [--batch 1000 --idle-seconds 15 --compiled --profile <app>]
+ * `--compiled`: the apps from dist/apps (nx build) as production runs them; `--profile aggregation`: that process
+ * under `node --cpu-prof`, its .cpuprofile kept beside the app logs.
  * Distributed: the four apps as processes of their own on the machine's Postgres and NATS (the raw JetStream
  * publish rate is measured first, for the summary table); embedded: the one process of `npm start`, its bus in
  * Postgres. Prints the achieved load rate, probe latency p50/p99/max (idle, then under load) and RSS per process.
@@ -30,6 +33,7 @@ const args = parseArgs({
     batch: { type: 'string', default: '1000' },
     'idle-seconds': { type: 'string', default: '15' },
     profile: { type: 'string' },
+    compiled: { type: 'boolean', default: false },
   },
 }).values;
 const positive = (name: keyof typeof args): number => {
@@ -86,13 +90,16 @@ const describe = (l: ReturnType<typeof latencies>) =>
 
 const main = async () => {
   console.log(
-    `freshness benchmark: ${mode}, ${fmt(rate)} events/s asked for ${seconds} s in ${fmt(batch)}-event batches, ${probesPerSecond} probes/s; namespace ${namespace}`,
+    `freshness benchmark: ${mode}${args.compiled ? ' (compiled build)' : ''}, ${fmt(rate)} events/s asked for ${seconds} s in ${fmt(batch)}-event batches, ${probesPerSecond} probes/s; namespace ${namespace}`,
   );
   const raw = mode === 'distributed' ? await rawPublishRate(namespace) : undefined;
   if (raw) console.log(`raw JetStream async publish (one client, small messages): ${fmt(raw)} msgs/s`);
 
   const t0 = performance.now();
-  const deployment = await startDeployment({ mode, namespace, adminToken, logDir, profile: args.profile }, started);
+  const deployment = await startDeployment(
+    { mode, namespace, adminToken, logDir, profile: args.profile, compiled: args.compiled },
+    started,
+  );
   const pids = () => Object.fromEntries(deployment.processes.map((p) => [p.name, p.child.pid as number]));
   console.log(
     `started in ${((performance.now() - t0) / 1_000).toFixed(1)} s: ${deployment.processes.map((p) => `${p.name} (pid ${p.child.pid})`).join(', ')}; logs in ${logDir}`,

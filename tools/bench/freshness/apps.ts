@@ -1,5 +1,5 @@
 import { ChildProcess, spawn } from 'node:child_process';
-import { createWriteStream } from 'node:fs';
+import { createWriteStream, existsSync } from 'node:fs';
 import { join, resolve } from 'node:path';
 import { freePort, testDatabaseUrl, testNatsUrl, waitUntil } from '@tally/shared/testing';
 
@@ -30,14 +30,29 @@ interface StartOptions {
   logDir: string;
   /** A process (an app's name, or `platform`) to run under `node --cpu-prof`, its profile written into logDir. */
   profile?: string;
+  /**
+   * Run the compiled build (dist/apps/<app>/main.js, as production and the Dockerfile do) rather than the sources
+   * through SWC's require hook, which holds the transpiler and every transpiled module in each process's memory.
+   */
+  compiled?: boolean;
 }
 
 const alive = (child: ChildProcess) => child.exitCode === null && child.signalCode === null;
 
-/** Spawns `node tools/run-ts.cjs <entry>` with its output in logDir/<name>.log; answered once /health answers. */
+/** The node arguments that run an app (or `platform`): from its sources, or its compiled build. */
+const entryOf = (name: string, compiled: boolean): string[] => {
+  if (!compiled) return ['tools/run-ts.cjs', `apps/${name}/src/main.ts`];
+  const main = join(root, 'dist', 'apps', name, 'main.js');
+  if (!existsSync(main))
+    throw new Error(
+      `--compiled: no ${main}; build first: npx nx run-many -t build --projects=ingestion,attribution,aggregation,invoicing,platform`,
+    );
+  return [main];
+};
+
+/** Spawns the app with its output in logDir/<name>.log; answered once /health answers. */
 const startProcess = async (
   name: string,
-  entry: string,
   env: Record<string, string>,
   options: StartOptions,
   started: RunningApp[],
@@ -46,9 +61,15 @@ const startProcess = async (
   const port = await freePort();
   const log = createWriteStream(join(options.logDir, `${name}.log`), { flags: 'a' });
   const nodeArgs = options.profile === name ? ['--cpu-prof', `--cpu-prof-dir=${options.logDir}`] : [];
-  const childEnv: NodeJS.ProcessEnv = { ...process.env, ...env, PORT: String(port), TALLY_LOG_FORMAT: 'json' };
+  const childEnv: NodeJS.ProcessEnv = {
+    ...process.env,
+    ...env,
+    ...(options.compiled ? { NODE_ENV: 'production' } : {}),
+    PORT: String(port),
+    TALLY_LOG_FORMAT: 'json',
+  };
   for (const name of unset) delete childEnv[name];
-  const child = spawn(process.execPath, [...nodeArgs, 'tools/run-ts.cjs', entry], {
+  const child = spawn(process.execPath, [...nodeArgs, ...entryOf(name, options.compiled ?? false)], {
     cwd: root,
     env: childEnv,
     stdio: ['ignore', 'pipe', 'pipe'],
@@ -89,12 +110,12 @@ export const startDeployment = async (options: StartOptions, started: RunningApp
   if (options.mode === 'embedded') {
     const env = { ...common, TALLY_DATA_DIR: join(options.logDir, 'data'), TALLY_EXAMPLE: 'off' };
     // No NATS_URL in its environment, whatever this shell has: the bus is Postgres's.
-    const platform = await startProcess('platform', 'apps/platform/src/main.ts', env, options, started, ['NATS_URL']);
+    const platform = await startProcess('platform', env, options, started, ['NATS_URL']);
     const urlOf = Object.fromEntries(appNames.map((app) => [app, platform.url])) as Record<AppName, string>;
     return { mode: 'embedded', processes: [platform], urlOf };
   }
   const env = { ...common, NATS_URL: testNatsUrl() };
-  const start = (app: AppName) => startProcess(app, `apps/${app}/src/main.ts`, env, options, started);
+  const start = (app: AppName) => startProcess(app, env, options, started);
   const ingestion = await start('ingestion');
   const others = await Promise.all((['attribution', 'aggregation', 'invoicing'] as const).map(start));
   const processes = [ingestion, ...others];
