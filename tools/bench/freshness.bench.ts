@@ -17,6 +17,7 @@ import { randomBytes } from 'node:crypto';
 import { deleteNatsStreams, dropSchemas, uniqueName } from '@tally/shared/testing';
 import { percentile, reportResult, runBenchmark } from './bench-support';
 import { appNames, Mode, RunningApp, startDeployment, stopAll } from './freshness/apps';
+import { backlog } from './freshness/backlog';
 import { CpuShares } from './freshness/cpu-shares';
 import { runLoad } from './freshness/load';
 import { Phase, ProbeResult, Probes } from './freshness/probes';
@@ -149,6 +150,7 @@ const main = async () => {
   });
   clearInterval(progress);
   const shares = cpu.stop();
+  const waiting = await backlog(deployment.processes, adminToken, mode === 'distributed' ? namespace : undefined);
   await probes.finish(drainSeconds * 1_000);
   rss.stop();
 
@@ -164,6 +166,8 @@ const main = async () => {
   console.log(
     `probe failures: ${probes.sendFailures} sends, ${probes.queryFailures} of ${fmt(probes.queries)} queries (polled every 25 ms: latencies are up to ≈25 ms + one query late)`,
   );
+  console.log('backlog when the load ended (projections: ledger events not yet applied):');
+  for (const line of waiting) console.log(`  ${line}`);
   console.log('RSS per process, MB (sampled every 5 s): idle max / under load max / last');
   for (const m of memory)
     console.log(`  ${m.name.padEnd(12)} ${fmt(m.idleMax)} / ${fmt(m.loadMax)} / ${fmt(m.loadLast)}`);
