@@ -15,6 +15,8 @@ import { benchResultsEnv, Outcome, parseResults, rewriteSummary } from './bench-
 
 interface Plan {
   name: string;
+  /** The script, tools/bench/<script>.bench.ts, when it is not the plan's name (one script, two plans). */
+  script?: string;
   /** Arguments of the full run ([]: the script's own defaults) and of `--quick`. */
   full: string[];
   quick: string[];
@@ -41,6 +43,18 @@ const plans: Plan[] = [
   { name: 'scrape', full: [], quick: ['--events', '20000', '--scrapes', '20'] },
   { name: 'flood', full: [], quick: ['--seconds', '3'] },
   { name: 'account-usage', full: [], quick: ['--requests', '5'] },
+  // Issue 18's freshness goal, in each mode: 10 minutes at 10,000 events/s (full), 30 s at 2,000 (quick).
+  {
+    name: 'freshness',
+    full: ['--rate', '10000', '--seconds', '600'],
+    quick: ['--rate', '2000', '--seconds', '30'],
+  },
+  {
+    name: 'freshness-embedded',
+    script: 'freshness',
+    full: ['--rate', '10000', '--seconds', '600', '--mode', 'embedded'],
+    quick: ['--rate', '2000', '--seconds', '30', '--mode', 'embedded'],
+  },
   {
     name: 'console',
     full: [],
@@ -90,7 +104,11 @@ const run = (plan: Plan, resultsFile: string): Promise<Ran> =>
     const started = performance.now();
     const child = spawn(
       process.execPath,
-      ['tools/run-ts.cjs', `tools/bench/${plan.name}.bench.ts`, ...(options.quick ? plan.quick : plan.full)],
+      [
+        'tools/run-ts.cjs',
+        `tools/bench/${plan.script ?? plan.name}.bench.ts`,
+        ...(options.quick ? plan.quick : plan.full),
+      ],
       { cwd: root, env: { ...process.env, [benchResultsEnv]: resultsFile }, stdio: ['ignore', 'inherit', 'pipe'] },
     );
     current = child;

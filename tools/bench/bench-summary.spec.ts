@@ -28,6 +28,14 @@ const query: BenchResult = {
   scale: 1_000_000,
   note: 'p50 9.1 ms',
 };
+const freshness: BenchResult = {
+  stage: 'freshness',
+  figure: 551.2,
+  unit: 'ms',
+  raw: [{ what: 'JetStream async publish', value: 32_065, unit: 'msgs/s' }],
+  scale: 1_987.4,
+  note: 'p50 353 ms',
+};
 const doc = (table: string) =>
   `# Benchmarks\n\nIntro, kept as it is.\n\n${summaryStart}\n${table}\n${summaryEnd}\n\n## Results\n\nMore | text\n`;
 const rowOf = (table: string, label: string) => table.split('\n').find((line) => line.startsWith(`| ${label}`));
@@ -63,11 +71,25 @@ describe('summaryTable', () => {
     );
   });
 
-  it('has a row for every stage, in order, and says freshness is not measured yet rather than a figure', () => {
+  it('has a row for every stage, in order', () => {
     const rows = table.split('\n').slice(2);
     expect(rows).toHaveLength(stages.length);
-    expect(rowOf(table, 'Freshness')).toContain('| not measured yet (no benchmark) |');
     expect(table.split('\n')[0]).toBe('| stage | figure | raw limit in the same run | ratio | goal (issue 18) | run |');
+  });
+
+  it('holds freshness p99 to the goal at the rate it was measured at, with no ratio of a latency to a rate', () => {
+    const measured = summaryTable({
+      results: [freshness, { ...freshness, stage: 'freshness-embedded', figure: 1_200, raw: [], scale: 10_000 }],
+      outcomes: { freshness: { status: 'passed' }, 'freshness-embedded': { status: 'passed' } },
+      run: 'r',
+    });
+    expect(rowOf(measured, 'Freshness p99 under load, distributed')).toBe(
+      '| Freshness p99 under load, distributed (accepted → in the meter query) (freshness) | 551 ms (p50 353 ms) | JetStream async publish: 32,065 msgs/s | — | p99 ≤ 1 s at 10,000 events/s for 10 min: met at 1,987 events/s | r |',
+    );
+    expect(rowOf(measured, 'Freshness p99 under load, embedded')).toContain(
+      '| p99 ≤ 1 s at 10,000 events/s for 10 min: not met | r |',
+    );
+    expect(rowOf(table, 'Freshness p99 under load, distributed')).toContain('| not run yet |');
   });
 
   it('says why a stage has no figure: its benchmark failed (even after reporting one), was skipped, or reported none', () => {

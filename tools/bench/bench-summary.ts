@@ -27,12 +27,14 @@ interface Goal {
   met: (figure: number) => boolean;
   /** The size the goal is set at: a figure measured at less is met only "at" its own size. */
   scale?: number;
+  /** What that size counts, when the goal's text does not make it plain (`events/s`). */
+  scaleUnit?: string;
 }
 
 interface Stage {
   id: string;
   label: string;
-  /** The benchmark (tools/bench/<name>.bench.ts) that measures it; null: none does yet. */
+  /** The plan of all.bench.ts that measures it (`--only` takes it); null: a stage only a result line names. */
   benchmark: string | null;
   goal?: Goal;
 }
@@ -55,6 +57,13 @@ const billingGoal: Goal = {
   scale: 100_000,
 };
 const rebuildGoal = atLeast(200_000, 'events/s');
+/** Issue 18 asks it of both modes; a run at a lower rate meets it only "at" the rate it achieved. */
+const freshnessGoal: Goal = {
+  text: 'p99 ≤ 1 s at 10,000 events/s for 10 min',
+  met: (ms) => ms <= 1_000,
+  scale: 10_000,
+  scaleUnit: 'events/s',
+};
 
 /** Every row of the table, in order: issue 18's stages first, then the other benchmarks' headline figures. */
 export const stages: readonly Stage[] = [
@@ -84,9 +93,15 @@ export const stages: readonly Stage[] = [
   },
   {
     id: 'freshness',
-    label: 'Freshness p99 (accepted → in the usage answer)',
-    benchmark: null,
-    goal: { text: 'p99 ≤ 1 s', met: (ms) => ms <= 1_000 },
+    label: 'Freshness p99 under load, distributed (accepted → in the meter query)',
+    benchmark: 'freshness',
+    goal: freshnessGoal,
+  },
+  {
+    id: 'freshness-embedded',
+    label: 'Freshness p99 under load, embedded (accepted → in the meter query)',
+    benchmark: 'freshness-embedded',
+    goal: freshnessGoal,
   },
   { id: 'archive-seal', label: 'Archive seal (ledger → Parquet)', benchmark: 'archive' },
   { id: 'export-csv', label: 'Usage export over HTTP, CSV', benchmark: 'export' },
@@ -147,15 +162,20 @@ const stageCell = (stage: Stage) => `${stage.label}${stage.benchmark ? ` (${stag
 const verdict = (goal: Goal, result: BenchResult): string => {
   const met = goal.met(result.figure) ? 'met' : 'not met';
   const smaller = goal.scale !== undefined && result.scale !== undefined && result.scale < goal.scale;
-  return smaller ? `${met} at ${number(result.scale as number)}` : met;
+  return smaller ? `${met} at ${number(result.scale as number)}${goal.scaleUnit ? ` ${goal.scaleUnit}` : ''}` : met;
 };
+
+/** A ratio means something between two rates, or two figures in one unit; a latency over a rate is no ratio. */
+const comparable = (figure: string, raw: string) => figure === raw || (figure.endsWith('/s') && raw.endsWith('/s'));
+const ratio = (result: BenchResult, raw: RawLimit) =>
+  comparable(result.unit, raw.unit) ? `${(result.figure / raw.value).toFixed(2)}×` : '—';
 
 const resultRow = (stage: Stage, result: BenchResult, run: string) =>
   row([
     stageCell(stage),
     `${number(result.figure)} ${result.unit}${result.note ? ` (${result.note})` : ''}`,
     result.raw.map((r) => `${r.what}: ${number(r.value)} ${r.unit}`).join('; ') || '—',
-    result.raw.map((r) => `${(result.figure / r.value).toFixed(2)}×`).join(' / ') || '—',
+    result.raw.map((r) => ratio(result, r)).join(' / ') || '—',
     stage.goal ? `${stage.goal.text}: ${verdict(stage.goal, result)}` : '—',
     run,
   ]);
@@ -193,7 +213,6 @@ export const summaryTable = ({ results, outcomes, run, previous = '' }: SummaryI
     const outcome = stage.benchmark === null ? undefined : outcomes[stage.benchmark];
     // A benchmark that failed after it reported a figure (a check after the timing) has no figure to stand by.
     if (result && outcome?.status !== 'failed') return resultRow(stage, result, run);
-    if (stage.benchmark === null) return missingRow(stage, 'not measured yet (no benchmark)', '—');
     if (!outcome) return kept.get(stageCell(stage)) ?? missingRow(stage, 'not run yet', '—');
     if (outcome.status === 'failed')
       return missingRow(stage, `no figure: the benchmark failed (exit ${outcome.exit})`, run);
