@@ -18,9 +18,14 @@ describe('meters', () => {
     groupBy: { region: '$.region' },
   };
 
+  /** Aggregation's log lines: a reply must be sent once. */
+  const aggregationLog: string[] = [];
+
   beforeAll(async () => {
     for (const app of ['ingestion', 'attribution', 'aggregation', 'invoicing'] as const)
-      apps[app] = await startApp(app, namespace);
+      apps[app] = await startApp(app, namespace, {}, undefined, (line) => {
+        if (app === 'aggregation') aggregationLog.push(line);
+      });
   });
   afterAll(async () => {
     for (const app of Object.values(apps)) await app?.close();
@@ -200,6 +205,10 @@ describe('meters', () => {
         windowTimeZone: 'UTC',
         data: [{ value: 1100.75, windowStart: from, windowEnd: to, subject: null, groupBy: {} }],
       });
+      expect(answer.contentType).toMatch(/^application\/json/);
+      // Answered once: a handler that sent the reply and returned it too had Nest send it again, and Fastify logged
+      // FST_ERR_REP_ALREADY_SENT with its stack for every JSON query (10 MB a minute under a dashboard's polling).
+      expect(aggregationLog.filter((line) => /already sent|FST_ERR_REP/i.test(line))).toEqual([]);
     });
 
     it('writes each value as a JSON number with every digit, never through a float', async () => {

@@ -24,6 +24,8 @@ export const startApp = (
   namespace: string,
   env: Record<string, string> = {},
   clock?: () => Date,
+  /** Where the app's log lines go as well (a test that reads them); printed too with TALLY_TEST_LOG. */
+  log?: (line: string) => void,
 ): Promise<RunningTally> =>
   startTally({
     apps: [app],
@@ -38,7 +40,10 @@ export const startApp = (
       ...env,
     },
     clock,
-    log: process.env.TALLY_TEST_LOG ? (line) => console.log(line) : () => undefined,
+    log: (line) => {
+      log?.(line);
+      if (process.env.TALLY_TEST_LOG) console.log(line);
+    },
   });
 
 export const deleteStreams = deleteNatsStreams;

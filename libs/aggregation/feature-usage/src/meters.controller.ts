@@ -157,8 +157,12 @@ export class MetersController {
     reply: FastifyReply,
   ) {
     const { body, groupBy } = await this.meterQuery.answer(slug, params, 'openmeter');
-    if (!(accept ?? '').includes('text/csv'))
-      return reply.header('content-type', 'application/json').send(openMeterQueryJson(body));
+    // Returned, never sent here: the handler passes the reply through, so Nest sends what it returns — sending it
+    // as well had Fastify log FST_ERR_REP_ALREADY_SENT, with its stack, for every JSON query.
+    if (!(accept ?? '').includes('text/csv')) {
+      void reply.header('content-type', 'application/json');
+      return openMeterQueryJson(body);
+    }
     void reply.header('content-type', 'text/csv; charset=utf-8');
     return toCsv(
       body.data,
