@@ -1,8 +1,9 @@
 import { createServer, IncomingHttpHeaders, Server } from 'node:http';
+import { connect } from '@nats-io/transport-node';
 import { Webhook } from 'standardwebhooks';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { ProjectionCatalog, RunningTally } from '@tally/shared/feature-runtime';
-import { dropSchemas, eventually, uniqueName } from '@tally/shared/testing';
+import { dropSchemas, eventually, testNatsUrl, uniqueName } from '@tally/shared/testing';
 import { AppName, createProducerKey, deleteStreams, http, ledgerEvents, startApp } from './support';
 
 const secret = 'whsec_Q2hhbmdlZCBvbmNlLCBuZXZlciBjb21taXR0ZWQ0Mg==';
@@ -271,10 +272,26 @@ describe('invoice lifecycle', () => {
       409,
       'invoice-not-draft',
     ]);
+    // May re-rates April (finalized) beside its own usage: one usage request for both, however many periods came
+    // before (it was one request per earlier period — a cost growing with the subscription's age).
+    const nats = await connect({ servers: testNatsUrl() });
+    const usageRequests = nats.subscribe(`${namespace}.aggregation.qry.billable-usage.v1`);
+    let asked = 0;
+    const intervalsAsked: number[] = [];
+    void (async () => {
+      for await (const request of usageRequests) {
+        asked += 1;
+        intervalsAsked.push((request.json() as { intervals: unknown[] }).intervals.length);
+      }
+    })();
+    await nats.flush();
     expect(await ok(http('POST', `${apps.invoicing.url}/v1/invoices/${may.invoiceId}/finalize`))).toMatchObject({
       status: 'finalized',
       total: '0.40',
     }); // 200 × 0.002
+    await nats.flush();
+    await nats.close();
+    expect([asked, intervalsAsked]).toEqual([1, [2]]); // May's and April's periods, one plan segment each
 
     expect(await problem(http('POST', `${apps.invoicing.url}/v1/invoices/${may.invoiceId}/void`, {}))).toEqual([
       400,

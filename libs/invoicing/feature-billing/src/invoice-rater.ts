@@ -24,7 +24,23 @@ export class InvoiceRater {
     plans: ReadonlyMap<string, PlanHistory>,
     fresh = false,
   ): Promise<UsageLineV1[]> {
-    return this.rate(accountId, subscription, period, plans, { fresh, project: false });
+    const [lines] = await this.rate(accountId, subscription, [period], plans, { fresh, project: false });
+    return lines;
+  }
+
+  /**
+   * Several periods' usage lines from one usage request (each period's lines as `usageLines` gives them): an
+   * invoice re-rates every earlier finalized period of its subscription, which was one request per period —
+   * round trips that grew with the subscription's age.
+   */
+  usageLinesOfPeriods(
+    accountId: string,
+    subscription: SubscriptionTimeline,
+    periods: readonly BillingPeriod[],
+    plans: ReadonlyMap<string, PlanHistory>,
+    fresh = false,
+  ): Promise<UsageLineV1[][]> {
+    return this.rate(accountId, subscription, periods, plans, { fresh, project: false });
   }
 
   /**
@@ -37,35 +53,42 @@ export class InvoiceRater {
     period: BillingPeriod,
     plans: ReadonlyMap<string, PlanHistory>,
   ): Promise<UsageLineV1[]> {
-    return this.rate(accountId, subscription, period, plans, { fresh: false, project: true });
+    const [lines] = await this.rate(accountId, subscription, [period], plans, { fresh: false, project: true });
+    return lines;
   }
 
+  /** Each period cut into its plan segments, every segment of every period one interval of a single request. */
   private async rate(
     accountId: string,
     subscription: SubscriptionTimeline,
-    period: BillingPeriod,
+    periods: readonly BillingPeriod[],
     plans: ReadonlyMap<string, PlanHistory>,
     { fresh, project }: { fresh: boolean; project: boolean },
-  ): Promise<UsageLineV1[]> {
-    const segments = planSegments(subscription, period, plans);
+  ): Promise<UsageLineV1[][]> {
+    const segmentsOf = periods.map((period) => planSegments(subscription, period, plans));
     const chargesOf = (s: PlanSegmentV1) =>
       plans.get(s.planId)?.versions.find((v) => v.version === s.planVersion)?.charges ?? [];
     const meters = new Map<string, { meter: string; per: string | null }>();
-    for (const segment of segments)
+    for (const segment of segmentsOf.flat())
       for (const c of chargesOf(segment)) meters.set(meterKey(c.meter, c.per), { meter: c.meter, per: c.per });
     const values = await this.usage.quantities({
       accountId,
-      intervals: segments.map((s) => ({ from: s.from, to: s.to })),
+      intervals: segmentsOf.flat().map((s) => ({ from: s.from, to: s.to })),
       meters: [...meters.values()],
       fresh,
       ...(project && { project }),
     });
-    return segments.flatMap((segment, index) => {
-      const charges = chargesOf(segment);
-      const rows = values
-        .filter((v) => v.interval === index && charges.some((c) => c.meter === v.meter && c.per === v.per))
-        .map((v) => (project ? { ...v, quantity: v.projected ?? v.quantity } : v));
-      return rateUsage(charges, rows).map((line) => ({ kind: 'usage' as const, segment, ...line }));
+    let first = 0;
+    return segmentsOf.map((segments) => {
+      const offset = first;
+      first += segments.length;
+      return segments.flatMap((segment, index) => {
+        const charges = chargesOf(segment);
+        const rows = values
+          .filter((v) => v.interval === offset + index && charges.some((c) => c.meter === v.meter && c.per === v.per))
+          .map((v) => (project ? { ...v, quantity: v.projected ?? v.quantity } : v));
+        return rateUsage(charges, rows).map((line) => ({ kind: 'usage' as const, segment, ...line }));
+      });
     });
   }
 }

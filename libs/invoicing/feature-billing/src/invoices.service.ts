@@ -238,15 +238,23 @@ export class InvoicesService {
     plans: ReadonlyMap<string, PlanRow>,
     fresh = false,
   ): Promise<RatedContent> {
-    const usage = await this.rater.usageLines(account.accountId, subscription, period, plans, fresh);
     const earlier = await this.earlier(account, subscription, period);
     const earlierOpen = earlier.some((e) => e.state.status === 'draft');
+    // This period and every earlier finalized one re-rated from one usage request (adjustments and credits).
+    const rerated = earlierOpen ? [] : earlier.filter((e) => e.state.status === 'finalized');
+    const [usage, ...reratedLines] = await this.rater.usageLinesOfPeriods(
+      account.accountId,
+      subscription,
+      [period, ...rerated.map((e) => e.period)],
+      plans,
+      fresh,
+    );
     const adjustments: AdjustmentLineV1[] = [];
     const credits: RatedContent['credits'] = [];
     for (const [index, invoice] of earlier.entries()) {
       if (earlierOpen || invoice.state.status !== 'finalized') continue;
       const billed = await this.billedFor(invoice, earlier.slice(index + 1));
-      const current = await this.rater.usageLines(account.accountId, subscription, invoice.period, plans, fresh);
+      const current = reratedLines[rerated.indexOf(invoice)];
       const lines = adjustmentLines(
         { invoiceId: invoice.invoiceId, period: invoice.period.label },
         billed,
