@@ -22,7 +22,7 @@ import { CpuShares } from './freshness/cpu-shares';
 import { runLoad } from './freshness/load';
 import { Phase, ProbeResult, Probes } from './freshness/probes';
 import { RssSampler } from './freshness/process-stats';
-import { rawPublishRate } from './freshness/raw-publish';
+import { rawPublishRate } from './raw-publish';
 import { adminCaller, setUp } from './freshness/setup';
 
 const args = parseArgs({

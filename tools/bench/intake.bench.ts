@@ -10,6 +10,7 @@ import { jetstream, jetstreamManager } from '@nats-io/jetstream';
 import { connect } from '@nats-io/transport-node';
 import { testDatabaseUrl, testNatsUrl, uniqueName } from '@tally/shared/testing';
 import { numberArg, percentile, reportResult, runBenchmark } from './bench-support';
+import { rawPublishRate } from './raw-publish';
 
 const seconds = numberArg('seconds', 20);
 const concurrency = numberArg('concurrency', 8);
@@ -17,41 +18,6 @@ const batchSize = 1_000;
 const namespace = uniqueName('bench');
 const root = resolve(__dirname, '..', '..');
 const adminToken = `bench-admin-${namespace}-0123456789`;
-
-/** Raw limit: async JetStream publishes of small messages from one client, as producers would without Tally. */
-const rawPublishRate = async (): Promise<number> => {
-  const nc = await connect({ servers: testNatsUrl() });
-  const jsm = await jetstreamManager(nc);
-  const stream = `${namespace.toUpperCase()}_RAW`;
-  await jsm.streams.add({ name: stream, subjects: [`${namespace}.raw.>`] });
-  const js = jetstream(nc);
-  const payload = new TextEncoder().encode(
-    JSON.stringify({
-      specversion: '1.0',
-      id: 'x',
-      source: '//bench',
-      type: 'fn.invocation',
-      subject: 'inst-1',
-      data: { gbSeconds: '0.5' },
-    }),
-  );
-  const total = 50_000;
-  const started = performance.now();
-  const window = 2_000;
-  let pending: Promise<unknown>[] = [];
-  for (let i = 0; i < total; i++) {
-    pending.push(js.publish(`${namespace}.raw.usage`, payload, { msgID: `raw-${i}` }));
-    if (pending.length >= window) {
-      await Promise.all(pending);
-      pending = [];
-    }
-  }
-  await Promise.all(pending);
-  const rate = total / ((performance.now() - started) / 1_000);
-  await jsm.streams.delete(stream);
-  await nc.close();
-  return rate;
-};
 
 const body = (request: number) => {
   const time = new Date().toISOString();
@@ -109,7 +75,7 @@ const main = async () => {
   console.log(
     `intake benchmark: ${seconds}s, ${concurrency} concurrent requests of ${batchSize} events, namespace ${namespace}`,
   );
-  const raw = await rawPublishRate();
+  const raw = await rawPublishRate(namespace);
   console.log(
     `raw JetStream async publish (one client, small messages): ${Math.round(raw).toLocaleString('en')} msgs/s`,
   );

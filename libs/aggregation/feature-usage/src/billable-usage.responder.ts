@@ -135,8 +135,11 @@ export class BillableUsageResponder {
           ]
         : [],
     );
-    for (const total of await this.queries.totalsFromBuckets(tx, request.tenant, batched))
-      fromBuckets.set(total.key, [...(fromBuckets.get(total.key) ?? []), total]);
+    for (const total of await this.queries.totalsFromBuckets(tx, request.tenant, batched)) {
+      const rows = fromBuckets.get(total.key);
+      if (rows) rows.push(total);
+      else fromBuckets.set(total.key, [total]);
+    }
     const batchedKeys = new Set(batched.map((b) => b.key));
 
     const values: BillableUsageValueV1[] = [];

@@ -3,7 +3,7 @@ import { connect } from '@nats-io/transport-node';
 import { testNatsUrl } from '@tally/shared/testing';
 
 /**
- * Raw limit, measured as intake.bench.ts measures it: async JetStream publishes of small messages (one usage event
+ * Raw limit of intake and freshness: async JetStream publishes of small messages (one usage event
  * each) from one client, 2,000 in flight, into a stream of the benchmark's namespace — what producers would get
  * from the broker without Tally.
  */
