@@ -1,7 +1,7 @@
 import { execFile } from 'node:child_process';
 import { resolve } from 'node:path';
 import { promisify } from 'node:util';
-import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { afterAll, beforeAll, describe, expect, it, vi } from 'vitest';
 import { RunningTally } from '@tally/shared/feature-runtime';
 import { dropSchemas, eventually, uniqueName } from '@tally/shared/testing';
 import { ApiDocument } from './api-document';
@@ -487,7 +487,33 @@ describe('invoicing: a month of usage to invoices, adjustments, credit notes and
     );
     // May's periods and their grace periods are over: one run drafts and finalizes the three.
     now = new Date('2026-06-02T14:00:00Z');
+    const ledger = apps.invoicing.runtime.eventStore;
+    const streamReads = vi.spyOn(ledger, 'readStream');
+    const manyReads = vi.spyOn(ledger, 'readStreams');
     expect(await billingRun()).toMatchObject({ drafted: 3, finalized: 3, failed: 0 });
+    // Each May invoice reads March's and April's invoices in one go, and only the credit notes their finalizations
+    // list (Koala's, issued with April): one stream read per earlier period, and one per pair of them for credit
+    // notes, was round trips growing with the subscription's age (its square).
+    const mayIds = new Set(
+      await Promise.all(['acme', 'koala', 'globex'].map(async (a) => (await invoiceFor(a, '2026-05')).invoiceId)),
+    );
+    const single = streamReads.mock.calls.map(([stream]) => stream).filter((s) => /^(invoice|creditnote)-/.test(s));
+    const many = manyReads.mock.calls.map(([streams]) => streams.map((s) => s.replace(/_.*/, '')));
+    streamReads.mockRestore();
+    manyReads.mockRestore();
+    expect(single.filter((s) => ![...mayIds].some((id) => s.endsWith(`_${id}`)))).toEqual([]); // May's own only
+    // Drafted, then finalized: each invoice's content rated twice, each time one read of all its earlier invoices —
+    // Acme's and Globex's March and April, Koala's February (from 28 February in Sydney) too.
+    expect(
+      many
+        .filter((streams) => streams.every((s) => s.startsWith('invoice-')))
+        .map((streams) => streams.length)
+        .sort(),
+    ).toEqual([2, 2, 2, 2, 3, 3]);
+    expect(many.filter((streams) => streams[0].startsWith('creditnote-'))).toEqual([
+      [expect.stringMatching(/^creditnote-/)],
+      [expect.stringMatching(/^creditnote-/)],
+    ]);
     expect(await invoiceFor('koala', '2026-05')).toMatchObject({
       status: 'finalized',
       creditNotes: [],

@@ -13,7 +13,10 @@
  * ledger append (the drafted or finalized invoice, to its own stream). So its rate can be no better than
  * sequential NATS round trips/s with a responder that does nothing, nor than sequential one-event appends to
  * a new stream each: those two are the floor of the per-invoice work.
- *   npm run bench:billing [-- --subscriptions 10000 --meters 5 --events-per-meter 2 --raw 5000]
+ *   npm run bench:billing [-- --subscriptions 10000 --meters 5 --events-per-meter 2 --raw 5000 --age-months 0]
+ * `--age-months A`: every subscription started A months before the billed month, its A earlier periods drafted and
+ * finalized by an untimed catch-up run first (no usage in them): a month-end run then re-rates A finalized periods
+ * per invoice — what a subscription's age costs (issue 18: it must not grow with it).
  */
 import { randomUUID } from 'node:crypto';
 import { request as httpRequest } from 'node:http';
@@ -49,6 +52,7 @@ const subscriptions = numberArg('subscriptions', 10_000);
 const meters = numberArg('meters', 5);
 const eventsPerMeter = numberArg('events-per-meter', 2);
 const rawRoundTrips = numberArg('raw', 5_000);
+const ageMonths = numberArg('age-months', 0);
 const namespace = uniqueName('benchbill');
 const tenant = 'default';
 const adminToken = `bench-admin-${namespace}-0123456789`;
@@ -68,6 +72,11 @@ const today = new Date();
 const month = (offset: number, day: number, hour = 0) =>
   new Date(Date.UTC(today.getUTCFullYear(), today.getUTCMonth() + offset, day, hour));
 const previousMonthStart = month(-1, 1);
+const billedLabel = previousMonthStart.toISOString().slice(0, 7);
+/** Where every subscription starts: the billed month, or `--age-months` before it. */
+const subscriptionsStart = month(-1 - ageMonths, 1);
+/** Every period before the billed month ended, and its grace too (the latest end, UTC's, + 24 h < the 3rd at noon). */
+const catchUpAt = month(-1, 3, 12);
 // Every previous-month period has ended by then (Sydney's on the last day 13:00Z, Berlin's 22:00/23:00Z, UTC's on the
 // 1st 00:00Z) and none of their 24 h graces has (the earliest, Sydney's, ends on the 1st at 13:00Z): the first run
 // drafts only, the second finalizes (a run that finds a grace already over drafts and finalizes at once).
@@ -256,7 +265,7 @@ const usageOf = (i: number): NewEvent[] => {
 const seedLedger = async (): Promise<number> => {
   const store = new PostgresEventStore({ connectionString: testDatabaseUrl(), schema: `${namespace}_ledger` });
   await store.init();
-  const at = new Date(previousMonthStart.getTime() - 30 * 86_400_000).toISOString();
+  const at = new Date(subscriptionsStart.getTime() - 30 * 86_400_000).toISOString();
   try {
     const definitions: StreamAppend[] = Array.from({ length: meters }, (_, k) => {
       const meter: MeterCreatedV1 = {
@@ -298,7 +307,7 @@ const seedLedger = async (): Promise<number> => {
           accountId: accountId(i),
           subscriptionId: subscriptionId(i),
           planId,
-          startsAt: previousMonthStart.toISOString(),
+          startsAt: subscriptionsStart.toISOString(),
           endsAt: null,
           at,
         };
@@ -404,21 +413,23 @@ const checkInvoices = async (db: Client, invoicing: RunningTally, status: 'draft
   const { rows } = await db.query(
     `select count(*)::int as invoices, count(distinct subscription_id)::int as subscriptions, count(*) filter (where status = $1)::int as in_status,
             count(distinct period_label)::int as periods, min(document ->> 'total') as min_total, max(document ->> 'total') as max_total
-       from "${namespace}_invoicing".invoices`,
-    [status],
+       from "${namespace}_invoicing".invoices where period_label = $2`,
+    [status, billedLabel],
   );
   const t = rows[0];
   const sample = Array.from({ length: 30 }, (_, n) => Math.floor((n * subscriptions) / 30));
   let sampleOk = 0;
   for (const i of sample) {
-    const listed = (await ok('GET', `${invoicing.url}/v1/invoices?accountId=${accountId(i)}`)).invoices as {
+    const all = (await ok('GET', `${invoicing.url}/v1/invoices?accountId=${accountId(i)}&limit=200`)).invoices as {
       subscriptionId: string;
       status: string;
       total: string;
       lines: unknown[];
       period: { label: string };
     }[];
+    const listed = all.filter((invoice) => invoice.period.label === billedLabel);
     if (
+      all.length === ageMonths + 1 &&
       listed.length === 1 &&
       listed[0].subscriptionId === subscriptionId(i) &&
       listed[0].status === status &&
@@ -526,6 +537,17 @@ const main = async () => {
     console.log(
       `aggregation and invoicing started, every projection caught up in ${fmt((performance.now() - started) / 1_000, 1)} s`,
     );
+    if (ageMonths > 0) {
+      now = catchUpAt;
+      const catchUp = await billingRun(`catch-up run (${ageMonths} earlier periods each)`, invoicing, db, null);
+      const { drafted, finalized } = catchUp.summary;
+      console.log(
+        `  ${fmt(drafted)} drafted and ${fmt(finalized)} finalized: ${fmt(rate(finalized, catchUp.ms))} periods/s`,
+      );
+      if (drafted !== subscriptions * ageMonths || finalized !== drafted) throw new Error('catch-up run incomplete');
+      await caughtUp([invoicing]);
+      now = firstRunAt;
+    }
 
     const first = await billingRun('first run (drafts)', invoicing, db, 'drafted');
     console.log(

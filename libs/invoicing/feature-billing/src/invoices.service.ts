@@ -36,7 +36,9 @@ import {
   aggregateStream,
   decideCommand,
   EventStore,
+  foldRecorded,
   handleCommand,
+  RecordedEvent,
   StreamAppend,
 } from '@tally/shared/data-access-event-store';
 import { ProjectionRunner } from '@tally/shared/data-access-postgres';
@@ -121,10 +123,18 @@ export class InvoicesService {
 
   /** The invoice's stream folded (with the ledger position of its finalization, if any). */
   private async read(invoiceId: string): Promise<Aggregate<InvoiceEvent, Invoice>> {
-    const read = await aggregateStream(this.ledger, invoiceDecider, invoiceStream(this.tenant, invoiceId));
-    const finalized = read.events.find((e) => e.type === 'InvoiceFinalized');
-    if (finalized && read.state.document) read.state.document.finalizedPosition = finalized.globalPosition.toString();
-    return read;
+    return withFinalizedPosition(
+      await aggregateStream(this.ledger, invoiceDecider, invoiceStream(this.tenant, invoiceId)),
+    );
+  }
+
+  /** Several invoices' streams folded from one read of the ledger (one round trip, however many). */
+  private async states(invoiceIds: readonly string[]): Promise<Invoice[]> {
+    const streams = invoiceIds.map((id) => invoiceStream(this.tenant, id));
+    const read = await this.ledger.readStreams(streams);
+    return streams.map(
+      (stream) => withFinalizedPosition(foldRecorded(invoiceDecider, stream, read.get(stream) ?? [])).state,
+    );
   }
 
   /** One lifecycle step on an invoice's stream, decided by the invoice decider (on `read`, if the caller has it). */
@@ -159,12 +169,10 @@ export class InvoicesService {
     const periods = [...new Map([...covered, ...invoiced].map((p) => [p.start, p])).values()].sort((a, b) =>
       a.start < b.start ? -1 : 1,
     );
-    return Promise.all(
-      periods.map(async (p) => {
-        const id = this.invoiceIdFor(subscription.subscriptionId, p);
-        return { period: p, invoiceId: id, state: await this.state(id) };
-      }),
-    );
+    // Every period's invoice from one read: a stream read per period was round trips growing with the subscription's age.
+    const ids = periods.map((p) => this.invoiceIdFor(subscription.subscriptionId, p));
+    const states = await this.states(ids);
+    return periods.map((period, i) => ({ period, invoiceId: ids[i], state: states[i] }));
   }
 
   /** The subscription's periods before `period`. */
@@ -183,12 +191,28 @@ export class InvoicesService {
   }
 
   /**
-   * Everything billed so far for a finalized period: its usage lines, then the adjustments about it on later
-   * finalized invoices and the credit notes issued against it, in billing order. A credit note stays issued
-   * whatever becomes of the invoice it was issued with; adjustment lines on a voided invoice were never
-   * collected, so they are billed again.
+   * The credit notes these invoices' finalizations issued, by credit note id, from one read: only the notes each
+   * finalization lists (InvoiceFinalized.creditNotes, kept through a later void), where reading every pair of
+   * periods' possible note was reads growing with the square of the subscription's age.
    */
-  private async billedFor(invoice: Earlier, later: readonly Earlier[]): Promise<InvoiceLineV1[]> {
+  private async creditNotesIssuedBy(invoices: readonly Earlier[]): Promise<Map<string, RecordedEvent[]>> {
+    const ids = invoices.flatMap((i) => i.state.document?.creditNotes ?? []);
+    if (ids.length === 0) return new Map();
+    const read = await this.ledger.readStreams(ids.map((id) => creditNoteStream(this.tenant, id)));
+    return new Map(ids.map((id) => [id, read.get(creditNoteStream(this.tenant, id)) ?? []]));
+  }
+
+  /**
+   * Everything billed so far for a finalized period: its usage lines, then the adjustments about it on later
+   * finalized invoices and the credit notes issued against it (`notes`: creditNotesIssuedBy of `later`), in billing
+   * order. A credit note stays issued whatever becomes of the invoice it was issued with; adjustment lines on a
+   * voided invoice were never collected, so they are billed again.
+   */
+  private billedFor(
+    invoice: Earlier,
+    later: readonly Earlier[],
+    notes: ReadonlyMap<string, RecordedEvent[]>,
+  ): InvoiceLineV1[] {
     const billed: InvoiceLineV1[] = (invoice.state.document?.lines ?? []).filter((l) => l.kind === 'usage');
     for (const next of later) {
       if (next.state.status === 'finalized')
@@ -198,10 +222,8 @@ export class InvoicesService {
           ),
         );
       if (next.state.status === 'none' || next.state.status === 'draft') continue;
-      const notes = await this.ledger.readStream(
-        creditNoteStream(this.tenant, creditNoteId(invoice.invoiceId, next.invoiceId)),
-      );
-      for (const note of notes.filter(isCreditNoteEvent)) billed.push(...note.data.lines);
+      const issued = notes.get(creditNoteId(invoice.invoiceId, next.invoiceId)) ?? [];
+      for (const note of issued.filter(isCreditNoteEvent)) billed.push(...note.data.lines);
     }
     return billed;
   }
@@ -222,7 +244,7 @@ export class InvoicesService {
       this.clock(),
       new Date(period.end),
     );
-    return { invoice, billed: await this.billedFor(invoice, later) };
+    return { invoice, billed: this.billedFor(invoice, later, await this.creditNotesIssuedBy(later)) };
   }
 
   /**
@@ -242,18 +264,21 @@ export class InvoicesService {
     const earlierOpen = earlier.some((e) => e.state.status === 'draft');
     // This period and every earlier finalized one re-rated from one usage request (adjustments and credits).
     const rerated = earlierOpen ? [] : earlier.filter((e) => e.state.status === 'finalized');
-    const [usage, ...reratedLines] = await this.rater.usageLinesOfPeriods(
-      account.accountId,
-      subscription,
-      [period, ...rerated.map((e) => e.period)],
-      plans,
-      fresh,
-    );
+    const [[usage, ...reratedLines], notes] = await Promise.all([
+      this.rater.usageLinesOfPeriods(
+        account.accountId,
+        subscription,
+        [period, ...rerated.map((e) => e.period)],
+        plans,
+        fresh,
+      ),
+      this.creditNotesIssuedBy(rerated.length > 0 ? earlier : []),
+    ]);
     const adjustments: AdjustmentLineV1[] = [];
     const credits: RatedContent['credits'] = [];
     for (const [index, invoice] of earlier.entries()) {
       if (earlierOpen || invoice.state.status !== 'finalized') continue;
-      const billed = await this.billedFor(invoice, earlier.slice(index + 1));
+      const billed = this.billedFor(invoice, earlier.slice(index + 1), notes);
       const current = reratedLines[rerated.indexOf(invoice)];
       const lines = adjustmentLines(
         { invoiceId: invoice.invoiceId, period: invoice.period.label },
@@ -502,3 +527,10 @@ export class InvoicesService {
     return { account, subscription, plans };
   }
 }
+
+/** The ledger position of the invoice's finalization, if any, on its document (what the finalized invoice could have seen). */
+const withFinalizedPosition = (read: Aggregate<InvoiceEvent, Invoice>): Aggregate<InvoiceEvent, Invoice> => {
+  const finalized = read.events.find((e) => e.type === 'InvoiceFinalized');
+  if (finalized && read.state.document) read.state.document.finalizedPosition = finalized.globalPosition.toString();
+  return read;
+};

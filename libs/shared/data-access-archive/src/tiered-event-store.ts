@@ -52,6 +52,10 @@ export class TieredEventStore implements EventStore {
     return this.hot.readStream(stream, options);
   }
 
+  readStreams(streams: readonly string[]): Promise<Map<string, RecordedEvent[]>> {
+    return this.hot.readStreams(streams);
+  }
+
   async readAll(options: ReadAllOptions = {}): Promise<RecordedEvent[]> {
     return this.tiered(options.after ?? 0n, async (view, after) => {
       const maxCount = options.maxCount ?? 1_000;

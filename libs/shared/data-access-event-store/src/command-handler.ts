@@ -17,8 +17,14 @@ export const aggregateStream = async <E extends LedgerEvent, State>(
   store: EventStore,
   decider: Pick<StreamDecider<unknown, E, State>, 'events' | 'evolve' | 'initialState'>,
   stream: string,
-): Promise<Aggregate<E, State>> => {
-  const recorded = await store.readStream(stream);
+): Promise<Aggregate<E, State>> => foldRecorded(decider, stream, await store.readStream(stream));
+
+/** A stream's events as read (readStream, readStreams) folded by its decider: aggregateStream without the read. */
+export const foldRecorded = <E extends LedgerEvent, State>(
+  decider: Pick<StreamDecider<unknown, E, State>, 'events' | 'evolve' | 'initialState'>,
+  stream: string,
+  recorded: readonly RecordedEvent[],
+): Aggregate<E, State> => {
   const events = recorded.filter(decider.events);
   if (events.length !== recorded.length) {
     const stranger = recorded.find((e) => !decider.events(e));

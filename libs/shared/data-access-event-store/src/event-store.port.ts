@@ -88,6 +88,11 @@ export interface EventStore {
    */
   appendToStreams(appends: readonly StreamAppend[]): Promise<AppendResult[]>;
   readStream(stream: string, options?: { fromRevision?: bigint; maxCount?: number }): Promise<RecordedEvent[]>;
+  /**
+   * Several whole streams at once (each in revision order; an unknown stream reads as empty): a reader that needs many
+   * small streams — an invoice and its subscription's earlier invoices — pays one round trip, not one per stream.
+   */
+  readStreams(streams: readonly string[]): Promise<Map<string, RecordedEvent[]>>;
   readAll(options?: ReadAllOptions): Promise<RecordedEvent[]>;
   /**
    * How many events (of these types) follow a position, counted up to `limit`: how far a projection is

@@ -220,6 +220,13 @@ export class KurrentDbEventStore implements EventStore {
     }
     return false;
   }
+  /** KurrentDB reads one stream per call: the streams read side by side over the client's one connection. */
+  async readStreams(streams: readonly string[]): Promise<Map<string, RecordedEvent[]>> {
+    const unique = [...new Set(streams)];
+    const read = await Promise.all(unique.map((stream) => this.readStream(stream)));
+    return new Map(unique.map((stream, i) => [stream, read[i]]));
+  }
+
   async readStream(stream: string, options?: { fromRevision?: bigint; maxCount?: number }): Promise<RecordedEvent[]> {
     const events: RecordedEvent[] = [];
     try {

@@ -188,6 +188,18 @@ export class PostgresEventStore implements EventStore {
     return rows.map(toRecorded);
   }
 
+  async readStreams(streams: readonly string[]): Promise<Map<string, RecordedEvent[]>> {
+    const read = new Map<string, RecordedEvent[]>(streams.map((s) => [s, []]));
+    if (read.size === 0) return read;
+    const { rows } = await this.pool.query<Row>(
+      `select ${columns} from "${this.schema}".events
+        where stream_name = any($1::text[]) order by stream_name, stream_revision`,
+      [[...read.keys()]],
+    );
+    for (const row of rows) read.get(row.stream_name)?.push(toRecorded(row));
+    return read;
+  }
+
   async readAll(options?: ReadAllOptions): Promise<RecordedEvent[]> {
     const params = [(options?.after ?? 0n).toString(), options?.maxCount ?? 1_000];
     if (!options?.eventTypes) {

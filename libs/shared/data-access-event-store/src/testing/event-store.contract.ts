@@ -36,6 +36,23 @@ export const eventStoreContract = (adapter: string, target: () => ContractTarget
       });
 
       it('reads an unknown stream as empty', async () => expect(await store.readStream(stream('none'))).toEqual([]));
+
+      it('reads several streams at once, each in revision order, an unknown one as empty', async () => {
+        const [one, two, none] = [stream('many-1'), stream('many-2'), stream('many-none')];
+        await store.appendToStream(one, [event('A', { n: 1 }), event('B', { n: 2 })]);
+        await store.appendToStream(two, [event('C', { n: 3 })]);
+        await store.appendToStream(one, [event('D', { n: 4 })]);
+        const read = await store.readStreams([two, none, one]);
+        expect([...read.keys()].sort()).toEqual([one, two, none].sort());
+        expect(read.get(one)?.map((e) => [e.type, e.streamRevision, e.streamName])).toEqual([
+          ['A', 0n, one],
+          ['B', 1n, one],
+          ['D', 2n, one],
+        ]);
+        expect(read.get(two)?.map((e) => [e.type, e.data])).toEqual([['C', { n: 3 }]]);
+        expect(read.get(none)).toEqual([]);
+        expect(await store.readStreams([])).toEqual(new Map());
+      });
     });
 
     describe('optimistic concurrency', () => {
