@@ -2,6 +2,8 @@ import { execFile } from 'node:child_process';
 import { resolve } from 'node:path';
 import { promisify } from 'node:util';
 import { afterAll, beforeAll, describe, expect, it, vi } from 'vitest';
+import { INVOICE_LEDGER } from '@tally/invoicing/feature-billing';
+import { EventStore } from '@tally/shared/data-access-event-store';
 import { RunningTally } from '@tally/shared/feature-runtime';
 import { dropSchemas, eventually, uniqueName } from '@tally/shared/testing';
 import { ApiDocument } from './api-document';
@@ -487,7 +489,8 @@ describe('invoicing: a month of usage to invoices, adjustments, credit notes and
     );
     // May's periods and their grace periods are over: one run drafts and finalizes the three.
     now = new Date('2026-06-02T14:00:00Z');
-    const ledger = apps.invoicing.runtime.eventStore;
+    // The ledger as billing reads it (before its reads are batched with other invoices' into one round trip).
+    const ledger = apps.invoicing.app.get<EventStore>(INVOICE_LEDGER);
     const streamReads = vi.spyOn(ledger, 'readStream');
     const manyReads = vi.spyOn(ledger, 'readStreams');
     expect(await billingRun()).toMatchObject({ drafted: 3, finalized: 3, failed: 0 });

@@ -8,17 +8,21 @@
  *  4. third run: nothing left to do (the fixed cost of a pass);
  *  5. where the time goes: the runs' billable-usage requests replayed against aggregation on their own,
  *     and the invoice-stream reads on their own, beside the raw limits.
- * Raw limits measured in the same run: a billing run does, per subscription and in sequence, one read of the
- * invoice's stream, one usage request to aggregation (NATS request/reply, answered from the rollups) and one
- * ledger append (the drafted or finalized invoice, to its own stream). So its rate can be no better than
- * sequential NATS round trips/s with a responder that does nothing, nor than sequential one-event appends to
- * a new stream each: those two are the floor of the per-invoice work.
+ * Raw limits measured in the same run: a billing run does, per subscription, one read of the invoice's stream,
+ * one usage request to aggregation (NATS request/reply, answered from the rollups) and one ledger append (the
+ * drafted or finalized invoice, to its own stream) — since issue 18 batched with the other subscriptions' in flight
+ * (docs/invoicing.md, "A billing run in batches"). Raw: sequential NATS round trips with a responder that does
+ * nothing, sequential one-event appends to a new stream each (the floor of one invoice at a time), and the same
+ * appends 256 to one transaction (the floor of the batched run's appends).
+ * `--cpu-profile FILE`: a V8 CPU profile of the process (both apps) over the two timed runs.
  *   npm run bench:billing [-- --subscriptions 10000 --meters 5 --events-per-meter 2 --raw 5000 --age-months 0]
  * `--age-months A`: every subscription started A months before the billed month, its A earlier periods drafted and
  * finalized by an untimed catch-up run first (no usage in them): a month-end run then re-rates A finalized periods
  * per invoice — what a subscription's age costs (issue 18: it must not grow with it).
  */
 import { randomUUID } from 'node:crypto';
+import { writeFile } from 'node:fs/promises';
+import { Session } from 'node:inspector';
 import { request as httpRequest } from 'node:http';
 import { Client } from 'pg';
 import { AggregationModule } from '@tally/aggregation/feature-usage';
@@ -46,7 +50,7 @@ import { decodeJson, encodeJson, JetStreamBus } from '@tally/shared/data-access-
 import { RunningTally, startTally } from '@tally/shared/feature-runtime';
 import { testDatabaseUrl, testNatsUrl, uniqueName } from '@tally/shared/testing';
 import { billingPeriodAt, ExactDecimal } from '@tally/shared/util-core';
-import { numberArg, reportResult, runBenchmark } from './bench-support';
+import { numberArg, reportResult, runBenchmark, stringArg } from './bench-support';
 
 const subscriptions = numberArg('subscriptions', 10_000);
 const meters = numberArg('meters', 5);
@@ -224,6 +228,52 @@ const rawAppends = async (): Promise<number> => {
   } finally {
     await store.close();
   }
+};
+
+/** Raw (c): invoice-sized events appended to new streams 256 per call (one transaction), as a batched run writes them. */
+const rawBatchedAppends = async (): Promise<number> => {
+  const store = new PostgresEventStore({ connectionString: testDatabaseUrl(), schema: `${namespace}_rawledger` });
+  await store.init();
+  try {
+    const batch = () =>
+      store.appendToStreams(
+        Array.from({ length: 256 }, () => {
+          const data = sampleInvoice();
+          return {
+            stream: invoiceStream(tenant, data.invoiceId),
+            events: [{ id: randomUUID(), type: invoiceDraftedType, data }],
+            expectedRevision: 'no_stream' as const,
+          };
+        }),
+      );
+    for (let i = 0; i < 4; i++) await batch(); // warm-up
+    const batches = Math.max(4, Math.ceil(rawRoundTrips / 256));
+    const started = performance.now();
+    for (let i = 0; i < batches; i++) await batch();
+    return rate(batches * 256, performance.now() - started);
+  } finally {
+    await store.close();
+  }
+};
+
+/** `--cpu-profile FILE`: the process's CPU profile between start() and the returned stop() (node:inspector). */
+const cpuProfile = async (): Promise<() => Promise<void>> => {
+  const file = stringArg('cpu-profile');
+  if (!file) return async () => undefined;
+  const session = new Session();
+  session.connect();
+  const post = (method: string) =>
+    new Promise<unknown>((resolve, reject) =>
+      session.post(method, (error, result) => (error ? reject(error) : resolve(result))),
+    );
+  await post('Profiler.enable');
+  await post('Profiler.start');
+  return async () => {
+    const { profile } = (await post('Profiler.stop')) as { profile: unknown };
+    await writeFile(file, JSON.stringify(profile));
+    session.disconnect();
+    console.log(`CPU profile of the two timed runs: ${file}`);
+  };
 };
 
 /** The subscription's previous-month usage: events-per-meter attributed UsageRecorded per meter, days 5–25 (inside the month in every zone). */
@@ -515,6 +565,8 @@ const main = async () => {
   console.log(
     `raw event-store append, one invoice-sized event to a new stream each, sequential: ${fmt(appends)} appends/s`,
   );
+  const batchedAppends = await rawBatchedAppends();
+  console.log(`raw event-store append, the same, 256 streams per transaction: ${fmt(batchedAppends)} appends/s`);
 
   let started = performance.now();
   const seeded = await seedLedger();
@@ -549,14 +601,16 @@ const main = async () => {
       now = firstRunAt;
     }
 
+    const stopProfile = await cpuProfile();
     const first = await billingRun('first run (drafts)', invoicing, db, 'drafted');
     console.log(
-      `  ratio to raw NATS round trips ${(first.perSecond / nats).toFixed(2)}, to raw appends ${(first.perSecond / appends).toFixed(2)}`,
+      `  ratio to raw NATS round trips ${(first.perSecond / nats).toFixed(2)}, to raw appends ${(first.perSecond / appends).toFixed(2)}, to raw batched appends ${(first.perSecond / batchedAppends).toFixed(2)}`,
     );
     // A billing run's per-subscription floor: one NATS round trip and one append, each sequential.
     const raw = [
       { what: 'NATS request/reply, sequential', value: nats, unit: 'round trips/s' },
       { what: 'event-store append to a new stream, sequential', value: appends, unit: 'appends/s' },
+      { what: 'the same, 256 streams per transaction', value: batchedAppends, unit: 'appends/s' },
     ];
     const size = `${fmt(subscriptions)} subscriptions × ${meters} meters`;
     reportResult({
@@ -573,7 +627,7 @@ const main = async () => {
     now = secondRunAt;
     const second = await billingRun('second run (finalizes)', invoicing, db, 'finalized');
     console.log(
-      `  ratio to raw NATS round trips ${(second.perSecond / nats).toFixed(2)}, to raw appends ${(second.perSecond / appends).toFixed(2)}`,
+      `  ratio to raw NATS round trips ${(second.perSecond / nats).toFixed(2)}, to raw appends ${(second.perSecond / appends).toFixed(2)}, to raw batched appends ${(second.perSecond / batchedAppends).toFixed(2)}`,
     );
     reportResult({
       stage: 'billing-finalize',
@@ -586,6 +640,7 @@ const main = async () => {
     await caughtUp([invoicing]);
     await checkInvoices(db, invoicing, 'finalized');
 
+    await stopProfile();
     const third = await billingRun('third run (everything settled)', invoicing, db, null);
 
     // Where the time goes: the pieces of the per-subscription work, each on its own and sequential.
@@ -598,7 +653,8 @@ const main = async () => {
     const perSub = (r: { ms: number }) => r.ms / subscriptions;
     const pieces = { usage: 1_000 / usage, read: 1_000 / reads, append: 1_000 / appends };
     console.log(
-      `profile: billable-usage request alone (real aggregation, ${fmt(replayed)} sequential) ${fmt(usage)}/s = ${pieces.usage.toFixed(2)} ms; ` +
+      `profile (the pieces of an invoice's work one at a time; a run batches them, so its time per invoice can be below their sum): ` +
+        `billable-usage request alone (real aggregation, ${fmt(replayed)} sequential) ${fmt(usage)}/s = ${pieces.usage.toFixed(2)} ms; ` +
         `invoice stream read alone ${fmt(reads)}/s = ${pieces.read.toFixed(2)} ms; raw append ${pieces.append.toFixed(2)} ms`,
     );
     for (const [label, run] of [
@@ -607,7 +663,7 @@ const main = async () => {
     ] as const) {
       const rest = perSub(run) - pieces.usage - pieces.read - pieces.append;
       console.log(
-        `  ${label}: ${perSub(run).toFixed(2)} ms per subscription = usage request ${pieces.usage.toFixed(2)} (${((100 * pieces.usage) / perSub(run)).toFixed(0)} %) + stream read ${pieces.read.toFixed(2)} + append ${pieces.append.toFixed(2)} + rest ${rest.toFixed(2)} (projections and relay running alongside, rating, JSON)`,
+        `  ${label}: ${perSub(run).toFixed(2)} ms per subscription against ${(pieces.usage + pieces.read + pieces.append).toFixed(2)} ms for the pieces one at a time (usage request ${pieces.usage.toFixed(2)} + stream read ${pieces.read.toFixed(2)} + append ${pieces.append.toFixed(2)}; ${rest < 0 ? 'batching pays' : `rest ${rest.toFixed(2)}`}); the batched append alone ${(1_000 / batchedAppends).toFixed(2)} ms per invoice`,
       );
     }
     if (meters > 0)

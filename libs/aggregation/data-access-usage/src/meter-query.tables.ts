@@ -416,6 +416,8 @@ const offsetFormats = new Map<string, Intl.DateTimeFormat>();
 
 /** Offset of a zone at an instant, in minutes (Intl's "GMT+10:30" → 630). One formatter per zone: building one costs ~70 µs. */
 const offsetMinutes = (instant: Date, timeZone: string): number => {
+  // UTC (every billable-usage query's zone) without Intl: formatToParts was 2.7 % of a batched billing run's CPU.
+  if (timeZone === 'UTC') return 0;
   let format = offsetFormats.get(timeZone);
   if (!format)
     offsetFormats.set(timeZone, (format = new Intl.DateTimeFormat('en-US', { timeZone, timeZoneName: 'longOffset' })));

@@ -3,6 +3,9 @@ import { DataSource, EntityManager } from 'typeorm';
 import { MeterQueryTables, MeterTables } from '@tally/aggregation/data-access-usage';
 import { Meter, MeterQuery, projectedQuantity } from '@tally/aggregation/domain';
 import {
+  billableUsageBatchSubject,
+  BillableUsageBatchReplyV1,
+  BillableUsageBatchRequestV1,
   BillableUsageReplyV1,
   BillableUsageRequestV1,
   billableUsageSubject,
@@ -25,9 +28,25 @@ import { AGGREGATION_DB, METER_QUERY_TABLES, METER_TABLES, ROLLUP_RUNNER } from 
  * Answers invoicing's "how much did this account use" (`aggregation.qry.billable-usage.v1`) from the
  * rollups — the same numbers the meter query API shows. Every aggregation replica serves the queue group.
  */
+/** A query as asked, without its tenant (the request's, or the batch's). */
+type Query = Omit<BillableUsageRequestV1, 'tenant'>;
+/** A query checked: its intervals parsed, or its answer already known (refused). */
+type Checked = { query: Query; intervals: { from: Date; to: Date }[] } | { answer: BillableUsageReplyV1 };
+
+const refused = (type: 'bad_request' | 'rollups_behind' | 'unknown_meter', detail: string): BillableUsageReplyV1 => ({
+  ok: false,
+  error: { type, detail },
+});
+
+/**
+ * Answers invoicing's "how much did this account use" (`aggregation.qry.billable-usage.v1`) from the
+ * rollups — the same numbers the meter query API shows —, and many such queries at once
+ * (`aggregation.qry.billable-usage-batch.v1`: a billing run's invoices in flight, one snapshot and one read of
+ * the buckets for all). Every aggregation replica serves the queue group.
+ */
 @Injectable()
 export class BillableUsageResponder {
-  private serving?: Consumer;
+  private serving: Consumer[] = [];
 
   constructor(
     @Inject(MESSAGE_BUS) private readonly bus: MessageBus,
@@ -41,141 +60,206 @@ export class BillableUsageResponder {
   ) {}
 
   async start(): Promise<void> {
-    this.serving = await this.bus.serveRequests(billableUsageSubject, 'aggregation_billable_usage', (request) =>
-      this.answer(request),
-    );
+    this.serving = [
+      await this.bus.serveRequests(billableUsageSubject, 'aggregation_billable_usage', (request) =>
+        this.answer(request),
+      ),
+      await this.bus.serveRequests(billableUsageBatchSubject, 'aggregation_billable_usage', (request) =>
+        this.answerBatch(request),
+      ),
+    ];
   }
 
   async stop(): Promise<void> {
-    await this.serving?.stop();
+    await Promise.all(this.serving.map((s) => s.stop()));
   }
 
   async answer(request: Request) {
     let reply: BillableUsageReplyV1;
     try {
-      reply = await this.billableUsage(decodeJson<BillableUsageRequestV1>(request.data));
+      const { tenant, ...query } = decodeJson<BillableUsageRequestV1>(request.data);
+      [reply] = await this.billableUsage(tenant, [query]);
     } catch (error) {
-      // A request that does not decode is the asker's fault; anything else (Postgres away) passes, so the asker retries.
-      const type = error instanceof PoisonMessageError ? 'bad_request' : 'unavailable';
-      this.log.warn({ outcome: type, reason: messageOf(error) }, 'billable usage query failed');
-      reply = { ok: false, error: { type, detail: messageOf(error) } };
+      reply = { ok: false, error: this.failure(error) };
     }
     return { data: encodeJson(reply) };
   }
 
-  private async billableUsage(request: BillableUsageRequestV1): Promise<BillableUsageReplyV1> {
-    const intervals = request.intervals.map((i) => ({ from: parseRfc3339(i.from), to: parseRfc3339(i.to) }));
+  async answerBatch(request: Request) {
+    let reply: BillableUsageBatchReplyV1;
+    try {
+      const { tenant, queries } = decodeJson<BillableUsageBatchRequestV1>(request.data);
+      if (!Array.isArray(queries)) throw new PoisonMessageError('a batch needs its queries (an array)');
+      reply = { ok: true, answers: await this.billableUsage(tenant, queries) };
+    } catch (error) {
+      reply = { ok: false, error: this.failure(error) };
+    }
+    return { data: encodeJson(reply) };
+  }
+
+  /** A request that does not decode is the asker's fault; anything else (Postgres away) passes, so the asker retries. */
+  private failure(error: unknown): { type: 'bad_request' | 'unavailable'; detail: string } {
+    const type = error instanceof PoisonMessageError ? 'bad_request' : 'unavailable';
+    this.log.warn({ outcome: type, reason: messageOf(error) }, 'billable usage query failed');
+    return { type, detail: messageOf(error) };
+  }
+
+  private check(query: Query): Checked {
+    const intervals = (Array.isArray(query.intervals) ? query.intervals : []).map((i) => ({
+      from: parseRfc3339(i.from),
+      to: parseRfc3339(i.to),
+    }));
+    if (!Array.isArray(query.intervals) || !Array.isArray(query.meters))
+      return { answer: refused('bad_request', 'a query needs intervals and meters (arrays)') };
     if (intervals.some((i) => !i.from || !i.to || i.from > i.to))
-      return { ok: false, error: { type: 'bad_request', detail: 'every interval needs RFC 3339 from ≤ to' } };
-    if (request.asOf !== undefined && !parseRfc3339(request.asOf))
-      return { ok: false, error: { type: 'bad_request', detail: 'asOf must be an RFC 3339 instant' } };
-    if (request.fresh && !(await this.rollups.reachedLedgerHead()))
-      return {
-        ok: false,
-        error: {
-          type: 'rollups_behind',
-          detail: 'aggregation_usage_rollup has not applied the ledger yet (rebuilding or lagging)',
-        },
-      };
+      return { answer: refused('bad_request', 'every interval needs RFC 3339 from ≤ to') };
+    if (query.asOf !== undefined && !parseRfc3339(query.asOf))
+      return { answer: refused('bad_request', 'asOf must be an RFC 3339 instant') };
+    return { query, intervals: intervals as { from: Date; to: Date }[] };
+  }
+
+  /** Each query's answer, in order, all read in one snapshot of the rollups. */
+  private async billableUsage(tenant: string, queries: readonly Query[]): Promise<BillableUsageReplyV1[]> {
+    let checked = queries.map((q) => this.check(q));
+    // Fresh: only from rollups that have applied the ledger — checked once for the batch.
+    if (checked.some((c) => 'query' in c && c.query.fresh) && !(await this.rollups.reachedLedgerHead()))
+      checked = checked.map((c) =>
+        'query' in c && c.query.fresh
+          ? {
+              answer: refused(
+                'rollups_behind',
+                'aggregation_usage_rollup has not applied the ledger yet (rebuilding or lagging)',
+              ),
+            }
+          : c,
+      );
+    if (checked.every((c) => 'answer' in c))
+      return checked.map((c) => ('answer' in c ? c.answer : refused('bad_request', '')));
     // One snapshot: the values and the rollup checkpoint they correspond to (reconciliation compares the ledger up to it).
     return inReadOnlySnapshot(this.db, async (tx) => {
       const [checkpoint] = (await tx.query(
         `select position::text as position from "${this.postgres.schemaFor('aggregation')}".projection_checkpoints where name = 'aggregation_usage_rollup'`,
       )) as { position: string }[];
-      return this.read(tx, request, intervals as { from: Date; to: Date }[], checkpoint?.position ?? '0');
+      return this.read(tx, tenant, checked, checkpoint?.position ?? '0');
     });
   }
 
   private async read(
     tx: EntityManager,
-    request: BillableUsageRequestV1,
-    intervals: { from: Date; to: Date }[],
+    tenant: string,
+    checked: readonly Checked[],
     position: string,
-  ): Promise<BillableUsageReplyV1> {
-    const catalog = new Map((await this.meters.active(tx, request.tenant)).map((m) => [m.slug, m]));
-    const asOf = request.asOf !== undefined ? (parseRfc3339(request.asOf) as Date) : this.clock();
-    // Every (meter, interval) asked, in the reply's order.
-    const asked: { meter: Meter; per: string | null; interval: number; query: MeterQuery }[] = [];
-    for (const { meter: slug, per } of request.meters) {
-      const meter = catalog.get(slug);
-      if (!meter) return { ok: false, error: { type: 'unknown_meter', detail: `no live meter ${slug}` } };
-      for (const [interval, { from, to }] of intervals.entries())
-        asked.push({
-          meter,
-          per,
-          interval,
-          query: {
-            from,
-            to,
-            windowTimeZone: 'UTC',
-            accountId: request.accountId,
-            subjects: [],
-            groupBy: [],
-            filterGroupBy: {},
-            attributeGroups: per ? [per] : [],
-            ...(request.asOf !== undefined && { asOf: parseRfc3339(request.asOf) }),
-          },
-        });
-    }
-    // Those the hourly buckets answer, in one statement: it was one per meter and interval (a Forge plan charges
-    // twelve meters), each a round trip in the request's snapshot.
-    const fromBuckets = new Map<number, { perValue: string | null; value: string }[]>();
-    const batched = asked.flatMap((a, key) =>
-      this.queries.answersFromBuckets(a.meter, a.query)
-        ? [
-            {
-              key,
-              meter: a.meter,
-              accountId: request.accountId,
-              from: a.query.from,
-              to: a.query.to,
-              ...(a.meter.eventFrom && { since: new Date(a.meter.eventFrom) }),
-              per: a.per,
+  ): Promise<BillableUsageReplyV1[]> {
+    const catalog = new Map((await this.meters.active(tx, tenant)).map((m) => [m.slug, m]));
+    // Every (meter, interval) of every query, in each reply's order.
+    type Ask = { meter: Meter; per: string | null; interval: number; query: MeterQuery };
+    const asks: (Ask[] | BillableUsageReplyV1)[] = checked.map((c) => {
+      if ('answer' in c) return c.answer;
+      const asked: Ask[] = [];
+      for (const { meter: slug, per } of c.query.meters) {
+        const meter = catalog.get(slug);
+        if (!meter) return refused('unknown_meter', `no live meter ${slug}`);
+        for (const [interval, { from, to }] of c.intervals.entries())
+          asked.push({
+            meter,
+            per,
+            interval,
+            query: {
+              from,
+              to,
+              windowTimeZone: 'UTC',
+              accountId: c.query.accountId,
+              subjects: [],
+              groupBy: [],
+              filterGroupBy: {},
+              attributeGroups: per ? [per] : [],
+              ...(c.query.asOf !== undefined && { asOf: parseRfc3339(c.query.asOf) }),
             },
-          ]
+          });
+      }
+      return asked;
+    });
+    // Those the hourly buckets answer, of every query, in one statement: it was one per meter and interval (a Forge
+    // plan charges twelve meters), each a round trip in the request's snapshot.
+    // An ask's key: its place among all the batch's asks.
+    const offsets: number[] = [];
+    asks.reduce<number>(
+      (offset, asked, q) => ((offsets[q] = offset), offset + (Array.isArray(asked) ? asked.length : 0)),
+      0,
+    );
+    const keyOf = (query: number, ask: number) => offsets[query] + ask;
+    const fromBuckets = new Map<number, { perValue: string | null; value: string }[]>();
+    const batched = asks.flatMap((asked, q) =>
+      Array.isArray(asked)
+        ? asked.flatMap((a, n) =>
+            this.queries.answersFromBuckets(a.meter, a.query)
+              ? [
+                  {
+                    key: keyOf(q, n),
+                    meter: a.meter,
+                    accountId: a.query.accountId as string,
+                    from: a.query.from,
+                    to: a.query.to,
+                    ...(a.meter.eventFrom && { since: new Date(a.meter.eventFrom) }),
+                    per: a.per,
+                  },
+                ]
+              : [],
+          )
         : [],
     );
-    for (const total of await this.queries.totalsFromBuckets(tx, request.tenant, batched)) {
+    for (const total of await this.queries.totalsFromBuckets(tx, tenant, batched)) {
       const rows = fromBuckets.get(total.key);
       if (rows) rows.push(total);
       else fromBuckets.set(total.key, [total]);
     }
     const batchedKeys = new Set(batched.map((b) => b.key));
 
-    const values: BillableUsageValueV1[] = [];
-    for (const [key, { meter, per, interval, query }] of asked.entries()) {
-      const { from, to } = query;
-      const totals = async (q: MeterQuery) =>
-        (await this.queries.query(tx, request.tenant, meter, q)).map((row) => ({
-          perValue: per ? (row.attributes?.[per] ?? null) : null,
-          value: row.value,
-        }));
-      const rows = batchedKeys.has(key) ? (fromBuckets.get(key) ?? []) : await totals(query);
-      // A gauge's projection is its levels held to the interval's end: the same query, read up to `to`.
-      const held =
-        request.project && projectedQuantity(meter.aggregation, '0', { from, to }, asOf) === 'levels'
-          ? new Map((await totals({ ...query, asOf: to })).map((r) => [r.perValue, r.value]))
-          : undefined;
-      for (const row of rows) {
-        const projected = request.project
-          ? projectedQuantity(meter.aggregation, row.value, { from, to }, asOf)
-          : undefined;
-        values.push({
-          interval,
-          meter: meter.slug,
-          per,
-          perValue: row.perValue,
-          quantity: row.value,
-          ...(projected !== undefined && {
-            projected: projected === 'levels' ? (held?.get(row.perValue) ?? row.value) : projected,
-          }),
-        });
+    const replies: BillableUsageReplyV1[] = [];
+    for (const [q, asked] of asks.entries()) {
+      if (!Array.isArray(asked)) {
+        replies.push(asked);
+        continue;
       }
-      // A subject whose level is held but reported nothing yet in the interval has no row so far: its projection does.
-      for (const [perValue, value] of held ?? [])
-        if (!rows.some((r) => r.perValue === perValue))
-          values.push({ interval, meter: meter.slug, per, perValue, quantity: '0', projected: value });
+      const request = (checked[q] as { query: Query }).query;
+      const asOf = request.asOf !== undefined ? (parseRfc3339(request.asOf) as Date) : this.clock();
+      const values: BillableUsageValueV1[] = [];
+      for (const [n, { meter, per, interval, query }] of asked.entries()) {
+        const { from, to } = query;
+        const totals = async (mq: MeterQuery) =>
+          (await this.queries.query(tx, tenant, meter, mq)).map((row) => ({
+            perValue: per ? (row.attributes?.[per] ?? null) : null,
+            value: row.value,
+          }));
+        const key = keyOf(q, n);
+        const rows = batchedKeys.has(key) ? (fromBuckets.get(key) ?? []) : await totals(query);
+        // A gauge's projection is its levels held to the interval's end: the same query, read up to `to`.
+        const held =
+          request.project && projectedQuantity(meter.aggregation, '0', { from, to }, asOf) === 'levels'
+            ? new Map((await totals({ ...query, asOf: to })).map((r) => [r.perValue, r.value]))
+            : undefined;
+        for (const row of rows) {
+          const projected = request.project
+            ? projectedQuantity(meter.aggregation, row.value, { from, to }, asOf)
+            : undefined;
+          values.push({
+            interval,
+            meter: meter.slug,
+            per,
+            perValue: row.perValue,
+            quantity: row.value,
+            ...(projected !== undefined && {
+              projected: projected === 'levels' ? (held?.get(row.perValue) ?? row.value) : projected,
+            }),
+          });
+        }
+        // A subject whose level is held but reported nothing yet in the interval has no row so far: its projection does.
+        for (const [perValue, value] of held ?? [])
+          if (!rows.some((r) => r.perValue === perValue))
+            values.push({ interval, meter: meter.slug, per, perValue, quantity: '0', projected: value });
+      }
+      replies.push({ ok: true, values, position });
     }
-    return { ok: true, values, position };
+    return replies;
   }
 }

@@ -46,3 +46,20 @@ export type BillableUsageReplyV1 =
   /** position: the ledger position the rollups had applied when the values were read (a consistent snapshot). */
   | { ok: true; values: BillableUsageValueV1[]; position: string }
   | { ok: false; error: { type: 'unknown_meter' | 'bad_request' | 'rollups_behind' | 'unavailable'; detail: string } };
+
+/**
+ * Many queries in one request, answered from one snapshot of the rollups: a billing run's invoices in flight at
+ * once ask together (one round trip and one read of the buckets for all). Each answer is what its query would have
+ * had on its own (`billableUsageSubject`), each with the batch's one position; a query refused (an unknown meter,
+ * rollups behind) refuses only itself.
+ */
+export const billableUsageBatchSubject = 'aggregation.qry.billable-usage-batch.v1';
+
+export interface BillableUsageBatchRequestV1 {
+  tenant: string;
+  queries: Omit<BillableUsageRequestV1, 'tenant'>[];
+}
+
+export type BillableUsageBatchReplyV1 =
+  | { ok: true; answers: BillableUsageReplyV1[] }
+  | { ok: false; error: { type: 'bad_request' | 'unavailable'; detail: string } };

@@ -86,6 +86,17 @@ export class InvoiceTables {
     return rows.map(toInvoice);
   }
 
+  /** Several subscriptions' invoices in one statement, each subscription's in period order. */
+  async bySubscriptions(tx: Queryable, tenant: string, subscriptionIds: readonly string[]): Promise<InvoiceRow[][]> {
+    const rows: Record<string, unknown>[] = await tx.query(
+      `select * from "${this.schema}".invoices where tenant = $1 and subscription_id = any($2::text[]) order by period_start`,
+      [tenant, [...new Set(subscriptionIds)]],
+    );
+    const bySubscription = new Map<string, InvoiceRow[]>(subscriptionIds.map((id) => [id, []]));
+    for (const invoice of rows.map(toInvoice)) bySubscription.get(invoice.subscriptionId)?.push(invoice);
+    return subscriptionIds.map((id) => bySubscription.get(id) ?? []);
+  }
+
   /** (subscription, period start) pairs already final: the scheduler skips them without reading their streams. */
   async settled(tx: Queryable, tenant: string): Promise<Set<string>> {
     const rows: { subscription_id: string; period_start: Date }[] = await tx.query(

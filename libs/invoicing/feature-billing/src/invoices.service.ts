@@ -14,7 +14,13 @@ import {
   invoiceStream,
   isCreditNoteEvent,
 } from '@tally/contracts/invoices';
-import { BillingAccount, BillingRegistryTables, InvoiceTables, PlanRow } from '@tally/invoicing/data-access-billing';
+import {
+  BillingAccount,
+  BillingRegistryTables,
+  InvoiceRow,
+  InvoiceTables,
+  PlanRow,
+} from '@tally/invoicing/data-access-billing';
 import {
   adjustmentLines,
   creditNoteDecider,
@@ -42,10 +48,18 @@ import {
   StreamAppend,
 } from '@tally/shared/data-access-event-store';
 import { ProjectionRunner } from '@tally/shared/data-access-postgres';
-import { Clock, CLOCK, CONFIG, EVENT_STORE, Tenancy } from '@tally/shared/feature-runtime';
-import { billingPeriodsOverlapping, deterministicUuid } from '@tally/shared/util-core';
+import { Clock, CLOCK, CONFIG, Tenancy } from '@tally/shared/feature-runtime';
+import { billingPeriodsOverlapping, callBatcher, deterministicUuid } from '@tally/shared/util-core';
+import { billingBatchLingerMs } from './batching';
 import { InvoiceRater } from './invoice-rater';
-import { BILLING_REGISTRY_TABLES, INVOICE_RATER, INVOICE_TABLES, INVOICING_DB, REGISTRY_RUNNER } from './tokens';
+import {
+  BILLING_REGISTRY_TABLES,
+  INVOICE_LEDGER,
+  INVOICE_RATER,
+  INVOICE_TABLES,
+  INVOICING_DB,
+  REGISTRY_RUNNER,
+} from './tokens';
 import { TallyConfig } from '@tally/shared/util-config';
 
 export type { InvoiceDocument };
@@ -94,7 +108,8 @@ export type BillingOutcome = 'drafted' | 'redrafted' | 'finalized' | 'unchanged'
 @Injectable()
 export class InvoicesService {
   constructor(
-    @Inject(EVENT_STORE) private readonly ledger: EventStore,
+    /** Batched: a billing run's invoices in flight read and append together (one round trip and commit for many). */
+    @Inject(INVOICE_LEDGER) private readonly ledger: EventStore,
     @Inject(CLOCK) private readonly clock: Clock,
     private readonly tenancy: Tenancy,
     @Inject(CONFIG) private readonly config: TallyConfig,
@@ -104,6 +119,19 @@ export class InvoicesService {
     @Inject(INVOICE_TABLES) private readonly invoices: InvoiceTables,
     @Inject(REGISTRY_RUNNER) private readonly registryRunner: ProjectionRunner,
   ) {}
+
+  /** A subscription's invoices as the projection has them; concurrent asks (a billing run's) in one statement. */
+  private readonly invoicesOf = callBatcher<{ tenant: string; subscriptionId: string }, InvoiceRow[]>({
+    maxBatch: 256,
+    lingerMs: billingBatchLingerMs,
+    key: (ask) => ask.tenant,
+    run: (asks) =>
+      this.invoices.bySubscriptions(
+        this.db,
+        asks[0].tenant,
+        asks.map((a) => a.subscriptionId),
+      ),
+  });
 
   private get tenant() {
     return this.tenancy.current;
@@ -163,7 +191,7 @@ export class InvoicesService {
   ): Promise<Earlier[]> {
     const before = (p: BillingPeriodV1) => Date.parse(p.start) < to.getTime();
     const covered = billingPeriodsOverlapping(from, to, account.timezone, account.anchorDay).filter(before);
-    const invoiced = (await this.invoices.bySubscription(this.db, this.tenant, subscription.subscriptionId))
+    const invoiced = (await this.invoicesOf({ tenant: this.tenant, subscriptionId: subscription.subscriptionId }))
       .map((row) => row.document.period)
       .filter((p) => before(p) && Date.parse(p.start) >= invoicedFrom.getTime());
     const periods = [...new Map([...covered, ...invoiced].map((p) => [p.start, p])).values()].sort((a, b) =>
@@ -317,6 +345,18 @@ export class InvoicesService {
     return { lines, subtotal: sumAmounts(amounts), total: invoiceTotal(amounts, account.currency) };
   }
 
+  private registryCheck?: Promise<boolean>;
+
+  /**
+   * Whether this app's billing registry has applied the ledger. Invoices finalizing at once share one check (begun at
+   * most a moment before theirs): it was two statements for each.
+   */
+  private registryCaughtUp(): Promise<boolean> {
+    return (this.registryCheck ??= this.registryRunner
+      .reachedLedgerHead()
+      .finally(() => (this.registryCheck = undefined)));
+  }
+
   /**
    * The content to freeze: only from views that have applied the whole ledger — the rollups (asked fresh)
    * and this app's billing registry — so a rebuild or a stalled projection never finalizes a partial invoice.
@@ -327,7 +367,7 @@ export class InvoicesService {
     period: BillingPeriodV1,
     plans: ReadonlyMap<string, PlanRow>,
   ): Promise<RatedContent | 'behind'> {
-    if (!(await this.registryRunner.reachedLedgerHead())) return 'behind';
+    if (!(await this.registryCaughtUp())) return 'behind';
     try {
       return await this.content(account, subscription, period, plans, true);
     } catch (error) {

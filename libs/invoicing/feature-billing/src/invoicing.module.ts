@@ -18,6 +18,7 @@ import {
 } from '@tally/invoicing/data-access-billing';
 import { Consumer } from '@tally/shared/data-access-messaging';
 import { ProjectionRunner } from '@tally/shared/data-access-postgres';
+import { BatchingEventStore } from '@tally/shared/data-access-event-store';
 import {
   appDataSourceProvider,
   MESSAGE_BUS,
@@ -28,6 +29,7 @@ import {
   Tenancy,
 } from '@tally/shared/feature-runtime';
 import { BillableUsageClient } from './billable-usage.client';
+import { billingBatchLingerMs } from './batching';
 import { BillingRunHistory } from './billing-run-history';
 import { BillingScheduler } from './billing-scheduler';
 import { billingRegistryProjection } from './billing-registry.projection';
@@ -46,6 +48,7 @@ import {
   BILLABLE_USAGE,
   BILLING_REGISTRY_TABLES,
   BILLING_RUN_TABLES,
+  INVOICE_LEDGER,
   INVOICE_RATER,
   INVOICE_RELAY_RUNNER,
   INVOICE_TABLES,
@@ -131,6 +134,12 @@ export class InvoicingModule {
           inject: [MESSAGE_BUS, Tenancy, RUNTIME],
           useFactory: (bus: MessageBus, tenancy: Tenancy, runtime: TallyRuntime) =>
             new BillableUsageClient(bus, tenancy, () => runtime.clock()),
+        },
+        {
+          provide: INVOICE_LEDGER,
+          inject: [RUNTIME],
+          useFactory: (runtime: TallyRuntime) =>
+            new BatchingEventStore(runtime.eventStore, { lingerMs: billingBatchLingerMs }),
         },
         {
           provide: INVOICE_RATER,

@@ -8,3 +8,5 @@ export const INVOICES_RUNNER = Symbol('InvoicingInvoicesRunner');
 export const INVOICE_RELAY_RUNNER = Symbol('InvoiceRelayRunner');
 export const INVOICE_RATER = Symbol('InvoiceRater');
 export const BILLABLE_USAGE = Symbol('BillableUsageClient');
+/** The ledger as invoicing's billing writes and reads it: concurrent reads and appends batched (BatchingEventStore). */
+export const INVOICE_LEDGER = Symbol('InvoiceLedger');

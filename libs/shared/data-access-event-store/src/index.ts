@@ -3,3 +3,4 @@ export * from './polling-subscription';
 export * from './postgres/postgres-event-store';
 export * from './kurrentdb/kurrentdb-event-store';
 export * from './command-handler';
+export * from './batching-event-store';

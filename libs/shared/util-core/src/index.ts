@@ -9,3 +9,4 @@ export * from './errors';
 export * from './ledger-event';
 export * from './field-error';
 export * from './currency';
+export * from './call-batcher';

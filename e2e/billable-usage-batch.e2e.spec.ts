@@ -1,0 +1,173 @@
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import {
+  billableUsageBatchSubject,
+  BillableUsageBatchReplyV1,
+  BillableUsageReplyV1,
+  billableUsageSubject,
+} from '@tally/contracts/meters';
+import { accountUsageStream, usageLedgerId, usageRecordedType, UsageRecordedV1 } from '@tally/contracts/usage';
+import { decodeJson, encodeJson, JetStreamBus } from '@tally/shared/data-access-messaging';
+import { BillableUsageClient } from '@tally/invoicing/feature-billing';
+import { RunningTally } from '@tally/shared/feature-runtime';
+import { connect } from '@nats-io/transport-node';
+import { dropSchemas, eventually, testNatsUrl, uniqueName } from '@tally/shared/testing';
+import { deleteStreams, http, startApp } from './support';
+
+/** Aggregation answering many billable-usage queries in one request: each answer as its query alone would have it. */
+describe('billable usage in batches', () => {
+  const namespace = uniqueName('usagebatch');
+  const tenant = 'default';
+  let aggregation: RunningTally;
+  let bus: JetStreamBus;
+
+  const usage = (n: number, accountId: string, app: string, time: string, gbSeconds: string): UsageRecordedV1 => ({
+    tenant,
+    usageId: usageLedgerId(tenant, '//forge/fn', `e${n}`),
+    source: '//forge/fn',
+    eventId: `e${n}`,
+    eventType: 'fn.invocation',
+    subject: `inst-${accountId}-${app}`,
+    time,
+    receivedAt: time,
+    data: { gbSeconds },
+    attribution: {
+      status: 'attributed',
+      accountId,
+      subscriptionId: `sub-${accountId}`,
+      planId: 'p',
+      attributes: { app },
+    },
+  });
+
+  const ask = async <R>(subject: string, body: unknown): Promise<R> =>
+    decodeJson<R>((await bus.request(subject, encodeJson(body), { timeoutMs: 10_000 })).data);
+
+  // Whole hours (read from the hourly buckets, one statement for the batch) and a window that is not (read on its own).
+  const march = { from: '2026-03-01T00:00:00Z', to: '2026-04-01T00:00:00Z' };
+  const partial = { from: '2026-03-10T10:30:00Z', to: '2026-03-20T00:00:00Z' };
+  const query = (accountId: string) => ({
+    accountId,
+    intervals: [march, partial],
+    meters: [
+      { meter: 'fn_gbs', per: null },
+      { meter: 'fn_gbs', per: 'app' },
+    ],
+    asOf: '2026-04-02T00:00:00Z',
+  });
+
+  beforeAll(async () => {
+    aggregation = await startApp('aggregation', namespace);
+    bus = await JetStreamBus.connect({ servers: testNatsUrl(), namespace });
+    await http('POST', `${aggregation.url}/api/v1/meters`, {
+      slug: 'fn_gbs',
+      name: 'Function GB-seconds',
+      eventType: 'fn.invocation',
+      aggregation: 'SUM',
+      valueProperty: '$.gbSeconds',
+      groupBy: {},
+    });
+    const events = [
+      usage(1, 'acme', 'app1', '2026-03-05T10:00:00Z', '100.5'),
+      usage(2, 'acme', 'app2', '2026-03-12T09:15:00Z', '20'),
+      usage(3, 'acme', 'app1', '2026-03-15T23:59:59Z', '0.25'),
+      usage(4, 'globex', 'bapp', '2026-03-10T10:45:00Z', '7'),
+      usage(5, 'globex', 'bapp', '2026-03-10T10:15:00Z', '3'),
+    ];
+    await aggregation.runtime.eventStore.appendToStreams(
+      events.map((u) => ({
+        stream: accountUsageStream(
+          tenant,
+          u.attribution?.status === 'attributed' ? u.attribution.accountId : '',
+          new Date(u.time),
+        ),
+        events: [{ id: u.usageId, type: usageRecordedType, data: { ...u } }],
+      })),
+    );
+    // Every event in the rollups: the account's whole month adds up.
+    await eventually(
+      () => ask<BillableUsageReplyV1>(billableUsageSubject, { tenant, ...query('acme'), fresh: true }),
+      (reply) => reply.ok && reply.values.some((v) => v.interval === 0 && v.per === null && v.quantity === '120.75'),
+      20_000,
+    );
+  }, 60_000);
+
+  afterAll(async () => {
+    await bus?.close();
+    await aggregation?.close();
+    await deleteStreams(namespace);
+    await dropSchemas(namespace);
+  });
+
+  it('answers each query of a batch as it would answer it alone, refusing only the queries that are wrong', async () => {
+    const alone = await Promise.all(
+      ['acme', 'globex', 'nobody'].map((a) => ask<BillableUsageReplyV1>(billableUsageSubject, { tenant, ...query(a) })),
+    );
+    expect(alone.every((r) => r.ok)).toBe(true);
+    const unknownMeter = { ...query('acme'), meters: [{ meter: 'no_such_meter', per: null }] };
+    const badInterval = { ...query('acme'), intervals: [{ from: '2026-03-02T00:00:00Z', to: '2026-03-01T00:00:00Z' }] };
+    const batch = await ask<BillableUsageBatchReplyV1>(billableUsageBatchSubject, {
+      tenant,
+      queries: [query('acme'), unknownMeter, query('globex'), badInterval, query('nobody')],
+    });
+    expect(batch.ok).toBe(true);
+    if (!batch.ok) return;
+    const [acme, unknown, globex, bad, nobody] = batch.answers;
+    const values = (r: BillableUsageReplyV1) => (r.ok ? r.values : r);
+    expect(values(acme)).toEqual(values(alone[0]));
+    expect(values(globex)).toEqual(values(alone[1]));
+    expect(values(nobody)).toEqual(values(alone[2]));
+    expect(unknown).toEqual({ ok: false, error: { type: 'unknown_meter', detail: 'no live meter no_such_meter' } });
+    expect(bad).toMatchObject({ ok: false, error: { type: 'bad_request' } });
+    // The figures themselves: Acme's month 120.75 (app1 100.75, app2 20); from 10 March 10:30, app2's 20 and app1's 0.25.
+    const pick = (r: BillableUsageReplyV1, interval: number, per: string | null) =>
+      (r.ok ? r.values : [])
+        .filter((v) => v.interval === interval && v.per === per)
+        .map((v) => [v.perValue, v.quantity])
+        .sort();
+    expect(pick(acme, 0, null)).toEqual([[null, '120.75']]);
+    expect(pick(acme, 0, 'app')).toEqual([
+      ['app1', '100.75'],
+      ['app2', '20'],
+    ]);
+    expect(pick(acme, 1, null)).toEqual([[null, '20.25']]);
+    // Globex's 10:15 report is before the partial window's 10:30 start: only the 10:45 one is in it.
+    expect(pick(globex, 1, null)).toEqual([[null, '7']]);
+    // One snapshot: every answer of the batch at the same ledger position.
+    expect(new Set([acme, globex, nobody].map((r) => r.ok && r.position)).size).toBe(1);
+  });
+
+  it('refuses a batch without its queries as a bad request, and goes on answering', async () => {
+    expect(await ask(billableUsageBatchSubject, { tenant, queries: 'all of them' })).toMatchObject({
+      ok: false,
+      error: { type: 'bad_request' },
+    });
+    expect(await ask(billableUsageBatchSubject, { tenant, queries: [] })).toEqual({ ok: true, answers: [] });
+    const again = await ask<BillableUsageBatchReplyV1>(billableUsageBatchSubject, { tenant, queries: [query('acme')] });
+    expect(again.ok && again.answers[0].ok).toBe(true);
+  });
+
+  it("invoicing's client sends the queries asked at the same moment as one batch, and each caller gets its own answer", async () => {
+    const nats = await connect({ servers: testNatsUrl() });
+    const seen: { subject: string; queries: number }[] = [];
+    const watch = nats.subscribe(`${namespace}.aggregation.qry.>`);
+    void (async () => {
+      for await (const m of watch) {
+        const body = m.json() as { queries?: unknown[] };
+        seen.push({ subject: m.subject.slice(namespace.length + 1), queries: body.queries?.length ?? 1 });
+      }
+    })();
+    await nats.flush();
+    const client = new BillableUsageClient(bus, { current: tenant }, () => new Date('2026-04-02T00:00:00Z'));
+    const { asOf: _, ...asked } = query('acme');
+    const answers = await Promise.all(
+      ['acme', 'globex', 'nobody'].map((a) => client.quantities({ ...asked, accountId: a })),
+    );
+    const alone = await ask<BillableUsageReplyV1>(billableUsageSubject, { tenant, ...query('globex') });
+    expect(answers[1]).toEqual(alone.ok && alone.values);
+    expect(answers[0].find((v) => v.interval === 0 && v.per === null)?.quantity).toBe('120.75');
+    expect(answers[2]).toEqual([]);
+    await nats.flush();
+    expect(seen.slice(0, 1)).toEqual([{ subject: billableUsageBatchSubject, queries: 3 }]);
+    await nats.close();
+  });
+});
