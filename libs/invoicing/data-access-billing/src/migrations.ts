@@ -86,4 +86,45 @@ export class BillingRunHistory1766000000000 implements MigrationInterface {
   }
 }
 
-export const billingMigrations = [CreateBilling1764900000000, CostBudgets1765000000001, BillingRunHistory1766000000000];
+/**
+ * Reconciliation's own fold of the ledger (issue 18): kept between runs so a run reads only the ledger's tail.
+ * Rebuildable: deleting the checkpoint row makes the next run empty the tables and fold the ledger from the start.
+ * Times and ids in collation "C": compared code unit by code unit, as the fold (JavaScript) compares them.
+ */
+export class ReconciliationLedger1767000000000 implements MigrationInterface {
+  name = 'ReconciliationLedger1767000000000';
+
+  async up(queryRunner: QueryRunner): Promise<void> {
+    const s = schemaOf(queryRunner);
+    await queryRunner.query(`
+      create table "${s}".reconciliation_ledger_checkpoint (
+        name text primary key, position bigint not null, updated_at timestamptz not null default now());
+      create table "${s}".reconciliation_usage (
+        tenant text not null, usage_id text collate "C" not null, event_type text not null, subject text collate "C" not null,
+        time text collate "C" not null, data jsonb not null, attribution jsonb, voided boolean not null,
+        accounts text[] not null, last_position bigint not null, primary key (tenant, usage_id));
+      -- A period's usage of a tenant; a time-weighted meter's reports per subject (the level carried into a period).
+      create index reconciliation_usage_time_idx on "${s}".reconciliation_usage (tenant, time);
+      create index reconciliation_usage_reports_idx on "${s}".reconciliation_usage (tenant, event_type, subject, time, usage_id);
+      create table "${s}".reconciliation_pending (
+        tenant text not null, usage_id text collate "C" not null, voided boolean not null, data jsonb, position bigint not null,
+        primary key (tenant, usage_id));
+      create table "${s}".reconciliation_meters (
+        tenant text not null, slug text not null, meter jsonb, position bigint not null, primary key (tenant, slug));`);
+  }
+
+  async down(queryRunner: QueryRunner): Promise<void> {
+    const s = schemaOf(queryRunner);
+    await queryRunner.query(
+      `drop table "${s}".reconciliation_meters, "${s}".reconciliation_pending, "${s}".reconciliation_usage,
+         "${s}".reconciliation_ledger_checkpoint`,
+    );
+  }
+}
+
+export const billingMigrations = [
+  CreateBilling1764900000000,
+  CostBudgets1765000000001,
+  BillingRunHistory1766000000000,
+  ReconciliationLedger1767000000000,
+];

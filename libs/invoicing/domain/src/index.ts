@@ -11,3 +11,4 @@ export * from './credit-note.decider';
 export * from './plan.decider';
 export * from './errors';
 export * from './cost-budget';
+export * from './ledger-fold-batch';

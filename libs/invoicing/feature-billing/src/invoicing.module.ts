@@ -14,6 +14,7 @@ import {
   BillingRegistryTables,
   BillingRunTables,
   InvoiceTables,
+  ReconciliationLedgerTables,
   ReconciliationTables,
 } from '@tally/invoicing/data-access-billing';
 import { Consumer } from '@tally/shared/data-access-messaging';
@@ -40,6 +41,7 @@ import { InvoicesController } from './invoices.controller';
 import { InvoicesService } from './invoices.service';
 import { PlansController } from './plans.controller';
 import { PlansService } from './plans.service';
+import { ReconciliationLedger } from './reconciliation-ledger';
 import { ReconciliationService } from './reconciliation.service';
 import { ReconciliationsController } from './reconciliations.controller';
 import { CostBudgetsController } from './cost-budgets.controller';
@@ -54,6 +56,7 @@ import {
   INVOICE_TABLES,
   INVOICES_RUNNER,
   INVOICING_DB,
+  RECONCILIATION_LEDGER,
   RECONCILIATION_TABLES,
   REGISTRY_RUNNER,
 } from './tokens';
@@ -123,6 +126,16 @@ export class InvoicingModule {
           provide: RECONCILIATION_TABLES,
           inject: [RUNTIME],
           useFactory: (runtime: TallyRuntime) => new ReconciliationTables(runtime.schemaFor('invoicing')),
+        },
+        {
+          provide: RECONCILIATION_LEDGER,
+          inject: [RUNTIME, INVOICING_DB],
+          useFactory: (runtime: TallyRuntime, db: DataSource) =>
+            new ReconciliationLedger(
+              runtime.eventStore,
+              db,
+              new ReconciliationLedgerTables(runtime.schemaFor('invoicing')),
+            ),
         },
         {
           provide: BILLING_RUN_TABLES,

@@ -5,23 +5,24 @@ import type { MeterCreatedV1 } from '@tally/contracts/meters';
 import { BillingRegistryTables, ReconciliationTables } from '@tally/invoicing/data-access-billing';
 import {
   billedQuantities,
-  emptyLedgerState,
-  foldLedger,
-  LedgerState,
   LedgerUsage,
-  ledgerEventTypes,
-  reconciledEvents,
   meterValue,
   timeWeightedSpans,
   timeWeightedValues,
   planSegments,
 } from '@tally/invoicing/domain';
-import { Clock, CLOCK, EVENT_STORE, Log, LOG, Tenancy } from '@tally/shared/feature-runtime';
+import { Clock, CLOCK, Log, LOG, Tenancy } from '@tally/shared/feature-runtime';
 import { billingPeriodByLabel, ExactDecimal, messageOf } from '@tally/shared/util-core';
 import { BillableUsageClient } from './billable-usage.client';
 import { InvoicesService } from './invoices.service';
-import { BILLABLE_USAGE, BILLING_REGISTRY_TABLES, INVOICING_DB, RECONCILIATION_TABLES } from './tokens';
-import { EventStore } from '@tally/shared/data-access-event-store';
+import { ReconciliationLedger, TimeWeightedRead } from './reconciliation-ledger';
+import {
+  BILLABLE_USAGE,
+  BILLING_REGISTRY_TABLES,
+  INVOICING_DB,
+  RECONCILIATION_LEDGER,
+  RECONCILIATION_TABLES,
+} from './tokens';
 
 export interface Drift {
   accountId: string;
@@ -50,6 +51,11 @@ const key = (segment: Segment, meter: string, perValue: string | null) =>
   JSON.stringify([segmentKey(segment), meter, perValue]);
 const same = (a: string | null | undefined, b: string | null | undefined) =>
   new ExactDecimal(a ?? '0').equals(b ?? '0');
+/** A time-weighted meter's interval in a segment: from its eventFrom at the earliest, up to asOf at the latest. */
+const timeWeightedInterval = (meter: MeterCreatedV1, segment: Segment, asOf: Date) => ({
+  from: new Date(Math.max(Date.parse(segment.from), Date.parse(meter.eventFrom ?? segment.from))),
+  to: new Date(Math.min(Date.parse(segment.to), asOf.getTime())),
+});
 
 /**
  * Re-derives every account's billed quantities for a period from the ledger (its own fold, not the
@@ -60,7 +66,7 @@ const same = (a: string | null | undefined, b: string | null | undefined) =>
 @Injectable()
 export class ReconciliationService {
   constructor(
-    @Inject(EVENT_STORE) private readonly ledger: EventStore,
+    @Inject(RECONCILIATION_LEDGER) private readonly fold: ReconciliationLedger,
     @Inject(CLOCK) private readonly clock: Clock,
     private readonly tenancy: Tenancy,
     @Inject(LOG) private readonly log: Log,
@@ -147,29 +153,49 @@ export class ReconciliationService {
         work.push({ account, subscription, bounds, segments, charges, snapshot });
       }
     }
-    // 2. The ledger, read up to the newest position the rollups reflected (nothing they could not have seen yet).
-    const upTo = work.reduce<bigint>(
+    // 2. The ledger, read up to the newest position the rollups reflected (nothing they could not have seen yet):
+    // invoicing's own fold, caught up from its checkpoint (the ledger's tail), then the period's rows of it.
+    const snapshotsUpTo = work.reduce<bigint>(
       (max, w) => (w.snapshot.position !== null && w.snapshot.position > max ? w.snapshot.position : max),
       0n,
     );
-    const ledger = await this.readLedger(upTo);
-    const reportsByType = new Map<string, LedgerUsage[]>();
-    const reportsOf = (eventType: string): LedgerUsage[] => {
-      let list = reportsByType.get(eventType);
-      if (!list)
-        reportsByType.set(eventType, (list = [...ledger.usage.values()].filter((u) => u.eventType === eventType)));
-      return list;
-    };
+    await this.fold.catchUp(snapshotsUpTo);
+    const window = work.reduce<{ from: string; to: string } | null>(
+      (span, w) =>
+        span === null
+          ? { from: w.bounds.start, to: w.bounds.end }
+          : {
+              from: w.bounds.start < span.from ? w.bounds.start : span.from,
+              to: w.bounds.end > span.to ? w.bounds.end : span.to,
+            },
+      null,
+    );
+    const planned = work;
+    const ledger = await this.fold.read(tenant, window, (meters) => {
+      const reads: TimeWeightedRead[] = [];
+      for (const w of planned)
+        w.segments.forEach((segment, i) => {
+          for (const charge of w.charges[i]) {
+            const meter = meters.get(charge.meter);
+            if (meter?.aggregation !== 'TIME_WEIGHTED_SUM') continue;
+            const { from, to } = timeWeightedInterval(meter, segment, asOf);
+            if (to > from) reads.push({ meter, from: from.toISOString(), to: to.toISOString() });
+          }
+        });
+      return reads;
+    });
+    // Another run may have folded further meanwhile (runs take turns): the rows then reflect that position.
+    const upTo = ledger.position !== null && ledger.position > snapshotsUpTo ? ledger.position : snapshotsUpTo;
     // A meter's spans over an interval are the same for every account: computed once, read per account.
     const spans = new Map<string, ReturnType<typeof timeWeightedSpans>>();
     const spansOf = (meter: MeterCreatedV1, from: Date, to: Date) => {
       const key = JSON.stringify([meter.slug, from, to]);
       let found = spans.get(key);
-      if (!found) spans.set(key, (found = timeWeightedSpans(meter, reportsOf(meter.eventType), from, to)));
+      if (!found) spans.set(key, (found = timeWeightedSpans(meter, ledger.reports.get(meter.slug) ?? [], from, to)));
       return found;
     };
     const byAccount = new Map<string, LedgerUsageList>();
-    for (const u of ledger.usage.values()) for (const a of u.accounts) listIn(byAccount, a).push(u);
+    for (const u of ledger.usage) for (const a of u.accounts) listIn(byAccount, a).push(u);
     const drifts: Drift[] = [];
     let groups = 0;
     let invoicesCompared = 0;
@@ -186,9 +212,8 @@ export class ReconciliationService {
           const meter = ledger.meters.get(charge.meter);
           if (!meter) continue;
           if (meter.aggregation === 'TIME_WEIGHTED_SUM') {
-            // Levels carry in from before the segment and from other accounts' reports: every report of the type.
-            const from = new Date(Math.max(Date.parse(segment.from), Date.parse(meter.eventFrom ?? segment.from)));
-            const to = new Date(Math.min(Date.parse(segment.to), asOf.getTime()));
+            // Levels carry in from before the segment and from other accounts' reports (read with the view).
+            const { from, to } = timeWeightedInterval(meter, segment, asOf);
             if (to > from)
               for (const [perValue, value] of timeWeightedValues(
                 spansOf(meter, from, to),
@@ -275,13 +300,17 @@ export class ReconciliationService {
         const invoicedValue = invoicedByKey.get(k) ?? '0';
         if (same(ledgerValue, invoicedValue)) continue;
         const segment = segmentOf.get(sk) as Segment;
-        const changedSince = (byAccount.get(account.accountId) ?? []).some(
-          (u) =>
-            u.accounts.has(account.accountId) &&
-            u.time >= segment.from &&
-            u.time < segment.to &&
-            u.lastPosition > finalizedAt,
-        );
+        // The rows read cover the accounts' periods now; a segment billed outside them (dates changed since) is asked.
+        const changedSince =
+          window && segment.from >= window.from && segment.to <= window.to
+            ? (byAccount.get(account.accountId) ?? []).some(
+                (u) =>
+                  u.accounts.has(account.accountId) &&
+                  u.time >= segment.from &&
+                  u.time < segment.to &&
+                  u.lastPosition > finalizedAt,
+              )
+            : await this.fold.changedAfter(tenant, account.accountId, segment.from, segment.to, finalizedAt);
         drifts.push({
           accountId: account.accountId,
           subscriptionId: subscription.subscriptionId,
@@ -308,22 +337,5 @@ export class ReconciliationService {
       invoicesCompared,
       drifts,
     };
-  }
-
-  private async readLedger(upTo: bigint): Promise<LedgerState> {
-    const state = emptyLedgerState();
-    const tenant = this.tenancy.current;
-    let after: bigint | undefined;
-    for (;;) {
-      const events = await this.ledger.readAll({ after, maxCount: 5_000, eventTypes: ledgerEventTypes });
-      for (const event of events) {
-        if (event.globalPosition > upTo) return state;
-        // The ledger is every tenant's: another tenant's meter of the same slug, or its subject of the same name,
-        // is not this one's.
-        if (reconciledEvents(event) && event.data.tenant === tenant) foldLedger(state, event);
-      }
-      if (events.length < 5_000) return state;
-      after = events[events.length - 1].globalPosition;
-    }
   }
 }

@@ -10,3 +10,4 @@ export const INVOICE_RATER = Symbol('InvoiceRater');
 export const BILLABLE_USAGE = Symbol('BillableUsageClient');
 /** The ledger as invoicing's billing writes and reads it: concurrent reads and appends batched (BatchingEventStore). */
 export const INVOICE_LEDGER = Symbol('InvoiceLedger');
+export const RECONCILIATION_LEDGER = Symbol('ReconciliationLedger');
