@@ -2,7 +2,7 @@ import { DataSource } from 'typeorm';
 import { MeterCreatedV1, readMeter } from '@tally/contracts/meters';
 import { ReconciliationLedgerTables } from '@tally/invoicing/data-access-billing';
 import { foldBatch, ledgerEventTypes, LedgerUsage, reconciledEvents, touchedBy } from '@tally/invoicing/domain';
-import { EventStore } from '@tally/shared/data-access-event-store';
+import { EventStore, RecordedEvent } from '@tally/shared/data-access-event-store';
 import { inReadOnlySnapshot } from '@tally/shared/data-access-postgres';
 
 /** What one reconciliation reads of the fold, in one snapshot. */
@@ -50,25 +50,34 @@ export class ReconciliationLedger {
 
   /** Folds the ledger's events after the checkpoint, up to `upTo` (inclusive). */
   async catchUp(upTo: bigint): Promise<void> {
+    const read = (after: bigint | null) =>
+      this.ledger.readAll({ after: after ?? undefined, maxCount: this.batchSize, eventTypes: ledgerEventTypes });
+    // The next batch is read while this one is written (Postgres reads and writes overlap on two cores); used only
+    // if the checkpoint is still where it was read from (another run may have folded it meanwhile).
+    let next: { after: bigint; events: Promise<RecordedEvent[]> } | undefined;
     for (let more = true; more;) {
       more = await this.db.transaction(async (tx) => {
         const position = await this.tables.lockCheckpoint(tx);
         if (position !== null && position >= upTo) return false;
-        const events = await this.ledger.readAll({
-          after: position ?? undefined,
-          maxCount: this.batchSize,
-          eventTypes: ledgerEventTypes,
-        });
+        const events = next && next.after === position ? await next.events : await read(position);
+        next = undefined;
         const batch = [];
         for (const event of events) {
           if (event.globalPosition > upTo) break;
           if (reconciledEvents(event)) batch.push(event);
         }
         if (batch.length === 0) return false;
+        const last = batch[batch.length - 1].globalPosition;
+        const full = batch.length === this.batchSize;
+        if (full) {
+          next = { after: last, events: read(last) };
+          // A failed read is thrown where it is awaited (the next turn), never left unhandled.
+          next.events.catch(() => undefined);
+        }
         // Every tenant's events: the ledger is shared, the checkpoint is one.
         await this.tables.write(tx, foldBatch(await this.tables.load(tx, touchedBy(batch)), batch));
-        await this.tables.moveCheckpoint(tx, batch[batch.length - 1].globalPosition);
-        return batch.length === this.batchSize;
+        await this.tables.moveCheckpoint(tx, last);
+        return full;
       });
     }
   }
