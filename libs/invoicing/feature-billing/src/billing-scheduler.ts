@@ -28,10 +28,11 @@ import { AccessStore } from '@tally/shared/data-access-access';
  * Subscriptions billed at once in a run. Their ledger reads and appends (BatchingEventStore), invoice lists and usage
  * requests (BillableUsageClient) made within a few milliseconds go together, one round trip and one commit for
  * many: the more in flight, the fewer round trips per invoice. At 1,000–2,000 subscriptions × 5 meters: 4 → 83–131
- * invoices/s, 64 → 832–896, 128 → 1,103–1,132, 256 → 1,426–1,645 (docs/benchmarks.md, "Billing in batches").
+ * invoices/s, 64 → 832–896, 128 → 1,103–1,132, 256 → 1,426–1,645; at 10,000: 256 → 1,661–1,798, 512 → 2,181–2,616,
+ * 1,024 → 2,398–3,033 (docs/benchmarks.md, "Billing in batches"). 512: most of the gain, half the work in flight.
  * Each subscription's periods stay in order inside its own turn.
  */
-const billingConcurrency = 256;
+const billingConcurrency = 512;
 
 export type BillingRunSummary = Record<BillingOutcome | 'failed' | 'voided', number> & {
   subscriptions: number;
