@@ -60,8 +60,10 @@ export class ReconciliationLedgerTables {
     const created: unknown[] = await tx.query(
       `insert into ${this.checkpoint} (name, position) values ('ledger', -1) on conflict (name) do nothing returning 1`,
     );
+    // DELETE, not TRUNCATE: a run reading the fold in its snapshot meanwhile must go on seeing the rows it started
+    // with (TRUNCATE is not MVCC-safe: a snapshot taken before it sees the tables empty once it commits).
     if (created.length > 0)
-      await tx.query(`truncate ${reconciliationLedgerTables.map((t) => `"${this.schema}".${t}`).join(', ')}`);
+      for (const table of reconciliationLedgerTables) await tx.query(`delete from "${this.schema}".${table}`);
     const [row]: { position: string }[] = await tx.query(
       `select position::text from ${this.checkpoint} where name = 'ledger' for update`,
     );

@@ -41,6 +41,8 @@ export class BillableUsageClient {
     key: (q) => q.tenant,
     run: (requests) => (requests.length === 1 ? this.askOne(requests[0]).then((r) => [r]) : this.askMany(requests)),
     alone: (request) => this.askOne(request),
+    // Aggregation did not answer in time: asking each query again would double the wait and flood it.
+    retryAlone: (error) => !(error instanceof RequestFailedError && error.reason === 'timeout'),
   });
 
   private async askOne(request: BillableUsageRequestV1): Promise<BillableUsageReplyV1> {

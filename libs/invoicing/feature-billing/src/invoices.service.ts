@@ -345,17 +345,19 @@ export class InvoicesService {
     return { lines, subtotal: sumAmounts(amounts), total: invoiceTotal(amounts, account.currency) };
   }
 
-  private registryCheck?: Promise<boolean>;
-
   /**
-   * Whether this app's billing registry has applied the ledger. Invoices finalizing at once share one check (begun at
-   * most a moment before theirs): it was two statements for each.
+   * Whether this app's billing registry has applied the ledger. Invoices finalizing within a few milliseconds share
+   * one check, begun after all of them asked (a check already under way is never joined: it may have read the ledger
+   * before a change a later caller depends on); it was two statements for each.
    */
-  private registryCaughtUp(): Promise<boolean> {
-    return (this.registryCheck ??= this.registryRunner
-      .reachedLedgerHead()
-      .finally(() => (this.registryCheck = undefined)));
-  }
+  private readonly registryCaughtUp = callBatcher<null, boolean>({
+    maxBatch: 1_000,
+    lingerMs: billingBatchLingerMs,
+    run: async (asks) => {
+      const caughtUp = await this.registryRunner.reachedLedgerHead();
+      return asks.map(() => caughtUp);
+    },
+  });
 
   /**
    * The content to freeze: only from views that have applied the whole ledger — the rollups (asked fresh)
@@ -367,7 +369,7 @@ export class InvoicesService {
     period: BillingPeriodV1,
     plans: ReadonlyMap<string, PlanRow>,
   ): Promise<RatedContent | 'behind'> {
-    if (!(await this.registryCaughtUp())) return 'behind';
+    if (!(await this.registryCaughtUp(null))) return 'behind';
     try {
       return await this.content(account, subscription, period, plans, true);
     } catch (error) {

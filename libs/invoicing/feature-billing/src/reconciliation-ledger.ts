@@ -61,14 +61,12 @@ export class ReconciliationLedger {
         if (position !== null && position >= upTo) return false;
         const events = next && next.after === position ? await next.events : await read(position);
         next = undefined;
-        const batch = [];
-        for (const event of events) {
-          if (event.globalPosition > upTo) break;
-          if (reconciledEvents(event)) batch.push(event);
-        }
-        if (batch.length === 0) return false;
-        const last = batch[batch.length - 1].globalPosition;
-        const full = batch.length === this.batchSize;
+        const within = events.filter((event) => event.globalPosition <= upTo);
+        const batch = within.filter(reconciledEvents);
+        if (within.length === 0) return false;
+        // Full and moved on by what was read, not what was kept: a read of other types must not stop the catch-up.
+        const last = within[within.length - 1].globalPosition;
+        const full = within.length === this.batchSize;
         if (full) {
           next = { after: last, events: read(last) };
           // A failed read is thrown where it is awaited (the next turn), never left unhandled.

@@ -25,7 +25,10 @@ export interface BatchingOptions {
  * appends, each caller's streams still at the revision it read. If the batch's transaction fails (one caller's
  * revision conflict fails it whole, as it would a lone append), each caller's appends are made again on their own,
  * so each gets its own outcome: exactly what it would have had alone. For a process that runs many independent
- * writers at once — a billing run — where each write's round trip and commit were the cost.
+ * writers at once — a billing run — where each write's round trip and commit were the cost. Its writers must derive
+ * their event ids from what they record (invoicing's do): a batch whose commit's outcome is unknown (the connection
+ * lost at commit; KurrentDB's per-stream appends half done) is made again caller by caller, and only an id already
+ * stored keeps an event from being appended twice.
  */
 export class BatchingEventStore implements EventStore {
   private readonly reads: (stream: string) => Promise<RecordedEvent[]>;

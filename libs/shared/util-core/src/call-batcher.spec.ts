@@ -90,6 +90,37 @@ describe('callBatcher', () => {
     expect(alone).toEqual([1, 2, 3]);
   });
 
+  it('retries alone only the failures retryAlone names; a caller settles even if alone throws at once', async () => {
+    let alone = 0;
+    const timedOut = callBatcher<number, number>({
+      run: async () => {
+        throw new Error('timeout');
+      },
+      alone: async (n) => ((alone += 1), n),
+      retryAlone: (error) => (error as Error).message !== 'timeout',
+      maxBatch: 100,
+    });
+    const outcomes = await Promise.allSettled([1, 2].map(timedOut));
+    expect(outcomes.map((o) => o.status)).toEqual(['rejected', 'rejected']);
+    expect(alone).toBe(0);
+
+    const throwsAtOnce = callBatcher<number, number>({
+      run: async () => {
+        throw new Error('batch refused');
+      },
+      alone: (n) => {
+        if (n === 1) throw new Error('thrown, not rejected');
+        return Promise.resolve(n);
+      },
+      maxBatch: 100,
+    });
+    const settled = await Promise.allSettled([1, 2].map(throwsAtOnce));
+    expect(settled.map((o) => (o.status === 'fulfilled' ? o.value : (o.reason as Error).message))).toEqual([
+      'thrown, not rejected',
+      2,
+    ]);
+  });
+
   it('a batch answering the wrong number of results is a failure, not a misattribution', async () => {
     const short = callBatcher<number, number>({ run: async (inputs) => inputs.slice(1), maxBatch: 100 });
     await expect(Promise.all([1, 2].map(short))).rejects.toThrow('a batch of 2 answered 1');

@@ -20,6 +20,8 @@ export interface BatcherOptions<In, Out> {
   /** Inputs of different keys never share a batch (e.g. tenants). */
   key?: (input: In) => string;
   alone?: (input: In) => Promise<Out>;
+  /** Which failures of a batch are retried input by input through `alone` (default: every one). */
+  retryAlone?: (error: unknown) => boolean;
   /**
    * How long a batch waits for more after its first input (ms; default: to the end of the current turn of the event
    * loop). Concurrent workers drift apart after a few steps; a short wait gathers them again.
@@ -48,8 +50,10 @@ export const callBatcher = <In, Out>(options: BatcherOptions<In, Out>): ((input:
       if (outs.length !== batch.length) throw new Error(`a batch of ${batch.length} answered ${outs.length}`);
     } catch (error) {
       const alone = options.alone;
-      if (!alone || batch.length === 1) return batch.forEach((w) => w.reject(error));
-      await Promise.all(batch.map((w) => alone(w.input).then(w.resolve, w.reject)));
+      if (!alone || batch.length === 1 || options.retryAlone?.(error) === false)
+        return batch.forEach((w) => w.reject(error));
+      // Each caller settles whatever `alone` does, even if it throws before returning a promise.
+      await Promise.all(batch.map((w) => Promise.resolve(w.input).then(alone).then(w.resolve, w.reject)));
       return;
     }
     batch.forEach((w, i) => w.resolve(outs[i]));
