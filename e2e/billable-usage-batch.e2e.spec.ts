@@ -142,6 +142,17 @@ describe('billable usage in batches', () => {
       error: { type: 'bad_request' },
     });
     expect(await ask(billableUsageBatchSubject, { tenant, queries: [] })).toEqual({ ok: true, answers: [] });
+    // Malformed queries among good ones: each refused in place, the good one answered.
+    const mixed = await ask<BillableUsageBatchReplyV1>(billableUsageBatchSubject, {
+      tenant,
+      queries: [null, { ...query('acme'), meters: [null] }, { ...query('acme'), intervals: [null] }, query('acme')],
+    });
+    expect(mixed.ok && mixed.answers.map((a) => (a.ok ? 'answered' : a.error.type))).toEqual([
+      'bad_request',
+      'bad_request',
+      'bad_request',
+      'answered',
+    ]);
     const again = await ask<BillableUsageBatchReplyV1>(billableUsageBatchSubject, { tenant, queries: [query('acme')] });
     expect(again.ok && again.answers[0].ok).toBe(true);
   });

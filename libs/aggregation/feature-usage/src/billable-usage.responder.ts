@@ -104,13 +104,22 @@ export class BillableUsageResponder {
     return { type, detail: messageOf(error) };
   }
 
+  /** A query as decoded from JSON: anything may be missing or of another type; refused in words, never thrown. */
   private check(query: Query): Checked {
-    const intervals = (Array.isArray(query.intervals) ? query.intervals : []).map((i) => ({
-      from: parseRfc3339(i.from),
-      to: parseRfc3339(i.to),
+    if (
+      typeof query !== 'object' ||
+      query === null ||
+      !Array.isArray(query.intervals) ||
+      !Array.isArray(query.meters) ||
+      !query.meters.every((m) => typeof m?.meter === 'string' && (m.per === null || typeof m.per === 'string'))
+    )
+      return {
+        answer: refused('bad_request', 'a query needs intervals and meters (arrays; each meter {meter, per})'),
+      };
+    const intervals = query.intervals.map((i) => ({
+      from: parseRfc3339(i?.from ?? ''),
+      to: parseRfc3339(i?.to ?? ''),
     }));
-    if (!Array.isArray(query.intervals) || !Array.isArray(query.meters))
-      return { answer: refused('bad_request', 'a query needs intervals and meters (arrays)') };
     if (intervals.some((i) => !i.from || !i.to || i.from > i.to))
       return { answer: refused('bad_request', 'every interval needs RFC 3339 from ≤ to') };
     if (query.asOf !== undefined && !parseRfc3339(query.asOf))
@@ -133,8 +142,8 @@ export class BillableUsageResponder {
             }
           : c,
       );
-    if (checked.every((c) => 'answer' in c))
-      return checked.map((c) => ('answer' in c ? c.answer : refused('bad_request', '')));
+    const answers = checked.flatMap((c) => ('answer' in c ? [c.answer] : []));
+    if (answers.length === checked.length) return answers;
     // One snapshot: the values and the rollup checkpoint they correspond to (reconciliation compares the ledger up to it).
     return inReadOnlySnapshot(this.db, async (tx) => {
       const [checkpoint] = (await tx.query(

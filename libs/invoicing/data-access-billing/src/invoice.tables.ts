@@ -78,14 +78,6 @@ export class InvoiceTables {
     return rows.map(toInvoice);
   }
 
-  async bySubscription(tx: Queryable, tenant: string, subscriptionId: string): Promise<InvoiceRow[]> {
-    const rows: Record<string, unknown>[] = await tx.query(
-      `select * from "${this.schema}".invoices where tenant = $1 and subscription_id = $2 order by period_start`,
-      [tenant, subscriptionId],
-    );
-    return rows.map(toInvoice);
-  }
-
   /** Several subscriptions' invoices in one statement, each subscription's in period order. */
   async bySubscriptions(tx: Queryable, tenant: string, subscriptionIds: readonly string[]): Promise<InvoiceRow[][]> {
     const rows: Record<string, unknown>[] = await tx.query(

@@ -47,7 +47,11 @@ export class BillableUsageClient {
 
   private async askOne(request: BillableUsageRequestV1): Promise<BillableUsageReplyV1> {
     const answer = await this.bus.request(billableUsageSubject, encodeJson(request), { timeoutMs });
-    return decodeJson<BillableUsageReplyV1>(answer.data);
+    const reply = decodeJson<BillableUsageReplyV1 | { detail?: string }>(answer.data);
+    // Not an answer but the bus's problem (an answer over NATS's 1 MB): said as unavailable, in its words.
+    return 'ok' in reply
+      ? reply
+      : { ok: false, error: { type: 'unavailable', detail: reply.detail ?? 'aggregation sent no answer' } };
   }
 
   /** Throws when the batch as a whole got no answers (no batch responder, an answer too large): asked one by one then. */

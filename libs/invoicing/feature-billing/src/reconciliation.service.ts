@@ -170,6 +170,7 @@ export class ReconciliationService {
             },
       null,
     );
+    // `work`'s type evolves with its pushes, which a closure cannot see: a settled name for it.
     const planned = work;
     const ledger = await this.fold.read(tenant, window, (meters) => {
       const reads: TimeWeightedRead[] = [];
