@@ -1,15 +1,20 @@
 import { ChildProcess, spawn } from 'node:child_process';
-import { mkdtempSync, rmSync } from 'node:fs';
-import { tmpdir } from 'node:os';
-import { join, resolve } from 'node:path';
+import { resolve } from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { usageRecordedType } from '@tally/contracts/usage';
 import { RunningTally } from '@tally/shared/feature-runtime';
-import { dropSchemas, eventually, testDatabaseUrl, testNatsUrl, uniqueName } from '@tally/shared/testing';
+import {
+  ScratchNats,
+  dropSchemas,
+  eventually,
+  freePort,
+  testDatabaseUrl,
+  testNatsUrl,
+  uniqueName,
+} from '@tally/shared/testing';
 import { adminToken, createProducerKey, deleteStreams, http, ledgerEvents, startApp, usageEvent } from './support';
 
 const root = resolve(__dirname, '..');
-const freePort = () => 20_000 + Math.floor(Math.random() * 20_000);
 const waitForOutput = (child: ChildProcess, text: string) =>
   new Promise<void>((resolveStarted, reject) => {
     let seen = '';
@@ -23,31 +28,23 @@ const waitForOutput = (child: ChildProcess, text: string) =>
 describe('durable accept', () => {
   describe('with NATS down', () => {
     const namespace = uniqueName('natsdown');
-    const natsPort = freePort();
-    const storeDir = mkdtempSync(join(tmpdir(), 'tally-nats-'));
-    let nats: ChildProcess | undefined;
+    // A server of the test's own, on a port it keeps across the kill and the restart (its store survives).
+    let nats: ScratchNats | undefined;
     let ingestion: RunningTally;
     let key: string;
-    const startNats = async () => {
-      nats = spawn('/usr/sbin/nats-server', ['-a', '127.0.0.1', '-p', String(natsPort), '-js', '-sd', storeDir], {
-        stdio: ['ignore', 'pipe', 'pipe'],
-      });
-      await waitForOutput(nats, 'Server is ready');
-    };
 
     beforeAll(async () => {
-      await startNats();
+      nats = await ScratchNats.create();
       // One event in flight at most, so the outage also shows backpressure.
       ingestion = await startApp('ingestion', namespace, {
-        NATS_URL: `nats://127.0.0.1:${natsPort}`,
+        NATS_URL: nats.url,
         TALLY_INTAKE_MAX_IN_FLIGHT_EVENTS: '1',
       });
       key = await createProducerKey(ingestion.url);
     });
     afterAll(async () => {
       await ingestion?.close();
-      nats?.kill('SIGKILL');
-      rmSync(storeDir, { recursive: true, force: true });
+      await nats?.destroy();
       await dropSchemas(namespace);
     });
 
@@ -56,7 +53,7 @@ describe('durable accept', () => {
         (await http('POST', `${ingestion.url}/v1/events`, [usageEvent('up-1', 'inst-1')], 'application/json', key))
           .status,
       ).toBe(200);
-      nats?.kill('SIGKILL');
+      await nats?.kill();
       const pending = http(
         'POST',
         `${ingestion.url}/v1/events`,
@@ -95,7 +92,7 @@ describe('durable accept', () => {
       );
       expect(openMeter.status).toBe(503);
 
-      await startNats();
+      await nats?.start();
       await eventually(
         () => http('POST', `${ingestion.url}/v1/events`, [usageEvent('down-1', 'inst-1')], 'application/json', key),
         (r) => r.status === 200,
@@ -106,7 +103,7 @@ describe('durable accept', () => {
 
   describe('kill -9 of ingestion during a load run', () => {
     const namespace = uniqueName('kill9');
-    const port = freePort();
+    let port = 0;
     let attribution: RunningTally;
     let ingestion: ChildProcess | undefined;
     let key: string;
@@ -127,6 +124,7 @@ describe('durable accept', () => {
     };
 
     beforeAll(async () => {
+      port = await freePort();
       attribution = await startApp('attribution', namespace);
       await startIngestion();
       key = await createProducerKey(`http://127.0.0.1:${port}`);

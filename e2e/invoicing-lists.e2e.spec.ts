@@ -272,6 +272,12 @@ describe('invoicing lists with Postgres gone', () => {
       () => call('GET', '/v1/admin/billing-runs'),
       (r) => r.body.runs?.length === 1,
     );
+    // The plan list is a projection of the ledger: wait until it holds the plan, so that what is listed
+    // after the outage is what was there before it (not a projection that had not caught up yet).
+    await eventually(
+      () => call('GET', '/v1/plans'),
+      (r) => r.body.plans?.length === 1,
+    );
 
     await postgres.stop();
     for (const [method, path] of [...lists.map((l) => ['GET', l]), ['POST', '/v1/admin/billing-runs']]) {

@@ -1,16 +1,39 @@
+import { readFileSync } from 'node:fs';
 import { createServer } from 'node:net';
 
-/** A TCP port nobody listens on right now (the OS picks it). */
-export const freePort = (): Promise<number> =>
-  new Promise((resolve, reject) => {
+// Below the OS's ephemeral range (32768–60999 on Linux by default): a port there can be handed to any
+// outgoing connection (to Postgres, NATS…) while a killed server is down, and its restart then fails to bind.
+const ephemeralFrom = (): number => {
+  try {
+    return Number(readFileSync('/proc/sys/net/ipv4/ip_local_port_range', 'utf8').trim().split(/\s+/)[0]) || 32_768;
+  } catch {
+    return 32_768;
+  }
+};
+const highest = Math.max(ephemeralFrom() - 1, 20_000);
+const lowest = highest - 15_000;
+const handedOut = new Set<number>();
+
+const bindable = (port: number): Promise<boolean> =>
+  new Promise((resolve) => {
     const server = createServer();
-    server.once('error', reject);
-    server.listen(0, '127.0.0.1', () => {
-      const address = server.address();
-      const port = typeof address === 'object' && address ? address.port : 0;
-      server.close(() => resolve(port));
-    });
+    server.once('error', () => resolve(false));
+    server.listen(port, '127.0.0.1', () => server.close(() => resolve(true)));
   });
+
+/**
+ * A TCP port nobody listens on right now, outside the range the OS draws outgoing connections' ports from,
+ * so a test can kill and restart a server on it. Never the same one twice in a process.
+ */
+export const freePort = async (): Promise<number> => {
+  for (let attempt = 0; attempt < 200; attempt++) {
+    const port = lowest + Math.floor(Math.random() * (highest - lowest + 1));
+    if (handedOut.has(port) || !(await bindable(port))) continue;
+    handedOut.add(port);
+    return port;
+  }
+  throw new Error(`no free port found between ${lowest} and ${highest}`);
+};
 
 /** Polls until the condition holds; fails with the message after timeoutMs. */
 export const waitUntil = async (
