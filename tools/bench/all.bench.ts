@@ -43,17 +43,18 @@ const plans: Plan[] = [
   { name: 'scrape', full: [], quick: ['--events', '20000', '--scrapes', '20'] },
   { name: 'flood', full: [], quick: ['--seconds', '3'] },
   { name: 'account-usage', full: [], quick: ['--requests', '5'] },
-  // Issue 18's freshness goal, in each mode: 10 minutes at 10,000 events/s (full), 30 s at 2,000 (quick).
+  // Issue 18's freshness goal, in each mode: 10 minutes at 10,000 events/s (full), 30 s at 2,000 (quick). The apps
+  // compiled, as production runs them: from sources each process also holds SWC (≈ 75 MB), and the goal is memory.
   {
     name: 'freshness',
-    full: ['--rate', '10000', '--seconds', '600'],
-    quick: ['--rate', '2000', '--seconds', '30'],
+    full: ['--rate', '10000', '--seconds', '600', '--compiled'],
+    quick: ['--rate', '2000', '--seconds', '30', '--compiled'],
   },
   {
     name: 'freshness-embedded',
     script: 'freshness',
-    full: ['--rate', '10000', '--seconds', '600', '--mode', 'embedded'],
-    quick: ['--rate', '2000', '--seconds', '30', '--mode', 'embedded'],
+    full: ['--rate', '10000', '--seconds', '600', '--mode', 'embedded', '--compiled'],
+    quick: ['--rate', '2000', '--seconds', '30', '--mode', 'embedded', '--compiled'],
   },
   {
     name: 'console',

@@ -3,7 +3,7 @@
  * while a paced load flows through the same pipeline, with each app process's memory and CPU beside it.
  *   npm run bench:freshness [-- --rate 10000 --seconds 600 --mode distributed|embedded --probes-per-second 2]
  *     [--batch 1000 --idle-seconds 15 --compiled --profile <app>]
- * `--compiled`: the apps from dist/apps (nx build) as production runs them; `--profile aggregation`: that process
+ * `--compiled`: the apps built first (nx build) and run from dist/apps as production runs them; `--profile aggregation`: that process
  * under `node --cpu-prof`, its .cpuprofile kept beside the app logs.
  * Distributed: the four apps as processes of their own on the machine's Postgres and NATS (the raw JetStream
  * publish rate is measured first, for the summary table); embedded: the one process of `npm start`, its bus in
@@ -16,7 +16,7 @@ import { parseArgs } from 'node:util';
 import { randomBytes } from 'node:crypto';
 import { deleteNatsStreams, dropSchemas, uniqueName } from '@tally/shared/testing';
 import { percentile, reportResult, runBenchmark } from './bench-support';
-import { appNames, Mode, RunningApp, startDeployment, stopAll } from './freshness/apps';
+import { appNames, buildApps, Mode, RunningApp, startDeployment, stopAll } from './freshness/apps';
 import { backlog } from './freshness/backlog';
 import { CpuShares } from './freshness/cpu-shares';
 import { runLoad } from './freshness/load';
@@ -93,6 +93,10 @@ const main = async () => {
   console.log(
     `freshness benchmark: ${mode}${args.compiled ? ' (compiled build)' : ''}, ${fmt(rate)} events/s asked for ${seconds} s in ${fmt(batch)}-event batches, ${probesPerSecond} probes/s; namespace ${namespace}`,
   );
+  if (args.compiled) {
+    console.log('building the apps (nx build; cached when nothing changed)…');
+    buildApps();
+  }
   const raw = mode === 'distributed' ? await rawPublishRate(namespace) : undefined;
   if (raw) console.log(`raw JetStream async publish (one client, small messages): ${fmt(raw)} msgs/s`);
 
@@ -190,7 +194,7 @@ const main = async () => {
       `p50 ${fmt(underLoad.p50)} ms, max ${fmt(underLoad.max as number)} ms, ${underLoad.count} probes${underLoad.unseen ? `, ${underLoad.unseen} not seen` : ''}`,
       `${fmt(achieved)} of ${fmt(rate)} events/s asked, ${seconds} s`,
       `idle p99 ${fmt(idle.p99)} ms`,
-      `RSS max ${memory.map((m) => `${m.name} ${fmt(m.loadMax)} MB`).join(', ')}`,
+      `RSS max idle / under load (${args.compiled ? 'compiled' : 'from sources'}) ${memory.map((m) => `${m.name} ${fmt(m.idleMax)} / ${fmt(m.loadMax)} MB`).join(', ')}`,
     ].join('; '),
   });
 };

@@ -1,10 +1,4 @@
-import {
-  GetObjectCommand,
-  HeadObjectCommand,
-  PutObjectCommand,
-  S3Client,
-  S3ServiceException,
-} from '@aws-sdk/client-s3';
+import type * as AwsS3 from '@aws-sdk/client-s3';
 import { assertObjectKey, ObjectExistsError, ObjectStore, ObjectStoreUnavailableError } from './object-store.port';
 
 export interface S3ObjectStoreOptions {
@@ -26,15 +20,21 @@ export interface S3ObjectStoreOptions {
   conditionalPut?: boolean;
 }
 
+// Required when a store is made, not when this module loads: the AWS SDK adds ≈ 21 MB of resident memory to
+// every process that loads it, and most processes never archive to S3 (docs/operations.md, "Memory").
+let sdk: typeof AwsS3 | undefined;
+const aws = (): typeof AwsS3 => (sdk ??= require('@aws-sdk/client-s3'));
+
 const notFound = (error: unknown) =>
-  error instanceof S3ServiceException && (error.$metadata.httpStatusCode === 404 || error.name === 'NoSuchKey');
+  error instanceof aws().S3ServiceException && (error.$metadata.httpStatusCode === 404 || error.name === 'NoSuchKey');
 
 /** Archive objects in an S3-compatible bucket. */
 export class S3ObjectStore implements ObjectStore {
-  private readonly client: S3Client;
+  private readonly sdk = aws();
+  private readonly client: AwsS3.S3Client;
 
   constructor(private readonly options: S3ObjectStoreOptions) {
-    this.client = new S3Client({
+    this.client = new this.sdk.S3Client({
       endpoint: options.endpoint,
       region: options.region ?? 'us-east-1',
       forcePathStyle: options.forcePathStyle ?? true,
@@ -60,7 +60,7 @@ export class S3ObjectStore implements ObjectStore {
       // a pure function of its range, so the loser would write the same bytes.
       if (!conditional && (await this.exists(key))) throw new ObjectExistsError(key);
       await this.client.send(
-        new PutObjectCommand({
+        new this.sdk.PutObjectCommand({
           Bucket: this.options.bucket,
           Key: this.objectName(key),
           Body: bytes,
@@ -70,7 +70,7 @@ export class S3ObjectStore implements ObjectStore {
       );
     } catch (error) {
       if (error instanceof ObjectExistsError) throw error;
-      if (error instanceof S3ServiceException && error.$metadata.httpStatusCode === 412)
+      if (error instanceof this.sdk.S3ServiceException && error.$metadata.httpStatusCode === 412)
         throw new ObjectExistsError(key);
       throw new ObjectStoreUnavailableError(key, 'put', error);
     }
@@ -80,7 +80,7 @@ export class S3ObjectStore implements ObjectStore {
     assertObjectKey(key);
     try {
       const answer = await this.client.send(
-        new GetObjectCommand({ Bucket: this.options.bucket, Key: this.objectName(key) }),
+        new this.sdk.GetObjectCommand({ Bucket: this.options.bucket, Key: this.objectName(key) }),
       );
       return answer.Body ? await answer.Body.transformToByteArray() : new Uint8Array();
     } catch (error) {
@@ -95,7 +95,9 @@ export class S3ObjectStore implements ObjectStore {
 
   private async exists(key: string): Promise<boolean> {
     try {
-      await this.client.send(new HeadObjectCommand({ Bucket: this.options.bucket, Key: this.objectName(key) }));
+      await this.client.send(
+        new this.sdk.HeadObjectCommand({ Bucket: this.options.bucket, Key: this.objectName(key) }),
+      );
       return true;
     } catch (error) {
       if (notFound(error)) return false;

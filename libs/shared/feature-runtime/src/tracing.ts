@@ -1,6 +1,6 @@
-import { NodeSDK } from '@opentelemetry/sdk-node';
-import { BatchSpanProcessor, SimpleSpanProcessor, SpanExporter } from '@opentelemetry/sdk-trace-base';
-import { OTLPTraceExporter } from '@opentelemetry/exporter-trace-otlp-http';
+import type * as OtelSdk from '@opentelemetry/sdk-node';
+import type * as OtelTraceBase from '@opentelemetry/sdk-trace-base';
+import type * as OtelOtlpHttp from '@opentelemetry/exporter-trace-otlp-http';
 
 export interface Tracing {
   /** Exports what is still buffered, then stops. */
@@ -18,11 +18,16 @@ export interface Tracing {
  */
 export const startTracing = (
   serviceName: string,
-  options: { exporter?: SpanExporter; env?: Record<string, string | undefined> } = {},
+  options: { exporter?: OtelTraceBase.SpanExporter; env?: Record<string, string | undefined> } = {},
 ): Tracing | undefined => {
   const env = options.env ?? process.env;
   const endpoint = env.OTEL_EXPORTER_OTLP_TRACES_ENDPOINT || env.OTEL_EXPORTER_OTLP_ENDPOINT;
   if (!options.exporter && !endpoint) return undefined;
+  // Required here, not when this module loads: the SDK adds ≈ 25 MB of resident memory to every process that
+  // loads it, and tracing is off unless configured (docs/operations.md, "Memory").
+  const { NodeSDK } = require('@opentelemetry/sdk-node') as typeof OtelSdk;
+  const { BatchSpanProcessor, SimpleSpanProcessor } = require('@opentelemetry/sdk-trace-base') as typeof OtelTraceBase;
+  const { OTLPTraceExporter } = require('@opentelemetry/exporter-trace-otlp-http') as typeof OtelOtlpHttp;
   const sdk = new NodeSDK({
     serviceName: env.OTEL_SERVICE_NAME || serviceName,
     spanProcessors: [

@@ -1,23 +1,6 @@
 import { inSpan } from '@tally/shared/util-telemetry';
 import { appendSpan, withAmbientMetadata } from '../telemetry';
-import {
-  AllStreamSubscription,
-  ANY,
-  AppendStreamState,
-  BACKWARDS,
-  END,
-  eventTypeFilter,
-  excludeSystemEvents,
-  FORWARDS,
-  jsonEvent,
-  KurrentDBClient,
-  NO_STREAM,
-  ResolvedEvent,
-  START,
-  STREAM_EXISTS,
-  StreamNotFoundError,
-  WrongExpectedVersionError,
-} from '@kurrent/kurrentdb-client';
+import type * as Kurrent from '@kurrent/kurrentdb-client';
 import {
   AppendResult,
   EventStore,
@@ -34,21 +17,26 @@ import {
 import { sleep } from '@tally/shared/util-core';
 import { EventIdIndex, Pin } from './event-id-index';
 
-const toStreamState = (expected: ExpectedRevision | undefined): AppendStreamState => {
+// Required when a store is made, not when this module loads: the client (gRPC, protobuf, a native bridge)
+// adds ≈ 27 MB of resident memory to every process that loads it, and only KURRENTDB_URL uses it.
+let client: typeof Kurrent | undefined;
+const kurrent = (): typeof Kurrent => (client ??= require('@kurrent/kurrentdb-client'));
+
+const toStreamState = (expected: ExpectedRevision | undefined): Kurrent.AppendStreamState => {
   switch (expected) {
     case undefined:
     case 'any':
-      return ANY;
+      return kurrent().ANY;
     case 'no_stream':
-      return NO_STREAM;
+      return kurrent().NO_STREAM;
     case 'stream_exists':
-      return STREAM_EXISTS;
+      return kurrent().STREAM_EXISTS;
     default:
       return expected;
   }
 };
 
-const toRecorded = (resolved: ResolvedEvent): RecordedEvent | undefined => {
+const toRecorded = (resolved: Kurrent.ResolvedEvent): RecordedEvent | undefined => {
   const event = resolved.event;
   if (!event || !event.isJson) return undefined;
   return {
@@ -81,12 +69,12 @@ export interface KurrentDbEventStoreOptions {
  * to $all (server push, no polling).
  */
 export class KurrentDbEventStore implements EventStore {
-  private readonly client: KurrentDBClient;
+  private readonly client: Kurrent.KurrentDBClient;
   private readonly index: EventIdIndex;
   private pruning?: NodeJS.Timeout;
 
   constructor(private readonly options: KurrentDbEventStoreOptions) {
-    this.client = KurrentDBClient.connectionString`${options.connectionString}`;
+    this.client = kurrent().KurrentDBClient.connectionString`${options.connectionString}`;
     this.index = EventIdIndex.open(options.index.connectionString, options.index.schema);
   }
 
@@ -172,12 +160,12 @@ export class KurrentDbEventStore implements EventStore {
     try {
       const result = await this.client.appendToStream(
         stream,
-        events.map((e) => jsonEvent({ id: e.id, type: e.type, data: e.data, metadata: e.metadata ?? {} })),
+        events.map((e) => kurrent().jsonEvent({ id: e.id, type: e.type, data: e.data, metadata: e.metadata ?? {} })),
         { streamState: toStreamState(expectedRevision) },
       );
       return result.nextExpectedRevision;
     } catch (error) {
-      if (error instanceof WrongExpectedVersionError) {
+      if (error instanceof kurrent().WrongExpectedVersionError) {
         const actual = typeof error.actualState === 'bigint' ? error.actualState : 'no_stream';
         throw new WrongExpectedRevisionError(stream, expectedRevision ?? 'any', actual);
       }
@@ -189,13 +177,13 @@ export class KurrentDbEventStore implements EventStore {
   private async lastRevision(stream: string): Promise<bigint> {
     try {
       for await (const resolved of this.client.readStream(stream, {
-        fromRevision: END,
-        direction: BACKWARDS,
+        fromRevision: kurrent().END,
+        direction: kurrent().BACKWARDS,
         maxCount: 1,
       }))
         return resolved.event?.revision ?? -1n;
     } catch (error) {
-      if (!(error instanceof StreamNotFoundError)) throw error;
+      if (!(error instanceof kurrent().StreamNotFoundError)) throw error;
     }
     return -1n;
   }
@@ -208,15 +196,15 @@ export class KurrentDbEventStore implements EventStore {
     const floor = pinnedAt.getTime() - 60_000;
     try {
       for await (const resolved of this.client.readStream(stream, {
-        fromRevision: END,
-        direction: BACKWARDS,
+        fromRevision: kurrent().END,
+        direction: kurrent().BACKWARDS,
         maxCount: Number.MAX_SAFE_INTEGER,
       })) {
         if (resolved.event?.id.toLowerCase() === id) return true;
         if (resolved.event && resolved.event.created.getTime() < floor) return false;
       }
     } catch (error) {
-      if (!(error instanceof StreamNotFoundError)) throw error;
+      if (!(error instanceof kurrent().StreamNotFoundError)) throw error;
     }
     return false;
   }
@@ -231,15 +219,15 @@ export class KurrentDbEventStore implements EventStore {
     const events: RecordedEvent[] = [];
     try {
       for await (const resolved of this.client.readStream(stream, {
-        fromRevision: options?.fromRevision ?? START,
-        direction: FORWARDS,
+        fromRevision: options?.fromRevision ?? kurrent().START,
+        direction: kurrent().FORWARDS,
         maxCount: options?.maxCount ?? Number.MAX_SAFE_INTEGER,
       })) {
         const recorded = toRecorded(resolved);
         if (recorded) events.push(recorded);
       }
     } catch (error) {
-      if (error instanceof StreamNotFoundError) return [];
+      if (error instanceof kurrent().StreamNotFoundError) return [];
       throw error;
     }
     return events;
@@ -256,12 +244,12 @@ export class KurrentDbEventStore implements EventStore {
     const after = options?.after;
     const maxCount = options?.maxCount ?? 1_000;
     const filter = options?.eventTypes
-      ? eventTypeFilter({ regex: `^(${options.eventTypes.map(escapeRegex).join('|')})$` })
-      : excludeSystemEvents();
+      ? kurrent().eventTypeFilter({ regex: `^(${options.eventTypes.map(escapeRegex).join('|')})$` })
+      : kurrent().excludeSystemEvents();
     // fromPosition is inclusive in KurrentDB; read one extra and drop the checkpoint itself.
     for await (const resolved of this.client.readAll({
-      fromPosition: after === undefined ? START : { commit: after, prepare: after },
-      direction: FORWARDS,
+      fromPosition: after === undefined ? kurrent().START : { commit: after, prepare: after },
+      direction: kurrent().FORWARDS,
       maxCount: maxCount + 1,
       filter,
     })) {
@@ -281,10 +269,10 @@ export class KurrentDbEventStore implements EventStore {
     const maxCount = options.maxCount ?? 500;
     const stopping = new AbortController();
     let after = options.after;
-    let current: AllStreamSubscription | undefined;
+    let current: Kurrent.AllStreamSubscription | undefined;
     const filter = options.eventTypes
-      ? eventTypeFilter({ regex: `^(${options.eventTypes.map(escapeRegex).join('|')})$` })
-      : excludeSystemEvents();
+      ? kurrent().eventTypeFilter({ regex: `^(${options.eventTypes.map(escapeRegex).join('|')})$` })
+      : kurrent().excludeSystemEvents();
     const handOver = async (batch: RecordedEvent[]) => {
       await options.handle(batch);
       after = batch[batch.length - 1].globalPosition;
@@ -293,7 +281,7 @@ export class KurrentDbEventStore implements EventStore {
       while (!stopping.signal.aborted) {
         try {
           const subscription = this.client.subscribeToAll({
-            fromPosition: after === undefined ? START : { commit: after, prepare: after },
+            fromPosition: after === undefined ? kurrent().START : { commit: after, prepare: after },
             filter,
           });
           current = subscription;
