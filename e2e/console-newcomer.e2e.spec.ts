@@ -4,7 +4,7 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import type { Browser } from 'playwright-core';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { eventually } from '@tally/shared/testing';
+import { eventually, freePort } from '@tally/shared/testing';
 import { ExactDecimal } from '@tally/shared/util-core';
 import { chromiumPath, launchChromium, screenshot, startEmbeddedPlatform } from '@tally/shared/testing-browser';
 import { http } from './support';
@@ -16,13 +16,16 @@ import { http } from './support';
  */
 describe('a newcomer after `npm start` (Chromium)', () => {
   const dataDir = mkdtempSync(join(tmpdir(), 'tally-newcomer-'));
-  const port = 20_000 + Math.floor(Math.random() * 20_000);
-  const base = `http://127.0.0.1:${port}`;
+  let port = 0;
+  let base = '';
   let platform: ChildProcess | undefined;
   let output = '';
   let browser: Browser | undefined;
 
   const start = async () => {
+    // Chosen once: the second start comes back on the same port, as a user's second `npm start` does.
+    port ||= await freePort(2);
+    base = `http://127.0.0.1:${port}`;
     output = '';
     platform = await startEmbeddedPlatform({
       port,

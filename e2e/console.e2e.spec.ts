@@ -4,7 +4,7 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import type { Browser, BrowserContext, Page } from 'playwright-core';
 import { afterAll, afterEach, beforeAll, describe, expect, it } from 'vitest';
-import { eventually } from '@tally/shared/testing';
+import { eventually, freePort } from '@tally/shared/testing';
 import { ExactDecimal } from '@tally/shared/util-core';
 import {
   chromiumPath,
@@ -21,8 +21,8 @@ import { http } from './support';
  */
 describe('Tally Console (npm start, Chromium)', () => {
   const dataDir = mkdtempSync(join(tmpdir(), 'tally-console-'));
-  const port = 20_000 + Math.floor(Math.random() * 20_000);
-  const base = `http://127.0.0.1:${port}`;
+  let port = 0;
+  let base = '';
   let platform: ChildProcess | undefined;
   let output = '';
   let browser: Browser | undefined;
@@ -81,6 +81,8 @@ describe('Tally Console (npm start, Chromium)', () => {
   };
 
   beforeAll(async () => {
+    port = await freePort(2);
+    base = `http://127.0.0.1:${port}`;
     if (!existsSync(chromiumPath))
       throw new Error(
         `no Chromium at ${chromiumPath}: apt-get install -y chromium (.ci/run does), or set CHROMIUM_PATH`,

@@ -3,7 +3,7 @@ import { mkdtempSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { afterAll, describe, expect, it } from 'vitest';
-import { eventually } from '@tally/shared/testing';
+import { eventually, freePort } from '@tally/shared/testing';
 import { startEmbeddedPlatform } from '@tally/shared/testing-browser';
 import { http, usageEvent } from './support';
 
@@ -13,12 +13,15 @@ import { http, usageEvent } from './support';
  */
 describe('embedded mode (npm start)', () => {
   const dataDir = mkdtempSync(join(tmpdir(), 'tally-embedded-'));
-  const port = 20_000 + Math.floor(Math.random() * 20_000);
-  const base = `http://127.0.0.1:${port}`;
+  let port = 0;
+  let base = '';
   let child: ChildProcess | undefined;
   let output = '';
 
   const start = async () => {
+    // Chosen once: the restart must come back on the same port, as a user's second `npm start` does.
+    port ||= await freePort(2);
+    base = `http://127.0.0.1:${port}`;
     output = '';
     // A process group of its own, as `npm start` in a terminal is: Ctrl-C signals the whole group.
     child = await startEmbeddedPlatform({ port, dataDir, detached: true, onOutput: (text) => (output += text) });

@@ -23,16 +23,19 @@ const bindable = (port: number): Promise<boolean> =>
 
 /**
  * A TCP port nobody listens on right now, outside the range the OS draws outgoing connections' ports from,
- * so a test can kill and restart a server on it. Never the same one twice in a process.
+ * so a test can kill and restart a server on it; with `consecutive` > 1, the first of that many free ports in a
+ * row (the embedded platform takes PORT and PORT + 1). Never the same port twice in a process.
  */
-export const freePort = async (): Promise<number> => {
+export const freePort = async (consecutive = 1): Promise<number> => {
   for (let attempt = 0; attempt < 200; attempt++) {
-    const port = lowest + Math.floor(Math.random() * (highest - lowest + 1));
-    if (handedOut.has(port) || !(await bindable(port))) continue;
-    handedOut.add(port);
+    const port = lowest + Math.floor(Math.random() * (highest - lowest - consecutive + 2));
+    const ports = Array.from({ length: consecutive }, (_, i) => port + i);
+    if (ports.some((p) => handedOut.has(p))) continue;
+    if (!(await Promise.all(ports.map(bindable))).every(Boolean)) continue;
+    for (const p of ports) handedOut.add(p);
     return port;
   }
-  throw new Error(`no free port found between ${lowest} and ${highest}`);
+  throw new Error(`no ${consecutive} free port(s) in a row found between ${lowest} and ${highest}`);
 };
 
 /** Polls until the condition holds; fails with the message after timeoutMs. */
