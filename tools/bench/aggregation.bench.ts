@@ -4,7 +4,11 @@
  *     its facts and minute rollups (beside the raw Postgres multi-row insert rate of the same rows);
  *  2. usage query: p50/p99 of the OpenMeter-style meter query (a month of hourly windows, one account)
  *     over a history of H usage facts (generated in SQL).
+ *  3. the same query where the history is larger than facts can be generated here: the hourly buckets that
+ *     B events leave (`--bucket-history B` over `--bucket-accounts A` accounts, 90 days, two regions), written
+ *     straight into meter_hours — the query of whole hours reads nothing else.
  *   npm run bench:aggregation [-- --events 200000 --history 10000000 --queries 200] [--expression]
+ *     [--bucket-history 100000000 --bucket-accounts 1000]
  * `--expression`: both meters read a derived value (`gbSeconds * 1024 / 1024`, the same numbers) instead of the
  * property — the cost of value expressions in the projection (TypeScript) and the back-fill (SQL meter_value).
  */
@@ -22,6 +26,8 @@ import { numberArg, percentile, reportResult, runBenchmark } from './bench-suppo
 const events = numberArg('events', 200_000);
 const history = numberArg('history', 10_000_000);
 const queries = numberArg('queries', 200);
+const bucketHistory = numberArg('bucket-history', 0);
+const bucketAccounts = numberArg('bucket-accounts', 1_000);
 const reading = process.argv.includes('--expression')
   ? { valueProperty: null, valueExpression: 'gbSeconds * 1024 / 1024' }
   : { valueProperty: '$.gbSeconds' };
@@ -152,7 +158,6 @@ const queryLatency = async (client: Client) => {
     ...reading,
     groupBy: { region: '$.region' },
   };
-  const tables = new MeterQueryTables(schema);
   const db = {
     query: (sql: string, params?: unknown[]) => client.query(sql, params).then((r) => r.rows),
   } as unknown as Parameters<MeterQueryTables['query']>[0];
@@ -161,6 +166,16 @@ const queryLatency = async (client: Client) => {
   await new MeterHourTables(schema).meterCreated(db, 'default', meter, 1n);
   const backfillSeconds = (performance.now() - backfilled) / 1_000;
   await client.query(`analyze "${schema}".usage_facts; analyze "${schema}".meter_hours`);
+  const timed = await timeQueries(client, schema, meter, (i) => `hist${i % 100}`);
+  return { generateSeconds, backfillSeconds, ...timed };
+};
+
+/** The meter query's p50/p99 over `samples` accounts' 30 days of hourly windows (Europe/Berlin: whole hours). */
+const timeQueries = async (client: Client, schema: string, meter: Meter, account: (i: number) => string) => {
+  const tables = new MeterQueryTables(schema);
+  const db = {
+    query: (sql: string, params?: unknown[]) => client.query(sql, params).then((r) => r.rows),
+  } as unknown as Parameters<MeterQueryTables['query']>[0];
   const to = new Date(Math.floor(Date.now() / 3_600_000) * 3_600_000);
   const from = new Date(to.getTime() - 30 * 86_400_000);
   const latencies: number[] = [];
@@ -172,7 +187,7 @@ const queryLatency = async (client: Client) => {
       to,
       windowSize: 'HOUR',
       windowTimeZone: 'Europe/Berlin',
-      accountId: `hist${i % 100}`,
+      accountId: account(i),
       subjects: [],
       groupBy: [],
       filterGroupBy: {},
@@ -181,7 +196,51 @@ const queryLatency = async (client: Client) => {
     windows = result.length;
   }
   latencies.sort((a, b) => a - b);
-  return { generateSeconds, backfillSeconds, p50: percentile(latencies, 50), p99: percentile(latencies, 99), windows };
+  return { p50: percentile(latencies, 50), p99: percentile(latencies, 99), windows };
+};
+
+/**
+ * Generating the facts of 100,000,000 events takes this machine the better part of an hour and ≈ 60 GB with the
+ * table's rewrite; the query of whole hours reads only the meter's hourly buckets, so these are generated instead,
+ * as such a history leaves them: `bucketAccounts` accounts × 90 days × 24 hours × 2 regions, the events spread
+ * evenly (exactly `bucketHistory` in all), each bucket's total the events' readings of 0.5. The meter is registered
+ * as creating it does (its back-fill finds no facts of its event type).
+ */
+const bucketQueryLatency = async (client: Client) => {
+  const schema = `${namespace}_aggregation`;
+  const meter: Meter = {
+    slug: 'gb_buckets',
+    name: 'gb_buckets',
+    description: null,
+    eventType: 'fn.bucketed',
+    aggregation: 'SUM',
+    valueProperty: '$.gbSeconds',
+    groupBy: { region: '$.region' },
+  };
+  const db = {
+    query: (sql: string, params?: unknown[]) => client.query(sql, params).then((r) => r.rows),
+  } as unknown as Parameters<MeterQueryTables['query']>[0];
+  await new MeterHourTables(schema).meterCreated(db, 'default', meter, 2n);
+  const buckets = bucketAccounts * 90 * 24 * 2;
+  const generated = performance.now();
+  await client.query(
+    `insert into "${schema}".meter_hours (tenant, meter, account_id, hour, groups, attributes, events, readings, total)
+     select 'default', 'gb_buckets', 'big' || (n % $2), date_trunc('hour', now()) - ((n / $2) % 2160) * interval '1 hour',
+            jsonb_build_object('region', case when n / ($2 * 2160) = 0 then 'eu' else 'us' end), '{"app": "a"}'::jsonb,
+            e, e, e * 0.5
+       from generate_series(0, $1::bigint - 1) as n,
+            lateral (select $3::bigint / $1 + case when n < $3::bigint % $1 then 1 else 0 end as e) as spread`,
+    [buckets, bucketAccounts, bucketHistory],
+  );
+  await client.query(`analyze "${schema}".meter_hours`);
+  const generateSeconds = (performance.now() - generated) / 1_000;
+  const [{ events, rows }] = (
+    await client.query(
+      `select sum(events)::text as events, count(*)::text as rows from "${schema}".meter_hours where meter = 'gb_buckets'`,
+    )
+  ).rows;
+  const timed = await timeQueries(client, schema, meter, (i) => `big${(i * 7) % bucketAccounts}`);
+  return { ...timed, generateSeconds, events: Number(events), buckets: Number(rows) };
 };
 
 const main = async () => {
@@ -220,6 +279,23 @@ const main = async () => {
     scale: history,
     note: `p50 ${query.p50.toFixed(1)} ms; history ${history.toLocaleString('en')} facts; ${queries} queries`,
   });
+  if (bucketHistory > 0) {
+    const big = await bucketQueryLatency(client);
+    console.log(
+      `hourly buckets of ${big.events.toLocaleString('en')} events (${big.buckets.toLocaleString('en')} buckets, ${bucketAccounts.toLocaleString('en')} accounts, 90 days, 2 regions) generated in ${big.generateSeconds.toFixed(0)} s`,
+    );
+    console.log(
+      `meter query over them, one account, 30 days of hourly windows (${big.windows} windows): p50 ${big.p50.toFixed(1)} ms, p99 ${big.p99.toFixed(1)} ms over ${queries} queries`,
+    );
+    reportResult({
+      stage: 'meter-query-buckets',
+      figure: big.p99,
+      unit: 'ms',
+      raw: [],
+      scale: big.events,
+      note: `p50 ${big.p50.toFixed(1)} ms; the hourly buckets of ${big.events.toLocaleString('en')} events over ${bucketAccounts.toLocaleString('en')} accounts and 90 days (${big.buckets.toLocaleString('en')} rows, generated in SQL); ${queries} queries`,
+    });
+  }
   await client.end();
 };
 

@@ -82,6 +82,12 @@ export const stages: readonly Stage[] = [
     benchmark: 'aggregation',
     goal: { text: 'p99 ≤ 20 ms over 100,000,000 events', met: (ms) => ms <= 20, scale: 100_000_000 },
   },
+  {
+    id: 'meter-query-buckets',
+    label: 'Meter query p99 over the hourly buckets of a large history (one account, 30 days of hours)',
+    benchmark: 'aggregation',
+    goal: { text: 'p99 ≤ 20 ms over 100,000,000 events', met: (ms) => ms <= 20, scale: 100_000_000 },
+  },
   { id: 'billing-draft', label: 'Billing run, drafting', benchmark: 'billing', goal: billingGoal },
   { id: 'billing-finalize', label: 'Billing run, finalizing', benchmark: 'billing', goal: billingGoal },
   { id: 'rebuild-hot', label: 'Rollups rebuilt from the hot ledger', benchmark: 'archive-replay', goal: rebuildGoal },
