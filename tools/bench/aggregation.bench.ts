@@ -28,6 +28,7 @@ const history = numberArg('history', 10_000_000);
 const queries = numberArg('queries', 200);
 const bucketHistory = numberArg('bucket-history', 0);
 const bucketAccounts = numberArg('bucket-accounts', 1_000);
+if (!(bucketAccounts >= 1)) throw new Error(`--bucket-accounts must be at least 1, not ${bucketAccounts}`);
 const reading = process.argv.includes('--expression')
   ? { valueProperty: null, valueExpression: 'gbSeconds * 1024 / 1024' }
   : { valueProperty: '$.gbSeconds' };
@@ -170,7 +171,10 @@ const queryLatency = async (client: Client) => {
   return { generateSeconds, backfillSeconds, ...timed };
 };
 
-/** The meter query's p50/p99 over `samples` accounts' 30 days of hourly windows (Europe/Berlin: whole hours). */
+/**
+ * The meter query's p50/p99 over 30 days of hourly windows (Europe/Berlin: whole hours) of one account at a time, as
+ * `GET /api/v1/meters/{slug}/query` asks it: OpenMeter's `to` is inclusive.
+ */
 const timeQueries = async (client: Client, schema: string, meter: Meter, account: (i: number) => string) => {
   const tables = new MeterQueryTables(schema);
   const db = {
@@ -186,6 +190,7 @@ const timeQueries = async (client: Client, schema: string, meter: Meter, account
       from,
       to,
       windowSize: 'HOUR',
+      toInclusive: true,
       windowTimeZone: 'Europe/Berlin',
       accountId: account(i),
       subjects: [],
@@ -225,7 +230,7 @@ const bucketQueryLatency = async (client: Client) => {
   const generated = performance.now();
   await client.query(
     `insert into "${schema}".meter_hours (tenant, meter, account_id, hour, groups, attributes, events, readings, total)
-     select 'default', 'gb_buckets', 'big' || (n % $2), date_trunc('hour', now()) - ((n / $2) % 2160) * interval '1 hour',
+     select 'default', 'gb_buckets', 'big' || (n % $2), date_trunc('hour', now(), 'UTC') - ((n / $2) % 2160) * interval '1 hour',
             jsonb_build_object('region', case when n / ($2 * 2160) = 0 then 'eu' else 'us' end), '{"app": "a"}'::jsonb,
             e, e, e * 0.5
        from generate_series(0, $1::bigint - 1) as n,
@@ -239,7 +244,7 @@ const bucketQueryLatency = async (client: Client) => {
       `select sum(events)::text as events, count(*)::text as rows from "${schema}".meter_hours where meter = 'gb_buckets'`,
     )
   ).rows;
-  const timed = await timeQueries(client, schema, meter, (i) => `big${(i * 7) % bucketAccounts}`);
+  const timed = await timeQueries(client, schema, meter, (i) => `big${i % bucketAccounts}`);
   return { ...timed, generateSeconds, events: Number(events), buckets: Number(rows) };
 };
 

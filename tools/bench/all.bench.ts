@@ -35,7 +35,7 @@ const plans: Plan[] = [
   {
     name: 'aggregation',
     full: ['--history', '1000000', '--bucket-history', '100000000'],
-    quick: ['--events', '50000', '--history', '1000000', '--queries', '50', '--bucket-history', '100000000'],
+    quick: ['--events', '50000', '--history', '1000000', '--queries', '200', '--bucket-history', '100000000'],
   },
   { name: 'billing', full: [], quick: ['--subscriptions', '1000', '--raw', '1000'] },
   { name: 'archive-replay', full: [], quick: ['--events', '100000'] },

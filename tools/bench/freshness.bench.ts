@@ -16,7 +16,7 @@ import { parseArgs } from 'node:util';
 import { randomBytes } from 'node:crypto';
 import { deleteNatsStreams, dropSchemas, uniqueName } from '@tally/shared/testing';
 import { percentile, reportResult, runBenchmark } from './bench-support';
-import { appNames, buildApps, Mode, RunningApp, startDeployment, stopAll } from './freshness/apps';
+import { appNames, buildApps, buildTimeoutMs, Mode, RunningApp, startDeployment, stopAll } from './freshness/apps';
 import { backlog } from './freshness/backlog';
 import { CpuShares } from './freshness/cpu-shares';
 import { runLoad } from './freshness/load';
@@ -56,7 +56,7 @@ const adminToken = randomBytes(24).toString('base64url');
 /** Probes still unseen this long after the load are counted as not seen (their latency a lower bound). */
 const drainSeconds = 60;
 /** Whatever happens, nothing runs past this: start-up and set-up, idle, load, drain, and a margin. */
-const hardDeadlineMs = (240 + idleSeconds + seconds + drainSeconds + 60) * 1_000;
+const hardDeadlineMs = (240 + idleSeconds + seconds + drainSeconds + 60) * 1_000 + (args.compiled ? buildTimeoutMs : 0);
 
 const started: RunningApp[] = [];
 const logDir = mkdtempSync(join(tmpdir(), 'tally-freshness-'));
@@ -95,7 +95,7 @@ const main = async () => {
   );
   if (args.compiled) {
     console.log('building the apps (nx build; cached when nothing changed)…');
-    buildApps();
+    await buildApps();
   }
   const raw = mode === 'distributed' ? await rawPublishRate(namespace) : undefined;
   if (raw) console.log(`raw JetStream async publish (one client, small messages): ${fmt(raw)} msgs/s`);

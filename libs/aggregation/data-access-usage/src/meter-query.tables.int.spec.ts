@@ -274,6 +274,64 @@ describe('meter queries on real Postgres', () => {
       ).toEqual([]));
   });
 
+  it('answers an inclusive `to` on a whole hour (OpenMeter’s routes) from the buckets and the facts at `to`, as the facts alone do', async () => {
+    const [buckets, facts] = [paths[0][1], paths[1][1]];
+    // Each `to` has usage at exactly that instant: a huge value of inst-2 (forge-b), an event without a value, a
+    // voided one, an amended one, and an hour where only other accounts, parked usage and another type have some.
+    const ends = [
+      '2026-11-10T12:00:00Z',
+      '2026-11-12T12:00:00Z',
+      '2026-11-13T12:00:00Z',
+      '2026-11-14T12:00:00Z',
+      '2026-11-12T14:00:00Z',
+    ];
+    let compared = 0;
+    for (const aggregation of ['SUM', 'COUNT', 'AVG'] as const) {
+      const m = { ...meter(aggregation), slug: `inclusive-${aggregation.toLowerCase()}` };
+      await created(m);
+      for (const to of ends)
+        for (const windowSize of [undefined, 'HOUR', 'DAY', 'MONTH'] as const)
+          for (const split of [{ groupBy: [] }, { groupBy: ['region'] }, { groupBy: [], attributeGroups: ['app'] }]) {
+            const q = query({
+              to: new Date(to),
+              toInclusive: true,
+              windowSize,
+              windowTimeZone: 'Europe/Berlin',
+              ...split,
+            });
+            const expected = await facts.query(db, 't1', m, q);
+            expect(
+              await buckets.query(db, 't1', m, q),
+              `${aggregation} to ${to} ${windowSize} ${JSON.stringify(split)}`,
+            ).toEqual(expected);
+            compared += expected.length;
+          }
+    }
+    expect(compared).toBeGreaterThan(100);
+  });
+
+  it('reads the buckets for an inclusive `to` on a whole hour, and only the instant `to` from the facts', async () => {
+    const m: Meter = { ...meter('SUM'), slug: 'inclusive-read', eventType: 'fn.marked' };
+    await record('2026-11-16T00:00:00Z', { gbSeconds: '3', region: 'eu' }, 'acme', 'inst-1', 'fn.marked');
+    await record('2026-11-15T10:00:00Z', { gbSeconds: '5', region: 'eu' }, 'acme', 'inst-1', 'fn.marked');
+    await created(m); // its buckets back-filled from those two facts
+    // A bucket no fact stands behind: only a read of the buckets counts it (the facts alone answer 8).
+    await db.query(
+      `insert into "${schema}".meter_hours (tenant, meter, account_id, hour, groups, attributes, events, readings, total)
+       values ('t1', 'inclusive-read', 'acme', '2026-11-15T11:00:00Z', '{"region": "eu"}', '{"app": "forge-a"}', 1, 1, 100)`,
+    );
+    const q = query({
+      from: new Date('2026-11-15T00:00:00Z'),
+      to: new Date('2026-11-16T00:00:00Z'),
+      toInclusive: true,
+    });
+    expect((await paths[1][1].query(db, 't1', m, q)).map((v) => v.value)).toEqual(['8']);
+    // 5 (its bucket) + 100 (the bucket alone) + 3 (the fact at `to`, which lies in the next hour's bucket).
+    expect((await paths[0][1].query(db, 't1', m, q)).map((v) => v.value)).toEqual(['108']);
+    // The many-totals statement does not read facts: it never takes an inclusive `to`.
+    expect(paths[0][1].answersFromBuckets(m, q)).toBe(false);
+  });
+
   it('answers many totals from the buckets in one statement exactly as one query per meter and interval does', async () => {
     const meters: Meter[] = [
       { ...meter('SUM'), slug: 'total-sum' },

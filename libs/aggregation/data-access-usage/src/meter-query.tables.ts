@@ -67,7 +67,8 @@ export class MeterQueryTables {
     // The meter's eventFrom holds for every reader (billing, budgets, account usage), not only the meter API.
     const q = meter.eventFrom && !asked.since ? { ...asked, since: new Date(meter.eventFrom) } : asked;
     if (meter.aggregation === 'TIME_WEIGHTED_SUM') return this.fromLevels(tx, tenant, meter, q);
-    return this.options.buckets !== false && bucketable(meter, q)
+    // An inclusive `to` (OpenMeter's routes) is the buckets of [from, to) and the facts at the instant `to`.
+    return this.options.buckets !== false && bucketable(meter, { ...q, toInclusive: false })
       ? this.fromBuckets(tx, tenant, meter, q)
       : this.fromFacts(tx, tenant, meter, q);
   }
@@ -87,10 +88,10 @@ export class MeterQueryTables {
    * A fact's reading in SQL, by the meter contract's rule: the decimal text at the value path ($3), or the
    * derived value (meter_value, the SQL twin of the TypeScript evaluator); null when the fact has none.
    */
-  private readingSql(meter: Meter, param: (value: unknown) => string): string {
+  private readingSql(meter: Meter, param: (value: unknown) => string, valuePath = '$3'): string {
     if (meter.valueExpression)
       return `"${this.functionsSchema}".meter_value(${param(JSON.stringify(valueExpressionOf(meter.valueExpression)))}::jsonb, f.data)`;
-    return `case when (f.data #>> $3::text[]) ~ ${decimalPattern} then (f.data #>> $3::text[])::numeric end`;
+    return `case when (f.data #>> ${valuePath}::text[]) ~ ${decimalPattern} then (f.data #>> ${valuePath}::text[])::numeric end`;
   }
 
   /**
@@ -233,14 +234,42 @@ export class MeterQueryTables {
     const rows: Record<string, unknown>[] = await tx.query(
       `select ${window.start} as window_start, ${window.end} as window_end,
               ${groups.map((g, i) => `${g.sql} as g${i}`).join(', ')}${groups.length > 0 ? ',' : ''} trim_scale(${value})::text as value
-         from "${this.schema}".meter_hours b
-        where b.tenant = $1 and b.meter = $2 and b.hour >= $3 and b.hour < $4 ${filters.map((f) => `and ${f}`).join(' ')}
+         from ${q.toInclusive ? this.bucketsAndFactsAtTo(meter, param) : `"${this.schema}".meter_hours`} b
+        where b.tenant = $1 and b.meter = $2 and b.hour >= $3 and b.hour ${q.toInclusive ? '<=' : '<'} $4 ${filters.map((f) => `and ${f}`).join(' ')}
         group by ${['1', '2', ...groups.map((_, i) => String(i + 3))].join(', ')}
         having sum(b.events) > 0
         order by 1 ${groups.map((_, i) => `, ${i + 3}`).join('')}`,
       params,
     );
     return rows.filter((r) => r.value !== null).map((r) => toValue(r, q, groups, unit));
+  }
+
+  /**
+   * The meter's hourly buckets with the usage at exactly `to` ($4) as buckets of one event each, for an inclusive
+   * `to` on a whole hour: that usage lies in the bucket after the range, the only one read from the facts. Each
+   * fact becomes what the rollups make of it (meter-hours.tables deltaSql: the meter's group values from its data,
+   * its attributes whole, its reading). The bucket half stops before $4, so the caller's `b.hour <= $4` counts
+   * the instant `to` once. Tests hold this to the facts alone.
+   */
+  private bucketsAndFactsAtTo(meter: Meter, param: (value: unknown) => string): string {
+    const groupPaths = Object.fromEntries(
+      Object.entries(meter.groupBy).map(([key, path]) => [key, pathTextArray(path)]),
+    );
+    const eventType = param(meter.eventType);
+    const valuePath = param(meter.valueProperty ? pathTextArray(meter.valueProperty) : []);
+    const reading = this.readingSql(meter, param, valuePath);
+    const groupsSql =
+      Object.keys(groupPaths).length === 0
+        ? `'{}'::jsonb`
+        : `(select jsonb_object_agg(g.key, f.data #>> array(select jsonb_array_elements_text(g.value))) from jsonb_each(${param(JSON.stringify(groupPaths))}::jsonb) g)`;
+    return `(select tenant, meter, account_id, hour, groups, attributes, events, readings, total
+               from "${this.schema}".meter_hours
+              where tenant = $1 and meter = $2 and hour >= $3 and hour < $4
+             union all
+             select f.tenant, $2, f.account_id, f.time, ${groupsSql}, f.attributes, 1, (r.value is not null)::int, coalesce(r.value, 0)
+               from "${this.schema}".usage_facts f
+              cross join lateral (select ${reading} as value) r
+              where f.tenant = $1 and f.event_type = ${eventType} and not f.voided and f.account_id is not null and f.time = $4)`;
   }
 
   private async fromFacts(tx: Queryable, tenant: string, meter: Meter, q: MeterQuery): Promise<MeterValue[]> {
@@ -428,7 +457,8 @@ const offsetMinutes = (instant: Date, timeZone: string): number => {
 
 /**
  * Hourly buckets answer exactly when windows are made of whole UTC hours. An inclusive `to` (OpenMeter's
- * routes) also counts usage at the instant `to`, which lies in the bucket after the range: facts then.
+ * routes) also counts usage at the instant `to`, which lies in the bucket after the range: `query` reads that
+ * instant from the facts beside the buckets; the many-totals statement (`totalsFromBuckets`) does not.
  */
 const bucketable = (meter: Meter, q: MeterQuery): boolean =>
   ['SUM', 'COUNT', 'AVG'].includes(meter.aggregation) &&

@@ -22,8 +22,8 @@ export interface S3ObjectStoreOptions {
 
 // Required when a store is made, not when this module loads: the AWS SDK adds ≈ 21 MB of resident memory to
 // every process that loads it, and most processes never archive to S3 (docs/operations.md, "Memory").
-let sdk: typeof AwsS3 | undefined;
-const aws = (): typeof AwsS3 => (sdk ??= require('@aws-sdk/client-s3'));
+let loaded: typeof AwsS3 | undefined;
+const aws = (): typeof AwsS3 => (loaded ??= require('@aws-sdk/client-s3'));
 
 const notFound = (error: unknown) =>
   error instanceof aws().S3ServiceException && (error.$metadata.httpStatusCode === 404 || error.name === 'NoSuchKey');

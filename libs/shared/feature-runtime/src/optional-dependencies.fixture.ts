@@ -4,7 +4,13 @@ import { S3ObjectStore } from '@tally/shared/data-access-archive';
 import { KurrentDbEventStore } from '@tally/shared/data-access-event-store';
 import { startTracing } from './index';
 
-const optional = ['@kurrent/kurrentdb-client', '@aws-sdk/client-s3', '@opentelemetry/sdk-node'];
+const optional = [
+  '@kurrent/kurrentdb-client',
+  '@aws-sdk/client-s3',
+  '@opentelemetry/sdk-node',
+  '@opentelemetry/sdk-trace-base',
+  '@opentelemetry/exporter-trace-otlp-http',
+];
 const loaded = () =>
   optional.filter((name) => Object.keys(require.cache).some((file) => file.includes(`/node_modules/${name}/`)));
 

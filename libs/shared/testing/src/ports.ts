@@ -1,17 +1,26 @@
 import { readFileSync } from 'node:fs';
 import { createServer } from 'node:net';
 
-// Below the OS's ephemeral range (32768–60999 on Linux by default): a port there can be handed to any
-// outgoing connection (to Postgres, NATS…) while a killed server is down, and its restart then fails to bind.
-const ephemeralFrom = (): number => {
+// Outside the OS's ephemeral range (32768–60999 on Linux by default): a port there can be handed to any outgoing
+// connection (to Postgres, NATS…) while a killed server is down, and its restart then fails to bind. Below the
+// range when it leaves room there (the default), else above it.
+const ephemeral = (): [number, number] => {
   try {
-    return Number(readFileSync('/proc/sys/net/ipv4/ip_local_port_range', 'utf8').trim().split(/\s+/)[0]) || 32_768;
+    const [low, high] = readFileSync('/proc/sys/net/ipv4/ip_local_port_range', 'utf8').trim().split(/\s+/).map(Number);
+    if (low > 0 && high >= low) return [low, high];
   } catch {
-    return 32_768;
+    // not Linux: its default range
   }
+  return [32_768, 60_999];
 };
-const highest = Math.max(ephemeralFrom() - 1, 20_000);
-const lowest = highest - 15_000;
+const [ephemeralLow, ephemeralHigh] = ephemeral();
+const room = 5_000;
+const [lowest, highest] =
+  ephemeralLow - 1 - 10_000 >= room
+    ? [Math.max(10_000, ephemeralLow - 15_000), ephemeralLow - 1]
+    : 65_535 - ephemeralHigh >= room
+      ? [ephemeralHigh + 1, 65_535]
+      : [10_000, 65_535]; // no room outside it: any port, checked free when drawn
 const handedOut = new Set<number>();
 
 const bindable = (port: number): Promise<boolean> =>
