@@ -274,62 +274,70 @@ describe('meter queries on real Postgres', () => {
       ).toEqual([]));
   });
 
-  it('answers an inclusive `to` on a whole hour (OpenMeter’s routes) from the buckets and the facts at `to`, as the facts alone do', async () => {
+  it('answers ranges that do not end on whole hours, and an inclusive `to` (OpenMeter’s routes), from the buckets and the facts of the ends, as the facts alone do', async () => {
     const [buckets, facts] = [paths[0][1], paths[1][1]];
-    // Each `to` has usage at exactly that instant: a huge value of inst-2 (forge-b), an event without a value, a
-    // voided one, an amended one, and an hour where only other accounts, parked usage and another type have some.
-    const ends = [
-      '2026-11-10T12:00:00Z',
-      '2026-11-12T12:00:00Z',
-      '2026-11-13T12:00:00Z',
-      '2026-11-14T12:00:00Z',
-      '2026-11-12T14:00:00Z',
+    // Ends with usage at exactly that instant: a huge value of inst-2 (forge-b), an event without a value, a voided
+    // one, an amended one, an hour where only other accounts, parked usage and another type have some; and ends
+    // inside an hour, on either side of usage in it (0.2 at 22:30 and 0.3 at 23:30 on 25 Oct).
+    const ranges = [
+      ...[
+        '2026-11-10T12:00:00Z',
+        '2026-11-12T12:00:00Z',
+        '2026-11-13T12:00:00Z',
+        '2026-11-14T12:00:00Z',
+        '2026-11-12T14:00:00Z',
+      ].map((to) => ({ from: '2026-10-01T00:00:00Z', to })),
+      { from: '2026-10-25T22:15:00Z', to: '2026-11-10T12:20:00Z' },
+      { from: '2026-10-25T22:45:00Z', to: '2026-10-26T23:30:00Z' },
+      { from: '2026-10-24T22:30:00Z', to: '2026-10-25T23:30:00Z' },
     ];
     let compared = 0;
     for (const aggregation of ['SUM', 'COUNT', 'AVG'] as const) {
-      const m = { ...meter(aggregation), slug: `inclusive-${aggregation.toLowerCase()}` };
+      const m = { ...meter(aggregation), slug: `around-${aggregation.toLowerCase()}` };
       await created(m);
-      for (const to of ends)
-        for (const windowSize of [undefined, 'HOUR', 'DAY', 'MONTH'] as const)
-          for (const split of [{ groupBy: [] }, { groupBy: ['region'] }, { groupBy: [], attributeGroups: ['app'] }]) {
-            const q = query({
-              to: new Date(to),
-              toInclusive: true,
-              windowSize,
-              windowTimeZone: 'Europe/Berlin',
-              ...split,
-            });
-            const expected = await facts.query(db, 't1', m, q);
-            expect(
-              await buckets.query(db, 't1', m, q),
-              `${aggregation} to ${to} ${windowSize} ${JSON.stringify(split)}`,
-            ).toEqual(expected);
-            compared += expected.length;
-          }
+      for (const { from, to } of ranges)
+        for (const toInclusive of [true, false])
+          for (const windowSize of [undefined, 'HOUR', 'DAY', 'MONTH'] as const)
+            for (const split of [{ groupBy: [] }, { groupBy: ['region'] }, { groupBy: [], attributeGroups: ['app'] }]) {
+              const q = query({
+                from: new Date(from),
+                to: new Date(to),
+                toInclusive,
+                windowSize,
+                windowTimeZone: 'Europe/Berlin',
+                ...split,
+              });
+              const expected = await facts.query(db, 't1', m, q);
+              const label = `${aggregation} ${from}–${to}${toInclusive ? ' inclusive' : ''} ${windowSize} ${JSON.stringify(split)}`;
+              expect(await buckets.query(db, 't1', m, q), label).toEqual(expected);
+              compared += expected.length;
+            }
     }
-    expect(compared).toBeGreaterThan(100);
+    expect(compared).toBeGreaterThan(500);
   });
 
-  it('reads the buckets for an inclusive `to` on a whole hour, and only the instant `to` from the facts', async () => {
-    const m: Meter = { ...meter('SUM'), slug: 'inclusive-read', eventType: 'fn.marked' };
+  it('reads the buckets of a range’s whole hours, and only its ends from the facts', async () => {
+    const m: Meter = { ...meter('SUM'), slug: 'around-read', eventType: 'fn.marked' };
     await record('2026-11-16T00:00:00Z', { gbSeconds: '3', region: 'eu' }, 'acme', 'inst-1', 'fn.marked');
     await record('2026-11-15T10:00:00Z', { gbSeconds: '5', region: 'eu' }, 'acme', 'inst-1', 'fn.marked');
-    await created(m); // its buckets back-filled from those two facts
-    // A bucket no fact stands behind: only a read of the buckets counts it (the facts alone answer 8).
+    await record('2026-11-14T23:50:00Z', { gbSeconds: '7', region: 'eu' }, 'acme', 'inst-1', 'fn.marked');
+    await created(m); // its buckets back-filled from those facts
+    // A bucket no fact stands behind: only a read of the buckets counts it (the facts alone do not).
     await db.query(
       `insert into "${schema}".meter_hours (tenant, meter, account_id, hour, groups, attributes, events, readings, total)
-       values ('t1', 'inclusive-read', 'acme', '2026-11-15T11:00:00Z', '{"region": "eu"}', '{"app": "forge-a"}', 1, 1, 100)`,
+       values ('t1', 'around-read', 'acme', '2026-11-15T11:00:00Z', '{"region": "eu"}', '{"app": "forge-a"}', 1, 1, 100)`,
     );
-    const q = query({
-      from: new Date('2026-11-15T00:00:00Z'),
-      to: new Date('2026-11-16T00:00:00Z'),
-      toInclusive: true,
-    });
-    expect((await paths[1][1].query(db, 't1', m, q)).map((v) => v.value)).toEqual(['8']);
-    // 5 (its bucket) + 100 (the bucket alone) + 3 (the fact at `to`, which lies in the next hour's bucket).
-    expect((await paths[0][1].query(db, 't1', m, q)).map((v) => v.value)).toEqual(['108']);
-    // The many-totals statement does not read facts: it never takes an inclusive `to`.
-    expect(paths[0][1].answersFromBuckets(m, q)).toBe(false);
+    const sums = async (q: Partial<MeterQuery>) =>
+      Promise.all(paths.map(async ([, path]) => (await path.query(db, 't1', m, query(q))).map((v) => v.value)));
+    // OpenMeter's inclusive `to`: 5 and 100 from the buckets, 3 (at `to`, in the next hour's bucket) from the facts.
+    const day = { from: new Date('2026-11-15T00:00:00Z'), to: new Date('2026-11-16T00:00:00Z') };
+    expect(await sums({ ...day, toInclusive: true })).toEqual([['108'], ['8']]);
+    // A range that begins inside an hour: 7 from the facts of that part hour, the whole hours from the buckets.
+    expect(await sums({ ...day, from: new Date('2026-11-14T23:40:00Z') })).toEqual([['112'], ['12']]);
+    // The many-totals statement takes only whole hours and an exclusive `to`.
+    const one = paths[0][1];
+    expect(one.answersFromBuckets(m, query({ ...day, toInclusive: true }))).toBe(false);
+    expect(one.answersFromBuckets(m, query(day))).toBe(true);
   });
 
   it('answers many totals from the buckets in one statement exactly as one query per meter and interval does', async () => {

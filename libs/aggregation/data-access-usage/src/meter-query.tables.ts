@@ -67,8 +67,9 @@ export class MeterQueryTables {
     // The meter's eventFrom holds for every reader (billing, budgets, account usage), not only the meter API.
     const q = meter.eventFrom && !asked.since ? { ...asked, since: new Date(meter.eventFrom) } : asked;
     if (meter.aggregation === 'TIME_WEIGHTED_SUM') return this.fromLevels(tx, tenant, meter, q);
-    // An inclusive `to` (OpenMeter's routes) is the buckets of [from, to) and the facts at the instant `to`.
-    return this.options.buckets !== false && bucketable(meter, { ...q, toInclusive: false })
+    // The whole hours of the range from the buckets; its ends beside them (a part hour, the instant of an inclusive
+    // `to`, as OpenMeter's routes ask, and their default `to`, now) from the facts.
+    return this.options.buckets !== false && bucketableAround(meter, q)
       ? this.fromBuckets(tx, tenant, meter, q)
       : this.fromFacts(tx, tenant, meter, q);
   }
@@ -234,7 +235,7 @@ export class MeterQueryTables {
     const rows: Record<string, unknown>[] = await tx.query(
       `select ${window.start} as window_start, ${window.end} as window_end,
               ${groups.map((g, i) => `${g.sql} as g${i}`).join(', ')}${groups.length > 0 ? ',' : ''} trim_scale(${value})::text as value
-         from ${q.toInclusive ? this.bucketsAndFactsAtTo(meter, param) : `"${this.schema}".meter_hours`} b
+         from ${this.bucketSource(meter, q, param)} b
         where b.tenant = $1 and b.meter = $2 and b.hour >= $3 and b.hour ${q.toInclusive ? '<=' : '<'} $4 ${filters.map((f) => `and ${f}`).join(' ')}
         group by ${['1', '2', ...groups.map((_, i) => String(i + 3))].join(', ')}
         having sum(b.events) > 0
@@ -245,13 +246,18 @@ export class MeterQueryTables {
   }
 
   /**
-   * The meter's hourly buckets with the usage at exactly `to` ($4) as buckets of one event each, for an inclusive
-   * `to` on a whole hour: that usage lies in the bucket after the range, the only one read from the facts. Each
-   * fact becomes what the rollups make of it (meter-hours.tables deltaSql: the meter's group values from its data,
-   * its attributes whole, its reading). The bucket half stops before $4, so the caller's `b.hour <= $4` counts
-   * the instant `to` once. Tests hold this to the facts alone.
+   * What fromBuckets reads: the meter's hourly buckets, or — when the range does not begin and end on whole hours
+   * or its `to` is inclusive — the buckets of its whole hours and, beside them, the usage facts of its ends (before
+   * the first whole hour; from the last one to `to`, inclusive or not) as buckets of one event each. Each such fact
+   * is what the rollups make of it (meter-hours.tables deltaSql: the meter's group values from its data, its
+   * attributes whole, its reading). The caller's range condition ($3, $4) then holds for both halves.
    */
-  private bucketsAndFactsAtTo(meter: Meter, param: (value: unknown) => string): string {
+  private bucketSource(meter: Meter, q: MeterQuery, param: (value: unknown) => string): string {
+    const buckets = `"${this.schema}".meter_hours`;
+    const hours = wholeHours(q);
+    if (!q.toInclusive && hours.from.getTime() === q.from.getTime() && hours.to.getTime() === q.to.getTime())
+      return buckets;
+    const [first, last] = [param(hours.from.toISOString()), param(hours.to.toISOString())];
     const groupPaths = Object.fromEntries(
       Object.entries(meter.groupBy).map(([key, path]) => [key, pathTextArray(path)]),
     );
@@ -263,13 +269,14 @@ export class MeterQueryTables {
         ? `'{}'::jsonb`
         : `(select jsonb_object_agg(g.key, f.data #>> array(select jsonb_array_elements_text(g.value))) from jsonb_each(${param(JSON.stringify(groupPaths))}::jsonb) g)`;
     return `(select tenant, meter, account_id, hour, groups, attributes, events, readings, total
-               from "${this.schema}".meter_hours
-              where tenant = $1 and meter = $2 and hour >= $3 and hour < $4
+               from ${buckets}
+              where tenant = $1 and meter = $2 and hour >= ${first} and hour < ${last}
              union all
              select f.tenant, $2, f.account_id, f.time, ${groupsSql}, f.attributes, 1, (r.value is not null)::int, coalesce(r.value, 0)
                from "${this.schema}".usage_facts f
               cross join lateral (select ${reading} as value) r
-              where f.tenant = $1 and f.event_type = ${eventType} and not f.voided and f.account_id is not null and f.time = $4)`;
+              where f.tenant = $1 and f.event_type = ${eventType} and not f.voided and f.account_id is not null
+                and ((f.time >= $3 and f.time < ${first}) or (f.time >= ${last} and f.time ${q.toInclusive ? '<=' : '<'} $4)))`;
   }
 
   private async fromFacts(tx: Queryable, tenant: string, meter: Meter, q: MeterQuery): Promise<MeterValue[]> {
@@ -455,10 +462,25 @@ const offsetMinutes = (instant: Date, timeZone: string): number => {
   return match ? (match[1] === '-' ? -1 : 1) * (Number(match[2]) * 60 + Number(match[3])) : 0;
 };
 
+/** The whole hours inside a range: its `from` rounded up to the hour, its `to` rounded down. */
+const wholeHours = (q: MeterQuery): { from: Date; to: Date } => ({
+  from: new Date(Math.ceil(q.from.getTime() / hourMs) * hourMs),
+  to: new Date(Math.floor(q.to.getTime() / hourMs) * hourMs),
+});
+
+/**
+ * Whether `query` reads the buckets: their whole hours answer exactly, the ends of the range (a part hour, the
+ * instant of an inclusive `to`) coming from the facts.
+ */
+const bucketableAround = (meter: Meter, q: MeterQuery): boolean => {
+  const hours = wholeHours(q);
+  return hours.from < hours.to && bucketable(meter, { ...q, ...hours, toInclusive: false });
+};
+
 /**
  * Hourly buckets answer exactly when windows are made of whole UTC hours. An inclusive `to` (OpenMeter's
- * routes) also counts usage at the instant `to`, which lies in the bucket after the range: `query` reads that
- * instant from the facts beside the buckets; the many-totals statement (`totalsFromBuckets`) does not.
+ * routes) also counts usage at the instant `to`, which lies in the bucket after the range: the many-totals
+ * statement (`totalsFromBuckets`) takes only what this allows; `query` reads the ends of a range from the facts.
  */
 const bucketable = (meter: Meter, q: MeterQuery): boolean =>
   ['SUM', 'COUNT', 'AVG'].includes(meter.aggregation) &&
