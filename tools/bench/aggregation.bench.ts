@@ -136,6 +136,12 @@ const rollupThroughput = async (client: Client) => {
   return { raw, rate: events / seconds, seconds };
 };
 
+/** The benchmark's pg client as the tables' queries take it (rows only). */
+const queryable = (client: Client) =>
+  ({
+    query: (sql: string, params?: unknown[]) => client.query(sql, params).then((r) => r.rows),
+  }) as unknown as Parameters<MeterQueryTables['query']>[0];
+
 const queryLatency = async (client: Client) => {
   const schema = `${namespace}_aggregation`;
   // H facts over 100 accounts and the last 90 days, generated in SQL (the projection's own rows, as it writes them).
@@ -159,9 +165,7 @@ const queryLatency = async (client: Client) => {
     ...reading,
     groupBy: { region: '$.region' },
   };
-  const db = {
-    query: (sql: string, params?: unknown[]) => client.query(sql, params).then((r) => r.rows),
-  } as unknown as Parameters<MeterQueryTables['query']>[0];
+  const db = queryable(client);
   // Creating the meter back-fills its hourly buckets from the whole history, as the projection does on MeterCreated.
   const backfilled = performance.now();
   await new MeterHourTables(schema).meterCreated(db, 'default', meter, 1n);
@@ -177,9 +181,7 @@ const queryLatency = async (client: Client) => {
  */
 const timeQueries = async (client: Client, schema: string, meter: Meter, account: (i: number) => string) => {
   const tables = new MeterQueryTables(schema);
-  const db = {
-    query: (sql: string, params?: unknown[]) => client.query(sql, params).then((r) => r.rows),
-  } as unknown as Parameters<MeterQueryTables['query']>[0];
+  const db = queryable(client);
   const to = new Date(Math.floor(Date.now() / 3_600_000) * 3_600_000);
   const from = new Date(to.getTime() - 30 * 86_400_000);
   const latencies: number[] = [];
@@ -222,9 +224,7 @@ const bucketQueryLatency = async (client: Client) => {
     valueProperty: '$.gbSeconds',
     groupBy: { region: '$.region' },
   };
-  const db = {
-    query: (sql: string, params?: unknown[]) => client.query(sql, params).then((r) => r.rows),
-  } as unknown as Parameters<MeterQueryTables['query']>[0];
+  const db = queryable(client);
   await new MeterHourTables(schema).meterCreated(db, 'default', meter, 2n);
   const buckets = bucketAccounts * 90 * 24 * 2;
   const generated = performance.now();

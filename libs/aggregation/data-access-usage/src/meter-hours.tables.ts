@@ -17,6 +17,19 @@ type Queryable = Pick<EntityManager, 'query'> | Pick<DataSource, 'query'>;
 /** isDecimalText as a Postgres regular expression: the SQL readings follow the same rule. */
 export const decimalPattern = decimalTextSqlPattern;
 
+/** A meter's group-by keys with their paths as text arrays: what rollup_meters.group_paths holds. */
+export const groupPathsOf = (meter: Meter): Record<string, string[]> =>
+  Object.fromEntries(Object.entries(meter.groupBy).map(([key, path]) => [key, pathTextArray(path)]));
+
+/**
+ * A fact `f`'s group values as a bucket holds them (`paths`: SQL for a group_paths object): each key's text at
+ * its path; '{}' for a meter without group-by keys. The rollups and the meter query's facts of a range's ends
+ * both cut buckets with it.
+ */
+export const groupValuesSql = (paths: string): string =>
+  `case when ${paths} = '{}'::jsonb then '{}'::jsonb
+        else (select jsonb_object_agg(g.key, f.data #>> array(select jsonb_array_elements_text(g.value))) from jsonb_each(${paths}) g) end`;
+
 /**
  * A fact's numeric reading for a bucket: the meter contract's rule (readMeter: a property's decimal text, or a
  * derived value), none for COUNT. UNIQUE_COUNT, MIN, MAX, LATEST and TIME_WEIGHTED_SUM keep no buckets, so
@@ -69,8 +82,7 @@ export class MeterHourTables {
     // Each fact's reading is read once (lateral), its group values only for meters that group.
     return `insert into "${s}".meter_hours (tenant, meter, account_id, hour, groups, attributes, events, readings, total)
       select f.tenant, m.slug, f.account_id, date_trunc('hour', f.time, 'UTC'),
-             case when m.group_paths = '{}'::jsonb then '{}'::jsonb
-                  else (select jsonb_object_agg(g.key, f.data #>> array(select jsonb_array_elements_text(g.value))) from jsonb_each(m.group_paths) g) end,
+             ${groupValuesSql('m.group_paths')},
              f.attributes, ${sign} * count(*), ${sign} * count(r.value), ${sign} * coalesce(sum(r.value), 0)
         from "${s}".usage_facts f
         join "${s}".rollup_meters m on m.tenant = f.tenant and m.event_type = f.event_type and m.live
@@ -187,9 +199,7 @@ export class MeterHourTables {
    * description or metadata changes no bucket, so only the definition is kept.
    */
   async meterUpdated(tx: Queryable, tenant: string, meter: Meter, position: bigint): Promise<void> {
-    const groupPaths = Object.fromEntries(
-      Object.entries(meter.groupBy).map(([key, path]) => [key, pathTextArray(path)]),
-    );
+    const groupPaths = groupPathsOf(meter);
     const same = returnedRows(
       await tx.query(
         `update "${this.schema}".rollup_meters set definition = $3, last_position = $4
@@ -202,9 +212,7 @@ export class MeterHourTables {
 
   async meterCreated(tx: Queryable, tenant: string, meter: Meter, position: bigint): Promise<void> {
     const s = this.schema;
-    const groupPaths = Object.fromEntries(
-      Object.entries(meter.groupBy).map(([key, path]) => [key, pathTextArray(path)]),
-    );
+    const groupPaths = groupPathsOf(meter);
     const changed: unknown[] = await tx.query(
       `insert into "${s}".rollup_meters (tenant, slug, event_type, value_path, group_paths, live, last_position, definition, value_expression) values ($1, $2, $3, $4, $5, true, $6, $7, $8)
        on conflict (tenant, slug) do update set event_type = excluded.event_type, value_path = excluded.value_path, group_paths = excluded.group_paths,

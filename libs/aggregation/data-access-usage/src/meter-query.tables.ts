@@ -1,6 +1,6 @@
 import { DataSource, EntityManager } from 'typeorm';
 import { Meter, MeterQuery, pathTextArray, StringFilter, valueExpressionOf } from '@tally/aggregation/domain';
-import { decimalPattern } from './meter-hours.tables';
+import { decimalPattern, groupPathsOf, groupValuesSql } from './meter-hours.tables';
 import { BucketTotal, BucketTotalAsk, bucketTotals } from './bucket-totals';
 
 type Queryable = Pick<EntityManager, 'query'> | Pick<DataSource, 'query'>;
@@ -258,16 +258,10 @@ export class MeterQueryTables {
     if (!q.toInclusive && hours.from.getTime() === q.from.getTime() && hours.to.getTime() === q.to.getTime())
       return buckets;
     const [first, last] = [param(hours.from.toISOString()), param(hours.to.toISOString())];
-    const groupPaths = Object.fromEntries(
-      Object.entries(meter.groupBy).map(([key, path]) => [key, pathTextArray(path)]),
-    );
     const eventType = param(meter.eventType);
     const valuePath = param(meter.valueProperty ? pathTextArray(meter.valueProperty) : []);
     const reading = this.readingSql(meter, param, valuePath);
-    const groupsSql =
-      Object.keys(groupPaths).length === 0
-        ? `'{}'::jsonb`
-        : `(select jsonb_object_agg(g.key, f.data #>> array(select jsonb_array_elements_text(g.value))) from jsonb_each(${param(JSON.stringify(groupPaths))}::jsonb) g)`;
+    const groupsSql = groupValuesSql(`${param(JSON.stringify(groupPathsOf(meter)))}::jsonb`);
     return `(select tenant, meter, account_id, hour, groups, attributes, events, readings, total
                from ${buckets}
               where tenant = $1 and meter = $2 and hour >= ${first} and hour < ${last}
