@@ -10,7 +10,9 @@ import { decodeJson, encodeJson, JetStreamBus } from '@tally/shared/data-access-
 import { BillableUsageClient } from '@tally/invoicing/feature-billing';
 import { RunningTally } from '@tally/shared/feature-runtime';
 import { connect } from '@nats-io/transport-node';
-import { dropSchemas, eventually, testNatsUrl, uniqueName } from '@tally/shared/testing';
+import { setTimeout as sleep } from 'node:timers/promises';
+import { Client } from 'pg';
+import { dropSchemas, eventually, testDatabaseUrl, testNatsUrl, uniqueName } from '@tally/shared/testing';
 import { deleteStreams, http, startApp } from './support';
 
 /** Aggregation answering many billable-usage queries in one request: each answer as its query alone would have it. */
@@ -181,4 +183,95 @@ describe('billable usage in batches', () => {
     expect(seen.slice(0, 1)).toEqual([{ subject: billableUsageBatchSubject, queries: 3 }]);
     await nats.close();
   });
+  it('says which hours of an account changed after a position; a time-weighted meter carries a change on', async () => {
+    await http('POST', `${aggregation.url}/api/v1/meters`, {
+      slug: 'disk_gb',
+      name: 'Disk GB',
+      eventType: 'disk.level',
+      aggregation: 'TIME_WEIGHTED_SUM',
+      valueProperty: '$.gb',
+      groupBy: {},
+    });
+    const plain = { tenant, accountId: 'acme', intervals: [], meters: [] };
+    // Once the rollups have the new meter, its creation is behind the position asked from.
+    const settled = await eventually(
+      () =>
+        ask<BillableUsageReplyV1>(billableUsageSubject, {
+          ...query('acme'),
+          tenant,
+          meters: [{ meter: 'disk_gb', per: null }],
+          fresh: true,
+        }),
+      (reply) => reply.ok,
+      20_000,
+    );
+    const since = settled.ok ? settled.position : '';
+    const changes = (meters: string[], from = since) => ({
+      ...plain,
+      changes: { since: from, before: '2026-04-01T00:00:00Z', meters },
+    });
+    const changedOf = async (body: unknown) => {
+      const reply = await ask<BillableUsageReplyV1>(billableUsageSubject, body);
+      return reply.ok ? reply.changed : reply.error.type;
+    };
+    expect(await changedOf(changes(['fn_gbs']))).toEqual([]);
+    // A late event in March: its hour changed, nothing else.
+    const late = usage(6, 'acme', 'app1', '2026-03-20T05:10:00Z', '1');
+    await aggregation.runtime.eventStore.appendToStream(accountUsageStream(tenant, 'acme', new Date(late.time)), [
+      { id: late.usageId, type: usageRecordedType, data: { ...late } },
+    ]);
+    const hour = [{ from: '2026-03-20T05:00:00.000Z', to: '2026-03-20T06:00:00.000Z' }];
+    expect(
+      await eventually(
+        () => changedOf(changes(['fn_gbs'])),
+        (c) => Array.isArray(c) && c.length > 0,
+        20_000,
+      ),
+    ).toEqual(hour);
+    // Periods charging a time-weighted meter: the change reaches every later period before `before`.
+    expect(await changedOf(changes(['fn_gbs', 'disk_gb']))).toEqual([
+      { from: '2026-03-20T05:00:00.000Z', to: '2026-04-01T00:00:00.000Z' },
+    ]);
+    // Cannot say for a meter it does not know; nothing changed for another account or after the late event.
+    expect(await changedOf(changes(['fn_gbs', 'gone']))).toBeNull();
+    expect(await changedOf({ ...changes(['fn_gbs']), accountId: 'globex' })).toEqual([]);
+    const after = await ask<BillableUsageReplyV1>(billableUsageSubject, { ...plain, fresh: true });
+    expect(await changedOf(changes(['fn_gbs'], after.ok ? after.position : ''))).toEqual([]);
+    // In a batch, each query its own answer; a malformed question is refused in words.
+    const batch = await ask<BillableUsageBatchReplyV1>(billableUsageBatchSubject, {
+      tenant,
+      queries: [
+        changes(['fn_gbs']),
+        { ...plain, changes: { since: 'last week', before: '2026-04-01T00:00:00Z', meters: [] } },
+      ],
+    });
+    expect(batch.ok && batch.answers.map((a) => (a.ok ? a.changed : a.error))).toEqual([
+      hour,
+      {
+        type: 'bad_request',
+        detail:
+          'changes needs since (a ledger position, decimal digits), before (an RFC 3339 instant) and meters (slugs)',
+      },
+    ]);
+    // Without the question, no `changed` in the answer.
+    expect(await ask(billableUsageSubject, plain)).not.toHaveProperty('changed');
+  });
+  it('queries beyond what the Postgres pool holds wait their turn, rather than fail on its connection timeout', async () => {
+    // The buckets locked for longer than the pool's 5 s connection timeout: every query that reads them waits.
+    const locker = new Client({ connectionString: testDatabaseUrl() });
+    await locker.connect();
+    try {
+      await locker.query('begin');
+      await locker.query(`lock table "${namespace}_aggregation".meter_hours in access exclusive mode`);
+      const replies = Promise.all(
+        Array.from({ length: 8 }, () => ask<BillableUsageReplyV1>(billableUsageSubject, { tenant, ...query('acme') })),
+      );
+      await sleep(6_500);
+      await locker.query('commit');
+      // Eight queries against a pool of five: three read (and wait on the lock), five wait in the responder.
+      expect((await replies).map((r) => (r.ok ? 'answered' : r.error.detail))).toEqual(Array(8).fill('answered'));
+    } finally {
+      await locker.end();
+    }
+  }, 30_000);
 });

@@ -272,16 +272,20 @@ describe('invoice lifecycle', () => {
       409,
       'invoice-not-draft',
     ]);
-    // May re-rates April (finalized) beside its own usage: one usage request for both, however many periods came
-    // before (it was one request per earlier period — a cost growing with the subscription's age).
+    // May asks its own usage and, in the same request, whether April's usage changed since April's finalization
+    // settled it: it did not, so April is not re-rated (it was re-rated by every later invoice — a cost growing with
+    // the subscription's age).
     const nats = await connect({ servers: testNatsUrl() });
     const usageRequests = nats.subscribe(`${namespace}.aggregation.qry.billable-usage.v1`);
     let asked = 0;
     const intervalsAsked: number[] = [];
+    const changesAsked: unknown[] = [];
     void (async () => {
       for await (const request of usageRequests) {
         asked += 1;
-        intervalsAsked.push((request.json() as { intervals: unknown[] }).intervals.length);
+        const query = request.json() as { intervals: unknown[]; changes?: unknown };
+        intervalsAsked.push(query.intervals.length);
+        changesAsked.push(query.changes);
       }
     })();
     await nats.flush();
@@ -291,7 +295,10 @@ describe('invoice lifecycle', () => {
     }); // 200 × 0.002
     await nats.flush();
     await nats.close();
-    expect([asked, intervalsAsked]).toEqual([1, [2]]); // May's and April's periods, one plan segment each
+    expect([asked, intervalsAsked]).toEqual([1, [1]]); // May's period only
+    expect(changesAsked).toEqual([
+      { since: expect.stringMatching(/^[1-9]\d*$/), before: may.period.start, meters: ['fn-gbs'] },
+    ]);
 
     expect(await problem(http('POST', `${apps.invoicing.url}/v1/invoices/${may.invoiceId}/void`, {}))).toEqual([
       400,
@@ -416,5 +423,44 @@ describe('invoice lifecycle', () => {
     }
     await billingRun();
     expect(await invoiceOf('monthly', '2026-06')).toMatchObject({ status: 'finalized', total: '0.20' });
+  }, 60_000);
+  it('re-rates only the finalized periods whose usage changed since the last finalization settled them', async () => {
+    // "anchored" has two finalized periods, [15 April, 15 May) and [15 May, 15 June). Late usage lands in the second.
+    await use('s1', '2026-06-01T10:00:00Z', '50'); // 50 × 0.002 = 0.10 more for [15 May, 15 June)
+    const nats = await connect({ servers: testNatsUrl() });
+    const asked: { accountId: string; intervals: { from: string }[]; changes?: { since: string } }[] = [];
+    for (const subject of ['billable-usage.v1', 'billable-usage-batch.v1'])
+      void (async () => {
+        for await (const request of nats.subscribe(`${namespace}.aggregation.qry.${subject}`)) {
+          const body = request.json() as { queries?: typeof asked } & (typeof asked)[number];
+          asked.push(...(body.queries ?? [body]));
+        }
+      })();
+    await nats.flush();
+    // [15 June, 15 July) and its grace period are over: drafted and finalized in one run.
+    now = new Date('2026-07-16T01:00:00Z');
+    expect(await billingRun()).toMatchObject({ drafted: 1, finalized: 1, failed: 0 });
+    await nats.flush();
+    await nats.close();
+    const june = await invoiceOf('anchored', '2026-06');
+    const may = await invoiceOf('anchored', '2026-05');
+    expect(june).toMatchObject({ status: 'finalized', total: '0.10' });
+    expect(june.lines.filter((l: { kind: string }) => l.kind === 'adjustment')).toEqual([
+      expect.objectContaining({
+        adjusts: { invoiceId: may.invoiceId, period: '2026-05' },
+        quantity: '150',
+        billedQuantity: '100',
+        amount: '0.1',
+      }),
+    ]);
+    // Drafted, then finalized: each time June's own usage with the question "what changed since", then the one period
+    // whose usage did — never April's, never both periods (every earlier period was re-rated by every invoice).
+    const anchored = asked.filter((q) => q.accountId === 'anchored');
+    expect(anchored.map((q) => [q.intervals.map((i) => i.from.slice(0, 10)), q.changes !== undefined])).toEqual([
+      [['2026-06-15'], true],
+      [['2026-05-15'], false],
+      [['2026-06-15'], true],
+      [['2026-05-15'], false],
+    ]);
   }, 60_000);
 });

@@ -38,6 +38,14 @@ const plans: Plan[] = [
     quick: ['--events', '50000', '--history', '1000000', '--queries', '200', '--bucket-history', '100000000'],
   },
   { name: 'billing', full: [], quick: ['--subscriptions', '1000', '--raw', '1000'] },
+  // What a subscription's age costs: 24 earlier periods each, with usage in every hour of them in the full run
+  // (13M hourly buckets written first, ≈ 2–3 minutes), without in the quick one.
+  {
+    name: 'billing-aged',
+    script: 'billing',
+    full: ['--subscriptions', '150', '--raw', '1000', '--age-months', '24', '--age-usage', 'hourly'],
+    quick: ['--subscriptions', '150', '--raw', '1000', '--age-months', '24'],
+  },
   { name: 'archive-replay', full: [], quick: ['--events', '100000'] },
   { name: 'archive', full: [], quick: ['--events', '100000', '--batch', '20000'] },
   { name: 'export', full: [], quick: ['--facts', '100000'] },

@@ -90,6 +90,17 @@ export const stages: readonly Stage[] = [
   },
   { id: 'billing-draft', label: 'Billing run, drafting', benchmark: 'billing', goal: billingGoal },
   { id: 'billing-finalize', label: 'Billing run, finalizing', benchmark: 'billing', goal: billingGoal },
+  // Issue 18: a subscription's cost must not grow with its age — read against the two rows above.
+  {
+    id: 'billing-draft-aged',
+    label: 'Billing run, drafting, subscriptions 24 months old',
+    benchmark: 'billing-aged',
+  },
+  {
+    id: 'billing-finalize-aged',
+    label: 'Billing run, finalizing, subscriptions 24 months old',
+    benchmark: 'billing-aged',
+  },
   { id: 'rebuild-hot', label: 'Rollups rebuilt from the hot ledger', benchmark: 'archive-replay', goal: rebuildGoal },
   {
     id: 'rebuild-archive',

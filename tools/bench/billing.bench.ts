@@ -663,14 +663,18 @@ const main = async () => {
       { what: 'event-store append to a new stream, sequential', value: appends, unit: 'appends/s' },
       { what: 'the same, 256 streams per transaction', value: batchedAppends, unit: 'appends/s' },
     ];
+    const aged =
+      ageMonths > 0
+        ? `, ${ageMonths} earlier periods each${ageUsage === 'hourly' ? ' with usage in every hour' : ' without usage'}`
+        : '';
     const size = `${fmt(subscriptions)} subscriptions × ${meters} meters`;
     reportResult({
-      stage: 'billing-draft',
+      stage: ageMonths > 0 ? 'billing-draft-aged' : 'billing-draft',
       figure: first.perSecond,
       unit: 'invoices/s',
       raw,
       scale: subscriptions,
-      note: `${size} in ${fmt(first.ms / 1_000, 1)} s`,
+      note: `${size} in ${fmt(first.ms / 1_000, 1)} s${aged}`,
     });
     await caughtUp([invoicing]);
     await checkInvoices(db, invoicing, 'draft');
@@ -681,12 +685,12 @@ const main = async () => {
       `  ratio to raw NATS round trips ${(second.perSecond / nats).toFixed(2)}, to raw appends ${(second.perSecond / appends).toFixed(2)}, to raw batched appends ${(second.perSecond / batchedAppends).toFixed(2)}`,
     );
     reportResult({
-      stage: 'billing-finalize',
+      stage: ageMonths > 0 ? 'billing-finalize-aged' : 'billing-finalize',
       figure: second.perSecond,
       unit: 'invoices/s',
       raw,
       scale: subscriptions,
-      note: `${size} in ${fmt(second.ms / 1_000, 1)} s`,
+      note: `${size} in ${fmt(second.ms / 1_000, 1)} s${aged}`,
     });
     await caughtUp([invoicing]);
     await checkInvoices(db, invoicing, 'finalized');

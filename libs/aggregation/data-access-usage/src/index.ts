@@ -9,3 +9,4 @@ export * from './usage-export.rows';
 export * from './usage-export.csv';
 export * from './usage-export.parquet';
 export * from './bucket-totals';
+export * from './usage-changes.tables';

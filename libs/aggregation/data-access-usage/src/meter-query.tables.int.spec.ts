@@ -100,7 +100,7 @@ describe('meter queries on real Postgres', () => {
     await record('2026-10-04T12:30:00Z', { gbSeconds: '4', region: 'au' }, 'sydney'); // 4 Oct 23:30 +11:00
     await record('2026-10-04T13:30:00Z', { gbSeconds: '8', region: 'au' }, 'sydney'); // 5 Oct 00:30 +11:00
     const voided = await record('2026-11-13T12:00:00Z', { gbSeconds: '100', region: 'eu' });
-    await rollups.void(db, [voided]);
+    await rollups.void(db, [voided], String(++position));
     const amended = await record('2026-11-14T12:00:00Z', { gbSeconds: '1000', region: 'eu' });
     await rollups.amend(db, amended, { gbSeconds: '0.4', region: 'eu' }, String(++position));
   });

@@ -258,6 +258,43 @@ export class MeterValueExpressions1765000000000 implements MigrationInterface {
   }
 }
 
+/**
+ * Which hours of an account's usage changed at which ledger position (usage recorded, moved, voided, amended), so
+ * invoicing re-rates only the finalized periods whose usage changed after it last settled them, not every one
+ * (docs/invoicing.md, "Re-rating earlier periods"). `usage_changes_kept.from_position`: the rollups' checkpoint when
+ * the table was made — changes at or before it were applied unmarked, so a question about them is answered
+ * "cannot say".
+ */
+export class UsageChanges1765200000000 implements MigrationInterface {
+  name = 'UsageChanges1765200000000';
+
+  async up(queryRunner: QueryRunner): Promise<void> {
+    const s = schemaOf(queryRunner);
+    await queryRunner.query(`
+      create table "${s}".usage_changes (tenant text not null, account_id text not null, hour timestamptz not null,
+        position bigint not null, primary key (tenant, account_id, hour));
+      create index usage_changes_position_idx on "${s}".usage_changes (tenant, account_id, position) include (hour);
+      create table "${s}".usage_changes_kept (only_row boolean primary key default true check (only_row), from_position bigint not null);`);
+    const [{ checkpoints }] = (await queryRunner.query(
+      `select to_regclass(format('%I.projection_checkpoints', $1::text)) is not null as checkpoints`,
+      [s],
+    )) as { checkpoints: boolean }[];
+    const [applied] = checkpoints
+      ? ((await queryRunner.query(
+          `select max(position)::text as position from "${s}".projection_checkpoints where name in ('aggregation_usage_rollup', 'usage_rollup')`,
+        )) as { position: string | null }[])
+      : [];
+    await queryRunner.query(`insert into "${s}".usage_changes_kept (from_position) values ($1)`, [
+      applied?.position ?? '0',
+    ]);
+  }
+
+  async down(queryRunner: QueryRunner): Promise<void> {
+    const s = schemaOf(queryRunner);
+    await queryRunner.query(`drop table "${s}".usage_changes_kept, "${s}".usage_changes`);
+  }
+}
+
 export const rollupMigrations = [
   CreateRollups1764100000001,
   UsageVoids1764300000001,
@@ -270,4 +307,5 @@ export const rollupMigrations = [
   RollupMeterDefinitions1764800000000,
   AccountAnchorDays1764900000000,
   MeterValueExpressions1765000000000,
+  UsageChanges1765200000000,
 ];

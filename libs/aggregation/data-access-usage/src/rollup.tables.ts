@@ -28,9 +28,19 @@ export interface UsageWindow {
 
 const truncUnit = { MINUTE: 'minute', HOUR: 'hour', DAY: 'day' } as const;
 
+/**
+ * SQL marking the hours of `source`'s rows (tenant, account_id, minute, position) as changed at their position: what
+ * invoicing asks to know which finalized periods to re-rate (usage_changes). The greatest position stays, so
+ * replaying a batch, or the whole ledger in another batch split, ends with the same marks.
+ */
+const markChangedSql = (schema: string, source: string) =>
+  `insert into "${schema}".usage_changes (tenant, account_id, hour, position)
+   select tenant, account_id, date_trunc('hour', minute, 'UTC'), max(position) from ${source} where account_id is not null group by 1, 2, 3
+   on conflict (tenant, account_id, hour) do update set position = greatest(usage_changes.position, excluded.position)`;
+
 export class RollupTables {
   /** The tables this class writes for its projection (a rebuild builds copies of them and swaps them in). */
-  static readonly tables = ['usage_facts', 'usage_minute', 'voided_usage', 'accounts'] as const;
+  static readonly tables = ['usage_facts', 'usage_minute', 'voided_usage', 'accounts', 'usage_changes'] as const;
 
   constructor(private readonly schema: string) {}
 
@@ -49,11 +59,12 @@ export class RollupTables {
            from jsonb_to_recordset($1::jsonb) as f(usage_id uuid, tenant text, account_id text, subject text, event_type text, time timestamptz, position bigint, data jsonb, attributes jsonb)
           where not exists (select 1 from "${s}".voided_usage v where v.usage_id = f.usage_id)
          on conflict (usage_id) do nothing
-         returning usage_id, tenant, account_id, event_type, date_trunc('minute', time, 'UTC') as minute),
+         returning usage_id, tenant, account_id, event_type, date_trunc('minute', time, 'UTC') as minute, last_position as position),
        counted as (
          insert into "${s}".usage_minute (tenant, account_id, event_type, minute, events)
          select tenant, account_id, event_type, minute, count(*) from fresh where account_id is not null group by 1, 2, 3, 4
-         on conflict (tenant, account_id, minute, event_type) do update set events = usage_minute.events + excluded.events)
+         on conflict (tenant, account_id, minute, event_type) do update set events = usage_minute.events + excluded.events),
+       marked as (${markChangedSql(s, 'fresh')})
        select usage_id from fresh`,
       [
         JSON.stringify(
@@ -113,6 +124,12 @@ export class RollupTables {
         [usageId, accountId, position, JSON.stringify(attributes)],
       ),
     );
+    // Both accounts' hours changed (the same account's too: its attributes, which `per` charges group by, did).
+    for (const m of moved)
+      await tx.query(
+        `${markChangedSql(s, `(select $1::text as tenant, unnest(array[$2::text, $3::text]) as account_id, $4::timestamptz as minute, $5::bigint as position) changed`)}`,
+        [m.tenant, m.old_account, m.old_account === accountId ? null : accountId, m.minute, position],
+      );
     for (const m of moved) {
       if (m.old_account === accountId) continue;
       if (m.old_account !== null) {
@@ -133,8 +150,12 @@ export class RollupTables {
 
   /** An amendment replaces the event's data (what meters read); position-guarded like a move. */
   async amend(tx: Queryable, usageId: string, data: Record<string, unknown>, position: string): Promise<void> {
+    const s = this.schema;
     await tx.query(
-      `update "${this.schema}".usage_facts set data = $2, last_position = $3 where usage_id = $1 and last_position < $3`,
+      `with amended as (
+         update "${s}".usage_facts set data = $2, last_position = $3 where usage_id = $1 and last_position < $3
+         returning tenant, account_id, date_trunc('minute', time, 'UTC') as minute, last_position as position)
+       ${markChangedSql(s, 'amended')}`,
       [usageId, JSON.stringify(data), position],
     );
   }
@@ -143,7 +164,7 @@ export class RollupTables {
    * Takes voided usage out: each fact is marked once (so a repeated void subtracts nothing more), and
    * the void is remembered so the event, should it arrive later, is never counted.
    */
-  async void(tx: Queryable, usageIds: readonly string[]): Promise<void> {
+  async void(tx: Queryable, usageIds: readonly string[], position: string): Promise<void> {
     if (usageIds.length === 0) return;
     const s = this.schema;
     await tx.query(`insert into "${s}".voided_usage (usage_id) select unnest($1::uuid[]) on conflict do nothing`, [
@@ -152,11 +173,12 @@ export class RollupTables {
     await tx.query(
       `with gone as (
          update "${s}".usage_facts set voided = true where usage_id = any($1::uuid[]) and not voided
-         returning tenant, account_id, event_type, date_trunc('minute', time, 'UTC') as minute)
+         returning tenant, account_id, event_type, date_trunc('minute', time, 'UTC') as minute, $2::bigint as position),
+       marked as (${markChangedSql(s, 'gone')})
        update "${s}".usage_minute m set events = m.events - g.n
          from (select tenant, account_id, event_type, minute, count(*) as n from gone where account_id is not null group by 1, 2, 3, 4) g
         where m.tenant = g.tenant and m.account_id = g.account_id and m.event_type = g.event_type and m.minute = g.minute`,
-      [usageIds],
+      [usageIds, position],
     );
   }
 

@@ -1,6 +1,13 @@
 import { Inject, Injectable } from '@nestjs/common';
+import { Sema } from 'async-sema';
 import { DataSource, EntityManager } from 'typeorm';
-import { MeterQueryTables, MeterTables } from '@tally/aggregation/data-access-usage';
+import {
+  ChangedRanges,
+  ChangesAsk,
+  MeterQueryTables,
+  MeterTables,
+  UsageChangeTables,
+} from '@tally/aggregation/data-access-usage';
 import { Meter, MeterQuery, projectedQuantity } from '@tally/aggregation/domain';
 import {
   billableUsageBatchSubject,
@@ -39,6 +46,26 @@ const refused = (type: 'bad_request' | 'rollups_behind' | 'unknown_meter', detai
 });
 
 /**
+ * The changed hours as periods see them: a level held across periods (a time-weighted meter among those charged)
+ * carries a change at one hour into every later period, so each change reaches on to `before`; a meter not in the
+ * catalog leaves nothing to say (null).
+ */
+const carriedOn = (
+  changed: Map<number, ChangedRanges>,
+  checked: readonly Checked[],
+  catalog: ReadonlyMap<string, Meter>,
+): Map<number, ChangedRanges> => {
+  for (const [q, ranges] of changed) {
+    const changes = (checked[q] as { query: Query }).query.changes as NonNullable<Query['changes']>;
+    const meters = changes.meters.map((slug) => catalog.get(slug));
+    if (meters.some((m) => m === undefined)) changed.set(q, null);
+    else if (ranges && ranges.length > 0 && meters.some((m) => m?.aggregation === 'TIME_WEIGHTED_SUM'))
+      changed.set(q, [{ from: ranges[0].from, to: (parseRfc3339(changes.before) as Date).toISOString() }]);
+  }
+  return changed;
+};
+
+/**
  * Answers invoicing's "how much did this account use" (`aggregation.qry.billable-usage.v1`) from the
  * rollups — the same numbers the meter query API shows —, and many such queries at once
  * (`aggregation.qry.billable-usage-batch.v1`: a billing run's invoices in flight, one snapshot and one read of
@@ -58,6 +85,13 @@ export class BillableUsageResponder {
     @Inject(ROLLUP_RUNNER) private readonly rollups: ProjectionRunner,
     @Inject(CLOCK) private readonly clock: Clock,
   ) {}
+
+  private changeTables?: UsageChangeTables;
+
+  private get changes(): UsageChangeTables {
+    this.changeTables ??= new UsageChangeTables(this.postgres.schemaFor('aggregation'));
+    return this.changeTables;
+  }
 
   async start(): Promise<void> {
     this.serving = [
@@ -124,6 +158,20 @@ export class BillableUsageResponder {
       return { answer: refused('bad_request', 'every interval needs RFC 3339 from ≤ to') };
     if (query.asOf !== undefined && !parseRfc3339(query.asOf))
       return { answer: refused('bad_request', 'asOf must be an RFC 3339 instant') };
+    if (
+      query.changes !== undefined &&
+      (typeof query.changes?.since !== 'string' ||
+        !/^\d{1,19}$/.test(query.changes.since) ||
+        !parseRfc3339(query.changes.before ?? '') ||
+        !Array.isArray(query.changes.meters) ||
+        !query.changes.meters.every((m) => typeof m === 'string'))
+    )
+      return {
+        answer: refused(
+          'bad_request',
+          'changes needs since (a ledger position, decimal digits), before (an RFC 3339 instant) and meters (slugs)',
+        ),
+      };
     return { query, intervals: intervals as { from: Date; to: Date }[] };
   }
 
@@ -145,13 +193,32 @@ export class BillableUsageResponder {
     const answers = checked.flatMap((c) => ('answer' in c ? [c.answer] : []));
     if (answers.length === checked.length) return answers;
     // One snapshot: the values and the rollup checkpoint they correspond to (reconciliation compares the ledger up to it).
-    return inReadOnlySnapshot(this.db, async (tx) => {
-      const [checkpoint] = (await tx.query(
-        `select position::text as position from "${this.postgres.schemaFor('aggregation')}".projection_checkpoints where name = 'aggregation_usage_rollup'`,
-      )) as { position: string }[];
-      return this.read(tx, tenant, checked, checkpoint?.position ?? '0');
-    });
+    await this.snapshots.acquire();
+    try {
+      return await inReadOnlySnapshot(this.db, async (tx) => {
+        const [checkpoint] = (await tx.query(
+          `select position::text as position from "${this.postgres.schemaFor('aggregation')}".projection_checkpoints where name = 'aggregation_usage_rollup'`,
+        )) as { position: string }[];
+        return this.read(tx, tenant, checked, checkpoint?.position ?? '0');
+      });
+    } finally {
+      this.snapshots.release();
+    }
   }
+
+  /**
+   * Snapshots taken at once, fewer than the pool's connections: a billing run's long reads waited on the pool, and
+   * those past its connection timeout (5 s) failed as `unavailable` — work shed and asked again — while meter
+   * queries and the rollups found no connection either. Beyond this many, queries wait here, in order.
+   */
+  private get snapshots(): Sema {
+    this.snapshotSlots ??= new Sema(
+      Math.max(1, ((this.db.options as { extra?: { max?: number } }).extra?.max ?? 5) - 2),
+    );
+    return this.snapshotSlots;
+  }
+
+  private snapshotSlots?: Sema;
 
   private async read(
     tx: EntityManager,
@@ -223,6 +290,24 @@ export class BillableUsageResponder {
       else fromBuckets.set(total.key, [total]);
     }
     const batchedKeys = new Set(batched.map((b) => b.key));
+    // Which hours changed since a position, for the queries that ask (invoicing, before it re-rates earlier periods).
+    const changesAsked: ChangesAsk[] = checked.flatMap((c, q) =>
+      'query' in c && c.query.changes && Array.isArray(asks[q])
+        ? [
+            {
+              key: q,
+              accountId: c.query.accountId,
+              since: BigInt(c.query.changes.since),
+              before: parseRfc3339(c.query.changes.before) as Date,
+            },
+          ]
+        : [],
+    );
+    const changed = carriedOn(
+      await this.changes.changedSince(tx, tenant, changesAsked, BigInt(position)),
+      checked,
+      catalog,
+    );
 
     const replies: BillableUsageReplyV1[] = [];
     for (const [q, asked] of asks.entries()) {
@@ -267,7 +352,7 @@ export class BillableUsageResponder {
           if (!rows.some((r) => r.perValue === perValue))
             values.push({ interval, meter: meter.slug, per, perValue, quantity: '0', projected: value });
       }
-      replies.push({ ok: true, values, position });
+      replies.push({ ok: true, values, position, ...(changed.has(q) && { changed: changed.get(q) }) });
     }
     return replies;
   }

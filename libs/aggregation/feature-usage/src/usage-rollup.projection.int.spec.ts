@@ -1,9 +1,16 @@
 import { randomUUID } from 'node:crypto';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { DataSource } from 'typeorm';
-import { MeterHourTables, rollupMigrations, RollupTables } from '@tally/aggregation/data-access-usage';
+import {
+  MeterHourTables,
+  rollupMigrations,
+  RollupTables,
+  UsageChangeTables,
+} from '@tally/aggregation/data-access-usage';
 import {
   Attribution,
+  UsageAmendedV1,
+  usageAmendedType,
   UsageReattributedV1,
   usageReattributedType,
   UsageRecordedV1,
@@ -66,7 +73,22 @@ describe('aggregation_usage_rollup projection', () => {
     hours: await db.query(
       `select meter, account_id, hour, groups, attributes, events::text, readings::text, total::text from "${schema}".meter_hours where events <> 0 order by meter, account_id, hour, groups::text, attributes::text`,
     ),
+    changes: await changes(),
   });
+  const changes = async (): Promise<{ account_id: string; hour: string; position: string }[]> =>
+    (
+      await db.query(`select account_id, hour, position::text from "${schema}".usage_changes order by account_id, hour`)
+    ).map((r: { account_id: string; hour: Date; position: string }) => ({ ...r, hour: r.hour.toISOString() }));
+  const positionOf = async (id: string): Promise<bigint> =>
+    BigInt(
+      (
+        (await db.query(`select global_position::text as p from "${namespace}_ledger".events where event_id = $1`, [
+          id,
+        ])) as {
+          p: string;
+        }[]
+      )[0].p,
+    );
 
   beforeAll(async () => {
     store = new PostgresEventStore({ connectionString: testDatabaseUrl(), schema: `${namespace}_ledger` });
@@ -271,10 +293,120 @@ describe('aggregation_usage_rollup projection', () => {
     expect((await everything()).hours.filter((h: { meter: string }) => h.meter === 'gb')).toEqual(incremental);
   });
 
+  it("marks each hour a change touches with the change's ledger position: recorded, voided, moved (both accounts), amended", async () => {
+    const marks = await changes();
+    const at = (account: string) => marks.filter((m) => m.account_id === account).map((m) => [m.hour, m.position]);
+    const ledger: { id: string; type: string; data: { usageId: string }; p: string }[] = await db.query(
+      `select event_id as id, event_type as type, data, global_position::text as p from "${namespace}_ledger".events order by global_position`,
+    );
+    const last = (type: string, usageAccount: string) =>
+      ledger.filter((e) => e.type === type && JSON.stringify(e.data).includes(`"${usageAccount}"`)).at(-1)?.p;
+    // acme: recorded at 10:00 (the last of its four facts).
+    expect(at('acme')).toEqual([['2026-11-25T10:00:00.000Z', last(usageRecordedType, 'acme')]]);
+    // initech 11:00: the first void (the second found it voided, the third found no fact yet).
+    expect(at('initech')).toEqual([
+      ['2026-11-25T11:00:00.000Z', ledger.filter((e) => e.type === usageVoidedType).at(0)?.p],
+    ]);
+    // hooli → pied → parked → pied: hooli's hour changed when it moved out, pied's at the last move in.
+    const moves = ledger.filter((e) => e.type === usageReattributedType);
+    expect(at('hooli')).toEqual([['2026-11-25T12:00:00.000Z', moves.at(-3)?.p]]);
+    expect(at('pied')).toEqual([['2026-11-25T12:00:00.000Z', moves.at(-1)?.p]]);
+
+    // An amendment marks its fact's hour at its own position.
+    const u = recorded('umbrella', '2026-11-20T08:30:00Z');
+    const amendment: UsageAmendedV1 = {
+      tenant: 't1',
+      usageId: u.usageId,
+      source: u.source,
+      eventId: u.eventId,
+      reason: 'fix',
+      correctedAt: u.time,
+      data: { fixed: true },
+    };
+    const amendId = randomUUID();
+    await store.appendToStream('usage-t1_umbrella.2026-11', [
+      { id: u.usageId, type: usageRecordedType, data: { ...u } },
+    ]);
+    await store.appendToStream(`usagecorrections-t1_${u.usageId}`, [
+      { id: amendId, type: usageAmendedType, data: { ...amendment } },
+    ]);
+    await runner.caughtUp();
+    expect((await changes()).filter((m) => m.account_id === 'umbrella' && m.hour.startsWith('2026-11-20'))).toEqual([
+      { account_id: 'umbrella', hour: '2026-11-20T08:00:00.000Z', position: String(await positionOf(amendId)) },
+    ]);
+  });
+
+  it('answers which hours of an account changed after a position, merged into ranges; null where it cannot say', async () => {
+    // Another tenant: t1's meters were re-cut at a made-up position above (its catalog "changed" far ahead).
+    const inT2 = (time: string) => ({ ...recorded('wonka', time), tenant: 't2' });
+    const first = inT2('2026-09-15T00:00:00Z');
+    const later = ['2026-10-01T09:10:00Z', '2026-10-01T10:59:00Z', '2026-10-01T12:00:00Z', '2026-11-02T00:00:00Z'].map(
+      inT2,
+    );
+    await store.appendToStream('usage-t2_wonka.2026-09', [
+      { id: first.usageId, type: usageRecordedType, data: { ...first } },
+    ]);
+    await store.appendToStream(
+      'usage-t2_wonka.2026-10',
+      later.map((e) => ({ id: e.usageId, type: usageRecordedType, data: { ...e } })),
+    );
+    await runner.caughtUp();
+    const since = await positionOf(first.usageId);
+    const checkpoint = async () => {
+      const [{ p }] = await db.query(
+        `select position::text as p from "${schema}".projection_checkpoints where name = 'aggregation_usage_rollup'`,
+      );
+      return BigInt(p);
+    };
+    const head = await checkpoint();
+    const tables = new UsageChangeTables(schema);
+    const ask = async (s: bigint, before: string, at = head) =>
+      (
+        await tables.changedSince(db, 't2', [{ key: 7, accountId: 'wonka', since: s, before: new Date(before) }], at)
+      ).get(7);
+    // After the first event: 09:00–11:00 and 12:00 on 1 October; 2 November is not before 1 November.
+    expect(await ask(since, '2026-11-01T00:00:00Z')).toEqual([
+      { from: '2026-10-01T09:00:00.000Z', to: '2026-10-01T11:00:00.000Z' },
+      { from: '2026-10-01T12:00:00.000Z', to: '2026-10-01T13:00:00.000Z' },
+    ]);
+    // Nothing changed after the checkpoint; an hour that starts before `before` counts (it overlaps the period).
+    expect(await ask(head, '2026-12-01T00:00:00Z')).toEqual([]);
+    expect(await ask(since, '2026-10-01T12:30:00Z')).toHaveLength(2);
+    expect(await ask(since, '2026-10-01T12:00:00Z')).toHaveLength(1);
+    // Cannot say: the rollups have not reached `since`; marks kept only from after it; a meter created after it.
+    expect(await ask(head + 1n, '2026-12-01T00:00:00Z')).toBeNull();
+    await db.query(`update "${schema}".usage_changes_kept set from_position = $1`, [String(since + 1n)]);
+    try {
+      expect(await ask(since, '2026-12-01T00:00:00Z')).toBeNull();
+      expect(await ask(since + 1n, '2026-12-01T00:00:00Z')).not.toBeNull();
+    } finally {
+      await db.query(`update "${schema}".usage_changes_kept set from_position = 0`);
+    }
+    await store.appendToStream('meter-t2_reads', [
+      {
+        id: randomUUID(),
+        type: 'MeterCreated',
+        data: {
+          tenant: 't2',
+          slug: 'reads',
+          name: 'reads',
+          description: null,
+          eventType: 'kv.read',
+          aggregation: 'COUNT',
+          valueProperty: null,
+          groupBy: {},
+          createdAt: '2026-11-01T00:00:00Z',
+        },
+      },
+    ]);
+    await runner.caughtUp();
+    expect(await ask(since, '2026-12-01T00:00:00Z', await checkpoint())).toBeNull();
+  });
+
   it('a batch applied twice changes nothing', async () => {
     const before = await everything();
     const batch = await store.readAll({
-      eventTypes: [usageRecordedType, usageReattributedType, usageVoidedType, 'MeterCreated'],
+      eventTypes: [usageRecordedType, usageReattributedType, usageVoidedType, usageAmendedType, 'MeterCreated'],
       maxCount: 100,
     });
     await runner.applyBatch(batch);

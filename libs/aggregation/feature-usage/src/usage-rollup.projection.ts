@@ -99,7 +99,7 @@ export const usageRollupProjection = (
           await flush();
           const { usageId } = event.data;
           await hours?.count(tx, await tables.live(tx, [usageId]), -1);
-          await tables.void(tx, [usageId]);
+          await tables.void(tx, [usageId], event.globalPosition.toString());
           break;
         }
         case 'BudgetSet': {

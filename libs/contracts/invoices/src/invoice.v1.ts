@@ -118,6 +118,14 @@ export interface InvoiceFinalizedV1 extends InvoiceContentV1 {
   trigger: 'grace_period_ended' | 'requested';
   /** Credit notes issued with it (a finalized period's net change was negative). */
   creditNotes: string[];
+  /**
+   * What it settled: every earlier finalized period of the subscription is billed, with it, up to its usage as of
+   * ledger position `usagePosition` (where aggregation's rollups were when it was rated), under billing inputs
+   * `inputs` (a digest of the account's zone, anchor day and currency, the subscription and its plans). The next
+   * invoice re-rates only the periods whose usage changed after that position, while the inputs are the same.
+   * Absent on invoices finalized before it was kept: the next invoice re-rates every finalized period.
+   */
+  settled?: { usagePosition: string; inputs: string };
 }
 
 export interface InvoiceVoidedV1 {

@@ -26,6 +26,14 @@ export interface BillableUsageRequestV1 {
    * The method is aggregation's (projectedQuantity: a sum's rate carried on, a gauge's levels held to the end).
    */
   project?: boolean;
+  /**
+   * Also say which of the account's hours before `before` (RFC 3339) changed after ledger position `since` (decimal
+   * text): usage recorded, moved in or out, voided or amended there (`changed` in the answer). Invoicing asks it with
+   * the position it last settled the subscription's finalized periods at, and re-rates only the periods it names.
+   * `meters`: every meter those periods may be charged for; when one holds levels across periods (TIME_WEIGHTED_SUM:
+   * a late report changes every period its level carries into), each change reaches on to `before`.
+   */
+  changes?: { since: string; before: string; meters: string[] };
 }
 
 export interface BillableUsageValueV1 {
@@ -44,7 +52,17 @@ export interface BillableUsageValueV1 {
 
 export type BillableUsageReplyV1 =
   /** position: the ledger position the rollups had applied when the values were read (a consistent snapshot). */
-  | { ok: true; values: BillableUsageValueV1[]; position: string }
+  | {
+      ok: true;
+      values: BillableUsageValueV1[];
+      position: string;
+      /**
+       * Asked with `changes`: the changed hours merged into ranges [from, to), oldest first (none: nothing changed);
+       * null when aggregation cannot say (it kept no record that far back, a meter changed since, its rollups are
+       * behind `since`): treat every earlier period as changed. Absent: an aggregation that does not know `changes`.
+       */
+      changed?: { from: string; to: string }[] | null;
+    }
   | { ok: false; error: { type: 'unknown_meter' | 'bad_request' | 'rollups_behind' | 'unavailable'; detail: string } };
 
 /**

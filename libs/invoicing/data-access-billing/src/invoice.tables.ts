@@ -1,5 +1,5 @@
 import { DataSource, EntityManager } from 'typeorm';
-import type { CreditNoteIssuedV1 } from '@tally/contracts/invoices';
+import type { BillingPeriodV1, CreditNoteIssuedV1 } from '@tally/contracts/invoices';
 import type { InvoiceDocument, InvoiceStatus } from '@tally/invoicing/domain';
 
 type Queryable = Pick<EntityManager, 'query'> | Pick<DataSource, 'query'>;
@@ -79,13 +79,22 @@ export class InvoiceTables {
   }
 
   /** Several subscriptions' invoices in one statement, each subscription's in period order. */
-  async bySubscriptions(tx: Queryable, tenant: string, subscriptionIds: readonly string[]): Promise<InvoiceRow[][]> {
-    const rows: Record<string, unknown>[] = await tx.query(
-      `select * from "${this.schema}".invoices where tenant = $1 and subscription_id = any($2::text[]) order by period_start`,
+  /**
+   * The periods each subscription has an invoice for, oldest first: only the period of each document (a two-year-old
+   * subscription's 24 whole documents, read for every invoice it is billed, were most of what this read cost).
+   */
+  async invoicedPeriods(
+    tx: Queryable,
+    tenant: string,
+    subscriptionIds: readonly string[],
+  ): Promise<BillingPeriodV1[][]> {
+    const rows: { subscription_id: string; period: BillingPeriodV1 }[] = await tx.query(
+      `select subscription_id, document -> 'period' as period from "${this.schema}".invoices
+        where tenant = $1 and subscription_id = any($2::text[]) order by period_start`,
       [tenant, [...new Set(subscriptionIds)]],
     );
-    const bySubscription = new Map<string, InvoiceRow[]>(subscriptionIds.map((id) => [id, []]));
-    for (const invoice of rows.map(toInvoice)) bySubscription.get(invoice.subscriptionId)?.push(invoice);
+    const bySubscription = new Map<string, BillingPeriodV1[]>(subscriptionIds.map((id) => [id, []]));
+    for (const row of rows) bySubscription.get(row.subscription_id)?.push(row.period);
     return subscriptionIds.map((id) => bySubscription.get(id) ?? []);
   }
 

@@ -12,3 +12,4 @@ export * from './plan.decider';
 export * from './errors';
 export * from './cost-budget';
 export * from './ledger-fold-batch';
+export * from './rerating';

@@ -8,6 +8,7 @@ import {
 } from '@tally/contracts/invoices';
 import { canonicalJson, StreamDecider, unhandledEvent } from '@tally/shared/util-core';
 import { refuse } from './errors';
+import type { Settlement } from './rerating';
 
 /**
  * An invoice's life, folded from its ledger stream (`invoice-{tenant}_{id}`): none → draft (re-drafted
@@ -30,6 +31,8 @@ export type InvoiceDocument = InvoiceDraftedV1 &
 export interface Invoice {
   status: InvoiceStatus;
   document: InvoiceDocument | null;
+  /** What its finalization settled (kept beside the document: it is billing's bookkeeping, not the customer's invoice). */
+  settled?: Settlement;
 }
 
 /**
@@ -54,8 +57,14 @@ export const evolveInvoice = (state: Invoice, event: InvoiceEvent): Invoice => {
       const { lines, subtotal, total, redraftedAt } = event.data;
       return { ...state, document: { ...document, lines, subtotal, total, redraftedAt } };
     }
-    case 'InvoiceFinalized':
-      return { status: 'finalized', document: { ...document, ...event.data, status: 'finalized' } };
+    case 'InvoiceFinalized': {
+      const { settled, ...finalized } = event.data;
+      return {
+        status: 'finalized',
+        document: { ...document, ...finalized, status: 'finalized' },
+        ...(settled && { settled }),
+      };
+    }
     case 'InvoiceVoided': {
       const { reason, voidedAt } = event.data;
       return { status: 'voided', document: { ...document, status: 'voided', voidReason: reason, voidedAt } };

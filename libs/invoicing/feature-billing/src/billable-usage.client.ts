@@ -14,6 +14,16 @@ import { billingBatchLingerMs } from './batching';
 
 type Query = Omit<BillableUsageRequestV1, 'tenant'>;
 
+/** Changed hours as ranges [from, to); null: every earlier period must be taken as changed. */
+export type ChangedUsage = { from: string; to: string }[] | null;
+
+export interface UsageSnapshot {
+  values: BillableUsageValueV1[];
+  position: bigint | null;
+  /** Only when asked (`changes`). */
+  changed?: ChangedUsage;
+}
+
 /**
  * A batch's most (meter, interval) pairs: its answer holds a value per pair and per group, and NATS carries 1 MB.
  * A batch whose answer is still too large is asked again query by query.
@@ -71,9 +81,13 @@ export class BillableUsageClient {
     return (await this.snapshot(request)).values;
   }
 
-  /** The values and the ledger position the rollups had reached when they were read. */
-  async snapshot(request: Query): Promise<{ values: BillableUsageValueV1[]; position: bigint | null }> {
-    if (request.intervals.length === 0 || request.meters.length === 0) return { values: [], position: null };
+  /**
+   * The values and the ledger position the rollups had reached when they were read; asked with `changes`, also the
+   * account's changed hours since a position (null: aggregation cannot say, or does not know the question).
+   */
+  async snapshot(request: Query): Promise<UsageSnapshot> {
+    if ((request.intervals.length === 0 || request.meters.length === 0) && !request.changes)
+      return { values: [], position: null };
     let reply: BillableUsageReplyV1;
     try {
       reply = await this.ask({ tenant: this.tenancy.current, asOf: this.clock().toISOString(), ...request });
@@ -87,6 +101,10 @@ export class BillableUsageClient {
         reply.error.type === 'unknown_meter' ? 'charged_meter_unknown' : 'usage_unavailable',
         `aggregation refused the usage query: ${reply.error.detail}`,
       );
-    return { values: reply.values, position: BigInt(reply.position) };
+    return {
+      values: reply.values,
+      position: BigInt(reply.position),
+      ...(request.changes && { changed: reply.changed ?? null }),
+    };
   }
 }

@@ -2,7 +2,15 @@ import type { PlanSegmentV1, UsageLineV1 } from '@tally/contracts/invoices';
 import type { SubscriptionTimeline, PlanHistory } from '@tally/invoicing/domain';
 import type { BillingPeriod } from '@tally/shared/util-core';
 import { planSegments, rateUsage } from '@tally/invoicing/domain';
-import { BillableUsageClient } from './billable-usage.client';
+import { BillableUsageClient, ChangedUsage } from './billable-usage.client';
+
+/** Rated lines of each period asked, with the rollups' position they were read at (null: nothing was asked). */
+export interface RatedPeriods {
+  lines: UsageLineV1[][];
+  position: bigint | null;
+  /** Asked with `changes` only. */
+  changed?: ChangedUsage;
+}
 
 const meterKey = (meter: string, per: string | null) => `${meter}\u0000${per ?? ''}`;
 
@@ -24,14 +32,17 @@ export class InvoiceRater {
     plans: ReadonlyMap<string, PlanHistory>,
     fresh = false,
   ): Promise<UsageLineV1[]> {
-    const [lines] = await this.rate(accountId, subscription, [period], plans, { fresh, project: false });
+    const {
+      lines: [lines],
+    } = await this.rate(accountId, subscription, [period], plans, { fresh, project: false });
     return lines;
   }
 
   /**
    * Several periods' usage lines from one usage request (each period's lines as `usageLines` gives them): an
-   * invoice re-rates every earlier finalized period of its subscription, which was one request per period —
-   * round trips that grew with the subscription's age.
+   * invoice re-rates earlier finalized periods of its subscription, which was one request per period — round
+   * trips that grew with the subscription's age. `changes`: also ask which of the account's hours before
+   * `before` changed after ledger position `since` (for periods charging `meters`), in the same snapshot.
    */
   usageLinesOfPeriods(
     accountId: string,
@@ -39,8 +50,9 @@ export class InvoiceRater {
     periods: readonly BillingPeriod[],
     plans: ReadonlyMap<string, PlanHistory>,
     fresh = false,
-  ): Promise<UsageLineV1[][]> {
-    return this.rate(accountId, subscription, periods, plans, { fresh, project: false });
+    changes?: { since: bigint; before: string; meters: string[] },
+  ): Promise<RatedPeriods> {
+    return this.rate(accountId, subscription, periods, plans, { fresh, project: false, changes });
   }
 
   /**
@@ -53,7 +65,9 @@ export class InvoiceRater {
     period: BillingPeriod,
     plans: ReadonlyMap<string, PlanHistory>,
   ): Promise<UsageLineV1[]> {
-    const [lines] = await this.rate(accountId, subscription, [period], plans, { fresh: false, project: true });
+    const {
+      lines: [lines],
+    } = await this.rate(accountId, subscription, [period], plans, { fresh: false, project: true });
     return lines;
   }
 
@@ -63,23 +77,28 @@ export class InvoiceRater {
     subscription: SubscriptionTimeline,
     periods: readonly BillingPeriod[],
     plans: ReadonlyMap<string, PlanHistory>,
-    { fresh, project }: { fresh: boolean; project: boolean },
-  ): Promise<UsageLineV1[][]> {
+    {
+      fresh,
+      project,
+      changes,
+    }: { fresh: boolean; project: boolean; changes?: { since: bigint; before: string; meters: string[] } },
+  ): Promise<RatedPeriods> {
     const segmentsOf = periods.map((period) => planSegments(subscription, period, plans));
     const chargesOf = (s: PlanSegmentV1) =>
       plans.get(s.planId)?.versions.find((v) => v.version === s.planVersion)?.charges ?? [];
     const meters = new Map<string, { meter: string; per: string | null }>();
     for (const segment of segmentsOf.flat())
       for (const c of chargesOf(segment)) meters.set(meterKey(c.meter, c.per), { meter: c.meter, per: c.per });
-    const values = await this.usage.quantities({
+    const { values, position, changed } = await this.usage.snapshot({
       accountId,
       intervals: segmentsOf.flat().map((s) => ({ from: s.from, to: s.to })),
       meters: [...meters.values()],
       fresh,
       ...(project && { project }),
+      ...(changes && { changes: { ...changes, since: changes.since.toString() } }),
     });
     let first = 0;
-    return segmentsOf.map((segments) => {
+    const lines = segmentsOf.map((segments) => {
       const offset = first;
       first += segments.length;
       return segments.flatMap((segment, index) => {
@@ -90,5 +109,6 @@ export class InvoiceRater {
         return rateUsage(charges, rows).map((line) => ({ kind: 'usage' as const, segment, ...line }));
       });
     });
+    return { lines, position, ...(changes && { changed: changed ?? null }) };
   }
 }

@@ -14,15 +14,11 @@ import {
   invoiceStream,
   isCreditNoteEvent,
 } from '@tally/contracts/invoices';
-import {
-  BillingAccount,
-  BillingRegistryTables,
-  InvoiceRow,
-  InvoiceTables,
-  PlanRow,
-} from '@tally/invoicing/data-access-billing';
+import { BillingAccount, BillingRegistryTables, InvoiceTables, PlanRow } from '@tally/invoicing/data-access-billing';
 import {
   adjustmentLines,
+  billingInputsDigest,
+  changedIn,
   creditNoteDecider,
   Invoice,
   InvoiceCommand,
@@ -30,10 +26,13 @@ import {
   InvoiceDocument,
   invoiceTotal,
   invoicingRefusals,
+  metersCharged,
   netAmount,
   refuse,
   requireDraft,
+  rerateFrom,
   roundMoney,
+  Settlement,
   SubscriptionTimeline,
   sumAmounts,
 } from '@tally/invoicing/domain';
@@ -94,6 +93,8 @@ export interface RatedContent extends InvoiceContentV1 {
   credits: { invoice: Earlier; lines: AdjustmentLineV1[] }[];
   /** An earlier period's invoice is still a draft (this one cannot finalize before it). */
   earlierOpen: boolean;
+  /** What finalizing with this content settles (none when no usage was asked: a plan without charges). */
+  settled?: Settlement;
 }
 
 /** waiting: an earlier invoice of the subscription is still a draft; behind: usage or the registry has not caught up with the ledger. */
@@ -120,13 +121,13 @@ export class InvoicesService {
     @Inject(REGISTRY_RUNNER) private readonly registryRunner: ProjectionRunner,
   ) {}
 
-  /** A subscription's invoices as the projection has them; concurrent asks (a billing run's) in one statement. */
-  private readonly invoicesOf = callBatcher<{ tenant: string; subscriptionId: string }, InvoiceRow[]>({
+  /** The periods a subscription has invoices for, as the projection has them; concurrent asks (a billing run's) in one statement. */
+  private readonly invoicedPeriodsOf = callBatcher<{ tenant: string; subscriptionId: string }, BillingPeriodV1[]>({
     maxBatch: 256,
     lingerMs: billingBatchLingerMs,
     key: (ask) => ask.tenant,
     run: (asks) =>
-      this.invoices.bySubscriptions(
+      this.invoices.invoicedPeriods(
         this.db,
         asks[0].tenant,
         asks.map((a) => a.subscriptionId),
@@ -191,9 +192,9 @@ export class InvoicesService {
   ): Promise<Earlier[]> {
     const before = (p: BillingPeriodV1) => Date.parse(p.start) < to.getTime();
     const covered = billingPeriodsOverlapping(from, to, account.timezone, account.anchorDay).filter(before);
-    const invoiced = (await this.invoicesOf({ tenant: this.tenant, subscriptionId: subscription.subscriptionId }))
-      .map((row) => row.document.period)
-      .filter((p) => before(p) && Date.parse(p.start) >= invoicedFrom.getTime());
+    const invoiced = (
+      await this.invoicedPeriodsOf({ tenant: this.tenant, subscriptionId: subscription.subscriptionId })
+    ).filter((p) => before(p) && Date.parse(p.start) >= invoicedFrom.getTime());
     const periods = [...new Map([...covered, ...invoiced].map((p) => [p.start, p])).values()].sort((a, b) =>
       a.start < b.start ? -1 : 1,
     );
@@ -221,10 +222,17 @@ export class InvoicesService {
   /**
    * The credit notes these invoices' finalizations issued, by credit note id, from one read: only the notes each
    * finalization lists (InvoiceFinalized.creditNotes, kept through a later void), where reading every pair of
-   * periods' possible note was reads growing with the square of the subscription's age.
+   * periods' possible note was reads growing with the square of the subscription's age. `about`: only the notes
+   * crediting these invoices (the periods being re-rated).
    */
-  private async creditNotesIssuedBy(invoices: readonly Earlier[]): Promise<Map<string, RecordedEvent[]>> {
-    const ids = invoices.flatMap((i) => i.state.document?.creditNotes ?? []);
+  private async creditNotesIssuedBy(
+    invoices: readonly Earlier[],
+    about?: readonly Earlier[],
+  ): Promise<Map<string, RecordedEvent[]>> {
+    const wanted = about && new Set(about.flatMap((a) => invoices.map((i) => creditNoteId(a.invoiceId, i.invoiceId))));
+    const ids = invoices
+      .flatMap((i) => i.state.document?.creditNotes ?? [])
+      .filter((id) => wanted === undefined || wanted.has(id));
     if (ids.length === 0) return new Map();
     const read = await this.ledger.readStreams(ids.map((id) => creditNoteStream(this.tenant, id)));
     return new Map(ids.map((id) => [id, read.get(creditNoteStream(this.tenant, id)) ?? []]));
@@ -290,28 +298,29 @@ export class InvoicesService {
   ): Promise<RatedContent> {
     const earlier = await this.earlier(account, subscription, period);
     const earlierOpen = earlier.some((e) => e.state.status === 'draft');
-    // This period and every earlier finalized one re-rated from one usage request (adjustments and credits).
-    const rerated = earlierOpen ? [] : earlier.filter((e) => e.state.status === 'finalized');
-    const [[usage, ...reratedLines], notes] = await Promise.all([
-      this.rater.usageLinesOfPeriods(
-        account.accountId,
-        subscription,
-        [period, ...rerated.map((e) => e.period)],
-        plans,
-        fresh,
-      ),
-      this.creditNotesIssuedBy(rerated.length > 0 ? earlier : []),
-    ]);
+    const finalized = earlierOpen ? [] : earlier.filter((e) => e.state.status === 'finalized');
+    const inputs = billingInputsDigest(account, subscription, plans);
+    const from =
+      finalized.length === 0
+        ? 'all'
+        : rerateFrom(
+            earlier.map((e) => e.state),
+            inputs,
+          );
+    const { usage, rerated, reratedLines, notes, position } =
+      from === 'all'
+        ? await this.rerateAll(account, subscription, period, plans, fresh, finalized, earlier)
+        : await this.rerateChanged(account, subscription, period, plans, fresh, finalized, earlier, from.since);
     const adjustments: AdjustmentLineV1[] = [];
     const credits: RatedContent['credits'] = [];
     for (const [index, invoice] of earlier.entries()) {
-      if (earlierOpen || invoice.state.status !== 'finalized') continue;
+      const at = rerated.indexOf(invoice);
+      if (at < 0) continue;
       const billed = this.billedFor(invoice, earlier.slice(index + 1), notes);
-      const current = reratedLines[rerated.indexOf(invoice)];
       const lines = adjustmentLines(
         { invoiceId: invoice.invoiceId, period: invoice.period.label },
         billed,
-        current,
+        reratedLines[at],
       ) as AdjustmentLineV1[];
       if (lines.length === 0) continue;
       if (netAmount(lines).isNegative()) credits.push({ invoice, lines });
@@ -325,6 +334,80 @@ export class InvoicesService {
       total: invoiceTotal(amounts, account.currency),
       credits,
       earlierOpen,
+      ...(position !== null && { settled: { usagePosition: position.toString(), inputs } }),
+    };
+  }
+
+  /**
+   * This period and every earlier finalized one re-rated from one usage request: the subscription's periods were
+   * never settled, a finalized invoice was voided, or its billing inputs changed since it was last settled.
+   */
+  private async rerateAll(
+    account: BillingAccount,
+    subscription: SubscriptionTimeline,
+    period: BillingPeriodV1,
+    plans: ReadonlyMap<string, PlanRow>,
+    fresh: boolean,
+    finalized: readonly Earlier[],
+    earlier: readonly Earlier[],
+  ) {
+    const [rated, notes] = await Promise.all([
+      this.rater.usageLinesOfPeriods(
+        account.accountId,
+        subscription,
+        [period, ...finalized.map((e) => e.period)],
+        plans,
+        fresh,
+      ),
+      this.creditNotesIssuedBy(finalized.length > 0 ? earlier : []),
+    ]);
+    const [usage, ...reratedLines] = rated.lines;
+    return { usage, rerated: finalized, reratedLines, notes, position: rated.position };
+  }
+
+  /**
+   * This period rated, and in the same snapshot which of the account's hours before it changed since the
+   * subscription's periods were last settled (`since`); then only the finalized periods those hours fall in are
+   * re-rated (usually none), with only the credit notes about them read. Every other finalized period is billed
+   * exactly as it was rated then — its usage and inputs are the same — so its adjustment would be nothing: an
+   * invoice's cost no longer grows with the subscription's age. The settlement recorded is this first snapshot's
+   * position; a period re-rated from a later snapshot may be re-rated once more, never skipped wrongly.
+   */
+  private async rerateChanged(
+    account: BillingAccount,
+    subscription: SubscriptionTimeline,
+    period: BillingPeriodV1,
+    plans: ReadonlyMap<string, PlanRow>,
+    fresh: boolean,
+    finalized: readonly Earlier[],
+    earlier: readonly Earlier[],
+    since: bigint,
+  ) {
+    const first = await this.rater.usageLinesOfPeriods(account.accountId, subscription, [period], plans, fresh, {
+      since,
+      before: period.start,
+      meters: metersCharged(subscription, plans),
+    });
+    const rerated = finalized.filter((e) => changedIn(first.changed ?? null, e.period));
+    const [again, notes] =
+      rerated.length === 0
+        ? [undefined, new Map<string, RecordedEvent[]>()]
+        : await Promise.all([
+            this.rater.usageLinesOfPeriods(
+              account.accountId,
+              subscription,
+              rerated.map((e) => e.period),
+              plans,
+              fresh,
+            ),
+            this.creditNotesIssuedBy(earlier, rerated),
+          ]);
+    return {
+      usage: first.lines[0],
+      rerated,
+      reratedLines: again?.lines ?? [],
+      notes,
+      position: first.position,
     };
   }
 
@@ -525,6 +608,7 @@ export class InvoicesService {
           finalizedAt: now,
           trigger,
           creditNotes: notes.map((n) => n.creditNoteId),
+          ...(content.settled && { settled: content.settled }),
         },
       },
       { alsoAppend: issued.flatMap((d) => (d.append ? [d.append] : [])), read },
