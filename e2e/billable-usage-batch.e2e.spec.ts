@@ -8,7 +8,7 @@ import {
 import { accountUsageStream, usageLedgerId, usageRecordedType, UsageRecordedV1 } from '@tally/contracts/usage';
 import { decodeJson, encodeJson, JetStreamBus } from '@tally/shared/data-access-messaging';
 import { BillableUsageClient } from '@tally/invoicing/feature-billing';
-import { RunningTally } from '@tally/shared/feature-runtime';
+import { ProjectionCatalog, RunningTally } from '@tally/shared/feature-runtime';
 import { connect } from '@nats-io/transport-node';
 import { setTimeout as sleep } from 'node:timers/promises';
 import { Client } from 'pg';
@@ -228,7 +228,7 @@ describe('billable usage in batches', () => {
         20_000,
       ),
     ).toEqual(hour);
-    // Periods charging a time-weighted meter: the change reaches every later period before `before`.
+    // Periods charging a time-weighted meter: a level holds across periods, so the change reaches every later one.
     expect(await changedOf(changes(['fn_gbs', 'disk_gb']))).toEqual([
       { from: '2026-03-20T05:00:00.000Z', to: '2026-04-01T00:00:00.000Z' },
     ]);
@@ -266,7 +266,16 @@ describe('billable usage in batches', () => {
       const replies = Promise.all(
         Array.from({ length: 8 }, () => ask<BillableUsageReplyV1>(billableUsageSubject, { tenant, ...query('acme') })),
       );
-      await sleep(6_500);
+      // Once the first queries wait on the lock, longer than the pool lets a caller wait for a connection.
+      await eventually(
+        () =>
+          locker.query(
+            `select count(*)::int as n from pg_locks where not granted and relation = '"${namespace}_aggregation".meter_hours'::regclass`,
+          ),
+        (r) => r.rows[0].n >= 3,
+        10_000,
+      );
+      await sleep(6_000);
       await locker.query('commit');
       // Eight queries against a pool of five: three read (and wait on the lock), five wait in the responder.
       expect((await replies).map((r) => (r.ok ? 'answered' : r.error.detail))).toEqual(Array(8).fill('answered'));
@@ -274,4 +283,45 @@ describe('billable usage in batches', () => {
       await locker.end();
     }
   }, 30_000);
+  it('answers nothing fresh while the meter catalog lags a meter change the rollups have applied', async () => {
+    const catalog = aggregation.app.get(ProjectionCatalog).get('aggregation_meters');
+    await catalog.stop();
+    try {
+      await http('POST', `${aggregation.url}/api/v1/meters`, {
+        slug: 'kv_reads',
+        name: 'KV reads',
+        eventType: 'kv.read',
+        aggregation: 'COUNT',
+        groupBy: {},
+      });
+      const db = new Client({ connectionString: testDatabaseUrl() });
+      await db.connect();
+      try {
+        await eventually(
+          () => db.query(`select 1 from "${namespace}_aggregation".rollup_meters where slug = 'kv_reads'`),
+          (r) => r.rowCount === 1,
+          20_000,
+        );
+      } finally {
+        await db.end();
+      }
+      // A finalization would rate with definitions older than the rollups' and settle its periods on them.
+      expect(await ask(billableUsageSubject, { tenant, ...query('acme'), fresh: true })).toEqual({
+        ok: false,
+        error: {
+          type: 'rollups_behind',
+          detail: 'aggregation_meters has not applied a meter change the rollups have (lagging); retry shortly',
+        },
+      });
+      // Drafts (not fresh) are answered meanwhile.
+      expect(await ask(billableUsageSubject, { tenant, ...query('acme') })).toMatchObject({ ok: true });
+    } finally {
+      void catalog.start();
+    }
+    await eventually(
+      () => ask<BillableUsageReplyV1>(billableUsageSubject, { tenant, ...query('acme'), fresh: true }),
+      (r) => r.ok,
+      20_000,
+    );
+  });
 });

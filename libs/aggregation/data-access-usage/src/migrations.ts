@@ -261,9 +261,10 @@ export class MeterValueExpressions1765000000000 implements MigrationInterface {
 /**
  * Which hours of an account's usage changed at which ledger position (usage recorded, moved, voided, amended), so
  * invoicing re-rates only the finalized periods whose usage changed after it last settled them, not every one
- * (docs/invoicing.md, "Re-rating earlier periods"). `usage_changes_kept.from_position`: the rollups' checkpoint when
- * the table was made — changes at or before it were applied unmarked, so a question about them is answered
- * "cannot say".
+ * (docs/invoicing.md, "Re-rating only what changed"). `usage_changes_kept.from_position`: changes at or before it
+ * were applied unmarked, so a question about them is answered "cannot say" — the rollups' checkpoint when the table
+ * was made, raised to just before the first batch the marking code applies (`marking_started`): an older replica
+ * may still apply usage, unmarked, between the migration and then.
  */
 export class UsageChanges1765200000000 implements MigrationInterface {
   name = 'UsageChanges1765200000000';
@@ -274,7 +275,8 @@ export class UsageChanges1765200000000 implements MigrationInterface {
       create table "${s}".usage_changes (tenant text not null, account_id text not null, hour timestamptz not null,
         position bigint not null, primary key (tenant, account_id, hour));
       create index usage_changes_position_idx on "${s}".usage_changes (tenant, account_id, position) include (hour);
-      create table "${s}".usage_changes_kept (only_row boolean primary key default true check (only_row), from_position bigint not null);`);
+      create table "${s}".usage_changes_kept (only_row boolean primary key default true check (only_row), from_position bigint not null,
+        marking_started boolean not null default false);`);
     const [{ checkpoints }] = (await queryRunner.query(
       `select to_regclass(format('%I.projection_checkpoints', $1::text)) is not null as checkpoints`,
       [s],

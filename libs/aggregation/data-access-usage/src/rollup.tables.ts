@@ -32,11 +32,36 @@ const truncUnit = { MINUTE: 'minute', HOUR: 'hour', DAY: 'day' } as const;
  * SQL marking the hours of `source`'s rows (tenant, account_id, minute, position) as changed at their position: what
  * invoicing asks to know which finalized periods to re-rate (usage_changes). The greatest position stays, so
  * replaying a batch, or the whole ledger in another batch split, ends with the same marks.
+ *
+ * `priorOwners`: `source` also has event_type, subject, time and usage_id, and a change to a report of a
+ * time-weighted meter also marks the account of the subject's report before it: that report's level holds until
+ * this one, so recording, voiding or amending this one lengthens or shortens it (docs/aggregation.md, "Time-weighted
+ * meters"). From that hour on, invoicing takes every later period as changed. The report before is read as the
+ * statement's snapshot has the facts: new facts are marked this way by a statement of their own, after their batch's
+ * insert, so that a report's predecessor in the same batch is seen.
  */
-const markChangedSql = (schema: string, source: string) =>
-  `insert into "${schema}".usage_changes (tenant, account_id, hour, position)
-   select tenant, account_id, date_trunc('hour', minute, 'UTC'), max(position) from ${source} where account_id is not null group by 1, 2, 3
+const markChangedSql = (schema: string, source: string, priorOwners = false) => {
+  const prior = priorOwners
+    ? `union all
+       select c.tenant, p.account_id, c.minute, c.position from ${source} c
+         join ${gaugeTypesSql(schema)} g on g.tenant = c.tenant and g.event_type = c.event_type
+         cross join lateral (
+           select u.account_id from "${schema}".usage_facts u
+            where u.tenant = c.tenant and u.event_type = c.event_type and u.subject = c.subject and not u.voided
+              and (u.time < c.time or (u.time = c.time and u.usage_id < c.usage_id))
+            order by u.time desc, u.usage_id desc limit 1) p`
+    : '';
+  return `insert into "${schema}".usage_changes (tenant, account_id, hour, position)
+   select tenant, account_id, date_trunc('hour', minute, 'UTC'), max(position)
+     from (select tenant, account_id, minute, position from ${source} ${prior}) changed
+    where account_id is not null group by 1, 2, 3
    on conflict (tenant, account_id, hour) do update set position = greatest(usage_changes.position, excluded.position)`;
+};
+
+/** The (tenant, event type) pairs a live time-weighted meter reads (or a meter kept without its definition). */
+const gaugeTypesSql = (schema: string) =>
+  `(select distinct tenant, event_type from "${schema}".rollup_meters
+     where live and (definition is null or definition ->> 'aggregation' = 'TIME_WEIGHTED_SUM'))`;
 
 export class RollupTables {
   /** The tables this class writes for its projection (a rebuild builds copies of them and swaps them in). */
@@ -52,7 +77,7 @@ export class RollupTables {
     if (facts.length === 0) return [];
     const s = this.schema;
     // One JSON document per batch (jsonb_to_recordset), as the ledger append does. Answers the facts that were new.
-    const fresh: { usage_id: string }[] = await tx.query(
+    const fresh: { usage_id: string; gauge: boolean }[] = await tx.query(
       `with fresh as (
          insert into "${s}".usage_facts (usage_id, tenant, account_id, subject, event_type, time, last_position, data, attributes)
          select usage_id, tenant, account_id, subject, event_type, time, position, data, attributes
@@ -65,7 +90,8 @@ export class RollupTables {
          select tenant, account_id, event_type, minute, count(*) from fresh where account_id is not null group by 1, 2, 3, 4
          on conflict (tenant, account_id, minute, event_type) do update set events = usage_minute.events + excluded.events),
        marked as (${markChangedSql(s, 'fresh')})
-       select usage_id from fresh`,
+       select f.usage_id, exists (select 1 from ${gaugeTypesSql(s)} g where g.tenant = f.tenant and g.event_type = f.event_type) as gauge
+         from fresh f`,
       [
         JSON.stringify(
           facts.map((f) => ({
@@ -82,7 +108,40 @@ export class RollupTables {
         ),
       ],
     );
+    const reports = fresh.filter((r) => r.gauge).map((r) => r.usage_id);
+    if (reports.length > 0)
+      await tx.query(
+        `with reports as (
+           select usage_id, tenant, null::text as account_id, event_type, subject, time,
+                  date_trunc('minute', time, 'UTC') as minute, last_position as position
+             from "${s}".usage_facts where usage_id = any($1::uuid[]))
+         ${markChangedSql(s, 'reports', true)}`,
+        [reports],
+      );
     return fresh.map((r) => r.usage_id);
+  }
+
+  /**
+   * Before the first batch the marking code ever applies (whatever process): marks are kept from just before it on.
+   * Answers whether that was already done in an earlier transaction (then callers need not ask again; until then they
+   * do, in case this transaction rolls back). Nothing to do in a rebuild's copies: usage_changes_kept is not among
+   * them, the live row stands.
+   */
+  async startMarking(tx: Queryable, firstPosition: bigint): Promise<boolean> {
+    const s = this.schema;
+    const [{ kept }] = (await tx.query(
+      `select to_regclass(format('%I.usage_changes_kept', $1::text)) is not null as kept`,
+      [s],
+    )) as { kept: boolean }[];
+    if (!kept) return true;
+    const started = returnedRows(
+      await tx.query(
+        `update "${s}".usage_changes_kept set from_position = greatest(from_position, $1), marking_started = true
+          where not marking_started returning 1`,
+        [(firstPosition - 1n).toString()],
+      ),
+    );
+    return started.length === 0;
   }
 
   /** Whether a change at this ledger position will apply to the fact (it exists, is not voided, is older). */
@@ -154,8 +213,8 @@ export class RollupTables {
     await tx.query(
       `with amended as (
          update "${s}".usage_facts set data = $2, last_position = $3 where usage_id = $1 and last_position < $3
-         returning tenant, account_id, date_trunc('minute', time, 'UTC') as minute, last_position as position)
-       ${markChangedSql(s, 'amended')}`,
+         returning usage_id, tenant, account_id, event_type, subject, time, date_trunc('minute', time, 'UTC') as minute, last_position as position)
+       ${markChangedSql(s, 'amended', true)}`,
       [usageId, JSON.stringify(data), position],
     );
   }
@@ -173,8 +232,8 @@ export class RollupTables {
     await tx.query(
       `with gone as (
          update "${s}".usage_facts set voided = true where usage_id = any($1::uuid[]) and not voided
-         returning tenant, account_id, event_type, date_trunc('minute', time, 'UTC') as minute, $2::bigint as position),
-       marked as (${markChangedSql(s, 'gone')})
+         returning usage_id, tenant, account_id, event_type, subject, time, date_trunc('minute', time, 'UTC') as minute, $2::bigint as position),
+       marked as (${markChangedSql(s, 'gone', true)})
        update "${s}".usage_minute m set events = m.events - g.n
          from (select tenant, account_id, event_type, minute, count(*) as n from gone where account_id is not null group by 1, 2, 3, 4) g
         where m.tenant = g.tenant and m.account_id = g.account_id and m.event_type = g.event_type and m.minute = g.minute`,

@@ -37,6 +37,20 @@ export class UsageChangeTables {
   constructor(private readonly schema: string) {}
 
   /**
+   * Whether the meter catalog (aggregation_meters, the definitions queries read) is behind a meter change the rollups
+   * have applied (rollup_meters): the two are separate projections.
+   */
+  async meterCatalogBehind(tx: Queryable, tenant: string): Promise<boolean> {
+    const s = this.schema;
+    const [row] = (await tx.query(
+      `select (select coalesce(max(last_position), 0) from "${s}".rollup_meters where tenant = $1)
+            > (select coalesce(max(last_position), 0) from "${s}".meters where tenant = $1) as behind`,
+      [tenant],
+    )) as { behind: boolean }[];
+    return row.behind;
+  }
+
+  /**
    * Each ask's changed ranges, from the snapshot `tx` whose rollup checkpoint is `checkpoint`. null where the marks
    * cannot answer: they were not kept at `since` (made after it), a meter was created, changed or deleted after it
    * (every fact's reading may differ), or the rollups have not applied the ledger up to it (a rebuild restarted).

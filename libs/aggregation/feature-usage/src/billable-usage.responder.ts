@@ -40,17 +40,21 @@ type Query = Omit<BillableUsageRequestV1, 'tenant'>;
 /** A query checked: its intervals parsed, or its answer already known (refused). */
 type Checked = { query: Query; intervals: { from: Date; to: Date }[] } | { answer: BillableUsageReplyV1 };
 
+/** How long invoicing waits for an answer (billable-usage.client): a query still waiting after that is dropped. */
+const abandonedAfterMs = 30_000;
+
 const refused = (type: 'bad_request' | 'rollups_behind' | 'unknown_meter', detail: string): BillableUsageReplyV1 => ({
   ok: false,
   error: { type, detail },
 });
 
 /**
- * The changed hours as periods see them: a level held across periods (a time-weighted meter among those charged)
- * carries a change at one hour into every later period, so each change reaches on to `before`; a meter not in the
- * catalog leaves nothing to say (null).
+ * The changed hours as periods see them: a time-weighted meter among those charged holds each subject's level until
+ * its next report, across periods, so a change at one hour (of this account's reports, or of a report that ends one
+ * of this account's levels: the rollups mark both) reaches on to `before`; a meter not in the catalog leaves nothing
+ * to say (null).
  */
-const carriedOn = (
+const markedChanges = (
   changed: Map<number, ChangedRanges>,
   checked: readonly Checked[],
   catalog: ReadonlyMap<string, Meter>,
@@ -193,13 +197,33 @@ export class BillableUsageResponder {
     const answers = checked.flatMap((c) => ('answer' in c ? [c.answer] : []));
     if (answers.length === checked.length) return answers;
     // One snapshot: the values and the rollup checkpoint they correspond to (reconciliation compares the ledger up to it).
+    const asked = Date.now();
     await this.snapshots.acquire();
     try {
+      // The asker waits 30 s at most: past that, nobody reads the answer.
+      if (Date.now() - asked > abandonedAfterMs)
+        throw new Error('waited too long for a Postgres connection (the asker has given up); ask again');
       return await inReadOnlySnapshot(this.db, async (tx) => {
         const [checkpoint] = (await tx.query(
           `select position::text as position from "${this.postgres.schemaFor('aggregation')}".projection_checkpoints where name = 'aggregation_usage_rollup'`,
         )) as { position: string }[];
-        return this.read(tx, tenant, checked, checkpoint?.position ?? '0');
+        // Fresh (what a finalization freezes) also needs the meter definitions the rollups counted with: the catalog
+        // is another projection, and a finalization that rated with an older definition would settle its periods.
+        const stale =
+          checked.some((c) => 'query' in c && c.query.fresh) && (await this.changes.meterCatalogBehind(tx, tenant));
+        const usable = stale
+          ? checked.map((c) =>
+              'query' in c && c.query.fresh
+                ? {
+                    answer: refused(
+                      'rollups_behind',
+                      'aggregation_meters has not applied a meter change the rollups have (lagging); retry shortly',
+                    ),
+                  }
+                : c,
+            )
+          : checked;
+        return this.read(tx, tenant, usable, checkpoint?.position ?? '0');
       });
     } finally {
       this.snapshots.release();
@@ -303,7 +327,7 @@ export class BillableUsageResponder {
           ]
         : [],
     );
-    const changed = carriedOn(
+    const changed = markedChanges(
       await this.changes.changedSince(tx, tenant, changesAsked, BigInt(position)),
       checked,
       catalog,

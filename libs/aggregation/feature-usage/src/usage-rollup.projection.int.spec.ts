@@ -382,6 +382,19 @@ describe('aggregation_usage_rollup projection', () => {
     } finally {
       await db.query(`update "${schema}".usage_changes_kept set from_position = 0`);
     }
+    // Marks are kept from just before the first batch the marking code ever applied (an older replica may have
+    // applied usage unmarked until then), once: later batches, restarts included, leave it.
+    await db.query(`update "${schema}".usage_changes_kept set marking_started = false, from_position = 0`);
+    try {
+      const rollups = new RollupTables(schema);
+      expect(await rollups.startMarking(db, 50n)).toBe(false);
+      expect(await rollups.startMarking(db, 80n)).toBe(true);
+      expect(await db.query(`select from_position::text, marking_started from "${schema}".usage_changes_kept`)).toEqual(
+        [{ from_position: '49', marking_started: true }],
+      );
+    } finally {
+      await db.query(`update "${schema}".usage_changes_kept set from_position = 0`);
+    }
     await store.appendToStream('meter-t2_reads', [
       {
         id: randomUUID(),
@@ -401,6 +414,75 @@ describe('aggregation_usage_rollup projection', () => {
     ]);
     await runner.caughtUp();
     expect(await ask(since, '2026-12-01T00:00:00Z', await checkpoint())).toBeNull();
+  });
+
+  it("marks the account whose time-weighted level a change of another account's report ends or lengthens", async () => {
+    await store.appendToStream('meter-t3_disk', [
+      {
+        id: randomUUID(),
+        type: 'MeterCreated',
+        data: {
+          tenant: 't3',
+          slug: 'disk',
+          name: 'disk',
+          description: null,
+          eventType: 'disk.level',
+          aggregation: 'TIME_WEIGHTED_SUM',
+          valueProperty: '$.gb',
+          groupBy: {},
+          createdAt: '2026-01-01T00:00:00Z',
+        },
+      },
+    ]);
+    const report = (account: string | undefined, time: string, gb: string) => ({
+      ...recorded(account, time, 'disk.level'),
+      tenant: 't3',
+      subject: 'vm-1',
+      data: { gb },
+    });
+    // A's level from 5 January; then, recorded late, B's report of the same subject on 26 January ends it there.
+    const a = report('alpha', '2026-01-05T10:00:00Z', '8');
+    await store.appendToStream('usage-t3_alpha.2026-01', [{ id: a.usageId, type: usageRecordedType, data: { ...a } }]);
+    await runner.caughtUp();
+    const b = report('beta', '2026-01-26T00:30:00Z', '4');
+    await store.appendToStream('usage-t3_beta.2026-01', [{ id: b.usageId, type: usageRecordedType, data: { ...b } }]);
+    // A parked report (nobody's) ends B's level too.
+    const parked = report(undefined, '2026-02-10T07:00:00Z', '1');
+    await store.appendToStream('parkedusage-t3_vm-1', [
+      { id: parked.usageId, type: usageRecordedType, data: { ...parked } },
+    ]);
+    await runner.caughtUp();
+    const marks = async (account: string) =>
+      (
+        await db.query(
+          `select hour, position::text from "${schema}".usage_changes where tenant = 't3' and account_id = $1 order by hour`,
+          [account],
+        )
+      ).map((r: { hour: Date; position: string }) => [r.hour.toISOString(), r.position]);
+    const [pa, pb, pp] = await Promise.all([a, b, parked].map((r) => positionOf(r.usageId)));
+    expect(await marks('alpha')).toEqual([
+      ['2026-01-05T10:00:00.000Z', String(pa)],
+      ['2026-01-26T00:00:00.000Z', String(pb)],
+    ]);
+    expect(await marks('beta')).toEqual([
+      ['2026-01-26T00:00:00.000Z', String(pb)],
+      ['2026-02-10T07:00:00.000Z', String(pp)],
+    ]);
+    // B's report voided: A's level holds on past 26 January again — A's hour there changes once more.
+    const voidId = randomUUID();
+    const voiding: UsageVoidedV1 = {
+      tenant: 't3',
+      usageId: b.usageId,
+      source: b.source,
+      eventId: b.eventId,
+      reason: 'wrong',
+      correctedAt: b.time,
+    };
+    await store.appendToStream(`usagecorrections-t3_${b.usageId}`, [
+      { id: voidId, type: usageVoidedType, data: { ...voiding } },
+    ]);
+    await runner.caughtUp();
+    expect((await marks('alpha')).at(-1)).toEqual(['2026-01-26T00:00:00.000Z', String(await positionOf(voidId))]);
   });
 
   it('a batch applied twice changes nothing', async () => {

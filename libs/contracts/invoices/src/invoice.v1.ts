@@ -119,8 +119,9 @@ export interface InvoiceFinalizedV1 extends InvoiceContentV1 {
   /** Credit notes issued with it (a finalized period's net change was negative). */
   creditNotes: string[];
   /**
-   * What it settled: every earlier finalized period of the subscription is billed, with it, up to its usage as of
-   * ledger position `usagePosition` (where aggregation's rollups were when it was rated), under billing inputs
+   * What it settled: its own period and every earlier finalized one of the subscription are billed, with it, for
+   * their usage as of ledger position `usagePosition` at least (where aggregation's rollups were when it was rated;
+   * a period re-rated from a later snapshot may include later changes too), under billing inputs
    * `inputs` (a digest of the account's zone, anchor day and currency, the subscription and its plans). The next
    * invoice re-rates only the periods whose usage changed after that position, while the inputs are the same.
    * Absent on invoices finalized before it was kept: the next invoice re-rates every finalized period.

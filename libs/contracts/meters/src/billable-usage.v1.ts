@@ -30,8 +30,8 @@ export interface BillableUsageRequestV1 {
    * Also say which of the account's hours before `before` (RFC 3339) changed after ledger position `since` (decimal
    * text): usage recorded, moved in or out, voided or amended there (`changed` in the answer). Invoicing asks it with
    * the position it last settled the subscription's finalized periods at, and re-rates only the periods it names.
-   * `meters`: every meter those periods may be charged for; when one holds levels across periods (TIME_WEIGHTED_SUM:
-   * a late report changes every period its level carries into), each change reaches on to `before`.
+   * `meters`: every meter those periods may be charged for; when one is unknown the answer is null, and when one is
+   * time-weighted (a subject's level holds until its next report, across periods) each change reaches on to `before`.
    */
   changes?: { since: string; before: string; meters: string[] };
 }
@@ -59,7 +59,8 @@ export type BillableUsageReplyV1 =
       /**
        * Asked with `changes`: the changed hours merged into ranges [from, to), oldest first (none: nothing changed);
        * null when aggregation cannot say (it kept no record that far back, a meter changed since, its rollups are
-       * behind `since`): treat every earlier period as changed. Absent: an aggregation that does not know `changes`.
+       * behind `since`, a charged meter is time-weighted or unknown): treat every earlier period as changed. Absent: an
+       * aggregation that does not know `changes`.
        */
       changed?: { from: string; to: string }[] | null;
     }

@@ -31,7 +31,7 @@ export type InvoiceDocument = InvoiceDraftedV1 &
 export interface Invoice {
   status: InvoiceStatus;
   document: InvoiceDocument | null;
-  /** What its finalization settled (kept beside the document: it is billing's bookkeeping, not the customer's invoice). */
+  /** What its finalization settled (beside the document: billing's bookkeeping, not a field of the invoice the API shows). */
   settled?: Settlement;
 }
 

@@ -23,6 +23,8 @@ export const billingInputsDigest = (
   plans: ReadonlyMap<string, PlanHistory>,
 ): string => {
   const planIds = [...new Set(subscription.plans.map((p) => p.planId))].sort();
+  // The version is the rating rules': a release that changes how a period rates (or rebuilds the rollups after a
+  // fix) must change it, so every subscription re-rates its finalized periods once (docs/invoicing.md).
   return deterministicUuid(
     'tally.billing-inputs.v1',
     canonicalJson({
