@@ -1,5 +1,6 @@
 import { ChildProcess, spawn } from 'node:child_process';
 import { resolve } from 'node:path';
+import { Pool } from 'pg';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { usageRecordedType } from '@tally/contracts/usage';
 import { RunningTally } from '@tally/shared/feature-runtime';
@@ -40,11 +41,14 @@ describe('kill -9 of attribution mid-stream', () => {
     return byId;
   };
 
+  const pg = new Pool({ connectionString: testDatabaseUrl(), max: 1 });
+
   beforeAll(async () => {
     ingestion = await startApp('ingestion', namespace);
   });
   afterAll(async () => {
     attribution?.kill('SIGKILL');
+    await pg.end();
     await ingestion?.close();
     await deleteStreams(namespace);
     await dropSchemas(namespace);
@@ -62,9 +66,21 @@ describe('kill -9 of attribution mid-stream', () => {
       );
     }
     await startAttribution();
-    const before = await eventually(counts, (c) => c.size >= 1_000, 20_000);
+    // Killed as soon as the first events are in the ledger (a cheap count: reading every event to count them let the
+    // writer finish all 10,000 before the kill, and then nothing died mid-stream).
+    const written = async () => {
+      const [{ n }] = (
+        await pg.query(`select count(*)::int as n from "${namespace}_ledger".events where event_type = $1`, [
+          usageRecordedType,
+        ])
+      ).rows as { n: number }[];
+      return n;
+    };
+    await eventually(written, (n) => n > 0, 20_000);
+    const exited = new Promise((resolve) => attribution?.once('exit', resolve));
     attribution?.kill('SIGKILL');
-    await new Promise((resolve) => attribution?.once('exit', resolve));
+    await exited;
+    const before = await counts();
     const atKill = (await counts()).size;
     expect(atKill).toBeLessThan(ids.length); // it really died mid-stream
     expect(before.size).toBeGreaterThan(0);

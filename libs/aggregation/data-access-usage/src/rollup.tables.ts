@@ -1,6 +1,7 @@
 import { DataSource, EntityManager } from 'typeorm';
 import type { UsageQuery } from '@tally/aggregation/domain';
 import { returnedRows } from '@tally/shared/data-access-postgres';
+import { decimalPattern } from './meter-hours.tables';
 
 type Queryable = Pick<EntityManager, 'query'> | Pick<DataSource, 'query'>;
 
@@ -40,15 +41,16 @@ const truncUnit = { MINUTE: 'minute', HOUR: 'hour', DAY: 'day' } as const;
  * statement's snapshot has the facts: new facts are marked this way by a statement of their own, after their batch's
  * insert, so that a report's predecessor in the same batch is seen.
  */
-const markChangedSql = (schema: string, source: string, priorOwners = false) => {
+const markChangedSql = (schema: string, source: string, priorOwners: false | { functions: string } = false) => {
   const prior = priorOwners
     ? `union all
        select c.tenant, p.account_id, c.minute, c.position from ${source} c
-         join ${gaugeTypesSql(schema)} g on g.tenant = c.tenant and g.event_type = c.event_type
+         join ${gaugeMetersSql(schema)} g on g.tenant = c.tenant and g.event_type = c.event_type
          cross join lateral (
            select u.account_id from "${schema}".usage_facts u
             where u.tenant = c.tenant and u.event_type = c.event_type and u.subject = c.subject and not u.voided
               and (u.time < c.time or (u.time = c.time and u.usage_id < c.usage_id))
+              and ${readingSql('u', 'g', priorOwners.functions)} is not null
             order by u.time desc, u.usage_id desc limit 1) p`
     : '';
   return `insert into "${schema}".usage_changes (tenant, account_id, hour, position)
@@ -58,16 +60,31 @@ const markChangedSql = (schema: string, source: string, priorOwners = false) => 
    on conflict (tenant, account_id, hour) do update set position = greatest(usage_changes.position, excluded.position)`;
 };
 
-/** The (tenant, event type) pairs a live time-weighted meter reads (or a meter kept without its definition). */
-const gaugeTypesSql = (schema: string) =>
-  `(select distinct tenant, event_type from "${schema}".rollup_meters
+/** The live time-weighted meters (or meters kept without their definition) with how each reads a report. */
+const gaugeMetersSql = (schema: string) =>
+  `(select tenant, event_type, value_path, value_expression from "${schema}".rollup_meters
      where live and (definition is null or definition ->> 'aggregation' = 'TIME_WEIGHTED_SUM'))`;
+
+/**
+ * Whether fact `f` has a reading for meter `m` (a rollup_meters row), by the rule the levels are read with: only a
+ * report with a reading sets a level, and so only such a report ends the one before it.
+ */
+const readingSql = (f: string, m: string, functions: string) =>
+  `case when ${m}.value_expression is not null then "${functions}".meter_value(${m}.value_expression, ${f}.data)
+        when cardinality(${m}.value_path) > 0 and (${f}.data #>> ${m}.value_path) ~ ${decimalPattern} then 1 end`;
 
 export class RollupTables {
   /** The tables this class writes for its projection (a rebuild builds copies of them and swaps them in). */
   static readonly tables = ['usage_facts', 'usage_minute', 'voided_usage', 'accounts', 'usage_changes'] as const;
 
-  constructor(private readonly schema: string) {}
+  /**
+   * `functions`: the schema holding the migrations' SQL functions (meter_value) — the live schema, also while a
+   * rebuild writes copies of the tables into another one.
+   */
+  constructor(
+    private readonly schema: string,
+    private readonly functions: string = schema,
+  ) {}
 
   /**
    * Counts each usage event once: facts are inserted ON CONFLICT DO NOTHING and only the facts that
@@ -90,7 +107,7 @@ export class RollupTables {
          select tenant, account_id, event_type, minute, count(*) from fresh where account_id is not null group by 1, 2, 3, 4
          on conflict (tenant, account_id, minute, event_type) do update set events = usage_minute.events + excluded.events),
        marked as (${markChangedSql(s, 'fresh')})
-       select f.usage_id, exists (select 1 from ${gaugeTypesSql(s)} g where g.tenant = f.tenant and g.event_type = f.event_type) as gauge
+       select f.usage_id, exists (select 1 from ${gaugeMetersSql(s)} g where g.tenant = f.tenant and g.event_type = f.event_type) as gauge
          from fresh f`,
       [
         JSON.stringify(
@@ -115,7 +132,7 @@ export class RollupTables {
            select usage_id, tenant, null::text as account_id, event_type, subject, time,
                   date_trunc('minute', time, 'UTC') as minute, last_position as position
              from "${s}".usage_facts where usage_id = any($1::uuid[]))
-         ${markChangedSql(s, 'reports', true)}`,
+         ${markChangedSql(s, 'reports', { functions: this.functions })}`,
         [reports],
       );
     return fresh.map((r) => r.usage_id);
@@ -214,7 +231,7 @@ export class RollupTables {
       `with amended as (
          update "${s}".usage_facts set data = $2, last_position = $3 where usage_id = $1 and last_position < $3
          returning usage_id, tenant, account_id, event_type, subject, time, date_trunc('minute', time, 'UTC') as minute, last_position as position)
-       ${markChangedSql(s, 'amended', true)}`,
+       ${markChangedSql(s, 'amended', { functions: this.functions })}`,
       [usageId, JSON.stringify(data), position],
     );
   }
@@ -233,7 +250,7 @@ export class RollupTables {
       `with gone as (
          update "${s}".usage_facts set voided = true where usage_id = any($1::uuid[]) and not voided
          returning usage_id, tenant, account_id, event_type, subject, time, date_trunc('minute', time, 'UTC') as minute, $2::bigint as position),
-       marked as (${markChangedSql(s, 'gone', true)})
+       marked as (${markChangedSql(s, 'gone', { functions: this.functions })})
        update "${s}".usage_minute m set events = m.events - g.n
          from (select tenant, account_id, event_type, minute, count(*) as n from gone where account_id is not null group by 1, 2, 3, 4) g
         where m.tenant = g.tenant and m.account_id = g.account_id and m.event_type = g.event_type and m.minute = g.minute`,

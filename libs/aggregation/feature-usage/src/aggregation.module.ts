@@ -138,7 +138,7 @@ export class AggregationModule {
           AGGREGATION_DB,
           (runtime) => (schema) =>
             usageRollupProjection(
-              new RollupTables(schema),
+              new RollupTables(schema, runtime.schemaFor('aggregation')),
               {
                 budgets: new BudgetTables(schema),
                 queries: new MeterQueryTables(schema, {

@@ -113,10 +113,11 @@ export class BillableUsageResponder {
   }
 
   async answer(request: Request) {
+    const arrived = Date.now();
     let reply: BillableUsageReplyV1;
     try {
       const { tenant, ...query } = decodeJson<BillableUsageRequestV1>(request.data);
-      [reply] = await this.billableUsage(tenant, [query]);
+      [reply] = await this.billableUsage(tenant, [query], arrived);
     } catch (error) {
       reply = { ok: false, error: this.failure(error) };
     }
@@ -124,11 +125,12 @@ export class BillableUsageResponder {
   }
 
   async answerBatch(request: Request) {
+    const arrived = Date.now();
     let reply: BillableUsageBatchReplyV1;
     try {
       const { tenant, queries } = decodeJson<BillableUsageBatchRequestV1>(request.data);
       if (!Array.isArray(queries)) throw new PoisonMessageError('a batch needs its queries (an array)');
-      reply = { ok: true, answers: await this.billableUsage(tenant, queries) };
+      reply = { ok: true, answers: await this.billableUsage(tenant, queries, arrived) };
     } catch (error) {
       reply = { ok: false, error: this.failure(error) };
     }
@@ -180,7 +182,12 @@ export class BillableUsageResponder {
   }
 
   /** Each query's answer, in order, all read in one snapshot of the rollups. */
-  private async billableUsage(tenant: string, queries: readonly Query[]): Promise<BillableUsageReplyV1[]> {
+  /** `arrived`: when the request came in (Date.now()), to drop it once its asker has given up. */
+  private async billableUsage(
+    tenant: string,
+    queries: readonly Query[],
+    arrived: number,
+  ): Promise<BillableUsageReplyV1[]> {
     let checked = queries.map((q) => this.check(q));
     // Fresh: only from rollups that have applied the ledger — checked once for the batch.
     if (checked.some((c) => 'query' in c && c.query.fresh) && !(await this.rollups.reachedLedgerHead()))
@@ -197,11 +204,10 @@ export class BillableUsageResponder {
     const answers = checked.flatMap((c) => ('answer' in c ? [c.answer] : []));
     if (answers.length === checked.length) return answers;
     // One snapshot: the values and the rollup checkpoint they correspond to (reconciliation compares the ledger up to it).
-    const asked = Date.now();
     await this.snapshots.acquire();
     try {
-      // The asker waits 30 s at most: past that, nobody reads the answer.
-      if (Date.now() - asked > abandonedAfterMs)
+      // The asker waits 30 s at most from its request: past that, nobody reads the answer.
+      if (Date.now() - arrived > abandonedAfterMs)
         throw new Error('waited too long for a Postgres connection (the asker has given up); ask again');
       return await inReadOnlySnapshot(this.db, async (tx) => {
         const [checkpoint] = (await tx.query(

@@ -95,7 +95,7 @@ describe('aggregation_usage_rollup projection', () => {
     await store.init();
     db = await openAppDataSource({ connectionString: testDatabaseUrl(), schema, migrations: rollupMigrations });
     runner = new ProjectionRunner(
-      (s) => usageRollupProjection(new RollupTables(s), undefined, new MeterHourTables(s, schema)),
+      (s) => usageRollupProjection(new RollupTables(s, schema), undefined, new MeterHourTables(s, schema)),
       db,
       store,
       { connectionString: testDatabaseUrl(), schema, onError: (error) => console.error(error) },
@@ -440,9 +440,14 @@ describe('aggregation_usage_rollup projection', () => {
       subject: 'vm-1',
       data: { gb },
     });
-    // A's level from 5 January; then, recorded late, B's report of the same subject on 26 January ends it there.
+    // A's level from 5 January (a report without a reading on 20 January, B's, ends nothing); then, recorded late,
+    // B's report of the same subject on 26 January ends it there.
     const a = report('alpha', '2026-01-05T10:00:00Z', '8');
+    const valueless = { ...report('beta', '2026-01-20T00:00:00Z', '0'), data: { note: 'no reading' } };
     await store.appendToStream('usage-t3_alpha.2026-01', [{ id: a.usageId, type: usageRecordedType, data: { ...a } }]);
+    await store.appendToStream('usage-t3_beta.2026-01', [
+      { id: valueless.usageId, type: usageRecordedType, data: { ...valueless } },
+    ]);
     await runner.caughtUp();
     const b = report('beta', '2026-01-26T00:30:00Z', '4');
     await store.appendToStream('usage-t3_beta.2026-01', [{ id: b.usageId, type: usageRecordedType, data: { ...b } }]);
@@ -459,12 +464,15 @@ describe('aggregation_usage_rollup projection', () => {
           [account],
         )
       ).map((r: { hour: Date; position: string }) => [r.hour.toISOString(), r.position]);
-    const [pa, pb, pp] = await Promise.all([a, b, parked].map((r) => positionOf(r.usageId)));
+    const [pa, pv, pb, pp] = await Promise.all([a, valueless, b, parked].map((r) => positionOf(r.usageId)));
+    // The valueless report marks alpha too (it is cautious: recording one changes no level).
     expect(await marks('alpha')).toEqual([
       ['2026-01-05T10:00:00.000Z', String(pa)],
+      ['2026-01-20T00:00:00.000Z', String(pv)],
       ['2026-01-26T00:00:00.000Z', String(pb)],
     ]);
     expect(await marks('beta')).toEqual([
+      ['2026-01-20T00:00:00.000Z', String(pv)],
       ['2026-01-26T00:00:00.000Z', String(pb)],
       ['2026-02-10T07:00:00.000Z', String(pp)],
     ]);

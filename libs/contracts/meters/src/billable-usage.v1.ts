@@ -59,7 +59,7 @@ export type BillableUsageReplyV1 =
       /**
        * Asked with `changes`: the changed hours merged into ranges [from, to), oldest first (none: nothing changed);
        * null when aggregation cannot say (it kept no record that far back, a meter changed since, its rollups are
-       * behind `since`, a charged meter is time-weighted or unknown): treat every earlier period as changed. Absent: an
+       * behind `since`, a charged meter is unknown): treat every earlier period as changed. Absent: an
        * aggregation that does not know `changes`.
        */
       changed?: { from: string; to: string }[] | null;
