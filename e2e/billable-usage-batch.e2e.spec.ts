@@ -324,4 +324,32 @@ describe('billable usage in batches', () => {
       20_000,
     );
   });
+  it('a snapshot whose Postgres connection dies is answered unavailable, and frees its place for the next queries', async () => {
+    const locker = new Client({ connectionString: testDatabaseUrl() });
+    await locker.connect();
+    try {
+      await locker.query('begin');
+      await locker.query(`lock table "${namespace}_aggregation".meter_hours in access exclusive mode`);
+      const replies = Promise.all(
+        Array.from({ length: 3 }, () => ask<BillableUsageReplyV1>(billableUsageSubject, { tenant, ...query('acme') })),
+      );
+      const waiting = `select pid from pg_locks where not granted and relation = '"${namespace}_aggregation".meter_hours'::regclass`;
+      await eventually(
+        () => locker.query(waiting),
+        (r) => r.rowCount === 3,
+        10_000,
+      );
+      // Every place taken, then every one of their connections killed (as a Postgres restart would).
+      await locker.query(`select pg_terminate_backend(pid) from (${waiting}) w`);
+      expect((await replies).map((r) => (r.ok ? 'answered' : r.error.type))).toEqual(Array(3).fill('unavailable'));
+    } finally {
+      await locker.query('commit');
+      await locker.end();
+    }
+    // Had the places not been given back, these would wait until the asker gave up.
+    const after = await Promise.all(
+      Array.from({ length: 4 }, () => ask<BillableUsageReplyV1>(billableUsageSubject, { tenant, ...query('acme') })),
+    );
+    expect(after.every((r) => r.ok)).toBe(true);
+  }, 30_000);
 });

@@ -97,6 +97,18 @@ export interface RatedContent extends InvoiceContentV1 {
   settled?: Settlement;
 }
 
+/** What re-rating an invoice's content works from: the invoice's period and its subscription's earlier invoices. */
+interface Rerating {
+  account: BillingAccount;
+  subscription: SubscriptionTimeline;
+  period: BillingPeriodV1;
+  plans: ReadonlyMap<string, PlanRow>;
+  fresh: boolean;
+  /** The earlier periods' invoices that are finalized (none while one is still a draft). */
+  finalized: readonly Earlier[];
+  earlier: readonly Earlier[];
+}
+
 /** waiting: an earlier invoice of the subscription is still a draft; behind: usage or the registry has not caught up with the ledger. */
 export type BillingOutcome = 'drafted' | 'redrafted' | 'finalized' | 'unchanged' | 'waiting' | 'behind';
 
@@ -309,8 +321,8 @@ export class InvoicesService {
           );
     const { usage, rerated, reratedLines, notes, position } =
       from === 'all'
-        ? await this.rerateAll(account, subscription, period, plans, fresh, finalized, earlier)
-        : await this.rerateChanged(account, subscription, period, plans, fresh, finalized, earlier, from.since);
+        ? await this.rerateAll({ account, subscription, period, plans, fresh, finalized, earlier })
+        : await this.rerateChanged({ account, subscription, period, plans, fresh, finalized, earlier }, from.since);
     const adjustments: AdjustmentLineV1[] = [];
     const credits: RatedContent['credits'] = [];
     for (const [index, invoice] of earlier.entries()) {
@@ -342,15 +354,7 @@ export class InvoicesService {
    * This period and every earlier finalized one re-rated from one usage request: the subscription's periods were
    * never settled, a finalized invoice was voided, or its billing inputs changed since it was last settled.
    */
-  private async rerateAll(
-    account: BillingAccount,
-    subscription: SubscriptionTimeline,
-    period: BillingPeriodV1,
-    plans: ReadonlyMap<string, PlanRow>,
-    fresh: boolean,
-    finalized: readonly Earlier[],
-    earlier: readonly Earlier[],
-  ) {
+  private async rerateAll({ account, subscription, period, plans, fresh, finalized, earlier }: Rerating) {
     const [rated, notes] = await Promise.all([
       this.rater.usageLinesOfPeriods(
         account.accountId,
@@ -374,13 +378,7 @@ export class InvoicesService {
    * position; a period re-rated from a later snapshot may be re-rated once more, never skipped wrongly.
    */
   private async rerateChanged(
-    account: BillingAccount,
-    subscription: SubscriptionTimeline,
-    period: BillingPeriodV1,
-    plans: ReadonlyMap<string, PlanRow>,
-    fresh: boolean,
-    finalized: readonly Earlier[],
-    earlier: readonly Earlier[],
+    { account, subscription, period, plans, fresh, finalized, earlier }: Rerating,
     since: bigint,
   ) {
     const first = await this.rater.usageLinesOfPeriods(account.accountId, subscription, [period], plans, fresh, {
