@@ -1,6 +1,6 @@
 import { DataSource, EntityManager } from 'typeorm';
 import type { BillingPeriodV1, CreditNoteIssuedV1 } from '@tally/contracts/invoices';
-import type { InvoiceDocument, InvoiceStatus } from '@tally/invoicing/domain';
+import type { InvoiceDocument, InvoiceStanding, InvoiceStatus, Settlement } from '@tally/invoicing/domain';
 
 type Queryable = Pick<EntityManager, 'query'> | Pick<DataSource, 'query'>;
 
@@ -14,6 +14,21 @@ export interface InvoiceRow {
   document: InvoiceDocument;
   /** Ledger position of InvoiceFinalized: what was in the ledger when the invoice was billed. */
   finalizedPosition: string | null;
+}
+
+/** A row as the projection writes it: with the stream revision it folds through and the finalization's settlement. */
+export interface ProjectedInvoiceRow extends InvoiceRow {
+  revision: bigint;
+  settled: Settlement | null;
+}
+
+/** An earlier invoice as billing decides on it (InvoiceStanding), with where the row stands in its stream. */
+export interface InvoiceStandingRow {
+  invoiceId: string;
+  period: BillingPeriodV1;
+  /** The stream revision the row folds through; null for rows projected before revisions were kept. */
+  revision: bigint | null;
+  standing: InvoiceStanding;
 }
 
 const toInvoice = (r: Record<string, unknown>): InvoiceRow => ({
@@ -34,12 +49,13 @@ export class InvoiceTables {
 
   constructor(private readonly schema: string) {}
 
-  async upsert(tx: Queryable, tenant: string, row: InvoiceRow): Promise<void> {
+  async upsert(tx: Queryable, tenant: string, row: ProjectedInvoiceRow): Promise<void> {
     await tx.query(
-      `insert into "${this.schema}".invoices (tenant, invoice_id, account_id, subscription_id, period_label, period_start, status, document, finalized_position)
-       values ($1, $2, $3, $4, $5, $6, $7, $8, $9)
+      `insert into "${this.schema}".invoices (tenant, invoice_id, account_id, subscription_id, period_label, period_start, status, document, finalized_position, revision, settled)
+       values ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11)
        on conflict (tenant, invoice_id) do update set status = excluded.status, document = excluded.document,
-         finalized_position = coalesce(invoices.finalized_position, excluded.finalized_position)`,
+         finalized_position = coalesce(invoices.finalized_position, excluded.finalized_position),
+         revision = excluded.revision, settled = excluded.settled`,
       [
         tenant,
         row.invoiceId,
@@ -50,6 +66,8 @@ export class InvoiceTables {
         row.status,
         JSON.stringify(row.document),
         row.finalizedPosition,
+        row.revision.toString(),
+        row.settled === null ? null : JSON.stringify(row.settled),
       ],
     );
   }
@@ -78,23 +96,42 @@ export class InvoiceTables {
     return rows.map(toInvoice);
   }
 
-  /** Several subscriptions' invoices in one statement, each subscription's in period order. */
   /**
-   * The periods each subscription has an invoice for, oldest first: only the period of each document (a two-year-old
-   * subscription's 24 whole documents, read for every invoice it is billed, were most of what this read cost).
+   * Each subscription's invoices, oldest first, as billing decides on them (InvoiceStandingRow), several
+   * subscriptions in one statement: a few fields of each document, never the whole (a two-year-old subscription's 24
+   * whole documents, read for every invoice it is billed, were most of what this read cost).
    */
-  async invoicedPeriods(
-    tx: Queryable,
-    tenant: string,
-    subscriptionIds: readonly string[],
-  ): Promise<BillingPeriodV1[][]> {
-    const rows: { subscription_id: string; period: BillingPeriodV1 }[] = await tx.query(
-      `select subscription_id, document -> 'period' as period from "${this.schema}".invoices
+  async standings(tx: Queryable, tenant: string, subscriptionIds: readonly string[]): Promise<InvoiceStandingRow[][]> {
+    const rows: {
+      subscription_id: string;
+      invoice_id: string;
+      period: BillingPeriodV1;
+      status: InvoiceStatus;
+      revision: string | null;
+      finalized_at: string | null;
+      finalized_position: string | null;
+      settled: Settlement | null;
+    }[] = await tx.query(
+      `select subscription_id, invoice_id, document -> 'period' as period, status, revision,
+              document ->> 'finalizedAt' as finalized_at, finalized_position, settled
+         from "${this.schema}".invoices
         where tenant = $1 and subscription_id = any($2::text[]) order by period_start`,
       [tenant, [...new Set(subscriptionIds)]],
     );
-    const bySubscription = new Map<string, BillingPeriodV1[]>(subscriptionIds.map((id) => [id, []]));
-    for (const row of rows) bySubscription.get(row.subscription_id)?.push(row.period);
+    const bySubscription = new Map<string, InvoiceStandingRow[]>(subscriptionIds.map((id) => [id, []]));
+    for (const row of rows)
+      bySubscription.get(row.subscription_id)?.push({
+        invoiceId: row.invoice_id,
+        period: row.period,
+        revision: row.revision === null ? null : BigInt(row.revision),
+        standing: {
+          status: row.status,
+          periodStart: row.period.start,
+          ...(row.finalized_at !== null && { finalizedAt: row.finalized_at }),
+          ...(row.finalized_position !== null && { finalizedPosition: String(row.finalized_position) }),
+          ...(row.settled !== null && { settled: row.settled }),
+        },
+      });
     return subscriptionIds.map((id) => bySubscription.get(id) ?? []);
   }
 

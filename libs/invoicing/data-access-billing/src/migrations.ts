@@ -122,9 +122,29 @@ export class ReconciliationLedger1767000000000 implements MigrationInterface {
   }
 }
 
+/**
+ * Each invoice row's stream revision and settlement (issue 18): billing decides on an earlier invoice from its row
+ * when the ledger's stream is still at that revision, instead of reading the stream. Rows projected before this have
+ * none and are read from the ledger as before, until the projection is rebuilt (docs/invoicing.md).
+ */
+export class InvoiceRevisions1768000000000 implements MigrationInterface {
+  name = 'InvoiceRevisions1768000000000';
+
+  async up(queryRunner: QueryRunner): Promise<void> {
+    const s = schemaOf(queryRunner);
+    await queryRunner.query(`alter table "${s}".invoices add column revision bigint, add column settled jsonb`);
+  }
+
+  async down(queryRunner: QueryRunner): Promise<void> {
+    const s = schemaOf(queryRunner);
+    await queryRunner.query(`alter table "${s}".invoices drop column revision, drop column settled`);
+  }
+}
+
 export const billingMigrations = [
   CreateBilling1764900000000,
   CostBudgets1765000000001,
   BillingRunHistory1766000000000,
   ReconciliationLedger1767000000000,
+  InvoiceRevisions1768000000000,
 ];

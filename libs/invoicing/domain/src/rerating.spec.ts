@@ -1,7 +1,9 @@
 import { describe, expect, it } from 'vitest';
 import type { Invoice, InvoiceDocument } from './invoice.decider';
 import type { PlanHistory, SubscriptionTimeline } from './plan-segments';
-import { billingInputsDigest, changedIn, rerateFrom } from './rerating';
+import { billingInputsDigest, changedIn, rerateFrom as rerateFromStandings, standingOf } from './rerating';
+
+const rerateFrom = (earlier: Invoice[], inputs: string) => rerateFromStandings(earlier.map(standingOf), inputs);
 
 const month = (m: number) => ({
   label: `2026-${String(m).padStart(2, '0')}`,

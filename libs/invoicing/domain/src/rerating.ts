@@ -1,5 +1,5 @@
 import { canonicalJson, deterministicUuid } from '@tally/shared/util-core';
-import type { Invoice } from './invoice.decider';
+import type { Invoice, InvoiceStatus } from './invoice.decider';
 import type { PlanHistory, SubscriptionTimeline } from './plan-segments';
 
 /**
@@ -39,6 +39,30 @@ export const billingInputsDigest = (
 };
 
 /**
+ * What re-rating decides on about an earlier invoice: a few fields of its fold, which billing may also take from the
+ * invoice projection (a row at the stream's current revision) instead of reading and folding the stream.
+ */
+export interface InvoiceStanding {
+  status: InvoiceStatus;
+  /** The period's start (absent: no invoice). */
+  periodStart?: string;
+  /** When it was finalized (kept through a later void). */
+  finalizedAt?: string;
+  /** The ledger position of its InvoiceFinalized. */
+  finalizedPosition?: string;
+  settled?: Settlement;
+}
+
+/** An invoice's standing from its stream's fold. */
+export const standingOf = (invoice: Invoice): InvoiceStanding => ({
+  status: invoice.status,
+  periodStart: invoice.document?.period.start,
+  finalizedAt: invoice.document?.finalizedAt,
+  finalizedPosition: invoice.document?.finalizedPosition,
+  settled: invoice.settled,
+});
+
+/**
  * From which usage position a subscription's finalized periods need re-rating, given its earlier invoices (ledger
  * states, each with its finalization's position) and today's billing inputs: the latest finalization's settlement,
  * when every finalization still stands and the inputs are the same. Otherwise 'all' — every finalized period is
@@ -48,14 +72,14 @@ export const billingInputsDigest = (
  *   settles only the periods before it);
  * - it carries no settlement (finalized before settlements were kept) or other inputs.
  */
-export const rerateFrom = (earlier: readonly Invoice[], inputs: string): { since: bigint } | 'all' => {
-  if (earlier.some((i) => i.status === 'voided' && i.document?.finalizedAt !== undefined)) return 'all';
+export const rerateFrom = (earlier: readonly InvoiceStanding[], inputs: string): { since: bigint } | 'all' => {
+  if (earlier.some((i) => i.status === 'voided' && i.finalizedAt !== undefined)) return 'all';
   const finalized = earlier.filter((i) => i.status === 'finalized');
-  if (finalized.length === 0 || finalized.some((i) => i.document?.finalizedPosition === undefined)) return 'all';
-  const position = (i: Invoice) => BigInt(i.document?.finalizedPosition as string);
+  if (finalized.length === 0 || finalized.some((i) => i.finalizedPosition === undefined)) return 'all';
+  const position = (i: InvoiceStanding) => BigInt(i.finalizedPosition as string);
   const latest = finalized.reduce((a, b) => (position(b) > position(a) ? b : a));
   const lastPeriod = finalized.reduce((a, b) =>
-    Date.parse(b.document?.period.start ?? '') > Date.parse(a.document?.period.start ?? '') ? b : a,
+    Date.parse(b.periodStart ?? '') > Date.parse(a.periodStart ?? '') ? b : a,
   );
   if (latest !== lastPeriod || !latest.settled || latest.settled.inputs !== inputs) return 'all';
   return { since: BigInt(latest.settled.usagePosition) };

@@ -40,6 +40,9 @@ export const invoiceProjection = (tables: InvoiceTables): Projection<InvoicingEv
         document: doc,
         finalizedPosition:
           next.status === 'finalized' && state.status !== 'finalized' ? event.globalPosition.toString() : null,
+        // Billing takes the row for the stream's fold while the stream is still at this revision (invoices.service).
+        revision: event.streamRevision,
+        settled: next.settled ?? null,
       });
     }
   },

@@ -14,7 +14,13 @@ import {
   invoiceStream,
   isCreditNoteEvent,
 } from '@tally/contracts/invoices';
-import { BillingAccount, BillingRegistryTables, InvoiceTables, PlanRow } from '@tally/invoicing/data-access-billing';
+import {
+  BillingAccount,
+  BillingRegistryTables,
+  InvoiceStandingRow,
+  InvoiceTables,
+  PlanRow,
+} from '@tally/invoicing/data-access-billing';
 import {
   adjustmentLines,
   billingInputsDigest,
@@ -24,6 +30,7 @@ import {
   InvoiceCommand,
   invoiceDecider,
   InvoiceDocument,
+  InvoiceStanding,
   invoiceTotal,
   invoicingRefusals,
   metersCharged,
@@ -33,6 +40,7 @@ import {
   rerateFrom,
   roundMoney,
   Settlement,
+  standingOf,
   SubscriptionTimeline,
   sumAmounts,
 } from '@tally/invoicing/domain';
@@ -50,7 +58,7 @@ import { ProjectionRunner } from '@tally/shared/data-access-postgres';
 import { Clock, CLOCK, CONFIG, Tenancy } from '@tally/shared/feature-runtime';
 import { billingPeriodsOverlapping, callBatcher, deterministicUuid } from '@tally/shared/util-core';
 import { billingBatchLingerMs } from './batching';
-import { InvoiceRater } from './invoice-rater';
+import { InvoiceRater, RatedPeriods } from './invoice-rater';
 import {
   BILLING_REGISTRY_TABLES,
   INVOICE_LEDGER,
@@ -133,13 +141,13 @@ export class InvoicesService {
     @Inject(REGISTRY_RUNNER) private readonly registryRunner: ProjectionRunner,
   ) {}
 
-  /** The periods a subscription has invoices for, as the projection has them; concurrent asks (a billing run's) in one statement. */
-  private readonly invoicedPeriodsOf = callBatcher<{ tenant: string; subscriptionId: string }, BillingPeriodV1[]>({
+  /** A subscription's invoices as the projection has them (standings); concurrent asks (a billing run's) in one statement. */
+  private readonly standingsOf = callBatcher<{ tenant: string; subscriptionId: string }, InvoiceStandingRow[]>({
     maxBatch: 256,
     lingerMs: billingBatchLingerMs,
     key: (ask) => ask.tenant,
     run: (asks) =>
-      this.invoices.invoicedPeriods(
+      this.invoices.standings(
         this.db,
         asks[0].tenant,
         asks.map((a) => a.subscriptionId),
@@ -204,9 +212,9 @@ export class InvoicesService {
   ): Promise<Earlier[]> {
     const before = (p: BillingPeriodV1) => Date.parse(p.start) < to.getTime();
     const covered = billingPeriodsOverlapping(from, to, account.timezone, account.anchorDay).filter(before);
-    const invoiced = (
-      await this.invoicedPeriodsOf({ tenant: this.tenant, subscriptionId: subscription.subscriptionId })
-    ).filter((p) => before(p) && Date.parse(p.start) >= invoicedFrom.getTime());
+    const invoiced = (await this.standingsOf({ tenant: this.tenant, subscriptionId: subscription.subscriptionId }))
+      .map((row) => row.period)
+      .filter((p) => before(p) && Date.parse(p.start) >= invoicedFrom.getTime());
     const periods = [...new Map([...covered, ...invoiced].map((p) => [p.start, p])).values()].sort((a, b) =>
       a.start < b.start ? -1 : 1,
     );
@@ -229,6 +237,51 @@ export class InvoicesService {
       new Date(period.start),
       new Date(0),
     );
+  }
+
+  /**
+   * The subscription's periods before `period`, each with its invoice's standing, mostly without reading the invoices'
+   * streams: a projection row is its stream's fold through the row's revision, so while the ledger's stream is still
+   * at that revision (one query of small rows for them all) the row is taken. A stream its row is behind (the
+   * projection lags: an invoice this run just finalized), or has no row for, is read and folded as before.
+   */
+  private async earlierStandings(
+    account: BillingAccount,
+    subscription: SubscriptionTimeline,
+    period: BillingPeriodV1,
+  ): Promise<{ period: BillingPeriodV1; standing: InvoiceStanding }[]> {
+    const bound = Date.parse(period.start);
+    const before = (p: BillingPeriodV1) => Date.parse(p.start) < bound;
+    const rows = (await this.standingsOf({ tenant: this.tenant, subscriptionId: subscription.subscriptionId })).filter(
+      (row) => before(row.period),
+    );
+    const covered = billingPeriodsOverlapping(
+      new Date(subscription.startsAt),
+      new Date(period.start),
+      account.timezone,
+      account.anchorDay,
+    ).filter(before);
+    const periods = [...new Map([...covered, ...rows.map((r) => r.period)].map((p) => [p.start, p])).values()];
+    const rowOf = new Map(rows.map((row) => [row.invoiceId, row]));
+    // A row's invoice id is the one derived from its period (invoiceIdFor): derived again only where there is no row.
+    const rowAt = new Map(rows.map((row) => [row.period.start, row.invoiceId]));
+    const ids = periods.map((p) => rowAt.get(p.start) ?? this.invoiceIdFor(subscription.subscriptionId, p));
+    const streams = ids.map((id) => invoiceStream(this.tenant, id));
+    const heads = await this.ledger.streamRevisions(streams);
+    // A row is its stream's fold only at the stream's head; no row and no stream: a period never invoiced.
+    const stale = ids.filter((id, i) => {
+      const row = rowOf.get(id);
+      const head = heads.get(streams[i]);
+      return row ? row.revision === null || row.revision !== head : head !== undefined;
+    });
+    const folded = new Map(stale.length === 0 ? [] : (await this.states(stale)).map((s, i) => [stale[i], s]));
+    return periods.map((p, i) => {
+      const state = folded.get(ids[i]);
+      return {
+        period: p,
+        standing: state ? standingOf(state) : (rowOf.get(ids[i])?.standing ?? { status: 'none' as const }),
+      };
+    });
   }
 
   /**
@@ -308,21 +361,47 @@ export class InvoicesService {
     plans: ReadonlyMap<string, PlanRow>,
     fresh = false,
   ): Promise<RatedContent> {
+    const inputs = billingInputsDigest(account, subscription, plans);
+    const standings = await this.earlierStandings(account, subscription, period);
+    const open = standings.some((e) => e.standing.status === 'draft');
+    const settledPeriods = open ? [] : standings.filter((e) => e.standing.status === 'finalized');
+    if (settledPeriods.length === 0) {
+      // Nothing finalized to re-rate (or an earlier draft bills the adjustments): this period alone.
+      const rated = await this.rater.usageLinesOfPeriods(account.accountId, subscription, [period], plans, fresh);
+      return assembled(account, rated.lines[0], [], [], open, rated.position, inputs);
+    }
+    const settledFrom = rerateFrom(
+      standings.map((e) => e.standing),
+      inputs,
+    );
+    let asked: { since: bigint; rated: RatedPeriods } | undefined;
+    if (settledFrom !== 'all') {
+      const rated = await this.askChanges({ account, subscription, period, plans, fresh }, settledFrom.since);
+      // The common case: no finalized period's usage changed since it was settled — nothing of theirs is read.
+      if (!settledPeriods.some((e) => changedIn(rated.changed ?? null, e.period)))
+        return assembled(account, rated.lines[0], [], [], false, rated.position, inputs);
+      asked = { since: settledFrom.since, rated };
+    }
+    // Something to re-rate: the earlier invoices' streams read whole and decided on again, as they stand now.
     const earlier = await this.earlier(account, subscription, period);
     const earlierOpen = earlier.some((e) => e.state.status === 'draft');
     const finalized = earlierOpen ? [] : earlier.filter((e) => e.state.status === 'finalized');
-    const inputs = billingInputsDigest(account, subscription, plans);
     const from =
       finalized.length === 0
         ? 'all'
         : rerateFrom(
-            earlier.map((e) => e.state),
+            earlier.map((e) => standingOf(e.state)),
             inputs,
           );
     const { usage, rerated, reratedLines, notes, position } =
       from === 'all'
         ? await this.rerateAll({ account, subscription, period, plans, fresh, finalized, earlier })
-        : await this.rerateChanged({ account, subscription, period, plans, fresh, finalized, earlier }, from.since);
+        : await this.rerateChanged(
+            { account, subscription, period, plans, fresh, finalized, earlier },
+            from.since,
+            // The answer already had, if the streams say the same as the rows did (they nearly always do).
+            asked?.since === from.since ? asked.rated : undefined,
+          );
     const adjustments: AdjustmentLineV1[] = [];
     const credits: RatedContent['credits'] = [];
     for (const [index, invoice] of earlier.entries()) {
@@ -338,16 +417,7 @@ export class InvoicesService {
       if (netAmount(lines).isNegative()) credits.push({ invoice, lines });
       else adjustments.push(...lines);
     }
-    const lines: InvoiceLineV1[] = [...usage, ...adjustments];
-    const amounts = lines.map((l) => l.amount);
-    return {
-      lines,
-      subtotal: sumAmounts(amounts),
-      total: invoiceTotal(amounts, account.currency),
-      credits,
-      earlierOpen,
-      ...(position !== null && { settled: { usagePosition: position.toString(), inputs } }),
-    };
+    return assembled(account, usage, adjustments, credits, earlierOpen, position, inputs);
   }
 
   /**
@@ -380,12 +450,9 @@ export class InvoicesService {
   private async rerateChanged(
     { account, subscription, period, plans, fresh, finalized, earlier }: Rerating,
     since: bigint,
+    answered?: RatedPeriods,
   ) {
-    const first = await this.rater.usageLinesOfPeriods(account.accountId, subscription, [period], plans, fresh, {
-      since,
-      before: period.start,
-      meters: metersCharged(subscription, plans),
-    });
+    const first = answered ?? (await this.askChanges({ account, subscription, period, plans, fresh }, since));
     const rerated = finalized.filter((e) => changedIn(first.changed ?? null, e.period));
     const [again, notes] =
       rerated.length === 0
@@ -407,6 +474,18 @@ export class InvoicesService {
       notes,
       position: first.position,
     };
+  }
+
+  /** This period rated, with which of the account's hours before it changed after `since` (same snapshot). */
+  private askChanges(
+    { account, subscription, period, plans, fresh }: Omit<Rerating, 'finalized' | 'earlier'>,
+    since: bigint,
+  ): Promise<RatedPeriods> {
+    return this.rater.usageLinesOfPeriods(account.accountId, subscription, [period], plans, fresh, {
+      since,
+      before: period.start,
+      meters: metersCharged(subscription, plans),
+    });
   }
 
   /**
@@ -651,6 +730,28 @@ export class InvoicesService {
     return { account, subscription, plans };
   }
 }
+
+/** An invoice's content from its parts: this period's usage lines, then the adjustments; what finalizing it settles. */
+const assembled = (
+  account: BillingAccount,
+  usage: readonly InvoiceLineV1[],
+  adjustments: readonly AdjustmentLineV1[],
+  credits: RatedContent['credits'],
+  earlierOpen: boolean,
+  position: bigint | null,
+  inputs: string,
+): RatedContent => {
+  const lines: InvoiceLineV1[] = [...usage, ...adjustments];
+  const amounts = lines.map((l) => l.amount);
+  return {
+    lines,
+    subtotal: sumAmounts(amounts),
+    total: invoiceTotal(amounts, account.currency),
+    credits,
+    earlierOpen,
+    ...(position !== null && { settled: { usagePosition: position.toString(), inputs } }),
+  };
+};
 
 /** The ledger position of the invoice's finalization, if any, on its document (what the finalized invoice could have seen). */
 const withFinalizedPosition = (read: Aggregate<InvoiceEvent, Invoice>): Aggregate<InvoiceEvent, Invoice> => {

@@ -147,6 +147,7 @@ describe('invoicing projections (invoicing_registry, invoicing_invoices)', () =>
       finalizedAt: period.end,
       trigger: 'requested',
       creditNotes: [],
+      settled: { usagePosition: '41', inputs: 'digest' },
     });
     const noteId = randomUUID();
     await append(creditNoteStream(t, noteId), 'CreditNoteIssued', {
@@ -193,6 +194,10 @@ describe('invoicing projections (invoicing_registry, invoicing_invoices)', () =>
     expect(plans[0].versions.map((v: { version: number }) => v.version)).toEqual([1, 2]);
     expect(invoices).toMatchObject([{ status: 'finalized', document: { total: '4.00', status: 'finalized' } }]);
     expect(invoices[0].finalized_position).not.toBeNull();
+    // The row stands at its stream's last revision (drafted, redrafted, finalized), with what the finalization
+    // settled: billing takes it for the stream's fold while the ledger's stream is still there.
+    expect([invoices[0].revision, invoices[0].settled]).toEqual(['2', { usagePosition: '41', inputs: 'digest' }]);
+    expect(invoices[0].document).not.toHaveProperty('settled');
     expect(notes).toHaveLength(1);
   });
 

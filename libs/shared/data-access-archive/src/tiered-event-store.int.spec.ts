@@ -121,6 +121,8 @@ describe('the ledger across archive and hot tail', () => {
       { id: pruned.id, type: pruned.type, data: pruned.data, metadata: pruned.metadata },
     ]);
     expect(again.written).toBe(0);
+    // A pruned stream's last revision is still told (every one of its rows gone from the hot ledger).
+    expect((await tiered.streamRevisions(['usage-t2_a1.2026-11'])).get('usage-t2_a1.2026-11')).toBe(3n);
     // The pruned stream goes on from its last revision (rounds 0–3: revisions 0–3), not from 0.
     const next = await hot.appendToStream('usage-t2_a1.2026-11', [event('UsageRecorded', { q: '1' })], {
       expectedRevision: 3n,

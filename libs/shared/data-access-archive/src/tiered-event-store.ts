@@ -56,6 +56,11 @@ export class TieredEventStore implements EventStore {
     return this.hot.readStreams(streams);
   }
 
+  /** The hot ledger keeps every stream's last revision through a prune (pruned_streams). */
+  streamRevisions(streams: readonly string[]): Promise<Map<string, bigint>> {
+    return this.hot.streamRevisions(streams);
+  }
+
   async readAll(options: ReadAllOptions = {}): Promise<RecordedEvent[]> {
     return this.tiered(options.after ?? 0n, async (view, after) => {
       const maxCount = options.maxCount ?? 1_000;

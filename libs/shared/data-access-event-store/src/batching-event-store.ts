@@ -32,6 +32,7 @@ export interface BatchingOptions {
  */
 export class BatchingEventStore implements EventStore {
   private readonly reads: (stream: string) => Promise<RecordedEvent[]>;
+  private readonly revisions: (stream: string) => Promise<bigint | undefined>;
   private readonly appends: (appends: readonly StreamAppend[]) => Promise<AppendResult[]>;
 
   constructor(
@@ -44,6 +45,15 @@ export class BatchingEventStore implements EventStore {
       run: async (streams: string[]) => {
         const read = await store.readStreams(streams);
         return streams.map((stream) => read.get(stream) ?? []);
+      },
+    });
+    this.revisions = callBatcher({
+      // A revision is one small row, not a stream's events: many more go in one statement.
+      maxBatch: maxBatch * 16,
+      lingerMs,
+      run: async (streams: string[]) => {
+        const revisions = await store.streamRevisions(streams);
+        return streams.map((stream) => revisions.get(stream));
       },
     });
     this.appends = callBatcher({
@@ -87,6 +97,14 @@ export class BatchingEventStore implements EventStore {
     const unique = [...new Set(streams)];
     const read = await Promise.all(unique.map((stream) => this.reads(stream)));
     return new Map(unique.map((stream, i) => [stream, read[i]]));
+  }
+
+  async streamRevisions(streams: readonly string[]): Promise<Map<string, bigint>> {
+    const unique = [...new Set(streams)];
+    const revisions = await Promise.all(unique.map((stream) => this.revisions(stream)));
+    return new Map(
+      unique.flatMap((stream, i) => (revisions[i] === undefined ? [] : [[stream, revisions[i]] as const])),
+    );
   }
 
   readAll(options?: ReadAllOptions): Promise<RecordedEvent[]> {

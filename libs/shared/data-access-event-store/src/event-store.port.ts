@@ -93,6 +93,12 @@ export interface EventStore {
    * small streams — an invoice and its subscription's earlier invoices — pays one round trip, not one per stream.
    */
   readStreams(streams: readonly string[]): Promise<Map<string, RecordedEvent[]>>;
+  /**
+   * Each stream's last revision (what an append would have to name as expectedRevision); an unknown stream is
+   * absent. Cheap beside reading the streams: a reader that keeps a stream's fold elsewhere (a projection row at a
+   * revision) learns from it whether that fold is still the stream's, without reading the events.
+   */
+  streamRevisions(streams: readonly string[]): Promise<Map<string, bigint>>;
   readAll(options?: ReadAllOptions): Promise<RecordedEvent[]>;
   /**
    * How many events (of these types) follow a position, counted up to `limit`: how far a projection is

@@ -93,11 +93,28 @@ const monthContaining = (instant: Date, timeZone: string, anchorDay: number): Mo
     : addMonths({ year, month }, -1);
 };
 
-const periodOf = (month: Month, timeZone: string, anchorDay: number): BillingPeriod => ({
-  label: `${month.year}-${String(month.month).padStart(2, '0')}`,
-  start: new Date(periodStart(month, timeZone, anchorDay)).toISOString(),
-  end: new Date(periodStart(addMonths(month, 1), timeZone, anchorDay)).toISOString(),
-});
+const periodOf = (month: Month, timeZone: string, anchorDay: number): BillingPeriod => {
+  const key = `${timeZone} ${anchorDay} ${month.year}-${month.month}`;
+  let period = periods.get(key);
+  if (period === undefined) {
+    if (periods.size >= periodsKept) periods.clear();
+    period = Object.freeze({
+      label: `${month.year}-${String(month.month).padStart(2, '0')}`,
+      start: new Date(periodStart(month, timeZone, anchorDay)).toISOString(),
+      end: new Date(periodStart(addMonths(month, 1), timeZone, anchorDay)).toISOString(),
+    });
+    periods.set(key, period);
+  }
+  return period;
+};
+
+/**
+ * Periods already made, by zone, anchor day and month, shared (frozen): a billing pass asks every subscription's
+ * periods from its start, the same few dozen for all of them — at two years' age, making them again was the
+ * largest piece of an invoice's own CPU (docs/benchmarks.md). Exact (a pure function of its key); bounded.
+ */
+const periods = new Map<string, Readonly<BillingPeriod>>();
+const periodsKept = 100_000;
 
 const periodStart = ({ year, month }: Month, timeZone: string, anchorDay: number): number =>
   localMidnightToInstant(year, month, Math.min(anchorDay, daysInMonth({ year, month })), timeZone).getTime();

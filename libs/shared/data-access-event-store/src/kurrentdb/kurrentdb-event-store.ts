@@ -215,6 +215,27 @@ export class KurrentDbEventStore implements EventStore {
     return new Map(unique.map((stream, i) => [stream, read[i]]));
   }
 
+  /** Each stream's last event, read backwards one at a time, the streams side by side. */
+  async streamRevisions(streams: readonly string[]): Promise<Map<string, bigint>> {
+    const unique = [...new Set(streams)];
+    const last = await Promise.all(
+      unique.map(async (stream) => {
+        try {
+          for await (const resolved of this.client.readStream(stream, {
+            fromRevision: kurrent().END,
+            direction: kurrent().BACKWARDS,
+            maxCount: 1,
+          }))
+            if (resolved.event) return resolved.event.revision;
+        } catch (error) {
+          if (!(error instanceof kurrent().StreamNotFoundError)) throw error;
+        }
+        return undefined;
+      }),
+    );
+    return new Map(unique.flatMap((stream, i) => (last[i] === undefined ? [] : [[stream, last[i]] as const])));
+  }
+
   async readStream(stream: string, options?: { fromRevision?: bigint; maxCount?: number }): Promise<RecordedEvent[]> {
     const events: RecordedEvent[] = [];
     try {

@@ -200,6 +200,18 @@ export class PostgresEventStore implements EventStore {
     return read;
   }
 
+  async streamRevisions(streams: readonly string[]): Promise<Map<string, bigint>> {
+    if (streams.length === 0) return new Map();
+    const { rows } = await this.pool.query<{ name: string; revision: string | null }>(
+      // As an append reads them: a stream whose oldest rows were pruned goes on from its last pruned revision.
+      `select s.name, greatest((select max(stream_revision) from "${this.schema}".events e where e.stream_name = s.name),
+                               (select last_revision from "${this.schema}".pruned_streams p where p.stream_name = s.name)) as revision
+         from unnest($1::text[]) as s(name)`,
+      [[...new Set(streams)]],
+    );
+    return new Map(rows.flatMap((r) => (r.revision === null ? [] : [[r.name, BigInt(r.revision)] as const])));
+  }
+
   async readAll(options?: ReadAllOptions): Promise<RecordedEvent[]> {
     const params = [(options?.after ?? 0n).toString(), options?.maxCount ?? 1_000];
     if (!options?.eventTypes) {

@@ -53,6 +53,21 @@ export const eventStoreContract = (adapter: string, target: () => ContractTarget
         expect(read.get(none)).toEqual([]);
         expect(await store.readStreams([])).toEqual(new Map());
       });
+
+      it("tells each stream's last revision without its events, an unknown stream absent", async () => {
+        const [one, two, none] = [stream('rev-1'), stream('rev-2'), stream('rev-none')];
+        await store.appendToStream(one, [event(), event(), event()]);
+        await store.appendToStream(two, [event()]);
+        expect(await store.streamRevisions([two, none, one, two])).toEqual(
+          new Map([
+            [two, 0n],
+            [one, 2n],
+          ]),
+        );
+        await store.appendToStream(two, [event()]);
+        expect((await store.streamRevisions([two])).get(two)).toBe(1n);
+        expect(await store.streamRevisions([])).toEqual(new Map());
+      });
     });
 
     describe('optimistic concurrency', () => {
