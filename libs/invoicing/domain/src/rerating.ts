@@ -63,8 +63,9 @@ export const standingOf = (invoice: Invoice): InvoiceStanding => ({
 });
 
 /**
- * From which usage position a subscription's finalized periods need re-rating, given its earlier invoices (ledger
- * states, each with its finalization's position) and today's billing inputs: the latest finalization's settlement,
+ * From which usage position a subscription's finalized periods need re-rating, given its earlier invoices' standings
+ * (each with its finalization's position: from the ledger's fold, or a projection row at the stream's revision) and
+ * today's billing inputs: the latest finalization's settlement,
  * when every finalization still stands and the inputs are the same. Otherwise 'all' — every finalized period is
  * re-rated, as before Tally kept settlements:
  * - a finalized invoice was voided (its adjustment lines are no longer billed, so its periods are unsettled again);

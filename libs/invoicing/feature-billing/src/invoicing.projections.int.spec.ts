@@ -5,7 +5,8 @@ import { accountStream } from '@tally/contracts/accounts';
 import { creditNoteStream, invoiceStream } from '@tally/contracts/invoices';
 import { planStream } from '@tally/contracts/plans';
 import { billingMigrations, BillingRegistryTables, InvoiceTables } from '@tally/invoicing/data-access-billing';
-import { PostgresEventStore } from '@tally/shared/data-access-event-store';
+import { foldRecorded, PostgresEventStore } from '@tally/shared/data-access-event-store';
+import { invoiceDecider, standingOf } from '@tally/invoicing/domain';
 import { openAppDataSource, ProjectionRunner } from '@tally/shared/data-access-postgres';
 import { dropSchemas, testDatabaseUrl, uniqueName } from '@tally/shared/testing';
 import { billingRegistryProjection } from './billing-registry.projection';
@@ -218,5 +219,70 @@ describe('invoicing projections (invoicing_registry, invoicing_invoices)', () =>
       await runner.caughtUp();
     }
     expect(await everything()).toEqual(before);
+  });
+
+  it("a row's standing is its stream's fold, at the stream's last revision, through every lifecycle", async () => {
+    // What billing relies on when it decides from a row instead of reading the stream (invoices.service).
+    const t = 't1';
+    const month = (m: number) => ({
+      label: `2025-${String(m).padStart(2, '0')}`,
+      start: new Date(Date.UTC(2025, m - 1, 1)).toISOString(),
+      end: new Date(Date.UTC(2025, m, 1)).toISOString(),
+    });
+    const invoice = async (m: number, steps: ('finalize' | 'settle' | 'void')[]) => {
+      const id = randomUUID();
+      const doc = {
+        tenant: t,
+        invoiceId: id,
+        accountId: 'acme',
+        subscriptionId: 's2',
+        currency: 'USD',
+        period: month(m),
+        lines: [line('1')],
+        subtotal: '1',
+        total: '1.00',
+        finalizesAt: month(m).end,
+        draftedAt: month(m).end,
+      };
+      await append(invoiceStream(t, id), 'InvoiceDrafted', doc);
+      for (const step of steps)
+        if (step === 'void')
+          await append(invoiceStream(t, id), 'InvoiceVoided', {
+            tenant: t,
+            invoiceId: id,
+            reason: 'r',
+            voidedAt: month(m).end,
+          });
+        else
+          await append(invoiceStream(t, id), 'InvoiceFinalized', {
+            ...doc,
+            finalizedAt: month(m).end,
+            trigger: 'requested',
+            creditNotes: [],
+            ...(step === 'settle' && { settled: { usagePosition: String(m), inputs: 'd' } }),
+          });
+    };
+    await invoice(1, []); // a draft
+    await invoice(2, ['void']); // a voided draft
+    await invoice(3, ['settle']); // finalized, settled
+    await invoice(4, ['settle', 'void']); // finalized, settled, then voided
+    await invoice(5, ['finalize']); // finalized before settlements were kept
+    for (const runner of runners) await runner.caughtUp();
+    const [rows] = await new InvoiceTables(schema).standings(db, t, ['s2']);
+    expect(rows.map((r) => r.period.label)).toEqual(['2025-01', '2025-02', '2025-03', '2025-04', '2025-05']);
+    for (const row of rows) {
+      const events = await store.readStream(invoiceStream(t, row.invoiceId));
+      const fold = foldRecorded(invoiceDecider, invoiceStream(t, row.invoiceId), events).state;
+      const finalized = events.find((e) => e.type === 'InvoiceFinalized');
+      if (fold.document && finalized) fold.document.finalizedPosition = finalized.globalPosition.toString();
+      expect([row.revision, row.standing]).toEqual([events[events.length - 1].streamRevision, standingOf(fold)]);
+    }
+    expect(rows.map((r) => [r.standing.status, r.standing.settled?.usagePosition])).toEqual([
+      ['draft', undefined],
+      ['voided', undefined],
+      ['finalized', '3'],
+      ['voided', undefined],
+      ['finalized', undefined],
+    ]);
   });
 });

@@ -4,6 +4,7 @@ import { DataSource, EntityManager, MigrationInterface, QueryRunner } from 'type
 import { PostgresEventStore, RecordedEvent } from '@tally/shared/data-access-event-store';
 import { openAppDataSource, schemaOf } from './data-source';
 import { FencedError, Projection, ProjectionRunner } from './projection-runner';
+import { createShadowTables, swapInShadowTables } from './shadow-tables';
 import { dropSchemas, eventually, testDatabaseUrl, uniqueName } from '@tally/shared/testing';
 
 const namespace = uniqueName('proj');
@@ -129,6 +130,28 @@ describe('ProjectionRunner', () => {
     ).toEqual(indexesBefore);
     await slow.stop();
     await runner.start();
+  });
+
+  it('refuses to swap in a copy made before a migration changed the live table (a rolling upgrade): the new column stays', async () => {
+    const [live, copy] = [`${namespace}_swap`, `${namespace}_swap_rebuild`];
+    const columns = async () =>
+      (
+        await dataSource.query(
+          `select column_name from information_schema.columns where table_schema = $1 and table_name = 't' order by 1`,
+          [live],
+        )
+      ).map((r: { column_name: string }) => r.column_name);
+    await dataSource.query(`create schema "${live}"; create table "${live}".t (id int primary key)`);
+    await dataSource.transaction((tx) => createShadowTables(tx, live, copy, ['t']));
+    await dataSource.query(`alter table "${live}".t add column revision bigint`); // the newer process's migration
+    await expect(dataSource.transaction((tx) => swapInShadowTables(tx, live, copy, ['t']))).rejects.toThrow(
+      /^rebuild-schema-changed: .* is \(id integer, revision bigint\) but its rebuilt copy is \(id integer\)/,
+    );
+    expect(await columns()).toEqual(['id', 'revision']);
+    // The rebuild started again copies the table as it is now, and swaps in.
+    await dataSource.transaction((tx) => createShadowTables(tx, live, copy, ['t']));
+    await dataSource.transaction((tx) => swapInShadowTables(tx, live, copy, ['t']));
+    expect(await columns()).toEqual(['id', 'revision']);
   });
 
   it('fences a leader whose term is over: its transaction is refused, and it stands down and campaigns again', async () => {

@@ -42,7 +42,13 @@ export const createShadowTables = async (
   }
 };
 
-/** In the caller's transaction: the live tables are dropped and the copies moved into the live schema. */
+/**
+ * In the caller's transaction: the live tables are dropped and the copies moved into the live schema. Refused when a
+ * live table's columns are no longer the copy's — a migration ran during the rebuild (a rolling upgrade: a newer
+ * process migrated while an older one rebuilt) — as swapping in the copy would drop the new columns and leave the
+ * migration recorded as done: the transaction fails, and the runner starts the rebuild again from the tables as they
+ * are now.
+ */
 export const swapInShadowTables = async (
   tx: EntityManager,
   live: string,
@@ -50,9 +56,27 @@ export const swapInShadowTables = async (
   tables: readonly string[],
 ): Promise<void> => {
   for (const table of tables) {
+    const [liveColumns, copyColumns] = await Promise.all([columnsOf(tx, live, table), columnsOf(tx, shadow, table)]);
+    if (liveColumns !== copyColumns)
+      throw new Error(
+        `rebuild-schema-changed: "${live}"."${table}" is (${liveColumns}) but its rebuilt copy is (${copyColumns}): a migration ran during the rebuild; it starts again`,
+      );
+  }
+  for (const table of tables) {
     await tx.query(`drop table "${live}"."${table}"`);
     await tx.query(`alter table "${shadow}"."${table}" set schema "${live}"`);
   }
+};
+
+/** A table's columns and their types, by name: what a copy made `like` it must still have at the swap. */
+const columnsOf = async (tx: EntityManager, schema: string, table: string): Promise<string> => {
+  const rows: { column: string }[] = await tx.query(
+    `select attname || ' ' || format_type(atttypid, atttypmod) as column from pg_attribute
+      where attrelid = format('%I.%I', $1::text, $2::text)::regclass and attnum > 0 and not attisdropped
+      order by attname`,
+    [schema, table],
+  );
+  return rows.map((r) => r.column).join(', ');
 };
 
 /** Takes the live tables for the swap: readers and writers wait the few milliseconds it lasts. */

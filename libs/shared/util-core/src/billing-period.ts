@@ -24,10 +24,10 @@ interface Month {
 export const isPeriodLabel = (text: string): boolean => labelPattern.test(text);
 
 /** The period that contains the instant; an instant exactly at a period's start belongs to that period. */
-export const billingPeriodAt = (instant: Date, timeZone: string, anchorDay = 1): BillingPeriod =>
+export const billingPeriodAt = (instant: Date, timeZone: string, anchorDay = 1): Readonly<BillingPeriod> =>
   periodOf(monthContaining(instant, timeZone, anchorDay), timeZone, anchorDay);
 
-export const billingPeriodByLabel = (label: string, timeZone: string, anchorDay = 1): BillingPeriod => {
+export const billingPeriodByLabel = (label: string, timeZone: string, anchorDay = 1): Readonly<BillingPeriod> => {
   assertAnchorDay(anchorDay);
   const match = labelPattern.exec(label);
   if (!match) throw new RangeError(`${label} is not a period label (YYYY-MM)`);
@@ -35,8 +35,14 @@ export const billingPeriodByLabel = (label: string, timeZone: string, anchorDay 
 };
 
 /** Every period that intersects [from, to), in order; none when the range is empty. */
-export const billingPeriodsOverlapping = (from: Date, to: Date, timeZone: string, anchorDay = 1): BillingPeriod[] => {
-  const periods: BillingPeriod[] = [];
+/** The periods are shared (frozen): copy one to change it. */
+export const billingPeriodsOverlapping = (
+  from: Date,
+  to: Date,
+  timeZone: string,
+  anchorDay = 1,
+): Readonly<BillingPeriod>[] => {
+  const periods: Readonly<BillingPeriod>[] = [];
   if (to.getTime() <= from.getTime()) return periods;
   // Stepping by month, not by "the period at the previous end", always moves forward.
   for (let month = monthContaining(from, timeZone, anchorDay); ; month = addMonths(month, 1)) {
@@ -93,7 +99,7 @@ const monthContaining = (instant: Date, timeZone: string, anchorDay: number): Mo
     : addMonths({ year, month }, -1);
 };
 
-const periodOf = (month: Month, timeZone: string, anchorDay: number): BillingPeriod => {
+const periodOf = (month: Month, timeZone: string, anchorDay: number): Readonly<BillingPeriod> => {
   const key = `${timeZone} ${anchorDay} ${month.year}-${month.month}`;
   let period = periods.get(key);
   if (period === undefined) {

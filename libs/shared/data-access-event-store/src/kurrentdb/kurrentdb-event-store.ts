@@ -14,6 +14,7 @@ import {
   Subscription,
   WrongExpectedRevisionError,
 } from '../event-store.port';
+import { Sema } from 'async-sema';
 import { sleep } from '@tally/shared/util-core';
 import { EventIdIndex, Pin } from './event-id-index';
 
@@ -208,30 +209,46 @@ export class KurrentDbEventStore implements EventStore {
     }
     return false;
   }
-  /** KurrentDB reads one stream per call: the streams read side by side over the client's one connection. */
+  /**
+   * KurrentDB reads one stream per call: the streams read side by side over the client's one connection, at most
+   * `streamReadsAtOnce` at a time (a batching caller hands over thousands at once).
+   */
   async readStreams(streams: readonly string[]): Promise<Map<string, RecordedEvent[]>> {
     const unique = [...new Set(streams)];
-    const read = await Promise.all(unique.map((stream) => this.readStream(stream)));
+    const read = await Promise.all(unique.map((stream) => this.inTurn(() => this.readStream(stream))));
     return new Map(unique.map((stream, i) => [stream, read[i]]));
   }
 
-  /** Each stream's last event, read backwards one at a time, the streams side by side. */
+  private readonly streamReads = new Sema(streamReadsAtOnce);
+
+  private async inTurn<T>(read: () => Promise<T>): Promise<T> {
+    await this.streamReads.acquire();
+    try {
+      return await read();
+    } finally {
+      this.streamReads.release();
+    }
+  }
+
+  /** Each stream's last event, read backwards, the streams side by side (as readStreams, a bounded number at once). */
   async streamRevisions(streams: readonly string[]): Promise<Map<string, bigint>> {
     const unique = [...new Set(streams)];
     const last = await Promise.all(
-      unique.map(async (stream) => {
-        try {
-          for await (const resolved of this.client.readStream(stream, {
-            fromRevision: kurrent().END,
-            direction: kurrent().BACKWARDS,
-            maxCount: 1,
-          }))
-            if (resolved.event) return resolved.event.revision;
-        } catch (error) {
-          if (!(error instanceof kurrent().StreamNotFoundError)) throw error;
-        }
-        return undefined;
-      }),
+      unique.map((stream) =>
+        this.inTurn(async () => {
+          try {
+            for await (const resolved of this.client.readStream(stream, {
+              fromRevision: kurrent().END,
+              direction: kurrent().BACKWARDS,
+              maxCount: 1,
+            }))
+              if (resolved.event) return resolved.event.revision;
+          } catch (error) {
+            if (!(error instanceof kurrent().StreamNotFoundError)) throw error;
+          }
+          return undefined;
+        }),
+      ),
     );
     return new Map(unique.flatMap((stream, i) => (last[i] === undefined ? [] : [[stream, last[i]] as const])));
   }
@@ -344,5 +361,8 @@ export class KurrentDbEventStore implements EventStore {
 }
 
 const retryPauseMs = 1_000;
+
+/** Stream reads in flight at once over the client's one connection (readStreams, streamRevisions). */
+const streamReadsAtOnce = 64;
 
 const escapeRegex = (text: string): string => text.replace(/[.*+?^${}()|[\]\\]/g, '\\$&');
