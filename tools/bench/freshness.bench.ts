@@ -89,6 +89,9 @@ const latencies = (results: ProbeResult[], phase: Phase) => {
 const describe = (l: ReturnType<typeof latencies>) =>
   `${l.count} probes${l.unseen ? ` (${l.unseen} not seen within ${drainSeconds} s of the load's end: counted at that lower bound)` : ''}, p50 ${fmt(l.p50)} ms, p99 ${fmt(l.p99)} ms, max ${fmt(l.max as number)} ms`;
 
+/** Whether a probe accepted was never seen: the apps' logs are then kept, for what happened to its event. */
+let probesUnseen = false;
+
 const main = async () => {
   console.log(
     `freshness benchmark: ${mode}${args.compiled ? ' (compiled build)' : ''}, ${fmt(rate)} events/s asked for ${seconds} s in ${fmt(batch)}-event batches, ${probesPerSecond} probes/s; namespace ${namespace}`,
@@ -167,6 +170,10 @@ const main = async () => {
     `load: ${fmt(load.accepted)} events accepted in ${load.seconds.toFixed(1)} s = ${fmt(achieved)} events/s (asked ${fmt(rate)}); ${load.refused} of ${load.requests} requests refused or failed; ${load.late} batches left > 1 s late`,
   );
   console.log(`freshness under load: ${describe(underLoad)}`);
+  if (probes.unseen.length > 0) {
+    probesUnseen = true;
+    console.log(`probes accepted and never seen (event ids): ${probes.unseen.join(', ')}`);
+  }
   console.log(
     `probe failures: ${probes.sendFailures} sends, ${probes.queryFailures} of ${fmt(probes.queries)} queries (polled every 25 ms: latencies are up to ≈25 ms + one query late)`,
   );
@@ -206,8 +213,9 @@ runBenchmark(namespace, async () => {
     finished = true;
   } finally {
     await stopAll(started);
-    // Kept when the run failed (what the apps logged says why) or a profile was asked for (it is written there).
-    if (finished && !args.profile) rmSync(logDir, { recursive: true, force: true });
+    // Kept when the run failed or a probe was never seen (what the apps logged says why), or a profile was asked for
+    // (it is written there).
+    if (finished && !args.profile && !probesUnseen) rmSync(logDir, { recursive: true, force: true });
     else console.log(`app logs${args.profile ? ' and the CPU profile' : ''} kept in ${logDir}`);
   }
 });

@@ -70,10 +70,15 @@ export class Probes {
     this.polling = false;
     await this.poller;
     const now = performance.now();
-    for (const probe of this.outstanding.values())
+    for (const probe of this.outstanding.values()) {
       this.results.push({ phase: probe.phase, latencyMs: now - probe.acceptedAt, seen: false });
+      this.unseen.push(`probe-${probe.id}`);
+    }
     this.outstanding.clear();
   }
+
+  /** The event ids of the probes accepted but never seen in the meter query (to look for in the apps' logs). */
+  readonly unseen: string[] = [];
 
   get pending(): number {
     return this.outstanding.size;
