@@ -172,7 +172,13 @@ const main = async () => {
   console.log(`freshness under load: ${describe(underLoad)}`);
   if (probes.unseen.length > 0) {
     probesUnseen = true;
-    console.log(`probes accepted and never seen (event ids): ${probes.unseen.join(', ')}`);
+    for (const phase of ['idle', 'load'] as const) {
+      const ids = probes.unseen.filter((p) => p.phase === phase).map((p) => p.id);
+      if (ids.length > 0)
+        console.log(
+          `probes accepted and never seen, ${phase} (event ids): ${ids.slice(0, 50).join(', ')}${ids.length > 50 ? ` and ${ids.length - 50} more` : ''}`,
+        );
+    }
   }
   console.log(
     `probe failures: ${probes.sendFailures} sends, ${probes.queryFailures} of ${fmt(probes.queries)} queries (polled every 25 ms: latencies are up to ≈25 ms + one query late)`,

@@ -72,13 +72,13 @@ export class Probes {
     const now = performance.now();
     for (const probe of this.outstanding.values()) {
       this.results.push({ phase: probe.phase, latencyMs: now - probe.acceptedAt, seen: false });
-      this.unseen.push(`probe-${probe.id}`);
+      this.unseen.push({ id: `probe-${probe.id}`, phase: probe.phase });
     }
     this.outstanding.clear();
   }
 
   /** The event ids of the probes accepted but never seen in the meter query (to look for in the apps' logs). */
-  readonly unseen: string[] = [];
+  readonly unseen: { id: string; phase: Phase }[] = [];
 
   get pending(): number {
     return this.outstanding.size;

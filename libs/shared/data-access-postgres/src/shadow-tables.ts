@@ -56,10 +56,11 @@ export const swapInShadowTables = async (
   tables: readonly string[],
 ): Promise<void> => {
   for (const table of tables) {
-    const [liveColumns, copyColumns] = await Promise.all([columnsOf(tx, live, table), columnsOf(tx, shadow, table)]);
-    if (liveColumns !== copyColumns)
+    const liveShape = await shapeOf(tx, live, table);
+    const copyShape = await shapeOf(tx, shadow, table);
+    if (liveShape !== copyShape)
       throw new Error(
-        `rebuild-schema-changed: "${live}"."${table}" is (${liveColumns}) but its rebuilt copy is (${copyColumns}): a migration ran during the rebuild; it starts again`,
+        `rebuild-schema-changed: "${live}"."${table}" is (${liveShape}) but its rebuilt copy is (${copyShape}): a migration ran during the rebuild; it starts again`,
       );
   }
   for (const table of tables) {
@@ -68,15 +69,26 @@ export const swapInShadowTables = async (
   }
 };
 
-/** A table's columns and their types, by name: what a copy made `like` it must still have at the swap. */
-const columnsOf = async (tx: EntityManager, schema: string, table: string): Promise<string> => {
-  const rows: { column: string }[] = await tx.query(
-    `select attname || ' ' || format_type(atttypid, atttypmod) as column from pg_attribute
-      where attrelid = format('%I.%I', $1::text, $2::text)::regclass and attnum > 0 and not attisdropped
-      order by attname`,
+/**
+ * What a copy made `like` a table must still share with it at the swap, by name: its columns (type, not null), its
+ * constraints and its indexes (their definitions without the schema). Defaults are left out: a copied default may
+ * name a sequence of the schema it was made in.
+ */
+const shapeOf = async (tx: EntityManager, schema: string, table: string): Promise<string> => {
+  const rows: { part: string }[] = await tx.query(
+    `with t as (select format('%I.%I', $1::text, $2::text)::regclass as oid)
+     select part from (
+       select attname || ' ' || format_type(atttypid, atttypmod) || case when attnotnull then ' not null' else '' end as part
+         from pg_attribute, t where attrelid = t.oid and attnum > 0 and not attisdropped
+       union all
+       select 'constraint ' || conname || ' ' || pg_get_constraintdef(c.oid) from pg_constraint c, t where c.conrelid = t.oid
+       union all
+       select 'index ' || regexp_replace(pg_get_indexdef(i.indexrelid), ' ON \\S+ ', ' ON ') from pg_index i, t
+        where i.indrelid = t.oid) parts
+     order by part`,
     [schema, table],
   );
-  return rows.map((r) => r.column).join(', ');
+  return rows.map((r) => r.part).join(', ');
 };
 
 /** Takes the live tables for the swap: readers and writers wait the few milliseconds it lasts. */

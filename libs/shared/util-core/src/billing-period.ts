@@ -34,8 +34,10 @@ export const billingPeriodByLabel = (label: string, timeZone: string, anchorDay 
   return periodOf({ year: Number(match[1]), month: Number(match[2]) }, timeZone, anchorDay);
 };
 
-/** Every period that intersects [from, to), in order; none when the range is empty. */
-/** The periods are shared (frozen): copy one to change it. */
+/**
+ * Every period that intersects [from, to), in order; none when the range is empty. Periods (here and from
+ * billingPeriodAt, billingPeriodByLabel) are shared and frozen: copy one to change it.
+ */
 export const billingPeriodsOverlapping = (
   from: Date,
   to: Date,
