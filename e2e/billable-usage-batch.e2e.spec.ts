@@ -283,6 +283,42 @@ describe('billable usage in batches', () => {
       await locker.end();
     }
   }, 30_000);
+  it("drops a query that waited in the responder past the asker's 30 s: no snapshot is read for nobody", async () => {
+    // The buckets locked for 32 s: three queries take the responder's three places and wait on the lock; the other
+    // five wait for a place. When the lock goes, those five have waited past the 30 s invoicing waits for an answer.
+    const locker = new Client({ connectionString: testDatabaseUrl() });
+    await locker.connect();
+    try {
+      await locker.query('begin');
+      await locker.query(`lock table "${namespace}_aggregation".meter_hours in access exclusive mode`);
+      // This test's asker waits longer than invoicing would, to see what the responder does.
+      const patient = async () =>
+        decodeJson<BillableUsageReplyV1>(
+          (
+            await bus.request(billableUsageSubject, encodeJson({ tenant, ...query('acme') }), {
+              timeoutMs: 50_000,
+            })
+          ).data,
+        );
+      const replies = Promise.all(Array.from({ length: 8 }, patient));
+      await eventually(
+        () =>
+          locker.query(
+            `select count(*)::int as n from pg_locks where not granted and relation = '"${namespace}_aggregation".meter_hours'::regclass`,
+          ),
+        (r) => r.rows[0].n >= 3,
+        10_000,
+      );
+      await sleep(32_000);
+      await locker.query('commit');
+      expect((await replies).map((r) => (r.ok ? 'answered' : r.error.detail)).sort()).toEqual([
+        ...Array(3).fill('answered'),
+        ...Array(5).fill('waited too long for a Postgres connection (the asker has given up); ask again'),
+      ]);
+    } finally {
+      await locker.end();
+    }
+  }, 60_000);
   it('answers nothing fresh while the meter catalog lags a meter change the rollups have applied', async () => {
     const catalog = aggregation.app.get(ProjectionCatalog).get('aggregation_meters');
     await catalog.stop();
