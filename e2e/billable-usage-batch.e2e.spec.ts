@@ -41,8 +41,39 @@ describe('billable usage in batches', () => {
     },
   });
 
-  const ask = async <R>(subject: string, body: unknown): Promise<R> =>
-    decodeJson<R>((await bus.request(subject, encodeJson(body), { timeoutMs: 10_000 })).data);
+  const ask = async <R>(subject: string, body: unknown, timeoutMs = 10_000): Promise<R> =>
+    decodeJson<R>((await bus.request(subject, encodeJson(body), { timeoutMs })).data);
+
+  /**
+   * Eight queries asked while the hourly buckets are locked, the lock held `heldMs` once three of them wait on it (the
+   * responder's three places: a pool of five, less two); each answer, or its error's detail.
+   */
+  const askWhileBucketsLocked = async (heldMs: number, timeoutMs: number) => {
+    const locker = new Client({ connectionString: testDatabaseUrl() });
+    await locker.connect();
+    try {
+      await locker.query('begin');
+      await locker.query(`lock table "${namespace}_aggregation".meter_hours in access exclusive mode`);
+      const replies = Promise.all(
+        Array.from({ length: 8 }, () =>
+          ask<BillableUsageReplyV1>(billableUsageSubject, { tenant, ...query('acme') }, timeoutMs),
+        ),
+      );
+      await eventually(
+        () =>
+          locker.query(
+            `select count(*)::int as n from pg_locks where not granted and relation = '"${namespace}_aggregation".meter_hours'::regclass`,
+          ),
+        (r) => r.rows[0].n >= 3,
+        10_000,
+      );
+      await sleep(heldMs);
+      await locker.query('commit');
+      return (await replies).map((r) => (r.ok ? 'answered' : r.error.detail));
+    } finally {
+      await locker.end();
+    }
+  };
 
   // Whole hours (read from the hourly buckets, one statement for the batch) and a window that is not (read on its own).
   const march = { from: '2026-03-01T00:00:00Z', to: '2026-04-01T00:00:00Z' };
@@ -257,67 +288,17 @@ describe('billable usage in batches', () => {
     expect(await ask(billableUsageSubject, plain)).not.toHaveProperty('changed');
   });
   it('queries beyond what the Postgres pool holds wait their turn, rather than fail on its connection timeout', async () => {
-    // The buckets locked for longer than the pool's 5 s connection timeout: every query that reads them waits.
-    const locker = new Client({ connectionString: testDatabaseUrl() });
-    await locker.connect();
-    try {
-      await locker.query('begin');
-      await locker.query(`lock table "${namespace}_aggregation".meter_hours in access exclusive mode`);
-      const replies = Promise.all(
-        Array.from({ length: 8 }, () => ask<BillableUsageReplyV1>(billableUsageSubject, { tenant, ...query('acme') })),
-      );
-      // Once the first queries wait on the lock, longer than the pool lets a caller wait for a connection.
-      await eventually(
-        () =>
-          locker.query(
-            `select count(*)::int as n from pg_locks where not granted and relation = '"${namespace}_aggregation".meter_hours'::regclass`,
-          ),
-        (r) => r.rows[0].n >= 3,
-        10_000,
-      );
-      await sleep(6_000);
-      await locker.query('commit');
-      // Eight queries against a pool of five: three read (and wait on the lock), five wait in the responder.
-      expect((await replies).map((r) => (r.ok ? 'answered' : r.error.detail))).toEqual(Array(8).fill('answered'));
-    } finally {
-      await locker.end();
-    }
+    // Locked longer than the pool's 5 s connection timeout: three queries read (and wait on the lock), five wait in
+    // the responder — without its bound they would fail on the pool's timeout.
+    expect(await askWhileBucketsLocked(6_000, 10_000)).toEqual(Array(8).fill('answered'));
   }, 30_000);
   it("drops a query that waited in the responder past the asker's 30 s: no snapshot is read for nobody", async () => {
-    // The buckets locked for 32 s: three queries take the responder's three places and wait on the lock; the other
-    // five wait for a place. When the lock goes, those five have waited past the 30 s invoicing waits for an answer.
-    const locker = new Client({ connectionString: testDatabaseUrl() });
-    await locker.connect();
-    try {
-      await locker.query('begin');
-      await locker.query(`lock table "${namespace}_aggregation".meter_hours in access exclusive mode`);
-      // This test's asker waits longer than invoicing would, to see what the responder does.
-      const patient = async () =>
-        decodeJson<BillableUsageReplyV1>(
-          (
-            await bus.request(billableUsageSubject, encodeJson({ tenant, ...query('acme') }), {
-              timeoutMs: 50_000,
-            })
-          ).data,
-        );
-      const replies = Promise.all(Array.from({ length: 8 }, patient));
-      await eventually(
-        () =>
-          locker.query(
-            `select count(*)::int as n from pg_locks where not granted and relation = '"${namespace}_aggregation".meter_hours'::regclass`,
-          ),
-        (r) => r.rows[0].n >= 3,
-        10_000,
-      );
-      await sleep(32_000);
-      await locker.query('commit');
-      expect((await replies).map((r) => (r.ok ? 'answered' : r.error.detail)).sort()).toEqual([
-        ...Array(3).fill('answered'),
-        ...Array(5).fill('waited too long for a Postgres connection (the asker has given up); ask again'),
-      ]);
-    } finally {
-      await locker.end();
-    }
+    // Locked 32 s: the five waiting for a place have waited past the 30 s invoicing waits for an answer when the lock
+    // goes. This test's asker waits longer than invoicing would, to see what the responder does.
+    expect((await askWhileBucketsLocked(32_000, 50_000)).sort()).toEqual([
+      ...Array(3).fill('answered'),
+      ...Array(5).fill('waited too long for a Postgres connection (the asker has given up); ask again'),
+    ]);
   }, 60_000);
   it('answers nothing fresh while the meter catalog lags a meter change the rollups have applied', async () => {
     const catalog = aggregation.app.get(ProjectionCatalog).get('aggregation_meters');

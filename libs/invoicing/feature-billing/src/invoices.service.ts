@@ -262,15 +262,15 @@ export class InvoicesService {
       account.anchorDay,
     ).filter(before);
     const periods = [...new Map([...covered, ...rows.map((r) => r.period)].map((p) => [p.start, p])).values()];
-    const rowOf = new Map(rows.map((row) => [row.invoiceId, row]));
+    const rowAt = new Map(rows.map((row) => [row.period.start, row]));
+    const rowOf = periods.map((p) => rowAt.get(p.start));
     // A row's invoice id is the one derived from its period (invoiceIdFor): derived again only where there is no row.
-    const rowAt = new Map(rows.map((row) => [row.period.start, row.invoiceId]));
-    const ids = periods.map((p) => rowAt.get(p.start) ?? this.invoiceIdFor(subscription.subscriptionId, p));
+    const ids = periods.map((p, i) => rowOf[i]?.invoiceId ?? this.invoiceIdFor(subscription.subscriptionId, p));
     const streams = ids.map((id) => invoiceStream(this.tenant, id));
     const heads = await this.ledger.streamRevisions(streams);
     // A row is its stream's fold only at the stream's head; no row and no stream: a period never invoiced.
-    const stale = ids.filter((id, i) => {
-      const row = rowOf.get(id);
+    const stale = ids.filter((_, i) => {
+      const row = rowOf[i];
       const head = heads.get(streams[i]);
       return row ? row.revision === null || row.revision !== head : head !== undefined;
     });
@@ -279,7 +279,7 @@ export class InvoicesService {
       const state = folded.get(ids[i]);
       return {
         period: p,
-        standing: state ? standingOf(state) : (rowOf.get(ids[i])?.standing ?? { status: 'none' as const }),
+        standing: state ? standingOf(state) : (rowOf[i]?.standing ?? { status: 'none' as const }),
       };
     });
   }
