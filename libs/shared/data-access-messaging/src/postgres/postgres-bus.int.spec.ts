@@ -1,5 +1,7 @@
+import { Client } from 'pg';
 import { afterAll, describe, expect, it } from 'vitest';
-import { dropSchemas, ScratchPostgres, testDatabaseUrl, uniqueName } from '@tally/shared/testing';
+import { dropSchemas, ScratchPostgres, testDatabaseUrl, uniqueName, waitUntil } from '@tally/shared/testing';
+import { decodeJson, Delivery, encodeJson } from '../message-bus.port';
 import { messageBusContract } from '../testing/message-bus.contract';
 import { natsFilterToRegex, PostgresBus } from './postgres-bus';
 
@@ -26,6 +28,52 @@ messageBusContract(
 );
 
 afterAll(() => dropSchemas(schema));
+
+/**
+ * Every durable claims from the one messages table. A claim used to lock the rows it took (`for update of m skip
+ * locked`), so a second durable claiming at the same moment skipped a message the first one's claim held, took the
+ * later ones, acked them — and its floor ("everything up to n was handed out") passed the skipped message for good:
+ * an accepted event never reached the ledger (seen in embedded mode as a freshness probe never visible).
+ */
+describe('two durables on one stream', () => {
+  it('a message another durable is claiming at that moment is delivered, not skipped for good', async () => {
+    const bus = await openBus(testDatabaseUrl());
+    const holder = new Client({ connectionString: testDatabaseUrl() });
+    await holder.connect();
+    const seen: Delivery[] = [];
+    try {
+      await bus.ensureStream({ name: 'CLAIMS', subjects: ['claims.>'] });
+      await bus.publish('claims.x', encodeJson({ n: 1 }), { msgId: 'claims-1' });
+      // The other durable's claim, frozen mid-statement: it holds message 1's row.
+      await holder.query('begin');
+      await holder.query(`select seq from "${schema}".messages where msg_id = 'claims-1' for update`);
+      await bus.publish('claims.x', encodeJson({ n: 2 }), { msgId: 'claims-2' });
+      const consumer = await bus.consume(
+        { stream: 'CLAIMS', durable: 'claims_b', filterSubject: 'claims.>', ackWaitMs: 1_000 },
+        async (batch) => void seen.push(...batch),
+      );
+      const bodies = () => seen.map((d) => decodeJson<{ n: number }>(d.data).n).sort();
+      await waitUntil(
+        async () => bodies().includes(2),
+        10_000,
+        () => `message 2 not delivered: ${bodies()}`,
+      );
+      await holder.query('commit');
+      // Claims every 50 ms: a second is twenty of them.
+      await waitUntil(
+        async () => bodies().includes(1),
+        1_000,
+        () => `message 1 never delivered: ${bodies()}`,
+        50,
+      );
+      expect(bodies()).toEqual([1, 2]);
+      await consumer.stop();
+    } finally {
+      await holder.end();
+      await bus.close();
+    }
+  });
+});
 
 describe('NATS subject filters in SQL', () => {
   it.each([

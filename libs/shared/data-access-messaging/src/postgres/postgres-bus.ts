@@ -244,11 +244,28 @@ export class PostgresBus implements MessageBus {
     return handle;
   }
 
-  /** Takes the next visible messages past this consumer's floor and hides them for ackWait. */
+  /**
+   * Takes the next visible messages past this consumer's floor and hides them for ackWait. One claim at a time per
+   * durable (whatever process makes it), under a lock of that durable's own, and no lock on the messages: every
+   * durable reads the one messages table, and a claim that locked the rows it took (`for update of m skip locked`)
+   * made another durable claiming at the same moment skip them, take later ones and move its floor past what it
+   * skipped — for good (postgres-bus.int.spec.ts, "two durables on one stream"). The claim is a statement of its own
+   * after the lock, so it sees what the durable's previous claim committed.
+   */
   private async claim(spec: Required<ConsumerSpec>, filter: string): Promise<InFlight[]> {
     const s = this.schema;
-    const { rows } = await this.pool.query<Claimed>(
-      `with floor as (
+    const rows = await inTransaction(this.pool, async (client) => {
+      await client.query('select pg_advisory_xact_lock(hashtext($1))', [`${s}.claim.${spec.durable}`]);
+      return (
+        await client.query<Claimed>(this.claimSql, [spec.stream, spec.durable, filter, spec.batchSize, spec.ackWaitMs])
+      ).rows;
+    });
+    return rows.map((row) => this.inFlight(spec, row));
+  }
+
+  private get claimSql(): string {
+    const s = this.schema;
+    return `with floor as (
          select coalesce(
            (select min(seq) - 1 from "${s}".deliveries where durable = $2 and not acked),
            (select max(seq) from "${s}".deliveries where durable = $2), 0) as seq
@@ -258,7 +275,6 @@ export class PostgresBus implements MessageBus {
           where m.stream = $1 and m.seq > (select seq from floor) and m.subject ~ $3
             and (d.seq is null or (not d.acked and d.visible_at <= clock_timestamp()))
           order by m.seq limit $4
-          for update of m skip locked
        ), claimed as (
          insert into "${s}".deliveries (durable, seq, delivered, visible_at)
          select $2, seq, 1, clock_timestamp() + make_interval(secs => $5::double precision / 1000) from candidates
@@ -266,10 +282,7 @@ export class PostgresBus implements MessageBus {
          returning seq, delivered
        )
        select m.seq, m.subject, m.msg_id, m.data, m.headers, c.delivered
-         from claimed c join "${s}".messages m on m.seq = c.seq order by m.seq`,
-      [spec.stream, spec.durable, filter, spec.batchSize, spec.ackWaitMs],
-    );
-    return rows.map((row) => this.inFlight(spec, row));
+         from claimed c join "${s}".messages m on m.seq = c.seq order by m.seq`;
   }
 
   private inFlight(spec: Required<ConsumerSpec>, row: Claimed): InFlight {
