@@ -9,6 +9,7 @@ import {
   dropSchemas,
   eventually,
   freePort,
+  productionNodeOptions,
   testDatabaseUrl,
   testNatsUrl,
   uniqueName,
@@ -67,6 +68,7 @@ describe('the compiled build', () => {
         env: {
           PATH: process.env.PATH,
           NODE_ENV: 'production',
+          NODE_OPTIONS: productionNodeOptions(dockerfile).join(' '),
           DATABASE_URL: testDatabaseUrl(),
           NATS_URL: testNatsUrl(),
           TALLY_NAMESPACE: namespace,

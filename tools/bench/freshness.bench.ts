@@ -24,6 +24,7 @@ import { Phase, ProbeResult, Probes } from './freshness/probes';
 import { RssSampler } from './freshness/process-stats';
 import { rawPublishRate } from './raw-publish';
 import { adminCaller, setUp } from './freshness/setup';
+import { traceProbes } from './freshness/trace';
 
 const args = parseArgs({
   options: {
@@ -179,6 +180,12 @@ const main = async () => {
           `probes accepted and never seen, ${phase} (event ids): ${ids.slice(0, 50).join(', ')}${ids.length > 50 ? ` and ${ids.length - 50} more` : ''}`,
         );
     }
+    console.log('where the first ten of them stand (the namespace read before it is dropped):');
+    const traced = await traceProbes(
+      namespace,
+      probes.unseen.map((p) => p.id),
+    ).catch((error: Error) => [`could not trace them: ${error.message}`]);
+    for (const line of traced) console.log(`  ${line}`);
   }
   console.log(
     `probe failures: ${probes.sendFailures} sends, ${probes.queryFailures} of ${fmt(probes.queries)} queries (polled every 25 ms: latencies are up to ≈25 ms + one query late)`,

@@ -1,7 +1,7 @@
 import { ChildProcess, spawn } from 'node:child_process';
 import { createWriteStream, existsSync } from 'node:fs';
 import { join, resolve } from 'node:path';
-import { freePort, testDatabaseUrl, testNatsUrl, waitUntil } from '@tally/shared/testing';
+import { freePort, productionNodeOptions, testDatabaseUrl, testNatsUrl, waitUntil } from '@tally/shared/testing';
 
 const root = resolve(__dirname, '..', '..', '..');
 
@@ -84,7 +84,11 @@ const startProcess = async (
 ): Promise<RunningApp> => {
   const port = await freePort();
   const log = createWriteStream(join(options.logDir, `${name}.log`), { flags: 'a' });
-  const nodeArgs = options.profile === name ? ['--cpu-prof', `--cpu-prof-dir=${options.logDir}`] : [];
+  // The heap limit production runs with (the Dockerfile's NODE_OPTIONS), from sources too, as `npm start` does.
+  const nodeArgs = [
+    ...productionNodeOptions(),
+    ...(options.profile === name ? ['--cpu-prof', `--cpu-prof-dir=${options.logDir}`] : []),
+  ];
   const childEnv: NodeJS.ProcessEnv = {
     ...process.env,
     ...env,

@@ -84,3 +84,4 @@ export * from './ports';
 export * from './scratch-postgres';
 export * from './scratch-nats';
 export * from './recording-logger';
+export * from './production-node-options';
