@@ -255,7 +255,11 @@ export class PostgresBus implements MessageBus {
   private async claim(spec: Required<ConsumerSpec>, filter: string): Promise<InFlight[]> {
     const s = this.schema;
     const rows = await inTransaction(this.pool, async (client) => {
-      await client.query('select pg_advisory_xact_lock(hashtext($1))', [`${s}.claim.${spec.durable}`]);
+      // A process that vanishes between claim and commit must not hold the durable's lock until TCP notices (hours).
+      await client.query(
+        `select set_config('idle_in_transaction_session_timeout', '60s', true), pg_advisory_xact_lock(hashtext($1))`,
+        [`${s}.claim.${spec.durable}`],
+      );
       return (
         await client.query<Claimed>(this.claimSql, [spec.stream, spec.durable, filter, spec.batchSize, spec.ackWaitMs])
       ).rows;
@@ -279,6 +283,7 @@ export class PostgresBus implements MessageBus {
          insert into "${s}".deliveries (durable, seq, delivered, visible_at)
          select $2, seq, 1, clock_timestamp() + make_interval(secs => $5::double precision / 1000) from candidates
          on conflict (durable, seq) do update set delivered = "${s}".deliveries.delivered + 1, visible_at = excluded.visible_at
+           where not "${s}".deliveries.acked -- acked by another process since the candidates were read: not again
          returning seq, delivered
        )
        select m.seq, m.subject, m.msg_id, m.data, m.headers, c.delivered
