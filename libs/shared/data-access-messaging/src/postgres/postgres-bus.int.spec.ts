@@ -73,6 +73,37 @@ describe('two durables on one stream', () => {
       await bus.close();
     }
   });
+
+  it('one claim at a time per durable, whatever process makes it: a claim waits while another holds the durable', async () => {
+    const bus = await openBus(testDatabaseUrl());
+    const holder = new Client({ connectionString: testDatabaseUrl() });
+    await holder.connect();
+    const seen: Delivery[] = [];
+    try {
+      await bus.ensureStream({ name: 'CLAIMS', subjects: ['claims.>'] });
+      await bus.publish('claims.y', encodeJson({ n: 3 }), { msgId: 'claims-3' });
+      // Another process's claim for the same durable, in progress: it holds the durable's lock.
+      await holder.query('begin');
+      await holder.query('select pg_advisory_xact_lock(hashtext($1))', [`${schema}.claim.claims_c`]);
+      const consumer = await bus.consume(
+        { stream: 'CLAIMS', durable: 'claims_c', filterSubject: 'claims.y', ackWaitMs: 1_000 },
+        async (batch) => void seen.push(...batch),
+      );
+      await new Promise((resolve) => setTimeout(resolve, 500));
+      expect(seen).toEqual([]);
+      await holder.query('commit');
+      await waitUntil(
+        async () => seen.length === 1,
+        5_000,
+        () => 'never delivered after the other claim ended',
+      );
+      expect(decodeJson<{ n: number }>(seen[0].data).n).toBe(3);
+      await consumer.stop();
+    } finally {
+      await holder.end();
+      await bus.close();
+    }
+  });
 });
 
 describe('NATS subject filters in SQL', () => {
