@@ -74,6 +74,38 @@ describe('two durables on one stream', () => {
     }
   });
 
+  it('a message an earlier version skipped (the floor past it, no delivery of its own) is delivered at the next start', async () => {
+    const bus = await openBus(testDatabaseUrl());
+    const seen: Delivery[] = [];
+    try {
+      await bus.ensureStream({ name: 'CLAIMS', subjects: ['claims.>'] });
+      const skipped = await bus.publish('claims.z', encodeJson({ n: 4 }), { msgId: 'claims-4' });
+      const other = await bus.publish('claims.other', encodeJson({ n: 6 }), { msgId: 'claims-6' });
+      const taken = await bus.publish('claims.z', encodeJson({ n: 5 }), { msgId: 'claims-5' });
+      // What the old claim left: the later message delivered and acked, none for the one it skipped.
+      await bus['pool'].query(
+        `insert into "${schema}".deliveries (durable, seq, delivered, visible_at, acked) values ('claims_d', $1, 1, now(), true)`,
+        [taken.streamSequence],
+      );
+      const consumer = await bus.consume(
+        { stream: 'CLAIMS', durable: 'claims_d', filterSubject: 'claims.z', ackWaitMs: 1_000 },
+        async (batch) => void seen.push(...batch),
+      );
+      await waitUntil(
+        async () => seen.length > 0,
+        5_000,
+        () => 'the skipped message was never delivered',
+      );
+      await new Promise((resolve) => setTimeout(resolve, 300));
+      // Only the skipped one: not the one delivered before, not another subject's below the floor.
+      expect(other.streamSequence).toBeLessThan(taken.streamSequence);
+      expect(seen.map((d) => d.streamSequence)).toEqual([skipped.streamSequence]);
+      await consumer.stop();
+    } finally {
+      await bus.close();
+    }
+  });
+
   it('one claim at a time per durable, whatever process makes it: a claim waits while another holds the durable', async () => {
     const bus = await openBus(testDatabaseUrl());
     const holder = new Client({ connectionString: testDatabaseUrl() });

@@ -209,6 +209,12 @@ export class PostgresBus implements MessageBus {
         try {
           if (!declared) {
             await this.ensureStream({ name: deadLetterStream, subjects: ['dlq.>'] });
+            const skipped = await this.reopenSkipped(spec, filter);
+            if (skipped > 0)
+              (this.options.log ?? silentLogger).warn(
+                { consumer: spec.durable, messages: skipped },
+                'messages an earlier version skipped for this consumer: delivered now',
+              );
             declared = true;
           }
           const claimed = await this.claim(spec, filter);
@@ -265,6 +271,30 @@ export class PostgresBus implements MessageBus {
       ).rows;
     });
     return rows.map((row) => this.inFlight(spec, row));
+  }
+
+  /**
+   * Messages this durable's floor has passed with no delivery of its own: what claims that skipped rows another
+   * durable held left behind (before 2026-12-05, see claim). Every such message is made claimable again — a delivery
+   * row not yet delivered, visible now — so the floor drops below it and the handler gets it (handlers are
+   * idempotent: the ledger stores an event id once). Messages are kept, so nothing skipped is beyond repair. Once per
+   * consumer start, under the durable's claim lock; answers how many.
+   */
+  private async reopenSkipped(spec: Required<ConsumerSpec>, filter: string): Promise<number> {
+    const s = this.schema;
+    return inTransaction(this.pool, async (client) => {
+      await client.query('select pg_advisory_xact_lock(hashtext($1))', [`${s}.claim.${spec.durable}`]);
+      const { rowCount } = await client.query(
+        `insert into "${s}".deliveries (durable, seq, delivered, visible_at)
+         select $2, m.seq, 0, clock_timestamp() from "${s}".messages m
+          where m.stream = $1 and m.subject ~ $3
+            and m.seq < (select max(seq) from "${s}".deliveries where durable = $2)
+            and not exists (select 1 from "${s}".deliveries d where d.durable = $2 and d.seq = m.seq)
+         on conflict (durable, seq) do nothing`,
+        [spec.stream, spec.durable, filter],
+      );
+      return rowCount ?? 0;
+    });
   }
 
   private get claimSql(): string {
