@@ -36,13 +36,22 @@ afterAll(() => dropSchemas(schema));
  * an accepted event never reached the ledger (seen in embedded mode as a freshness probe never visible).
  */
 describe('two durables on one stream', () => {
-  it('a message another durable is claiming at that moment is delivered, not skipped for good', async () => {
+  /** A bus with the CLAIMS stream, a second connection that stands for another claim in progress, and what was seen. */
+  const withBus = async (test: (bus: PostgresBus, holder: Client, seen: Delivery[]) => Promise<void>) => {
     const bus = await openBus(testDatabaseUrl());
     const holder = new Client({ connectionString: testDatabaseUrl() });
     await holder.connect();
-    const seen: Delivery[] = [];
     try {
       await bus.ensureStream({ name: 'CLAIMS', subjects: ['claims.>'] });
+      await test(bus, holder, []);
+    } finally {
+      await holder.end();
+      await bus.close();
+    }
+  };
+
+  it('a message another durable is claiming at that moment is delivered, not skipped for good', () =>
+    withBus(async (bus, holder, seen) => {
       await bus.publish('claims.x', encodeJson({ n: 1 }), { msgId: 'claims-1' });
       // The other durable's claim, frozen mid-statement: it holds message 1's row.
       await holder.query('begin');
@@ -68,17 +77,10 @@ describe('two durables on one stream', () => {
       );
       expect(bodies()).toEqual([1, 2]);
       await consumer.stop();
-    } finally {
-      await holder.end();
-      await bus.close();
-    }
-  });
+    }));
 
-  it('a message an earlier version skipped (the floor past it, no delivery of its own) is delivered at the next start', async () => {
-    const bus = await openBus(testDatabaseUrl());
-    const seen: Delivery[] = [];
-    try {
-      await bus.ensureStream({ name: 'CLAIMS', subjects: ['claims.>'] });
+  it('a message an earlier version skipped (the floor past it, no delivery of its own) is delivered at the next start', () =>
+    withBus(async (bus, _holder, seen) => {
       const skipped = await bus.publish('claims.z', encodeJson({ n: 4 }), { msgId: 'claims-4' });
       const other = await bus.publish('claims.other', encodeJson({ n: 6 }), { msgId: 'claims-6' });
       const taken = await bus.publish('claims.z', encodeJson({ n: 5 }), { msgId: 'claims-5' });
@@ -101,18 +103,10 @@ describe('two durables on one stream', () => {
       expect(other.streamSequence).toBeLessThan(taken.streamSequence);
       expect(seen.map((d) => d.streamSequence)).toEqual([skipped.streamSequence]);
       await consumer.stop();
-    } finally {
-      await bus.close();
-    }
-  });
+    }));
 
-  it('one claim at a time per durable, whatever process makes it: a claim waits while another holds the durable', async () => {
-    const bus = await openBus(testDatabaseUrl());
-    const holder = new Client({ connectionString: testDatabaseUrl() });
-    await holder.connect();
-    const seen: Delivery[] = [];
-    try {
-      await bus.ensureStream({ name: 'CLAIMS', subjects: ['claims.>'] });
+  it('one claim at a time per durable, whatever process makes it: a claim waits while another holds the durable', () =>
+    withBus(async (bus, holder, seen) => {
       await bus.publish('claims.y', encodeJson({ n: 3 }), { msgId: 'claims-3' });
       // Another process's claim for the same durable, in progress: it holds the durable's lock.
       await holder.query('begin');
@@ -131,11 +125,7 @@ describe('two durables on one stream', () => {
       );
       expect(decodeJson<{ n: number }>(seen[0].data).n).toBe(3);
       await consumer.stop();
-    } finally {
-      await holder.end();
-      await bus.close();
-    }
-  });
+    }));
 });
 
 describe('NATS subject filters in SQL', () => {
