@@ -53,6 +53,20 @@ export const endAfterConnectionsClose = (pool: Pool): Pool => {
   return pool;
 };
 
+/**
+ * A pg Client that always has an `error` listener. pg's pool listens only on idle clients, and a library that
+ * checks one out (TypeORM's query runners, inside `transaction()`) adds none: a connection terminated while held
+ * between two statements (57P01 on a Postgres restart) emitted `error` with nobody listening, and Node ended the
+ * process — seen as an intermittent CI failure of e2e/postgres-outage. The error needs no handling here: the
+ * holder's next statement fails with it, and the pool discards a client that is no longer queryable on release.
+ */
+export class ListeningClient extends Client {
+  constructor(config?: string | ClientConfig) {
+    super(config);
+    this.on('error', () => undefined);
+  }
+}
+
 /** A pool whose idle-client errors are reported, never thrown at the process, and whose end() waits for its connections. */
 export const openPool = (options: {
   connectionString: string;
@@ -63,6 +77,7 @@ export const openPool = (options: {
   const pool = new Pool({
     ...connectionDefaults(options.connectionString, options.connectTimeoutMs),
     max: options.max ?? 5,
+    Client: ListeningClient,
   });
   pool.on('error', (error) => options.onError?.(error));
   return endAfterConnectionsClose(pool);

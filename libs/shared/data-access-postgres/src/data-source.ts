@@ -1,6 +1,6 @@
 import { Logger as TallyLogger, silentLogger } from '@tally/shared/util-telemetry';
 import { Client, Pool } from 'pg';
-import { endAfterConnectionsClose, openClient } from '@tally/shared/data-access-pg-client';
+import { endAfterConnectionsClose, ListeningClient, openClient } from '@tally/shared/data-access-pg-client';
 import { DataSource, EntityManager, EntitySchema, Logger, MigrationInterface } from 'typeorm';
 
 export interface AppDataSourceOptions {
@@ -50,7 +50,8 @@ export const openAppDataSource = async (options: AppDataSourceOptions): Promise<
     migrations: options.migrations,
     migrationsTableName: 'migrations',
     migrationsTransactionMode: 'each',
-    extra: { max: options.poolSize ?? 5, connectionTimeoutMillis: 5_000, keepAlive: true },
+    // ListeningClient: a connection lost while anyone holds it between statements must not end the process (see there).
+    extra: { max: options.poolSize ?? 5, connectionTimeoutMillis: 5_000, keepAlive: true, Client: ListeningClient },
     logging: ['error', 'warn'],
     logger: queryErrorLogger(options.log ?? silentLogger),
   });

@@ -117,6 +117,8 @@ export class ScratchPostgres {
     database = 'postgres',
   ): Promise<T[]> {
     const client = new Client({ connectionString: this.url(database) });
+    // A test's query may meet this server's own stop: its promise rejects; the client's `error` must not end the run.
+    client.on('error', () => undefined);
     await client.connect();
     try {
       return (await client.query<T>(sql, params)).rows;
