@@ -1,23 +1,33 @@
 /**
  * Intake benchmark: sustained HTTP intake of 1,000-event batches into a real ingestion process,
  * beside raw JetStream publish throughput measured in the same run on the same machine.
- *   npm run bench:intake [-- --seconds 20 --concurrency 8]
- * Prints events/s accepted and persisted, p50/p99 request latency, and the ratio to the raw rate.
+ *   npm run bench:intake [-- --seconds 20 --concurrency 8 --processes 1 --profile]
+ * Prints events/s accepted and persisted, p50/p99 request latency, the ratio to the raw rate, and each process's
+ * share of the cores during the run (what bounds it); `--profile`: ingestion under `node --cpu-prof`, its
+ * .cpuprofile written to a directory the run names; `--processes N`: N ingestion processes (intake is stateless:
+ * production scales it out behind a load balancer), the clients spread over them.
  */
 import { ChildProcess, spawn } from 'node:child_process';
-import { resolve } from 'node:path';
+import { mkdtempSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join, resolve } from 'node:path';
 import { jetstream, jetstreamManager } from '@nats-io/jetstream';
 import { connect } from '@nats-io/transport-node';
 import { testDatabaseUrl, testNatsUrl, uniqueName } from '@tally/shared/testing';
 import { numberArg, percentile, reportResult, runBenchmark } from './bench-support';
 import { rawPublishRate } from './raw-publish';
+import { CpuShares } from './freshness/cpu-shares';
 
 const seconds = numberArg('seconds', 20);
 const concurrency = numberArg('concurrency', 8);
+const processes = numberArg('processes', 1);
 const batchSize = 1_000;
 const namespace = uniqueName('bench');
 const root = resolve(__dirname, '..', '..');
 const adminToken = `bench-admin-${namespace}-0123456789`;
+const profileDir = process.argv.includes('--profile')
+  ? mkdtempSync(join(tmpdir(), 'tally-intake-profile-'))
+  : undefined;
 
 const body = (request: number) => {
   const time = new Date().toISOString();
@@ -31,7 +41,8 @@ const body = (request: number) => {
 };
 
 const startIngestion = async (port: number): Promise<ChildProcess> => {
-  const child = spawn(process.execPath, ['tools/run-ts.cjs', 'apps/ingestion/src/main.ts'], {
+  const profile = profileDir ? ['--cpu-prof', `--cpu-prof-dir=${profileDir}`] : [];
+  const child = spawn(process.execPath, [...profile, 'tools/run-ts.cjs', 'apps/ingestion/src/main.ts'], {
     cwd: root,
     env: {
       ...process.env,
@@ -73,17 +84,20 @@ const persistedEvents = async (): Promise<number> => {
 
 const main = async () => {
   console.log(
-    `intake benchmark: ${seconds}s, ${concurrency} concurrent requests of ${batchSize} events, namespace ${namespace}`,
+    `intake benchmark: ${seconds}s, ${concurrency} concurrent requests of ${batchSize} events, ${processes} ingestion process(es), namespace ${namespace}`,
   );
   const raw = await rawPublishRate(namespace);
   console.log(
     `raw JetStream async publish (one client, small messages): ${Math.round(raw).toLocaleString('en')} msgs/s`,
   );
 
-  const port = 20_000 + Math.floor(Math.random() * 20_000);
-  const ingestion = await startIngestion(port);
-  const url = `http://127.0.0.1:${port}/v1/events`;
-  const created = await fetch(`http://127.0.0.1:${port}/v1/api-keys`, {
+  const firstPort = 20_000 + Math.floor(Math.random() * 20_000);
+  const ports = Array.from({ length: processes }, (_, i) => firstPort + i);
+  // One after another: the first declares the streams and runs the migrations the others then find done.
+  const ingestions: ChildProcess[] = [];
+  for (const port of ports) ingestions.push(await startIngestion(port));
+  const urls = ports.map((port) => `http://127.0.0.1:${port}/v1/events`);
+  const created = await fetch(`http://127.0.0.1:${ports[0]}/v1/api-keys`, {
     method: 'POST',
     headers: { 'content-type': 'application/json', authorization: `Bearer ${adminToken}` },
     body: JSON.stringify({ name: 'benchmark', allowedSources: ['//bench/*'] }),
@@ -93,10 +107,17 @@ const main = async () => {
   let accepted = 0;
   let failed = 0;
   let request = 0;
+  const cpu = new CpuShares(() =>
+    Object.fromEntries(
+      ingestions.map((child, i) => [processes === 1 ? 'ingestion' : `ingestion-${i}`, child.pid as number]),
+    ),
+  );
+  cpu.start();
   const deadline = performance.now() + seconds * 1_000;
   const started = performance.now();
   await Promise.all(
-    Array.from({ length: concurrency }, async () => {
+    Array.from({ length: concurrency }, async (_, client) => {
+      const url = urls[client % urls.length];
       while (performance.now() < deadline) {
         const payload = body(request++);
         const t0 = performance.now();
@@ -113,7 +134,15 @@ const main = async () => {
     }),
   );
   const elapsed = (performance.now() - started) / 1_000;
-  ingestion.kill('SIGTERM');
+  const shares = cpu.stop();
+  // Profiles, when asked for, are written as the processes exit.
+  await Promise.all(
+    ingestions.map((child) => {
+      const exited = new Promise((done) => child.once('exit', done));
+      child.kill('SIGTERM');
+      return exited;
+    }),
+  );
   const persisted = await persistedEvents();
   latencies.sort((a, b) => a - b);
   const rate = accepted / elapsed;
@@ -127,12 +156,20 @@ const main = async () => {
     `request latency: p50 ${percentile(latencies, 50).toFixed(1)} ms, p99 ${percentile(latencies, 99).toFixed(1)} ms`,
   );
   console.log(`ratio to raw single-message publish rate: ${(rate / raw).toFixed(2)}×`);
+  console.log(
+    'CPU during the run, % of one core (2 cores: 200 %; postgres and nats-server are the machine’s, shared):',
+  );
+  for (const share of shares.sort((a, b) => b.percent - a.percent))
+    console.log(
+      `  ${share.name.replace('bench (load + probes)', 'bench (load)').padEnd(16)} ${Math.round(share.percent)} %`,
+    );
+  if (profileDir) console.log(`ingestion's CPU profile${processes > 1 ? 's' : ''}: ${profileDir}`);
   reportResult({
     stage: 'intake',
     figure: rate,
     unit: 'events/s',
     raw: [{ what: 'JetStream async publish, one message per event', value: raw, unit: 'msgs/s' }],
-    note: `${seconds} s, ${concurrency} × 1,000-event batches; p99 ${percentile(latencies, 99).toFixed(1)} ms; ${persisted === accepted ? 'all persisted' : 'persisted MISMATCH'}`,
+    note: `${seconds} s, ${concurrency} × 1,000-event batches${processes > 1 ? `, ${processes} ingestion processes` : ''}; p99 ${percentile(latencies, 99).toFixed(1)} ms; ${persisted === accepted ? 'all persisted' : 'persisted MISMATCH'}`,
   });
 };
 

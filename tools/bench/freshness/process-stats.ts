@@ -45,14 +45,15 @@ export const serverPids = (): Record<'postgres' | 'nats-server', number[]> => {
 
 export interface RssSample {
   at: number;
-  phase: 'idle' | 'load';
+  /** rest: no requests at all; idle: probes only (a usage event and ≈ 40 meter queries a second); load: the load too. */
+  phase: 'rest' | 'idle' | 'load';
   mb: number;
 }
 
 /** Samples each named process's RSS every `everyMs`, tagged with the phase it was taken in. */
 export class RssSampler {
   readonly samples = new Map<string, RssSample[]>();
-  phase: RssSample['phase'] = 'idle';
+  phase: RssSample['phase'] = 'rest';
   private timer?: NodeJS.Timeout;
 
   constructor(
@@ -79,14 +80,27 @@ export class RssSampler {
     }
   }
 
-  /** Per process: the largest idle sample, and the largest and the last under load (MB). */
-  summary(): { name: string; idleMax: number; loadMax: number; loadLast: number }[] {
+  /**
+   * Per process (MB): the last sample at rest (where the process settles once nothing asks anything of it: V8 gives
+   * back the young generation start-up grew only after a few quiet seconds), the largest idle sample, and the largest
+   * and the last under load.
+   */
+  /** Per process, the samples at rest (MB, one a second): when V8 gave the start-up's memory back. */
+  restSeries(): { name: string; mb: number[] }[] {
+    return [...this.samples].map(([name, list]) => ({
+      name,
+      mb: list.filter((s) => s.phase === 'rest').map((s) => s.mb),
+    }));
+  }
+
+  summary(): { name: string; restLast: number; idleMax: number; loadMax: number; loadLast: number }[] {
     return [...this.samples].map(([name, list]) => {
-      const idle = list.filter((s) => s.phase === 'idle').map((s) => s.mb);
-      const load = list.filter((s) => s.phase === 'load').map((s) => s.mb);
+      const of = (phase: RssSample['phase']) => list.filter((s) => s.phase === phase).map((s) => s.mb);
+      const load = of('load');
       return {
         name,
-        idleMax: Math.max(0, ...idle),
+        restLast: of('rest').at(-1) ?? 0,
+        idleMax: Math.max(0, ...of('idle')),
         loadMax: Math.max(0, ...load),
         loadLast: load.at(-1) ?? 0,
       };
