@@ -73,6 +73,8 @@ const main = async () => {
     TALLY_NAMESPACE: namespace,
     PORT: '0',
     TALLY_ADMIN_TOKEN: adminToken,
+    // The rebuild below in batches of the live projection's size (its default is 10,000), so the two compare.
+    TALLY_PROJECTION_REBUILD_BATCH: '1000',
   };
   const start = () =>
     startTally({
@@ -167,12 +169,20 @@ const main = async () => {
   // the writer's — whether it can keep up, apart from the two sharing the machine while the backlog drains.
   const rebuildStarted = performance.now();
   await admin(`${attribution.url}/v1/admin/projections/attribution_registry/rebuild`, 'POST', {});
+  const rebuildDeadline = Date.now() + 600_000;
   const rebuilding = async () => {
     const response = await fetch(`${attribution.url}/v1/admin/projections`, {
       headers: { authorization: `Bearer ${adminToken}` },
     });
-    const { projections } = (await response.json()) as { projections: { name: string; rebuildRequested: boolean }[] };
-    return projections.find((p) => p.name === 'attribution_registry')?.rebuildRequested ?? true;
+    const { projections } = (await response.json()) as {
+      projections: { name: string; rebuildRequested: boolean; lastError?: string | null }[];
+    };
+    const registry = projections.find((p) => p.name === 'attribution_registry');
+    if (!registry) throw new Error('attribution_registry is not among the projections');
+    if (Date.now() > rebuildDeadline)
+      throw new Error(`the registry was not rebuilt within 10 minutes (last error: ${registry.lastError ?? 'none'})`);
+    // A failing status read answers "not requested" (projection-runner): done only once it is also healthy.
+    return registry.rebuildRequested || registry.lastError !== null;
   };
   while (await rebuilding()) await new Promise((resolve) => setTimeout(resolve, 200));
   const rebuildSeconds = (performance.now() - rebuildStarted) / 1_000;

@@ -62,6 +62,16 @@ const startIngestion = async (port: number): Promise<ChildProcess> => {
   return child;
 };
 
+/** SIGTERM (a profile is written as it exits), SIGKILL after 15 s; at once if it has already gone. */
+const stopIngestion = async (child: ChildProcess): Promise<void> => {
+  if (child.exitCode !== null || child.signalCode !== null) return;
+  const exited = new Promise((done) => child.once('exit', done));
+  child.kill('SIGTERM');
+  const timer = setTimeout(() => child.kill('SIGKILL'), 15_000);
+  await exited;
+  clearTimeout(timer);
+};
+
 const persistedEvents = async (): Promise<number> => {
   const nc = await connect({ servers: testNatsUrl() });
   const jsm = await jetstreamManager(nc);
@@ -95,7 +105,12 @@ const main = async () => {
   const ports = Array.from({ length: processes }, (_, i) => firstPort + i);
   // One after another: the first declares the streams and runs the migrations the others then find done.
   const ingestions: ChildProcess[] = [];
-  for (const port of ports) ingestions.push(await startIngestion(port));
+  try {
+    for (const port of ports) ingestions.push(await startIngestion(port));
+  } catch (error) {
+    await Promise.all(ingestions.map(stopIngestion));
+    throw error;
+  }
   const urls = ports.map((port) => `http://127.0.0.1:${port}/v1/events`);
   const created = await fetch(`http://127.0.0.1:${ports[0]}/v1/api-keys`, {
     method: 'POST',
@@ -136,13 +151,7 @@ const main = async () => {
   const elapsed = (performance.now() - started) / 1_000;
   const shares = cpu.stop();
   // Profiles, when asked for, are written as the processes exit.
-  await Promise.all(
-    ingestions.map((child) => {
-      const exited = new Promise((done) => child.once('exit', done));
-      child.kill('SIGTERM');
-      return exited;
-    }),
-  );
+  await Promise.all(ingestions.map(stopIngestion));
   const persisted = await persistedEvents();
   latencies.sort((a, b) => a - b);
   const rate = accepted / elapsed;

@@ -80,11 +80,6 @@ export class RssSampler {
     }
   }
 
-  /**
-   * Per process (MB): the last sample at rest (where the process settles once nothing asks anything of it: V8 gives
-   * back the young generation start-up grew only after a few quiet seconds), the largest idle sample, and the largest
-   * and the last under load.
-   */
   /** Per process, the samples at rest (MB, one a second): when V8 gave the start-up's memory back. */
   restSeries(): { name: string; mb: number[] }[] {
     return [...this.samples].map(([name, list]) => ({
@@ -93,6 +88,11 @@ export class RssSampler {
     }));
   }
 
+  /**
+   * Per process (MB): the last sample at rest (where the process settles once nothing asks anything of it: V8 gives
+   * back the young generation start-up grew only after a few quiet seconds), the largest idle sample, and the largest
+   * and the last under load.
+   */
   summary(): { name: string; restLast: number; idleMax: number; loadMax: number; loadLast: number }[] {
     return [...this.samples].map(([name, list]) => {
       const of = (phase: RssSample['phase']) => list.filter((s) => s.phase === phase).map((s) => s.mb);

@@ -54,11 +54,14 @@ export const endAfterConnectionsClose = (pool: Pool): Pool => {
 };
 
 /**
- * A pg Client that always has an `error` listener. pg's pool listens only on idle clients, and a library that
- * checks one out (TypeORM's query runners, inside `transaction()`) adds none: a connection terminated while held
- * between two statements (57P01 on a Postgres restart) emitted `error` with nobody listening, and Node ended the
- * process — seen as an intermittent CI failure of e2e/postgres-outage. The error needs no handling here: the
- * holder's next statement fails with it, and the pool discards a client that is no longer queryable on release.
+ * A pg Client that always has an `error` listener. pg's pool listens only on idle clients; whoever checks one out
+ * must listen while holding it, and not everyone does: TypeORM's query runners do, but its driver's start-up holds a
+ * client without (PostgresDriver.afterConnect), as does anyone calling `pool.connect()` directly. A connection
+ * terminated while held that way between two statements (57P01 on a Postgres restart) emitted `error` with nobody
+ * listening, and Node ended the process — the likely cause of an intermittent CI failure of e2e/postgres-outage. The
+ * error needs no handling here: pg marks the client unqueryable before it emits, its holder's next statement fails
+ * with it, and the pool discards an unqueryable client on release. Other listeners (the pool's, a query runner's)
+ * still see it.
  */
 export class ListeningClient extends Client {
   constructor(config?: string | ClientConfig) {
