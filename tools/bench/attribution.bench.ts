@@ -175,7 +175,7 @@ const main = async () => {
       headers: { authorization: `Bearer ${adminToken}` },
     });
     const { projections } = (await response.json()) as {
-      projections: { name: string; rebuildRequested: boolean; lastError?: string | null }[];
+      projections: { name: string; rebuildRequested: boolean; lastError: string | null }[];
     };
     const registry = projections.find((p) => p.name === 'attribution_registry');
     if (!registry) throw new Error('attribution_registry is not among the projections');

@@ -122,10 +122,12 @@ const main = async () => {
   let accepted = 0;
   let failed = 0;
   let request = 0;
-  const cpu = new CpuShares(() =>
-    Object.fromEntries(
-      ingestions.map((child, i) => [processes === 1 ? 'ingestion' : `ingestion-${i}`, child.pid as number]),
-    ),
+  const cpu = new CpuShares(
+    () =>
+      Object.fromEntries(
+        ingestions.map((child, i) => [processes === 1 ? 'ingestion' : `ingestion-${i}`, child.pid as number]),
+      ),
+    'bench (load)',
   );
   cpu.start();
   const deadline = performance.now() + seconds * 1_000;
@@ -169,9 +171,7 @@ const main = async () => {
     'CPU during the run, % of one core (2 cores: 200 %; postgres and nats-server are the machine’s, shared):',
   );
   for (const share of shares.sort((a, b) => b.percent - a.percent))
-    console.log(
-      `  ${share.name.replace('bench (load + probes)', 'bench (load)').padEnd(16)} ${Math.round(share.percent)} %`,
-    );
+    console.log(`  ${share.name.padEnd(16)} ${Math.round(share.percent)} %`);
   if (profileDir) console.log(`ingestion's CPU profile${processes > 1 ? 's' : ''}: ${profileDir}`);
   reportResult({
     stage: 'intake',
