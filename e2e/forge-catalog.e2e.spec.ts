@@ -48,7 +48,10 @@ describe('GOLDEN: Forge’s whole published example, billed through the API', ()
       (events) => events.length === sent,
       20_000,
     );
-    for (const app of ['aggregation', 'invoicing'] as const)
+    // Attribution's first: usage the ledger writer parked (its view of the registry behind the subject's assignment)
+    // is re-attributed by the registry projection, and only then do the rollups and invoices see it. Without it a CI
+    // run billed 0 (every event still parked when aggregation reported nothing behind).
+    for (const app of ['attribution', 'aggregation', 'invoicing'] as const)
       await eventually(
         () => http('GET', `${apps[app].url}/v1/admin/projections`),
         (r) =>
