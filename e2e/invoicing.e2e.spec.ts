@@ -2,7 +2,8 @@ import { execFile } from 'node:child_process';
 import { resolve } from 'node:path';
 import { promisify } from 'node:util';
 import { afterAll, beforeAll, describe, expect, it, vi } from 'vitest';
-import { INVOICE_LEDGER } from '@tally/invoicing/feature-billing';
+import { INVOICE_LEDGER, INVOICES_RUNNER } from '@tally/invoicing/feature-billing';
+import { ProjectionRunner } from '@tally/shared/data-access-postgres';
 import { EventStore } from '@tally/shared/data-access-event-store';
 import { RunningTally } from '@tally/shared/feature-runtime';
 import { dropSchemas, eventually, uniqueName } from '@tally/shared/testing';
@@ -487,14 +488,17 @@ describe('invoicing: a month of usage to invoices, adjustments, credit notes and
     await ok(
       http('POST', `${apps.invoicing.url}/v1/invoices/${aprilKoala.invoiceId}/void`, { reason: 'sent by mistake' }),
     );
-    // May's periods and their grace periods are over: one run drafts and finalizes the three.
-    now = new Date('2026-06-02T14:00:00Z');
+    // May's periods are over: one run drafts the three (in their grace period), the next, once the invoice
+    // projection has applied the drafts, finalizes them.
     // The ledger as billing reads it (before its reads are batched with other invoices' into one round trip).
     const ledger = apps.invoicing.app.get<EventStore>(INVOICE_LEDGER);
     const streamReads = vi.spyOn(ledger, 'readStream');
     const manyReads = vi.spyOn(ledger, 'readStreams');
     const headReads = vi.spyOn(ledger, 'streamRevisions');
-    expect(await billingRun()).toMatchObject({ drafted: 3, finalized: 3, failed: 0 });
+    now = new Date('2026-06-01T01:00:00Z');
+    expect(await billingRun()).toMatchObject({ drafted: 3, finalized: 0, failed: 0 });
+    now = new Date('2026-06-02T14:00:00Z');
+    expect(await billingRun()).toMatchObject({ drafted: 0, finalized: 3, failed: 0 });
     // Each May invoice reads March's and April's invoices in one go, and only the credit notes their finalizations
     // list (Koala's, issued with April): one stream read per earlier period, and one per pair of them for credit
     // notes, was round trips growing with the subscription's age (its square).
@@ -508,12 +512,12 @@ describe('invoicing: a month of usage to invoices, adjustments, credit notes and
     manyReads.mockRestore();
     headReads.mockRestore();
     expect(single.filter((s) => ![...mayIds].some((id) => s.endsWith(`_${id}`)))).toEqual([]); // May's own only
-    // Drafted, then finalized: each invoice's content rated twice, each time one look at where its earlier invoices'
-    // streams stand (Acme's and Globex's March and April, Koala's February — from 28 February in Sydney — too)...
-    expect(heads).toEqual([2, 2, 2, 2, 3, 3]);
+    // Drafted, then finalized: each invoice's content rated twice, each time deciding on its earlier periods from
+    // its subscription's standing summary (one row, whatever the subscription's age) — no look at where each earlier
+    // invoice's stream stands (before the summaries: [2, 2, 2, 2, 3, 3], one per earlier period)...
+    expect(heads).toEqual([]);
     // ...and their streams read whole only where something is to be re-rated: Koala's, whose finalized April invoice
-    // was voided. Acme's and Globex's finalized periods, unchanged since April settled them, are decided on from the
-    // invoice projection's rows, which stand at their streams' revisions (before: [2, 2, 2, 2, 3, 3]).
+    // was voided. Acme's and Globex's finalized periods, unchanged since April settled them, are not read at all.
     expect(
       many
         .filter((streams) => streams.every((s) => s.startsWith('invoice-')))
@@ -539,6 +543,40 @@ describe('invoicing: a month of usage to invoices, adjustments, credit notes and
     expect((await reconcile('2026-03')).drifts).toEqual([]);
     expect((await reconcile('2026-04')).drifts).toEqual([]);
   }, 120_000);
+
+  it('a change the invoice projection has not applied yet is not missed: the summary gives way to the ledger', async () => {
+    // Acme's April invoice billed March's +0.50 adjustment. Voided, that adjustment was never collected: the next
+    // invoice must re-rate every finalized period and bill it again. The invoice projection is stopped first, so
+    // Acme's standing summary still shows April finalized and May's settlement standing — taken at its word, June
+    // would re-rate nothing. The ledger's invoice events after the projection's checkpoint (the void) say otherwise.
+    const [marchAcme, aprilAcme] = [await invoiceFor('acme', '2026-03'), await invoiceFor('acme', '2026-04')];
+    const runner = apps.invoicing.app.get<ProjectionRunner>(INVOICES_RUNNER);
+    await settled();
+    await runner.stop();
+    try {
+      await ok(http('POST', `${apps.invoicing.url}/v1/invoices/${aprilAcme.invoiceId}/void`, { reason: 'disputed' }));
+      now = new Date('2026-07-02T14:00:00Z');
+      // Asked directly: settled() waits for every projection, and this one is stopped.
+      expect(await ok(http('POST', `${apps.invoicing.url}/v1/admin/billing-runs`))).toMatchObject({
+        drafted: 3,
+        finalized: 3,
+        failed: 0,
+      });
+    } finally {
+      await runner.start();
+    }
+    await settled();
+    const juneAcme = await invoiceFor('acme', '2026-06');
+    expect(juneAcme.lines.filter((l: Body) => l.kind === 'adjustment')).toEqual([
+      expect.objectContaining({
+        adjusts: { invoiceId: marchAcme.invoiceId, period: '2026-03' },
+        quantity: '310000',
+        billedQuantity: '290000',
+        amount: '0.5',
+      }),
+    ]);
+    expect(juneAcme).toMatchObject({ status: 'finalized', subtotal: '0.5' });
+  }, 60_000);
 
   it('one invoice per (subscription, period) through restarts and concurrent runs; projections rebuild to the same rows', async () => {
     const before = { acme: await invoices('acme'), globex: await invoices('globex'), koala: await invoices('koala') };

@@ -141,10 +141,43 @@ export class InvoiceRevisions1768000000000 implements MigrationInterface {
   }
 }
 
+/**
+ * Each subscription's invoices summed up as re-rating decides on them (issue 18: an invoice's cost must not grow with
+ * its subscription's age), kept by the invoice projection beside its rows. Subscriptions that already have invoices
+ * get a summary marked incomplete (never trusted: billing decides from the invoices' rows, as before), and the
+ * projection is asked to rebuild, which makes every summary whole; until it has, billing works as it did.
+ */
+export class SubscriptionStandings1769000000000 implements MigrationInterface {
+  name = 'SubscriptionStandings1769000000000';
+
+  async up(queryRunner: QueryRunner): Promise<void> {
+    const s = schemaOf(queryRunner);
+    await queryRunner.query(`
+      create table "${s}".subscription_standings (
+        tenant text not null, subscription_id text not null, complete boolean not null, summary jsonb not null,
+        primary key (tenant, subscription_id));
+      insert into "${s}".subscription_standings (tenant, subscription_id, complete, summary)
+        select distinct tenant, subscription_id, false, '{"drafts": 0, "finalized": 0, "rerateAll": true}'::jsonb
+          from "${s}".invoices;
+      do $$ begin
+        if exists (select 1 from information_schema.columns where table_schema = '${s}'
+                    and table_name = 'projection_checkpoints' and column_name = 'rebuild_requested_at') then
+          update "${s}".projection_checkpoints set rebuild_requested_at = clock_timestamp()
+           where name = 'invoicing_invoices' and exists (select 1 from "${s}".invoices);
+        end if;
+      end $$;`);
+  }
+
+  async down(queryRunner: QueryRunner): Promise<void> {
+    await queryRunner.query(`drop table "${schemaOf(queryRunner)}".subscription_standings`);
+  }
+}
+
 export const billingMigrations = [
   CreateBilling1764900000000,
   CostBudgets1765000000001,
   BillingRunHistory1766000000000,
   ReconciliationLedger1767000000000,
   InvoiceRevisions1768000000000,
+  SubscriptionStandings1769000000000,
 ];

@@ -13,3 +13,4 @@ export * from './errors';
 export * from './cost-budget';
 export * from './ledger-fold-batch';
 export * from './rerating';
+export * from './standing-summary';

@@ -26,6 +26,9 @@ import {
   billingInputsDigest,
   changedIn,
   creditNoteDecider,
+  decideEarlier,
+  decideEarlierFromSummary,
+  EarlierDecision,
   Invoice,
   InvoiceCommand,
   invoiceDecider,
@@ -64,9 +67,11 @@ import {
   INVOICE_LEDGER,
   INVOICE_RATER,
   INVOICE_TABLES,
+  INVOICES_RUNNER,
   INVOICING_DB,
   REGISTRY_RUNNER,
 } from './tokens';
+import { InvoiceChangesTail } from './invoice-changes-tail';
 import { TallyConfig } from '@tally/shared/util-config';
 
 export type { InvoiceDocument };
@@ -139,7 +144,44 @@ export class InvoicesService {
     @Inject(INVOICING_DB) private readonly db: DataSource,
     @Inject(INVOICE_TABLES) private readonly invoices: InvoiceTables,
     @Inject(REGISTRY_RUNNER) private readonly registryRunner: ProjectionRunner,
+    @Inject(INVOICES_RUNNER) private readonly invoicesRunner: ProjectionRunner,
   ) {}
+
+  /** The ledger's invoice changes after the invoice projection's checkpoint, as this process has read them. */
+  private changesTail?: InvoiceChangesTail;
+
+  /**
+   * What each subscription's standing summary decides about its earlier periods (undefined: billing decides from
+   * every earlier invoice's row instead): a summary is taken only when complete and when none of the subscription's
+   * invoices changed after the projection's checkpoint (read before the summaries: they hold at least that much).
+   * Concurrent asks (a billing run's) share the checkpoint, one statement and one look at the ledger's tail.
+   */
+  private readonly summaryDecisions = callBatcher<
+    { tenant: string; subscriptionId: string; period: BillingPeriodV1; inputs: string },
+    EarlierDecision | undefined
+  >({
+    maxBatch: 256,
+    lingerMs: billingBatchLingerMs,
+    key: (ask) => ask.tenant,
+    run: async (asks) => {
+      const checkpoint = await this.invoicesRunner.checkpoint();
+      if (checkpoint === undefined) return asks.map(() => undefined);
+      const rows = await this.invoices.standingSummaries(
+        this.db,
+        asks[0].tenant,
+        asks.map((a) => a.subscriptionId),
+      );
+      const summed = asks.filter((a) => rows.get(a.subscriptionId)?.complete === true);
+      this.changesTail ??= new InvoiceChangesTail(this.ledger);
+      const unchanged = summed.length === 0 ? [] : await this.changesTail.unchangedAfter(checkpoint, summed);
+      if (!unchanged) return asks.map(() => undefined);
+      const trusted = new Set(summed.filter((_, i) => unchanged[i]));
+      return asks.map((ask) => {
+        const row = rows.get(ask.subscriptionId);
+        return row && trusted.has(ask) ? decideEarlierFromSummary(row.summary, ask.period, ask.inputs) : undefined;
+      });
+    },
+  });
 
   /** A subscription's invoices as the projection has them (standings); concurrent asks (a billing run's) in one statement. */
   private readonly standingsOf = callBatcher<{ tenant: string; subscriptionId: string }, InvoiceStandingRow[]>({
@@ -362,25 +404,26 @@ export class InvoicesService {
     fresh = false,
   ): Promise<RatedContent> {
     const inputs = billingInputsDigest(account, subscription, plans);
-    const standings = await this.earlierStandings(account, subscription, period);
-    const open = standings.some((e) => e.standing.status === 'draft');
-    const settledPeriods = open ? [] : standings.filter((e) => e.standing.status === 'finalized');
-    if (settledPeriods.length === 0) {
+    // From the subscription's summary (one row, whatever its age), or else from every earlier invoice's row.
+    const decision =
+      (await this.summaryDecisions({
+        tenant: this.tenant,
+        subscriptionId: subscription.subscriptionId,
+        period,
+        inputs,
+      })) ?? decideEarlier(await this.earlierStandings(account, subscription, period), inputs);
+    if (decision.kind === 'alone') {
       // Nothing finalized to re-rate (or an earlier draft bills the adjustments): this period alone.
       const rated = await this.rater.usageLinesOfPeriods(account.accountId, subscription, [period], plans, fresh);
-      return assembled(account, rated.lines[0], [], [], open, rated.position, inputs);
+      return assembled(account, rated.lines[0], [], [], decision.open, rated.position, inputs);
     }
-    const settledFrom = rerateFrom(
-      standings.map((e) => e.standing),
-      inputs,
-    );
     let asked: { since: bigint; rated: RatedPeriods } | undefined;
-    if (settledFrom !== 'all') {
-      const rated = await this.askChanges({ account, subscription, period, plans, fresh }, settledFrom.since);
+    if (decision.kind === 'since') {
+      const rated = await this.askChanges({ account, subscription, period, plans, fresh }, decision.since);
       // The common case: no finalized period's usage changed since it was settled — nothing of theirs is read.
-      if (!settledPeriods.some((e) => changedIn(rated.changed ?? null, e.period)))
+      if (!decision.settled.some((p) => changedIn(rated.changed ?? null, p)))
         return assembled(account, rated.lines[0], [], [], false, rated.position, inputs);
-      asked = { since: settledFrom.since, rated };
+      asked = { since: decision.since, rated };
     }
     // Something to re-rate: the earlier invoices' streams read whole and decided on again, as they stand now.
     const earlier = await this.earlier(account, subscription, period);

@@ -6,7 +6,13 @@ import { creditNoteStream, invoiceStream } from '@tally/contracts/invoices';
 import { planStream } from '@tally/contracts/plans';
 import { billingMigrations, BillingRegistryTables, InvoiceTables } from '@tally/invoicing/data-access-billing';
 import { foldRecorded, PostgresEventStore } from '@tally/shared/data-access-event-store';
-import { invoiceDecider, standingOf } from '@tally/invoicing/domain';
+import {
+  decideEarlier,
+  decideEarlierFromSummary,
+  invoiceDecider,
+  standingOf,
+  StandingSummary,
+} from '@tally/invoicing/domain';
 import { openAppDataSource, ProjectionRunner } from '@tally/shared/data-access-postgres';
 import { dropSchemas, testDatabaseUrl, uniqueName } from '@tally/shared/testing';
 import { billingRegistryProjection } from './billing-registry.projection';
@@ -56,6 +62,7 @@ describe('invoicing projections (invoicing_registry, invoicing_invoices)', () =>
     plans: await db.query(`select * from "${schema}".billing_plans order by plan_id`),
     invoices: await db.query(`select * from "${schema}".invoices order by invoice_id`),
     notes: await db.query(`select * from "${schema}".credit_notes order by credit_note_id`),
+    standings: await db.query(`select * from "${schema}".subscription_standings order by tenant, subscription_id`),
   });
   const append = (stream: string, type: string, data: Record<string, unknown>) =>
     store.appendToStream(stream, [{ id: randomUUID(), type, data }]);
@@ -284,5 +291,89 @@ describe('invoicing projections (invoicing_registry, invoicing_invoices)', () =>
       ['voided', undefined],
       ['finalized', undefined],
     ]);
+    // The subscription's summary, folded beside the rows, decides as the rows do.
+    const summaries = await new InvoiceTables(schema).standingSummaries(db, t, ['s2']);
+    const summary = summaries.get('s2')?.summary as StandingSummary;
+    expect(summaries.get('s2')?.complete).toBe(true);
+    expect(summary).toMatchObject({ drafts: 1, finalized: 2, rerateAll: true, lastPeriodStart: month(5).start });
+    const decided = decideEarlier(
+      rows.map((r) => ({ period: r.period, standing: r.standing })),
+      'd',
+    );
+    expect([decided, decideEarlierFromSummary(summary, month(6), 'd')]).toEqual([
+      { kind: 'alone', open: true },
+      { kind: 'alone', open: true },
+    ]);
+  });
+
+  it('a summary begun after its subscription had invoices is incomplete, and whole again after a rebuild', async () => {
+    // As if s2's invoices had been projected before summaries were kept (the migration marks such subscriptions).
+    await db.query(`delete from "${schema}".subscription_standings where subscription_id = 's2'`);
+    const id = randomUUID();
+    const june = { label: '2025-06', start: '2025-06-01T00:00:00.000Z', end: '2025-07-01T00:00:00.000Z' };
+    await append(invoiceStream('t1', id), 'InvoiceDrafted', {
+      tenant: 't1',
+      invoiceId: id,
+      accountId: 'acme',
+      subscriptionId: 's2',
+      currency: 'USD',
+      period: june,
+      lines: [line('1')],
+      subtotal: '1',
+      total: '1.00',
+      finalizesAt: june.end,
+      draftedAt: june.end,
+    });
+    for (const runner of runners) await runner.caughtUp();
+    const tables = new InvoiceTables(schema);
+    // It holds June's draft only: never trusted.
+    expect((await tables.standingSummaries(db, 't1', ['s2'])).get('s2')).toMatchObject({
+      complete: false,
+      summary: { drafts: 1, finalized: 0 },
+    });
+    const invoices = runners[1];
+    await invoices.rebuild();
+    await invoices.caughtUp();
+    expect((await tables.standingSummaries(db, 't1', ['s2'])).get('s2')).toMatchObject({
+      complete: true,
+      summary: { drafts: 2, finalized: 2, lastPeriodStart: june.start, lastPeriodStatus: 'draft' },
+    });
+  });
+
+  it('the migration marks the summaries of subscriptions invoiced before it incomplete and asks for a rebuild', async () => {
+    const older = `${namespace}_older`;
+    const before = await openAppDataSource({
+      connectionString: testDatabaseUrl(),
+      schema: older,
+      migrations: billingMigrations.slice(0, -1),
+    });
+    await before.query(
+      `insert into "${older}".invoices (tenant, invoice_id, account_id, subscription_id, period_label, period_start, status, document)
+       values ('t1', $1, 'acme', 's9', '2026-03', '2026-03-01', 'finalized', '{}')`,
+      [randomUUID()],
+    );
+    await before.query(
+      `create table "${older}".projection_checkpoints (name text primary key, position bigint not null,
+         updated_at timestamptz not null default now(), epoch bigint not null default 0,
+         rebuild_requested_at timestamptz, rebuilt_at timestamptz);
+       insert into "${older}".projection_checkpoints (name, position) values ('invoicing_invoices', 42)`,
+    );
+    await before.destroy();
+    const after = await openAppDataSource({
+      connectionString: testDatabaseUrl(),
+      schema: older,
+      migrations: billingMigrations,
+    });
+    try {
+      expect(
+        await after.query(`select tenant, subscription_id, complete from "${older}".subscription_standings`),
+      ).toEqual([{ tenant: 't1', subscription_id: 's9', complete: false }]);
+      const [checkpoint] = await after.query(
+        `select rebuild_requested_at is not null as requested from "${older}".projection_checkpoints`,
+      );
+      expect(checkpoint).toEqual({ requested: true });
+    } finally {
+      await after.destroy();
+    }
   });
 });
