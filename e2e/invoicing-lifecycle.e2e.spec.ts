@@ -465,19 +465,21 @@ describe('invoice lifecycle', () => {
   }, 60_000);
 
   it('an earlier invoice voided while the invoice projection has not applied it is seen: what it billed is billed again', async () => {
-    // June's invoice billed May's late usage (+0.10). It is voided while invoicing's invoice projection is stopped, so
-    // the projection's row still says finalized, settled: billing must not decide on that row (its stream moved on).
+    // June's invoice billed May's late usage (+0.10). It is voided while invoicing's invoice and standings projections
+    // are stopped, so the invoice row still says finalized, settled, and the subscription's standing summary still
+    // says June's finalization settled everything: billing must decide on neither (the ledger moved on after them).
     const [may, june] = [await invoiceOf('anchored', '2026-05'), await invoiceOf('anchored', '2026-06')];
     expect(june.lines.filter((l: { kind: string }) => l.kind === 'adjustment')).toHaveLength(1);
-    const invoices = apps.invoicing.app.get(ProjectionCatalog).get('invoicing_invoices');
-    await invoices.stop();
+    const catalog = apps.invoicing.app.get(ProjectionCatalog);
+    const stopped = ['invoicing_invoices', 'invoicing_standings'].map((name) => catalog.get(name));
+    for (const projection of stopped) await projection.stop();
     try {
       await ok(http('POST', `${apps.invoicing.url}/v1/invoices/${june.invoiceId}/void`, { reason: 'sent by mistake' }));
       // [15 July, 15 August) and its grace period are over: drafted and finalized in one run.
       now = new Date('2026-08-16T01:00:00Z');
       expect(await ok(http('POST', `${apps.invoicing.url}/v1/admin/billing-runs`))).toMatchObject({ failed: 0 });
     } finally {
-      void invoices.start();
+      for (const projection of stopped) void projection.start();
     }
     await caughtUp('invoicing');
     const july = await invoiceOf('anchored', '2026-07');

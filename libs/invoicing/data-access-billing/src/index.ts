@@ -4,3 +4,4 @@ export * from './invoice.tables';
 export * from './reconciliation.tables';
 export * from './billing-run.tables';
 export * from './reconciliation-ledger.tables';
+export * from './standing.tables';

@@ -1,12 +1,6 @@
 import { DataSource, EntityManager } from 'typeorm';
 import type { BillingPeriodV1, CreditNoteIssuedV1 } from '@tally/contracts/invoices';
-import type {
-  InvoiceDocument,
-  InvoiceStanding,
-  InvoiceStatus,
-  Settlement,
-  StandingSummary,
-} from '@tally/invoicing/domain';
+import type { InvoiceDocument, InvoiceStanding, InvoiceStatus, Settlement } from '@tally/invoicing/domain';
 
 type Queryable = Pick<EntityManager, 'query'> | Pick<DataSource, 'query'>;
 
@@ -20,8 +14,6 @@ export interface InvoiceRow {
   document: InvoiceDocument;
   /** Ledger position of InvoiceFinalized: what was in the ledger when the invoice was billed. */
   finalizedPosition: string | null;
-  /** The stream revision the row folds through (null: projected before revisions were kept). */
-  revision?: bigint | null;
 }
 
 /** A row as the projection writes it: with the stream revision it folds through and the finalization's settlement. */
@@ -39,15 +31,6 @@ export interface InvoiceStandingRow {
   standing: InvoiceStanding;
 }
 
-/**
- * A subscription's standing summary as kept: `complete` once it holds every invoice the subscription has (false when
- * begun after invoices were already projected without one; a rebuild of the projection makes every summary whole).
- */
-export interface StandingSummaryRow {
-  complete: boolean;
-  summary: StandingSummary;
-}
-
 const toInvoice = (r: Record<string, unknown>): InvoiceRow => ({
   invoiceId: String(r.invoice_id),
   accountId: String(r.account_id),
@@ -57,13 +40,12 @@ const toInvoice = (r: Record<string, unknown>): InvoiceRow => ({
   status: r.status as InvoiceRow['status'],
   document: r.document as InvoiceDocument,
   finalizedPosition: r.finalized_position === null ? null : String(r.finalized_position),
-  revision: r.revision === null || r.revision === undefined ? null : BigInt(String(r.revision)),
 });
 
 /** Invoices and credit notes as documents (the folded ledger streams), for listing and reconciliation. */
 export class InvoiceTables {
   /** The tables this class writes for its projection (a rebuild builds copies of them and swaps them in). */
-  static readonly tables = ['invoices', 'credit_notes', 'subscription_standings'] as const;
+  static readonly tables = ['invoices', 'credit_notes'] as const;
 
   constructor(private readonly schema: string) {}
 
@@ -151,69 +133,6 @@ export class InvoiceTables {
         },
       });
     return subscriptionIds.map((id) => bySubscription.get(id) ?? []);
-  }
-
-  /**
-   * Subscriptions' standing summaries as the projection folds them, several tenants' in one statement. A subscription
-   * without a summary row comes back with `hadInvoices`: whether it already has invoice rows (projected before
-   * summaries were kept), in which case a summary begun now would miss them and is kept incomplete.
-   */
-  async summariesToFold(
-    tx: Queryable,
-    keys: readonly { tenant: string; subscriptionId: string }[],
-  ): Promise<{ tenant: string; subscriptionId: string; row?: StandingSummaryRow; hadInvoices: boolean }[]> {
-    const rows: {
-      tenant: string;
-      subscription_id: string;
-      complete: boolean | null;
-      summary: StandingSummary | null;
-      had_invoices: boolean;
-    }[] = await tx.query(
-      `select k.tenant, k.subscription_id, s.complete, s.summary,
-              s.tenant is null and exists (select 1 from "${this.schema}".invoices i
-                                            where i.tenant = k.tenant and i.subscription_id = k.subscription_id) as had_invoices
-         from unnest($1::text[], $2::text[]) as k(tenant, subscription_id)
-         left join "${this.schema}".subscription_standings s on s.tenant = k.tenant and s.subscription_id = k.subscription_id`,
-      [keys.map((k) => k.tenant), keys.map((k) => k.subscriptionId)],
-    );
-    return rows.map((r) => ({
-      tenant: r.tenant,
-      subscriptionId: r.subscription_id,
-      ...(r.summary !== null && { row: { complete: r.complete === true, summary: r.summary } }),
-      hadInvoices: r.had_invoices,
-    }));
-  }
-
-  async saveSummaries(
-    tx: Queryable,
-    rows: readonly ({ tenant: string; subscriptionId: string } & StandingSummaryRow)[],
-  ): Promise<void> {
-    if (rows.length === 0) return;
-    await tx.query(
-      `insert into "${this.schema}".subscription_standings (tenant, subscription_id, complete, summary)
-       select * from unnest($1::text[], $2::text[], $3::boolean[], $4::jsonb[])
-       on conflict (tenant, subscription_id) do update set complete = excluded.complete, summary = excluded.summary`,
-      [
-        rows.map((r) => r.tenant),
-        rows.map((r) => r.subscriptionId),
-        rows.map((r) => r.complete),
-        rows.map((r) => JSON.stringify(r.summary)),
-      ],
-    );
-  }
-
-  /** Each subscription's standing summary (absent: none kept), several subscriptions of a tenant in one statement. */
-  async standingSummaries(
-    tx: Queryable,
-    tenant: string,
-    subscriptionIds: readonly string[],
-  ): Promise<Map<string, StandingSummaryRow>> {
-    const rows: { subscription_id: string; complete: boolean; summary: StandingSummary }[] = await tx.query(
-      `select subscription_id, complete, summary from "${this.schema}".subscription_standings
-        where tenant = $1 and subscription_id = any($2::text[])`,
-      [tenant, [...new Set(subscriptionIds)]],
-    );
-    return new Map(rows.map((r) => [r.subscription_id, { complete: r.complete, summary: r.summary }]));
   }
 
   /** (subscription, period start) pairs already final: the scheduler skips them without reading their streams. */

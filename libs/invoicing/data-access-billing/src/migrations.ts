@@ -142,10 +142,10 @@ export class InvoiceRevisions1768000000000 implements MigrationInterface {
 }
 
 /**
- * Each subscription's invoices summed up as re-rating decides on them (issue 18: an invoice's cost must not grow with
- * its subscription's age), kept by the invoice projection beside its rows. Subscriptions that already have invoices
- * get a summary marked incomplete (never trusted: billing decides from the invoices' rows, as before), and the
- * projection is asked to rebuild, which makes every summary whole; until it has, billing works as it did.
+ * The invoicing_standings projection (issue 18: an invoice's cost must not grow with its subscription's age): each
+ * invoice's status and period, and each subscription's invoices summed up as re-rating decides on them. A projection of
+ * its own, with its own checkpoint, built from the ledger's start when first run: complete by construction, and out of
+ * reach of an older release (which does not know it) leading the other invoicing projections.
  */
 export class SubscriptionStandings1769000000000 implements MigrationInterface {
   name = 'SubscriptionStandings1769000000000';
@@ -153,23 +153,16 @@ export class SubscriptionStandings1769000000000 implements MigrationInterface {
   async up(queryRunner: QueryRunner): Promise<void> {
     const s = schemaOf(queryRunner);
     await queryRunner.query(`
+      create table "${s}".standing_invoices (
+        tenant text not null, invoice_id text not null, subscription_id text not null, period_start text not null,
+        period_end text not null, status text not null, revision bigint not null, primary key (tenant, invoice_id));
       create table "${s}".subscription_standings (
-        tenant text not null, subscription_id text not null, complete boolean not null, summary jsonb not null,
-        primary key (tenant, subscription_id));
-      insert into "${s}".subscription_standings (tenant, subscription_id, complete, summary)
-        select distinct tenant, subscription_id, false, '{"drafts": 0, "finalized": 0, "rerateAll": true}'::jsonb
-          from "${s}".invoices;
-      do $$ begin
-        if exists (select 1 from information_schema.columns where table_schema = '${s}'
-                    and table_name = 'projection_checkpoints' and column_name = 'rebuild_requested_at') then
-          update "${s}".projection_checkpoints set rebuild_requested_at = clock_timestamp()
-           where name = 'invoicing_invoices' and exists (select 1 from "${s}".invoices);
-        end if;
-      end $$;`);
+        tenant text not null, subscription_id text not null, summary jsonb not null, primary key (tenant, subscription_id));`);
   }
 
   async down(queryRunner: QueryRunner): Promise<void> {
-    await queryRunner.query(`drop table "${schemaOf(queryRunner)}".subscription_standings`);
+    const s = schemaOf(queryRunner);
+    await queryRunner.query(`drop table "${s}".subscription_standings, "${s}".standing_invoices`);
   }
 }
 

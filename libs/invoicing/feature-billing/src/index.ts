@@ -1,5 +1,5 @@
 export * from './invoicing.module';
 export { BillingScheduler } from './billing-scheduler';
 export { BillingRunHistory } from './billing-run-history';
-export { INVOICE_LEDGER, INVOICES_RUNNER } from './tokens';
+export { INVOICE_LEDGER } from './tokens';
 export { BillableUsageClient } from './billable-usage.client';

@@ -32,8 +32,13 @@ describe('InvoiceChangesTail: which subscriptions’ invoices changed after a ch
     await dropSchemas(namespace);
   });
 
+  /** What the standings projection's rows would say of voided invoices: here, the ones `known` names. */
+  const known = new Map<string, string>();
+  const rows = async (_tenant: string, ids: readonly string[]) =>
+    new Map(ids.filter((id) => known.has(id)).map((id) => [id, known.get(id) as string]));
+
   it('names the subscriptions changed after the checkpoint, and only those', async () => {
-    const tail = new InvoiceChangesTail(store);
+    const tail = new InvoiceChangesTail(store, rows);
     const start = await drafted(a);
     expect(await tail.unchangedAfter(start, [a, b, other])).toEqual([true, true, true]);
     const changed = await drafted(b);
@@ -46,26 +51,59 @@ describe('InvoiceChangesTail: which subscriptions’ invoices changed after a ch
     expect(await tail.unchangedAfter(changed, [a, b])).toEqual([true, true]);
   });
 
-  it('takes a void, which names no subscription, as a change to every subscription of its tenant', async () => {
-    const tail = new InvoiceChangesTail(store);
+  it('a void names only its invoice: told by a draft it read, or the projection’s rows, or else the whole tenant', async () => {
+    const tail = new InvoiceChangesTail(store, rows);
     const start = await drafted(a);
     expect(await tail.unchangedAfter(start, [a])).toEqual([true]);
-    await append('InvoiceVoided', { tenant: 't1', invoiceId: randomUUID(), reason: 'r', voidedAt: 'x' });
-    expect(await tail.unchangedAfter(start, [a, b, other])).toEqual([false, false, true]);
+    // The void of an invoice whose draft the tail read: that subscription.
+    const invoiceOfB = randomUUID();
+    await append('InvoiceDrafted', { tenant: 't1', subscriptionId: 'b', invoiceId: invoiceOfB });
+    const drafts = await tail.unchangedAfter(start, [a, b]);
+    const voidOfB = await append('InvoiceVoided', { tenant: 't1', invoiceId: invoiceOfB, reason: 'r', voidedAt: 'x' });
+    expect([drafts, await tail.unchangedAfter(start, [a, b])]).toEqual([
+      [true, false],
+      [true, false],
+    ]);
+    // The void of an invoice drafted before the tail began: the projection's rows say whose.
+    const older = randomUUID();
+    known.set(older, 'a');
+    await append('InvoiceVoided', { tenant: 't1', invoiceId: older, reason: 'r', voidedAt: 'x' });
+    expect(await tail.unchangedAfter(voidOfB, [a, b, other])).toEqual([false, true, true]);
+    // Nobody knows it: every subscription of its tenant counts as changed.
+    const last = await append('InvoiceVoided', { tenant: 't1', invoiceId: randomUUID(), reason: 'r', voidedAt: 'x' });
+    expect(await tail.unchangedAfter(voidOfB, [a, b, other])).toEqual([false, false, true]);
+    expect(await tail.unchangedAfter(last, [a, b, other])).toEqual([true, true, true]);
   });
 
-  it('cannot say for a checkpoint behind what it let go, or far behind the ledger', async () => {
-    const tail = new InvoiceChangesTail(store, { page: 2, maxBehind: 5, keep: 100 });
+  it('cannot say for a checkpoint behind what it remembers from, or far behind the ledger', async () => {
+    const tail = new InvoiceChangesTail(store, rows, { page: 2, maxBehind: 5, keep: 2 });
     const first = await drafted(a);
     const second = await drafted(b);
     expect(await tail.unchangedAfter(second, [a, b])).toEqual([true, true]);
-    // An older checkpoint (a concurrent ask that read it earlier): what came between was not kept.
+    // An older checkpoint (a concurrent ask that read it earlier): what came between is not remembered.
     expect(await tail.unchangedAfter(first, [a, b])).toBeUndefined();
     // Read page by page (two at a time) past the checkpoint.
-    for (let i = 0; i < 4; i++) await drafted(b);
-    expect(await tail.unchangedAfter(second, [a, b])).toEqual([true, false]);
+    for (let i = 0; i < 3; i++) await drafted(b);
+    const third = await drafted(a);
+    expect(await tail.unchangedAfter(second, [a, b])).toEqual([false, false]);
+    // More remembered than it keeps: what the latest checkpoint passed is let go, and it answers from there only.
+    expect(await tail.unchangedAfter(third, [a, b])).toEqual([true, true]);
+    expect(await tail.unchangedAfter(second, [a, b])).toBeUndefined();
     // As many changes after a checkpoint it has not followed as its limit: it does not read them (a rebuild, a stall).
-    const behind = new InvoiceChangesTail(store, { page: 2, maxBehind: 4, keep: 100 });
+    const behind = new InvoiceChangesTail(store, rows, { page: 2, maxBehind: 4, keep: 100 });
     expect(await behind.unchangedAfter(second, [a, b])).toBeUndefined();
+  });
+
+  it('concurrent asks share reads, each answered from a read begun after it asked', async () => {
+    const tail = new InvoiceChangesTail(store, rows);
+    const start = await drafted(a);
+    await tail.unchangedAfter(start, [a]);
+    const answers = await Promise.all(
+      Array.from({ length: 6 }, async (_, i) => {
+        if (i % 2 === 0) await drafted({ tenant: 't1', subscriptionId: `c${i}` });
+        return tail.unchangedAfter(start, [{ tenant: 't1', subscriptionId: `c${i}` }]);
+      }),
+    );
+    expect(answers).toEqual([[false], [true], [false], [true], [false], [true]]);
   });
 });

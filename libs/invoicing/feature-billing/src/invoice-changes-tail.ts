@@ -1,103 +1,171 @@
-import type { InvoiceEvent } from '@tally/contracts/invoices';
-import type { EventStore } from '@tally/shared/data-access-event-store';
+import type { EventStore, RecordedEvent } from '@tally/shared/data-access-event-store';
+import { standingChangeTypes } from './standings.projection';
+
+const key = (tenant: string, id: string) => `${tenant}\u0000${id}`;
+
+/** Which subscription each of a tenant's invoices belongs to, as far as known (the standings projection's rows). */
+export type SubscriptionsOfInvoices = (tenant: string, invoiceIds: readonly string[]) => Promise<Map<string, string>>;
+
+export interface TailLimits {
+  /** Events per ledger read. */
+  page: number;
+  /** A checkpoint this many standing changes behind the ledger is not followed (a rebuild, a stall). */
+  maxBehind: number;
+  /** Subscriptions remembered before those the projection has passed are let go. */
+  keep: number;
+}
 
 /**
- * The invoice events that change a standing (a re-draft changes only a draft's lines; credit notes are not
- * standings). Read by the tail, which must see every one after the projection's checkpoint.
- */
-const standingChanges: readonly InvoiceEvent['type'][] = ['InvoiceDrafted', 'InvoiceFinalized', 'InvoiceVoided'];
-
-const key = (tenant: string, subscriptionId: string) => `${tenant}\u0000${subscriptionId}`;
-
-/**
- * Which subscriptions' invoices changed in the ledger after the invoice projection's checkpoint: what makes a
- * subscription's standing summary (a projection row) safe to decide on without reading each earlier invoice's stream
- * revision. The ledger's invoice events after the checkpoint are read once by this process as they come (a billing
- * run's own drafts and finalizations, mostly), not once per invoice: a few thousand small reads per run instead of
- * one revision per earlier period per invoice.
+ * Which subscriptions' invoices changed in the ledger after the invoicing_standings projection's checkpoint: what
+ * makes a subscription's standing summary safe to decide on. The ledger's standing changes (InvoiceDrafted,
+ * InvoiceFinalized, InvoiceVoided) after the checkpoint are read once by this process as they come — a billing run's
+ * own drafts and finalizations, mostly — not once per invoice.
  *
- * Sound because the projection writes its rows and checkpoint in one transaction and the ledger's positions are
- * only ever appended in order (the Postgres store serialises appends): every change at or before the checkpoint is
- * in the summary, every one after it is in what this tail read (it reads to the ledger's end after being asked).
+ * Sound because the projection writes its rows and checkpoint in one transaction, the checkpoint is read before the
+ * summaries (so they hold at least every change up to it), and the ledger's positions only grow in commit order (the
+ * Postgres store serialises appends): every change after the checkpoint is in what this tail has read once a read
+ * begun after the question has reached the ledger's end.
  */
 export class InvoiceChangesTail {
-  /** Positions read up to here (undefined: not started, or given up). */
+  /** Positions read up to here (undefined: not following). */
   private readThrough: bigint | undefined;
-  /** `changed` holds every change after this position. */
+  /** Every change after this position is remembered (undefined: none can be answered for). */
   private knownAfter: bigint | undefined;
-  /** Each subscription's latest change read, by tenant and subscription. */
+  /** Each subscription's latest change read. */
   private readonly changed = new Map<string, bigint>();
-  /** Per tenant, the latest void read: a void names no subscription, so it counts for the tenant's every one. */
-  private readonly voided = new Map<string, bigint>();
+  /** Per tenant, the latest void whose subscription could not be told: it counts for the tenant's every one. */
+  private readonly unresolvedVoids = new Map<string, bigint>();
+  /** Subscriptions of the invoices whose drafts were read (a void names only its invoice). */
+  private readonly draftedFor = new Map<string, string>();
+  /** The latest checkpoint asked about: what may be let go. */
+  private latestCheckpoint = -1n;
+  /** A checkpoint found too far behind: not counted again until the checkpoint moves. */
+  private farBehindAt: bigint | undefined;
+  /** A read queued behind the one under way and not begun: a caller may join it (it begins after the call). */
+  private pending: { start: bigint; done: Promise<void> } | undefined;
   private reading: Promise<void> = Promise.resolve();
 
   constructor(
     private readonly ledger: Pick<EventStore, 'readAll' | 'countAfter'>,
-    private readonly limits = { page: 1_000, maxBehind: 20_000, keep: 100_000 },
+    private readonly subscriptionsOf: SubscriptionsOfInvoices,
+    private readonly limits: TailLimits = { page: 1_000, maxBehind: 20_000, keep: 100_000 },
   ) {}
 
   /**
    * For each subscription, whether none of its invoices changed after `checkpoint` in the ledger as it stands once
-   * this call has begun; undefined when the tail cannot say (the projection is far behind, or behind what this tail
-   * already let go). A read begun before this call is never joined: it may have missed a change the caller's rows
-   * do not show.
+   * this call has begun; undefined when the tail cannot say (the projection far behind, or behind what the tail let
+   * go). A read begun before the call is never relied on: it may have missed a change the caller's rows do not show.
    */
   async unchangedAfter(
     checkpoint: bigint,
     subscriptions: readonly { tenant: string; subscriptionId: string }[],
   ): Promise<boolean[] | undefined> {
-    const read = this.reading.then(() => this.readFrom(checkpoint));
-    this.reading = read.catch(() => undefined);
-    await read;
-    // Answered before any other read can move the tail on (nothing is awaited from here).
+    if (checkpoint > this.latestCheckpoint) this.latestCheckpoint = checkpoint;
+    await this.readBegunAfterNow(checkpoint);
+    // Whatever happened since (a prune, a restart) raised or cleared knownAfter with what it forgot: checked here.
     if (this.knownAfter === undefined || checkpoint < this.knownAfter) return undefined;
     return subscriptions.map(
       ({ tenant, subscriptionId }) =>
         (this.changed.get(key(tenant, subscriptionId)) ?? -1n) <= checkpoint &&
-        (this.voided.get(tenant) ?? -1n) <= checkpoint,
+        (this.unresolvedVoids.get(tenant) ?? -1n) <= checkpoint,
     );
   }
 
-  private async readFrom(checkpoint: bigint): Promise<void> {
-    if (this.readThrough === undefined || checkpoint >= this.readThrough) {
-      // The projection has everything read so far: start again at its checkpoint, forgetting what it has.
-      if (
-        (await this.ledger.countAfter({
-          after: checkpoint,
-          eventTypes: standingChanges,
-          limit: this.limits.maxBehind,
-        })) >= this.limits.maxBehind
-      ) {
-        this.forget(undefined);
-        return; // far behind (a rebuild, a stall): billing reads the earlier invoices' rows, as without the tail
-      }
-      this.forget(checkpoint);
-    } else if (this.changed.size > this.limits.keep && this.knownAfter !== undefined && checkpoint > this.knownAfter) {
-      for (const [k, position] of this.changed) if (position <= checkpoint) this.changed.delete(k);
-      this.knownAfter = checkpoint;
+  private readBegunAfterNow(checkpoint: bigint): Promise<void> {
+    if (this.pending) {
+      if (checkpoint < this.pending.start) this.pending.start = checkpoint;
+      return this.pending.done;
     }
+    const pending = { start: checkpoint, done: Promise.resolve() };
+    pending.done = this.reading.then(() => {
+      this.pending = undefined;
+      return this.read(pending.start);
+    });
+    this.pending = pending;
+    this.reading = pending.done.catch(() => undefined);
+    return pending.done;
+  }
+
+  private async read(start: bigint): Promise<void> {
+    if (this.knownAfter === undefined) {
+      // Not following: start at the checkpoint, unless it is far behind. (A caller whose checkpoint is older than
+      // what is remembered — it read it before a concurrent caller read a newer one — is not answered; no restart.)
+      if (this.farBehindAt === start) return;
+      this.forget();
+      const behind = await this.ledger.countAfter({
+        after: start,
+        eventTypes: standingChangeTypes,
+        limit: this.limits.maxBehind,
+      });
+      if (behind >= this.limits.maxBehind) {
+        this.farBehindAt = start;
+        return;
+      }
+      this.readThrough = start;
+      await this.readToEnd();
+      this.knownAfter = start; // only now: an answer given during the first read would miss what it had not reached
+      return;
+    }
+    if (this.changed.size + this.draftedFor.size > this.limits.keep) this.letGo();
+    await this.readToEnd();
+  }
+
+  private async readToEnd(): Promise<void> {
     for (;;) {
       const events = await this.ledger.readAll({
         after: this.readThrough,
         maxCount: this.limits.page,
-        eventTypes: standingChanges,
+        eventTypes: standingChangeTypes,
       });
-      for (const event of events) this.note(event.data, event.globalPosition);
+      await this.note(events);
       if (events.length > 0) this.readThrough = events[events.length - 1].globalPosition;
       if (events.length < this.limits.page) return;
     }
   }
 
-  private note(data: { tenant?: unknown; subscriptionId?: unknown }, position: bigint): void {
-    const tenant = String(data.tenant);
-    if (typeof data.subscriptionId === 'string') this.changed.set(key(tenant, data.subscriptionId), position);
-    else this.voided.set(tenant, position);
+  private async note(events: readonly RecordedEvent[]): Promise<void> {
+    const voids: { tenant: string; invoiceId: string; position: bigint }[] = [];
+    for (const { type, data, globalPosition } of events) {
+      const tenant = String(data.tenant);
+      const invoiceId = String(data.invoiceId);
+      const subscriptionId = typeof data.subscriptionId === 'string' ? data.subscriptionId : undefined;
+      if (type === 'InvoiceDrafted' && subscriptionId !== undefined)
+        this.draftedFor.set(key(tenant, invoiceId), subscriptionId);
+      const named = subscriptionId ?? this.draftedFor.get(key(tenant, invoiceId));
+      if (named !== undefined) this.changed.set(key(tenant, named), globalPosition);
+      else voids.push({ tenant, invoiceId, position: globalPosition });
+    }
+    for (const tenant of new Set(voids.map((v) => v.tenant))) {
+      const ofTenant = voids.filter((v) => v.tenant === tenant);
+      const found = await this.subscriptionsOf(
+        tenant,
+        ofTenant.map((v) => v.invoiceId),
+      );
+      for (const { invoiceId, position } of ofTenant) {
+        const subscriptionId = found.get(invoiceId);
+        if (subscriptionId === undefined) this.unresolvedVoids.set(tenant, position);
+        else if ((this.changed.get(key(tenant, subscriptionId)) ?? -1n) < position)
+          this.changed.set(key(tenant, subscriptionId), position);
+      }
+    }
   }
 
-  private forget(position: bigint | undefined): void {
+  /** Lets go of what the projection has passed; a checkpoint before that can no longer be answered for. */
+  private letGo(): void {
+    const passed = this.latestCheckpoint;
+    if (this.knownAfter === undefined || passed <= this.knownAfter) return;
+    this.knownAfter = passed;
+    for (const [k, position] of this.changed) if (position <= passed) this.changed.delete(k);
+    for (const [k, position] of this.unresolvedVoids) if (position <= passed) this.unresolvedVoids.delete(k);
+    // A later void of one of these invoices is told by the projection's rows instead.
+    this.draftedFor.clear();
+  }
+
+  private forget(): void {
     this.changed.clear();
-    this.voided.clear();
-    this.readThrough = position;
-    this.knownAfter = position;
+    this.unresolvedVoids.clear();
+    this.draftedFor.clear();
+    this.readThrough = undefined;
+    this.knownAfter = undefined;
   }
 }

@@ -20,6 +20,7 @@ import {
   InvoiceStandingRow,
   InvoiceTables,
   PlanRow,
+  StandingTables,
 } from '@tally/invoicing/data-access-billing';
 import {
   adjustmentLines,
@@ -29,6 +30,7 @@ import {
   decideEarlier,
   decideEarlierFromSummary,
   EarlierDecision,
+  emptyStandingSummary,
   Invoice,
   InvoiceCommand,
   invoiceDecider,
@@ -67,9 +69,10 @@ import {
   INVOICE_LEDGER,
   INVOICE_RATER,
   INVOICE_TABLES,
-  INVOICES_RUNNER,
   INVOICING_DB,
   REGISTRY_RUNNER,
+  STANDING_TABLES,
+  STANDINGS_RUNNER,
 } from './tokens';
 import { InvoiceChangesTail } from './invoice-changes-tail';
 import { TallyConfig } from '@tally/shared/util-config';
@@ -144,17 +147,19 @@ export class InvoicesService {
     @Inject(INVOICING_DB) private readonly db: DataSource,
     @Inject(INVOICE_TABLES) private readonly invoices: InvoiceTables,
     @Inject(REGISTRY_RUNNER) private readonly registryRunner: ProjectionRunner,
-    @Inject(INVOICES_RUNNER) private readonly invoicesRunner: ProjectionRunner,
+    @Inject(STANDINGS_RUNNER) private readonly standingsRunner: ProjectionRunner,
+    @Inject(STANDING_TABLES) private readonly standings: StandingTables,
   ) {}
 
-  /** The ledger's invoice changes after the invoice projection's checkpoint, as this process has read them. */
+  /** The ledger's standing changes after the standings projection's checkpoint, as this process has read them. */
   private changesTail?: InvoiceChangesTail;
 
   /**
    * What each subscription's standing summary decides about its earlier periods (undefined: billing decides from
-   * every earlier invoice's row instead): a summary is taken only when complete and when none of the subscription's
-   * invoices changed after the projection's checkpoint (read before the summaries: they hold at least that much).
-   * Concurrent asks (a billing run's) share the checkpoint, one statement and one look at the ledger's tail.
+   * every earlier invoice's row instead). The summaries hold every standing change up to the projection's checkpoint
+   * (read first); a subscription is decided on from its summary — none at all: no invoice yet — only when the ledger
+   * has no change of its invoices after that checkpoint. Concurrent asks (a billing run's) share the checkpoint, one
+   * statement and one read of the ledger's tail; a failure of any of them leaves the batch to the long way.
    */
   private readonly summaryDecisions = callBatcher<
     { tenant: string; subscriptionId: string; period: BillingPeriodV1; inputs: string },
@@ -164,24 +169,32 @@ export class InvoicesService {
     lingerMs: billingBatchLingerMs,
     key: (ask) => ask.tenant,
     run: async (asks) => {
-      const checkpoint = await this.invoicesRunner.checkpoint();
-      if (checkpoint === undefined) return asks.map(() => undefined);
-      const rows = await this.invoices.standingSummaries(
-        this.db,
-        asks[0].tenant,
-        asks.map((a) => a.subscriptionId),
-      );
-      const summed = asks.filter((a) => rows.get(a.subscriptionId)?.complete === true);
-      this.changesTail ??= new InvoiceChangesTail(this.ledger);
-      const unchanged = summed.length === 0 ? [] : await this.changesTail.unchangedAfter(checkpoint, summed);
-      if (!unchanged) return asks.map(() => undefined);
-      const trusted = new Set(summed.filter((_, i) => unchanged[i]));
-      return asks.map((ask) => {
-        const row = rows.get(ask.subscriptionId);
-        return row && trusted.has(ask) ? decideEarlierFromSummary(row.summary, ask.period, ask.inputs) : undefined;
-      });
+      const decided = await this.decideFromSummaries(asks).catch(() => undefined);
+      return decided ?? asks.map(() => undefined);
     },
   });
+
+  private async decideFromSummaries(
+    asks: readonly { tenant: string; subscriptionId: string; period: BillingPeriodV1; inputs: string }[],
+  ): Promise<(EarlierDecision | undefined)[] | undefined> {
+    const checkpoint = await this.standingsRunner.checkpoint();
+    if (checkpoint === undefined) return undefined;
+    const summaries = await this.standings.summaries(this.db, asks);
+    this.changesTail ??= new InvoiceChangesTail(this.ledger, (tenant, ids) =>
+      this.standings.subscriptionsOf(this.db, tenant, ids),
+    );
+    const unchanged = await this.changesTail.unchangedAfter(checkpoint, asks);
+    if (!unchanged) return undefined;
+    return asks.map((ask, i) =>
+      unchanged[i]
+        ? decideEarlierFromSummary(
+            summaries.get(`${ask.tenant}\u0000${ask.subscriptionId}`) ?? emptyStandingSummary(),
+            ask.period,
+            ask.inputs,
+          )
+        : undefined,
+    );
+  }
 
   /** A subscription's invoices as the projection has them (standings); concurrent asks (a billing run's) in one statement. */
   private readonly standingsOf = callBatcher<{ tenant: string; subscriptionId: string }, InvoiceStandingRow[]>({

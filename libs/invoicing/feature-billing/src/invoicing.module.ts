@@ -14,6 +14,7 @@ import {
   BillingRegistryTables,
   BillingRunTables,
   InvoiceTables,
+  StandingTables,
   ReconciliationLedgerTables,
   ReconciliationTables,
 } from '@tally/invoicing/data-access-billing';
@@ -59,7 +60,10 @@ import {
   RECONCILIATION_LEDGER,
   RECONCILIATION_TABLES,
   REGISTRY_RUNNER,
+  STANDING_TABLES,
+  STANDINGS_RUNNER,
 } from './tokens';
+import { standingsProjection } from './standings.projection';
 
 @Injectable()
 class InvoicingLifecycle implements OnApplicationBootstrap, OnApplicationShutdown {
@@ -71,6 +75,7 @@ class InvoicingLifecycle implements OnApplicationBootstrap, OnApplicationShutdow
     @Inject(REGISTRY_RUNNER) private readonly registry: ProjectionRunner,
     @Inject(INVOICES_RUNNER) private readonly invoices: ProjectionRunner,
     @Inject(INVOICE_RELAY_RUNNER) private readonly relay: ProjectionRunner,
+    @Inject(STANDINGS_RUNNER) private readonly standings: ProjectionRunner,
     private readonly catalog: ProjectionCatalog,
     private readonly scheduler: BillingScheduler,
     private readonly reconciliations: ReconciliationService,
@@ -80,11 +85,13 @@ class InvoicingLifecycle implements OnApplicationBootstrap, OnApplicationShutdow
     this.catalog.register('invoicing_registry', this.registry);
     this.catalog.register('invoicing_invoices', this.invoices);
     this.catalog.register('invoicing_event_relay', this.relay);
+    this.catalog.register('invoicing_standings', this.standings);
     await this.runtime.bus.ensureStream({ name: invoicingStream.name, subjects: [...invoicingStream.subjects] });
     this.webhooks = await startInvoiceWebhooks(this.runtime);
     void this.registry.start();
     void this.invoices.start();
     void this.relay.start();
+    void this.standings.start();
     this.scheduler.start();
   }
 
@@ -95,6 +102,7 @@ class InvoicingLifecycle implements OnApplicationBootstrap, OnApplicationShutdow
     await this.registry.stop();
     await this.invoices.stop();
     await this.relay.stop();
+    await this.standings.stop();
     await this.db.destroy();
   }
 }
@@ -121,6 +129,11 @@ export class InvoicingModule {
           provide: INVOICE_TABLES,
           inject: [RUNTIME],
           useFactory: (runtime: TallyRuntime) => new InvoiceTables(runtime.schemaFor('invoicing')),
+        },
+        {
+          provide: STANDING_TABLES,
+          inject: [RUNTIME],
+          useFactory: (runtime: TallyRuntime) => new StandingTables(runtime.schemaFor('invoicing')),
         },
         {
           provide: RECONCILIATION_TABLES,
@@ -170,6 +183,12 @@ export class InvoicingModule {
           'invoicing',
           INVOICING_DB,
           () => (schema) => invoiceProjection(new InvoiceTables(schema)),
+        ),
+        projectionRunnerProvider(
+          STANDINGS_RUNNER,
+          'invoicing',
+          INVOICING_DB,
+          () => (schema) => standingsProjection(new StandingTables(schema)),
         ),
         projectionRunnerProvider(
           INVOICE_RELAY_RUNNER,

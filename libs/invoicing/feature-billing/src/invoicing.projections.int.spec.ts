@@ -4,7 +4,12 @@ import { DataSource } from 'typeorm';
 import { accountStream } from '@tally/contracts/accounts';
 import { creditNoteStream, invoiceStream } from '@tally/contracts/invoices';
 import { planStream } from '@tally/contracts/plans';
-import { billingMigrations, BillingRegistryTables, InvoiceTables } from '@tally/invoicing/data-access-billing';
+import {
+  billingMigrations,
+  BillingRegistryTables,
+  InvoiceTables,
+  StandingTables,
+} from '@tally/invoicing/data-access-billing';
 import { foldRecorded, PostgresEventStore } from '@tally/shared/data-access-event-store';
 import {
   decideEarlier,
@@ -17,6 +22,7 @@ import { openAppDataSource, ProjectionRunner } from '@tally/shared/data-access-p
 import { dropSchemas, testDatabaseUrl, uniqueName } from '@tally/shared/testing';
 import { billingRegistryProjection } from './billing-registry.projection';
 import { invoiceProjection } from './invoice.projection';
+import { standingsProjection } from './standings.projection';
 
 const namespace = uniqueName('invproj');
 const schema = `${namespace}_invoicing`;
@@ -49,19 +55,21 @@ const line = (amount: string) => ({
 });
 
 /** The mandatory cases for invoicing's projections: a batch applied twice changes nothing; a rebuild gives the same rows. */
-describe('invoicing projections (invoicing_registry, invoicing_invoices)', () => {
+describe('invoicing projections (invoicing_registry, invoicing_invoices, invoicing_standings)', () => {
   let store: PostgresEventStore;
   let db: DataSource;
   let runners: ProjectionRunner[];
   const projections = [
     (s: string) => billingRegistryProjection(new BillingRegistryTables(s)),
     (s: string) => invoiceProjection(new InvoiceTables(s)),
+    (s: string) => standingsProjection(new StandingTables(s)),
   ];
   const everything = async () => ({
     accounts: await db.query(`select * from "${schema}".billing_accounts order by account_id`),
     plans: await db.query(`select * from "${schema}".billing_plans order by plan_id`),
     invoices: await db.query(`select * from "${schema}".invoices order by invoice_id`),
     notes: await db.query(`select * from "${schema}".credit_notes order by credit_note_id`),
+    standingInvoices: await db.query(`select * from "${schema}".standing_invoices order by tenant, invoice_id`),
     standings: await db.query(`select * from "${schema}".subscription_standings order by tenant, subscription_id`),
   });
   const append = (stream: string, type: string, data: Record<string, unknown>) =>
@@ -291,10 +299,9 @@ describe('invoicing projections (invoicing_registry, invoicing_invoices)', () =>
       ['voided', undefined],
       ['finalized', undefined],
     ]);
-    // The subscription's summary, folded beside the rows, decides as the rows do.
-    const summaries = await new InvoiceTables(schema).standingSummaries(db, t, ['s2']);
-    const summary = summaries.get('s2')?.summary as StandingSummary;
-    expect(summaries.get('s2')?.complete).toBe(true);
+    // The subscription's summary (invoicing_standings) decides as the rows do.
+    const summaries = await new StandingTables(schema).summaries(db, [{ tenant: t, subscriptionId: 's2' }]);
+    const summary = summaries.get('t1\u0000s2') as StandingSummary;
     expect(summary).toMatchObject({ drafts: 1, finalized: 2, rerateAll: true, lastPeriodStart: month(5).start });
     const decided = decideEarlier(
       rows.map((r) => ({ period: r.period, standing: r.standing })),
@@ -304,76 +311,5 @@ describe('invoicing projections (invoicing_registry, invoicing_invoices)', () =>
       { kind: 'alone', open: true },
       { kind: 'alone', open: true },
     ]);
-  });
-
-  it('a summary begun after its subscription had invoices is incomplete, and whole again after a rebuild', async () => {
-    // As if s2's invoices had been projected before summaries were kept (the migration marks such subscriptions).
-    await db.query(`delete from "${schema}".subscription_standings where subscription_id = 's2'`);
-    const id = randomUUID();
-    const june = { label: '2025-06', start: '2025-06-01T00:00:00.000Z', end: '2025-07-01T00:00:00.000Z' };
-    await append(invoiceStream('t1', id), 'InvoiceDrafted', {
-      tenant: 't1',
-      invoiceId: id,
-      accountId: 'acme',
-      subscriptionId: 's2',
-      currency: 'USD',
-      period: june,
-      lines: [line('1')],
-      subtotal: '1',
-      total: '1.00',
-      finalizesAt: june.end,
-      draftedAt: june.end,
-    });
-    for (const runner of runners) await runner.caughtUp();
-    const tables = new InvoiceTables(schema);
-    // It holds June's draft only: never trusted.
-    expect((await tables.standingSummaries(db, 't1', ['s2'])).get('s2')).toMatchObject({
-      complete: false,
-      summary: { drafts: 1, finalized: 0 },
-    });
-    const invoices = runners[1];
-    await invoices.rebuild();
-    await invoices.caughtUp();
-    expect((await tables.standingSummaries(db, 't1', ['s2'])).get('s2')).toMatchObject({
-      complete: true,
-      summary: { drafts: 2, finalized: 2, lastPeriodStart: june.start, lastPeriodStatus: 'draft' },
-    });
-  });
-
-  it('the migration marks the summaries of subscriptions invoiced before it incomplete and asks for a rebuild', async () => {
-    const older = `${namespace}_older`;
-    const before = await openAppDataSource({
-      connectionString: testDatabaseUrl(),
-      schema: older,
-      migrations: billingMigrations.slice(0, -1),
-    });
-    await before.query(
-      `insert into "${older}".invoices (tenant, invoice_id, account_id, subscription_id, period_label, period_start, status, document)
-       values ('t1', $1, 'acme', 's9', '2026-03', '2026-03-01', 'finalized', '{}')`,
-      [randomUUID()],
-    );
-    await before.query(
-      `create table "${older}".projection_checkpoints (name text primary key, position bigint not null,
-         updated_at timestamptz not null default now(), epoch bigint not null default 0,
-         rebuild_requested_at timestamptz, rebuilt_at timestamptz);
-       insert into "${older}".projection_checkpoints (name, position) values ('invoicing_invoices', 42)`,
-    );
-    await before.destroy();
-    const after = await openAppDataSource({
-      connectionString: testDatabaseUrl(),
-      schema: older,
-      migrations: billingMigrations,
-    });
-    try {
-      expect(
-        await after.query(`select tenant, subscription_id, complete from "${older}".subscription_standings`),
-      ).toEqual([{ tenant: 't1', subscription_id: 's9', complete: false }]);
-      const [checkpoint] = await after.query(
-        `select rebuild_requested_at is not null as requested from "${older}".projection_checkpoints`,
-      );
-      expect(checkpoint).toEqual({ requested: true });
-    } finally {
-      await after.destroy();
-    }
   });
 });
