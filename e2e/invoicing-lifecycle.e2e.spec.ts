@@ -475,17 +475,25 @@ describe('invoice lifecycle', () => {
     for (const projection of stopped) await projection.stop();
     try {
       await ok(http('POST', `${apps.invoicing.url}/v1/invoices/${june.invoiceId}/void`, { reason: 'sent by mistake' }));
-      // [15 July, 15 August) and its grace period are over: drafted and finalized in one run.
-      now = new Date('2026-08-16T01:00:00Z');
+      // [15 July, 15 August) is over, its grace period not: July is drafted — from the ledger's word, not the rows'.
+      now = new Date('2026-08-15T00:30:00Z');
       expect(await ok(http('POST', `${apps.invoicing.url}/v1/admin/billing-runs`))).toMatchObject({ failed: 0 });
     } finally {
       for (const projection of stopped) void projection.start();
     }
     await caughtUp('invoicing');
+    const adjustment = expect.objectContaining({
+      adjusts: { invoiceId: may.invoiceId, period: '2026-05' },
+      amount: '0.1',
+    });
+    const draft = await invoiceOf('anchored', '2026-07');
+    expect(draft).toMatchObject({ status: 'draft', total: '0.10' });
+    expect(draft.lines.filter((l: { kind: string }) => l.kind === 'adjustment')).toEqual([adjustment]);
+    now = new Date('2026-08-16T01:00:00Z');
+    expect(await ok(http('POST', `${apps.invoicing.url}/v1/admin/billing-runs`))).toMatchObject({ failed: 0 });
+    await caughtUp('invoicing');
     const july = await invoiceOf('anchored', '2026-07');
     expect(july).toMatchObject({ status: 'finalized', total: '0.10' });
-    expect(july.lines.filter((l: { kind: string }) => l.kind === 'adjustment')).toEqual([
-      expect.objectContaining({ adjusts: { invoiceId: may.invoiceId, period: '2026-05' }, amount: '0.1' }),
-    ]);
+    expect(july.lines.filter((l: { kind: string }) => l.kind === 'adjustment')).toEqual([adjustment]);
   }, 60_000);
 });

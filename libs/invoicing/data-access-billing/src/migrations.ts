@@ -147,12 +147,14 @@ export class InvoiceRevisions1768000000000 implements MigrationInterface {
  * its own, with its own checkpoint, built from the ledger's start when first run: complete by construction, and out of
  * reach of an older release (which does not know it) leading the other invoicing projections.
  */
-export class SubscriptionStandings1769000000000 implements MigrationInterface {
-  name = 'SubscriptionStandings1769000000000';
+export class InvoicingStandings1769100000000 implements MigrationInterface {
+  name = 'InvoicingStandings1769100000000';
 
   async up(queryRunner: QueryRunner): Promise<void> {
     const s = schemaOf(queryRunner);
+    // (A development build kept summaries in a table of the same name beside invoicing_invoices: replaced.)
     await queryRunner.query(`
+      drop table if exists "${s}".subscription_standings;
       create table "${s}".standing_invoices (
         tenant text not null, invoice_id text not null, subscription_id text not null, period_start text not null,
         period_end text not null, status text not null, revision bigint not null, primary key (tenant, invoice_id));
@@ -162,7 +164,13 @@ export class SubscriptionStandings1769000000000 implements MigrationInterface {
 
   async down(queryRunner: QueryRunner): Promise<void> {
     const s = schemaOf(queryRunner);
-    await queryRunner.query(`drop table "${s}".subscription_standings, "${s}".standing_invoices`);
+    // Its checkpoint goes with its tables: kept, it would claim summaries that are no longer there.
+    await queryRunner.query(`drop table "${s}".subscription_standings, "${s}".standing_invoices;
+      do $$ begin
+        if to_regclass('"${s}".projection_checkpoints') is not null then
+          delete from "${s}".projection_checkpoints where name = 'invoicing_standings';
+        end if;
+      end $$;`);
   }
 }
 
@@ -172,5 +180,5 @@ export const billingMigrations = [
   BillingRunHistory1766000000000,
   ReconciliationLedger1767000000000,
   InvoiceRevisions1768000000000,
-  SubscriptionStandings1769000000000,
+  InvoicingStandings1769100000000,
 ];

@@ -23,6 +23,8 @@ export interface TenantSubscription {
 export class StandingTables {
   static readonly tables = ['standing_invoices', 'subscription_standings'] as const;
 
+  private checkpointsExist = false;
+
   constructor(private readonly schema: string) {}
 
   /** These invoices' rows (several tenants' in one statement); an invoice without one is absent. */
@@ -70,6 +72,42 @@ export class StandingTables {
       [keys.map((k) => k.tenant), keys.map((k) => k.subscriptionId)],
     );
     return new Map(rows.map((r) => [`${r.tenant}\u0000${r.subscription_id}`, r.summary]));
+  }
+
+  /**
+   * A tenant's subscriptions' summaries with the projection's checkpoint, from one statement (one snapshot: the
+   * summaries hold exactly the changes up to it). No checkpoint yet (the projection has applied nothing, or its table
+   * does not exist yet): undefined.
+   */
+  async summariesAt(
+    tx: Queryable,
+    tenant: string,
+    subscriptionIds: readonly string[],
+  ): Promise<{ checkpoint: bigint; summaries: Map<string, StandingSummary> } | undefined> {
+    if (!this.checkpointsExist) {
+      const [{ present }] = await tx.query(`select to_regclass($1) is not null as present`, [
+        `"${this.schema}".projection_checkpoints`,
+      ]);
+      if (!present) return undefined;
+      this.checkpointsExist = true;
+    }
+    const rows: { position: string | null; subscription_id: string | null; summary: StandingSummary | null }[] =
+      await tx.query(
+        `select c.position::text, s.subscription_id, s.summary
+           from (select position from "${this.schema}".projection_checkpoints where name = 'invoicing_standings') c
+           left join "${this.schema}".subscription_standings s on s.tenant = $1 and s.subscription_id = any($2::text[])`,
+        [tenant, [...new Set(subscriptionIds)]],
+      );
+    const position = rows[0]?.position;
+    if (position === undefined || position === null || BigInt(position) < 0n) return undefined;
+    return {
+      checkpoint: BigInt(position),
+      summaries: new Map(
+        rows
+          .filter((r) => r.subscription_id !== null)
+          .map((r) => [r.subscription_id as string, r.summary as StandingSummary]),
+      ),
+    };
   }
 
   async saveSummaries(

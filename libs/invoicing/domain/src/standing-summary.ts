@@ -50,7 +50,7 @@ export interface StandingSummary {
    * voided (its adjustments are billed again), or a finalization's ledger position is unknown.
    */
   rerateAll: boolean;
-  /** The finalized periods' span: the first one's start, the last one's start and end. */
+  /** The finalized periods' span: the first one's start, the last one's start, the latest end. */
   firstFinalizedStart?: string;
   lastFinalizedStart?: string;
   lastFinalizedEnd?: string;
@@ -96,10 +96,8 @@ export const evolveStandingSummary = (summary: StandingSummary, change: Standing
       };
     if (time(period.start) < time(summary.firstFinalizedStart ?? '9999-12-31T00:00:00Z'))
       next.firstFinalizedStart = period.start;
-    if (time(period.start) > time(summary.lastFinalizedStart)) {
-      next.lastFinalizedStart = period.start;
-      next.lastFinalizedEnd = period.end;
-    }
+    if (time(period.start) > time(summary.lastFinalizedStart)) next.lastFinalizedStart = period.start;
+    if (time(period.end) > time(summary.lastFinalizedEnd)) next.lastFinalizedEnd = period.end;
   }
   return next;
 };

@@ -76,7 +76,7 @@ describe('InvoiceChangesTail: which subscriptions’ invoices changed after a ch
   });
 
   it('cannot say for a checkpoint behind what it remembers from, or far behind the ledger', async () => {
-    const tail = new InvoiceChangesTail(store, rows, { page: 2, maxBehind: 5, keep: 2 });
+    const tail = new InvoiceChangesTail(store, rows, { page: 2, maxBehind: 5, keep: 1, recountAfterMs: 0 });
     const first = await drafted(a);
     const second = await drafted(b);
     expect(await tail.unchangedAfter(second, [a, b])).toEqual([true, true]);
@@ -90,7 +90,7 @@ describe('InvoiceChangesTail: which subscriptions’ invoices changed after a ch
     expect(await tail.unchangedAfter(third, [a, b])).toEqual([true, true]);
     expect(await tail.unchangedAfter(second, [a, b])).toBeUndefined();
     // As many changes after a checkpoint it has not followed as its limit: it does not read them (a rebuild, a stall).
-    const behind = new InvoiceChangesTail(store, rows, { page: 2, maxBehind: 4, keep: 100 });
+    const behind = new InvoiceChangesTail(store, rows, { page: 2, maxBehind: 4, keep: 100, recountAfterMs: 0 });
     expect(await behind.unchangedAfter(second, [a, b])).toBeUndefined();
   });
 

@@ -1,5 +1,5 @@
 import type { EventStore, RecordedEvent } from '@tally/shared/data-access-event-store';
-import { standingChangeTypes } from './standings.projection';
+import { standingChangeTypes, standingOmittedData } from './standings.projection';
 
 const key = (tenant: string, id: string) => `${tenant}\u0000${id}`;
 
@@ -11,8 +11,10 @@ export interface TailLimits {
   page: number;
   /** A checkpoint this many standing changes behind the ledger is not followed (a rebuild, a stall). */
   maxBehind: number;
-  /** Subscriptions remembered before those the projection has passed are let go. */
+  /** Subscriptions (and drafts' invoices) remembered before those the projection has passed are let go. */
   keep: number;
+  /** After finding the projection far behind, how long before counting again. */
+  recountAfterMs: number;
 }
 
 /**
@@ -39,8 +41,8 @@ export class InvoiceChangesTail {
   private readonly draftedFor = new Map<string, string>();
   /** The latest checkpoint asked about: what may be let go. */
   private latestCheckpoint = -1n;
-  /** A checkpoint found too far behind: not counted again until the checkpoint moves. */
-  private farBehindAt: bigint | undefined;
+  /** Until when a projection found too far behind is taken to still be (no count asked before). */
+  private farBehindUntil = 0;
   /** A read queued behind the one under way and not begun: a caller may join it (it begins after the call). */
   private pending: { start: bigint; done: Promise<void> } | undefined;
   private reading: Promise<void> = Promise.resolve();
@@ -48,7 +50,7 @@ export class InvoiceChangesTail {
   constructor(
     private readonly ledger: Pick<EventStore, 'readAll' | 'countAfter'>,
     private readonly subscriptionsOf: SubscriptionsOfInvoices,
-    private readonly limits: TailLimits = { page: 1_000, maxBehind: 20_000, keep: 100_000 },
+    private readonly limits: TailLimits = { page: 1_000, maxBehind: 20_000, keep: 100_000, recountAfterMs: 5_000 },
   ) {}
 
   /**
@@ -90,7 +92,8 @@ export class InvoiceChangesTail {
     if (this.knownAfter === undefined) {
       // Not following: start at the checkpoint, unless it is far behind. (A caller whose checkpoint is older than
       // what is remembered — it read it before a concurrent caller read a newer one — is not answered; no restart.)
-      if (this.farBehindAt === start) return;
+      // Found far behind a moment ago: not counted again for a while (on KurrentDB or the archive, counting reads).
+      if (Date.now() < this.farBehindUntil) return;
       this.forget();
       const behind = await this.ledger.countAfter({
         after: start,
@@ -98,7 +101,7 @@ export class InvoiceChangesTail {
         limit: this.limits.maxBehind,
       });
       if (behind >= this.limits.maxBehind) {
-        this.farBehindAt = start;
+        this.farBehindUntil = Date.now() + this.limits.recountAfterMs;
         return;
       }
       this.readThrough = start;
@@ -106,7 +109,9 @@ export class InvoiceChangesTail {
       this.knownAfter = start; // only now: an answer given during the first read would miss what it had not reached
       return;
     }
-    if (this.changed.size + this.draftedFor.size > this.limits.keep) this.letGo();
+    if (this.changed.size > this.limits.keep) this.letGo(start);
+    // A later void of one of these invoices is told by the projection's rows instead.
+    if (this.draftedFor.size > this.limits.keep) this.draftedFor.clear();
     await this.readToEnd();
   }
 
@@ -116,6 +121,7 @@ export class InvoiceChangesTail {
         after: this.readThrough,
         maxCount: this.limits.page,
         eventTypes: standingChangeTypes,
+        omitData: standingOmittedData,
       });
       await this.note(events);
       if (events.length > 0) this.readThrough = events[events.length - 1].globalPosition;
@@ -150,15 +156,16 @@ export class InvoiceChangesTail {
     }
   }
 
-  /** Lets go of what the projection has passed; a checkpoint before that can no longer be answered for. */
-  private letGo(): void {
-    const passed = this.latestCheckpoint;
+  /**
+   * Lets go of what the projection has passed, up to the oldest checkpoint of this read's own callers (`start`), so
+   * they are still answered; a checkpoint before that can no longer be answered for.
+   */
+  private letGo(start: bigint): void {
+    const passed = start < this.latestCheckpoint ? start : this.latestCheckpoint;
     if (this.knownAfter === undefined || passed <= this.knownAfter) return;
     this.knownAfter = passed;
     for (const [k, position] of this.changed) if (position <= passed) this.changed.delete(k);
     for (const [k, position] of this.unresolvedVoids) if (position <= passed) this.unresolvedVoids.delete(k);
-    // A later void of one of these invoices is told by the projection's rows instead.
-    this.draftedFor.clear();
   }
 
   private forget(): void {

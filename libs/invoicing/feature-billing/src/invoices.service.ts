@@ -72,7 +72,6 @@ import {
   INVOICING_DB,
   REGISTRY_RUNNER,
   STANDING_TABLES,
-  STANDINGS_RUNNER,
 } from './tokens';
 import { InvoiceChangesTail } from './invoice-changes-tail';
 import { TallyConfig } from '@tally/shared/util-config';
@@ -147,7 +146,6 @@ export class InvoicesService {
     @Inject(INVOICING_DB) private readonly db: DataSource,
     @Inject(INVOICE_TABLES) private readonly invoices: InvoiceTables,
     @Inject(REGISTRY_RUNNER) private readonly registryRunner: ProjectionRunner,
-    @Inject(STANDINGS_RUNNER) private readonly standingsRunner: ProjectionRunner,
     @Inject(STANDING_TABLES) private readonly standings: StandingTables,
   ) {}
 
@@ -156,10 +154,11 @@ export class InvoicesService {
 
   /**
    * What each subscription's standing summary decides about its earlier periods (undefined: billing decides from
-   * every earlier invoice's row instead). The summaries hold every standing change up to the projection's checkpoint
-   * (read first); a subscription is decided on from its summary — none at all: no invoice yet — only when the ledger
-   * has no change of its invoices after that checkpoint. Concurrent asks (a billing run's) share the checkpoint, one
-   * statement and one read of the ledger's tail; a failure of any of them leaves the batch to the long way.
+   * every earlier invoice's row instead). The summaries hold exactly the standing changes up to the projection's
+   * checkpoint (both read in one statement); a subscription is decided on from its summary — none at all: no invoice
+   * yet — only when the ledger has no change of its invoices after that checkpoint. Concurrent asks (a billing run's)
+   * share the statement and one read of the ledger's tail; a failure of either leaves the batch to the long way (which
+   * meets the same Postgres, and reports what it meets).
    */
   private readonly summaryDecisions = callBatcher<
     { tenant: string; subscriptionId: string; period: BillingPeriodV1; inputs: string },
@@ -177,21 +176,22 @@ export class InvoicesService {
   private async decideFromSummaries(
     asks: readonly { tenant: string; subscriptionId: string; period: BillingPeriodV1; inputs: string }[],
   ): Promise<(EarlierDecision | undefined)[] | undefined> {
-    const checkpoint = await this.standingsRunner.checkpoint();
-    if (checkpoint === undefined) return undefined;
-    const summaries = await this.standings.summaries(this.db, asks);
+    const read = await this.standings.summariesAt(
+      this.db,
+      asks[0].tenant,
+      asks.map((a) => a.subscriptionId),
+    );
+    if (!read) return undefined;
     this.changesTail ??= new InvoiceChangesTail(this.ledger, (tenant, ids) =>
       this.standings.subscriptionsOf(this.db, tenant, ids),
     );
-    const unchanged = await this.changesTail.unchangedAfter(checkpoint, asks);
+    // Begun after the checkpoint was read: with the summaries, the ledger as it stood when this read began.
+    const unchanged = await this.changesTail.unchangedAfter(read.checkpoint, asks);
     if (!unchanged) return undefined;
+    const summaries = read.summaries;
     return asks.map((ask, i) =>
       unchanged[i]
-        ? decideEarlierFromSummary(
-            summaries.get(`${ask.tenant}\u0000${ask.subscriptionId}`) ?? emptyStandingSummary(),
-            ask.period,
-            ask.inputs,
-          )
+        ? decideEarlierFromSummary(summaries.get(ask.subscriptionId) ?? emptyStandingSummary(), ask.period, ask.inputs)
         : undefined,
     );
   }

@@ -299,6 +299,12 @@ describe('invoicing projections (invoicing_registry, invoicing_invoices, invoici
       ['voided', undefined],
       ['finalized', undefined],
     ]);
+    // A void names only its invoice: the standings projection's rows say whose it is (the ledger tail asks them).
+    const owners = await new StandingTables(schema).subscriptionsOf(db, t, [
+      ...rows.map((r) => r.invoiceId),
+      randomUUID(),
+    ]);
+    expect([...owners.values()]).toEqual(rows.map(() => 's2'));
     // The subscription's summary (invoicing_standings) decides as the rows do.
     const summaries = await new StandingTables(schema).summaries(db, [{ tenant: t, subscriptionId: 's2' }]);
     const summary = summaries.get('t1\u0000s2') as StandingSummary;

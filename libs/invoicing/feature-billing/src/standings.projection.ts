@@ -7,6 +7,9 @@ import type { Projection } from '@tally/shared/data-access-postgres';
 /** The invoice events that change a standing (a re-draft changes a draft's lines only). */
 export const standingChangeTypes = ['InvoiceDrafted', 'InvoiceFinalized', 'InvoiceVoided'] as const;
 
+/** What a standing never reads of an invoice event: its content (lines and totals). */
+export const standingOmittedData = ['lines', 'subtotal', 'total'] as const;
+
 const key = (tenant: string, id: string) => `${tenant}\u0000${id}`;
 
 /**
@@ -21,6 +24,8 @@ export const standingsProjection = (tables: StandingTables): Projection<InvoiceE
   // holds back the process's readiness.
   gatesReadiness: false,
   eventTypes: standingChangeTypes,
+  // An invoice's content is most of each event and none of a standing.
+  omitData: standingOmittedData,
   tables: StandingTables.tables,
   apply: async (tx, events) => {
     const invoices = new Map(
@@ -84,6 +89,16 @@ const subscriptionsOf = (
   return [...subscriptions.values()];
 };
 
+/**
+ * Not reachable through the invoice decider (every stream starts with InvoiceDrafted). Skipping it would leave a
+ * summary short of a finalization or void it can never learn of (it is before the checkpoint): the projection stops
+ * instead, and billing decides from the invoice rows while it is behind.
+ */
+const unplaced = (event: RecordedEvent<InvoiceEvent>) =>
+  new Error(
+    `invoicing_standings: ${event.type} at position ${event.globalPosition} of invoice ${event.data.invoiceId} without its InvoiceDrafted`,
+  );
+
 /** An event's change to its invoice's standing, as the invoice decider's fold makes it (undefined: none). */
 const standingChange = (
   event: RecordedEvent<InvoiceEvent>,
@@ -105,7 +120,7 @@ const standingChange = (
       return { row: drafted, before: { status: 'none' }, after: { status: 'draft', periodStart: period.start } };
     }
     case 'InvoiceFinalized': {
-      if (!row) return undefined;
+      if (!row) throw unplaced(event);
       const { settled, finalizedAt } = event.data;
       return {
         row: { ...row, status: 'finalized', revision },
@@ -120,7 +135,7 @@ const standingChange = (
       };
     }
     case 'InvoiceVoided':
-      if (!row) return undefined;
+      if (!row) throw unplaced(event);
       return {
         row: { ...row, status: 'voided', revision },
         before: { status: row.status },

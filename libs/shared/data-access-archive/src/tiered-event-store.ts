@@ -4,6 +4,7 @@ import {
   ExpectedRevision,
   LedgerPrunedError,
   NewEvent,
+  omittingData,
   pollingSubscription,
   ReadAllOptions,
   RecordedEvent,
@@ -67,7 +68,9 @@ export class TieredEventStore implements EventStore {
       if (after >= view.through) return this.hot.readAll(options);
       // Only the view's files, and the hot tail strictly after the last position they cover: a seal committed
       // meanwhile can neither hide a row nor hand one over twice.
-      const archived = await this.archive.read(view, after, maxCount, options.eventTypes);
+      const archived = (await this.archive.read(view, after, maxCount, options.eventTypes)).map((event) =>
+        omittingData(event, options.omitData),
+      );
       if (archived.length === maxCount) return archived;
       const tail = await this.hot.readAll({ ...options, after: view.through, maxCount: maxCount - archived.length });
       return [...archived, ...tail];
@@ -109,7 +112,8 @@ export class TieredEventStore implements EventStore {
     const waitForNews = (ms: number, signal: AbortSignal) =>
       wake ? wake(ms, signal, options.eventTypes) : sleep(ms, signal);
     return pollingSubscription(
-      (after, maxCount) => this.readAll({ after, maxCount, eventTypes: options.eventTypes }),
+      (after, maxCount) =>
+        this.readAll({ after, maxCount, eventTypes: options.eventTypes, omitData: options.omitData }),
       waitForNews,
       options,
     );

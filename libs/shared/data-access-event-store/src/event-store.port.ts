@@ -58,6 +58,11 @@ export interface ReadAllOptions {
   maxCount?: number;
   /** Only these event types (the checkpoint still only moves over what was delivered). */
   eventTypes?: readonly string[];
+  /**
+   * Top-level fields of each event's data left out: a reader that needs a few small fields of large events (an
+   * invoice's status, not its lines) does not pay for reading and parsing the rest.
+   */
+  omitData?: readonly string[];
 }
 
 export interface SubscribeToAllOptions extends ReadAllOptions {
@@ -136,6 +141,14 @@ export class LedgerPrunedError extends Error {
     this.name = 'LedgerPrunedError';
   }
 }
+
+/** An event without these top-level fields of its data (ReadAllOptions.omitData), for adapters that cannot skip them. */
+export const omittingData = (event: RecordedEvent, omit: readonly string[] | undefined): RecordedEvent => {
+  if (!omit || omit.length === 0) return event;
+  const data = { ...event.data };
+  for (const field of omit) delete data[field];
+  return { ...event, data };
+};
 
 export const revisionMatches = (expected: ExpectedRevision, actual: bigint | undefined): boolean => {
   switch (expected) {

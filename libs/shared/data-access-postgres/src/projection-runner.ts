@@ -30,6 +30,8 @@ export interface Projection<E extends LedgerEvent = LedgerEvent> {
   gatesReadiness?: boolean;
   /** Every type of E (a guard's `types`): what the runner reads from the ledger. */
   eventTypes: readonly E['type'][];
+  /** Top-level data fields its `apply` never reads, left out of what the runner reads (ReadAllOptions.omitData). */
+  omitData?: readonly string[];
   /**
    * The tables it owns in its schema, and only it writes from the ledger. A rebuild fills copies of
    * them beside the live ones and swaps them in at once. None (a relay): a rebuild replays from the start.
@@ -210,6 +212,7 @@ export class ProjectionRunner {
     this.subscription = this.store.subscribeToAll({
       after,
       eventTypes: this.projection.eventTypes,
+      omitData: this.projection.omitData,
       maxCount: this.options.batchSize ?? 1_000,
       handle: (events) => this.applyBatch(events),
       onError: (error) => {
@@ -360,6 +363,7 @@ export class ProjectionRunner {
         after,
         maxCount: this.options.rebuildBatchSize ?? this.options.batchSize ?? 1_000,
         eventTypes: this.projection.eventTypes,
+        omitData: this.projection.omitData,
       });
     // The next batch is read while this one is applied: reading (Postgres, or decoding the archive here) and
     // writing the copies (Postgres) overlap on two cores instead of taking turns.

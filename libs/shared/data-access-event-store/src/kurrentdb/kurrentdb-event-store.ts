@@ -7,6 +7,7 @@ import {
   ExpectedRevision,
   JsonObject,
   NewEvent,
+  omittingData,
   ReadAllOptions,
   RecordedEvent,
   StreamAppend,
@@ -293,7 +294,7 @@ export class KurrentDbEventStore implements EventStore {
     })) {
       const recorded = toRecorded(resolved);
       if (recorded && (after === undefined || recorded.globalPosition > after) && events.length < maxCount)
-        events.push(recorded);
+        events.push(omittingData(recorded, options?.omitData));
     }
     return events;
   }
@@ -328,7 +329,8 @@ export class KurrentDbEventStore implements EventStore {
           for await (const resolved of subscription) {
             if (stopping.signal.aborted) break;
             const recorded = toRecorded(resolved);
-            if (recorded && (after === undefined || recorded.globalPosition > after)) batch.push(recorded);
+            if (recorded && (after === undefined || recorded.globalPosition > after))
+              batch.push(omittingData(recorded, options.omitData));
             // Nothing more buffered right now, or a full batch: hand over what there is.
             if (batch.length > 0 && (batch.length >= maxCount || subscription.readableLength === 0)) {
               await handOver(batch);

@@ -213,13 +213,16 @@ export class PostgresEventStore implements EventStore {
   }
 
   async readAll(options?: ReadAllOptions): Promise<RecordedEvent[]> {
-    const params = [(options?.after ?? 0n).toString(), options?.maxCount ?? 1_000];
+    const params: unknown[] = [(options?.after ?? 0n).toString(), options?.maxCount ?? 1_000];
+    // Fields left out in Postgres (jsonb minus text[]): neither sent nor parsed.
+    const omit = (at: number) =>
+      options?.omitData?.length ? columns.replace('data,', `data - $${at}::text[] as data,`) : columns;
     if (!options?.eventTypes) {
       const { rows } = await this.pool.query<Row & PrunedColumn>(
         this.guarded(
-          `select ${columns} from "${this.schema}".events where global_position > $1 order by global_position limit $2`,
+          `select ${omit(3)} from "${this.schema}".events where global_position > $1 order by global_position limit $2`,
         ),
-        params,
+        options?.omitData?.length ? [...params, [...options.omitData]] : params,
       );
       return this.unlessPruned(options?.after, rows).map(toRecorded);
     }
@@ -231,12 +234,12 @@ export class PostgresEventStore implements EventStore {
       this.guarded(
         `select e.* from unnest($3::text[]) as t(event_type)
            cross join lateral (
-             select ${columns} from "${this.schema}".events x
+             select ${omit(4)} from "${this.schema}".events x
               where (x.event_type, x.global_position) > (t.event_type, $1::bigint) and x.event_type <= t.event_type
               order by x.event_type, x.global_position limit $2) e
           order by e.global_position limit $2`,
       ),
-      [...params, [...new Set(options.eventTypes)]],
+      [...params, [...new Set(options.eventTypes)], ...(options.omitData?.length ? [[...options.omitData]] : [])],
     );
     return this.unlessPruned(options.after, rows).map(toRecorded);
   }
@@ -288,7 +291,8 @@ export class PostgresEventStore implements EventStore {
   subscribeToAll(options: SubscribeToAllOptions): Subscription {
     this.listen();
     return pollingSubscription(
-      (after, maxCount) => this.readAll({ after, maxCount, eventTypes: options.eventTypes }),
+      (after, maxCount) =>
+        this.readAll({ after, maxCount, eventTypes: options.eventTypes, omitData: options.omitData }),
       (ms, signal) => this.waitForAppend(ms, signal, options.eventTypes),
       options,
     );

@@ -153,6 +153,27 @@ export const eventStoreContract = (adapter: string, target: () => ContractTarget
         expect(await store.readAll({ after: before, maxCount: 100, eventTypes: [`none${tag}`] })).toEqual([]);
       });
 
+      it('leaves out the data fields asked, with or without a type filter, and only those', async () => {
+        const before = await lastPosition(store);
+        const type = `Big${randomUUID().slice(0, 8)}`;
+        const data = { tenant: 't', lines: [{ amount: '1' }], total: '1', nested: { lines: 'kept' } };
+        await store.appendToStream(stream('omit'), [{ id: randomUUID(), type, data }]);
+        const typed = await store.readAll({
+          after: before,
+          maxCount: 100,
+          eventTypes: [type],
+          omitData: ['lines', 'total'],
+        });
+        const untyped = (await store.readAll({ after: before, maxCount: 100, omitData: ['lines', 'absent'] })).filter(
+          (e) => e.type === type,
+        );
+        expect([typed.map((e) => e.data), untyped.map((e) => e.data)]).toEqual([
+          [{ tenant: 't', nested: { lines: 'kept' } }],
+          [{ tenant: 't', total: '1', nested: { lines: 'kept' } }],
+        ]);
+        expect((await store.readAll({ after: before, maxCount: 100, eventTypes: [type] }))[0].data).toEqual(data);
+      });
+
       it('counts the events after a position, of some types, up to a limit', async () => {
         const before = await lastPosition(store);
         const tag = randomUUID().slice(0, 8);
