@@ -19,8 +19,13 @@ describe('InvoiceChangesTail: which subscriptions’ invoices changed after a ch
     const [last] = (await store.readAll({})).slice(-1);
     return last.globalPosition;
   };
-  const drafted = (s: { tenant: string; subscriptionId: string }) =>
-    append('InvoiceDrafted', { tenant: s.tenant, subscriptionId: s.subscriptionId, invoiceId: randomUUID() });
+  const period = { label: '2026-11', start: '2026-11-01T00:00:00.000Z', end: '2026-12-01T00:00:00.000Z' };
+  const drafted = (s: { tenant: string; subscriptionId: string }, invoiceId = randomUUID()) =>
+    append('InvoiceDrafted', { tenant: s.tenant, subscriptionId: s.subscriptionId, invoiceId, period });
+  const draftedPeriod = { start: period.start, end: period.end };
+  /** Each subscription's answer: unchanged, drafted (that many drafts to fold in), or changed otherwise. */
+  const said = (answers: (unknown[] | undefined)[] | undefined) =>
+    answers?.map((drafts) => (drafts === undefined ? 'changed' : drafts.length === 0 ? 'unchanged' : drafts.length));
 
   beforeAll(async () => {
     store = new PostgresEventStore({ connectionString: testDatabaseUrl(), schema: `${namespace}_ledger` });
@@ -37,73 +42,78 @@ describe('InvoiceChangesTail: which subscriptions’ invoices changed after a ch
   const rows = async (_tenant: string, ids: readonly string[]) =>
     new Map(ids.filter((id) => known.has(id)).map((id) => [id, known.get(id) as string]));
 
-  it('names the subscriptions changed after the checkpoint, and only those', async () => {
+  it('names the drafts after the checkpoint with their periods, and any other change as a change', async () => {
     const tail = new InvoiceChangesTail(store, rows);
     const start = await drafted(a);
-    expect(await tail.unchangedAfter(start, [a, b, other])).toEqual([true, true, true]);
-    const changed = await drafted(b);
-    // Read after the call began: the change appended just before is seen.
-    expect(await tail.unchangedAfter(start, [a, b, other])).toEqual([true, false, true]);
+    expect(said(await tail.draftsAfter(start, [a, b, other]))).toEqual(['unchanged', 'unchanged', 'unchanged']);
+    const invoiceOfB = randomUUID();
+    const draftOfB = await drafted(b, invoiceOfB);
+    // Read after the call began: the draft appended just before is seen, with its period (the caller folds it in).
+    expect(await tail.draftsAfter(start, [a, b, other])).toEqual([[], [draftedPeriod], []]);
     // Once the projection's checkpoint has passed it, it no longer counts.
-    expect(await tail.unchangedAfter(changed, [a, b, other])).toEqual([true, true, true]);
+    expect(said(await tail.draftsAfter(draftOfB, [a, b, other]))).toEqual(['unchanged', 'unchanged', 'unchanged']);
     // Events of other types are not standings (a re-draft changes lines only).
-    await append('InvoiceRedrafted', { tenant: 't1', invoiceId: randomUUID() });
-    expect(await tail.unchangedAfter(changed, [a, b])).toEqual([true, true]);
+    await append('InvoiceRedrafted', { tenant: 't1', invoiceId: invoiceOfB });
+    expect(said(await tail.draftsAfter(draftOfB, [a, b]))).toEqual(['unchanged', 'unchanged']);
+    // A finalization is a change the caller cannot fold: the subscription goes the long way.
+    await append('InvoiceFinalized', { tenant: 't1', subscriptionId: 'b', invoiceId: invoiceOfB, period });
+    expect(said(await tail.draftsAfter(draftOfB, [a, b]))).toEqual(['unchanged', 'changed']);
+    expect(said(await tail.draftsAfter(start, [a, b]))).toEqual(['unchanged', 'changed']);
   });
 
   it('a void names only its invoice: told by a draft it read, or the projection’s rows, or else the whole tenant', async () => {
     const tail = new InvoiceChangesTail(store, rows);
     const start = await drafted(a);
-    expect(await tail.unchangedAfter(start, [a])).toEqual([true]);
+    expect(said(await tail.draftsAfter(start, [a]))).toEqual(['unchanged']);
     // The void of an invoice whose draft the tail read: that subscription.
     const invoiceOfB = randomUUID();
-    await append('InvoiceDrafted', { tenant: 't1', subscriptionId: 'b', invoiceId: invoiceOfB });
-    const drafts = await tail.unchangedAfter(start, [a, b]);
+    await drafted(b, invoiceOfB);
+    const drafts = said(await tail.draftsAfter(start, [a, b]));
     const voidOfB = await append('InvoiceVoided', { tenant: 't1', invoiceId: invoiceOfB, reason: 'r', voidedAt: 'x' });
-    expect([drafts, await tail.unchangedAfter(start, [a, b])]).toEqual([
-      [true, false],
-      [true, false],
+    expect([drafts, said(await tail.draftsAfter(start, [a, b]))]).toEqual([
+      ['unchanged', 1],
+      ['unchanged', 'changed'],
     ]);
     // The void of an invoice drafted before the tail began: the projection's rows say whose.
     const older = randomUUID();
     known.set(older, 'a');
     await append('InvoiceVoided', { tenant: 't1', invoiceId: older, reason: 'r', voidedAt: 'x' });
-    expect(await tail.unchangedAfter(voidOfB, [a, b, other])).toEqual([false, true, true]);
+    expect(said(await tail.draftsAfter(voidOfB, [a, b, other]))).toEqual(['changed', 'unchanged', 'unchanged']);
     // Nobody knows it: every subscription of its tenant counts as changed.
     const last = await append('InvoiceVoided', { tenant: 't1', invoiceId: randomUUID(), reason: 'r', voidedAt: 'x' });
-    expect(await tail.unchangedAfter(voidOfB, [a, b, other])).toEqual([false, false, true]);
-    expect(await tail.unchangedAfter(last, [a, b, other])).toEqual([true, true, true]);
+    expect(said(await tail.draftsAfter(voidOfB, [a, b, other]))).toEqual(['changed', 'changed', 'unchanged']);
+    expect(said(await tail.draftsAfter(last, [a, b, other]))).toEqual(['unchanged', 'unchanged', 'unchanged']);
   });
 
   it('cannot say for a checkpoint behind what it remembers from, or far behind the ledger', async () => {
     const tail = new InvoiceChangesTail(store, rows, { page: 2, maxBehind: 5, keep: 1, recountAfterMs: 0 });
     const first = await drafted(a);
     const second = await drafted(b);
-    expect(await tail.unchangedAfter(second, [a, b])).toEqual([true, true]);
+    expect(said(await tail.draftsAfter(second, [a, b]))).toEqual(['unchanged', 'unchanged']);
     // An older checkpoint (a concurrent ask that read it earlier): what came between is not remembered.
-    expect(await tail.unchangedAfter(first, [a, b])).toBeUndefined();
+    expect(await tail.draftsAfter(first, [a, b])).toBeUndefined();
     // Read page by page (two at a time) past the checkpoint.
     for (let i = 0; i < 3; i++) await drafted(b);
     const third = await drafted(a);
-    expect(await tail.unchangedAfter(second, [a, b])).toEqual([false, false]);
+    expect(said(await tail.draftsAfter(second, [a, b]))).toEqual([1, 3]);
     // More remembered than it keeps: what the latest checkpoint passed is let go, and it answers from there only.
-    expect(await tail.unchangedAfter(third, [a, b])).toEqual([true, true]);
-    expect(await tail.unchangedAfter(second, [a, b])).toBeUndefined();
+    expect(said(await tail.draftsAfter(third, [a, b]))).toEqual(['unchanged', 'unchanged']);
+    expect(await tail.draftsAfter(second, [a, b])).toBeUndefined();
     // As many changes after a checkpoint it has not followed as its limit: it does not read them (a rebuild, a stall).
     const behind = new InvoiceChangesTail(store, rows, { page: 2, maxBehind: 4, keep: 100, recountAfterMs: 0 });
-    expect(await behind.unchangedAfter(second, [a, b])).toBeUndefined();
+    expect(await behind.draftsAfter(second, [a, b])).toBeUndefined();
   });
 
   it('concurrent asks share reads, each answered from a read begun after it asked', async () => {
     const tail = new InvoiceChangesTail(store, rows);
     const start = await drafted(a);
-    await tail.unchangedAfter(start, [a]);
+    await tail.draftsAfter(start, [a]);
     const answers = await Promise.all(
       Array.from({ length: 6 }, async (_, i) => {
         if (i % 2 === 0) await drafted({ tenant: 't1', subscriptionId: `c${i}` });
-        return tail.unchangedAfter(start, [{ tenant: 't1', subscriptionId: `c${i}` }]);
+        return said(await tail.draftsAfter(start, [{ tenant: 't1', subscriptionId: `c${i}` }]));
       }),
     );
-    expect(answers).toEqual([[false], [true], [false], [true], [false], [true]]);
+    expect(answers).toEqual([[1], ['unchanged'], [1], ['unchanged'], [1], ['unchanged']]);
   });
 });

@@ -1,3 +1,4 @@
+import type { PeriodBounds } from '@tally/invoicing/domain';
 import type { EventStore, RecordedEvent } from '@tally/shared/data-access-event-store';
 import { standingChangeTypes, standingOmittedData } from './standings.projection';
 
@@ -33,8 +34,10 @@ export class InvoiceChangesTail {
   private readThrough: bigint | undefined;
   /** Every change after this position is remembered (undefined: none can be answered for). */
   private knownAfter: bigint | undefined;
-  /** Each subscription's latest change read. */
+  /** Each subscription's latest change read other than a draft (a finalization, a void). */
   private readonly changed = new Map<string, bigint>();
+  /** Each subscription's drafts read, with their periods: folded into its summary by the caller. */
+  private readonly drafts = new Map<string, { position: bigint; period: PeriodBounds }[]>();
   /** Per tenant, the latest void whose subscription could not be told: it counts for the tenant's every one. */
   private readonly unresolvedVoids = new Map<string, bigint>();
   /** Subscriptions of the invoices whose drafts were read (a void names only its invoice). */
@@ -54,23 +57,26 @@ export class InvoiceChangesTail {
   ) {}
 
   /**
-   * For each subscription, whether none of its invoices changed after `checkpoint` in the ledger as it stands once
-   * this call has begun; undefined when the tail cannot say (the projection far behind, or behind what the tail let
-   * go). A read begun before the call is never relied on: it may have missed a change the caller's rows do not show.
+   * For each subscription, what changed of its invoices after `checkpoint` in the ledger as it stands once this call
+   * has begun: the periods of the invoices drafted since (none: nothing changed), which the caller folds into its
+   * summary; undefined for a subscription with any other change (a finalization, a void). Undefined for all when the
+   * tail cannot say (the projection far behind, or behind what the tail let go). A read begun before the call is
+   * never relied on: it may have missed a change the caller's rows do not show.
    */
-  async unchangedAfter(
+  async draftsAfter(
     checkpoint: bigint,
     subscriptions: readonly { tenant: string; subscriptionId: string }[],
-  ): Promise<boolean[] | undefined> {
+  ): Promise<(PeriodBounds[] | undefined)[] | undefined> {
     if (checkpoint > this.latestCheckpoint) this.latestCheckpoint = checkpoint;
     await this.readBegunAfterNow(checkpoint);
     // Whatever happened since (a prune, a restart) raised or cleared knownAfter with what it forgot: checked here.
     if (this.knownAfter === undefined || checkpoint < this.knownAfter) return undefined;
-    return subscriptions.map(
-      ({ tenant, subscriptionId }) =>
-        (this.changed.get(key(tenant, subscriptionId)) ?? -1n) <= checkpoint &&
-        (this.unresolvedVoids.get(tenant) ?? -1n) <= checkpoint,
-    );
+    return subscriptions.map(({ tenant, subscriptionId }) => {
+      const k = key(tenant, subscriptionId);
+      if ((this.changed.get(k) ?? -1n) > checkpoint || (this.unresolvedVoids.get(tenant) ?? -1n) > checkpoint)
+        return undefined;
+      return (this.drafts.get(k) ?? []).filter((d) => d.position > checkpoint).map((d) => d.period);
+    });
   }
 
   private readBegunAfterNow(checkpoint: bigint): Promise<void> {
@@ -109,7 +115,7 @@ export class InvoiceChangesTail {
       this.knownAfter = start; // only now: an answer given during the first read would miss what it had not reached
       return;
     }
-    if (this.changed.size > this.limits.keep) this.letGo(start);
+    if (this.changed.size + this.drafts.size > this.limits.keep) this.letGo(start);
     // A later void of one of these invoices is told by the projection's rows instead.
     if (this.draftedFor.size > this.limits.keep) this.draftedFor.clear();
     await this.readToEnd();
@@ -135,8 +141,15 @@ export class InvoiceChangesTail {
       const tenant = String(data.tenant);
       const invoiceId = String(data.invoiceId);
       const subscriptionId = typeof data.subscriptionId === 'string' ? data.subscriptionId : undefined;
-      if (type === 'InvoiceDrafted' && subscriptionId !== undefined)
+      const period = data.period as Partial<PeriodBounds> | undefined;
+      if (type === 'InvoiceDrafted' && subscriptionId !== undefined && period?.start && period.end) {
         this.draftedFor.set(key(tenant, invoiceId), subscriptionId);
+        const drafted = { position: globalPosition, period: { start: period.start, end: period.end } };
+        const known = this.drafts.get(key(tenant, subscriptionId));
+        if (known) known.push(drafted);
+        else this.drafts.set(key(tenant, subscriptionId), [drafted]);
+        continue;
+      }
       const named = subscriptionId ?? this.draftedFor.get(key(tenant, invoiceId));
       if (named !== undefined) this.changed.set(key(tenant, named), globalPosition);
       else voids.push({ tenant, invoiceId, position: globalPosition });
@@ -166,10 +179,16 @@ export class InvoiceChangesTail {
     this.knownAfter = passed;
     for (const [k, position] of this.changed) if (position <= passed) this.changed.delete(k);
     for (const [k, position] of this.unresolvedVoids) if (position <= passed) this.unresolvedVoids.delete(k);
+    for (const [k, drafted] of this.drafts) {
+      const kept = drafted.filter((d) => d.position > passed);
+      if (kept.length === 0) this.drafts.delete(k);
+      else this.drafts.set(k, kept);
+    }
   }
 
   private forget(): void {
     this.changed.clear();
+    this.drafts.clear();
     this.unresolvedVoids.clear();
     this.draftedFor.clear();
     this.readThrough = undefined;

@@ -31,6 +31,7 @@ import {
   decideEarlierFromSummary,
   EarlierDecision,
   emptyStandingSummary,
+  evolveStandingSummary,
   Invoice,
   InvoiceCommand,
   invoiceDecider,
@@ -185,15 +186,25 @@ export class InvoicesService {
     this.changesTail ??= new InvoiceChangesTail(this.ledger, (tenant, ids) =>
       this.standings.subscriptionsOf(this.db, tenant, ids),
     );
-    // Begun after the checkpoint was read: with the summaries, the ledger as it stood when this read began.
-    const unchanged = await this.changesTail.unchangedAfter(read.checkpoint, asks);
-    if (!unchanged) return undefined;
-    const summaries = read.summaries;
-    return asks.map((ask, i) =>
-      unchanged[i]
-        ? decideEarlierFromSummary(summaries.get(ask.subscriptionId) ?? emptyStandingSummary(), ask.period, ask.inputs)
-        : undefined,
-    );
+    // Begun after the checkpoint was read: with the summaries, the ledger as it stood when this read began. Drafts
+    // since the checkpoint (a finalization right after its own draft, in one run) are folded in as the projection
+    // would fold them; any other change since sends the subscription the long way.
+    const drafted = await this.changesTail.draftsAfter(read.checkpoint, asks);
+    if (!drafted) return undefined;
+    return asks.map((ask, i) => {
+      const periods = drafted[i];
+      if (!periods) return undefined;
+      const summary = periods.reduce(
+        (folded, period) =>
+          evolveStandingSummary(folded, {
+            period,
+            before: { status: 'none' },
+            after: { status: 'draft', periodStart: period.start },
+          }),
+        read.summaries.get(ask.subscriptionId) ?? emptyStandingSummary(),
+      );
+      return decideEarlierFromSummary(summary, ask.period, ask.inputs);
+    });
   }
 
   /** A subscription's invoices as the projection has them (standings); concurrent asks (a billing run's) in one statement. */
