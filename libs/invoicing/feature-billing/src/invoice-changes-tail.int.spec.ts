@@ -104,6 +104,25 @@ describe('InvoiceChangesTail: which subscriptions’ invoices changed after a ch
     expect(await behind.draftsAfter(second, [a, b])).toBeUndefined();
   });
 
+  it('a page read again after a failed one counts its drafts once', async () => {
+    let failing = true;
+    const flaky = async (tenant: string, ids: readonly string[]) => {
+      if (failing) {
+        failing = false;
+        throw new Error('connection lost');
+      }
+      return rows(tenant, ids);
+    };
+    const tail = new InvoiceChangesTail(store, flaky);
+    const start = await drafted(a);
+    await tail.draftsAfter(start, [a]);
+    await drafted(b);
+    // A void nobody knows (of another tenant): placing it fails once, after the page's draft was noted.
+    await append('InvoiceVoided', { tenant: 't2', invoiceId: randomUUID(), reason: 'r', voidedAt: 'x' });
+    await expect(tail.draftsAfter(start, [b])).rejects.toThrow('connection lost');
+    expect(said(await tail.draftsAfter(start, [b, other]))).toEqual([1, 'changed']);
+  });
+
   it('concurrent asks share reads, each answered from a read begun after it asked', async () => {
     const tail = new InvoiceChangesTail(store, rows);
     const start = await drafted(a);

@@ -146,8 +146,9 @@ export class InvoiceChangesTail {
         this.draftedFor.set(key(tenant, invoiceId), subscriptionId);
         const drafted = { position: globalPosition, period: { start: period.start, end: period.end } };
         const known = this.drafts.get(key(tenant, subscriptionId));
-        if (known) known.push(drafted);
-        else this.drafts.set(key(tenant, subscriptionId), [drafted]);
+        // A page read again after a failed one (its voids not placed) must not count a draft twice.
+        if (!known) this.drafts.set(key(tenant, subscriptionId), [drafted]);
+        else if (!known.some((d) => d.position === globalPosition)) known.push(drafted);
         continue;
       }
       const named = subscriptionId ?? this.draftedFor.get(key(tenant, invoiceId));
