@@ -3,7 +3,8 @@ import { connect } from '@nats-io/transport-node';
 import { Webhook } from 'standardwebhooks';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { ProjectionCatalog, RunningTally } from '@tally/shared/feature-runtime';
-import { dropSchemas, eventually, testNatsUrl, uniqueName } from '@tally/shared/testing';
+import { Client } from 'pg';
+import { dropSchemas, eventually, testDatabaseUrl, testNatsUrl, uniqueName } from '@tally/shared/testing';
 import { AppName, createProducerKey, deleteStreams, http, ledgerEvents, startApp } from './support';
 
 const secret = 'whsec_Q2hhbmdlZCBvbmNlLCBuZXZlciBjb21taXR0ZWQ0Mg==';
@@ -18,6 +19,7 @@ describe('invoice lifecycle', () => {
   const apps = {} as Record<AppName, RunningTally>;
   let now = new Date('2026-04-01T00:00:00Z');
   const clock = () => now;
+  const invoicingLog: string[] = [];
   let key: string;
   let sent = 0;
   const received: { headers: IncomingHttpHeaders; body: string }[] = [];
@@ -89,6 +91,7 @@ describe('invoice lifecycle', () => {
       namespace,
       { ...env, TALLY_INVOICE_WEBHOOK_URL: url, TALLY_INVOICE_WEBHOOK_SECRET: secret },
       clock,
+      (line) => invoicingLog.push(line),
     );
     const [agg, inv, att] = [apps.aggregation.url, apps.invoicing.url, apps.attribution.url];
     await ok(
@@ -495,5 +498,25 @@ describe('invoice lifecycle', () => {
     const july = await invoiceOf('anchored', '2026-07');
     expect(july).toMatchObject({ status: 'finalized', total: '0.10' });
     expect(july.lines.filter((l: { kind: string }) => l.kind === 'adjustment')).toEqual([adjustment]);
+  }, 60_000);
+
+  it('standing summaries unreadable: billing decides from the invoice rows, bills, and says so', async () => {
+    const pg = new Client({ connectionString: testDatabaseUrl() });
+    await pg.connect();
+    const table = `"${apps.invoicing.runtime.schemaFor('invoicing')}".subscription_standings`;
+    await pg.query(`alter table ${table} rename to subscription_standings_away`);
+    try {
+      // [15 August, 15 September) and its grace period are over.
+      now = new Date('2026-09-16T01:00:00Z');
+      expect(await ok(http('POST', `${apps.invoicing.url}/v1/admin/billing-runs`))).toMatchObject({ failed: 0 });
+      expect(invoicingLog.filter((line) => line.includes('standing summaries unreadable')).length).toBeGreaterThan(0);
+    } finally {
+      await pg.query(
+        `alter table "${apps.invoicing.runtime.schemaFor('invoicing')}".subscription_standings_away rename to subscription_standings`,
+      );
+      await pg.end();
+    }
+    await caughtUp('invoicing');
+    expect(await invoiceOf('anchored', '2026-08')).toMatchObject({ status: 'finalized' });
   }, 60_000);
 });

@@ -61,8 +61,8 @@ import {
   StreamAppend,
 } from '@tally/shared/data-access-event-store';
 import { ProjectionRunner } from '@tally/shared/data-access-postgres';
-import { Clock, CLOCK, CONFIG, Tenancy } from '@tally/shared/feature-runtime';
-import { billingPeriodsOverlapping, callBatcher, deterministicUuid } from '@tally/shared/util-core';
+import { Clock, CLOCK, CONFIG, Log, LOG, Tenancy } from '@tally/shared/feature-runtime';
+import { billingPeriodsOverlapping, callBatcher, deterministicUuid, messageOf } from '@tally/shared/util-core';
 import { billingBatchLingerMs } from './batching';
 import { InvoiceRater, RatedPeriods } from './invoice-rater';
 import {
@@ -148,6 +148,7 @@ export class InvoicesService {
     @Inject(INVOICE_TABLES) private readonly invoices: InvoiceTables,
     @Inject(REGISTRY_RUNNER) private readonly registryRunner: ProjectionRunner,
     @Inject(STANDING_TABLES) private readonly standings: StandingTables,
+    @Inject(LOG) private readonly log: Log,
   ) {}
 
   /** The ledger's standing changes after the standings projection's checkpoint, as this process has read them. */
@@ -158,8 +159,8 @@ export class InvoicesService {
    * every earlier invoice's row instead). The summaries hold exactly the standing changes up to the projection's
    * checkpoint (both read in one statement); a subscription is decided on from its summary — none at all: no invoice
    * yet — only when the ledger has no change of its invoices after that checkpoint. Concurrent asks (a billing run's)
-   * share the statement and one read of the ledger's tail; a failure of either leaves the batch to the long way (which
-   * meets the same Postgres, and reports what it meets).
+   * share the statement and one read of the ledger's tail; a failure of either leaves the batch to the long way (and
+   * a warning in the log).
    */
   private readonly summaryDecisions = callBatcher<
     { tenant: string; subscriptionId: string; period: BillingPeriodV1; inputs: string },
@@ -169,7 +170,11 @@ export class InvoicesService {
     lingerMs: billingBatchLingerMs,
     key: (ask) => ask.tenant,
     run: async (asks) => {
-      const decided = await this.decideFromSummaries(asks).catch(() => undefined);
+      const decided = await this.decideFromSummaries(asks).catch((error: unknown) => {
+        // Correct either way (the long way decides), but slower: said, so that it does not go unnoticed.
+        this.log.warn({ reason: messageOf(error) }, 'standing summaries unreadable: deciding from the invoice rows');
+        return undefined;
+      });
       return decided ?? asks.map(() => undefined);
     },
   });
