@@ -19,6 +19,9 @@ export interface TenantSubscription {
   subscriptionId: string;
 }
 
+/** The projection that keeps these tables (its checkpoint is read with the summaries). */
+export const standingsProjectionName = 'invoicing_standings';
+
 /** The invoicing_standings projection's tables: each invoice's standing, each subscription's summary of them. */
 export class StandingTables {
   static readonly tables = ['standing_invoices', 'subscription_standings'] as const;
@@ -63,15 +66,18 @@ export class StandingTables {
     );
   }
 
-  /** These subscriptions' summaries (several tenants' in one statement), by `tenant \0 subscription`. */
-  async summaries(tx: Queryable, keys: readonly TenantSubscription[]): Promise<Map<string, StandingSummary>> {
-    if (keys.length === 0) return new Map();
+  /** These subscriptions' summaries (several tenants' in one statement); a subscription without one is absent. */
+  async summaries(
+    tx: Queryable,
+    keys: readonly TenantSubscription[],
+  ): Promise<(TenantSubscription & { summary: StandingSummary })[]> {
+    if (keys.length === 0) return [];
     const rows: { tenant: string; subscription_id: string; summary: StandingSummary }[] = await tx.query(
       `select s.tenant, s.subscription_id, s.summary from unnest($1::text[], $2::text[]) as k(tenant, subscription_id)
          join "${this.schema}".subscription_standings s on s.tenant = k.tenant and s.subscription_id = k.subscription_id`,
       [keys.map((k) => k.tenant), keys.map((k) => k.subscriptionId)],
     );
-    return new Map(rows.map((r) => [`${r.tenant}\u0000${r.subscription_id}`, r.summary]));
+    return rows.map((r) => ({ tenant: r.tenant, subscriptionId: r.subscription_id, summary: r.summary }));
   }
 
   /**
@@ -94,7 +100,7 @@ export class StandingTables {
     const rows: { position: string | null; subscription_id: string | null; summary: StandingSummary | null }[] =
       await tx.query(
         `select c.position::text, s.subscription_id, s.summary
-           from (select position from "${this.schema}".projection_checkpoints where name = 'invoicing_standings') c
+           from (select position from "${this.schema}".projection_checkpoints where name = '${standingsProjectionName}') c
            left join "${this.schema}".subscription_standings s on s.tenant = $1 and s.subscription_id = any($2::text[])`,
         [tenant, [...new Set(subscriptionIds)]],
       );

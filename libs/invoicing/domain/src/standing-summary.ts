@@ -38,8 +38,8 @@ export const decideEarlier = (
 };
 
 /**
- * A subscription's invoices summed up as the decision above needs them, kept by the invoice projection one invoice
- * change at a time, so that an invoice decides on its earlier periods from one row whatever the subscription's age
+ * A subscription's invoices summed up as the decision above needs them, kept by the invoicing_standings projection one
+ * invoice change at a time, so that an invoice decides on its earlier periods from one row whatever the subscription's age
  * (reading every earlier invoice's row and stream revision cost ≈ 37 µs per earlier period per invoice).
  */
 export interface StandingSummary {

@@ -11,13 +11,7 @@ import {
   StandingTables,
 } from '@tally/invoicing/data-access-billing';
 import { foldRecorded, PostgresEventStore } from '@tally/shared/data-access-event-store';
-import {
-  decideEarlier,
-  decideEarlierFromSummary,
-  invoiceDecider,
-  standingOf,
-  StandingSummary,
-} from '@tally/invoicing/domain';
+import { decideEarlier, decideEarlierFromSummary, invoiceDecider, standingOf } from '@tally/invoicing/domain';
 import { openAppDataSource, ProjectionRunner } from '@tally/shared/data-access-postgres';
 import { dropSchemas, testDatabaseUrl, uniqueName } from '@tally/shared/testing';
 import { billingRegistryProjection } from './billing-registry.projection';
@@ -306,8 +300,7 @@ describe('invoicing projections (invoicing_registry, invoicing_invoices, invoici
     ]);
     expect([...owners.values()]).toEqual(rows.map(() => 's2'));
     // The subscription's summary (invoicing_standings) decides as the rows do.
-    const summaries = await new StandingTables(schema).summaries(db, [{ tenant: t, subscriptionId: 's2' }]);
-    const summary = summaries.get('t1\u0000s2') as StandingSummary;
+    const [{ summary }] = await new StandingTables(schema).summaries(db, [{ tenant: t, subscriptionId: 's2' }]);
     expect(summary).toMatchObject({ drafts: 1, finalized: 2, rerateAll: true, lastPeriodStart: month(5).start });
     const decided = decideEarlier(
       rows.map((r) => ({ period: r.period, standing: r.standing })),

@@ -1,5 +1,10 @@
 import type { InvoiceEvent } from '@tally/contracts/invoices';
-import { StandingInvoiceRow, StandingTables, TenantSubscription } from '@tally/invoicing/data-access-billing';
+import {
+  StandingInvoiceRow,
+  standingsProjectionName,
+  StandingTables,
+  TenantSubscription,
+} from '@tally/invoicing/data-access-billing';
 import { emptyStandingSummary, evolveStandingSummary, InvoiceStanding, StandingSummary } from '@tally/invoicing/domain';
 import type { RecordedEvent } from '@tally/shared/data-access-event-store';
 import type { Projection } from '@tally/shared/data-access-postgres';
@@ -19,7 +24,7 @@ const key = (tenant: string, id: string) => `${tenant}\u0000${id}`;
  * keeps each invoice's status and period (standing_invoices) to fold the invoice's next event.
  */
 export const standingsProjection = (tables: StandingTables): Projection<InvoiceEvent> => ({
-  name: 'invoicing_standings',
+  name: standingsProjectionName,
   // Nothing answers from it: while it lags, billing decides the long way (from the invoice rows), so it never
   // holds back the process's readiness.
   gatesReadiness: false,
@@ -36,7 +41,12 @@ export const standingsProjection = (tables: StandingTables): Projection<InvoiceE
         )
       ).map((row) => [key(row.tenant, row.invoiceId), row]),
     );
-    const summaries = await tables.summaries(tx, subscriptionsOf(events, invoices));
+    const summaries = new Map(
+      (await tables.summaries(tx, subscriptionsOf(events, invoices))).map((row) => [
+        key(row.tenant, row.subscriptionId),
+        row.summary,
+      ]),
+    );
     const changedInvoices = new Set<string>();
     const changedSummaries = new Map<string, TenantSubscription>();
     for (const event of events) {

@@ -89,9 +89,8 @@ describe('the ledger across archive and hot tail', () => {
     const omitData = ['q', 'round'];
     const lean = await tiered.readAll({ maxCount: 1_000, omitData });
     expect(lean).toEqual(await hot.readAll({ maxCount: 1_000, omitData }));
-    expect(lean.map((e) => e.data)).toEqual(
-      fullAfter.map((e) => ({ ...e.data, q: undefined, round: undefined })).map((d) => JSON.parse(JSON.stringify(d))),
-    );
+    expect(lean.filter((e) => 'q' in e.data || 'round' in e.data)).toEqual([]);
+    expect(fullAfter.filter((e) => 'q' in e.data).length).toBeGreaterThan(0);
     expect(await tiered.countAfter({ after: 10n, limit: 1_000 })).toBe(25);
     expect(await tiered.countAfter({ after: 2n, eventTypes: ['InvoiceDrafted'], limit: 1_000 })).toBe(7);
     await close();

@@ -216,7 +216,7 @@ export class PostgresEventStore implements EventStore {
     const params: unknown[] = [(options?.after ?? 0n).toString(), options?.maxCount ?? 1_000];
     // Fields left out in Postgres (jsonb minus text[]): neither sent nor parsed.
     const omit = (at: number) =>
-      options?.omitData?.length ? columns.replace('data,', `data - $${at}::text[] as data,`) : columns;
+      options?.omitData?.length ? columns.replace(/\bdata,/, `data - $${at}::text[] as data,`) : columns;
     if (!options?.eventTypes) {
       const { rows } = await this.pool.query<Row & PrunedColumn>(
         this.guarded(
