@@ -1,7 +1,9 @@
 import { createServer, IncomingHttpHeaders, Server } from 'node:http';
 import { connect } from '@nats-io/transport-node';
 import { Webhook } from 'standardwebhooks';
-import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { afterAll, beforeAll, describe, expect, it, vi } from 'vitest';
+import { InvoiceTables } from '@tally/invoicing/data-access-billing';
+import { BillingScheduler } from '@tally/invoicing/feature-billing';
 import { ProjectionCatalog, RunningTally } from '@tally/shared/feature-runtime';
 import { Client } from 'pg';
 import { dropSchemas, eventually, testDatabaseUrl, testNatsUrl, uniqueName } from '@tally/shared/testing';
@@ -518,5 +520,53 @@ describe('invoice lifecycle', () => {
     }
     await caughtUp('invoicing');
     expect(await invoiceOf('anchored', '2026-08')).toMatchObject({ status: 'finalized' });
+  }, 60_000);
+
+  it('a run walks each subscription from its last settled period; a start moved earlier, or Postgres started anew, walks from the start again', async () => {
+    // Every period of the three subscriptions up to now is settled (the runs above): the next run asks the invoice
+    // rows only from each subscription's mark on, instead of every invoice each one has.
+    const settledReads = vi.spyOn(InvoiceTables.prototype, 'settled');
+    try {
+      now = new Date('2026-09-17T00:00:00Z');
+      expect(await billingRun()).toMatchObject({ drafted: 0, finalized: 0, failed: 0 });
+      const [, , walks] = settledReads.mock.calls[0];
+      expect(walks).toContainEqual({ subscriptionId: 'sub-anchored', from: '2026-09-15T00:00:00.000Z' });
+      // Only rows at or after a mark (Short-lived's voided draft for May, past its end), none of Anchored's five.
+      const read = [...(await settledReads.mock.results[0].value)];
+      expect(read).toEqual(['sub-short@2026-05-01T00:00:00.000Z']);
+
+      // The subscription now starts on 20 March: the period from 15 March is one it never had, before its mark.
+      await ok(
+        http('POST', `${apps.attribution.url}/v1/subscriptions/sub-anchored/reschedule`, {
+          startsAt: '2026-03-20T00:00:00Z',
+          reason: 'signed earlier than recorded',
+        }),
+      );
+      await eventually(
+        () => ledgerEvents(apps.attribution.runtime.eventStore, ['SubscriptionRescheduled']),
+        (events) => events.length === 1,
+        20_000,
+      );
+      expect(await billingRun()).toMatchObject({ drafted: 1, finalized: 1, failed: 0 });
+      expect(settledReads.mock.calls[1][2]).toContainEqual({ subscriptionId: 'sub-anchored', from: null });
+
+      // Postgres started anew (a failover to a replica, a restore: either could take back a finalization a mark
+      // counts as settled): every subscription is walked from its start again.
+      const started = vi
+        .spyOn(BillingScheduler.prototype as unknown as { postgresStartedAt(): Promise<string> }, 'postgresStartedAt')
+        .mockResolvedValue('2026-09-17T00:00:00.000Z');
+      try {
+        expect(await billingRun()).toMatchObject({ drafted: 0, finalized: 0, failed: 0 });
+      } finally {
+        started.mockRestore();
+      }
+      expect(settledReads.mock.calls[2][2].map((walk) => walk.from)).toEqual([null, null, null]);
+    } finally {
+      settledReads.mockRestore();
+    }
+    expect(await invoiceOf('anchored', '2026-03')).toMatchObject({
+      status: 'finalized',
+      period: { start: '2026-03-15T00:00:00.000Z', end: '2026-04-15T00:00:00.000Z' },
+    });
   }, 60_000);
 });

@@ -135,11 +135,24 @@ export class InvoiceTables {
     return subscriptionIds.map((id) => bySubscription.get(id) ?? []);
   }
 
-  /** (subscription, period start) pairs already final: the scheduler skips them without reading their streams. */
-  async settled(tx: Queryable, tenant: string): Promise<Set<string>> {
+  /**
+   * (subscription, period start) pairs already final (finalized or voided): the scheduler skips them without reading
+   * their streams. Only each subscription's periods from its walk's start on (`from`; null: all of them), so that a
+   * run reads what it may still act on, not every invoice a subscription ever had.
+   */
+  async settled(
+    tx: Queryable,
+    tenant: string,
+    walks: readonly { subscriptionId: string; from: string | null }[],
+  ): Promise<Set<string>> {
     const rows: { subscription_id: string; period_start: Date }[] = await tx.query(
-      `select subscription_id, period_start from "${this.schema}".invoices where tenant = $1 and status in ('finalized', 'voided')`,
-      [tenant],
+      `select i.subscription_id, i.period_start
+         from unnest($2::text[], $3::timestamptz[]) as w (subscription_id, walk_from)
+         join "${this.schema}".invoices i
+           on i.tenant = $1 and i.subscription_id = w.subscription_id
+          and i.period_start >= coalesce(w.walk_from, '-infinity'::timestamptz)
+        where i.status in ('finalized', 'voided')`,
+      [tenant, walks.map((w) => w.subscriptionId), walks.map((w) => w.from)],
     );
     return new Set(rows.map((r) => `${r.subscription_id}@${r.period_start.toISOString()}`));
   }

@@ -174,6 +174,25 @@ export class InvoicingStandings1769100000000 implements MigrationInterface {
   }
 }
 
+/**
+ * The drafts of a tenant without reading its settled invoices (issue 18: a billing run's pass must not grow with its
+ * subscriptions' age): every run lists the drafts, and before this index that meant every invoice row the tenant ever
+ * had. Partial: drafts are the few rows still open.
+ */
+export class InvoiceDraftsIndex1769200000000 implements MigrationInterface {
+  name = 'InvoiceDraftsIndex1769200000000';
+
+  async up(queryRunner: QueryRunner): Promise<void> {
+    await queryRunner.query(
+      `create index invoices_drafts_idx on "${schemaOf(queryRunner)}".invoices (tenant, period_start) where status = 'draft'`,
+    );
+  }
+
+  async down(queryRunner: QueryRunner): Promise<void> {
+    await queryRunner.query(`drop index "${schemaOf(queryRunner)}".invoices_drafts_idx`);
+  }
+}
+
 export const billingMigrations = [
   CreateBilling1764900000000,
   CostBudgets1765000000001,
@@ -181,4 +200,5 @@ export const billingMigrations = [
   ReconciliationLedger1767000000000,
   InvoiceRevisions1768000000000,
   InvoicingStandings1769100000000,
+  InvoiceDraftsIndex1769200000000,
 ];

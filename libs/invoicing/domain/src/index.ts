@@ -14,3 +14,4 @@ export * from './cost-budget';
 export * from './ledger-fold-batch';
 export * from './rerating';
 export * from './standing-summary';
+export * from './billing-walk';

@@ -2,7 +2,8 @@ import { Inject, Injectable } from '@nestjs/common';
 import { DataSource } from 'typeorm';
 import { BillingRegistryTables, InvoiceTables } from '@tally/invoicing/data-access-billing';
 import { whileHoldingLock } from '@tally/shared/data-access-postgres';
-import { billingPeriodsOverlapping, messageOf } from '@tally/shared/util-core';
+import { messageOf } from '@tally/shared/util-core';
+import { markAfter, periodsToWalk, WalkMark, walkStart } from '@tally/invoicing/domain';
 import {
   ACCESS,
   actFor,
@@ -118,6 +119,22 @@ export class BillingScheduler {
 
   private ticking?: Promise<void>;
 
+  /**
+   * Each tenant's walk marks by subscription, kept between runs in this process (a new process walks from each
+   * subscription's start once). Marks only ever lag what the ledger says, so marks from a time another process billed
+   * are still true: that one's settled periods are walked once more and skipped. They hold only while the Postgres
+   * server they were made against runs (`server`, its start time): a failover to a replica that had not received the
+   * last commits, or a restore to an earlier point, could take back a finalization a mark counts as settled, and
+   * either one is a server started anew.
+   */
+  private readonly marks = new Map<string, { server: string; bySubscription: Map<string, WalkMark> }>();
+
+  /** When the Postgres server started (pg_postmaster_start_time): another value, another server or a restart. */
+  private async postgresStartedAt(): Promise<string> {
+    const rows: { started: Date }[] = await this.db.query('select pg_postmaster_start_time() as started');
+    return rows[0].started.toISOString();
+  }
+
   /** The clock's pass: every tenant of the installation, one after another. */
   async runEveryTenant(): Promise<Map<string, BillingRunSummary> | undefined> {
     const tenants = (await this.access.tenants()).map((t) => t.id);
@@ -228,11 +245,11 @@ export class BillingScheduler {
       startedAt: now.toISOString(),
       durationMs: 0,
     };
-    const [accounts, plans, settled, drafts] = await Promise.all([
+    const [accounts, plans, drafts, server] = await Promise.all([
       this.registry.accounts(this.db, tenant),
       this.registry.plans(this.db, tenant),
-      this.invoices.settled(this.db, tenant),
       this.invoices.drafts(this.db, tenant),
+      this.postgresStartedAt(),
     ]);
     const draftsOf = new Map<string, typeof drafts>();
     for (const draft of drafts) {
@@ -240,30 +257,43 @@ export class BillingScheduler {
       if (list) list.push(draft);
       else draftsOf.set(draft.subscriptionId, [draft]);
     }
+    // Each subscription's walk begins at its mark, where one holds (billing-walk.ts): a run's pass costs the periods
+    // not yet settled, not every period since the subscription's start.
+    const kept = this.marks.get(tenant);
+    const marks = kept?.server === server ? kept.bySubscription : new Map<string, WalkMark>();
+    const nextMarks = new Map<string, WalkMark>();
+    const queue = accounts.flatMap((account) =>
+      account.subscriptions.map((subscription) => {
+        const mark = marks.get(subscription.subscriptionId);
+        if (mark) nextMarks.set(subscription.subscriptionId, mark);
+        const draftStarts = (draftsOf.get(subscription.subscriptionId) ?? []).map((d) => d.periodStart);
+        return { account, subscription, from: walkStart(subscription, account, mark, draftStarts) };
+      }),
+    );
+    const settled = await this.invoices.settled(
+      this.db,
+      tenant,
+      queue.map(({ subscription, from }) => ({
+        subscriptionId: subscription.subscriptionId,
+        from: from === undefined ? null : new Date(from).toISOString(),
+      })),
+    );
     let behind = false;
-    const billSubscription = async (
-      account: (typeof accounts)[number],
-      subscription: (typeof accounts)[number]['subscriptions'][number],
-    ) => {
+    const billSubscription = async ({ account, subscription, from }: (typeof queue)[number]) => {
       const until = Math.min(subscription.endsAt === null ? Infinity : Date.parse(subscription.endsAt), now.getTime());
-      const running = Date.parse(subscription.startsAt) < until;
-      if (running) summary.subscriptions += 1;
-      const periods = running
-        ? billingPeriodsOverlapping(
-            new Date(subscription.startsAt),
-            new Date(until),
-            account.timezone,
-            account.anchorDay,
-          ).filter((p) => Date.parse(p.end) <= now.getTime())
-        : [];
+      if (Date.parse(subscription.startsAt) < until) summary.subscriptions += 1;
+      const periods = periodsToWalk(subscription, account, now.getTime(), from);
+      const isSettled = (period: { start: string }) => settled.has(`${subscription.subscriptionId}@${period.start}`);
+      const finalized = new Set<string>();
       try {
         // In period order: an invoice finalizes only after the ones before it (adjustments are billed forward).
         for (const period of periods) {
-          if (settled.has(`${subscription.subscriptionId}@${period.start}`)) continue;
+          if (isSettled(period)) continue;
           // Drafted and finalized in one go when the grace period is already over: both are counted.
           const outcomes = await this.service.advance(account, subscription, period, plans, { mayFinalize: !behind });
           // Usage or the registry not caught up (a rebuild, a stall) holds for every invoice: no more waiting on it this run.
           if (outcomes.includes('behind')) behind = true;
+          if (outcomes.includes('finalized')) finalized.add(period.start);
           for (const outcome of outcomes) summary[outcome] += 1;
         }
         // A draft for a period the subscription no longer covers (cancelled or rescheduled back past it) is voided.
@@ -286,20 +316,25 @@ export class BillingScheduler {
           'billing a subscription failed (retried next run)',
         );
       }
+      // Settled: seen so at the run's start, or finalized by it (appended to the ledger, which is final).
+      const mark = markAfter(
+        subscription,
+        account,
+        marks.get(subscription.subscriptionId),
+        periods,
+        (period) => isSettled(period) || finalized.has(period.start),
+      );
+      if (mark) nextMarks.set(subscription.subscriptionId, mark);
     };
     // A few subscriptions at a time: each waits mostly on round trips (usage request, ledger append), not on CPU.
     // Subscriptions share nothing, and each one's periods stay in order inside its own turn.
-    const queue = accounts.flatMap((account) =>
-      account.subscriptions.map((subscription) => ({ account, subscription })),
-    );
     let next = 0;
     const worker = async () => {
-      while (next < queue.length && !lost.aborted) {
-        const { account, subscription } = queue[next++];
-        await billSubscription(account, subscription);
-      }
+      while (next < queue.length && !lost.aborted) await billSubscription(queue[next++]);
     };
     await Promise.all(Array.from({ length: billingConcurrency }, worker));
+    // Subscriptions gone from the registry leave with their marks.
+    this.marks.set(tenant, { server, bySubscription: nextMarks });
     // Cost budgets, against each budgeted account's current period as rated now (a failure waits for the next run).
     if (!lost.aborted)
       try {
