@@ -145,13 +145,18 @@ export class InvoiceTables {
     tenant: string,
     walks: readonly { subscriptionId: string; from: string | null }[],
   ): Promise<Set<string>> {
+    // Each subscription's range of the (tenant, subscription, period start) index on its own: `offset 0` keeps the
+    // planner from flattening the lateral subquery into a join, which with statistics that lag the table's growth
+    // read every row of the tenant (34 ms against 4 at 1,000 subscriptions × 49 invoices).
     const rows: { subscription_id: string; period_start: Date }[] = await tx.query(
-      `select i.subscription_id, i.period_start
+      `select w.subscription_id, i.period_start
          from unnest($2::text[], $3::timestamptz[]) as w (subscription_id, walk_from)
-         join "${this.schema}".invoices i
-           on i.tenant = $1 and i.subscription_id = w.subscription_id
-          and i.period_start >= coalesce(w.walk_from, '-infinity'::timestamptz)
-        where i.status in ('finalized', 'voided')`,
+         cross join lateral (
+           select period_start from "${this.schema}".invoices
+            where tenant = $1 and subscription_id = w.subscription_id
+              and period_start >= coalesce(w.walk_from, '-infinity'::timestamptz)
+              and status in ('finalized', 'voided')
+           offset 0) i`,
       [tenant, walks.map((w) => w.subscriptionId), walks.map((w) => w.from)],
     );
     return new Set(rows.map((r) => `${r.subscription_id}@${r.period_start.toISOString()}`));
