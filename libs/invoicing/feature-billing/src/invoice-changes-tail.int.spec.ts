@@ -99,9 +99,21 @@ describe('InvoiceChangesTail: which subscriptions’ invoices changed after a ch
     // More remembered than it keeps: what the latest checkpoint passed is let go, and it answers from there only.
     expect(said(await tail.draftsAfter(third, [a, b]))).toEqual(['unchanged', 'unchanged']);
     expect(await tail.draftsAfter(second, [a, b])).toBeUndefined();
-    // As many changes after a checkpoint it has not followed as its limit: it does not read them (a rebuild, a stall).
-    const behind = new InvoiceChangesTail(store, rows, { page: 2, maxBehind: 4, keep: 100, recountAfterMs: 0 });
+    // As many changes after a checkpoint it has not followed as its limit: it does not read them (a rebuild, a stall),
+    // and says so once — not at every ask — then once more when it follows again.
+    const told: string[] = [];
+    const watcher = {
+      farBehind: (n: number) => told.push(`far behind: ${n}`),
+      following: () => told.push('following'),
+    };
+    const limits = { page: 2, maxBehind: 4, keep: 100, recountAfterMs: 0 };
+    const behind = new InvoiceChangesTail(store, rows, limits, watcher);
     expect(await behind.draftsAfter(second, [a, b])).toBeUndefined();
+    expect(await behind.draftsAfter(second, [a, b])).toBeUndefined();
+    expect(told).toEqual(['far behind: 4']);
+    expect(said(await behind.draftsAfter(third, [a, b]))).toEqual(['unchanged', 'unchanged']);
+    expect(said(await behind.draftsAfter(third, [a, b]))).toEqual(['unchanged', 'unchanged']);
+    expect(told).toEqual(['far behind: 4', 'following']);
   });
 
   it('a page read again after a failed one counts its drafts once', async () => {

@@ -29,6 +29,12 @@ export interface TailLimits {
  * Postgres store serialises appends): every change after the checkpoint is in what this tail has read once a read
  * begun after the question has reached the ledger's end.
  */
+/** Told when the projection is found too far behind to follow, and when it is followed again (an operator's log). */
+export interface TailWatcher {
+  farBehind(atLeast: number): void;
+  following(): void;
+}
+
 export class InvoiceChangesTail {
   /** Positions read up to here (undefined: not following). */
   private readThrough: bigint | undefined;
@@ -46,6 +52,8 @@ export class InvoiceChangesTail {
   private latestCheckpoint = -1n;
   /** Until when a projection found too far behind is taken to still be (no count asked before). */
   private farBehindUntil = 0;
+  /** Found too far behind, and not followed since: the watcher is told once each way. */
+  private farBehind = false;
   /** A read queued behind the one under way and not begun: a caller may join it (it begins after the call). */
   private pending: { start: bigint; done: Promise<void> } | undefined;
   private reading: Promise<void> = Promise.resolve();
@@ -54,6 +62,7 @@ export class InvoiceChangesTail {
     private readonly ledger: Pick<EventStore, 'readAll' | 'countAfter'>,
     private readonly subscriptionsOf: SubscriptionsOfInvoices,
     private readonly limits: TailLimits = { page: 1_000, maxBehind: 20_000, keep: 100_000, recountAfterMs: 5_000 },
+    private readonly watcher?: TailWatcher,
   ) {}
 
   /**
@@ -108,11 +117,15 @@ export class InvoiceChangesTail {
       });
       if (behind >= this.limits.maxBehind) {
         this.farBehindUntil = Date.now() + this.limits.recountAfterMs;
+        if (!this.farBehind) this.watcher?.farBehind(behind);
+        this.farBehind = true;
         return;
       }
       this.readThrough = start;
       await this.readToEnd();
       this.knownAfter = start; // only now: an answer given during the first read would miss what it had not reached
+      if (this.farBehind) this.watcher?.following();
+      this.farBehind = false;
       return;
     }
     if (this.changed.size + this.drafts.size > this.limits.keep) this.letGo(start);

@@ -21,6 +21,7 @@ import {
   InvoiceTables,
   PlanRow,
   StandingTables,
+  standingsProjectionName,
 } from '@tally/invoicing/data-access-billing';
 import {
   adjustmentLines,
@@ -188,8 +189,19 @@ export class InvoicesService {
       asks.map((a) => a.subscriptionId),
     );
     if (!read) return undefined;
-    this.changesTail ??= new InvoiceChangesTail(this.ledger, (tenant, ids) =>
-      this.standings.subscriptionsOf(this.db, tenant, ids),
+    this.changesTail ??= new InvoiceChangesTail(
+      this.ledger,
+      (tenant, ids) => this.standings.subscriptionsOf(this.db, tenant, ids),
+      undefined,
+      {
+        // Said once each way: every invoice meanwhile takes the long way (correct, slower), and nothing else says so.
+        farBehind: (atLeast) =>
+          this.log.warn(
+            { projection: standingsProjectionName, changesBehind: atLeast },
+            'standing summaries far behind the ledger: invoices decide from the invoice rows until they catch up',
+          ),
+        following: () => this.log.info({ projection: standingsProjectionName }, 'standing summaries followed again'),
+      },
     );
     // Begun after the checkpoint was read: with the summaries, the ledger as it stood when this read began. Drafts
     // since the checkpoint (a finalization right after its own draft, in one run) are folded in as the projection
