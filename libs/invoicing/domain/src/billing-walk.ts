@@ -53,14 +53,21 @@ export const periodsToWalk = (
   now: number,
   from?: number,
 ): Readonly<BillingPeriod>[] => {
-  const start = Date.parse(subscription.startsAt);
-  const until = Math.min(subscription.endsAt === null ? Infinity : Date.parse(subscription.endsAt), now);
-  const first = Math.max(start, from ?? -Infinity);
-  if (start >= until || first >= until) return [];
+  const until = runsUntil(subscription, now);
+  const first = Math.max(Date.parse(subscription.startsAt), from ?? -Infinity);
+  if (first >= until) return [];
   return billingPeriodsOverlapping(new Date(first), new Date(until), account.timezone, account.anchorDay).filter(
     (p) => Date.parse(p.end) <= now,
   );
 };
+
+/** Whether the subscription has begun by `now` (and not ended before it began): a run counts it. */
+export const hasBegun = (subscription: WalkedSubscription, now: number): boolean =>
+  Date.parse(subscription.startsAt) < runsUntil(subscription, now);
+
+/** Where the subscription's billed time stops as of `now`: its end, or now. */
+const runsUntil = (subscription: WalkedSubscription, now: number): number =>
+  Math.min(subscription.endsAt === null ? Infinity : Date.parse(subscription.endsAt), now);
 
 /**
  * The mark after a run: moved past the walked periods seen settled, up to the first that is not. Unmoved (or

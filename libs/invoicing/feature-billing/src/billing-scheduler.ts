@@ -3,7 +3,7 @@ import { DataSource } from 'typeorm';
 import { BillingRegistryTables, InvoiceTables } from '@tally/invoicing/data-access-billing';
 import { whileHoldingLock } from '@tally/shared/data-access-postgres';
 import { messageOf } from '@tally/shared/util-core';
-import { markAfter, periodsToWalk, WalkMark, walkStart } from '@tally/invoicing/domain';
+import { hasBegun, markAfter, periodsToWalk, WalkMark, walkStart } from '@tally/invoicing/domain';
 import {
   ACCESS,
   actFor,
@@ -280,8 +280,7 @@ export class BillingScheduler {
     );
     let behind = false;
     const billSubscription = async ({ account, subscription, from }: (typeof queue)[number]) => {
-      const until = Math.min(subscription.endsAt === null ? Infinity : Date.parse(subscription.endsAt), now.getTime());
-      if (Date.parse(subscription.startsAt) < until) summary.subscriptions += 1;
+      if (hasBegun(subscription, now.getTime())) summary.subscriptions += 1;
       const periods = periodsToWalk(subscription, account, now.getTime(), from);
       const isSettled = (period: { start: string }) => settled.has(`${subscription.subscriptionId}@${period.start}`);
       const finalized = new Set<string>();
